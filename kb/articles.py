@@ -1,0 +1,210 @@
+"""Reading articles: files with an optional metadata header, validated and cleaned.
+
+A corpus file is UTF-8 ``.txt`` or ``.md``. It may start with a YAML header::
+
+    ---
+    title: Upstream vs. Downstream Marketing
+    lang: en            # optional: detected when absent
+    source: https://example.com/post
+    tags: [upstream, downstream]
+    ---
+    raw article text...
+
+Without a header, the title is the first Markdown heading, else the first line
+(when short), else the file name; the language is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb import cleaning, language
+from kb.errors import ArticleError
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
+MAX_ARTICLE_BYTES = 10 * 1024 * 1024
+_HEADER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article ready to index: cleaned text plus metadata."""
+
+    id: str
+    title: str
+    lang: str
+    text: str  # cleaned; chunk offsets point into this
+    source: str = ""
+    tags: tuple[str, ...] = ()
+    path: str = ""
+    raw_sha256: str = ""
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_sha256(self) -> str:
+        """Hash of everything that shapes the index entry for this article."""
+        h = hashlib.sha256()
+        for part in (self.title, self.lang, self.source, ",".join(self.tags), self.text):
+            h.update(part.encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+
+def article_id_from_name(name: str) -> str:
+    """A stable, readable id from a file name: ``xquad-de-012.txt`` -> ``xquad-de-012``."""
+    stem = Path(name).name
+    for suffix in ARTICLE_SUFFIXES + (".html", ".htm", ".pdf", ".docx"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    stem = unicodedata.normalize("NFKC", stem).strip().lower()
+    slug = re.sub(r"[^\w.-]+", "-", stem, flags=re.UNICODE).strip("-._")
+    return slug[:120] or "article"
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """Decode UTF-8 article bytes, or raise a clear error for empty/binary/other encodings."""
+    if not data.strip():
+        raise ArticleError(source, "the file is empty")
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise ArticleError(source, f"the file is larger than {MAX_ARTICLE_BYTES // 2**20} MB")
+    if b"\0" in data[:8192] or data[:8].startswith((b"\x89PNG", b"%PDF", b"PK\x03\x04", b"GIF8")):
+        raise ArticleError(source, "this is a binary file, not a text article")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ArticleError(
+            source,
+            f"the file is not valid UTF-8 (bad byte at offset {exc.start}); "
+            "save it as UTF-8 and try again",
+        ) from None
+    controls = sum(1 for c in text[:8192] if unicodedata.category(c) == "Cc" and c not in "\n\r\t")
+    if controls > 0.01 * min(len(text), 8192):
+        raise ArticleError(source, "this looks like a binary file, not a text article")
+    return text
+
+
+def _parse_header(text: str, source: str) -> tuple[dict[str, object], str]:
+    m = _HEADER.match(text)
+    if not m:
+        return {}, text
+    import yaml
+
+    try:
+        meta = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise ArticleError(source, f"the metadata header is not valid YAML: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ArticleError(source, "the metadata header must be key: value lines")
+    return meta, text[m.end() :]
+
+
+def _guess_title(body: str, fallback: str) -> str:
+    for line in body.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("#"):
+            return s.lstrip("#").strip()[:200]
+        if len(s) <= 120:
+            return s
+        break
+    return fallback
+
+
+def _tags(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, list):
+        items = [str(v) for v in value]
+    else:
+        items = [str(value)]
+    return tuple(t.strip() for t in items if t.strip())
+
+
+def parse_article(
+    data: bytes | str,
+    *,
+    name: str,
+    article_id: str | None = None,
+    title: str | None = None,
+    lang: str | None = None,
+    source: str | None = None,
+    tags: tuple[str, ...] | None = None,
+) -> Article:
+    """Turn raw file content into a cleaned, language-tagged Article.
+
+    ``name`` is the file name (used for the id and in error messages); explicit
+    arguments override the header.
+    """
+    raw = data if isinstance(data, str) else decode_text(data, name)
+    raw_sha = hashlib.sha256(raw.encode()).hexdigest()
+    meta, body = _parse_header(raw, name)
+    text = cleaning.clean(body)
+    if not text.strip():
+        raise ArticleError(name, "no article text is left after cleaning")
+    letters = sum(1 for c in text if c.isalpha())
+    if letters < 20:
+        raise ArticleError(name, "the article has almost no text")
+    given_lang = lang or (str(meta["lang"]) if meta.get("lang") else None)
+    if given_lang:
+        lang_code = language.check_lang(given_lang)
+    else:
+        detected = language.detect(text)
+        if detected is None:
+            raise ArticleError(
+                name,
+                "could not detect a supported language (ko, en, de, vi); "
+                "set 'lang:' in the header or pass --lang",
+            )
+        lang_code = detected
+    aid = article_id or (str(meta["id"]) if meta.get("id") else article_id_from_name(name))
+    return Article(
+        id=article_id_from_name(aid),
+        title=(title or str(meta.get("title") or "") or _guess_title(text, aid)).strip(),
+        lang=lang_code,
+        text=text,
+        source=(source or str(meta.get("source") or "")).strip(),
+        tags=tags if tags is not None else _tags(meta.get("tags")),
+        path=name,
+        raw_sha256=raw_sha,
+    )
+
+
+def read_article(path: Path) -> Article:
+    """Read and parse one article file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ArticleError(str(path), f"cannot read the file: {exc.strerror}") from None
+    return parse_article(data, name=str(path))
+
+
+def find_articles(paths: list[Path]) -> tuple[list[Path], list[ArticleError]]:
+    """Expand files and directories into article files; report paths with none."""
+    files: list[Path] = []
+    errors: list[ArticleError] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in ARTICLE_SUFFIXES
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                and f.name.lower() != "readme.md"
+            )
+            if not found:
+                errors.append(ArticleError(str(p), "the directory has no .txt or .md articles"))
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            errors.append(ArticleError(str(p), "no such file or directory"))
+    return files, errors

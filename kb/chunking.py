@@ -1,0 +1,220 @@
+"""Chunking: split cleaned article text into structure-aware passages with exact offsets.
+
+The text is first read as blocks (one per line group): headings, paragraphs, lists
+(with the lead-in line that introduces them) and pipe tables (with their header row).
+Headings start sections. Blocks are then packed into chunks of about
+``target``-``max_tokens`` model tokens without crossing a heading, unless a chunk would
+otherwise stay below ``min_tokens``. A block that alone exceeds the budget is split at
+sentence boundaries (paragraphs), between items (lists) or between rows (tables).
+
+Every chunk is an exact slice: ``text[chunk.start:chunk.end] == chunk.text``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kb.sentences import sentence_spans
+
+CHUNKER_VERSION = 1
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # "heading" | "para" | "list" | "table"
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    start: int
+    end: int
+    text: str
+    section: str
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•·▪–]\s+|\d{1,2}[.)]\s+(?=\S))")
+_NUMBERED_HEADING = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*\.?\s+\S")
+_MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+_SENTENCE_END = re.compile(r"[.!,;:…。]\s*$")
+
+
+def _is_table_row(line: str) -> bool:
+    return line.count("|") >= 2 or bool(re.fullmatch(r"\s*\|?\s*:?-{3,}.*", line))
+
+
+def _is_heading(line: str, next_line: str | None) -> bool:
+    """A heading is short, is not a list item or table row, and is followed by content.
+
+    Numbered lines ("2.3. Title", "1. Title") are headings unless the next line is
+    numbered too, which makes them a numbered list.
+    """
+    stripped = line.strip()
+    if _MD_HEADING.match(stripped):
+        return True
+    if next_line is None or len(stripped) > 100 or _is_table_row(stripped):
+        return False
+    if _NUMBERED_HEADING.match(stripped):
+        if _SENTENCE_END.search(stripped):
+            return False
+        return not re.match(r"^\s*\d{1,2}[.)]\s", next_line) or bool(
+            re.match(r"^\s*\d{1,2}\.\d", stripped)
+        )
+    if _LIST_ITEM.match(stripped) or len(stripped.split()) > 14:
+        return False
+    if stripped.endswith("?"):
+        return len(next_line.strip()) > len(stripped)
+    return not _SENTENCE_END.search(stripped)
+
+
+def blocks(text: str) -> list[Block]:
+    """Read ``text`` into structural blocks with character offsets."""
+    spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    spans = [(a, b) for a, b in spans if text[a:b].strip()]
+    lines = [text[a:b] for a, b in spans]
+    heading = [
+        _is_heading(line, lines[i + 1] if i + 1 < len(lines) else None)
+        for i, line in enumerate(lines)
+    ]
+    item = [bool(_LIST_ITEM.match(line)) and not heading[i] for i, line in enumerate(lines)]
+    table = [_is_table_row(line) for line in lines]
+    out: list[Block] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        if table[i] and i + 1 < len(lines) and table[i + 1]:
+            kind = "table"
+            while j + 1 < len(lines) and table[j + 1]:
+                j += 1
+        elif heading[i]:
+            kind = "heading"
+        elif item[i] or (i + 1 < len(lines) and item[i + 1]):
+            # A list, with the line that introduces it as its lead-in.
+            kind = "list"
+            j = i if item[i] else i + 1
+            while j + 1 < len(lines) and item[j + 1]:
+                j += 1
+        else:
+            kind = "para"
+        out.append(Block(kind, spans[i][0], spans[j][1]))
+        i = j + 1
+    return out
+
+
+def _pieces(text: str, block: Block, count: TokenCounter, max_tokens: int) -> list[tuple[int, int]]:
+    """Split one block into spans that each fit ``max_tokens``."""
+    if count(text[block.start : block.end]) <= max_tokens:
+        return [(block.start, block.end)]
+    if block.kind in ("list", "table"):
+        units = [
+            (block.start + m.start(), block.start + m.end())
+            for m in re.finditer(r"[^\n]+", text[block.start : block.end])
+        ]
+    else:
+        units = sentence_spans(text, block.start, block.end)
+    spans: list[tuple[int, int]] = []
+    cur: tuple[int, int] | None = None
+    for u in units:
+        if count(text[u[0] : u[1]]) > max_tokens:
+            # A single over-long sentence or line: cut at word boundaries.
+            if cur:
+                spans.append(cur)
+                cur = None
+            spans.extend(_hard_split(text, u, count, max_tokens))
+            continue
+        if cur and count(text[cur[0] : u[1]]) <= max_tokens:
+            cur = (cur[0], u[1])
+        else:
+            if cur:
+                spans.append(cur)
+            cur = u
+    if cur:
+        spans.append(cur)
+    return spans
+
+
+def _hard_split(
+    text: str, span: tuple[int, int], count: TokenCounter, max_tokens: int
+) -> list[tuple[int, int]]:
+    words = [
+        (m.start() + span[0], m.end() + span[0])
+        for m in re.finditer(r"\S+", text[span[0] : span[1]])
+    ]
+    out: list[tuple[int, int]] = []
+    cur: tuple[int, int] | None = None
+    for w in words:
+        if cur and count(text[cur[0] : w[1]]) <= max_tokens:
+            cur = (cur[0], w[1])
+        else:
+            if cur:
+                out.append(cur)
+            cur = w
+    if cur:
+        out.append(cur)
+    return out
+
+
+def chunk_text(
+    text: str,
+    count: TokenCounter,
+    *,
+    min_tokens: int = 100,
+    target: int = 200,
+    max_tokens: int = 250,
+) -> list[Chunk]:
+    """Split cleaned ``text`` into chunks (see the module docstring)."""
+    units: list[tuple[int, int, str, bool]] = []  # start, end, section, starts_section
+    section = ""
+    for block in blocks(text):
+        if block.kind == "heading":
+            section = text[block.start : block.end].strip().lstrip("#").strip()
+            units.append((block.start, block.end, section, True))
+            continue
+        for a, b in _pieces(text, block, count, max_tokens):
+            units.append((a, b, section, False))
+
+    chunks: list[Chunk] = []
+    cur: list[tuple[int, int, str, bool]] = []
+
+    def flush() -> None:
+        if cur:
+            a, b = cur[0][0], cur[-1][1]
+            chunks.append(Chunk(a, b, text[a:b], cur[0][2] if not cur[0][3] else cur[0][2]))
+            cur.clear()
+
+    for unit in units:
+        if not cur:
+            cur.append(unit)
+            continue
+        size = count(text[cur[0][0] : cur[-1][1]])
+        joined = count(text[cur[0][0] : unit[1]])
+        new_section = unit[3]
+        if (
+            joined > max_tokens
+            or (new_section and size >= min_tokens)
+            or (size >= target and not new_section)
+        ):
+            flush()
+        cur.append(unit)
+    flush()
+    return _merge_small_tail(text, chunks, count, min_tokens, max_tokens)
+
+
+def _merge_small_tail(
+    text: str, chunks: list[Chunk], count: TokenCounter, min_tokens: int, max_tokens: int
+) -> list[Chunk]:
+    """Fold a too-small chunk into its predecessor within the same section when it fits."""
+    out: list[Chunk] = []
+    for c in chunks:
+        if out and count(c.text) < min_tokens // 2 and out[-1].section == c.section:
+            prev = out[-1]
+            if count(text[prev.start : c.end]) <= max_tokens:
+                out[-1] = Chunk(prev.start, c.end, text[prev.start : c.end], prev.section)
+                continue
+        out.append(c)
+    return out

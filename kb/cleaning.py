@@ -1,0 +1,154 @@
+"""Cleaning: turn raw web text into article text, with general, documented rules.
+
+Rules, applied in order (none of them is specific to one file):
+
+1. Normalise: Unicode NFC (decomposed Hangul or Vietnamese is recomposed), CRLF to LF,
+   no-break and zero-width spaces, trailing spaces, and runs of blank lines.
+2. Template placeholders: unrendered CMS/ad-slot tokens such as
+   ``$config[zx-auto] not found`` are removed; a line left empty is dropped.
+3. Table-of-contents blocks: a line naming a TOC ("Table of Contents", "Contents",
+   "Inhaltsverzeichnis", "차례", "목차", "Mục lục", ...) is dropped together with the
+   lines right after it that merely repeat a line that appears again later on its own
+   (the headings the TOC lists).
+4. Trailing widgets: at the end of the text, lines that are widget titles ("Popular
+   posts", "Bài viết phổ biến", "Related articles", "Share this", ...) are dropped.
+5. Promotional sign-off: the last paragraph is dropped when it is a call to action,
+   i.e. it has at least two call-to-action cues (visit/contact/subscribe/consultation in
+   any of the four languages) and ends with an exclamation or an invitation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+CLEANER_VERSION = 1
+
+_PLACEHOLDER = re.compile(r"\$[A-Za-z_][\w-]*\[[^\]\n]*\]\s*not found|\{\{[^{}\n]*\}\}")
+
+_TOC_TITLES = {
+    "table of contents",
+    "contents",
+    "inhaltsverzeichnis",
+    "inhalt",
+    "차례",
+    "목차",
+    "mục lục",
+    "nội dung",
+    "nội dung chính",
+}
+
+# Widget titles seen at the end of blog pages; compared case- and accent-insensitively.
+_WIDGET_TITLES = {
+    "popular posts",
+    "related posts",
+    "related articles",
+    "recent posts",
+    "share this",
+    "you may also like",
+    "read more",
+    "beliebte beiträge",
+    "beliebte artikel",
+    "ähnliche beiträge",
+    "neueste beiträge",
+    "bài viết phổ biến",
+    "bài viết liên quan",
+    "bài viết mới",
+    "có thể bạn quan tâm",
+    "인기 글",
+    "인기글",
+    "인기 게시물",
+    "관련 글",
+    "관련 게시물",
+    "최근 글",
+    "함께 보면 좋은 글",
+}
+
+_CTA_CUES = re.compile(
+    r"문의|상담|방문하|구독|댓글|연락|신청|클릭"
+    r"|contact us|get in touch|subscribe|sign up|visit our|book a|request a|call us"
+    r"|kontaktieren|abonnieren|besuchen sie|melden sie sich"
+    r"|liên hệ|đăng ký|truy cập|tư vấn",
+    re.IGNORECASE,
+)
+
+
+def _fold(text: str) -> str:
+    """Lowercase and strip accents, for comparing short labels."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip(" :.-")
+
+
+_FOLDED_WIDGETS = {_fold(t) for t in _WIDGET_TITLES}
+_FOLDED_TOC = {_fold(t) for t in _TOC_TITLES}
+
+
+def normalise(text: str) -> str:
+    """Rule 1: NFC, newlines, odd spaces, trailing spaces, blank-line runs."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u00a0", " ").replace("\u202f", " ").replace("\ufeff", "")
+    text = re.sub(r"[\u200b\u200c\u200d\u2060]", "", text)
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def _drop_placeholders(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        if _PLACEHOLDER.search(line):
+            line = _PLACEHOLDER.sub("", line).rstrip()
+            if not line.strip():
+                continue
+        out.append(line)
+    return out
+
+
+def _drop_toc(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if _fold(lines[i]) in _FOLDED_TOC:
+            j = i + 1
+            while j < len(lines):
+                item = lines[j].strip()
+                if not item:
+                    j += 1
+                    continue
+                later = {ln.strip() for ln in lines[j + 1 :]}
+                if item not in later:
+                    break
+                j += 1
+            i = j
+            continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
+def _drop_trailing_widgets(lines: list[str]) -> list[str]:
+    while lines and (not lines[-1].strip() or _fold(lines[-1]) in _FOLDED_WIDGETS):
+        lines = lines[:-1]
+    return lines
+
+
+def _drop_signoff(lines: list[str]) -> list[str]:
+    if not lines:
+        return lines
+    last = lines[-1].strip()
+    cues = len(_CTA_CUES.findall(last))
+    if cues >= 2 and re.search(r"[!！]\s*$|주세요[.!]?\s*$|(?i:today|now)[.!]?\s*$", last):
+        return _drop_trailing_widgets(lines[:-1])
+    return lines
+
+
+def clean(raw: str) -> str:
+    """Return the cleaned article text for raw web text (rules in the module docstring)."""
+    text = normalise(raw)
+    lines = text.split("\n")
+    lines = _drop_placeholders(lines)
+    lines = _drop_toc(lines)
+    lines = _drop_trailing_widgets(lines)
+    lines = _drop_signoff(lines)
+    return normalise("\n".join(lines))

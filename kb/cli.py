@@ -1,0 +1,280 @@
+"""The command line: thin commands over KnowledgeBase. Domain errors become one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kb.errors import KBError
+from kb.settings import Settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]  # type: ignore[no-any-return]
+
+
+def _open(ctx: click.Context, *, check: bool = True):  # type: ignore[no-untyped-def]
+    from kb.core import KnowledgeBase
+
+    return KnowledgeBase.open(settings=_settings(ctx), check=check)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into one clear line on stderr and exit status 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except KBError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@contextmanager
+def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A tqdm bar on stderr fed by KnowledgeBase progress callbacks."""
+    from tqdm import tqdm
+
+    bar: tqdm | None = None  # type: ignore[type-arg]
+
+    def update(stage: str, done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=f"{desc}: {stage}", unit="chunk", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+@click.group()
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path),
+    envvar="KB_INDEX_DIR",
+    help="Index directory (default: ./index, or $KB_INDEX_DIR).",
+)
+@click.option(
+    "--model",
+    envvar="KB_MODEL",
+    help="'embedded' (default), or any sentence-transformers model id or directory.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what the pipeline does.")
+@click.pass_context
+def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: bool) -> None:
+    """kb: a multilingual (ko/en/de/vi) marketing knowledge base."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = {"settings": Settings.from_env(index_dir=index_dir, model=model)}
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+@handle_errors
+def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Add or update articles from files or directories (default: the corpus directory)."""
+    settings = _settings(ctx)
+    targets = list(paths) or [settings.corpus_dir]
+    kb = _open(ctx)
+    with progress_bar("ingest") as progress:
+        report = kb.ingest_paths(targets, progress=progress)
+    for err in report.errors:
+        click.echo(f"error: {err}", err=True)
+    click.echo(
+        f"ingested {len(report.added)} new, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged article(s); embedded {report.chunks_embedded} "
+        f"chunk(s) in {report.seconds:.1f}s; {len(report.errors)} error(s)"
+    )
+    if report.errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+@handle_errors
+def reindex(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Rebuild the whole index from the corpus (after a model or chunker change)."""
+    settings = _settings(ctx)
+    kb = _open(ctx, check=False)
+    with progress_bar("reindex") as progress:
+        report = kb.reindex(list(paths) or [settings.corpus_dir], progress=progress)
+    for err in report.errors:
+        click.echo(f"error: {err}", err=True)
+    click.echo(
+        f"reindexed {len(report.added) + len(report.updated)} article(s); embedded "
+        f"{report.chunks_embedded} chunk(s) in {report.seconds:.1f}s; "
+        f"{len(report.errors)} error(s)"
+    )
+    if report.errors:
+        sys.exit(1)
+
+
+def _print_hits(result: dict[str, Any]) -> None:
+    click.echo(f"query: {result['query']}  (lang {result['lang']}, {result['took_ms']:.0f} ms)")
+    for i, h in enumerate(result["hits"], 1):
+        where = f"{h['article_id']} [{h['lang']}]" + (f" § {h['section']}" if h["section"] else "")
+        click.echo(f"\n{i}. {h['title']} — {where}  score {h['score']:.4f}")
+        text = " ".join(h["text"].split())
+        click.echo("   " + (text[:300] + ("…" if len(text) > 300 else "")))
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("-k", default=5, show_default=True, help="Number of passages.")
+@click.option("--lang", "langs", help="Only passages in these languages, e.g. ko,de.")
+@click.option("--query-lang", help="Override the detected language of the query.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Read one query per line from stdin; with --json, print one object per line.",
+)
+@click.pass_context
+@handle_errors
+def search(
+    ctx: click.Context,
+    query: str | None,
+    k: int,
+    langs: str | None,
+    query_lang: str | None,
+    as_json: bool,
+    from_stdin: bool,
+) -> None:
+    """Search the knowledge base."""
+    kb = _open(ctx)
+    lang_list = [x for x in (langs or "").split(",") if x.strip()] or None
+    if from_stdin:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                res = kb.search(line.strip(), k=k, langs=lang_list, query_lang=query_lang).to_dict()
+            except KBError as exc:
+                res = {"query": line.strip(), "error": exc.message, "hits": []}
+            if as_json:
+                click.echo(
+                    json.dumps({"query": res["query"], "hits": res["hits"]}, ensure_ascii=False)
+                )
+            elif "error" in res:
+                click.echo(f"error: {res['error']}", err=True)
+            else:
+                _print_hits(res)
+        return
+    if query is None:
+        raise click.UsageError("give a QUERY, or --stdin")
+    res = kb.search(query, k=k, langs=lang_list, query_lang=query_lang).to_dict()
+    if as_json:
+        click.echo(json.dumps(res, ensure_ascii=False, indent=2))
+    else:
+        _print_hits(res)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Articles, chunks per language, the model and the index size."""
+    s = _open(ctx).stats()
+    if as_json:
+        click.echo(json.dumps(s, ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"index:    {s['index_dir']} (version {s['version']}, {s['index_bytes'] / 1e6:.1f} MB)"
+    )
+    click.echo(f"model:    {s['model']} (dim {s['dim']}, {s['model_fingerprint']})")
+    click.echo(
+        f"articles: {s['articles']}  "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(s["articles_per_lang"].items()))
+    )
+    click.echo(
+        f"chunks:   {s['chunks']}  "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(s["chunks_per_lang"].items()))
+    )
+
+
+@cli.command("eval")
+@click.option(
+    "--suite",
+    "suites",
+    multiple=True,
+    type=click.Choice(["seeds", "xquad-mono", "xquad-cross", "xquad-mixed", "korquad"]),
+    help="Suites to run (default: all).",
+)
+@click.option(
+    "--shared",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=lambda: str(Path(__file__).resolve().parent.parent.parent / "shared"),
+    show_default="../shared",
+    help="Directory holding eval/ and bench/.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path),
+    help="Keep the eval indexes here and reuse them (default: a temporary dir).",
+)
+@click.option("--sample", type=int, help="At most N questions per index, for a quick run.")
+@click.option("--json-out", type=click.Path(path_type=Path), help="Write the results as JSON.")
+@click.pass_context
+@handle_errors
+def eval_(
+    ctx: click.Context,
+    suites: tuple[str, ...],
+    shared: Path,
+    workdir: Path | None,
+    sample: int | None,
+    json_out: Path | None,
+) -> None:
+    """Measure retrieval quality: lexical, dense and the shipped hybrid, side by side."""
+    import tempfile
+
+    from kb import evaluation
+
+    settings = _settings(ctx)
+    chosen = list(suites) or list(evaluation.SUITES)
+    with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        ev = evaluation.Evaluator(
+            shared,
+            workdir or Path(tmp),
+            settings=settings,
+            sample=sample,
+            log=lambda m: click.echo(m, err=True),
+        )
+        try:
+            report = evaluation.run(chosen, ev, settings.corpus_dir)
+        finally:
+            ev.close()
+    click.echo(evaluation.markdown(report))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    cli(prog_name="kb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,603 @@
+"""The KnowledgeBase facade: the one object the CLI, the web app and the tests use."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from kb import chunking, cleaning, language, lexical
+from kb.articles import Article, find_articles, read_article
+from kb.encoder import Encoder, load_encoder
+from kb.errors import (
+    ArticleError,
+    BadInputError,
+    IndexMismatchError,
+    KBError,
+    NotFoundError,
+)
+from kb.glossary import Glossary, load_glossary
+from kb.results import Hit, SearchResult
+from kb.search import Scored, SearchConfig, dense_ranking, fuse, lexical_rankings
+from kb.settings import Settings
+from kb.store import (
+    FORMAT_VERSION,
+    NewChunk,
+    Store,
+    atomic_write_text,
+    directory_size,
+    remove_stale_derived,
+)
+from kb.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+# progress(stage, done, total): stage is "embedding"; the CLI draws a bar from it.
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[ArticleError] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": [str(e) for e in self.errors],
+            "chunks_embedded": self.chunks_embedded,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+class KnowledgeBase:
+    """A knowledge base over one index directory.
+
+    Open it with :meth:`open`; the encoder is loaded lazily on first use unless one is
+    passed in (tests pass ``FakeEncoder``).
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        settings: Settings,
+        encoder: Encoder | None = None,
+        search_config: SearchConfig | None = None,
+        check: bool = True,
+    ) -> None:
+        self.index_dir = Path(index_dir)
+        self._check = check
+        self.settings = settings
+        self._encoder = encoder
+        self.search_config = search_config or SearchConfig()
+        self.store = Store(self.index_dir)
+        self._vectors: VectorIndex | None = None
+        self._lexical: lexical.LexicalIndex | None = None
+        self._loaded_version = -1
+        self._titles: dict[str, str] = {}
+        self._glossary: Glossary | None = None
+        self._check_compatible()
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: Path | str | None = None,
+        *,
+        settings: Settings | None = None,
+        encoder: Encoder | None = None,
+        search_config: SearchConfig | None = None,
+        check: bool = True,
+    ) -> KnowledgeBase:
+        """Open (or create) the index at ``index_dir`` (default: ``settings.index_dir``).
+
+        ``check=False`` skips the model/chunker compatibility check; only ``reindex``,
+        which rebuilds everything, should open an index that way.
+        """
+        settings = settings or Settings.from_env()
+        if encoder is not None and settings.model != encoder.model_id:
+            from dataclasses import replace
+
+            settings = replace(settings, model=encoder.model_id)
+        return cls(
+            Path(index_dir or settings.index_dir),
+            settings=settings,
+            encoder=encoder,
+            search_config=search_config,
+            check=check,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeBase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- model ------------------------------------------------------------------------
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = load_encoder(self.settings.model, cache_dir=self.settings.cache_dir)
+            self._check_compatible()
+        return self._encoder
+
+    def _check_compatible(self) -> None:
+        """Refuse to mix models, dimensions or chunkers in one index."""
+        meta = self.store.meta()
+        if "model_id" not in meta or not self._check:
+            return
+        rebuild = f"run `kb reindex --index {self.index_dir}` to rebuild it"
+        if meta["model_id"] != self.settings.model:
+            raise IndexMismatchError(
+                f"the index at {self.index_dir} was built with model {meta['model_id']!r} "
+                f"but the configured model is {self.settings.model!r} (KB_MODEL); "
+                f"use that model, or {rebuild} with the new one"
+            )
+        if self._encoder is not None and meta.get("model_fingerprint") != self._encoder.fingerprint:
+            raise IndexMismatchError(
+                f"the index at {self.index_dir} was built with different weights of "
+                f"{meta['model_id']!r} ({meta.get('model_fingerprint')} != "
+                f"{self._encoder.fingerprint}); {rebuild}"
+            )
+        versions = {
+            "chunker_version": chunking.CHUNKER_VERSION,
+            "analyzer_version": lexical.ANALYZER_VERSION,
+            "cleaner_version": cleaning.CLEANER_VERSION,
+            "format_version": FORMAT_VERSION,
+        }
+        for key, current in versions.items():
+            if meta.get(key) not in (None, str(current)):
+                raise IndexMismatchError(
+                    f"the index at {self.index_dir} has {key} {meta[key]} but this kb has "
+                    f"{current}; {rebuild}"
+                )
+
+    def _count_tokens(self) -> Callable[[str], int]:
+        encoder = self.encoder
+
+        @lru_cache(maxsize=65536)
+        def count(text: str) -> int:
+            return encoder.count_tokens([text])[0]
+
+        return count
+
+    @property
+    def glossary(self) -> Glossary:
+        """The concept glossary (corpus/glossary.yaml), loaded on first use."""
+        if self._glossary is None:
+            self._glossary = load_glossary(self.settings.corpus_dir / "glossary.yaml")
+        return self._glossary
+
+    # -- writing ----------------------------------------------------------------------
+    def _lock(self):  # type: ignore[no-untyped-def]
+        from filelock import FileLock
+
+        return FileLock(str(self.index_dir / ".lock"), timeout=600)
+
+    def _prepare(
+        self, article: Article, count: Callable[[str], int]
+    ) -> tuple[list[chunking.Chunk], list[str], list[list[str]]]:
+        pieces = chunking.chunk_text(article.text, count)
+        langs = [language.detect(p.text, fallback=article.lang) or article.lang for p in pieces]
+        terms = [lexical.analyze(p.text, lang) for p, lang in zip(pieces, langs, strict=True)]
+        return pieces, langs, terms
+
+    def ingest(
+        self, articles: Sequence[Article], *, progress: ProgressFn | None = None
+    ) -> IngestReport:
+        """Add or update articles; unchanged ones are skipped and nothing is re-embedded
+        that already has a vector. One atomic write for the whole batch."""
+        return self._write(articles, progress=progress, replace_all=False)
+
+    def reindex(
+        self, paths: Sequence[Path] | None = None, *, progress: ProgressFn | None = None
+    ) -> IngestReport:
+        """Rebuild the whole index from the corpus (default: ``settings.corpus_dir``).
+
+        Works across model, chunker or analyzer changes. Vectors of unchanged chunk texts
+        are reused when the model is the same. The switch is one atomic transaction:
+        articles no longer in the corpus disappear, and a crash leaves the old index.
+        """
+        files, errors = find_articles([Path(p) for p in (paths or [self.settings.corpus_dir])])
+        articles = []
+        for f in files:
+            try:
+                articles.append(read_article(f))
+            except ArticleError as exc:
+                errors.append(exc)
+        report = self._write(articles, progress=progress, replace_all=True)
+        report.errors[:0] = errors
+        return report
+
+    def _write(
+        self, articles: Sequence[Article], *, progress: ProgressFn | None, replace_all: bool
+    ) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        with self._lock():
+            meta = self.store.meta()
+            same_model = meta.get("model_fingerprint") in (None, self.encoder.fingerprint)
+            known = self.store.article_hashes() if not replace_all else {}
+            seen: dict[str, str] = {}
+            todo: list[Article] = []
+            for art in articles:
+                if art.id in seen:
+                    report.errors.append(
+                        ArticleError(
+                            art.path, f"article id {art.id!r} is also used by {seen[art.id]}"
+                        )
+                    )
+                    continue
+                seen[art.id] = art.path
+                if known.get(art.id) == art.content_sha256:
+                    report.unchanged.append(art.id)
+                else:
+                    todo.append(art)
+            if not todo and not replace_all:
+                report.seconds = time.perf_counter() - started
+                return report
+            encoder = self.encoder
+            count = self._count_tokens()
+            old_ids = set(self.store.article_hashes())
+            prepared = []
+            to_embed: list[str] = []
+            for art in todo:
+                pieces, langs, terms = self._prepare(art, count)
+                reuse = self.store.chunk_vectors_by_text(art.id) if same_model else {}
+                prepared.append((art, pieces, langs, terms, reuse))
+                to_embed.extend(dict.fromkeys(p.text for p in pieces if p.text not in reuse))
+            vectors = self._embed(to_embed, progress)
+            by_text = dict(zip(to_embed, vectors, strict=True))
+            report.chunks_embedded = len(to_embed)
+            touched: set[str] = set(self.store.langs()) if replace_all else set()
+            with self.store.transaction() as conn:
+                if replace_all:
+                    conn.execute("DELETE FROM chunks")
+                    conn.execute("DELETE FROM articles")
+                self._write_meta(encoder)
+                for art, pieces, langs, terms, reuse in prepared:
+                    if art.id in old_ids and not replace_all:
+                        touched.update(c.lang for c in self.store.article_chunks(art.id))
+                    chunks = [
+                        NewChunk(
+                            lang=lang,
+                            section=p.section,
+                            start=p.start,
+                            end=p.end,
+                            text=p.text,
+                            n_tokens=count(p.text),
+                            terms=t,
+                            vector=reuse[p.text] if p.text in reuse else by_text[p.text],
+                        )
+                        for p, lang, t in zip(pieces, langs, terms, strict=True)
+                    ]
+                    touched.update(langs)
+                    self.store.put_article(conn, art, chunks)
+                    (report.updated if art.id in old_ids else report.added).append(art.id)
+            self._publish(touched, full=replace_all)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _embed(self, texts: list[str], progress: ProgressFn | None) -> np.ndarray:
+        if not texts:
+            return np.empty((0, 0), np.float32)
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress("embedding", done, len(texts))
+
+        if progress:
+            progress("embedding", 0, len(texts))
+        return self.encoder.encode(texts, kind="passage", progress=step)
+
+    def _write_meta(self, encoder: Encoder) -> None:
+        self.store.set_meta("model_id", encoder.model_id)
+        self.store.set_meta("model_fingerprint", encoder.fingerprint)
+        self.store.set_meta("dim", str(encoder.dim))
+        self.store.set_meta("chunker_version", str(chunking.CHUNKER_VERSION))
+        self.store.set_meta("analyzer_version", str(lexical.ANALYZER_VERSION))
+        self.store.set_meta("cleaner_version", str(cleaning.CLEANER_VERSION))
+        self.store.set_meta("format_version", str(FORMAT_VERSION))
+
+    def ingest_paths(
+        self, paths: Sequence[Path], *, progress: ProgressFn | None = None
+    ) -> IngestReport:
+        """Read files and directories of articles, then :meth:`ingest` the good ones."""
+        files, errors = find_articles([Path(p) for p in paths])
+        articles = []
+        for f in files:
+            try:
+                articles.append(read_article(f))
+            except ArticleError as exc:
+                errors.append(exc)
+        report = self.ingest(articles, progress=progress) if articles else IngestReport()
+        report.errors[:0] = errors
+        return report
+
+    def remove(self, article_id: str) -> None:
+        """Delete an article's vectors, lexical entries and metadata."""
+        with self._lock():
+            chunks = self.store.article_chunks(article_id)
+            with self.store.transaction() as conn:
+                if not self.store.delete_article(conn, article_id):
+                    raise NotFoundError(f"no article with id {article_id!r}")
+            self._publish({c.lang for c in chunks})
+
+    # -- derived indexes --------------------------------------------------------------
+    def _build_derived(
+        self, langs: set[str] | None, base: tuple[VectorIndex, lexical.LexicalIndex] | None
+    ) -> tuple[VectorIndex, lexical.LexicalIndex]:
+        dim = int(self.store.meta().get("dim", "0") or 0)
+        vectors, lex = base if base else (VectorIndex(dim), lexical.LexicalIndex())
+        all_langs = set(self.store.langs())
+        targets = (langs or set()) | (all_langs if base is None else set())
+        for lang in sorted(targets | (set(vectors.langs) - all_langs)):
+            ids, vecs = self.store.lang_vectors(lang, dim)
+            vectors.build(lang, ids, vecs)
+            tids, terms = self.store.lang_terms(lang)
+            lex.build(lang, tids, terms)
+        return vectors, lex
+
+    def _publish(self, langs: set[str], *, full: bool = False) -> None:
+        """Rebuild the derived indexes of ``langs`` and switch to them atomically."""
+        base = None
+        if full:
+            self._loaded_version = -1
+        else:
+            self._ensure_fresh_for_write()
+        if self._loaded_version >= 0 and self._vectors is not None and self._lexical is not None:
+            base = (self._vectors, self._lexical)
+        vectors, lex = self._build_derived(langs, base)
+        version = self.store.version
+        name = f"derived-{version:08d}"
+        target = self.index_dir / name
+        tmp = self.index_dir / f".{name}.tmp"
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        vectors.save(tmp / "vectors")
+        lex.save(tmp / "lexical")
+        shutil.rmtree(target, ignore_errors=True)
+        tmp.rename(target)
+        atomic_write_text(
+            self.index_dir / "derived.json", json.dumps({"version": version, "dir": name})
+        )
+        self._vectors, self._lexical, self._loaded_version = vectors, lex, version
+        self._titles = {}
+        self._write_manifest()
+        remove_stale_derived(self.index_dir, keep=name)
+
+    def _ensure_fresh_for_write(self) -> None:
+        """Before an incremental publish, make sure the in-memory indexes match the data
+        as it was before this write (another process may have written meanwhile)."""
+        if self._loaded_version != self.store.version - 1:
+            self._loaded_version = -1
+
+    def _write_manifest(self) -> None:
+        meta = self.store.meta()
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "model": {
+                "id": meta.get("model_id"),
+                "fingerprint": meta.get("model_fingerprint"),
+                "dim": int(meta.get("dim", "0") or 0),
+            },
+            "chunker_version": chunking.CHUNKER_VERSION,
+            "analyzer_version": lexical.ANALYZER_VERSION,
+            "cleaner_version": cleaning.CLEANER_VERSION,
+            "version": self.store.version,
+            "articles": {
+                r["id"]: {
+                    "title": r["title"],
+                    "lang": r["lang"],
+                    "content_sha256": r["content_sha256"],
+                    "chunks": r["n_chunks"],
+                }
+                for r in self.store.articles()
+            },
+        }
+        atomic_write_text(
+            self.index_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
+        )
+
+    def _ensure_fresh(self) -> tuple[VectorIndex, lexical.LexicalIndex]:
+        """Load the derived indexes, or reload them when another writer changed the data."""
+        version = self.store.version
+        if (
+            version == self._loaded_version
+            and self._vectors is not None
+            and self._lexical is not None
+        ):
+            return self._vectors, self._lexical
+        pointer = self.index_dir / "derived.json"
+        loaded = None
+        if pointer.exists():
+            info = json.loads(pointer.read_text())
+            if info.get("version") == version:
+                try:
+                    d = self.index_dir / info["dir"]
+                    loaded = (
+                        VectorIndex.load(d / "vectors"),
+                        lexical.LexicalIndex.load(d / "lexical"),
+                    )
+                except (OSError, ValueError, RuntimeError) as exc:
+                    log.warning("derived index unreadable (%s); rebuilding in memory", exc)
+        if loaded is None:
+            loaded = self._build_derived(None, None)
+        self._vectors, self._lexical = loaded
+        self._loaded_version = version
+        self._titles = {}
+        return loaded
+
+    # -- reading ----------------------------------------------------------------------
+    def _validate_query(self, query: str) -> str:
+        q = " ".join(query.split())
+        if not q:
+            raise BadInputError("the query is empty; type a question or some keywords")
+        if len(q) > self.settings.max_query_chars:
+            raise BadInputError(
+                f"the query is {len(q)} characters long; the limit is "
+                f"{self.settings.max_query_chars}"
+            )
+        return q
+
+    def _langs(self, langs: Sequence[str] | None) -> list[str] | None:
+        if not langs:
+            return None
+        return sorted({language.check_lang(x) for x in langs})
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        langs: Sequence[str] | None = None,
+        query_lang: str | None = None,
+    ) -> SearchResult:
+        """Hybrid search. ``langs`` limits the passages' languages; ``query_lang``
+        overrides the detected language of the query."""
+        started = time.perf_counter()
+        q = self._validate_query(query)
+        if not 1 <= k <= 100:
+            raise BadInputError("k must be between 1 and 100")
+        wanted = self._langs(langs)
+        qlang = language.check_lang(query_lang) if query_lang else language.detect_query(q)
+        vectors, lex = self._ensure_fresh()
+        if vectors.size() == 0:  # an empty knowledge base answers with no hits
+            return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000)
+        search_langs = [x for x in vectors.langs if wanted is None or x in wanted]
+        qvec = self.encoder.encode([q], kind="query")[0]
+        fused = self.rank(q, qvec, qlang, search_langs)
+        hits = self._hits(fused, k)
+        return SearchResult(q, qlang, hits, (time.perf_counter() - started) * 1000)
+
+    def signals(
+        self, query: str, query_vec: np.ndarray, query_lang: str, langs: list[str]
+    ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]]]:
+        """The dense ranking and the per-language BM25 rankings for one query."""
+        vectors, lex = self._ensure_fresh()
+        cfg = self.search_config
+        dense = dense_ranking(
+            vectors, query_vec, langs, mode=cfg.dense_mode, candidates=cfg.candidates
+        )
+        expansions = self.glossary.expand(query) if cfg.cross_lexical_weight > 0 else None
+        lex_lists = lexical_rankings(
+            lex, query, query_lang, langs, expansions=expansions, candidates=cfg.candidates
+        )
+        if not lex_lists:
+            log.info("query %r gave no lexical terms; dense search only", query)
+        return dense, lex_lists
+
+    def rank(
+        self, query: str, query_vec: np.ndarray, query_lang: str, langs: list[str]
+    ) -> list[Scored]:
+        """Fused ranking of chunk ids for one query (used by search and kb eval)."""
+        dense, lex_lists = self.signals(query, query_vec, query_lang, langs)
+        return fuse(dense, lex_lists, query_lang, self.search_config)
+
+    def _hits(self, fused: list[Scored], k: int) -> list[Hit]:
+        top = fused[: max(k * 3, k)]
+        rows = self.store.chunks([s.chunk_id for s in top])
+        if not self._titles:
+            self._titles = {r["id"]: r["title"] for r in self.store.articles()}
+        hits: list[Hit] = []
+        per_article: dict[str, int] = {}
+        cap = self.search_config.per_article_cap
+        for s in top:
+            row = rows.get(s.chunk_id)
+            if row is None:
+                continue
+            if cap and per_article.get(row.article_id, 0) >= cap:
+                continue
+            per_article[row.article_id] = per_article.get(row.article_id, 0) + 1
+            hits.append(
+                Hit(
+                    chunk_id=row.id,
+                    article_id=row.article_id,
+                    title=self._titles.get(row.article_id, row.article_id),
+                    lang=row.lang,
+                    section=row.section,
+                    text=row.text,
+                    start=row.start,
+                    end=row.end,
+                    score=round(float(s.score), 6),
+                    signals=s.signals,
+                )
+            )
+            if len(hits) == k:
+                break
+        return hits
+
+    def article(self, article_id: str) -> dict[str, object]:
+        row = self.store.article(article_id)
+        if row is None:
+            raise NotFoundError(f"no article with id {article_id!r}")
+        chunks = self.store.article_chunks(article_id)
+        return {
+            "id": row["id"],
+            "title": row["title"],
+            "lang": row["lang"],
+            "source": row["source"],
+            "tags": json.loads(row["tags"]),
+            "text": row["text"],
+            "added_at": row["added_at"],
+            "updated_at": row["updated_at"],
+            "chunks": [
+                {
+                    "chunk_id": c.id,
+                    "start": c.start,
+                    "end": c.end,
+                    "section": c.section,
+                    "lang": c.lang,
+                }
+                for c in chunks
+            ],
+        }
+
+    def articles(self) -> list[dict[str, object]]:
+        return [
+            {
+                "id": r["id"],
+                "title": r["title"],
+                "lang": r["lang"],
+                "source": r["source"],
+                "tags": json.loads(r["tags"]),
+                "chunks": r["n_chunks"],
+                "added_at": r["added_at"],
+            }
+            for r in self.store.articles()
+        ]
+
+    def stats(self) -> dict[str, object]:
+        meta = self.store.meta()
+        stats = self.store.stats()
+        stats.update(
+            model=meta.get("model_id", self.settings.model),
+            model_fingerprint=meta.get("model_fingerprint"),
+            dim=int(meta.get("dim", "0") or 0),
+            index_dir=str(self.index_dir),
+            index_bytes=directory_size(self.index_dir) if self.index_dir.exists() else 0,
+            version=self.store.version,
+        )
+        return stats
+
+
+__all__ = ["KnowledgeBase", "IngestReport", "KBError"]

@@ -1,0 +1,56 @@
+"""The one hierarchy of domain errors. Each edge (CLI, web) translates them once."""
+
+from __future__ import annotations
+
+
+class KBError(Exception):
+    """Base class for every error kb raises on purpose."""
+
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInputError(KBError):
+    """A query or request parameter the user can fix."""
+
+    status = 400
+
+
+class ArticleError(BadInputError):
+    """An article file that cannot be ingested (empty, binary, wrong encoding...)."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+class TooLargeError(BadInputError):
+    status = 413
+
+
+class NotFoundError(KBError):
+    status = 404
+
+
+class ConflictError(KBError):
+    """The write would duplicate or clash with what the knowledge base already has."""
+
+    status = 409
+
+
+class ModelError(KBError):
+    """The embedding model could not be built or loaded."""
+
+
+class IndexMismatchError(KBError):
+    """The index on disk was built differently from what is configured now."""
+
+    status = 409
+
+
+class IndexCorruptError(KBError):
+    """The index directory is inconsistent or unreadable."""

@@ -1,0 +1,299 @@
+"""`kb eval`: the real pipeline (ingest into an index, then search) on benchmark suites.
+
+Suites (data read from a ``shared/`` directory at eval time, never at run time):
+- ``seeds``: the concept questions in eval/seed_questions.jsonl over corpus/; a chunk is
+  relevant when it contains a gold snippet (whitespace collapsed, lowercased).
+- ``xquad-mono``, ``xquad-cross``: XQuAD en/de/vi; one index per paragraph language,
+  so a German question is run against the English paragraphs for de→en. Relevant: the
+  question's own paragraph.
+- ``xquad-mixed``: all 720 paragraphs in one index; any language version is relevant.
+- ``korquad``: KorQuAD 1.0 dev paragraphs and questions.
+
+Each paragraph is ingested as its own article (``xquad-de-012``); a paragraph split
+into several chunks counts once, at its best rank.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from kb.articles import Article, parse_article, read_article
+from kb.core import KnowledgeBase
+from kb.encoder import Encoder
+from kb.search import SearchConfig, fuse
+from kb.settings import Settings
+
+SUITES = ("seeds", "xquad-mono", "xquad-cross", "xquad-mixed", "korquad")
+XQUAD_LANGS = ("en", "de", "vi")
+KS = (1, 5, 10)
+
+
+# The retrievers compared in every run: the shipped hybrid and its two halves.
+def variants(shipped: SearchConfig) -> dict[str, SearchConfig]:
+    return {
+        "lexical": replace(shipped, dense_weight=0.0),
+        "dense": replace(shipped, lexical_weight=0.0, cross_lexical_weight=0.0),
+        "hybrid": shipped,
+    }
+
+
+@dataclass
+class Query:
+    text: str
+    lang: str
+    relevant: set[str]  # article ids, or chunk ids as strings for chunk-level suites
+    group: str  # what the metrics are broken down by: "ko", "de→en", ...
+
+
+@dataclass
+class Metrics:
+    n: int = 0
+    sums: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    def add(self, ranked: list[str], relevant: set[str]) -> None:
+        self.n += 1
+        first = next((i for i, r in enumerate(ranked[:10], 1) if r in relevant), None)
+        for k in KS:
+            self.sums[f"R@{k}"] += 1.0 if first is not None and first <= k else 0.0
+        self.sums["MRR@10"] += 1.0 / first if first else 0.0
+        dcg = sum(1.0 / math.log2(i + 1) for i, r in enumerate(ranked[:10], 1) if r in relevant)
+        ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(relevant), 10) + 1))
+        self.sums["nDCG@10"] += dcg / ideal if ideal else 0.0
+
+    def row(self) -> dict[str, float]:
+        return {k: round(v / self.n, 4) for k, v in self.sums.items()} | {"n": self.n}
+
+
+def _squad(path: Path) -> list[tuple[str, str, list[str]]]:
+    """(paragraph id, context, questions) from a SQuAD-format file, in file order."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    out = []
+    for a, article in enumerate(data):
+        for p, para in enumerate(article["paragraphs"]):
+            out.append((f"{a:03d}-{p:02d}", para["context"], [q["question"] for q in para["qas"]]))
+    return out
+
+
+def _paragraph_articles(
+    prefix: str, lang: str, paras: list[tuple[str, str, list[str]]]
+) -> list[Article]:
+    return [
+        parse_article(ctx, name=f"{prefix}-{pid}", lang=lang, title=f"{prefix} {pid}")
+        for pid, ctx, _ in paras
+    ]
+
+
+class Evaluator:
+    """Builds (or reuses) one index per suite corpus under ``workdir`` and scores queries."""
+
+    def __init__(
+        self,
+        shared: Path,
+        workdir: Path,
+        *,
+        settings: Settings,
+        encoder: Encoder | None = None,
+        config: SearchConfig | None = None,
+        sample: int | None = None,
+        seed: int = 13,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.shared = shared
+        self.workdir = workdir
+        self.settings = settings
+        self.encoder = encoder
+        self.config = config or SearchConfig()
+        self.sample = sample
+        self.rng = random.Random(seed)
+        self.log = log
+        self._kbs: dict[str, KnowledgeBase] = {}
+
+    def kb(self, name: str, articles: Callable[[], list[Article]]) -> KnowledgeBase:
+        if name not in self._kbs:
+            d = self.workdir / name
+            kb = KnowledgeBase.open(
+                d,
+                settings=replace(self.settings, index_dir=d),
+                encoder=self.encoder,
+                search_config=self.config,
+            )
+            self.encoder = kb.encoder
+            t = time.perf_counter()
+            report = kb.ingest(articles())
+            if report.chunks_embedded:
+                self.log(
+                    f"  indexed {name}: {report.chunks_embedded} chunks embedded in "
+                    f"{time.perf_counter() - t:.0f}s"
+                )
+            self._kbs[name] = kb
+        return self._kbs[name]
+
+    def _pick(self, queries: list[Query]) -> list[Query]:
+        if self.sample and len(queries) > self.sample:
+            return self.rng.sample(queries, self.sample)
+        return queries
+
+    def run_queries(
+        self, kb: KnowledgeBase, queries: list[Query], *, chunk_level: bool = False
+    ) -> dict[str, dict[str, Metrics]]:
+        """Score every variant on the same dense and lexical signals."""
+        from kb.language import detect_query
+
+        configs = variants(self.config)
+        results: dict[str, dict[str, Metrics]] = {v: defaultdict(Metrics) for v in configs}
+        vecs = kb.encoder.encode([q.text for q in queries], kind="query", batch_size=64)
+        vectors, _ = kb._ensure_fresh()
+        langs = vectors.langs
+        for q, vec in zip(queries, vecs, strict=True):
+            qlang = detect_query(q.text)
+            dense, lex = kb.signals(q.text, vec, qlang, langs)
+            for name, cfg in configs.items():
+                fused = fuse(dense, lex, qlang, cfg)[:30]
+                ranked = self._labels(kb, [s.chunk_id for s in fused], chunk_level)
+                results[name][q.group].add(ranked, q.relevant)
+                results[name]["all"].add(ranked, q.relevant)
+        return results
+
+    def _labels(self, kb: KnowledgeBase, ids: list[int], chunk_level: bool) -> list[str]:
+        if chunk_level:
+            return [str(i) for i in ids]
+        rows = kb.store.chunks(ids)
+        seen: list[str] = []
+        for i in ids:
+            aid = rows[i].article_id
+            if aid not in seen:
+                seen.append(aid)
+        return seen
+
+    # -- suites -----------------------------------------------------------------------
+    def seeds(self, corpus: Path) -> dict[str, dict[str, Metrics]]:
+        kb = self.kb("seeds", lambda: [read_article(p) for p in sorted(corpus.glob("*.txt"))])
+        path = self.shared / "eval" / "seed_questions.jsonl"
+        items = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        chunks = kb.store.conn.execute("SELECT id, text FROM chunks").fetchall()
+        norm = {r["id"]: " ".join(r["text"].split()).lower() for r in chunks}
+        queries = []
+        for it in items:
+            golds = [" ".join(g.split()).lower() for g in it["gold"]]
+            rel = {str(cid) for cid, t in norm.items() if any(g in t for g in golds)}
+            queries.append(Query(it["q"], it["lang"], rel, it["lang"]))
+        return self.run_queries(kb, queries, chunk_level=True)
+
+    def _xquad(self) -> dict[str, list[tuple[str, str, list[str]]]]:
+        return {
+            lang: _squad(self.shared / "bench" / "xquad" / f"xquad.{lang}.json")
+            for lang in XQUAD_LANGS
+        }
+
+    def xquad(self, mode: str) -> dict[str, dict[str, Metrics]]:
+        data = self._xquad()
+        merged: dict[str, dict[str, Metrics]] = {}
+        if mode == "mixed":
+            kb = self.kb(
+                "xquad-mixed",
+                lambda: [
+                    a
+                    for lang in XQUAD_LANGS
+                    for a in _paragraph_articles(f"xquad-{lang}", lang, data[lang])
+                ],
+            )
+            queries = []
+            for lang in XQUAD_LANGS:
+                for pid, _, qs in data[lang]:
+                    rel = {f"xquad-{x}-{pid}" for x in XQUAD_LANGS}
+                    queries += [Query(q, lang, rel, lang) for q in qs]
+            return self.run_queries(kb, self._pick(queries))
+        for plang in XQUAD_LANGS:
+            kb = self.kb(
+                f"xquad-{plang}",
+                lambda plang=plang: _paragraph_articles(f"xquad-{plang}", plang, data[plang]),
+            )
+            queries = []
+            for qlang in XQUAD_LANGS:
+                if (mode == "mono") != (qlang == plang):
+                    continue
+                for pid, _, qs in data[qlang]:
+                    queries += [
+                        Query(q, qlang, {f"xquad-{plang}-{pid}"}, f"{qlang}→{plang}") for q in qs
+                    ]
+            res = self.run_queries(kb, self._pick(queries))
+            for variant, groups in res.items():
+                target = merged.setdefault(variant, defaultdict(Metrics))
+                for group, m in groups.items():
+                    if group == "all":
+                        continue
+                    target[group] = m
+        return merged
+
+    def korquad(self) -> dict[str, dict[str, Metrics]]:
+        paras = _squad(self.shared / "bench" / "korquad" / "KorQuAD_v1.0_dev.json")
+        kb = self.kb("korquad", lambda: _paragraph_articles("korquad", "ko", paras))
+        queries = [Query(q, "ko", {f"korquad-{pid}"}, "ko") for pid, _, qs in paras for q in qs]
+        # A fixed 1,000-question subset keeps a full run inside the time budget.
+        queries = random.Random(7).sample(queries, min(1000, len(queries)))
+        return self.run_queries(kb, self._pick(queries))
+
+    def close(self) -> None:
+        for kb in self._kbs.values():
+            kb.close()
+
+
+def summarize(results: dict[str, dict[str, Metrics]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per variant, per group metrics, plus the macro average over groups as 'avg'."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for variant, groups in results.items():
+        rows = {g: m.row() for g, m in sorted(groups.items()) if m.n}
+        real = [r for g, r in rows.items() if g != "all"]
+        if real and "all" not in rows:
+            keys = [k for k in real[0] if k != "n"]
+            rows["avg"] = {k: round(float(np.mean([r[k] for r in real])), 4) for k in keys}
+            rows["avg"]["n"] = sum(int(r["n"]) for r in real)
+        out[variant] = rows
+    return out
+
+
+def markdown(report: dict[str, dict[str, dict[str, dict[str, float]]]]) -> str:
+    """One table per suite: rows are variant × group."""
+    lines = []
+    for suite, variants_ in report.items():
+        lines += [
+            f"### {suite}",
+            "",
+            "| retriever | group | n | R@1 | R@5 | R@10 | MRR@10 | nDCG@10 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for variant, groups in variants_.items():
+            for group, m in groups.items():
+                lines.append(
+                    f"| {variant} | {group} | {int(m['n'])} | {m['R@1']:.3f} | {m['R@5']:.3f} | "
+                    f"{m['R@10']:.3f} | {m['MRR@10']:.3f} | {m['nDCG@10']:.3f} |"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def run(
+    suites: list[str], evaluator: Evaluator, corpus: Path
+) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    report = {}
+    for suite in suites:
+        t = time.perf_counter()
+        evaluator.log(f"suite {suite}...")
+        if suite == "seeds":
+            res = evaluator.seeds(corpus)
+        elif suite == "korquad":
+            res = evaluator.korquad()
+        else:
+            res = evaluator.xquad(suite.split("-")[1])
+        report[suite] = summarize(res)
+        evaluator.log(f"  done in {time.perf_counter() - t:.0f}s")
+    return report

@@ -1,0 +1,90 @@
+"""The concept glossary: marketing concepts with their terms in ko/en/de/vi.
+
+Search uses it to carry the concepts a query names into the other languages' lexical
+indexes, because BM25 across languages is noise unless the query is translated. A
+concept matches when every analyzed token of one of its terms occurs in the query,
+analyzed with that term's language analyzer (so 크로스셀링의 matches 크로스셀링 and
+"Bündelung von Produkten" matches Bündelung).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from kb.errors import KBError
+from kb.language import SUPPORTED
+from kb.lexical import analyze
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "corpus" / "glossary.yaml"
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    names: dict[str, str]
+    terms: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Glossary:
+    concepts: list[Concept]
+
+    def match(self, query: str) -> list[Concept]:
+        """Concepts whose terms (in any language) occur in ``query``."""
+        found = []
+        analyzed: dict[str, set[str]] = {}
+        folded = unicodedata.normalize("NFC", query).casefold()
+        for concept in self.concepts:
+            for lang, terms in concept.terms.items():
+                if lang not in analyzed:
+                    analyzed[lang] = set(analyze(query, lang))
+                if any(_occurs(t, lang, analyzed[lang], folded) for t in terms):
+                    found.append(concept)
+                    break
+        return found
+
+    def expand(self, query: str) -> dict[str, list[str]]:
+        """Per language, the terms of every concept the query names."""
+        out: dict[str, list[str]] = {}
+        for concept in self.match(query):
+            for lang, terms in concept.terms.items():
+                out.setdefault(lang, []).extend(terms)
+        return out
+
+
+@lru_cache(maxsize=4096)
+def _term_tokens(term: str, lang: str) -> tuple[str, ...]:
+    return tuple(analyze(term, lang))
+
+
+def _occurs(term: str, lang: str, query_tokens: set[str], folded_query: str) -> bool:
+    tokens = _term_tokens(term, lang)
+    if tokens and all(t in query_tokens for t in tokens):
+        return True
+    # Loanwords written in another script's query ("Upselling là gì?") still match literally.
+    return len(term) >= 4 and unicodedata.normalize("NFC", term).casefold() in folded_query
+
+
+def load_glossary(path: Path | None = None) -> Glossary:
+    """Read the glossary YAML; an absent file gives an empty glossary."""
+    import yaml
+
+    path = path or DEFAULT_PATH
+    if not path.exists():
+        return Glossary([])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise KBError(f"{path}: the glossary is not valid YAML: {exc}") from None
+    concepts = []
+    for item in data.get("concepts", []):
+        terms = {lang: [str(t) for t in item.get("terms", {}).get(lang, [])] for lang in SUPPORTED}
+        names = {
+            lang: str(item.get("names", {}).get(lang) or (terms[lang] or [""])[0])
+            for lang in SUPPORTED
+        }
+        concepts.append(Concept(id=str(item["id"]), names=names, terms=terms))
+    return Glossary(concepts)

@@ -1,0 +1,150 @@
+"""Language tagging: deterministic langdetect, with script shortcuts and fallbacks."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from kb.errors import BadInputError
+
+SUPPORTED = ("ko", "en", "de", "vi")
+LANG_NAMES = {"ko": "Korean", "en": "English", "de": "German", "vi": "Vietnamese"}
+
+# Below this many letters a detection is a guess; callers fall back to the article's language.
+MIN_LETTERS = 40
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_LETTER = re.compile(r"[^\W\d_]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_lock = threading.Lock()
+_factory_loaded = False
+
+
+def _detect_langs(text: str) -> list[tuple[str, float]]:
+    """langdetect with a fixed seed, so the same text always gets the same answer."""
+    global _factory_loaded
+    from langdetect import DetectorFactory, detector_factory
+    from langdetect.lang_detect_exception import LangDetectException
+
+    with _lock:
+        if not _factory_loaded:
+            DetectorFactory.seed = 0
+            detector_factory.init_factory()
+            _factory_loaded = True
+        try:
+            detector = detector_factory._factory.create()  # type: ignore[union-attr]
+            detector.append(text)
+            return [(lang.lang, lang.prob) for lang in detector.get_probabilities()]
+        except LangDetectException:
+            return []
+
+
+def check_lang(lang: str) -> str:
+    """Validate a user-given language code."""
+    code = lang.strip().lower()
+    if code not in SUPPORTED:
+        raise BadInputError(
+            f"unknown language {lang!r}: supported languages are {', '.join(SUPPORTED)}"
+        )
+    return code
+
+
+def detect(text: str, *, fallback: str | None = None) -> str | None:
+    """Return one of SUPPORTED for ``text``, or ``fallback`` when unsure.
+
+    Hangul is unique to Korean, so text whose letters are largely Hangul is Korean even
+    with stray Hanja (``分析``) that would push langdetect towards Chinese or Japanese.
+    """
+    letters = _LETTER.findall(text)
+    if not letters:
+        return fallback
+    hangul = len(_HANGUL.findall(text))
+    non_han = len(letters) - len(_HAN.findall(text))
+    if hangul and hangul >= 0.5 * max(non_han, 1):
+        return "ko"
+    if len(letters) < MIN_LETTERS and fallback is not None:
+        return fallback
+    probs = _detect_langs(text)
+    for lang, prob in probs:
+        if lang in SUPPORTED and prob >= 0.5:
+            return lang
+    return fallback
+
+
+# Function words decide short queries, where langdetect's n-gram statistics are thin
+# ("Was ist Upstream-Marketing?" is mostly an English loanword).
+_FUNCTION_WORDS = {
+    "en": {
+        "what",
+        "is",
+        "are",
+        "the",
+        "which",
+        "how",
+        "why",
+        "should",
+        "for",
+        "and",
+        "of",
+        "do",
+        "does",
+        "a",
+        "an",
+        "to",
+        "in",
+        "with",
+        "between",
+        "vs",
+        "difference",
+    },
+    "de": {
+        "was",
+        "ist",
+        "sind",
+        "der",
+        "die",
+        "das",
+        "welche",
+        "welcher",
+        "wie",
+        "warum",
+        "sollte",
+        "für",
+        "und",
+        "von",
+        "gibt",
+        "es",
+        "mit",
+        "dem",
+        "den",
+        "ein",
+        "eine",
+        "zwischen",
+        "beim",
+        "im",
+        "unterschied",
+    },
+    "vi": {"là", "gì", "của", "và", "các", "những", "như", "thế", "nào", "tại", "sao"},
+}
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def detect_query(text: str) -> str:
+    """Language of a query: short queries are common, so always return a best guess."""
+    letters = _LETTER.findall(text)
+    if _HANGUL.search(text) and len(_HANGUL.findall(text)) >= 0.3 * max(len(letters), 1):
+        return "ko"
+    if re.search(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", text, re.I):
+        return "vi"
+    words = [w.casefold() for w in _WORD.findall(text)]
+    votes = {lang: sum(w in fw for w in words) for lang, fw in _FUNCTION_WORDS.items()}
+    best = max(votes.values())
+    if best and list(votes.values()).count(best) == 1:
+        return max(votes, key=lambda lang: votes[lang])
+    probs = _detect_langs(text)
+    ranked = [(p, lang) for lang, p in probs if lang in SUPPORTED]
+    if ranked:
+        return max(ranked)[1]
+    if re.search(r"[äöüß]", text, re.I):
+        return "de"
+    return "en"

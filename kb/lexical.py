@@ -1,0 +1,171 @@
+"""Lexical stage: per-language analyzers and BM25 indexes (bm25s).
+
+Each language gets the analyzer that measured best for it:
+- ko: content morphemes from kiwipiepy (nouns, verb/adjective stems, roots, foreign
+  words, numbers, Hanja), so 크로스셀링을/크로스셀링은 both match 크로스셀링;
+- en, de: lowercase words, stop words removed, Snowball stems (PyStemmer);
+- vi: syllables (Vietnamese writes one syllable per space-separated unit) plus
+  syllable bigrams, which carry most multi-syllable words ("tiếp thị", "bán hàng").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+ANALYZER_VERSION = 1
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_VI_STOP = {
+    "là",
+    "của",
+    "và",
+    "các",
+    "những",
+    "có",
+    "được",
+    "cho",
+    "một",
+    "trong",
+    "với",
+    "này",
+    "đó",
+    "gì",
+    "không",
+    "để",
+    "khi",
+    "thì",
+    "mà",
+    "như",
+    "về",
+    "từ",
+    "cũng",
+    "đã",
+    "sẽ",
+    "nào",
+    "ra",
+    "vào",
+    "hay",
+    "hoặc",
+    "bởi",
+    "nó",
+    "tại",
+    "sao",
+    "thế",
+}
+_KO_CONTENT = {"NNG", "NNP", "NR", "XR", "SL", "SH", "SN", "VV", "VA", "MAG"}
+_kiwi_lock = threading.Lock()
+
+
+@cache
+def _kiwi():  # type: ignore[no-untyped-def]
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
+
+
+@cache
+def _stemmer(lang: str):  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer({"en": "english", "de": "german"}[lang])
+
+
+@cache
+def _stopwords(lang: str) -> frozenset[str]:
+    from bm25s import stopwords
+
+    words = {"en": stopwords.STOPWORDS_EN_PLUS, "de": stopwords.STOPWORDS_GERMAN}[lang]
+    return frozenset(words)
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFC", text).casefold())
+
+
+def analyze(text: str, lang: str) -> list[str]:
+    """Turn text into index terms for ``lang``'s lexical index."""
+    if lang == "ko":
+        with _kiwi_lock:  # Kiwi is not documented as thread-safe
+            tokens = _kiwi().tokenize(unicodedata.normalize("NFC", text))
+        out = []
+        for t in tokens:
+            tag = t.tag.split("-")[0]
+            if tag in _KO_CONTENT:
+                form = t.form.casefold()
+                out.append(form + "다" if tag in ("VV", "VA") else form)
+        return out
+    if lang in ("en", "de"):
+        stop = _stopwords(lang)
+        words = [w for w in _words(text) if w not in stop]
+        return list(_stemmer(lang).stemWords(words))
+    if lang == "vi":
+        syllables = _words(text)
+        uni = [s for s in syllables if s not in _VI_STOP]
+        bi = [f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False)]
+        return uni + bi
+    return _words(text)
+
+
+class LexicalIndex:
+    """One BM25 index per language over chunk ids."""
+
+    def __init__(self) -> None:
+        self._bm25: dict[str, object] = {}
+        self._ids: dict[str, np.ndarray] = {}
+
+    @property
+    def langs(self) -> list[str]:
+        return sorted(self._ids)
+
+    def build(self, lang: str, ids: Iterable[int], token_lists: Iterable[list[str]]) -> None:
+        """(Re)build the index for one language from already-analyzed chunks."""
+        import bm25s
+
+        id_arr = np.asarray(list(ids), dtype=np.int64)
+        corpus = list(token_lists)
+        if len(id_arr) == 0:
+            self._bm25.pop(lang, None)
+            self._ids.pop(lang, None)
+            return
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
+        retriever = bm25s.BM25()
+        retriever.index(corpus, show_progress=False)
+        self._bm25[lang] = retriever
+        self._ids[lang] = id_arr
+
+    def scores(self, lang: str, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 scores of every chunk of ``lang`` for ``terms``: (ids, scores)."""
+        if lang not in self._bm25 or not terms:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        retriever = self._bm25[lang]
+        scores = retriever.get_scores(terms)  # type: ignore[attr-defined]
+        return self._ids[lang], np.asarray(scores, dtype=np.float32)
+
+    def save(self, directory: Path) -> None:
+        """Write every language's index under ``directory`` (no pickle)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for lang, retriever in self._bm25.items():
+            sub = directory / lang
+            retriever.save(str(sub), show_progress=False)  # type: ignore[attr-defined]
+            np.save(sub / "ids.npy", self._ids[lang], allow_pickle=False)
+        (directory / "langs.json").write_text(json.dumps(sorted(self._bm25)))
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex:
+        import bm25s
+
+        index = cls()
+        for lang in json.loads((directory / "langs.json").read_text()):
+            sub = directory / lang
+            index._bm25[lang] = bm25s.BM25.load(str(sub), show_progress=False)
+            index._ids[lang] = np.load(sub / "ids.npy", allow_pickle=False)
+        return index

@@ -1,0 +1,41 @@
+"""The typed results shared by the API, the CLI and the templates."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage. ``text == article_text[start:end]``."""
+
+    chunk_id: int
+    article_id: str
+    title: str
+    lang: str
+    section: str
+    text: str
+    start: int
+    end: int
+    score: float
+    # Why it was found, for debugging and the UI: {"dense": rank, "lexical": rank, ...}
+    signals: dict[str, int] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    lang: str
+    hits: list[Hit]
+    took_ms: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "lang": self.lang,
+            "hits": [h.to_dict() for h in self.hits],
+            "took_ms": round(self.took_ms, 2),
+        }

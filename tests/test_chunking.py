@@ -1,0 +1,88 @@
+"""Chunking is structure-aware, sized in model tokens and exact in its offsets."""
+
+from __future__ import annotations
+
+import re
+
+from kb.articles import read_article
+from kb.chunking import blocks, chunk_text
+from kb.sentences import sentences
+
+from .conftest import corpus_files
+
+
+def count(text: str) -> int:
+    return len(re.findall(r"\w+|[^\w\s]", text)) + 2
+
+
+def test_offsets_are_exact_on_the_corpus():
+    for path in corpus_files():
+        art = read_article(path)
+        for c in chunk_text(art.text, count):
+            assert art.text[c.start : c.end] == c.text
+            assert count(c.text) <= 250
+
+
+def test_numbered_headings_start_sections():
+    text = (
+        "2. 고객 분석: 타겟 맞춤형 전략\n성공적인 전략은 분석에서 시작됩니다.\n"
+        "2.3. 고객 피드백 활용\n고객 피드백은 중요한 요소입니다.\n"
+    )
+    kinds = [(b.kind, text[b.start : b.end]) for b in blocks(text)]
+    assert kinds[0] == ("heading", "2. 고객 분석: 타겟 맞춤형 전략")
+    assert kinds[2] == ("heading", "2.3. 고객 피드백 활용")
+    sections = {c.section for c in chunk_text(text, count, min_tokens=1)}
+    assert sections == {"2. 고객 분석: 타겟 맞춤형 전략", "2.3. 고객 피드백 활용"}
+
+
+def test_numbered_list_is_not_a_heading():
+    text = "Steps to follow:\n1. Research the market.\n2. Build the plan.\nAfter that, sell."
+    kinds = [b.kind for b in blocks(text)]
+    assert kinds == ["list", "para"]
+
+
+def test_list_stays_with_its_lead_in():
+    text = (
+        "Intro paragraph here.\nKey activities:\n- Research: find needs.\n- Planning: set goals.\n"
+    )
+    lst = [b for b in blocks(text) if b.kind == "list"]
+    assert len(lst) == 1 and text[lst[0].start : lst[0].end].startswith("Key activities:")
+    for c in chunk_text(text, count, min_tokens=1, max_tokens=250):
+        if "- Research" in c.text:
+            assert "Key activities:" in c.text
+
+
+def test_pipe_table_stays_whole_with_header():
+    art = read_article(next(p for p in corpus_files() if p.name.startswith("en-")))
+    chunks = chunk_text(art.text, count)
+    table = [c for c in chunks if "Aspect | Upstream Marketing" in c.text]
+    assert len(table) == 1
+    assert "Metrics | Customer insights" in table[0].text
+
+
+def test_long_paragraph_splits_at_sentence_boundaries():
+    para = " ".join(f"Satz Nummer {i} beschreibt z.B. die Strategie im Detail." for i in range(60))
+    chunks = chunk_text(para, count, max_tokens=120)
+    assert len(chunks) > 1
+    for c in chunks:
+        assert count(c.text) <= 120
+        assert c.text.endswith(".") and c.text.startswith("Satz")
+
+
+def test_sentence_boundaries_in_four_languages():
+    assert sentences("기존 고객은 신뢰합니다. 그래서 구매합니다.") == [
+        "기존 고객은 신뢰합니다.",
+        "그래서 구매합니다.",
+    ]
+    assert sentences("Das gilt z.B. für Kunden. Und bzw. für Partner.") == [
+        "Das gilt z.B. für Kunden.",
+        "Und bzw. für Partner.",
+    ]
+    assert sentences("Upstream vs. downstream differ. See e.g. Nike.") == [
+        "Upstream vs. downstream differ.",
+        "See e.g. Nike.",
+    ]
+    assert sentences("Tiếp thị ngược dòng tập trung vào chiến lược. Bán hàng ngắn hạn!") == [
+        "Tiếp thị ngược dòng tập trung vào chiến lược.",
+        "Bán hàng ngắn hạn!",
+    ]

@@ -1,0 +1,144 @@
+"""The KnowledgeBase facade with the fake encoder: ingest, search, manifest, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kb.articles import parse_article
+from kb.core import KnowledgeBase
+from kb.encoder import FakeEncoder
+from kb.errors import BadInputError, IndexMismatchError, NotFoundError
+from kb.settings import Settings
+
+
+def test_hits_are_exact_slices_of_the_article(fake_kb):
+    res = fake_kb.search("cross-selling KPI", k=5)
+    assert res.hits
+    for h in res.hits:
+        text = fake_kb.article(h.article_id)["text"]
+        assert text[h.start : h.end] == h.text
+        assert h.lang in ("ko", "en", "de", "vi") and h.title and h.chunk_id > 0
+
+
+def test_manifest_describes_the_index(fake_kb):
+    m = json.loads((fake_kb.index_dir / "manifest.json").read_text())
+    assert m["model"] == {"id": "fake", "fingerprint": "fake-v1", "dim": 64}
+    assert m["chunker_version"] >= 1
+    assert set(m["articles"]) == {a["id"] for a in fake_kb.articles()}
+    for entry in m["articles"].values():
+        assert len(entry["content_sha256"]) == 64 and entry["chunks"] > 0
+
+
+def test_reingest_unchanged_corpus_embeds_nothing(fake_kb):
+    from .conftest import CORPUS
+
+    report = fake_kb.ingest_paths([CORPUS])
+    assert report.chunks_embedded == 0 and len(report.unchanged) == 5
+    assert not report.added and not report.updated
+
+
+def test_changed_article_reuses_vectors_of_unchanged_chunks(fake_kb):
+    art = parse_article(
+        "# Pricing\n\nValue-based pricing starts from the customer.\n\n# Channels\n\n"
+        + "Retail partners extend reach. " * 30,
+        name="pricing.md",
+    )
+    first = fake_kb.ingest([art])
+    assert first.added == ["pricing"]
+    changed = parse_article(art.text + "\n\n# Wrap-up\n\nA new closing section.", name="pricing.md")
+    second = fake_kb.ingest([changed])
+    assert second.updated == ["pricing"]
+    assert 0 < second.chunks_embedded < len(fake_kb.store.article_chunks("pricing"))
+
+
+def test_language_filter(fake_kb):
+    res = fake_kb.search("marketing", k=10, langs=["de"])
+    assert res.hits and {h.lang for h in res.hits} == {"de"}
+    with pytest.raises(BadInputError, match="unknown language"):
+        fake_kb.search("marketing", langs=["xx"])
+
+
+@pytest.mark.parametrize("query", ["", "   ", "x" * 501])
+def test_bad_queries_are_clear_errors(fake_kb, query):
+    with pytest.raises(BadInputError):
+        fake_kb.search(query)
+
+
+def test_query_language_override(fake_kb):
+    assert fake_kb.search("Marketing", query_lang="de").lang == "de"
+
+
+def test_remove_deletes_vectors_terms_and_metadata(fake_kb):
+    aid = "de-upstream-downstream-marketingleiter"
+    fake_kb.remove(aid)
+    assert aid not in {a["id"] for a in fake_kb.articles()}
+    assert all(
+        h.article_id != aid for h in fake_kb.search("Upstream-Marketing Vertrieb", k=20).hits
+    )
+    with pytest.raises(NotFoundError):
+        fake_kb.remove(aid)
+
+
+def test_model_mismatch_names_the_rebuild_command(fake_kb_dir):
+    with pytest.raises(IndexMismatchError, match="kb reindex"):
+        KnowledgeBase.open(fake_kb_dir, settings=Settings(index_dir=fake_kb_dir, model="other"))
+    other = FakeEncoder(dim=32)
+    other.fingerprint = "fake-v1-dim32"
+    with pytest.raises(IndexMismatchError, match="different weights"):
+        KnowledgeBase.open(fake_kb_dir, settings=Settings(index_dir=fake_kb_dir), encoder=other)
+
+
+def test_second_reader_sees_new_writes(fake_kb):
+    reader = KnowledgeBase.open(
+        fake_kb.index_dir, settings=fake_kb.settings, encoder=fake_kb.encoder
+    )
+    before = reader.search("zebra giraffe savanna", k=3)
+    fake_kb.ingest(
+        [parse_article("Zebra and giraffe marketing on the savanna is unusual.", name="zoo.txt")]
+    )
+    after = reader.search("zebra giraffe savanna", k=3)
+    assert after.hits[0].article_id == "zoo"
+    assert before.hits[0].article_id != "zoo"
+    reader.close()
+
+
+def test_index_survives_lost_derived_files(fake_kb):
+    """If the derived indexes are missing (crash before they were written), readers
+    rebuild them from the database without re-embedding."""
+    import shutil
+
+    for d in fake_kb.index_dir.glob("derived-*"):
+        shutil.rmtree(d)
+    kb = KnowledgeBase.open(fake_kb.index_dir, settings=fake_kb.settings, encoder=fake_kb.encoder)
+    assert kb.search("cross-selling", k=3).hits
+    kb.close()
+
+
+def test_empty_index_returns_no_hits(tmp_path):
+    kb = KnowledgeBase.open(tmp_path, settings=Settings(index_dir=tmp_path), encoder=FakeEncoder())
+    assert kb.search("anything").hits == []
+
+
+def test_reindex_rebuilds_after_model_change_and_drops_vanished_articles(fake_kb, tmp_path):
+    from .conftest import CORPUS
+
+    fake_kb.ingest(
+        [parse_article("A lone article about pricing strategy in retail.", name="lone.txt")]
+    )
+    small = FakeEncoder(dim=32)
+    small.model_id, small.fingerprint = "fake-small", "fake-small-v1"
+    settings = Settings(index_dir=fake_kb.index_dir, model="fake-small")
+    with pytest.raises(IndexMismatchError):
+        KnowledgeBase.open(fake_kb.index_dir, settings=settings, encoder=small)
+    kb = KnowledgeBase.open(fake_kb.index_dir, settings=settings, encoder=small, check=False)
+    report = kb.reindex([CORPUS])
+    assert len(report.added) + len(report.updated) == 5 and report.chunks_embedded > 0
+    assert "lone" not in {a["id"] for a in kb.articles()}
+    kb.close()
+    kb = KnowledgeBase.open(fake_kb.index_dir, settings=settings, encoder=small)
+    assert kb.stats()["dim"] == 32 and kb.search("cross-selling").hits
+    again = kb.reindex([CORPUS])
+    assert again.chunks_embedded == 0  # same model: every vector is reused
+    kb.close()
