@@ -82,7 +82,8 @@ def load_encoder(
         return FakeEncoder()
     try:
         if model == EMBEDDED_MODEL_NAME:
-            return SentenceTransformerEncoder(ensure_embedded_model(cache_dir, log=log), model_id=model)
+            path = ensure_embedded_model(cache_dir, log=log)
+            return SentenceTransformerEncoder(path, model_id=model)
         return SentenceTransformerEncoder(model)
     except ModelError:
         raise
@@ -94,18 +95,17 @@ class SentenceTransformerEncoder:
     """Any sentence-transformers model, run on the CPU."""
 
     def __init__(self, path_or_id: str | Path, *, model_id: str | None = None) -> None:
+        """Load a model directory, or a hub id (from the local hub cache when it is there)."""
+        local = _local_model_dir(str(path_or_id))
         from sentence_transformers import SentenceTransformer
 
-        local = Path(path_or_id).expanduser()
-        is_dir = local.is_dir()
+        self.model_id = model_id or str(path_or_id)
         with _quiet_transformers():
             self._model = SentenceTransformer(
-                str(local) if is_dir else str(path_or_id),
-                device="cpu",
-                local_files_only=is_dir,
+                str(local or path_or_id), device="cpu", local_files_only=local is not None
             )
-        self.model_id = model_id or str(path_or_id)
-        self.fingerprint = model_fingerprint(local) if is_dir else _hub_fingerprint(str(path_or_id))
+        local = local or _cached_hub_snapshot(str(path_or_id))  # downloaded just now?
+        self.fingerprint = model_fingerprint(local) if local else f"hub:{path_or_id}"
         # sentence-transformers 6 renamed get_sentence_embedding_dimension.
         get_dim = getattr(self._model, "get_embedding_dimension", None)
         dim = get_dim() if get_dim else self._model.get_sentence_embedding_dimension()
@@ -240,14 +240,27 @@ def _private_rust_tokenizer(hf_tokenizer: object) -> Any:
     return own
 
 
-def _hub_fingerprint(model_id: str) -> str:
-    """Fingerprint of a hub model from its local snapshot, else just its id."""
+def _local_model_dir(path_or_id: str) -> Path | None:
+    """The directory to load without any network access, if there is one.
+
+    A hub id already in the local hub cache resolves to its snapshot: asking the hub
+    first would, offline, spend over a minute in retries before using the cache anyway.
+    """
+    path = Path(path_or_id).expanduser()
+    if path.is_dir():
+        return path
+    if path.is_absolute() or path_or_id.startswith((".", "~")):
+        raise ModelError(f"no model directory at {path.absolute()}")
+    return _cached_hub_snapshot(path_or_id)
+
+
+def _cached_hub_snapshot(model_id: str) -> Path | None:
     try:
         from huggingface_hub import snapshot_download
 
-        return model_fingerprint(Path(snapshot_download(model_id, local_files_only=True)))
-    except Exception:  # not in the local hub cache (or not a hub id): best effort
-        return f"hub:{model_id}"
+        return Path(snapshot_download(model_id, local_files_only=True))
+    except Exception:  # not cached, or not a valid hub id
+        return None
 
 
 @contextmanager

@@ -1,0 +1,87 @@
+"""The CLI: thin commands, one clear line per error, non-zero exits, JSON output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from kb.cli import cli
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch, fake_kb_dir):
+    index = tmp_path / "index"
+    shutil.copytree(fake_kb_dir, index)
+    monkeypatch.setenv("KB_MODEL", "fake")
+    monkeypatch.setenv("KB_INDEX_DIR", str(index))
+
+    def invoke(*args: str, stdin: str | None = None):
+        return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+    return invoke
+
+
+def test_ingest_bad_files_one_line_each_and_good_files_still_ingested(run, tmp_path):
+    d = tmp_path / "incoming"
+    d.mkdir()
+    (d / "empty.md").write_bytes(b"")
+    (d / "picture.md").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    (d / "latin1.txt").write_bytes("Préférences des clients et stratégie.".encode("latin-1"))
+    (d / "good.txt").write_text("Retail media networks sell ads on store websites and apps.")
+    (tmp_path / "nothing").mkdir()
+    res = run("ingest", str(d), str(tmp_path / "nothing"))
+    assert res.exit_code == 1
+    err_lines = [ln for ln in res.stderr.splitlines() if ln.startswith("error:")]
+    assert len(err_lines) == 4
+    assert any("empty.md" in ln and "empty" in ln for ln in err_lines)
+    assert any("picture.md" in ln and "binary" in ln for ln in err_lines)
+    assert any("latin1.txt" in ln and "UTF-8" in ln for ln in err_lines)
+    assert any("nothing" in ln and "no .txt or .md" in ln for ln in err_lines)
+    assert "1 new" in res.stdout
+    hits = json.loads(run("search", "retail media ads", "--json").stdout)["hits"]
+    assert hits[0]["article_id"] == "good"
+    # The seed articles are still there and searchable.
+    stats = json.loads(run("stats", "--json").stdout)
+    assert stats["articles"] == 6
+
+
+def test_search_json_hit_fields(run):
+    res = run("search", "cross-selling", "-k", "3", "--json")
+    assert res.exit_code == 0
+    out = json.loads(res.stdout)
+    assert set(out) == {"query", "lang", "hits", "took_ms"} and len(out["hits"]) == 3
+    for h in out["hits"]:
+        assert {"article_id", "title", "lang", "section", "text", "start", "end", "score",
+                "chunk_id"} <= set(h)
+
+
+def test_search_stdin_one_json_object_per_line(run):
+    res = run("search", "--json", "--stdin", stdin="upselling\n\nBündelung\n")
+    lines = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [x["query"] for x in lines] == ["upselling", "Bündelung"]
+    assert all(len(x["hits"]) == 5 for x in lines)
+
+
+@pytest.mark.parametrize("query", ["", "x" * 600])
+def test_bad_query_is_one_line_not_a_traceback(run, query):
+    res = run("search", query)
+    assert res.exit_code == 1
+    assert res.stderr.startswith("error: the query") and "Traceback" not in res.stderr
+
+
+def test_unknown_language_filter(run):
+    res = run("search", "marketing", "--lang", "ko,xx")
+    assert res.exit_code == 1 and "unknown language 'xx'" in res.stderr
+
+
+def test_stats(run):
+    res = run("stats")
+    assert "model:    fake" in res.stdout and "ko:" in res.stdout
+
+
+def test_index_option_and_model_mismatch(run, fake_kb_dir):
+    res = CliRunner().invoke(cli, ["--index", str(fake_kb_dir), "--model", "other", "stats"])
+    assert res.exit_code == 1 and "kb reindex" in res.stderr
