@@ -90,6 +90,7 @@ class KnowledgeBase:
         self._titles: dict[str, str] = {}
         self._glossary: Glossary | None = None
         self._check_compatible()
+        self._repair()
 
     @classmethod
     def open(
@@ -384,6 +385,39 @@ class KnowledgeBase:
         self._titles = {}
         self._write_manifest()
         remove_stale_derived(self.index_dir, keep=name)
+
+    def _repair(self) -> None:
+        """Finish what a crashed writer left: the database is the truth, so derived
+        indexes or a manifest older than it are rebuilt from it (no re-embedding)."""
+        version = self.store.version
+        if version == 0 or self._encoder is None and "dim" not in self.store.meta():
+            return
+        if self._published_version() == version and self._manifest_version() == version:
+            return
+        from filelock import Timeout
+
+        try:
+            with self._lock().acquire(timeout=0):
+                if self.store.version == version and self._published_version() != version:
+                    log.warning("index %s: derived indexes lag the database; rebuilding",
+                                self.index_dir)
+                    self._publish(set(), full=True)
+                elif self._manifest_version() != version:
+                    self._write_manifest()
+        except Timeout:
+            pass  # a writer is active; it will publish when it finishes
+
+    def _published_version(self) -> int:
+        try:
+            return int(json.loads((self.index_dir / "derived.json").read_text())["version"])
+        except (OSError, ValueError, KeyError):
+            return -1
+
+    def _manifest_version(self) -> int:
+        try:
+            return int(json.loads((self.index_dir / "manifest.json").read_text())["version"])
+        except (OSError, ValueError, KeyError):
+            return -1
 
     def _ensure_fresh_for_write(self) -> None:
         """Before an incremental publish, make sure the in-memory indexes match the data

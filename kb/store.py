@@ -303,6 +303,6 @@ def directory_size(path: Path) -> int:
 
 def remove_stale_derived(directory: Path, keep: str) -> None:
     """Delete derived-* directories other than the current one (best effort)."""
-    for d in directory.glob("derived-*"):
+    for d in [*directory.glob("derived-*"), *directory.glob(".derived-*.tmp")]:
         if d.name != keep and d.is_dir():
             shutil.rmtree(d, ignore_errors=True)

@@ -1,0 +1,167 @@
+"""Extraction: uploaded bytes to article text. The type is sniffed from the content,
+never trusted from the file name or the declared content type.
+
+- HTML: main-content extraction with trafilatura (navigation, scripts, styles dropped);
+- PDF: pypdf text layer (a scan with no text layer is an error, not an empty article);
+- DOCX: python-docx paragraphs and tables;
+- text: UTF-8, else the encoding charset-normalizer finds (an upload from a Windows
+  machine in cp1252 or EUC-KR still works; corpus files themselves must be UTF-8).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+from kb.errors import ArticleError
+
+KINDS = ("text", "markdown", "html", "pdf", "docx")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str
+    kind: str
+    title: str | None = None
+
+
+def sniff(data: bytes) -> str:
+    """The real type of ``data``: one of KINDS, or 'binary'."""
+    head = data[:2048]
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                if "word/document.xml" in z.namelist():
+                    return "docx"
+        except zipfile.BadZipFile:
+            pass
+        return "binary"
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "binary"
+    if _BINARY_MAGIC.match(head):
+        return "binary"
+    lowered = head.lstrip().lower()
+    if lowered.startswith((b"<!doctype html", b"<html")) or (
+        re.search(rb"<(body|div|p|article|head)[\s>]", lowered) and lowered.startswith(b"<")
+    ):
+        return "html"
+    return "text"
+
+
+_BINARY_MAGIC = re.compile(
+    rb"\A(\x89PNG|GIF8|\xff\xd8\xff|BM|II\*\x00|MM\x00\*|RIFF|\x1f\x8b|7z\xbc\xaf|Rar!|"
+    rb"\x7fELF|MZ|OggS|ID3|fLaC|\x00\x00\x00[\x14-\x20]ftyp)"
+)
+
+
+# Legacy encodings of our four languages, tried when the text is not UTF-8.
+_LEGACY = ("cp949", "cp1252", "cp1258", "latin-1")
+_PLAUSIBLE = re.compile(r"[\sA-Za-z0-9.,;:!?()'\"%&/-]|[\u00c0-\u024f\u1ea0-\u1ef9\uac00-\ud7a3]")
+
+
+def _plausibility(text: str) -> float:
+    """Share of characters that belong to ko/en/de/vi text."""
+    return len(_PLAUSIBLE.findall(text)) / max(len(text), 1)
+
+
+def decode_any(data: bytes, name: str) -> str:
+    """UTF-8 if it is; else the candidate encoding (charset-normalizer's guess and the
+    legacy encodings of our four languages) whose text looks most like ko/en/de/vi."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    candidates = []
+    best = from_bytes(data).best()
+    if best is not None:
+        candidates.append(str(best))
+    for enc in _LEGACY:
+        try:
+            candidates.append(data.decode(enc))
+        except UnicodeDecodeError:
+            continue
+    if not candidates:
+        raise ArticleError(name, "the text encoding could not be recognised; save it as UTF-8")
+    text = max(candidates, key=_plausibility)  # stable: charset-normalizer wins ties
+    if _plausibility(text) < 0.8:
+        raise ArticleError(name, "the text encoding could not be recognised; save it as UTF-8")
+    return text
+
+
+def _html(data: bytes, name: str) -> Extracted:
+    import trafilatura
+
+    html = decode_any(data, name)
+    text = trafilatura.extract(
+        html, include_comments=False, include_tables=True, favor_recall=True,
+        output_format="markdown",
+    )
+    meta = trafilatura.extract_metadata(html)
+    title = meta.title if meta is not None and meta.title else None
+    if not text or not text.strip():
+        raise ArticleError(name, "no article text found in this HTML page")
+    return Extracted(text, "html", title)
+
+
+def _pdf(data: bytes, name: str) -> Extracted:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        raise ArticleError(name, f"the PDF cannot be read: {exc}") from None
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if len(re.findall(r"\w", text)) < 20:
+        raise ArticleError(name, "the PDF has no text layer (a scan?); OCR it first")
+    title = None
+    if reader.metadata is not None and reader.metadata.title:
+        title = str(reader.metadata.title)
+    return Extracted(text, "pdf", title)
+
+
+def _docx(data: bytes, name: str) -> Extracted:
+    import docx
+
+    try:
+        doc = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises several unrelated types
+        raise ArticleError(name, f"the DOCX cannot be read: {exc}") from None
+    lines = []
+    for p in doc.paragraphs:
+        t = p.text.strip()
+        if not t:
+            continue
+        style = (p.style.name or "").lower() if p.style is not None else ""
+        lines.append(f"# {t}" if style.startswith(("heading", "title")) else t)
+    for table in doc.tables:
+        for row in table.rows:
+            lines.append(" | ".join(c.text.strip() for c in row.cells) + " |")
+    title = doc.core_properties.title or None
+    return Extracted("\n".join(lines), "docx", title)
+
+
+def extract(data: bytes, name: str) -> Extracted:
+    """Article text from uploaded bytes, or an ArticleError that says what is wrong."""
+    if not data or not data.strip():
+        raise ArticleError(name, "the file is empty")
+    kind = sniff(data)
+    if kind == "binary":
+        raise ArticleError(
+            name, "unsupported file type (not text, Markdown, HTML, PDF or DOCX)"
+        )
+    if kind == "pdf":
+        return _pdf(data, name)
+    if kind == "docx":
+        return _docx(data, name)
+    if kind == "html":
+        return _html(data, name)
+    text = decode_any(data, name)
+    return Extracted(text, "markdown" if name.lower().endswith(".md") else "text")
