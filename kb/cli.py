@@ -215,6 +215,78 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     )
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True,
+                                                                   dir_okay=False))
+@click.option("--title", help="Title (default: from the file).")
+@click.option("--lang", help="Language ko/en/de/vi (default: detected).")
+@click.option("--source", help="Source URL.")
+@click.option("--tags", help="Comma-separated tags.")
+@click.option("--replace", is_flag=True, help="Replace an existing article with the same id.")
+@click.option("--preview", is_flag=True, help="Show what would be added; change nothing.")
+@click.pass_context
+@handle_errors
+def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: str | None,
+        source: str | None, tags: str | None, replace: bool, preview: bool) -> None:
+    """Add articles (.txt .md .html .docx .pdf) to the corpus and index them at once."""
+    from kb import adding
+
+    kb = _open(ctx)
+    tag_tuple = tuple(t.strip() for t in tags.split(",") if t.strip()) if tags else None
+    failed = 0
+    for f in files:
+        try:
+            article, kind = adding.prepare(kb, f.read_bytes(), filename=f.name, title=title,
+                                           lang=lang, source=source, tags=tag_tuple)
+            if preview:
+                dup = adding.find_duplicate(kb, article)
+                click.echo(f"{f}: id {article.id}, {kind}, lang {article.lang}, "
+                           f"{adding.preview(kb, article)} chunk(s), title {article.title!r}"
+                           + (f"; duplicate of {dup}" if dup else ""))
+                click.echo(article.text)
+                continue
+            res = adding.add(kb, article, kind=kind, replace=replace)
+        except KBError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            failed += 1
+            continue
+        fam = ", ".join(f"{x['article_id']} ({x['score']:.2f})" for x in res.family)
+        click.echo(f"added {res.article_id} [{res.lang}] {res.chunks} chunk(s) in "
+                   f"{res.seconds:.1f}s" + (f"; translation of {fam}" if fam else ""))
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("article_id")
+@click.pass_context
+@handle_errors
+def remove(ctx: click.Context, article_id: str) -> None:
+    """Remove an article from the index (its file moves to corpus/.removed/)."""
+    from kb import adding
+
+    adding.remove(_open(ctx), article_id)
+    click.echo(f"removed {article_id}")
+
+
+@cli.command()
+@click.option("--detect", is_flag=True, help="Run detection for every article first.")
+@click.pass_context
+@handle_errors
+def families(ctx: click.Context, detect: bool) -> None:
+    """Show the translation links between articles."""
+    from kb import adding
+
+    kb = _open(ctx)
+    if detect:
+        adding.detect_all(kb)
+    rows = kb.store.links()
+    if not rows:
+        click.echo("no translation links")
+    for r in rows:
+        click.echo(f"{r['a']} ~ {r['b']}: {r['kind']} score {r['score']:.2f}")
+
+
 @cli.command("eval")
 @click.option(
     "--suite",

@@ -64,6 +64,14 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS links (
+    a TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    b TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    score REAL NOT NULL,
+    pairs TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (a, b, kind)
+);
 CREATE INDEX IF NOT EXISTS chunks_lang ON chunks(lang);
 """
 
@@ -236,6 +244,24 @@ class Store:
     def delete_article(self, conn: sqlite3.Connection, article_id: str) -> bool:
         cur = conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return cur.rowcount > 0
+
+    # -- links between articles (translation families) --------------------------------
+    def set_links(self, conn: sqlite3.Connection, article_id: str,
+                  links: list[tuple[str, str, float, list[tuple[int, int]]]]) -> None:
+        """Replace the links of one article: (other id, kind, score, chunk pairs)."""
+        conn.execute("DELETE FROM links WHERE a = ? OR b = ?", (article_id, article_id))
+        conn.executemany(
+            "INSERT INTO links (a, b, kind, score, pairs) VALUES (?,?,?,?,?)",
+            [(article_id, other, kind, score, json.dumps(pairs))
+             for other, kind, score, pairs in links],
+        )
+
+    def links(self, article_id: str | None = None) -> list[sqlite3.Row]:
+        if article_id is None:
+            return list(self.conn.execute("SELECT * FROM links ORDER BY a, b"))
+        return list(self.conn.execute(
+            "SELECT * FROM links WHERE a = ? OR b = ? ORDER BY score DESC",
+            (article_id, article_id)))
 
     # -- chunks -----------------------------------------------------------------------
     def chunks(self, ids: list[int]) -> dict[int, ChunkRow]:

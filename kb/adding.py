@@ -1,0 +1,309 @@
+"""Adding articles one at a time: upload or paste, preview, duplicates, families.
+
+The flow for one upload: size limit -> content sniffing and extraction -> parsing and
+cleaning -> duplicate check -> the file is saved under the corpus directory (so that a
+reindex rebuilds the same knowledge base) -> incremental ingest -> translation links.
+A failure before the ingest commits removes the saved file again; a crash in between
+leaves the file in the corpus, and the next ``kb ingest`` picks it up: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import yaml
+
+from kb import chunking, families
+from kb.articles import Article, article_id_from_name, parse_article
+from kb.errors import BadInputError, ConflictError, NotFoundError, TooLargeError
+from kb.extract import extract
+from kb.sentences import sentence_spans
+from kb.store import atomic_write_text
+
+if TYPE_CHECKING:
+    from kb.core import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AddResult:
+    article_id: str
+    title: str
+    lang: str
+    kind: str
+    chunks: int
+    text: str
+    saved: bool
+    duplicate_of: str | None = None
+    family: list[dict[str, object]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self, *, with_text: bool = False) -> dict[str, object]:
+        d = {k: v for k, v in self.__dict__.items() if k != "text"}
+        if with_text:
+            d["text"] = self.text
+        return d
+
+
+def prepare(
+    kb: KnowledgeBase,
+    data: bytes,
+    *,
+    filename: str,
+    title: str | None = None,
+    lang: str | None = None,
+    source: str | None = None,
+    tags: tuple[str, ...] | None = None,
+) -> tuple[Article, str]:
+    """Validate and parse an upload; raises a domain error that names the problem."""
+    limit = kb.settings.max_upload_bytes
+    if len(data) > limit:
+        raise TooLargeError(
+            f"{filename}: the upload is {len(data) / 2**20:.1f} MB; the limit is "
+            f"{limit / 2**20:.0f} MB (KB_MAX_UPLOAD_BYTES)"
+        )
+    name = Path(filename.replace("\\", "/")).name or "article.txt"
+    extracted = extract(data, name)
+    article = parse_article(
+        extracted.text, name=name, title=title or extracted.title, lang=lang, source=source,
+        tags=tags,
+    )
+    return article, extracted.kind
+
+
+def find_duplicate(kb: KnowledgeBase, article: Article) -> str | None:
+    """The id of an existing article with (nearly) the same text, if any."""
+    mine = families.shingles(article.text)
+    for row in kb.store.articles():
+        if row["id"] == article.id:
+            continue
+        if row["content_sha256"] == article.content_sha256:
+            return str(row["id"])
+        if families.jaccard(mine, families.shingles(row["text"])) >= families.DUPLICATE_THRESHOLD:
+            return str(row["id"])
+    return None
+
+
+def preview(kb: KnowledgeBase, article: Article) -> int:
+    """How many chunks the article would become (no write)."""
+    return len(chunking.chunk_text(article.text, kb._count_tokens()))
+
+
+def _corpus_text(article: Article) -> str:
+    header = {"title": article.title, "lang": article.lang}
+    if article.source:
+        header["source"] = article.source
+    if article.tags:
+        header["tags"] = list(article.tags)  # type: ignore[assignment]
+    return "---\n" + yaml.safe_dump(header, allow_unicode=True, sort_keys=False) + "---\n" + (
+        article.text + "\n"
+    )
+
+
+def corpus_path(kb: KnowledgeBase, article_id: str) -> Path:
+    """Where an article's file lives; ids are slugs, and this double-checks the folder."""
+    root = kb.settings.corpus_dir.resolve()
+    path = (root / f"{article_id_from_name(article_id)}.md").resolve()
+    if path.parent != root:
+        raise BadInputError(f"invalid article id {article_id!r}")
+    return path
+
+
+def existing_file(kb: KnowledgeBase, article_id: str) -> Path | None:
+    for suffix in (".md", ".txt", ".markdown"):
+        p = kb.settings.corpus_dir / f"{article_id}{suffix}"
+        if p.exists():
+            return p
+    return None
+
+
+def add(
+    kb: KnowledgeBase,
+    article: Article,
+    *,
+    kind: str = "text",
+    replace: bool = False,
+    detect_family: bool = True,
+) -> AddResult:
+    """Save the article to the corpus and index it incrementally."""
+    started = time.perf_counter()
+    exists = kb.store.article(article.id) is not None
+    if exists and not replace:
+        raise ConflictError(
+            f"an article with id {article.id!r} already exists; replace it (PUT, or "
+            "--replace) or choose another title/file name"
+        )
+    if not exists and replace:
+        raise NotFoundError(f"no article with id {article.id!r} to replace")
+    dup = find_duplicate(kb, article)
+    if dup is not None:
+        raise ConflictError(f"already in the knowledge base as {dup!r}; not indexed twice")
+    previous = existing_file(kb, article.id)
+    backup = None
+    if previous is not None:
+        backup = previous.with_name(f".{previous.name}.bak")
+        shutil.copy2(previous, backup)
+    target = corpus_path(kb, article.id)
+    atomic_write_text(target, _corpus_text(article))
+    if previous is not None and previous != target:
+        previous.unlink()
+    try:
+        kb.ingest([article])
+    except BaseException:
+        target.unlink(missing_ok=True)
+        if backup is not None and previous is not None:
+            backup.replace(previous)
+        raise
+    if backup is not None:
+        backup.unlink(missing_ok=True)
+    fam = detect_translations(kb, article.id) if detect_family else []
+    n_chunks = len(kb.store.article_chunks(article.id))
+    return AddResult(
+        article_id=article.id, title=article.title, lang=article.lang, kind=kind,
+        chunks=n_chunks, text=article.text, saved=True, family=fam,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def remove(kb: KnowledgeBase, article_id: str) -> None:
+    """Remove from the index; the corpus file moves to corpus/.removed/ (recoverable)."""
+    kb.remove(article_id)
+    path = existing_file(kb, article_id)
+    if path is not None:
+        trash = kb.settings.corpus_dir / ".removed"
+        trash.mkdir(exist_ok=True)
+        path.replace(trash / f"{path.stem}.{int(time.time())}{path.suffix}")
+
+
+# -- translation families -------------------------------------------------------------
+SentenceCache = dict[str, tuple[list[tuple[int, int]], np.ndarray]]
+
+
+def _sentence_vectors(
+    kb: KnowledgeBase, article_id: str, cache: SentenceCache
+) -> tuple[list[tuple[int, int]], np.ndarray]:
+    if article_id not in cache:
+        text = kb.store.article(article_id)["text"]
+        spans = sentence_spans(text)
+        cache[article_id] = (spans, kb.encoder.encode([text[a:b] for a, b in spans],
+                                                      kind="passage"))
+    return cache[article_id]
+
+
+def _centroid(kb: KnowledgeBase, article_id: str) -> np.ndarray:
+    rows = kb.store.conn.execute(
+        "SELECT lang, vector FROM chunks WHERE article_id = ?", (article_id,)).fetchall()
+    vectors, _ = kb._ensure_fresh()
+    vecs = [np.frombuffer(r["vector"], np.float32) - vectors.means.get(r["lang"], 0.0)
+            for r in rows]
+    c = np.mean(vecs, axis=0)
+    return c / (np.linalg.norm(c) or 1.0)
+
+
+def detect_translations(
+    kb: KnowledgeBase, article_id: str, *, shortlist: int = 3, cache: SentenceCache | None = None
+) -> list[dict[str, object]]:
+    """Link ``article_id`` to the articles it translates (or that translate it).
+
+    Candidates are the ``shortlist`` articles per other language whose language-centred
+    centroids are closest; each is then aligned sentence by sentence.
+    """
+    me = kb.store.article(article_id)
+    if me is None:
+        raise NotFoundError(f"no article with id {article_id!r}")
+    mine = _centroid(kb, article_id)
+    by_lang: dict[str, list[tuple[float, str]]] = {}
+    for row in kb.store.articles():
+        if row["lang"] == me["lang"] or row["id"] == article_id:
+            continue
+        by_lang.setdefault(row["lang"], []).append(
+            (float(mine @ _centroid(kb, row["id"])), row["id"]))
+    candidates = [aid for lst in by_lang.values()
+                  for _, aid in sorted(lst, reverse=True)[:shortlist]]
+    cache = {} if cache is None else cache
+    spans_a, vec_a = _sentence_vectors(kb, article_id, cache)
+    links = []
+    found = []
+    for other in candidates:
+        spans_b, vec_b = _sentence_vectors(kb, other, cache)
+        result = families.align(vec_a, vec_b)
+        log.info("alignment %s ~ %s: %.2f", article_id, other, result.score)
+        if result.score >= families.FAMILY_THRESHOLD:
+            pairs = _chunk_pairs(kb, article_id, other, spans_a, spans_b, result.pairs)
+            links.append((other, "translation", round(result.score, 4), pairs))
+            found.append({"article_id": other, "score": round(result.score, 4)})
+    with kb.store.transaction() as conn:
+        kb.store.set_links(conn, article_id, links)
+    kb._write_manifest()
+    return found
+
+
+def _chunk_pairs(kb: KnowledgeBase, a: str, b: str, spans_a, spans_b, pairs) -> list[list[int]]:
+    """Chunk-level alignment from sentence pairs: each chunk of A to the chunk of B that
+    holds most of its aligned sentences."""
+    chunks_a = kb.store.article_chunks(a)
+    chunks_b = kb.store.article_chunks(b)
+
+    def chunk_of(chunks, pos):  # type: ignore[no-untyped-def]
+        return next((c.id for c in chunks if c.start <= pos < c.end), None)
+
+    votes: dict[int, dict[int, int]] = {}
+    for i, j in pairs:
+        ca, cb = chunk_of(chunks_a, spans_a[i][0]), chunk_of(chunks_b, spans_b[j][0])
+        if ca is not None and cb is not None:
+            votes.setdefault(ca, {}).setdefault(cb, 0)
+            votes[ca][cb] += 1
+    return [[ca, max(v, key=lambda x: v[x])] for ca, v in votes.items()]
+
+
+def family_of(kb: KnowledgeBase, article_id: str) -> list[dict[str, object]]:
+    """The other articles in this article's translation family (connected links)."""
+    seen = {article_id}
+    frontier = [article_id]
+    while frontier:
+        cur = frontier.pop()
+        for row in kb.store.links(cur):
+            other = row["b"] if row["a"] == cur else row["a"]
+            if other not in seen and row["kind"] == "translation":
+                seen.add(other)
+                frontier.append(other)
+    out = []
+    for aid in sorted(seen - {article_id}):
+        row = kb.store.article(aid)
+        if row is not None:
+            out.append({"article_id": aid, "lang": row["lang"], "title": row["title"]})
+    return out
+
+
+def aligned_chunks(kb: KnowledgeBase, chunk_id: int) -> list[int]:
+    """Chunks in other languages aligned with ``chunk_id`` through translation links."""
+    rows = kb.store.conn.execute(
+        "SELECT l.pairs, l.a, l.b FROM links l JOIN chunks c ON c.article_id IN (l.a, l.b) "
+        "WHERE c.id = ? AND l.kind = 'translation'", (chunk_id,)).fetchall()
+    out = []
+    for r in rows:
+        for ca, cb in yaml.safe_load(r["pairs"]) or []:
+            if ca == chunk_id:
+                out.append(int(cb))
+            elif cb == chunk_id:
+                out.append(int(ca))
+    return sorted(set(out))
+
+
+def detect_all(kb: KnowledgeBase) -> list[tuple[str, str, float]]:
+    """Run family detection for every article (used after a bulk ingest)."""
+    cache: SentenceCache = {}
+    for row in kb.store.articles():
+        detect_translations(kb, row["id"], cache=cache)
+    pairs = set()
+    for row in kb.store.links():
+        a, b = sorted((row["a"], row["b"]))
+        pairs.add((a, b, float(row["score"])))
+    return sorted(pairs)

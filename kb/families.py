@@ -1,0 +1,86 @@
+"""Translation families and duplicates.
+
+Translation: two articles in different languages are translations of each other when
+their sentences align one-to-one in order. Each sentence is embedded; a pair (i, j) is
+kept when sentence i's best match in B is j and j's best match in A is i (mutual best),
+and the longest chain of kept pairs that is increasing in both articles is the
+alignment. The score is the chain length over the longer article's sentence count, so
+a translation scores near 1 and two articles on the same topic, which share vocabulary
+but not sentence order, score low. Comparing sentences only within one pair of
+articles makes e5's same-language bonus irrelevant. The threshold is calibrated on
+XQuAD's parallel paragraphs (benchmarks/families_calibrate.py).
+
+Duplicates: the same text with trivial changes (whitespace, case, punctuation, a few
+words) has a word 5-gram Jaccard similarity near 1 to the original.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+# Calibrated on XQuAD (see module docstring): translations score >= this.
+FAMILY_THRESHOLD = 0.5
+DUPLICATE_THRESHOLD = 0.85
+
+
+@dataclass(frozen=True)
+class Alignment:
+    score: float
+    pairs: list[tuple[int, int]]  # (sentence index in A, sentence index in B), in order
+    n_a: int
+    n_b: int
+
+
+def align(a: np.ndarray, b: np.ndarray) -> Alignment:
+    """Align two articles' sentence vectors (rows L2-normalised)."""
+    if len(a) == 0 or len(b) == 0:
+        return Alignment(0.0, [], len(a), len(b))
+    sims = a @ b.T
+    best_b = sims.argmax(axis=1)
+    best_a = sims.argmax(axis=0)
+    mutual = [(i, int(j)) for i, j in enumerate(best_b) if best_a[j] == i]
+    chain = _longest_increasing(mutual)
+    return Alignment(len(chain) / max(len(a), len(b)), chain, len(a), len(b))
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Longest subsequence of (i, j) pairs (sorted by i) with increasing j."""
+    tails: list[int] = []
+    tail_idx: list[int] = []
+    prev = [-1] * len(pairs)
+    for k, (_, j) in enumerate(pairs):
+        pos = bisect.bisect_left(tails, j)
+        if pos == len(tails):
+            tails.append(j)
+            tail_idx.append(k)
+        else:
+            tails[pos] = j
+            tail_idx[pos] = k
+        prev[k] = tail_idx[pos - 1] if pos else -1
+    out = []
+    k = tail_idx[-1] if tail_idx else -1
+    while k >= 0:
+        out.append(pairs[k])
+        k = prev[k]
+    return out[::-1]
+
+
+def shingles(text: str, n: int = 5) -> set[int]:
+    """Hashed word n-grams of normalised text (case, accents' composition, punctuation)."""
+    import zlib
+
+    words = re.findall(r"\w+", unicodedata.normalize("NFC", text).casefold())
+    if len(words) < n:
+        return {zlib.crc32(" ".join(words).encode())} if words else set()
+    return {zlib.crc32(" ".join(words[i : i + n]).encode()) for i in range(len(words) - n + 1)}
+
+
+def jaccard(a: set[int], b: set[int]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)

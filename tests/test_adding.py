@@ -1,0 +1,185 @@
+"""Adding articles: uploads of every supported type, duplicates, replace, remove, and
+bad input that changes nothing."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+
+from kb import adding
+from kb.core import KnowledgeBase
+from kb.errors import ArticleError, BadInputError, ConflictError, NotFoundError, TooLargeError
+from kb.settings import Settings
+
+from .conftest import CORPUS
+
+TEXT = (
+    "Retail media networks\n\n"
+    "Retail media networks let retailers sell advertising on their own websites and apps. "
+    "Brands reach shoppers at the moment of purchase, and the retailer earns a new margin."
+)
+
+
+@pytest.fixture
+def lib(tmp_path, fake_kb_dir, fake_encoder):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index = tmp_path / "index"
+    shutil.copytree(fake_kb_dir, index)
+    settings = Settings(index_dir=index, corpus_dir=corpus, model="fake",
+                        max_upload_bytes=200_000)
+    kb = KnowledgeBase.open(index, settings=settings, encoder=fake_encoder)
+    yield kb
+    kb.close()
+
+
+def add(kb, data: bytes, filename: str, **kw):
+    article, kind = adding.prepare(kb, data, filename=filename, **kw)
+    return adding.add(kb, article, kind=kind)
+
+
+def snapshot(kb):
+    return (kb.store.version, sorted(a["id"] for a in kb.articles()),
+            sorted(p.name for p in kb.settings.corpus_dir.iterdir()))
+
+
+def test_add_text_is_searchable_at_once_and_saved_to_corpus(lib):
+    res = add(lib, TEXT.encode(), "retail-media.txt", tags=("retail",))
+    assert res.article_id == "retail-media" and res.lang == "en" and res.chunks >= 1
+    assert lib.search("retail media advertising", k=1).hits[0].article_id == "retail-media"
+    saved = (lib.settings.corpus_dir / "retail-media.md").read_text()
+    assert saved.startswith("---\ntitle:") and "tags:\n- retail" in saved
+
+
+def test_html_upload_keeps_main_content_only(lib):
+    html = (b"<html><head><title>Retail media</title><style>p{color:red}</style>"
+            b"<script>track()</script></head><body><nav>Home | Shop | Login</nav><article>"
+            b"<h1>Retail media</h1><p>" + TEXT.encode() + b"</p></article>"
+            b"<footer>Copyright 2025</footer></body></html>")
+    res = add(lib, html, "page.txt")  # the name lies; the content decides
+    assert res.kind == "html"
+    text = lib.article(res.article_id)["text"]
+    assert "Retail media networks let retailers" in text
+    assert "track()" not in text and "color:red" not in text and "Login" not in text
+
+
+def test_docx_upload(lib):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Händlermedien", level=1)
+    d.add_paragraph("Händlermedien erlauben es Einzelhändlern, Werbung auf ihren eigenen "
+                    "Websites zu verkaufen. Marken erreichen Käufer im Moment des Kaufs.")
+    buf = io.BytesIO()
+    d.save(buf)
+    res = add(lib, buf.getvalue(), "haendler.docx")
+    assert res.kind == "docx" and res.lang == "de"
+    assert lib.article("haendler")["text"].startswith("# Händlermedien")
+
+
+def _pdf(text: str | None) -> bytes:
+    from pypdf import PdfWriter
+
+    if text is None:
+        w = PdfWriter()
+        w.add_blank_page(200, 200)
+        buf = io.BytesIO()
+        w.write(buf)
+        return buf.getvalue()
+    stream = f"BT /F1 12 Tf 20 100 Td ({text}) Tj ET".encode()
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 200] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+def test_pdf_upload_and_pdf_without_text_layer(lib):
+    res = add(lib, _pdf("Retail media networks sell ads on retailer websites and apps today."),
+              "retail.pdf")
+    assert res.kind == "pdf" and "Retail media networks" in lib.article("retail")["text"]
+    before = snapshot(lib)
+    with pytest.raises(ArticleError, match="no text layer"):
+        add(lib, _pdf(None), "scan.pdf")
+    assert snapshot(lib) == before
+
+
+@pytest.mark.parametrize(
+    "data, filename, error, match",
+    [
+        (b"", "empty.txt", ArticleError, "empty"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "photo.md", ArticleError, "unsupported file type"),
+        (b"PK\x03\x04" + b"\x00" * 100, "archive.docx", ArticleError, "unsupported file type"),
+        (b"x" * 300_000, "huge.txt", TooLargeError, "limit"),
+        (b"%PDF-1.4 garbage", "broken.pdf", ArticleError, "PDF"),
+        (b"\x7fELF\x02\x01\x01" + b"\x00" * 50, "prog.txt", ArticleError, "unsupported"),
+        ("Bonjour, ceci est un article en français sur la stratégie et le marketing.".encode(),
+         "fr.txt", ArticleError, "supported language"),
+    ],
+)
+def test_bad_uploads_change_nothing(lib, data, filename, error, match):
+    before = snapshot(lib)
+    with pytest.raises(error, match=match):
+        add(lib, data, filename)
+    assert snapshot(lib) == before
+
+
+def test_unknown_language_override_is_rejected(lib):
+    with pytest.raises(BadInputError, match="unknown language"):
+        add(lib, TEXT.encode(), "x.txt", lang="klingon")
+
+
+def test_path_traversal_cannot_escape_the_corpus(lib, tmp_path):
+    res = add(lib, TEXT.encode(), "../../../../etc/passwd")
+    assert res.article_id == "passwd"
+    assert (lib.settings.corpus_dir / "passwd.md").exists()
+    assert not (tmp_path / "etc").exists()
+    for evil in ("../x", "/etc/passwd", "..\\..\\win.ini", "a/../../b"):
+        assert adding.corpus_path(lib, evil).parent == lib.settings.corpus_dir.resolve()
+
+
+def test_duplicates_are_reported_not_indexed_twice(lib):
+    add(lib, TEXT.encode(), "retail-media.txt")
+    before = snapshot(lib)
+    trivially_changed = TEXT.upper().replace("  ", " ") + "\n\n"
+    with pytest.raises(ConflictError, match="already in the knowledge base as 'retail-media'"):
+        add(lib, trivially_changed.encode(), "copy-of-retail.txt")
+    seed = (CORPUS / "en-upstream-vs-downstream-marketing.txt").read_bytes()
+    with pytest.raises(ConflictError, match="en-upstream-vs-downstream-marketing"):
+        add(lib, seed, "upstream-again.txt")
+    assert snapshot(lib) == before
+
+
+def test_same_id_conflicts_unless_replace(lib):
+    add(lib, TEXT.encode(), "retail-media.txt")
+    other = b"Loyalty apps\n\nLoyalty apps reward repeat purchases with points and offers."
+    with pytest.raises(ConflictError, match="already exists"):
+        add(lib, other, "retail-media.txt")
+    article, kind = adding.prepare(lib, other, filename="retail-media.txt")
+    adding.add(lib, article, kind=kind, replace=True)
+    assert "Loyalty apps reward" in lib.article("retail-media")["text"]
+    with pytest.raises(NotFoundError):
+        adding.add(lib, adding.prepare(lib, other, filename="nope.txt")[0], replace=True)
+
+
+def test_remove_keeps_the_file_recoverable(lib):
+    add(lib, TEXT.encode(), "retail-media.txt")
+    adding.remove(lib, "retail-media")
+    assert "retail-media" not in {a["id"] for a in lib.articles()}
+    assert not (lib.settings.corpus_dir / "retail-media.md").exists()
+    assert list((lib.settings.corpus_dir / ".removed").glob("retail-media.*.md"))
