@@ -35,15 +35,23 @@ def dump(ev: evaluation.Evaluator, name: str, queries: list[evaluation.Query], o
             dense[lang] = {
                 "offset": float(v @ vectors.means[lang]),
                 "hits": [[labels[int(i)], float(s)] for i, s in zip(ids, scores, strict=True)],
+                "ids": ids.tolist(),
             }
         lexs = lexical_rankings(lex, q.text, qlang, vectors.langs,
                                 expansions=kb.glossary.expand(q.text), candidates=100)
         plain = lexical_rankings(lex, q.text, qlang, vectors.langs, candidates=100)
+        concepts = kb.glossary.match(q.text)
+        cands = {int(i) for d in dense.values() for i in d.pop("ids")}
+        cands |= {i for r in lexs.values() for i, _ in r}
+        cov: dict[str, float] = {}
+        for cid, c in kb.glossary.coverage(concepts, kb.store.chunk_terms(sorted(cands))).items():
+            cov[labels[cid]] = max(c, cov.get(labels[cid], 0.0))
         out.write(json.dumps({
             "q": q.text, "qlang": qlang, "group": q.group, "relevant": sorted(q.relevant),
             "dense": dense,
             "lex": {lang: [[labels[i], s] for i, s in r] for lang, r in lexs.items()},
             "lex_plain": {lang: [[labels[i], s] for i, s in r] for lang, r in plain.items()},
+            "coverage": cov,
         }, ensure_ascii=False) + "\n")
 
 

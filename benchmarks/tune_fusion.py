@@ -30,7 +30,7 @@ def split(q):
 def dense_list(q, mode):
     items = []
     for lang, d in q["dense"].items():
-        off = d["offset"] if mode == "centered" else 0.0
+        off = d["offset"] * (1.0 if mode == "centered" else float(mode) if mode != "raw" else 0.0)
         items += [(label, s - off) for label, s in d["hits"]]
     items.sort(key=lambda x: -x[1])
     return items
@@ -70,6 +70,9 @@ def fuse(q, p):
             mx = lst[0][1]
             for label, s in lst:
                 scores[label] += w * (s / mx) * p["lscale"]
+    if p.get("wc"):
+        for label, c in q.get("coverage", {}).items():
+            scores[label] += p["wc"] * c
     return [l for l, _ in sorted(scores.items(), key=lambda x: -x[1])]
 
 

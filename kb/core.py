@@ -525,27 +525,33 @@ class KnowledgeBase:
 
     def signals(
         self, query: str, query_vec: np.ndarray, query_lang: str, langs: list[str]
-    ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]]]:
-        """The dense ranking and the per-language BM25 rankings for one query."""
+    ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float]]:
+        """The dense ranking, the per-language BM25 rankings and the glossary concept
+        coverage of the candidates, for one query."""
         vectors, lex = self._ensure_fresh()
         cfg = self.search_config
         dense = dense_ranking(
-            vectors, query_vec, langs, mode=cfg.dense_mode, candidates=cfg.candidates
+            vectors, query_vec, langs, center=cfg.center, candidates=cfg.candidates
         )
+        concepts = self.glossary.match(query)
         expansions = self.glossary.expand(query) if cfg.cross_lexical_weight > 0 else None
         lex_lists = lexical_rankings(
             lex, query, query_lang, langs, expansions=expansions, candidates=cfg.candidates
         )
         if not lex_lists:
             log.info("query %r gave no lexical terms; dense search only", query)
-        return dense, lex_lists
+        coverage: dict[int, float] = {}
+        if concepts and cfg.concept_weight:
+            candidates = {cid for cid, _ in dense} | {c for r in lex_lists.values() for c, _ in r}
+            coverage = self.glossary.coverage(concepts, self.store.chunk_terms(sorted(candidates)))
+        return dense, lex_lists, coverage
 
     def rank(
         self, query: str, query_vec: np.ndarray, query_lang: str, langs: list[str]
     ) -> list[Scored]:
         """Fused ranking of chunk ids for one query (used by search and kb eval)."""
-        dense, lex_lists = self.signals(query, query_vec, query_lang, langs)
-        return fuse(dense, lex_lists, query_lang, self.search_config)
+        dense, lex_lists, coverage = self.signals(query, query_vec, query_lang, langs)
+        return fuse(dense, lex_lists, query_lang, self.search_config, coverage)
 
     def _hits(self, fused: list[Scored], k: int) -> list[Hit]:
         top = fused[: max(k * 3, k)]

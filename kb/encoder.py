@@ -113,7 +113,7 @@ class SentenceTransformerEncoder:
             raise ModelError(f"{self.model_id}: the model does not report an embedding size")
         self.dim = int(dim)
         self.max_tokens = int(self._model.max_seq_length or 512)
-        self._counter = _private_rust_tokenizer(self._model.tokenizer)
+        self._tokenizer = _private_rust_tokenizer(self._model.tokenizer)
         prompts = self._model.prompts or {}
         self._prompt_names = {
             kind: next((n for n in names if n in prompts), None)
@@ -154,8 +154,8 @@ class SentenceTransformerEncoder:
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids as the model sees them (NFC, special tokens, no prompt, no truncation)."""
         texts = [_nfc(t) for t in texts]
-        if self._counter is not None:
-            return [e.ids for e in self._counter.encode_batch(texts, add_special_tokens=True)]
+        if self._tokenizer is not None:
+            return [e.ids for e in self._tokenizer.encode_batch(texts, add_special_tokens=True)]
         tok = self._model.tokenizer
         return list(tok(texts, add_special_tokens=True, verbose=False)["input_ids"])
 

@@ -29,7 +29,7 @@ import numpy as np
 from kb.articles import Article, parse_article, read_article
 from kb.core import KnowledgeBase
 from kb.encoder import Encoder
-from kb.search import SearchConfig, fuse
+from kb.search import SearchConfig, dense_ranking, fuse
 from kb.settings import Settings
 
 SUITES = ("seeds", "xquad-mono", "xquad-cross", "xquad-mixed", "korquad")
@@ -37,11 +37,15 @@ XQUAD_LANGS = ("en", "de", "vi")
 KS = (1, 5, 10)
 
 
-# The retrievers compared in every run: the shipped hybrid and its two halves.
+# The retrievers compared in every run: the shipped hybrid and the two plain baselines.
 def variants(shipped: SearchConfig) -> dict[str, SearchConfig]:
     return {
-        "lexical": replace(shipped, dense_weight=0.0),
-        "dense": replace(shipped, lexical_weight=0.0, cross_lexical_weight=0.0),
+        # BM25 with the language's own analyzer, in the query's language only.
+        "bm25": replace(shipped, dense_weight=0.0, cross_lexical_weight=0.0,
+                        concept_weight=0.0, lexical_weight=1.0),
+        # Plain dense e5: raw cosine over all languages.
+        "dense": replace(shipped, center=0.0, lexical_weight=0.0, cross_lexical_weight=0.0,
+                         concept_weight=0.0, dense_weight=1.0),
         "hybrid": shipped,
     }
 
@@ -155,9 +159,13 @@ class Evaluator:
         langs = vectors.langs
         for q, vec in zip(queries, vecs, strict=True):
             qlang = detect_query(q.text)
-            dense, lex = kb.signals(q.text, vec, qlang, langs)
+            dense, lex, coverage = kb.signals(q.text, vec, qlang, langs)
             for name, cfg in configs.items():
-                fused = fuse(dense, lex, qlang, cfg)[:30]
+                d = dense
+                if cfg.center != self.config.center:
+                    d = dense_ranking(vectors, vec, langs, center=cfg.center,
+                                      candidates=cfg.candidates)
+                fused = fuse(d, lex, qlang, cfg, coverage)[:30]
                 ranked = self._labels(kb, [s.chunk_id for s in fused], chunk_level)
                 results[name][q.group].add(ranked, q.relevant)
                 results[name]["all"].add(ranked, q.relevant)

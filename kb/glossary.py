@@ -9,6 +9,7 @@ analyzed with that term's language analyzer (so 크로스셀링의 matches 크�
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +46,41 @@ class Glossary:
                     found.append(concept)
                     break
         return found
+
+    def coverage(
+        self, concepts: list[Concept], chunks: dict[int, tuple[str, list[str]]]
+    ) -> dict[int, float]:
+        """How much of the query's ``concepts`` each chunk mentions, in [0, 1].
+
+        A chunk mentions a concept when one of the concept's terms occurs in it as a
+        contiguous run of analyzed tokens (in the chunk's language). Concepts are
+        weighted by their rarity among ``chunks`` (idf), so a chunk naming the specific
+        concept of a question ("recommendation system") outranks the many that only
+        name the broad one ("cross-selling"). ``chunks`` maps id to (language, terms).
+        """
+        if not concepts or not chunks:
+            return {}
+        mentions: dict[int, list[bool]] = {}
+        for cid, (lang, terms) in chunks.items():
+            joined = "\x1f" + "\x1f".join(terms) + "\x1f"
+            mentions[cid] = [
+                any(
+                    (tokens := _term_tokens(term, lang))
+                    and ("\x1f" + "\x1f".join(tokens) + "\x1f") in joined
+                    for term in c.terms.get(lang, [])
+                )
+                for c in concepts
+            ]
+        n = len(chunks)
+        df = [sum(m[i] for m in mentions.values()) for i in range(len(concepts))]
+        idf = [math.log(1 + n / d) if d else 0.0 for d in df]
+        total = sum(idf) or 1.0
+        out = {}
+        for cid, m in mentions.items():
+            score = sum(w for w, hit in zip(idf, m, strict=True) if hit) / total
+            if score > 0:
+                out[cid] = score
+        return out
 
     def expand(self, query: str) -> dict[str, list[str]]:
         """Per language, the terms of every concept the query names."""

@@ -28,10 +28,12 @@ log = logging.getLogger(__name__)
 class SearchConfig:
     """Knobs of the retriever; the defaults are the measured best (docs/retrieval.md)."""
 
-    dense_mode: str = "centered"  # "raw" | "centered"
+    fusion: str = "linear"  # "linear" (normalised scores) | "rrf"
+    center: float = 0.5  # how much of each language's mean is removed (0 = raw cosine)
     dense_weight: float = 1.0
-    lexical_weight: float = 0.5  # BM25 in the query's language
-    cross_lexical_weight: float = 0.3  # BM25 in other languages via the glossary
+    lexical_weight: float = 1.0  # BM25 in the query's language
+    cross_lexical_weight: float = 1.0  # BM25 in other languages via the glossary
+    concept_weight: float = 3.0  # glossary concept coverage
     rrf_k: int = 60
     candidates: int = 100
     per_article_cap: int = 0  # 0: no cap
@@ -45,7 +47,8 @@ class Scored:
 
 
 def dense_ranking(
-    vectors: VectorIndex, query_vec: np.ndarray, langs: list[str], *, mode: str, candidates: int
+    vectors: VectorIndex, query_vec: np.ndarray, langs: list[str], *, center: float,
+    candidates: int,
 ) -> list[tuple[int, float]]:
     """Chunk ids ranked by (language-corrected) cosine, across the given languages."""
     merged: list[tuple[int, float]] = []
@@ -53,8 +56,8 @@ def dense_ranking(
         ids, scores = vectors.search(lang, query_vec, candidates)
         if len(ids) == 0:
             continue
-        if mode == "centered":
-            scores = scores - float(query_vec @ vectors.means[lang])
+        if center:
+            scores = scores - center * float(query_vec @ vectors.means[lang])
         merged.extend(zip(ids.tolist(), scores.tolist(), strict=True))
     merged.sort(key=lambda x: -x[1])
     return merged[:candidates]
@@ -98,17 +101,36 @@ def fuse(
     lexical: dict[str, list[tuple[int, float]]],
     query_lang: str,
     config: SearchConfig,
+    coverage: dict[int, float] | None = None,
 ) -> list[Scored]:
-    """Weighted reciprocal-rank fusion."""
+    """Combine the rankings: a weighted sum of normalised scores (``linear``: dense
+    z-scores over the candidates, BM25 over each list's best, concept coverage in
+    [0, 1]) or weighted reciprocal-rank fusion (``rrf``)."""
     scores: dict[int, float] = defaultdict(float)
     signals: dict[int, dict[str, int]] = defaultdict(dict)
-    for rank, (cid, _) in enumerate(dense, 1):
-        scores[cid] += config.dense_weight / (config.rrf_k + rank)
+    if config.fusion == "rrf":
+        dense_part = [(cid, 1.0 / (config.rrf_k + r)) for r, (cid, _) in enumerate(dense, 1)]
+    elif dense:
+        values = np.array([x for _, x in dense])
+        mu, sd = float(values.mean()), float(values.std()) + 1e-6
+        dense_part = [(cid, (x - mu) / sd) for cid, x in dense]
+    else:
+        dense_part = []
+    for rank, (cid, x) in enumerate(dense_part, 1):
+        scores[cid] += config.dense_weight * x
         signals[cid]["dense"] = rank
     for lang, ranked in lexical.items():
         weight = config.lexical_weight if lang == query_lang else config.cross_lexical_weight
-        for rank, (cid, _) in enumerate(ranked, 1):
-            scores[cid] += weight / (config.rrf_k + rank)
+        if not weight or not ranked:
+            continue
+        top = ranked[0][1] or 1.0
+        for rank, (cid, x) in enumerate(ranked, 1):
+            part = 1.0 / (config.rrf_k + rank) if config.fusion == "rrf" else x / top
+            scores[cid] += weight * part
             signals[cid][f"bm25_{lang}"] = rank
+    if coverage and config.concept_weight:
+        for cid, c in coverage.items():
+            scores[cid] += config.concept_weight * c * (1.0 if config.fusion != "rrf" else 0.05)
+            signals[cid]["concepts"] = round(c * 100)
     ordered = sorted(scores.items(), key=lambda x: -x[1])
     return [Scored(cid, s, signals[cid]) for cid, s in ordered]

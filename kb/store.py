@@ -283,6 +283,16 @@ class Store:
         )
         return [ChunkRow(**dict(r)) for r in rows]
 
+    def chunk_terms(self, ids: list[int]) -> dict[int, tuple[str, list[str]]]:
+        """Language and analyzed terms of the given chunks."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT id, lang, terms FROM chunks WHERE id IN ({marks})", [int(i) for i in ids]
+        )
+        return {r["id"]: (r["lang"], json.loads(r["terms"])) for r in rows}
+
     def langs(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT lang FROM chunks ORDER BY lang")]
 
