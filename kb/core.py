@@ -25,6 +25,7 @@ from kb.errors import (
 from kb.glossary import Glossary, load_glossary
 from kb.results import Hit, SearchResult
 from kb.search import Scored, SearchConfig, dense_ranking, fuse, lexical_rankings
+from kb.sentences import sentence_spans
 from kb.settings import Settings
 from kb.store import (
     FORMAT_VERSION,
@@ -49,6 +50,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     errors: list[ArticleError] = field(default_factory=list)
     chunks_embedded: int = 0
+    sentences_embedded: int = 0
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
@@ -58,6 +60,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "errors": [str(e) for e in self.errors],
             "chunks_embedded": self.chunks_embedded,
+            "sentences_embedded": self.sentences_embedded,
             "seconds": round(self.seconds, 2),
         }
 
@@ -257,21 +260,30 @@ class KnowledgeBase:
             old_ids = set(self.store.article_hashes())
             prepared = []
             to_embed: list[str] = []
+            sent_embed: list[str] = []
             for art in todo:
                 pieces, langs, terms = self._prepare(art, count)
                 reuse = self.store.chunk_vectors_by_text(art.id) if same_model else {}
-                prepared.append((art, pieces, langs, terms, reuse))
+                sreuse = self.store.sentence_vectors_by_text(art.id) if same_model else {}
+                spans = [sentence_spans(art.text, p.start, p.end) for p in pieces]
+                prepared.append((art, pieces, langs, terms, reuse, sreuse, spans))
                 to_embed.extend(dict.fromkeys(p.text for p in pieces if p.text not in reuse))
-            vectors = self._embed(to_embed, progress)
+                sent_embed.extend(
+                    art.text[a:b] for sp in spans for a, b in sp if art.text[a:b] not in sreuse
+                )
+            sent_embed = list(dict.fromkeys(sent_embed))
+            vectors, sent_vectors = self._embed(to_embed, sent_embed, progress)
             by_text = dict(zip(to_embed, vectors, strict=True))
+            by_sentence = dict(zip(sent_embed, sent_vectors, strict=True))
             report.chunks_embedded = len(to_embed)
+            report.sentences_embedded = len(sent_embed)
             touched: set[str] = set(self.store.langs()) if replace_all else set()
             with self.store.transaction() as conn:
                 if replace_all:
                     conn.execute("DELETE FROM chunks")
                     conn.execute("DELETE FROM articles")
                 self._write_meta(encoder)
-                for art, pieces, langs, terms, reuse in prepared:
+                for art, pieces, langs, terms, reuse, sreuse, spans in prepared:
                     if art.id in old_ids and not replace_all:
                         touched.update(c.lang for c in self.store.article_chunks(art.id))
                     chunks = [
@@ -284,8 +296,12 @@ class KnowledgeBase:
                             n_tokens=count(p.text),
                             terms=t,
                             vector=reuse[p.text] if p.text in reuse else by_text[p.text],
+                            sentences=[
+                                (a, b, sreuse.get(art.text[a:b], by_sentence.get(art.text[a:b])))
+                                for a, b in sp
+                            ],
                         )
-                        for p, lang, t in zip(pieces, langs, terms, strict=True)
+                        for p, lang, t, sp in zip(pieces, langs, terms, spans, strict=True)
                     ]
                     touched.update(langs)
                     self.store.put_article(conn, art, chunks)
@@ -294,20 +310,30 @@ class KnowledgeBase:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _embed(self, texts: list[str], progress: ProgressFn | None) -> np.ndarray:
-        if not texts:
-            return np.empty((0, 0), np.float32)
+    def _embed(
+        self, chunks: list[str], sentences: list[str], progress: ProgressFn | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Embed chunk texts, then their sentences (used to score passages by their best
+        sentence and to build answers); one progress count over both."""
+        total = len(chunks) + len(sentences)
         done = 0
 
         def step(n: int) -> None:
             nonlocal done
             done += n
             if progress:
-                progress("embedding", done, len(texts))
+                progress("embedding", done, total)
 
-        if progress:
-            progress("embedding", 0, len(texts))
-        return self.encoder.encode(texts, kind="passage", progress=step)
+        if progress and total:
+            progress("embedding", 0, total)
+        dim = self.encoder.dim
+        empty = np.empty((0, dim), np.float32)
+        vecs = self.encoder.encode(chunks, kind="passage", progress=step) if chunks else empty
+        svecs = (
+            self.encoder.encode(sentences, kind="passage", batch_size=64, progress=step)
+            if sentences else empty
+        )
+        return vecs, svecs
 
     def _write_meta(self, encoder: Encoder) -> None:
         self.store.set_meta("model_id", encoder.model_id)
@@ -352,7 +378,7 @@ class KnowledgeBase:
         targets = (langs or set()) | (all_langs if base is None else set())
         for lang in sorted(targets | (set(vectors.langs) - all_langs)):
             ids, vecs = self.store.lang_vectors(lang, dim)
-            vectors.build(lang, ids, vecs)
+            vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
             tids, terms = self.store.lang_terms(lang)
             lex.build(lang, tids, terms)
         return vectors, lex
@@ -531,7 +557,8 @@ class KnowledgeBase:
         vectors, lex = self._ensure_fresh()
         cfg = self.search_config
         dense = dense_ranking(
-            vectors, query_vec, langs, center=cfg.center, candidates=cfg.candidates
+            vectors, query_vec, langs, center=cfg.center, candidates=cfg.candidates,
+            sentence_weight=cfg.sentence_weight,
         )
         concepts = self.glossary.match(query)
         expansions = self.glossary.expand(query) if cfg.cross_lexical_weight > 0 else None
@@ -638,6 +665,15 @@ class KnowledgeBase:
             version=self.store.version,
         )
         return stats
+
+    def ask(
+        self, question: str, *, langs: Sequence[str] | None = None, query_lang: str | None = None
+    ) -> Answer:  # noqa: F821 - kb.answers is imported lazily; searching does not need it
+        """An extractive answer: 2-5 of the articles' own sentences, each cited to its
+        passage, or ``found=False`` when the evidence is weak (see :mod:`kb.answers`)."""
+        from kb.answers import answer
+
+        return answer(self, question, langs=langs, query_lang=query_lang)
 
 
 __all__ = ["KnowledgeBase", "IngestReport", "KBError"]

@@ -44,8 +44,8 @@ def variants(shipped: SearchConfig) -> dict[str, SearchConfig]:
         "bm25": replace(shipped, dense_weight=0.0, cross_lexical_weight=0.0,
                         concept_weight=0.0, lexical_weight=1.0),
         # Plain dense e5: raw cosine over all languages.
-        "dense": replace(shipped, center=0.0, lexical_weight=0.0, cross_lexical_weight=0.0,
-                         concept_weight=0.0, dense_weight=1.0),
+        "dense": replace(shipped, center=0.0, sentence_weight=0.0, lexical_weight=0.0,
+                         cross_lexical_weight=0.0, concept_weight=0.0, dense_weight=1.0),
         "hybrid": shipped,
     }
 
@@ -162,9 +162,11 @@ class Evaluator:
             dense, lex, coverage = kb.signals(q.text, vec, qlang, langs)
             for name, cfg in configs.items():
                 d = dense
-                if cfg.center != self.config.center:
+                if (cfg.center, cfg.sentence_weight) != (
+                        self.config.center, self.config.sentence_weight):
                     d = dense_ranking(vectors, vec, langs, center=cfg.center,
-                                      candidates=cfg.candidates)
+                                      candidates=cfg.candidates,
+                                      sentence_weight=cfg.sentence_weight)
                 fused = fuse(d, lex, qlang, cfg, coverage)[:30]
                 ranked = self._labels(kb, [s.chunk_id for s in fused], chunk_level)
                 results[name][q.group].add(ranked, q.relevant)

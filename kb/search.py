@@ -30,6 +30,7 @@ class SearchConfig:
 
     fusion: str = "linear"  # "linear" (normalised scores) | "rrf"
     center: float = 0.5  # how much of each language's mean is removed (0 = raw cosine)
+    sentence_weight: float = 0.5  # passage score = mix of its own and its best sentence's
     dense_weight: float = 1.0
     lexical_weight: float = 1.0  # BM25 in the query's language
     cross_lexical_weight: float = 1.0  # BM25 in other languages via the glossary
@@ -47,10 +48,20 @@ class Scored:
 
 
 def dense_ranking(
-    vectors: VectorIndex, query_vec: np.ndarray, langs: list[str], *, center: float,
+    vectors: VectorIndex,
+    query_vec: np.ndarray,
+    langs: list[str],
+    *,
+    center: float,
     candidates: int,
+    sentence_weight: float = 0.0,
 ) -> list[tuple[int, float]]:
-    """Chunk ids ranked by (language-corrected) cosine, across the given languages."""
+    """Chunk ids ranked by (language-corrected) cosine, across the given languages.
+
+    A question is usually answered by one sentence, which a whole-passage embedding
+    dilutes; mixing in the best sentence's cosine lifted cross-lingual XQuAD R@1 from
+    .757 to .810 (docs/retrieval.md).
+    """
     merged: list[tuple[int, float]] = []
     for lang in langs:
         ids, scores = vectors.search(lang, query_vec, candidates)
@@ -58,6 +69,13 @@ def dense_ranking(
             continue
         if center:
             scores = scores - center * float(query_vec @ vectors.means[lang])
+        if sentence_weight and lang in vectors.sent_vecs:
+            best = vectors.best_sentence(lang, query_vec, ids)
+            if center:
+                best = best - center * float(query_vec @ vectors.sent_means[lang])
+            scores = np.where(
+                np.isnan(best), scores, (1 - sentence_weight) * scores + sentence_weight * best
+            )
         merged.extend(zip(ids.tolist(), scores.tolist(), strict=True))
     merged.sort(key=lambda x: -x[1])
     return merged[:candidates]

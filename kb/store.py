@@ -33,7 +33,7 @@ import numpy as np
 from kb.articles import Article
 from kb.errors import IndexCorruptError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,6 +64,13 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS sentences (
+    chunk_id INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_chunk ON sentences(chunk_id);
 CREATE TABLE IF NOT EXISTS links (
     a TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     b TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
@@ -103,6 +110,8 @@ class NewChunk:
     n_tokens: int
     terms: list[str]
     vector: np.ndarray
+    # (start, end, vector) of each sentence, offsets into the article text.
+    sentences: list[tuple[int, int, np.ndarray]]
 
 
 def now() -> str:
@@ -189,6 +198,47 @@ class Store:
             )
         )
 
+    def sentence_vectors_by_text(self, article_id: str) -> dict[str, np.ndarray]:
+        """Existing sentence vectors of an article, keyed by sentence text."""
+        row = self.conn.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if row is None:
+            return {}
+        text = row["text"]
+        rows = self.conn.execute(
+            "SELECT s.start, s.end, s.vector FROM sentences s JOIN chunks c ON c.id = s.chunk_id "
+            "WHERE c.article_id = ?",
+            (article_id,),
+        )
+        return {text[r["start"] : r["end"]]: np.frombuffer(r["vector"], np.float32) for r in rows}
+
+    def lang_sentences(self, lang: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk id per sentence, sentence vectors) of one language, by chunk id."""
+        rows = self.conn.execute(
+            "SELECT s.chunk_id, s.vector FROM sentences s JOIN chunks c ON c.id = s.chunk_id "
+            "WHERE c.lang = ? ORDER BY s.chunk_id, s.start",
+            (lang,),
+        ).fetchall()
+        if not rows:
+            return np.empty(0, np.int64), np.empty((0, dim), np.float32)
+        ids = np.fromiter((r["chunk_id"] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, np.vstack([np.frombuffer(r["vector"], np.float32) for r in rows])
+
+    def chunk_sentences(self, chunk_ids: list[int]) -> dict[int, list[tuple[int, int, np.ndarray]]]:
+        """Sentence spans and vectors of the given chunks."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self.conn.execute(
+            f"SELECT chunk_id, start, end, vector FROM sentences WHERE chunk_id IN ({marks}) "
+            "ORDER BY chunk_id, start",
+            [int(i) for i in chunk_ids],
+        )
+        out: dict[int, list[tuple[int, int, np.ndarray]]] = {}
+        for r in rows:
+            out.setdefault(r["chunk_id"], []).append(
+                (r["start"], r["end"], np.frombuffer(r["vector"], np.float32)))
+        return out
+
     def chunk_vectors_by_text(self, article_id: str) -> dict[str, np.ndarray]:
         """Existing vectors of an article's chunks, keyed by text, to avoid re-embedding."""
         rows = self.conn.execute(
@@ -238,6 +288,15 @@ class Store:
                     np.asarray(c.vector, dtype=np.float32).tobytes(),
                 )
                 for i, c in enumerate(chunks)
+            ],
+        )
+        ids = dict(conn.execute("SELECT ord, id FROM chunks WHERE article_id = ?", (article.id,)))
+        conn.executemany(
+            "INSERT INTO sentences (chunk_id, start, end, vector) VALUES (?,?,?,?)",
+            [
+                (ids[i], a, b, np.asarray(v, dtype=np.float32).tobytes())
+                for i, c in enumerate(chunks)
+                for a, b, v in c.sentences
             ],
         )
 

@@ -37,6 +37,10 @@ class VectorIndex:
         self.dim = dim
         self._indexes: dict[str, object] = {}
         self.means: dict[str, np.ndarray] = {}
+        # Sentence vectors per language, sorted by chunk id, for best-sentence scoring.
+        self.sent_chunk: dict[str, np.ndarray] = {}
+        self.sent_vecs: dict[str, np.ndarray] = {}
+        self.sent_means: dict[str, np.ndarray] = {}
 
     @property
     def langs(self) -> list[str]:
@@ -48,12 +52,25 @@ class VectorIndex:
             return int(idx.ntotal) if idx is not None else 0  # type: ignore[attr-defined]
         return sum(self.size(lang) for lang in self._indexes)
 
-    def build(self, lang: str, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """(Re)build one language's index from raw normalised vectors."""
+    def build(
+        self,
+        lang: str,
+        ids: np.ndarray,
+        vectors: np.ndarray,
+        sent_chunk: np.ndarray | None = None,
+        sent_vecs: np.ndarray | None = None,
+    ) -> None:
+        """(Re)build one language's index from raw normalised vectors (and, optionally,
+        its sentence vectors with the chunk id of each, sorted by chunk id)."""
+        for table in (self._indexes, self.means, self.sent_chunk, self.sent_vecs,
+                      self.sent_means):
+            table.pop(lang, None)
         if len(ids) == 0:
-            self._indexes.pop(lang, None)
-            self.means.pop(lang, None)
             return
+        if sent_chunk is not None and sent_vecs is not None and len(sent_chunk):
+            self.sent_chunk[lang] = np.ascontiguousarray(sent_chunk, dtype=np.int64)
+            self.sent_vecs[lang] = np.ascontiguousarray(sent_vecs, dtype=np.float32)
+            self.sent_means[lang] = self.sent_vecs[lang].mean(axis=0)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.means[lang] = vectors.mean(axis=0).astype(np.float32)
         index = _new_index(self.dim, len(ids))
@@ -70,6 +87,24 @@ class VectorIndex:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
+    def best_sentence(self, lang: str, query: np.ndarray, chunk_ids: np.ndarray) -> np.ndarray:
+        """For each chunk, the query's cosine with its best-matching sentence (NaN when
+        the chunk has no sentence vectors)."""
+        out = np.full(len(chunk_ids), np.nan, dtype=np.float32)
+        owners = self.sent_chunk.get(lang)
+        if owners is None or len(chunk_ids) == 0:
+            return out
+        lo = np.searchsorted(owners, chunk_ids, side="left")
+        hi = np.searchsorted(owners, chunk_ids, side="right")
+        have = hi > lo
+        if not have.any():
+            return out
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(lo[have], hi[have], strict=True)])
+        sims = self.sent_vecs[lang][rows] @ query.astype(np.float32)
+        starts = np.concatenate([[0], np.cumsum((hi - lo)[have])[:-1]])
+        out[have] = np.maximum.reduceat(sims, starts)
+        return out
+
     def save(self, directory: Path) -> None:
         import faiss
 
@@ -77,6 +112,11 @@ class VectorIndex:
         for lang, index in self._indexes.items():
             faiss.write_index(index, str(directory / f"{lang}.faiss"))
             np.save(directory / f"{lang}.mean.npy", self.means[lang], allow_pickle=False)
+            if lang in self.sent_vecs:
+                np.save(directory / f"{lang}.sent_chunk.npy", self.sent_chunk[lang],
+                        allow_pickle=False)
+                np.save(directory / f"{lang}.sent_vecs.npy", self.sent_vecs[lang],
+                        allow_pickle=False)
         (directory / "langs.json").write_text(json.dumps({"dim": self.dim, "langs": self.langs}))
 
     @classmethod
@@ -88,4 +128,10 @@ class VectorIndex:
         for lang in info["langs"]:
             vi._indexes[lang] = faiss.read_index(str(directory / f"{lang}.faiss"))
             vi.means[lang] = np.load(directory / f"{lang}.mean.npy", allow_pickle=False)
+            if (directory / f"{lang}.sent_vecs.npy").exists():
+                vi.sent_chunk[lang] = np.load(directory / f"{lang}.sent_chunk.npy",
+                                              allow_pickle=False)
+                vi.sent_vecs[lang] = np.load(directory / f"{lang}.sent_vecs.npy",
+                                             allow_pickle=False)
+                vi.sent_means[lang] = vi.sent_vecs[lang].mean(axis=0)
         return vi
