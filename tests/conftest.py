@@ -57,3 +57,36 @@ def fake_kb(fake_kb_dir, tmp_path, fake_encoder):
     kb = KnowledgeBase.open(d, settings=Settings(index_dir=d, model="fake"), encoder=fake_encoder)
     yield kb
     kb.close()
+
+
+@pytest.fixture(scope="session")
+def real_encoder():
+    """The embedded e5 model (built into the cache on first use)."""
+    from kb.encoder import load_encoder
+
+    return load_encoder("embedded")
+
+
+@pytest.fixture(scope="session")
+def real_kb_dir(tmp_path_factory, real_encoder) -> Path:
+    """The corpus indexed once with the real model."""
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    d = tmp_path_factory.mktemp("real-index")
+    kb = KnowledgeBase.open(d, settings=Settings(index_dir=d), encoder=real_encoder)
+    report = kb.ingest_paths([CORPUS])
+    assert not report.errors, report.errors
+    kb.close()
+    return d
+
+
+@pytest.fixture(scope="session")
+def real_kb(real_kb_dir, real_encoder):
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    kb = KnowledgeBase.open(real_kb_dir, settings=Settings(index_dir=real_kb_dir),
+                            encoder=real_encoder)
+    yield kb
+    kb.close()
