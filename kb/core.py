@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -282,7 +284,7 @@ class KnowledgeBase:
                 if replace_all:
                     conn.execute("DELETE FROM chunks")
                     conn.execute("DELETE FROM articles")
-                self._write_meta(encoder)
+                self._write_meta(conn, encoder)
                 for art, pieces, langs, terms, reuse, sreuse, spans in prepared:
                     if art.id in old_ids and not replace_all:
                         touched.update(c.lang for c in self.store.article_chunks(art.id))
@@ -335,14 +337,17 @@ class KnowledgeBase:
         )
         return vecs, svecs
 
-    def _write_meta(self, encoder: Encoder) -> None:
-        self.store.set_meta("model_id", encoder.model_id)
-        self.store.set_meta("model_fingerprint", encoder.fingerprint)
-        self.store.set_meta("dim", str(encoder.dim))
-        self.store.set_meta("chunker_version", str(chunking.CHUNKER_VERSION))
-        self.store.set_meta("analyzer_version", str(lexical.ANALYZER_VERSION))
-        self.store.set_meta("cleaner_version", str(cleaning.CLEANER_VERSION))
-        self.store.set_meta("format_version", str(FORMAT_VERSION))
+    def _write_meta(self, conn: sqlite3.Connection, encoder: Encoder) -> None:
+        for key, value in {
+            "model_id": encoder.model_id,
+            "model_fingerprint": encoder.fingerprint,
+            "dim": str(encoder.dim),
+            "chunker_version": str(chunking.CHUNKER_VERSION),
+            "analyzer_version": str(lexical.ANALYZER_VERSION),
+            "cleaner_version": str(cleaning.CLEANER_VERSION),
+            "format_version": str(FORMAT_VERSION),
+        }.items():
+            self.store.set_meta(key, value, conn)
 
     def ingest_paths(
         self, paths: Sequence[Path], *, progress: ProgressFn | None = None
@@ -373,7 +378,10 @@ class KnowledgeBase:
         self, langs: set[str] | None, base: tuple[VectorIndex, lexical.LexicalIndex] | None
     ) -> tuple[VectorIndex, lexical.LexicalIndex]:
         dim = int(self.store.meta().get("dim", "0") or 0)
-        vectors, lex = base if base else (VectorIndex(dim), lexical.LexicalIndex())
+        # Build into copies: searches in other threads keep using the old objects until
+        # the new ones are swapped in whole.
+        vectors, lex = (base[0].copy(), base[1].copy()) if base else (
+            VectorIndex(dim), lexical.LexicalIndex())
         all_langs = set(self.store.langs())
         targets = (langs or set()) | (all_langs if base is None else set())
         for lang in sorted(targets | (set(vectors.langs) - all_langs)):
@@ -397,7 +405,6 @@ class KnowledgeBase:
         name = f"derived-{version:08d}"
         target = self.index_dir / name
         tmp = self.index_dir / f".{name}.tmp"
-        import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
         vectors.save(tmp / "vectors")

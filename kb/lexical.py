@@ -126,6 +126,12 @@ class LexicalIndex:
     def langs(self) -> list[str]:
         return sorted(self._ids)
 
+    def copy(self) -> LexicalIndex:
+        """A shallow copy: rebuilding a language in it leaves this one untouched."""
+        other = LexicalIndex()
+        other._bm25, other._ids = dict(self._bm25), dict(self._ids)
+        return other
+
     def build(self, lang: str, ids: Iterable[int], token_lists: Iterable[list[str]]) -> None:
         """(Re)build the index for one language from already-analyzed chunks."""
         import bm25s

@@ -46,6 +46,13 @@ class VectorIndex:
     def langs(self) -> list[str]:
         return sorted(self._indexes)
 
+    def copy(self) -> VectorIndex:
+        """A shallow copy: rebuilding a language in it leaves this one untouched."""
+        other = VectorIndex(self.dim)
+        for name in ("_indexes", "means", "sent_chunk", "sent_vecs", "sent_means"):
+            setattr(other, name, dict(getattr(self, name)))
+        return other
+
     def size(self, lang: str | None = None) -> int:
         if lang is not None:
             idx = self._indexes.get(lang)

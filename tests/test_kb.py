@@ -142,3 +142,38 @@ def test_reindex_rebuilds_after_model_change_and_drops_vanished_articles(fake_kb
     again = kb.reindex([CORPUS])
     assert again.chunks_embedded == 0  # same model: every vector is reused
     kb.close()
+
+
+def test_readers_keep_answering_during_a_write(fake_kb):
+    """Searches from other threads never fail or see half-written state while an
+    ingest runs (the server's situation)."""
+    import threading
+
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    counts = {"searches": 0}
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                hits = fake_kb.search("cross-selling KPI", k=5).hits
+                assert hits
+                for h in hits:
+                    assert h.text and h.start < h.end
+                counts["searches"] += 1
+            except BaseException as exc:  # noqa: BLE001 - collected for the assert
+                errors.append(exc)
+                return
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for i in range(3):
+        fake_kb.ingest([parse_article(f"Partner program {i}: resellers earn a margin on "
+                                      f"every sale in region {i}.", name=f"partner-{i}.txt")])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    assert counts["searches"] > 0
+    assert {f"partner-{i}" for i in range(3)} <= {a["id"] for a in fake_kb.articles()}
