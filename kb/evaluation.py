@@ -19,6 +19,7 @@ import json
 import math
 import random
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -110,6 +111,8 @@ class Evaluator:
         sample: int | None = None,
         seed: int = 13,
         log: Callable[[str], None] = print,
+        extra: dict[str, SearchConfig] | None = None,
+        split: bool = False,
     ) -> None:
         self.shared = shared
         self.workdir = workdir
@@ -119,6 +122,10 @@ class Evaluator:
         self.sample = sample
         self.rng = random.Random(seed)
         self.log = log
+        # Extra configurations scored in the same pass (for tuning), and whether to also
+        # report each group on a stable dev/test split of its questions.
+        self.extra = extra or {}
+        self.split = split
         self._kbs: dict[str, KnowledgeBase] = {}
 
     def kb(self, name: str, articles: Callable[[], list[Article]]) -> KnowledgeBase:
@@ -152,37 +159,36 @@ class Evaluator:
         """Score every variant on the same dense and lexical signals."""
         from kb.language import detect_query
 
-        configs = variants(self.config)
+        configs = variants(self.config) | self.extra
         results: dict[str, dict[str, Metrics]] = {v: defaultdict(Metrics) for v in configs}
         vecs = kb.encoder.encode([q.text for q in queries], kind="query", batch_size=64)
         vectors, _ = kb._ensure_fresh()
         langs = vectors.langs
+        labels = self._label_map(kb, chunk_level)
         for q, vec in zip(queries, vecs, strict=True):
             qlang = detect_query(q.text)
             dense, lex, coverage = kb.signals(q.text, vec, qlang, langs)
+            denses = {(self.config.center, self.config.sentence_weight): dense}
+            half = "dev" if zlib.crc32(q.text.encode()) % 2 == 0 else "test"
             for name, cfg in configs.items():
-                d = dense
-                if (cfg.center, cfg.sentence_weight) != (
-                        self.config.center, self.config.sentence_weight):
-                    d = dense_ranking(vectors, vec, langs, center=cfg.center,
-                                      candidates=cfg.candidates,
-                                      sentence_weight=cfg.sentence_weight)
-                fused = fuse(d, lex, qlang, cfg, coverage)[:30]
-                ranked = self._labels(kb, [s.chunk_id for s in fused], chunk_level)
+                key = (cfg.center, cfg.sentence_weight)
+                if key not in denses:
+                    denses[key] = dense_ranking(vectors, vec, langs, center=cfg.center,
+                                                candidates=cfg.candidates,
+                                                sentence_weight=cfg.sentence_weight)
+                fused = fuse(denses[key], lex, qlang, cfg, coverage)[:30]
+                ranked = list(dict.fromkeys(labels[s.chunk_id] for s in fused))
                 results[name][q.group].add(ranked, q.relevant)
                 results[name]["all"].add(ranked, q.relevant)
+                if self.split:
+                    results[name][f"{q.group}|{half}"].add(ranked, q.relevant)
         return results
 
-    def _labels(self, kb: KnowledgeBase, ids: list[int], chunk_level: bool) -> list[str]:
-        if chunk_level:
-            return [str(i) for i in ids]
-        rows = kb.store.chunks(ids)
-        seen: list[str] = []
-        for i in ids:
-            aid = rows[i].article_id
-            if aid not in seen:
-                seen.append(aid)
-        return seen
+    @staticmethod
+    def _label_map(kb: KnowledgeBase, chunk_level: bool) -> dict[int, str]:
+        """Chunk id to what relevance is judged on: the chunk, or its article."""
+        rows = kb.store.conn.execute("SELECT id, article_id FROM chunks")
+        return {r["id"]: str(r["id"]) if chunk_level else r["article_id"] for r in rows}
 
     # -- suites -----------------------------------------------------------------------
     def seeds(self, corpus: Path) -> dict[str, dict[str, Metrics]]:
@@ -262,7 +268,7 @@ def summarize(results: dict[str, dict[str, Metrics]]) -> dict[str, dict[str, dic
     out: dict[str, dict[str, dict[str, float]]] = {}
     for variant, groups in results.items():
         rows = {g: m.row() for g, m in sorted(groups.items()) if m.n}
-        real = [r for g, r in rows.items() if g != "all"]
+        real = [r for g, r in rows.items() if g != "all" and "|" not in g]
         if real and "all" not in rows:
             keys = [k for k in real[0] if k != "n"]
             rows["avg"] = {k: round(float(np.mean([r[k] for r in real])), 4) for k in keys}
