@@ -312,4 +312,9 @@ def run(
             res = evaluator.xquad(suite.split("-")[1])
         report[suite] = summarize(res)
         evaluator.log(f"  done in {time.perf_counter() - t:.0f}s")
+        for variant, groups in report[suite].items():
+            m = groups.get("all") or groups.get("avg")
+            if m:
+                evaluator.log(f"  {variant:8s} R@1 {m['R@1']:.3f}  R@5 {m['R@5']:.3f}  "
+                              f"R@10 {m['R@10']:.3f}  MRR@10 {m['MRR@10']:.3f}")
     return report
