@@ -344,6 +344,28 @@ def eval_(
         json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="KB_HOST",
+              help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              envvar="KB_PORT", help="Port to listen on.")
+@click.pass_context
+@handle_errors
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web UI and the JSON API (OpenAPI at /docs) with uvicorn."""
+    import logging
+
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = _settings(ctx)
+    _open(ctx).close()  # a wrong model or a stale index fails here, in one line
+    logging.getLogger("web").setLevel(logging.INFO)  # the lifespan reports the model load
+    click.echo(f"kb: loading the model and index, then serving on http://{host}:{port}", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
 def main() -> None:
     cli(prog_name="kb")
 

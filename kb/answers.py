@@ -1,0 +1,715 @@
+"""Extractive answers with citations: the corpus's own sentences, each cited to its passage.
+
+There is no language model: every answer sentence is a verbatim slice of an article, so
+an answer can never say something its source does not. How one is built (the numbers
+behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measures):
+
+1. **Passages.** The hybrid search's top ``k_passages`` passages.
+2. **Evidence test.** e5's raw cosine is about 0.8 for any pair of texts, so no fixed
+   cosine threshold can tell "answerable" from "off-topic". Two signals are combined:
+   - *lexical coverage*: the IDF-weighted share of the question's content words that
+     occur in the retrieved passages. A glossary concept the question names counts as
+     one unit and is covered by any of its terms in any language (번들링 covers
+     "Bündelung"). Words the corpus has never seen weigh the most, and off-topic
+     questions are made of them;
+   - *dense margin*: the best passage's dense score as a z-score against the scores
+     that fixed general-knowledge questions (:data:`NULL_QUESTIONS`) reach on the same
+     index with the same model. That null distribution is measured at run time, once
+     per index version, so it follows the model and the corpus.
+   The answer is ``found`` when ``coverage + dense_weight * margin >= threshold``.
+3. **Sentence scoring.** Each sentence of the passages is a candidate, except headings,
+   questions, lead-ins ending in ":", table rows and signposts ("In this section we
+   will look at ..."). Its score adds: its vector's similarity to the question (the
+   vectors stored at ingest, centred per language so languages compete fairly, then
+   standardised within the pool), its own lexical coverage of the question, the
+   coverage by the heading it sits under, a bonus when it opens with the question's
+   subject (definitions do: "번들링은 ..."), a prior for its passage's search rank, and
+   a bonus for the asker's language, so that where a translation holds the same
+   content, the asker reads their own language first.
+4. **Selection.** Maximal marginal relevance picks 2-5 sentences: a sentence too
+   similar to one already chosen (a repeat) is skipped, and selection stops when the
+   next sentence scores well below the best.
+5. **Order.** Sentences are shown by their passage's search rank, then by position in
+   the article, so sentences from one passage read in their original order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+import weakref
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kb import language, lexical
+from kb.results import Hit
+from kb.sentences import sentence_spans
+
+if TYPE_CHECKING:
+    from kb.core import KnowledgeBase
+
+__all__ = [
+    "Answer",
+    "AnswerConfig",
+    "AnswerSentence",
+    "Citation",
+    "Evidence",
+    "NULL_QUESTIONS",
+    "answer",
+    "best_citation",
+    "evidence",
+    "prepare",
+]
+
+# General-knowledge questions no marketing corpus answers, in the four languages. Their
+# scores on the live index form the null distribution for the dense margin. They are
+# deliberately not the off-topic questions the tests use.
+NULL_QUESTIONS: tuple[str, ...] = (
+    "Who painted the Mona Lisa?",
+    "How long does it take to boil an egg?",
+    "What causes earthquakes?",
+    "Which planet is closest to the sun?",
+    "How do I renew my passport?",
+    "What is the tallest mountain in Africa?",
+    "Wie hoch ist die Zugspitze?",
+    "Wer schrieb Faust?",
+    "Wie lange dauert ein Flug nach Tokio?",
+    "Warum fallen im Herbst die Blätter?",
+    "Wie repariere ich ein Fahrrad?",
+    "Was kostet ein Liter Milch?",
+    "세종대왕은 언제 태어났나요?",
+    "라면을 맛있게 끓이는 방법은?",
+    "축구 경기는 몇 분 동안 하나요?",
+    "바다는 왜 짠가요?",
+    "강아지 산책은 얼마나 자주 해야 하나요?",
+    "제주도에 가는 가장 좋은 계절은?",
+    "Sông dài nhất Việt Nam là sông nào?",
+    "Làm thế nào để ngủ ngon hơn?",
+    "Ai phát minh ra bóng đèn?",
+    "Vì sao lá cây có màu xanh?",
+    "Cách làm bánh mì ở nhà?",
+    "Núi cao nhất thế giới là núi nào?",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerConfig:
+    """Knobs of the answerer; the defaults are the measured best (docs/answers.md)."""
+
+    dense_weight: float = 0.2  # evidence = coverage + dense_weight * dense margin (z)
+    threshold: float = 0.75  # found when the evidence reaches this
+    lexical_weight: float = 1.0  # sentence score: pool-z dense + this * sentence coverage
+    rank_weight: float = 1.0  # ... + this / (1 + passage rank)
+    asker_lang_bonus: float = 1.0  # ... + this when the sentence is in the asker's language
+    lead_bonus: float = 1.0  # ... + this when the sentence opens with a word of the question
+    heading_weight: float = 2.0  # ... + this * coverage of the question by its heading
+    focus: float = 1.0  # the question's first word or concept weighs 1 + focus in coverage
+    min_sentences: int = 2
+    max_sentences: int = 5
+    keep_within: float = 1.5  # after min_sentences, stop below best score - keep_within
+    redundancy_z: float = 3.5  # a sentence this similar (pool z) to a chosen one is a repeat
+    mmr_penalty: float = 0.3  # score - mmr_penalty * max(0, similarity z to chosen ones)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited sentence: the passage it comes from and its absolute span in the article."""
+
+    n: int
+    hit: Hit
+    sentence_start: int  # absolute character offsets into the article's cleaned text
+    sentence_end: int
+
+    @property
+    def sentence(self) -> str:
+        return self.hit.text[self.local_start : self.local_end]
+
+    @property
+    def local_start(self) -> int:
+        """Start of the sentence within ``hit.text``."""
+        return self.sentence_start - self.hit.start
+
+    @property
+    def local_end(self) -> int:
+        return self.sentence_end - self.hit.start
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            **self.hit.to_dict(),
+            "sentence_start": self.sentence_start,
+            "sentence_end": self.sentence_end,
+        }
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str
+    citations: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"text": self.text, "citations": list(self.citations)}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why an answer was (not) found: the two signals and their combination."""
+
+    coverage: float  # IDF-weighted share of the question's words found in the passages
+    dense_margin: float  # best passage vs. the null questions, in standard deviations
+    score: float
+    threshold: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Answer:
+    query: str
+    lang: str
+    found: bool
+    message: str
+    sentences: tuple[AnswerSentence, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    evidence: Evidence | None = None
+    best: int | None = None  # the citation number of the highest-scoring sentence
+    # All passages the answer was drawn from, for "more sources" lists; not in to_dict.
+    passages: tuple[Hit, ...] = field(default=(), compare=False)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "lang": self.lang,
+            "found": self.found,
+            "message": self.message,
+            "answer": [s.to_dict() for s in self.sentences],
+            "citations": [c.to_dict() for c in self.citations],
+            "evidence": self.evidence.to_dict() if self.evidence else None,
+        }
+
+
+# -- per-index state --------------------------------------------------------------------
+
+
+class _State:
+    """Per-KnowledgeBase caches: null distribution, IDF, language means, sentence vectors.
+
+    Everything but the sentence vectors depends on the index version and is rebuilt
+    when another writer changes the index.
+    """
+
+    MAX_VECTORS = 50_000
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.version = -1
+        self.null: tuple[float, float] = (0.0, 1.0)
+        self.df: dict[str, tuple[dict[str, int], int]] = {}
+        self.means: dict[str, np.ndarray] = {}
+        self.vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self.fingerprint = ""
+
+
+_STATES: weakref.WeakKeyDictionary[KnowledgeBase, _State] = weakref.WeakKeyDictionary()
+_STATES_LOCK = threading.Lock()
+
+
+def _state(kb: KnowledgeBase) -> _State:
+    """The cache for ``kb``, refreshed when the index version changed."""
+    with _STATES_LOCK:
+        st = _STATES.get(kb)
+        if st is None:
+            st = _STATES[kb] = _State()
+    version = kb.store.version
+    if st.version == version and st.fingerprint == kb.encoder.fingerprint:
+        return st
+    with st.lock:
+        if st.version != version or st.fingerprint != kb.encoder.fingerprint:
+            _refresh(kb, st, version)
+    return st
+
+
+def _refresh(kb: KnowledgeBase, st: _State, version: int) -> None:
+    langs = kb.store.langs()
+    dim = int(kb.store.meta().get("dim", "0") or 0)
+    df: dict[str, tuple[dict[str, int], int]] = {}
+    means: dict[str, np.ndarray] = {}
+    for lang in langs:
+        _, terms = kb.store.lang_terms(lang)
+        counts: dict[str, int] = {}
+        for ts in terms:
+            for t in set(ts):
+                counts[t] = counts.get(t, 0) + 1
+        df[lang] = (counts, len(terms))
+        _, vecs = kb.store.lang_vectors(lang, dim)
+        if len(vecs):
+            means[lang] = np.asarray(vecs, dtype=np.float32).mean(axis=0)
+    st.df, st.means = df, means
+    st.fingerprint = kb.encoder.fingerprint
+    st.null = _null_distribution(kb, langs)
+    st.version = version
+
+
+def _null_distribution(kb: KnowledgeBase, langs: list[str]) -> tuple[float, float]:
+    """Mean and spread of the best dense score that the null questions reach."""
+    if not langs:
+        return 0.0, 1.0
+    vecs = kb.encoder.encode(list(NULL_QUESTIONS), kind="query")
+    best = []
+    for q, v in zip(NULL_QUESTIONS, vecs, strict=True):
+        dense = kb.signals(q, v, language.detect_query(q), langs)[0]
+        if dense:
+            best.append(dense[0][1])
+    if len(best) < 2:
+        return 0.0, 1.0
+    arr = np.asarray(best, dtype=np.float64)
+    # A floor on the spread keeps a degenerate index (one chunk) from dividing by ~0.
+    return float(arr.mean()), max(float(arr.std()), 1e-3)
+
+
+def _sentence_vectors(kb: KnowledgeBase, st: _State, cands: list[_Candidate]) -> np.ndarray:
+    """Passage-kind vectors of the candidate sentences.
+
+    Ingest stores a vector per sentence of every chunk; those are used as they are. A
+    sentence without one (an index built before sentences were stored) is encoded once
+    and kept in a bounded cache keyed by (model, text).
+    """
+    stored: dict[tuple[int, int], np.ndarray] = {}
+    by_chunk = getattr(kb.store, "chunk_sentences", None)
+    if by_chunk is not None:
+        for rows in by_chunk(sorted({c.hit.chunk_id for c in cands})).values():
+            stored.update({(a, b): v for a, b, v in rows})
+    out: list[np.ndarray | None] = [stored.get((c.start, c.end)) for c in cands]
+    fp = st.fingerprint
+    missing = [c.text for c, v in zip(cands, out, strict=True) if v is None]
+    todo = [t for t in dict.fromkeys(missing) if (fp, t) not in st.vectors]
+    if todo:
+        new = kb.encoder.encode(todo, kind="passage")
+        with st.lock:
+            for t, v in zip(todo, new, strict=True):
+                st.vectors[(fp, t)] = v
+            while len(st.vectors) > _State.MAX_VECTORS:
+                st.vectors.popitem(last=False)
+    for i, c in enumerate(cands):
+        if out[i] is None:
+            with st.lock:
+                v = st.vectors.get((fp, c.text))
+            out[i] = v if v is not None else kb.encoder.encode([c.text], kind="passage")[0]
+    if not out:
+        return np.empty((0, kb.encoder.dim), np.float32)
+    return np.stack([np.asarray(v, dtype=np.float32) for v in out])
+
+
+# -- lexical coverage ---------------------------------------------------------------------
+
+
+def _query_terms(query: str, lang: str) -> list[str]:
+    """The question's content words (Vietnamese syllable bigrams left out: they double-count)."""
+    return list(dict.fromkeys(t for t in lexical.analyze(query, lang) if "_" not in t))
+
+
+def _idf(st: _State, lang: str, terms: list[str]) -> dict[str, float]:
+    counts, n = st.df.get(lang, ({}, 0))
+    return {t: math.log(1 + (n + 1) / (counts.get(t, 0) + 0.5)) for t in terms}
+
+
+def _concept_tokens(
+    kb: KnowledgeBase, query: str, qlang: str, qterms: list[str]
+) -> list[tuple[set[str], dict[str, list[str]]]]:
+    """For each glossary concept the question names: the question's tokens that name it,
+    and the concept's terms per language (to look for in passages)."""
+    glossary = getattr(kb, "glossary", None)
+    if glossary is None:
+        return []
+    folded = _fold(query)
+    out = []
+    qset = set(qterms)
+    for concept in glossary.match(query):
+        tokens: set[str] = set()
+        for terms in concept.terms.values():
+            for term in terms:
+                in_q = _analyzed(term, qlang)
+                if in_q and in_q <= qset:
+                    tokens |= in_q
+                elif _fold(term) in folded:  # a loanword, or a word Kiwi splits differently
+                    tokens |= {t for t in qterms if t in _fold(term)}
+        if tokens:
+            out.append((tokens, {lang: list(ts) for lang, ts in concept.terms.items() if ts}))
+    return out
+
+
+def _coverage(
+    qterms: list[str],
+    idf: dict[str, float],
+    qlang: str,
+    concepts: list[tuple[set[str], dict[str, list[str]]]],
+    found_terms: dict[str, set[str]],
+    *,
+    texts: dict[str, str] | None = None,
+    focus: float = 0.0,
+) -> float:
+    """IDF-weighted share of the question's words present in ``found_terms`` ({lang: terms}).
+
+    A glossary concept the question names is one unit, however many words spell it, and
+    counts as present when one of its terms in any language is among that language's
+    analyzed terms, or literally in that language's ``texts`` (Kiwi splits "번들링" alone
+    and "번들링은 ..." in a sentence differently). With ``focus``, the question's first
+    unit, usually what it asks about ("Was ist *Bündelung* ... beim Cross-Selling?"),
+    weighs ``1 + focus`` times as much.
+    """
+    own = found_terms.get(qlang, set())
+    folded = {lang: _fold(t) for lang, t in (texts or {}).items()}
+    position = {t: i for i, t in reversed(list(enumerate(qterms)))}
+    in_concepts = set().union(*(tokens for tokens, _ in concepts)) if concepts else set()
+    units: list[tuple[int, float, bool]] = []  # (position in the question, weight, present)
+    for t in qterms:
+        if t not in in_concepts:
+            units.append((position[t], idf[t], t in own))
+    for tokens, per_lang in concepts:
+        present = tokens <= own or any(
+            _term_present(term, lang, found_terms.get(lang, set()), folded.get(lang, ""))
+            for lang, terms in per_lang.items()
+            for term in terms
+        )
+        first = min(position.get(t, len(qterms)) for t in tokens)
+        units.append((first, max(idf.get(t, 0.0) for t in tokens), present))
+    if not units:
+        return 0.0
+    units.sort()
+    weights = [w * (1 + focus if i == 0 else 1.0) for i, (_, w, _) in enumerate(units)]
+    total = sum(weights)
+    covered = sum(w for w, (_, _, present) in zip(weights, units, strict=True) if present)
+    return covered / total if total > 0 else 0.0
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _term_present(term: str, lang: str, terms: set[str], folded_text: str) -> bool:
+    tokens = _analyzed(term, lang)
+    if tokens and tokens <= terms:
+        return True
+    return len(term) >= 2 and bool(folded_text) and _fold(term) in folded_text
+
+
+# -- sentences ------------------------------------------------------------------------------
+
+_BULLET = re.compile(r"^[-*•·▪–]\s+")
+_TERMINAL = re.compile(r"[.!。…！]['\"”’)\]]*$")
+
+
+def _is_statement(text: str, section: str) -> bool:
+    """True for sentences that can answer: not headings, questions, lead-ins or table rows."""
+    s = text.strip()
+    if len(s) < 12 or s.count("|") >= 2 or s.endswith(("?", "？", ":", "：")):
+        return False
+    if " ".join(s.split()).casefold() == " ".join(section.split()).casefold():
+        return False
+    if _TERMINAL.search(s):
+        return len(s.split()) >= 3 or len(s) >= 20  # Korean has fewer, longer words
+    # No final period: a bulleted "Label: explanation" item still counts (numbered lines
+    # without a period are headings such as "1. 크로스셀링의 중요성: ...").
+    return bool(_BULLET.match(s)) and ":" in s and len(s.split(":", 1)[1].split()) >= 5
+
+
+# Sentences about the text itself ("In this section we will look at ...") name the
+# question's terms without answering anything.
+_SIGNPOST = re.compile(
+    r"\bin this (?:article|post|section|guide|blog)\b|\bwe(?:'ll| will) (?:explore|look|discuss)"
+    r"|\blet'?s (?:look|explore|dive)|\bin diesem (?:Artikel|Beitrag|Abschnitt)\b"
+    r"|\bschauen wir uns\b|이 (?:섹션|글|포스트|기사)에서는|이번 (?:블로그 )?포스트에서는"
+    r"|살펴보겠습니다|알아보겠습니다|살펴보았습니다"
+    r"|trong bài viết này|chúng ta sẽ (?:tìm hiểu|xem xét)",
+    re.I,
+)
+
+
+@dataclass
+class _Candidate:
+    rank: int  # the passage's rank in the search result
+    hit: Hit
+    start: int  # absolute offsets
+    end: int
+    text: str
+    context: str  # the heading or lead-in line the sentence sits under
+    score: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)
+
+
+def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
+    """The answerable sentences of the passages, each with the heading it sits under."""
+    out = []
+    seen: set[str] = set()
+    for rank, hit in enumerate(hits):
+        context = hit.section
+        for a, b in sentence_spans(hit.text):
+            text = hit.text[a:b]
+            if _SIGNPOST.search(text):
+                continue
+            if not _is_statement(text, hit.section):
+                if len(text) <= 120 and (a == 0 or hit.text[a - 1] == "\n"):
+                    context = _BULLET.sub("", text).rstrip(":：").strip()  # a heading or lead-in
+                continue
+            key = " ".join(text.split()).casefold()
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(_Candidate(rank, hit, hit.start + a, hit.start + b, text, context))
+    return out
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    if len(x) < 2:
+        return np.zeros_like(x)
+    sd = float(x.std())
+    return (x - float(x.mean())) / (sd if sd > 1e-9 else 1.0)
+
+
+# -- the answerer ---------------------------------------------------------------------------
+
+
+def evidence(
+    kb: KnowledgeBase,
+    query: str,
+    query_vec: np.ndarray,
+    query_lang: str,
+    hits: Sequence[Hit],
+    *,
+    langs: Sequence[str] | None = None,
+    config: AnswerConfig | None = None,
+) -> Evidence:
+    """How strongly ``hits`` support an answer to ``query`` (see the module docstring)."""
+    cfg = config or AnswerConfig()
+    st = _state(kb)
+    qterms = _query_terms(query, query_lang)
+    idf = _idf(st, query_lang, qterms)
+    concepts = _concept_tokens(kb, query, query_lang, qterms)
+    found_terms: dict[str, set[str]] = {}
+    texts: dict[str, str] = {}
+    for h in hits:
+        found_terms.setdefault(h.lang, set()).update(_analyzed(h.text, h.lang))
+        texts[h.lang] = texts.get(h.lang, "") + "\n" + h.text
+    cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts)
+    search_langs = [x for x in kb.store.langs() if not langs or x in langs]
+    # signals()[0] is the dense ranking: (chunk id, language-centred score), best first.
+    dense = kb.signals(query, query_vec, query_lang, search_langs)[0] if search_langs else []
+    mu, sd = st.null
+    margin = (dense[0][1] - mu) / sd if dense else -10.0
+    score = cov + cfg.dense_weight * margin
+    return Evidence(cov, margin, score, cfg.threshold)
+
+
+@lru_cache(maxsize=20_000)
+def _analyzed(text: str, lang: str) -> frozenset[str]:
+    """``lexical.analyze`` as a set, memoised: passages and glossary terms recur."""
+    return frozenset(lexical.analyze(text, lang))
+
+
+def _not_found_message(kb: KnowledgeBase, qlang: str, reason: str) -> str:
+    topics = []
+    glossary = getattr(kb, "glossary", None)
+    if glossary is not None:
+        topics = [c.names.get(qlang) or c.names.get("en") or c.id for c in glossary.concepts[:6]]
+    hint = f" It covers topics such as {', '.join(topics)}." if topics else ""
+    return (
+        f"No good answer: {reason}.{hint} Try rephrasing with the key terms, remove the "
+        "language filter, or browse the library."
+    )
+
+
+def answer(
+    kb: KnowledgeBase,
+    question: str,
+    *,
+    langs: Sequence[str] | None = None,
+    query_lang: str | None = None,
+    k_passages: int = 8,
+    config: AnswerConfig | None = None,
+) -> Answer:
+    """Answer ``question`` with 2-5 cited sentences from the knowledge base.
+
+    Args:
+        kb: the knowledge base to draw from.
+        question: the question, in any of ko/en/de/vi.
+        langs: only use passages in these languages (default: all).
+        query_lang: override the detected language of the question.
+        k_passages: how many search passages to take sentences from.
+        config: scoring knobs (tests and the calibration script vary them).
+
+    Raises:
+        BadInputError: an empty or over-long question, or an unknown language.
+    """
+    cfg = config or AnswerConfig()
+    result = kb.search(question, k=k_passages, langs=langs, query_lang=query_lang)
+    q, qlang, hits = result.query, result.lang, tuple(result.hits)
+    langs = [language.check_lang(x) for x in langs] if langs else None
+    if not hits:
+        return Answer(q, qlang, False, _not_found_message(kb, qlang, "the knowledge base has no "
+                      "passages in the chosen languages"), passages=hits)
+    st = _state(kb)
+    qvec = kb.encoder.encode([q], kind="query")[0]
+    ev = evidence(kb, q, qvec, qlang, hits, langs=langs, config=cfg)
+    if ev.score < ev.threshold:
+        return Answer(
+            q, qlang, False,
+            _not_found_message(kb, qlang, "no passage in the knowledge base clearly addresses "
+                               "this question"),
+            evidence=ev, passages=hits,
+        )
+    cands = _candidates(hits)
+    if not cands:
+        return Answer(q, qlang, False, _not_found_message(
+            kb, qlang, "the closest passages hold no full sentences to quote"),
+            evidence=ev, passages=hits)
+    chosen = _select(kb, st, q, qvec, qlang, cands, cfg)
+    top = chosen[0]
+    chosen.sort(key=lambda c: (c.rank, c.start))
+    citations = tuple(
+        Citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1)
+    )
+    sentences = tuple(AnswerSentence(c.text, (n,)) for n, c in enumerate(chosen, 1))
+    n_articles = len({c.hit.article_id for c in chosen})
+    message = (
+        f"{len(sentences)} sentence{'s' if len(sentences) != 1 else ''} quoted from "
+        f"{n_articles} article{'s' if n_articles != 1 else ''}."
+    )
+    best = next(n for n, c in enumerate(chosen, 1) if c is top)
+    return Answer(q, qlang, True, message, sentences, citations, ev, best, hits)
+
+
+def _opens_with(
+    cand: _Candidate,
+    qterms: list[str],
+    qlang: str,
+    concepts: list[tuple[set[str], dict[str, list[str]]]],
+) -> bool:
+    """True when the sentence's subject is what the question asks about.
+
+    Definitions put their subject first ("번들링은 ...", "Upstream marketing focuses
+    on ..."), so a question word or concept term among the first words is a good sign.
+    """
+    opening = " ".join(_BULLET.sub("", cand.text).split()[:4])
+    lead = set(_analyzed(opening, cand.hit.lang))
+    if cand.hit.lang == qlang and lead & set(qterms):
+        return True
+    folded = _fold(opening)
+    return any(
+        _term_present(term, cand.hit.lang, lead, folded)
+        for _, per_lang in concepts
+        for term in per_lang.get(cand.hit.lang, [])
+    )
+
+
+def _features(
+    kb: KnowledgeBase,
+    st: _State,
+    query: str,
+    qvec: np.ndarray,
+    qlang: str,
+    cands: list[_Candidate],
+    cfg: AnswerConfig,
+) -> np.ndarray:
+    """Fill each candidate's features; return the pairwise similarity z-scores."""
+    vecs = _sentence_vectors(kb, st, cands)
+    raw = vecs @ qvec
+    centre = np.array(
+        [float(qvec @ st.means[c.hit.lang]) if c.hit.lang in st.means else 0.0 for c in cands]
+    )
+    dense = _zscore(raw - centre)
+    qterms = _query_terms(query, qlang)
+    idf = _idf(st, qlang, qterms)
+    concepts = _concept_tokens(kb, query, qlang, qterms)
+    for i, c in enumerate(cands):
+        own = {c.hit.lang: set(_analyzed(c.text, c.hit.lang))}
+        c.features = {
+            "dense": float(dense[i]),
+            "coverage": _coverage(qterms, idf, qlang, concepts, own, texts={c.hit.lang: c.text},
+                                  focus=cfg.focus),
+            "rank": 1.0 / (1 + c.rank),
+            "asker_lang": float(c.hit.lang == qlang),
+            "lead": float(_opens_with(c, qterms, qlang, concepts)),
+            "heading": _coverage(
+                qterms, idf, qlang, concepts, {c.hit.lang: set(_analyzed(c.context, c.hit.lang))},
+                texts={c.hit.lang: c.context}, focus=cfg.focus,
+            ) if c.context else 0.0,
+        }
+    sims = vecs @ vecs.T
+    off = sims[~np.eye(len(cands), dtype=bool)]
+    mu, sd = (float(off.mean()), max(float(off.std()), 1e-6)) if off.size else (0.0, 1.0)
+    return (sims - mu) / sd
+
+
+def _score(c: _Candidate, cfg: AnswerConfig) -> float:
+    f = c.features
+    return (
+        f["dense"]
+        + cfg.lexical_weight * f["coverage"]
+        + cfg.rank_weight * f["rank"]
+        + cfg.asker_lang_bonus * f["asker_lang"]
+        + cfg.lead_bonus * f["lead"]
+        + cfg.heading_weight * f["heading"]
+    )
+
+
+def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list[_Candidate]:
+    """Maximal marginal relevance: 2-5 high scorers that do not repeat each other."""
+    for c in cands:
+        c.score = _score(c, cfg)
+    order = sorted(range(len(cands)), key=lambda i: -cands[i].score)
+    best = cands[order[0]].score
+    picked: list[int] = [order[0]]
+    while len(picked) < cfg.max_sentences:
+        best_i, best_val = None, -math.inf
+        for i in order:
+            if i in picked:
+                continue
+            redundancy = max(float(sim_z[i, j]) for j in picked)
+            if redundancy >= cfg.redundancy_z:
+                continue
+            val = cands[i].score - cfg.mmr_penalty * max(0.0, redundancy)
+            if val > best_val:
+                best_i, best_val = i, val
+        if best_i is None:
+            break
+        if len(picked) >= cfg.min_sentences and cands[best_i].score < best - cfg.keep_within:
+            break
+        picked.append(best_i)
+    return [cands[i] for i in picked]
+
+
+def _select(
+    kb: KnowledgeBase,
+    st: _State,
+    query: str,
+    qvec: np.ndarray,
+    qlang: str,
+    cands: list[_Candidate],
+    cfg: AnswerConfig,
+) -> list[_Candidate]:
+    """Score the candidate sentences and pick 2-5 of them, best first."""
+    sim_z = _features(kb, st, query, qvec, qlang, cands, cfg)
+    return _pick(cands, sim_z, cfg)
+
+
+def prepare(kb: KnowledgeBase) -> None:
+    """Measure the null distribution and IDF now, so the first question is not slow."""
+    _state(kb)
+
+
+def best_citation(
+    kb: KnowledgeBase, question: str, *, langs: Sequence[str] | None = None
+) -> Citation | None:
+    """The single best-supported sentence for ``question``, or None when the evidence is weak."""
+    ans = answer(kb, question, langs=langs)
+    if not ans.found or ans.best is None:
+        return None
+    return next(c for c in ans.citations if c.n == ans.best)

@@ -1,0 +1,185 @@
+"""Extractive answers: behaviour with the fake encoder, quality with the real model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kb import answers
+from kb.answers import Answer, answer
+from kb.errors import BadInputError
+
+# Questions the fake-encoder index answers (same-language, lexically grounded).
+FAKE_ANSWERABLE = [
+    "What is upstream marketing?",
+    "다운스트림 마케팅이란?",
+    "충성도 프로그램의 역할은 무엇인가요?",
+    "Was ist Upstream-Marketing?",
+    "Tiếp thị hạ nguồn là gì?",
+]
+
+# Off-topic questions written for this test; none of them (nor anything close) was used
+# to calibrate the evidence threshold, which used kb.answers.NULL_QUESTIONS and a
+# separate development set (benchmarks/answer_quality.py).
+OFF_TOPIC = [
+    "What is the capital of France?",
+    "Wie backe ich Brot?",
+    "How do volcanoes form?",
+    "Wer hat die Relativitätstheorie entwickelt?",
+    "비행기는 어떻게 하늘을 나나요?",
+    "감기에 걸렸을 때 무엇을 먹어야 하나요?",
+    "Làm sao để trồng cây cà chua?",
+    "Ai là tác giả của Truyện Kiều?",
+    "What is the speed of light?",
+    "Wie viele Einwohner hat Hamburg?",
+]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def _check_spans(kb, ans: Answer) -> None:
+    """Every citation's sentence span slices its article's cleaned text exactly."""
+    texts: dict[str, str] = {}
+    for c in ans.citations:
+        text = texts.setdefault(c.hit.article_id, kb.article(c.hit.article_id)["text"])
+        assert text[c.hit.start : c.hit.end] == c.hit.text
+        assert c.hit.start <= c.sentence_start < c.sentence_end <= c.hit.end
+        assert text[c.sentence_start : c.sentence_end] == c.sentence
+
+
+@pytest.mark.parametrize("question", FAKE_ANSWERABLE)
+def test_answer_quotes_two_to_five_sentences_with_exact_spans(fake_kb, question):
+    ans = answer(fake_kb, question)
+    assert ans.found, ans.message
+    assert 2 <= len(ans.sentences) <= 5
+    assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
+    _check_spans(fake_kb, ans)
+    for sentence in ans.sentences:
+        assert sentence.citations, "every answer sentence is cited"
+        for n in sentence.citations:
+            cited = ans.citations[n - 1]
+            assert sentence.text == cited.sentence
+    spans = [(c.hit.article_id, c.sentence_start) for c in ans.citations]
+    assert len(spans) == len(set(spans)), "no sentence twice"
+    assert len({_norm(s.text) for s in ans.sentences}) == len(ans.sentences), "no repeats"
+    assert ans.best in {c.n for c in ans.citations}
+
+
+def test_answer_reads_in_passage_order(fake_kb):
+    ans = answer(fake_kb, "What is upstream marketing?")
+    rank = {h.chunk_id: i for i, h in enumerate(ans.passages)}
+    keys = [(rank[c.hit.chunk_id], c.sentence_start) for c in ans.citations]
+    assert keys == sorted(keys)
+
+
+def test_to_dict_matches_the_api_shape(fake_kb):
+    d = answer(fake_kb, "What is upstream marketing?").to_dict()
+    assert {"query", "lang", "found", "message", "answer", "citations"} <= set(d)
+    assert d["found"] is True and d["lang"] == "en"
+    assert all(set(s) == {"text", "citations"} for s in d["answer"])
+    hit_fields = {"chunk_id", "article_id", "title", "lang", "section", "text", "start", "end",
+                  "score", "signals"}
+    for c in d["citations"]:
+        assert hit_fields | {"n", "sentence_start", "sentence_end"} <= set(c)
+        assert c["text"][c["sentence_start"] - c["start"] : c["sentence_end"] - c["start"]]
+    json.dumps(d, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("question", ["What is the capital of France?", "Wie backe ich Brot?"])
+def test_off_topic_is_not_found_with_a_helpful_message(fake_kb, question):
+    ans = answer(fake_kb, question)
+    assert not ans.found
+    assert ans.sentences == () and ans.citations == ()
+    assert "No good answer" in ans.message and "rephras" in ans.message
+    assert ans.evidence is not None and ans.evidence.score < ans.evidence.threshold
+
+
+def test_language_filter_limits_the_citations(fake_kb):
+    ans = answer(fake_kb, "다운스트림 마케팅이란?", langs=["ko"])
+    assert ans.found
+    assert {c.hit.lang for c in ans.citations} == {"ko"}
+
+
+@pytest.mark.parametrize("kwargs", [{"question": "   "}, {"question": "x" * 501},
+                                    {"question": "upstream", "langs": ["xx"]}])
+def test_bad_input_is_a_domain_error(fake_kb, kwargs):
+    with pytest.raises(BadInputError):
+        answer(fake_kb, **kwargs)
+
+
+def test_empty_knowledge_base_answers_not_found(tmp_path, fake_encoder):
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    kb = KnowledgeBase.open(tmp_path, settings=Settings(index_dir=tmp_path, model="fake"),
+                            encoder=fake_encoder)
+    ans = kb.ask("What is upstream marketing?")
+    assert not ans.found and ans.message
+    kb.close()
+
+
+def test_facade_ask_delegates(fake_kb):
+    assert fake_kb.ask("What is upstream marketing?") == answer(
+        fake_kb, "What is upstream marketing?"
+    )
+
+
+def test_public_names():
+    for name in answers.__all__:
+        assert hasattr(answers, name), name
+
+
+# -- real model ---------------------------------------------------------------------------
+# Floors measured with the embedded multilingual-e5-small (docs/answers.md): a gold
+# snippet is in a cited passage for 14/16 seed questions and in a cited sentence for
+# 14/16 (d10 and d12 miss); 0 of the 10 off-topic questions are found. The floors leave
+# one question of slack for retrieval changes made by other issues.
+GOLD_PASSAGE_FLOOR = 13
+GOLD_SENTENCE_FLOOR = 13
+
+
+def _gold_hits(kb, seed_questions) -> tuple[int, int, list[str]]:
+    passage = sentence = 0
+    missed = []
+    for item in seed_questions:
+        ans = kb.ask(item["q"])
+        golds = [_norm(g) for g in item["gold"]]
+        in_passage = any(g in _norm(c.hit.text) for c in ans.citations for g in golds)
+        in_sentence = any(
+            g in _norm(c.sentence) or _norm(c.sentence) in g for c in ans.citations for g in golds
+        )
+        passage += in_passage
+        sentence += in_sentence
+        if not in_sentence:
+            missed.append(item["id"])
+    return passage, sentence, missed
+
+
+@pytest.mark.model
+def test_seed_questions_cite_a_gold_snippet(real_kb, seed_questions):
+    passage, sentence, missed = _gold_hits(real_kb, seed_questions)
+    assert passage >= GOLD_PASSAGE_FLOOR, (passage, missed)
+    assert sentence >= GOLD_SENTENCE_FLOOR, (sentence, missed)
+
+
+@pytest.mark.model
+def test_seed_questions_are_all_found(real_kb, seed_questions):
+    not_found = [it["q"] for it in seed_questions if not real_kb.ask(it["q"]).found]
+    assert not_found == []
+
+
+@pytest.mark.model
+def test_off_topic_questions_are_not_found(real_kb):
+    found = [q for q in OFF_TOPIC if real_kb.ask(q).found]
+    assert found == []
+
+
+@pytest.mark.model
+def test_korean_question_cites_the_english_article(real_kb):
+    ans = real_kb.ask("브랜드 메시지를 고객 세그먼트에 전달하는 방법")
+    assert ans.found
+    assert "en" in {c.hit.lang for c in ans.citations}
+    _check_spans(real_kb, ans)

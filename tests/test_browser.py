@@ -1,0 +1,132 @@
+"""Real Chromium against a real server on the real model: the flows people use.
+
+Needs Debian's chromium at /usr/bin/chromium (``make browser`` installs it) and the
+``playwright`` Python package; ``playwright install`` cannot download browsers here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kb.articles import parse_article
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+EVIL = """---
+title: Zebra <script>alert(1)</script> campaign
+source: javascript:alert(1)
+tags: ["<img src=x onerror=alert(1)>", zebra]
+---
+The zebra campaign is a marketing test. It uses <script>alert(1)</script> in the zebra text.
+The zebra campaign shows <img src=x onerror=alert(1)> to every zebra customer.
+Zebra campaigns need careful planning and a clear zebra budget.
+"""
+# The answer is only in the English article ("Brand Messaging: Communicating the value
+# proposition effectively to customer segments").
+KOREAN_QUESTION = "브랜드 메시지를 고객 세그먼트에 전달하는 방법"
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def base_url(real_kb_dir, real_encoder, tmp_path_factory):
+    """``kb serve`` on a copy of the real index plus an article full of markup."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (run `make browser`)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+    from web.devserver import running_server
+
+    d = tmp_path_factory.mktemp("browser") / "index"
+    shutil.copytree(real_kb_dir, d)
+    kb = KnowledgeBase.open(d, settings=Settings(index_dir=d), encoder=real_encoder)
+    assert kb.ingest([parse_article(EVIL, name="evil-zebra.txt", lang="en")]).added
+    kb.close()
+    with running_server(d, log_path=d.parent / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(base_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    ctx = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.dialogs = dialogs  # type: ignore[attr-defined]
+    yield pg
+    ctx.close()
+
+
+def test_cross_lingual_answer_leads_to_the_highlighted_passage(page):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.fill("#q", KOREAN_QUESTION)
+    page.keyboard.press("Enter")
+    expect(page.locator(".answer-text")).to_be_visible()
+    card = page.locator(".card").filter(has=page.locator(".badge.lang-en")).first
+    expect(card).to_be_visible()
+    expect(card.locator("mark")).not_to_be_empty()
+    cited = card.locator("mark").inner_text()
+    card.locator("a.open").click()
+    page.wait_for_url("**/articles/en-upstream-vs-downstream-marketing?hl=*")
+    mark = page.locator("mark#hl")
+    expect(mark).to_be_visible()
+    expect(mark).to_be_in_viewport()
+    expect(mark).to_have_text(cited)
+    expect(page.locator(".chunk.target")).to_have_count(1)
+    assert page.evaluate("document.activeElement.id") == "hl"  # keyboard focus follows
+
+
+def test_nonsense_question_shows_the_no_answer_state(page):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.fill("#q", "asdf qwerty zxcv")
+    page.click("button[type=submit]")
+    expect(page.locator(".no-answer")).to_be_visible()
+    expect(page.locator(".no-answer")).to_contain_text("No good answer")
+    expect(page.locator(".card")).to_have_count(0)
+
+
+def test_language_chips_are_keyboard_usable(page):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.focus("#lang-de")
+    page.keyboard.press("Space")
+    expect(page.locator("#lang-de")).to_be_checked()
+    page.fill("#q", "Was ist Upstream-Marketing?")
+    page.keyboard.press("Enter")
+    expect(page.locator(".card").first).to_be_visible()
+    expect(page.locator(".card .badge:not(.lang-de)")).to_have_count(0)
+
+
+@pytest.mark.parametrize("path", ["/?q=What+is+the+zebra+campaign%3F", "/articles/evil-zebra",
+                                  "/articles/evil-zebra?hl=0-40", "/library", "/concepts"])
+def test_markup_in_an_article_is_inert_text(page, path):
+    page.goto(path)
+    page.wait_for_load_state("load")
+    assert page.locator("script:not([src])").count() == 0
+    assert page.locator("img").count() == 0
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    if path != "/concepts":
+        assert "<script>alert(1)</script>" in page.inner_text("main")

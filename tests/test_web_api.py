@@ -1,0 +1,254 @@
+"""The web app in process: the JSON API's shapes, the one error shape, and escaping."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kb.articles import parse_article
+from kb.settings import Settings
+from web.app import create_app
+
+ERROR_KEYS = {"ok", "error", "status"}
+HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "text", "start", "end", "score",
+            "signals"}
+EN_ARTICLE = "en-upstream-vs-downstream-marketing"
+
+EVIL = """---
+title: Zebra <script>alert(1)</script> campaign
+source: javascript:alert(1)
+tags: ["<img src=x onerror=alert(1)>", zebra]
+---
+The zebra campaign is a marketing test. It uses <script>alert(1)</script> in the zebra text.
+The zebra campaign shows <img src=x onerror=alert(1)> to every zebra customer.
+Zebra campaigns need careful planning and a clear zebra budget.
+"""
+
+
+@pytest.fixture
+def client(fake_kb):
+    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def evil_client(fake_kb):
+    """A private index with an article whose title, text, source and tags carry markup."""
+    report = fake_kb.ingest([parse_article(EVIL, name="evil-zebra.txt", lang="en")])
+    assert report.added == ["evil-zebra"]
+    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
+    with TestClient(app) as c:
+        yield c
+
+
+def assert_error(r, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == ERROR_KEYS
+    assert body["ok"] is False and body["status"] == status
+    assert isinstance(body["error"], str) and body["error"]
+    return body
+
+
+# -- shapes -------------------------------------------------------------------------------
+
+
+def test_search_shape(client):
+    r = client.get("/api/search", params={"q": "upstream marketing", "k": 3, "lang": "en,de"})
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {"query", "lang", "hits", "took_ms"}
+    assert body["query"] == "upstream marketing" and body["lang"] == "en"
+    assert 1 <= len(body["hits"]) <= 3
+    for hit in body["hits"]:
+        assert set(hit) == HIT_KEYS
+        assert hit["lang"] in {"en", "de"}
+
+
+def test_ask_shape(client):
+    r = client.get("/api/ask", params={"q": "What is upstream marketing?"})
+    assert r.status_code == 200
+    body = r.json()
+    assert {"query", "lang", "found", "answer", "citations"} <= set(body)
+    assert body["found"] is True
+    assert 2 <= len(body["answer"]) <= 5
+    numbers = {c["n"] for c in body["citations"]}
+    for sentence in body["answer"]:
+        assert set(sentence) == {"text", "citations"}
+        assert set(sentence["citations"]) <= numbers
+    for c in body["citations"]:
+        assert HIT_KEYS | {"n", "sentence_start", "sentence_end"} <= set(c)
+        local = c["text"][c["sentence_start"] - c["start"] : c["sentence_end"] - c["start"]]
+        assert local in {s["text"] for s in body["answer"]}
+
+
+def test_ask_not_found_shape(client):
+    body = client.get("/api/ask", params={"q": "Wie backe ich Brot?"}).json()
+    assert body["found"] is False
+    assert body["answer"] == [] and body["citations"] == []
+    assert body["message"]
+
+
+def test_articles_and_article(client):
+    body = client.get("/api/articles").json()
+    assert body["count"] == len(body["articles"]) == 5
+    first = body["articles"][0]
+    assert {"id", "title", "lang", "source", "tags", "chunks", "added_at"} <= set(first)
+    art = client.get(f"/api/articles/{EN_ARTICLE}").json()
+    assert {"id", "title", "lang", "source", "tags", "text", "added_at", "chunks"} <= set(art)
+    for ch in art["chunks"]:
+        assert {"chunk_id", "start", "end", "section", "lang"} <= set(ch)
+        assert 0 <= ch["start"] < ch["end"] <= len(art["text"])
+
+
+def test_healthz(client):
+    body = client.get("/healthz").json()
+    assert body["ok"] is True and body["articles"] == 5 and body["model"] == "fake"
+
+
+def test_openapi_and_offline_docs(client):
+    spec = client.get("/openapi.json").json()
+    assert {"/api/search", "/api/ask", "/api/articles", "/api/articles/{article_id}",
+            "/healthz"} <= set(spec["paths"])
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn." not in docs.text and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+def test_error_shape_is_pinned(client):
+    assert_error(client.get("/api/articles/no-such-article"), 404)
+    assert_error(client.get("/api/search", params={"q": ""}), 422)
+    assert_error(client.get("/api/search", params={"q": "x", "lang": "xx"}), 400)
+    assert_error(client.get("/api/no-such-endpoint"), 404)
+
+
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/api/search", {"q": ""}),
+        ("/api/search", {"q": "x" * 501}),
+        ("/api/search", {"q": "   "}),
+        ("/api/search", {"q": "upstream", "k": 0}),
+        ("/api/search", {"q": "upstream", "k": 1000}),
+        ("/api/search", {"q": "upstream", "k": "ten"}),
+        ("/api/search", {"q": "upstream", "lang": "xx"}),
+        ("/api/search", {"q": "upstream", "lang": "ko,xx"}),
+        ("/api/search", {}),
+        ("/api/ask", {"q": ""}),
+        ("/api/ask", {"q": "x" * 501}),
+        ("/api/ask", {"q": "upstream", "lang": "xx"}),
+    ],
+)
+def test_bad_parameters_are_4xx_never_500(client, path, params):
+    r = client.get(path, params=params)
+    assert 400 <= r.status_code < 500
+    assert_error(r, r.status_code)
+
+
+def test_html_errors_are_pages(client):
+    r = client.get("/articles/no-such-article")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "no article with id" in r.text
+    r = client.get("/", params={"lang": "xx"})
+    assert r.status_code == 400 and "unknown language" in r.text
+    r = client.get(f"/articles/{EN_ARTICLE}", params={"hl": "nonsense"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+def test_ask_page_onboarding(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    for code in ("ko", "en", "de", "vi"):
+        assert f'value="{code}"' in r.text  # the language chips
+    assert "업스트림과 다운스트림 마케팅의 차이는?" in r.text  # an example question
+    assert 'href="/static/style.css"' in r.text
+    assert not re.search(r'(src|href)="(https?:)?//', r.text), "no external assets"
+
+
+def test_ask_page_answer_links_to_the_passage(client):
+    r = client.get("/", params={"q": "What is upstream marketing?"})
+    assert r.status_code == 200
+    assert 'class="cite"' in r.text and "<mark>" in r.text
+    link = re.search(r'href="(/articles/[^"?#]+\?hl=(\d+)-(\d+)#c(\d+))"', r.text)
+    assert link, "citation cards link to the article at the passage"
+    page = client.get(link.group(1).replace("&amp;", "&"))
+    assert page.status_code == 200
+    assert f'id="c{link.group(4)}"' in page.text
+    assert '<mark id="hl"' in page.text
+
+
+def test_ask_page_not_found_state(client):
+    r = client.get("/", params={"q": "Wie backe ich Brot?"})
+    assert r.status_code == 200
+    assert 'data-found="false"' in r.text and "No good answer" in r.text
+
+
+def test_language_chips_filter(client):
+    r = client.get("/", params=[("q", "다운스트림 마케팅이란?"), ("lang", "ko")])
+    assert r.status_code == 200
+    assert 'value="ko" checked' in r.text
+    cards = re.search(r'<ol class="cards".*?</ol>', r.text, re.S)
+    assert cards is not None
+    assert set(re.findall(r'class="badge lang-(\w+)"', cards.group(0))) == {"ko"}
+
+
+def test_article_page(client):
+    art = client.get(f"/api/articles/{EN_ARTICLE}").json()
+    ch = art["chunks"][1]
+    r = client.get(f"/articles/{EN_ARTICLE}", params={"hl": f"{ch['start']}-{ch['start'] + 20}"})
+    assert r.status_code == 200
+    assert f'id="c{ch["chunk_id"]}"' in r.text and "chunk target" in r.text
+    assert "seed 001_e9578c7883410bf3.txt" in r.text  # the source
+    assert "upstream marketing" in r.text  # a tag
+
+
+def test_library_page(client):
+    r = client.get("/library")
+    assert r.status_code == 200
+    assert r.text.count('<tr>') == 1 + 5  # header + one row per article
+    assert f'href="/articles/{EN_ARTICLE}"' in r.text
+
+
+def test_concepts_page(client, fake_kb):
+    r = client.get("/concepts")
+    assert r.status_code == 200
+    assert r.text.count('class="concept"') == len(fake_kb.glossary.concepts)
+    assert "Cross-selling" in r.text and "크로스셀링" in r.text
+    assert "source on" in r.text  # at least one coverage gap is marked
+
+
+# -- escaping -----------------------------------------------------------------------------
+
+PAYLOADS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
+
+
+def _assert_inert(html: str) -> None:
+    for payload in PAYLOADS:
+        assert payload not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html or "&lt;img" in html
+    assert 'href="javascript:' not in html
+
+
+def test_markup_in_articles_renders_escaped(evil_client):
+    ask = evil_client.get("/", params={"q": "What is the zebra campaign?"})
+    assert ask.status_code == 200
+    assert "evil-zebra" in ask.text, "the article is cited"
+    _assert_inert(ask.text)
+    article = evil_client.get("/articles/evil-zebra", params={"hl": "0-20"})
+    _assert_inert(article.text)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in article.text
+    assert "javascript:alert(1)" in article.text  # shown as text, never as a link
+    _assert_inert(evil_client.get("/library").text)
+    echoed = evil_client.get("/", params={"q": "<script>alert(1)</script> zebra"})
+    assert "<script>alert(1)</script>" not in echoed.text

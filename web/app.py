@@ -1,0 +1,169 @@
+"""The web app factory: HTML pages and the JSON API over one KnowledgeBase.
+
+``create_app(settings)`` builds the app without touching the model or the index; the
+knowledge base is opened in the lifespan (or passed in, for tests). Every error goes
+through one handler: JSON ``{"ok": false, "error", "status"}`` under ``/api`` and an
+HTML page elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kb.errors import KBError
+from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from kb.core import KnowledgeBase
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+DOCS_ASSETS = "/docs-assets"
+
+
+def templates() -> Jinja2Templates:
+    """Jinja2 templates shipped in the package, with autoescaping on for every file."""
+    from jinja2 import Environment, FileSystemLoader
+
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+    return Jinja2Templates(env=env)
+
+
+def _open_kb(settings: Settings) -> KnowledgeBase:
+    """Open the knowledge base and load the model and index, logging what takes time."""
+    from kb import answers
+    from kb.core import KnowledgeBase
+
+    started = time.perf_counter()
+    kb = KnowledgeBase.open(settings=settings)
+    log.info(
+        "loading the embedding model %r (the first run builds it into %s: this can take a "
+        "while)", settings.model, settings.cache_dir,
+    )
+    kb.encoder  # noqa: B018 - load the model now, not on the first request
+    n = len(kb.articles())
+    if n:
+        log.info("loading the index at %s (%d articles)", kb.index_dir, n)
+        answers.prepare(kb)
+    else:
+        log.warning("the index at %s is empty: run `kb ingest` to add articles", kb.index_dir)
+    log.info("ready in %.1fs", time.perf_counter() - started)
+    return kb
+
+
+def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAPI:
+    """Build the web app.
+
+    Args:
+        settings: where the index lives and which model to use.
+        kb: an already open knowledge base (tests pass one built with the fake
+            encoder); it is used as is and not closed. Without it, the lifespan opens
+            ``settings.index_dir`` and closes it on shutdown.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if kb is not None:
+            app.state.kb = kb
+            yield
+            return
+        import anyio
+
+        opened = await anyio.to_thread.run_sync(_open_kb, settings)
+        app.state.kb = opened
+        try:
+            yield
+        finally:
+            opened.close()
+
+    app = FastAPI(
+        title="kb",
+        summary="A multilingual (ko/en/de/vi) marketing knowledge base with cited answers.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,  # served below from local assets, not a CDN
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.templates = templates()
+    app.state.concepts_cache = {}
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _mount_docs(app)
+
+    from web import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.add_exception_handler(KBError, handle_error)
+    app.add_exception_handler(RequestValidationError, handle_error)
+    app.add_exception_handler(StarletteHTTPException, handle_error)
+    app.add_exception_handler(Exception, handle_error)
+    return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the assets that the fastapi-offline wheel ships."""
+    try:
+        import fastapi_offline
+    except ImportError:  # documented in the README: /openapi.json still works
+        log.info("fastapi-offline is not installed; /docs is off, /openapi.json is served")
+        return
+    assets = Path(fastapi_offline.__file__).resolve().parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="kb API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body"))
+        parts.append(f"{where}: {err.get('msg', 'invalid value')}" if where else err.get("msg", ""))
+    return "; ".join(parts) or "invalid request"
+
+
+async def handle_error(request: Request, exc: Exception) -> Response:
+    """The one error translation: JSON under /api, an HTML page elsewhere."""
+    if isinstance(exc, KBError):
+        status, message = exc.status, exc.message
+    elif isinstance(exc, RequestValidationError):
+        status, message = 422, _validation_message(exc)
+    elif isinstance(exc, StarletteHTTPException):
+        status = exc.status_code
+        message = str(exc.detail) if exc.detail else "error"
+        if status == 404 and exc.detail == "Not Found":
+            message = f"nothing at {request.url.path}"
+    else:
+        log.exception("unexpected error on %s", request.url.path, exc_info=exc)
+        status, message = 500, "internal error; the server log has the details"
+    if request.url.path.startswith("/api/") or request.url.path == "/api":
+        return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
+    tpl: Jinja2Templates = request.app.state.templates
+    return tpl.TemplateResponse(
+        request, "error.html", {"status": status, "message": message, "page": "error"},
+        status_code=status,
+    )

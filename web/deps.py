@@ -1,0 +1,45 @@
+"""What the API handlers and the pages share: the knowledge base and parameter parsing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from kb.core import KnowledgeBase
+from kb.errors import KBError
+from kb.language import check_lang
+
+
+class NotReadyError(KBError):
+    """A request arrived before the lifespan finished opening the knowledge base."""
+
+    status = 503
+
+
+def get_kb(request: Request) -> KnowledgeBase:
+    kb = getattr(request.app.state, "kb", None)
+    if kb is None:
+        raise NotReadyError("the knowledge base is still loading; try again in a moment")
+    return kb  # type: ignore[no-any-return]
+
+
+KB = Annotated[KnowledgeBase, Depends(get_kb)]
+
+LangParam = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="Only passages in these languages, comma-separated: ko, en, de, vi.",
+        examples=["ko,de"],
+    ),
+]
+
+
+def parse_langs(value: str | list[str] | None) -> list[str] | None:
+    """``"ko, de"`` (or repeated ``lang`` values) to ``["de", "ko"]``; unknown codes are a 400."""
+    if not value:
+        return None
+    items = [value] if isinstance(value, str) else value
+    codes = {check_lang(x) for item in items for x in item.split(",") if x.strip()}
+    return sorted(codes) or None

@@ -1,0 +1,65 @@
+"""Run ``kb serve`` in a child process on a free port: for browser tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["free_port", "running_server"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(
+    index_dir: Path, *, model: str | None = None, timeout: float = 600.0,
+    log_path: Path | None = None,
+) -> Iterator[str]:
+    """Start ``kb --index INDEX_DIR serve`` on a free loopback port; yield its base URL.
+
+    Waits until ``/healthz`` reports ready (the lifespan loads the model and index), and
+    stops the server on exit. The server's output goes to ``log_path`` (or is dropped).
+    """
+    import httpx
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "kb.cli", "--index", str(index_dir)]
+    if model:
+        cmd += ["--model", model]
+    cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    out = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"kb serve exited with status {proc.returncode}; see {log_path}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).json().get("ok"):
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"kb serve was not ready after {timeout:.0f}s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log_path:
+            out.close()  # type: ignore[union-attr]
