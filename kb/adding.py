@@ -23,7 +23,6 @@ from kb import chunking, families
 from kb.articles import Article, article_id_from_name, parse_article
 from kb.errors import BadInputError, ConflictError, NotFoundError, TooLargeError
 from kb.extract import extract
-from kb.sentences import sentence_spans
 from kb.store import atomic_write_text
 
 if TYPE_CHECKING:
@@ -189,11 +188,14 @@ SentenceCache = dict[str, tuple[list[tuple[int, int]], np.ndarray]]
 def _sentence_vectors(
     kb: KnowledgeBase, article_id: str, cache: SentenceCache
 ) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """The article's sentence spans and vectors, as stored at ingest (no encoding)."""
     if article_id not in cache:
-        text = kb.store.article(article_id)["text"]
-        spans = sentence_spans(text)
-        cache[article_id] = (spans, kb.encoder.encode([text[a:b] for a, b in spans],
-                                                      kind="passage"))
+        chunks = kb.store.article_chunks(article_id)
+        by_chunk = kb.store.chunk_sentences([c.id for c in chunks])
+        rows = [s for c in chunks for s in by_chunk.get(c.id, [])]
+        spans = [(a, b) for a, b, _ in rows]
+        vecs = np.vstack([v for _, _, v in rows]) if rows else np.empty((0, kb.encoder.dim))
+        cache[article_id] = (spans, vecs)
     return cache[article_id]
 
 
@@ -295,6 +297,17 @@ def aligned_chunks(kb: KnowledgeBase, chunk_id: int) -> list[int]:
             elif cb == chunk_id:
                 out.append(int(ca))
     return sorted(set(out))
+
+
+def link_new(kb: KnowledgeBase, article_ids: list[str]) -> list[tuple[str, str, float]]:
+    """Family detection for freshly ingested articles; returns the links found."""
+    cache: SentenceCache = {}
+    found: dict[frozenset[str], tuple[str, str, float]] = {}
+    for aid in article_ids:
+        for link in detect_translations(kb, aid, cache=cache):
+            other = str(link["article_id"])
+            found.setdefault(frozenset((aid, other)), (aid, other, float(link["score"])))  # type: ignore[arg-type]
+    return list(found.values())
 
 
 def detect_all(kb: KnowledgeBase) -> list[tuple[str, str, float]]:

@@ -50,7 +50,7 @@ def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
     def update(stage: str, done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc=f"{desc}: {stage}", unit="chunk", file=sys.stderr)
+            bar = tqdm(total=total, desc=f"{desc}: {stage}", unit="text", file=sys.stderr)
         bar.n = done
         bar.refresh()
 
@@ -89,10 +89,13 @@ def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--no-families", is_flag=True, help="Skip translation-family detection.")
 @click.pass_context
 @handle_errors
-def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], no_families: bool) -> None:
     """Add or update articles from files or directories (default: the corpus directory)."""
+    from kb import adding
+
     settings = _settings(ctx)
     targets = list(paths) or [settings.corpus_dir]
     kb = _open(ctx)
@@ -105,6 +108,9 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         f"{len(report.unchanged)} unchanged article(s); embedded {report.chunks_embedded} "
         f"chunk(s) in {report.seconds:.1f}s; {len(report.errors)} error(s)"
     )
+    if not no_families and (report.added or report.updated):
+        for a, b, score in adding.link_new(kb, report.added + report.updated):
+            click.echo(f"translation family: {a} ~ {b} (alignment {score:.2f})")
     if report.errors:
         sys.exit(1)
 
