@@ -556,7 +556,7 @@ def answer(
         return Answer(q, qlang, False, _not_found_message(kb, qlang, "the knowledge base has no "
                       "passages in the chosen languages"), passages=hits)
     st = _state(kb)
-    qvec = kb.encoder.encode([q], kind="query")[0]
+    qvec = kb.encode_query(q)
     ev = evidence(kb, q, qvec, qlang, hits, langs=langs, config=cfg)
     if ev.score < ev.threshold:
         return Answer(

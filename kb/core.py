@@ -6,11 +6,13 @@ import json
 import logging
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +40,9 @@ from kb.store import (
     remove_stale_derived,
 )
 from kb.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from kb.answers import Answer
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,8 @@ class KnowledgeBase:
         self._loaded_version = -1
         self._titles: dict[str, str] = {}
         self._glossary: Glossary | None = None
+        self._query_cache: dict[str, np.ndarray] = {}
+        self._query_lock = threading.Lock()
         self._check_compatible()
         self._repair()
 
@@ -551,10 +558,23 @@ class KnowledgeBase:
         if vectors.size() == 0:  # an empty knowledge base answers with no hits
             return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000)
         search_langs = [x for x in vectors.langs if wanted is None or x in wanted]
-        qvec = self.encoder.encode([q], kind="query")[0]
+        qvec = self.encode_query(q)
         fused = self.rank(q, qvec, qlang, search_langs)
         hits = self._hits(fused, k)
         return SearchResult(q, qlang, hits, (time.perf_counter() - started) * 1000)
+
+    def encode_query(self, query: str) -> np.ndarray:
+        """The query's vector; the last few are cached, since asking searches and then
+        scores sentences with the same vector."""
+        with self._query_lock:
+            vec = self._query_cache.get(query)
+        if vec is None:
+            vec = self.encoder.encode([query], kind="query")[0]
+            with self._query_lock:
+                self._query_cache[query] = vec
+                while len(self._query_cache) > 64:
+                    self._query_cache.pop(next(iter(self._query_cache)))
+        return vec
 
     def signals(
         self, query: str, query_vec: np.ndarray, query_lang: str, langs: list[str]
@@ -675,7 +695,7 @@ class KnowledgeBase:
 
     def ask(
         self, question: str, *, langs: Sequence[str] | None = None, query_lang: str | None = None
-    ) -> Answer:  # noqa: F821 - kb.answers is imported lazily; searching does not need it
+    ) -> Answer:
         """An extractive answer: 2-5 of the articles' own sentences, each cited to its
         passage, or ``found=False`` when the evidence is weak (see :mod:`kb.answers`)."""
         from kb.answers import answer
