@@ -26,12 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def grid() -> dict[str, SearchConfig]:
     out = {}
     base = SearchConfig()
-    for center, sw, wl, wx, wc in itertools.product(
-        [0.0, 0.5, 1.0], [0.3, 0.5, 0.7], [0.5, 1.0, 2.0], [0.0, 1.0], [2.0, 4.0]
+    for center, sw, wl, wko, wc in itertools.product(
+        [0.25, 0.5, 0.75], [0.4, 0.6], [0.5, 1.0, 1.5], [1.5, 2.5, 4.0], [2.0, 3.0, 4.0]
     ):
         cfg = replace(base, center=center, sentence_weight=sw, lexical_weight=wl,
-                      cross_lexical_weight=wx, concept_weight=wc)
-        out[f"c{center}-s{sw}-l{wl}-x{wx}-k{wc}"] = cfg
+                      lexical_weight_by_lang={"ko": wko}, cross_lexical_weight=1.0,
+                      concept_weight=wc)
+        out[f"c{center}-s{sw}-l{wl}-ko{wko}-k{wc}"] = cfg
     return out
 
 

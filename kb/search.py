@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,9 @@ class SearchConfig:
     sentence_weight: float = 0.5  # passage score = mix of its own and its best sentence's
     dense_weight: float = 1.0
     lexical_weight: float = 1.0  # BM25 in the query's language
+    # Per-language overrides of lexical_weight: Korean BM25 over Kiwi morphemes is far
+    # stronger than e5 on Korean (KorQuAD R@1 .90 vs .76), so it earns more weight.
+    lexical_weight_by_lang: dict[str, float] = field(default_factory=lambda: {"ko": 2.0})
     cross_lexical_weight: float = 1.0  # BM25 in other languages via the glossary
     concept_weight: float = 3.0  # glossary concept coverage
     rrf_k: int = 60
@@ -134,11 +137,16 @@ def fuse(
         dense_part = [(cid, (x - mu) / sd) for cid, x in dense]
     else:
         dense_part = []
+    if not config.dense_weight:
+        dense_part = []
     for rank, (cid, x) in enumerate(dense_part, 1):
         scores[cid] += config.dense_weight * x
         signals[cid]["dense"] = rank
     for lang, ranked in lexical.items():
-        weight = config.lexical_weight if lang == query_lang else config.cross_lexical_weight
+        if lang == query_lang:
+            weight = config.lexical_weight_by_lang.get(lang, config.lexical_weight)
+        else:
+            weight = config.cross_lexical_weight
         if not weight or not ranked:
             continue
         top = ranked[0][1] or 1.0
