@@ -29,15 +29,15 @@ class SearchConfig:
     """Knobs of the retriever; the defaults are the measured best (docs/retrieval.md)."""
 
     fusion: str = "linear"  # "linear" (normalised scores) | "rrf"
-    center: float = 0.5  # how much of each language's mean is removed (0 = raw cosine)
-    sentence_weight: float = 0.5  # passage score = mix of its own and its best sentence's
+    center: float = 0.75  # how much of each language's mean is removed (0 = raw cosine)
+    sentence_weight: float = 0.4  # passage score = mix of its own and its best sentence's
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0  # BM25 in the query's language
+    lexical_weight: float = 1.5  # BM25 in the query's language
     # Per-language overrides of lexical_weight: Korean BM25 over Kiwi morphemes is far
     # stronger than e5 on Korean (KorQuAD R@1 .90 vs .76), so it earns more weight.
-    lexical_weight_by_lang: dict[str, float] = field(default_factory=lambda: {"ko": 2.0})
+    lexical_weight_by_lang: dict[str, float] = field(default_factory=lambda: {"ko": 2.5})
     cross_lexical_weight: float = 1.0  # BM25 in other languages via the glossary
-    concept_weight: float = 3.0  # glossary concept coverage
+    concept_weight: float = 4.0  # glossary concept coverage
     rrf_k: int = 60
     candidates: int = 100
     per_article_cap: int = 0  # 0: no cap
