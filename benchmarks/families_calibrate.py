@@ -19,7 +19,7 @@ import numpy as np
 from kb.articles import read_article
 from kb.cleaning import clean
 from kb.encoder import load_encoder
-from kb.families import FAMILY_THRESHOLD, align
+from kb.families import FAMILY_THRESHOLD, MIN_ALIGNED, align
 from kb.sentences import sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,12 +51,16 @@ def main() -> None:
     pos, neg = [], []
     for la, lb in itertools.combinations(("en", "de", "vi"), 2):
         for key in sample:
-            pos.append(align(vecs(paras[la][key]), vecs(paras[lb][key])).score)
+            r = align(vecs(paras[la][key]), vecs(paras[lb][key]))
+            pos.append((r.score, len(r.pairs)))
             siblings = [k for k in keys if k[0] == key[0] and k != key]
             if siblings:
                 other = rng.choice(siblings)
-                neg.append(align(vecs(paras[la][key]), vecs(paras[lb][other])).score)
-    pos_a, neg_a = np.array(pos), np.array(neg)
+                r = align(vecs(paras[la][key]), vecs(paras[lb][other]))
+                neg.append((r.score, len(r.pairs)))
+    pos_a, neg_a = np.array([p for p, _ in pos]), np.array([n for n, _ in neg])
+    pos_ok = np.array([p >= FAMILY_THRESHOLD and k >= MIN_ALIGNED for p, k in pos])
+    neg_ok = np.array([n >= FAMILY_THRESHOLD and k >= MIN_ALIGNED for n, k in neg])
     print(f"translations (n={len(pos)}): min {pos_a.min():.2f} p5 {np.percentile(pos_a, 5):.2f} "
           f"median {np.median(pos_a):.2f}")
     print(f"same-topic non-translations (n={len(neg)}): median {np.median(neg_a):.2f} "
@@ -64,6 +68,8 @@ def main() -> None:
     for t in (0.3, 0.4, 0.5, 0.6):
         print(f"threshold {t}: recall {np.mean(pos_a >= t):.3f}, "
               f"false-positive rate {np.mean(neg_a >= t):.3f}")
+    print(f"shipped rule (score >= {FAMILY_THRESHOLD} and >= {MIN_ALIGNED} aligned): "
+          f"recall {pos_ok.mean():.3f}, false-positive rate {neg_ok.mean():.3f}")
     print(f"\nseeds (threshold {FAMILY_THRESHOLD}):")
     arts = [read_article(p) for p in sorted((ROOT / "corpus").glob("*.txt"))]
     for a, b in itertools.combinations(arts, 2):
