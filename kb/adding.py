@@ -9,10 +9,11 @@ leaves the file in the corpus, and the next ``kb ingest`` picks it up: nothing i
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,13 @@ import yaml
 
 from kb import chunking, families
 from kb.articles import Article, article_id_from_name, parse_article
-from kb.errors import BadInputError, ConflictError, NotFoundError, TooLargeError
+from kb.errors import (
+    ArticleError,
+    BadInputError,
+    ConflictError,
+    NotFoundError,
+    TooLargeError,
+)
 from kb.extract import extract
 from kb.store import atomic_write_text
 
@@ -40,40 +47,101 @@ class AddResult:
     chunks: int
     text: str
     saved: bool
+    source: str = ""
+    tags: tuple[str, ...] = ()
     duplicate_of: str | None = None
+    exists: bool = False  # an article with this id was there before (replaced, or a clash)
     family: list[dict[str, object]] = field(default_factory=list)
     seconds: float = 0.0
+    # Where a save's time went: index_s (checks, corpus file, embedding, index write),
+    # families_s (translation detection), and how many texts were embedded.
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Why saving this (previewed) article would be refused, in words."""
+        out = []
+        if self.duplicate_of:
+            out.append(f"already in the knowledge base as {self.duplicate_of!r}; "
+                       "saving it would be refused")
+        if self.exists and not self.saved:
+            out.append(f"an article with id {self.article_id!r} already exists; saving "
+                       "replaces it only on request (PUT, or --replace)")
+        return out
 
     def to_dict(self, *, with_text: bool = False) -> dict[str, object]:
-        d = {k: v for k, v in self.__dict__.items() if k != "text"}
+        d: dict[str, object] = {k: v for k, v in self.__dict__.items() if k != "text"}
+        d["seconds"] = round(self.seconds, 3)
+        d["tags"] = list(self.tags)
+        d["warnings"] = self.warnings
         if with_text:
             d["text"] = self.text
         return d
+
+
+PASTED = "pasted text"  # the name of an article that came without a file
+
+
+def format_size(n: int) -> str:
+    """``10485760`` -> ``"10 MB"``; small limits stay readable (``"195 KB"``)."""
+    if n >= 2**20:
+        return f"{n / 2**20:.1f}".removesuffix(".0") + " MB"
+    if n >= 2**10:
+        return f"{n / 2**10:.0f} KB"
+    return f"{n} bytes"
+
+
+def too_large(what: str, size: int | None, limit: int) -> TooLargeError:
+    """The one 413 message, shared by this module and the web edge."""
+    if size is None:  # a streamed body, stopped as soon as it passed the limit
+        got, cap = "is too large", format_size(limit)
+    elif format_size(size) == format_size(limit):  # not "10 MB; the limit is 10 MB"
+        got, cap = f"is {size:,} bytes", f"{limit:,} bytes"
+    else:
+        got, cap = f"is {format_size(size)}", format_size(limit)
+    return TooLargeError(
+        f"{what} {got}; the upload limit is {cap} (KB_MAX_UPLOAD_BYTES). Split the "
+        "article, or raise the limit"
+    )
 
 
 def prepare(
     kb: KnowledgeBase,
     data: bytes,
     *,
-    filename: str,
+    filename: str | None,
+    article_id: str | None = None,
     title: str | None = None,
     lang: str | None = None,
     source: str | None = None,
     tags: tuple[str, ...] | None = None,
 ) -> tuple[Article, str]:
-    """Validate and parse an upload; raises a domain error that names the problem."""
+    """Validate and parse an upload; raises a domain error that names the problem.
+
+    Args:
+        data: the file's bytes, or pasted text encoded as UTF-8.
+        filename: the uploaded file's name (only its last part counts, so a path
+            cannot escape the corpus); ``None`` for pasted text, whose id then comes
+            from the title.
+        article_id: an explicit id (slugified); default from the file name or title.
+        title, lang, source, tags: override what the file says or what is detected.
+    """
     limit = kb.settings.max_upload_bytes
+    label = filename or PASTED
     if len(data) > limit:
-        raise TooLargeError(
-            f"{filename}: the upload is {len(data) / 2**20:.1f} MB; the limit is "
-            f"{limit / 2**20:.0f} MB (KB_MAX_UPLOAD_BYTES)"
-        )
-    name = Path(filename.replace("\\", "/")).name or "article.txt"
+        raise too_large(label, len(data), limit)
+    if filename is None and not data.strip():
+        raise ArticleError(PASTED, "the text is empty")
+    name = (Path(filename.replace("\\", "/")).name or "article.txt") if filename else PASTED
     extracted = extract(data, name)
     article = parse_article(
-        extracted.text, name=name, title=title or extracted.title, lang=lang, source=source,
-        tags=tags,
+        extracted.text, name=name, article_id=article_id, title=title or extracted.title,
+        lang=lang, source=source, tags=tags,
     )
+    if filename is None and article_id is None:
+        # A title is not a path: "Upstream / Downstream" keeps both words in its id.
+        slug = article_id_from_name(article.title.replace("/", " ").replace("\\", " "))
+        article = replace(article, id=slug)
     return article, extracted.kind
 
 
@@ -93,6 +161,16 @@ def find_duplicate(kb: KnowledgeBase, article: Article) -> str | None:
 def preview(kb: KnowledgeBase, article: Article) -> int:
     """How many chunks the article would become (no write)."""
     return len(chunking.chunk_text(article.text, kb._count_tokens()))
+
+
+def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text") -> AddResult:
+    """What :func:`add` would store, and what would stop it; writes nothing."""
+    return AddResult(
+        article_id=article.id, title=article.title, lang=article.lang, kind=kind,
+        chunks=preview(kb, article), text=article.text, saved=False, source=article.source,
+        tags=article.tags, duplicate_of=find_duplicate(kb, article),
+        exists=kb.store.article(article.id) is not None,
+    )
 
 
 def _corpus_text(article: Article) -> str:
@@ -154,7 +232,7 @@ def add(
     if previous is not None and previous != target:
         previous.unlink()
     try:
-        kb.ingest([article])
+        report = kb.ingest([article])
     except BaseException:
         target.unlink(missing_ok=True)
         if backup is not None and previous is not None:
@@ -162,12 +240,17 @@ def add(
         raise
     if backup is not None:
         backup.unlink(missing_ok=True)
+    indexed = time.perf_counter()
     fam = detect_translations(kb, article.id) if detect_family else []
     n_chunks = len(kb.store.article_chunks(article.id))
+    done = time.perf_counter()
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
-        chunks=n_chunks, text=article.text, saved=True, family=fam,
-        seconds=time.perf_counter() - started,
+        chunks=n_chunks, text=article.text, saved=True, source=article.source,
+        tags=article.tags, exists=exists, family=fam, seconds=done - started,
+        stats={"index_s": round(indexed - started, 3), "families_s": round(done - indexed, 3),
+               "chunks_embedded": report.chunks_embedded,
+               "sentences_embedded": report.sentences_embedded},
     )
 
 
@@ -237,14 +320,38 @@ def detect_translations(
         spans_b, vec_b = _sentence_vectors(kb, other, cache)
         result = families.align(vec_a, vec_b)
         log.info("alignment %s ~ %s: %.2f", article_id, other, result.score)
-        if result.score >= families.FAMILY_THRESHOLD:
+        if result.score >= families.FAMILY_THRESHOLD and len(result.pairs) >= min(
+            families.MIN_ALIGNED, result.n_a, result.n_b
+        ):
             pairs = _chunk_pairs(kb, article_id, other, spans_a, spans_b, result.pairs)
             links.append((other, "translation", round(result.score, 4), pairs))
             found.append({"article_id": other, "score": round(result.score, 4)})
-    with kb.store.transaction() as conn:
-        kb.store.set_links(conn, article_id, links)
-    kb._write_manifest()
+    if _stored_links(kb, article_id) != _normalised(links):
+        # Only a change is written: a write bumps the index version, and every reader
+        # then reloads its search indexes, although links are not part of them.
+        with kb.store.transaction() as conn:
+            kb.store.set_links(conn, article_id, links)
+        kb._write_manifest()
     return found
+
+
+Link = tuple[str, str, float, frozenset[tuple[int, int]]]
+
+
+def _normalised(links: list[tuple[str, str, float, list[list[int]]]]) -> set[Link]:
+    return {(other, kind, round(score, 4), frozenset((int(a), int(b)) for a, b in pairs))
+            for other, kind, score, pairs in links}
+
+
+def _stored_links(kb: KnowledgeBase, article_id: str) -> set[Link]:
+    """The article's links as :func:`detect_translations` would write them."""
+    out = set()
+    for row in kb.store.links(article_id):
+        mine = row["a"] == article_id
+        pairs = [(a, b) if mine else (b, a) for a, b in json.loads(row["pairs"] or "[]")]
+        out.update(_normalised([(row["b"] if mine else row["a"], row["kind"], row["score"],
+                                 pairs)]))
+    return out
 
 
 def _chunk_pairs(kb: KnowledgeBase, a: str, b: str, spans_a, spans_b, pairs) -> list[list[int]]:
@@ -297,6 +404,21 @@ def aligned_chunks(kb: KnowledgeBase, chunk_id: int) -> list[int]:
             elif cb == chunk_id:
                 out.append(int(ca))
     return sorted(set(out))
+
+
+def article_alignments(kb: KnowledgeBase, article_id: str) -> dict[int, list[int]]:
+    """For each chunk of ``article_id``, the aligned chunks of its translations (one query
+    for the whole article; see :func:`aligned_chunks` for a single chunk)."""
+    own = {c.id for c in kb.store.article_chunks(article_id)}
+    out: dict[int, set[int]] = {}
+    for row in kb.store.links(article_id):
+        if row["kind"] != "translation":
+            continue
+        for ca, cb in yaml.safe_load(row["pairs"]) or []:
+            mine, other = (ca, cb) if ca in own else (cb, ca)
+            if mine in own:
+                out.setdefault(int(mine), set()).add(int(other))
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def link_new(kb: KnowledgeBase, article_ids: list[str]) -> list[tuple[str, str, float]]:

@@ -145,7 +145,8 @@ def parse_article(
     """
     raw = data if isinstance(data, str) else decode_text(data, name)
     raw_sha = hashlib.sha256(raw.encode()).hexdigest()
-    meta, body = _parse_header(raw, name)
+    # Windows files and browser form fields end lines with CRLF; the header has to match.
+    meta, body = _parse_header(raw.replace("\r\n", "\n"), name)
     text = cleaning.clean(body)
     if not text.strip():
         raise ArticleError(name, "no article text is left after cleaning")
@@ -161,7 +162,7 @@ def parse_article(
             raise ArticleError(
                 name,
                 "could not detect a supported language (ko, en, de, vi); "
-                "set 'lang:' in the header or pass --lang",
+                "set 'lang:' in the header, or give the language (--lang, or the lang field)",
             )
         lang_code = detected
     aid = article_id or (str(meta["id"]) if meta.get("id") else article_id_from_name(name))

@@ -32,6 +32,24 @@ class TooLargeError(BadInputError):
     status = 413
 
 
+class UnsupportedMediaError(BadInputError):
+    """A request body in a format the endpoint does not read."""
+
+    status = 415
+
+
+class AuthError(KBError):
+    """A write over HTTP without the right admin token."""
+
+    status = 401
+
+
+class WritesDisabledError(KBError):
+    """Writes over HTTP are off because no admin token is configured."""
+
+    status = 403
+
+
 class NotFoundError(KBError):
     status = 404
 

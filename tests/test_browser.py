@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kb import adding
 from kb.articles import parse_article
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -48,6 +49,7 @@ def base_url(real_kb_dir, real_encoder, tmp_path_factory):
     shutil.copytree(real_kb_dir, d)
     kb = KnowledgeBase.open(d, settings=Settings(index_dir=d), encoder=real_encoder)
     assert kb.ingest([parse_article(EVIL, name="evil-zebra.txt", lang="en")]).added
+    adding.detect_all(kb)  # translation families, as `kb ingest` links them
     kb.close()
     with running_server(d, log_path=d.parent / "server.log") as url:
         yield url
@@ -118,6 +120,27 @@ def test_language_chips_are_keyboard_usable(page):
     page.keyboard.press("Enter")
     expect(page.locator(".card").first).to_be_visible()
     expect(page.locator(".card .badge:not(.lang-de)")).to_have_count(0)
+
+
+def test_korean_question_card_offers_the_translation(page):
+    """A Korean question answered from the German seed: its card says "also in: VI" and
+    leads to the aligned Vietnamese passage, highlighted."""
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.focus("#lang-de")
+    page.keyboard.press("Space")
+    page.fill("#q", "업스트림 마케팅이란 무엇인가요?")
+    page.keyboard.press("Enter")
+    card = page.locator(".card").first
+    expect(card.locator(".badge.lang-de")).to_be_visible()
+    link = card.locator(".also a.also-link.lang-vi")
+    expect(link).to_have_text("VI")
+    aligned = "#c" in (link.get_attribute("href") or "")
+    link.click()
+    page.wait_for_url("**/articles/vi-thuong-nguon-ha-nguon-tiep-thi*")
+    expect(page.locator(".chunk.target")).to_have_count(1 if aligned else 0)
+    expect(page.locator("p.also a.also-link.lang-de")).to_have_text("DE")
 
 
 @pytest.mark.parametrize("path", ["/?q=What+is+the+zebra+campaign%3F", "/articles/evil-zebra",

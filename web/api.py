@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
 
+from kb import adding
+from kb.adding import AddResult
+from web import uploads
 from web.deps import KB, LangParam, parse_langs
+from web.views import article_href
 
 router = APIRouter()
 
@@ -54,6 +60,108 @@ def article(
 ) -> dict[str, Any]:
     """The cleaned text, the metadata and the chunks' character offsets into the text."""
     return kb.article(article_id)
+
+
+# -- writes -------------------------------------------------------------------------------
+ArticleId = Annotated[str, Path(min_length=1, max_length=200)]
+Preview = Annotated[bool, Query(description="Only preview: change nothing.")]
+
+_FIELDS_DOC: dict[str, Any] = {
+    "text": {"type": "string", "description": "The article's text (instead of a file)."},
+    "id": {"type": "string", "description": "Article id (default: from the file name or "
+           "the title)."},
+    "title": {"type": "string"},
+    "lang": {"type": "string", "enum": ["auto", "ko", "en", "de", "vi"],
+             "description": "Default: detected."},
+    "source": {"type": "string", "description": "Source URL."},
+    "tags": {"type": "string", "description": "Comma-separated (JSON: a list)."},
+    "preview": {"type": "boolean", "description": "Only preview: change nothing."},
+    "token": {"type": "string", "description": "The admin token, if not sent as a "
+              "bearer header."},
+}
+WRITE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": ".txt .md .html .docx or .pdf (the type is sniffed)."},
+        **_FIELDS_DOC}}},
+    "application/json": {"schema": {"type": "object", "properties": _FIELDS_DOC}},
+}}}
+
+
+async def article_write(request: Request) -> uploads.ArticleInput:
+    """The article of a write request, after the token check (403 when writes are
+    disabled; a wrong bearer header is refused before the body is read)."""
+    settings = request.app.state.settings
+    if not uploads.writes_enabled(settings):
+        uploads.authorize(settings, None)
+    header = uploads.bearer_token(request)
+    if header is not None:
+        uploads.authorize(settings, header)
+    return await uploads.read_article_input(request, settings, check_token=header is None)
+
+
+async def writer(request: Request) -> None:
+    """The token check of a write without an article (DELETE)."""
+    settings = request.app.state.settings
+    if not uploads.writes_enabled(settings):
+        uploads.authorize(settings, None)
+    header = uploads.bearer_token(request)
+    uploads.authorize(settings, header or await uploads.read_token_field(request, settings))
+
+
+ArticleWrite = Annotated[uploads.ArticleInput, Depends(article_write)]
+
+
+def _written(res: AddResult, form: uploads.ArticleInput) -> JSONResponse:
+    body: dict[str, Any] = {"ok": True, **res.to_dict(with_text=not res.saved)}
+    body["lang_source"] = "given" if form.lang else "detected"
+    body["href"] = article_href(res.article_id)
+    body["api_href"] = "/api" + article_href(res.article_id)
+    if not res.saved:
+        return JSONResponse(body)
+    created = not res.exists
+    return JSONResponse(body, status_code=201 if created else 200,
+                        headers={"Location": body["api_href"]} if created else None)
+
+
+@router.post("/api/articles", tags=["write"], summary="Add an article (or preview it)",
+             status_code=201, openapi_extra=WRITE_BODY)
+def add_article(request: Request, kb: KB, form: ArticleWrite,
+                preview: Preview = False) -> JSONResponse:
+    """Upload a file (`.txt .md .html .docx .pdf`, multipart field `file`) or send the
+    text (`text`, as a form field or JSON), with optional `title`, `lang`, `source` and
+    `tags`. Needs the admin token: `Authorization: Bearer <token>` or the field `token`.
+
+    With `preview=true` nothing is written: the answer holds the detected language,
+    the cleaned `text`, the chunk count, `duplicate_of` and `warnings`. Otherwise the
+    article is saved to the corpus directory and indexed at once (201); it is
+    searchable when this returns, and `family` lists the translations found.
+    A duplicate or an existing id is a 409; use PUT to replace.
+    """
+    form = dataclasses.replace(form, preview=form.preview or preview)
+    return _written(uploads.save(kb, request.app.state.write_lock, form), form)
+
+
+@router.put("/api/articles/{article_id}", tags=["write"], summary="Replace an article",
+            openapi_extra=WRITE_BODY)
+def replace_article(request: Request, kb: KB, article_id: ArticleId, form: ArticleWrite,
+                    preview: Preview = False) -> JSONResponse:
+    """Same inputs as POST; the article keeps `article_id` (404 when there is none).
+    The old version is replaced in one atomic write."""
+    form = dataclasses.replace(form, preview=form.preview or preview)
+    res = uploads.save(kb, request.app.state.write_lock, form, article_id=article_id,
+                       replace=True)
+    return _written(res, form)
+
+
+@router.delete("/api/articles/{article_id}", tags=["write"], summary="Remove an article",
+               dependencies=[Depends(writer)])
+def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str, Any]:
+    """Removes the article's vectors, lexical entries and metadata; its corpus file
+    moves to `.removed/` in the corpus directory (recoverable). Needs the admin token."""
+    with request.app.state.write_lock:
+        adding.remove(kb, article_id)
+    return {"ok": True, "deleted": article_id}
 
 
 @router.get("/healthz", tags=["meta"], summary="Liveness and index summary")

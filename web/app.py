@@ -9,6 +9,7 @@ HTML page elsewhere.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -103,6 +104,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.state.settings = settings
     app.state.templates = templates()
     app.state.concepts_cache = {}
+    app.state.write_lock = threading.Lock()  # HTTP writes in this process, one at a time
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _mount_docs(app)
 
@@ -160,8 +162,10 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     else:
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
         status, message = 500, "internal error; the server log has the details"
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if request.url.path.startswith("/api/") or request.url.path == "/api":
-        return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status)
+        return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status,
+                            headers=headers)
     tpl: Jinja2Templates = request.app.state.templates
     return tpl.TemplateResponse(
         request, "error.html", {"status": status, "message": message, "page": "error"},

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,12 +23,14 @@ def free_port() -> int:
 @contextmanager
 def running_server(
     index_dir: Path, *, model: str | None = None, timeout: float = 600.0,
-    log_path: Path | None = None,
+    log_path: Path | None = None, env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Start ``kb --index INDEX_DIR serve`` on a free loopback port; yield its base URL.
 
     Waits until ``/healthz`` reports ready (the lifespan loads the model and index), and
     stops the server on exit. The server's output goes to ``log_path`` (or is dropped).
+    ``env`` adds variables for the server, e.g. ``KB_CORPUS_DIR`` (where uploads are
+    saved) and ``KB_ADMIN_TOKEN`` (which enables writes over HTTP).
     """
     import httpx
 
@@ -38,7 +40,8 @@ def running_server(
         cmd += ["--model", model]
     cmd += ["serve", "--host", "127.0.0.1", "--port", str(port)]
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from web import views
+from kb.errors import KBError, WritesDisabledError
+from web import uploads, views
 from web.deps import KB, parse_langs
 
 router = APIRouter(include_in_schema=False)
 _concepts_lock = threading.Lock()
 
 
-def render(request: Request, name: str, page: str, ctx: dict[str, Any]) -> HTMLResponse:
+def render(request: Request, name: str, page: str, ctx: dict[str, Any], *,
+           status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
     tpl = request.app.state.templates
-    return tpl.TemplateResponse(request, name, {**ctx, "page": page})  # type: ignore[no-any-return]
+    return tpl.TemplateResponse(  # type: ignore[no-any-return]
+        request, name, {**ctx, "page": page}, status_code=status_code, headers=headers)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -38,9 +42,12 @@ def article_page(
     kb: KB,
     article_id: Annotated[str, Path(min_length=1, max_length=200)],
     hl: Annotated[str | None, Query(pattern=r"^\d{1,9}-\d{1,9}$")] = None,
+    saved: Annotated[str | None, Query(pattern=r"^(added|replaced)$")] = None,
 ) -> HTMLResponse:
-    """One article, with a chunk anchor per passage and the linked sentence highlighted."""
-    return render(request, "article.html", "article", views.article_context(kb, article_id, hl))
+    """One article, with a chunk anchor per passage and the linked sentence highlighted;
+    ``saved`` shows the notice of the Add page after a save."""
+    ctx = views.article_context(kb, article_id, hl, saved=saved)
+    return render(request, "article.html", "article", ctx)
 
 
 @router.get("/library", response_class=HTMLResponse)
@@ -61,3 +68,62 @@ def concepts_page(request: Request, kb: KB) -> HTMLResponse:
             cache[version] = views.concepts_context(concept_cards(kb))
         ctx = cache[version]
     return render(request, "concepts.html", "concepts", ctx)
+
+
+# -- Add article --------------------------------------------------------------------------
+NO_STORE = {"Cache-Control": "no-store"}  # the form may carry the token back
+
+
+@router.get("/add", response_class=HTMLResponse)
+def add_page(request: Request) -> HTMLResponse:
+    """The Add page: paste or upload, preview, save (or how to enable writes)."""
+    ctx = views.add_context(request.app.state.settings)
+    return render(request, "add.html", "add", ctx, headers=NO_STORE)
+
+
+Submission = tuple[uploads.ArticleInput | None, KBError | None]
+
+
+async def add_submission(request: Request) -> Submission:
+    """The submitted form, read before the (blocking) handler runs, and what is wrong
+    with it: errors are shown on the page, next to the fields, not as an error page."""
+    settings = request.app.state.settings
+    if not uploads.writes_enabled(settings):
+        return None, WritesDisabledError(uploads.ENABLE_HINT)
+    try:
+        form = await uploads.read_article_input(
+            request, settings, allowed=uploads.PAGE_FIELDS, check_token=False)
+    except KBError as exc:
+        return None, exc
+    try:
+        uploads.authorize(settings, form.token)
+    except KBError as exc:
+        return form, exc
+    return form, None
+
+
+@router.post("/add", response_class=HTMLResponse)
+def add_submit(request: Request, kb: KB,
+               submission: Annotated[Submission, Depends(add_submission)]) -> Response:
+    """Preview (the default button) or save; a save redirects to the new article."""
+    settings = request.app.state.settings
+    form, error = submission
+    if form is not None and error is None:
+        save = form.extra.get("action") == "save"
+        replace = form.extra.get("replace", "").lower() in uploads.TRUE
+        try:
+            result = uploads.save(kb, request.app.state.write_lock,
+                                  dataclasses.replace(form, preview=not save), replace=replace)
+        except KBError as exc:
+            error = exc
+        else:
+            if result.saved:
+                href = views.article_href(result.article_id)
+                saved = "replaced" if result.exists else "added"
+                return RedirectResponse(f"{href}?saved={saved}", status_code=303)
+            ctx = views.add_context(settings, form=form, result=result, keep_token=True)
+            return render(request, "add.html", "add", ctx, headers=NO_STORE)
+    authorized = error is not None and error.status not in (401, 403)
+    ctx = views.add_context(settings, form=form, error=error, keep_token=authorized)
+    return render(request, "add.html", "add", ctx, status_code=error.status if error else 500,
+                  headers=NO_STORE)

@@ -10,13 +10,20 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from kb import adding
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
+from web import uploads
 
 if TYPE_CHECKING:
+    from kb.adding import AddResult
     from kb.answers import Answer
     from kb.concepts import ConceptCard
     from kb.core import KnowledgeBase
+    from kb.errors import KBError
+    from kb.settings import Settings
+    from kb.store import ChunkRow
+    from web.uploads import ArticleInput
 
 NATIVE_NAMES = {"ko": "한국어", "en": "English", "de": "Deutsch", "vi": "Tiếng Việt"}
 
@@ -95,7 +102,9 @@ def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
     }
 
 
-def answer_view(ans: Answer) -> dict[str, Any]:
+def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """The answer for the ask page; ``also`` maps a cited chunk to its "also in" links."""
+    also = also or {}
     cited = {c.n: c for c in ans.citations}
     sentences = [
         {
@@ -116,6 +125,7 @@ def answer_view(ans: Answer) -> dict[str, Any]:
             "href": article_href(
                 c.hit.article_id, chunk_id=c.hit.chunk_id, span=(c.sentence_start, c.sentence_end)
             ),
+            "also": also.get(c.hit.chunk_id, []),
         })
     cited_chunks = {c.hit.chunk_id for c in ans.citations}
     others = [hit_view(h) for h in ans.passages if h.chunk_id not in cited_chunks][:5]
@@ -134,8 +144,58 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
         "answer": None,
     }
     if question and question.strip():
-        ctx["answer"] = answer_view(kb.ask(question, langs=langs))
+        ans = kb.ask(question, langs=langs)
+        also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id)
+                for c in ans.citations}
+        ctx["answer"] = answer_view(ans, also)
     return ctx
+
+
+# -- translation families -----------------------------------------------------------------
+def _lang_order(lang: str) -> int:
+    return SUPPORTED.index(lang) if lang in SUPPORTED else len(SUPPORTED)
+
+
+def _passage_link(article_id: str, lang: str, title: str,
+                  chunk: ChunkRow | None) -> dict[str, Any]:
+    """One "also in" link: to the aligned passage (highlighted) when there is one."""
+    href = (article_href(article_id, chunk_id=chunk.id, span=(chunk.start, chunk.end))
+            if chunk is not None else article_href(article_id))
+    name = LANG_NAMES.get(lang, lang)
+    what = "the aligned passage" if chunk is not None else "the translation"
+    return {"lang": lang, "code": lang.upper(), "lang_name": name, "title": title,
+            "href": href, "label": f"{lang.upper()} – {name}: {what}, in “{title}”"}
+
+
+def also_in(kb: KnowledgeBase, article_id: str, *, chunk_id: int | None = None
+            ) -> list[dict[str, Any]]:
+    """"Also in: DE · VI": the other members of the article's translation family. With
+    ``chunk_id``, each link goes to the passage aligned with that chunk, if any."""
+    members = adding.family_of(kb, article_id)
+    if not members:
+        return []
+    aligned = kb.store.chunks(adding.aligned_chunks(kb, chunk_id)) if chunk_id is not None else {}
+    by_article: dict[str, ChunkRow] = {}
+    for row in sorted(aligned.values(), key=lambda r: r.start):
+        by_article.setdefault(row.article_id, row)
+    links = [_passage_link(str(m["article_id"]), str(m["lang"]), str(m["title"]),
+                           by_article.get(str(m["article_id"])))
+             for m in members]
+    return sorted(links, key=lambda x: (_lang_order(x["lang"]), x["title"]))
+
+
+def _aligned_passages(kb: KnowledgeBase, article_id: str) -> dict[int, list[dict[str, Any]]]:
+    """Per chunk of the article, links to the aligned passages in its translations."""
+    pairs = adding.article_alignments(kb, article_id)
+    rows = kb.store.chunks(sorted({c for cs in pairs.values() for c in cs}))
+    titles = {str(m["article_id"]): str(m["title"]) for m in adding.family_of(kb, article_id)}
+    out: dict[int, list[dict[str, Any]]] = {}
+    for cid, others in pairs.items():
+        links = [_passage_link(rows[o].article_id, rows[o].lang,
+                               titles.get(rows[o].article_id, rows[o].article_id), rows[o])
+                 for o in others if o in rows]
+        out[cid] = sorted(links, key=lambda x: (_lang_order(x["lang"]), x["href"]))
+    return out
 
 
 def _date(value: object) -> str:
@@ -158,8 +218,13 @@ def parse_span(hl: str | None, length: int) -> tuple[int, int] | None:
     return (a, b) if a < b else None
 
 
-def article_context(kb: KnowledgeBase, article_id: str, hl: str | None) -> dict[str, Any]:
+def article_context(
+    kb: KnowledgeBase, article_id: str, hl: str | None, *, saved: str | None = None
+) -> dict[str, Any]:
+    """The article page; ``saved`` ("added" or "replaced") adds the Add page's notice."""
     art = kb.article(article_id)
+    aligned = _aligned_passages(kb, article_id)
+    family = also_in(kb, article_id)
     text: str = art["text"]  # type: ignore[assignment]
     span = parse_span(hl, len(text))
     chunks: list[dict[str, Any]] = art["chunks"]  # type: ignore[assignment]
@@ -175,6 +240,7 @@ def article_context(kb: KnowledgeBase, article_id: str, hl: str | None) -> dict[
         segments.append({
             "kind": "chunk", "id": ch["chunk_id"], "lang": ch["lang"], "section": ch["section"],
             "target": is_target, "parts": _parts(text, ch["start"], ch["end"], span),
+            "aligned": aligned.get(ch["chunk_id"], []),
         })
         pos = max(pos, ch["end"])
     if pos < len(text):
@@ -188,7 +254,18 @@ def article_context(kb: KnowledgeBase, article_id: str, hl: str | None) -> dict[
             "n_chunks": len(chunks), "chars": len(text),
         },
         "segments": segments, "highlight": span is not None, "target_chunk": target_chunk,
-        "api_href": "/api" + article_href(article_id),
+        "api_href": "/api" + article_href(article_id), "also": family,
+        "notice": _saved_notice(saved, len(chunks), family) if saved else None,
+    }
+
+
+def _saved_notice(saved: str, n_chunks: int, family: list[dict[str, Any]]) -> dict[str, Any]:
+    verb = "Replaced" if saved == "replaced" else "Added"
+    return {
+        "text": f"{verb}: the article is searchable now ({n_chunks} passage"
+                f"{'' if n_chunks == 1 else 's'} indexed).",
+        "family": family,
+        "no_family": "No translation of it was found among the other articles.",
     }
 
 
@@ -259,4 +336,65 @@ def concepts_context(cards: list[ConceptCard]) -> dict[str, Any]:
         "gap_summary": [
             {"lang": k, "lang_name": LANG_NAMES[k], "count": n} for k, n in gaps.items()
         ],
+    }
+
+
+# -- the Add page -------------------------------------------------------------------------
+PREVIEW_CHARS = 20_000  # of cleaned text shown in the preview (the count says the rest)
+
+
+def add_context(
+    settings: Settings,
+    *,
+    form: ArticleInput | None = None,
+    result: AddResult | None = None,
+    error: KBError | None = None,
+    keep_token: bool = False,
+) -> dict[str, Any]:
+    """The Add page: the form (refilled after a preview or an error), the preview, and
+    the error or the "writes are disabled" notice."""
+    values = {"text": "", "id": "", "title": "", "lang": "auto", "source": "", "tags": "",
+              "token": "", "replace": False}
+    note = None
+    if form is not None:
+        values.update(
+            text=form.text or "", id=form.article_id or "", title=form.title or "",
+            lang=form.lang or "auto", source=form.source or "", tags=", ".join(form.tags or ()),
+            token=(form.token or "") if keep_token else "",
+            replace=form.extra.get("replace", "").lower() in uploads.TRUE,
+        )
+    preview = None
+    if result is not None:
+        # Saving stores what the preview showed: the fields take the article's values,
+        # and a file's cleaned text moves into the text box (a file input cannot be
+        # refilled), so Save needs no second upload.
+        values.update(id=result.article_id, title=result.title, source=result.source,
+                      tags=", ".join(result.tags))
+        if form is not None and form.filename is not None:
+            values["text"] = result.text
+            note = (f"The text of {form.filename} is now in the text box: Save stores it as "
+                    "shown, and you can still edit it.")
+        shown, cut = result.text[:PREVIEW_CHARS], len(result.text) > PREVIEW_CHARS
+        preview = {
+            "id": result.article_id, "title": result.title, "lang": result.lang,
+            "lang_name": LANG_NAMES.get(result.lang, result.lang),
+            "lang_how": "chosen" if form is not None and form.lang else "detected",
+            "kind": result.kind, "chunks": result.chunks, "chars": len(result.text),
+            "text": shown, "more": len(result.text) - len(shown) if cut else 0,
+            "duplicate": ({"id": result.duplicate_of, "href": article_href(result.duplicate_of)}
+                          if result.duplicate_of else None),
+            "exists": ({"id": result.article_id, "href": article_href(result.article_id)}
+                       if result.exists else None),
+            "note": note,
+        }
+    langs = [{"value": "auto", "label": "Detect automatically",
+              "selected": values["lang"] == "auto"}]
+    langs += [{"value": c, "label": f"{c} · {NATIVE_NAMES[c]} ({LANG_NAMES[c]})",
+               "selected": values["lang"] == c} for c in SUPPORTED]
+    return {
+        "enabled": uploads.writes_enabled(settings),
+        "enable_hint": uploads.ENABLE_HINT,
+        "limit": adding.format_size(settings.max_upload_bytes),
+        "values": values, "langs": langs, "preview": preview,
+        "error": {"status": error.status, "message": error.message} if error else None,
     }

@@ -1,0 +1,123 @@
+"""Real Chromium against ``kb serve`` on the fake model: the Add page's flow, paste,
+preview, save, with markup in the article that must stay inert text.
+
+The fake encoder is enough here (the flow, not retrieval quality, is under test), so
+this runs without the real model. It needs Debian's chromium at /usr/bin/chromium
+(``make browser``) and the ``playwright`` package, like tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS
+
+pytestmark = [pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TOKEN = "browser-test-token-7f3a"
+TIMEOUT_MS = 60_000
+ARTICLE = """Zebra <script>alert(1)</script> campaign
+
+The zebra campaign is a marketing test. It uses <script>alert(1)</script> in the zebra text.
+The zebra campaign shows <img src=x onerror=alert(1)> to every zebra customer.
+Zebra campaigns need careful planning and a clear zebra budget.
+"""
+
+
+@pytest.fixture(scope="module")
+def server(fake_kb_dir, tmp_path_factory):
+    """``kb serve --model fake`` on a copy of the fake index and a temporary corpus."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (run `make browser`)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    from web.devserver import running_server
+
+    root = tmp_path_factory.mktemp("browser-add")
+    index, corpus = root / "index", root / "corpus"
+    shutil.copytree(fake_kb_dir, index)
+    shutil.copytree(CORPUS, corpus)
+    env = {"KB_CORPUS_DIR": str(corpus), "KB_ADMIN_TOKEN": TOKEN}
+    with running_server(index, model="fake", env=env, timeout=120,
+                        log_path=root / "server.log") as url:
+        yield url, corpus
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(base_url=server[0], viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.dialogs = dialogs  # type: ignore[attr-defined]
+    yield pg
+    ctx.close()
+
+
+def _assert_inert(page) -> None:
+    assert page.locator("script:not([src])").count() == 0
+    assert page.locator("main img").count() == 0
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_paste_preview_save_keeps_markup_inert(page, server):
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.click("nav >> text=Add article")
+    page.wait_for_url("**/add")
+    page.fill("#text", ARTICLE)
+    page.fill("#tags", "zebra, <b>bold</b>")
+    page.fill("#token", TOKEN)
+    page.click("button[value=preview]")
+    preview = page.locator("#preview")
+    expect(preview).to_be_visible()
+    expect(preview).to_be_focused()  # app.js moves focus to the preview
+    expect(page.locator(".preview-text")).to_contain_text("<script>alert(1)</script>")
+    expect(preview).to_contain_text("English (detected)")
+    expect(page.locator("#preview-chunks")).to_have_text("1")
+    _assert_inert(page)
+    assert page.input_value("#token") == TOKEN  # Save works without typing it again
+    page.click("#preview button[value=save]")
+    page.wait_for_url("**/articles/zebra-script-alert-1-script-campaign?saved=added")
+    expect(page.locator("#saved-notice")).to_contain_text("searchable now")
+    expect(page.locator("h1")).to_have_text("Zebra <script>alert(1)</script> campaign")
+    expect(page.locator(".tag").last).to_have_text("<b>bold</b>")
+    assert "<img src=x onerror=alert(1)>" in page.inner_text("main")
+    _assert_inert(page)
+    saved = server[1] / "zebra-script-alert-1-script-campaign.md"
+    assert saved.exists() and "<script>alert(1)</script>" in saved.read_text()
+    # Searchable at once, and the citation card is inert too.
+    page.goto("/?q=What+is+the+zebra+campaign%3F")
+    expect(page.locator(".card").first).to_contain_text("zebra")
+    _assert_inert(page)
+
+
+def test_wrong_token_shows_the_error_and_keeps_the_text(page):
+    from playwright.sync_api import expect
+
+    page.goto("/add")
+    page.fill("#text", "Loyalty apps reward repeat purchases with points and offers.")
+    page.fill("#token", "wrong")
+    page.click("button[value=save]")
+    expect(page.locator("#add-error")).to_contain_text("admin token")
+    expect(page.locator("#text")).to_have_value(
+        "Loyalty apps reward repeat purchases with points and offers.")
+    assert page.input_value("#token") == ""

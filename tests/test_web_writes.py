@@ -1,0 +1,578 @@
+"""Writes over HTTP: the token, preview, uploads of every type, replace, delete, the size
+limit, path traversal, and bad input that gets a clear 4xx and changes nothing.
+
+Every test works on a private copy of the fake index and a temporary corpus directory
+(the ``lib`` fixture), so nothing is written into the repository's corpus/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kb.articles import parse_article
+from kb.core import KnowledgeBase
+from kb.settings import Settings
+from web.app import create_app
+
+from .conftest import CORPUS
+from .test_adding import _pdf
+
+TOKEN = "test-admin-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+LIMIT = 200_000
+ERROR_KEYS = {"ok", "error", "status"}
+EN_SEED = "en-upstream-vs-downstream-marketing"
+DE_SEED = "de-upstream-downstream-marketingleiter"
+VI_SEED = "vi-thuong-nguon-ha-nguon-tiep-thi"
+
+RETAIL = (
+    "Retail media networks\n\n"
+    "Retail media networks let retailers sell advertising on their own websites and apps. "
+    "Brands reach shoppers at the moment of purchase, and the retailer earns a new margin."
+)
+
+
+# -- fixtures -----------------------------------------------------------------------------
+def _open(tmp_path: Path, fake_kb_dir: Path, fake_encoder, token: str | None) -> KnowledgeBase:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index = tmp_path / "index"
+    shutil.copytree(fake_kb_dir, index)
+    settings = Settings(index_dir=index, corpus_dir=corpus, model="fake",
+                        max_upload_bytes=LIMIT, admin_token=token)
+    return KnowledgeBase.open(index, settings=settings, encoder=fake_encoder)
+
+
+@pytest.fixture
+def lib(tmp_path, fake_kb_dir, fake_encoder):
+    kb = _open(tmp_path, fake_kb_dir, fake_encoder, TOKEN)
+    yield kb
+    kb.close()
+
+
+@pytest.fixture
+def client(lib):
+    with TestClient(create_app(lib.settings, kb=lib)) as c:
+        yield c
+
+
+@pytest.fixture
+def closed_client(tmp_path, fake_kb_dir, fake_encoder):
+    """No admin token configured: writes over HTTP are disabled."""
+    kb = _open(tmp_path, fake_kb_dir, fake_encoder, None)
+    with TestClient(create_app(kb.settings, kb=kb)) as c:
+        c.kb = kb  # type: ignore[attr-defined]
+        yield c
+    kb.close()
+
+
+def snapshot(kb: KnowledgeBase) -> tuple[Any, ...]:
+    """Index version, article list and the corpus directory (names and sizes)."""
+    root = kb.settings.corpus_dir
+    files = sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*"))
+    return kb.store.version, sorted(a["id"] for a in kb.articles()), files
+
+
+def assert_error(r, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert set(body) == ERROR_KEYS, body
+    assert body["ok"] is False and body["status"] == status
+    assert isinstance(body["error"], str) and body["error"]
+    return body
+
+
+def search_ids(client, q: str) -> list[str]:
+    r = client.get("/api/search", params={"q": q, "k": 3})
+    assert r.status_code == 200, r.text
+    return [h["article_id"] for h in r.json()["hits"]]
+
+
+# -- files of every type ------------------------------------------------------------------
+def _docx(title: str, body: str) -> bytes:
+    import docx
+
+    d = docx.Document()
+    d.add_heading(title, level=1)
+    d.add_paragraph(body)
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("notes.txt", "not a Word document")
+    return buf.getvalue()
+
+
+UPLOADS = {
+    "txt": ("quokka.txt", (
+        b"Quokka loyalty\n\nThe quokka loyalty programme rewards repeat buyers with points. "
+        b"Members redeem quokka points for discounts and early access.")),
+    "md": ("wombat.md", (
+        b"---\ntitle: Wombat pricing\ntags: [pricing]\n---\n# Wombat pricing\n\n"
+        b"Wombat pricing bundles three products at one price. Bundles raise the "
+        b"wombat basket size and simplify the choice.")),
+    "html": ("numbat.html", (
+        b"<html><head><title>Numbat newsletters</title><script>track()</script></head>"
+        b"<body><nav>Home | Shop | Login</nav><article><h1>Numbat newsletters</h1><p>Numbat "
+        b"newsletters keep customers informed about new products every month, and numbat "
+        b"readers buy more often than other customers.</p></article></body></html>")),
+    "docx": ("bilby.docx", _docx(
+        "Bilby Händlermedien", "Bilby Händlermedien erlauben es Einzelhändlern, Werbung auf "
+        "ihren eigenen Websites zu verkaufen. Marken erreichen Käufer im Moment des Kaufs.")),
+    "pdf": ("dingo.pdf", _pdf("Dingo referral programmes reward customers who bring friends.")),
+}
+QUERY = {"txt": "quokka loyalty", "md": "wombat pricing", "html": "numbat newsletters",
+         "docx": "bilby Händlermedien", "pdf": "dingo referral"}
+KIND = {"txt": "text", "md": "markdown", "html": "html", "docx": "docx", "pdf": "pdf"}
+
+
+# -- the bad inputs -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bad:
+    """One bad request: what it is, the status it must get, and words of the message."""
+
+    kind: str
+    status: int
+    match: str
+    method: str = "POST"
+    url: str = "/api/articles"
+    auth: bool = True
+    request: dict[str, Any] = field(default_factory=dict)
+
+    def send(self, client, token: str) -> Any:
+        headers = dict(self.request.get("headers", {}))
+        if self.auth:
+            headers["Authorization"] = f"Bearer {token}"
+        kwargs = {k: v for k, v in self.request.items() if k != "headers"}
+        return client.request(self.method, self.url, headers=headers, **kwargs)
+
+
+def bad_inputs(limit: int) -> list[Bad]:
+    """The bad inputs of the closing note; ``limit`` is the server's upload limit."""
+    seed = (CORPUS / f"{EN_SEED}.txt").read_text(encoding="utf-8")
+    trivially_changed = seed.replace("\n\n", "\n\n\n").upper()
+    big = b"marketing " * (limit // 10 + 10)
+    return [
+        Bad("empty file", 400, "empty", request={"files": {"file": ("empty.txt", b"")}}),
+        Bad("whitespace-only text", 400, "empty", request={"data": {"text": "  \n\t \n "}}),
+        Bad("PNG image renamed .md", 400, "unsupported file type",
+            request={"files": {"file": ("photo.md", b"\x89PNG\r\n\x1a\n" + bytes(200))}}),
+        Bad("ZIP archive renamed .docx", 400, "unsupported file type",
+            request={"files": {"file": ("report.docx", _zip())}}),
+        Bad("ELF executable renamed .txt", 400, "unsupported file type",
+            request={"files": {"file": ("notes.txt", b"\x7fELF\x02\x01\x01" + bytes(300))}}),
+        Bad("PDF with no text layer (a scan)", 400, "no text layer",
+            request={"files": {"file": ("scan.pdf", _pdf(None))}}),
+        Bad("broken PDF", 400, "PDF cannot be read",
+            request={"files": {"file": ("broken.pdf", b"%PDF-1.4\n1 0 obj garbage")}}),
+        Bad("bytes that are no text in any encoding", 400, "encoding could not be recognised",
+            request={"files": {"file": ("latin.txt", bytes(range(0x80, 0x100)) * 8)}}),
+        Bad("HTML page with no article text", 400, "text",
+            request={"files": {"file": ("nav.html", b"<html><head><script>x()</script>"
+                                        b"</head><body><nav>Home</nav></body></html>")}}),
+        Bad("unknown language override (lang=fr)", 400, "unknown language",
+            request={"data": {"text": RETAIL, "lang": "fr"}}),
+        Bad("unsupported language content (French)", 400, "supported language",
+            request={"data": {"text": "Le marketing en amont étudie les besoins des clients "
+                                      "avant de concevoir un produit, et le marketing en aval "
+                                      "vend ce produit aux clients."}}),
+        Bad("file above the size limit", 413, "upload limit",
+            request={"files": {"file": ("big.txt", big)}}),
+        Bad("JSON text above the size limit", 413, "upload limit",
+            request={"json": {"text": big.decode()}}),
+        Bad("chunked body above the limit (no Content-Length)", 413, "upload limit",
+            request={"content": [b"x" * 65536] * (limit // 65536 + 3),
+                     "headers": {"content-type": "application/json"}}),
+        Bad("neither file nor text", 400, "missing", request={"data": {"title": "No body"}}),
+        Bad("both file and text", 400, "either a file or text",
+            request={"files": {"file": ("a.txt", RETAIL.encode())}, "data": {"text": RETAIL}}),
+        Bad("two files", 400, "Too many files",
+            request={"files": [("file", ("a.txt", b"one")), ("file", ("b.txt", b"two"))]}),
+        Bad("duplicate of an existing article (trivially changed)", 409,
+            f"already in the knowledge base as '{EN_SEED}'",
+            request={"files": {"file": ("upstream-copy.txt", trivially_changed.encode())}}),
+        Bad("existing id without PUT", 409, "already exists",
+            request={"files": {"file": (f"{DE_SEED}.txt", RETAIL.encode())}}),
+        Bad("PUT of an id that does not exist", 404, "no article with id", method="PUT",
+            url="/api/articles/no-such-article", request={"data": {"text": RETAIL}}),
+        Bad("DELETE of an id that does not exist", 404, "no article with id", method="DELETE",
+            url="/api/articles/no-such-article"),
+        Bad("malformed JSON", 400, "not valid JSON",
+            request={"content": b'{"text": "abc', "headers": {"content-type": "application/json"}}),
+        Bad("JSON that is not an object", 400, "must be an object",
+            request={"json": ["Retail media networks"]}),
+        Bad("unknown field", 400, "unknown field 'txt'", request={"data": {"txt": RETAIL}}),
+        Bad("invalid preview flag", 400, "true or false",
+            request={"data": {"text": RETAIL, "preview": "maybe"}}),
+        Bad("title over 300 characters", 400, "longer than 300",
+            request={"data": {"text": RETAIL, "title": "t" * 301}}),
+        Bad("unsupported content type (text/plain)", 415, "multipart/form-data",
+            request={"content": RETAIL.encode(), "headers": {"content-type": "text/plain"}}),
+        Bad("missing token", 401, "needs the admin token", auth=False,
+            request={"data": {"text": RETAIL}}),
+        Bad("wrong token in the form", 401, "wrong", auth=False,
+            request={"data": {"text": RETAIL, "token": "guess"}}),
+        Bad("search: k out of range", 422, "k", method="GET", url="/api/search?q=x&k=1000"),
+        Bad("search: q over 500 characters", 422, "q", method="GET",
+            url="/api/search?q=" + "x" * 501),
+    ]
+
+
+BAD = bad_inputs(LIMIT)
+
+
+@pytest.mark.parametrize("bad", BAD, ids=[b.kind for b in BAD])
+def test_bad_input_gets_a_clear_4xx_and_changes_nothing(client, lib, bad):
+    before = snapshot(lib)
+    body = assert_error(bad.send(client, TOKEN), bad.status)
+    assert bad.match.lower() in body["error"].lower(), body["error"]
+    assert snapshot(lib) == before
+    assert search_ids(client, "upstream marketing")  # still answering
+
+
+def test_there_are_at_least_twelve_kinds_of_bad_input():
+    assert len({b.kind for b in BAD}) >= 12
+
+
+# -- the token ----------------------------------------------------------------------------
+def test_writes_are_disabled_without_a_configured_token(closed_client):
+    before = snapshot(closed_client.kb)
+    for method, url in [("POST", "/api/articles"), ("PUT", f"/api/articles/{EN_SEED}"),
+                        ("DELETE", f"/api/articles/{EN_SEED}")]:
+        r = closed_client.request(method, url, data={"text": RETAIL, "token": "x"}, headers=AUTH)
+        assert "KB_ADMIN_TOKEN" in assert_error(r, 403)["error"]
+    page = closed_client.get("/add")
+    assert page.status_code == 200
+    assert "disabled" in page.text and "KB_ADMIN_TOKEN" in page.text
+    assert "<fieldset disabled>" in page.text
+    r = closed_client.post("/add", data={"text": RETAIL, "token": "x", "action": "save"})
+    assert r.status_code == 403 and "KB_ADMIN_TOKEN" in r.text
+    assert snapshot(closed_client.kb) == before
+
+
+@pytest.mark.parametrize("headers, data", [
+    ({}, {}),
+    ({"Authorization": "Bearer wrong"}, {}),
+    ({"Authorization": f"Basic {TOKEN}"}, {}),
+    ({}, {"token": "wrong"}),
+    ({}, {"token": TOKEN[:-1]}),
+    ({"Authorization": "Bearer wrong"}, {"token": TOKEN}),  # a wrong header is not rescued
+])
+def test_wrong_or_missing_token_is_401(client, lib, headers, data):
+    before = snapshot(lib)
+    r = client.post("/api/articles", data={"text": RETAIL, **data}, headers=headers)
+    assert_error(r, 401)
+    assert r.headers["www-authenticate"] == "Bearer"
+    r = client.request("DELETE", f"/api/articles/{EN_SEED}", headers=headers, data=data)
+    assert_error(r, 401)
+    assert snapshot(lib) == before
+
+
+def test_token_in_header_or_form_field(client, lib):
+    r = client.post("/api/articles", data={"text": RETAIL, "token": TOKEN})
+    assert r.status_code == 201, r.text
+    r = client.request("DELETE", "/api/articles/retail-media-networks", data={"token": TOKEN})
+    assert r.status_code == 200, r.text
+    r = client.post("/api/articles", json={"text": RETAIL}, headers=AUTH)
+    assert r.status_code == 201, r.text
+
+
+def test_token_is_compared_in_constant_time(client, monkeypatch):
+    import web.uploads
+
+    calls = []
+    real = web.uploads.hmac.compare_digest
+
+    def spy(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(web.uploads.hmac, "compare_digest", spy)
+    client.post("/api/articles", data={"text": RETAIL, "preview": "true"}, headers=AUTH)
+    assert calls == [(TOKEN.encode(), TOKEN.encode())]
+
+
+def test_write_handlers_run_in_the_threadpool():
+    """Indexing is blocking work: the handlers are plain ``def`` (FastAPI runs them in
+    its threadpool), so the event loop keeps serving reads during a write."""
+    from web import api, pages
+
+    for fn in (api.add_article, api.replace_article, api.delete_article, pages.add_submit):
+        assert not asyncio.iscoroutinefunction(fn), fn.__name__
+
+
+# -- preview, add, replace, delete --------------------------------------------------------
+def test_preview_writes_nothing(client, lib):
+    before = snapshot(lib)
+    r = client.post("/api/articles", params={"preview": "true"},
+                    files={"file": UPLOADS["docx"]}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["saved"] is False and body["lang"] == "de" and body["lang_source"] == "detected"
+    assert body["kind"] == "docx" and body["chunks"] >= 1 and body["duplicate_of"] is None
+    assert body["text"].startswith("# Bilby Händlermedien")
+    seed = (CORPUS / f"{EN_SEED}.txt").read_bytes()
+    r = client.post("/api/articles", data={"preview": "true"},
+                    files={"file": ("again.txt", seed)}, headers=AUTH)
+    body = r.json()
+    assert body["duplicate_of"] == EN_SEED and body["warnings"]
+    r = client.put(f"/api/articles/{DE_SEED}", json={"text": RETAIL, "preview": True},
+                   headers=AUTH)
+    assert r.json()["exists"] is True and r.json()["article_id"] == DE_SEED
+    assert snapshot(lib) == before
+
+
+@pytest.mark.parametrize("kind", list(UPLOADS))
+def test_upload_is_searchable_immediately(client, lib, kind):
+    name, data = UPLOADS[kind]
+    word = QUERY[kind].split()[0]
+    assert word not in " ".join(search_ids(client, QUERY[kind]))
+    r = client.post("/api/articles", files={"file": (name, data)}, data={"tags": "test, upload"},
+                    headers=AUTH)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["kind"] == KIND[kind]
+    assert r.headers["location"] == f"/api/articles/{body['article_id']}"
+    assert search_ids(client, QUERY[kind])[0] == body["article_id"] == word
+    saved = lib.settings.corpus_dir / f"{body['article_id']}.md"
+    assert saved.exists() and "- upload" in saved.read_text()
+    art = client.get(f"/api/articles/{body['article_id']}").json()
+    assert art["tags"] == ["test", "upload"]
+    assert "track()" not in art["text"] and "Login" not in art["text"]
+
+
+def test_pasted_text_gets_its_id_from_the_title(client):
+    r = client.post("/api/articles", json={"text": RETAIL, "title": "Retail / media: 2025",
+                                           "tags": ["retail", "media"]}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    assert r.json()["article_id"] == "retail-media-2025"
+    assert r.json()["tags"] == ["retail", "media"]
+
+
+def test_put_replaces_an_article(client, lib):
+    client.post("/api/articles", files={"file": UPLOADS["txt"]}, headers=AUTH)
+    r = client.put("/api/articles/quokka", headers=AUTH, data={
+        "text": "Quokka loyalty v2\n\nThe quokka programme now gives cashback on every "
+                "purchase instead of points, paid monthly to members."})
+    assert r.status_code == 200, r.text
+    assert r.json()["exists"] is True
+    art = client.get("/api/articles/quokka").json()
+    assert "cashback" in art["text"] and "redeem" not in art["text"]
+    assert search_ids(client, "quokka cashback")[0] == "quokka"
+    assert [p.name for p in lib.settings.corpus_dir.glob("quokka*")] == ["quokka.md"]
+
+
+def test_delete_removes_an_article(client, lib):
+    client.post("/api/articles", files={"file": UPLOADS["txt"]}, headers=AUTH)
+    r = client.delete("/api/articles/quokka", headers=AUTH)
+    assert r.status_code == 200 and r.json() == {"ok": True, "deleted": "quokka"}
+    assert_error(client.get("/api/articles/quokka"), 404)
+    assert "quokka" not in search_ids(client, "quokka loyalty points")
+    assert not (lib.settings.corpus_dir / "quokka.md").exists()
+    assert list((lib.settings.corpus_dir / ".removed").glob("quokka.*.md"))
+
+
+def test_size_limit_is_checked_before_reading(client, lib):
+    """A declared Content-Length above the limit is refused before the body is read."""
+    read = []
+
+    async def app_receive_spy(scope, receive, send):  # count body messages the app reads
+        async def counting():
+            msg = await receive()
+            read.append(len(msg.get("body", b"")))
+            return msg
+        await inner(scope, counting, send)
+
+    inner = client.app
+    before = snapshot(lib)
+    with TestClient(app_receive_spy) as spied:
+        r = spied.post("/api/articles", files={"file": ("big.txt", b"y" * (LIMIT + 100_000))},
+                       headers=AUTH)
+    assert_error(r, 413)
+    assert "upload limit is 195 KB" in r.json()["error"]
+    assert sum(read) == 0
+    assert snapshot(lib) == before
+
+
+def test_path_traversal_stays_inside_the_corpus(client, lib, tmp_path):
+    for i, evil in enumerate(["../../etc/passwd", "..\\..\\windows\\win.ini", "/etc/hosts"]):
+        text = f"Partner program {i}\n\nPartner program {i} pays resellers a commission on " \
+               f"every sale they bring, tier {i} of the partner programme."
+        r = client.post("/api/articles", files={"file": (evil, text.encode())}, headers=AUTH)
+        assert r.status_code == 201, r.text
+    r = client.post("/api/articles", data={"text": RETAIL, "id": "../../../tmp/evil"},
+                    headers=AUTH)
+    assert r.status_code == 201 and r.json()["article_id"] == "evil"
+    root = lib.settings.corpus_dir.resolve()
+    written = {p.name for p in root.iterdir()} - {p.name for p in CORPUS.iterdir()}
+    assert written == {"passwd.md", "win.ini.md", "hosts.md", "evil.md"}
+    assert not (tmp_path / "etc").exists() and not (root.parent / "tmp").exists()
+    assert_error(client.delete("/api/articles/..%2F..%2Fcorpus", headers=AUTH), 404)
+
+
+# -- the Add page -------------------------------------------------------------------------
+def test_add_page_is_linked_and_has_the_form(client):
+    home = client.get("/")
+    assert 'href="/add"' in home.text
+    page = client.get("/add")
+    assert page.status_code == 200
+    for name in ("text", "file", "title", "lang", "source", "tags", "token"):
+        assert f'name="{name}"' in page.text
+    assert 'enctype="multipart/form-data"' in page.text
+    assert 'value="preview"' in page.text and 'value="save"' in page.text
+    assert "disabled" not in page.text.split('<form id="add-form"')[1].split(">")[1]
+
+
+EVIL_TEXT = ("Zebra <script>alert(1)</script> campaign\n\n"
+             "The zebra campaign is a marketing test with a clear zebra budget. It shows "
+             "<img src=x onerror=alert(1)> to every zebra customer.")
+
+
+def test_add_page_preview_then_save(client, lib):
+    before = snapshot(lib)
+    form = {"text": EVIL_TEXT, "title": "", "lang": "auto", "source": "javascript:alert(1)",
+            "tags": "zebra", "token": TOKEN, "action": "preview"}
+    r = client.post("/add", data=form, files={"file": ("", b"")})
+    assert r.status_code == 200
+    assert snapshot(lib) == before
+    assert "<script>alert(1)</script>" not in r.text and "<img src=x" not in r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+    assert "English (detected)" in r.text and 'id="preview-chunks">1<' in r.text
+    assert f'value="{TOKEN}"' in r.text  # Save needs no second typing of the token
+    r = client.post("/add", data={**form, "action": "save"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/articles/zebra-script-alert-1-script-campaign?saved=added"
+    page = client.get(r.headers["location"])
+    assert "searchable now" in page.text and "No translation" in page.text
+    assert "<script>alert(1)</script>" not in page.text
+    assert 'href="javascript:' not in page.text
+    assert search_ids(client, "zebra campaign budget")[0] == "zebra-script-alert-1-script-campaign"
+
+
+def test_add_page_file_preview_moves_the_text_into_the_form(client, lib):
+    name, data = UPLOADS["pdf"]
+    r = client.post("/add", data={"token": TOKEN, "action": "preview", "text": ""},
+                    files={"file": (name, data, "application/pdf")})
+    assert r.status_code == 200, r.text
+    assert "The text of dingo.pdf is now in the text box" in r.text
+    assert re.search(r'<textarea[^>]*>Dingo referral programmes', r.text)
+    assert 'name="id" type="text" maxlength="120" value="dingo"' in r.text
+    r = client.post("/add", data={"token": TOKEN, "action": "save", "id": "dingo",
+                                  "text": "Dingo referral programmes reward customers who "
+                                          "bring friends."}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/articles/dingo?")
+
+
+def test_add_page_reads_a_pasted_header_with_browser_line_ends(client, lib):
+    """Browsers send a textarea with CRLF line ends; the metadata header still counts."""
+    text = ("---\r\ntitle: Loyalty apps\r\nsource: https://example.com/loyalty\r\n"
+            "tags: [loyalty, apps]\r\n---\r\nLoyalty apps reward repeat purchases with "
+            "points and offers.\r\nMembers see their points in the app.\r\n")
+    r = client.post("/add", data={"text": text, "token": TOKEN, "action": "preview"})
+    assert r.status_code == 200, r.text
+    assert '<dd lang="en">Loyalty apps</dd>' in r.text and "<code>loyalty-apps</code>" in r.text
+    assert 'value="loyalty, apps"' in r.text
+    shown = re.search(r'<div class="preview-text"[^>]*>(.*?)</div>', r.text, re.S).group(1)
+    assert shown.startswith("Loyalty apps reward") and "title:" not in shown
+
+
+def test_add_page_shows_errors_on_the_page(client, lib):
+    before = snapshot(lib)
+    r = client.post("/add", data={"text": RETAIL, "token": "wrong", "action": "save"})
+    assert r.status_code == 401 and 'id="add-error"' in r.text
+    assert 'value="wrong"' not in r.text  # a wrong token is not echoed back
+    assert "Retail media networks let retailers" in r.text  # the text is kept
+    r = client.post("/add", data={"text": "", "token": TOKEN, "action": "preview"},
+                    files={"file": ("photo.md", b"\x89PNG\r\n\x1a\n" + bytes(100))})
+    assert r.status_code == 400 and "unsupported file type" in r.text
+    seed = (CORPUS / f"{EN_SEED}.txt").read_text()
+    r = client.post("/add", data={"text": seed, "token": TOKEN, "action": "preview"})
+    assert r.status_code == 200 and "Already in the knowledge base as" in r.text
+    r = client.post("/add", data={"text": seed, "token": TOKEN, "action": "save"})
+    assert r.status_code == 409 and "already in the knowledge base" in r.text
+    assert snapshot(lib) == before
+
+
+def test_add_page_replace_checkbox(client):
+    client.post("/api/articles", files={"file": UPLOADS["txt"]}, headers=AUTH)
+    data = {"text": "Quokka loyalty v3\n\nQuokka members now collect stamps in the quokka "
+                    "app and swap them for gifts.", "id": "quokka", "token": TOKEN,
+            "action": "save"}
+    assert client.post("/add", data=data).status_code == 409
+    r = client.post("/add", data={**data, "replace": "true"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/articles/quokka?saved=replaced"
+
+
+# -- translation families in the UI -------------------------------------------------------
+@pytest.fixture
+def family(lib):
+    """The de and vi seeds linked as a translation family (as `kb ingest` finds with the
+    real model), their first two chunks aligned, plus an English article whose title
+    carries markup, linked to the German one."""
+    evil = parse_article("Zebra <script>alert(1)</script>\n\nZebra campaigns need careful "
+                         "planning and a clear zebra budget for every zebra customer.",
+                         name="evil-zebra.txt", lang="en")
+    lib.ingest([evil])
+    de = [c.id for c in lib.store.article_chunks(DE_SEED)]
+    vi = [c.id for c in lib.store.article_chunks(VI_SEED)]
+    en = [c.id for c in lib.store.article_chunks("evil-zebra")]
+    with lib.store.transaction() as conn:
+        lib.store.set_links(conn, DE_SEED, [
+            (VI_SEED, "translation", 0.83, [[de[0], vi[0]], [de[1], vi[1]]]),
+            ("evil-zebra", "translation", 0.6, [[de[0], en[0]]]),
+        ])
+    return de, vi, en
+
+
+def test_article_page_shows_the_family_and_aligned_passages(client, lib, family):
+    de, vi, en = family
+    r = client.get(f"/articles/{DE_SEED}")
+    assert r.status_code == 200
+    also = re.search(r'<p class="also">also in: (.*?)</p>', r.text, re.S).group(1)
+    assert re.findall(r">(\w\w)</a>", also) == ["EN", "VI"]
+    vi_chunk = lib.store.chunks([vi[0]])[vi[0]]
+    section = re.search(rf'<section id="c{de[0]}".*?</section>', r.text, re.S).group(0)
+    href = f"/articles/{VI_SEED}?hl={vi_chunk.start}-{vi_chunk.end}#c{vi[0]}"
+    assert f'href="{href}"' in section
+    assert 'href="/articles/evil-zebra?hl=' in section
+    assert "<script>alert(1)</script>" not in r.text  # the English title, in a label
+    assert "Zebra &lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+    other = re.search(rf'<section id="c{de[2]}".*?</section>', r.text, re.S).group(0)
+    assert 'class="aligned"' not in other
+    page = client.get(href)  # the aligned passage opens highlighted
+    assert page.status_code == 200 and f'id="c{vi[0]}" class="chunk target"' in page.text
+    back = client.get(f"/articles/{VI_SEED}").text
+    assert re.findall(r">(\w\w)</a>", re.search(r'<p class="also">(.*?)</p>', back).group(1)) \
+        == ["EN", "DE"]
+
+
+def test_citation_cards_show_also_in(client, family):
+    r = client.get("/", params=[("q", "Was ist Upstream-Marketing?"), ("lang", "de")])
+    assert r.status_code == 200
+    cards = re.findall(r'<li class="card".*?</li>', r.text, re.S)
+    assert cards, "the German article is cited"
+    assert all("also in:" in c for c in cards)
+    assert any(f'href="/articles/{VI_SEED}' in c for c in cards)
+    assert "<script>alert(1)</script>" not in r.text
+
+
+def test_saved_notice_lists_the_family(client, family):
+    r = client.get(f"/articles/{DE_SEED}", params={"saved": "added"})
+    notice = re.search(r'<div class="notice good".*?</div>', r.text, re.S).group(0)
+    assert "Translation family found" in notice and f"/articles/{VI_SEED}" in notice
+    assert client.get(f"/articles/{DE_SEED}", params={"saved": "<x>"}).status_code == 422

@@ -1,0 +1,331 @@
+"""Writes over HTTP: the admin token, a bounded request body, and the article's fields.
+
+The API (``web/api.py``) and the Add page (``web/pages.py``) share all of it. The body
+is read here, asynchronously: waiting on the network never blocks the event loop, and
+the size limit is enforced twice, from ``Content-Length`` before reading and by
+counting the bytes as they arrive (a chunked body has no length). The handlers that
+then write the index are plain ``def`` and run in the threadpool.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
+
+from kb import adding
+from kb.adding import AddResult
+from kb.core import KnowledgeBase
+from kb.errors import (
+    AuthError,
+    BadInputError,
+    NotFoundError,
+    UnsupportedMediaError,
+    WritesDisabledError,
+)
+from kb.settings import Settings
+
+__all__ = [
+    "ArticleInput", "ENABLE_HINT", "authorize", "bearer_token", "read_article_input",
+    "read_token_field", "save", "writes_enabled",
+]
+
+ENABLE_HINT = (
+    "writes over HTTP are disabled because no admin token is configured. To enable them, "
+    "start the server with KB_ADMIN_TOKEN set to a long random secret, for example "
+    "`KB_ADMIN_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))') "
+    "kb serve`, and send it as `Authorization: Bearer <token>` or in the form field "
+    "`token`. Locally, `kb add FILE` works without it"
+)
+
+# The fields of an article write; the Add page also sends which button was pressed and
+# its "replace" checkbox.
+API_FIELDS = ("file", "text", "id", "title", "lang", "source", "tags", "preview", "token")
+PAGE_FIELDS = API_FIELDS + ("action", "replace")
+MAX_CHARS = {"id": 120, "title": 300, "lang": 10, "source": 2000, "tags": 1000,
+             "token": 500, "preview": 10, "action": 10, "replace": 10}
+MAX_TAGS = 20
+# Room for the multipart boundaries and the small fields around the file or text.
+SLACK = 64 * 1024
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    """One article write as sent: the content and the optional fields, unvalidated
+    beyond their shape (kb.adding validates the content itself)."""
+
+    data: bytes | None = None  # the file's bytes, or the pasted text as UTF-8
+    filename: str | None = None  # None: pasted text
+    text: str | None = None  # the pasted text as sent (to show it again in the form)
+    article_id: str | None = None
+    title: str | None = None
+    lang: str | None = None
+    source: str | None = None
+    tags: tuple[str, ...] | None = None
+    preview: bool = False
+    token: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def writes_enabled(settings: Settings) -> bool:
+    return bool(settings.admin_token)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; None without the header."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("send the admin token as `Authorization: Bearer <token>`")
+    return token.strip()
+
+
+def authorize(settings: Settings, token: str | None) -> None:
+    """403 when writes are disabled, 401 when the token is missing or wrong.
+
+    The comparison takes the same time wherever the tokens differ.
+    """
+    expected = settings.admin_token
+    if not expected:
+        raise WritesDisabledError(ENABLE_HINT)
+    if not token:
+        raise AuthError(
+            "this write needs the admin token (KB_ADMIN_TOKEN): send "
+            "`Authorization: Bearer <token>` or the form field `token`"
+        )
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise AuthError("the admin token is wrong")
+
+
+# -- the body -----------------------------------------------------------------------------
+def _body_limit(settings: Settings) -> int:
+    return settings.max_upload_bytes + SLACK
+
+
+def _check_length(request: Request, limit: int, upload_limit: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return
+    if not declared.strip().isdigit():
+        raise BadInputError("the Content-Length header is not a number")
+    if int(declared) > limit:
+        raise adding.too_large("the request", int(declared), upload_limit)
+
+
+async def _counted(request: Request, limit: int, upload_limit: int) -> AsyncIterator[bytes]:
+    """The body as it arrives, stopped with a 413 as soon as it passes ``limit``."""
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise adding.too_large("the request", None, upload_limit)
+        yield chunk
+
+
+async def _read(request: Request, limit: int, upload_limit: int) -> bytes:
+    _check_length(request, limit, upload_limit)
+    return b"".join([c async for c in _counted(request, limit, upload_limit)])
+
+
+async def _form(request: Request, settings: Settings, allowed: tuple[str, ...]) -> FormData:
+    """A multipart or URL-encoded body, parsed while it streams in (the file part is
+    spooled to a temporary file past 1 MB, never held whole in memory twice)."""
+    limit, upload_limit = _body_limit(settings), settings.max_upload_bytes
+    _check_length(request, limit, upload_limit)
+    stream = _counted(request, limit, upload_limit)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    parser: MultiPartParser | FormParser
+    if kind == "multipart/form-data":
+        parser = MultiPartParser(
+            request.headers, stream, max_files=1, max_fields=len(allowed) + 1,
+            max_part_size=upload_limit + 1,  # pasted text; kb.adding gives the exact 413
+        )
+    else:
+        parser = FormParser(request.headers, stream, max_fields=len(allowed) + 1,
+                            max_part_size=upload_limit + 1)
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        message = exc.message
+        if message.startswith(("Part exceeded", "Field exceeded")):
+            raise adding.too_large("a form field", None, upload_limit) from None
+        raise BadInputError(f"the form data cannot be read: {message}") from None
+
+
+def _text_field(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise BadInputError(f"the field {name!r} must be text")
+    if len(value) > MAX_CHARS.get(name, 10**9):
+        raise BadInputError(f"the field {name!r} is longer than {MAX_CHARS[name]} characters")
+    return value
+
+
+def _flag(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text_field(name, value).strip().lower()
+    if text in TRUE or text in FALSE:
+        return text in TRUE
+    raise BadInputError(f"the field {name!r} must be true or false, not {value!r}")
+
+
+def _tags(value: object) -> tuple[str, ...] | None:
+    items = value if isinstance(value, list) else _text_field("tags", value).split(",")
+    tags = tuple(_text_field("tags", t).strip() for t in items)
+    tags = tuple(t for t in tags if t)
+    if len(tags) > MAX_TAGS or any(len(t) > 60 for t in tags):
+        raise BadInputError(f"at most {MAX_TAGS} tags of at most 60 characters each")
+    return tags or None
+
+
+async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The body's fields by content type: multipart or URL-encoded form, or JSON. A file
+    comes back as ``fields["file"] = (filename, bytes)``."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        form = await _form(request, settings, allowed)
+        fields: dict[str, Any] = {}
+        upload = None
+        try:
+            for key, value in form.multi_items():
+                if key in fields or (key == "file" and upload is not None):
+                    raise BadInputError(f"the field {key!r} is given twice")
+                if key == "file" and value == "":
+                    continue  # an empty file input, sent without a file name
+                if key == "file":
+                    if not isinstance(value, UploadFile):
+                        raise BadInputError(
+                            "the field 'file' must be a file upload (multipart/form-data)")
+                    upload = value
+                elif isinstance(value, UploadFile):
+                    raise BadInputError(f"the field {key!r} must be text, not a file")
+                else:
+                    fields[key] = value
+            _only(allowed, [*fields, *(["file"] if upload else [])])
+            if upload is not None and not upload.filename and not upload.size:
+                upload = None  # an HTML form's file input left empty
+            data = await upload.read() if upload is not None else None
+        finally:
+            await form.close()
+        if upload is not None:
+            fields["file"] = (upload.filename or "upload", data)
+        return fields
+    if kind == "application/json":
+        body = await _read(request, _body_limit(settings), settings.max_upload_bytes)
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise BadInputError(f"the body is not valid JSON: {exc}") from None
+        if not isinstance(payload, dict):
+            raise BadInputError("the JSON body must be an object such as {\"text\": \"...\"}")
+        if "file" in payload:
+            raise BadInputError("JSON cannot carry a file: send multipart/form-data with the "
+                                "field 'file', or put the article in 'text'")
+        _only(allowed, list(payload))
+        return payload
+    if not kind and not await _read(request, _body_limit(settings), settings.max_upload_bytes):
+        return {}  # no body at all
+    raise UnsupportedMediaError(
+        f"cannot read a body of type {kind or 'unknown'!r}: send multipart/form-data "
+        "(field 'file' or 'text'), a URL-encoded form, or JSON {\"text\": \"...\"}"
+    )
+
+
+def _only(allowed: tuple[str, ...], keys: list[str]) -> None:
+    unknown = sorted(set(keys) - set(allowed))
+    if unknown:
+        raise BadInputError(
+            f"unknown field {unknown[0]!r}; the fields are {', '.join(allowed)}")
+
+
+async def read_article_input(
+    request: Request,
+    settings: Settings,
+    *,
+    allowed: tuple[str, ...] = API_FIELDS,
+    check_token: bool = True,
+) -> ArticleInput:
+    """Read and check the shape of one article write (file or text plus fields).
+
+    With ``check_token``, the ``token`` field is checked as soon as the fields are read,
+    before anything else is looked at.
+    """
+    fields = await _fields(request, settings, allowed)
+    if check_token:
+        token = fields.get("token")
+        authorize(settings, token if isinstance(token, str) else None)
+    text = fields.get("text")
+    if text is not None:
+        text = _text_field("text", text)
+    upload = fields.get("file")
+    if upload is not None and text and text.strip():
+        raise BadInputError("send either a file or text, not both")
+    if upload is None and text is None:
+        raise BadInputError(
+            "the article is missing: upload a file (field 'file') or paste its text "
+            "(field 'text')"
+        )
+    opt = {k: _text_field(k, fields[k]).strip() or None
+           for k in ("id", "title", "source", "token") if fields.get(k) is not None}
+    lang = _text_field("lang", fields.get("lang") or "").strip().lower()
+    return ArticleInput(
+        data=upload[1] if upload is not None else text.encode(),  # type: ignore[union-attr]
+        filename=upload[0] if upload is not None else None,
+        text=text,
+        article_id=opt.get("id"),
+        title=opt.get("title"),
+        lang=None if lang in ("", "auto") else lang,
+        source=opt.get("source"),
+        tags=_tags(fields["tags"]) if fields.get("tags") is not None else None,
+        preview=_flag("preview", fields.get("preview", False)),
+        token=opt.get("token"),
+        extra={k: _text_field(k, fields[k]) for k in ("action", "replace") if k in fields},
+    )
+
+
+async def read_token_field(request: Request, settings: Settings) -> str | None:
+    """The ``token`` field of a small form body (a DELETE from a form); None without one."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in ("multipart/form-data", "application/x-www-form-urlencoded",
+                    "application/json"):
+        return None
+    fields = await _fields(request, settings, ("token",))
+    token = fields.get("token")
+    return _text_field("token", token) if token is not None else None
+
+
+# -- the write ----------------------------------------------------------------------------
+def save(
+    kb: KnowledgeBase,
+    lock: threading.Lock,
+    form: ArticleInput,
+    *,
+    article_id: str | None = None,
+    replace: bool = False,
+) -> AddResult:
+    """Preview or add/replace one article (blocking: call it from a ``def`` handler).
+
+    Writes from this process take ``lock`` so that two uploads of the same id cannot
+    both pass the existence check; the index's file lock serialises other processes.
+    """
+    article, kind = adding.prepare(
+        kb, form.data or b"", filename=form.filename, article_id=article_id or form.article_id,
+        title=form.title, lang=form.lang, source=form.source, tags=form.tags,
+    )
+    if form.preview:
+        result = adding.dry_run(kb, article, kind=kind)
+        if replace and not result.exists:
+            raise NotFoundError(f"no article with id {article.id!r} to replace")
+        return result
+    with lock:
+        return adding.add(kb, article, kind=kind, replace=replace)
