@@ -46,7 +46,8 @@ def variants(shipped: SearchConfig) -> dict[str, SearchConfig]:
                         concept_weight=0.0, lexical_weight=1.0, lexical_weight_by_lang={}),
         # Plain dense e5: raw cosine over all languages.
         "dense": replace(shipped, center=0.0, sentence_weight=0.0, lexical_weight=0.0,
-                         cross_lexical_weight=0.0, concept_weight=0.0, dense_weight=1.0),
+                         lexical_weight_by_lang={}, cross_lexical_weight=0.0,
+                         concept_weight=0.0, dense_weight=1.0),
         "hybrid": shipped,
     }
 
