@@ -98,6 +98,9 @@ class KnowledgeBase:
         self._lexical: lexical.LexicalIndex | None = None
         self._loaded_version = -1
         self._titles: dict[str, str] = {}
+        # Analyzed terms of chunks scored for concept coverage, kept per data version:
+        # reading and parsing them from SQLite cost more than the rest of a search.
+        self._terms: dict[int, tuple[str, list[str]]] = {}
         self._glossary: Glossary | None = None
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
@@ -426,7 +429,7 @@ class KnowledgeBase:
             self.index_dir / "derived.json", json.dumps({"version": version, "dir": name})
         )
         self._vectors, self._lexical, self._loaded_version = vectors, lex, version
-        self._titles = {}
+        self._titles, self._terms = {}, {}
         self._write_manifest()
         remove_stale_derived(self.index_dir, keep=name)
 
@@ -522,7 +525,7 @@ class KnowledgeBase:
             loaded = self._build_derived(None, None)
         self._vectors, self._lexical = loaded
         self._loaded_version = version
-        self._titles = {}
+        self._titles, self._terms = {}, {}
         return loaded
 
     # -- reading ----------------------------------------------------------------------
@@ -592,7 +595,9 @@ class KnowledgeBase:
             sentence_weight=cfg.sentence_weight,
         )
         concepts = self.glossary.match(query)
-        expansions = self.glossary.expand(query) if cfg.cross_lexical_weight > 0 else None
+        expansions = (
+            self.glossary.expand(query, concepts) if cfg.cross_lexical_weight > 0 else None
+        )
         lex_lists = lexical_rankings(
             lex, query, query_lang, langs, expansions=expansions, candidates=cfg.candidates
         )
@@ -601,8 +606,18 @@ class KnowledgeBase:
         coverage: dict[int, float] = {}
         if concepts and cfg.concept_weight:
             candidates = {cid for cid, _ in dense} | {c for r in lex_lists.values() for c, _ in r}
-            coverage = self.glossary.coverage(concepts, self.store.chunk_terms(sorted(candidates)))
+            coverage = self.glossary.coverage(concepts, self._chunk_terms(candidates))
         return dense, lex_lists, coverage
+
+    def _chunk_terms(self, ids: set[int]) -> dict[int, tuple[str, list[str]]]:
+        terms = self._terms  # another thread may swap in a new dict meanwhile
+        missing = sorted(i for i in ids if i not in terms)
+        if missing:
+            fetched = self.store.chunk_terms(missing)
+            if len(terms) > 50_000:  # bounded: one entry per chunk seen
+                terms = self._terms = {}
+            terms.update(fetched)
+        return {i: terms[i] for i in ids if i in terms}
 
     def rank(
         self, query: str, query_vec: np.ndarray, query_lang: str, langs: list[str]

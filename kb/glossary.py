@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 from pathlib import Path
 
 from kb.errors import KBError
 from kb.language import SUPPORTED
-from kb.lexical import analyze
+from kb.lexical import analyze_cached
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "corpus" / "glossary.yaml"
 
@@ -33,16 +33,26 @@ class Concept:
 class Glossary:
     concepts: list[Concept]
 
+    @cached_property
+    def _patterns(self) -> list[tuple[Concept, list[tuple[str, tuple[str, ...], str]]]]:
+        """Per concept, (language, analyzed tokens, folded text) of each term: worked out
+        once, since every query is matched against every term."""
+        return [
+            (c, [(lang, _term_tokens(t, lang), _fold(t)) for lang, ts in c.terms.items()
+                 for t in ts])
+            for c in self.concepts
+        ]
+
     def match(self, query: str) -> list[Concept]:
         """Concepts whose terms (in any language) occur in ``query``."""
         found = []
-        analyzed: dict[str, set[str]] = {}
-        folded = unicodedata.normalize("NFC", query).casefold()
-        for concept in self.concepts:
-            for lang, terms in concept.terms.items():
+        analyzed: dict[str, frozenset[str]] = {}
+        folded = _fold(query)
+        for concept, patterns in self._patterns:
+            for lang, tokens, text in patterns:
                 if lang not in analyzed:
-                    analyzed[lang] = set(analyze(query, lang))
-                if any(_occurs(t, lang, analyzed[lang], folded) for t in terms):
+                    analyzed[lang] = frozenset(analyze_cached(query, lang))
+                if _occurs(tokens, text, analyzed[lang], folded):
                     found.append(concept)
                     break
         return found
@@ -82,26 +92,33 @@ class Glossary:
                 out[cid] = score
         return out
 
-    def expand(self, query: str) -> dict[str, list[str]]:
-        """Per language, the terms of every concept the query names."""
+    def expand(
+        self, query: str, concepts: list[Concept] | None = None
+    ) -> dict[str, list[str]]:
+        """Per language, the terms of every concept the query names (``concepts``, when
+        the caller has matched them already)."""
         out: dict[str, list[str]] = {}
-        for concept in self.match(query):
+        for concept in self.match(query) if concepts is None else concepts:
             for lang, terms in concept.terms.items():
                 out.setdefault(lang, []).extend(terms)
         return out
 
 
-@lru_cache(maxsize=4096)
 def _term_tokens(term: str, lang: str) -> tuple[str, ...]:
-    return tuple(analyze(term, lang))
+    return analyze_cached(term, lang)
 
 
-def _occurs(term: str, lang: str, query_tokens: set[str], folded_query: str) -> bool:
-    tokens = _term_tokens(term, lang)
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _occurs(
+    tokens: tuple[str, ...], folded_term: str, query_tokens: frozenset[str], folded_query: str
+) -> bool:
     if tokens and all(t in query_tokens for t in tokens):
         return True
     # Loanwords written in another script's query ("Upselling là gì?") still match literally.
-    return len(term) >= 4 and unicodedata.normalize("NFC", term).casefold() in folded_query
+    return len(folded_term) >= 4 and folded_term in folded_query
 
 
 def load_glossary(path: Path | None = None) -> Glossary:

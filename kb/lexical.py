@@ -16,7 +16,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +89,13 @@ def _stopwords(lang: str) -> frozenset[str]:
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFC", text).casefold())
+
+
+@lru_cache(maxsize=4096)
+def analyze_cached(text: str, lang: str) -> tuple[str, ...]:
+    """:func:`analyze` for short texts seen again and again: a query is analyzed in every
+    language by the glossary and again by BM25, and glossary terms on every query."""
+    return tuple(analyze(text, lang))
 
 
 def analyze(text: str, lang: str) -> list[str]:

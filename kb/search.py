@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kb.lexical import LexicalIndex, analyze
+from kb.lexical import LexicalIndex, analyze_cached
 from kb.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -100,11 +100,11 @@ def lexical_rankings(
     out: dict[str, list[tuple[int, float]]] = {}
     for lang in langs:
         if lang == query_lang:
-            terms = analyze(query, lang)
+            terms = list(analyze_cached(query, lang))
             if expansions and expansions.get(lang):
-                terms += [t for e in expansions[lang] for t in analyze(e, lang)]
+                terms += [t for e in expansions[lang] for t in analyze_cached(e, lang)]
         elif expansions and expansions.get(lang):
-            terms = [t for e in expansions[lang] for t in analyze(e, lang)]
+            terms = [t for e in expansions[lang] for t in analyze_cached(e, lang)]
         else:
             continue
         if not terms:
