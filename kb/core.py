@@ -26,7 +26,7 @@ from kb.errors import (
     KBError,
     NotFoundError,
 )
-from kb.glossary import Glossary, load_glossary
+from kb.glossary import Glossary, joined_terms, load_glossary
 from kb.results import Hit, SearchResult
 from kb.search import Scored, SearchConfig, dense_ranking, fuse, lexical_rankings
 from kb.sentences import sentence_spans
@@ -100,7 +100,7 @@ class KnowledgeBase:
         self._titles: dict[str, str] = {}
         # Analyzed terms of chunks scored for concept coverage, kept per data version:
         # reading and parsing them from SQLite cost more than the rest of a search.
-        self._terms: dict[int, tuple[str, list[str]]] = {}
+        self._terms: dict[int, tuple[str, str]] = {}
         self._glossary: Glossary | None = None
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
@@ -609,11 +609,15 @@ class KnowledgeBase:
             coverage = self.glossary.coverage(concepts, self._chunk_terms(candidates))
         return dense, lex_lists, coverage
 
-    def _chunk_terms(self, ids: set[int]) -> dict[int, tuple[str, list[str]]]:
+    def _chunk_terms(self, ids: set[int]) -> dict[int, tuple[str, str]]:
+        """(language, joined analyzed terms) of chunks, for concept coverage."""
         terms = self._terms  # another thread may swap in a new dict meanwhile
         missing = sorted(i for i in ids if i not in terms)
         if missing:
-            fetched = self.store.chunk_terms(missing)
+            fetched = {
+                cid: (lang, joined_terms(t))
+                for cid, (lang, t) in self.store.chunk_terms(missing).items()
+            }
             if len(terms) > 50_000:  # bounded: one entry per chunk seen
                 terms = self._terms = {}
             terms.update(fetched)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from kb.errors import KBError
@@ -58,7 +58,7 @@ class Glossary:
         return found
 
     def coverage(
-        self, concepts: list[Concept], chunks: dict[int, tuple[str, list[str]]]
+        self, concepts: list[Concept], chunks: dict[int, tuple[str, str]]
     ) -> dict[int, float]:
         """How much of the query's ``concepts`` each chunk mentions, in [0, 1].
 
@@ -66,21 +66,17 @@ class Glossary:
         contiguous run of analyzed tokens (in the chunk's language). Concepts are
         weighted by their rarity among ``chunks`` (idf), so a chunk naming the specific
         concept of a question ("recommendation system") outranks the many that only
-        name the broad one ("cross-selling"). ``chunks`` maps id to (language, terms).
+        name the broad one ("cross-selling"). ``chunks`` maps id to (language, the
+        chunk's terms as :func:`joined_terms` gives them).
         """
         if not concepts or not chunks:
             return {}
+        patterns = {lang: [[_joined_term(t, lang) for t in c.terms.get(lang, [])]
+                           for c in concepts]
+                    for lang in {lang for lang, _ in chunks.values()}}
         mentions: dict[int, list[bool]] = {}
-        for cid, (lang, terms) in chunks.items():
-            joined = "\x1f" + "\x1f".join(terms) + "\x1f"
-            mentions[cid] = [
-                any(
-                    (tokens := _term_tokens(term, lang))
-                    and ("\x1f" + "\x1f".join(tokens) + "\x1f") in joined
-                    for term in c.terms.get(lang, [])
-                )
-                for c in concepts
-            ]
+        for cid, (lang, joined) in chunks.items():
+            mentions[cid] = [any(p and p in joined for p in terms) for terms in patterns[lang]]
         n = len(chunks)
         df = [sum(m[i] for m in mentions.values()) for i in range(len(concepts))]
         idf = [math.log(1 + n / d) if d else 0.0 for d in df]
@@ -106,6 +102,18 @@ class Glossary:
 
 def _term_tokens(term: str, lang: str) -> tuple[str, ...]:
     return analyze_cached(term, lang)
+
+
+def joined_terms(terms: list[str] | tuple[str, ...]) -> str:
+    """A chunk's (or term's) analyzed tokens as one string, so a run of tokens is a
+    substring test: the unit separator cannot occur inside a token."""
+    return "\x1f" + "\x1f".join(terms) + "\x1f"
+
+
+@lru_cache(maxsize=4096)
+def _joined_term(term: str, lang: str) -> str:
+    tokens = _term_tokens(term, lang)
+    return joined_terms(tokens) if tokens else ""
 
 
 def _fold(text: str) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["free_port", "running_server"]
+__all__ = ["free_port", "running_server", "server_process"]
 
 
 def free_port() -> int:
@@ -26,6 +26,20 @@ def running_server(
     log_path: Path | None = None, env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Start ``kb --index INDEX_DIR serve`` on a free loopback port; yield its base URL.
+
+    See :func:`server_process`, which also yields the process (benchmarks read its RSS).
+    """
+    with server_process(index_dir, model=model, timeout=timeout, log_path=log_path,
+                        env=env) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def server_process(
+    index_dir: Path, *, model: str | None = None, timeout: float = 600.0,
+    log_path: Path | None = None, env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start ``kb --index INDEX_DIR serve`` on a free loopback port; yield (base URL, process).
 
     Waits until ``/healthz`` reports ready (the lifespan loads the model and index), and
     stops the server on exit. The server's output goes to ``log_path`` (or is dropped).
@@ -56,7 +70,7 @@ def running_server(
             if time.monotonic() > deadline:
                 raise TimeoutError(f"kb serve was not ready after {timeout:.0f}s")
             time.sleep(0.5)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
