@@ -92,7 +92,7 @@ ALL_TEXTS = [t for texts in TEXTS.values() for t in texts]
 
 @pytest.fixture(scope="session")
 def e5() -> SentenceTransformerEncoder:
-    encoder = load_encoder("embedded")
+    encoder = load_encoder("embedded", backend="torch")  # the rebuilt model itself, fp32
     assert isinstance(encoder, SentenceTransformerEncoder)
     return encoder
 
