@@ -3,7 +3,8 @@
 Every configuration is scored in one pass over the same query encodings (kb eval's
 Evaluator with extra configurations). Questions are split into dev/test halves by a
 stable hash of their text. Usage:
-    .venv/bin/python benchmarks/tune.py --workdir benchmarks/out/eval --sample 400
+    .venv/bin/python benchmarks/tune.py --workdir benchmarks/out/eval --sample 400 \
+        [--grid weights|zscore]
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from kb.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def grid() -> dict[str, SearchConfig]:
+def weights_grid() -> dict[str, SearchConfig]:
+    """Centring, sentence mixing and the fusion weights (the 162-config grid)."""
     out = {}
     base = SearchConfig()
     for center, sw, wl, wko, wc in itertools.product(
@@ -34,6 +36,33 @@ def grid() -> dict[str, SearchConfig]:
                       concept_weight=wc)
         out[f"c{center}-s{sw}-l{wl}-ko{wko}-k{wc}"] = cfg
     return out
+
+
+def zscore_grid() -> dict[str, SearchConfig]:
+    """BM25 lists z-scored like the dense list, against the shipped max-normalised ones."""
+    base = SearchConfig()
+    out = {"shipped": base}
+    for wl, wc, wk, wko in itertools.product(
+        [0.5, 0.75, 1.0, 1.25], [0.5, 1.0], [2.0, 3.0, 4.0], [None, 1.3]
+    ):
+        cfg = replace(base, lexical_norm="zscore", lexical_weight=wl, cross_lexical_weight=wc,
+                      concept_weight=wk, lexical_weight_by_lang={"ko": wko} if wko else {})
+        out[f"z-l{wl}-x{wc}-k{wk}-ko{wko}"] = cfg
+    return out
+
+
+def zscore_own_grid() -> dict[str, SearchConfig]:
+    """Z-scored BM25 in the query's language only; glossary lists stay max-normalised."""
+    base = SearchConfig()
+    out = {"shipped": base}
+    for wl, wc, wk in itertools.product([0.6, 0.75, 0.9, 1.0, 1.25], [0.5, 1.0], [3.0, 4.0, 5.0]):
+        out[f"zo-l{wl}-x{wc}-k{wk}"] = replace(
+            base, lexical_norm="zscore", cross_lexical_norm="max", lexical_weight=wl,
+            cross_lexical_weight=wc, concept_weight=wk)
+    return out
+
+
+GRIDS = {"weights": weights_grid, "zscore": zscore_grid, "zscore-own": zscore_own_grid}
 
 
 def half_scores(report: dict, name: str, half: str) -> dict[str, dict[str, float]]:
@@ -60,12 +89,14 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=ROOT / "benchmarks" / "out" / "eval")
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--sample", type=int, default=400)
+    ap.add_argument("--grid", choices=list(GRIDS), default="zscore")
+    ap.add_argument("--suite", action="append", choices=list(evaluation.SUITES))
     args = ap.parse_args()
-    configs = grid()
+    configs = GRIDS[args.grid]()
     ev = evaluation.Evaluator(args.shared, args.workdir, settings=Settings.from_env(),
                               sample=args.sample, extra=configs, split=True)
     try:
-        report = evaluation.run(list(evaluation.SUITES), ev, ROOT / "corpus")
+        report = evaluation.run(args.suite or list(evaluation.SUITES), ev, ROOT / "corpus")
     finally:
         ev.close()
     ranked = sorted(configs, key=lambda n: -objective(half_scores(report, n, "dev")))

@@ -29,6 +29,11 @@ class SearchConfig:
     """Knobs of the retriever; the defaults are the measured best (docs/retrieval.md)."""
 
     fusion: str = "linear"  # "linear" (normalised scores) | "rrf"
+    # How linear fusion scales a BM25 list: "max" (top = 1) or "zscore" (like dense: a
+    # list whose top stands far above the rest counts for more than a flat one).
+    lexical_norm: str = "max"
+    cross_lexical_norm: str | None = None  # for the glossary lists; None: lexical_norm
+    lexical_pad: int = 10  # zscore: short lists count as padded with zeros to this length
     center: float = 0.75  # how much of each language's mean is removed (0 = raw cosine)
     sentence_weight: float = 0.4  # passage score = mix of its own and its best sentence's
     dense_weight: float = 1.0
@@ -152,8 +157,21 @@ def fuse(
         if not weight or not ranked:
             continue
         top = ranked[0][1] or 1.0
+        norm = config.lexical_norm
+        if lang != query_lang and config.cross_lexical_norm:
+            norm = config.cross_lexical_norm
+        if norm == "zscore":
+            # Short lists count as padded with zeros (chunks that did not match).
+            pad = [0.0] * max(0, config.lexical_pad - len(ranked))
+            values = np.array([x for _, x in ranked] + pad)
+            mu, sd = float(values.mean()), float(values.std()) + 1e-6
         for rank, (cid, x) in enumerate(ranked, 1):
-            part = 1.0 / (config.rrf_k + rank) if config.fusion == "rrf" else x / top
+            if config.fusion == "rrf":
+                part = 1.0 / (config.rrf_k + rank)
+            elif norm == "zscore":
+                part = (x - mu) / sd
+            else:
+                part = x / top
             scores[cid] += weight * part
             signals[cid][f"bm25_{lang}"] = rank
     if coverage and config.concept_weight:
