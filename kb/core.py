@@ -496,6 +496,17 @@ class KnowledgeBase:
                 for r in self.store.articles()
             },
         }
+        # Which vector index each language uses, with its parameters (kb.vectors).
+        if self._vectors is not None and self._loaded_version == self.store.version:
+            manifest["vector_index"] = self._vectors.describe()
+        else:
+            try:
+                info = json.loads((self.index_dir / "derived.json").read_text())
+                saved = VectorIndex.describe_saved(self.index_dir / info["dir"] / "vectors")
+            except (OSError, ValueError, KeyError, TypeError):
+                saved = None
+            if saved is not None:
+                manifest["vector_index"] = saved
         atomic_write_text(
             self.index_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
         )

@@ -4,38 +4,155 @@ e5 gives every same-language pair a bonus: a Korean query ranks unrelated Korean
 passages above the German passage that answers it. Keeping one index per language
 lets search correct that per language (see kb.search) and lets a language filter skip
 whole indexes. Vectors are L2-normalised, so inner product is cosine.
+
+Which index a language gets is a measured policy (benchmarks/vector_scale.py,
+docs/scale.md): exact search (``flat``) below :attr:`VectorConfig.threshold` vectors,
+IVF-Flat above it. IVF keeps true deletes and incremental adds (``remove_ids`` /
+``add_with_ids``), so a write to a large language changes its index in place of
+retraining it; HNSW is available on request but FAISS cannot delete from it, so every
+delete rebuilds it. Configure with ``KB_VECTOR_*`` variables (:meth:`VectorConfig.from_env`).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-# Exact search is fast and needs no training below this many vectors per language;
-# above it an HNSW graph keeps queries in the low milliseconds.
-HNSW_THRESHOLD = 200_000
+KINDS = ("auto", "flat", "ivf", "hnsw")
+
+# Chosen from benchmarks/vector_scale.py (one thread, e5-small-derived vectors; the
+# numbers are in docs/scale.md). Exact search grows linearly, ~0.07 ms per 1,000
+# vectors (~65 ms at 1M), and a query searches every language, so a language leaves it
+# at 50k vectors (a few ms each); IVF-Flat with sqrt(N) lists and 32 probes kept
+# recall@10 at ~0.99 from 50k to 1M for at most a few ms per query. 4*sqrt(N) lists
+# search faster but their k-means took 200 s instead of 10 s at 1M.
+DEFAULT_THRESHOLD = 50_000
+DEFAULT_NPROBE = 32
+# Lists per index: NLIST_PER_SQRT * sqrt(n), with at least MIN_PER_LIST vectors per list
+# (k-means wants ~39 training points per centroid).
+NLIST_PER_SQRT = 1.0
+MIN_PER_LIST = 39
+# An IVF index is retrained when its list count drifts this far from the one its size
+# asks for; between, writes add and remove vectors in place.
+NLIST_DRIFT = 2.0
 
 
-def _new_index(dim: int, n: int):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class VectorConfig:
+    """How each language's vectors are indexed.
+
+    kind: ``auto`` (flat below ``threshold`` vectors, IVF at or above it), or force
+        ``flat`` (exact), ``ivf`` (IVF-Flat) or ``hnsw`` (graph; deletes rebuild it).
+    threshold: per-language size at which ``auto`` leaves exact search.
+    nlist: IVF lists; 0 picks ``sqrt(n)`` (at least 39 vectors per list).
+    nprobe: IVF lists visited per query (a search setting: re-applied on load).
+    hnsw_m, ef_construction: HNSW graph degree and build beam (fixed at build).
+    ef_search: HNSW search beam (a search setting: re-applied on load).
+    train_per_list, niter: IVF k-means sample size per list and iterations.
+    """
+
+    kind: str = "auto"
+    threshold: int = DEFAULT_THRESHOLD
+    nlist: int = 0
+    nprobe: int = DEFAULT_NPROBE
+    hnsw_m: int = 32
+    ef_construction: int = 40
+    ef_search: int = 128
+    train_per_list: int = 64
+    niter: int = 20
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(
+                f"unknown vector index kind {self.kind!r} (KB_VECTOR_INDEX): use one of "
+                + ", ".join(KINDS)
+            )
+        for name in ("threshold", "nprobe", "hnsw_m", "ef_construction", "ef_search",
+                     "train_per_list", "niter"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"vector index {name} must be at least 1")
+        if self.nlist < 0:
+            raise ValueError("vector index nlist must be 0 (automatic) or positive")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> VectorConfig:
+        """``KB_VECTOR_INDEX`` (auto|flat|ivf|hnsw), ``KB_VECTOR_THRESHOLD``,
+        ``KB_VECTOR_NLIST``, ``KB_VECTOR_NPROBE``, ``KB_VECTOR_EF_SEARCH``; explicit
+        overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        if env.get("KB_VECTOR_INDEX"):
+            values["kind"] = env["KB_VECTOR_INDEX"].strip().lower()
+        for field, var in (("threshold", "KB_VECTOR_THRESHOLD"), ("nlist", "KB_VECTOR_NLIST"),
+                           ("nprobe", "KB_VECTOR_NPROBE"), ("ef_search", "KB_VECTOR_EF_SEARCH")):
+            if env.get(var):
+                try:
+                    values[field] = int(env[var].replace("_", ""))
+                except ValueError:
+                    raise ValueError(f"{var} must be an integer, not {env[var]!r}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def kind_for(self, n: int) -> str:
+        if self.kind != "auto":
+            return self.kind
+        return "ivf" if n >= self.threshold else "flat"
+
+    def nlist_for(self, n: int) -> int:
+        cap = max(1, n // MIN_PER_LIST)
+        if self.nlist:
+            return min(self.nlist, max(1, n))
+        return max(1, min(round(NLIST_PER_SQRT * math.sqrt(n)), cap))
+
+
+def _kind_of(index: Any) -> str:
     import faiss
 
-    if n >= HNSW_THRESHOLD:
-        base = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        base.hnsw.efSearch = 128
-        base.hnsw.efConstruction = 80
+    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+    if isinstance(inner, faiss.IndexIVF):
+        return "ivf"
+    if isinstance(inner, faiss.IndexHNSW):
+        return "hnsw"
+    return "flat"
+
+
+def _ids_of(index: Any) -> np.ndarray:
+    """The sorted ids stored in an index (for indexes saved without an ids file)."""
+    import faiss
+
+    if isinstance(index, faiss.IndexIDMap):
+        ids = faiss.vector_to_array(index.id_map)
     else:
-        base = faiss.IndexFlatIP(dim)
-    return faiss.IndexIDMap2(base)
+        lists = index.invlists
+        ids = np.concatenate([np.empty(0, np.int64)] + [
+            faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+            for i in range(index.nlist) if lists.list_size(i)
+        ])
+    return np.sort(ids.astype(np.int64))
+
+
+def _hnsw_of(index: Any) -> Any:
+    import faiss
+
+    return faiss.downcast_index(index.index)
 
 
 class VectorIndex:
     """Per-language FAISS indexes plus each language's mean passage vector."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, config: VectorConfig | None = None) -> None:
         self.dim = dim
-        self._indexes: dict[str, object] = {}
+        self.config = config or VectorConfig.from_env()
+        self._indexes: dict[str, Any] = {}
+        # Sorted chunk ids per language, to turn a rebuild into adds and removes.
+        self._ids: dict[str, np.ndarray] = {}
         self.means: dict[str, np.ndarray] = {}
         # Sentence vectors per language, sorted by chunk id, for best-sentence scoring.
         self.sent_chunk: dict[str, np.ndarray] = {}
@@ -47,17 +164,22 @@ class VectorIndex:
         return sorted(self._indexes)
 
     def copy(self) -> VectorIndex:
-        """A shallow copy: rebuilding a language in it leaves this one untouched."""
-        other = VectorIndex(self.dim)
-        for name in ("_indexes", "means", "sent_chunk", "sent_vecs", "sent_means"):
+        """A shallow copy: rebuilding a language in it leaves this one untouched (an
+        index changed in place is cloned first)."""
+        other = VectorIndex(self.dim, self.config)
+        for name in ("_indexes", "_ids", "means", "sent_chunk", "sent_vecs", "sent_means"):
             setattr(other, name, dict(getattr(self, name)))
         return other
 
     def size(self, lang: str | None = None) -> int:
         if lang is not None:
             idx = self._indexes.get(lang)
-            return int(idx.ntotal) if idx is not None else 0  # type: ignore[attr-defined]
+            return int(idx.ntotal) if idx is not None else 0
         return sum(self.size(lang) for lang in self._indexes)
+
+    def kind(self, lang: str) -> str | None:
+        index = self._indexes.get(lang)
+        return None if index is None else _kind_of(index)
 
     def build(
         self,
@@ -67,9 +189,16 @@ class VectorIndex:
         sent_chunk: np.ndarray | None = None,
         sent_vecs: np.ndarray | None = None,
     ) -> None:
-        """(Re)build one language's index from raw normalised vectors (and, optionally,
-        its sentence vectors with the chunk id of each, sorted by chunk id)."""
-        for table in (self._indexes, self.means, self.sent_chunk, self.sent_vecs,
+        """(Re)build one language's index from all its raw normalised vectors (and,
+        optionally, its sentence vectors with the chunk id of each, sorted by chunk id).
+
+        When the language already has an IVF (or, without deletions, HNSW) index of the
+        kind and size class the policy wants, only the difference is applied: removed ids
+        are deleted and new ids added, on a clone. That relies on a chunk id always
+        naming the same vector (SQLite AUTOINCREMENT never reuses one).
+        """
+        old_index, old_ids = self._indexes.get(lang), self._ids.get(lang)
+        for table in (self._indexes, self._ids, self.means, self.sent_chunk, self.sent_vecs,
                       self.sent_means):
             table.pop(lang, None)
         if len(ids) == 0:
@@ -78,19 +207,109 @@ class VectorIndex:
             self.sent_chunk[lang] = np.ascontiguousarray(sent_chunk, dtype=np.int64)
             self.sent_vecs[lang] = np.ascontiguousarray(sent_vecs, dtype=np.float32)
             self.sent_means[lang] = self.sent_vecs[lang].mean(axis=0)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.means[lang] = vectors.mean(axis=0).astype(np.float32)
-        index = _new_index(self.dim, len(ids))
-        index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+        sorted_ids = np.sort(ids)
+        index = None
+        if old_index is not None and old_ids is not None:
+            index = self._update(old_index, old_ids, sorted_ids, ids, vectors)
+        if index is None:
+            index = self._new_index(len(ids), vectors)
+            index.add_with_ids(vectors, ids)
         self._indexes[lang] = index
+        self._ids[lang] = sorted_ids
+
+    def _update(self, old: Any, old_ids: np.ndarray, sorted_ids: np.ndarray, ids: np.ndarray,
+                vectors: np.ndarray) -> Any | None:
+        """``old`` (holding the sorted ``old_ids``) changed into an index of ``ids`` by
+        deletes and adds, or None when a fresh build is due (another kind, a list count
+        far off, or deletes from HNSW)."""
+        import faiss
+
+        kind = _kind_of(old)
+        want = self.config.kind_for(len(ids))
+        if (self.config.kind == "auto" and kind == "ivf"
+                and len(ids) >= self.config.threshold // 2):
+            want = "ivf"  # hysteresis: no retraining for a language hovering at the threshold
+        if kind == "flat" or kind != want or old.d != self.dim:
+            return None
+        gone = np.setdiff1d(old_ids, sorted_ids, assume_unique=True)
+        new = ~np.isin(ids, old_ids, assume_unique=True)
+        if kind == "ivf":
+            nlist = self.config.nlist_for(len(ids))
+            if not (nlist / NLIST_DRIFT <= old.nlist <= nlist * NLIST_DRIFT):
+                return None
+        elif len(gone):  # FAISS cannot remove from an HNSW graph
+            return None
+        if not len(gone) and not new.any():
+            return old
+        index = faiss.clone_index(old)
+        if len(gone):
+            index.remove_ids(gone)
+        if new.any():
+            index.add_with_ids(np.ascontiguousarray(vectors[new]), ids[new])
+        self._apply_search_params(index)
+        return index
+
+    def _new_index(self, n: int, vectors: np.ndarray) -> Any:
+        import faiss
+
+        cfg = self.config
+        kind = cfg.kind_for(n)
+        if kind == "ivf":
+            nlist = cfg.nlist_for(n)
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, nlist,
+                                       faiss.METRIC_INNER_PRODUCT)
+            index.cp.niter = cfg.niter
+            index.cp.max_points_per_centroid = cfg.train_per_list
+            index.cp.min_points_per_centroid = 1  # small indexes (tests) train quietly
+            n_train = min(n, cfg.train_per_list * nlist)
+            rows = np.random.default_rng(0).choice(n, n_train, replace=False)
+            index.train(np.ascontiguousarray(vectors[np.sort(rows)]))
+        elif kind == "hnsw":
+            base = faiss.IndexHNSWFlat(self.dim, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            base.hnsw.efConstruction = cfg.ef_construction
+            index = faiss.IndexIDMap2(base)
+        else:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        self._apply_search_params(index)
+        return index
+
+    def _apply_search_params(self, index: Any) -> None:
+        kind = _kind_of(index)
+        if kind == "ivf":
+            index.nprobe = min(self.config.nprobe, index.nlist)
+        elif kind == "hnsw":
+            _hnsw_of(index).hnsw.efSearch = self.config.ef_search
+
+    def describe(self) -> dict[str, Any]:
+        """The configured policy and, per language, the index kind, size and parameters
+        in use (for the manifest)."""
+        langs: dict[str, dict[str, Any]] = {}
+        for lang in self.langs:
+            index = self._indexes[lang]
+            kind = _kind_of(index)
+            info: dict[str, Any] = {"kind": kind, "vectors": int(index.ntotal)}
+            if kind == "ivf":
+                info.update(nlist=int(index.nlist), nprobe=int(index.nprobe))
+            elif kind == "hnsw":
+                h = _hnsw_of(index).hnsw
+                info.update(M=int(h.nb_neighbors(1)), efConstruction=int(h.efConstruction),
+                            efSearch=int(h.efSearch))
+            langs[lang] = info
+        return {"metric": "inner_product", "dim": self.dim, "config": asdict(self.config),
+                "langs": langs}
 
     def search(self, lang: str, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (ids, inner products) for one query vector in one language."""
         index = self._indexes.get(lang)
         if index is None:
             return np.empty(0, np.int64), np.empty(0, np.float32)
-        k = min(k, index.ntotal)  # type: ignore[attr-defined]
-        scores, ids = index.search(query.reshape(1, -1).astype(np.float32), k)  # type: ignore[attr-defined]
+        k = min(k, index.ntotal)
+        if k <= 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        scores, ids = index.search(query.reshape(1, -1).astype(np.float32), k)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
@@ -118,6 +337,7 @@ class VectorIndex:
         directory.mkdir(parents=True, exist_ok=True)
         for lang, index in self._indexes.items():
             faiss.write_index(index, str(directory / f"{lang}.faiss"))
+            np.save(directory / f"{lang}.ids.npy", self._ids[lang], allow_pickle=False)
             np.save(directory / f"{lang}.mean.npy", self.means[lang], allow_pickle=False)
             if lang in self.sent_vecs:
                 np.save(directory / f"{lang}.sent_chunk.npy", self.sent_chunk[lang],
@@ -125,15 +345,31 @@ class VectorIndex:
                 np.save(directory / f"{lang}.sent_vecs.npy", self.sent_vecs[lang],
                         allow_pickle=False)
         (directory / "langs.json").write_text(json.dumps({"dim": self.dim, "langs": self.langs}))
+        (directory / "describe.json").write_text(json.dumps(self.describe(), indent=1))
+
+    @staticmethod
+    def describe_saved(directory: Path) -> dict[str, Any] | None:
+        """What :meth:`describe` said when ``directory`` was saved (None if unknown)."""
+        try:
+            return json.loads((directory / "describe.json").read_text())  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            return None
 
     @classmethod
-    def load(cls, directory: Path) -> VectorIndex:
+    def load(cls, directory: Path, config: VectorConfig | None = None) -> VectorIndex:
+        """Load saved indexes. Their structure (kind, lists, graph) is what was saved;
+        search settings (nprobe, efSearch) come from ``config``."""
         import faiss
 
         info = json.loads((directory / "langs.json").read_text())
-        vi = cls(int(info["dim"]))
+        vi = cls(int(info["dim"]), config)
         for lang in info["langs"]:
-            vi._indexes[lang] = faiss.read_index(str(directory / f"{lang}.faiss"))
+            index = faiss.read_index(str(directory / f"{lang}.faiss"))
+            vi._apply_search_params(index)
+            vi._indexes[lang] = index
+            ids_file = directory / f"{lang}.ids.npy"
+            vi._ids[lang] = (np.load(ids_file, allow_pickle=False) if ids_file.exists()
+                             else _ids_of(index))
             vi.means[lang] = np.load(directory / f"{lang}.mean.npy", allow_pickle=False)
             if (directory / f"{lang}.sent_vecs.npy").exists():
                 vi.sent_chunk[lang] = np.load(directory / f"{lang}.sent_chunk.npy",
@@ -142,3 +378,6 @@ class VectorIndex:
                                              allow_pickle=False)
                 vi.sent_means[lang] = vi.sent_vecs[lang].mean(axis=0)
         return vi
+
+
+__all__ = ["KINDS", "VectorConfig", "VectorIndex"]

@@ -1,0 +1,260 @@
+"""The vector index policy (flat below a threshold, IVF or HNSW above), deletes, adds,
+save/load and the manifest entry. Small synthetic vectors; no model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kb.vectors import VectorConfig, VectorIndex
+
+DIM = 32
+
+
+def clustered(n: int, seed: int = 0, centers: int = 20) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((centers, DIM)).astype(np.float32)
+    x = c[rng.integers(centers, size=n)] + 0.3 * rng.standard_normal((n, DIM)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def exact_top(x: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
+    return ids[np.argsort(-(x @ q))[:k]]
+
+
+def config(kind: str = "auto", **kw: int) -> VectorConfig:
+    return VectorConfig(kind=kind, **{"threshold": 500, "nprobe": 4, **kw})
+
+
+def built(kind: str, n: int = 2000, **kw: int) -> tuple[VectorIndex, np.ndarray, np.ndarray]:
+    x = clustered(n)
+    ids = np.arange(1000, 1000 + n, dtype=np.int64)
+    vi = VectorIndex(DIM, config(kind, **kw))
+    vi.build("en", ids, x)
+    return vi, ids, x
+
+
+def test_policy_picks_flat_below_threshold_and_ann_above():
+    cfg = VectorConfig(threshold=1000)
+    assert cfg.kind_for(999) == "flat" and cfg.kind_for(1000) == "ivf"
+    assert VectorConfig(kind="hnsw", threshold=1000).kind_for(10) == "hnsw"
+    assert VectorConfig(kind="flat", threshold=10).kind_for(10**6) == "flat"
+
+    vi = VectorIndex(DIM, config())
+    vi.build("small", np.arange(100), clustered(100))
+    vi.build("large", np.arange(600), clustered(600))
+    assert vi.kind("small") == "flat" and vi.kind("large") == "ivf"
+    assert vi.kind("absent") is None
+
+
+def test_nlist_follows_size_with_enough_points_per_list():
+    cfg = VectorConfig()
+    assert cfg.nlist_for(1_000_000) == 1000
+    assert cfg.nlist_for(100_000) == 316
+    assert cfg.nlist_for(100) == 100 // 39  # k-means wants ~39 points per centroid
+    assert VectorConfig(nlist=64).nlist_for(10_000) == 64
+
+
+def test_config_from_env():
+    env = {"KB_VECTOR_INDEX": "HNSW", "KB_VECTOR_THRESHOLD": "50_000",
+           "KB_VECTOR_NPROBE": "16", "KB_VECTOR_EF_SEARCH": "200", "KB_VECTOR_NLIST": "512"}
+    cfg = VectorConfig.from_env(env)
+    assert (cfg.kind, cfg.threshold, cfg.nprobe, cfg.ef_search, cfg.nlist) == (
+        "hnsw", 50_000, 16, 200, 512)
+    assert VectorConfig.from_env({}) == VectorConfig()
+    assert VectorConfig.from_env({"KB_VECTOR_INDEX": "ivf"}, kind="flat").kind == "flat"
+    with pytest.raises(ValueError, match="auto, flat, ivf, hnsw"):
+        VectorConfig.from_env({"KB_VECTOR_INDEX": "annoy"})
+    with pytest.raises(ValueError, match="KB_VECTOR_NPROBE"):
+        VectorConfig.from_env({"KB_VECTOR_NPROBE": "many"})
+    with pytest.raises(ValueError):
+        VectorConfig(nprobe=0)
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_search_finds_the_exact_top1(kind):
+    vi, ids, x = built(kind)
+    assert vi.kind("en") == kind
+    rng = np.random.default_rng(1)
+    queries = x[rng.choice(len(x), 50, replace=False)]
+    queries = queries + 0.05 * rng.standard_normal(queries.shape).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    for q in queries:
+        found, scores = vi.search("en", q, 10)
+        assert found[0] == exact_top(x, ids, q, 1)[0]
+        assert np.all(np.diff(scores) <= 1e-6)
+    found, _ = vi.search("en", queries[0], 100)  # k above what some lists hold
+    assert len(found) > 10 and len(set(found.tolist())) == len(found)
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_deleted_chunks_are_never_returned(kind):
+    vi, ids, x = built(kind)
+    gone_at = np.arange(0, len(ids), 3)
+    gone = ids[gone_at]
+    keep = ~np.isin(ids, gone)
+    old = vi
+    vi = old.copy()  # as kb.core does: build into a copy while readers use the old one
+    vi.build("en", ids[keep], x[keep])
+    assert vi.size("en") == keep.sum() and old.size("en") == len(ids)
+    for q in x[gone_at][:100]:  # each deleted vector was its own best match
+        found, _ = vi.search("en", q, 50)
+        assert not np.isin(found, gone).any()
+        assert found[0] == exact_top(x[keep], ids[keep], q, 1)[0]
+    assert old.search("en", x[gone_at[0]], 1)[0][0] == gone[0]  # the old copy is untouched
+
+
+def test_ivf_deletes_and_adds_in_place_without_retraining():
+    import faiss
+
+    vi, ids, x = built("ivf")
+    before = vi._indexes["en"]
+    centroids = faiss.vector_to_array(faiss.downcast_index(before.quantizer).codes).copy()
+    extra = clustered(300, seed=7)
+    extra_ids = np.arange(5000, 5300, dtype=np.int64)
+    keep = ids[100:]
+    all_ids = np.concatenate([keep, extra_ids])
+    all_x = np.concatenate([x[100:], extra])
+    nxt = vi.copy()
+    nxt.build("en", all_ids[::-1], all_x[::-1])  # order does not matter
+    after = nxt._indexes["en"]
+    assert after is not before and after.ntotal == len(all_ids)
+    assert np.array_equal(
+        faiss.vector_to_array(faiss.downcast_index(after.quantizer).codes), centroids)
+    assert nxt.search("en", extra[5], 1)[0][0] == extra_ids[5]
+    assert not np.isin(nxt.search("en", x[0], 50)[0], ids[:100]).any()
+    assert after.nprobe == 4
+    # unchanged data keeps the very same index object
+    again = nxt.copy()
+    again.build("en", all_ids, all_x)
+    assert again._indexes["en"] is after
+
+
+def test_ivf_retrains_when_the_size_class_changes():
+    vi, ids, x = built("auto", n=600)
+    small_nlist = vi.describe()["langs"]["en"]["nlist"]
+    big = clustered(6000, seed=3)
+    nxt = vi.copy()
+    nxt.build("en", np.arange(6000), big)
+    assert nxt.describe()["langs"]["en"]["nlist"] > 2 * small_nlist
+    # shrinking a little below the threshold keeps IVF (no retraining back and forth);
+    # shrinking below half of it goes back to exact search
+    shrunk = vi.copy()
+    shrunk.build("en", ids[:400], x[:400])
+    assert shrunk.kind("en") == "ivf" and shrunk.size("en") == 400
+    assert shrunk.describe()["langs"]["en"]["nlist"] == small_nlist  # not retrained
+    shrunk.build("en", ids[:200], x[:200])
+    assert shrunk.kind("en") == "flat"
+    fresh = VectorIndex(DIM, config())
+    fresh.build("en", ids[:400], x[:400])
+    assert fresh.kind("en") == "flat"
+
+
+@pytest.mark.parametrize("n", [1, 3, 40])
+def test_forced_ivf_and_hnsw_work_on_tiny_languages(n):
+    x = clustered(n)
+    for kind in ("ivf", "hnsw"):
+        vi = VectorIndex(DIM, config(kind))
+        vi.build("ko", np.arange(n) + 7, x)
+        assert vi.kind("ko") == kind
+        found, _ = vi.search("ko", x[0], 100)
+        assert found[0] == 7 and sorted(found.tolist()) == list(range(7, 7 + n))
+
+
+def test_hnsw_adds_in_place_and_rebuilds_on_delete():
+    vi, ids, x = built("hnsw", n=800)
+    first = vi._indexes["en"]
+    more = clustered(100, seed=9)
+    nxt = vi.copy()
+    nxt.build("en", np.concatenate([ids, np.arange(9000, 9100)]), np.concatenate([x, more]))
+    assert nxt._indexes["en"] is not first and nxt.size("en") == 900
+    assert nxt.search("en", more[0], 1)[0][0] == 9000
+    nxt.build("en", ids[1:], x[1:])
+    assert nxt.size("en") == 799
+    assert ids[0] not in nxt.search("en", x[0], 20)[0]
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_save_load_round_trip_keeps_kind_and_search_settings(kind, tmp_path):
+    vi, ids, x = built(kind, ef_search=40)
+    vi.build("de", np.arange(50), clustered(50, seed=4))
+    vi.save(tmp_path / "v")
+    back = VectorIndex.load(tmp_path / "v", vi.config)
+    assert back.describe() == vi.describe()
+    assert back.kind("en") == back.kind("de") == kind
+    assert np.array_equal(back._ids["en"], ids)
+    q = x[17]
+    assert np.array_equal(back.search("en", q, 20)[0], vi.search("en", q, 20)[0])
+    assert VectorIndex.describe_saved(tmp_path / "v") == json.loads(
+        json.dumps(vi.describe()))
+    # search settings are not baked in: a new config applies on load
+    other = VectorIndex.load(tmp_path / "v", config(kind, nprobe=2, ef_search=80))
+    info = other.describe()["langs"]["en"]
+    if kind == "ivf":
+        assert info["nprobe"] == 2
+    if kind == "hnsw":
+        assert info["efSearch"] == 80
+    # deletes keep working after a load (ids come back from the saved file)
+    other.build("en", ids[1:], x[1:])
+    assert ids[0] not in other.search("en", x[0], 10)[0]
+
+
+def test_load_without_ids_file_recovers_ids(tmp_path):
+    for kind in ("flat", "ivf"):
+        vi, ids, _ = built(kind)
+        vi.save(tmp_path / kind)
+        (tmp_path / kind / "en.ids.npy").unlink()
+        assert np.array_equal(VectorIndex.load(tmp_path / kind)._ids["en"], ids)
+
+
+def test_describe():
+    vi, _, _ = built("auto", n=800)
+    vi.build("ko", np.arange(10), clustered(10))
+    d = vi.describe()
+    assert d["metric"] == "inner_product" and d["dim"] == DIM
+    assert d["config"]["kind"] == "auto" and d["config"]["threshold"] == 500
+    assert d["langs"]["ko"] == {"kind": "flat", "vectors": 10}
+    en = d["langs"]["en"]
+    assert en["kind"] == "ivf" and en["vectors"] == 800
+    assert en["nlist"] == VectorConfig().nlist_for(800) and en["nprobe"] == 4
+    h, _, _ = built("hnsw", n=300, hnsw_m=8, ef_construction=20, ef_search=33)
+    assert h.describe()["langs"]["en"] == {"kind": "hnsw", "vectors": 300, "M": 8,
+                                           "efConstruction": 20, "efSearch": 33}
+    json.dumps(d)  # the manifest stores it as JSON
+
+
+def test_knowledge_base_records_the_index_and_deletes_with_ivf(tmp_path, monkeypatch,
+                                                                fake_encoder):
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    from .conftest import CORPUS
+
+    monkeypatch.setenv("KB_VECTOR_INDEX", "ivf")
+    monkeypatch.setenv("KB_VECTOR_NPROBE", "1")
+    d = tmp_path / "index"
+    kb = KnowledgeBase.open(d, settings=Settings(index_dir=d, model="fake"), encoder=fake_encoder)
+    try:
+        assert not kb.ingest_paths([CORPUS]).errors
+        m = json.loads((d / "manifest.json").read_text())
+        langs = m["vector_index"]["langs"]
+        assert langs and all(v["kind"] == "ivf" for v in langs.values())
+        assert m["vector_index"]["config"]["kind"] == "ivf"
+        aid = "de-upstream-downstream-marketingleiter"
+        kb.remove(aid)
+        assert all(h.article_id != aid
+                   for h in kb.search("Upstream-Marketing Vertrieb", k=20).hits)
+        m = json.loads((d / "manifest.json").read_text())
+        assert "de" not in m["vector_index"]["langs"]  # its only article is gone
+        assert set(m["vector_index"]["langs"]) == set(langs) - {"de"}
+    finally:
+        kb.close()
+    reader = KnowledgeBase.open(d, settings=Settings(index_dir=d, model="fake"),
+                                encoder=fake_encoder)
+    try:
+        assert reader.search("cross-selling", k=5).hits
+        assert all(v["nprobe"] == 1 for v in reader._vectors.describe()["langs"].values())
+    finally:
+        kb.close()
