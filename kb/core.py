@@ -396,7 +396,7 @@ class KnowledgeBase:
         # Build into copies: searches in other threads keep using the old objects until
         # the new ones are swapped in whole.
         vectors, lex = (base[0].copy(), base[1].copy()) if base else (
-            VectorIndex(dim), lexical.LexicalIndex())
+            VectorIndex(dim, self.settings.vector_index), lexical.LexicalIndex())
         all_langs = set(self.store.langs())
         targets = (langs or set()) | (all_langs if base is None else set())
         for lang in sorted(targets | (set(vectors.langs) - all_langs)):
@@ -481,6 +481,11 @@ class KnowledgeBase:
                 "id": meta.get("model_id"),
                 "fingerprint": meta.get("model_fingerprint"),
                 "dim": int(meta.get("dim", "0") or 0),
+                # How this process runs the model; vectors are only interchangeable
+                # across backends whose fingerprints match (kb.encoder).
+                "encoder_backend": getattr(self._encoder, "backend", None)
+                if self._encoder is not None
+                else self.settings.encoder_backend,
             },
             "chunker_version": chunking.CHUNKER_VERSION,
             "analyzer_version": lexical.ANALYZER_VERSION,
@@ -528,7 +533,7 @@ class KnowledgeBase:
                 try:
                     d = self.index_dir / info["dir"]
                     loaded = (
-                        VectorIndex.load(d / "vectors"),
+                        VectorIndex.load(d / "vectors", self.settings.vector_index),
                         lexical.LexicalIndex.load(d / "lexical"),
                     )
                 except (OSError, ValueError, RuntimeError) as exc:

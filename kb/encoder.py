@@ -492,6 +492,8 @@ class FakeEncoder:
     retrieval tests to be meaningful. Query and passage encode identically.
     """
 
+    backend = "fake"
+
     model_id = "fake"
     fingerprint = "fake-v1"
     max_tokens = 512

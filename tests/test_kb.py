@@ -24,7 +24,8 @@ def test_hits_are_exact_slices_of_the_article(fake_kb):
 
 def test_manifest_describes_the_index(fake_kb):
     m = json.loads((fake_kb.index_dir / "manifest.json").read_text())
-    assert m["model"] == {"id": "fake", "fingerprint": "fake-v1", "dim": 64}
+    assert m["model"] == {
+        "id": "fake", "fingerprint": "fake-v1", "dim": 64, "encoder_backend": "fake"}
     assert m["chunker_version"] >= 1
     assert set(m["articles"]) == {a["id"] for a in fake_kb.articles()}
     for entry in m["articles"].values():

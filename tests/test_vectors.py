@@ -235,7 +235,9 @@ def test_knowledge_base_records_the_index_and_deletes_with_ivf(tmp_path, monkeyp
     monkeypatch.setenv("KB_VECTOR_INDEX", "ivf")
     monkeypatch.setenv("KB_VECTOR_NPROBE", "1")
     d = tmp_path / "index"
-    kb = KnowledgeBase.open(d, settings=Settings(index_dir=d, model="fake"), encoder=fake_encoder)
+    settings = Settings.from_env(index_dir=d, model="fake")  # reads KB_VECTOR_*
+    assert settings.vector_index.kind == "ivf" and settings.vector_index.nprobe == 1
+    kb = KnowledgeBase.open(d, settings=settings, encoder=fake_encoder)
     try:
         assert not kb.ingest_paths([CORPUS]).errors
         m = json.loads((d / "manifest.json").read_text())
