@@ -79,7 +79,7 @@ def real_vectors(pattern: str) -> tuple[np.ndarray, dict[str, Any]]:
     x = np.unique(np.stack(rows), axis=0)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return np.ascontiguousarray(x, dtype=np.float32), {
-        "files": [str(Path(f).relative_to(ROOT)) for f in files],
+        "files": [os.path.relpath(f, ROOT) for f in files],
         "stored_vectors": len(rows),
         "unique_vectors": len(x),
         "model_fingerprints": sorted(str(f) for f in fingerprints),
@@ -518,6 +518,8 @@ def main() -> None:
     ap.add_argument("--train-per-list", type=int, default=64)
     ap.add_argument("--niter", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--real", default=str(ROOT / "benchmarks/out/eval/*/kb.sqlite"),
+                    help="glob of kb.sqlite files whose stored e5 vectors seed the synthesis")
     ap.add_argument("--app-only", action="store_true",
                     help="measure only kb.vectors' own code path at each size")
     args = ap.parse_args()
@@ -528,7 +530,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     t_start = time.perf_counter()
 
-    seeds, real_info = real_vectors(str(ROOT / "benchmarks/out/eval/*/kb.sqlite"))
+    seeds, real_info = real_vectors(args.real)
     nn_sims, nn = neighbour_table(seeds, 10)
     nn_dist = np.sqrt(np.maximum(0.0, 2 - 2 * nn_sims[:, 0]))
     noise = args.noise * float(np.median(nn_dist))

@@ -648,7 +648,8 @@ class KnowledgeBase:
         return fuse(dense, lex_lists, query_lang, self.search_config, coverage)
 
     def _hits(self, fused: list[Scored], k: int) -> list[Hit]:
-        top = fused[: max(k * 3, k)]
+        # With a per-article cap some candidates are skipped, so fetch a few spare ones.
+        top = fused[: k * 3 if self.search_config.per_article_cap else k]
         rows = self.store.chunks([s.chunk_id for s in top])
         if not self._titles:
             self._titles = {r["id"]: r["title"] for r in self.store.articles()}

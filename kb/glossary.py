@@ -51,7 +51,10 @@ class Glossary:
         for concept, patterns in self._patterns:
             for lang, tokens, text in patterns:
                 if lang not in analyzed:
-                    analyzed[lang] = frozenset(analyze_cached(query, lang))
+                    # A language's terms can only match a query written in its script:
+                    # this skips Kiwi (about 0.5 ms) for queries without Hangul.
+                    analyzed[lang] = (frozenset(analyze_cached(query, lang))
+                                      if _has_script(folded, lang) else frozenset())
                 if _occurs(tokens, text, analyzed[lang], folded):
                     found.append(concept)
                     break
@@ -114,6 +117,13 @@ def joined_terms(terms: list[str] | tuple[str, ...]) -> str:
 def _joined_term(term: str, lang: str) -> str:
     tokens = _term_tokens(term, lang)
     return joined_terms(tokens) if tokens else ""
+
+
+def _has_script(text: str, lang: str) -> bool:
+    if lang == "ko":
+        return any("\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e" for ch in text)
+    return any("a" <= ch <= "z" or "\u00c0" <= ch <= "\u024f" or "\u1e00" <= ch <= "\u1eff"
+               for ch in text)
 
 
 def _fold(text: str) -> str:

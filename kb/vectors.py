@@ -346,9 +346,11 @@ class VectorIndex:
         have = hi > lo
         if not have.any():
             return out
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(lo[have], hi[have], strict=True)])
+        counts = (hi - lo)[have]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        # Each chunk's sentence rows lo..hi-1, laid end to end, without a Python loop.
+        rows = np.arange(int(counts.sum())) + np.repeat(lo[have] - starts, counts)
         sims = self.sent_vecs[lang][rows] @ query.astype(np.float32)
-        starts = np.concatenate([[0], np.cumsum((hi - lo)[have])[:-1]])
         out[have] = np.maximum.reduceat(sims, starts)
         return out
 

@@ -30,7 +30,7 @@ from kb.settings import Settings
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_app_from_env"]
 
 log = logging.getLogger(__name__)
 
@@ -171,3 +171,8 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         request, "error.html", {"status": status, "message": message, "page": "error"},
         status_code=status,
     )
+
+
+def create_app_from_env() -> FastAPI:
+    """The app for ``KB_*`` settings: what each ``kb serve --workers N`` process runs."""
+    return create_app(Settings.from_env())
