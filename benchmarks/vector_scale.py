@@ -423,12 +423,13 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"| synthetic {size['n']:,} | {st['base_nn1_cos_median']} | "
                      f"{st['base_nn10_cos_median']} | {st['query_top1_cos_median']} | "
                      f"{st['query_top10_cos_median']} | {st['query_top100_cos_median']} |")
-    lines += [
-        "",
-        "| N | kind | params | build s | recall@10 (k=10) | recall@10 (k=100) | "
-        "recall@100 | p50 ms | p95 ms | index MB | remove_ids |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    if any(size["rows"] for size in results["sizes"]):  # not with --app-only
+        lines += [
+            "",
+            "| N | kind | params | build s | recall@10 (k=10) | recall@10 (k=100) | "
+            "recall@100 | p50 ms | p95 ms | index MB | remove_ids |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
     for size in results["sizes"]:
         for r in size["rows"]:
             rm = r.get("remove_ids")
