@@ -71,6 +71,21 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "kb"
 
 
+def publish_dir(tmp: Path, target: Path) -> None:
+    """Move a finished build directory into place, swapping out an older one.
+
+    A reader sees the old directory or the new one, never a half-written one: the old
+    one is first renamed into a scratch directory beside it, then removed.
+    """
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        os.replace(target, old / "old")
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+
+
 def ensure_embedded_model(cache_dir: Path | None = None, *, log: Log | None = None) -> Path:
     """Return the rebuilt e5 directory, converting it first if needed.
 
@@ -100,13 +115,7 @@ def ensure_embedded_model(cache_dir: Path | None = None, *, log: Log | None = No
         try:
             tmp.chmod(0o755)  # mkdtemp's 0700 would make a shared cache unreadable to others
             _convert(_bin_path(), tmp, source, log or (lambda _msg: None))
-            if target.exists():  # an older converter's output: swap it out
-                old = Path(tempfile.mkdtemp(prefix=f".{_MODEL_DIR}.", suffix=".tmp", dir=models))
-                os.replace(target, old / "old")
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
+            publish_dir(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

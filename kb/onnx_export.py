@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.embedded_model import publish_dir
 from kb.errors import ModelError
 
 __all__ = ["EXPORT_FILE", "EXPORTER_VERSION", "MODEL_FILE", "TOKENIZER_FILE", "ensure_onnx_export"]
@@ -130,13 +131,7 @@ def ensure_onnx_export(
                 _child("torch", str(model_dir), str(tmp))
                 graph = tmp / _RAW_FILE
             _child("finish", str(tmp), str(graph), variant, source_fingerprint)
-            if target.exists():  # an older exporter's output: swap it out
-                old = Path(tempfile.mkdtemp(prefix=f".{dirname}.", suffix=".tmp", dir=models_dir))
-                os.replace(target, old / "old")
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
+            publish_dir(tmp, target)  # swaps out an older exporter's output
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
