@@ -7,28 +7,16 @@ Needs Debian's chromium at /usr/bin/chromium (``make browser`` installs it) and 
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from kb import adding
 from kb.articles import parse_article
 
+from .browser import EVIL, chromium, new_page, require_chromium
+
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-EVIL = """---
-title: Zebra <script>alert(1)</script> campaign
-source: javascript:alert(1)
-tags: ["<img src=x onerror=alert(1)>", zebra]
----
-The zebra campaign is a marketing test. It uses <script>alert(1)</script> in the zebra text.
-The zebra campaign shows <img src=x onerror=alert(1)> to every zebra customer.
-Zebra campaigns need careful planning and a clear zebra budget.
-"""
 # The answer is only in the English article ("Brand Messaging: Communicating the value
 # proposition effectively to customer segments").
 KOREAN_QUESTION = "브랜드 메시지를 고객 세그먼트에 전달하는 방법"
@@ -38,9 +26,7 @@ TIMEOUT_MS = 120_000
 @pytest.fixture(scope="module")
 def base_url(real_kb_dir, real_encoder, tmp_path_factory):
     """``kb serve`` on a copy of the real index plus an article full of markup."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (run `make browser`)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    require_chromium()
     from kb.core import KnowledgeBase
     from kb.settings import Settings
     from web.devserver import running_server
@@ -57,24 +43,14 @@ def base_url(real_kb_dir, real_encoder, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(base_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser, base_url):
-    ctx = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    dialogs: list[str] = []
-    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    pg.dialogs = dialogs  # type: ignore[attr-defined]
-    yield pg
-    ctx.close()
+    with new_page(browser, base_url, TIMEOUT_MS) as pg:
+        yield pg
 
 
 def test_cross_lingual_answer_leads_to_the_highlighted_passage(page):

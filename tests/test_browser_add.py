@@ -9,18 +9,14 @@ this runs without the real model. It needs Debian's chromium at /usr/bin/chromiu
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
+from .browser import chromium, new_page, require_chromium
 from .conftest import CORPUS
 
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TOKEN = "browser-test-token-7f3a"
 TIMEOUT_MS = 60_000
 ARTICLE = """Zebra <script>alert(1)</script> campaign
@@ -34,9 +30,7 @@ Zebra campaigns need careful planning and a clear zebra budget.
 @pytest.fixture(scope="module")
 def server(fake_kb_dir, tmp_path_factory):
     """``kb serve --model fake`` on a copy of the fake index and a temporary corpus."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (run `make browser`)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    require_chromium()
     from web.devserver import running_server
 
     root = tmp_path_factory.mktemp("browser-add")
@@ -51,24 +45,14 @@ def server(fake_kb_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(base_url=server[0], viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    dialogs: list[str] = []
-    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    pg.dialogs = dialogs  # type: ignore[attr-defined]
-    yield pg
-    ctx.close()
+    with new_page(browser, server[0], TIMEOUT_MS) as pg:
+        yield pg
 
 
 def _assert_inert(page) -> None:

@@ -11,20 +11,13 @@ from kb.articles import parse_article
 from kb.settings import Settings
 from web.app import create_app
 
+from .browser import EVIL  # the same hostile article the browser tests render
+
 ERROR_KEYS = {"ok", "error", "status"}
 HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "text", "start", "end", "score",
             "signals"}
 EN_ARTICLE = "en-upstream-vs-downstream-marketing"
 
-EVIL = """---
-title: Zebra <script>alert(1)</script> campaign
-source: javascript:alert(1)
-tags: ["<img src=x onerror=alert(1)>", zebra]
----
-The zebra campaign is a marketing test. It uses <script>alert(1)</script> in the zebra text.
-The zebra campaign shows <img src=x onerror=alert(1)> to every zebra customer.
-Zebra campaigns need careful planning and a clear zebra budget.
-"""
 
 
 @pytest.fixture

@@ -1,0 +1,60 @@
+"""What the browser tests share: Debian's Chromium, one page per test, a hostile article.
+
+Chromium must be Debian's at /usr/bin/chromium (``make browser`` installs it), driven by
+the ``playwright`` package; ``playwright install`` cannot download browsers here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+# An article whose title, source, tags and text all carry markup that must stay text.
+EVIL = """---
+title: Zebra <script>alert(1)</script> campaign
+source: javascript:alert(1)
+tags: ["<img src=x onerror=alert(1)>", zebra]
+---
+The zebra campaign is a marketing test. It uses <script>alert(1)</script> in the zebra text.
+The zebra campaign shows <img src=x onerror=alert(1)> to every zebra customer.
+Zebra campaigns need careful planning and a clear zebra budget.
+"""
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (run `make browser`)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A launched headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@contextmanager
+def new_page(browser: Any, base_url: str, timeout_ms: int) -> Iterator[Any]:
+    """A page in a fresh context; ``page.dialogs`` collects any dialog that fires."""
+    ctx = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(timeout_ms)
+    dialogs: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.dialogs = dialogs
+    yield pg
+    ctx.close()
