@@ -64,7 +64,7 @@ def main() -> None:
     seeds = [json.loads(line) for line in SEEDS.read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory(prefix="kb-answers-") as tmp:
         index_dir = args.index or Path(tmp) / "index"
-        kb = KnowledgeBase.open(index_dir, settings=Settings(index_dir=index_dir))
+        kb = KnowledgeBase.open(index_dir, settings=Settings.from_env(index_dir=index_dir))
         kb.ingest_paths([ROOT / "corpus"])
         rows = []
         for item in seeds:

@@ -264,8 +264,8 @@ def _null_distribution(kb: KnowledgeBase, langs: list[str]) -> tuple[float, floa
         return 0.0, 1.0
     vecs = kb.encoder.encode(list(NULL_QUESTIONS), kind="query")
     best = []
-    for q, v in zip(NULL_QUESTIONS, vecs, strict=True):
-        dense = kb.signals(q, v, language.detect_query(q), langs)[0]
+    for v in vecs:
+        dense = kb.dense(v, langs)
         if dense:
             best.append(dense[0][1])
     if len(best) < 2:
@@ -500,8 +500,8 @@ def evidence(
         texts[h.lang] = texts.get(h.lang, "") + "\n" + h.text
     cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts)
     search_langs = [x for x in kb.store.langs() if not langs or x in langs]
-    # signals()[0] is the dense ranking: (chunk id, language-centred score), best first.
-    dense = kb.signals(query, query_vec, query_lang, search_langs)[0] if search_langs else []
+    # The dense ranking: (chunk id, language-centred score), best first.
+    dense = kb.dense(query_vec, search_langs) if search_langs else []
     mu, sd = st.null
     margin = (dense[0][1] - mu) / sd if dense else -10.0
     score = cov + cfg.dense_weight * margin
