@@ -40,6 +40,7 @@ import re
 import threading
 import unicodedata
 import weakref
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -496,7 +497,7 @@ def evidence(
     found_terms: dict[str, set[str]] = {}
     texts: dict[str, str] = {}
     for h in hits:
-        found_terms.setdefault(h.lang, set()).update(_analyzed(h.text, h.lang))
+        found_terms.setdefault(h.lang, set()).update(_span_terms(h, 0, len(h.text)))
         texts[h.lang] = texts.get(h.lang, "") + "\n" + h.text
     cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts)
     search_langs = [x for x in kb.store.langs() if not langs or x in langs]
@@ -506,6 +507,16 @@ def evidence(
     margin = (dense[0][1] - mu) / sd if dense else -10.0
     score = cov + cfg.dense_weight * margin
     return Evidence(cov, margin, score, cfg.threshold)
+
+
+def _span_terms(hit: Hit, a: int, b: int) -> frozenset[str]:
+    """The analyzed terms of ``hit.text[a:b]``. Korean takes them from one Kiwi pass over
+    the whole passage (:func:`kb.lexical.ko_terms_at`), the others analyze the span."""
+    at = lexical.ko_terms_at(hit.text) if hit.lang == "ko" else None
+    if at is None:
+        return _analyzed(hit.text[a:b], hit.lang)
+    starts, terms = at
+    return frozenset(terms[bisect_left(starts, a) : bisect_left(starts, b)])
 
 
 @lru_cache(maxsize=20_000)
@@ -597,8 +608,11 @@ def _opens_with(
     Definitions put their subject first ("번들링은 ...", "Upstream marketing focuses
     on ..."), so a question word or concept term among the first words is a good sign.
     """
-    opening = " ".join(_BULLET.sub("", cand.text).split()[:4])
-    lead = set(_analyzed(opening, cand.hit.lang))
+    body = _BULLET.sub("", cand.text)
+    words = list(re.finditer(r"\S+", body))[:4]
+    opening = " ".join(w.group() for w in words)
+    first = cand.start - cand.hit.start + len(cand.text) - len(body)  # where body starts
+    lead = set(_span_terms(cand.hit, first, first + (words[-1].end() if words else 0)))
     if cand.hit.lang == qlang and lead & set(qterms):
         return True
     folded = _fold(opening)
@@ -629,7 +643,7 @@ def _features(
     idf = _idf(st, qlang, qterms)
     concepts = _concept_tokens(kb, query, qlang, qterms)
     for i, c in enumerate(cands):
-        own = {c.hit.lang: set(_analyzed(c.text, c.hit.lang))}
+        own = {c.hit.lang: set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))}
         c.features = {
             "dense": float(dense[i]),
             "coverage": _coverage(qterms, idf, qlang, concepts, own, texts={c.hit.lang: c.text},

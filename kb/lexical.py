@@ -98,6 +98,29 @@ def analyze_cached(text: str, lang: str) -> tuple[str, ...]:
     return tuple(analyze(text, lang))
 
 
+@lru_cache(maxsize=2048)
+def ko_terms_at(text: str) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
+    """Korean :func:`analyze` of ``text`` with each term's start offset, sorted by offset;
+    None when NFC would change the text (the offsets would not be the caller's).
+
+    Kiwi costs about 0.6 ms a call, and an answer needs the terms of every sentence of
+    its passages: one pass over the passage, bucketed by offset, replaces one per
+    sentence (``/api/ask`` p50 on the benchmark corpus, docs/performance.md).
+    """
+    if unicodedata.normalize("NFC", text) != text:
+        return None
+    with _kiwi_lock:
+        tokens = _kiwi().tokenize(text)
+    starts, terms = [], []
+    for t in tokens:
+        tag = t.tag.split("-")[0]
+        if tag in _KO_CONTENT:
+            form = t.form.casefold()
+            starts.append(t.start)
+            terms.append(form + "다" if tag in ("VV", "VA") else form)
+    return tuple(starts), tuple(terms)
+
+
 def analyze(text: str, lang: str) -> list[str]:
     """Turn text into index terms for ``lang``'s lexical index."""
     if lang == "ko":
