@@ -26,7 +26,7 @@ from kb.errors import (
     KBError,
     NotFoundError,
 )
-from kb.glossary import Concept, Glossary, joined_terms, load_glossary
+from kb.glossary import Glossary, joined_terms, load_glossary
 from kb.results import Hit, SearchResult
 from kb.search import Scored, SearchConfig, dense_ranking, fuse, lexical_rankings
 from kb.sentences import sentence_spans
@@ -605,25 +605,9 @@ class KnowledgeBase:
     ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float]]:
         """The dense ranking, the per-language BM25 rankings and the glossary concept
         coverage of the candidates, for one query."""
-        lexical_part = self.lexical_signals(query, query_lang, langs)
-        return self.combine(self.dense(query_vec, langs), lexical_part)
-
-    def dense(self, query_vec: np.ndarray, langs: list[str]) -> list[tuple[int, float]]:
-        """The dense ranking: (chunk id, language-centred score), best first."""
-        vectors, _ = self._ensure_fresh()
-        cfg = self.search_config
-        return dense_ranking(
-            vectors, query_vec, langs, center=cfg.center, candidates=cfg.candidates,
-            sentence_weight=cfg.sentence_weight,
-        )
-
-    def lexical_signals(
-        self, query: str, query_lang: str, langs: list[str]
-    ) -> tuple[dict[str, list[tuple[int, float]]], list[Concept]]:
-        """The per-language BM25 rankings and the glossary concepts of the query; they
-        need no query vector (ask's evidence needs only the dense half)."""
         _, lex = self._ensure_fresh()
         cfg = self.search_config
+        dense = self.dense(query_vec, langs)
         concepts = self.glossary.match(query)
         expansions = (
             self.glossary.expand(query, concepts) if cfg.cross_lexical_weight > 0 else None
@@ -633,20 +617,21 @@ class KnowledgeBase:
         )
         if not lex_lists:
             log.info("query %r gave no lexical terms; dense search only", query)
-        return lex_lists, concepts
-
-    def combine(
-        self,
-        dense: list[tuple[int, float]],
-        lexical_part: tuple[dict[str, list[tuple[int, float]]], list[Concept]],
-    ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float]]:
-        """:meth:`signals` from its two halves: adds the concept coverage of the candidates."""
-        lex_lists, concepts = lexical_part
         coverage: dict[int, float] = {}
-        if concepts and self.search_config.concept_weight:
+        if concepts and cfg.concept_weight:
             candidates = {cid for cid, _ in dense} | {c for r in lex_lists.values() for c, _ in r}
             coverage = self.glossary.coverage(concepts, self._chunk_terms(candidates))
         return dense, lex_lists, coverage
+
+    def dense(self, query_vec: np.ndarray, langs: list[str]) -> list[tuple[int, float]]:
+        """The dense ranking alone, (chunk id, language-centred score), best first: what
+        an answer's evidence needs, without the lexical half of :meth:`signals`."""
+        vectors, _ = self._ensure_fresh()
+        cfg = self.search_config
+        return dense_ranking(
+            vectors, query_vec, langs, center=cfg.center, candidates=cfg.candidates,
+            sentence_weight=cfg.sentence_weight,
+        )
 
     def _chunk_terms(self, ids: set[int]) -> dict[int, tuple[str, str]]:
         """(language, joined analyzed terms) of chunks, for concept coverage."""

@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -109,30 +109,25 @@ def ko_terms_at(text: str) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
     """
     if unicodedata.normalize("NFC", text) != text:
         return None
-    with _kiwi_lock:
+    pairs = list(_ko_terms(text))
+    return tuple(a for a, _ in pairs), tuple(t for _, t in pairs)
+
+
+def _ko_terms(text: str) -> Iterator[tuple[int, str]]:
+    """(start offset, term) of each content morpheme Kiwi finds in NFC ``text``."""
+    with _kiwi_lock:  # Kiwi is not documented as thread-safe
         tokens = _kiwi().tokenize(text)
-    starts, terms = [], []
     for t in tokens:
         tag = t.tag.split("-")[0]
         if tag in _KO_CONTENT:
             form = t.form.casefold()
-            starts.append(t.start)
-            terms.append(form + "다" if tag in ("VV", "VA") else form)
-    return tuple(starts), tuple(terms)
+            yield t.start, form + "다" if tag in ("VV", "VA") else form
 
 
 def analyze(text: str, lang: str) -> list[str]:
     """Turn text into index terms for ``lang``'s lexical index."""
     if lang == "ko":
-        with _kiwi_lock:  # Kiwi is not documented as thread-safe
-            tokens = _kiwi().tokenize(unicodedata.normalize("NFC", text))
-        out = []
-        for t in tokens:
-            tag = t.tag.split("-")[0]
-            if tag in _KO_CONTENT:
-                form = t.form.casefold()
-                out.append(form + "다" if tag in ("VV", "VA") else form)
-        return out
+        return [term for _, term in _ko_terms(unicodedata.normalize("NFC", text))]
     if lang in ("en", "de"):
         stop = _stopwords(lang)
         words = [w for w in _words(text) if w not in stop]
