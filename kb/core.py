@@ -583,7 +583,8 @@ class KnowledgeBase:
             return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000)
         search_langs = [x for x in vectors.langs if wanted is None or x in wanted]
         qvec = self.encode_query(q)
-        fused = self.rank(q, qvec, qlang, search_langs)
+        signals = self._signals((vectors, lex), q, qvec, qlang, search_langs)
+        fused = fuse(*signals[:2], qlang, self.search_config, signals[2], limit=self._fetch(k))
         hits = self._hits(fused, k)
         return SearchResult(q, qlang, hits, (time.perf_counter() - started) * 1000)
 
@@ -605,9 +606,23 @@ class KnowledgeBase:
     ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float]]:
         """The dense ranking, the per-language BM25 rankings and the glossary concept
         coverage of the candidates, for one query."""
-        _, lex = self._ensure_fresh()
+        return self._signals(self._ensure_fresh(), query, query_vec, query_lang, langs)
+
+    def _signals(
+        self,
+        loaded: tuple[VectorIndex, lexical.LexicalIndex],
+        query: str,
+        query_vec: np.ndarray,
+        query_lang: str,
+        langs: list[str],
+    ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float]]:
+        # One snapshot of the indexes for the whole query (and one freshness check).
+        vectors, lex = loaded
         cfg = self.search_config
-        dense = self.dense(query_vec, langs)
+        dense = dense_ranking(
+            vectors, query_vec, langs, center=cfg.center, candidates=cfg.candidates,
+            sentence_weight=cfg.sentence_weight,
+        )
         concepts = self.glossary.match(query)
         expansions = (
             self.glossary.expand(query, concepts) if cfg.cross_lexical_weight > 0 else None
@@ -647,16 +662,12 @@ class KnowledgeBase:
             terms.update(fetched)
         return {i: terms[i] for i in ids if i in terms}
 
-    def rank(
-        self, query: str, query_vec: np.ndarray, query_lang: str, langs: list[str]
-    ) -> list[Scored]:
-        """Fused ranking of chunk ids for one query (used by search and kb eval)."""
-        dense, lex_lists, coverage = self.signals(query, query_vec, query_lang, langs)
-        return fuse(dense, lex_lists, query_lang, self.search_config, coverage)
+    def _fetch(self, k: int) -> int:
+        # With a per-article cap some candidates are skipped, so fetch a few spare ones.
+        return k * 3 if self.search_config.per_article_cap else k
 
     def _hits(self, fused: list[Scored], k: int) -> list[Hit]:
-        # With a per-article cap some candidates are skipped, so fetch a few spare ones.
-        top = fused[: k * 3 if self.search_config.per_article_cap else k]
+        top = fused[: self._fetch(k)]
         rows = self.store.chunks([s.chunk_id for s in top])
         if not self._titles:
             self._titles = {r["id"]: r["title"] for r in self.store.articles()}

@@ -177,7 +177,7 @@ class Evaluator:
                     denses[key] = dense_ranking(vectors, vec, langs, center=cfg.center,
                                                 candidates=cfg.candidates,
                                                 sentence_weight=cfg.sentence_weight)
-                fused = fuse(denses[key], lex, qlang, cfg, coverage)[:30]
+                fused = fuse(denses[key], lex, qlang, cfg, coverage, limit=30)
                 ranked = list(dict.fromkeys(labels[s.chunk_id] for s in fused))
                 results[name][q.group].add(ranked, q.relevant)
                 results[name]["all"].add(ranked, q.relevant)

@@ -29,36 +29,63 @@ class Concept:
     terms: dict[str, list[str]]
 
 
+_LITERAL_MIN = 4  # shorter terms match only as analyzed tokens: as text they hide in other words
+
+
+@dataclass(frozen=True)
+class _TermIndex:
+    # language -> first analyzed token -> (concept index, all the term's tokens)
+    by_token: dict[str, dict[str, list[tuple[int, tuple[str, ...]]]]]
+    # first _LITERAL_MIN folded characters -> (concept index, folded term)
+    by_prefix: dict[str, list[tuple[int, str]]]
+
+
 @dataclass(frozen=True)
 class Glossary:
     concepts: list[Concept]
 
     @cached_property
-    def _patterns(self) -> list[tuple[Concept, list[tuple[str, tuple[str, ...], str]]]]:
-        """Per concept, (language, analyzed tokens, folded text) of each term: worked out
-        once, since every query is matched against every term."""
-        return [
-            (c, [(lang, _term_tokens(t, lang), _fold(t)) for lang, ts in c.terms.items()
-                 for t in ts])
-            for c in self.concepts
-        ]
+    def _index(self) -> _TermIndex:
+        """Every term, indexed for matching: worked out once, since every query is
+        matched against every term."""
+        by_token: dict[str, dict[str, list[tuple[int, tuple[str, ...]]]]] = {}
+        by_prefix: dict[str, list[tuple[int, str]]] = {}
+        for i, concept in enumerate(self.concepts):
+            for lang, terms in concept.terms.items():
+                for term in terms:
+                    tokens = _term_tokens(term, lang)
+                    if tokens:
+                        by_token.setdefault(lang, {}).setdefault(tokens[0], []).append((i, tokens))
+                    folded = _fold(term)
+                    if len(folded) >= _LITERAL_MIN:
+                        by_prefix.setdefault(folded[:_LITERAL_MIN], []).append((i, folded))
+        return _TermIndex(by_token, by_prefix)
 
     def match(self, query: str) -> list[Concept]:
-        """Concepts whose terms (in any language) occur in ``query``."""
-        found = []
-        analyzed: dict[str, frozenset[str]] = {}
+        """Concepts whose terms (in any language) occur in ``query``, in glossary order.
+
+        Looked up from the query's side (its tokens, its 4-character windows) rather than
+        testing every term: matching every term cost 0.35 ms a query with ~170 terms.
+        """
+        index = self._index
         folded = _fold(query)
-        for concept, patterns in self._patterns:
-            for lang, tokens, text in patterns:
-                if lang not in analyzed:
-                    # A language's terms can only match a query written in its script:
-                    # this skips Kiwi (about 0.5 ms) for queries without Hangul.
-                    analyzed[lang] = (frozenset(analyze_cached(query, lang))
-                                      if _has_script(folded, lang) else frozenset())
-                if _occurs(tokens, text, analyzed[lang], folded):
-                    found.append(concept)
-                    break
-        return found
+        found: set[int] = set()
+        for lang, by_first in index.by_token.items():
+            # A language's terms can only match a query written in its script:
+            # this skips Kiwi (about 0.5 ms) for queries without Hangul.
+            if not _has_script(folded, lang):
+                continue
+            analyzed = frozenset(analyze_cached(query, lang))
+            for token in analyzed:
+                for i, tokens in by_first.get(token, ()):
+                    if i not in found and all(t in analyzed for t in tokens):
+                        found.add(i)
+        # Loanwords written in another script's query ("Upselling là gì?") match literally.
+        for pos in range(len(folded) - _LITERAL_MIN + 1):
+            for i, term in index.by_prefix.get(folded[pos : pos + _LITERAL_MIN], ()):
+                if i not in found and folded.startswith(term, pos):
+                    found.add(i)
+        return [self.concepts[i] for i in sorted(found)]
 
     def coverage(
         self, concepts: list[Concept], chunks: dict[int, tuple[str, str]]
@@ -128,15 +155,6 @@ def _has_script(text: str, lang: str) -> bool:
 
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
-
-
-def _occurs(
-    tokens: tuple[str, ...], folded_term: str, query_tokens: frozenset[str], folded_query: str
-) -> bool:
-    if tokens and all(t in query_tokens for t in tokens):
-        return True
-    # Loanwords written in another script's query ("Upselling là gì?") still match literally.
-    return len(folded_term) >= 4 and folded_term in folded_query
 
 
 def load_glossary(path: Path | None = None) -> Glossary:

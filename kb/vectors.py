@@ -19,7 +19,7 @@ import json
 import math
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,21 @@ NLIST_DRIFT = 2.0
 
 
 _thread_state = threading.local()
+
+
+def _dot_rows(matrix: np.ndarray, rows: np.ndarray, query: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = matrix[rows] @ query`` without gathering the rows into a copy first
+    (all float32 and C-contiguous, rows int64).
+
+    Right after the encoder has run the sentence rows are out of cache, and the copy
+    doubled the memory traffic of best-sentence scoring.
+    """
+    import faiss
+
+    faiss.fvec_inner_products_by_idx(
+        faiss.swig_ptr(out), faiss.swig_ptr(query), faiss.swig_ptr(matrix),
+        faiss.swig_ptr(rows), matrix.shape[1], 1, len(rows),
+    )
 
 
 def _one_search_thread() -> None:
@@ -178,6 +193,9 @@ class VectorIndex:
         self.sent_chunk: dict[str, np.ndarray] = {}
         self.sent_vecs: dict[str, np.ndarray] = {}
         self.sent_means: dict[str, np.ndarray] = {}
+        # Worked out on first use after a change: see _sentence_table and mean_rows.
+        self._sent_table: tuple[np.ndarray, np.ndarray] | None = None
+        self._mean_rows: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def langs(self) -> list[str]:
@@ -221,6 +239,7 @@ class VectorIndex:
         for table in (self._indexes, self._ids, self.means, self.sent_chunk, self.sent_vecs,
                       self.sent_means):
             table.pop(lang, None)
+        self._sent_table, self._mean_rows = None, {}
         if len(ids) == 0:
             return
         if sent_chunk is not None and sent_vecs is not None and len(sent_chunk):
@@ -323,36 +342,88 @@ class VectorIndex:
 
     def search(self, lang: str, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (ids, inner products) for one query vector in one language."""
-        index = self._indexes.get(lang)
-        if index is None:
-            return np.empty(0, np.int64), np.empty(0, np.float32)
-        k = min(k, index.ntotal)
-        if k <= 0:
-            return np.empty(0, np.int64), np.empty(0, np.float32)
-        _one_search_thread()
-        scores, ids = index.search(query.reshape(1, -1).astype(np.float32), k)
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+        ids, scores, _ = self.search_langs([lang], query, k)
+        return ids, scores
 
-    def best_sentence(self, lang: str, query: np.ndarray, chunk_ids: np.ndarray) -> np.ndarray:
+    def search_langs(
+        self, langs: Sequence[str], query: np.ndarray, k: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The top ``k`` of each of ``langs`` for one query vector, laid end to end in
+        the order of ``langs``: (ids, inner products, each result's position in ``langs``).
+
+        One call for every language, writing into one buffer: on a small corpus the
+        Python and NumPy steps around each FAISS call, not FAISS, were most of the time.
+        """
+        import faiss
+
+        _one_search_thread()
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        scores = np.full((len(langs), max(k, 0)), -np.inf, dtype=np.float32)
+        ids = np.full(scores.shape, -1, dtype=np.int64)
+        for row, lang in enumerate(langs):
+            index = self._indexes.get(lang)
+            n = min(k, int(index.ntotal)) if index is not None else 0
+            if n > 0:  # a short result fills the front of its row
+                index.search_c(1, faiss.swig_ptr(q), n, faiss.swig_ptr(scores[row]),
+                               faiss.swig_ptr(ids[row]))
+        found = ids.ravel() >= 0
+        pos = np.repeat(np.arange(len(langs)), scores.shape[1])
+        return ids.ravel()[found], scores.ravel()[found], pos[found]
+
+    def best_sentence(
+        self, langs: Sequence[str], query: np.ndarray, chunk_ids: np.ndarray, pos: np.ndarray
+    ) -> np.ndarray:
         """For each chunk, the query's cosine with its best-matching sentence (NaN when
-        the chunk has no sentence vectors)."""
+        the chunk has no sentence vectors). ``pos`` gives each chunk's language as a
+        position in ``langs`` and must not decrease, as :meth:`search_langs` returns it."""
         out = np.full(len(chunk_ids), np.nan, dtype=np.float32)
-        owners = self.sent_chunk.get(lang)
-        if owners is None or len(chunk_ids) == 0:
-            return out
-        lo = np.searchsorted(owners, chunk_ids, side="left")
-        hi = np.searchsorted(owners, chunk_ids, side="right")
-        have = hi > lo
+        start, count = self._sentence_table()
+        n = np.zeros(len(chunk_ids), dtype=np.int64)
+        known = chunk_ids < len(count)
+        n[known] = count[chunk_ids[known]]
+        have = n > 0
         if not have.any():
             return out
-        counts = (hi - lo)[have]
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        # Each chunk's sentence rows lo..hi-1, laid end to end, without a Python loop.
-        rows = np.arange(int(counts.sum())) + np.repeat(lo[have] - starts, counts)
-        sims = self.sent_vecs[lang][rows] @ query.astype(np.float32)
-        out[have] = np.maximum.reduceat(sims, starts)
+        n = n[have]
+        starts = np.cumsum(n) - n
+        # Each chunk's sentence rows, laid end to end, without a Python loop; they index
+        # the sentence matrix of the chunk's language, and languages come in runs.
+        rows = np.arange(int(n.sum())) + np.repeat(start[chunk_ids[have]] - starts, n)
+        bounds = np.searchsorted(np.repeat(pos[have], n), np.arange(len(langs) + 1)).tolist()
+        dots = np.empty(len(rows), dtype=np.float32)
+        q = np.ascontiguousarray(query, dtype=np.float32)
+        for i, lang in enumerate(langs):
+            lo, hi = bounds[i], bounds[i + 1]
+            if hi > lo:
+                _dot_rows(self.sent_vecs[lang], rows[lo:hi], q, dots[lo:hi])
+        out[have] = np.maximum.reduceat(dots, starts)
         return out
+
+    def mean_rows(self, langs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The mean passage and mean sentence vector of each of ``langs``, one row per
+        language (zeros where a language has none), for centring scores."""
+        key = tuple(langs)
+        rows = self._mean_rows.get(key)
+        if rows is None:
+            zero = np.zeros(self.dim, dtype=np.float32)
+            means = np.stack([self.means.get(lang, zero) for lang in langs])
+            sent_means = np.stack([self.sent_means.get(lang, zero) for lang in langs])
+            rows = self._mean_rows[key] = (means.astype(np.float32),
+                                           sent_means.astype(np.float32))
+        return rows
+
+    def _sentence_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk id -> (first row in its language's sentence matrix, sentence count);
+        worked out on first use after a change."""
+        table = self._sent_table
+        if table is None:
+            top = max((int(o[-1]) + 1 for o in self.sent_chunk.values() if len(o)), default=0)
+            start, count = np.zeros(top, dtype=np.int64), np.zeros(top, dtype=np.int64)
+            for owners in self.sent_chunk.values():
+                chunk, first, n = np.unique(owners, return_index=True, return_counts=True)
+                start[chunk], count[chunk] = first, n
+            table = self._sent_table = (start, count)
+        return table
 
     def save(self, directory: Path) -> None:
         import faiss

@@ -260,3 +260,43 @@ def test_knowledge_base_records_the_index_and_deletes_with_ivf(tmp_path, monkeyp
         assert all(v["nprobe"] == 1 for v in reader._vectors.describe()["langs"].values())
     finally:
         kb.close()
+
+
+def _with_sentences(
+    vi: VectorIndex, lang: str, ids: np.ndarray, seed: int
+) -> dict[int, np.ndarray]:
+    """Build ``lang`` with 0-3 sentence vectors per chunk; returns chunk id -> its sentences."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 4, size=len(ids))
+    owners = np.repeat(ids, counts)
+    sents = clustered(len(owners), seed=seed + 1)
+    vi.build(lang, ids, clustered(len(ids), seed=seed), owners, sents)
+    return {int(c): sents[owners == c] for c in ids if (owners == c).any()}
+
+
+def test_best_sentence_is_each_chunks_best_cosine_across_languages(tmp_path):
+    vi = VectorIndex(DIM, config("flat"))
+    truth = _with_sentences(vi, "de", np.arange(10, 60, dtype=np.int64), seed=1)
+    truth |= _with_sentences(vi, "en", np.arange(200, 290, dtype=np.int64), seed=2)
+    q = clustered(1, seed=9)[0]
+
+    def check(index: VectorIndex) -> None:
+        ids, scores, pos = index.search_langs(["de", "en", "absent"], q, 30)
+        assert list(np.bincount(pos, minlength=3)) == [30, 30, 0]
+        best = index.best_sentence(["de", "en", "absent"], q, ids, pos)
+        for cid, b in zip(ids.tolist(), best.tolist(), strict=True):
+            if cid in truth:
+                assert b == pytest.approx(float((truth[cid] @ q).max()), abs=1e-6)
+            else:
+                assert np.isnan(b)  # a chunk without sentence vectors
+        means, _ = index.mean_rows(["de", "en", "absent"])
+        assert np.allclose(means, [index.means["de"], index.means["en"], np.zeros(DIM)])
+
+    check(vi)
+    vi.save(tmp_path / "v")
+    check(VectorIndex.load(tmp_path / "v", config("flat")))
+    # Rebuilding a language with other sentences is seen by the next query.
+    truth = {c: s for c, s in truth.items() if c >= 200}
+    truth |= _with_sentences(vi, "de", np.arange(10, 60, dtype=np.int64), seed=5)
+    check(vi)
+
