@@ -211,12 +211,21 @@ class KnowledgeBase:
         return FileLock(str(self.index_dir / ".lock"), timeout=600)
 
     def _prepare(
-        self, article: Article, count: Callable[[str], int]
-    ) -> tuple[list[chunking.Chunk], list[str], list[list[str]]]:
-        pieces = chunking.chunk_text(article.text, count)
-        langs = [language.detect(p.text, fallback=article.lang) or article.lang for p in pieces]
-        terms = [lexical.analyze(p.text, lang) for p, lang in zip(pieces, langs, strict=True)]
-        return pieces, langs, terms
+        self, articles: Sequence[Article], count: Callable[[str], int]
+    ) -> list[tuple[list[chunking.Chunk], list[str], list[list[str]]]]:
+        """Chunks, their languages and their index terms, per article. All articles are
+        chunked and tagged first, then analyzed in one batch (Kiwi runs a batch on all
+        cores)."""
+        split = []
+        for art in articles:
+            pieces = chunking.chunk_text(art.text, count)
+            langs = [language.detect(p.text, fallback=art.lang) or art.lang for p in pieces]
+            split.append((pieces, langs))
+        terms = iter(lexical.analyze_many(
+            [p.text for pieces, _ in split for p in pieces],
+            [lang for _, langs in split for lang in langs],
+        ))
+        return [(pieces, langs, [next(terms) for _ in pieces]) for pieces, langs in split]
 
     def ingest(
         self, articles: Sequence[Article], *, progress: ProgressFn | None = None
@@ -278,8 +287,7 @@ class KnowledgeBase:
             prepared = []
             to_embed: list[str] = []
             sent_embed: list[str] = []
-            for art in todo:
-                pieces, langs, terms = self._prepare(art, count)
+            for art, (pieces, langs, terms) in zip(todo, self._prepare(todo, count), strict=True):
                 reuse = self.store.chunk_vectors_by_text(art.id) if same_model else {}
                 sreuse = self.store.sentence_vectors_by_text(art.id) if same_model else {}
                 spans = [sentence_spans(art.text, p.start, p.end) for p in pieces]
@@ -288,10 +296,12 @@ class KnowledgeBase:
                 sent_embed.extend(
                     art.text[a:b] for sp in spans for a, b in sp if art.text[a:b] not in sreuse
                 )
-            sent_embed = list(dict.fromkeys(sent_embed))
+            # A one-sentence chunk is its own sentence: same text, same vector.
+            chunk_texts = set(to_embed)
+            sent_embed = [t for t in dict.fromkeys(sent_embed) if t not in chunk_texts]
             vectors, sent_vectors = self._embed(to_embed, sent_embed, progress)
             by_text = dict(zip(to_embed, vectors, strict=True))
-            by_sentence = dict(zip(sent_embed, sent_vectors, strict=True))
+            by_sentence = by_text | dict(zip(sent_embed, sent_vectors, strict=True))
             report.chunks_embedded = len(to_embed)
             report.sentences_embedded = len(sent_embed)
             touched: set[str] = set(self.store.langs()) if replace_all else set()

@@ -54,6 +54,23 @@ def test_changed_article_reuses_vectors_of_unchanged_chunks(fake_kb):
     assert 0 < second.chunks_embedded < len(fake_kb.store.article_chunks("pricing"))
 
 
+def test_a_one_sentence_chunk_is_not_embedded_twice(tmp_path):
+    """Its sentence is its text: the chunk's vector serves as the sentence's."""
+    kb = KnowledgeBase.open(tmp_path, settings=Settings(index_dir=tmp_path), encoder=FakeEncoder())
+    long_sentence = "Cross-selling offers " + " ".join(["related products"] * 120) + "."
+    text = f"{long_sentence}\n\nUpselling sells a better version. It raises the order value."
+    report = kb.ingest([parse_article(text, name="notes.md")])
+    chunks = kb.store.article_chunks("notes")
+    rows = kb.store.conn.execute("SELECT chunk_id FROM sentences").fetchall()
+    one = [c for c in chunks if sum(r["chunk_id"] == c.id for r in rows) == 1]
+    assert [c.text for c in one] == [long_sentence]  # a chunk of its own
+    assert len(rows) == 3 and report.sentences_embedded == 2
+    sentence_vectors = kb.store.sentence_vectors_by_text("notes")
+    chunk_vectors = kb.store.chunk_vectors_by_text("notes")
+    assert (sentence_vectors[long_sentence] == chunk_vectors[long_sentence]).all()
+    kb.close()
+
+
 def test_language_filter(fake_kb):
     res = fake_kb.search("marketing", k=10, langs=["de"])
     assert res.hits and {h.lang for h in res.hits} == {"de"}
