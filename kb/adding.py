@@ -327,9 +327,9 @@ def detect_translations(
             links.append((other, "translation", round(result.score, 4), pairs))
             found.append({"article_id": other, "score": round(result.score, 4)})
     if _stored_links(kb, article_id) != _normalised(links):
-        # Only a change is written: a write bumps the index version, and every reader
-        # then reloads its search indexes, although links are not part of them.
-        with kb.store.transaction() as conn:
+        # Links are not part of the search indexes, so the write leaves the data version
+        # alone: a bump would send every reader (and the next open) into a full rebuild.
+        with kb.store.transaction(bump=False) as conn:
             kb.store.set_links(conn, article_id, links)
         kb._write_manifest()
     return found

@@ -165,8 +165,11 @@ class Store:
             self._writer.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write; bumps the data version that readers watch."""
+    def transaction(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """One atomic write; bumps the data version that readers watch, unless ``bump``
+        is False: for data no derived index is built from (translation links), which
+        readers query directly. A bump without a new derived index would make every
+        reader rebuild all its search indexes from the database."""
         with self._write_lock:
             if self._writer is None:
                 self._writer = self._connect()
@@ -174,8 +177,9 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-                row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-                self.set_meta("version", str((int(row["value"]) if row else 0) + 1), conn)
+                if bump:
+                    row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+                    self.set_meta("version", str((int(row["value"]) if row else 0) + 1), conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

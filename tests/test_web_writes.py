@@ -531,7 +531,7 @@ def family(lib):
     de = [c.id for c in lib.store.article_chunks(DE_SEED)]
     vi = [c.id for c in lib.store.article_chunks(VI_SEED)]
     en = [c.id for c in lib.store.article_chunks("evil-zebra")]
-    with lib.store.transaction() as conn:
+    with lib.store.transaction(bump=False) as conn:  # as kb.adding writes links
         lib.store.set_links(conn, DE_SEED, [
             (VI_SEED, "translation", 0.83, [[de[0], vi[0]], [de[1], vi[1]]]),
             ("evil-zebra", "translation", 0.6, [[de[0], en[0]]]),
