@@ -120,12 +120,24 @@ def lexical_rankings(
         ids, scores = lexical.scores(lang, terms)
         if len(ids) == 0:
             continue
-        top = np.argsort(-scores)[:candidates]
-        top = top[scores[top] > 0]
-        ranked = list(zip(ids[top].tolist(), scores[top].tolist(), strict=True))
+        ranked = _top_positive(ids, scores, candidates)
         if ranked:
             out[lang] = ranked
     return out
+
+
+def _top_positive(
+    ids: np.ndarray, scores: np.ndarray, k: int
+) -> list[tuple[int, float]]:
+    """The ``k`` best (id, score) with a score above zero, best first, ties in index order.
+
+    A partial sort: at 1M chunks in one language a full argsort of the BM25 scores took
+    8.2 ms a query against 3.5 ms for this (docs/scale.md)."""
+    hit = np.flatnonzero(scores > 0)
+    if len(hit) > k:
+        hit = hit[np.argpartition(-scores[hit], k - 1)[:k]]
+    top = hit[np.argsort(-scores[hit], kind="stable")]
+    return list(zip(ids[top].tolist(), scores[top].tolist(), strict=True))
 
 
 def fuse(
