@@ -135,6 +135,15 @@ class KnowledgeBase:
             check=check,
         )
 
+    def warm_up(self) -> None:
+        """Load now what the first query would otherwise wait for: the derived indexes,
+        the glossary's analyzed terms (which loads Kiwi; its first analyses are slow: the
+        first search after start took 2.0 s, then 30 ms) and langdetect's profiles
+        (0.25 s, under the GIL, which stalled every concurrent request)."""
+        self._ensure_fresh()
+        self.glossary.match("warm-up")
+        language.detect("warm-up text for the language detector, long enough to run it")
+
     def close(self) -> None:
         self.store.close()
 

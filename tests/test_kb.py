@@ -195,3 +195,16 @@ def test_readers_keep_answering_during_a_write(fake_kb):
     assert not errors, errors[0]
     assert counts["searches"] > 0
     assert {f"partner-{i}" for i in range(3)} <= {a["id"] for a in fake_kb.articles()}
+
+
+def test_warm_up_loads_what_the_first_query_would_wait_for(fake_kb, monkeypatch):
+    from kb import language, lexical
+
+    lexical._kiwi.cache_clear()
+    monkeypatch.setattr(language, "_factory_loaded", False)
+    fake_kb.glossary.__dict__.pop("_index", None)
+    fake_kb.warm_up()
+    assert lexical._kiwi.cache_info().currsize == 1  # Kiwi loaded (the glossary's terms)
+    assert "_index" in fake_kb.glossary.__dict__
+    assert language._factory_loaded
+    assert fake_kb.search("크로스셀링 KPI", k=3).hits

@@ -62,6 +62,7 @@ def _open_kb(settings: Settings) -> KnowledgeBase:
     if n:
         log.info("loading the index at %s (%d articles)", kb.index_dir, n)
         answers.prepare(kb)
+        kb.warm_up()
     else:
         log.warning("the index at %s is empty: run `kb ingest` to add articles", kb.index_dir)
     log.info("ready in %.1fs", time.perf_counter() - started)
