@@ -142,6 +142,7 @@ class KnowledgeBase:
         (0.25 s, under the GIL, which stalled every concurrent request)."""
         self._ensure_fresh()
         self.glossary.match("warm-up")
+        lexical.analyze("형태소 분석기를 미리 준비합니다", "ko")  # uncached: Kiwi runs here
         language.detect("warm-up text for the language detector, long enough to run it")
 
     def close(self) -> None:

@@ -200,7 +200,8 @@ def test_readers_keep_answering_during_a_write(fake_kb):
 def test_warm_up_loads_what_the_first_query_would_wait_for(fake_kb, monkeypatch):
     from kb import language, lexical
 
-    lexical._kiwi.cache_clear()
+    lexical._kiwi.cache_clear()  # as in a fresh process
+    lexical.analyze_cached.cache_clear()
     monkeypatch.setattr(language, "_factory_loaded", False)
     fake_kb.glossary.__dict__.pop("_index", None)
     fake_kb.warm_up()
