@@ -603,8 +603,8 @@ class KnowledgeBase:
             return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000)
         search_langs = [x for x in vectors.langs if wanted is None or x in wanted]
         qvec = self.encode_query(q)
-        signals = self._signals((vectors, lex), q, qvec, qlang, search_langs)
-        fused = fuse(*signals[:2], qlang, self.search_config, signals[2], limit=self._fetch(k))
+        dense, lex_lists, coverage = self._signals((vectors, lex), q, qvec, qlang, search_langs)
+        fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, limit=self._fetch(k))
         hits = self._hits(fused, k)
         return SearchResult(q, qlang, hits, (time.perf_counter() - started) * 1000)
 
@@ -639,10 +639,7 @@ class KnowledgeBase:
         # One snapshot of the indexes for the whole query (and one freshness check).
         vectors, lex = loaded
         cfg = self.search_config
-        dense = dense_ranking(
-            vectors, query_vec, langs, center=cfg.center, candidates=cfg.candidates,
-            sentence_weight=cfg.sentence_weight,
-        )
+        dense = self._dense(vectors, query_vec, langs)
         concepts = self.glossary.match(query)
         expansions = (
             self.glossary.expand(query, concepts) if cfg.cross_lexical_weight > 0 else None
@@ -662,6 +659,11 @@ class KnowledgeBase:
         """The dense ranking alone, (chunk id, language-centred score), best first: what
         an answer's evidence needs, without the lexical half of :meth:`signals`."""
         vectors, _ = self._ensure_fresh()
+        return self._dense(vectors, query_vec, langs)
+
+    def _dense(
+        self, vectors: VectorIndex, query_vec: np.ndarray, langs: list[str]
+    ) -> list[tuple[int, float]]:
         cfg = self.search_config
         return dense_ranking(
             vectors, query_vec, langs, center=cfg.center, candidates=cfg.candidates,

@@ -46,8 +46,8 @@ class Glossary:
 
     @cached_property
     def _index(self) -> _TermIndex:
-        """Every term, indexed for matching: worked out once, since every query is
-        matched against every term."""
+        """Every term, indexed by its first analyzed token and its first characters:
+        worked out once, on the first query."""
         by_token: dict[str, dict[str, list[tuple[int, tuple[str, ...]]]]] = {}
         by_prefix: dict[str, list[tuple[int, str]]] = {}
         for i, concept in enumerate(self.concepts):

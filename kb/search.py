@@ -132,7 +132,7 @@ def _top_positive(
     """The ``k`` best (id, score) with a score above zero, best first, ties in index order.
 
     A partial sort: at 1M chunks in one language a full argsort of the BM25 scores took
-    8.2 ms a query against 3.5 ms for this (docs/scale.md)."""
+    6.7 ms a query against 2.7 ms for this (benchmarks/bm25_scale.py, docs/scale.md)."""
     hit = np.flatnonzero(scores > 0)
     if len(hit) > k:
         hit = hit[np.argpartition(-scores[hit], k - 1)[:k]]
