@@ -171,7 +171,7 @@ class KnowledgeBase:
         meta = self.store.meta()
         if "model_id" not in meta or not self._check:
             return
-        rebuild = f"run `kb reindex --index {self.index_dir}` to rebuild it"
+        rebuild = f"run `kb --index {self.index_dir} reindex` to rebuild it"
         if meta["model_id"] != self.settings.model:
             raise IndexMismatchError(
                 f"the index at {self.index_dir} was built with model {meta['model_id']!r} "

@@ -100,7 +100,7 @@ def test_remove_deletes_vectors_terms_and_metadata(fake_kb):
 
 
 def test_model_mismatch_names_the_rebuild_command(fake_kb_dir):
-    with pytest.raises(IndexMismatchError, match="kb reindex"):
+    with pytest.raises(IndexMismatchError, match="kb --index .* reindex"):
         KnowledgeBase.open(fake_kb_dir, settings=Settings(index_dir=fake_kb_dir, model="other"))
     other = FakeEncoder(dim=32)
     other.fingerprint = "fake-v1-dim32"
