@@ -25,8 +25,9 @@ browser:
 	  else echo "chromium missing: install Debian's chromium to run the browser tests"; fi; }
 
 # Build the embedded model and the index on first use (both no-ops later), then serve.
+# An index an older kb built with another model, encoder or chunker is rebuilt first.
 run: venv
-	$(BIN)/kb ingest
+	$(BIN)/kb ingest --reindex-if-stale
 	$(BIN)/kb serve --host $(HOST) --port $(PORT)
 
 test: venv browser

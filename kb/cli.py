@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kb.errors import KBError
+from kb.errors import IndexMismatchError, KBError
 from kb.settings import Settings
 
 
@@ -90,15 +90,37 @@ def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--no-families", is_flag=True, help="Skip translation-family detection.")
+@click.option(
+    "--reindex-if-stale",
+    is_flag=True,
+    help="If the index was built with another model, encoder or chunker, rebuild it "
+    "from the corpus directory first instead of stopping.",
+)
 @click.pass_context
 @handle_errors
-def ingest(ctx: click.Context, paths: tuple[Path, ...], no_families: bool) -> None:
+def ingest(
+    ctx: click.Context, paths: tuple[Path, ...], no_families: bool, reindex_if_stale: bool
+) -> None:
     """Add or update articles from files or directories (default: the corpus directory)."""
     from kb import adding
 
     settings = _settings(ctx)
     targets = list(paths) or [settings.corpus_dir]
     kb = _open(ctx)
+    try:
+        _ = kb.encoder  # loads the model, and checks that the index was built with it
+    except IndexMismatchError as exc:
+        # `make run` passes the flag, so an index left by an older kb (another encoder
+        # default, say) is rebuilt on start rather than refused. Uploaded articles are
+        # saved in the corpus directory too, so rebuilding from it loses nothing.
+        if not reindex_if_stale:
+            raise
+        click.echo(f"stale index: {exc}\nrebuilding it from {settings.corpus_dir}", err=True)
+        kb.close()
+        kb = _open(ctx, check=False)
+        _reindex(kb, [settings.corpus_dir], families=not no_families)  # errors: see below
+        kb.close()
+        kb = _open(ctx)
     with progress_bar("ingest") as progress:
         report = kb.ingest_paths(targets, progress=progress)
     for err in report.errors:
@@ -117,23 +139,35 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], no_families: bool) -> No
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--no-families", is_flag=True, help="Skip translation-family detection.")
 @click.pass_context
 @handle_errors
-def reindex(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def reindex(ctx: click.Context, paths: tuple[Path, ...], no_families: bool) -> None:
     """Rebuild the whole index from the corpus (after a model or chunker change)."""
-    settings = _settings(ctx)
     kb = _open(ctx, check=False)
-    with progress_bar("reindex") as progress:
-        report = kb.reindex(list(paths) or [settings.corpus_dir], progress=progress)
+    report = _reindex(kb, list(paths) or [_settings(ctx).corpus_dir], families=not no_families)
     for err in report.errors:
         click.echo(f"error: {err}", err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+def _reindex(kb: Any, paths: list[Path], *, families: bool) -> Any:
+    """Rebuild from ``paths``, then find translation families again: a rebuild gives
+    every chunk a new id, so the old links (which pair chunk ids) are gone."""
+    from kb import adding
+
+    with progress_bar("reindex") as progress:
+        report = kb.reindex(paths, progress=progress)
     click.echo(
         f"reindexed {len(report.added) + len(report.updated)} article(s); embedded "
         f"{report.chunks_embedded} chunk(s) in {report.seconds:.1f}s; "
         f"{len(report.errors)} error(s)"
     )
-    if report.errors:
-        sys.exit(1)
+    if families:
+        for a, b, score in adding.detect_all(kb):
+            click.echo(f"translation family: {a} ~ {b} (alignment {score:.2f})")
+    return report
 
 
 def _print_hits(result: dict[str, Any]) -> None:

@@ -86,3 +86,20 @@ def test_index_option_and_model_mismatch(run, fake_kb_dir):
     res = CliRunner().invoke(cli, ["--index", str(fake_kb_dir), "--model", "other", "stats"])
     # The command it names must parse: --index is a group option, before "reindex".
     assert res.exit_code == 1 and f"`kb --index {fake_kb_dir} reindex`" in res.stderr
+
+
+def test_ingest_rebuilds_a_stale_index_only_when_asked(run):
+    from kb.core import KnowledgeBase
+
+    kb = KnowledgeBase.open(check=False)  # KB_INDEX_DIR: the run fixture's copy
+    kb.store.set_meta("model_fingerprint", "fake-v0")  # built by an older encoder
+    kb.close()
+    res = CliRunner().invoke(cli, ["ingest"])
+    assert res.exit_code == 1 and "different weights" in res.stderr
+
+    res = run("ingest", "--reindex-if-stale", "--no-families")
+    assert res.exit_code == 0, res.output
+    assert "stale index" in res.stderr and "reindexed 5 article(s)" in res.stdout
+    assert "0 new, 0 updated, 5 unchanged" in res.stdout  # then an ordinary ingest
+    assert run("ingest").exit_code == 0  # the index is current again
+    assert json.loads(run("search", "cross-selling", "--json").stdout)["hits"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 
@@ -36,3 +37,26 @@ def test_finding_a_family_keeps_the_search_indexes_current(
         assert [f["article_id"] for f in adding.family_of(again, DE_SEED)] == [VI_SEED]
         again.close()
     assert "lag" not in caplog.text
+
+
+def test_reindex_finds_the_families_again(real_kb_dir, tmp_path, monkeypatch):
+    """A rebuild gives every chunk a new id, so links (pairs of chunk ids) are found anew."""
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    d = tmp_path / "index"
+    shutil.copytree(real_kb_dir, d)
+    monkeypatch.setenv("KB_INDEX_DIR", str(d))
+    res = CliRunner().invoke(cli, ["reindex"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "translation family:" in res.stdout and DE_SEED in res.stdout
+    kb = KnowledgeBase.open(d)
+    try:
+        assert [f["article_id"] for f in adding.family_of(kb, DE_SEED)] == [VI_SEED]
+        de = {c.id for c in kb.store.article_chunks(DE_SEED)}
+        for link in kb.store.links(DE_SEED):  # the pairs name chunks that exist now
+            pairs = json.loads(link["pairs"])
+            assert pairs and all((a in de) != (b in de) for a, b in pairs)
+    finally:
+        kb.close()
