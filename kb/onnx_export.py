@@ -418,12 +418,24 @@ def _outlier_ratios(
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
-    model = onnx.load(str(fp32))
+    # The same graph with those inputs as extra outputs. A model too big for one
+    # protobuf keeps its weights in external files, which only a graph file beside it finds.
+    model = onnx.load(str(fp32), load_external_data=False)
     wanted = sorted(set(inputs.values()))
     model.graph.output.extend(
         onnx.helper.make_tensor_value_info(x, onnx.TensorProto.FLOAT, None) for x in wanted
     )
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    external = any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
+    providers = ["CPUExecutionProvider"]
+    if not external:
+        session = ort.InferenceSession(model.SerializeToString(), providers=providers)
+    else:
+        probe = fp32.with_name(f".outliers-{os.getpid()}.onnx")
+        onnx.save(model, str(probe))
+        try:
+            session = ort.InferenceSession(str(probe), providers=providers)
+        finally:
+            probe.unlink()
     del model
     tok = Tokenizer.from_file(str(tokenizer))
     seen: dict[str, list[np.ndarray]] = {x: [] for x in wanted}
