@@ -379,8 +379,8 @@ def _quantize(
     5 to .9986, the other nine left it at .9988-.9989; those three are the ones whose
     largest |activation| on the probes is 16-42 times their 99.9th percentile, against
     at most 9 for the rest. With those three fp32 and nine int8 the mean is .9986, and
-    encoding runs ~17% faster (query and passage). Returns the kept nodes and every
-    projection's ratio.
+    encoding runs 10-17% faster (docs/performance.md, "recipe 3"). Returns the kept
+    nodes and every projection's ratio.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
