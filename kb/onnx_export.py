@@ -395,7 +395,12 @@ def _quantize(
         ):
             ffn[node.name] = node.input[0]
     del graph, producer
-    ratios = _outlier_ratios(fp32, ffn, tokenizer, info) if ffn and not keep_all_ffn else {}
+    ratios: dict[str, float] = {}
+    if ffn and not keep_all_ffn:
+        try:
+            ratios = _outlier_ratios(fp32, ffn, tokenizer, info)
+        except Exception:  # an unfamiliar graph: keep them all fp32, which always worked
+            keep_all_ffn = True
     keep = [n for n in ffn if keep_all_ffn or ratios[n] > _OUTLIER_RATIO]
     quantize_dynamic(
         str(fp32),

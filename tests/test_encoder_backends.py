@@ -255,6 +255,15 @@ def test_int8_keeps_only_outlier_ffn_projections_fp32(tiny_model, tmp_path, monk
     # When the probes lose too much cosine, every FFN output projection stays fp32.
     assert sorted(quantize(1.01)["kept_fp32"]) == sorted(ratios)
 
+    # So it does when the activations cannot be measured (an unfamiliar graph).
+    def fail(*args: object) -> dict:
+        raise RuntimeError("no such output")
+
+    monkeypatch.setattr(onnx_export, "_outlier_ratios", fail)
+    unmeasured = quantize(0.5)
+    assert sorted(unmeasured["kept_fp32"]) == sorted(ratios)
+    assert unmeasured["ffn_out_outlier_ratios"] == {}
+
 
 @pytest.mark.model
 def test_unsupported_pooling_is_a_model_error(tiny_model, tmp_path) -> None:
