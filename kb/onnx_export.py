@@ -259,12 +259,14 @@ def _finish_step(out: Path, graph: Path, variant: str, source_fingerprint: str) 
             elif fused.exists():
                 fused.unlink()
     final = out / MODEL_FILE
+    cosine = None  # the probes' cosine of ``final``, once it is known
     if variant == "int8":
         kept, ratios = _quantize(fp32, final, tokenizer, info)
-        if len(kept) < len(ratios) and (
-            _probe_cosine(final, tokenizer, info, reference) < _INT8_FLOOR
-        ):
-            kept, _ = _quantize(fp32, final, tokenizer, info, keep_all_ffn=True)
+        if len(kept) < len(ratios):
+            cosine = _probe_cosine(final, tokenizer, info, reference)
+            if cosine < _INT8_FLOOR:
+                kept, _ = _quantize(fp32, final, tokenizer, info, keep_all_ffn=True)
+                cosine = None
         info["quantization"] = {
             "method": "onnxruntime.quantization.quantize_dynamic",
             "weights": "int8, symmetric, per output channel",
@@ -278,7 +280,8 @@ def _finish_step(out: Path, graph: Path, variant: str, source_fingerprint: str) 
     else:
         os.replace(fp32, final)
         (out / _RAW_FILE).unlink(missing_ok=True)
-    cosine = _probe_cosine(final, tokenizer, info, reference)
+    if cosine is None:
+        cosine = _probe_cosine(final, tokenizer, info, reference)
     if cosine < _MIN_COSINE[variant]:
         raise ModelError(
             f"the {variant} ONNX export of {info['source_dir']} does not reproduce the torch "
