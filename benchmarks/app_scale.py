@@ -47,7 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from vector_scale import neighbour_table, real_vectors, synthesise  # noqa: E402
+from vector_scale import (  # noqa: E402
+    median_nn_distance,
+    neighbour_table,
+    real_vectors,
+    synthesise,
+)
 
 OUT = ROOT / "benchmarks" / "out"
 XQUAD_EN = ROOT.parent / "shared" / "bench" / "xquad" / "xquad.en.json"
@@ -146,7 +151,7 @@ def main() -> None:
     _one_search_thread()
     seeds, real_info = real_vectors(args.real)
     sims, nn = neighbour_table(seeds, 10)
-    noise = float(np.median(np.sqrt(np.maximum(0.0, 2 - 2 * sims[:, 0]))))
+    noise = median_nn_distance(sims)
     questions, vocab, p = english()
     questions = questions[: args.queries]
     results = []

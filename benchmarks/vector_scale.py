@@ -135,6 +135,12 @@ def neighbour_table(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return sims[:, 1:], ids[:, 1:]
 
 
+def median_nn_distance(nn_sims: np.ndarray) -> float:
+    """The median distance from a real vector to its nearest real neighbour: the noise
+    norm that synthesised vectors get."""
+    return float(np.median(np.sqrt(np.maximum(0.0, 2 - 2 * nn_sims[:, 0]))))
+
+
 def synthesise(
     seeds: np.ndarray, nn: np.ndarray, n: int, noise: float, rng: np.random.Generator
 ) -> np.ndarray:
@@ -533,15 +539,14 @@ def main() -> None:
 
     seeds, real_info = real_vectors(args.real)
     nn_sims, nn = neighbour_table(seeds, 10)
-    nn_dist = np.sqrt(np.maximum(0.0, 2 - 2 * nn_sims[:, 0]))
-    noise = args.noise * float(np.median(nn_dist))
+    noise = args.noise * median_nn_distance(nn_sims)
     queries, q_info = query_vectors(args.queries, args.seed,
                                     args.out.parent / "vector_scale_queries.npz")
     real_gt_sims, _, _ = exact_topk(seeds, queries, K_APP)
     real_info.update({
         "nn1_cos_median": round(float(np.median(nn_sims[:, 0])), 4),
         "nn10_cos_median": round(float(np.median(nn_sims[:, 9])), 4),
-        "nn1_dist_median": round(float(np.median(nn_dist)), 4),
+        "nn1_dist_median": round(median_nn_distance(nn_sims), 4),
         "query_top1_cos_median": round(float(np.median(real_gt_sims[:, 0])), 4),
         "query_top10_cos_median": round(float(np.median(real_gt_sims[:, 9])), 4),
     })
