@@ -8,12 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kb.errors import IndexMismatchError, KBError
 from kb.settings import Settings
+
+if TYPE_CHECKING:  # the CLI imports the pipeline lazily, so that --help stays fast
+    from kb.core import IngestReport, KnowledgeBase
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -152,7 +155,7 @@ def reindex(ctx: click.Context, paths: tuple[Path, ...], no_families: bool) -> N
         sys.exit(1)
 
 
-def _reindex(kb: Any, paths: list[Path], *, families: bool) -> Any:
+def _reindex(kb: KnowledgeBase, paths: list[Path], *, families: bool) -> IngestReport:
     """Rebuild from ``paths``, then find translation families again: a rebuild gives
     every chunk a new id, so the old links (which pair chunk ids) are gone."""
     from kb import adding
