@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The layout of a derived-*/ directory. 2: BM25 as kb.bm25 segments (1 was bm25s).
+DERIVED_FORMAT = 2
+
 # progress(stage, done, total): stage is "embedding"; the CLI draws a bar from it.
 ProgressFn = Callable[[str, int, int], None]
 
@@ -420,11 +423,34 @@ class KnowledgeBase:
         all_langs = set(self.store.langs())
         targets = (langs or set()) | (all_langs if base is None else set())
         for lang in sorted(targets | (set(vectors.langs) - all_langs)):
-            ids, vecs = self.store.lang_vectors(lang, dim)
-            vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
-            tids, terms = self.store.lang_terms(lang)
-            lex.build(lang, tids, terms)
+            if base is None or not self._apply_changes(vectors, lex, lang, dim):
+                ids, vecs = self.store.lang_vectors(lang, dim)
+                vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
+                tids, terms = self.store.lang_terms(lang)
+                lex.build(lang, tids, terms)
         return vectors, lex
+
+    def _apply_changes(
+        self, vectors: VectorIndex, lex: lexical.LexicalIndex, lang: str, dim: int
+    ) -> bool:
+        """Bring one language of indexes built from an earlier state of the database up
+        to date by reading only its new chunks. Chunk ids are never reused and grow, so
+        the chunks to add are those above the highest indexed id, and the ones to delete
+        are the indexed ids no longer stored. False (rebuild the language) when the two
+        indexes do not hold the same chunks."""
+        have = vectors.ids(lang)
+        if not np.array_equal(have, lex.ids(lang)):
+            return False
+        now = self.store.lang_ids(lang)
+        after = int(have[-1]) if len(have) else 0
+        ids, vecs = self.store.lang_vectors(lang, dim, after=after)
+        if not np.array_equal(ids, np.setdiff1d(now, have, assume_unique=True)):
+            return False
+        gone = np.setdiff1d(have, now, assume_unique=True)
+        vectors.update(lang, gone, ids, vecs, *self.store.lang_sentences(lang, dim, after=after))
+        tids, terms = self.store.lang_terms(lang, after=after)
+        lex.update(lang, gone, tids, terms)
+        return True
 
     def _publish(self, langs: set[str], *, full: bool = False) -> None:
         """Rebuild the derived indexes of ``langs`` and switch to them atomically."""
@@ -447,7 +473,8 @@ class KnowledgeBase:
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
         atomic_write_text(
-            self.index_dir / "derived.json", json.dumps({"version": version, "dir": name})
+            self.index_dir / "derived.json",
+            json.dumps({"version": version, "dir": name, "format": DERIVED_FORMAT}),
         )
         self._vectors, self._lexical, self._loaded_version = vectors, lex, version
         self._titles, self._terms = {}, {}
@@ -477,7 +504,9 @@ class KnowledgeBase:
 
     def _published_version(self) -> int:
         try:
-            return int(json.loads((self.index_dir / "derived.json").read_text())["version"])
+            info = json.loads((self.index_dir / "derived.json").read_text())
+            # Derived files in an older layout count as unpublished: _repair rebuilds them.
+            return int(info["version"]) if info.get("format", 1) == DERIVED_FORMAT else -1
         except (OSError, ValueError, KeyError):
             return -1
 
@@ -549,7 +578,7 @@ class KnowledgeBase:
         loaded = None
         if pointer.exists():
             info = json.loads(pointer.read_text())
-            if info.get("version") == version:
+            if info.get("version") == version and info.get("format", 1) == DERIVED_FORMAT:
                 try:
                     d = self.index_dir / info["dir"]
                     loaded = (

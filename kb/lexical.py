@@ -1,4 +1,4 @@
-"""Lexical stage: per-language analyzers and BM25 indexes (bm25s).
+"""Lexical stage: per-language analyzers and BM25 indexes (kb.bm25).
 
 Each language gets the analyzer that measured best for it:
 - ko: content morphemes from kiwipiepy (nouns, verb/adjective stems, roots, foreign
@@ -11,7 +11,6 @@ Each language gets the analyzer that measured best for it:
 from __future__ import annotations
 
 import json
-import logging
 import re
 import threading
 import unicodedata
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kb.bm25 import BM25
 
 ANALYZER_VERSION = 1
 
@@ -164,62 +165,65 @@ def analyze(text: str, lang: str) -> list[str]:
 
 
 class LexicalIndex:
-    """One BM25 index per language over chunk ids."""
+    """One BM25 index per language over chunk ids (:class:`kb.bm25.BM25`)."""
 
     def __init__(self) -> None:
-        self._bm25: dict[str, object] = {}
-        self._ids: dict[str, np.ndarray] = {}
+        self._bm25: dict[str, BM25] = {}
 
     @property
     def langs(self) -> list[str]:
-        return sorted(self._ids)
+        return sorted(self._bm25)
 
     def copy(self) -> LexicalIndex:
-        """A shallow copy: rebuilding a language in it leaves this one untouched."""
+        """A shallow copy: changing a language in it leaves this one untouched."""
         other = LexicalIndex()
-        other._bm25, other._ids = dict(self._bm25), dict(self._ids)
+        other._bm25 = dict(self._bm25)
         return other
 
     def build(self, lang: str, ids: Iterable[int], token_lists: Iterable[list[str]]) -> None:
         """(Re)build the index for one language from already-analyzed chunks."""
-        import bm25s
+        index = BM25()
+        index.add(list(ids), list(token_lists))
+        self._set(lang, index)
 
-        id_arr = np.asarray(list(ids), dtype=np.int64)
-        corpus = list(token_lists)
-        if len(id_arr) == 0:
+    def update(self, lang: str, gone: np.ndarray, ids: Sequence[int],
+               token_lists: Sequence[list[str]]) -> None:
+        """Remove the chunks ``gone`` from one language and add new ones, in place of a
+        rebuild (the scores come out the same)."""
+        index = self._bm25[lang].copy() if lang in self._bm25 else BM25()
+        index.remove(gone)
+        index.add(ids, token_lists)
+        self._set(lang, index)
+
+    def _set(self, lang: str, index: BM25) -> None:
+        if index.live:
+            self._bm25[lang] = index
+        else:
             self._bm25.pop(lang, None)
-            self._ids.pop(lang, None)
-            return
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
-        retriever = bm25s.BM25()
-        retriever.index(corpus, show_progress=False)
-        self._bm25[lang] = retriever
-        self._ids[lang] = id_arr
+
+    def ids(self, lang: str) -> np.ndarray:
+        """The chunk ids indexed for ``lang``."""
+        index = self._bm25.get(lang)
+        return index.live_ids() if index is not None else np.empty(0, np.int64)
 
     def scores(self, lang: str, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 scores of every chunk of ``lang`` for ``terms``: (ids, scores)."""
+        """BM25 scores of every chunk of ``lang`` for ``terms``: (ids, scores); deleted
+        chunks that are still stored score 0."""
         if lang not in self._bm25 or not terms:
             return np.empty(0, np.int64), np.empty(0, np.float32)
-        retriever = self._bm25[lang]
-        scores = retriever.get_scores(terms)  # type: ignore[attr-defined]
-        return self._ids[lang], np.asarray(scores, dtype=np.float32)
+        return self._bm25[lang].scores(terms)
 
     def save(self, directory: Path) -> None:
-        """Write every language's index under ``directory`` (no pickle)."""
+        """Write every language's index under ``directory`` (no pickle; files already
+        saved elsewhere are hard-linked)."""
         directory.mkdir(parents=True, exist_ok=True)
-        for lang, retriever in self._bm25.items():
-            sub = directory / lang
-            retriever.save(str(sub), show_progress=False)  # type: ignore[attr-defined]
-            np.save(sub / "ids.npy", self._ids[lang], allow_pickle=False)
+        for lang, index in self._bm25.items():
+            index.save(directory / lang)
         (directory / "langs.json").write_text(json.dumps(sorted(self._bm25)))
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
-        import bm25s
-
         index = cls()
         for lang in json.loads((directory / "langs.json").read_text()):
-            sub = directory / lang
-            index._bm25[lang] = bm25s.BM25.load(str(sub), show_progress=False)
-            index._ids[lang] = np.load(sub / "ids.npy", allow_pickle=False)
+            index._bm25[lang] = BM25.load(directory / lang)
         return index

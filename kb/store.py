@@ -119,6 +119,20 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def link_file(source: Path, target: Path) -> bool:
+    """Hard-link ``source`` as ``target``: a derived index's files are never changed once
+    written, so a new version shares the unchanged ones. False when that is not possible
+    (then the caller writes the file)."""
+    if source == target:
+        return target.exists()
+    try:
+        target.unlink(missing_ok=True)
+        os.link(source, target)
+    except OSError:
+        return False
+    return True
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a file so that readers see the old or the new content, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,12 +244,15 @@ class Store:
         )
         return {text[r["start"] : r["end"]]: np.frombuffer(r["vector"], np.float32) for r in rows}
 
-    def lang_sentences(self, lang: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """(chunk id per sentence, sentence vectors) of one language, by chunk id."""
+    def lang_sentences(
+        self, lang: str, dim: int, after: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(chunk id per sentence, sentence vectors) of one language's chunks with an id
+        above ``after``, by chunk id."""
         rows = self.conn.execute(
             "SELECT s.chunk_id, s.vector FROM sentences s JOIN chunks c ON c.id = s.chunk_id "
-            "WHERE c.lang = ? ORDER BY s.chunk_id, s.start",
-            (lang,),
+            "WHERE c.lang = ? AND c.id > ? ORDER BY s.chunk_id, s.start",
+            (lang, after),
         ).fetchall()
         if not rows:
             return np.empty(0, np.int64), np.empty((0, dim), np.float32)
@@ -374,9 +391,15 @@ class Store:
     def langs(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT lang FROM chunks ORDER BY lang")]
 
-    def lang_vectors(self, lang: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    def lang_ids(self, lang: str) -> np.ndarray:
+        """The ids of one language's chunks, ascending."""
+        rows = self.conn.execute("SELECT id FROM chunks WHERE lang = ? ORDER BY id", (lang,))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def lang_vectors(self, lang: str, dim: int, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of one language's chunks with an id above ``after``, by id."""
         rows = self.conn.execute(
-            "SELECT id, vector FROM chunks WHERE lang = ? ORDER BY id", (lang,)
+            "SELECT id, vector FROM chunks WHERE lang = ? AND id > ? ORDER BY id", (lang, after)
         )
         ids, vecs = [], []
         for r in rows:
@@ -386,8 +409,11 @@ class Store:
             return np.empty(0, np.int64), np.empty((0, dim), np.float32)
         return np.asarray(ids, dtype=np.int64), np.vstack(vecs)
 
-    def lang_terms(self, lang: str) -> tuple[list[int], list[list[str]]]:
-        rows = self.conn.execute("SELECT id, terms FROM chunks WHERE lang = ? ORDER BY id", (lang,))
+    def lang_terms(self, lang: str, after: int = 0) -> tuple[list[int], list[list[str]]]:
+        """(ids, analyzed terms) of one language's chunks with an id above ``after``."""
+        rows = self.conn.execute(
+            "SELECT id, terms FROM chunks WHERE lang = ? AND id > ? ORDER BY id", (lang, after)
+        )
         ids, terms = [], []
         for r in rows:
             ids.append(r["id"])

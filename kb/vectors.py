@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from kb.store import link_file
+
 KINDS = ("auto", "flat", "ivf", "hnsw")
 
 # Chosen from benchmarks/vector_scale.py (one thread, e5-small-derived vectors; the
@@ -179,6 +181,46 @@ def _hnsw_of(index: Any) -> Any:
     return faiss.downcast_index(index.index)
 
 
+def _ivf_lists(index: Any) -> Any:
+    """(ids, vectors) of each non-empty list of an IVF-Flat index, as views."""
+    import faiss
+
+    lists, d = index.invlists, index.d
+    for i in range(index.nlist):
+        n = lists.list_size(i)
+        if n:
+            ids = faiss.rev_swig_ptr(lists.get_ids(i), n)
+            codes = faiss.rev_swig_ptr(lists.get_codes(i), n * d * 4)
+            yield ids, np.frombuffer(codes, dtype=np.float32).reshape(n, d)
+
+
+def _contents(index: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Every (id, vector) an index holds, sorted by id."""
+    import faiss
+
+    if isinstance(index, faiss.IndexIDMap):
+        ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+        vecs = index.index.reconstruct_n(0, index.ntotal)
+    else:
+        parts = list(_ivf_lists(index))
+        ids = np.concatenate([np.empty(0, np.int64)] + [p[0] for p in parts]).astype(np.int64)
+        vecs = np.concatenate([np.empty((0, index.d), np.float32)] + [p[1] for p in parts])
+    order = np.argsort(ids)
+    return ids[order], np.ascontiguousarray(vecs[order], dtype=np.float32)
+
+
+def _vector_sum(index: Any) -> np.ndarray:
+    """The sum of an index's vectors in float64, list by list for IVF (no full copy)."""
+    import faiss
+
+    if isinstance(index, faiss.IndexIDMap):
+        return _contents(index)[1].sum(axis=0, dtype=np.float64)
+    total = np.zeros(index.d, np.float64)
+    for _, vecs in _ivf_lists(index):
+        total += vecs.sum(axis=0, dtype=np.float64)
+    return total
+
+
 class VectorIndex:
     """Per-language FAISS indexes plus each language's mean passage vector."""
 
@@ -196,6 +238,9 @@ class VectorIndex:
         # Worked out on first use after a change: see _sentence_table and mean_rows.
         self._sent_table: tuple[np.ndarray, np.ndarray] | None = None
         self._mean_rows: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+        # Language -> the directory its files were last saved to or loaded from, while
+        # unchanged: a save hard-links them from there.
+        self._saved: dict[str, Path] = {}
 
     @property
     def langs(self) -> list[str]:
@@ -205,9 +250,14 @@ class VectorIndex:
         """A shallow copy: rebuilding a language in it leaves this one untouched (an
         index changed in place is cloned first)."""
         other = VectorIndex(self.dim, self.config)
-        for name in ("_indexes", "_ids", "means", "sent_chunk", "sent_vecs", "sent_means"):
+        for name in ("_indexes", "_ids", "means", "sent_chunk", "sent_vecs", "sent_means",
+                     "_saved"):
             setattr(other, name, dict(getattr(self, name)))
         return other
+
+    def ids(self, lang: str) -> np.ndarray:
+        """The chunk ids indexed for ``lang``, ascending."""
+        return self._ids.get(lang, np.empty(0, np.int64))
 
     def size(self, lang: str | None = None) -> int:
         if lang is not None:
@@ -236,58 +286,120 @@ class VectorIndex:
         naming the same vector (SQLite AUTOINCREMENT never reuses one).
         """
         old_index, old_ids = self._indexes.get(lang), self._ids.get(lang)
-        for table in (self._indexes, self._ids, self.means, self.sent_chunk, self.sent_vecs,
-                      self.sent_means):
-            table.pop(lang, None)
-        self._sent_table, self._mean_rows = None, {}
+        self._forget(lang)
         if len(ids) == 0:
             return
-        if sent_chunk is not None and sent_vecs is not None and len(sent_chunk):
-            self.sent_chunk[lang] = np.ascontiguousarray(sent_chunk, dtype=np.int64)
-            self.sent_vecs[lang] = np.ascontiguousarray(sent_vecs, dtype=np.float32)
-            self.sent_means[lang] = self.sent_vecs[lang].mean(axis=0)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self.means[lang] = vectors.mean(axis=0).astype(np.float32)
         sorted_ids = np.sort(ids)
         index = None
         if old_index is not None and old_ids is not None:
-            index = self._update(old_index, old_ids, sorted_ids, ids, vectors)
+            gone = np.setdiff1d(old_ids, sorted_ids, assume_unique=True)
+            new = ~np.isin(ids, old_ids, assume_unique=True)
+            index = self._apply(old_index, len(ids), gone, ids[new], vectors[new])
         if index is None:
             index = self._new_index(len(ids), vectors)
             index.add_with_ids(vectors, ids)
+        self._set(lang, index, sorted_ids, vectors.mean(axis=0, dtype=np.float64),
+                  sent_chunk, sent_vecs)
+
+    def update(
+        self,
+        lang: str,
+        gone: np.ndarray,
+        ids: np.ndarray,
+        vectors: np.ndarray,
+        sent_chunk: np.ndarray | None = None,
+        sent_vecs: np.ndarray | None = None,
+    ) -> None:
+        """Apply a write to one language without the rest of its vectors: delete the
+        chunks ``gone`` (with their sentences) and add new chunks, whose ids must be
+        larger than every indexed one (SQLite AUTOINCREMENT hands them out so).
+
+        The result equals :meth:`build` from all the language's vectors. When the policy
+        wants a fresh index (another kind, a list count far off), it is built from the
+        vectors the old index holds.
+        """
+        old_index, old_ids = self._indexes.get(lang), self._ids.get(lang)
+        if old_index is None or old_ids is None:
+            self.build(lang, ids, vectors, sent_chunk, sent_vecs)
+            return
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if len(ids) and len(old_ids) and ids.min() <= old_ids[-1]:
+            raise ValueError("new chunk ids must be larger than the indexed ones")
+        gone = np.intersect1d(gone, old_ids)
+        order = np.argsort(ids, kind="stable")
+        ids, vectors = ids[order], vectors[order]
+        kept_ids = np.setdiff1d(old_ids, gone, assume_unique=True)
+        sorted_ids = np.concatenate([kept_ids, ids])
+        sc, sv = self.sent_chunk.get(lang), self.sent_vecs.get(lang)
+        if sc is not None and sv is not None and len(gone):
+            keep = ~np.isin(sc, gone)
+            sc, sv = sc[keep], sv[keep]
+        if sent_chunk is not None and sent_vecs is not None and len(sent_chunk):
+            by_chunk = np.argsort(sent_chunk, kind="stable")
+            new_sc = np.asarray(sent_chunk, np.int64)[by_chunk]
+            new_sv = np.asarray(sent_vecs, np.float32)[by_chunk]
+            sc = new_sc if sc is None else np.concatenate([sc, new_sc])
+            sv = new_sv if sv is None else np.concatenate([sv, new_sv])
+        self._forget(lang)
+        if not len(sorted_ids):
+            return
+        index = self._apply(old_index, len(sorted_ids), gone, ids, vectors)
+        if index is None:
+            held_ids, held = _contents(old_index)
+            keep = ~np.isin(held_ids, gone)
+            all_ids = np.concatenate([held_ids[keep], ids])
+            all_vecs = np.concatenate([held[keep], vectors])
+            index = self._new_index(len(all_ids), all_vecs)
+            index.add_with_ids(all_vecs, all_ids)
+        self._set(lang, index, sorted_ids, _vector_sum(index) / index.ntotal, sc, sv)
+
+    def _forget(self, lang: str) -> None:
+        for table in (self._indexes, self._ids, self.means, self.sent_chunk, self.sent_vecs,
+                      self.sent_means, self._saved):
+            table.pop(lang, None)
+        self._sent_table, self._mean_rows = None, {}
+
+    def _set(self, lang: str, index: Any, sorted_ids: np.ndarray, mean: np.ndarray,
+             sent_chunk: np.ndarray | None, sent_vecs: np.ndarray | None) -> None:
         self._indexes[lang] = index
         self._ids[lang] = sorted_ids
+        self.means[lang] = np.asarray(mean, dtype=np.float32)
+        if sent_chunk is not None and sent_vecs is not None and len(sent_chunk):
+            self.sent_chunk[lang] = np.ascontiguousarray(sent_chunk, dtype=np.int64)
+            self.sent_vecs[lang] = np.ascontiguousarray(sent_vecs, dtype=np.float32)
+            self.sent_means[lang] = self.sent_vecs[lang].mean(axis=0, dtype=np.float64).astype(
+                np.float32)
 
-    def _update(self, old: Any, old_ids: np.ndarray, sorted_ids: np.ndarray, ids: np.ndarray,
-                vectors: np.ndarray) -> Any | None:
-        """``old`` (holding the sorted ``old_ids``) changed into an index of ``ids`` by
-        deletes and adds, or None when a fresh build is due (another kind, a list count
-        far off, or deletes from HNSW)."""
+    def _apply(self, old: Any, n_after: int, gone: np.ndarray, new_ids: np.ndarray,
+               new_vecs: np.ndarray) -> Any | None:
+        """``old`` changed by deleting ``gone`` and adding the new vectors, on a clone, or
+        None when a fresh build is due (another kind, a list count far off, or deletes
+        from HNSW). A flat index is rebuilt: that is a copy, and below the threshold."""
         import faiss
 
         kind = _kind_of(old)
-        want = self.config.kind_for(len(ids))
+        want = self.config.kind_for(n_after)
         if (self.config.kind == "auto" and kind == "ivf"
-                and len(ids) >= self.config.threshold // 2):
+                and n_after >= self.config.threshold // 2):
             want = "ivf"  # hysteresis: no retraining for a language hovering at the threshold
         if kind == "flat" or kind != want or old.d != self.dim:
             return None
-        gone = np.setdiff1d(old_ids, sorted_ids, assume_unique=True)
-        new = ~np.isin(ids, old_ids, assume_unique=True)
         if kind == "ivf":
-            nlist = self.config.nlist_for(len(ids))
+            nlist = self.config.nlist_for(n_after)
             if not (nlist / NLIST_DRIFT <= old.nlist <= nlist * NLIST_DRIFT):
                 return None
         elif len(gone):  # FAISS cannot remove from an HNSW graph
             return None
-        if not len(gone) and not new.any():
+        if not len(gone) and not len(new_ids):
             return old
         index = faiss.clone_index(old)
         if len(gone):
-            index.remove_ids(gone)
-        if new.any():
-            index.add_with_ids(np.ascontiguousarray(vectors[new]), ids[new])
+            index.remove_ids(np.ascontiguousarray(gone, dtype=np.int64))
+        if len(new_ids):
+            index.add_with_ids(np.ascontiguousarray(new_vecs), np.ascontiguousarray(new_ids))
         self._apply_search_params(index)
         return index
 
@@ -426,18 +538,24 @@ class VectorIndex:
         return table
 
     def save(self, directory: Path) -> None:
+        """Write every language's files under ``directory``; a language unchanged since
+        it was last saved or loaded is hard-linked from there instead."""
         import faiss
 
         directory.mkdir(parents=True, exist_ok=True)
         for lang, index in self._indexes.items():
-            faiss.write_index(index, str(directory / f"{lang}.faiss"))
-            np.save(directory / f"{lang}.ids.npy", self._ids[lang], allow_pickle=False)
-            np.save(directory / f"{lang}.mean.npy", self.means[lang], allow_pickle=False)
+            arrays = {f"{lang}.ids.npy": self._ids[lang], f"{lang}.mean.npy": self.means[lang]}
             if lang in self.sent_vecs:
-                np.save(directory / f"{lang}.sent_chunk.npy", self.sent_chunk[lang],
-                        allow_pickle=False)
-                np.save(directory / f"{lang}.sent_vecs.npy", self.sent_vecs[lang],
-                        allow_pickle=False)
+                arrays[f"{lang}.sent_chunk.npy"] = self.sent_chunk[lang]
+                arrays[f"{lang}.sent_vecs.npy"] = self.sent_vecs[lang]
+            source = self._saved.get(lang)
+            if source is None or not link_file(source / f"{lang}.faiss",
+                                               directory / f"{lang}.faiss"):
+                faiss.write_index(index, str(directory / f"{lang}.faiss"))
+            for name, array in arrays.items():
+                if source is None or not link_file(source / name, directory / name):
+                    np.save(directory / name, array, allow_pickle=False)
+            self._saved[lang] = directory
         (directory / "langs.json").write_text(json.dumps({"dim": self.dim, "langs": self.langs}))
         (directory / "describe.json").write_text(json.dumps(self.describe(), indent=1))
 
@@ -470,7 +588,9 @@ class VectorIndex:
                                               allow_pickle=False)
                 vi.sent_vecs[lang] = np.load(directory / f"{lang}.sent_vecs.npy",
                                              allow_pickle=False)
-                vi.sent_means[lang] = vi.sent_vecs[lang].mean(axis=0)
+                vi.sent_means[lang] = vi.sent_vecs[lang].mean(axis=0, dtype=np.float64).astype(
+                    np.float32)
+            vi._saved[lang] = directory
         return vi
 
 

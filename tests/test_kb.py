@@ -122,6 +122,51 @@ def test_second_reader_sees_new_writes(fake_kb):
     reader.close()
 
 
+def test_writes_change_the_indexes_as_a_rebuild_would(fake_kb, monkeypatch):
+    """A write reads only the new chunks of the languages it touched and drops the
+    deleted ones; the result ranks and scores like indexes rebuilt from the database."""
+    import shutil
+
+    reads = []
+    full_read = fake_kb.store.lang_vectors
+
+    def spy(lang, dim, after=0):
+        reads.append((lang, after))
+        return full_read(lang, dim, after)
+
+    monkeypatch.setattr(fake_kb.store, "lang_vectors", spy)
+    fake_kb.search("warm")  # load the published indexes
+    fake_kb.ingest([parse_article("Zebra marketing for giraffes on the savanna. " * 20,
+                                  name="zoo.txt", lang="en")])
+    fake_kb.ingest([parse_article("Zebra marketing, revised: lions prefer upselling. " * 20,
+                                  name="zoo.txt", lang="en")])
+    fake_kb.remove("ko-upstream-downstream-marketing")
+    assert reads and all(after > 0 for _, after in reads)
+    queries = ["zebra savanna upselling", "cross-selling KPI", "업스트림 마케팅",
+               "Upstream-Marketing Strategie"]
+    got = [[(h.chunk_id, h.score) for h in fake_kb.search(q, k=10).hits] for q in queries]
+    for d in fake_kb.index_dir.glob("derived-*"):
+        shutil.rmtree(d)
+    (fake_kb.index_dir / "derived.json").unlink()
+    fresh = KnowledgeBase.open(fake_kb.index_dir, settings=fake_kb.settings,
+                               encoder=fake_kb.encoder)
+    for q, hits in zip(queries, got, strict=True):
+        expected = [(h.chunk_id, h.score) for h in fresh.search(q, k=10).hits]
+        assert [c for c, _ in hits] == [c for c, _ in expected]
+        assert [s for _, s in hits] == pytest.approx([s for _, s in expected], abs=1e-4)
+    fresh.close()
+
+
+def test_derived_files_of_an_older_layout_are_rebuilt(fake_kb):
+    pointer = fake_kb.index_dir / "derived.json"
+    info = json.loads(pointer.read_text())
+    pointer.write_text(json.dumps({"version": info["version"], "dir": info["dir"]}))
+    kb = KnowledgeBase.open(fake_kb.index_dir, settings=fake_kb.settings, encoder=fake_kb.encoder)
+    assert json.loads(pointer.read_text())["format"] == info["format"]
+    assert kb.search("cross-selling", k=3).hits
+    kb.close()
+
+
 def test_index_survives_lost_derived_files(fake_kb):
     """If the derived indexes are missing (crash before they were written), readers
     rebuild them from the database without re-embedding."""

@@ -201,6 +201,68 @@ def test_save_load_round_trip_keeps_kind_and_search_settings(kind, tmp_path):
     assert ids[0] not in other.search("en", x[0], 10)[0]
 
 
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_update_equals_a_build_from_all_vectors(kind):
+    """A write applied from its new chunks and deleted ids alone (as kb.core does)
+    leaves what a build from all the language's vectors would: ids, means, sentences,
+    and the exact top-1."""
+    x, sx = clustered(1200), clustered(2400, seed=5)
+    ids = np.arange(1, 1201, dtype=np.int64)
+    owner = np.repeat(ids, 2)
+    changed = VectorIndex(DIM, config(kind))
+    changed.build("en", ids[:1000], x[:1000], owner[:2000], sx[:2000])
+    old = changed.copy()
+    gone = ids[10:400:3] if kind != "hnsw" else np.empty(0, np.int64)
+    changed.update("en", gone, ids[1000:], x[1000:], owner[2000:], sx[2000:])
+    keep, skeep = ~np.isin(ids, gone), ~np.isin(owner, gone)
+    full = VectorIndex(DIM, config(kind))
+    full.build("en", ids[keep], x[keep], owner[skeep], sx[skeep])
+    assert changed.kind("en") == kind and changed.size("en") == keep.sum()
+    assert np.array_equal(changed.ids("en"), full.ids("en"))
+    np.testing.assert_allclose(changed.means["en"], full.means["en"], atol=1e-6)
+    assert np.array_equal(changed.sent_chunk["en"], full.sent_chunk["en"])
+    assert np.array_equal(changed.sent_vecs["en"], full.sent_vecs["en"])
+    np.testing.assert_allclose(changed.sent_means["en"], full.sent_means["en"], atol=1e-6)
+    for q in x[1000:1050]:  # the added vectors are found
+        assert changed.search("en", q, 1)[0][0] == exact_top(x[keep], ids[keep], q, 1)[0]
+    if len(gone):
+        assert not np.isin(changed.search("en", x[10], 50)[0], gone).any()
+    assert old.size("en") == 1000  # readers' copy untouched
+
+
+def test_update_crosses_the_threshold_and_checks_ids():
+    x = clustered(700)
+    ids = np.arange(1, 701, dtype=np.int64)
+    vi = VectorIndex(DIM, config())  # threshold 500
+    vi.build("en", ids[:450], x[:450])
+    assert vi.kind("en") == "flat"
+    vi.update("en", np.array([1, 2]), ids[450:], x[450:])
+    assert vi.kind("en") == "ivf" and vi.size("en") == 698
+    np.testing.assert_allclose(vi.means["en"], x[2:].mean(axis=0), atol=1e-6)
+    with pytest.raises(ValueError, match="larger"):
+        vi.update("en", np.empty(0, np.int64), ids[:1], x[:1])
+    vi.update("en", vi.ids("en"), np.empty(0, np.int64), np.empty((0, DIM), np.float32))
+    assert vi.langs == []
+
+
+def test_save_links_the_files_of_unchanged_languages(tmp_path):
+    vi, ids, x = built("ivf")
+    vi.build("de", np.arange(50), clustered(50, seed=4))
+    vi.save(tmp_path / "v1")
+    nxt = VectorIndex.load(tmp_path / "v1", vi.config)
+    nxt.update("de", np.array([0]), np.array([60]), clustered(1, seed=9))
+    nxt.save(tmp_path / "v2")
+
+    def inode(path):
+        return path.stat().st_ino
+
+    assert inode(tmp_path / "v1" / "en.faiss") == inode(tmp_path / "v2" / "en.faiss")
+    assert inode(tmp_path / "v1" / "de.faiss") != inode(tmp_path / "v2" / "de.faiss")
+    back = VectorIndex.load(tmp_path / "v2", vi.config)
+    assert back.ids("de").tolist() == [*range(1, 50), 60]
+    assert np.array_equal(back.search("en", x[5], 5)[0], vi.search("en", x[5], 5)[0])
+
+
 def test_load_without_ids_file_recovers_ids(tmp_path):
     for kind in ("flat", "ivf"):
         vi, ids, _ = built(kind)

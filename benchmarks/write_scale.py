@@ -1,0 +1,142 @@
+"""The write path at scale: adding and removing one article in a large knowledge base.
+
+Usage: .venv/bin/python benchmarks/write_scale.py [--sizes 100000 1000000] [--sentences 3]
+
+For each size, a knowledge base is filled with that many synthetic English chunks in
+one language (the worst case: every write touches the big language), through the
+app's store (``kb.store``) and one full publish of the derived indexes. Vectors are
+synthesised from real e5 vectors as ``benchmarks/app_scale.py`` does, ``--sentences``
+sentence vectors per chunk; chunk terms are 60 terms drawn from the analysed English
+XQuAD paragraphs' term frequencies. Then, through ``KnowledgeBase``:
+
+- ``ingest``: one real article (the English seed, 13 chunks, encoded by the default
+  encoder) is added; timed from the call to the published, searchable index;
+- the article is found by a search for its topic, then removed (``remove``, timed)
+  and is no longer found;
+- ``search``: p50 of 20 warm searches after the writes.
+
+Prints Markdown; writes benchmarks/out/write_scale.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+
+from app_scale import TERMS, english  # noqa: E402
+from vector_scale import median_nn_distance, neighbour_table, real_vectors, synthesise  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out"
+ARTICLE = ROOT / "corpus" / "en-upstream-vs-downstream-marketing.txt"
+PER_ARTICLE = 100
+
+
+def fill(kb, n: int, sentences: int, real: str, rng: np.random.Generator) -> float:  # type: ignore[no-untyped-def]
+    """Write ``n`` synthetic chunks straight into the store; seconds taken."""
+    from kb.articles import Article
+    from kb.store import NewChunk
+
+    seeds, _ = real_vectors(real)
+    sims, nn = neighbour_table(seeds, 10)
+    noise = median_nn_distance(sims)
+    _, vocab, p = english()
+    started = time.perf_counter()
+    with kb._lock(), kb.store.transaction() as conn:
+        kb._write_meta(conn, kb.encoder)
+        for a in range(n // PER_ARTICLE):
+            vecs = synthesise(seeds, nn, PER_ARTICLE, noise, rng)
+            svecs = synthesise(seeds, nn, PER_ARTICLE * sentences, noise, rng)
+            draws = rng.choice(len(vocab), size=(PER_ARTICLE, TERMS), p=p)
+            chunks, text = [], ""
+            for i, row in enumerate(draws.tolist()):
+                words = [vocab[j] for j in row]
+                body = " ".join(words) + "."
+                start, end = len(text), len(text) + len(body)
+                chunks.append(NewChunk("en", "", start, end, body, TERMS, words, vecs[i],
+                                       [(start, end, svecs[i * sentences + k])
+                                        for k in range(sentences)]))
+                text += body + " "
+            kb.store.put_article(
+                conn, Article(id=f"synthetic-{a:06d}", title=f"synthetic {a}", lang="en",
+                              text=text.strip()), chunks)
+    return time.perf_counter() - started
+
+
+def run(n: int, sentences: int, real: str) -> dict:
+    from kb.articles import read_article
+    from kb.core import KnowledgeBase
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        kb = KnowledgeBase.open(Path(tmp))
+        fill_s = fill(kb, n, sentences, real, rng)
+        t = time.perf_counter()
+        with kb._lock():
+            kb._publish({"en"}, full=True)
+        publish_s = time.perf_counter() - t
+        article = dataclasses.replace(read_article(ARTICLE), id="new-article")
+        question = "What is the difference between upstream and downstream marketing?"
+        kb.search(question)  # warm: encoder, language detection
+        t = time.perf_counter()
+        report = kb.ingest([article])
+        ingest_s = time.perf_counter() - t
+        found = any(h.article_id == "new-article" for h in kb.search(question, k=5).hits)
+        t = time.perf_counter()
+        kb.remove("new-article")
+        remove_s = time.perf_counter() - t
+        gone = all(h.article_id != "new-article" for h in kb.search(question, k=50).hits)
+        times = []
+        for i in range(20):
+            kb._query_cache.clear()
+            t = time.perf_counter()
+            kb.search(f"{question} ({i})")
+            times.append((time.perf_counter() - t) * 1000)
+        kb.close()
+    return {
+        "chunks": n, "sentences_per_chunk": sentences, "fill_s": round(fill_s, 1),
+        "publish_all_s": round(publish_s, 1), "ingest_s": round(ingest_s, 2),
+        "ingest_chunks": report.chunks_embedded, "found_after_ingest": found,
+        "remove_s": round(remove_s, 2), "gone_after_remove": gone,
+        "search_p50_ms": round(statistics.median(times), 1),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--sentences", type=int, default=3)
+    ap.add_argument("--real", default=str(OUT / "ix-bench" / "kb.sqlite"),
+                    help="a kb.sqlite (or glob of them) with real e5 vectors")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in args.sizes:
+        rows.append(run(n, args.sentences, args.real))
+        print(json.dumps(rows[-1]), flush=True)
+    (OUT / "write_scale.json").write_text(json.dumps(rows, indent=1))
+    print("| chunks | fill s | publish all s | ingest one article s | remove it s "
+          "| found / gone | search p50 ms | peak RSS MB |")
+    print("|---:|---:|---:|---:|---:|---|---:|---:|")
+    for r in rows:
+        print(f"| {r['chunks']:,} | {r['fill_s']} | {r['publish_all_s']} | {r['ingest_s']} "
+              f"({r['ingest_chunks']} chunks) | {r['remove_s']} | "
+              f"{r['found_after_ingest']} / {r['gone_after_remove']} | {r['search_p50_ms']} "
+              f"| {r['peak_rss_mb']:,} |")
+
+
+if __name__ == "__main__":
+    main()
