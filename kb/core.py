@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The layout of a derived-*/ directory. 2: BM25 as kb.bm25 segments (1 was bm25s).
-DERIVED_FORMAT = 2
+# The layout of a derived-*/ directory: 3 since BM25 is kb.bm25 segments and sentence
+# vectors a raw append-only file (kb/rows.py); 1 was bm25s and .npy sentence vectors.
+DERIVED_FORMAT = 3
 
 # progress(stage, done, total): stage is "embedding"; the CLI draws a bar from it.
 ProgressFn = Callable[[str, int, int], None]
@@ -465,13 +466,13 @@ class KnowledgeBase:
         version = self.store.version
         name = f"derived-{version:08d}"
         target = self.index_dir / name
-        tmp = self.index_dir / f".{name}.tmp"
-
-        shutil.rmtree(tmp, ignore_errors=True)
-        vectors.save(tmp / "vectors")
-        lex.save(tmp / "lexical")
+        # Written in place under its final name: derived.json, switched last, is what
+        # makes it current (a crash leaves a directory nothing points to, removed by the
+        # next publish). The final name matters because the indexes remember where
+        # their files are, so that the next write hard-links the unchanged ones.
         shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
+        vectors.save(target / "vectors")
+        lex.save(target / "lexical")
         atomic_write_text(
             self.index_dir / "derived.json",
             json.dumps({"version": version, "dir": name, "format": DERIVED_FORMAT}),

@@ -5,7 +5,8 @@ Layout of an index directory::
     manifest.json        human-readable self-description (model, dim, versions, hashes)
     kb.sqlite            articles, chunks (text, offsets, analyzed terms, vectors), meta
     derived.json         which derived-<version>/ directory is current
-    derived-<version>/   FAISS indexes and BM25 indexes built from kb.sqlite
+    derived-<version>/   FAISS indexes and BM25 indexes built from kb.sqlite (files a
+                         write did not change are hard links to the previous version's)
     .lock                serialises writers
 
 Every write is one SQLite transaction (atomic by design), then the derived indexes

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from kb.rows import Rows
 from kb.store import link_file
 
 KINDS = ("auto", "flat", "ivf", "hnsw")
@@ -45,6 +46,8 @@ MIN_PER_LIST = 39
 # An IVF index is retrained when its list count drifts this far from the one its size
 # asks for; between, writes add and remove vectors in place.
 NLIST_DRIFT = 2.0
+# Sentence rows of deleted chunks are copied out once they are this share of all rows.
+DEAD_SENTENCES = 0.3
 
 
 _thread_state = threading.local()
@@ -231,10 +234,14 @@ class VectorIndex:
         # Sorted chunk ids per language, to turn a rebuild into adds and removes.
         self._ids: dict[str, np.ndarray] = {}
         self.means: dict[str, np.ndarray] = {}
-        # Sentence vectors per language, sorted by chunk id, for best-sentence scoring.
+        # Sentence vectors per language, for best-sentence scoring: rows ordered by
+        # chunk id, each row's chunk in sent_chunk. Rows of deleted chunks stay (unused)
+        # until a compaction, so that a write appends instead of copying (kb/rows.py).
         self.sent_chunk: dict[str, np.ndarray] = {}
-        self.sent_vecs: dict[str, np.ndarray] = {}
-        self.sent_means: dict[str, np.ndarray] = {}
+        self.sent_vecs: dict[str, np.ndarray] = {}  # views of _sent_rows
+        self.sent_means: dict[str, np.ndarray] = {}  # over live rows
+        self._sent_rows: dict[str, Rows] = {}
+        self._sent_sum: dict[str, tuple[np.ndarray, int]] = {}  # live rows' sum and count
         # Worked out on first use after a change: see _sentence_table and mean_rows.
         self._sent_table: tuple[np.ndarray, np.ndarray] | None = None
         self._mean_rows: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
@@ -251,7 +258,7 @@ class VectorIndex:
         index changed in place is cloned first)."""
         other = VectorIndex(self.dim, self.config)
         for name in ("_indexes", "_ids", "means", "sent_chunk", "sent_vecs", "sent_means",
-                     "_saved"):
+                     "_sent_rows", "_sent_sum", "_saved"):
             setattr(other, name, dict(getattr(self, name)))
         return other
 
@@ -300,8 +307,11 @@ class VectorIndex:
         if index is None:
             index = self._new_index(len(ids), vectors)
             index.add_with_ids(vectors, ids)
-        self._set(lang, index, sorted_ids, vectors.mean(axis=0, dtype=np.float64),
-                  sent_chunk, sent_vecs)
+        self._set(lang, index, sorted_ids, vectors.mean(axis=0, dtype=np.float64))
+        if sent_chunk is not None and sent_vecs is not None and len(sent_chunk):
+            rows = Rows.of(sent_vecs)
+            self._set_sentences(lang, rows, np.asarray(sent_chunk, np.int64),
+                                rows.array.sum(axis=0, dtype=np.float64), len(rows))
 
     def update(
         self,
@@ -333,16 +343,7 @@ class VectorIndex:
         ids, vectors = ids[order], vectors[order]
         kept_ids = np.setdiff1d(old_ids, gone, assume_unique=True)
         sorted_ids = np.concatenate([kept_ids, ids])
-        sc, sv = self.sent_chunk.get(lang), self.sent_vecs.get(lang)
-        if sc is not None and sv is not None and len(gone):
-            keep = ~np.isin(sc, gone)
-            sc, sv = sc[keep], sv[keep]
-        if sent_chunk is not None and sent_vecs is not None and len(sent_chunk):
-            by_chunk = np.argsort(sent_chunk, kind="stable")
-            new_sc = np.asarray(sent_chunk, np.int64)[by_chunk]
-            new_sv = np.asarray(sent_vecs, np.float32)[by_chunk]
-            sc = new_sc if sc is None else np.concatenate([sc, new_sc])
-            sv = new_sv if sv is None else np.concatenate([sv, new_sv])
+        sentences = self._sentences_after(lang, gone, sorted_ids, sent_chunk, sent_vecs)
         self._forget(lang)
         if not len(sorted_ids):
             return
@@ -354,24 +355,56 @@ class VectorIndex:
             all_vecs = np.concatenate([held[keep], vectors])
             index = self._new_index(len(all_ids), all_vecs)
             index.add_with_ids(all_vecs, all_ids)
-        self._set(lang, index, sorted_ids, _vector_sum(index) / index.ntotal, sc, sv)
+        self._set(lang, index, sorted_ids, _vector_sum(index) / index.ntotal)
+        if sentences is not None:
+            self._set_sentences(lang, *sentences)
 
     def _forget(self, lang: str) -> None:
         for table in (self._indexes, self._ids, self.means, self.sent_chunk, self.sent_vecs,
-                      self.sent_means, self._saved):
+                      self.sent_means, self._sent_rows, self._sent_sum, self._saved):
             table.pop(lang, None)
         self._sent_table, self._mean_rows = None, {}
 
-    def _set(self, lang: str, index: Any, sorted_ids: np.ndarray, mean: np.ndarray,
-             sent_chunk: np.ndarray | None, sent_vecs: np.ndarray | None) -> None:
+    def _set(self, lang: str, index: Any, sorted_ids: np.ndarray, mean: np.ndarray) -> None:
         self._indexes[lang] = index
         self._ids[lang] = sorted_ids
         self.means[lang] = np.asarray(mean, dtype=np.float32)
-        if sent_chunk is not None and sent_vecs is not None and len(sent_chunk):
-            self.sent_chunk[lang] = np.ascontiguousarray(sent_chunk, dtype=np.int64)
-            self.sent_vecs[lang] = np.ascontiguousarray(sent_vecs, dtype=np.float32)
-            self.sent_means[lang] = self.sent_vecs[lang].mean(axis=0, dtype=np.float64).astype(
-                np.float32)
+
+    def _set_sentences(self, lang: str, rows: Rows, owners: np.ndarray, total: np.ndarray,
+                       live: int) -> None:
+        self._sent_rows[lang], self.sent_chunk[lang] = rows, owners
+        self.sent_vecs[lang] = rows.array
+        self._sent_sum[lang] = (total, live)
+        self.sent_means[lang] = (total / live).astype(np.float32)
+
+    def _sentences_after(
+        self, lang: str, gone: np.ndarray, live_ids: np.ndarray,
+        new_owners: np.ndarray | None, new_vecs: np.ndarray | None,
+    ) -> tuple[Rows, np.ndarray, np.ndarray, int] | None:
+        """The language's sentence rows after a write: rows of ``gone`` chunks dropped
+        from the live sum (their rows stay until a compaction), new ones appended."""
+        rows, owners = self._sent_rows.get(lang), self.sent_chunk.get(lang)
+        total, live = self._sent_sum.get(lang, (np.zeros(self.dim), 0))
+        if rows is not None and owners is not None and len(gone):
+            dead = np.isin(owners, gone)
+            if dead.any():
+                total = total - rows.array[dead].sum(axis=0, dtype=np.float64)
+                live -= int(dead.sum())
+        if new_owners is not None and new_vecs is not None and len(new_owners):
+            order = np.argsort(new_owners, kind="stable")
+            add_owners = np.asarray(new_owners, np.int64)[order]
+            add = np.asarray(new_vecs, np.float32)[order]
+            rows = Rows.of(add) if rows is None else rows.append(add)
+            owners = add_owners if owners is None else np.concatenate([owners, add_owners])
+            total = total + add.sum(axis=0, dtype=np.float64)
+            live += len(add)
+        if rows is None or owners is None or live <= 0:
+            return None
+        if len(rows) - live > DEAD_SENTENCES * len(rows):
+            keep = np.isin(owners, live_ids)
+            rows, owners = Rows.of(rows.array[keep]), owners[keep]
+            total = rows.array.sum(axis=0, dtype=np.float64)
+        return rows, owners, total, live
 
     def _apply(self, old: Any, n_after: int, gone: np.ndarray, new_ids: np.ndarray,
                new_vecs: np.ndarray) -> Any | None:
@@ -545,9 +578,9 @@ class VectorIndex:
         directory.mkdir(parents=True, exist_ok=True)
         for lang, index in self._indexes.items():
             arrays = {f"{lang}.ids.npy": self._ids[lang], f"{lang}.mean.npy": self.means[lang]}
-            if lang in self.sent_vecs:
+            if lang in self._sent_rows:
                 arrays[f"{lang}.sent_chunk.npy"] = self.sent_chunk[lang]
-                arrays[f"{lang}.sent_vecs.npy"] = self.sent_vecs[lang]
+                self._sent_rows[lang].save(directory / f"{lang}.sent_vecs.f32")
             source = self._saved.get(lang)
             if source is None or not link_file(source / f"{lang}.faiss",
                                                directory / f"{lang}.faiss"):
@@ -583,13 +616,14 @@ class VectorIndex:
             vi._ids[lang] = (np.load(ids_file, allow_pickle=False) if ids_file.exists()
                              else _ids_of(index))
             vi.means[lang] = np.load(directory / f"{lang}.mean.npy", allow_pickle=False)
-            if (directory / f"{lang}.sent_vecs.npy").exists():
-                vi.sent_chunk[lang] = np.load(directory / f"{lang}.sent_chunk.npy",
-                                              allow_pickle=False)
-                vi.sent_vecs[lang] = np.load(directory / f"{lang}.sent_vecs.npy",
-                                             allow_pickle=False)
-                vi.sent_means[lang] = vi.sent_vecs[lang].mean(axis=0, dtype=np.float64).astype(
-                    np.float32)
+            if (directory / f"{lang}.sent_vecs.f32").exists():
+                owners = np.load(directory / f"{lang}.sent_chunk.npy", allow_pickle=False)
+                rows = Rows.load(directory / f"{lang}.sent_vecs.f32", len(owners), vi.dim)
+                total = rows.array.sum(axis=0, dtype=np.float64)
+                dead = ~np.isin(owners, vi._ids[lang])
+                if dead.any():
+                    total -= rows.array[dead].sum(axis=0, dtype=np.float64)
+                vi._set_sentences(lang, rows, owners, total, len(owners) - int(dead.sum()))
             vi._saved[lang] = directory
         return vi
 

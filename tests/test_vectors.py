@@ -220,14 +220,32 @@ def test_update_equals_a_build_from_all_vectors(kind):
     assert changed.kind("en") == kind and changed.size("en") == keep.sum()
     assert np.array_equal(changed.ids("en"), full.ids("en"))
     np.testing.assert_allclose(changed.means["en"], full.means["en"], atol=1e-6)
-    assert np.array_equal(changed.sent_chunk["en"], full.sent_chunk["en"])
-    assert np.array_equal(changed.sent_vecs["en"], full.sent_vecs["en"])
+    live = np.isin(changed.sent_chunk["en"], changed.ids("en"))  # deleted rows stay, unused
+    assert np.array_equal(changed.sent_chunk["en"][live], full.sent_chunk["en"])
+    assert np.array_equal(changed.sent_vecs["en"][live], full.sent_vecs["en"])
+    chunks = full.ids("en")[::5]
+    at = np.zeros(len(chunks), np.int64)
+    for q in x[995:1005]:
+        np.testing.assert_allclose(changed.best_sentence(["en"], q, chunks, at),
+                                   full.best_sentence(["en"], q, chunks, at), atol=1e-6)
     np.testing.assert_allclose(changed.sent_means["en"], full.sent_means["en"], atol=1e-6)
     for q in x[1000:1050]:  # the added vectors are found
         assert changed.search("en", q, 1)[0][0] == exact_top(x[keep], ids[keep], q, 1)[0]
     if len(gone):
         assert not np.isin(changed.search("en", x[10], 50)[0], gone).any()
     assert old.size("en") == 1000  # readers' copy untouched
+
+
+def test_sentence_rows_of_deleted_chunks_are_compacted_away():
+    x, sx = clustered(300), clustered(900, seed=2)
+    ids = np.arange(1, 301, dtype=np.int64)
+    vi = VectorIndex(DIM, config("flat"))
+    vi.build("en", ids, x, np.repeat(ids, 3), sx)
+    vi.update("en", ids[:50], np.empty(0, np.int64), np.empty((0, DIM), np.float32))
+    assert len(vi.sent_chunk["en"]) == 900  # a sixth dead: kept
+    vi.update("en", ids[50:100], np.empty(0, np.int64), np.empty((0, DIM), np.float32))
+    assert len(vi.sent_chunk["en"]) == 600  # a third dead: copied out
+    np.testing.assert_allclose(vi.sent_means["en"], sx[300:].mean(axis=0), atol=1e-6)
 
 
 def test_update_crosses_the_threshold_and_checks_ids():
