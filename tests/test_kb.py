@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from kb.articles import parse_article
@@ -155,6 +156,27 @@ def test_writes_change_the_indexes_as_a_rebuild_would(fake_kb, monkeypatch):
         assert [c for c, _ in hits] == [c for c, _ in expected]
         assert [s for _, s in hits] == pytest.approx([s for _, s in expected], abs=1e-4)
     fresh.close()
+
+
+def test_a_write_links_the_files_it_did_not_change(fake_kb, monkeypatch):
+    monkeypatch.setattr("kb.core.remove_stale_derived", lambda *a, **k: None)
+    fake_kb.search("warm")
+    before = json.loads((fake_kb.index_dir / "derived.json").read_text())["dir"]
+    fake_kb.ingest([parse_article("Zebra marketing for giraffes on the savanna. " * 20,
+                                  name="zoo.txt", lang="en")])
+    after = json.loads((fake_kb.index_dir / "derived.json").read_text())["dir"]
+    old, new = fake_kb.index_dir / before, fake_kb.index_dir / after
+
+    def same(path):
+        return (old / path).stat().st_ino == (new / path).stat().st_ino
+
+    assert same("vectors/ko.faiss") and same("vectors/ko.sent_vecs.f32")  # untouched
+    assert not same("vectors/en.faiss")  # changed: rewritten
+    assert same("vectors/en.sent_vecs.f32")  # extended in place: rows appended
+    assert (new / "vectors/en.sent_vecs.f32").stat().st_size > len(
+        np.load(old / "vectors/en.sent_chunk.npy")) * 4 * fake_kb.encoder.dim
+    ko_segments = json.loads((new / "lexical/ko/segments.json").read_text())
+    assert all(same(f"lexical/ko/{name}/term_rows.npy") for name in ko_segments)
 
 
 def test_derived_files_of_an_older_layout_are_rebuilt(fake_kb):
