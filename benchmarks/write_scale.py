@@ -13,6 +13,10 @@ XQuAD paragraphs' term frequencies. Then, through ``KnowledgeBase``:
   encoder) is added; timed from the call to the published, searchable index;
 - the article is found by a search for its topic, then removed (``remove``, timed)
   and is no longer found;
+- ``upload``: the German seed added as an upload is (``kb.adding.add``: the
+  near-duplicate check against every stored article, the ingest, the translation
+  family detection against every article in another language), then removed
+  (``kb.adding.remove``);
 - ``search``: p50 of 20 warm searches after the writes.
 
 Prints Markdown; writes benchmarks/out/write_scale.json.
@@ -41,6 +45,9 @@ from vector_scale import median_nn_distance, neighbour_table, real_vectors, synt
 
 OUT = ROOT / "benchmarks" / "out"
 ARTICLE = ROOT / "corpus" / "en-upstream-vs-downstream-marketing.txt"
+# Uploaded in another language than the synthetic chunks, so that translation family
+# detection compares it with every stored article.
+UPLOAD = ROOT / "corpus" / "de-upstream-downstream-marketingleiter.txt"
 PER_ARTICLE = 100
 
 
@@ -76,12 +83,17 @@ def fill(kb, n: int, sentences: int, real: str, rng: np.random.Generator) -> flo
 
 
 def run(n: int, sentences: int, real: str) -> dict:
+    from kb import adding
     from kb.articles import read_article
     from kb.core import KnowledgeBase
+    from kb.settings import Settings
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
-        kb = KnowledgeBase.open(Path(tmp))
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        kb = KnowledgeBase.open(Path(tmp) / "index", settings=Settings(
+            index_dir=Path(tmp) / "index", corpus_dir=corpus))
         fill_s = fill(kb, n, sentences, real, rng)
         t = time.perf_counter()
         with kb._lock():
@@ -98,6 +110,12 @@ def run(n: int, sentences: int, real: str) -> dict:
         kb.remove("new-article")
         remove_s = time.perf_counter() - t
         gone = all(h.article_id != "new-article" for h in kb.search(question, k=50).hits)
+        t = time.perf_counter()
+        added = adding.add(kb, dataclasses.replace(read_article(UPLOAD), id="uploaded"))
+        upload_s = time.perf_counter() - t
+        t = time.perf_counter()
+        adding.remove(kb, "uploaded")
+        upload_remove_s = time.perf_counter() - t
         times = []
         for i in range(20):
             kb._query_cache.clear()
@@ -110,6 +128,8 @@ def run(n: int, sentences: int, real: str) -> dict:
         "publish_all_s": round(publish_s, 1), "ingest_s": round(ingest_s, 2),
         "ingest_chunks": report.chunks_embedded, "found_after_ingest": found,
         "remove_s": round(remove_s, 2), "gone_after_remove": gone,
+        "upload_s": round(upload_s, 2), "upload_stats": added.stats,
+        "upload_remove_s": round(upload_remove_s, 2),
         "search_p50_ms": round(statistics.median(times), 1),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     }
@@ -129,13 +149,16 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     (OUT / "write_scale.json").write_text(json.dumps(rows, indent=1))
     print("| chunks | fill s | publish all s | ingest one article s | remove it s "
-          "| found / gone | search p50 ms | peak RSS MB |")
-    print("|---:|---:|---:|---:|---:|---|---:|---:|")
+          "| found / gone | upload s (index + families) | remove upload s "
+          "| search p50 ms | peak RSS MB |")
+    print("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     for r in rows:
+        st = r["upload_stats"]
         print(f"| {r['chunks']:,} | {r['fill_s']} | {r['publish_all_s']} | {r['ingest_s']} "
               f"({r['ingest_chunks']} chunks) | {r['remove_s']} | "
-              f"{r['found_after_ingest']} / {r['gone_after_remove']} | {r['search_p50_ms']} "
-              f"| {r['peak_rss_mb']:,} |")
+              f"{r['found_after_ingest']} / {r['gone_after_remove']} | {r['upload_s']} "
+              f"({st['index_s']} + {st['families_s']}) | {r['upload_remove_s']} "
+              f"| {r['search_p50_ms']} | {r['peak_rss_mb']:,} |")
 
 
 if __name__ == "__main__":

@@ -146,16 +146,46 @@ def prepare(
 
 
 def find_duplicate(kb: KnowledgeBase, article: Article) -> str | None:
-    """The id of an existing article with (nearly) the same text, if any."""
+    """The id of an existing article with (nearly) the same text, if any.
+
+    Stored articles are shortlisted by their MinHash signatures; only the shortlist's
+    texts are read and compared exactly (kb.families)."""
+    same = kb.store.conn.execute(
+        "SELECT id FROM articles WHERE content_sha256 = ? AND id != ? ORDER BY id",
+        (article.content_sha256, article.id)).fetchone()
+    if same is not None:
+        return str(same[0])
+    _sign_old_articles(kb)
     mine = families.shingles(article.text)
-    for row in kb.store.articles():
-        if row["id"] == article.id:
+    ids, signatures = kb.store.signatures()
+    if not ids:
+        return None
+    estimate = (signatures == families.minhash(mine)).mean(axis=1)
+    for i in np.flatnonzero(estimate >= families.MINHASH_CANDIDATE):
+        if ids[i] == article.id:
             continue
-        if row["content_sha256"] == article.content_sha256:
-            return str(row["id"])
-        if families.jaccard(mine, families.shingles(row["text"])) >= families.DUPLICATE_THRESHOLD:
-            return str(row["id"])
+        row = kb.store.article(ids[i])
+        if row is not None and families.jaccard(
+                mine, families.shingles(row["text"])) >= families.DUPLICATE_THRESHOLD:
+            return ids[i]
     return None
+
+
+def _sign_old_articles(kb: KnowledgeBase) -> None:
+    """Give signatures to articles indexed before they were kept (once)."""
+    missing = kb.store.unsigned_articles()
+    if missing:
+        with kb.store.transaction(bump=False) as conn:
+            for article_id in missing:
+                row = kb.store.article(article_id)
+                chunks = kb.store.conn.execute(
+                    "SELECT lang, vector FROM chunks WHERE article_id = ?", (article_id,)
+                ).fetchall()
+                if row is not None:
+                    vectors = np.array([np.frombuffer(c["vector"], np.float32) for c in chunks],
+                                       np.float32).reshape(len(chunks), kb.encoder.dim)
+                    kb.store.put_signature(conn, article_id, row["text"], vectors,
+                                           [c["lang"] for c in chunks])
 
 
 def preview(kb: KnowledgeBase, article: Article) -> int:
@@ -282,14 +312,21 @@ def _sentence_vectors(
     return cache[article_id]
 
 
-def _centroid(kb: KnowledgeBase, article_id: str) -> np.ndarray:
-    rows = kb.store.conn.execute(
-        "SELECT lang, vector FROM chunks WHERE article_id = ?", (article_id,)).fetchall()
+def _centroids(kb: KnowledgeBase) -> tuple[list[str], list[str], np.ndarray]:
+    """(article ids, languages, unit centroids): each article's mean chunk vector with
+    its chunks' language means removed, from the stored per-article means (one read,
+    not one query per article)."""
+    _sign_old_articles(kb)
     vectors, _ = kb._ensure_fresh()
-    vecs = [np.frombuffer(r["vector"], np.float32) - vectors.means.get(r["lang"], 0.0)
-            for r in rows]
-    c = np.mean(vecs, axis=0)
-    return c / (np.linalg.norm(c) or 1.0)
+    ids, langs, means, counts = kb.store.chunk_means(kb.encoder.dim)
+    names = sorted({lang for c in counts for lang in c})
+    zero = np.zeros(kb.encoder.dim, np.float32)
+    lang_means = np.array([vectors.means.get(lang, zero) for lang in names], np.float64)
+    share = np.array([[c.get(lang, 0) for lang in names] for c in counts], np.float64)
+    share /= np.maximum(share.sum(axis=1, keepdims=True), 1)
+    centred = means - share @ lang_means.reshape(len(names), -1)
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    return ids, langs, centred / np.where(norms > 0, norms, 1.0)
 
 
 def detect_translations(
@@ -303,13 +340,13 @@ def detect_translations(
     me = kb.store.article(article_id)
     if me is None:
         raise NotFoundError(f"no article with id {article_id!r}")
-    mine = _centroid(kb, article_id)
+    ids, langs, centroids = _centroids(kb)
+    mine = centroids[ids.index(article_id)]
+    scores = (centroids @ mine).tolist()
     by_lang: dict[str, list[tuple[float, str]]] = {}
-    for row in kb.store.articles():
-        if row["lang"] == me["lang"] or row["id"] == article_id:
-            continue
-        by_lang.setdefault(row["lang"], []).append(
-            (float(mine @ _centroid(kb, row["id"])), row["id"]))
+    for other, lang, score in zip(ids, langs, scores, strict=True):
+        if lang != me["lang"] and other != article_id:
+            by_lang.setdefault(lang, []).append((score, other))
     candidates = [aid for lst in by_lang.values()
                   for _, aid in sorted(lst, reverse=True)[:shortlist]]
     cache = {} if cache is None else cache

@@ -184,6 +184,32 @@ def _hnsw_of(index: Any) -> Any:
     return faiss.downcast_index(index.index)
 
 
+def _present(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """The ``ids`` found in ``sorted_ids``, by binary search (intersect1d sorted all 1M
+    indexed ids on every write: 0.7 s)."""
+    at = np.searchsorted(sorted_ids, ids)
+    found = at < len(sorted_ids)
+    found[found] = sorted_ids[at[found]] == ids[found]
+    return np.unique(ids[found])
+
+
+def _extend_table(
+    table: tuple[np.ndarray, np.ndarray], owners: np.ndarray, first: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of a chunk id -> (first sentence row, count) table with the chunks of
+    ``owners``, rows appended from position ``first`` of their language's matrix."""
+    start, count = table
+    if not len(owners):
+        return table
+    chunk, at, n = np.unique(owners, return_index=True, return_counts=True)
+    top = max(len(start), int(chunk[-1]) + 1)
+    start, count = np.resize(start, top), np.resize(count, top)
+    start[len(table[0]):] = 0
+    count[len(table[1]):] = 0
+    start[chunk], count[chunk] = first + at, n
+    return start, count
+
+
 def _ivf_lists(index: Any) -> Any:
     """(ids, vectors) of each non-empty list of an IVF-Flat index, as views."""
     import faiss
@@ -338,12 +364,14 @@ class VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         if len(ids) and len(old_ids) and ids.min() <= old_ids[-1]:
             raise ValueError("new chunk ids must be larger than the indexed ones")
-        gone = np.intersect1d(gone, old_ids)
+        gone = _present(np.asarray(gone, np.int64), old_ids)
         order = np.argsort(ids, kind="stable")
         ids, vectors = ids[order], vectors[order]
         kept_ids = np.setdiff1d(old_ids, gone, assume_unique=True)
         sorted_ids = np.concatenate([kept_ids, ids])
-        sentences = self._sentences_after(lang, gone, sorted_ids, sent_chunk, sent_vecs)
+        sentences, first_new = self._sentences_after(lang, gone, sorted_ids, sent_chunk,
+                                                     sent_vecs)
+        table = self._sent_table
         self._forget(lang)
         if not len(sorted_ids):
             return
@@ -358,6 +386,10 @@ class VectorIndex:
         self._set(lang, index, sorted_ids, _vector_sum(index) / index.ntotal)
         if sentences is not None:
             self._set_sentences(lang, *sentences)
+            if table is not None and first_new is not None:
+                # Extend the table by the appended rows instead of redoing it from all
+                # 3M owners on the next query (0.3 s at 1M chunks).
+                self._sent_table = _extend_table(table, sentences[1][first_new:], first_new)
 
     def _forget(self, lang: str) -> None:
         for table in (self._indexes, self._ids, self.means, self.sent_chunk, self.sent_vecs,
@@ -380,11 +412,13 @@ class VectorIndex:
     def _sentences_after(
         self, lang: str, gone: np.ndarray, live_ids: np.ndarray,
         new_owners: np.ndarray | None, new_vecs: np.ndarray | None,
-    ) -> tuple[Rows, np.ndarray, np.ndarray, int] | None:
-        """The language's sentence rows after a write: rows of ``gone`` chunks dropped
-        from the live sum (their rows stay until a compaction), new ones appended."""
+    ) -> tuple[tuple[Rows, np.ndarray, np.ndarray, int] | None, int | None]:
+        """The language's sentence rows after a write, and the position of the first
+        appended row (None after a compaction): rows of ``gone`` chunks leave the live
+        sum (the rows stay until a compaction), new ones are appended."""
         rows, owners = self._sent_rows.get(lang), self.sent_chunk.get(lang)
         total, live = self._sent_sum.get(lang, (np.zeros(self.dim), 0))
+        first: int | None = len(owners) if owners is not None else 0
         if rows is not None and owners is not None and len(gone):
             dead = np.isin(owners, gone)
             if dead.any():
@@ -399,12 +433,13 @@ class VectorIndex:
             total = total + add.sum(axis=0, dtype=np.float64)
             live += len(add)
         if rows is None or owners is None or live <= 0:
-            return None
+            return None, None
         if len(rows) - live > DEAD_SENTENCES * len(rows):
             keep = np.isin(owners, live_ids)
             rows, owners = Rows.of(rows.array[keep]), owners[keep]
             total = rows.array.sum(axis=0, dtype=np.float64)
-        return rows, owners, total, live
+            first = None
+        return (rows, owners, total, live), first
 
     def _apply(self, old: Any, n_after: int, gone: np.ndarray, new_ids: np.ndarray,
                new_vecs: np.ndarray) -> Any | None:

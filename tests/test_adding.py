@@ -165,6 +165,18 @@ def test_duplicates_are_reported_not_indexed_twice(lib):
     assert snapshot(lib) == before
 
 
+def test_duplicates_are_found_in_an_index_built_before_signatures(lib):
+    """Articles stored without a MinHash signature get one on the first check."""
+    with lib.store.transaction(bump=False) as conn:
+        conn.execute("DELETE FROM signatures")
+    assert len(lib.store.unsigned_articles()) == len(lib.articles())
+    seed = (CORPUS / "en-upstream-vs-downstream-marketing.txt").read_text(encoding="utf-8")
+    near = seed.replace("marketing", "Marketing", 3) + "\n\nOne more closing line."
+    with pytest.raises(ConflictError, match="en-upstream-vs-downstream-marketing"):
+        add(lib, near.encode(), "near-copy.txt")
+    assert lib.store.unsigned_articles() == []
+
+
 def test_same_id_conflicts_unless_replace(lib):
     add(lib, TEXT.encode(), "retail-media.txt")
     other = b"Loyalty apps\n\nLoyalty apps reward repeat purchases with points and offers."

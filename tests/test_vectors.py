@@ -211,9 +211,11 @@ def test_update_equals_a_build_from_all_vectors(kind):
     owner = np.repeat(ids, 2)
     changed = VectorIndex(DIM, config(kind))
     changed.build("en", ids[:1000], x[:1000], owner[:2000], sx[:2000])
+    changed.best_sentence(["en"], x[0], ids[:5], np.zeros(5, np.int64))  # table built
     old = changed.copy()
     gone = ids[10:400:3] if kind != "hnsw" else np.empty(0, np.int64)
     changed.update("en", gone, ids[1000:], x[1000:], owner[2000:], sx[2000:])
+    assert changed._sent_table is not None  # extended by the appended rows, not dropped
     keep, skeep = ~np.isin(ids, gone), ~np.isin(owner, gone)
     full = VectorIndex(DIM, config(kind))
     full.build("en", ids[keep], x[keep], owner[skeep], sx[skeep])
@@ -223,7 +225,7 @@ def test_update_equals_a_build_from_all_vectors(kind):
     live = np.isin(changed.sent_chunk["en"], changed.ids("en"))  # deleted rows stay, unused
     assert np.array_equal(changed.sent_chunk["en"][live], full.sent_chunk["en"])
     assert np.array_equal(changed.sent_vecs["en"][live], full.sent_vecs["en"])
-    chunks = full.ids("en")[::5]
+    chunks = np.concatenate([full.ids("en")[::5], ids[1000:]])
     at = np.zeros(len(chunks), np.int64)
     for q in x[995:1005]:
         np.testing.assert_allclose(changed.best_sentence(["en"], q, chunks, at),
