@@ -169,8 +169,8 @@ class BM25:
             self.total_length -= float(seg.lengths[rows].sum())
             alive = seg.alive.copy()
             alive[rows] = False
+            # Same name, same files: only the alive flags, saved apart, have changed.
             self.segments[i] = replace(seg, alive=alive)
-            self._saved.pop(seg.name, None)
         self._compact()
 
     def _compact(self) -> None:

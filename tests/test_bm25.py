@@ -101,6 +101,7 @@ def test_save_load_round_trip_and_unchanged_segments_are_linked(tmp_path):
     for query in QUERIES:
         assert by_id(loaded, query) == pytest.approx(by_id(index, query))
     loaded.add(list(range(100, 110)), docs[100:110])  # a small new segment
+    loaded.remove(np.array([5]))  # a dead flag: the big segment's files stay as they are
     loaded.save(tmp_path / "v2")
     big = loaded.segments[0].name
     first = (tmp_path / "v1" / big / "term_rows.npy").stat()
@@ -108,6 +109,8 @@ def test_save_load_round_trip_and_unchanged_segments_are_linked(tmp_path):
     assert (first.st_ino, first.st_dev) == (second.st_ino, second.st_dev)
     again = BM25.load(tmp_path / "v2")
     assert by_id(again, ["t0", "t9"]) == pytest.approx(by_id(loaded, ["t0", "t9"]))
+    assert 5 not in again.live_ids().tolist() and again.live == 109
+    assert 5 in BM25.load(tmp_path / "v1").live_ids().tolist()  # the old version intact
 
 
 def test_lexical_index_update_matches_build():
