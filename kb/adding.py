@@ -296,6 +296,7 @@ def remove(kb: KnowledgeBase, article_id: str) -> None:
 
 # -- translation families -------------------------------------------------------------
 SentenceCache = dict[str, tuple[list[tuple[int, int]], np.ndarray]]
+Centroids = tuple[list[str], list[str], np.ndarray]  # article ids, languages, unit vectors
 
 
 def _sentence_vectors(
@@ -312,7 +313,7 @@ def _sentence_vectors(
     return cache[article_id]
 
 
-def _centroids(kb: KnowledgeBase) -> tuple[list[str], list[str], np.ndarray]:
+def _centroids(kb: KnowledgeBase) -> Centroids:
     """(article ids, languages, unit centroids): each article's mean chunk vector with
     its chunks' language means removed, from the stored per-article means (one read,
     not one query per article)."""
@@ -330,19 +331,21 @@ def _centroids(kb: KnowledgeBase) -> tuple[list[str], list[str], np.ndarray]:
 
 
 def detect_translations(
-    kb: KnowledgeBase, article_id: str, *, shortlist: int = 3, cache: SentenceCache | None = None
+    kb: KnowledgeBase, article_id: str, *, shortlist: int = 3,
+    cache: SentenceCache | None = None, centroids: Centroids | None = None,
 ) -> list[dict[str, object]]:
     """Link ``article_id`` to the articles it translates (or that translate it).
 
     Candidates are the ``shortlist`` articles per other language whose language-centred
-    centroids are closest; each is then aligned sentence by sentence.
+    centroids are closest; each is then aligned sentence by sentence. A caller linking
+    many articles passes :func:`_centroids` once (links do not change them).
     """
     me = kb.store.article(article_id)
     if me is None:
         raise NotFoundError(f"no article with id {article_id!r}")
-    ids, langs, centroids = _centroids(kb)
-    mine = centroids[ids.index(article_id)]
-    scores = (centroids @ mine).tolist()
+    ids, langs, vectors = centroids or _centroids(kb)
+    mine = vectors[ids.index(article_id)]
+    scores = (vectors @ mine).tolist()
     by_lang: dict[str, list[tuple[float, str]]] = {}
     for other, lang, score in zip(ids, langs, scores, strict=True):
         if lang != me["lang"] and other != article_id:
@@ -461,9 +464,10 @@ def article_alignments(kb: KnowledgeBase, article_id: str) -> dict[int, list[int
 def link_new(kb: KnowledgeBase, article_ids: list[str]) -> list[tuple[str, str, float]]:
     """Family detection for freshly ingested articles; returns the links found."""
     cache: SentenceCache = {}
+    centroids = _centroids(kb)
     found: dict[frozenset[str], tuple[str, str, float]] = {}
     for aid in article_ids:
-        for link in detect_translations(kb, aid, cache=cache):
+        for link in detect_translations(kb, aid, cache=cache, centroids=centroids):
             other = str(link["article_id"])
             found.setdefault(frozenset((aid, other)), (aid, other, float(link["score"])))  # type: ignore[arg-type]
     return list(found.values())
@@ -472,8 +476,9 @@ def link_new(kb: KnowledgeBase, article_ids: list[str]) -> list[tuple[str, str, 
 def detect_all(kb: KnowledgeBase) -> list[tuple[str, str, float]]:
     """Run family detection for every article (used after a bulk ingest)."""
     cache: SentenceCache = {}
+    centroids = _centroids(kb)
     for row in kb.store.articles():
-        detect_translations(kb, row["id"], cache=cache)
+        detect_translations(kb, row["id"], cache=cache, centroids=centroids)
     pairs = set()
     for row in kb.store.links():
         a, b = sorted((row["a"], row["b"]))
