@@ -404,7 +404,7 @@ class Store:
         for article_id, lang, blob, per_lang in rows:
             ids.append(article_id)
             langs.append(lang)
-            blobs.append(blob)
+            blobs.append(blob if len(blob) == 4 * dim else bytes(4 * dim))  # no chunks
             counts.append(json.loads(per_lang))
         return ids, langs, np.frombuffer(b"".join(blobs), np.float32).reshape(-1, dim), counts
 
