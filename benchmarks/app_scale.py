@@ -10,7 +10,7 @@ Per query, single-threaded as the app searches (FAISS on one thread), what
 2. ``kb.search.dense_ranking``: the IVF index (``kb.vectors.VectorIndex``, default
    policy), language centring and best-sentence scoring of every candidate;
 3. the glossary match and expansion, then ``kb.search.lexical_rankings``: the query
-   analysed, BM25 (``kb.lexical.LexicalIndex``, bm25s) and the top-k selection;
+   analysed, BM25 (``kb.lexical.LexicalIndex``, ``kb.bm25``) and the top-k selection;
 4. concept coverage of the candidates (their terms from memory; the app reads them
    from SQLite by primary key) and ``kb.search.fuse``.
 

@@ -5,7 +5,7 @@ Usage: .venv/bin/python benchmarks/bm25_scale.py [--sizes 100000 1000000]
 Chunks are 60 terms drawn from a 60,000-term vocabulary with Zipf-like frequencies
 (exponent 1.07), so common terms match most chunks, as stop-word-free marketing text
 would not quite do: a pessimistic case for the scoring step. Everything runs through
-the app's code: ``kb.lexical.LexicalIndex`` (bm25s) and the top-k selection that
+the app's code: ``kb.lexical.LexicalIndex`` (``kb.bm25``) and the top-k selection that
 ``kb.search.lexical_rankings`` uses, next to a full argsort for comparison. Queries: 5
 terms, drawn from the same distribution ("common") or uniformly from all but the 100
 commonest terms ("rarer"). Prints a Markdown table; writes benchmarks/out/bm25_scale.json.

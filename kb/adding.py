@@ -171,6 +171,11 @@ def find_duplicate(kb: KnowledgeBase, article: Article) -> str | None:
     return None
 
 
+def _dim(kb: KnowledgeBase) -> int:
+    """The stored vectors' dimension, without loading the encoder."""
+    return int(kb.store.meta().get("dim", "0") or 0) or kb.encoder.dim
+
+
 def _sign_old_articles(kb: KnowledgeBase) -> None:
     """Give signatures to articles indexed before they were kept (once)."""
     missing = kb.store.unsigned_articles()
@@ -183,7 +188,7 @@ def _sign_old_articles(kb: KnowledgeBase) -> None:
                 ).fetchall()
                 if row is not None:
                     vectors = np.array([np.frombuffer(c["vector"], np.float32) for c in chunks],
-                                       np.float32).reshape(len(chunks), kb.encoder.dim)
+                                       np.float32).reshape(len(chunks), _dim(kb))
                     kb.store.put_signature(conn, article_id, row["text"], vectors,
                                            [c["lang"] for c in chunks])
 
@@ -319,9 +324,10 @@ def _centroids(kb: KnowledgeBase) -> Centroids:
     not one query per article)."""
     _sign_old_articles(kb)
     vectors, _ = kb._ensure_fresh()
-    ids, langs, means, counts = kb.store.chunk_means(kb.encoder.dim)
+    dim = _dim(kb)
+    ids, langs, means, counts = kb.store.chunk_means(dim)
     names = sorted({lang for c in counts for lang in c})
-    zero = np.zeros(kb.encoder.dim, np.float32)
+    zero = np.zeros(dim, np.float32)
     lang_means = np.array([vectors.means.get(lang, zero) for lang in names], np.float64)
     share = np.array([[c.get(lang, 0) for lang in names] for c in counts], np.float64)
     share /= np.maximum(share.sum(axis=1, keepdims=True), 1)
