@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from kb import delta
 from kb.rows import Rows
 from kb.store import link_file
 
@@ -274,6 +275,11 @@ class VectorIndex:
         # Language -> the directory its files were last saved to or loaded from, while
         # unchanged: a save hard-links them from there.
         self._saved: dict[str, Path] = {}
+        # IVF languages: writes not folded into the index yet (kb/delta.py), the sum of
+        # the index's own vectors, and the file each index object was saved to.
+        self._pending: dict[str, delta.Pending] = {}
+        self._main_sum: dict[str, np.ndarray] = {}
+        self._main_files: dict[str, tuple[Any, Path]] = {}
 
     @property
     def langs(self) -> list[str]:
@@ -284,7 +290,8 @@ class VectorIndex:
         index changed in place is cloned first)."""
         other = VectorIndex(self.dim, self.config)
         for name in ("_indexes", "_ids", "means", "sent_chunk", "sent_vecs", "sent_means",
-                     "_sent_rows", "_sent_sum", "_saved"):
+                     "_sent_rows", "_sent_sum", "_saved", "_pending", "_main_sum",
+                     "_main_files"):
             setattr(other, name, dict(getattr(self, name)))
         return other
 
@@ -295,7 +302,11 @@ class VectorIndex:
     def size(self, lang: str | None = None) -> int:
         if lang is not None:
             idx = self._indexes.get(lang)
-            return int(idx.ntotal) if idx is not None else 0
+            if idx is None:
+                return 0
+            pending = self._pending.get(lang)
+            extra = int(pending.delta.ntotal) - len(pending.dead) if pending else 0
+            return int(idx.ntotal) + extra
         return sum(self.size(lang) for lang in self._indexes)
 
     def kind(self, lang: str) -> str | None:
@@ -319,6 +330,8 @@ class VectorIndex:
         naming the same vector (SQLite AUTOINCREMENT never reuses one).
         """
         old_index, old_ids = self._indexes.get(lang), self._ids.get(lang)
+        if lang in self._pending:  # its index is not the language's whole: build afresh
+            old_index = None
         self._forget(lang)
         if len(ids) == 0:
             return
@@ -372,18 +385,37 @@ class VectorIndex:
         sentences, first_new = self._sentences_after(lang, gone, sorted_ids, sent_chunk,
                                                      sent_vecs)
         table = self._sent_table
+        pending, main_sum = self._pending.get(lang), self._main_sum.get(lang)
         self._forget(lang)
         if not len(sorted_ids):
             return
-        index = self._apply(old_index, len(sorted_ids), gone, ids, vectors)
-        if index is None:
-            held_ids, held = _contents(old_index)
-            keep = ~np.isin(held_ids, gone)
-            all_ids = np.concatenate([held_ids[keep], ids])
-            all_vecs = np.concatenate([held[keep], vectors])
-            index = self._new_index(len(all_ids), all_vecs)
-            index.add_with_ids(all_vecs, all_ids)
-        self._set(lang, index, sorted_ids, _vector_sum(index) / index.ntotal)
+        n = len(sorted_ids)
+        if _kind_of(old_index) == "ivf" and self._keeps(old_index, n):
+            pending = delta.after(pending or delta.empty(self.dim), old_index, gone, ids, vectors)
+            index = old_index
+            if main_sum is None:
+                main_sum = _vector_sum(old_index)
+            if pending.due(n):
+                index, pending = delta.fold(old_index, pending), None
+                self._apply_search_params(index)
+                main_sum = _vector_sum(index)
+            total = main_sum.copy()
+            if pending is not None:
+                total += _vector_sum(pending.delta) - pending.dead_sum
+                self._pending[lang] = pending
+            self._main_sum[lang] = main_sum
+            self._set(lang, index, sorted_ids, total / n)
+        else:
+            index = None if pending else self._apply(old_index, n, gone, ids, vectors)
+            if index is None:
+                held_ids, held = (delta.contents(old_index, pending) if pending
+                                  else _contents(old_index))
+                keep = ~np.isin(held_ids, gone)
+                all_ids = np.concatenate([held_ids[keep], ids])
+                all_vecs = np.concatenate([held[keep], vectors])
+                index = self._new_index(len(all_ids), all_vecs)
+                index.add_with_ids(all_vecs, all_ids)
+            self._set(lang, index, sorted_ids, _vector_sum(index) / index.ntotal)
         if sentences is not None:
             self._set_sentences(lang, *sentences)
             if table is not None and first_new is not None:
@@ -393,7 +425,8 @@ class VectorIndex:
 
     def _forget(self, lang: str) -> None:
         for table in (self._indexes, self._ids, self.means, self.sent_chunk, self.sent_vecs,
-                      self.sent_means, self._sent_rows, self._sent_sum, self._saved):
+                      self.sent_means, self._sent_rows, self._sent_sum, self._saved,
+                      self._pending, self._main_sum):
             table.pop(lang, None)
         self._sent_table, self._mean_rows = None, {}
 
@@ -449,17 +482,9 @@ class VectorIndex:
         import faiss
 
         kind = _kind_of(old)
-        want = self.config.kind_for(n_after)
-        if (self.config.kind == "auto" and kind == "ivf"
-                and n_after >= self.config.threshold // 2):
-            want = "ivf"  # hysteresis: no retraining for a language hovering at the threshold
-        if kind == "flat" or kind != want or old.d != self.dim:
+        if kind == "flat" or not self._keeps(old, n_after):
             return None
-        if kind == "ivf":
-            nlist = self.config.nlist_for(n_after)
-            if not (nlist / NLIST_DRIFT <= old.nlist <= nlist * NLIST_DRIFT):
-                return None
-        elif len(gone):  # FAISS cannot remove from an HNSW graph
+        if kind == "hnsw" and len(gone):  # FAISS cannot remove from an HNSW graph
             return None
         if not len(gone) and not len(new_ids):
             return old
@@ -470,6 +495,23 @@ class VectorIndex:
             index.add_with_ids(np.ascontiguousarray(new_vecs), np.ascontiguousarray(new_ids))
         self._apply_search_params(index)
         return index
+
+    def _keeps(self, old: Any, n_after: int) -> bool:
+        """Whether the policy keeps ``old``'s structure for ``n_after`` vectors: the same
+        kind (an IVF language stays IVF down to half the threshold, so one hovering at
+        it is not retrained on every write) and, for IVF, a list count within
+        ``NLIST_DRIFT`` of what the size asks for."""
+        kind = _kind_of(old)
+        want = self.config.kind_for(n_after)
+        if (self.config.kind == "auto" and kind == "ivf"
+                and n_after >= self.config.threshold // 2):
+            want = "ivf"
+        if kind != want or old.d != self.dim:
+            return False
+        if kind == "ivf":
+            nlist = self.config.nlist_for(n_after)
+            return nlist / NLIST_DRIFT <= old.nlist <= nlist * NLIST_DRIFT
+        return True
 
     def _new_index(self, n: int, vectors: np.ndarray) -> Any:
         import faiss
@@ -512,6 +554,10 @@ class VectorIndex:
             info: dict[str, Any] = {"kind": kind, "vectors": int(index.ntotal)}
             if kind == "ivf":
                 info.update(nlist=int(index.nlist), nprobe=int(index.nprobe))
+                pending = self._pending.get(lang)
+                if pending is not None:
+                    info.update(vectors=self.size(lang), pending_added=int(pending.delta.ntotal),
+                                pending_deleted=len(pending.dead))
             elif kind == "hnsw":
                 h = _hnsw_of(index).hnsw
                 info.update(M=int(h.nb_neighbors(1)), efConstruction=int(h.efConstruction),
@@ -542,6 +588,10 @@ class VectorIndex:
         ids = np.full(scores.shape, -1, dtype=np.int64)
         for row, lang in enumerate(langs):
             index = self._indexes.get(lang)
+            pending = self._pending.get(lang)
+            if pending is not None:
+                delta.search(index, pending, faiss.swig_ptr(q), k, scores[row], ids[row])
+                continue
             n = min(k, int(index.ntotal)) if index is not None else 0
             if n > 0:  # a short result fills the front of its row
                 index.search_c(1, faiss.swig_ptr(q), n, faiss.swig_ptr(scores[row]),
@@ -617,9 +667,13 @@ class VectorIndex:
                 arrays[f"{lang}.sent_chunk.npy"] = self.sent_chunk[lang]
                 self._sent_rows[lang].save(directory / f"{lang}.sent_vecs.f32")
             source = self._saved.get(lang)
-            if source is None or not link_file(source / f"{lang}.faiss",
-                                               directory / f"{lang}.faiss"):
+            saved = self._main_files.get(lang)
+            if saved is None or saved[0] is not index or not link_file(
+                    saved[1], directory / f"{lang}.faiss"):
                 faiss.write_index(index, str(directory / f"{lang}.faiss"))
+            self._main_files[lang] = (index, directory / f"{lang}.faiss")
+            if lang in self._pending:
+                delta.save(self._pending[lang], directory, lang)
             for name, array in arrays.items():
                 if source is None or not link_file(source / name, directory / name):
                     np.save(directory / name, array, allow_pickle=False)
@@ -647,6 +701,10 @@ class VectorIndex:
             index = faiss.read_index(str(directory / f"{lang}.faiss"))
             vi._apply_search_params(index)
             vi._indexes[lang] = index
+            vi._main_files[lang] = (index, directory / f"{lang}.faiss")
+            pending = delta.load(directory, lang, index) if _kind_of(index) == "ivf" else None
+            if pending is not None:
+                vi._pending[lang] = pending
             ids_file = directory / f"{lang}.ids.npy"
             vi._ids[lang] = (np.load(ids_file, allow_pickle=False) if ids_file.exists()
                              else _ids_of(index))
