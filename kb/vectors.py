@@ -400,7 +400,7 @@ class VectorIndex:
                 self._apply_search_params(index)
                 main_sum = _vector_sum(index)
             total = main_sum.copy()
-            if pending is not None:
+            if pending is not None and pending.size:
                 total += _vector_sum(pending.delta) - pending.dead_sum
                 self._pending[lang] = pending
             self._main_sum[lang] = main_sum
