@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from kb.faiss_read import ivf_lists, stored
+
 FOLD_SHARE = 1 / 200  # at 1M: 5,000 pending vectors, ~0.3 ms of exact search a query
 FOLD_MIN = 1000
 
@@ -63,8 +65,6 @@ def after(pending: Pending, main: Any, gone: np.ndarray, new_ids: np.ndarray,
     """``pending`` plus one write: ``gone`` ids deleted, new vectors added."""
     import faiss
 
-    from kb.vectors import _ivf_lists
-
     delta = pending.delta
     in_delta = np.isin(gone, faiss.vector_to_array(delta.id_map)) if delta.ntotal else (
         np.zeros(len(gone), bool))
@@ -79,7 +79,7 @@ def after(pending: Pending, main: Any, gone: np.ndarray, new_ids: np.ndarray,
     if len(from_main):
         dead = np.union1d(dead, from_main)
         dead_sum = dead_sum.copy()
-        for ids, vecs in _ivf_lists(main):  # their vectors, for the mean: one pass of ids
+        for ids, vecs in ivf_lists(main):  # their vectors, for the mean: one pass of ids
             hit = np.isin(ids, from_main)
             if hit.any():
                 dead_sum += vecs[hit].sum(axis=0, dtype=np.float64)
@@ -90,24 +90,20 @@ def fold(main: Any, pending: Pending) -> Any:
     """A clone of ``main`` with the pending writes applied."""
     import faiss
 
-    from kb.vectors import _contents
-
     index = faiss.clone_index(main)
     if len(pending.dead):
         index.remove_ids(pending.dead)
     if pending.delta.ntotal:
-        ids, vecs = _contents(pending.delta)
+        ids, vecs = stored(pending.delta)
         index.add_with_ids(vecs, ids)
     return index
 
 
 def contents(main: Any, pending: Pending) -> tuple[np.ndarray, np.ndarray]:
     """Every live (id, vector), sorted by id."""
-    from kb.vectors import _contents
-
-    ids, vecs = _contents(main)
+    ids, vecs = stored(main)
     keep = ~np.isin(ids, pending.dead)
-    extra_ids, extra = _contents(pending.delta)
+    extra_ids, extra = stored(pending.delta)
     all_ids = np.concatenate([ids[keep], extra_ids])
     order = np.argsort(all_ids)
     return all_ids[order], np.concatenate([vecs[keep], extra])[order]

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from kb import delta
+from kb.faiss_read import stored, vector_sum
 from kb.rows import Rows
 from kb.store import link_file
 
@@ -211,46 +212,6 @@ def _extend_table(
     return start, count
 
 
-def _ivf_lists(index: Any) -> Any:
-    """(ids, vectors) of each non-empty list of an IVF-Flat index, as views."""
-    import faiss
-
-    lists, d = index.invlists, index.d
-    for i in range(index.nlist):
-        n = lists.list_size(i)
-        if n:
-            ids = faiss.rev_swig_ptr(lists.get_ids(i), n)
-            codes = faiss.rev_swig_ptr(lists.get_codes(i), n * d * 4)
-            yield ids, np.frombuffer(codes, dtype=np.float32).reshape(n, d)
-
-
-def _contents(index: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Every (id, vector) an index holds, sorted by id."""
-    import faiss
-
-    if isinstance(index, faiss.IndexIDMap):
-        ids = faiss.vector_to_array(index.id_map).astype(np.int64)
-        vecs = index.index.reconstruct_n(0, index.ntotal)
-    else:
-        parts = list(_ivf_lists(index))
-        ids = np.concatenate([np.empty(0, np.int64)] + [p[0] for p in parts]).astype(np.int64)
-        vecs = np.concatenate([np.empty((0, index.d), np.float32)] + [p[1] for p in parts])
-    order = np.argsort(ids)
-    return ids[order], np.ascontiguousarray(vecs[order], dtype=np.float32)
-
-
-def _vector_sum(index: Any) -> np.ndarray:
-    """The sum of an index's vectors in float64, list by list for IVF (no full copy)."""
-    import faiss
-
-    if isinstance(index, faiss.IndexIDMap):
-        return _contents(index)[1].sum(axis=0, dtype=np.float64)
-    total = np.zeros(index.d, np.float64)
-    for _, vecs in _ivf_lists(index):
-        total += vecs.sum(axis=0, dtype=np.float64)
-    return total
-
-
 class VectorIndex:
     """Per-language FAISS indexes plus each language's mean passage vector."""
 
@@ -394,14 +355,14 @@ class VectorIndex:
             pending = delta.after(pending or delta.empty(self.dim), old_index, gone, ids, vectors)
             index = old_index
             if main_sum is None:
-                main_sum = _vector_sum(old_index)
+                main_sum = vector_sum(old_index)
             if pending.due(n):
                 index, pending = delta.fold(old_index, pending), None
                 self._apply_search_params(index)
-                main_sum = _vector_sum(index)
+                main_sum = vector_sum(index)
             total = main_sum.copy()
             if pending is not None and pending.size:
-                total += _vector_sum(pending.delta) - pending.dead_sum
+                total += vector_sum(pending.delta) - pending.dead_sum
                 self._pending[lang] = pending
             self._main_sum[lang] = main_sum
             self._set(lang, index, sorted_ids, total / n)
@@ -409,13 +370,13 @@ class VectorIndex:
             index = None if pending else self._apply(old_index, n, gone, ids, vectors)
             if index is None:
                 held_ids, held = (delta.contents(old_index, pending) if pending
-                                  else _contents(old_index))
+                                  else stored(old_index))
                 keep = ~np.isin(held_ids, gone)
                 all_ids = np.concatenate([held_ids[keep], ids])
                 all_vecs = np.concatenate([held[keep], vectors])
                 index = self._new_index(len(all_ids), all_vecs)
                 index.add_with_ids(all_vecs, all_ids)
-            self._set(lang, index, sorted_ids, _vector_sum(index) / index.ntotal)
+            self._set(lang, index, sorted_ids, vector_sum(index) / index.ntotal)
         if sentences is not None:
             self._set_sentences(lang, *sentences)
             if table is not None and first_new is not None:
