@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from kb import delta
-from kb.faiss_read import stored, vector_sum
+from kb.faiss_read import ivf_lists, stored, vector_sum
 from kb.rows import Rows
 from kb.store import link_file
 
@@ -172,11 +172,7 @@ def _ids_of(index: Any) -> np.ndarray:
     if isinstance(index, faiss.IndexIDMap):
         ids = faiss.vector_to_array(index.id_map)
     else:
-        lists = index.invlists
-        ids = np.concatenate([np.empty(0, np.int64)] + [
-            faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
-            for i in range(index.nlist) if lists.list_size(i)
-        ])
+        ids = np.concatenate([np.empty(0, np.int64)] + [i for i, _ in ivf_lists(index)])
     return np.sort(ids.astype(np.int64))
 
 
