@@ -13,12 +13,21 @@ first ``n`` rows of a buffer with spare capacity:
   it into the new directory and writes only the new rows. Versions saved earlier keep
   reading their own first ``n`` rows, and a crash mid-write leaves them intact.
 
+Once saved or loaded, a version maps its file read-only instead of holding the rows
+in memory (3M sentence vectors are 4.6 GB per process otherwise): the pages are the
+operating system's file cache, shared by every process that has the index open and
+reclaimable under pressure. Appending to such a version writes the new rows straight
+to the end of the file, when the file still ends at this version's rows, and maps it
+again; that is the same extension :meth:`Rows.save` would make, only earlier.
+
 Deleting is the caller's business: it stops referencing rows, and compacts (copies
 the live rows into a new matrix) when enough are dead.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +41,39 @@ def _empty(n: int, dim: int) -> np.ndarray:
     return np.empty((max(2 * n, 64), dim), np.float32)
 
 
+# Linux 5.14+: fill in the mapping's page tables now. A fresh mapping otherwise faults
+# on each page it first touches: best-sentence scoring over 3M rows took 20 ms on its
+# first query and 0.5 ms a query for a while after, against 0.2 ms with this (0.01 s for
+# 4.6 GB already in the page cache). Python 3.11's mmap module does not name it.
+_MADV_POPULATE_READ = 22
+
+
+def _mapped(path: Path, n: int, dim: int) -> _Buffer:
+    """The first ``n`` rows of a raw float32 file, mapped read-only."""
+    with open(path, "rb") as f:
+        stat = os.fstat(f.fileno())
+        if n == 0:
+            data = np.empty((0, dim), np.float32)
+        else:
+            view = mmap.mmap(f.fileno(), n * dim * 4, prot=mmap.PROT_READ)
+            try:
+                view.madvise(_MADV_POPULATE_READ)
+            except OSError:  # an older kernel: pages are mapped as they are first read
+                pass
+            data = np.frombuffer(view, np.float32).reshape(n, dim)
+    return _Buffer(data, n, path, (stat.st_dev, stat.st_ino))
+
+
 class _Buffer:
-    def __init__(self, data: np.ndarray, used: int) -> None:
-        self.data = data  # capacity x dim; rows past ``used`` are unwritten
+    def __init__(self, data: np.ndarray, used: int, file: Path | None = None,
+                 inode: tuple[int, int] | None = None) -> None:
+        # In memory: capacity x dim, rows past ``used`` unwritten. Mapped: exactly
+        # ``used`` rows of the file ``inode``, whose newest name is ``file`` (older
+        # names go away with the index versions that held them).
+        self.data = data
         self.used = used
+        self.file = file
+        self.inode = inode
 
 
 class Rows:
@@ -55,6 +93,11 @@ class Rows:
         return cls(_Buffer(data, n), n)
 
     @property
+    def mapped(self) -> bool:
+        """Whether the rows are read from their file rather than held in memory."""
+        return self._buffer.inode is not None
+
+    @property
     def array(self) -> np.ndarray:
         return self._buffer.data[: self.n]
 
@@ -66,7 +109,11 @@ class Rows:
         k, n, buffer = len(new), self.n, self._buffer
         if not k:
             return self
-        if buffer.used == n and n + k <= len(buffer.data):
+        if buffer.used == n and buffer.inode is not None:
+            appended = self._append_to_file(np.asarray(new, np.float32))
+            if appended is not None:
+                return appended
+        elif buffer.used == n and n + k <= len(buffer.data):
             buffer.data[n : n + k] = new
             buffer.used = n + k
             return Rows(buffer, n + k, self._saved)
@@ -74,6 +121,25 @@ class Rows:
         data[:n] = buffer.data[:n]
         data[n : n + k] = new
         return Rows(_Buffer(data, n + k), n + k, self._saved)
+
+    def _append_to_file(self, new: np.ndarray) -> Rows | None:
+        """This version plus ``new``, written to the end of its mapped file; None when the
+        file no longer ends at this version's rows (another lineage, or an unfinished
+        write, extended it), is gone, or cannot be written."""
+        buffer, n, dim = self._buffer, self.n, new.shape[1]
+        assert buffer.file is not None
+        try:
+            with open(buffer.file, "r+b") as f:
+                stat = os.fstat(f.fileno())
+                if (stat.st_dev, stat.st_ino) != buffer.inode or stat.st_size != n * dim * 4:
+                    return None
+                f.seek(n * dim * 4)
+                f.write(memoryview(np.ascontiguousarray(new)).cast("B"))
+        except OSError:
+            return None
+        buffer.used = n + len(new)  # appending to this version again must copy
+        total = n + len(new)
+        return Rows(_mapped(buffer.file, total, dim), total, (buffer.file, total))
 
     def save(self, path: Path) -> None:
         """Write the rows to ``path`` as raw float32, sharing the lineage's last file
@@ -95,13 +161,21 @@ class Rows:
             if self.n > start:
                 f.write(memoryview(np.ascontiguousarray(self.array[start:])).cast("B"))
         self._saved = (path, self.n)
+        buffer = self._buffer
+        if buffer.used != self.n:
+            return  # not the newest version of its buffer: leave the buffer to that one
+        stat = path.stat()
+        if buffer.inode == (stat.st_dev, stat.st_ino):
+            buffer.file = path  # the same file under its newest name: append there
+        else:
+            # From now on the rows are read from the file's pages, not held in memory;
+            # versions sharing the old buffer keep it.
+            self._buffer = _mapped(path, self.n, self.array.shape[1])
 
     @classmethod
     def load(cls, path: Path, n: int, dim: int) -> Rows:
-        """The first ``n`` rows of a file written by :meth:`save`."""
-        data = _empty(n, dim)
-        with open(path, "rb") as f:
-            got = f.readinto(memoryview(data[:n]).cast("B")) if n else 0
-        if got != n * dim * 4:
-            raise ValueError(f"{path}: {got} bytes, expected {n * dim * 4}")
-        return cls(_Buffer(data, n), n, (path, n))
+        """The first ``n`` rows of a file written by :meth:`save`, mapped."""
+        size = path.stat().st_size
+        if size < n * dim * 4:
+            raise ValueError(f"{path}: {size} bytes, expected at least {n * dim * 4}")
+        return cls(_mapped(path, n, dim), n, (path, n))

@@ -44,3 +44,47 @@ def test_saves_share_the_file_and_write_only_new_rows(tmp_path):
     assert (tmp_path / "c" / "m.f32").stat().st_ino != a.st_ino
     assert np.array_equal(Rows.load(tmp_path / "b" / "m.f32", 5, 4).array, block(5))
     assert np.array_equal(Rows.load(tmp_path / "c" / "m.f32", 4, 4).array[-1], -block(1)[0])
+
+
+def test_saved_and_loaded_versions_read_the_file_instead_of_holding_the_rows(tmp_path):
+    path = tmp_path / "m.f32"
+    v1 = Rows.of(block(3))
+    v1.save(path)
+    assert v1.mapped  # the in-memory copy is let go once saved
+    loaded = Rows.load(path, 3, 4)
+    assert loaded.mapped and not loaded.array.flags.writeable
+    assert np.array_equal(loaded.array, block(3))
+    # Appending to a mapped version extends its file at once; older versions still see
+    # only their own rows, and appending to them again makes a copy in memory.
+    v2 = loaded.append(block(2, 3))
+    assert path.stat().st_size == 5 * 4 * 4
+    assert v2.mapped and np.array_equal(v2.array, block(5))
+    assert np.array_equal(loaded.array, block(3)) and np.array_equal(v1.array, block(3))
+    fork = loaded.append(-block(1))
+    assert not fork.mapped and path.stat().st_size == 5 * 4 * 4
+    # Saving the extended version elsewhere links the file and writes nothing more.
+    (tmp_path / "next").mkdir()
+    v2.save(tmp_path / "next" / "m.f32")
+    assert (tmp_path / "next" / "m.f32").stat().st_ino == path.stat().st_ino
+    assert np.array_equal(Rows.load(tmp_path / "next" / "m.f32", 5, 4).array, block(5))
+    # The older name goes when its index version is removed; appends follow the file.
+    path.unlink()
+    v3 = v2.append(block(1, 5))
+    assert v3.mapped and (tmp_path / "next" / "m.f32").stat().st_size == 6 * 4 * 4
+    assert np.array_equal(v3.array, block(6))
+
+
+def test_a_file_left_longer_by_an_unfinished_write_is_not_appended_to(tmp_path):
+    path = tmp_path / "m.f32"
+    Rows.of(block(3)).save(path)
+    loaded = Rows.load(path, 3, 4)
+    with open(path, "ab") as f:  # rows a crashed writer added, never published
+        f.write(block(1, 9).tobytes())
+    v2 = loaded.append(block(2, 3))
+    assert not v2.mapped  # a copy: the file is left as it was
+    assert path.stat().st_size == 4 * 4 * 4
+    (tmp_path / "next").mkdir()
+    v2.save(tmp_path / "next" / "m.f32")
+    assert (tmp_path / "next" / "m.f32").stat().st_ino != path.stat().st_ino
+    assert np.array_equal(Rows.load(tmp_path / "next" / "m.f32", 5, 4).array, block(5))
+    assert np.array_equal(Rows.load(path, 3, 4).array, block(3))

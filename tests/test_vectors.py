@@ -304,6 +304,23 @@ def test_update_crosses_the_threshold_and_checks_ids():
     assert vi.langs == []
 
 
+def test_saved_sentence_sums_match_and_older_saves_work_them_out(tmp_path):
+    x, sx = clustered(300), clustered(900, seed=2)
+    ids = np.arange(1, 301, dtype=np.int64)
+    vi = VectorIndex(DIM, config("flat"))
+    vi.build("en", ids, x, np.repeat(ids, 3), sx)
+    vi.update("en", ids[:30], np.empty(0, np.int64), np.empty((0, DIM), np.float32))
+    vi.save(tmp_path / "v")
+    assert vi._sent_rows["en"].mapped  # saved: read from the file from now on
+    live = sx[90:].mean(axis=0)
+    back = VectorIndex.load(tmp_path / "v")
+    np.testing.assert_allclose(back.sent_means["en"], live, atol=1e-6)
+    (tmp_path / "v" / "en.sent_sum.npy").unlink()  # saved before the sums were
+    older = VectorIndex.load(tmp_path / "v")
+    np.testing.assert_allclose(older.sent_means["en"], live, atol=1e-6)
+    assert older._sent_sum["en"][1] == back._sent_sum["en"][1] == 810
+
+
 def test_save_links_the_files_of_unchanged_languages(tmp_path):
     vi, ids, x = built("ivf")
     vi.build("de", np.arange(50), clustered(50, seed=4))
