@@ -98,6 +98,8 @@ def test_save_load_round_trip_and_unchanged_segments_are_linked(tmp_path):
     index.add(list(range(100)), docs[:100])
     index.save(tmp_path / "v1")
     loaded = BM25.load(tmp_path / "v1")
+    # Segments are read from their (never rewritten) files, not copied into memory.
+    assert not loaded.segments[0].term_tf.flags.writeable
     for query in QUERIES:
         assert by_id(loaded, query) == pytest.approx(by_id(index, query))
     loaded.add(list(range(100, 110)), docs[100:110])  # a small new segment
