@@ -123,6 +123,58 @@ def test_second_reader_sees_new_writes(fake_kb):
     reader.close()
 
 
+def test_a_writer_behind_another_process_starts_from_its_published_indexes(fake_kb,
+                                                                          monkeypatch):
+    """Another process wrote since this one loaded the indexes: the write starts from
+    what that process published, reading only its own new chunks from the database."""
+    other = KnowledgeBase.open(fake_kb.index_dir, settings=fake_kb.settings,
+                               encoder=fake_kb.encoder)
+    fake_kb.search("warm")
+    other.ingest([parse_article("Zebra marketing for giraffes on the savanna. " * 9,
+                                name="zoo.txt", lang="en")])
+    reads = []
+    full_read = fake_kb.store.lang_vectors
+    monkeypatch.setattr(fake_kb.store, "lang_vectors", lambda lang, dim, after=0: (
+        reads.append((lang, after)) or full_read(lang, dim, after)))
+    fake_kb.ingest([parse_article("Lions prefer upselling in the evening. " * 9,
+                                  name="lions.txt", lang="en")])
+    assert reads and all(after > 0 for _, after in reads)
+    assert fake_kb.search("zebra giraffes savanna", k=3).hits[0].article_id == "zoo"
+    assert fake_kb.search("lions upselling evening", k=3).hits[0].article_id == "lions"
+    other.close()
+
+
+def test_searches_during_another_writers_publish_use_the_published_indexes(fake_kb,
+                                                                           monkeypatch):
+    """Between a writer's commit and its publish, a reader keeps answering from the
+    last published indexes instead of rebuilding them from the database."""
+    import kb.core
+
+    reader = KnowledgeBase.open(fake_kb.index_dir, settings=fake_kb.settings,
+                                encoder=fake_kb.encoder)
+    reader.search("warm")
+    rebuilds = []
+    build = reader._build_derived
+    monkeypatch.setattr(reader, "_build_derived",
+                        lambda langs, base: rebuilds.append(base) or build(langs, base))
+    seen = []
+    publish = kb.core.KnowledgeBase._publish
+
+    def publish_after_a_search(self, langs, *, full=False):
+        if self is fake_kb:  # committed, not yet published
+            assert reader.store.version == reader._loaded_version + 1
+            seen.append([h.article_id for h in reader.search("zebra giraffes", k=3).hits])
+        return publish(self, langs, full=full)
+
+    monkeypatch.setattr(kb.core.KnowledgeBase, "_publish", publish_after_a_search)
+    fake_kb.ingest([parse_article("Zebra marketing for giraffes on the savanna. " * 9,
+                                  name="zoo.txt", lang="en")])
+    assert seen and "zoo" not in seen[0]  # not searchable before it is published
+    assert reader.search("zebra giraffes", k=3).hits[0].article_id == "zoo"
+    assert rebuilds == []  # loaded what the writer published, built nothing
+    reader.close()
+
+
 def test_writes_change_the_indexes_as_a_rebuild_would(fake_kb, monkeypatch):
     """A write reads only the new chunks of the languages it touched and drops the
     deleted ones; the result ranks and scores like indexes rebuilt from the database."""
@@ -177,6 +229,32 @@ def test_a_write_links_the_files_it_did_not_change(fake_kb, monkeypatch):
         np.load(old / "vectors/en.sent_chunk.npy")) * 4 * fake_kb.encoder.dim
     ko_segments = json.loads((new / "lexical/ko/segments.json").read_text())
     assert all(same(f"lexical/ko/{name}/term_rows.npy") for name in ko_segments)
+
+
+def test_sentence_vectors_stay_one_mapped_file_across_writes(fake_kb, monkeypatch):
+    """Each write appends to the file the previous version mapped, even after that
+    version's directory is removed: no copy into memory, no rewrite."""
+    import kb.rows
+
+    copies = []
+    real_empty = kb.rows._empty
+    monkeypatch.setattr(kb.rows, "_empty", lambda n, dim: copies.append(n) or real_empty(n, dim))
+
+    def current():
+        info = json.loads((fake_kb.index_dir / "derived.json").read_text())
+        return fake_kb.index_dir / info["dir"] / "vectors" / "en.sent_vecs.f32"
+
+    fake_kb.search("warm")
+    first = current().stat().st_ino
+    for i in range(3):
+        fake_kb.ingest([parse_article(f"Zebra marketing number {i}. Giraffes buy more. " * 9,
+                                      name=f"zoo{i}.txt", lang="en")])
+        fake_kb.remove(f"zoo{i - 1}") if i else None
+        assert fake_kb._vectors._sent_rows["en"].mapped
+        assert current().stat().st_ino == first
+    assert len(list(fake_kb.index_dir.glob("derived-*"))) == 1
+    assert copies == []  # every append went to the file
+    assert [h.article_id for h in fake_kb.search("zebra giraffes", k=3).hits][0] == "zoo2"
 
 
 def test_derived_files_of_an_older_layout_are_rebuilt(fake_kb):
