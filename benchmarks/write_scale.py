@@ -17,7 +17,11 @@ XQuAD paragraphs' term frequencies. Then, through ``KnowledgeBase``:
   near-duplicate check against every stored article, the ingest, the translation
   family detection against every article in another language), then removed
   (``kb.adding.remove``);
-- ``search``: p50 of 20 warm searches after the writes.
+- ``search``: p50 of 20 warm searches after the writes;
+- ``reader``: a new process opens the knowledge base, as a server would, and searches
+  20 times; its time to the first result, and its memory from /proc/self/status:
+  private (RssAnon) and file pages mapped (RssFile, the operating system's cache,
+  shared with every other process that has the index open).
 
 Prints Markdown; writes benchmarks/out/write_scale.json.
 """
@@ -29,6 +33,7 @@ import dataclasses
 import json
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -82,6 +87,35 @@ def fill(kb, n: int, sentences: int, real: str, rng: np.random.Generator) -> flo
     return time.perf_counter() - started
 
 
+READER = """
+import json, sys, time
+sys.path.insert(0, sys.argv[2])
+from kb.core import KnowledgeBase
+from kb.settings import Settings
+from pathlib import Path
+index, corpus = Path(sys.argv[1]), Path(sys.argv[3])
+started = time.perf_counter()
+kb = KnowledgeBase.open(index, settings=Settings(index_dir=index, corpus_dir=corpus))
+kb.search("What does upstream marketing decide?")
+first = time.perf_counter() - started
+for i in range(20):
+    kb.search(f"How is downstream marketing measured? ({i})")
+mb = {k: int(v.split()[0]) // 1024 for k, v in
+      (line.split(":", 1) for line in open("/proc/self/status")) if k.startswith(("Rss", "VmHWM"))}
+print(json.dumps({"open_to_first_result_s": round(first, 2), "rss_anon_mb": mb["RssAnon"],
+                  "rss_file_mb": mb["RssFile"], "peak_rss_mb": mb["VmHWM"]}))
+"""
+
+
+def reader(index: Path, corpus: Path) -> dict:
+    """What a new process that opens the index and searches costs (see the docstring)."""
+    out = subprocess.run([sys.executable, "-c", READER, str(index), str(ROOT), str(corpus)],
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"the reader process failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def run(n: int, sentences: int, real: str) -> dict:
     from kb import adding
     from kb.articles import read_article
@@ -123,6 +157,7 @@ def run(n: int, sentences: int, real: str) -> dict:
             kb.search(f"{question} ({i})")
             times.append((time.perf_counter() - t) * 1000)
         kb.close()
+        opened = reader(Path(tmp) / "index", corpus)
     return {
         "chunks": n, "sentences_per_chunk": sentences, "fill_s": round(fill_s, 1),
         "publish_all_s": round(publish_s, 1), "ingest_s": round(ingest_s, 2),
@@ -132,6 +167,7 @@ def run(n: int, sentences: int, real: str) -> dict:
         "upload_remove_s": round(upload_remove_s, 2),
         "search_p50_ms": round(statistics.median(times), 1),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "reader": opened,
     }
 
 
@@ -150,15 +186,18 @@ def main() -> None:
     (OUT / "write_scale.json").write_text(json.dumps(rows, indent=1))
     print("| chunks | fill s | publish all s | ingest one article s | remove it s "
           "| found / gone | upload s (index + families) | remove upload s "
-          "| search p50 ms | peak RSS MB |")
-    print("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+          "| search p50 ms | peak RSS MB | reader: first result s | reader RSS MB, private "
+          "/ file pages |")
+    print("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         st = r["upload_stats"]
         print(f"| {r['chunks']:,} | {r['fill_s']} | {r['publish_all_s']} | {r['ingest_s']} "
               f"({r['ingest_chunks']} chunks) | {r['remove_s']} | "
               f"{r['found_after_ingest']} / {r['gone_after_remove']} | {r['upload_s']} "
               f"({st['index_s']} + {st['families_s']}) | {r['upload_remove_s']} "
-              f"| {r['search_p50_ms']} | {r['peak_rss_mb']:,} |")
+              f"| {r['search_p50_ms']} | {r['peak_rss_mb']:,} "
+              f"| {r['reader']['open_to_first_result_s']} "
+              f"| {r['reader']['rss_anon_mb']:,} / {r['reader']['rss_file_mb']:,} |")
 
 
 if __name__ == "__main__":
