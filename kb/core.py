@@ -319,6 +319,7 @@ class KnowledgeBase:
             report.chunks_embedded = len(to_embed)
             report.sentences_embedded = len(sent_embed)
             touched: set[str] = set(self.store.langs()) if replace_all else set()
+            gone: list[int] = []  # chunk ids this write deletes
             with self.store.transaction() as conn:
                 if replace_all:
                     conn.execute("DELETE FROM chunks")
@@ -326,7 +327,9 @@ class KnowledgeBase:
                 self._write_meta(conn, encoder)
                 for art, pieces, langs, terms, reuse, sreuse, spans in prepared:
                     if art.id in old_ids and not replace_all:
-                        touched.update(c.lang for c in self.store.article_chunks(art.id))
+                        old_chunks = self.store.article_chunks(art.id)
+                        touched.update(c.lang for c in old_chunks)
+                        gone.extend(c.id for c in old_chunks)
                     chunks = [
                         NewChunk(
                             lang=lang,
@@ -347,7 +350,7 @@ class KnowledgeBase:
                     touched.update(langs)
                     self.store.put_article(conn, art, chunks)
                     (report.updated if art.id in old_ids else report.added).append(art.id)
-            self._publish(touched, full=replace_all)
+            self._publish(touched, full=replace_all, gone=gone)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -410,11 +413,12 @@ class KnowledgeBase:
             with self.store.transaction() as conn:
                 if not self.store.delete_article(conn, article_id):
                     raise NotFoundError(f"no article with id {article_id!r}")
-            self._publish({c.lang for c in chunks})
+            self._publish({c.lang for c in chunks}, gone=[c.id for c in chunks])
 
     # -- derived indexes --------------------------------------------------------------
     def _build_derived(
-        self, langs: set[str] | None, base: tuple[VectorIndex, lexical.LexicalIndex] | None
+        self, langs: set[str] | None, base: tuple[VectorIndex, lexical.LexicalIndex] | None,
+        gone: Sequence[int] | None = None,
     ) -> tuple[VectorIndex, lexical.LexicalIndex]:
         dim = int(self.store.meta().get("dim", "0") or 0)
         # Build into copies: searches in other threads keep using the old objects until
@@ -424,7 +428,7 @@ class KnowledgeBase:
         all_langs = set(self.store.langs())
         targets = (langs or set()) | (all_langs if base is None else set())
         for lang in sorted(targets | (set(vectors.langs) - all_langs)):
-            if base is None or not self._apply_changes(vectors, lex, lang, dim):
+            if base is None or not self._apply_changes(vectors, lex, lang, dim, gone):
                 ids, vecs = self.store.lang_vectors(lang, dim)
                 vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
                 tids, terms = self.store.lang_terms(lang)
@@ -432,29 +436,39 @@ class KnowledgeBase:
         return vectors, lex
 
     def _apply_changes(
-        self, vectors: VectorIndex, lex: lexical.LexicalIndex, lang: str, dim: int
+        self, vectors: VectorIndex, lex: lexical.LexicalIndex, lang: str, dim: int,
+        deleted: Sequence[int] | None = None,
     ) -> bool:
         """Bring one language of indexes built from an earlier state of the database up
         to date by reading only its new chunks. Chunk ids are never reused and grow, so
         the chunks to add are those above the highest indexed id, and the ones to delete
         are the indexed ids no longer stored. False (rebuild the language) when the two
-        indexes do not hold the same chunks."""
+        indexes do not hold the same chunks.
+
+        ``deleted``, the chunk ids the write deleted, spares reading the language's ids
+        (0.34 s at 1M chunks) when a count shows they are all the deletions there are.
+        """
         have = vectors.ids(lang)
         if not np.array_equal(have, lex.ids(lang)):
             return False
-        now = self.store.lang_ids(lang)
         after = int(have[-1]) if len(have) else 0
         ids, vecs = self.store.lang_vectors(lang, dim, after=after)
-        if not np.array_equal(ids, np.setdiff1d(now, have, assume_unique=True)):
-            return False
-        gone = np.setdiff1d(have, now, assume_unique=True)
+        gone = have[np.isin(have, np.asarray(deleted or [], np.int64))]
+        if deleted is None or self.store.lang_count(lang) != len(have) - len(gone) + len(ids):
+            now = self.store.lang_ids(lang)
+            if not np.array_equal(ids, np.setdiff1d(now, have, assume_unique=True)):
+                return False
+            gone = np.setdiff1d(have, now, assume_unique=True)
         vectors.update(lang, gone, ids, vecs, *self.store.lang_sentences(lang, dim, after=after))
         tids, terms = self.store.lang_terms(lang, after=after)
         lex.update(lang, gone, tids, terms)
         return True
 
-    def _publish(self, langs: set[str], *, full: bool = False) -> None:
-        """Rebuild the derived indexes of ``langs`` and switch to them atomically."""
+    def _publish(
+        self, langs: set[str], *, full: bool = False, gone: Sequence[int] | None = None
+    ) -> None:
+        """Rebuild the derived indexes of ``langs`` and switch to them atomically.
+        ``gone``: the chunk ids the write deleted, if known."""
         base = None
         if full:
             self._loaded_version = -1
@@ -462,7 +476,7 @@ class KnowledgeBase:
             self._ensure_fresh_for_write()
         if self._loaded_version >= 0 and self._vectors is not None and self._lexical is not None:
             base = (self._vectors, self._lexical)
-        vectors, lex = self._build_derived(langs, base)
+        vectors, lex = self._build_derived(langs, base, gone)
         version = self.store.version
         name = f"derived-{version:08d}"
         target = self.index_dir / name

@@ -468,6 +468,11 @@ class Store:
     def langs(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT lang FROM chunks ORDER BY lang")]
 
+    def lang_count(self, lang: str) -> int:
+        """How many chunks ``lang`` has (counted on the language index, in SQLite)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM chunks WHERE lang = ?",
+                                     (lang,)).fetchone()[0])
+
     def lang_ids(self, lang: str) -> np.ndarray:
         """The ids of one language's chunks, ascending."""
         rows = self._tuples("SELECT id FROM chunks WHERE lang = ? ORDER BY id", (lang,))

@@ -160,11 +160,11 @@ def test_searches_during_another_writers_publish_use_the_published_indexes(fake_
     seen = []
     publish = kb.core.KnowledgeBase._publish
 
-    def publish_after_a_search(self, langs, *, full=False):
+    def publish_after_a_search(self, langs, **kwargs):
         if self is fake_kb:  # committed, not yet published
             assert reader.store.version == reader._loaded_version + 1
             seen.append([h.article_id for h in reader.search("zebra giraffes", k=3).hits])
-        return publish(self, langs, full=full)
+        return publish(self, langs, **kwargs)
 
     monkeypatch.setattr(kb.core.KnowledgeBase, "_publish", publish_after_a_search)
     fake_kb.ingest([parse_article("Zebra marketing for giraffes on the savanna. " * 9,
@@ -175,19 +175,26 @@ def test_searches_during_another_writers_publish_use_the_published_indexes(fake_
     reader.close()
 
 
-def test_writes_change_the_indexes_as_a_rebuild_would(fake_kb, monkeypatch):
+@pytest.mark.parametrize("count_agrees", [True, False])
+def test_writes_change_the_indexes_as_a_rebuild_would(fake_kb, monkeypatch, count_agrees):
     """A write reads only the new chunks of the languages it touched and drops the
-    deleted ones; the result ranks and scores like indexes rebuilt from the database."""
+    deleted ones; the result ranks and scores like indexes rebuilt from the database.
+    The deleted ones are those the write deleted when the language's chunk count
+    agrees; otherwise (``count_agrees`` False) they come from reading its ids."""
     import shutil
 
-    reads = []
-    full_read = fake_kb.store.lang_vectors
+    reads, id_reads = [], []
+    full_read, ids_read = fake_kb.store.lang_vectors, fake_kb.store.lang_ids
 
     def spy(lang, dim, after=0):
         reads.append((lang, after))
         return full_read(lang, dim, after)
 
     monkeypatch.setattr(fake_kb.store, "lang_vectors", spy)
+    monkeypatch.setattr(fake_kb.store, "lang_ids",
+                        lambda lang: id_reads.append(lang) or ids_read(lang))
+    if not count_agrees:
+        monkeypatch.setattr(fake_kb.store, "lang_count", lambda lang: -1)
     fake_kb.search("warm")  # load the published indexes
     fake_kb.ingest([parse_article("Zebra marketing for giraffes on the savanna. " * 20,
                                   name="zoo.txt", lang="en")])
@@ -195,6 +202,7 @@ def test_writes_change_the_indexes_as_a_rebuild_would(fake_kb, monkeypatch):
                                   name="zoo.txt", lang="en")])
     fake_kb.remove("ko-upstream-downstream-marketing")
     assert reads and all(after > 0 for _, after in reads)
+    assert (id_reads == []) == count_agrees
     queries = ["zebra savanna upselling", "cross-selling KPI", "업스트림 마케팅",
                "Upstream-Marketing Strategie"]
     got = [[(h.chunk_id, h.score) for h in fake_kb.search(q, k=10).hits] for q in queries]
