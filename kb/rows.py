@@ -55,11 +55,11 @@ def _mapped(path: Path, n: int, dim: int) -> _Buffer:
         if n == 0:
             data = np.empty((0, dim), np.float32)
         else:
-            view = mmap.mmap(f.fileno(), n * dim * 4, prot=mmap.PROT_READ)
+            view = mmap.mmap(f.fileno(), n * dim * 4, access=mmap.ACCESS_READ)
             try:
                 view.madvise(_MADV_POPULATE_READ)
-            except OSError:  # an older kernel: pages are mapped as they are first read
-                pass
+            except (OSError, AttributeError):  # an older kernel, or not Linux: pages
+                pass  # are mapped as they are first read
             data = np.frombuffer(view, np.float32).reshape(n, dim)
     return _Buffer(data, n, path, (stat.st_dev, stat.st_ino))
 
