@@ -92,6 +92,14 @@ class Rows:
         data[:n] = array
         return cls(_Buffer(data, n), n)
 
+    @classmethod
+    def adopt(cls, array: np.ndarray) -> Rows:
+        """A first version over ``array`` itself, not a copy, for an array made for it
+        (a full build, saved and mapped right after: the copy was another 4.6 GB at 1M
+        chunks). It has no spare room, so it is never written to: appending copies."""
+        data = np.ascontiguousarray(array, dtype=np.float32)
+        return cls(_Buffer(data, len(data)), len(data))
+
     @property
     def mapped(self) -> bool:
         """Whether the rows are read from their file rather than held in memory."""

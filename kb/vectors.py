@@ -305,7 +305,7 @@ class VectorIndex:
             index.add_with_ids(vectors, ids)
         self._set(lang, index, sorted_ids, vectors.mean(axis=0, dtype=np.float64))
         if sent_chunk is not None and sent_vecs is not None and len(sent_chunk):
-            rows = Rows.of(sent_vecs)
+            rows = Rows.adopt(sent_vecs)
             self._set_sentences(lang, rows, np.asarray(sent_chunk, np.int64),
                                 rows.array.sum(axis=0, dtype=np.float64), len(rows))
 
@@ -426,7 +426,7 @@ class VectorIndex:
             return None, None
         if len(rows) - live > DEAD_SENTENCES * len(rows):
             keep = np.isin(owners, live_ids)
-            rows, owners = Rows.of(rows.array[keep]), owners[keep]
+            rows, owners = Rows.adopt(rows.array[keep]), owners[keep]
             total = rows.array.sum(axis=0, dtype=np.float64)
             first = None
         return (rows, owners, total, live), first

@@ -88,3 +88,12 @@ def test_a_file_left_longer_by_an_unfinished_write_is_not_appended_to(tmp_path):
     assert (tmp_path / "next" / "m.f32").stat().st_ino != path.stat().st_ino
     assert np.array_equal(Rows.load(tmp_path / "next" / "m.f32", 5, 4).array, block(5))
     assert np.array_equal(Rows.load(path, 3, 4).array, block(3))
+
+
+def test_an_adopted_array_is_shared_and_never_written():
+    array = block(3)
+    v1 = Rows.adopt(array)
+    assert np.shares_memory(v1.array, array)
+    v2 = v1.append(block(2, 3))  # no spare room: a copy
+    assert not np.shares_memory(v2.array, array)
+    assert np.array_equal(array, block(3)) and np.array_equal(v2.array, block(5))
