@@ -453,7 +453,7 @@ class KnowledgeBase:
             return False
         after = int(have[-1]) if len(have) else 0
         ids, vecs = self.store.lang_vectors(lang, dim, after=after)
-        gone = have[np.isin(have, np.asarray(deleted or [], np.int64))]
+        gone = have[np.isin(have, np.asarray(deleted, np.int64))] if deleted else have[:0]
         if deleted is None or self.store.lang_count(lang) != len(have) - len(gone) + len(ids):
             now = self.store.lang_ids(lang)
             if not np.array_equal(ids, np.setdiff1d(now, have, assume_unique=True)):
@@ -599,16 +599,16 @@ class KnowledgeBase:
         lock (one crashed) are the indexes repaired.
         """
         version = self.store.version
-        current = (self._vectors, self._lexical)
-        if version == self._loaded_version and current[0] is not None and current[1] is not None:
-            return current[0], current[1]
+        current = self._current(version)
+        if current is not None:
+            return current
         published = self._published_version()
         if published != version:
             self._repair()  # a no-op while a writer is publishing
             published = self._published_version()
-        current = (self._vectors, self._lexical)
-        if published == self._loaded_version and current[0] is not None and current[1] is not None:
-            return current[0], current[1]
+        current = self._current(published)
+        if current is not None:
+            return current
         loaded = self._load_published(published) if published >= 0 else None
         if loaded is None:
             loaded, published = self._build_derived(None, None), version
@@ -616,6 +616,13 @@ class KnowledgeBase:
         self._loaded_version = published
         self._titles, self._terms = {}, {}
         return loaded
+
+    def _current(self, version: int) -> tuple[VectorIndex, lexical.LexicalIndex] | None:
+        """The indexes in memory, if they are loaded and of ``version``."""
+        vectors, lex = self._vectors, self._lexical  # one read each: writers swap them
+        if version == self._loaded_version and vectors is not None and lex is not None:
+            return vectors, lex
+        return None
 
     def _load_published(self, version: int) -> tuple[VectorIndex, lexical.LexicalIndex] | None:
         """The published derived indexes, if they are of ``version`` and readable."""
