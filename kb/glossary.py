@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kb.errors import KBError
 from kb.language import SUPPORTED
-from kb.lexical import analyze_cached
+from kb.lexical import analyze_cached, phrase_runs
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "corpus" / "glossary.yaml"
 
@@ -101,12 +101,12 @@ class Glossary:
         """
         if not concepts or not chunks:
             return {}
-        patterns = {lang: [[_joined_term(t, lang) for t in c.terms.get(lang, [])]
+        patterns = {lang: [[p for t in c.terms.get(lang, []) for p in _joined_term(t, lang)]
                            for c in concepts]
                     for lang in {lang for lang, _ in chunks.values()}}
         mentions: dict[int, list[bool]] = {}
         for cid, (lang, joined) in chunks.items():
-            mentions[cid] = [any(p and p in joined for p in terms) for terms in patterns[lang]]
+            mentions[cid] = [any(p in joined for p in terms) for terms in patterns[lang]]
         n = len(chunks)
         df = [sum(m[i] for m in mentions.values()) for i in range(len(concepts))]
         idf = [math.log(1 + n / d) if d else 0.0 for d in df]
@@ -141,9 +141,10 @@ def joined_terms(terms: list[str] | tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _joined_term(term: str, lang: str) -> str:
-    tokens = _term_tokens(term, lang)
-    return joined_terms(tokens) if tokens else ""
+def _joined_term(term: str, lang: str) -> tuple[str, ...]:
+    """The term's forms as :func:`joined_terms` strings; a chunk mentions the term when
+    one of them occurs in the chunk's joined terms."""
+    return tuple(joined_terms(run) for run in phrase_runs(term, lang))
 
 
 def _has_script(text: str, lang: str) -> bool:

@@ -164,6 +164,30 @@ def analyze(text: str, lang: str) -> list[str]:
     return _words(text)
 
 
+@lru_cache(maxsize=4096)
+def phrase_runs(phrase: str, lang: str) -> tuple[tuple[str, ...], ...]:
+    """Runs of terms, one of which :func:`analyze` gives consecutively for a text that
+    contains ``phrase``: a test for "this text mentions this phrase" on analyzed terms.
+
+    Mostly that is ``analyze(phrase)``. Two languages need more:
+    - Vietnamese analysis lists all syllables before all bigrams, so a phrase of two or
+      more syllables is its run of bigrams (which also keeps the syllables adjacent);
+    - Kiwi splits a loanword standing alone but keeps it whole in a sentence
+      (크로스셀링 alone is 크로스/셀/링; in "크로스셀링이 기존 고객에" it is one
+      morpheme), so the phrase's words taken whole are a second run.
+    """
+    terms = analyze_cached(phrase, lang)
+    if lang == "vi":
+        bigrams = tuple(t for t in terms if "_" in t)
+        return (bigrams or terms,) if terms else ()
+    runs = [terms] if terms else []
+    if lang == "ko":
+        words = tuple(_words(phrase))
+        if words and words != terms:
+            runs.append(words)
+    return tuple(runs)
+
+
 class LexicalIndex:
     """One BM25 index per language over chunk ids (:class:`kb.bm25.BM25`)."""
 

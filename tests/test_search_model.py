@@ -33,6 +33,14 @@ def test_questions_in_each_language_find_the_other_languages(real_kb: KnowledgeB
         assert any(snippet in h.text for h in hits), question
 
 
+def test_vietnamese_question_finds_the_vietnamese_article_first(real_kb: KnowledgeBase):
+    # The glossary's concept bonus once missed every Vietnamese chunk (its terms are
+    # several syllables), so English and Korean chunks outranked the Vietnamese answer.
+    hits = real_kb.search("Tiếp thị ngược dòng là gì?", k=3).hits
+    assert hits[0].lang == "vi"
+    assert any("Tiếp thị ngược dòng tập trung" in h.text for h in hits)
+
+
 def test_seed_questions_recall_at_5(real_kb: KnowledgeBase, seed_questions):
     found = 0
     misses = []
