@@ -377,7 +377,6 @@ def detect_translations(
         # alone: a bump would send every reader (and the next open) into a full rebuild.
         with kb.store.transaction(bump=False) as conn:
             kb.store.set_links(conn, article_id, links)
-        kb._write_manifest()
     return found
 
 

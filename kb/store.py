@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -234,16 +234,31 @@ class Store:
     def article(self, article_id: str) -> sqlite3.Row | None:
         return self.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
 
-    def articles(self, *, with_text: bool = False) -> list[sqlite3.Row]:
-        """Every article's metadata and chunk count (and its text, when asked: reading
-        every text made each write's manifest cost 0.6-1.2 s at 1M chunks)."""
+    def articles(
+        self, *, with_text: bool = False, ids: Iterable[str] | None = None
+    ) -> list[sqlite3.Row]:
+        """Every article's metadata and chunk count, by id (and its text, when asked:
+        reading every text made each write's manifest cost 0.6-1.2 s at 1M chunks).
+        ``ids``: only these articles."""
         columns = ", ".join(f"a.{c}" for c in _ARTICLE_COLUMNS + (("text",) if with_text else ()))
+        where, params = "", []
+        if ids is not None:
+            params = list(ids)
+            if not params:
+                return []
+            where = f"WHERE a.id IN ({','.join('?' * len(params))}) "
         return list(
             self.conn.execute(
                 f"SELECT {columns}, COUNT(c.id) AS n_chunks FROM articles a "
-                "LEFT JOIN chunks c ON c.article_id = a.id GROUP BY a.id ORDER BY a.id"
+                f"LEFT JOIN chunks c ON c.article_id = a.id {where}GROUP BY a.id ORDER BY a.id",
+                params,
             )
         )
+
+    def titles(self) -> dict[str, str]:
+        """Every article's title, by id: without :meth:`articles`' chunk count, which
+        costs 0.2-0.3 s at 1M chunks."""
+        return {r["id"]: r["title"] for r in self.conn.execute("SELECT id, title FROM articles")}
 
     def sentence_vectors_by_text(self, article_id: str) -> dict[str, np.ndarray]:
         """Existing sentence vectors of an article, keyed by sentence text."""

@@ -33,6 +33,49 @@ def test_manifest_describes_the_index(fake_kb):
         assert len(entry["content_sha256"]) == 64 and entry["chunks"] > 0
 
 
+def _full_manifest_articles(rows) -> dict:
+    return {
+        r["id"]: {"title": r["title"], "lang": r["lang"],
+                  "content_sha256": r["content_sha256"], "chunks": r["n_chunks"]}
+        for r in rows
+    }
+
+
+def test_manifest_patched_per_write_matches_a_full_listing(fake_kb, fake_encoder, monkeypatch):
+    """Writes patch the previous manifest's article list; it must stay what listing every
+    article gives, also when another process wrote the version before."""
+    other = KnowledgeBase.open(fake_kb.index_dir, settings=fake_kb.settings, encoder=fake_encoder)
+    full_listings = []
+    listing = fake_kb.store.articles
+
+    def counting(*args, **kwargs):
+        if kwargs.get("ids") is None:
+            full_listings.append(1)
+        return listing(*args, **kwargs)
+
+    monkeypatch.setattr(fake_kb.store, "articles", counting)
+
+    def manifest() -> dict:
+        return json.loads((fake_kb.index_dir / "manifest.json").read_text())
+
+    text = "Value-based pricing starts from what the customer is willing to pay. " * 8
+    a = parse_article("# Alpha\n\n" + text, name="alpha.md")
+    b = parse_article("# Beta\n\nRetail partners extend the reach of every brand. " + text,
+                      name="beta.md")
+    fake_kb.ingest([a, b])
+    fake_kb.ingest([parse_article(a.text + "\n\nMore on alpha.", name="alpha.md")])
+    other.ingest([parse_article("# Gamma\n\nDiscounts reward loyal buyers. " + text,
+                                name="gamma.md")])
+    fake_kb.remove("beta")  # after another process's write: patches the manifest on disk
+    m = manifest()
+    assert m["version"] == fake_kb.store.version
+    assert not full_listings
+    assert m["articles"] == _full_manifest_articles(listing())
+    assert list(m["articles"]) == sorted(m["articles"])
+    assert {"alpha", "gamma"} <= set(m["articles"]) and "beta" not in m["articles"]
+    other.close()
+
+
 def test_reingest_unchanged_corpus_embeds_nothing(fake_kb):
     from .conftest import CORPUS
 
