@@ -213,7 +213,7 @@ class _State:
         self.lock = threading.RLock()
         self.version = -1
         self.null: tuple[float, float] = (0.0, 1.0)
-        self.df: dict[str, tuple[dict[str, int], int]] = {}
+        self.lexical: lexical.LexicalIndex | None = None  # for document frequencies
         self.means: dict[str, np.ndarray] = {}
         self.vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self.fingerprint = ""
@@ -239,23 +239,13 @@ def _state(kb: KnowledgeBase) -> _State:
 
 
 def _refresh(kb: KnowledgeBase, st: _State, version: int) -> None:
-    langs = kb.store.langs()
-    dim = int(kb.store.meta().get("dim", "0") or 0)
-    df: dict[str, tuple[dict[str, int], int]] = {}
-    means: dict[str, np.ndarray] = {}
-    for lang in langs:
-        _, terms = kb.store.lang_terms(lang)
-        counts: dict[str, int] = {}
-        for ts in terms:
-            for t in set(ts):
-                counts[t] = counts.get(t, 0) + 1
-        df[lang] = (counts, len(terms))
-        _, vecs = kb.store.lang_vectors(lang, dim)
-        if len(vecs):
-            means[lang] = np.asarray(vecs, dtype=np.float32).mean(axis=0)
-    st.df, st.means = df, means
+    # Document frequencies and language means come from the search indexes. Counting
+    # them from every chunk's stored terms and vectors made the first answer after
+    # each write read the whole database (minutes at 1M chunks).
+    vectors, lex = kb._ensure_fresh()
+    st.lexical, st.means = lex, dict(vectors.means)
     st.fingerprint = kb.encoder.fingerprint
-    st.null = _null_distribution(kb, langs)
+    st.null = _null_distribution(kb, kb.store.langs())
     st.version = version
 
 
@@ -318,8 +308,8 @@ def _query_terms(query: str, lang: str) -> list[str]:
 
 
 def _idf(st: _State, lang: str, terms: list[str]) -> dict[str, float]:
-    counts, n = st.df.get(lang, ({}, 0))
-    return {t: math.log(1 + (n + 1) / (counts.get(t, 0) + 0.5)) for t in terms}
+    counts, n = st.lexical.doc_freq(lang, terms) if st.lexical else ([0] * len(terms), 0)
+    return {t: math.log(1 + (n + 1) / (c + 0.5)) for t, c in zip(terms, counts, strict=True)}
 
 
 def _concept_tokens(

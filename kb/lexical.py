@@ -219,6 +219,15 @@ class LexicalIndex:
         index.add(ids, token_lists)
         self._set(lang, index)
 
+    def doc_freq(self, lang: str, terms: Sequence[str]) -> tuple[list[int], int]:
+        """How many of ``lang``'s chunks contain each of ``terms``, and how many chunks
+        ``lang`` has."""
+        index = self._bm25.get(lang)
+        if index is None:
+            return [0] * len(terms), 0
+        ids = [index.vocab.get(t) for t in terms]
+        return [int(index.df[i]) if i is not None else 0 for i in ids], index.live
+
     def _set(self, lang: str, index: BM25) -> None:
         if index.live:
             self._bm25[lang] = index
