@@ -95,7 +95,7 @@ def build(n: int, sentences: int, seeds: np.ndarray, nn: np.ndarray, noise: floa
     terms = {int(i): [vocab[j] for j in row] for i, row in zip(ids, draws.tolist(), strict=True)}
     del draws
     lex = LexicalIndex()
-    lex.build("en", ids, terms.values())
+    lex.build("en", zip(ids, terms.values(), strict=True))
     lexical_s = time.perf_counter() - t
     return vectors, lex, terms, {"vectors_s": round(vector_s, 1), "bm25_s": round(lexical_s, 1),
                                  "index": vectors.describe()}

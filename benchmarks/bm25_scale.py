@@ -38,7 +38,7 @@ def run(n: int, rng: np.random.Generator) -> dict:
     chunks = [[vocab[i] for i in row] for row in draws.tolist()]
     del draws
     index = LexicalIndex()
-    index.build("xx", np.arange(n), chunks)
+    index.build("xx", zip(np.arange(n), chunks, strict=True))
     build_s = time.perf_counter() - t
     del chunks
     queries = {

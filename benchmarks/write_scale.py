@@ -11,8 +11,9 @@ XQuAD paragraphs' term frequencies. Then, through ``KnowledgeBase``:
 
 - ``ingest``: one real article (the English seed, 13 chunks, encoded by the default
   encoder) is added; timed from the call to the published, searchable index;
-- the article is found by a search for its topic, then removed (``remove``, timed)
-  and is no longer found;
+- the article is found by a search for its topic, the first answer after the write
+  is timed (``kb.ask``; its caches refresh on every write), then the article is
+  removed (``remove``, timed) and is no longer found;
 - ``upload``: the German seed added as an upload is (``kb.adding.add``: the
   near-duplicate check against every stored article, the ingest, the translation
   family detection against every article in another language), then removed
@@ -129,6 +130,7 @@ def run(n: int, sentences: int, real: str) -> dict:
         kb = KnowledgeBase.open(Path(tmp) / "index", settings=Settings(
             index_dir=Path(tmp) / "index", corpus_dir=corpus))
         fill_s = fill(kb, n, sentences, real, rng)
+        fill_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         t = time.perf_counter()
         with kb._lock():
             kb._publish({"en"}, full=True)
@@ -140,6 +142,9 @@ def run(n: int, sentences: int, real: str) -> dict:
         report = kb.ingest([article])
         ingest_s = time.perf_counter() - t
         found = any(h.article_id == "new-article" for h in kb.search(question, k=5).hits)
+        t = time.perf_counter()
+        answered = kb.ask(question).found  # the first answer after the write
+        ask_s = time.perf_counter() - t
         t = time.perf_counter()
         kb.remove("new-article")
         remove_s = time.perf_counter() - t
@@ -162,11 +167,13 @@ def run(n: int, sentences: int, real: str) -> dict:
         "chunks": n, "sentences_per_chunk": sentences, "fill_s": round(fill_s, 1),
         "publish_all_s": round(publish_s, 1), "ingest_s": round(ingest_s, 2),
         "ingest_chunks": report.chunks_embedded, "found_after_ingest": found,
+        "ask_after_ingest_s": round(ask_s, 2), "answered_after_ingest": answered,
         "remove_s": round(remove_s, 2), "gone_after_remove": gone,
         "upload_s": round(upload_s, 2), "upload_stats": added.stats,
         "upload_remove_s": round(upload_remove_s, 2),
         "search_p50_ms": round(statistics.median(times), 1),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "peak_rss_after_fill_mb": fill_peak,
         "reader": opened,
     }
 
@@ -184,18 +191,18 @@ def main() -> None:
         rows.append(run(n, args.sentences, args.real))
         print(json.dumps(rows[-1]), flush=True)
     (OUT / "write_scale.json").write_text(json.dumps(rows, indent=1))
-    print("| chunks | fill s | publish all s | ingest one article s | remove it s "
-          "| found / gone | upload s (index + families) | remove upload s "
-          "| search p50 ms | peak RSS MB | reader: first result s | reader RSS MB, private "
-          "/ file pages |")
-    print("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    print("| chunks | fill s | publish all s | ingest one article s | first ask after it s "
+          "| remove it s | found / gone | upload s (index + families) | remove upload s "
+          "| search p50 ms | peak RSS MB (after the fill) | reader: first result s "
+          "| reader RSS MB, private / file pages |")
+    print("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         st = r["upload_stats"]
         print(f"| {r['chunks']:,} | {r['fill_s']} | {r['publish_all_s']} | {r['ingest_s']} "
-              f"({r['ingest_chunks']} chunks) | {r['remove_s']} | "
+              f"({r['ingest_chunks']} chunks) | {r['ask_after_ingest_s']} | {r['remove_s']} | "
               f"{r['found_after_ingest']} / {r['gone_after_remove']} | {r['upload_s']} "
               f"({st['index_s']} + {st['families_s']}) | {r['upload_remove_s']} "
-              f"| {r['search_p50_ms']} | {r['peak_rss_mb']:,} "
+              f"| {r['search_p50_ms']} | {r['peak_rss_mb']:,} ({r['peak_rss_after_fill_mb']:,}) "
               f"| {r['reader']['open_to_first_result_s']} "
               f"| {r['reader']['rss_anon_mb']:,} / {r['reader']['rss_file_mb']:,} |")
 

@@ -433,8 +433,7 @@ class KnowledgeBase:
             if base is None or not self._apply_changes(vectors, lex, lang, dim, gone):
                 ids, vecs = self.store.lang_vectors(lang, dim)
                 vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
-                tids, terms = self.store.lang_terms(lang)
-                lex.build(lang, tids, terms)
+                lex.build(lang, self.store.lang_terms(lang))
         return vectors, lex
 
     def _apply_changes(
@@ -462,8 +461,7 @@ class KnowledgeBase:
                 return False
             gone = np.setdiff1d(have, now, assume_unique=True)
         vectors.update(lang, gone, ids, vecs, *self.store.lang_sentences(lang, dim, after=after))
-        tids, terms = self.store.lang_terms(lang, after=after)
-        lex.update(lang, gone, tids, terms)
+        lex.update(lang, gone, self.store.lang_terms(lang, after=after))
         return True
 
     def _publish(

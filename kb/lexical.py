@@ -204,19 +204,21 @@ class LexicalIndex:
         other._bm25 = dict(self._bm25)
         return other
 
-    def build(self, lang: str, ids: Iterable[int], token_lists: Iterable[list[str]]) -> None:
-        """(Re)build the index for one language from already-analyzed chunks."""
+    def build(self, lang: str, chunks: Iterable[tuple[int, Sequence[str]]]) -> None:
+        """(Re)build the index for one language from already-analyzed chunks, given as
+        (id, terms) pairs and read once (a store cursor: they need not all fit in
+        memory as Python lists)."""
         index = BM25()
-        index.add(list(ids), list(token_lists))
+        index.add_pairs(chunks)
         self._set(lang, index)
 
-    def update(self, lang: str, gone: np.ndarray, ids: Sequence[int],
-               token_lists: Sequence[list[str]]) -> None:
-        """Remove the chunks ``gone`` from one language and add new ones, in place of a
-        rebuild (the scores come out the same)."""
+    def update(self, lang: str, gone: np.ndarray,
+               chunks: Iterable[tuple[int, Sequence[str]]]) -> None:
+        """Remove the chunks ``gone`` from one language and add new ones, (id, terms)
+        pairs, in place of a rebuild (the scores come out the same)."""
         index = self._bm25[lang].copy() if lang in self._bm25 else BM25()
         index.remove(gone)
-        index.add(ids, token_lists)
+        index.add_pairs(chunks)
         self._set(lang, index)
 
     def doc_freq(self, lang: str, terms: Sequence[str]) -> tuple[list[int], int]:

@@ -118,15 +118,15 @@ def test_save_load_round_trip_and_unchanged_segments_are_linked(tmp_path):
 def test_lexical_index_update_matches_build():
     docs = corpus(200, seed=3)
     built, changed = LexicalIndex(), LexicalIndex()
-    built.build("en", range(1, 151), docs[:150])
-    changed.build("en", range(1, 101), docs[:100])
-    changed.update("en", np.arange(1, 11), list(range(101, 151)), docs[100:150])
-    built.build("en", range(11, 151), docs[10:150])
+    built.build("en", zip(range(1, 151), docs[:150], strict=True))
+    changed.build("en", zip(range(1, 101), docs[:100], strict=True))
+    changed.update("en", np.arange(1, 11), zip(range(101, 151), docs[100:150], strict=True))
+    built.build("en", zip(range(11, 151), docs[10:150], strict=True))
     assert changed.ids("en").tolist() == list(range(11, 151))
     for query in QUERIES:
         a_ids, a = built.scores("en", query)
         b_ids, b = changed.scores("en", query)
         got = dict(zip(b_ids.tolist(), b.tolist(), strict=True))
         np.testing.assert_allclose([got[i] for i in a_ids.tolist()], a, rtol=1e-5, atol=1e-6)
-    changed.update("en", changed.ids("en"), [], [])
+    changed.update("en", changed.ids("en"), [])
     assert changed.langs == []
