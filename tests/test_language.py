@@ -9,6 +9,21 @@ def test_korean_with_stray_hanja_stays_korean():
     assert detect("市場 分析 데이터 기반 마케팅") == "ko"
 
 
+def test_korean_naming_english_titles_is_korean():
+    # A KorQuAD paragraph (korquad-065-01): 129 Hangul syllables among 285 letters.
+    text = ("2001년 여름, PLoS는 본래의 취지를 발전시킬 방법으로 PLoS 저널의 창간을 결정하게 "
+            "되었고, 오픈 액세스 출판에 대한 새로운 모델을 제시하였다. 2002년 12월 PLoS는 "
+            "Gordon Betty Moore 재단으로부터 $9M의 기금을 조성하였고, 이 기금을 바탕으로 "
+            "비영리 과학기술벤처를 출범시켰다. 2003년 10월 첫 저널인 PLoS Biology부터 PloS "
+            "Medicine PLOS Genetics, PLOS Pathogens, PLOS Computational Biology이 간행됐으며, "
+            "최신 간행 저널로는 2007년에 Bill & Melinda Gates Foundation의 후원을 통해 PLOS "
+            "Neglected Tropical Diseases이 간행되었다.")
+    assert detect(text, fallback="ko") == "ko"
+    # English that quotes a Korean term stays English.
+    assert detect("Our 크로스셀링 (cross-selling) playbook covers bundles, upsells and "
+                  "loyalty programs for existing customers.") == "en"
+
+
 def test_detection_is_deterministic():
     text = "Marketing und Vertrieb arbeiten zusammen, um Kunden besser zu verstehen."
     assert {detect(text) for _ in range(20)} == {"de"}
