@@ -886,9 +886,6 @@ class KnowledgeBase:
         return answer(self, question, langs=langs, query_lang=query_lang)
 
 
-__all__ = ["KnowledgeBase", "IngestReport", "KBError"]
-
-
 def _manifest_entries(rows: Sequence[sqlite3.Row]) -> dict[str, dict[str, object]]:
     return {
         r["id"]: {
@@ -899,4 +896,7 @@ def _manifest_entries(rows: Sequence[sqlite3.Row]) -> dict[str, dict[str, object
         }
         for r in rows
     }
+
+
+__all__ = ["KnowledgeBase", "IngestReport", "KBError"]
 

@@ -15,8 +15,8 @@ MIN_LETTERS = 40
 
 # A Hangul syllable is one character for two or three letters, so Korean prose that
 # names English titles or terms ("2006년 E3에서 바이오쇼크는 ... "Trailer of the Year"
-# 상을") has as few as a quarter of its letters in Hangul. At one half, 7 such KorQuAD
-# paragraphs went to langdetect and were tagged English.
+# 상을") can have under a quarter of its letters in Hangul. At one half, 7 KorQuAD
+# paragraphs (23-47% Hangul) went to langdetect and were tagged English.
 HANGUL_SHARE = 0.2
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LETTER = re.compile(r"[^\W\d_]")
