@@ -431,9 +431,11 @@ class KnowledgeBase:
         targets = (langs or set()) | (all_langs if base is None else set())
         for lang in sorted(targets | (set(vectors.langs) - all_langs)):
             if base is None or not self._apply_changes(vectors, lex, lang, dim, gone):
+                # BM25 first: its sort of every posting then runs before the vectors
+                # are in memory, not on top of them (the peak of a full publish).
+                lex.build(lang, self.store.lang_terms(lang))
                 ids, vecs = self.store.lang_vectors(lang, dim)
                 vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
-                lex.build(lang, self.store.lang_terms(lang))
         return vectors, lex
 
     def _apply_changes(
