@@ -214,6 +214,7 @@ class _State:
         self.version = -1
         self.null: tuple[float, float] = (0.0, 1.0)
         self.lexical: lexical.LexicalIndex | None = None  # for document frequencies
+        self.null_vectors: np.ndarray | None = None
         self.means: dict[str, np.ndarray] = {}
         self.vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self.fingerprint = ""
@@ -244,16 +245,21 @@ def _refresh(kb: KnowledgeBase, st: _State, version: int) -> None:
     # each write read the whole database (minutes at 1M chunks).
     vectors, lex = kb._ensure_fresh()
     st.lexical, st.means = lex, dict(vectors.means)
-    st.fingerprint = kb.encoder.fingerprint
-    st.null = _null_distribution(kb, kb.store.langs())
+    if st.fingerprint != kb.encoder.fingerprint or st.null_vectors is None:
+        # The null questions' vectors depend on the model only, not on the data.
+        st.null_vectors = kb.encoder.encode(list(NULL_QUESTIONS), kind="query")
+        st.fingerprint = kb.encoder.fingerprint
+    st.null = _null_distribution(kb, kb.store.langs(), st.null_vectors)
     st.version = version
 
 
-def _null_distribution(kb: KnowledgeBase, langs: list[str]) -> tuple[float, float]:
-    """Mean and spread of the best dense score that the null questions reach."""
+def _null_distribution(
+    kb: KnowledgeBase, langs: list[str], vecs: np.ndarray
+) -> tuple[float, float]:
+    """Mean and spread of the best dense score that the null questions (``vecs``, their
+    query vectors) reach."""
     if not langs:
         return 0.0, 1.0
-    vecs = kb.encoder.encode(list(NULL_QUESTIONS), kind="query")
     best = []
     for v in vecs:
         dense = kb.dense(v, langs)
