@@ -109,17 +109,21 @@ def ingest(
 
     settings = _settings(ctx)
     targets = list(paths) or [settings.corpus_dir]
-    kb = _open(ctx)
+    kb = None
     try:
-        _ = kb.encoder  # loads the model, and checks that the index was built with it
+        # Opening checks the chunker, analyzer and format versions; loading the model
+        # checks that the index was built with it.
+        kb = _open(ctx)
+        _ = kb.encoder
     except IndexMismatchError as exc:
         # `make run` passes the flag, so an index left by an older kb (another encoder
-        # default, say) is rebuilt on start rather than refused. Uploaded articles are
-        # saved in the corpus directory too, so rebuilding from it loses nothing.
+        # default or analyzer, say) is rebuilt on start rather than refused. Uploaded
+        # articles are saved in the corpus directory too, so rebuilding loses nothing.
         if not reindex_if_stale:
             raise
         click.echo(f"stale index: {exc}\nrebuilding it from {settings.corpus_dir}", err=True)
-        kb.close()
+        if kb is not None:  # None: opening itself refused
+            kb.close()
         kb = _open(ctx, check=False)
         _reindex(kb, [settings.corpus_dir], families=not no_families)  # errors: see below
         kb.close()

@@ -109,8 +109,12 @@ class KnowledgeBase:
         self._glossary: Glossary | None = None
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
-        self._check_compatible()
-        self._repair()
+        try:
+            self._check_compatible()
+            self._repair()
+        except BaseException:
+            self.store.close()
+            raise
 
     @classmethod
     def open(

@@ -88,14 +88,24 @@ def test_index_option_and_model_mismatch(run, fake_kb_dir):
     assert res.exit_code == 1 and f"`kb --index {fake_kb_dir} reindex`" in res.stderr
 
 
-def test_ingest_rebuilds_a_stale_index_only_when_asked(run):
+@pytest.mark.parametrize(
+    ("key", "old", "refusal"),
+    [
+        ("model_fingerprint", "fake-v0", "different weights"),  # an older encoder
+        # Checked when the index is opened, before the encoder loads: `make run` stopped
+        # here after an analyzer change instead of rebuilding.
+        ("analyzer_version", "0", "analyzer_version 0"),
+        ("chunker_version", "0", "chunker_version 0"),
+    ],
+)
+def test_ingest_rebuilds_a_stale_index_only_when_asked(run, key, old, refusal):
     from kb.core import KnowledgeBase
 
     kb = KnowledgeBase.open(check=False)  # KB_INDEX_DIR: the run fixture's copy
-    kb.store.set_meta("model_fingerprint", "fake-v0")  # built by an older encoder
+    kb.store.set_meta(key, old)
     kb.close()
     res = CliRunner().invoke(cli, ["ingest"])
-    assert res.exit_code == 1 and "different weights" in res.stderr
+    assert res.exit_code == 1 and refusal in res.stderr
 
     res = run("ingest", "--reindex-if-stale", "--no-families")
     assert res.exit_code == 0, res.output
