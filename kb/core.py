@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -28,6 +29,7 @@ from kb.errors import (
 )
 from kb.glossary import Glossary, joined_terms, load_glossary
 from kb.results import Hit, SearchResult
+from kb.rows import Rows
 from kb.search import Scored, SearchConfig, dense_ranking, fuse, lexical_rankings
 from kb.sentences import sentence_spans
 from kb.settings import Settings
@@ -424,8 +426,12 @@ class KnowledgeBase:
     # -- derived indexes --------------------------------------------------------------
     def _build_derived(
         self, langs: set[str] | None, base: tuple[VectorIndex, lexical.LexicalIndex] | None,
-        gone: Sequence[int] | None = None,
+        gone: Sequence[int] | None = None, staging: Path | None = None,
     ) -> tuple[VectorIndex, lexical.LexicalIndex]:
+        """The derived indexes of the database as it is: ``base`` brought up to date
+        for ``langs``, or all of them built afresh. ``staging``: a directory for the
+        sentence vectors of rebuilt languages, which then stream there from SQLite
+        and are mapped instead of read into memory; it must outlive the next save."""
         dim = int(self.store.meta().get("dim", "0") or 0)
         # Build into copies: searches in other threads keep using the old objects until
         # the new ones are swapped in whole.
@@ -438,9 +444,23 @@ class KnowledgeBase:
                 # BM25 first: its sort of every posting then runs before the vectors
                 # are in memory, not on top of them (the peak of a full publish).
                 lex.build(lang, self.store.lang_terms(lang))
-                ids, vecs = self.store.lang_vectors(lang, dim)
-                vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
+                if staging is None:
+                    ids, vecs = self.store.lang_vectors(lang, dim)
+                    vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
+                else:
+                    self._build_streamed(vectors, lang, dim, staging)
         return vectors, lex
+
+    def _build_streamed(self, vectors: VectorIndex, lang: str, dim: int, staging: Path) -> None:
+        # The chunk vectors are let go once FAISS holds its copy, and the sentence
+        # vectors go to a file and are mapped: a full publish at 1M chunks held both
+        # in memory next to the index (docs/scale.md).
+        ids, vecs = self.store.lang_vectors(lang, dim)
+        vectors.build(lang, ids, vecs)
+        del ids, vecs
+        path = staging / f"{lang}.sent_vecs.f32"
+        owners, total = self.store.write_lang_sentences(lang, dim, path)
+        vectors.set_sentences(lang, owners, Rows.load(path, len(owners), dim), total)
 
     def _apply_changes(
         self, vectors: VectorIndex, lex: lexical.LexicalIndex, lang: str, dim: int,
@@ -484,17 +504,24 @@ class KnowledgeBase:
             self._ensure_fresh_for_write()
         if self._loaded_version >= 0 and self._vectors is not None and self._lexical is not None:
             base = (self._vectors, self._lexical)
-        vectors, lex = self._build_derived(langs, base, gone)
-        version = self.store.version
-        name = f"derived-{version:08d}"
-        target = self.index_dir / name
-        # Written in place under its final name: derived.json, switched last, is what
-        # makes it current (a crash leaves a directory nothing points to, removed by the
-        # next publish). The final name matters because the indexes remember where
-        # their files are, so that the next write hard-links the unchanged ones.
-        shutil.rmtree(target, ignore_errors=True)
-        vectors.save(target / "vectors")
-        lex.save(target / "lexical")
+        # Rebuilt languages' sentence vectors are written here first and hard-linked
+        # into the new directory by the save (a crash leaves a .tmp directory, removed
+        # by the next publish).
+        staging = Path(tempfile.mkdtemp(prefix=".derived-", suffix=".tmp", dir=self.index_dir))
+        try:
+            vectors, lex = self._build_derived(langs, base, gone, staging)
+            version = self.store.version
+            name = f"derived-{version:08d}"
+            target = self.index_dir / name
+            # Written in place under its final name: derived.json, switched last, is what
+            # makes it current (a crash leaves a directory nothing points to, removed by
+            # the next publish). The final name matters because the indexes remember
+            # where their files are, so that the next write hard-links the unchanged ones.
+            shutil.rmtree(target, ignore_errors=True)
+            vectors.save(target / "vectors")
+            lex.save(target / "lexical")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         atomic_write_text(
             self.index_dir / "derived.json",
             json.dumps({"version": version, "dir": name, "format": DERIVED_FORMAT}),

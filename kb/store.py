@@ -283,6 +283,30 @@ class Store:
             f"SELECT s.chunk_id, s.vector {joined} ORDER BY s.chunk_id, s.start",
             (lang, after), dim, count=f"SELECT COUNT(*) {joined}")
 
+    def write_lang_sentences(
+        self, lang: str, dim: int, path: Path
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Write one language's sentence vectors to ``path`` as raw float32 rows, batch
+        by batch, in :meth:`lang_sentences` order; (chunk id per row, float64 sum of the
+        rows). Read into memory instead, 3M sentence vectors held 4.6 GB during a full
+        publish at 1M chunks, the largest part of its peak."""
+        joined = "FROM sentences s JOIN chunks c ON c.id = s.chunk_id WHERE c.lang = ?"
+        size = int(self._tuples(f"SELECT COUNT(*) {joined}", (lang,)).fetchone()[0])
+        owners, total, n = np.empty(size, np.int64), np.zeros(dim, np.float64), 0
+        cursor = self._tuples(f"SELECT s.chunk_id, s.vector {joined} ORDER BY s.chunk_id, s.start",
+                              (lang,))
+        with open(path, "wb") as f:
+            while batch := cursor.fetchmany(4096):
+                raw = b"".join(r[1] for r in batch)
+                total += np.frombuffer(raw, np.float32).reshape(len(batch), dim).sum(
+                    axis=0, dtype=np.float64)
+                if n + len(batch) > len(owners):
+                    owners = np.resize(owners, max(2 * len(owners), n + len(batch)))
+                owners[n : n + len(batch)] = [r[0] for r in batch]
+                f.write(raw)
+                n += len(batch)
+        return owners[:n], total
+
     def _id_vectors(self, sql: str, params: tuple[object, ...], dim: int,
                     count: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of a query's (id, vector) rows, read in batches into arrays.

@@ -309,6 +309,14 @@ class VectorIndex:
             self._set_sentences(lang, rows, np.asarray(sent_chunk, np.int64),
                                 rows.array.sum(axis=0, dtype=np.float64), len(rows))
 
+    def set_sentences(self, lang: str, owners: np.ndarray, rows: Rows, total: np.ndarray) -> None:
+        """Give a language just built without them its sentence vectors: ``rows`` (for
+        instance mapped from a file that :meth:`kb.store.Store.write_lang_sentences`
+        wrote), the chunk id of each, sorted, and their float64 sum."""
+        self._sent_table, self._mean_rows = None, {}
+        if len(owners):
+            self._set_sentences(lang, rows, np.asarray(owners, np.int64), total, len(rows))
+
     def update(
         self,
         lang: str,

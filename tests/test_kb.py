@@ -308,6 +308,38 @@ def test_sentence_vectors_stay_one_mapped_file_across_writes(fake_kb, monkeypatc
     assert [h.article_id for h in fake_kb.search("zebra giraffes", k=3).hits][0] == "zoo2"
 
 
+def test_a_full_publish_streams_sentence_vectors_into_a_mapped_file(fake_kb, monkeypatch):
+    """A full publish writes each language's sentence vectors from the database to a
+    file and maps it, never reading them into memory; it gets the same rows, owners and
+    means as an in-memory build, and leaves no staging files behind."""
+
+    def read_into_memory(*args, **kwargs):
+        raise AssertionError("a full publish read sentence vectors into memory")
+
+    monkeypatch.setattr(fake_kb.store, "lang_sentences", read_into_memory)
+    with fake_kb._lock():
+        fake_kb._publish(set(), full=True)
+    monkeypatch.undo()
+    streamed = fake_kb._vectors
+    in_memory, _ = fake_kb._build_derived(None, None)
+    assert streamed.langs == in_memory.langs == ["de", "en", "ko", "vi"]
+    for lang in streamed.langs:
+        assert streamed._sent_rows[lang].mapped
+        np.testing.assert_array_equal(streamed.sent_chunk[lang], in_memory.sent_chunk[lang])
+        np.testing.assert_array_equal(streamed.sent_vecs[lang], in_memory.sent_vecs[lang])
+        np.testing.assert_allclose(streamed.sent_means[lang], in_memory.sent_means[lang],
+                                   atol=1e-6)
+    assert not list(fake_kb.index_dir.glob(".derived-*"))
+    info = json.loads((fake_kb.index_dir / "derived.json").read_text())
+    assert (fake_kb.index_dir / info["dir"] / "vectors" / "ko.sent_vecs.f32").stat().st_nlink == 1
+    reader = KnowledgeBase.open(fake_kb.index_dir, settings=fake_kb.settings,
+                                encoder=fake_kb.encoder)
+    for q in ["cross-selling KPI", "업스트림 마케팅", "Tiếp thị ngược dòng"]:
+        assert ([(h.chunk_id, h.score) for h in reader.search(q).hits]
+                == [(h.chunk_id, h.score) for h in fake_kb.search(q).hits])
+    reader.close()
+
+
 def test_derived_files_of_an_older_layout_are_rebuilt(fake_kb):
     pointer = fake_kb.index_dir / "derived.json"
     info = json.loads(pointer.read_text())
