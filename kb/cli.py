@@ -43,17 +43,26 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_UNITS = {"preparing": "article", "analyzing": "article", "embedding": "text",
+          "indexing": "step"}
+
+
 @contextmanager
 def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
-    """A tqdm bar on stderr fed by KnowledgeBase progress callbacks."""
+    """tqdm bars on stderr fed by KnowledgeBase progress callbacks, one per stage."""
     from tqdm import tqdm
 
     bar: tqdm | None = None  # type: ignore[type-arg]
+    current = None
 
     def update(stage: str, done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=f"{desc}: {stage}", unit="text", file=sys.stderr)
+        nonlocal bar, current
+        if bar is None or (stage, total) != current:
+            if bar is not None:
+                bar.close()
+            unit = _UNITS.get(stage, "item")
+            bar = tqdm(total=total, desc=f"{desc}: {stage}", unit=unit, file=sys.stderr)
+            current = (stage, total)
         bar.n = done
         bar.refresh()
 

@@ -52,8 +52,14 @@ log = logging.getLogger(__name__)
 # vectors a raw append-only file (kb/rows.py); 1 was bm25s and .npy sentence vectors.
 DERIVED_FORMAT = 3
 
-# progress(stage, done, total): stage is "embedding"; the CLI draws a bar from it.
+# progress(stage, done, total), stage by stage: "preparing" (articles chunked and tagged),
+# "analyzing" (articles' index terms), "embedding" (texts), "indexing" (steps of building
+# the derived indexes); the CLI draws a bar for each.
 ProgressFn = Callable[[str, int, int], None]
+
+# Articles analyzed per batch while preparing: large enough for Kiwi's threads, small
+# enough for the progress bar to move.
+_ANALYZE_BATCH = 64
 
 
 @dataclass
@@ -232,21 +238,30 @@ class KnowledgeBase:
         return FileLock(str(self.index_dir / ".lock"), timeout=600)
 
     def _prepare(
-        self, articles: Sequence[Article], count: Callable[[str], int]
+        self, articles: Sequence[Article], count: Callable[[str], int],
+        progress: ProgressFn | None = None,
     ) -> list[tuple[list[chunking.Chunk], list[str], list[list[str]]]]:
-        """Chunks, their languages and their index terms, per article. All articles are
-        chunked and tagged first, then analyzed in one batch (Kiwi runs a batch on all
-        cores)."""
-        split = []
-        for art in articles:
+        """Chunks, their languages and their index terms, per article. Articles are
+        chunked and tagged ("preparing"), then analyzed in batches of ``_ANALYZE_BATCH``
+        ("analyzing"; Kiwi spreads a batch over all cores)."""
+        total, split = len(articles), []
+        for i, art in enumerate(articles, 1):
             pieces = chunking.chunk_text(art.text, count)
             langs = [language.detect(p.text, fallback=art.lang) or art.lang for p in pieces]
             split.append((pieces, langs))
-        terms = iter(lexical.analyze_many(
-            [p.text for pieces, _ in split for p in pieces],
-            [lang for _, langs in split for lang in langs],
-        ))
-        return [(pieces, langs, [next(terms) for _ in pieces]) for pieces, langs in split]
+            if progress:
+                progress("preparing", i, total)
+        out = []
+        for start in range(0, len(split), _ANALYZE_BATCH):
+            part = split[start : start + _ANALYZE_BATCH]
+            terms = iter(lexical.analyze_many(
+                [p.text for pieces, _ in part for p in pieces],
+                [lang for _, langs in part for lang in langs],
+            ))
+            out += [(pieces, langs, [next(terms) for _ in pieces]) for pieces, langs in part]
+            if progress:
+                progress("analyzing", len(out), total)
+        return out
 
     def ingest(
         self, articles: Sequence[Article], *, progress: ProgressFn | None = None
@@ -308,7 +323,8 @@ class KnowledgeBase:
             prepared = []
             to_embed: list[str] = []
             sent_embed: list[str] = []
-            for art, (pieces, langs, terms) in zip(todo, self._prepare(todo, count), strict=True):
+            prepared_parts = self._prepare(todo, count, progress)
+            for art, (pieces, langs, terms) in zip(todo, prepared_parts, strict=True):
                 reuse = self.store.chunk_vectors_by_text(art.id) if same_model else {}
                 sreuse = self.store.sentence_vectors_by_text(art.id) if same_model else {}
                 spans = [sentence_spans(art.text, p.start, p.end) for p in pieces]
@@ -357,7 +373,8 @@ class KnowledgeBase:
                     touched.update(langs)
                     self.store.put_article(conn, art, chunks)
                     (report.updated if art.id in old_ids else report.added).append(art.id)
-            self._publish(touched, full=replace_all, gone=gone, changed=[a.id for a in todo])
+            self._publish(touched, full=replace_all, gone=gone, changed=[a.id for a in todo],
+                          progress=progress)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -427,11 +444,13 @@ class KnowledgeBase:
     def _build_derived(
         self, langs: set[str] | None, base: tuple[VectorIndex, lexical.LexicalIndex] | None,
         gone: Sequence[int] | None = None, staging: Path | None = None,
+        progress: ProgressFn | None = None,
     ) -> tuple[VectorIndex, lexical.LexicalIndex]:
         """The derived indexes of the database as it is: ``base`` brought up to date
         for ``langs``, or all of them built afresh. ``staging``: a directory for the
         sentence vectors of rebuilt languages, which then stream there from SQLite
-        and are mapped instead of read into memory; it must outlive the next save."""
+        and are mapped instead of read into memory; it must outlive the next save.
+        ``progress`` counts three steps per language and one for the save after."""
         dim = int(self.store.meta().get("dim", "0") or 0)
         # Build into copies: searches in other threads keep using the old objects until
         # the new ones are swapped in whole.
@@ -439,28 +458,45 @@ class KnowledgeBase:
             VectorIndex(dim, self.settings.vector_index), lexical.LexicalIndex())
         all_langs = set(self.store.langs())
         targets = (langs or set()) | (all_langs if base is None else set())
-        for lang in sorted(targets | (set(vectors.langs) - all_langs)):
-            if base is None or not self._apply_changes(vectors, lex, lang, dim, gone):
-                # BM25 first: its sort of every posting then runs before the vectors
-                # are in memory, not on top of them (the peak of a full publish).
-                lex.build(lang, self.store.lang_terms(lang))
-                if staging is None:
-                    ids, vecs = self.store.lang_vectors(lang, dim)
-                    vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
-                else:
-                    self._build_streamed(vectors, lang, dim, staging)
+        todo = sorted(targets | (set(vectors.langs) - all_langs))
+        total, done = 3 * len(todo) + 1, 0
+
+        def step(n: int = 1) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress("indexing", done, total)
+
+        for lang in todo:
+            if base is not None and self._apply_changes(vectors, lex, lang, dim, gone):
+                step(3)
+                continue
+            # BM25 first: its sort of every posting then runs before the vectors are in
+            # memory, not on top of them (the peak of a full publish).
+            lex.build(lang, self.store.lang_terms(lang))
+            step()
+            if staging is None:
+                ids, vecs = self.store.lang_vectors(lang, dim)
+                vectors.build(lang, ids, vecs, *self.store.lang_sentences(lang, dim))
+                step(2)
+            else:
+                self._build_streamed(vectors, lang, dim, staging, step)
         return vectors, lex
 
-    def _build_streamed(self, vectors: VectorIndex, lang: str, dim: int, staging: Path) -> None:
+    def _build_streamed(
+        self, vectors: VectorIndex, lang: str, dim: int, staging: Path, step: Callable[[], None]
+    ) -> None:
         # The chunk vectors are let go once FAISS holds its copy, and the sentence
         # vectors go to a file and are mapped: a full publish at 1M chunks held both
         # in memory next to the index (docs/scale.md).
         ids, vecs = self.store.lang_vectors(lang, dim)
         vectors.build(lang, ids, vecs)
         del ids, vecs
+        step()
         path = staging / f"{lang}.sent_vecs.f32"
         owners, total = self.store.write_lang_sentences(lang, dim, path)
         vectors.set_sentences(lang, owners, Rows.load(path, len(owners), dim), total)
+        step()
 
     def _apply_changes(
         self, vectors: VectorIndex, lex: lexical.LexicalIndex, lang: str, dim: int,
@@ -492,7 +528,7 @@ class KnowledgeBase:
 
     def _publish(
         self, langs: set[str], *, full: bool = False, gone: Sequence[int] | None = None,
-        changed: Collection[str] | None = None,
+        changed: Collection[str] | None = None, progress: ProgressFn | None = None,
     ) -> None:
         """Rebuild the derived indexes of ``langs`` and switch to them atomically.
         ``gone``: the chunk ids the write deleted, if known; ``changed``: the article
@@ -508,8 +544,16 @@ class KnowledgeBase:
         # into the new directory by the save (a crash leaves a .tmp directory, removed
         # by the next publish).
         staging = Path(tempfile.mkdtemp(prefix=".derived-", suffix=".tmp", dir=self.index_dir))
+        steps = 0
+
+        def building(stage: str, done: int, total: int) -> None:
+            nonlocal steps
+            steps = total
+            if progress:
+                progress(stage, done, total)
+
         try:
-            vectors, lex = self._build_derived(langs, base, gone, staging)
+            vectors, lex = self._build_derived(langs, base, gone, staging, building)
             version = self.store.version
             name = f"derived-{version:08d}"
             target = self.index_dir / name
@@ -522,6 +566,8 @@ class KnowledgeBase:
             lex.save(target / "lexical")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        if progress and steps:
+            progress("indexing", steps, steps)  # the last step: the save
         atomic_write_text(
             self.index_dir / "derived.json",
             json.dumps({"version": version, "dir": name, "format": DERIVED_FORMAT}),

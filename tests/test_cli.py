@@ -41,6 +41,8 @@ def test_ingest_bad_files_one_line_each_and_good_files_still_ingested(run, tmp_p
     assert any("latin1.txt" in ln and "UTF-8" in ln for ln in err_lines)
     assert any("nothing" in ln and "no .txt or .md" in ln for ln in err_lines)
     assert "1 new" in res.stdout
+    for stage in ("preparing", "analyzing", "embedding", "indexing"):  # a bar each
+        assert f"ingest: {stage}" in res.stderr
     hits = json.loads(run("search", "retail media ads", "--json").stdout)["hits"]
     assert hits[0]["article_id"] == "good"
     # The seed articles are still there and searchable.

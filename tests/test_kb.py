@@ -340,6 +340,27 @@ def test_a_full_publish_streams_sentence_vectors_into_a_mapped_file(fake_kb, mon
     reader.close()
 
 
+def test_progress_reports_every_stage_of_a_write_to_its_end(fake_kb):
+    """Preparing, analyzing, embedding and indexing each report, in that order, up to
+    their total: a large ingest or reindex is never silent for long."""
+    calls = []
+    articles = [parse_article(f"Zebra marketing number {i}. Giraffes buy more. " * 9,
+                              name=f"zoo{i}.txt", lang="en") for i in range(3)]
+    fake_kb.ingest(articles, progress=lambda *c: calls.append(c))
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == ["preparing", "analyzing", "embedding", "indexing"]
+    for stage in stages:
+        done = [d for s, d, _ in calls if s == stage]
+        totals = {t for s, _, t in calls if s == stage}
+        assert len(totals) == 1 and done == sorted(done) and done[-1] == totals.pop()
+    assert [t for s, _, t in calls if s == "preparing"][0] == 3
+    assert [t for s, _, t in calls if s == "indexing"][0] == 3 + 1  # en, and the save
+
+    calls.clear()
+    fake_kb.reindex(progress=lambda *c: calls.append(c))
+    assert [t for s, _, t in calls if s == "indexing"][0] == 3 * 4 + 1  # every language
+
+
 def test_derived_files_of_an_older_layout_are_rebuilt(fake_kb):
     pointer = fake_kb.index_dir / "derived.json"
     info = json.loads(pointer.read_text())
