@@ -19,8 +19,9 @@ XQuAD paragraphs' term frequencies. Then, through ``KnowledgeBase``:
   family detection against every article in another language), then removed
   (``kb.adding.remove``);
 - ``search``: p50 of 20 warm searches after the writes;
-- ``publish all``: one full publish of the filled store, its time and the peak of
-  its private memory (RssAnon);
+- ``publish all``: one full publish of the filled store, its time and the peaks of
+  its private memory (RssAnon) and of its resident memory (VmRSS, which also counts
+  the pages of the files it maps);
 - ``reader``: a new process opens the knowledge base, as a server would, and searches
   20 times; its time to the first result, and its memory from /proc/self/status:
   private (RssAnon) and file pages mapped (RssFile, the operating system's cache,
@@ -111,14 +112,15 @@ print(json.dumps({"open_to_first_result_s": round(first, 2), "rss_anon_mb": mb["
 
 
 class PeakPrivate:
-    """The peak of this process's private memory (RssAnon, sampled every 5 ms) while
-    the block runs. ``ru_maxrss`` also counts the pages of mapped index files, which
-    are the operating system's cache: shared, and dropped under memory pressure."""
+    """The peaks of this process's private memory (RssAnon) and of its resident memory
+    (VmRSS), sampled every 5 ms while the block runs. VmRSS, like ``ru_maxrss``, also
+    counts the pages of mapped index files, which are the operating system's cache:
+    shared, and dropped under memory pressure."""
 
     def __enter__(self) -> PeakPrivate:
         import threading
 
-        self.peak_mb, self._stop = 0, threading.Event()
+        self.peak_mb, self.peak_rss_mb, self._stop = 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -129,6 +131,8 @@ class PeakPrivate:
                 for line in f:
                     if line.startswith("RssAnon:"):
                         self.peak_mb = max(self.peak_mb, int(line.split()[1]) // 1024)
+                    elif line.startswith("VmRSS:"):
+                        self.peak_rss_mb = max(self.peak_rss_mb, int(line.split()[1]) // 1024)
             if self._stop.wait(0.005):
                 return
 
@@ -204,6 +208,7 @@ def run(n: int, sentences: int, real: str) -> dict:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "peak_rss_after_fill_mb": fill_peak,
         "publish_all_peak_private_mb": private.peak_mb,
+        "publish_all_peak_rss_mb": private.peak_rss_mb,
         "reader": opened,
     }
 
@@ -223,7 +228,7 @@ def main() -> None:
     (OUT / "write_scale.json").write_text(json.dumps(rows, indent=1))
     print("| chunks | fill s | publish all s | ingest one article s | first ask after it s "
           "| remove it s | found / gone | upload s (index + families) | remove upload s "
-          "| search p50 ms | peak RSS MB (after the fill) | publish all: peak private MB "
+          "| search p50 ms | peak RSS MB (after the fill) | publish all: peak private / RSS MB "
           "| reader: first result s | reader RSS MB, private / file pages |")
     print("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
@@ -233,7 +238,8 @@ def main() -> None:
               f"{r['found_after_ingest']} / {r['gone_after_remove']} | {r['upload_s']} "
               f"({st['index_s']} + {st['families_s']}) | {r['upload_remove_s']} "
               f"| {r['search_p50_ms']} | {r['peak_rss_mb']:,} ({r['peak_rss_after_fill_mb']:,}) "
-              f"| {r['publish_all_peak_private_mb']:,} | {r['reader']['open_to_first_result_s']} "
+              f"| {r['publish_all_peak_private_mb']:,} / {r['publish_all_peak_rss_mb']:,} "
+              f"| {r['reader']['open_to_first_result_s']} "
               f"| {r['reader']['rss_anon_mb']:,} / {r['reader']['rss_file_mb']:,} |")
 
 
