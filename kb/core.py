@@ -245,6 +245,8 @@ class KnowledgeBase:
         chunked and tagged ("preparing"), then analyzed in batches of ``_ANALYZE_BATCH``
         ("analyzing"; Kiwi spreads a batch over all cores)."""
         total, split = len(articles), []
+        if progress:  # each stage reports 0 first, so its bar starts with its work
+            progress("preparing", 0, total)
         for i, art in enumerate(articles, 1):
             pieces = chunking.chunk_text(art.text, count)
             langs = [language.detect(p.text, fallback=art.lang) or art.lang for p in pieces]
@@ -252,6 +254,8 @@ class KnowledgeBase:
             if progress:
                 progress("preparing", i, total)
         out = []
+        if progress:
+            progress("analyzing", 0, total)
         for start in range(0, len(split), _ANALYZE_BATCH):
             part = split[start : start + _ANALYZE_BATCH]
             terms = iter(lexical.analyze_many(
@@ -466,6 +470,8 @@ class KnowledgeBase:
             done += n
             if progress:
                 progress("indexing", done, total)
+
+        step(0)
 
         for lang in todo:
             if base is not None and self._apply_changes(vectors, lex, lang, dim, gone):

@@ -353,6 +353,7 @@ def test_progress_reports_every_stage_of_a_write_to_its_end(fake_kb):
         done = [d for s, d, _ in calls if s == stage]
         totals = {t for s, _, t in calls if s == stage}
         assert len(totals) == 1 and done == sorted(done) and done[-1] == totals.pop()
+        assert done[0] == 0  # the bar starts before the stage's work
     assert [t for s, _, t in calls if s == "preparing"][0] == 3
     assert [t for s, _, t in calls if s == "indexing"][0] == 3 + 1  # en, and the save
 
