@@ -159,6 +159,14 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+# One language's sentences of chunks above an id, and their (chunk id, vector) rows in
+# the order the derived indexes keep them: by chunk, then by position.
+_LANG_SENTENCES = (
+    "FROM sentences s JOIN chunks c ON c.id = s.chunk_id WHERE c.lang = ? AND c.id > ?"
+)
+_SENTENCE_ROWS = f"SELECT s.chunk_id, s.vector {_LANG_SENTENCES} ORDER BY s.chunk_id, s.start"
+
+
 class Store:
     """The SQLite database of an index directory."""
 
@@ -278,10 +286,8 @@ class Store:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(chunk id per sentence, sentence vectors) of one language's chunks with an id
         above ``after``, by chunk id."""
-        joined = "FROM sentences s JOIN chunks c ON c.id = s.chunk_id WHERE c.lang = ? AND c.id > ?"
-        return self._id_vectors(
-            f"SELECT s.chunk_id, s.vector {joined} ORDER BY s.chunk_id, s.start",
-            (lang, after), dim, count=f"SELECT COUNT(*) {joined}")
+        return self._id_vectors(_SENTENCE_ROWS, (lang, after), dim,
+                                count=f"SELECT COUNT(*) {_LANG_SENTENCES}")
 
     def write_lang_sentences(
         self, lang: str, dim: int, path: Path
@@ -290,11 +296,9 @@ class Store:
         by batch, in :meth:`lang_sentences` order; (chunk id per row, float64 sum of the
         rows). Read into memory instead, 3M sentence vectors held 4.6 GB during a full
         publish at 1M chunks, the largest part of its peak."""
-        joined = "FROM sentences s JOIN chunks c ON c.id = s.chunk_id WHERE c.lang = ?"
-        size = int(self._tuples(f"SELECT COUNT(*) {joined}", (lang,)).fetchone()[0])
+        size = int(self._tuples(f"SELECT COUNT(*) {_LANG_SENTENCES}", (lang, 0)).fetchone()[0])
         owners, total, n = np.empty(size, np.int64), np.zeros(dim, np.float64), 0
-        cursor = self._tuples(f"SELECT s.chunk_id, s.vector {joined} ORDER BY s.chunk_id, s.start",
-                              (lang,))
+        cursor = self._tuples(_SENTENCE_ROWS, (lang, 0))
         with open(path, "wb") as f:
             while batch := cursor.fetchmany(4096):
                 raw = b"".join(r[1] for r in batch)
