@@ -126,8 +126,9 @@ def ingest(
         _ = kb.encoder
     except IndexMismatchError as exc:
         # `make run` passes the flag, so an index left by an older kb (another encoder
-        # default or analyzer, say) is rebuilt on start rather than refused. Uploaded
-        # articles are saved in the corpus directory too, so rebuilding loses nothing.
+        # default or analyzer, say) is rebuilt on start rather than refused. It never
+        # prunes: an article ingested from outside the corpus directory is rebuilt from
+        # the text the index holds.
         if not reindex_if_stale:
             raise
         click.echo(f"stale index: {exc}\nrebuilding it from {settings.corpus_dir}", err=True)
@@ -156,34 +157,59 @@ def ingest(
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--no-families", is_flag=True, help="Skip translation-family detection.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Drop indexed articles that are not in PATHS (default: kept, rebuilt from the "
+    "text the index stored).",
+)
 @click.pass_context
 @handle_errors
-def reindex(ctx: click.Context, paths: tuple[Path, ...], no_families: bool) -> None:
+def reindex(ctx: click.Context, paths: tuple[Path, ...], no_families: bool, prune: bool) -> None:
     """Rebuild the whole index from the corpus (after a model or chunker change)."""
     kb = _open(ctx, check=False)
-    report = _reindex(kb, list(paths) or [_settings(ctx).corpus_dir], families=not no_families)
+    report = _reindex(
+        kb, list(paths) or [_settings(ctx).corpus_dir], families=not no_families, prune=prune
+    )
     for err in report.errors:
         click.echo(f"error: {err}", err=True)
     if report.errors:
         sys.exit(1)
 
 
-def _reindex(kb: KnowledgeBase, paths: list[Path], *, families: bool) -> IngestReport:
+def _reindex(
+    kb: KnowledgeBase, paths: list[Path], *, families: bool, prune: bool = False
+) -> IngestReport:
     """Rebuild from ``paths``, then find translation families again: a rebuild gives
     every chunk a new id, so the old links (which pair chunk ids) are gone."""
     from kb import adding
 
     with progress_bar("reindex") as progress:
-        report = kb.reindex(paths, progress=progress)
+        report = kb.reindex(paths, prune=prune, progress=progress)
     click.echo(
         f"reindexed {len(report.added) + len(report.updated)} article(s); embedded "
         f"{report.chunks_embedded} chunk(s) in {report.seconds:.1f}s; "
         f"{len(report.errors)} error(s)"
     )
+    where = ", ".join(str(p) for p in paths)
+    if report.kept:
+        click.echo(
+            f"kept {len(report.kept)} article(s) not found in {where}, rebuilt from the "
+            f"text the index holds: {_ids(report.kept)} (`kb reindex --prune` drops them, "
+            "`kb remove ID` one of them)"
+        )
+    if report.removed:
+        click.echo(f"dropped {len(report.removed)} article(s) not in {where}: "
+                   f"{_ids(report.removed)}")
     if families:
         for a, b, score in adding.detect_all(kb):
             click.echo(f"translation family: {a} ~ {b} (alignment {score:.2f})")
     return report
+
+
+def _ids(ids: list[str], show: int = 10) -> str:
+    more = len(ids) - show
+    return ", ".join(ids[:show]) + (f" and {more} more" if more > 0 else "")
 
 
 def _print_hits(result: dict[str, Any]) -> None:

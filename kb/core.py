@@ -68,6 +68,10 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[ArticleError] = field(default_factory=list)
+    # reindex only: articles not in its sources, rebuilt from the stored text (kept) or,
+    # when pruning, dropped (removed)
+    kept: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
     sentences_embedded: int = 0
     seconds: float = 0.0
@@ -78,6 +82,8 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "errors": [str(e) for e in self.errors],
+            "kept": self.kept,
+            "removed": self.removed,
             "chunks_embedded": self.chunks_embedded,
             "sentences_embedded": self.sentences_embedded,
             "seconds": round(self.seconds, 2),
@@ -275,13 +281,22 @@ class KnowledgeBase:
         return self._write(articles, progress=progress, replace_all=False)
 
     def reindex(
-        self, paths: Sequence[Path] | None = None, *, progress: ProgressFn | None = None
+        self,
+        paths: Sequence[Path] | None = None,
+        *,
+        prune: bool = False,
+        progress: ProgressFn | None = None,
     ) -> IngestReport:
         """Rebuild the whole index from the corpus (default: ``settings.corpus_dir``).
 
         Works across model, chunker or analyzer changes. Vectors of unchanged chunk texts
-        are reused when the model is the same. The switch is one atomic transaction:
-        articles no longer in the corpus disappear, and a crash leaves the old index.
+        are reused when the model is the same. The switch is one atomic transaction, and
+        a crash leaves the old index.
+
+        An article the index holds but ``paths`` do not (one ingested from elsewhere, or
+        whose file is gone or no longer reads) is rebuilt from the text and metadata the
+        index stored, and listed in ``report.kept``: a rebuild after an upgrade must not
+        lose it. With ``prune``, such articles are dropped instead (``report.removed``).
         """
         files, errors = find_articles([Path(p) for p in (paths or [self.settings.corpus_dir])])
         articles = []
@@ -290,9 +305,32 @@ class KnowledgeBase:
                 articles.append(read_article(f))
             except ArticleError as exc:
                 errors.append(exc)
+        found = {a.id for a in articles}
+        held = [r["id"] for r in self.store.articles() if r["id"] not in found]
+        if not prune:
+            articles.extend(self._stored_article(i) for i in held)
         report = self._write(articles, progress=progress, replace_all=True)
         report.errors[:0] = errors
+        if prune:
+            report.removed = held
+        else:
+            report.kept = held
         return report
+
+    def _stored_article(self, article_id: str) -> Article:
+        """An indexed article as the index stored it (its text is already cleaned)."""
+        row = self.store.article(article_id)
+        assert row is not None
+        return Article(
+            id=row["id"],
+            title=row["title"],
+            lang=row["lang"],
+            text=row["text"],
+            source=row["source"],
+            tags=tuple(json.loads(row["tags"])),
+            path=row["path"],
+            raw_sha256=row["raw_sha256"],
+        )
 
     def _write(
         self, articles: Sequence[Article], *, progress: ProgressFn | None, replace_all: bool
@@ -350,7 +388,11 @@ class KnowledgeBase:
             with self.store.transaction() as conn:
                 if replace_all:
                     conn.execute("DELETE FROM chunks")
-                    conn.execute("DELETE FROM articles")
+                    # Only the articles that go: put_article keeps a rebuilt one's added_at.
+                    conn.execute(
+                        "DELETE FROM articles WHERE id NOT IN (SELECT value FROM json_each(?))",
+                        (json.dumps(list(seen)),),
+                    )
                 self._write_meta(conn, encoder)
                 for art, pieces, langs, terms, reuse, sreuse, spans in prepared:
                     if art.id in old_ids and not replace_all:

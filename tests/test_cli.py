@@ -79,6 +79,34 @@ def test_unknown_language_filter(run):
     assert res.exit_code == 1 and "unknown language 'xx'" in res.stderr
 
 
+def test_a_stale_rebuild_keeps_articles_ingested_from_outside_the_corpus(run, tmp_path):
+    """`make run` rebuilds a stale index from corpus/; an article ingested from
+    elsewhere must survive it (it did not: the rebuild synced the index to corpus/)."""
+    from kb.core import KnowledgeBase
+
+    outside = tmp_path / "elsewhere" / "retail-media.txt"
+    outside.parent.mkdir()
+    outside.write_text("Retail media networks sell ads on store websites and apps.")
+    assert run("ingest", str(outside), "--no-families").exit_code == 0
+    kb = KnowledgeBase.open(check=False)
+    kb.store.set_meta("analyzer_version", "0")
+    kb.close()
+
+    res = run("ingest", "--reindex-if-stale", "--no-families")
+    assert res.exit_code == 0, res.output
+    assert "reindexed 6 article(s)" in res.stdout
+    assert "kept 1 article(s)" in res.stdout and "retail-media" in res.stdout
+    hits = json.loads(run("search", "retail media networks", "--json").stdout)["hits"]
+    assert hits[0]["article_id"] == "retail-media"
+
+    # An explicit prune drops it, and says so.
+    res = run("reindex", "--prune", "--no-families")
+    assert res.exit_code == 0 and "dropped 1 article(s)" in res.stdout
+    assert "retail-media" in res.stdout
+    hits = json.loads(run("search", "retail media", "--json").stdout)["hits"]
+    assert "retail-media" not in {h["article_id"] for h in hits}
+
+
 def test_stats(run):
     res = run("stats")
     assert "model:    fake" in res.stdout and "ko:" in res.stdout

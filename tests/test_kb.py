@@ -389,12 +389,19 @@ def test_empty_index_returns_no_hits(tmp_path):
     assert kb.search("anything").hits == []
 
 
-def test_reindex_rebuilds_after_model_change_and_drops_vanished_articles(fake_kb, tmp_path):
+def test_reindex_rebuilds_after_model_change_and_keeps_articles_not_in_the_corpus(
+    fake_kb, tmp_path
+):
+    """A rebuild after a model change must not lose an article ingested from elsewhere:
+    it is rebuilt from the stored text. Only ``prune`` drops it."""
     from .conftest import CORPUS
 
     fake_kb.ingest(
         [parse_article("A lone article about pricing strategy in retail.", name="lone.txt")]
     )
+    with fake_kb.store.transaction() as conn:  # an older article: its date must survive
+        conn.execute("UPDATE articles SET added_at = '2020-01-02T03:04:05+00:00'")
+    before = {r["id"]: dict(r) for r in fake_kb.store.articles()}
     small = FakeEncoder(dim=32)
     small.model_id, small.fingerprint = "fake-small", "fake-small-v1"
     settings = Settings(index_dir=fake_kb.index_dir, model="fake-small")
@@ -402,13 +409,25 @@ def test_reindex_rebuilds_after_model_change_and_drops_vanished_articles(fake_kb
         KnowledgeBase.open(fake_kb.index_dir, settings=settings, encoder=small)
     kb = KnowledgeBase.open(fake_kb.index_dir, settings=settings, encoder=small, check=False)
     report = kb.reindex([CORPUS])
-    assert len(report.added) + len(report.updated) == 5 and report.chunks_embedded > 0
-    assert "lone" not in {a["id"] for a in kb.articles()}
+    assert len(report.added) + len(report.updated) == 6 and report.chunks_embedded > 0
+    assert report.kept == ["lone"] and report.removed == []
+    after = {r["id"]: dict(r) for r in kb.store.articles()}
+    assert set(after) == set(before)
+    # The same article, with its first-added date.
+    for key in ("title", "lang", "content_sha256", "added_at"):
+        assert after["lone"][key] == before["lone"][key], key
+    assert kb.article("lone")["text"] == "A lone article about pricing strategy in retail."
     kb.close()
     kb = KnowledgeBase.open(fake_kb.index_dir, settings=settings, encoder=small)
     assert kb.stats()["dim"] == 32 and kb.search("cross-selling").hits
+    assert "lone" in {h.article_id for h in kb.search("pricing strategy in retail", k=10).hits}
     again = kb.reindex([CORPUS])
     assert again.chunks_embedded == 0  # same model: every vector is reused
+
+    pruned = kb.reindex([CORPUS], prune=True)
+    assert pruned.removed == ["lone"] and pruned.kept == []
+    assert "lone" not in {a["id"] for a in kb.articles()}
+    assert "lone" not in {h.article_id for h in kb.search("pricing strategy", k=10).hits}
     kb.close()
 
 
