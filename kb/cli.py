@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -221,18 +222,65 @@ def _print_hits(result: dict[str, Any]) -> None:
         click.echo("   " + (text[:300] + ("…" if len(text) > 300 else "")))
 
 
+def _query_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `search` and `ask` share."""
+    for option in reversed([
+        click.option("--lang", "langs", help="Only passages in these languages, e.g. ko,de."),
+        click.option("--query-lang", help="Override the detected language of the query."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+        click.option(
+            "--stdin",
+            "from_stdin",
+            is_flag=True,
+            help="Read one query per line from stdin; with --json, print one object per line.",
+        ),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def _each_query(
+    query: str | None,
+    from_stdin: bool,
+    as_json: bool,
+    run: Callable[[str], dict[str, Any]],
+    show: Callable[[dict[str, Any]], None],
+    failed: dict[str, Any],
+) -> None:
+    """Run ``run`` on QUERY, or on each non-blank line of stdin. A bad line is reported
+    (as ``failed`` plus the error, in JSON) and the next lines still run."""
+    if not from_stdin:
+        if query is None:
+            raise click.UsageError("give a QUERY, or --stdin")
+        res = run(query)
+        if as_json:
+            click.echo(json.dumps(res, ensure_ascii=False, indent=2))
+        else:
+            show(res)
+        return
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            res = run(line.strip())
+        except KBError as exc:
+            res = {"query": line.strip(), "error": exc.message, **failed}
+        if as_json:
+            click.echo(json.dumps(res, ensure_ascii=False))
+        elif "error" in res:
+            click.echo(f"error: {res['error']}", err=True)
+        else:
+            show(res)
+
+
+def _lang_list(langs: str | None) -> list[str] | None:
+    return [x for x in (langs or "").split(",") if x.strip()] or None
+
+
 @cli.command()
 @click.argument("query", required=False)
 @click.option("-k", default=5, show_default=True, help="Number of passages.")
-@click.option("--lang", "langs", help="Only passages in these languages, e.g. ko,de.")
-@click.option("--query-lang", help="Override the detected language of the query.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option(
-    "--stdin",
-    "from_stdin",
-    is_flag=True,
-    help="Read one query per line from stdin; with --json, print one object per line.",
-)
+@_query_options
 @click.pass_context
 @handle_errors
 def search(
@@ -244,33 +292,55 @@ def search(
     as_json: bool,
     from_stdin: bool,
 ) -> None:
-    """Search the knowledge base."""
+    """Search the knowledge base: the passages that best match QUERY."""
     kb = _open(ctx)
-    lang_list = [x for x in (langs or "").split(",") if x.strip()] or None
-    if from_stdin:
-        for line in sys.stdin:
-            if not line.strip():
-                continue
-            try:
-                res = kb.search(line.strip(), k=k, langs=lang_list, query_lang=query_lang).to_dict()
-            except KBError as exc:
-                res = {"query": line.strip(), "error": exc.message, "hits": []}
-            if as_json:
-                click.echo(
-                    json.dumps({"query": res["query"], "hits": res["hits"]}, ensure_ascii=False)
-                )
-            elif "error" in res:
-                click.echo(f"error: {res['error']}", err=True)
-            else:
-                _print_hits(res)
+    lang_list = _lang_list(langs)
+
+    def run(q: str) -> dict[str, Any]:
+        return kb.search(q, k=k, langs=lang_list, query_lang=query_lang).to_dict()
+
+    _each_query(query, from_stdin, as_json, run, _print_hits, {"hits": []})
+
+
+@cli.command()
+@click.argument("question", required=False)
+@_query_options
+@click.pass_context
+@handle_errors
+def ask(
+    ctx: click.Context,
+    question: str | None,
+    langs: str | None,
+    query_lang: str | None,
+    as_json: bool,
+    from_stdin: bool,
+) -> None:
+    """Answer QUESTION with the articles' own sentences, each cited to its passage
+    (what the web UI's ask page and /api/ask give)."""
+    kb = _open(ctx)
+    lang_list = _lang_list(langs)
+
+    def run(q: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        out = kb.ask(q, langs=lang_list, query_lang=query_lang).to_dict()
+        out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        return out
+
+    _each_query(question, from_stdin, as_json, run, _print_answer, {"found": False})
+
+
+def _print_answer(res: dict[str, Any]) -> None:
+    click.echo(f"question: {res['query']}  (lang {res['lang']}, {res['took_ms']:.0f} ms)\n")
+    if not res["found"]:
+        click.echo(res["message"])
         return
-    if query is None:
-        raise click.UsageError("give a QUERY, or --stdin")
-    res = kb.search(query, k=k, langs=lang_list, query_lang=query_lang).to_dict()
-    if as_json:
-        click.echo(json.dumps(res, ensure_ascii=False, indent=2))
-    else:
-        _print_hits(res)
+    for s in res["answer"]:
+        cites = "".join(f"[{n}]" for n in s["citations"])
+        click.echo(f"{' '.join(s['text'].split())} {cites}")
+    click.echo(f"\n{res['message']}\n\nSources:")
+    for c in res["citations"]:
+        where = f"{c['article_id']} [{c['lang']}]" + (f" § {c['section']}" if c["section"] else "")
+        click.echo(f"[{c['n']}] {c['title']} — {where}")
 
 
 @cli.command()

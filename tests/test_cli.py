@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -65,6 +66,40 @@ def test_search_stdin_one_json_object_per_line(run):
     lines = [json.loads(x) for x in res.stdout.splitlines()]
     assert [x["query"] for x in lines] == ["upselling", "Bündelung"]
     assert all(len(x["hits"]) == 5 for x in lines)
+
+
+def test_ask_prints_a_cited_answer_or_says_there_is_none(run, fake_kb_dir):
+    res = run("ask", "크로스셀링 KPI")
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert out.startswith("question: 크로스셀링 KPI  (lang ko,")
+    body, sources = out.split("\nSources:\n")
+    # Every sentence ends with its citation numbers, and every number has a source line.
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
+    listed = re.findall(r"^\[(\d+)\] (.+) — (\S+) \[(\w\w)\]", sources, re.M)
+    assert cited and cited == {int(n) for n, *_ in listed}
+    assert {a for _, _, a, _ in listed} == {"ko-cross-selling-existing-customers"}
+
+    res = run("ask", "weather in Paris")
+    assert res.exit_code == 0 and "No good answer" in res.stdout and "Sources" not in res.stdout
+
+
+def test_ask_json_is_what_the_api_returns(run, fake_kb_dir):
+    from kb.core import KnowledgeBase
+
+    res = json.loads(run("ask", "What is upselling?", "--json").stdout)
+    kb = KnowledgeBase.open()
+    expected = kb.ask("What is upselling?").to_dict()
+    kb.close()
+    assert res.pop("took_ms") >= 0 and res == expected and res["found"]
+
+    stdin = "What is upselling?\n\n" + "x" * 600 + "\n"
+    lines = run("ask", "--json", "--stdin", stdin=stdin).stdout
+    first, bad = (json.loads(x) for x in lines.splitlines())
+    assert first["query"] == "What is upselling?" and first["citations"]
+    assert bad["found"] is False and bad["error"].startswith("the query")
+    res = run("ask", "marketing", "--lang", "ko,xx")
+    assert res.exit_code == 1 and "unknown language 'xx'" in res.stderr
 
 
 @pytest.mark.parametrize("query", ["", "x" * 600])

@@ -68,3 +68,22 @@ def test_reingest_unchanged_corpus_embeds_nothing(real_kb: KnowledgeBase):
 
     report = real_kb.ingest_paths([CORPUS])
     assert report.chunks_embedded == 0 and report.sentences_embedded == 0
+
+
+def test_cli_ask_answers_a_german_question_from_the_korean_article(real_kb_dir, monkeypatch):
+    """The CLI does the web's job too: a German KPI question, answered with cited
+    sentences from the Korean cross-selling article (the only one that lists KPIs)."""
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    monkeypatch.setenv("KB_INDEX_DIR", str(real_kb_dir))
+    res = CliRunner().invoke(cli, ["ask", "Welche KPIs für Cross-Selling?", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["found"] and out["lang"] == "de"
+    ko = "ko-cross-selling-existing-customers"
+    cited = [c for c in out["citations"] if c["article_id"] == ko]
+    assert cited and any("KPI" in c["text"] for c in cited)
+    for s in out["answer"]:  # every answer sentence is quoted from a cited passage
+        assert any(s["text"] in out["citations"][n - 1]["text"] for n in s["citations"])
