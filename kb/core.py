@@ -234,7 +234,9 @@ class KnowledgeBase:
     def glossary(self) -> Glossary:
         """The concept glossary (corpus/glossary.yaml), loaded on first use."""
         if self._glossary is None:
-            self._glossary = load_glossary(self.settings.corpus_dir / "glossary.yaml")
+            self._glossary = load_glossary(
+                self.settings.corpus_dir / "glossary.yaml", cache_dir=self.settings.cache_dir
+            )
         return self._glossary
 
     # -- writing ----------------------------------------------------------------------

@@ -9,7 +9,12 @@ analyzed with that term's language analyzer (so 크로스셀링의 matches 크�
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
+import os
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -17,7 +22,9 @@ from pathlib import Path
 
 from kb.errors import KBError
 from kb.language import SUPPORTED
-from kb.lexical import analyze_cached, phrase_runs
+from kb.lexical import analyze_cached, analyzer_fingerprint, phrase_runs, seed_analyses
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "corpus" / "glossary.yaml"
 
@@ -43,11 +50,15 @@ class _TermIndex:
 @dataclass(frozen=True)
 class Glossary:
     concepts: list[Concept]
+    # Where the Korean terms' analyses are kept between processes (None: not kept).
+    cache_dir: Path | None = None
 
     @cached_property
     def _index(self) -> _TermIndex:
         """Every term, indexed by its first analyzed token and its first characters:
         worked out once, on the first query."""
+        if self.cache_dir is not None:
+            _seed_korean_terms(self.concepts, self.cache_dir)
         by_token: dict[str, dict[str, list[tuple[int, tuple[str, ...]]]]] = {}
         by_prefix: dict[str, list[tuple[int, str]]] = {}
         for i, concept in enumerate(self.concepts):
@@ -130,6 +141,33 @@ class Glossary:
         return out
 
 
+def _seed_korean_terms(concepts: list[Concept], cache_dir: Path) -> None:
+    """Reuse the Korean terms' analyses an earlier process worked out, or work them out
+    and keep them. Analyzing them is what made every process load Kiwi (1.0 s of a
+    2.8 s `kb search`), even for a query in another language that names no concept."""
+    terms = sorted({t for c in concepts for t in c.terms.get("ko", [])})
+    if not terms:
+        return
+    key = json.dumps([analyzer_fingerprint("ko"), terms], ensure_ascii=False)
+    path = cache_dir / "glossary" / f"ko-{hashlib.sha256(key.encode()).hexdigest()[:20]}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("key") == key and set(data["terms"]) == set(terms):
+            seed_analyses("ko", {t: tuple(v) for t, v in data["terms"].items()})
+            return
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        pass  # absent or unreadable: work them out again
+    analyses = {t: list(analyze_cached(t, "ko")) for t in terms}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"key": key, "terms": analyses}, f, ensure_ascii=False)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees all of it or none
+    except OSError as exc:  # a read-only cache only costs the next process the time
+        log.debug("could not keep the glossary's analyses in %s: %s", path, exc)
+
+
 def _term_tokens(term: str, lang: str) -> tuple[str, ...]:
     return analyze_cached(term, lang)
 
@@ -158,8 +196,9 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
-def load_glossary(path: Path | None = None) -> Glossary:
-    """Read the glossary YAML; an absent file gives an empty glossary."""
+def load_glossary(path: Path | None = None, *, cache_dir: Path | None = None) -> Glossary:
+    """Read the glossary YAML; an absent file gives an empty glossary. ``cache_dir``:
+    where its Korean terms' analyses are kept for the next process."""
     import yaml
 
     path = path or DEFAULT_PATH
@@ -177,4 +216,4 @@ def load_glossary(path: Path | None = None) -> Glossary:
             for lang in SUPPORTED
         }
         concepts.append(Concept(id=str(item["id"]), names=names, terms=terms))
-    return Glossary(concepts)
+    return Glossary(concepts, cache_dir)

@@ -98,11 +98,42 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFC", text).casefold())
 
 
-@lru_cache(maxsize=4096)
+# (text, lang) -> its analysis, known without running the analyzer (see seed_analyses).
+_SEEDED: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def seed_analyses(lang: str, analyses: dict[str, tuple[str, ...]]) -> None:
+    """Tell :func:`analyze_cached` the analyses of these texts, worked out by an earlier
+    process (the glossary's Korean terms: analyzing them is what loads Kiwi)."""
+    _SEEDED.update(((text, lang), terms) for text, terms in analyses.items())
+
+
 def analyze_cached(text: str, lang: str) -> tuple[str, ...]:
     """:func:`analyze` for short texts seen again and again: a query is analyzed in every
     language by the glossary and again by BM25, and glossary terms on every query."""
+    seeded = _SEEDED.get((text, lang))
+    return seeded if seeded is not None else _analyze_lru(text, lang)
+
+
+@lru_cache(maxsize=4096)
+def _analyze_lru(text: str, lang: str) -> tuple[str, ...]:
     return tuple(analyze(text, lang))
+
+
+def analyzer_fingerprint(lang: str) -> str:
+    """What ``lang``'s analysis depends on besides the text: ANALYZER_VERSION and, for
+    Korean, the installed Kiwi and its model (a cached analysis is valid while it holds)."""
+    if lang != "ko":
+        return f"{ANALYZER_VERSION}"
+    from importlib import metadata
+
+    versions = []
+    for dist in ("kiwipiepy", "kiwipiepy_model"):
+        try:
+            versions.append(metadata.version(dist))
+        except metadata.PackageNotFoundError:
+            versions.append("")
+    return f"{ANALYZER_VERSION}:" + ":".join(versions)
 
 
 @lru_cache(maxsize=2048)

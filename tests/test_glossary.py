@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kb.glossary import Concept, Glossary, joined_terms, load_glossary
@@ -78,3 +80,68 @@ def test_coverage_needs_a_vietnamese_terms_syllables_together(glossary: Glossary
     # Both syllables of "ngược dòng", but not as the phrase.
     text = "Họ bơi ngược chiều với dòng chảy của thị trường."
     assert _coverage(glossary, "upstream-marketing", "vi", text) == {}
+
+
+def _fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget every analysis and Kiwi itself, as a new process would."""
+    from kb import lexical
+
+    monkeypatch.setattr(lexical, "_SEEDED", {})
+    lexical._analyze_lru.cache_clear()
+    lexical._kiwi.cache_clear()
+
+
+QUERIES = ["What is cross-selling?", "Was ist Bündelung?", "Upselling là gì?",
+           "크로스셀링의 KPI는 무엇인가요?", "weather today"]
+
+
+def test_korean_terms_are_analyzed_once_then_kept_for_the_next_process(tmp_path, monkeypatch):
+    """A query that is not Korean used to load Kiwi (1 s) just to analyze the glossary's
+    Korean terms. Their analyses are kept in the cache directory, keyed by the terms and
+    the analyzer's versions, so the next process matches without Kiwi."""
+    from kb import lexical
+
+    expected = {q: ids(load_glossary().match(q)) for q in QUERIES}
+    sentence = analyze("크로스셀링이 기존 고객에게 효과적이다", "ko")
+    coverage_chunks = {1: ("ko", joined_terms(sentence))}
+
+    _fresh_process(monkeypatch)
+    first = load_glossary(cache_dir=tmp_path)
+    assert [ids(first.match(q)) for q in QUERIES] == list(expected.values())
+    [kept] = (tmp_path / "glossary").glob("ko-*.json")
+    for term, tokens in json.loads(kept.read_text(encoding="utf-8"))["terms"].items():
+        assert tokens == analyze(term, "ko")
+
+    _fresh_process(monkeypatch)
+    second = load_glossary(cache_dir=tmp_path)
+    for q in QUERIES[:3]:
+        assert ids(second.match(q)) == expected[q]
+    concepts = second.match("What is cross-selling?")
+    assert second.coverage(concepts, coverage_chunks) == {1: 1.0}
+    assert lexical._kiwi.cache_info().currsize == 0  # no Kiwi for any of that
+    assert ids(second.match(QUERIES[3])) == expected[QUERIES[3]]  # a Korean query needs it
+    assert lexical._kiwi.cache_info().currsize == 1
+
+
+def test_a_bad_or_outdated_kept_analysis_is_worked_out_again(tmp_path, monkeypatch):
+    from kb import lexical
+
+    load_glossary(cache_dir=tmp_path).match("upselling")
+    [kept] = (tmp_path / "glossary").glob("ko-*.json")
+    data = json.loads(kept.read_text(encoding="utf-8"))
+
+    # Written by another analyzer version: not trusted, even under the same name.
+    stale = {"key": data["key"].replace('["', '["0:', 1),
+             "terms": {t: ["stale"] for t in data["terms"]}}
+    for content in ("{not json", json.dumps(stale), json.dumps({"key": data["key"]})):
+        kept.write_text(content, encoding="utf-8")
+        _fresh_process(monkeypatch)
+        assert ids(load_glossary(cache_dir=tmp_path).match("크로스셀링 KPI")) == [
+            "cross-selling", "kpi"]
+        assert lexical.analyze_cached("크로스셀링", "ko") != ("stale",)
+        assert json.loads(kept.read_text(encoding="utf-8")) == data  # rewritten
+
+    # A changed glossary is another key, so another file.
+    other = Glossary([Concept("x", {"ko": "새 용어"}, {"ko": ["새 용어"]})], tmp_path)
+    assert ids(other.match("새 용어는?")) == ["x"]
+    assert len(list((tmp_path / "glossary").glob("ko-*.json"))) == 2

@@ -470,11 +470,12 @@ def test_warm_up_loads_what_the_first_query_would_wait_for(fake_kb, monkeypatch)
     from kb import language, lexical
 
     lexical._kiwi.cache_clear()  # as in a fresh process
-    lexical.analyze_cached.cache_clear()
+    lexical._analyze_lru.cache_clear()
+    monkeypatch.setattr(lexical, "_SEEDED", {})
     monkeypatch.setattr(language, "_factory_loaded", False)
     fake_kb.glossary.__dict__.pop("_index", None)
     fake_kb.warm_up()
-    assert lexical._kiwi.cache_info().currsize == 1  # Kiwi loaded (the glossary's terms)
+    assert lexical._kiwi.cache_info().currsize == 1  # Kiwi loaded
     assert "_index" in fake_kb.glossary.__dict__
     assert language._factory_loaded
     assert fake_kb.search("크로스셀링 KPI", k=3).hits
