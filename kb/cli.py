@@ -24,10 +24,21 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]  # type: ignore[no-any-return]
 
 
-def _open(ctx: click.Context, *, check: bool = True):  # type: ignore[no-untyped-def]
+def _open(  # type: ignore[no-untyped-def]
+    ctx: click.Context, *, check: bool = True, must_exist: bool = False
+):
+    """The knowledge base of ``--index``. ``must_exist``: for commands that only read or
+    remove, where creating an empty index at a mistyped path would hide the typo."""
     from kb.core import KnowledgeBase
+    from kb.errors import NotFoundError
 
-    return KnowledgeBase.open(settings=_settings(ctx), check=check)
+    settings = _settings(ctx)
+    if must_exist and not (settings.index_dir / "kb.sqlite").exists():
+        raise NotFoundError(
+            f"no index at {settings.index_dir}; build one with `kb ingest` (or check "
+            "--index / KB_INDEX_DIR)"
+        )
+    return KnowledgeBase.open(settings=settings, check=check)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -215,6 +226,8 @@ def _ids(ids: list[str], show: int = 10) -> str:
 
 def _print_hits(result: dict[str, Any]) -> None:
     click.echo(f"query: {result['query']}  (lang {result['lang']}, {result['took_ms']:.0f} ms)")
+    if not result["hits"]:
+        click.echo("no passages found")
     for i, h in enumerate(result["hits"], 1):
         where = f"{h['article_id']} [{h['lang']}]" + (f" § {h['section']}" if h["section"] else "")
         click.echo(f"\n{i}. {h['title']} — {where}  score {h['score']:.4f}")
@@ -293,7 +306,7 @@ def search(
     from_stdin: bool,
 ) -> None:
     """Search the knowledge base: the passages that best match QUERY."""
-    kb = _open(ctx)
+    kb = _open(ctx, must_exist=True)
     lang_list = _lang_list(langs)
 
     def run(q: str) -> dict[str, Any]:
@@ -317,7 +330,7 @@ def ask(
 ) -> None:
     """Answer QUESTION with the articles' own sentences, each cited to its passage
     (what the web UI's ask page and /api/ask give)."""
-    kb = _open(ctx)
+    kb = _open(ctx, must_exist=True)
     lang_list = _lang_list(langs)
 
     def run(q: str) -> dict[str, Any]:
@@ -349,7 +362,7 @@ def _print_answer(res: dict[str, Any]) -> None:
 @handle_errors
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Articles, chunks per language, the model and the index size."""
-    s = _open(ctx).stats()
+    s = _open(ctx, must_exist=True).stats()
     if as_json:
         click.echo(json.dumps(s, ensure_ascii=False, indent=2))
         return
@@ -417,7 +430,7 @@ def remove(ctx: click.Context, article_id: str) -> None:
     """Remove an article from the index (its file moves to corpus/.removed/)."""
     from kb import adding
 
-    adding.remove(_open(ctx), article_id)
+    adding.remove(_open(ctx, must_exist=True), article_id)
     click.echo(f"removed {article_id}")
 
 
@@ -429,7 +442,7 @@ def families(ctx: click.Context, detect: bool) -> None:
     """Show the translation links between articles."""
     from kb import adding
 
-    kb = _open(ctx)
+    kb = _open(ctx, must_exist=True)
     if detect:
         adding.detect_all(kb)
     rows = kb.store.links()

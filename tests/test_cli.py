@@ -142,6 +142,30 @@ def test_a_stale_rebuild_keeps_articles_ingested_from_outside_the_corpus(run, tm
     assert "retail-media" not in {h["article_id"] for h in hits}
 
 
+@pytest.mark.parametrize(
+    "args", [("search", "upselling"), ("ask", "upselling"), ("stats",), ("families",),
+             ("remove", "x")])
+def test_reading_commands_refuse_a_missing_index_instead_of_creating_one(
+    tmp_path, monkeypatch, args
+):
+    typo = tmp_path / "indx"
+    monkeypatch.setenv("KB_MODEL", "fake")
+    res = CliRunner().invoke(cli, ["--index", str(typo), *args])
+    assert res.exit_code == 1 and res.stderr.startswith(f"error: no index at {typo}")
+    assert not typo.exists()
+
+
+def test_search_on_an_empty_index_says_nothing_was_found(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_MODEL", "fake")
+    empty = tmp_path / "index"
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    KnowledgeBase.open(empty, settings=Settings(index_dir=empty, model="fake")).close()
+    res = CliRunner().invoke(cli, ["--index", str(empty), "search", "upselling"])
+    assert res.exit_code == 0 and "no passages found" in res.stdout
+
+
 def test_stats(run):
     res = run("stats")
     assert "model:    fake" in res.stdout and "ko:" in res.stdout
