@@ -136,7 +136,7 @@ def prepare(
     extracted = extract(data, name)
     article = parse_article(
         extracted.text, name=name, article_id=article_id, title=title or extracted.title,
-        lang=lang, source=source, tags=tags,
+        lang=lang, source=source, tags=tags, pasted=filename is None,
     )
     if filename is None and article_id is None:
         # A title is not a path: "Upstream / Downstream" keeps both words in its id.

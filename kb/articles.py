@@ -62,8 +62,10 @@ def article_id_from_name(name: str) -> str:
             stem = stem[: -len(suffix)]
             break
     stem = unicodedata.normalize("NFKC", stem).strip().lower()
-    slug = re.sub(r"[^\w.-]+", "-", stem, flags=re.UNICODE).strip("-._")
-    return slug[:120] or "article"
+    slug = re.sub(r"[^\w.-]+", "-", stem, flags=re.UNICODE).strip("-._")[:120] or "article"
+    # A corpus directory's README.md is its documentation, skipped by find_articles: an
+    # article saved under that name would vanish from the next reindex.
+    return f"{slug}-article" if slug == "readme" else slug
 
 
 def decode_text(data: bytes, source: str) -> str:
@@ -103,7 +105,12 @@ def _parse_header(text: str, source: str) -> tuple[dict[str, object], str]:
     return meta, text[m.end() :]
 
 
-def _guess_title(body: str, fallback: str) -> str:
+_TITLE_WORDS = 80  # characters of a title made from the text's first words
+
+
+def _guess_title(body: str, fallback: str | None) -> str:
+    """The first heading, else a short first line, else ``fallback`` (the file name) or,
+    when there is none (pasted text), the first line's opening words."""
     for line in body.splitlines():
         s = line.strip()
         if not s:
@@ -112,8 +119,14 @@ def _guess_title(body: str, fallback: str) -> str:
             return s.lstrip("#").strip()[:200]
         if len(s) <= 120:
             return s
-        break
-    return fallback
+        if fallback is not None:
+            return fallback
+        sentence = re.split(r"(?<=[.!?。])\s", s, maxsplit=1)[0]
+        if len(sentence) <= _TITLE_WORDS:
+            return sentence
+        cut = sentence[: _TITLE_WORDS + 1].rsplit(" ", 1)[0] if " " in sentence else ""
+        return (cut or sentence[:_TITLE_WORDS]).rstrip(" ,;:") + "…"
+    return fallback or "untitled"
 
 
 def _tags(value: object) -> tuple[str, ...]:
@@ -137,11 +150,13 @@ def parse_article(
     lang: str | None = None,
     source: str | None = None,
     tags: tuple[str, ...] | None = None,
+    pasted: bool = False,
 ) -> Article:
     """Turn raw file content into a cleaned, language-tagged Article.
 
     ``name`` is the file name (used for the id and in error messages); explicit
-    arguments override the header.
+    arguments override the header. ``pasted``: there is no real file name, so an
+    untitled article is titled by its first words rather than by ``name``.
     """
     raw = data if isinstance(data, str) else decode_text(data, name)
     raw_sha = hashlib.sha256(raw.encode()).hexdigest()
@@ -168,7 +183,8 @@ def parse_article(
     aid = article_id or (str(meta["id"]) if meta.get("id") else article_id_from_name(name))
     return Article(
         id=article_id_from_name(aid),
-        title=(title or str(meta.get("title") or "") or _guess_title(text, aid)).strip(),
+        title=(title or str(meta.get("title") or "")
+               or _guess_title(text, None if pasted else article_id_from_name(aid))).strip(),
         lang=lang_code,
         text=text,
         source=(source or str(meta.get("source") or "")).strip(),

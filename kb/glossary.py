@@ -13,8 +13,6 @@ import hashlib
 import json
 import logging
 import math
-import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -23,6 +21,7 @@ from pathlib import Path
 from kb.errors import KBError
 from kb.language import SUPPORTED
 from kb.lexical import analyze_cached, analyzer_fingerprint, phrase_runs, seed_analyses
+from kb.store import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +157,8 @@ def _seed_korean_terms(concepts: list[Concept], cache_dir: Path) -> None:
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         pass  # absent or unreadable: work them out again
     analyses = {t: list(analyze_cached(t, "ko")) for t in terms}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"key": key, "terms": analyses}, f, ensure_ascii=False)
-        os.replace(tmp, path)  # atomic: a concurrent reader sees all of it or none
+    try:  # atomic: a concurrent reader sees all of it or none
+        atomic_write_text(path, json.dumps({"key": key, "terms": analyses}, ensure_ascii=False))
     except OSError as exc:  # a read-only cache only costs the next process the time
         log.debug("could not keep the glossary's analyses in %s: %s", path, exc)
 

@@ -144,11 +144,29 @@ def link_file(source: Path, target: Path) -> bool:
     return True
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)  # the only way to read it; set back at once, at import time
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see the old or the new content, never a mix."""
+    """Write a file so that readers see the old or the new content, never a mix.
+
+    The file gets the mode a plain ``open(path, "w")`` would give (mkstemp's is 0600,
+    which hid saved articles and the manifest from a server running as another user),
+    or keeps the mode of the file it replaces."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_UMASK
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -438,6 +456,8 @@ class Store:
         for article_id, blob in rows:
             ids.append(article_id)
             blobs.append(blob)
+        if not ids:  # an empty index: reshape(0, -1) would raise
+            return ids, np.empty((0, 0), np.uint32)
         return ids, np.frombuffer(b"".join(blobs), np.uint32).reshape(len(ids), -1)
 
     def chunk_means(

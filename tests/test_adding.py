@@ -53,6 +53,55 @@ def test_add_text_is_searchable_at_once_and_saved_to_corpus(lib):
     assert saved.startswith("---\ntitle:") and "tags:\n- retail" in saved
 
 
+def test_the_first_article_of_an_empty_index_can_be_added(tmp_path, fake_encoder):
+    """The duplicate check read the (empty) signatures with reshape(0, -1) and crashed:
+    nobody could add the first article through the CLI, the API or the Add page."""
+    settings = Settings(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus",
+                        model="fake")
+    settings.corpus_dir.mkdir()
+    kb = KnowledgeBase.open(settings.index_dir, settings=settings, encoder=fake_encoder)
+    try:
+        article, _ = adding.prepare(kb, TEXT.encode(), filename="retail-media.txt")
+        assert adding.dry_run(kb, article).duplicate_of is None  # the preview
+        assert add(kb, TEXT.encode(), "retail-media.txt").article_id == "retail-media"
+        kb.remove("retail-media")  # empty again
+        assert add(kb, TEXT.encode(), "retail-media.txt").article_id == "retail-media"
+        assert kb.search("retail media", k=1).hits[0].article_id == "retail-media"
+    finally:
+        kb.close()
+
+
+def test_an_upload_named_readme_is_not_hidden_from_the_corpus(lib):
+    """corpus/README.md is documentation, which reading the corpus skips: an upload
+    called README.md was saved as readme.md and so left out of every reindex."""
+    res = add(lib, TEXT.encode(), "README.md")
+    assert res.article_id == "readme-article"
+    assert (lib.settings.corpus_dir / "readme-article.md").exists()
+    report = lib.reindex()
+    assert report.kept == [] and "readme-article" in report.updated
+
+
+def test_saved_files_get_the_usual_mode_not_owner_only(lib):
+    """Atomic writes went through mkstemp, whose files are 0600: saved articles, the
+    manifest and derived.json were unreadable to a server running as another user."""
+    import os
+
+    from kb.store import atomic_write_text
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    add(lib, TEXT.encode(), "retail-media.txt")
+    for path in (lib.settings.corpus_dir / "retail-media.md", lib.index_dir / "manifest.json",
+                 lib.index_dir / "derived.json"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+    # Replacing a file keeps the mode its owner chose.
+    private = lib.settings.corpus_dir / "private.md"
+    private.write_text("old")
+    private.chmod(0o640)
+    atomic_write_text(private, "new")
+    assert private.read_text() == "new" and private.stat().st_mode & 0o777 == 0o640
+
+
 def test_html_upload_keeps_main_content_only(lib):
     html = (b"<html><head><title>Retail media</title><style>p{color:red}</style>"
             b"<script>track()</script></head><body><nav>Home | Shop | Login</nav><article>"

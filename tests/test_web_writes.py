@@ -364,6 +364,35 @@ def test_pasted_text_gets_its_id_from_the_title(client):
     assert r.json()["tags"] == ["retail", "media"]
 
 
+def test_untitled_pasted_texts_are_titled_by_their_first_words(client):
+    """Pasted text whose first line is long had the title and id "pasted-text", so a
+    second such paste was a 409 that invited overwriting the first."""
+    texts = [
+        "Retail media networks let retailers sell advertising on their own websites and "
+        "apps, so brands reach shoppers at the moment of purchase. The retailer earns a "
+        "new margin from its traffic.",
+        "Referral programmes reward customers who bring in friends with a discount for "
+        "both sides, which makes every happy customer a channel for acquisition and keeps "
+        "acquisition costs low.",
+    ]
+    made = []
+    for text in texts:
+        r = client.post("/api/articles", json={"text": text}, headers=AUTH)
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    title = "Retail media networks let retailers sell advertising on their own websites and…"
+    assert made[0]["title"] == title and len(title) <= 81
+    assert made[0]["article_id"] == (
+        "retail-media-networks-let-retailers-sell-advertising-on-their-own-websites-and")
+    assert made[1]["title"].startswith("Referral programmes reward customers")
+    # An explicit id is a slug; it never becomes the title.
+    r = client.post("/api/articles", json={"text": "Loyalty apps reward repeat purchases with "
+                    "points. " * 12, "id": "../../evil"}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    assert r.json()["article_id"] == "evil" and "/" not in r.json()["title"]
+    assert r.json()["title"] == "Loyalty apps reward repeat purchases with points."
+
+
 def test_put_replaces_an_article(client, lib):
     client.post("/api/articles", files={"file": UPLOADS["txt"]}, headers=AUTH)
     r = client.put("/api/articles/quokka", headers=AUTH, data={
