@@ -62,6 +62,23 @@ def test_search_shape(client):
         assert hit["lang"] in {"en", "de"}
 
 
+def test_lang_can_be_repeated(client):
+    """?lang=ko&lang=en kept only the last value (en) before; now both count."""
+    one = client.get("/api/search", params={"q": "upselling", "k": 20, "lang": "ko,en"}).json()
+    both = client.get("/api/search", params=[("q", "upselling"), ("k", "20"), ("lang", "ko"),
+                                             ("lang", "en")]).json()
+    assert both["hits"] == one["hits"]
+    assert {h["lang"] for h in both["hits"]} == {"ko", "en"}
+    r = client.get("/api/ask", params=[("q", "upselling"), ("lang", "ko"), ("lang", "xx")])
+    assert_error(r, 400)
+
+
+def test_wrong_method_is_405_with_allow(client):
+    r = client.post("/api/search", params={"q": "x"})
+    assert_error(r, 405)
+    assert r.headers["allow"] == "GET"
+
+
 def test_ask_shape(client):
     r = client.get("/api/ask", params={"q": "What is upstream marketing?"})
     assert r.status_code == 200
@@ -138,6 +155,8 @@ def test_error_shape_is_pinned(client):
         ("/api/ask", {"q": ""}),
         ("/api/ask", {"q": "x" * 501}),
         ("/api/ask", {"q": "upstream", "lang": "xx"}),
+        ("/api/search", {"q": "\x00"}),  # control characters only
+        ("/api/ask", {"q": "???"}),  # no words
     ],
 )
 def test_bad_parameters_are_4xx_never_500(client, path, params):

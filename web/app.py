@@ -163,14 +163,16 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     else:
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
         status, message = 500, "internal error; the server log has the details"
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if isinstance(exc, StarletteHTTPException) and exc.headers:
+        headers.update(exc.headers)  # e.g. 405's Allow, which HTTP requires
     if request.url.path.startswith("/api/") or request.url.path == "/api":
         return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status,
                             headers=headers)
     tpl: Jinja2Templates = request.app.state.templates
     return tpl.TemplateResponse(
         request, "error.html", {"status": status, "message": message, "page": "error"},
-        status_code=status,
+        status_code=status, headers=headers,
     )
 
 

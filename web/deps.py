@@ -26,12 +26,14 @@ def get_kb(request: Request) -> KnowledgeBase:
 
 KB = Annotated[KnowledgeBase, Depends(get_kb)]
 
+# A list, so that ?lang=ko&lang=en means both (a plain str kept only the last one).
 LangParam = Annotated[
-    str | None,
+    list[str] | None,
     Query(
         max_length=40,
-        description="Only passages in these languages, comma-separated: ko, en, de, vi.",
-        examples=["ko,de"],
+        description="Only passages in these languages: ko, en, de, vi; comma-separated "
+        "(`lang=ko,de`) or repeated (`lang=ko&lang=de`).",
+        examples=[["ko,de"]],
     ),
 ]
 
