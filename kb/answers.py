@@ -521,16 +521,20 @@ def _analyzed(text: str, lang: str) -> frozenset[str]:
     return frozenset(lexical.analyze(text, lang))
 
 
-def _not_found_message(kb: KnowledgeBase, qlang: str, reason: str) -> str:
+def _not_found_message(
+    kb: KnowledgeBase, qlang: str, reason: str, *, filtered: bool, empty: bool = False
+) -> str:
+    if empty:  # nothing to rephrase for: say how to fill it
+        return (f"No good answer: {reason}. Add articles (the Add article page, `kb add` or "
+                "`kb ingest`), then ask again.")
     topics = []
     glossary = getattr(kb, "glossary", None)
     if glossary is not None:
         topics = [c.names.get(qlang) or c.names.get("en") or c.id for c in glossary.concepts[:6]]
     hint = f" It covers topics such as {', '.join(topics)}." if topics else ""
-    return (
-        f"No good answer: {reason}.{hint} Try rephrasing with the key terms, remove the "
-        "language filter, or browse the library."
-    )
+    tries = "rephrasing with the key terms, removing the language filter, or browsing the " \
+        "library" if filtered else "rephrasing with the key terms, or browsing the library"
+    return f"No good answer: {reason}.{hint} Try {tries}."
 
 
 def answer(
@@ -560,8 +564,13 @@ def answer(
     q, qlang, hits = result.query, result.lang, tuple(result.hits)
     langs = [language.check_lang(x) for x in langs] if langs else None
     if not hits:
-        return Answer(q, qlang, False, _not_found_message(kb, qlang, "the knowledge base has no "
-                      "passages in the chosen languages"), passages=hits)
+        if langs:
+            message = _not_found_message(kb, qlang, "the knowledge base has no passages in "
+                                         "the chosen languages", filtered=True)
+        else:
+            message = _not_found_message(kb, qlang, "the knowledge base is empty",
+                                         filtered=False, empty=True)
+        return Answer(q, qlang, False, message, passages=hits)
     st = _state(kb)
     qvec = kb.encode_query(q)
     ev = evidence(kb, q, qvec, qlang, hits, langs=langs, config=cfg)
@@ -569,13 +578,14 @@ def answer(
         return Answer(
             q, qlang, False,
             _not_found_message(kb, qlang, "no passage in the knowledge base clearly addresses "
-                               "this question"),
+                               "this question", filtered=bool(langs)),
             evidence=ev, passages=hits,
         )
     cands = _candidates(hits)
     if not cands:
         return Answer(q, qlang, False, _not_found_message(
-            kb, qlang, "the closest passages hold no full sentences to quote"),
+            kb, qlang, "the closest passages hold no full sentences to quote",
+            filtered=bool(langs)),
             evidence=ev, passages=hits)
     chosen = _select(kb, st, q, qvec, qlang, cands, cfg)
     top = chosen[0]

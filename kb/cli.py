@@ -262,6 +262,8 @@ def _each_query(
 ) -> None:
     """Run ``run`` on QUERY, or on each non-blank line of stdin. A bad line is reported
     (as ``failed`` plus the error, in JSON) and the next lines still run."""
+    if from_stdin and query is not None:
+        raise click.UsageError("give a QUERY or --stdin, not both")
     if not from_stdin:
         if query is None:
             raise click.UsageError("give a QUERY, or --stdin")
@@ -416,7 +418,8 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
             failed += 1
             continue
         fam = ", ".join(f"{x['article_id']} ({x['score']:.2f})" for x in res.family)
-        click.echo(f"added {res.article_id} [{res.lang}] {res.chunks} chunk(s) in "
+        done = "replaced" if res.exists else "added"
+        click.echo(f"{done} {res.article_id} [{res.lang}] {res.chunks} chunk(s) in "
                    f"{res.seconds:.1f}s" + (f"; translation of {fam}" if fam else ""))
     if failed:
         sys.exit(1)

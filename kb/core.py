@@ -798,9 +798,12 @@ class KnowledgeBase:
 
     # -- reading ----------------------------------------------------------------------
     def _validate_query(self, query: str) -> str:
-        q = " ".join(query.split())
+        # Control characters (a NUL from a URL's %00) are not part of any question.
+        q = " ".join("".join(" " if ch < " " or ch == "\x7f" else ch for ch in query).split())
         if not q:
             raise BadInputError("the query is empty; type a question or some keywords")
+        if not any(ch.isalnum() for ch in q):
+            raise BadInputError("the query has no words; type a question or some keywords")
         if len(q) > self.settings.max_query_chars:
             raise BadInputError(
                 f"the query is {len(q)} characters long; the limit is "

@@ -97,6 +97,24 @@ def test_off_topic_is_not_found_with_a_helpful_message(fake_kb, question):
     assert ans.evidence is not None and ans.evidence.score < ans.evidence.threshold
 
 
+def test_the_no_answer_message_fits_the_situation(fake_kb, tmp_path):
+    """It told everyone to "remove the language filter", even with none set or with an
+    empty knowledge base."""
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    plain = answer(fake_kb, "What is the capital of France?").message
+    assert "language filter" not in plain and "rephras" in plain
+    filtered = answer(fake_kb, "What is the capital of France?", langs=["vi"]).message
+    assert "language filter" in filtered
+    empty = KnowledgeBase.open(tmp_path, settings=Settings(index_dir=tmp_path, model="fake"),
+                               encoder=fake_kb.encoder)
+    message = answer(empty, "What is upselling?").message
+    empty.close()
+    assert "is empty" in message and "Add article" in message
+    assert "language filter" not in message
+
+
 def test_language_filter_limits_the_citations(fake_kb):
     ans = answer(fake_kb, "다운스트림 마케팅이란?", langs=["ko"])
     assert ans.found

@@ -102,11 +102,16 @@ def test_ask_json_is_what_the_api_returns(run, fake_kb_dir):
     assert res.exit_code == 1 and "unknown language 'xx'" in res.stderr
 
 
-@pytest.mark.parametrize("query", ["", "x" * 600])
+@pytest.mark.parametrize("query", ["", "x" * 600, "???", "\x00\x1f"])
 def test_bad_query_is_one_line_not_a_traceback(run, query):
     res = run("search", query)
     assert res.exit_code == 1
     assert res.stderr.startswith("error: the query") and "Traceback" not in res.stderr
+
+
+def test_a_query_and_stdin_together_are_a_usage_error(run):
+    res = CliRunner().invoke(cli, ["search", "upselling", "--stdin"], input="bundling\n")
+    assert res.exit_code == 2 and "not both" in res.stderr
 
 
 def test_unknown_language_filter(run):
@@ -164,6 +169,27 @@ def test_search_on_an_empty_index_says_nothing_was_found(tmp_path, monkeypatch):
     KnowledgeBase.open(empty, settings=Settings(index_dir=empty, model="fake")).close()
     res = CliRunner().invoke(cli, ["--index", str(empty), "search", "upselling"])
     assert res.exit_code == 0 and "no passages found" in res.stdout
+
+
+def test_add_reports_added_replaced_and_errors(run, tmp_path, monkeypatch):
+    from .conftest import CORPUS
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    monkeypatch.setenv("KB_CORPUS_DIR", str(corpus))
+    f = tmp_path / "retail-media.txt"
+    f.write_text("Retail media networks sell ads on store websites and apps to brands.")
+    res = run("add", str(f))
+    assert res.exit_code == 0 and res.stdout.startswith("added retail-media [en]")
+    assert (corpus / "retail-media.md").exists()
+
+    res = run("add", str(f))  # the same id again
+    assert res.exit_code == 1 and "already exists" in res.stderr
+    f.write_text("Retail media networks sell ads on store websites, apps and screens in shops.")
+    res = run("add", str(f), "--replace")
+    assert res.exit_code == 0 and res.stdout.startswith("replaced retail-media [en]")
+    hits = json.loads(run("search", "screens in shops", "--json").stdout)["hits"]
+    assert hits[0]["article_id"] == "retail-media" and "screens" in hits[0]["text"]
 
 
 def test_stats(run):
