@@ -365,10 +365,9 @@ def detect_translations(
     for other in candidates:
         spans_b, vec_b = _sentence_vectors(kb, other, cache)
         result = families.align(vec_a, vec_b)
-        log.info("alignment %s ~ %s: %.2f", article_id, other, result.score)
-        if result.score >= families.FAMILY_THRESHOLD and len(result.pairs) >= min(
-            families.MIN_ALIGNED, result.n_a, result.n_b
-        ):
+        log.info("alignment %s ~ %s: %.2f (similarity %.3f)", article_id, other, result.score,
+                 result.similarity)
+        if result.is_translation:
             pairs = _chunk_pairs(kb, article_id, other, spans_a, spans_b, result.pairs)
             links.append((other, "translation", round(result.score, 4), pairs))
             found.append({"article_id": other, "score": round(result.score, 4)})

@@ -1,0 +1,46 @@
+"""kb.families.align: the translation rule on hand-made sentence vectors (no model)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kb import families
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def pair_with_cosine(cos: float, n: int, dim: int = 64, seed: int = 0):
+    """Two n-sentence articles whose sentence i and i have cosine ``cos``; every other
+    pair is near orthogonal, so all n pairs align, in order."""
+    rng = np.random.default_rng(seed)
+    a = unit(rng.normal(size=(n, dim)))
+    noise = unit(rng.normal(size=(n, dim)))
+    noise = unit(noise - (noise * a).sum(1, keepdims=True) * a)  # orthogonal to a
+    b = unit(cos * a + np.sqrt(1 - cos**2) * noise)
+    return a, b
+
+
+def test_translations_align_in_order_with_their_similarity():
+    a, b = pair_with_cosine(0.9, 6)
+    r = families.align(a, b)
+    assert r.pairs == [(i, i) for i in range(6)] and r.score == 1.0
+    assert abs(r.similarity - 0.9) < 1e-4 and r.is_translation
+
+
+def test_short_texts_aligned_by_chance_are_not_translations():
+    """Four sentences each, all four mutual best matches and in order, but no closer
+    than unrelated sentences are (e5: about 0.76-0.81): the rule passed such pairs
+    of unrelated short articles and linked them as translations."""
+    a, b = pair_with_cosine(0.8, 4)
+    r = families.align(a, b)
+    assert r.score == 1.0 and len(r.pairs) == 4
+    assert r.similarity < families.MIN_SIMILARITY and not r.is_translation
+
+
+def test_too_few_aligned_sentences_are_not_a_translation():
+    a, b = pair_with_cosine(0.95, 5)
+    r = families.align(a[:2], b)  # 2 of 5 sentences
+    assert len(r.pairs) == 2 and not r.is_translation
+    assert families.align(a[:0], b).score == 0.0
