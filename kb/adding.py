@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 
 from kb import chunking, families
-from kb.articles import Article, article_id_from_name, parse_article
+from kb.articles import Article, article_id_from_name, parse_article, same_id
 from kb.errors import (
     ArticleError,
     BadInputError,
@@ -291,6 +291,7 @@ def add(
 
 def remove(kb: KnowledgeBase, article_id: str) -> None:
     """Remove from the index; the corpus file moves to corpus/.removed/ (recoverable)."""
+    article_id = same_id(article_id)
     kb.remove(article_id)
     path = existing_file(kb, article_id)
     if path is not None:

@@ -68,6 +68,12 @@ def article_id_from_name(name: str) -> str:
     return f"{slug}-article" if slug == "readme" else slug
 
 
+def same_id(article_id: str) -> str:
+    """An id as typed or sent (a URL may carry NFD, as macOS file names do) in the form
+    ids are stored in: NFKC, like :func:`article_id_from_name` makes them."""
+    return unicodedata.normalize("NFKC", article_id)
+
+
 def decode_text(data: bytes, source: str) -> str:
     """Decode UTF-8 article bytes, or raise a clear error for empty/binary/other encodings."""
     if not data.strip():

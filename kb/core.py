@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb import chunking, cleaning, language, lexical
-from kb.articles import Article, find_articles, read_article
+from kb.articles import Article, find_articles, read_article, same_id
 from kb.encoder import Encoder, load_encoder
 from kb.errors import (
     ArticleError,
@@ -480,6 +480,7 @@ class KnowledgeBase:
 
     def remove(self, article_id: str) -> None:
         """Delete an article's vectors, lexical entries and metadata."""
+        article_id = same_id(article_id)
         with self._lock():
             chunks = self.store.article_chunks(article_id)
             with self.store.transaction() as conn:
@@ -956,6 +957,7 @@ class KnowledgeBase:
         return hits
 
     def article(self, article_id: str) -> dict[str, object]:
+        article_id = same_id(article_id)
         row = self.store.article(article_id)
         if row is None:
             raise NotFoundError(f"no article with id {article_id!r}")

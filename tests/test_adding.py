@@ -102,6 +102,19 @@ def test_saved_files_get_the_usual_mode_not_owner_only(lib):
     assert private.read_text() == "new" and private.stat().st_mode & 0o777 == 0o640
 
 
+def test_an_id_in_nfd_finds_and_removes_the_article(lib):
+    """Ids are stored NFKC; a URL or shell may carry the same id decomposed (NFD)."""
+    import unicodedata
+
+    res = add(lib, TEXT.encode(), "tiếp-thị-bán-lẻ.txt")
+    nfd = unicodedata.normalize("NFD", res.article_id)
+    assert nfd != res.article_id
+    assert lib.article(nfd)["id"] == res.article_id
+    adding.remove(lib, nfd)
+    assert res.article_id not in {a["id"] for a in lib.articles()}
+    assert not (lib.settings.corpus_dir / f"{res.article_id}.md").exists()
+
+
 def test_html_upload_keeps_main_content_only(lib):
     html = (b"<html><head><title>Retail media</title><style>p{color:red}</style>"
             b"<script>track()</script></head><body><nav>Home | Shop | Login</nav><article>"
