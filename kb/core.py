@@ -501,6 +501,10 @@ class KnowledgeBase:
         and are mapped instead of read into memory; it must outlive the next save.
         ``progress`` counts three steps per language and one for the save after."""
         dim = int(self.store.meta().get("dim", "0") or 0)
+        if base is not None and base[0].dim != dim:
+            # Indexes loaded from an empty knowledge base (dim 0, no model has written
+            # yet) cannot take the first vectors: build them afresh.
+            base = None
         # Build into copies: searches in other threads keep using the old objects until
         # the new ones are swapped in whole.
         vectors, lex = (base[0].copy(), base[1].copy()) if base else (

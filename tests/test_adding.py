@@ -61,6 +61,10 @@ def test_the_first_article_of_an_empty_index_can_be_added(tmp_path, fake_encoder
     settings.corpus_dir.mkdir()
     kb = KnowledgeBase.open(settings.index_dir, settings=settings, encoder=fake_encoder)
     try:
+        # As a server does: its warm-up loads the (empty) derived indexes first, whose
+        # dimension is 0 until a model has written vectors.
+        kb.warm_up()
+        assert kb.search("retail media").hits == []
         article, _ = adding.prepare(kb, TEXT.encode(), filename="retail-media.txt")
         assert adding.dry_run(kb, article).duplicate_of is None  # the preview
         assert add(kb, TEXT.encode(), "retail-media.txt").article_id == "retail-media"

@@ -1,0 +1,68 @@
+"""Real Chromium against ``kb serve`` on an empty index: a new team's first visit.
+
+The empty knowledge base says so, the first article goes in through the Add page, and
+it is searchable and answerable at once. Adding to an empty index used to fail with a
+500 (the duplicate check read an empty signature table). The fake encoder is enough:
+the flow is under test, not retrieval quality.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser import chromium, new_page, require_chromium
+
+pytestmark = [pytest.mark.browser]
+
+TOKEN = "first-run-token-51c2"
+TIMEOUT_MS = 60_000
+ARTICLE = """Retail media networks
+
+Retail media networks let retailers sell advertising on their own websites and apps.
+Brands reach shoppers at the moment of purchase, and the retailer earns a new margin.
+A retail media network needs first-party shopper data and a self-service ad platform.
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    require_chromium()
+    from web.devserver import running_server
+
+    root = tmp_path_factory.mktemp("first-run")
+    (root / "corpus").mkdir()
+    env = {"KB_CORPUS_DIR": str(root / "corpus"), "KB_ADMIN_TOKEN": TOKEN}
+    with running_server(root / "index", model="fake", env=env, timeout=120,
+                        log_path=root / "server.log") as url:
+        yield url, root / "corpus"
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with chromium() as b, new_page(b, server[0], TIMEOUT_MS) as pg:
+        yield pg
+
+
+def test_a_new_team_adds_its_first_article_and_asks_about_it(page, server):
+    from playwright.sync_api import expect
+
+    page.goto("/?q=What+is+a+retail+media+network%3F")
+    expect(page.locator(".no-answer")).to_contain_text("the knowledge base is empty")
+    expect(page.locator(".no-answer")).not_to_contain_text("language filter")
+    page.goto("/library")
+    page.click("#library-empty >> text=Add an article")
+    page.wait_for_url("**/add")
+
+    page.fill("#text", ARTICLE)
+    page.fill("#token", TOKEN)
+    page.click("button[value=save]")
+    page.wait_for_url("**/articles/retail-media-networks?saved=added")
+    expect(page.locator("#saved-notice")).to_contain_text("searchable now")
+    assert (server[1] / "retail-media-networks.md").exists()
+
+    page.goto("/?q=What+is+a+retail+media+network%3F")
+    answer = page.locator(".answer")
+    expect(answer).to_have_attribute("data-found", "true")
+    expect(page.locator(".card").first).to_contain_text("Retail media networks")
+    page.goto("/library")
+    expect(page.locator("table.library tbody tr")).to_have_count(1)
