@@ -264,3 +264,19 @@ def test_markup_in_articles_renders_escaped(evil_client):
     _assert_inert(evil_client.get("/library").text)
     echoed = evil_client.get("/", params={"q": "<script>alert(1)</script> zebra"})
     assert "<script>alert(1)</script>" not in echoed.text
+
+
+def test_cards_and_snippets_show_markdown_headings_without_their_marks():
+    """A .md article's passages keep "## Pricing" (they are exact slices of its text);
+    what the answer cards and passage lists show is the heading's words."""
+    from kb.results import Hit
+    from web.views import excerpt, hit_view
+
+    text = "## Pricing tiers\nThree tiers keep the offer simple. # not a heading\n#1 choice."
+    hit = Hit(1, "a", "A", "en", "Pricing tiers", text, 0, len(text), 1.0)
+    start = text.index("Three")
+    ex = excerpt(hit, start, text.index("#1") - 1)
+    assert ex["before"] == "Pricing tiers\n" and ex["mark"].startswith("Three tiers")
+    assert "# not a heading" in ex["mark"]  # only a line's leading marker goes
+    assert ex["after"].endswith("#1 choice.")
+    assert hit_view(hit)["snippet"].startswith("Pricing tiers Three tiers")

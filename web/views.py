@@ -83,18 +83,27 @@ def _trim_right(text: str, limit: int) -> tuple[str, bool]:
     return (cut[:space] if space > limit - 40 else cut), True
 
 
+# A Markdown heading's marker at the start of a line ("## Pricing"): passages keep it
+# (their text is an exact slice of the article), cards and snippets show the words.
+_HEADING_MARK = re.compile(r"(?m)^([ \t]*)#{1,6}[ \t]+")
+
+
+def _unmark(text: str) -> str:
+    return _HEADING_MARK.sub(r"\1", text)
+
+
 def excerpt(hit: Hit, start: int, end: int) -> dict[str, Any]:
     """The passage split around the cited sentence (local offsets), trimmed for a card."""
-    before, cut_before = _trim_left(hit.text[:start], EXCERPT_CONTEXT)
+    before, cut_before = _trim_left(_unmark(hit.text[:start]), EXCERPT_CONTEXT)
     after, cut_after = _trim_right(hit.text[end:], EXCERPT_CONTEXT)
     return {
-        "before": before, "mark": hit.text[start:end], "after": after,
+        "before": before, "mark": _unmark(hit.text[start:end]), "after": _unmark(after),
         "cut_before": cut_before, "cut_after": cut_after,
     }
 
 
 def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
-    snippet, cut = _trim_right(" ".join(hit.text.split()), limit)
+    snippet, cut = _trim_right(" ".join(_unmark(hit.text).split()), limit)
     return {
         "title": hit.title, "article_id": hit.article_id, "lang": hit.lang,
         "lang_name": LANG_NAMES.get(hit.lang, hit.lang), "section": hit.section,
