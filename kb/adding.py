@@ -27,6 +27,7 @@ from kb.errors import (
     BadInputError,
     ConflictError,
     NotFoundError,
+    StorageError,
     TooLargeError,
 )
 from kb.extract import extract
@@ -258,14 +259,8 @@ def add(
     if dup is not None:
         raise ConflictError(f"already in the knowledge base as {dup!r}; not indexed twice")
     previous = existing_file(kb, article.id)
-    backup = None
-    if previous is not None:
-        backup = previous.with_name(f".{previous.name}.bak")
-        shutil.copy2(previous, backup)
     target = corpus_path(kb, article.id)
-    atomic_write_text(target, _corpus_text(article))
-    if previous is not None and previous != target:
-        previous.unlink()
+    backup = _save_to_corpus(kb, article, previous, target)
     try:
         report = kb.ingest([article])
     except BaseException:
@@ -289,15 +284,59 @@ def add(
     )
 
 
+def _save_to_corpus(
+    kb: KnowledgeBase, article: Article, previous: Path | None, target: Path
+) -> Path | None:
+    """Write the article's file (keeping a backup of the one it replaces, returned);
+    a failure leaves the corpus as it was and is one StorageError."""
+    backup = None
+    try:
+        if previous is not None:
+            backup = previous.with_name(f".{previous.name}.bak")
+            shutil.copy2(previous, backup)
+        atomic_write_text(target, _corpus_text(article))
+        if previous is not None and previous != target:
+            previous.unlink()
+    except OSError as exc:
+        if previous is not None and previous != target and previous.exists():
+            target.unlink(missing_ok=True)  # the new file went in, the old one stayed
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+        raise StorageError(
+            f"could not save the article in the corpus directory {kb.settings.corpus_dir}: "
+            f"{exc.strerror or exc}; nothing was changed"
+        ) from exc
+    return backup
+
+
 def remove(kb: KnowledgeBase, article_id: str) -> None:
-    """Remove from the index; the corpus file moves to corpus/.removed/ (recoverable)."""
+    """Remove from the index; the corpus file moves to corpus/.removed/ (recoverable).
+
+    The file moves first: had the index gone first and the move failed, the article
+    would have been out of the index but still in the corpus, back at the next ingest.
+    If the index then refuses, the file is put back."""
     article_id = same_id(article_id)
-    kb.remove(article_id)
+    if kb.store.article(article_id) is None:
+        raise NotFoundError(f"no article with id {article_id!r}")
     path = existing_file(kb, article_id)
+    moved = None
     if path is not None:
         trash = kb.settings.corpus_dir / ".removed"
-        trash.mkdir(exist_ok=True)
-        path.replace(trash / f"{path.stem}.{int(time.time())}{path.suffix}")
+        try:
+            trash.mkdir(exist_ok=True)
+            moved = trash / f"{path.stem}.{int(time.time())}{path.suffix}"
+            path.replace(moved)
+        except OSError as exc:
+            raise StorageError(
+                f"could not move {path.name} to {trash}: {exc.strerror or exc}; nothing "
+                "was removed"
+            ) from exc
+    try:
+        kb.remove(article_id)
+    except BaseException:
+        if moved is not None:
+            moved.replace(path)  # type: ignore[arg-type]
+        raise
 
 
 # -- translation families -------------------------------------------------------------

@@ -9,7 +9,8 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,7 @@ from kb.errors import (
     IndexMismatchError,
     KBError,
     NotFoundError,
+    StorageError,
 )
 from kb.glossary import Glossary, joined_terms, load_glossary
 from kb.results import Hit, SearchResult
@@ -240,10 +242,24 @@ class KnowledgeBase:
         return self._glossary
 
     # -- writing ----------------------------------------------------------------------
-    def _lock(self):  # type: ignore[no-untyped-def]
-        from filelock import FileLock
+    @contextmanager
+    def _lock(self, timeout: float = 600) -> Iterator[None]:
+        """The index's write lock, across processes (filelock.Timeout after
+        ``timeout`` s). An OS error in the write (an unwritable index directory, a full
+        disk) becomes one StorageError: the write is atomic, so the previous index is
+        still there and searchable."""
+        from filelock import FileLock, Timeout
 
-        return FileLock(str(self.index_dir / ".lock"), timeout=600)
+        try:
+            with FileLock(str(self.index_dir / ".lock"), timeout=timeout):
+                yield
+        except Timeout:  # an OSError too, but not a storage problem
+            raise
+        except OSError as exc:
+            raise StorageError(
+                f"could not write the index at {self.index_dir}: {exc.strerror or exc}; "
+                "the previous index is unchanged"
+            ) from exc
 
     def _prepare(
         self, articles: Sequence[Article], count: Callable[[str], int],
@@ -643,7 +659,7 @@ class KnowledgeBase:
         from filelock import Timeout
 
         try:
-            with self._lock().acquire(timeout=0):
+            with self._lock(timeout=0):
                 if self.store.version == version and self._published_version() != version:
                     log.warning("index %s: derived indexes lag the database; rebuilding",
                                 self.index_dir)

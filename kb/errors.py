@@ -72,3 +72,15 @@ class IndexMismatchError(KBError):
 
 class IndexCorruptError(KBError):
     """The index directory is inconsistent or unreadable."""
+
+
+class StorageError(KBError):
+    """A file or directory kb has to write could not be written (permissions, a full
+    disk, a read-only mount). What was there before is left as it was."""
+
+    status = 503
+
+
+class IndexMovedError(StorageError):
+    """The index directory was deleted, moved or replaced while kb had it open: a write
+    would go into the orphaned database and be lost, so writes are refused."""

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.articles import Article
-from kb.errors import IndexCorruptError
+from kb.errors import IndexCorruptError, IndexMovedError
 
 FORMAT_VERSION = 2
 
@@ -185,6 +185,11 @@ _LANG_SENTENCES = (
 _SENTENCE_ROWS = f"SELECT s.chunk_id, s.vector {_LANG_SENTENCES} ORDER BY s.chunk_id, s.start"
 
 
+def _file_id(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
 class Store:
     """The SQLite database of an index directory."""
 
@@ -198,6 +203,7 @@ class Store:
         if not readonly:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.executescript(_SCHEMA)
+        self._file = _file_id(self.path)
         # Writes get their own connection, so that readers on ``conn`` (other threads of
         # a server) keep seeing the last committed state during a write (WAL).
         self._writer: sqlite3.Connection | None = None
@@ -222,6 +228,7 @@ class Store:
         readers query directly. A bump without a new derived index would make every
         reader rebuild all its search indexes from the database."""
         with self._write_lock:
+            self.check_in_place()
             if self._writer is None:
                 self._writer = self._connect()
             conn = self._writer
@@ -235,6 +242,21 @@ class Store:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    def check_in_place(self) -> None:
+        """Raise IndexMovedError unless ``self.path`` is still the database file this
+        Store opened. An index directory deleted or moved while a server runs left the
+        open connections on the orphaned file: writes "succeeded" into it and were lost
+        at the next start."""
+        try:
+            now = _file_id(self.path)
+        except FileNotFoundError:
+            now = None
+        if now != self._file:
+            raise IndexMovedError(
+                f"the index at {self.directory} was deleted, moved or replaced while kb had "
+                "it open; restart kb (writes are refused so that none is lost)"
+            )
 
     # -- meta -------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:

@@ -10,7 +10,14 @@ import pytest
 
 from kb import adding
 from kb.core import KnowledgeBase
-from kb.errors import ArticleError, BadInputError, ConflictError, NotFoundError, TooLargeError
+from kb.errors import (
+    ArticleError,
+    BadInputError,
+    ConflictError,
+    NotFoundError,
+    StorageError,
+    TooLargeError,
+)
 from kb.settings import Settings
 
 from .conftest import CORPUS
@@ -261,3 +268,72 @@ def test_remove_keeps_the_file_recoverable(lib):
     assert "retail-media" not in {a["id"] for a in lib.articles()}
     assert not (lib.settings.corpus_dir / "retail-media.md").exists()
     assert list((lib.settings.corpus_dir / ".removed").glob("retail-media.*.md"))
+
+
+# -- storage failures: a read-only corpus or index, a full disk -------------------------
+# Simulated by making the one OS call fail (tests run as root, which writes anyway).
+
+
+def _fail(*_args, **_kwargs):
+    raise PermissionError(13, "Permission denied")
+
+
+def unchanged(kb):
+    """snapshot() minus an empty .removed/ (the trash a failed remove may create)."""
+    version, ids, files = snapshot(kb)
+    trash = kb.settings.corpus_dir / ".removed"
+    if trash.is_dir() and not any(trash.iterdir()):
+        files.remove(".removed")
+    return version, ids, files
+
+
+def test_a_remove_that_cannot_move_the_file_removes_nothing(lib, monkeypatch):
+    """The index entry went first and the move after: when the move failed, the
+    article left the index but stayed in the corpus, and came back at the next ingest."""
+    from pathlib import Path
+
+    add(lib, TEXT.encode(), "retail-media.txt")
+    before = snapshot(lib)
+    monkeypatch.setattr(Path, "replace", _fail)
+    with pytest.raises(StorageError, match="could not move retail-media.md .*nothing was removed"):
+        adding.remove(lib, "retail-media")
+    monkeypatch.undo()
+    assert unchanged(lib) == before
+    assert lib.search("retail media advertising", k=1).hits[0].article_id == "retail-media"
+
+
+def test_a_remove_the_index_refuses_puts_the_file_back(lib, monkeypatch):
+    add(lib, TEXT.encode(), "retail-media.txt")
+    before = snapshot(lib)
+    monkeypatch.setattr(lib.store, "delete_article", _fail)
+    with pytest.raises(StorageError, match="could not write the index"):
+        adding.remove(lib, "retail-media")
+    assert unchanged(lib) == before
+    assert not list((lib.settings.corpus_dir / ".removed").glob("retail-media.*"))
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_a_corpus_that_cannot_be_written_changes_nothing(lib, monkeypatch, replace):
+    if replace:
+        add(lib, TEXT.encode(), "retail-media.txt")
+    before = snapshot(lib)
+    monkeypatch.setattr(adding, "atomic_write_text", _fail)
+    new = TEXT.replace("new margin", "second margin").encode()
+    article, kind = adding.prepare(lib, new, filename="retail-media.txt")
+    with pytest.raises(StorageError, match="could not save the article .*nothing was changed"):
+        adding.add(lib, article, kind=kind, replace=replace)
+    assert unchanged(lib) == before
+    assert not [p for p in lib.settings.corpus_dir.iterdir() if p.name.startswith(".")]
+    if replace:
+        assert "new margin" in lib.article("retail-media")["text"]
+
+
+def test_an_index_that_cannot_be_written_is_one_clear_error(lib, monkeypatch):
+    import filelock
+
+    before = snapshot(lib)
+    monkeypatch.setattr(filelock.FileLock, "acquire", _fail)
+    with pytest.raises(StorageError, match=f"could not write the index at {lib.index_dir}"):
+        add(lib, TEXT.encode(), "retail-media.txt")
+    monkeypatch.undo()
+    assert unchanged(lib) == before  # the corpus file was taken back too

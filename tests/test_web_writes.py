@@ -605,3 +605,45 @@ def test_saved_notice_lists_the_family(client, family):
     notice = re.search(r'<div class="notice good".*?</div>', r.text, re.S).group(0)
     assert "Translation family found" in notice and f"/articles/{VI_SEED}" in notice
     assert client.get(f"/articles/{DE_SEED}", params={"saved": "<x>"}).status_code == 422
+
+
+def test_a_corpus_that_cannot_be_written_is_a_503_with_the_reason(client, lib, monkeypatch):
+    """It was a 500 "internal error", and the Add page lost what the user typed."""
+    from kb import adding
+
+    def fail(*_a, **_k):
+        raise PermissionError(13, "Permission denied")
+
+    before = snapshot(lib)
+    monkeypatch.setattr(adding, "atomic_write_text", fail)
+    r = client.post("/api/articles", json={"text": RETAIL}, headers=AUTH)
+    assert r.status_code == 503 and r.json()["ok"] is False
+    assert "could not save the article in the corpus directory" in r.json()["error"]
+    assert "Permission denied" in r.json()["error"]
+    r = client.post("/add", data={"text": RETAIL, "token": TOKEN, "action": "save"})
+    assert r.status_code == 503 and 'id="add-error"' in r.text and "Permission denied" in r.text
+    assert "Retail media networks let retailers" in r.text  # the text is kept
+    assert snapshot(lib) == before
+
+
+def test_an_index_moved_away_under_the_server_refuses_writes(client, lib, tmp_path):
+    """Writes went into the orphaned database (201, saved) and were lost at restart;
+    /healthz said ready. Now writes are a 503 and /healthz says degraded, while
+    searches still answer from memory."""
+    import shutil
+
+    assert client.get("/healthz").json()["status"] == "ready"
+    moved = tmp_path / "moved-away"
+    shutil.move(str(lib.index_dir), moved)
+    r = client.post("/api/articles", json={"text": RETAIL}, headers=AUTH)
+    assert r.status_code == 503 and "deleted, moved or replaced" in r.json()["error"]
+    assert not (lib.settings.corpus_dir / "retail-media-networks.md").exists()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.json()["status"] == "degraded"
+    assert client.get("/api/search", params={"q": "upstream marketing"}).json()["hits"]
+    # The moved copy did not take the write either.
+    import sqlite3
+
+    with sqlite3.connect(moved / "kb.sqlite") as conn:
+        ids = {r[0] for r in conn.execute("SELECT id FROM articles")}
+    assert "retail-media-networks" not in ids

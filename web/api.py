@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from kb import adding
 from kb.adding import AddResult
+from kb.errors import StorageError
 from web import uploads
 from web.deps import KB, LangParam, parse_langs
 from web.views import article_href
@@ -164,11 +165,17 @@ def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str,
     return {"ok": True, "deleted": article_id}
 
 
-@router.get("/healthz", tags=["meta"], summary="Liveness and index summary")
-def healthz(request: Request) -> dict[str, Any]:
+@router.get("/healthz", tags=["meta"], summary="Liveness and index summary",
+            response_model=None)
+def healthz(request: Request) -> dict[str, Any] | JSONResponse:
     kb = getattr(request.app.state, "kb", None)
     if kb is None:
         return {"ok": False, "status": "starting"}
+    try:
+        kb.store.check_in_place()
+    except StorageError as exc:  # still answering from memory, but writes would be lost
+        return JSONResponse({"ok": False, "status": "degraded", "error": exc.message},
+                            status_code=503)
     stats = kb.stats()
     return {
         "ok": True,
