@@ -91,7 +91,7 @@ def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
     "index_dir",
     type=click.Path(path_type=Path),
     envvar="KB_INDEX_DIR",
-    help="Index directory (default: ./index, or $KB_INDEX_DIR).",
+    help=f"Index directory (default: $KB_INDEX_DIR, else {Settings().index_dir}).",
 )
 @click.option(
     "--model",
@@ -108,7 +108,11 @@ def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: 
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = {"settings": Settings.from_env(index_dir=index_dir, model=model)}
+    try:
+        ctx.obj = {"settings": Settings.from_env(index_dir=index_dir, model=model)}
+    except KBError as exc:  # a bad KB_* value: one line, like every other error
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
 
 
 @cli.command()

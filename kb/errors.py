@@ -84,3 +84,7 @@ class StorageError(KBError):
 class IndexMovedError(StorageError):
     """The index directory was deleted, moved or replaced while kb had it open: a write
     would go into the orphaned database and be lost, so writes are refused."""
+
+
+class ConfigError(KBError, ValueError):
+    """A setting (a ``KB_*`` variable or an option) with a value kb cannot use."""

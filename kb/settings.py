@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from kb.errors import ConfigError
 from kb.vectors import VectorConfig
 
 # The repository root when running from a checkout; used only for defaults.
@@ -20,6 +22,22 @@ DEFAULT_ENCODER_BACKEND = "onnx-int8"
 def _env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2,
+               "g": 1024**3, "gb": 1024**3}
+
+
+def _env_size(name: str, default: int) -> int:
+    """A byte count: ``10485760``, ``10MB``, ``10 MiB``, ``500k`` (binary units)."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    m = re.fullmatch(r"\s*([\d_]+(?:\.\d+)?)\s*([kmg]?)i?(b?)\s*", value, re.I)
+    if m is None:
+        raise ConfigError(f"{name} must be a size such as 10485760 or 10MB, not {value!r}")
+    number = float(m.group(1).replace("_", ""))
+    return int(number * _SIZE_UNITS[(m.group(2) + m.group(3)).lower()])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +76,7 @@ class Settings:
             encoder_backend=os.environ.get("KB_ENCODER_BACKEND") or DEFAULT_ENCODER_BACKEND,
             cache_dir=_env_path("KB_CACHE_DIR", Path("~/.cache/kb").expanduser()),
             admin_token=os.environ.get("KB_ADMIN_TOKEN") or None,
-            max_upload_bytes=int(os.environ.get("KB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+            max_upload_bytes=_env_size("KB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
             vector_index=VectorConfig.from_env(),
         )
         given = {k: v for k, v in overrides.items() if v is not None}

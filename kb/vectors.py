@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from kb import delta
+from kb.errors import ConfigError
 from kb.faiss_read import ivf_lists, stored, vector_sum
 from kb.rows import Rows
 from kb.store import link_file
@@ -112,16 +113,16 @@ class VectorConfig:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown vector index kind {self.kind!r} (KB_VECTOR_INDEX): use one of "
                 + ", ".join(KINDS)
             )
         for name in ("threshold", "nprobe", "hnsw_m", "ef_construction", "ef_search",
                      "train_per_list", "niter"):
             if getattr(self, name) < 1:
-                raise ValueError(f"vector index {name} must be at least 1")
+                raise ConfigError(f"vector index {name} must be at least 1")
         if self.nlist < 0:
-            raise ValueError("vector index nlist must be 0 (automatic) or positive")
+            raise ConfigError("vector index nlist must be 0 (automatic) or positive")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> VectorConfig:
@@ -138,7 +139,7 @@ class VectorConfig:
                 try:
                     values[field] = int(env[var].replace("_", ""))
                 except ValueError:
-                    raise ValueError(f"{var} must be an integer, not {env[var]!r}") from None
+                    raise ConfigError(f"{var} must be an integer, not {env[var]!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

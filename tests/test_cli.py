@@ -192,6 +192,26 @@ def test_add_reports_added_replaced_and_errors(run, tmp_path, monkeypatch):
     assert hits[0]["article_id"] == "retail-media" and "screens" in hits[0]["text"]
 
 
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [("KB_MAX_UPLOAD_BYTES", "lots", "KB_MAX_UPLOAD_BYTES must be a size"),
+     ("KB_VECTOR_INDEX", "bogus", "unknown vector index kind 'bogus'"),
+     ("KB_VECTOR_NPROBE", "abc", "KB_VECTOR_NPROBE must be an integer")])
+def test_a_bad_setting_is_one_line_not_a_traceback(run, monkeypatch, var, value, message):
+    monkeypatch.setenv(var, value)
+    res = CliRunner().invoke(cli, ["stats"])
+    assert res.exit_code == 1 and res.stderr.startswith(f"error: {message}")
+
+
+def test_sizes_in_settings_take_units(monkeypatch):
+    from kb.settings import Settings
+
+    for value, size in (("10MB", 10 * 2**20), ("10 MiB", 10 * 2**20), ("500k", 500 * 1024),
+                        ("1_000_000", 1_000_000), ("1.5G", 3 * 2**29)):
+        monkeypatch.setenv("KB_MAX_UPLOAD_BYTES", value)
+        assert Settings.from_env().max_upload_bytes == size, value
+
+
 def test_stats(run):
     res = run("stats")
     assert "model:    fake" in res.stdout and "ko:" in res.stdout
