@@ -66,3 +66,50 @@ def test_a_new_team_adds_its_first_article_and_asks_about_it(page, server):
     expect(page.locator(".card").first).to_contain_text("Retail media networks")
     page.goto("/library")
     expect(page.locator("table.library tbody tr")).to_have_count(1)
+
+
+LONG_URL = "https://example.com/" + "retail-media-network-playbook-" * 6 + "2025.html"
+
+
+def test_long_words_and_urls_do_not_widen_a_phone_screen(page, server):
+    """A 190-character URL in an article made the ask page 763 px wide on a 375 px
+    phone, and a long title the article page 2,188 px."""
+    page.goto("/add")
+    title = "Retailmedianetworkplaybookforomnichannelgrocerybrands" * 2
+    page.fill("#text", f"{title}\n\nRead the guide at {LONG_URL} before planning. Retail "
+              "media networks sell ads on store websites. Brands reach shoppers at the "
+              "moment of purchase, and the retailer earns a new margin.")
+    page.fill("#token", TOKEN)
+    page.click("button[value=save]")
+    page.wait_for_url("**/articles/*?saved=added")
+    article = page.url.split("?")[0]
+    page.set_viewport_size({"width": 375, "height": 800})
+    for url in (article, "/?q=Where+is+the+retail+media+guide%3F", "/library"):
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, (url, width)
+
+
+def test_the_add_page_says_a_save_is_under_way(page):
+    """A 1 MB article took minutes to save with nothing on the page; a second click
+    would have posted it again."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/add")
+    # Registered after app.js's handler: it lets that run, then keeps the page here.
+    page.evaluate("""() => {
+        window.submits = 0;
+        document.getElementById("add-form").addEventListener("submit", e => {
+            if (!e.defaultPrevented) window.submits += 1;
+            e.preventDefault();
+        });
+    }""")
+    page.fill("#text", ARTICLE)
+    page.fill("#source", "seed 002 (a note, not a URL)")  # plain text is a valid source
+    page.fill("#token", TOKEN)
+    page.click("button[value=save]")
+    expect(page.locator("#add-status")).to_contain_text("Saving")
+    expect(page.locator("#add-form")).to_have_attribute("aria-busy", "true")
+    page.click("button[value=save]")
+    assert page.evaluate("window.submits") == 1

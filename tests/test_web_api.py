@@ -171,8 +171,12 @@ def test_html_errors_are_pages(client):
     assert "no article with id" in r.text
     r = client.get("/", params={"lang": "xx"})
     assert r.status_code == 400 and "unknown language" in r.text
-    r = client.get(f"/articles/{EN_ARTICLE}", params={"hl": "nonsense"})
-    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    # A mangled highlight is ignored: the article still shows, without a mark.
+    for hl in ("nonsense", " 10-20", "1e3-2e3", "-5-10"):
+        r = client.get(f"/articles/{EN_ARTICLE}", params={"hl": hl})
+        assert r.status_code == 200 and "<mark" not in r.text, hl
+    r = client.get(f"/articles/{EN_ARTICLE}", params={"hl": "10-40"})
+    assert r.status_code == 200 and '<mark id="hl"' in r.text
 
 
 # -- pages --------------------------------------------------------------------------------

@@ -219,10 +219,11 @@ def _source_view(source: str) -> dict[str, Any]:
 
 
 def parse_span(hl: str | None, length: int) -> tuple[int, int] | None:
-    """``"120-180"`` to a span clamped to the text, or None."""
-    if not hl:
+    """``"120-180"`` to a span clamped to the text, or None (also for anything else)."""
+    m = re.fullmatch(r"(\d{1,9})-(\d{1,9})", hl or "")
+    if m is None:
         return None
-    a, b = (int(x) for x in hl.split("-", 1))
+    a, b = int(m.group(1)), int(m.group(2))
     a, b = max(0, min(a, length)), max(0, min(b, length))
     return (a, b) if a < b else None
 

@@ -16,3 +16,31 @@
     window.addEventListener("load", reveal);
   }
 })();
+
+// The Add page: say that a save is under way (a long article takes minutes: each of its
+// passages and sentences is embedded), and ignore further clicks until the page changes.
+(function () {
+  "use strict";
+  var form = document.getElementById("add-form");
+  var status = document.getElementById("add-status");
+  if (!form || !status) return;
+  var busy = false;
+  form.addEventListener("submit", function (event) {
+    if (busy) {
+      event.preventDefault();
+      return;
+    }
+    busy = true;
+    form.setAttribute("aria-busy", "true");
+    var saving = event.submitter && event.submitter.value === "save";
+    status.textContent = saving
+      ? "Saving… every passage is embedded now; a long article can take a minute or more. Keep this page open."
+      : "Reading the article…";
+  });
+  // Back/forward cache: a page restored after navigating away is ready again.
+  window.addEventListener("pageshow", function () {
+    busy = false;
+    form.removeAttribute("aria-busy");
+    status.textContent = "";
+  });
+})();
