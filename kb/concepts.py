@@ -49,7 +49,7 @@ class ConceptCard:
 
     def gap_message(self, lang: str) -> str:
         name = self.concept.names.get("en") or self.concept.id
-        return f"no {LANG_NAMES[lang]} source on {name.lower()} yet"
+        return f"no {LANG_NAMES[lang]} source on {name} yet"  # as written: KPI, not kpi
 
 
 def _source(kb: KnowledgeBase, concept: Concept, lang: str) -> LangSource:

@@ -63,6 +63,7 @@ def test_a_new_team_adds_its_first_article_and_asks_about_it(page, server):
     page.goto("/?q=What+is+a+retail+media+network%3F")
     answer = page.locator(".answer")
     expect(answer).to_have_attribute("data-found", "true")
+    expect(answer).to_be_focused()  # a screen reader goes on with the answer
     expect(page.locator(".card").first).to_contain_text("Retail media networks")
     page.goto("/library")
     expect(page.locator("table.library tbody tr")).to_have_count(1)

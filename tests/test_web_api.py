@@ -124,6 +124,16 @@ def test_openapi_and_offline_docs(client):
     spec = client.get("/openapi.json").json()
     assert {"/api/search", "/api/ask", "/api/articles", "/api/articles/{article_id}",
             "/healthz"} <= set(spec["paths"])
+    # Errors are documented in the shape they are sent in, FastAPI's 422 included.
+    search = spec["paths"]["/api/search"]["get"]["responses"]
+    for code in ("400", "422"):
+        ref = search[code]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith("/ErrorBody"), (code, ref)
+    assert set(spec["components"]["schemas"]["ErrorBody"]["properties"]) == {
+        "ok", "error", "status"}
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    writes = spec["paths"]["/api/articles"]["post"]["responses"]
+    assert {"401", "403", "409", "413", "503"} <= set(writes)
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "cdn." not in docs.text and "/docs-assets/swagger-ui-bundle.js" in docs.text

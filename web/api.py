@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from kb import adding
 from kb.adding import AddResult
@@ -16,7 +17,39 @@ from web import uploads
 from web.deps import KB, LangParam, parse_langs
 from web.views import article_href
 
-router = APIRouter()
+
+class ErrorBody(BaseModel):
+    """Every error of every endpoint has this shape (web/app.py, handle_error)."""
+
+    ok: Literal[False] = False
+    error: str
+    status: int
+
+
+_ERRORS = {
+    400: "A parameter kb cannot use: an unknown language, a query without words, a bad "
+         "article (empty, binary, undetectable language).",
+    401: "The admin token is missing or wrong (writes only).",
+    403: "Writes over HTTP are disabled: no KB_ADMIN_TOKEN is configured.",
+    404: "No article with this id.",
+    409: "The article duplicates one already stored, or its id exists (use PUT).",
+    413: "The upload is larger than KB_MAX_UPLOAD_BYTES.",
+    415: "The request body is in a format this endpoint does not read.",
+    422: "A parameter fails validation: missing, too long, or of the wrong type.",
+    503: "The index or the corpus directory cannot be written, or the server is still "
+         "loading.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, all in the one error shape."""
+    return {code: {"model": ErrorBody, "description": _ERRORS[code]} for code in codes}
+
+
+# FastAPI's own 422 schema ({"detail": [...]}) is not what handle_error sends.
+router = APIRouter(responses=errors(422, 503))
+READ_ERRORS = errors(400)
+WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415)
 
 Q = Annotated[
     str,
@@ -25,7 +58,8 @@ Q = Annotated[
 K = Annotated[int, Query(ge=1, le=50, description="How many passages to return.")]
 
 
-@router.get("/api/search", tags=["api"], summary="Hybrid search over passages")
+@router.get("/api/search", tags=["api"], summary="Hybrid search over passages",
+            responses=READ_ERRORS)
 def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None) -> dict[str, Any]:
     """Passages ranked by dense + BM25 fusion: `{"query", "lang", "hits", "took_ms"}`.
 
@@ -34,7 +68,8 @@ def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None) -> dict[str, Any]:
     return kb.search(q, k=k, langs=parse_langs(lang)).to_dict()
 
 
-@router.get("/api/ask", tags=["api"], summary="An extractive answer with citations")
+@router.get("/api/ask", tags=["api"], summary="An extractive answer with citations",
+            responses=READ_ERRORS)
 def ask(kb: KB, q: Q, lang: LangParam = None) -> dict[str, Any]:
     """2-5 sentences quoted from the articles, each with the citation numbers of its passage.
 
@@ -55,7 +90,8 @@ def articles(kb: KB) -> dict[str, Any]:
     return {"count": len(items), "articles": items}
 
 
-@router.get("/api/articles/{article_id}", tags=["api"], summary="One article")
+@router.get("/api/articles/{article_id}", tags=["api"], summary="One article",
+            responses=errors(404))
 def article(
     kb: KB, article_id: Annotated[str, Path(min_length=1, max_length=200)]
 ) -> dict[str, Any]:
@@ -126,7 +162,7 @@ def _written(res: AddResult, form: uploads.ArticleInput) -> JSONResponse:
 
 
 @router.post("/api/articles", tags=["write"], summary="Add an article (or preview it)",
-             status_code=201, openapi_extra=WRITE_BODY)
+             status_code=201, openapi_extra=WRITE_BODY, responses=WRITE_ERRORS)
 def add_article(request: Request, kb: KB, form: ArticleWrite,
                 preview: Preview = False) -> JSONResponse:
     """Upload a file (`.txt .md .html .docx .pdf`, multipart field `file`) or send the
@@ -144,7 +180,7 @@ def add_article(request: Request, kb: KB, form: ArticleWrite,
 
 
 @router.put("/api/articles/{article_id}", tags=["write"], summary="Replace an article",
-            openapi_extra=WRITE_BODY)
+            openapi_extra=WRITE_BODY, responses=WRITE_ERRORS)
 def replace_article(request: Request, kb: KB, article_id: ArticleId, form: ArticleWrite,
                     preview: Preview = False) -> JSONResponse:
     """Same inputs as POST; the article keeps `article_id` (404 when there is none).
@@ -156,7 +192,7 @@ def replace_article(request: Request, kb: KB, article_id: ArticleId, form: Artic
 
 
 @router.delete("/api/articles/{article_id}", tags=["write"], summary="Remove an article",
-               dependencies=[Depends(writer)])
+               dependencies=[Depends(writer)], responses=errors(401, 403, 404))
 def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str, Any]:
     """Removes the article's vectors, lexical entries and metadata; its corpus file
     moves to `.removed/` in the corpus directory (recoverable). Needs the admin token."""

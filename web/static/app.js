@@ -4,6 +4,13 @@
 (function () {
   "use strict";
   function reveal() {
+    var answer = document.getElementById("answer");
+    if (answer) {
+      // A screen reader reads the answer next, not the page from the top; the page
+      // does not scroll, so the question stays in view above it.
+      answer.focus({ preventScroll: true });
+      return;
+    }
     var el = document.getElementById("hl") || document.getElementById("preview") ||
       document.getElementById("add-error");
     if (!el) return;
