@@ -134,16 +134,25 @@ def _docx(data: bytes, name: str) -> Extracted:
         doc = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types
         raise ArticleError(name, f"the DOCX cannot be read: {exc}") from None
+    from docx.table import Table
+
     lines = []
-    for p in doc.paragraphs:
-        t = p.text.strip()
+    # Paragraphs and tables in document order (a table belongs next to the text that
+    # introduces it); a table becomes pipe rows, which the chunker keeps together.
+    for block in doc.iter_inner_content():
+        if isinstance(block, Table):
+            lines.append("")
+            for row in block.rows:
+                cells = [" ".join(c.text.split()) for c in row.cells]
+                if any(cells):
+                    lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
+            continue
+        t = block.text.strip()
         if not t:
             continue
-        style = (p.style.name or "").lower() if p.style is not None else ""
+        style = (block.style.name or "").lower() if block.style is not None else ""
         lines.append(f"# {t}" if style.startswith(("heading", "title")) else t)
-    for table in doc.tables:
-        for row in table.rows:
-            lines.append(" | ".join(c.text.strip() for c in row.cells) + " |")
     title = doc.core_properties.title or None
     return Extracted("\n".join(lines), "docx", title)
 

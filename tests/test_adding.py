@@ -152,6 +152,25 @@ def test_docx_upload(lib):
     assert lib.article("haendler")["text"].startswith("# Händlermedien")
 
 
+def test_docx_tables_stay_where_they_are_as_pipe_rows(lib):
+    """Tables were appended after all paragraphs, as 'a | b |' rows, empty rows too."""
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("Retail media KPIs are tracked per campaign. The table lists them.")
+    table = d.add_table(rows=3, cols=2)
+    for r, (a, b) in enumerate([("metric", "target"), ("", ""), ("ROAS", "4.0")]):
+        table.cell(r, 0).text, table.cell(r, 1).text = a, b
+    d.add_paragraph("After the table, the campaign review follows every quarter.")
+    buf = io.BytesIO()
+    d.save(buf)
+    add(lib, buf.getvalue(), "kpis.docx")
+    text = lib.article("kpis")["text"]
+    assert "| metric | target |\n| ROAS | 4.0 |" in text
+    assert text.index("The table lists them") < text.index("| metric") < text.index(
+        "After the table")
+
+
 def _pdf(text: str | None) -> bytes:
     from pypdf import PdfWriter
 
