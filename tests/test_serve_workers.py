@@ -36,6 +36,8 @@ def test_two_workers_share_the_index_and_see_each_others_writes(fake_kb_dir, tmp
                     hits = fresh.get("/api/search", params={"q": "quokka loyalty ladders"})
                     assert hits.status_code == 200
                     assert hits.json()["hits"][0]["title"] == "Quokka ladders"
-    pids = {line for line in (tmp_path / "server.log").read_text().splitlines()
-            if "Started server process" in line}
+    log = (tmp_path / "server.log").read_text().splitlines()
+    pids = {line for line in log if "Started server process" in line}
     assert len(pids) == 2, pids
+    # Each worker reports its own start, as a single process does.
+    assert sum("web.app: ready in" in line for line in log) == 2, log

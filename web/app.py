@@ -178,4 +178,9 @@ async def handle_error(request: Request, exc: Exception) -> Response:
 
 def create_app_from_env() -> FastAPI:
     """The app for ``KB_*`` settings: what each ``kb serve --workers N`` process runs."""
+    # A worker is a fresh process, without the CLI's logging setup: without this, the
+    # lifespan's report (model load, index, "ready in") was dropped in every worker.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("web").setLevel(logging.INFO)
     return create_app(Settings.from_env())
