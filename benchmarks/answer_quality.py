@@ -76,14 +76,16 @@ def main() -> None:
                 "sentences": len(ans.sentences),
                 "gold_in_passage": any(g in norm(c.hit.text) for c in ans.citations
                                        for g in golds),
-                "gold_in_sentence": any(g in norm(c.sentence) or norm(c.sentence) in g
-                                        for c in ans.citations for g in golds),
+                "gold_in_sentence": any(g in norm(s.text) or norm(s.text) in g
+                                        for s in ans.sentences for g in golds),
                 "cited_langs": sorted({c.hit.lang for c in ans.citations}),
             })
             if args.verbose:
                 print(f"\n{item['id']} {item['q']} found={ans.found}")
-                for s, c in zip(ans.sentences, ans.citations, strict=True):
-                    print(f"   [{c.n}] ({c.hit.lang}) {s.text[:120]}")
+                langs = {c.n: c.hit.lang for c in ans.citations}
+                for s in ans.sentences:
+                    n = s.citations[0]
+                    print(f"   [{n}] ({langs[n]}) {s.text[:120]}")
         groups = {}
         for name, questions in (("dev on-topic", DEV_ON_TOPIC), ("dev off-topic", DEV_OFF_TOPIC),
                                 ("held-out off-topic", OFF_TOPIC)):

@@ -121,25 +121,38 @@ class AnswerConfig:
 
 @dataclass(frozen=True)
 class Citation:
-    """One cited sentence: the passage it comes from and its absolute span in the article."""
+    """One cited passage and the spans of its sentences that the answer quotes.
+
+    Two answer sentences from the same passage share one citation (and one number), so
+    a reader sees each source once, with every quoted sentence marked in it.
+    """
 
     n: int
     hit: Hit
-    sentence_start: int  # absolute character offsets into the article's cleaned text
-    sentence_end: int
+    spans: tuple[tuple[int, int], ...]  # absolute offsets into the article's cleaned text
+
+    @property
+    def sentence_start(self) -> int:
+        """Start of the first quoted sentence (the API's single-span fields)."""
+        return self.spans[0][0]
+
+    @property
+    def sentence_end(self) -> int:
+        return self.spans[0][1]
 
     @property
     def sentence(self) -> str:
-        return self.hit.text[self.local_start : self.local_end]
+        """The first quoted sentence."""
+        return self.sentences[0]
 
     @property
-    def local_start(self) -> int:
-        """Start of the sentence within ``hit.text``."""
-        return self.sentence_start - self.hit.start
+    def sentences(self) -> tuple[str, ...]:
+        return tuple(self.hit.text[a - self.hit.start : b - self.hit.start] for a, b in self.spans)
 
     @property
-    def local_end(self) -> int:
-        return self.sentence_end - self.hit.start
+    def local_spans(self) -> list[tuple[int, int]]:
+        """The spans within ``hit.text``."""
+        return [(a - self.hit.start, b - self.hit.start) for a, b in self.spans]
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -147,6 +160,7 @@ class Citation:
             **self.hit.to_dict(),
             "sentence_start": self.sentence_start,
             "sentence_end": self.sentence_end,
+            "spans": [{"start": a, "end": b} for a, b in self.spans],
         }
 
 
@@ -154,9 +168,12 @@ class Citation:
 class AnswerSentence:
     text: str
     citations: tuple[int, ...]
+    start: int = 0  # absolute span of the sentence in its (first) citation's article
+    end: int = 0
 
     def to_dict(self) -> dict[str, object]:
-        return {"text": self.text, "citations": list(self.citations)}
+        return {"text": self.text, "citations": list(self.citations),
+                "span": {"start": self.start, "end": self.end}}
 
 
 @dataclass(frozen=True)
@@ -184,6 +201,7 @@ class Answer:
     best: int | None = None  # the citation number of the highest-scoring sentence
     # All passages the answer was drawn from, for "more sources" lists; not in to_dict.
     passages: tuple[Hit, ...] = field(default=(), compare=False)
+    best_sentence: int | None = None  # index into ``sentences`` of the highest scorer
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -590,17 +608,32 @@ def answer(
     chosen = _select(kb, st, q, qvec, qlang, cands, cfg)
     top = chosen[0]
     chosen.sort(key=lambda c: (c.rank, c.start))
-    citations = tuple(
-        Citation(n, c.hit, c.start, c.end) for n, c in enumerate(chosen, 1)
-    )
-    sentences = tuple(AnswerSentence(c.text, (n,)) for n, c in enumerate(chosen, 1))
+    citations, sentences = _cite(chosen)
     n_articles = len({c.hit.article_id for c in chosen})
     message = (
         f"{len(sentences)} sentence{'s' if len(sentences) != 1 else ''} quoted from "
         f"{n_articles} article{'s' if n_articles != 1 else ''}."
     )
-    best = next(n for n, c in enumerate(chosen, 1) if c is top)
-    return Answer(q, qlang, True, message, sentences, citations, ev, best, hits)
+    i = chosen.index(top)
+    return Answer(q, qlang, True, message, sentences, citations, ev, sentences[i].citations[0],
+                  hits, best_sentence=i)
+
+
+def _cite(
+    chosen: Sequence[_Candidate],
+) -> tuple[tuple[Citation, ...], tuple[AnswerSentence, ...]]:
+    """Number the passages in order of first use; sentences of one passage share it."""
+    numbers: dict[int, int] = {}
+    spans: dict[int, list[tuple[int, int]]] = {}
+    hits: dict[int, Hit] = {}
+    sentences = []
+    for c in chosen:
+        n = numbers.setdefault(c.hit.chunk_id, len(numbers) + 1)
+        spans.setdefault(n, []).append((c.start, c.end))
+        hits[n] = c.hit
+        sentences.append(AnswerSentence(c.text, (n,), c.start, c.end))
+    citations = tuple(Citation(n, hits[n], tuple(sorted(spans[n]))) for n in sorted(spans))
+    return citations, tuple(sentences)
 
 
 def _opens_with(
@@ -730,6 +763,8 @@ def best_citation(
 ) -> Citation | None:
     """The single best-supported sentence for ``question``, or None when the evidence is weak."""
     ans = answer(kb, question, langs=langs)
-    if not ans.found or ans.best is None:
+    if not ans.found or ans.best_sentence is None:
         return None
-    return next(c for c in ans.citations if c.n == ans.best)
+    s = ans.sentences[ans.best_sentence]
+    cited = next(c for c in ans.citations if c.n == s.citations[0])
+    return Citation(cited.n, cited.hit, ((s.start, s.end),))

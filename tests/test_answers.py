@@ -7,7 +7,7 @@ import json
 import pytest
 
 from kb import answers
-from kb.answers import Answer, answer
+from kb.answers import Answer, answer, best_citation
 from kb.errors import BadInputError
 
 # Questions the fake-encoder index answers (same-language, lexically grounded).
@@ -46,8 +46,10 @@ def _check_spans(kb, ans: Answer) -> None:
     for c in ans.citations:
         text = texts.setdefault(c.hit.article_id, kb.article(c.hit.article_id)["text"])
         assert text[c.hit.start : c.hit.end] == c.hit.text
-        assert c.hit.start <= c.sentence_start < c.sentence_end <= c.hit.end
-        assert text[c.sentence_start : c.sentence_end] == c.sentence
+        assert c.spans == tuple(sorted(c.spans))
+        for (a, b), sentence in zip(c.spans, c.sentences, strict=True):
+            assert c.hit.start <= a < b <= c.hit.end
+            assert text[a:b] == sentence
 
 
 @pytest.mark.parametrize("question", FAKE_ANSWERABLE)
@@ -61,11 +63,30 @@ def test_answer_quotes_two_to_five_sentences_with_exact_spans(fake_kb, question)
         assert sentence.citations, "every answer sentence is cited"
         for n in sentence.citations:
             cited = ans.citations[n - 1]
-            assert sentence.text == cited.sentence
-    spans = [(c.hit.article_id, c.sentence_start) for c in ans.citations]
-    assert len(spans) == len(set(spans)), "no sentence twice"
+            assert (sentence.start, sentence.end) in cited.spans
+            assert sentence.text in cited.sentences
+    chunks = [c.hit.chunk_id for c in ans.citations]
+    assert len(chunks) == len(set(chunks)), "each passage is cited once"
+    quoted = [span for c in ans.citations for span in c.spans]
+    assert len(quoted) == len(ans.sentences) == len(set(quoted)), "no sentence twice"
     assert len({_norm(s.text) for s in ans.sentences}) == len(ans.sentences), "no repeats"
     assert ans.best in {c.n for c in ans.citations}
+
+
+def test_sentences_of_one_passage_share_its_citation(fake_kb):
+    """Two quoted sentences from one passage make one source with two spans, not two
+    cards showing the same passage."""
+    ans = answer(fake_kb, "Which KPIs for cross-selling?")
+    assert ans.found
+    multi = [c for c in ans.citations if len(c.spans) > 1]
+    assert multi, [(c.n, c.spans) for c in ans.citations]
+    for c in multi:
+        citing = [s for s in ans.sentences if s.citations == (c.n,)]
+        assert [(s.start, s.end) for s in citing] == list(c.spans)
+    best = best_citation(fake_kb, "Which KPIs for cross-selling?")
+    assert best is not None and len(best.spans) == 1
+    top = ans.sentences[ans.best_sentence]
+    assert best.sentence == top.text and best.n == top.citations[0] == ans.best
 
 
 def test_answer_reads_in_passage_order(fake_kb):
@@ -79,12 +100,17 @@ def test_to_dict_matches_the_api_shape(fake_kb):
     d = answer(fake_kb, "What is upstream marketing?").to_dict()
     assert {"query", "lang", "found", "message", "answer", "citations"} <= set(d)
     assert d["found"] is True and d["lang"] == "en"
-    assert all(set(s) == {"text", "citations"} for s in d["answer"])
+    assert all(set(s) == {"text", "citations", "span"} for s in d["answer"])
     hit_fields = {"chunk_id", "article_id", "title", "lang", "section", "text", "start", "end",
                   "score", "signals"}
     for c in d["citations"]:
-        assert hit_fields | {"n", "sentence_start", "sentence_end"} <= set(c)
+        assert hit_fields | {"n", "sentence_start", "sentence_end", "spans"} <= set(c)
         assert c["text"][c["sentence_start"] - c["start"] : c["sentence_end"] - c["start"]]
+        assert c["spans"][0] == {"start": c["sentence_start"], "end": c["sentence_end"]}
+    for s in d["answer"]:
+        cited = d["citations"][s["citations"][0] - 1]
+        local = slice(s["span"]["start"] - cited["start"], s["span"]["end"] - cited["start"])
+        assert cited["text"][local] == s["text"]
     json.dumps(d, ensure_ascii=False)
 
 

@@ -88,12 +88,13 @@ def test_ask_shape(client):
     assert 2 <= len(body["answer"]) <= 5
     numbers = {c["n"] for c in body["citations"]}
     for sentence in body["answer"]:
-        assert set(sentence) == {"text", "citations"}
+        assert set(sentence) == {"text", "citations", "span"}
         assert set(sentence["citations"]) <= numbers
+    quoted = {s["text"] for s in body["answer"]}
     for c in body["citations"]:
-        assert HIT_KEYS | {"n", "sentence_start", "sentence_end"} <= set(c)
-        local = c["text"][c["sentence_start"] - c["start"] : c["sentence_end"] - c["start"]]
-        assert local in {s["text"] for s in body["answer"]}
+        assert HIT_KEYS | {"n", "sentence_start", "sentence_end", "spans"} <= set(c)
+        for span in c["spans"]:
+            assert c["text"][span["start"] - c["start"] : span["end"] - c["start"]] in quoted
 
 
 def test_ask_not_found_shape(client):
@@ -214,6 +215,31 @@ def test_ask_page_answer_links_to_the_passage(client):
     assert '<mark id="hl"' in page.text
 
 
+def test_a_passage_quoted_twice_is_one_card_with_both_sentences_marked(client):
+    r = client.get("/", params={"q": "Which KPIs for cross-selling?"})
+    cards = re.findall(r'<li class="card" id="cite-(\d+)">(.*?)</li>', r.text, re.S)
+    numbers = [int(n) for n, _ in cards]
+    assert numbers == list(range(1, len(cards) + 1))
+    two = [body for _, body in cards if body.count("<mark>") == 2]
+    assert two, "the passage with two quoted sentences shows both marked in one card"
+    link = re.search(r'href="(/articles/[^"?#]+\?hl=(\d+)-(\d+)%2C(\d+)-(\d+)#c\d+)"', two[0])
+    assert link, "its link highlights both sentences"
+    page = client.get(link.group(1).replace("&amp;", "&")).text
+    marks = re.findall(r"<mark( id=\"hl\" tabindex=\"-1\")?>", page)
+    assert len(marks) == 2 and marks[0] and not marks[1], "the first mark is the jump target"
+
+
+def test_highlight_spans_parse_strictly():
+    from web.views import MAX_HIGHLIGHTS, parse_spans
+
+    assert parse_spans("5-9,1-3", 100) == [(1, 3), (5, 9)]
+    assert parse_spans("1-5,3-8", 100) == [(1, 8)]  # overlaps merge
+    assert parse_spans("90-200", 100) == [(90, 100)]
+    assert parse_spans("1-3,x", 100) == []  # one bad item: no highlight at all
+    assert parse_spans(",".join(["1-2"] * (MAX_HIGHLIGHTS + 1)), 100) == []
+    assert parse_spans("", 100) == [] and parse_spans(None, 100) == []
+
+
 def test_ask_page_not_found_state(client):
     r = client.get("/", params={"q": "Wie backe ich Brot?"})
     assert r.status_code == 200
@@ -289,8 +315,10 @@ def test_cards_and_snippets_show_markdown_headings_without_their_marks():
     text = "## Pricing tiers\nThree tiers keep the offer simple. # not a heading\n#1 choice."
     hit = Hit(1, "a", "A", "en", "Pricing tiers", text, 0, len(text), 1.0)
     start = text.index("Three")
-    ex = excerpt(hit, start, text.index("#1") - 1)
-    assert ex["before"] == "Pricing tiers\n" and ex["mark"].startswith("Three tiers")
-    assert "# not a heading" in ex["mark"]  # only a line's leading marker goes
-    assert ex["after"].endswith("#1 choice.")
+    ex = excerpt(hit, [(start, text.index("#1") - 1)])
+    before, mark, after = ex["parts"]
+    assert before == {"text": "Pricing tiers\n", "mark": False}
+    assert mark["mark"] and mark["text"].startswith("Three tiers")
+    assert "# not a heading" in mark["text"]  # only a line's leading marker goes
+    assert after["text"].endswith("#1 choice.")
     assert hit_view(hit)["snippet"].startswith("Pricing tiers Three tiers")

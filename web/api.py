@@ -74,8 +74,10 @@ def ask(kb: KB, q: Q, lang: LangParam = None) -> dict[str, Any]:
     """2-5 sentences quoted from the articles, each with the citation numbers of its passage.
 
     `found` is false (with a `message`) when no passage clearly addresses the question.
-    Each citation is a passage (all the fields of a search hit) plus the absolute span
-    `sentence_start`-`sentence_end` of the cited sentence in the article's cleaned text.
+    Each citation is a passage (all the fields of a search hit) plus `spans`: the
+    absolute `start`-`end` of each quoted sentence in the article's cleaned text. Two
+    sentences from one passage share its citation. `sentence_start`-`sentence_end` repeat
+    the first span. Each answer sentence gives its own `span` too.
     """
     started = time.perf_counter()
     out = kb.ask(q, langs=parse_langs(lang)).to_dict()

@@ -43,7 +43,7 @@ def article_page(
     article_id: Annotated[str, Path(min_length=1, max_length=200)],
     # A highlight from a link; one that does not parse is ignored (the article still
     # shows): a mangled link should not cost the reader the page.
-    hl: Annotated[str | None, Query(max_length=40)] = None,
+    hl: str | None = None,
     saved: Annotated[str | None, Query(pattern=r"^(added|replaced)$")] = None,
 ) -> HTMLResponse:
     """One article, with a chunk anchor per passage and the linked sentence highlighted;

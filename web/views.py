@@ -7,6 +7,7 @@ highlighting and link building happens here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -52,11 +53,14 @@ def lang_chips(selected: list[str] | None) -> list[dict[str, Any]]:
 
 
 def article_href(article_id: str, *, chunk_id: int | None = None,
-                 span: tuple[int, int] | None = None) -> str:
-    """Link to an article, optionally highlighting ``span`` and jumping to a chunk."""
+                 span: tuple[int, int] | None = None,
+                 spans: Sequence[tuple[int, int]] = ()) -> str:
+    """Link to an article, optionally highlighting ``span`` (or several ``spans``) and
+    jumping to a chunk."""
     href = f"/articles/{quote(article_id, safe='')}"
-    if span is not None:
-        href += "?" + urlencode({"hl": f"{span[0]}-{span[1]}"})
+    marks = [span] if span is not None else list(spans)
+    if marks:
+        href += "?" + urlencode({"hl": ",".join(f"{a}-{b}" for a, b in marks)})
     if chunk_id is not None:
         href += f"#c{chunk_id}"
     return href
@@ -92,14 +96,24 @@ def _unmark(text: str) -> str:
     return _HEADING_MARK.sub(r"\1", text)
 
 
-def excerpt(hit: Hit, start: int, end: int) -> dict[str, Any]:
-    """The passage split around the cited sentence (local offsets), trimmed for a card."""
-    before, cut_before = _trim_left(_unmark(hit.text[:start]), EXCERPT_CONTEXT)
-    after, cut_after = _trim_right(hit.text[end:], EXCERPT_CONTEXT)
-    return {
-        "before": before, "mark": _unmark(hit.text[start:end]), "after": _unmark(after),
-        "cut_before": cut_before, "cut_after": cut_after,
-    }
+def excerpt(hit: Hit, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """The passage with its cited sentences (local offsets, in order) marked, trimmed for
+    a card: some context either side, and long stretches between marks shortened."""
+    text = hit.text
+    before, cut_before = _trim_left(_unmark(text[: spans[0][0]]), EXCERPT_CONTEXT)
+    parts = [{"text": before, "mark": False}]
+    for i, (a, b) in enumerate(spans):
+        parts.append({"text": _unmark(text[a:b]), "mark": True})
+        if i + 1 < len(spans):
+            gap = _unmark(text[b : spans[i + 1][0]])
+            head, cut = _trim_right(gap, EXCERPT_CONTEXT // 2)
+            if cut and len(gap) > EXCERPT_CONTEXT:
+                gap = head + " … " + _trim_left(gap, EXCERPT_CONTEXT // 2)[0]
+            parts.append({"text": gap, "mark": False})
+    after, cut_after = _trim_right(text[spans[-1][1] :], EXCERPT_CONTEXT)
+    parts.append({"text": _unmark(after), "mark": False})
+    return {"parts": [p for p in parts if p["text"]], "cut_before": cut_before,
+            "cut_after": cut_after}
 
 
 def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
@@ -130,10 +144,8 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         cards.append({
             "n": c.n, "title": c.hit.title, "lang": c.hit.lang,
             "lang_name": LANG_NAMES.get(c.hit.lang, c.hit.lang), "section": c.hit.section,
-            "excerpt": excerpt(c.hit, c.local_start, c.local_end),
-            "href": article_href(
-                c.hit.article_id, chunk_id=c.hit.chunk_id, span=(c.sentence_start, c.sentence_end)
-            ),
+            "excerpt": excerpt(c.hit, c.local_spans),
+            "href": article_href(c.hit.article_id, chunk_id=c.hit.chunk_id, spans=c.spans),
             "also": also.get(c.hit.chunk_id, []),
         })
     cited_chunks = {c.hit.chunk_id for c in ans.citations}
@@ -218,14 +230,31 @@ def _source_view(source: str) -> dict[str, Any]:
     return {"text": source, "href": source if is_url else None}
 
 
-def parse_span(hl: str | None, length: int) -> tuple[int, int] | None:
-    """``"120-180"`` to a span clamped to the text, or None (also for anything else)."""
-    m = re.fullmatch(r"(\d{1,9})-(\d{1,9})", hl or "")
-    if m is None:
-        return None
-    a, b = int(m.group(1)), int(m.group(2))
-    a, b = max(0, min(a, length)), max(0, min(b, length))
-    return (a, b) if a < b else None
+MAX_HIGHLIGHTS = 8
+
+
+def parse_spans(hl: str | None, length: int) -> list[tuple[int, int]]:
+    """``"120-180"`` or ``"120-180,200-260"`` to spans clamped to the text, in order and
+    without overlaps; anything malformed gives no highlight at all."""
+    items = (hl or "").split(",")
+    if len(items) > MAX_HIGHLIGHTS or len(hl or "") > 20 * MAX_HIGHLIGHTS:
+        return []
+    spans = []
+    for item in items:
+        m = re.fullmatch(r"(\d{1,9})-(\d{1,9})", item)
+        if m is None:
+            return []
+        a, b = int(m.group(1)), int(m.group(2))
+        a, b = max(0, min(a, length)), max(0, min(b, length))
+        if a < b:
+            spans.append((a, b))
+    merged: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+        else:
+            merged.append((a, b))
+    return merged
 
 
 def article_context(
@@ -236,25 +265,25 @@ def article_context(
     aligned = _aligned_passages(kb, article_id)
     family = also_in(kb, article_id)
     text: str = art["text"]  # type: ignore[assignment]
-    span = parse_span(hl, len(text))
+    spans = parse_spans(hl, len(text))
     chunks: list[dict[str, Any]] = art["chunks"]  # type: ignore[assignment]
     segments: list[dict[str, Any]] = []
     pos = 0
     target_chunk = None
     for ch in sorted(chunks, key=lambda c: c["start"]):
         if ch["start"] > pos:
-            segments.append({"kind": "gap", "parts": _parts(text, pos, ch["start"], span)})
-        is_target = span is not None and ch["start"] <= span[0] < ch["end"]
+            segments.append({"kind": "gap", "parts": _parts(text, pos, ch["start"], spans)})
+        is_target = bool(spans) and ch["start"] <= spans[0][0] < ch["end"]
         if is_target:
             target_chunk = ch["chunk_id"]
         segments.append({
             "kind": "chunk", "id": ch["chunk_id"], "lang": ch["lang"], "section": ch["section"],
-            "target": is_target, "parts": _parts(text, ch["start"], ch["end"], span),
+            "target": is_target, "parts": _parts(text, ch["start"], ch["end"], spans),
             "aligned": aligned.get(ch["chunk_id"], []),
         })
         pos = max(pos, ch["end"])
     if pos < len(text):
-        segments.append({"kind": "gap", "parts": _parts(text, pos, len(text), span)})
+        segments.append({"kind": "gap", "parts": _parts(text, pos, len(text), spans)})
     return {
         "article": {
             "id": art["id"], "title": art["title"], "lang": art["lang"],
@@ -263,7 +292,7 @@ def article_context(
             "added": _date(art["added_at"]), "updated": _date(art["updated_at"]),
             "n_chunks": len(chunks), "chars": len(text),
         },
-        "segments": segments, "highlight": span is not None, "target_chunk": target_chunk,
+        "segments": segments, "highlight": bool(spans), "target_chunk": target_chunk,
         "api_href": "/api" + article_href(article_id), "also": family,
         "notice": _saved_notice(saved, len(chunks), family) if saved else None,
     }
@@ -279,16 +308,21 @@ def _saved_notice(saved: str, n_chunks: int, family: list[dict[str, Any]]) -> di
     }
 
 
-def _parts(text: str, start: int, end: int, span: tuple[int, int] | None) -> list[dict[str, Any]]:
-    """``text[start:end]`` split into plain and highlighted parts."""
-    if span is None or span[1] <= start or span[0] >= end:
-        return [{"text": text[start:end], "mark": False}]
-    a, b = max(start, span[0]), min(end, span[1])
-    parts = [
-        {"text": text[start:a], "mark": False},
-        {"text": text[a:b], "mark": True, "first": a == span[0]},
-        {"text": text[b:end], "mark": False},
-    ]
+def _parts(
+    text: str, start: int, end: int, spans: Sequence[tuple[int, int]]
+) -> list[dict[str, Any]]:
+    """``text[start:end]`` split into plain and highlighted parts (``spans``: sorted,
+    disjoint); the part where the first span begins is marked ``first``."""
+    parts = []
+    pos = start
+    for a, b in spans:
+        if b <= pos or a >= end:
+            continue
+        a, b = max(pos, a), min(end, b)
+        parts.append({"text": text[pos:a], "mark": False})
+        parts.append({"text": text[a:b], "mark": True, "first": a == spans[0][0]})
+        pos = b
+    parts.append({"text": text[pos:end], "mark": False})
     return [p for p in parts if p["text"]]
 
 
