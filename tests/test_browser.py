@@ -62,8 +62,8 @@ def test_cross_lingual_answer_leads_to_the_highlighted_passage(page):
     expect(page.locator(".answer-text")).to_be_visible()
     card = page.locator(".card").filter(has=page.locator(".badge.lang-en")).first
     expect(card).to_be_visible()
-    expect(card.locator("mark")).not_to_be_empty()
-    cited = card.locator("mark").inner_text()
+    expect(card.locator("mark").first).not_to_be_empty()
+    cited = card.locator("mark").first.inner_text()
     card.locator("a.open").click()
     page.wait_for_url("**/articles/en-upstream-vs-downstream-marketing?hl=*")
     mark = page.locator("mark#hl")
@@ -72,6 +72,8 @@ def test_cross_lingual_answer_leads_to_the_highlighted_passage(page):
     expect(mark).to_have_text(cited)
     expect(page.locator(".chunk.target")).to_have_count(1)
     assert page.evaluate("document.activeElement.id") == "hl"  # keyboard focus follows
+    # The article's sections are headings a screen reader can move between.
+    expect(page.get_by_role("heading", level=2, name="What is Upstream Marketing?")).to_be_visible()
 
 
 def test_nonsense_question_shows_the_no_answer_state(page):

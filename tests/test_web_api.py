@@ -322,3 +322,29 @@ def test_cards_and_snippets_show_markdown_headings_without_their_marks():
     assert "# not a heading" in mark["text"]  # only a line's leading marker goes
     assert after["text"].endswith("#1 choice.")
     assert hit_view(hit)["snippet"].startswith("Pricing tiers Three tiers")
+
+
+def test_article_page_shows_sections_as_headings(fake_kb):
+    """Headings are h2-h4 (Markdown's "#" marks dropped), so readers and screen readers
+    can move by section; a first line that repeats the title stays text."""
+    md = ("# Referral playbook\n\nShort intro about referrals for new staff members.\n\n"
+          "## Why <referrals> work\n\nReferred customers buy more and stay longer here.\n\n"
+          "1.1. Rewards\n\nGive both sides a reward they value, not a discount alone.\n")
+    fake_kb.ingest([parse_article(md, name="referral-playbook.md", lang="en")])
+    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
+    with TestClient(app) as c:
+        page = c.get("/articles/referral-playbook").text
+        body = page[page.index('class="doc-text"'):]
+        heads = re.findall(r'<(h\d|p) class="doc-h">(.*?)</\1>', body)
+        assert heads == [("p", "Referral playbook"), ("h3", "Why &lt;referrals&gt; work"),
+                         ("h3", "1.1. Rewards")]
+        assert "#" not in re.sub(r'href="[^"]*"|id="[^"]*"', "", body.split("</article>")[0])
+        text = fake_kb.article("referral-playbook")["text"]
+        start = text.index("Why")
+        marked = c.get("/articles/referral-playbook", params={"hl": f"{start}-{start + 3}"}).text
+        assert '<h3 class="doc-h"><mark id="hl" tabindex="-1">Why</mark>' in marked
+    for aid in (EN_ARTICLE,):
+        with TestClient(create_app(Settings(index_dir=fake_kb.index_dir, model="fake"),
+                                   kb=fake_kb)) as c:
+            page = c.get(f"/articles/{aid}").text
+        assert '<h2 class="doc-h">What is Upstream Marketing?</h2>' in page

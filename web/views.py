@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from kb import adding
+from kb import adding, chunking
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
 from web import uploads
@@ -270,20 +270,23 @@ def article_context(
     segments: list[dict[str, Any]] = []
     pos = 0
     target_chunk = None
+    headings = _headings(text, str(art["title"]))
     for ch in sorted(chunks, key=lambda c: c["start"]):
-        if ch["start"] > pos:
-            segments.append({"kind": "gap", "parts": _parts(text, pos, ch["start"], spans)})
+        # Blank lines between passages are left to CSS: each passage is a block already.
+        if ch["start"] > pos and text[pos : ch["start"]].strip():
+            segments.append({"kind": "gap",
+                             "blocks": _blocks(text, pos, ch["start"], spans, headings)})
         is_target = bool(spans) and ch["start"] <= spans[0][0] < ch["end"]
         if is_target:
             target_chunk = ch["chunk_id"]
         segments.append({
             "kind": "chunk", "id": ch["chunk_id"], "lang": ch["lang"], "section": ch["section"],
-            "target": is_target, "parts": _parts(text, ch["start"], ch["end"], spans),
-            "aligned": aligned.get(ch["chunk_id"], []),
+            "target": is_target, "aligned": aligned.get(ch["chunk_id"], []),
+            "blocks": _blocks(text, ch["start"], ch["end"], spans, headings),
         })
         pos = max(pos, ch["end"])
     if pos < len(text):
-        segments.append({"kind": "gap", "parts": _parts(text, pos, len(text), spans)})
+        segments.append({"kind": "gap", "blocks": _blocks(text, pos, len(text), spans, headings)})
     return {
         "article": {
             "id": art["id"], "title": art["title"], "lang": art["lang"],
@@ -306,6 +309,68 @@ def _saved_notice(saved: str, n_chunks: int, family: list[dict[str, Any]]) -> di
         "family": family,
         "no_family": "No translation of it was found among the other articles.",
     }
+
+
+_MD_MARK = re.compile(r"[ \t]*(#{1,6})[ \t]+")
+_NUMBERED = re.compile(r"\s*(\d{1,2}(?:\.\d{1,2})*)\.?\s")
+
+
+def _headings(text: str, title: str) -> list[tuple[int, int, int, str]]:
+    """The article's headings as the chunker reads them: (line start, where the words
+    start, line end, tag). Markdown's "#" gives h2 ("##" h3 …), "1.1." numbering h3. A
+    first line that repeats the title is a plain paragraph: the page's h1 already says it."""
+    out = []
+    for b in chunking.blocks(text):
+        if b.kind != "heading":
+            continue
+        line = text[b.start : b.end]
+        md, numbered = _MD_MARK.match(line), _NUMBERED.match(line)
+        words = b.start + (md.end() if md else len(line) - len(line.lstrip()))
+        if md:
+            level = len(md.group(1)) + 1
+        elif numbered:
+            level = numbered.group(1).count(".") + 2
+        else:
+            level = 2
+        tag = f"h{min(level, 4)}"
+        if b.start == 0 and _folded(text[words : b.end]) == _folded(title):
+            tag = "p"
+        out.append((b.start, words, b.end, tag))
+    return out
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _blocks(
+    text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
+    headings: Sequence[tuple[int, int, int, str]],
+) -> list[dict[str, Any]]:
+    """``text[start:end]`` as text runs and headings, each split into marked parts.
+
+    The line breaks around a heading are left out: it is a block of its own, and in the
+    page's pre-wrapped text they would add blank lines.
+    """
+    out: list[dict[str, Any]] = []
+    pos = start
+    for line, words, line_end, tag in headings:
+        if line_end <= start or line >= end:
+            continue
+        run_end = max(pos, line)
+        while run_end > pos and text[run_end - 1] in "\n\r":
+            run_end -= 1
+        if run_end > pos:
+            out.append({"tag": None, "parts": _parts(text, pos, run_end, spans)})
+        a, b = max(start, words), min(end, line_end)
+        if a < b:
+            out.append({"tag": tag, "parts": _parts(text, a, b, spans)})
+        pos = min(end, line_end)
+        while pos < end and text[pos] in "\n\r":
+            pos += 1
+    if pos < end:
+        out.append({"tag": None, "parts": _parts(text, pos, end, spans)})
+    return out
 
 
 def _parts(
