@@ -135,6 +135,17 @@ def _guess_title(body: str, fallback: str | None) -> str:
     return fallback or "untitled"
 
 
+MAX_TAGS = 20  # per article, at most MAX_TAG_CHARS each: every door (web, CLI, corpus)
+MAX_TAG_CHARS = 60
+
+
+def _check_tags(tags: tuple[str, ...], name: str) -> tuple[str, ...]:
+    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
+        raise ArticleError(
+            name, f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each")
+    return tags
+
+
 def _tags(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -194,7 +205,7 @@ def parse_article(
         lang=lang_code,
         text=text,
         source=(source or str(meta.get("source") or "")).strip(),
-        tags=tags if tags is not None else _tags(meta.get("tags")),
+        tags=_check_tags(tags if tags is not None else _tags(meta.get("tags")), name),
         path=name,
         raw_sha256=raw_sha,
     )

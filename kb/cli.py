@@ -61,28 +61,45 @@ _UNITS = {"preparing": "article", "analyzing": "article", "embedding": "text",
 
 @contextmanager
 def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
-    """tqdm bars on stderr fed by KnowledgeBase progress callbacks, one per stage."""
+    """tqdm bars on stderr fed by KnowledgeBase progress callbacks, one per stage.
+
+    When stderr is not a terminal (a log file, CI, ``make run`` piped), redrawn bars
+    would fill the log with carriage returns; each stage then prints one line as it ends.
+    """
     from tqdm import tqdm
 
+    live = sys.stderr.isatty()
     bar: tqdm | None = None  # type: ignore[type-arg]
-    current = None
+    current: tuple[str, int] | None = None
+    done_so_far, started = 0, time.perf_counter()
+
+    def finish() -> None:
+        if bar is not None:
+            bar.close()
+        elif current is not None:
+            stage, total = current
+            unit = _UNITS.get(stage, "item")
+            took = time.perf_counter() - started
+            click.echo(f"{desc}: {stage} {done_so_far}/{total} {unit}(s) in {took:.1f}s",
+                       err=True)
 
     def update(stage: str, done: int, total: int) -> None:
-        nonlocal bar, current
-        if bar is None or (stage, total) != current:
-            if bar is not None:
-                bar.close()
-            unit = _UNITS.get(stage, "item")
-            bar = tqdm(total=total, desc=f"{desc}: {stage}", unit=unit, file=sys.stderr)
-            current = (stage, total)
-        bar.n = done
-        bar.refresh()
+        nonlocal bar, current, done_so_far, started
+        if (stage, total) != current:
+            finish()
+            current, started, bar = (stage, total), time.perf_counter(), None
+            if live:
+                unit = _UNITS.get(stage, "item")
+                bar = tqdm(total=total, desc=f"{desc}: {stage}", unit=unit, file=sys.stderr)
+        done_so_far = done
+        if bar is not None:
+            bar.n = done
+            bar.refresh()
 
     try:
         yield update
     finally:
-        if bar is not None:
-            bar.close()
+        finish()
 
 
 @click.group()
@@ -298,7 +315,8 @@ def _lang_list(langs: str | None) -> list[str] | None:
 
 @cli.command()
 @click.argument("query", required=False)
-@click.option("-k", default=5, show_default=True, help="Number of passages.")
+@click.option("-k", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="Number of passages (1-100).")
 @_query_options
 @click.pass_context
 @handle_errors

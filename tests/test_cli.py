@@ -42,8 +42,10 @@ def test_ingest_bad_files_one_line_each_and_good_files_still_ingested(run, tmp_p
     assert any("latin1.txt" in ln and "UTF-8" in ln for ln in err_lines)
     assert any("nothing" in ln and "no .txt or .md" in ln for ln in err_lines)
     assert "1 new" in res.stdout
-    for stage in ("preparing", "analyzing", "embedding", "indexing"):  # a bar each
-        assert f"ingest: {stage}" in res.stderr
+    # stderr is not a terminal here: one line per stage instead of redrawn bars.
+    assert "\r" not in res.stderr
+    for stage in ("preparing", "analyzing", "embedding", "indexing"):
+        assert re.search(rf"^ingest: {stage} \d+/\d+ \w+\(s\) in [\d.]+s$", res.stderr, re.M), stage
     hits = json.loads(run("search", "retail media ads", "--json").stdout)["hits"]
     assert hits[0]["article_id"] == "good"
     # The seed articles are still there and searchable.
@@ -188,6 +190,11 @@ def test_add_reports_added_replaced_and_errors(run, tmp_path, monkeypatch):
     f.write_text("Retail media networks sell ads on store websites, apps and screens in shops.")
     res = run("add", str(f), "--replace")
     assert res.exit_code == 0 and res.stdout.startswith("replaced retail-media [en]")
+    # The same tag limits as the web's Add page, with the same words.
+    res = run("add", str(f), "--replace", "--tags", ",".join(f"t{i}" for i in range(21)))
+    assert res.exit_code == 1 and "at most 20 tags of at most 60 characters" in res.stderr
+    res = run("search", "retail", "-k", "101")
+    assert res.exit_code == 2 and "1<=x<=100" in res.stderr
     hits = json.loads(run("search", "screens in shops", "--json").stdout)["hits"]
     assert hits[0]["article_id"] == "retail-media" and "screens" in hits[0]["text"]
 
@@ -248,3 +255,38 @@ def test_ingest_rebuilds_a_stale_index_only_when_asked(run, key, old, refusal):
     assert "0 new, 0 updated, 5 unchanged" in res.stdout  # then an ordinary ingest
     assert run("ingest").exit_code == 0  # the index is current again
     assert json.loads(run("search", "cross-selling", "--json").stdout)["hits"]
+
+
+def test_ingest_on_a_terminal_draws_progress_bars(tmp_path, fake_kb_dir):
+    """On a terminal the stages are live tqdm bars (checked through a real pty)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    index = tmp_path / "index"
+    shutil.copytree(fake_kb_dir, index)
+    doc = tmp_path / "new.txt"
+    doc.write_text("Retail media networks sell ads on store websites and apps.")
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # rows, cols
+    env = dict(os.environ, KB_MODEL="fake", KB_INDEX_DIR=str(index))
+    argv = [sys.executable, "-c", "from kb.cli import main; main()", "ingest", str(doc)]
+    proc = subprocess.run(argv, stderr=follower, stdout=subprocess.PIPE, env=env, timeout=120)
+    os.close(follower)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the pty is drained and closed
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(leader)
+    assert proc.returncode == 0, err
+    text = err.decode()
+    assert "\r" in text and "ingest: embedding" in text and "100%|" in text

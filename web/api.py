@@ -55,7 +55,7 @@ Q = Annotated[
     str,
     Query(min_length=1, max_length=500, description="The question or keywords (ko/en/de/vi)."),
 ]
-K = Annotated[int, Query(ge=1, le=50, description="How many passages to return.")]
+K = Annotated[int, Query(ge=1, le=100, description="How many passages to return.")]
 
 
 @router.get("/api/search", tags=["api"], summary="Hybrid search over passages",

@@ -22,6 +22,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 
 from kb import adding
 from kb.adding import AddResult
+from kb.articles import MAX_TAG_CHARS, MAX_TAGS
 from kb.core import KnowledgeBase
 from kb.errors import (
     AuthError,
@@ -51,7 +52,6 @@ API_FIELDS = ("file", "text", "id", "title", "lang", "source", "tags", "preview"
 PAGE_FIELDS = API_FIELDS + ("action", "replace")
 MAX_CHARS = {"id": 120, "title": 300, "lang": 10, "source": 2000, "tags": 1000,
              "token": 500, "preview": 10, "action": 10, "replace": 10}
-MAX_TAGS = 20
 # Room for the multipart boundaries and the small fields around the file or text.
 SLACK = 64 * 1024
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
@@ -183,8 +183,8 @@ def _tags(value: object) -> tuple[str, ...] | None:
     items = value if isinstance(value, list) else _text_field("tags", value).split(",")
     tags = tuple(_text_field("tags", t).strip() for t in items)
     tags = tuple(t for t in tags if t)
-    if len(tags) > MAX_TAGS or any(len(t) > 60 for t in tags):
-        raise BadInputError(f"at most {MAX_TAGS} tags of at most 60 characters each")
+    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
+        raise BadInputError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each")
     return tags or None
 
 
