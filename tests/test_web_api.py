@@ -278,6 +278,8 @@ def test_concepts_page(client, fake_kb):
     assert r.text.count('class="concept"') == len(fake_kb.glossary.concepts)
     assert "Cross-selling" in r.text and "크로스셀링" in r.text
     assert "source on" in r.text  # at least one coverage gap is marked
+    quotes = re.findall(r'<blockquote class="definition"[^>]*>\s*([^<]*)', r.text)
+    assert quotes and not any(re.match(r"[-*•·▪–]\s", q) for q in quotes), "no list bullets"
 
 
 # -- escaping -----------------------------------------------------------------------------
@@ -348,3 +350,15 @@ def test_article_page_shows_sections_as_headings(fake_kb):
                                    kb=fake_kb)) as c:
             page = c.get(f"/articles/{aid}").text
         assert '<h2 class="doc-h">What is Upstream Marketing?</h2>' in page
+
+
+def test_a_card_names_the_section_its_sentence_sits_under():
+    """A passage can run past a heading; the card's section is the cited sentence's."""
+    from kb.results import Hit
+    from web.views import section_at
+
+    text = ("Referrals grow trust among buyers over time.\n\n## How to design a program\n\n"
+            "Give both sides a reward they value.")
+    hit = Hit(1, "a", "A", "en", "Referral basics", text, 0, len(text), 1.0)
+    assert section_at(hit, 0) == "Referral basics"
+    assert section_at(hit, text.index("Give")) == "How to design a program"
