@@ -52,6 +52,7 @@ class AddResult:
     tags: tuple[str, ...] = ()
     duplicate_of: str | None = None
     exists: bool = False  # an article with this id was there before (replaced, or a clash)
+    lang_source: str = "detected"  # "given", "header" or "detected": see Article
     family: list[dict[str, object]] = field(default_factory=list)
     seconds: float = 0.0
     # Where a save's time went: index_s (checks, corpus file, embedding, index write),
@@ -203,6 +204,7 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text") -> AddRe
     """What :func:`add` would store, and what would stop it; writes nothing."""
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
+        lang_source=article.lang_source,
         chunks=preview(kb, article), text=article.text, saved=False, source=article.source,
         tags=article.tags, duplicate_of=find_duplicate(kb, article),
         exists=kb.store.article(article.id) is not None,
@@ -276,6 +278,7 @@ def add(
     done = time.perf_counter()
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
+        lang_source=article.lang_source,
         chunks=n_chunks, text=article.text, saved=True, source=article.source,
         tags=article.tags, exists=exists, family=fam, seconds=done - started,
         stats={"index_s": round(indexed - started, 3), "families_s": round(done - indexed, 3),

@@ -28,6 +28,10 @@ from kb.errors import ArticleError
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 _HEADER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+_TOML_HEADER = re.compile(r"\A\+\+\+[ \t]*\n(.*?)\n\+\+\+[ \t]*(?:\n|\Z)", re.S)  # Hugo's
+_OPENED = re.compile(r"\A(---|\+\+\+)[ \t]*\n\s*(title|lang|source|tags|id)\s*[:=]", re.I)
+_KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*)")
+_RULE = re.compile(r"[-+=*_~\s]+")  # a line of only these is a rule, never a title
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Article:
     path: str = ""
     raw_sha256: str = ""
     meta: dict[str, str] = field(default_factory=dict)
+    lang_source: str = "detected"  # or "given" (an argument or form field), or "header"
 
     @property
     def content_sha256(self) -> str:
@@ -97,18 +102,52 @@ def decode_text(data: bytes, source: str) -> str:
 
 
 def _parse_header(text: str, source: str) -> tuple[dict[str, object], str]:
-    m = _HEADER.match(text)
-    if not m:
-        return {}, text
-    import yaml
+    """A YAML (``---``) or TOML (``+++``) front-matter header and the text after it."""
+    if m := _HEADER.match(text):
+        meta = _yaml_header(m.group(1), source)
+    elif m := _TOML_HEADER.match(text):
+        import tomllib
 
-    try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as exc:
-        raise ArticleError(source, f"the metadata header is not valid YAML: {exc}") from None
+        try:
+            meta = tomllib.loads(m.group(1))
+        except tomllib.TOMLDecodeError as exc:
+            raise ArticleError(source, f"the +++ header is not valid TOML: {exc}") from None
+    elif opened := _OPENED.match(text):
+        raise ArticleError(source, f"the metadata header that opens with {opened.group(1)} is "
+                           f"never closed: end it with a {opened.group(1)} line")
+    else:
+        return {}, text
     if not isinstance(meta, dict):
         raise ArticleError(source, "the metadata header must be key: value lines")
     return meta, text[m.end() :]
+
+
+def _yaml_header(block: str, source: str) -> object:
+    import yaml
+
+    try:
+        return yaml.safe_load(block) or {}
+    except yaml.YAMLError as exc:
+        # Titles often hold a colon ("title: Pricing: the basics"), which YAML refuses
+        # unquoted. Plain key: value lines are read as such: the first colon splits.
+        lines = [ln for ln in block.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        pairs = [_KEY_LINE.fullmatch(ln.strip()) for ln in lines]
+        if lines and all(pairs):
+            return {m.group(1): _plain_value(m.group(2)) for m in pairs if m}
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ArticleError(source, f"the metadata header is not valid YAML{where}: {problem}; "
+                           "put a value that contains a colon in quotes") from None
+
+
+def _plain_value(value: str) -> object:
+    v = value.strip()
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+        return v[1:-1]
+    if v.startswith("[") and v.endswith("]"):
+        return [t.strip().strip("'\"") for t in v[1:-1].split(",") if t.strip()]
+    return v
 
 
 _TITLE_WORDS = 80  # characters of a title made from the text's first words
@@ -119,7 +158,7 @@ def _guess_title(body: str, fallback: str | None) -> str:
     when there is none (pasted text), the first line's opening words."""
     for line in body.splitlines():
         s = line.strip()
-        if not s:
+        if not s or _RULE.fullmatch(s):
             continue
         if s.startswith("#"):
             return s.lstrip("#").strip()[:200]
@@ -186,11 +225,19 @@ def parse_article(
     if letters < 20:
         raise ArticleError(name, "the article has almost no text")
     given_lang = lang or (str(meta["lang"]) if meta.get("lang") else None)
+    lang_source = "given" if lang else "header" if given_lang else "detected"
     if given_lang:
         lang_code = language.check_lang(given_lang)
     else:
         detected = language.detect(text)
         if detected is None:
+            other = language.unsupported(text)
+            if other is not None:
+                raise ArticleError(
+                    name,
+                    f"the text is in {other}, not a supported language: kb searches "
+                    "Korean, English, German and Vietnamese articles",
+                )
             raise ArticleError(
                 name,
                 "could not detect a supported language (ko, en, de, vi); "
@@ -208,6 +255,7 @@ def parse_article(
         tags=_check_tags(tags if tags is not None else _tags(meta.get("tags")), name),
         path=name,
         raw_sha256=raw_sha,
+        lang_source=lang_source,
     )
 
 

@@ -76,6 +76,27 @@ def detect(text: str, *, fallback: str | None = None) -> str | None:
     return fallback
 
 
+# Names for langdetect's codes of languages kb does not support, to say what a text is.
+OTHER_NAMES = {
+    "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch",
+    "ja": "Japanese", "zh-cn": "Chinese", "zh-tw": "Chinese", "ru": "Russian", "pl": "Polish",
+    "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish", "tr": "Turkish",
+    "id": "Indonesian", "th": "Thai", "ar": "Arabic", "cs": "Czech", "uk": "Ukrainian",
+}
+
+
+def unsupported(text: str) -> str | None:
+    """The name of the unsupported language ``text`` is clearly in ("French (fr)"), or
+    None when it is not clearly one of :data:`OTHER_NAMES`."""
+    if len(_LETTER.findall(text)) < MIN_LETTERS:
+        return None
+    probs = _detect_langs(text)
+    # Only well-known languages, and only when sure: langdetect calls Lorem ipsum Catalan.
+    if not probs or probs[0][1] < 0.9 or probs[0][0] not in OTHER_NAMES:
+        return None
+    return f"{OTHER_NAMES[probs[0][0]]} ({probs[0][0]})"
+
+
 # Function words decide short queries, where langdetect's n-gram statistics are thin
 # ("Was ist Upstream-Marketing?" is mostly an English loanword).
 _FUNCTION_WORDS = {

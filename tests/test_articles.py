@@ -46,6 +46,33 @@ def test_header_overrides_and_explicit_arguments():
     assert parse_article(raw, name="f.txt", lang="en").lang == "en"
 
 
+def test_front_matter_shapes():
+    # A colon in an unquoted title is read, not refused as bad YAML.
+    art = parse_article("---\ntitle: Pricing: the basics\nlang: en\ntags: [a, b]\n---\n"
+                        "Pricing starts from the value a customer sees.", name="p.md")
+    assert (art.title, art.lang, art.tags, art.lang_source) == (
+        "Pricing: the basics", "en", ("a", "b"), "header")
+    assert "title" not in art.text
+    # Hugo's TOML header.
+    art = parse_article('+++\ntitle = "Preise"\nlang = "de"\n+++\nDie Preise folgen dem Wert.',
+                        name="h.md")
+    assert (art.title, art.lang, art.text) == ("Preise", "de", "Die Preise folgen dem Wert.")
+    # A header that is never closed is an error, not the article's first lines.
+    with pytest.raises(ArticleError, match="never closed: end it with a --- line"):
+        parse_article("---\ntitle: Open\nPricing starts from the value a customer sees.",
+                      name="o.md")
+    # YAML that is neither valid nor plain key: value lines says where and what to do.
+    with pytest.raises(ArticleError, match=r"not valid YAML \(line \d\).*in quotes"):
+        parse_article("---\ntitle: [unclosed\n  - x\n---\nSome English text about pricing.",
+                      name="y.md")
+    # A rule line is never the title.
+    art = parse_article("-----\nWhy referrals work\nReferred customers buy more and stay.",
+                        name="r.txt")
+    assert art.title == "Why referrals work"
+    assert parse_article("Referred customers buy more and stay longer with us.", name="r.txt",
+                         lang="en").lang_source == "given"
+
+
 @pytest.mark.parametrize(
     "data, problem",
     [
@@ -65,11 +92,18 @@ def test_bad_files_get_one_clear_error(data, problem):
 def test_unknown_language_is_a_clear_error():
     with pytest.raises(BadInputError, match="unknown language 'xx'"):
         parse_article("Some text that is long enough to be an article.", name="a.txt", lang="xx")
-    with pytest.raises(ArticleError, match="could not detect a supported language"):
+    # A clearly French or Japanese text is named, not met with "give the language".
+    with pytest.raises(ArticleError, match=r"in French \(fr\), not a supported language"):
         parse_article(
             "Ceci est un article en français sur la stratégie marketing et les ventes.",
             name="fr.txt",
         )
+    with pytest.raises(ArticleError, match=r"in Japanese \(ja\)"):
+        parse_article("マーケティング戦略では、顧客のニーズを理解し、製品の価値を伝えることが"
+                      "重要です。既存顧客へのクロスセルも売上を伸ばします。", name="ja.txt")
+    with pytest.raises(ArticleError, match="could not detect a supported language"):
+        parse_article("Lorem ipsum dolor sit amet, consectetur adipiscing elit 12 34.",
+                      name="lorem.txt")
 
 
 def test_find_articles_reports_empty_directory(tmp_path):

@@ -153,7 +153,6 @@ ArticleWrite = Annotated[uploads.ArticleInput, Depends(article_write)]
 
 def _written(res: AddResult, form: uploads.ArticleInput) -> JSONResponse:
     body: dict[str, Any] = {"ok": True, **res.to_dict(with_text=not res.saved)}
-    body["lang_source"] = "given" if form.lang else "detected"
     body["href"] = article_href(res.article_id)
     body["api_href"] = "/api" + article_href(res.article_id)
     if not res.saved:

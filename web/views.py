@@ -502,7 +502,8 @@ def add_context(
         preview = {
             "id": result.article_id, "title": result.title, "lang": result.lang,
             "lang_name": LANG_NAMES.get(result.lang, result.lang),
-            "lang_how": "chosen" if form is not None and form.lang else "detected",
+            "lang_how": {"given": "chosen", "header": "from the header"}.get(
+                result.lang_source, "detected"),
             "kind": result.kind, "chunks": result.chunks, "chars": len(result.text),
             "text": shown, "more": len(result.text) - len(shown) if cut else 0,
             "duplicate": ({"id": result.duplicate_of, "href": article_href(result.duplicate_of)}
