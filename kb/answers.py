@@ -29,8 +29,12 @@ behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measu
 4. **Selection.** Maximal marginal relevance picks 2-5 sentences: a sentence too
    similar to one already chosen (a repeat) is skipped, and selection stops when the
    next sentence scores well below the best.
-5. **Order.** Sentences are shown by their passage's search rank, then by position in
-   the article, so sentences from one passage read in their original order.
+5. **Lists.** When the answer quotes a list's lead-in ("... define a few KPIs. Some of
+   them are:") and one of its items, it quotes every item (lists of up to 6 items, up to
+   8 sentences in all): a reader asking "which KPIs?" should not get one of four.
+6. **Order.** The best sentence (with its list, if any) comes first; the rest follow by
+   their passage's search rank, then by position in the article, so sentences from one
+   passage read in their original order.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb import language, lexical
+from kb import chunking, language, lexical
 from kb.results import Hit
 from kb.sentences import sentence_spans
 
@@ -605,18 +609,64 @@ def answer(
             kb, qlang, "the closest passages hold no full sentences to quote",
             filtered=bool(langs)),
             evidence=ev, passages=hits)
-    chosen = _select(kb, st, q, qvec, qlang, cands, cfg)
-    top = chosen[0]
-    chosen.sort(key=lambda c: (c.rank, c.start))
+    chosen = _arrange(_select(kb, st, q, qvec, qlang, cands, cfg), cands)
     citations, sentences = _cite(chosen)
     n_articles = len({c.hit.article_id for c in chosen})
     message = (
         f"{len(sentences)} sentence{'s' if len(sentences) != 1 else ''} quoted from "
         f"{n_articles} article{'s' if n_articles != 1 else ''}."
     )
-    i = chosen.index(top)
-    return Answer(q, qlang, True, message, sentences, citations, ev, sentences[i].citations[0],
-                  hits, best_sentence=i)
+    return Answer(q, qlang, True, message, sentences, citations, ev, sentences[0].citations[0],
+                  hits, best_sentence=0)
+
+
+MAX_LIST_ITEMS = 6  # a longer list is not quoted whole
+MAX_WITH_LIST = 8  # sentences in an answer that quotes a whole list
+
+
+def _arrange(chosen: list[_Candidate], cands: list[_Candidate]) -> list[_Candidate]:
+    """The answer's sentences in reading order: ``chosen`` (best first) with the lists
+    it introduces completed, the best sentence's unit first, then by search rank and
+    position."""
+    units: list[list[_Candidate]] = []
+    placed: set[int] = set()
+    total = len(chosen)
+    for group in _whole_lists(chosen, cands):
+        extra = sum(1 for c in group if id(c) not in {id(x) for x in chosen})
+        if total + extra > MAX_WITH_LIST or any(id(c) in placed for c in group):
+            continue
+        total += extra
+        units.append(group)
+        placed |= {id(c) for c in group}
+    units += [[c] for c in chosen if id(c) not in placed]
+    top = id(chosen[0])
+    units.sort(key=lambda u: (top not in {id(c) for c in u}, u[0].rank, u[0].start))
+    return [c for u in units for c in u]
+
+
+def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate]) -> list[list[_Candidate]]:
+    """For each list whose lead-in and at least one item ``chosen`` quotes: the chosen
+    lead-in sentences and all the list's items, in text order."""
+    groups = []
+    for chunk_id in dict.fromkeys(c.hit.chunk_id for c in chosen):
+        mine = [c for c in chosen if c.hit.chunk_id == chunk_id]
+        hit = mine[0].hit
+        for block in chunking.blocks(hit.text):
+            if block.kind != "list":
+                continue
+            lines = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", hit.text[: block.end])
+                     if m.start() >= block.start]
+            first_item = next((a for a, line in lines if chunking.is_list_item(line)), None)
+            if first_item is None:
+                continue
+            lead_a, items_a, end = (hit.start + block.start, hit.start + first_item,
+                                    hit.start + block.end)
+            lead = [c for c in mine if lead_a <= c.start < items_a]
+            items = [c for c in cands if c.hit.chunk_id == chunk_id and items_a <= c.start < end]
+            if (lead and any(items_a <= c.start < end for c in mine)
+                    and len(items) <= MAX_LIST_ITEMS):
+                groups.append(sorted(lead + items, key=lambda c: c.start))
+    return groups
 
 
 def _cite(

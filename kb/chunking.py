@@ -44,6 +44,11 @@ _MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
 _SENTENCE_END = re.compile(r"[.!,;:…。]\s*$")
 
 
+def is_list_item(line: str) -> bool:
+    """A bulleted or numbered list line ("- a", "• a", "2) a")."""
+    return bool(_LIST_ITEM.match(line))
+
+
 def _is_table_row(line: str) -> bool:
     return line.count("|") >= 2 or bool(re.fullmatch(r"\s*\|?\s*:?-{3,}.*", line))
 

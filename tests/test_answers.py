@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from kb import answers
-from kb.answers import Answer, answer, best_citation
+from kb import answers, chunking
+from kb.answers import MAX_WITH_LIST, Answer, answer, best_citation
 from kb.errors import BadInputError
 
 # Questions the fake-encoder index answers (same-language, lexically grounded).
@@ -56,7 +56,9 @@ def _check_spans(kb, ans: Answer) -> None:
 def test_answer_quotes_two_to_five_sentences_with_exact_spans(fake_kb, question):
     ans = answer(fake_kb, question)
     assert ans.found, ans.message
-    assert 2 <= len(ans.sentences) <= 5
+    assert 2 <= len(ans.sentences) <= MAX_WITH_LIST
+    if len(ans.sentences) > 5:  # only to quote a list whole
+        assert sum(chunking.is_list_item(s.text) for s in ans.sentences) >= 2
     assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
     _check_spans(fake_kb, ans)
     for sentence in ans.sentences:
@@ -89,11 +91,23 @@ def test_sentences_of_one_passage_share_its_citation(fake_kb):
     assert best.sentence == top.text and best.n == top.citations[0] == ans.best
 
 
-def test_answer_reads_in_passage_order(fake_kb):
+def test_answer_leads_with_its_best_sentence_then_reads_in_passage_order(fake_kb):
     ans = answer(fake_kb, "What is upstream marketing?")
+    assert ans.best_sentence == 0 and ans.best == ans.sentences[0].citations[0] == 1
     rank = {h.chunk_id: i for i, h in enumerate(ans.passages)}
-    keys = [(rank[c.hit.chunk_id], c.sentence_start) for c in ans.citations]
+    cited = {c.n: c.hit.chunk_id for c in ans.citations}
+    keys = [(rank[cited[s.citations[0]]], s.start) for s in ans.sentences[1:]]
     assert keys == sorted(keys)
+
+
+def test_a_quoted_list_lead_in_brings_the_whole_list(fake_kb):
+    """"Which KPIs?" quotes the lead-in ("... define a few KPIs") and every item, not one."""
+    ans = answer(fake_kb, "Which KPIs for cross-selling?")
+    texts = [s.text for s in ans.sentences]
+    kpis = ["판매 증가율", "구매 전환율", "고객 유지율", "평균 주문 금액"]
+    assert all(any(t.startswith(f"- {k}:") for t in texts) for k in kpis), texts
+    lead = next(i for i, t in enumerate(texts) if "주요 성과 지표(KPI)를 정의" in t)
+    assert [t[2:8] for t in texts[lead + 1 : lead + 5]] == [k[:6] for k in kpis]
 
 
 def test_to_dict_matches_the_api_shape(fake_kb):

@@ -85,7 +85,7 @@ def test_ask_shape(client):
     body = r.json()
     assert {"query", "lang", "found", "answer", "citations"} <= set(body)
     assert body["found"] is True
-    assert 2 <= len(body["answer"]) <= 5
+    assert 2 <= len(body["answer"]) <= 8  # 5, or up to 8 to quote a list whole
     numbers = {c["n"] for c in body["citations"]}
     for sentence in body["answer"]:
         assert set(sentence) == {"text", "citations", "span"}
@@ -220,13 +220,14 @@ def test_a_passage_quoted_twice_is_one_card_with_both_sentences_marked(client):
     cards = re.findall(r'<li class="card" id="cite-(\d+)">(.*?)</li>', r.text, re.S)
     numbers = [int(n) for n, _ in cards]
     assert numbers == list(range(1, len(cards) + 1))
-    two = [body for _, body in cards if body.count("<mark>") == 2]
-    assert two, "the passage with two quoted sentences shows both marked in one card"
-    link = re.search(r'href="(/articles/[^"?#]+\?hl=(\d+)-(\d+)%2C(\d+)-(\d+)#c\d+)"', two[0])
-    assert link, "its link highlights both sentences"
+    several = [body for _, body in cards if body.count("<mark>") >= 2]
+    assert several, "a passage with several quoted sentences shows them marked in one card"
+    n = several[0].count("<mark>")
+    link = re.search(r'href="(/articles/[^"?#]+\?hl=([\d%C-]+)#c\d+)"', several[0])
+    assert link and link.group(2).count("%2C") == n - 1, "its link highlights each sentence"
     page = client.get(link.group(1).replace("&amp;", "&")).text
     marks = re.findall(r"<mark( id=\"hl\" tabindex=\"-1\")?>", page)
-    assert len(marks) == 2 and marks[0] and not marks[1], "the first mark is the jump target"
+    assert len(marks) == n and marks[0] and not any(marks[1:]), "the first is the jump target"
 
 
 def test_highlight_spans_parse_strictly():
