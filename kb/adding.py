@@ -15,7 +15,7 @@ import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -51,6 +51,8 @@ class AddResult:
     source: str = ""
     tags: tuple[str, ...] = ()
     duplicate_of: str | None = None
+    similar_to: str | None = None  # an article this one is an edited or extended copy of
+    similarity: float | None = None  # their 5-gram Jaccard similarity
     exists: bool = False  # an article with this id was there before (replaced, or a clash)
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     family: list[dict[str, object]] = field(default_factory=list)
@@ -61,11 +63,16 @@ class AddResult:
 
     @property
     def warnings(self) -> list[str]:
-        """Why saving this (previewed) article would be refused, in words."""
+        """What to know before (or after) saving, in words: why a save would be refused,
+        and a similar article it may be a new version of."""
         out = []
         if self.duplicate_of:
             out.append(f"already in the knowledge base as {self.duplicate_of!r}; "
                        "saving it would be refused")
+        elif self.similar_to and self.similar_to != self.article_id:
+            share = f"{round(100 * (self.similarity or 0))}% of its wording is shared"
+            out.append(f"much like {self.similar_to!r} ({share}): if this is a new version "
+                       f"of it, replace {self.similar_to!r} instead of adding a second copy")
         if self.exists and not self.saved:
             out.append(f"an article with id {self.article_id!r} already exists; saving "
                        "replaces it only on request (PUT, or --replace)")
@@ -147,8 +154,27 @@ def prepare(
     return article, extracted.kind
 
 
-def find_duplicate(kb: KnowledgeBase, article: Article) -> str | None:
-    """The id of an existing article with (nearly) the same text, if any.
+@dataclass(frozen=True)
+class Match:
+    """The stored article whose text is closest to an upload's (word 5-gram sets)."""
+
+    article_id: str
+    jaccard: float
+    contained: float  # the share of the shorter text's 5-grams the other holds
+
+    @property
+    def duplicate(self) -> bool:
+        return self.jaccard >= families.DUPLICATE_THRESHOLD
+
+    @property
+    def similar(self) -> bool:
+        return (self.jaccard >= families.SIMILAR_THRESHOLD
+                or self.contained >= families.SIMILAR_CONTAINED)
+
+
+def closest(kb: KnowledgeBase, article: Article) -> Match | None:
+    """The stored article (other than ``article.id``) most like ``article``, when it is
+    at least similar: a duplicate, or an edited or extended copy.
 
     Stored articles are shortlisted by their MinHash signatures; only the shortlist's
     texts are read and compared exactly (kb.families)."""
@@ -156,21 +182,29 @@ def find_duplicate(kb: KnowledgeBase, article: Article) -> str | None:
         "SELECT id FROM articles WHERE content_sha256 = ? AND id != ? ORDER BY id",
         (article.content_sha256, article.id)).fetchone()
     if same is not None:
-        return str(same[0])
+        return Match(str(same[0]), 1.0, 1.0)
     _sign_old_articles(kb)
     mine = families.shingles(article.text)
     ids, signatures = kb.store.signatures()
     if not ids:
         return None
     estimate = (signatures == families.minhash(mine)).mean(axis=1)
+    best: Match | None = None
     for i in np.flatnonzero(estimate >= families.MINHASH_CANDIDATE):
-        if ids[i] == article.id:
+        row = kb.store.article(ids[i]) if ids[i] != article.id else None
+        if row is None:
             continue
-        row = kb.store.article(ids[i])
-        if row is not None and families.jaccard(
-                mine, families.shingles(row["text"])) >= families.DUPLICATE_THRESHOLD:
-            return ids[i]
-    return None
+        theirs = families.shingles(row["text"])
+        m = Match(ids[i], families.jaccard(mine, theirs), families.contained(mine, theirs))
+        if m.similar and (best is None or m.jaccard > best.jaccard):
+            best = m
+    return best
+
+
+def find_duplicate(kb: KnowledgeBase, article: Article) -> str | None:
+    """The id of an existing article with (nearly) the same text, if any."""
+    m = closest(kb, article)
+    return m.article_id if m is not None and m.duplicate else None
 
 
 def _dim(kb: KnowledgeBase) -> int:
@@ -206,9 +240,17 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text") -> AddRe
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
         lang_source=article.lang_source,
         chunks=preview(kb, article), text=article.text, saved=False, source=article.source,
-        tags=article.tags, duplicate_of=find_duplicate(kb, article),
-        exists=kb.store.article(article.id) is not None,
+        tags=article.tags, exists=kb.store.article(article.id) is not None,
+        **_match_fields(closest(kb, article)),
     )
+
+
+def _match_fields(m: Match | None) -> dict[str, Any]:
+    if m is None:
+        return {}
+    if m.duplicate:
+        return {"duplicate_of": m.article_id}
+    return {"similar_to": m.article_id, "similarity": round(m.jaccard, 3)}
 
 
 def _corpus_text(article: Article) -> str:
@@ -257,9 +299,10 @@ def add(
         )
     if not exists and replace:
         raise NotFoundError(f"no article with id {article.id!r} to replace")
-    dup = find_duplicate(kb, article)
-    if dup is not None:
-        raise ConflictError(f"already in the knowledge base as {dup!r}; not indexed twice")
+    match = closest(kb, article)
+    if match is not None and match.duplicate:
+        raise ConflictError(
+            f"already in the knowledge base as {match.article_id!r}; not indexed twice")
     previous = existing_file(kb, article.id)
     target = corpus_path(kb, article.id)
     backup = _save_to_corpus(kb, article, previous, target)
@@ -281,6 +324,7 @@ def add(
         lang_source=article.lang_source,
         chunks=n_chunks, text=article.text, saved=True, source=article.source,
         tags=article.tags, exists=exists, family=fam, seconds=done - started,
+        **_match_fields(match),
         stats={"index_s": round(indexed - started, 3), "families_s": round(done - indexed, 3),
                "chunks_embedded": report.chunks_embedded,
                "sentences_embedded": report.sentences_embedded},

@@ -428,10 +428,11 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
             article, kind = adding.prepare(kb, f.read_bytes(), filename=f.name, title=title,
                                            lang=lang, source=source, tags=tag_tuple)
             if preview:
-                dup = adding.find_duplicate(kb, article)
+                dry = adding.dry_run(kb, article, kind=kind)
                 click.echo(f"{f}: id {article.id}, {kind}, lang {article.lang}, "
-                           f"{adding.preview(kb, article)} chunk(s), title {article.title!r}"
-                           + (f"; duplicate of {dup}" if dup else ""))
+                           f"{dry.chunks} chunk(s), title {article.title!r}")
+                for warning in dry.warnings:
+                    click.echo(f"warning: {warning}", err=True)
                 click.echo(article.text)
                 continue
             res = adding.add(kb, article, kind=kind, replace=replace)
@@ -443,6 +444,8 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
         done = "replaced" if res.exists else "added"
         click.echo(f"{done} {res.article_id} [{res.lang}] {res.chunks} chunk(s) in "
                    f"{res.seconds:.1f}s" + (f"; translation of {fam}" if fam else ""))
+        for warning in res.warnings:
+            click.echo(f"warning: {warning}", err=True)
     if failed:
         sys.exit(1)
 

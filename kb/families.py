@@ -43,6 +43,11 @@ MIN_ALIGNED = 3
 # pair has 0.87.
 MIN_SIMILARITY = 0.83
 DUPLICATE_THRESHOLD = 0.85
+# Below the duplicate bar, an upload that shares half its 5-word phrases with an article
+# (Jaccard), or holds 80% of the shorter one's, is flagged as similar: an edited or
+# extended copy, most likely meant as a new version. It is not refused.
+SIMILAR_THRESHOLD = 0.5
+SIMILAR_CONTAINED = 0.8
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,10 @@ def shingles(text: str, n: int = 5) -> set[int]:
 
 MINHASH_K = 128
 # An estimate from 128 hashes has a standard error of at most 0.044 (0.032 at 0.85), so
-# a true 0.85 falls below this candidate bar with odds under 1e-6.
-MINHASH_CANDIDATE = DUPLICATE_THRESHOLD - 0.2
+# a true 0.85 falls below this candidate bar with odds under 1e-6, and a true 0.5 with
+# odds under 1e-8. An extended copy three times the original's length (Jaccard 0.33)
+# is usually caught; a longer one may not be.
+MINHASH_CANDIDATE = 0.25
 _SEEDS = np.random.default_rng(20261130).integers(1, 2**63, size=(2, MINHASH_K), dtype=np.uint64)
 
 
@@ -130,3 +137,10 @@ def jaccard(a: set[int], b: set[int]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+def contained(a: set[int], b: set[int]) -> float:
+    """The share of the smaller set that the other holds."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))

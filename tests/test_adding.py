@@ -257,6 +257,32 @@ def test_duplicates_are_reported_not_indexed_twice(lib):
     assert snapshot(lib) == before
 
 
+def test_edited_and_extended_copies_are_flagged_as_similar_not_refused(lib):
+    """A re-upload with a few edited phrases, or with a paragraph added, is below the
+    duplicate bar; it is saved, and both the preview and the save say which article it
+    looks like a new version of."""
+    seed = (CORPUS / "en-upstream-vs-downstream-marketing.txt").read_text(encoding="utf-8")
+    body = seed.split("---", 2)[2]  # without the header: a different title and tags
+    words = body.split()
+    edited = " ".join(w if i % 40 else w.upper() + "s" for i, w in enumerate(words))
+    article, kind = adding.prepare(lib, edited.encode(), filename="upstream-v2.txt")
+    dry = adding.dry_run(lib, article, kind=kind)
+    assert dry.duplicate_of is None and dry.similar_to == "en-upstream-vs-downstream-marketing"
+    assert 0.0 < dry.similarity < 0.85
+    assert any("much like 'en-upstream-vs-downstream-marketing'" in w for w in dry.warnings)
+    res = adding.add(lib, article, kind=kind)
+    assert res.saved and res.similar_to == "en-upstream-vs-downstream-marketing"
+    extended = body + "\n\nA closing section on budgets.\n\n" + " ".join(
+        f"Budget line {i} covers one more channel in the plan." for i in range(60))
+    article, kind = adding.prepare(lib, extended.encode(), filename="upstream-long.txt")
+    dry = adding.dry_run(lib, article, kind=kind)
+    assert dry.duplicate_of is None
+    assert dry.similar_to in {"en-upstream-vs-downstream-marketing", "upstream-v2"}
+    # Unrelated articles are not flagged.
+    article, kind = adding.prepare(lib, TEXT.encode(), filename="retail-media.txt")
+    assert adding.dry_run(lib, article, kind=kind).similar_to is None
+
+
 def test_duplicates_are_found_in_an_index_built_before_signatures(lib):
     """Articles stored without a MinHash signature get one on the first check."""
     with lib.store.transaction(bump=False) as conn:

@@ -510,6 +510,10 @@ def add_context(
                           if result.duplicate_of else None),
             "exists": ({"id": result.article_id, "href": article_href(result.article_id)}
                        if result.exists else None),
+            "similar": ({"id": result.similar_to, "href": article_href(result.similar_to),
+                         "percent": round(100 * (result.similarity or 0))}
+                        if result.similar_to and result.similar_to != result.article_id
+                        else None),
             "note": note,
         }
     langs = [{"value": "auto", "label": "Detect automatically",
