@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,11 +20,12 @@ import numpy as np
 import yaml
 
 from kb import chunking, families
-from kb.articles import Article, article_id_from_name, parse_article, same_id
+from kb.articles import Article, article_id_from_name, parse_article, read_article, same_id
 from kb.errors import (
     ArticleError,
     BadInputError,
     ConflictError,
+    KBError,
     NotFoundError,
     StorageError,
     TooLargeError,
@@ -291,6 +291,7 @@ def add(
 ) -> AddResult:
     """Save the article to the corpus and index it incrementally."""
     started = time.perf_counter()
+    recover_pending(kb)
     exists = kb.store.article(article.id) is not None
     if exists and not replace:
         raise ConflictError(
@@ -303,18 +304,18 @@ def add(
     if match is not None and match.duplicate:
         raise ConflictError(
             f"already in the knowledge base as {match.article_id!r}; not indexed twice")
-    previous = existing_file(kb, article.id)
-    target = corpus_path(kb, article.id)
-    backup = _save_to_corpus(kb, article, previous, target)
+    # The file is staged, the index written, and only then the file published: a crash
+    # before the index commit leaves the corpus as it was (the staged file is set aside
+    # as failed), one after it leaves a staged file that recover_pending() publishes.
+    staged = _stage(kb, article)
     try:
         report = kb.ingest([article])
     except BaseException:
-        target.unlink(missing_ok=True)
-        if backup is not None and previous is not None:
-            backup.replace(previous)
+        staged.unlink(missing_ok=True)
+        _tidy(staged.parent)
         raise
-    if backup is not None:
-        backup.unlink(missing_ok=True)
+    _publish(kb, staged, article.id)
+    _tidy(staged.parent)
     indexed = time.perf_counter()
     fam = detect_translations(kb, article.id) if detect_family else []
     n_chunks = len(kb.store.article_chunks(article.id))
@@ -331,29 +332,81 @@ def add(
     )
 
 
-def _save_to_corpus(
-    kb: KnowledgeBase, article: Article, previous: Path | None, target: Path
-) -> Path | None:
-    """Write the article's file (keeping a backup of the one it replaces, returned);
-    a failure leaves the corpus as it was and is one StorageError."""
-    backup = None
+PENDING = ".pending"  # staged corpus files, under the corpus directory (hidden: not read)
+
+
+def _stage(kb: KnowledgeBase, article: Article) -> Path:
+    """Write the article's corpus file under corpus/.pending/; a failure is one
+    StorageError and changes nothing."""
+    staged = kb.settings.corpus_dir / PENDING / corpus_path(kb, article.id).name
     try:
-        if previous is not None:
-            backup = previous.with_name(f".{previous.name}.bak")
-            shutil.copy2(previous, backup)
-        atomic_write_text(target, _corpus_text(article))
-        if previous is not None and previous != target:
-            previous.unlink()
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(staged, _corpus_text(article))
     except OSError as exc:
-        if previous is not None and previous != target and previous.exists():
-            target.unlink(missing_ok=True)  # the new file went in, the old one stayed
-        if backup is not None:
-            backup.unlink(missing_ok=True)
+        _tidy(staged.parent)
         raise StorageError(
             f"could not save the article in the corpus directory {kb.settings.corpus_dir}: "
             f"{exc.strerror or exc}; nothing was changed"
         ) from exc
-    return backup
+    return staged
+
+
+def _publish(kb: KnowledgeBase, staged: Path, article_id: str) -> None:
+    """Move a staged file into place (an atomic rename over the one it replaces), and
+    drop the article's file of another suffix (an old ``.txt``) if there was one."""
+    previous = existing_file(kb, article_id)
+    target = corpus_path(kb, article_id)
+    try:
+        staged.replace(target)
+        if previous is not None and previous.resolve() != target:
+            previous.unlink()
+    except OSError as exc:
+        raise StorageError(
+            f"the article {article_id!r} is indexed and searchable, but its file could not "
+            f"be moved into {kb.settings.corpus_dir}: {exc.strerror or exc}; it stays in "
+            f"{staged.parent} and is moved at the next write"
+        ) from exc
+
+
+def _tidy(folder: Path) -> None:
+    """Remove the staging folder when it is empty (another writer may be using it)."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def recover_pending(kb: KnowledgeBase) -> list[str]:
+    """Finish writes that a crash interrupted: a staged file whose article the index
+    holds with the same content is published (the index committed); any other is moved
+    to corpus/.removed/ as ``<id>.<time>.failed.md`` (the index did not). Returns the
+    ids published."""
+    folder = kb.settings.corpus_dir / PENDING
+    if not folder.is_dir():
+        return []
+    published = []
+    for staged in sorted(folder.glob("*.md")):
+        try:
+            article = read_article(staged)
+        except KBError:
+            article = None
+        row = kb.store.article(article.id) if article is not None else None
+        try:
+            if (article is not None and row is not None
+                    and row["content_sha256"] == article.content_sha256):
+                _publish(kb, staged, article.id)
+                published.append(article.id)
+                log.warning("published %s: its write was interrupted after indexing", staged.name)
+            else:
+                trash = kb.settings.corpus_dir / ".removed"
+                trash.mkdir(exist_ok=True)
+                staged.replace(trash / f"{staged.stem}.{int(time.time())}.failed.md")
+                log.warning("moved %s to %s: its write was interrupted before indexing",
+                            staged.name, trash)
+        except (OSError, StorageError) as exc:
+            log.warning("could not recover %s: %s", staged, exc)
+    _tidy(folder)
+    return published
 
 
 def remove(kb: KnowledgeBase, article_id: str) -> None:
@@ -363,6 +416,7 @@ def remove(kb: KnowledgeBase, article_id: str) -> None:
     would have been out of the index but still in the corpus, back at the next ingest.
     If the index then refuses, the file is put back."""
     article_id = same_id(article_id)
+    recover_pending(kb)
     if kb.store.article(article_id) is None:
         raise NotFoundError(f"no article with id {article_id!r}")
     path = existing_file(kb, article_id)

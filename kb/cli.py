@@ -171,6 +171,8 @@ def ingest(
         _reindex(kb, [settings.corpus_dir], families=not no_families)  # errors: see below
         kb.close()
         kb = _open(ctx)
+    for article_id in adding.recover_pending(kb):  # a write a crash cut short
+        click.echo(f"recovered {article_id}: its save was interrupted after indexing", err=True)
     with progress_bar("ingest") as progress:
         report = kb.ingest_paths(targets, progress=progress)
     for err in report.errors:

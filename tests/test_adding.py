@@ -382,3 +382,55 @@ def test_an_index_that_cannot_be_written_is_one_clear_error(lib, monkeypatch):
         add(lib, TEXT.encode(), "retail-media.txt")
     monkeypatch.undo()
     assert unchanged(lib) == before  # the corpus file was taken back too
+
+
+def test_a_crash_before_the_index_commit_leaves_the_corpus_as_it_was(lib, monkeypatch):
+    add(lib, TEXT.encode(), "retail-media.txt")
+    saved = (lib.settings.corpus_dir / "retail-media.md").read_text()
+    before = snapshot(lib)
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt("simulated crash while embedding")
+
+    monkeypatch.setattr(KnowledgeBase, "_embed", crash)
+    article, kind = adding.prepare(lib, b"Loyalty apps reward repeat purchases with points.",
+                                   filename="retail-media.txt")
+    with pytest.raises(KeyboardInterrupt):
+        adding.add(lib, article, kind=kind, replace=True)
+    assert snapshot(lib) == before
+    assert (lib.settings.corpus_dir / "retail-media.md").read_text() == saved
+
+
+def test_a_save_cut_short_after_the_index_commit_is_finished_at_the_next_write(
+        lib, monkeypatch):
+    """SIGKILL between the index commit and the file's move into the corpus: the article
+    is searchable, its file waits in corpus/.pending/, and the next write publishes it."""
+    def crash(*a, **k):
+        raise KeyboardInterrupt("simulated crash before the file was moved")
+
+    monkeypatch.setattr(adding, "_publish", crash)
+    with pytest.raises(KeyboardInterrupt):
+        add(lib, TEXT.encode(), "retail-media.txt")
+    monkeypatch.undo()
+    corpus = lib.settings.corpus_dir
+    assert not (corpus / "retail-media.md").exists()
+    assert (corpus / adding.PENDING / "retail-media.md").exists()
+    assert lib.search("retail media advertising", k=1).hits[0].article_id == "retail-media"
+    add(lib, b"Loyalty apps reward repeat purchases with points and offers.", "loyalty.txt")
+    assert (corpus / "retail-media.md").exists() and (corpus / "loyalty.md").exists()
+    assert not (corpus / adding.PENDING).exists()
+    # The corpus and the index agree again: a reindex from the corpus keeps both.
+    assert adding.closest(lib, adding.prepare(lib, (corpus / "retail-media.md").read_bytes(),
+                                              filename="x.md")[0]).duplicate
+
+
+def test_a_staged_file_the_index_never_took_is_set_aside(lib):
+    """SIGKILL before the index commit leaves a staged file with no article: it is moved
+    to corpus/.removed/ (recoverable), never published."""
+    pending = lib.settings.corpus_dir / adding.PENDING
+    pending.mkdir()
+    (pending / "ghost.md").write_text("---\ntitle: Ghost\nlang: en\n---\n" + TEXT)
+    assert adding.recover_pending(lib) == []
+    corpus = lib.settings.corpus_dir
+    assert not (corpus / "ghost.md").exists() and not pending.exists()
+    assert [p.name.endswith(".failed.md") for p in (corpus / ".removed").glob("ghost.*")] == [True]

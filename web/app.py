@@ -48,11 +48,13 @@ def templates() -> Jinja2Templates:
 
 def _open_kb(settings: Settings) -> KnowledgeBase:
     """Open the knowledge base and load the model and index, logging what takes time."""
-    from kb import answers
+    from kb import adding, answers
     from kb.core import KnowledgeBase
 
     started = time.perf_counter()
     kb = KnowledgeBase.open(settings=settings)
+    for article_id in adding.recover_pending(kb):
+        log.warning("recovered %s: its save was interrupted after indexing", article_id)
     log.info(
         "loading the embedding model %r (the first run builds it into %s: this can take a "
         "while)", settings.model, settings.cache_dir,
