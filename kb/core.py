@@ -1003,19 +1003,30 @@ class KnowledgeBase:
             ],
         }
 
-    def articles(self) -> list[dict[str, object]]:
-        return [
-            {
+    def articles(
+        self, *, langs: Sequence[str] | None = None, tag: str | None = None
+    ) -> list[dict[str, object]]:
+        """Every article's metadata, by id; ``langs`` and ``tag`` (case-insensitive)
+        keep only those in these languages, or with this tag."""
+        wanted = {language.check_lang(x) for x in langs} if langs else None
+        folded = tag.strip().casefold() if tag else None
+        out = []
+        for r in self.store.articles():
+            tags = json.loads(r["tags"])
+            if wanted is not None and r["lang"] not in wanted:
+                continue
+            if folded and folded not in {t.casefold() for t in tags}:
+                continue
+            out.append({
                 "id": r["id"],
                 "title": r["title"],
                 "lang": r["lang"],
                 "source": r["source"],
-                "tags": json.loads(r["tags"]),
+                "tags": tags,
                 "chunks": r["n_chunks"],
                 "added_at": r["added_at"],
-            }
-            for r in self.store.articles()
-        ]
+            })
+        return out
 
     def stats(self) -> dict[str, object]:
         meta = self.store.meta()

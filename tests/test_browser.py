@@ -131,3 +131,22 @@ def test_markup_in_an_article_is_inert_text(page, path):
     assert page.dialogs == []  # type: ignore[attr-defined]
     if path != "/concepts":
         assert "<script>alert(1)</script>" in page.inner_text("main")
+
+
+def test_library_filters_by_tag_and_language(page):
+    from playwright.sync_api import expect
+
+    page.goto("/library")
+    rows = page.locator("table.library tbody tr")
+    total = rows.count()  # the seeds and the browser tests' own article
+    assert total >= 5
+    page.locator("a.tag", has_text="strategy").first.click()
+    page.wait_for_url("**/library?tag=strategy")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#lib-shown")).to_have_text(f"Showing 2 of {total} articles.")
+    page.locator("label[for=lib-lang-ko]").click()  # the chip, as a mouse user would
+    page.get_by_role("button", name="Apply").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("ko-upstream-downstream-marketing")
+    page.get_by_role("link", name="Show all").click()
+    expect(rows).to_have_count(total)

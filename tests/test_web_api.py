@@ -266,11 +266,38 @@ def test_article_page(client):
     assert "upstream marketing" in r.text  # a tag
 
 
+def _library_ids(html: str) -> list[str]:
+    return re.findall(r'<span class="id">([^<]+)</span>', html)
+
+
 def test_library_page(client):
     r = client.get("/library")
     assert r.status_code == 200
     assert r.text.count('<tr>') == 1 + 5  # header + one row per article
     assert f'href="/articles/{EN_ARTICLE}"' in r.text
+    langs = [i.split("-")[0] for i in _library_ids(r.text)]
+    assert langs == ["ko", "ko", "en", "de", "vi"], "ordered as the counts read: KO EN DE VI"
+    assert re.search(r'<time datetime="[^"]+T[^"]+"[^>]*>\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>',
+                     r.text), "the time of day too, not only the date"
+
+
+def test_library_filters_and_sorts(client):
+    ids = _library_ids(client.get("/library", params=[("lang", "ko"), ("lang", "de")]).text)
+    assert sorted(i.split("-")[0] for i in ids) == ["de", "ko", "ko"]
+    page = client.get("/library", params={"tag": "Strategy"}).text  # case-insensitive
+    assert set(_library_ids(page)) == {"en-upstream-vs-downstream-marketing",
+                                       "ko-upstream-downstream-marketing"}
+    assert "Showing 2 of 5 articles." in page
+    assert '<a class="tag" href="/library?tag=upstream+marketing">' in page  # tags link
+    by_size = _library_ids(client.get("/library", params={"sort": "passages"}).text)
+    assert by_size[0] == "ko-cross-selling-existing-customers"
+    assert "No article matches" in client.get("/library", params={"tag": "nothing"}).text
+    assert client.get("/library", params={"lang": "xx"}).status_code == 400
+    assert client.get("/library", params={"sort": "bogus"}).status_code == 200  # ignored
+    body = client.get("/api/articles", params={"lang": "ko", "tag": "kpi"}).json()
+    assert [a["id"] for a in body["articles"]] == ["ko-cross-selling-existing-customers"]
+    assert body["count"] == 1
+    assert client.get("/api/articles", params={"lang": "fr"}).status_code == 400
 
 
 def test_concepts_page(client, fake_kb):

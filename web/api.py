@@ -85,10 +85,15 @@ def ask(kb: KB, q: Q, lang: LangParam = None) -> dict[str, Any]:
     return out
 
 
-@router.get("/api/articles", tags=["api"], summary="All articles")
-def articles(kb: KB) -> dict[str, Any]:
-    """Every article's id, title, language, source, tags, chunk count and date added."""
-    items = kb.articles()
+@router.get("/api/articles", tags=["api"], summary="All articles", responses=errors(400))
+def articles(
+    kb: KB, lang: LangParam = None,
+    tag: Annotated[str | None, Query(max_length=60, description="Only articles with this "
+                                     "tag (case-insensitive).")] = None,
+) -> dict[str, Any]:
+    """Every article's id, title, language, source, tags, chunk count and date added;
+    `lang` (as in search) and `tag` keep only some."""
+    items = kb.articles(langs=parse_langs(lang), tag=tag)
     return {"count": len(items), "articles": items}
 
 

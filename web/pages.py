@@ -53,8 +53,15 @@ def article_page(
 
 
 @router.get("/library", response_class=HTMLResponse)
-def library_page(request: Request, kb: KB) -> HTMLResponse:
-    return render(request, "library.html", "library", views.library_context(kb))
+def library_page(
+    request: Request, kb: KB, lang: Annotated[list[str] | None, Query(max_length=40)] = None,
+    tag: Annotated[str | None, Query(max_length=60)] = None,
+    sort: str | None = None,
+) -> HTMLResponse:
+    """All articles; ``lang`` and ``tag`` filter them, ``sort`` orders them (language,
+    title, added or passages; an unknown one is ignored, like a mangled link's)."""
+    ctx = views.library_context(kb, langs=parse_langs(lang), tag=tag, sort=sort)
+    return render(request, "library.html", "library", ctx)
 
 
 @router.get("/concepts", response_class=HTMLResponse)

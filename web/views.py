@@ -406,20 +406,68 @@ def _parts(
     return [p for p in parts if p["text"]]
 
 
-def library_context(kb: KnowledgeBase) -> dict[str, Any]:
+LIBRARY_SORTS = {"lang": "language", "title": "title", "added": "newest first",
+                 "passages": "most passages"}
+
+
+def library_context(
+    kb: KnowledgeBase, *, langs: list[str] | None = None, tag: str | None = None,
+    sort: str | None = None,
+) -> dict[str, Any]:
+    """The library table, filtered by languages and a tag and sorted; the counts per
+    language and the list of tags are over the whole library."""
+    everything = kb.articles()
+    shown = kb.articles(langs=langs, tag=tag) if langs or tag else everything
+    sort = sort if sort in LIBRARY_SORTS else "lang"
+    keys = {
+        "lang": lambda a: (_lang_order(str(a["lang"])), str(a["title"]).casefold()),
+        "title": lambda a: (str(a["title"]).casefold(), str(a["id"])),
+        "added": lambda a: (str(a["added_at"] or ""), str(a["id"])),
+        "passages": lambda a: (int(a["chunks"] or 0), str(a["id"])),  # type: ignore[call-overload]
+    }
     rows = []
-    for a in sorted(kb.articles(), key=lambda a: (str(a["lang"]), str(a["title"]).casefold())):
+    for a in sorted(shown, key=keys[sort], reverse=sort in ("added", "passages")):
         rows.append({
             "id": a["id"], "title": a["title"], "lang": a["lang"],
             "lang_name": LANG_NAMES.get(str(a["lang"]), a["lang"]), "chunks": a["chunks"],
-            "added": _date(a["added_at"]), "tags": a["tags"],
+            "added": _date(a["added_at"]), "added_at": _minute(a["added_at"]),
+            "added_iso": str(a["added_at"] or ""),
+            "tags": [{"text": t, "href": _library_href(tag=t, sort=sort)} for t in a["tags"]],
             "href": article_href(str(a["id"])),
         })
-    per_lang = {c: sum(1 for r in rows if r["lang"] == c) for c in SUPPORTED}
+    per_lang = {c: sum(1 for a in everything if a["lang"] == c) for c in SUPPORTED}
+    all_tags = sorted({t for a in everything for t in a["tags"]}, key=str.casefold)
+    chosen = set(langs or [])
     return {
-        "rows": rows, "total": len(rows),
-        "per_lang": [{"code": c, "name": LANG_NAMES[c], "count": n} for c, n in per_lang.items()],
+        "rows": rows, "total": len(everything), "shown": len(rows),
+        "filtered": bool(langs or tag),
+        "per_lang": [{"code": c, "name": LANG_NAMES[c], "count": n,
+                      "href": _library_href(langs=[c], sort=sort)}
+                     for c, n in per_lang.items()],
+        "filters": {
+            "langs": [{"code": c, "name": LANG_NAMES[c], "checked": c in chosen}
+                      for c in SUPPORTED],
+            "tags": [{"text": t, "selected": bool(tag) and t.casefold() == tag.casefold()}
+                     for t in all_tags],
+            "sorts": [{"value": k, "label": v, "selected": k == sort}
+                      for k, v in LIBRARY_SORTS.items()],
+            "clear_href": _library_href(sort=sort),
+        },
     }
+
+
+def _library_href(*, langs: list[str] | None = None, tag: str | None = None,
+                  sort: str = "lang") -> str:
+    params = [("lang", c) for c in langs or []] + ([("tag", tag)] if tag else [])
+    if sort != "lang":
+        params.append(("sort", sort))
+    return "/library" + ("?" + urlencode(params) if params else "")
+
+
+def _minute(value: object) -> str:
+    """``2026-12-01T04:58:12+00:00`` -> ``2026-12-01 04:58 UTC``: uploads of one day apart."""
+    text = str(value or "")
+    return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 else text
 
 
 def concept_view(card: ConceptCard) -> dict[str, Any]:
