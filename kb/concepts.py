@@ -1,14 +1,15 @@
 """Concept cards for onboarding: each glossary concept with its definition and sources.
 
 A card holds the concept's terms in ko/en/de/vi, a one-sentence extractive definition
-(the best-supported sentence for "What is <English name>?"), and the best passage in
-each language. A language whose best passage fails the same calibrated evidence test
-that decides an answer's ``found`` is a coverage gap: "no Vietnamese source on
-cross-selling yet".
+(the best sentence of the answer to "What is <English name>?" that names the concept
+and stands alone), and the best passage in each language. A language whose best
+passage fails the same calibrated evidence test that decides an answer's ``found`` is a
+coverage gap: "no Vietnamese source on cross-selling yet".
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,14 +66,67 @@ def _source(kb: KnowledgeBase, concept: Concept, lang: str) -> LangSource:
     return LangSource(lang, query, hit, ev)
 
 
-def concept_card(kb: KnowledgeBase, concept: Concept) -> ConceptCard:
-    """Build one card: the definition and each language's best passage or gap."""
+# A definition has to stand alone: a sentence that opens by pointing back at the one
+# before it ("이는 ...", "This ...", "Dies ...") means little on a card.
+_POINTS_BACK = re.compile(
+    r"^(?:[-*•·▪–]\s+)?(?:이는|이것은|이러한|이를|이와|그것은|이|그|this|these|that|it|they"
+    r"|dies|diese[rsmn]?|dadurch|damit|điều này|nó|chúng)(?=\s|,)", re.I)
+
+
+def definition(
+    kb: KnowledgeBase, concept: Concept, taken: set[tuple[str, int]] | None = None
+) -> answers.Citation | None:
+    """The best sentence of the answer to "What is <English name>?" that names the
+    concept (a term of it, in any language), stands alone, and is not already another
+    concept's definition (``taken``: (article id, start) pairs); None when no sentence
+    of the answer qualifies."""
     name = concept.names.get("en") or concept.id
-    definition = answers.best_citation(kb, f"What is {name}?")
+    ans = answers.answer(kb, f"What is {name}?")
+    if not ans.found:
+        return None
+    cited = {c.n: c for c in ans.citations}
+    usable = []
+    for s in ans.sentences:
+        c = cited[s.citations[0]]
+        key = (c.hit.article_id, s.start)
+        if (taken is not None and key in taken) or _POINTS_BACK.match(s.text):
+            continue
+        if _names(concept, s.text, c.hit.lang):
+            usable.append((s, c, key))
+    # A definition puts its subject first ("번들링은 ...", "Market Research is ...").
+    opening = [u for u in usable if _names(concept, _opening(u[0].text), u[1].hit.lang)]
+    for s, c, key in opening or usable:
+        if taken is not None:
+            taken.add(key)
+        return answers.Citation(c.n, c.hit, ((s.start, s.end),))
+    return None
+
+
+def _opening(sentence: str) -> str:
+    """The first four words, without a list bullet."""
+    return " ".join(answers._BULLET.sub("", sentence).split()[:4])
+
+
+def _names(concept: Concept, sentence: str, lang: str) -> bool:
+    folded = answers._fold(sentence)
+    own = answers._analyzed(sentence, lang)
+    return any(
+        answers._term_present(term, term_lang, own if term_lang == lang else frozenset(), folded)
+        for term_lang, terms in concept.terms.items()
+        for term in terms
+    )
+
+
+def concept_card(
+    kb: KnowledgeBase, concept: Concept, taken: set[tuple[str, int]] | None = None
+) -> ConceptCard:
+    """Build one card: the definition and each language's best passage or gap."""
     sources = tuple(_source(kb, concept, lang) for lang in SUPPORTED)
-    return ConceptCard(concept, definition, sources)
+    return ConceptCard(concept, definition(kb, concept, taken), sources)
 
 
 def concept_cards(kb: KnowledgeBase) -> list[ConceptCard]:
-    """One card per concept of the knowledge base's glossary, in glossary order."""
-    return [concept_card(kb, c) for c in kb.glossary.concepts]
+    """One card per concept of the knowledge base's glossary, in glossary order; no
+    sentence defines two concepts."""
+    taken: set[tuple[str, int]] = set()
+    return [concept_card(kb, c, taken) for c in kb.glossary.concepts]
