@@ -158,14 +158,37 @@ class Citation:
         """The spans within ``hit.text``."""
         return [(a - self.hit.start, b - self.hit.start) for a, b in self.spans]
 
+    @property
+    def section(self) -> str:
+        """The heading the first quoted sentence sits under. A passage can run past a
+        heading; ``hit.section`` is the one where the passage starts."""
+        return section_at(self.hit, self.local_spans[0][0])
+
     def to_dict(self) -> dict[str, object]:
         return {
             "n": self.n,
             **self.hit.to_dict(),
+            "section": self.section,
             "sentence_start": self.sentence_start,
             "sentence_end": self.sentence_end,
             "spans": [{"start": a, "end": b} for a, b in self.spans],
         }
+
+
+_MD_MARK = re.compile(r"[ \t]*#{1,6}[ \t]+")
+
+
+def section_at(hit: Hit, local: int) -> str:
+    """The heading the text at ``local`` (an offset into ``hit.text``) sits under."""
+    section = hit.section
+    for b in chunking.blocks(hit.text):
+        if b.start >= local:
+            break
+        if b.kind == "heading":
+            line = hit.text[b.start : b.end]
+            md = _MD_MARK.match(line)
+            section = (line[md.end() :] if md else line).strip()
+    return section
 
 
 @dataclass(frozen=True)

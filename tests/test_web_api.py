@@ -382,8 +382,8 @@ def test_article_page_shows_sections_as_headings(fake_kb):
 
 def test_a_card_names_the_section_its_sentence_sits_under():
     """A passage can run past a heading; the card's section is the cited sentence's."""
+    from kb.answers import section_at
     from kb.results import Hit
-    from web.views import section_at
 
     text = ("Referrals grow trust among buyers over time.\n\n## How to design a program\n\n"
             "Give both sides a reward they value.")

@@ -74,7 +74,8 @@ def ask(kb: KB, q: Q, lang: LangParam = None) -> dict[str, Any]:
     """2-5 sentences quoted from the articles, each with the citation numbers of its passage.
 
     `found` is false (with a `message`) when no passage clearly addresses the question.
-    Each citation is a passage (all the fields of a search hit) plus `spans`: the
+    Each citation is a passage (all the fields of a search hit, but `section` is the
+    heading its first quoted sentence sits under) plus `spans`: the
     absolute `start`-`end` of each quoted sentence in the article's cleaned text. Two
     sentences from one passage share its citation. `sentence_start`-`sentence_end` repeat
     the first span. Each answer sentence gives its own `span` too.

@@ -116,20 +116,6 @@ def excerpt(hit: Hit, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
             "cut_after": cut_after}
 
 
-def section_at(hit: Hit, local: int) -> str:
-    """The heading the text at ``local`` (an offset into ``hit.text``) sits under. A
-    passage can run past a heading; its own ``section`` is where it starts."""
-    section = hit.section
-    for b in chunking.blocks(hit.text):
-        if b.start >= local:
-            break
-        if b.kind == "heading":
-            line = hit.text[b.start : b.end]
-            md = _MD_MARK.match(line)
-            section = (line[md.end() :] if md else line).strip()
-    return section
-
-
 def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
     snippet, cut = _trim_right(" ".join(_unmark(hit.text).split()), limit)
     return {
@@ -158,7 +144,7 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         cards.append({
             "n": c.n, "title": c.hit.title, "lang": c.hit.lang,
             "lang_name": LANG_NAMES.get(c.hit.lang, c.hit.lang),
-            "section": section_at(c.hit, c.local_spans[0][0]),
+            "section": c.section,
             "excerpt": excerpt(c.hit, c.local_spans),
             "href": article_href(c.hit.article_id, chunk_id=c.hit.chunk_id, spans=c.spans),
             "also": also.get(c.hit.chunk_id, []),
