@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from kb import chunking, families
+from kb import chunking, families, language
 from kb.articles import Article, article_id_from_name, parse_article, read_article, same_id
 from kb.errors import (
     ArticleError,
@@ -31,6 +31,7 @@ from kb.errors import (
     TooLargeError,
 )
 from kb.extract import extract
+from kb.language import LANG_NAMES
 from kb.store import atomic_write_text
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class AddResult:
     similarity: float | None = None  # their 5-gram Jaccard similarity
     exists: bool = False  # an article with this id was there before (replaced, or a clash)
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
+    lang_looks: str | None = None  # a given language the text does not look like: its name
     family: list[dict[str, object]] = field(default_factory=list)
     seconds: float = 0.0
     # Where a save's time went: index_s (checks, corpus file, embedding, index write),
@@ -64,12 +66,17 @@ class AddResult:
     @property
     def warnings(self) -> list[str]:
         """What to know before (or after) saving, in words: why a save would be refused,
-        and a similar article it may be a new version of."""
+        a given language the text does not look like, and a similar article it may be a
+        new version of."""
         out = []
         if self.duplicate_of:
             out.append(f"already in the knowledge base as {self.duplicate_of!r}; "
                        "saving it would be refused")
-        elif self.similar_to and self.similar_to != self.article_id:
+        if self.lang_looks:
+            out.append(f"the text looks {self.lang_looks}, but its language was given as "
+                       f"{LANG_NAMES.get(self.lang, self.lang)} ({self.lang}); the language "
+                       "decides how it is searched, so check it")
+        if self.similar_to and self.similar_to != self.article_id and not self.duplicate_of:
             share = f"{round(100 * (self.similarity or 0))}% of its wording is shared"
             out.append(f"much like {self.similar_to!r} ({share}): if this is a new version "
                        f"of it, replace {self.similar_to!r} instead of adding a second copy")
@@ -201,6 +208,20 @@ def closest(kb: KnowledgeBase, article: Article) -> Match | None:
     return best
 
 
+def lang_looks(article: Article) -> str | None:
+    """When the article's language was given (a field, or its header) and its text
+    clearly looks like another language: that language's name ("English"). Uploads
+    only: detection costs a few milliseconds an article, too much for a bulk ingest."""
+    if article.lang_source == "detected":
+        return None
+    sample = article.text[:5000]
+    detected = language.detect(sample)
+    if detected is not None:
+        return LANG_NAMES[detected] if detected != article.lang else None
+    other = language.unsupported(sample)
+    return other
+
+
 def find_duplicate(kb: KnowledgeBase, article: Article) -> str | None:
     """The id of an existing article with (nearly) the same text, if any."""
     m = closest(kb, article)
@@ -238,7 +259,7 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text") -> AddRe
     """What :func:`add` would store, and what would stop it; writes nothing."""
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
-        lang_source=article.lang_source,
+        lang_source=article.lang_source, lang_looks=lang_looks(article),
         chunks=preview(kb, article), text=article.text, saved=False, source=article.source,
         tags=article.tags, exists=kb.store.article(article.id) is not None,
         **_match_fields(closest(kb, article)),
@@ -322,7 +343,7 @@ def add(
     done = time.perf_counter()
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
-        lang_source=article.lang_source,
+        lang_source=article.lang_source, lang_looks=lang_looks(article),
         chunks=n_chunks, text=article.text, saved=True, source=article.source,
         tags=article.tags, exists=exists, family=fam, seconds=done - started,
         **_match_fields(match),

@@ -434,3 +434,19 @@ def test_a_staged_file_the_index_never_took_is_set_aside(lib):
     corpus = lib.settings.corpus_dir
     assert not (corpus / "ghost.md").exists() and not pending.exists()
     assert [p.name.endswith(".failed.md") for p in (corpus / ".removed").glob("ghost.*")] == [True]
+
+
+def test_a_given_language_the_text_does_not_look_like_is_flagged(lib):
+    article, kind = adding.prepare(lib, TEXT.encode(), filename="retail.txt", lang="de")
+    dry = adding.dry_run(lib, article, kind=kind)
+    assert article.lang == "de" and dry.lang_looks == "English"
+    assert any("looks English, but its language was given as German (de)" in w
+               for w in dry.warnings)
+    french = ("---\nlang: en\n---\nLe marketing en amont étudie les besoins des clients avant "
+              "de concevoir un produit, et le marketing en aval vend ce produit.")
+    article, kind = adding.prepare(lib, french.encode(), filename="fr.md")
+    assert adding.dry_run(lib, article, kind=kind).lang_looks == "French (fr)"
+    article, kind = adding.prepare(lib, TEXT.encode(), filename="retail.txt", lang="en")
+    assert adding.dry_run(lib, article, kind=kind).lang_looks is None
+    article, kind = adding.prepare(lib, TEXT.encode(), filename="retail.txt")  # detected
+    assert adding.dry_run(lib, article, kind=kind).lang_looks is None

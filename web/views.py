@@ -548,6 +548,7 @@ def add_context(
                          "percent": round(100 * (result.similarity or 0))}
                         if result.similar_to and result.similar_to != result.article_id
                         else None),
+            "lang_looks": result.lang_looks,
             "note": note,
         }
     langs = [{"value": "auto", "label": "Detect automatically",
