@@ -312,31 +312,34 @@ def add(
 ) -> AddResult:
     """Save the article to the corpus and index it incrementally."""
     started = time.perf_counter()
-    recover_pending(kb)
-    exists = kb.store.article(article.id) is not None
-    if exists and not replace:
-        raise ConflictError(
-            f"an article with id {article.id!r} already exists; replace it (PUT, or "
-            "--replace) or choose another title/file name"
-        )
-    if not exists and replace:
-        raise NotFoundError(f"no article with id {article.id!r} to replace")
-    match = closest(kb, article)
-    if match is not None and match.duplicate:
-        raise ConflictError(
-            f"already in the knowledge base as {match.article_id!r}; not indexed twice")
-    # The file is staged, the index written, and only then the file published: a crash
-    # before the index commit leaves the corpus as it was (the staged file is set aside
-    # as failed), one after it leaves a staged file that recover_pending() publishes.
-    staged = _stage(kb, article)
-    try:
-        report = kb.ingest([article])
-    except BaseException:
-        staged.unlink(missing_ok=True)
+    # One unit under the index's write lock, across processes: another writer's
+    # recover_pending() must not take this save's staged file for an abandoned one.
+    with kb.writing():
+        recover_pending(kb)
+        exists = kb.store.article(article.id) is not None
+        if exists and not replace:
+            raise ConflictError(
+                f"an article with id {article.id!r} already exists; replace it (PUT, or "
+                "--replace) or choose another title/file name"
+            )
+        if not exists and replace:
+            raise NotFoundError(f"no article with id {article.id!r} to replace")
+        match = closest(kb, article)
+        if match is not None and match.duplicate:
+            raise ConflictError(
+                f"already in the knowledge base as {match.article_id!r}; not indexed twice")
+        # The file is staged, the index written, and only then the file published: a crash
+        # before the index commit leaves the corpus as it was (the staged file is set aside
+        # as failed), one after it leaves a staged file that recover_pending() publishes.
+        staged = _stage(kb, article)
+        try:
+            report = kb.ingest([article])
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            _tidy(staged.parent)
+            raise
+        _publish(kb, staged, article.id)
         _tidy(staged.parent)
-        raise
-    _publish(kb, staged, article.id)
-    _tidy(staged.parent)
     indexed = time.perf_counter()
     fam = detect_translations(kb, article.id) if detect_family else []
     n_chunks = len(kb.store.article_chunks(article.id))
@@ -397,14 +400,29 @@ def _tidy(folder: Path) -> None:
         pass
 
 
-def recover_pending(kb: KnowledgeBase) -> list[str]:
+def recover_pending(kb: KnowledgeBase, *, wait: bool = True) -> list[str]:
     """Finish writes that a crash interrupted: a staged file whose article the index
     holds with the same content is published (the index committed); any other is moved
     to corpus/.removed/ as ``<id>.<time>.failed.md`` (the index did not). Returns the
-    ids published."""
+    ids published.
+
+    It runs under the index's write lock, so a save still in progress in another
+    process (which holds that lock) is never mistaken for an interrupted one. With
+    ``wait=False`` (a server's start) it gives up at once when another writer is busy.
+    """
     folder = kb.settings.corpus_dir / PENDING
     if not folder.is_dir():
         return []
+    from filelock import Timeout
+
+    try:
+        with kb.writing(timeout=600 if wait else 0):
+            return _recover(kb, folder)
+    except Timeout:
+        return []  # that writer recovers what is left when it starts its own save
+
+
+def _recover(kb: KnowledgeBase, folder: Path) -> list[str]:
     published = []
     for staged in sorted(folder.glob("*.md")):
         try:
@@ -421,7 +439,7 @@ def recover_pending(kb: KnowledgeBase) -> list[str]:
             else:
                 trash = kb.settings.corpus_dir / ".removed"
                 trash.mkdir(exist_ok=True)
-                staged.replace(trash / f"{staged.stem}.{int(time.time())}.failed.md")
+                staged.replace(trash / f"{staged.stem}.{time.time_ns()}.failed.md")
                 log.warning("moved %s to %s: its write was interrupted before indexing",
                             staged.name, trash)
         except (OSError, StorageError) as exc:
@@ -437,7 +455,12 @@ def remove(kb: KnowledgeBase, article_id: str) -> None:
     would have been out of the index but still in the corpus, back at the next ingest.
     If the index then refuses, the file is put back."""
     article_id = same_id(article_id)
-    recover_pending(kb)
+    with kb.writing():
+        recover_pending(kb)
+        _remove(kb, article_id)
+
+
+def _remove(kb: KnowledgeBase, article_id: str) -> None:
     if kb.store.article(article_id) is None:
         raise NotFoundError(f"no article with id {article_id!r}")
     path = existing_file(kb, article_id)

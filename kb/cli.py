@@ -171,8 +171,7 @@ def ingest(
         _reindex(kb, [settings.corpus_dir], families=not no_families)  # errors: see below
         kb.close()
         kb = _open(ctx)
-    for article_id in adding.recover_pending(kb):  # a write a crash cut short
-        click.echo(f"recovered {article_id}: its save was interrupted after indexing", err=True)
+    adding.recover_pending(kb)  # a save a crash cut short (it logs what it does)
     with progress_bar("ingest") as progress:
         report = kb.ingest_paths(targets, progress=progress)
     for err in report.errors:

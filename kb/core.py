@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -125,6 +125,7 @@ class KnowledgeBase:
         self._glossary: Glossary | None = None
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
+        self._held = threading.local()  # how deep this thread is in the write lock
         try:
             self._check_compatible()
             self._repair()
@@ -242,17 +243,34 @@ class KnowledgeBase:
         return self._glossary
 
     # -- writing ----------------------------------------------------------------------
+    def writing(self, timeout: float = 600) -> AbstractContextManager[None]:
+        """Hold the index's write lock across several steps (a save stages its corpus
+        file, ingests and publishes the file as one unit). Writes inside take it again
+        without waiting: the lock is reentrant within a thread."""
+        return self._lock(timeout)
+
     @contextmanager
     def _lock(self, timeout: float = 600) -> Iterator[None]:
         """The index's write lock, across processes (filelock.Timeout after
-        ``timeout`` s). An OS error in the write (an unwritable index directory, a full
-        disk) becomes one StorageError: the write is atomic, so the previous index is
-        still there and searchable."""
+        ``timeout`` s), reentrant within a thread. An OS error in the write (an
+        unwritable index directory, a full disk) becomes one StorageError: the write is
+        atomic, so the previous index is still there and searchable."""
         from filelock import FileLock, Timeout
 
+        if getattr(self._held, "depth", 0):  # this thread holds it already
+            self._held.depth += 1
+            try:
+                yield
+            finally:
+                self._held.depth -= 1
+            return
         try:
             with FileLock(str(self.index_dir / ".lock"), timeout=timeout):
-                yield
+                self._held.depth = 1
+                try:
+                    yield
+                finally:
+                    self._held.depth = 0
         except Timeout:  # an OSError too, but not a storage problem
             raise
         except OSError as exc:

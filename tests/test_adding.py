@@ -450,3 +450,41 @@ def test_a_given_language_the_text_does_not_look_like_is_flagged(lib):
     assert adding.dry_run(lib, article, kind=kind).lang_looks is None
     article, kind = adding.prepare(lib, TEXT.encode(), filename="retail.txt")  # detected
     assert adding.dry_run(lib, article, kind=kind).lang_looks is None
+
+
+def test_a_save_in_progress_is_not_taken_for_an_interrupted_one(lib, tmp_path, fake_encoder):
+    """Another process's recovery (here: a second KnowledgeBase on the same index, in a
+    thread) waits for the write lock that a save holds from staging to publishing; a
+    server start (wait=False) leaves the staged file alone."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+    real_ingest = lib.ingest
+
+    def slow_ingest(*a, **k):
+        entered.set()
+        assert release.wait(30)
+        return real_ingest(*a, **k)
+
+    lib.ingest = slow_ingest
+    article, kind = adding.prepare(lib, TEXT.encode(), filename="retail-media.txt")
+    saving = threading.Thread(target=adding.add, args=(lib, article), kwargs={"kind": kind})
+    saving.start()
+    assert entered.wait(30)
+    staged = lib.settings.corpus_dir / adding.PENDING / "retail-media.md"
+    assert staged.exists()
+    other = KnowledgeBase.open(lib.index_dir, settings=lib.settings, encoder=fake_encoder)
+    try:
+        assert adding.recover_pending(other, wait=False) == []  # busy: leave it
+        assert staged.exists()
+        waiting = threading.Thread(target=adding.recover_pending, args=(other,))
+        waiting.start()  # blocks on the lock until the save is done
+        release.set()
+        saving.join(30)
+        waiting.join(30)
+    finally:
+        other.close()
+    corpus = lib.settings.corpus_dir
+    assert (corpus / "retail-media.md").exists()
+    assert not list(corpus.glob(".removed/retail-media.*")), "not set aside as failed"
+    assert lib.search("retail media advertising", k=1).hits[0].article_id == "retail-media"

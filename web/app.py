@@ -53,7 +53,7 @@ def _open_kb(settings: Settings) -> KnowledgeBase:
 
     started = time.perf_counter()
     kb = KnowledgeBase.open(settings=settings)
-    for article_id in adding.recover_pending(kb):
+    for article_id in adding.recover_pending(kb, wait=False):
         log.warning("recovered %s: its save was interrupted after indexing", article_id)
     log.info(
         "loading the embedding model %r (the first run builds it into %s: this can take a "
