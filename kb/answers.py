@@ -32,9 +32,9 @@ behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measu
 5. **Lists.** When the answer quotes a list's lead-in ("... define a few KPIs. Some of
    them are:") and one of its items, it quotes every item (lists of up to 6 items, up to
    8 sentences in all): a reader asking "which KPIs?" should not get one of four.
-6. **Order.** The best sentence (with its list, if any) comes first; the rest follow by
-   their passage's search rank, then by position in the article, so sentences from one
-   passage read in their original order.
+6. **Order.** The best sentence's passage comes first; the others follow by search
+   rank. A passage's sentences stay together and in their text order, since one may
+   point back at another ("이러한 마케팅은 ...").
 """
 
 from __future__ import annotations
@@ -632,15 +632,17 @@ def answer(
             kb, qlang, "the closest passages hold no full sentences to quote",
             filtered=bool(langs)),
             evidence=ev, passages=hits)
-    chosen = _arrange(_select(kb, st, q, qvec, qlang, cands, cfg), cands)
+    picked = _select(kb, st, q, qvec, qlang, cands, cfg)
+    chosen = _arrange(picked, cands)
+    best = next(i for i, c in enumerate(chosen) if c is picked[0])
     citations, sentences = _cite(chosen)
     n_articles = len({c.hit.article_id for c in chosen})
     message = (
         f"{len(sentences)} sentence{'s' if len(sentences) != 1 else ''} quoted from "
         f"{n_articles} article{'s' if n_articles != 1 else ''}."
     )
-    return Answer(q, qlang, True, message, sentences, citations, ev, sentences[0].citations[0],
-                  hits, best_sentence=0)
+    return Answer(q, qlang, True, message, sentences, citations, ev,
+                  sentences[best].citations[0], hits, best_sentence=best)
 
 
 MAX_LIST_ITEMS = 6  # a longer list is not quoted whole
@@ -649,8 +651,8 @@ MAX_WITH_LIST = 8  # sentences in an answer that quotes a whole list
 
 def _arrange(chosen: list[_Candidate], cands: list[_Candidate]) -> list[_Candidate]:
     """The answer's sentences in reading order: ``chosen`` (best first) with the lists
-    it introduces completed, the best sentence's unit first, then by search rank and
-    position."""
+    it introduces completed; the best sentence's passage first, then by search rank,
+    each passage's sentences in text order."""
     units: list[list[_Candidate]] = []
     placed: set[int] = set()
     total = len(chosen)
@@ -662,8 +664,10 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate]) -> list[_Candida
         units.append(group)
         placed |= {id(c) for c in group}
     units += [[c] for c in chosen if id(c) not in placed]
-    top = id(chosen[0])
-    units.sort(key=lambda u: (top not in {id(c) for c in u}, u[0].rank, u[0].start))
+    # Sentences of one passage stay together and in their text order (the second may
+    # point back at the first: "이러한 마케팅은 ..."); the best sentence's passage leads.
+    top = chosen[0].hit.chunk_id
+    units.sort(key=lambda u: (u[0].hit.chunk_id != top, u[0].rank, u[0].start))
     return [c for u in units for c in u]
 
 

@@ -86,7 +86,8 @@ def definition(
         return None
     cited = {c.n: c for c in ans.citations}
     usable = []
-    for s in ans.sentences:
+    first = ans.best_sentence or 0  # the best-scoring sentence first, then reading order
+    for s in (ans.sentences[first], *ans.sentences[:first], *ans.sentences[first + 1 :]):
         c = cited[s.citations[0]]
         key = (c.hit.article_id, s.start)
         if (taken is not None and key in taken) or _POINTS_BACK.match(s.text):

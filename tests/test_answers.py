@@ -91,13 +91,20 @@ def test_sentences_of_one_passage_share_its_citation(fake_kb):
     assert best.sentence == top.text and best.n == top.citations[0] == ans.best
 
 
-def test_answer_leads_with_its_best_sentence_then_reads_in_passage_order(fake_kb):
-    ans = answer(fake_kb, "What is upstream marketing?")
-    assert ans.best_sentence == 0 and ans.best == ans.sentences[0].citations[0] == 1
-    rank = {h.chunk_id: i for i, h in enumerate(ans.passages)}
+@pytest.mark.parametrize("question", FAKE_ANSWERABLE)
+def test_answer_leads_with_the_best_passage_and_reads_in_text_order(fake_kb, question):
+    ans = answer(fake_kb, question)
     cited = {c.n: c.hit.chunk_id for c in ans.citations}
-    keys = [(rank[cited[s.citations[0]]], s.start) for s in ans.sentences[1:]]
-    assert keys == sorted(keys)
+    chunks = [cited[s.citations[0]] for s in ans.sentences]
+    assert chunks[0] == cited[ans.sentences[ans.best_sentence].citations[0]]
+    # one run per passage, in text order within it
+    runs = [c for i, c in enumerate(chunks) if i == 0 or c != chunks[i - 1]]
+    assert len(runs) == len(set(runs)), chunks
+    for chunk in set(chunks):
+        starts = [s.start for s, c in zip(ans.sentences, chunks, strict=True) if c == chunk]
+        assert starts == sorted(starts)
+    rank = {h.chunk_id: i for i, h in enumerate(ans.passages)}
+    assert [rank[c] for c in runs[1:]] == sorted(rank[c] for c in runs[1:])
 
 
 def test_a_quoted_list_lead_in_brings_the_whole_list(fake_kb):
