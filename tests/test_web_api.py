@@ -239,6 +239,8 @@ def test_highlight_spans_parse_strictly():
     assert parse_spans("1-3,x", 100) == []  # one bad item: no highlight at all
     assert parse_spans(",".join(["1-2"] * (MAX_HIGHLIGHTS + 1)), 100) == []
     assert parse_spans("", 100) == [] and parse_spans(None, 100) == []
+    assert parse_spans("1-3,", 100) == [(1, 3)]  # a trailing comma is harmless
+    assert parse_spans("١-٣", 100) == []  # ASCII digits only
 
 
 def test_ask_page_not_found_state(client):
@@ -366,13 +368,20 @@ def test_article_page_shows_sections_as_headings(fake_kb):
         page = c.get("/articles/referral-playbook").text
         body = page[page.index('class="doc-text"'):]
         heads = re.findall(r'<(h\d|p) class="doc-h">(.*?)</\1>', body)
-        assert heads == [("p", "Referral playbook"), ("h3", "Why &lt;referrals&gt; work"),
-                         ("h3", "1.1. Rewards")]
+        assert heads == [("p", "Referral playbook"), ("h2", "Why &lt;referrals&gt; work"),
+                         ("h3", "1.1. Rewards")], "## is the top level here: h2, none skipped"
         assert "#" not in re.sub(r'href="[^"]*"|id="[^"]*"', "", body.split("</article>")[0])
         text = fake_kb.article("referral-playbook")["text"]
         start = text.index("Why")
         marked = c.get("/articles/referral-playbook", params={"hl": f"{start}-{start + 3}"}).text
-        assert '<h3 class="doc-h"><mark id="hl" tabindex="-1">Why</mark>' in marked
+        assert '<h2 class="doc-h"><mark id="hl" tabindex="-1">Why</mark>' in marked
+        # A span that starts on what the page leaves out (the "## " mark) still has its
+        # jump target; one that covers only that has no highlight and no jump link.
+        line = text.index("## Why")
+        marked = c.get("/articles/referral-playbook", params={"hl": f"{line}-{start + 3}"}).text
+        assert '<mark id="hl" tabindex="-1">Why</mark>' in marked and 'href="#hl"' in marked
+        bare = c.get("/articles/referral-playbook", params={"hl": f"{line}-{line + 2}"}).text
+        assert "<mark" not in bare and 'href="#hl"' not in bare
     for aid in (EN_ARTICLE,):
         with TestClient(create_app(Settings(index_dir=fake_kb.index_dir, model="fake"),
                                    kb=fake_kb)) as c:

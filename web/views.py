@@ -237,12 +237,12 @@ MAX_HIGHLIGHTS = 8
 def parse_spans(hl: str | None, length: int) -> list[tuple[int, int]]:
     """``"120-180"`` or ``"120-180,200-260"`` to spans clamped to the text, in order and
     without overlaps; anything malformed gives no highlight at all."""
-    items = (hl or "").split(",")
+    items = [x for x in (hl or "").split(",") if x]  # a trailing comma is harmless
     if len(items) > MAX_HIGHLIGHTS or len(hl or "") > 20 * MAX_HIGHLIGHTS:
         return []
     spans = []
     for item in items:
-        m = re.fullmatch(r"(\d{1,9})-(\d{1,9})", item)
+        m = re.fullmatch(r"([0-9]{1,9})-([0-9]{1,9})", item)
         if m is None:
             return []
         a, b = int(m.group(1)), int(m.group(2))
@@ -288,6 +288,12 @@ def article_context(
         pos = max(pos, ch["end"])
     if pos < len(text):
         segments.append({"kind": "gap", "blocks": _blocks(text, pos, len(text), spans, headings)})
+    # The jump target is the first mark shown: a span can start on what the page does
+    # not show (a heading's "#", the line breaks around a heading).
+    marks = [p for seg in segments for b in seg["blocks"] for p in b["parts"]
+             if p["mark"] and p["text"].strip()]
+    for i, p in enumerate(marks):
+        p["first"] = i == 0
     return {
         "article": {
             "id": art["id"], "title": art["title"], "lang": art["lang"],
@@ -296,7 +302,7 @@ def article_context(
             "added": _date(art["added_at"]), "updated": _date(art["updated_at"]),
             "n_chunks": len(chunks), "chars": len(text),
         },
-        "segments": segments, "highlight": bool(spans), "target_chunk": target_chunk,
+        "segments": segments, "highlight": bool(marks), "target_chunk": target_chunk,
         "api_href": "/api" + article_href(article_id), "also": family,
         "notice": _saved_notice(saved, len(chunks), family) if saved else None,
     }
@@ -320,23 +326,24 @@ def _headings(text: str, title: str) -> list[tuple[int, int, int, str]]:
     """The article's headings as the chunker reads them: (line start, where the words
     start, line end, tag). Markdown's "#" gives h2 ("##" h3 …), "1.1." numbering h3. A
     first line that repeats the title is a plain paragraph: the page's h1 already says it."""
-    out = []
+    found = []
     for b in chunking.blocks(text):
         if b.kind != "heading":
             continue
         line = text[b.start : b.end]
         md, numbered = _MD_MARK.match(line), _NUMBERED.match(line)
         words = b.start + (md.end() if md else len(line) - len(line.lstrip()))
-        if md:
-            level = len(md.group(1)) + 1
-        elif numbered:
-            level = numbered.group(1).count(".") + 2
-        else:
-            level = 2
-        tag = f"h{min(level, 4)}"
-        if b.start == 0 and _folded(text[words : b.end]) == _folded(title):
-            tag = "p"
-        out.append((b.start, words, b.end, tag))
+        repeat = b.start == 0 and _folded(text[words : b.end]) == _folded(title)
+        found.append((b.start, words, b.end, repeat, len(md.group(1)) if md else 0,
+                      numbered.group(1).count(".") + 2 if numbered and not md else 2))
+    # Levels are relative: an article whose sections are "##" (its "#" being the title)
+    # gets h2 for them, not h3, so no level is skipped.
+    top = min((hashes for *_, repeat, hashes, _ in found if hashes and not repeat), default=1)
+    out = []
+    for start, words, end, repeat, hashes, level in found:
+        if hashes:
+            level = hashes - top + 2
+        out.append((start, words, end, "p" if repeat else f"h{min(max(level, 2), 4)}"))
     return out
 
 
@@ -378,7 +385,7 @@ def _parts(
     text: str, start: int, end: int, spans: Sequence[tuple[int, int]]
 ) -> list[dict[str, Any]]:
     """``text[start:end]`` split into plain and highlighted parts (``spans``: sorted,
-    disjoint); the part where the first span begins is marked ``first``."""
+    disjoint)."""
     parts = []
     pos = start
     for a, b in spans:
@@ -386,7 +393,7 @@ def _parts(
             continue
         a, b = max(pos, a), min(end, b)
         parts.append({"text": text[pos:a], "mark": False})
-        parts.append({"text": text[a:b], "mark": True, "first": a == spans[0][0]})
+        parts.append({"text": text[a:b], "mark": True})
         pos = b
     parts.append({"text": text[pos:end], "mark": False})
     return [p for p in parts if p["text"]]
