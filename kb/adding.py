@@ -20,7 +20,14 @@ import numpy as np
 import yaml
 
 from kb import chunking, families, language
-from kb.articles import Article, article_id_from_name, parse_article, read_article, same_id
+from kb.articles import (
+    Article,
+    article_id_from_name,
+    check_tags,
+    parse_article,
+    read_article,
+    same_id,
+)
 from kb.errors import (
     ArticleError,
     BadInputError,
@@ -54,6 +61,7 @@ class AddResult:
     duplicate_of: str | None = None
     similar_to: str | None = None  # an article this one is an edited or extended copy of
     similarity: float | None = None  # their 5-gram Jaccard similarity
+    contained: float | None = None  # the share of the shorter one's 5-grams the other holds
     exists: bool = False  # an article with this id was there before (replaced, or a clash)
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     lang_looks: str | None = None  # a given language the text does not look like: its name
@@ -77,13 +85,20 @@ class AddResult:
                        f"{LANG_NAMES.get(self.lang, self.lang)} ({self.lang}); the language "
                        "decides how it is searched, so check it")
         if self.similar_to and self.similar_to != self.article_id and not self.duplicate_of:
-            share = f"{round(100 * (self.similarity or 0))}% of its wording is shared"
-            out.append(f"much like {self.similar_to!r} ({share}): if this is a new version "
-                       f"of it, replace {self.similar_to!r} instead of adding a second copy")
+            out.append(f"much like {self.similar_to!r} ({self.likeness}): if this is a new "
+                       f"version of it, replace {self.similar_to!r} rather than keep both")
         if self.exists and not self.saved:
             out.append(f"an article with id {self.article_id!r} already exists; saving "
                        "replaces it only on request (PUT, or --replace)")
         return out
+
+    @property
+    def likeness(self) -> str:
+        """How the similar article is like this one, in words: the figure that flagged it."""
+        jaccard, contained = self.similarity or 0.0, self.contained or 0.0
+        if jaccard >= families.SIMILAR_THRESHOLD:
+            return f"{round(100 * jaccard)}% of their wording is shared"
+        return f"{round(100 * contained)}% of the shorter one's wording is in the other"
 
     def to_dict(self, *, with_text: bool = False) -> dict[str, object]:
         d: dict[str, object] = {k: v for k, v in self.__dict__.items() if k != "text"}
@@ -154,6 +169,7 @@ def prepare(
         extracted.text, name=name, article_id=article_id, title=title or extracted.title,
         lang=lang, source=source, tags=tags, pasted=filename is None,
     )
+    check_tags(article.tags, name)
     if filename is None and article_id is None:
         # A title is not a path: "Upstream / Downstream" keeps both words in its id.
         slug = article_id_from_name(article.title.replace("/", " ").replace("\\", " "))
@@ -271,7 +287,8 @@ def _match_fields(m: Match | None) -> dict[str, Any]:
         return {}
     if m.duplicate:
         return {"duplicate_of": m.article_id}
-    return {"similar_to": m.article_id, "similarity": round(m.jaccard, 3)}
+    return {"similar_to": m.article_id, "similarity": round(m.jaccard, 3),
+            "contained": round(m.contained, 3)}
 
 
 def _corpus_text(article: Article) -> str:

@@ -27,9 +27,11 @@ from kb.errors import ArticleError
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024
-_HEADER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
-_TOML_HEADER = re.compile(r"\A\+\+\+[ \t]*\n(.*?)\n\+\+\+[ \t]*(?:\n|\Z)", re.S)  # Hugo's
-_OPENED = re.compile(r"\A(---|\+\+\+)[ \t]*\n\s*(title|lang|source|tags|id)\s*[:=]", re.I)
+# The block may be empty ("---\n---\n").
+_HEADER = re.compile(r"\A---[ \t]*\n((?:.*?\n)?)---[ \t]*(?:\n|\Z)", re.S)
+_TOML_HEADER = re.compile(r"\A\+\+\+[ \t]*\n((?:.*?\n)?)\+\+\+[ \t]*(?:\n|\Z)", re.S)  # Hugo
+# Header keys are lower case; "Title: an essay" after a "---" rule is text, not a header.
+_OPENED = re.compile(r"\A(---|\+\+\+)[ \t]*\n\s*(title|lang|source|tags|id)\s*[:=]")
 _KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*)")
 _RULE = re.compile(r"[-+=*_~\s]+")  # a line of only these is a rule, never a title
 
@@ -130,10 +132,9 @@ def _yaml_header(block: str, source: str) -> object:
     except yaml.YAMLError as exc:
         # Titles often hold a colon ("title: Pricing: the basics"), which YAML refuses
         # unquoted. Plain key: value lines are read as such: the first colon splits.
-        lines = [ln for ln in block.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-        pairs = [_KEY_LINE.fullmatch(ln.strip()) for ln in lines]
-        if lines and all(pairs):
-            return {m.group(1): _plain_value(m.group(2)) for m in pairs if m}
+        plain = _plain_header(block)
+        if plain is not None:
+            return plain
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -141,8 +142,30 @@ def _yaml_header(block: str, source: str) -> object:
                            "put a value that contains a colon in quotes") from None
 
 
+def _plain_header(block: str) -> dict[str, object] | None:
+    """``key: value`` lines (and ``- item`` lines under an empty value), split at the
+    first colon; None when the block is not that simple."""
+    out: dict[str, object] = {}
+    key = None
+    for line in block.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if s.startswith("- ") and key is not None and isinstance(out.get(key), list):
+            out[key].append(_plain_value(s[2:]))  # type: ignore[union-attr]
+            continue
+        m = _KEY_LINE.fullmatch(s)
+        if m is None:
+            return None
+        key = m.group(1)
+        out[key] = _plain_value(m.group(2)) if m.group(2).strip() else []
+    return out or None
+
+
 def _plain_value(value: str) -> object:
     v = value.strip()
+    if not (v[:1] in "'\"" and v[-1:] == v[:1]):
+        v = re.sub(r"\s+#.*$", "", v)  # a YAML comment
     if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
         return v[1:-1]
     if v.startswith("[") and v.endswith("]"):
@@ -174,11 +197,11 @@ def _guess_title(body: str, fallback: str | None) -> str:
     return fallback or "untitled"
 
 
-MAX_TAGS = 20  # per article, at most MAX_TAG_CHARS each: every door (web, CLI, corpus)
-MAX_TAG_CHARS = 60
+MAX_TAGS = 20  # per uploaded article (web, API, kb add), at most MAX_TAG_CHARS each;
+MAX_TAG_CHARS = 60  # files already in a corpus are read as they are
 
 
-def _check_tags(tags: tuple[str, ...], name: str) -> tuple[str, ...]:
+def check_tags(tags: tuple[str, ...], name: str) -> tuple[str, ...]:
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
         raise ArticleError(
             name, f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each")
@@ -236,7 +259,9 @@ def parse_article(
                 raise ArticleError(
                     name,
                     f"the text is in {other}, not a supported language: kb searches "
-                    "Korean, English, German and Vietnamese articles",
+                    "Korean, English, German and Vietnamese articles (if it is mostly one "
+                    "of these, give its language: 'lang:' in the header, --lang, or the "
+                    "lang field)",
                 )
             raise ArticleError(
                 name,
@@ -252,7 +277,7 @@ def parse_article(
         lang=lang_code,
         text=text,
         source=(source or str(meta.get("source") or "")).strip(),
-        tags=_check_tags(tags if tags is not None else _tags(meta.get("tags")), name),
+        tags=tags if tags is not None else _tags(meta.get("tags")),
         path=name,
         raw_sha256=raw_sha,
         lang_source=lang_source,

@@ -228,9 +228,9 @@ def _reindex(
     where = ", ".join(str(p) for p in paths)
     if report.kept:
         click.echo(
-            f"kept {len(report.kept)} article(s) not found in {where}, rebuilt from the "
-            f"text the index holds: {_ids(report.kept)} (`kb reindex --prune` drops them, "
-            "`kb remove ID` one of them)"
+            f"kept {len(report.kept)} article(s) not found in {where}, or whose file did "
+            f"not read (see the errors), rebuilt from the text the index holds: "
+            f"{_ids(report.kept)} (`kb reindex --prune` drops them, `kb remove ID` one of them)"
         )
     if report.removed:
         click.echo(f"dropped {len(report.removed)} article(s) not in {where}: "

@@ -278,6 +278,12 @@ def test_edited_and_extended_copies_are_flagged_as_similar_not_refused(lib):
     dry = adding.dry_run(lib, article, kind=kind)
     assert dry.duplicate_of is None
     assert dry.similar_to in {"en-upstream-vs-downstream-marketing", "upstream-v2"}
+    # An excerpt is flagged by containment, and says so (not by a low Jaccard figure).
+    excerpt = " ".join(body.split()[: len(body.split()) // 3])
+    article, kind = adding.prepare(lib, excerpt.encode(), filename="upstream-part.txt")
+    dry = adding.dry_run(lib, article, kind=kind)
+    assert dry.similarity < 0.5 <= 0.8 <= dry.contained
+    assert any("of the shorter one's wording is in the other" in w for w in dry.warnings)
     # Unrelated articles are not flagged.
     article, kind = adding.prepare(lib, TEXT.encode(), filename="retail-media.txt")
     assert adding.dry_run(lib, article, kind=kind).similar_to is None
@@ -488,3 +494,12 @@ def test_a_save_in_progress_is_not_taken_for_an_interrupted_one(lib, tmp_path, f
     assert (corpus / "retail-media.md").exists()
     assert not list(corpus.glob(".removed/retail-media.*")), "not set aside as failed"
     assert lib.search("retail media advertising", k=1).hits[0].article_id == "retail-media"
+
+
+def test_tag_limits_apply_to_uploads_not_to_files_already_in_a_corpus(lib):
+    from kb.articles import parse_article
+
+    many = "---\ntags: [" + ", ".join(f"t{i}" for i in range(25)) + "]\n---\n" + TEXT
+    assert len(parse_article(many, name="old-corpus-file.md").tags) == 25  # reads as before
+    with pytest.raises(ArticleError, match="at most 20 tags"):
+        adding.prepare(lib, many.encode(), filename="upload.md")

@@ -65,6 +65,17 @@ def test_front_matter_shapes():
     with pytest.raises(ArticleError, match=r"not valid YAML \(line \d\).*in quotes"):
         parse_article("---\ntitle: [unclosed\n  - x\n---\nSome English text about pricing.",
                       name="y.md")
+    # With a block list of tags, and a comment after a value.
+    art = parse_article("---\ntitle: Pricing: the basics # draft\ntags:\n  - a\n  - b\n---\n"
+                        "Pricing starts from the value a customer sees.", name="p.md")
+    assert (art.title, art.tags) == ("Pricing: the basics", ("a", "b"))
+    # An empty header is a header, not text.
+    art = parse_article("---\n---\nPricing starts from the value a customer sees.", name="e.md")
+    assert art.text == "Pricing starts from the value a customer sees."
+    # A "---" rule, then a line that happens to start with "Title:", is text.
+    art = parse_article("---\nTitle: an essay on pricing for new staff members here.\n"
+                        "Pricing starts from the value a customer sees.", name="r.md")
+    assert art.title.startswith("Title: an essay") and "Pricing starts" in art.text
     # A rule line is never the title.
     art = parse_article("-----\nWhy referrals work\nReferred customers buy more and stay.",
                         name="r.txt")

@@ -552,7 +552,7 @@ def add_context(
             "exists": ({"id": result.article_id, "href": article_href(result.article_id)}
                        if result.exists else None),
             "similar": ({"id": result.similar_to, "href": article_href(result.similar_to),
-                         "percent": round(100 * (result.similarity or 0))}
+                         "likeness": result.likeness}
                         if result.similar_to and result.similar_to != result.article_id
                         else None),
             "lang_looks": result.lang_looks,
