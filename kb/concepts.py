@@ -69,8 +69,9 @@ def _source(kb: KnowledgeBase, concept: Concept, lang: str) -> LangSource:
 # A definition has to stand alone: a sentence that opens by pointing back at the one
 # before it ("이는 ...", "This ...", "Dies ...") means little on a card.
 _POINTS_BACK = re.compile(
-    r"^(?:[-*•·▪–]\s+)?(?:이는|이것은|이러한|이를|이와|그것은|이|그|this|these|that|it|they"
-    r"|dies|diese[rsmn]?|dadurch|damit|điều này|nó|chúng)(?=\s|,)", re.I)
+    r"^(?:[-*•·▪–]\s+|\d{1,2}[.)]\s+)?(?:이는|이것은|이러한|이를|이와|그것은|이|그"
+    r"|[Tt]his|[Tt]hese|[Tt]hat|[Ii]t|[Tt]hey|[Dd]ies|[Dd]iese[rsmn]?|[Dd]adurch|[Dd]amit"
+    r"|[Đđ]iều này|[Nn]ó|[Cc]húng)(?=\s|,)")  # case matters: "IT teams ..." is no pronoun
 
 
 def definition(

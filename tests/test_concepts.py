@@ -36,6 +36,8 @@ def test_definitions_name_their_concept_once_each(fake_kb):
     ("Das Upstream-Marketing konzentriert sich auf die Strategie.", False),  # an article
     ("번들링은 여러 제품을 묶어 파는 기법입니다.", False),
     ("Thought leadership builds trust.", False),  # "Thought", not "this"
+    ("IT teams own the data pipeline.", False),  # an acronym, not "it"
+    ("2. This makes the offer clearer.", True),  # a numbered item
 ])
 def test_sentences_that_point_back_are_not_definitions(sentence, points_back):
     assert bool(concepts._POINTS_BACK.match(sentence)) == points_back

@@ -293,7 +293,11 @@ def test_library_filters_and_sorts(client):
     assert '<a class="tag" href="/library?tag=upstream+marketing">' in page  # tags link
     by_size = _library_ids(client.get("/library", params={"sort": "passages"}).text)
     assert by_size[0] == "ko-cross-selling-existing-customers"
-    assert "No article matches" in client.get("/library", params={"tag": "nothing"}).text
+    nothing = client.get("/library", params={"tag": "nothing"}).text
+    assert "No article matches" in nothing
+    assert '<option value="nothing" selected>' in nothing  # Apply keeps the filter
+    by_lang_tag = client.get("/library", params={"lang": "ko"}).text  # tag links keep lang
+    assert '<a class="tag" href="/library?lang=ko&amp;tag=strategy">' in by_lang_tag
     assert client.get("/library", params={"lang": "xx"}).status_code == 400
     assert client.get("/library", params={"sort": "bogus"}).status_code == 200  # ignored
     body = client.get("/api/articles", params={"lang": "ko", "tag": "kpi"}).json()

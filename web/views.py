@@ -414,22 +414,28 @@ def library_context(
     sort = sort if sort in LIBRARY_SORTS else "lang"
     keys = {
         "lang": lambda a: (_lang_order(str(a["lang"])), str(a["title"]).casefold()),
-        "title": lambda a: (str(a["title"]).casefold(), str(a["id"])),
-        "added": lambda a: (str(a["added_at"] or ""), str(a["id"])),
-        "passages": lambda a: (int(a["chunks"] or 0), str(a["id"])),  # type: ignore[call-overload]
+        "title": lambda a: str(a["title"]).casefold(),
+        "added": lambda a: str(a["added_at"] or ""),
+        "passages": lambda a: int(a["chunks"] or 0),  # type: ignore[call-overload]
     }
+    # Sorted by id first: ties (the same second, the same size) then read A to Z, since
+    # a stable sort keeps that order even when reversed.
+    by_id = sorted(shown, key=lambda a: str(a["id"]))
     rows = []
-    for a in sorted(shown, key=keys[sort], reverse=sort in ("added", "passages")):
+    for a in sorted(by_id, key=keys[sort], reverse=sort in ("added", "passages")):
         rows.append({
             "id": a["id"], "title": a["title"], "lang": a["lang"],
             "lang_name": LANG_NAMES.get(str(a["lang"]), a["lang"]), "chunks": a["chunks"],
             "added": _date(a["added_at"]), "added_at": _minute(a["added_at"]),
             "added_iso": str(a["added_at"] or ""),
-            "tags": [{"text": t, "href": _library_href(tag=t, sort=sort)} for t in a["tags"]],
+            "tags": [{"text": t, "href": _library_href(langs=langs, tag=t, sort=sort)}
+                     for t in a["tags"]],
             "href": article_href(str(a["id"])),
         })
     per_lang = {c: sum(1 for a in everything if a["lang"] == c) for c in SUPPORTED}
     all_tags = sorted({t for a in everything for t in a["tags"]}, key=str.casefold)
+    if tag and tag.casefold() not in {t.casefold() for t in all_tags}:
+        all_tags.append(tag)  # a tag no article has: still the one chosen, so Apply keeps it
     chosen = set(langs or [])
     return {
         "rows": rows, "total": len(everything), "shown": len(rows),
