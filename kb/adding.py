@@ -486,7 +486,7 @@ def _remove(kb: KnowledgeBase, article_id: str) -> None:
         trash = kb.settings.corpus_dir / ".removed"
         try:
             trash.mkdir(exist_ok=True)
-            moved = trash / f"{path.stem}.{int(time.time())}{path.suffix}"
+            moved = trash / f"{path.stem}.{time.time_ns()}{path.suffix}"  # never reused
             path.replace(moved)
         except OSError as exc:
             raise StorageError(

@@ -7,6 +7,7 @@ highlighting and link building happens here.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -362,8 +363,13 @@ def _blocks(
     """
     out: list[dict[str, Any]] = []
     pos = start
-    for line, words, line_end, tag in headings:
-        if line_end <= start or line >= end:
+    # Only the headings that can overlap [start, end): a page has one segment per
+    # passage, so scanning every heading for each cost headings x passages.
+    first = max(0, bisect_right(headings, (start, start + 1)) - 1)
+    for line, words, line_end, tag in headings[first:]:
+        if line >= end:
+            break
+        if line_end <= start:
             continue
         run_end = max(pos, line)
         while run_end > pos and text[run_end - 1] in "\n\r":
