@@ -645,7 +645,7 @@ def answer(
                   sentences[best].citations[0], hits, best_sentence=best)
 
 
-MAX_LIST_ITEMS = 6  # a longer list is not quoted whole
+MAX_LIST_ITEMS = 6  # items (lines), not sentences: a longer list is not quoted whole
 MAX_WITH_LIST = 8  # sentences in an answer that quotes a whole list
 
 
@@ -690,8 +690,9 @@ def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate]) -> list[list
                                     hit.start + block.end)
             lead = [c for c in mine if lead_a <= c.start < items_a]
             items = [c for c in cands if c.hit.chunk_id == chunk_id and items_a <= c.start < end]
+            n_items = sum(chunking.is_list_item(line) for a, line in lines if a >= first_item)
             if (lead and any(items_a <= c.start < end for c in mine)
-                    and len(items) <= MAX_LIST_ITEMS):
+                    and n_items <= MAX_LIST_ITEMS):
                 groups.append(sorted(lead + items, key=lambda c: c.start))
     return groups
 
