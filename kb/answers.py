@@ -591,7 +591,8 @@ def answer(
     k_passages: int = 8,
     config: AnswerConfig | None = None,
 ) -> Answer:
-    """Answer ``question`` with 2-5 cited sentences from the knowledge base.
+    """Answer ``question`` with 2-5 cited sentences from the knowledge base (up to 8
+    when it quotes a list whole).
 
     Args:
         kb: the knowledge base to draw from.

@@ -1062,8 +1062,9 @@ class KnowledgeBase:
     def ask(
         self, question: str, *, langs: Sequence[str] | None = None, query_lang: str | None = None
     ) -> Answer:
-        """An extractive answer: 2-5 of the articles' own sentences, each cited to its
-        passage, or ``found=False`` when the evidence is weak (see :mod:`kb.answers`)."""
+        """An extractive answer: 2-5 of the articles' own sentences (up to 8 to quote a
+        list whole), each cited to its passage, or ``found=False`` when the evidence is
+        weak (see :mod:`kb.answers`)."""
         from kb.answers import answer
 
         return answer(self, question, langs=langs, query_lang=query_lang)

@@ -71,7 +71,8 @@ def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None) -> dict[str, Any]:
 @router.get("/api/ask", tags=["api"], summary="An extractive answer with citations",
             responses=READ_ERRORS)
 def ask(kb: KB, q: Q, lang: LangParam = None) -> dict[str, Any]:
-    """2-5 sentences quoted from the articles, each with the citation numbers of its passage.
+    """2-5 sentences quoted from the articles (up to 8 to quote a list whole), each with
+    the citation number of its passage.
 
     `found` is false (with a `message`) when no passage clearly addresses the question.
     Each citation is a passage (all the fields of a search hit, but `section` is the
