@@ -234,14 +234,7 @@ def lang_looks(article: Article) -> str | None:
     detected = language.detect(sample)
     if detected is not None:
         return LANG_NAMES[detected] if detected != article.lang else None
-    other = language.unsupported(sample)
-    return other
-
-
-def find_duplicate(kb: KnowledgeBase, article: Article) -> str | None:
-    """The id of an existing article with (nearly) the same text, if any."""
-    m = closest(kb, article)
-    return m.article_id if m is not None and m.duplicate else None
+    return language.unsupported(sample)
 
 
 def _dim(kb: KnowledgeBase) -> int:

@@ -175,19 +175,15 @@ class Citation:
         }
 
 
-_MD_MARK = re.compile(r"[ \t]*#{1,6}[ \t]+")
-
-
 def section_at(hit: Hit, local: int) -> str:
-    """The heading the text at ``local`` (an offset into ``hit.text``) sits under."""
+    """The heading the text at ``local`` (an offset into ``hit.text``) sits under, as
+    the chunker names sections."""
     section = hit.section
     for b in chunking.blocks(hit.text):
         if b.start >= local:
             break
         if b.kind == "heading":
-            line = hit.text[b.start : b.end]
-            md = _MD_MARK.match(line)
-            section = (line[md.end() :] if md else line).strip()
+            section = chunking.heading_text(hit.text[b.start : b.end])
     return section
 
 
@@ -656,9 +652,10 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate]) -> list[_Candida
     each passage's sentences in text order."""
     units: list[list[_Candidate]] = []
     placed: set[int] = set()
+    picked = {id(c) for c in chosen}
     total = len(chosen)
     for group in _whole_lists(chosen, cands):
-        extra = sum(1 for c in group if id(c) not in {id(x) for x in chosen})
+        extra = sum(1 for c in group if id(c) not in picked)
         if total + extra > MAX_WITH_LIST or any(id(c) in placed for c in group):
             continue
         total += extra

@@ -44,6 +44,11 @@ _MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
 _SENTENCE_END = re.compile(r"[.!,;:…。]\s*$")
 
 
+def heading_text(line: str) -> str:
+    """A heading line's words, without Markdown's "#" marks (a chunk's ``section``)."""
+    return line.strip().lstrip("#").strip()
+
+
 def is_list_item(line: str) -> bool:
     """A bulleted or numbered list line ("- a", "• a", "2) a")."""
     return bool(_LIST_ITEM.match(line))
@@ -177,7 +182,7 @@ def chunk_text(
     section = ""
     for block in blocks(text):
         if block.kind == "heading":
-            section = text[block.start : block.end].strip().lstrip("#").strip()
+            section = heading_text(text[block.start : block.end])
             units.append((block.start, block.end, section, True))
             continue
         for a, b in _pieces(text, block, count, max_tokens):
