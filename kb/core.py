@@ -64,6 +64,17 @@ ProgressFn = Callable[[str, int, int], None]
 _ANALYZE_BATCH = 64
 
 
+def _held_elsewhere(held: str | None, path: Path) -> bool:
+    """Whether an indexed article's file (``held``) is another file that still exists.
+    A file that has gone or moved may hand its id on."""
+    if not held:
+        return False
+    try:
+        return Path(held).is_file() and not Path(held).samefile(path)
+    except OSError:
+        return False
+
+
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
@@ -503,11 +514,22 @@ class KnowledgeBase:
         """Read files and directories of articles, then :meth:`ingest` the good ones."""
         files, errors = find_articles([Path(p) for p in paths])
         articles = []
+        held = self.store.article_paths()
         for f in files:
             try:
-                articles.append(read_article(f))
+                art = read_article(f)
             except ArticleError as exc:
                 errors.append(exc)
+                continue
+            if _held_elsewhere(held.get(art.id), f):
+                # Ids come from file names: an outside "loyalty-apps.txt" would overwrite
+                # the corpus article of that name, and the next corpus ingest undo it.
+                errors.append(ArticleError(str(f), (
+                    f"the article id {art.id!r} belongs to {held[art.id]}; rename this "
+                    "file or give it an 'id:' header, or replace the article with "
+                    f"`kb add --replace` (or `kb remove {art.id}` first)")))
+                continue
+            articles.append(art)
         report = self.ingest(articles, progress=progress) if articles else IngestReport()
         report.errors[:0] = errors
         return report

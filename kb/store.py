@@ -279,6 +279,10 @@ class Store:
         rows = self.conn.execute("SELECT id, content_sha256 FROM articles")
         return {r["id"]: r["content_sha256"] for r in rows}
 
+    def article_paths(self) -> dict[str, str]:
+        """Each article's source file, as it was given when the article was indexed."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT id, path FROM articles")}
+
     def article(self, article_id: str) -> sqlite3.Row | None:
         return self.conn.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
 

@@ -290,3 +290,23 @@ def test_ingest_on_a_terminal_draws_progress_bars(tmp_path, fake_kb_dir):
     assert proc.returncode == 0, err
     text = err.decode()
     assert "\r" in text and "ingest: embedding" in text and "100%|" in text
+
+
+def test_an_outside_file_cannot_take_over_a_corpus_articles_id(run, tmp_path):
+    """Ids come from file names: `kb ingest elsewhere/<stem>.txt` overwrote the corpus
+    article of that name, and the next corpus ingest silently put it back."""
+    victim = json.loads(run("search", "cross-selling KPI", "--json").stdout)["hits"][0]
+    outside = tmp_path / "elsewhere" / f"{victim['article_id']}.txt"
+    outside.parent.mkdir()
+    outside.write_text("Webinars generate leads when the topic answers a buyer's question.")
+    res = run("ingest", str(outside), "--no-families")
+    assert res.exit_code == 1
+    assert f"the article id '{victim['article_id']}' belongs to" in res.stderr
+    assert "--replace" in res.stderr and "0 new, 0 updated" in res.stdout
+    hits = json.loads(run("search", "cross-selling KPI", "--json").stdout)["hits"]
+    assert hits[0]["article_id"] == victim["article_id"]
+    assert hits[0]["text"] == victim["text"]
+    # With an id of its own, the same file is a new article.
+    outside.write_text("---\nid: webinars\n---\nWebinars generate leads for B2B teams.")
+    res = run("ingest", str(outside), "--no-families")
+    assert res.exit_code == 0 and "1 new" in res.stdout
