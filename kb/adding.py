@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,6 +64,7 @@ class AddResult:
     similarity: float | None = None  # their 5-gram Jaccard similarity
     contained: float | None = None  # the share of the shorter one's 5-grams the other holds
     exists: bool = False  # an article with this id was there before (replaced, or a clash)
+    kept: tuple[str, ...] = ()  # metadata a replacement took from the replaced article
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     lang_looks: str | None = None  # a given language the text does not look like: its name
     family: list[dict[str, object]] = field(default_factory=list)
@@ -87,6 +89,10 @@ class AddResult:
         if self.similar_to and self.similar_to != self.article_id and not self.duplicate_of:
             out.append(f"much like {self.similar_to!r} ({self.likeness}): if this is a new "
                        f"version of it, replace {self.similar_to!r} rather than keep both")
+        if self.kept:
+            names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
+            out.append(f"kept the {names} of the article it replaces; give "
+                       "new ones (fields or a header) to change them")
         if self.exists and not self.saved:
             out.append(f"an article with id {self.article_id!r} already exists; saving "
                        "replaces it only on request (PUT, or --replace)")
@@ -104,6 +110,7 @@ class AddResult:
         d: dict[str, object] = {k: v for k, v in self.__dict__.items() if k != "text"}
         d["seconds"] = round(self.seconds, 3)
         d["tags"] = list(self.tags)
+        d["kept"] = list(self.kept)
         d["warnings"] = self.warnings
         if with_text:
             d["text"] = self.text
@@ -163,6 +170,12 @@ def prepare(
         raise too_large(label, len(data), limit)
     if filename is None and not data.strip():
         raise ArticleError(PASTED, "the text is empty")
+    if article_id is not None and (re.search(r"[/\\]", article_id)
+                                   or not re.search(r"\w", article_id)):
+        # Slugging "a/../x" to "x", or "..." to "article", would save under an id
+        # nobody asked for.
+        raise ArticleError(label, f"the id {article_id!r} is not usable: use letters, "
+                                  "digits, '-', '_' or '.', and no '/' or '\\'")
     name = (Path(filename.replace("\\", "/")).name or "article.txt") if filename else PASTED
     extracted = extract(data, name)
     article = parse_article(
@@ -326,7 +339,11 @@ def add(
     # recover_pending() must not take this save's staged file for an abandoned one.
     with kb.writing():
         recover_pending(kb)
-        exists = kb.store.article(article.id) is not None
+        stored = kb.store.article(article.id)
+        exists = stored is not None
+        kept: tuple[str, ...] = ()
+        if stored is not None and replace:
+            article, kept = _keep_metadata(article, stored)
         if exists and not replace:
             raise ConflictError(
                 f"an article with id {article.id!r} already exists; replace it (PUT, or "
@@ -358,12 +375,21 @@ def add(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
         lang_source=article.lang_source, lang_looks=lang_looks(article),
         chunks=n_chunks, text=article.text, saved=True, source=article.source,
-        tags=article.tags, exists=exists, family=fam, seconds=done - started,
+        tags=article.tags, exists=exists, kept=kept, family=fam, seconds=done - started,
         **_match_fields(match),
         stats={"index_s": round(indexed - started, 3), "families_s": round(done - indexed, 3),
                "chunks_embedded": report.chunks_embedded,
                "sentences_embedded": report.sentences_embedded},
     )
+
+
+def _keep_metadata(article: Article, stored: Any) -> tuple[Article, tuple[str, ...]]:
+    """A replacement with no title, source or tags of its own (no field, no header)
+    keeps the replaced article's: re-uploading a revised text must not wipe them."""
+    old = {"title": stored["title"], "source": stored["source"],
+           "tags": tuple(json.loads(stored["tags"]))}
+    kept = tuple(k for k in ("title", "source", "tags") if k in article.unset and old[k])
+    return replace(article, **{k: old[k] for k in kept}), kept
 
 
 PENDING = ".pending"  # staged corpus files, under the corpus directory (hidden: not read)

@@ -50,6 +50,9 @@ class Article:
     raw_sha256: str = ""
     meta: dict[str, str] = field(default_factory=dict)
     lang_source: str = "detected"  # or "given" (an argument or form field), or "header"
+    # Metadata that nothing gave ("title", "source", "tags"): a replacement keeps the
+    # replaced article's values for these rather than wipe them.
+    unset: frozenset[str] = frozenset()
 
     @property
     def content_sha256(self) -> str:
@@ -220,6 +223,15 @@ def _tags(value: object) -> tuple[str, ...]:
     return tuple(t.strip() for t in items if t.strip())
 
 
+def _unique_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Tags once each, first spelling kept: the tag filter ignores case, so "CRM" and
+    "crm" are one tag."""
+    seen: dict[str, str] = {}
+    for t in tags:
+        seen.setdefault(t.casefold(), t)
+    return tuple(seen.values())
+
+
 def parse_article(
     data: bytes | str,
     *,
@@ -270,6 +282,8 @@ def parse_article(
             )
         lang_code = detected
     aid = article_id or (str(meta["id"]) if meta.get("id") else article_id_from_name(name))
+    given = {"title": title or meta.get("title"), "source": source or meta.get("source"),
+             "tags": tags is not None or "tags" in meta}
     return Article(
         id=article_id_from_name(aid),
         title=(title or str(meta.get("title") or "")
@@ -277,10 +291,11 @@ def parse_article(
         lang=lang_code,
         text=text,
         source=(source or str(meta.get("source") or "")).strip(),
-        tags=tags if tags is not None else _tags(meta.get("tags")),
+        tags=_unique_tags(tags if tags is not None else _tags(meta.get("tags"))),
         path=name,
         raw_sha256=raw_sha,
         lang_source=lang_source,
+        unset=frozenset(k for k, v in given.items() if not v),
     )
 
 

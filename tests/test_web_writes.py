@@ -387,9 +387,9 @@ def test_untitled_pasted_texts_are_titled_by_their_first_words(client):
     assert made[1]["title"].startswith("Referral programmes reward customers")
     # An explicit id is a slug; it never becomes the title.
     r = client.post("/api/articles", json={"text": "Loyalty apps reward repeat purchases with "
-                    "points. " * 12, "id": "../../evil"}, headers=AUTH)
+                    "points. " * 12, "id": "Evil Plan"}, headers=AUTH)
     assert r.status_code == 201, r.text
-    assert r.json()["article_id"] == "evil" and "/" not in r.json()["title"]
+    assert r.json()["article_id"] == "evil-plan"
     assert r.json()["title"] == "Loyalty apps reward repeat purchases with points."
 
 
@@ -444,12 +444,13 @@ def test_path_traversal_stays_inside_the_corpus(client, lib, tmp_path):
                f"every sale they bring, tier {i} of the partner programme."
         r = client.post("/api/articles", files={"file": (evil, text.encode())}, headers=AUTH)
         assert r.status_code == 201, r.text
+    # A file name is cut to its last part; an explicit id with a path in it is refused.
     r = client.post("/api/articles", data={"text": RETAIL, "id": "../../../tmp/evil"},
                     headers=AUTH)
-    assert r.status_code == 201 and r.json()["article_id"] == "evil"
+    assert_error(r, 400)
     root = lib.settings.corpus_dir.resolve()
     written = {p.name for p in root.iterdir()} - {p.name for p in CORPUS.iterdir()}
-    assert written == {"passwd.md", "win.ini.md", "hosts.md", "evil.md"}
+    assert written == {"passwd.md", "win.ini.md", "hosts.md"}
     assert not (tmp_path / "etc").exists() and not (root.parent / "tmp").exists()
     assert_error(client.delete("/api/articles/..%2F..%2Fcorpus", headers=AUTH), 404)
 
@@ -647,3 +648,45 @@ def test_an_index_moved_away_under_the_server_refuses_writes(client, lib, tmp_pa
     with sqlite3.connect(moved / "kb.sqlite") as conn:
         ids = {r[0] for r in conn.execute("SELECT id FROM articles")}
     assert "retail-media-networks" not in ids
+
+
+def test_a_replacement_without_metadata_keeps_the_title_tags_and_source(client):
+    """PUT with only new text wiped the title (it became the first sentence) and the
+    tags, and said nothing."""
+    r = client.post("/api/articles", headers=AUTH, json={
+        "id": "loyalty", "title": "Loyalty apps", "tags": ["loyalty", "retention"],
+        "source": "https://example.com/loyalty",
+        "text": "Loyalty apps reward repeat purchases with points that members redeem."})
+    assert r.status_code == 201, r.text
+    r = client.put("/api/articles/loyalty", headers=AUTH, json={
+        "text": "Loyalty programmes now pay cashback on every purchase instead of points."})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["kept"] == ["title", "source", "tags"]
+    assert any("kept the title, source and tags of the article" in w for w in body["warnings"])
+    art = client.get("/api/articles/loyalty").json()
+    assert (art["title"], art["tags"]) == ("Loyalty apps", ["loyalty", "retention"])
+    assert art["source"] == "https://example.com/loyalty" and "cashback" in art["text"]
+    # Metadata that is given replaces the old; an empty tag list clears the tags.
+    r = client.put("/api/articles/loyalty", headers=AUTH, json={
+        "title": "Cashback", "tags": [],
+        "text": "Loyalty programmes pay cashback monthly, and members like it more."})
+    assert r.status_code == 200 and r.json()["kept"] == ["source"]
+    art = client.get("/api/articles/loyalty").json()
+    assert (art["title"], art["tags"]) == ("Cashback", [])
+
+
+@pytest.mark.parametrize("bad_id", ["Bad ID/../x", "...", "a\\b"])
+def test_an_unusable_id_is_refused_not_rewritten(client, bad_id):
+    r = client.post("/api/articles", headers=AUTH, json={
+        "id": bad_id, "text": "Loyalty apps reward repeat purchases with points."})
+    assert_error(r, 400)
+    assert "is not usable" in r.json()["error"]
+    assert client.get("/api/articles").json()["count"] == 5
+
+
+def test_tags_differing_only_in_case_are_one_tag(client):
+    r = client.post("/api/articles", headers=AUTH, json={
+        "id": "loyalty", "tags": ["CRM", "crm", "Loyalty", "loyalty "],
+        "text": "Loyalty apps reward repeat purchases with points that members redeem."})
+    assert r.status_code == 201 and r.json()["tags"] == ["CRM", "Loyalty"]

@@ -185,7 +185,7 @@ def _tags(value: object) -> tuple[str, ...] | None:
     tags = tuple(t for t in tags if t)
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
         raise BadInputError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each")
-    return tags or None
+    return tags if isinstance(value, list) else tags or None  # [] clears, "" is unset
 
 
 async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]) -> dict[str, Any]:
