@@ -284,30 +284,39 @@ def _each_query(
 ) -> None:
     """Run ``run`` on QUERY, or on each non-blank line of stdin. A bad line is reported
     (as ``failed`` plus the error, in JSON) and the next lines still run."""
+    name = click.get_current_context().command.params[0].human_readable_name
     if from_stdin and query is not None:
-        raise click.UsageError("give a QUERY or --stdin, not both")
+        raise click.UsageError(f"give a {name} or --stdin, not both")
     if not from_stdin:
         if query is None:
-            raise click.UsageError("give a QUERY, or --stdin")
+            raise click.UsageError(f"give a {name}, or --stdin")
         res = run(query)
         if as_json:
             click.echo(json.dumps(res, ensure_ascii=False, indent=2))
         else:
             show(res)
         return
-    for line in sys.stdin:
+    bad = 0
+    # Bytes, decoded here: a line that is not UTF-8 must fail alone, not end the run.
+    lines = (raw.decode("utf-8", "surrogateescape") for raw in sys.stdin.buffer)
+    for line in lines:
         if not line.strip():
             continue
         try:
             res = run(line.strip())
         except KBError as exc:
-            res = {"query": line.strip(), "error": exc.message, **failed}
+            bad += 1
+            # Echoed back as it can be printed: bytes that were not UTF-8 become U+FFFD.
+            shown = line.strip().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            res = {"ok": False, "query": shown, "error": exc.message, **failed}
         if as_json:
             click.echo(json.dumps(res, ensure_ascii=False))
         elif "error" in res:
-            click.echo(f"error: {res['error']}", err=True)
+            click.echo(f"error: {res['query']}: {res['error']}", err=True)
         else:
             show(res)
+    if bad:
+        raise SystemExit(1)  # the other lines' results are out; the run still failed
 
 
 def _lang_list(langs: str | None) -> list[str] | None:

@@ -861,6 +861,10 @@ class KnowledgeBase:
     def _validate_query(self, query: str) -> str:
         # Control characters (a NUL from a URL's %00) are not part of any question.
         q = " ".join("".join(" " if ch < " " or ch == "\x7f" else ch for ch in query).split())
+        if any("\ud800" <= ch <= "\udfff" for ch in q):
+            # Python hands on bytes that are not UTF-8 (argv, stdin) as lone surrogates.
+            raise BadInputError("the query is not UTF-8 text; check the terminal's or the "
+                                "file's encoding")
         if not q:
             raise BadInputError("the query is empty; type a question or some keywords")
         if not any(ch.isalnum() for ch in q):

@@ -96,15 +96,16 @@ def test_ask_json_is_what_the_api_returns(run, fake_kb_dir):
     assert res.pop("took_ms") >= 0 and res == expected and res["found"]
 
     stdin = "What is upselling?\n\n" + "x" * 600 + "\n"
-    lines = run("ask", "--json", "--stdin", stdin=stdin).stdout
-    first, bad = (json.loads(x) for x in lines.splitlines())
+    res = run("ask", "--json", "--stdin", stdin=stdin)
+    first, bad = (json.loads(x) for x in res.stdout.splitlines())
     assert first["query"] == "What is upselling?" and first["citations"]
     assert bad["found"] is False and bad["error"].startswith("the query")
+    assert bad["ok"] is False and res.exit_code == 1  # a failed line fails the run
     res = run("ask", "marketing", "--lang", "ko,xx")
     assert res.exit_code == 1 and "unknown language 'xx'" in res.stderr
 
 
-@pytest.mark.parametrize("query", ["", "x" * 600, "???", "\x00\x1f"])
+@pytest.mark.parametrize("query", ["", "x" * 600, "???", "\x00\x1f", "upselling\udcff"])
 def test_bad_query_is_one_line_not_a_traceback(run, query):
     res = run("search", query)
     assert res.exit_code == 1
@@ -310,3 +311,15 @@ def test_an_outside_file_cannot_take_over_a_corpus_articles_id(run, tmp_path):
     outside.write_text("---\nid: webinars\n---\nWebinars generate leads for B2B teams.")
     res = run("ingest", str(outside), "--no-families")
     assert res.exit_code == 0 and "1 new" in res.stdout
+
+
+def test_stdin_lines_that_are_not_utf8_fail_alone(run):
+    """A cp949 line crashed the run with a tokenizer TypeError and a traceback."""
+    stdin = "업셀링이란?".encode("cp949") + b"\n" + "업셀링이란?\n".encode()
+    res = CliRunner().invoke(cli, ["search", "--stdin", "--json"], input=stdin)
+    bad, good = (json.loads(x) for x in res.stdout.splitlines())
+    assert bad["error"].startswith("the query is not UTF-8") and bad["hits"] == []
+    assert "\ufffd" in bad["query"] and good["query"] == "업셀링이란?" and good["hits"]
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    res = CliRunner().invoke(cli, ["ask"])
+    assert res.exit_code == 2 and "give a QUESTION, or --stdin" in res.stderr
