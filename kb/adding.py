@@ -700,6 +700,8 @@ def link_new(kb: KnowledgeBase, article_ids: list[str]) -> list[tuple[str, str, 
 
 def detect_all(kb: KnowledgeBase) -> list[tuple[str, str, float]]:
     """Run family detection for every article (used after a bulk ingest)."""
+    if not kb.store.articles():
+        return []  # nothing to link (and no vectors to average: an empty KB crashed here)
     cache: SentenceCache = {}
     centroids = _centroids(kb)
     for row in kb.store.articles():

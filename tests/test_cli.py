@@ -323,3 +323,21 @@ def test_stdin_lines_that_are_not_utf8_fail_alone(run):
     assert res.exit_code == 1 and "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["ask"])
     assert res.exit_code == 2 and "give a QUESTION, or --stdin" in res.stderr
+
+
+def test_reindex_and_families_of_an_empty_knowledge_base(run, tmp_path, monkeypatch):
+    """After the last article is removed, `kb reindex` and `kb families --detect`
+    crashed in the centroid average (AxisError)."""
+    from kb.core import KnowledgeBase
+
+    kb = KnowledgeBase.open()
+    for a in kb.articles():
+        kb.remove(a["id"])
+    kb.close()
+    empty = tmp_path / "empty-corpus"
+    empty.mkdir()
+    monkeypatch.setenv("KB_CORPUS_DIR", str(empty))
+    res = run("families", "--detect")
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+    res = run("reindex")
+    assert "Traceback" not in res.output and "reindexed 0 article(s)" in res.stdout
