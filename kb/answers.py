@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb import chunking, language, lexical
+from kb.glossary import unhyphen
 from kb.results import Hit
 from kb.sentences import sentence_spans
 
@@ -367,7 +368,7 @@ def _concept_tokens(
     glossary = getattr(kb, "glossary", None)
     if glossary is None:
         return []
-    folded = _fold(query)
+    folded = unhyphen(_fold(query))
     out = []
     qset = set(qterms)
     for concept in glossary.match(query):
@@ -377,8 +378,9 @@ def _concept_tokens(
                 in_q = _analyzed(term, qlang)
                 if in_q and in_q <= qset:
                     tokens |= in_q
-                elif _fold(term) in folded:  # a loanword, or a word Kiwi splits differently
-                    tokens |= {t for t in qterms if t in _fold(term)}
+                elif unhyphen(_fold(term)) in folded:  # a loanword, a word Kiwi splits
+                    # differently, or one hyphenated ("Up-Selling" for "Upselling")
+                    tokens |= {t for t in qterms if t in unhyphen(_fold(term))}
         if tokens:
             out.append((tokens, {lang: list(ts) for lang, ts in concept.terms.items() if ts}))
     return out

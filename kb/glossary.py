@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -66,7 +67,7 @@ class Glossary:
                     tokens = _term_tokens(term, lang)
                     if tokens:
                         by_token.setdefault(lang, {}).setdefault(tokens[0], []).append((i, tokens))
-                    folded = _fold(term)
+                    folded = unhyphen(_fold(term))
                     if len(folded) >= _LITERAL_MIN:
                         by_prefix.setdefault(folded[:_LITERAL_MIN], []).append((i, folded))
         return _TermIndex(by_token, by_prefix)
@@ -90,10 +91,12 @@ class Glossary:
                 for i, tokens in by_first.get(token, ()):
                     if i not in found and all(t in analyzed for t in tokens):
                         found.add(i)
-        # Loanwords written in another script's query ("Upselling là gì?") match literally.
-        for pos in range(len(folded) - _LITERAL_MIN + 1):
-            for i, term in index.by_prefix.get(folded[pos : pos + _LITERAL_MIN], ()):
-                if i not in found and folded.startswith(term, pos):
+        # Loanwords written in another script's query ("Upselling là gì?") match literally,
+        # hyphens aside: "Up-Selling" is how German often writes "Upselling".
+        literal = unhyphen(folded)
+        for pos in range(len(literal) - _LITERAL_MIN + 1):
+            for i, term in index.by_prefix.get(literal[pos : pos + _LITERAL_MIN], ()):
+                if i not in found and literal.startswith(term, pos):
                     found.add(i)
         return [self.concepts[i] for i in sorted(found)]
 
@@ -189,6 +192,13 @@ def _has_script(text: str, lang: str) -> bool:
 
 def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
+
+
+_WORD_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
+
+
+def unhyphen(text: str) -> str:
+    return _WORD_HYPHEN.sub("", text)
 
 
 def load_glossary(path: Path | None = None, *, cache_dir: Path | None = None) -> Glossary:

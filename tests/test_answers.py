@@ -275,3 +275,13 @@ def test_korean_question_cites_the_english_article(real_kb):
     assert ans.found
     assert "en" in {c.hit.lang for c in ans.citations}
     _check_spans(real_kb, ans)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", ["Was ist Up-Selling?", "up-selling"])
+def test_a_hyphenated_concept_name_is_answered(real_kb, question):
+    """German writes "Up-Selling" as often as "Upselling"; the hyphenated form was not
+    found (its words, "up" and "selling", are in no passage)."""
+    ans = real_kb.ask(question)
+    assert ans.found, ans.message
+    assert "ko-cross-selling-existing-customers" in {c.hit.article_id for c in ans.citations}

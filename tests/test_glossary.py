@@ -25,6 +25,8 @@ def ids(concepts: list[Concept]) -> list[str]:
         ("크로스셀링의 KPI는 무엇인가요?", ["cross-selling", "kpi"]),  # particles stripped
         ("Bündelung von Produkten", ["bundling"]),  # German stemming
         ("Upselling là gì?", ["upselling"]),  # a loanword in a Vietnamese query, literally
+        ("Was ist Up-Selling?", ["upselling"]),  # hyphenated, as German often writes it
+        ("crossselling", ["cross-selling"]),
         ("What is upstream marketing?", ["upstream-marketing"]),
         # Several concepts come in glossary order, not query order.
         ("Wie funktioniert Cross-Selling beim Upstream-Marketing?",
