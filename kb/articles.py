@@ -26,6 +26,8 @@ from kb import cleaning, language
 from kb.errors import ArticleError
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
+# Read through kb.extract, as uploads are: their markup is not article text.
+EXTRACTED_SUFFIXES = (".html", ".htm", ".pdf", ".docx")
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 # The block may be empty ("---\n---\n").
 _HEADER = re.compile(r"\A---[ \t]*\n((?:.*?\n)?)---[ \t]*(?:\n|\Z)", re.S)
@@ -67,7 +69,7 @@ class Article:
 def article_id_from_name(name: str) -> str:
     """A stable, readable id from a file name: ``xquad-de-012.txt`` -> ``xquad-de-012``."""
     stem = Path(name).name
-    for suffix in ARTICLE_SUFFIXES + (".html", ".htm", ".pdf", ".docx"):
+    for suffix in ARTICLE_SUFFIXES + EXTRACTED_SUFFIXES:
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
@@ -305,6 +307,11 @@ def read_article(path: Path) -> Article:
         data = path.read_bytes()
     except OSError as exc:
         raise ArticleError(str(path), f"cannot read the file: {exc.strerror}") from None
+    if path.suffix.lower() in EXTRACTED_SUFFIXES:
+        from kb.extract import extract
+
+        got = extract(data, str(path))
+        return parse_article(got.text, name=str(path), title=got.title or None)
     return parse_article(data, name=str(path))
 
 
@@ -318,12 +325,13 @@ def find_articles(paths: list[Path]) -> tuple[list[Path], list[ArticleError]]:
                 f
                 for f in p.rglob("*")
                 if f.is_file()
-                and f.suffix.lower() in ARTICLE_SUFFIXES
+                and f.suffix.lower() in ARTICLE_SUFFIXES + EXTRACTED_SUFFIXES
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
                 and f.name.lower() != "readme.md"
             )
             if not found:
-                errors.append(ArticleError(str(p), "the directory has no .txt or .md articles"))
+                errors.append(ArticleError(
+                    str(p), "the directory has no articles (.txt, .md, .html, .pdf, .docx)"))
             files.extend(found)
         elif p.is_file():
             files.append(p)

@@ -123,6 +123,6 @@ def test_find_articles_reports_empty_directory(tmp_path):
     files, errors = find_articles([tmp_path / "a.txt", tmp_path / "empty", tmp_path / "missing"])
     assert files == [tmp_path / "a.txt"]
     assert [e.problem for e in errors] == [
-        "the directory has no .txt or .md articles",
+        "the directory has no articles (.txt, .md, .html, .pdf, .docx)",
         "no such file or directory",
     ]

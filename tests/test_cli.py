@@ -40,7 +40,7 @@ def test_ingest_bad_files_one_line_each_and_good_files_still_ingested(run, tmp_p
     assert any("empty.md" in ln and "empty" in ln for ln in err_lines)
     assert any("picture.md" in ln and "binary" in ln for ln in err_lines)
     assert any("latin1.txt" in ln and "UTF-8" in ln for ln in err_lines)
-    assert any("nothing" in ln and "no .txt or .md" in ln for ln in err_lines)
+    assert any("nothing" in ln and "has no articles (.txt, .md" in ln for ln in err_lines)
     assert "1 new" in res.stdout
     # stderr is not a terminal here: one line per stage instead of redrawn bars.
     assert "\r" not in res.stderr
@@ -341,3 +341,19 @@ def test_reindex_and_families_of_an_empty_knowledge_base(run, tmp_path, monkeypa
     assert res.exit_code == 0 and "Traceback" not in res.output, res.output
     res = run("reindex")
     assert "Traceback" not in res.output and "reindexed 0 article(s)" in res.stdout
+
+
+def test_ingest_reads_html_in_a_directory_as_uploads_do(run, tmp_path):
+    """A directory's .html files were skipped without a word, and one named on the
+    command line was indexed with its markup as text."""
+    d = tmp_path / "incoming"
+    d.mkdir()
+    (d / "seo-basics.html").write_text(
+        "<html><head><title>SEO basics</title></head><body><h1>SEO basics</h1><p>Search "
+        "engine optimisation helps pages rank for the words buyers type.</p>"
+        "<script>alert(1)</script></body></html>")
+    res = run("ingest", str(d), "--no-families")
+    assert res.exit_code == 0 and "1 new" in res.stdout, res.output
+    hit = json.loads(run("search", "search engine optimisation", "--json").stdout)["hits"][0]
+    assert (hit["article_id"], hit["title"]) == ("seo-basics", "SEO basics")
+    assert "<" not in hit["text"] and "alert" not in hit["text"]
