@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -174,6 +175,22 @@ def test_bad_parameters_are_4xx_never_500(client, path, params):
     r = client.get(path, params=params)
     assert 400 <= r.status_code < 500
     assert_error(r, r.status_code)
+
+
+@pytest.mark.parametrize(("q", "problem"), [
+    ("??", "the query has no words"), ("😀", "the query has no words"),
+    ("upselling " * 60, "the query is 599 characters long; the limit is 500"),
+])
+def test_a_question_that_cannot_be_asked_is_kept_with_what_is_wrong(client, q, problem):
+    """The ask page gave an error page (or a 422 for a long question), and the question
+    was lost; now the form stays, with the question in the box and the problem beside it."""
+    r = client.get("/", params={"q": q, "lang": "de"})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert f'id="q-problem" role="alert">{problem}' in page
+    assert f'value="{html.escape(q.strip() if len(q) < 100 else q, quote=True)}"' in page
+    assert 'aria-invalid="true"' in page and 'value="de" checked' in page
+    assert 'id="answer"' not in page
 
 
 def test_html_errors_are_pages(client):

@@ -28,12 +28,15 @@ def render(request: Request, name: str, page: str, ctx: dict[str, Any], *,
 def ask_page(
     request: Request,
     kb: KB,
-    q: Annotated[str | None, Query(max_length=500)] = None,
+    # No length limit here: the knowledge base's own (settings.max_query_chars) is
+    # reported on the page, beside the question, instead of an error page.
+    q: str | None = None,
     lang: Annotated[list[str] | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
-    """The ask page: the search box, language chips, examples, and the cited answer."""
+    """The ask page: the search box, language chips, examples, and the cited answer; a
+    question that cannot be asked is kept in the box, with what is wrong (status 400)."""
     ctx = views.ask_context(kb, q, parse_langs(lang))
-    return render(request, "ask.html", "ask", ctx)
+    return render(request, "ask.html", "ask", ctx, status_code=400 if ctx["problem"] else 200)
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from kb import adding, chunking
+from kb.errors import BadInputError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
 from web import uploads
@@ -164,10 +165,14 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
         "query": question or "", "chips": lang_chips(langs),
         "examples": [dict(e, href=ask_href(e["text"]), lang_name=LANG_NAMES[e["lang"]])
                      for e in EXAMPLES],
-        "answer": None,
+        "answer": None, "problem": None, "max_chars": kb.settings.max_query_chars,
     }
     if question and question.strip():
-        ans = kb.ask(question, langs=langs)
+        try:
+            ans = kb.ask(question, langs=langs)
+        except BadInputError as exc:  # said beside the kept question, to fix it there
+            ctx["problem"] = exc.message
+            return ctx
         also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id)
                 for c in ans.citations}
         ctx["answer"] = answer_view(ans, also)
