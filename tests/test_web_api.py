@@ -117,6 +117,17 @@ def test_articles_and_article(client):
         assert 0 <= ch["start"] < ch["end"] <= len(art["text"])
 
 
+@pytest.mark.parametrize(
+    "path", ["/healthz", "/", "/library", "/api/articles", "/static/style.css"])
+def test_head_is_get_without_the_body(client, path):
+    """Uptime monitors send HEAD; it was a 405 on every route but /static."""
+    get, head = client.get(path), client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b"" and head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert client.head("/api/articles/no-such-article").status_code == 404
+
+
 def test_healthz(client):
     body = client.get("/healthz").json()
     assert body["ok"] is True and body["articles"] == 5 and body["model"] == "fake"

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kb.errors import KBError
 from kb.settings import Settings
@@ -119,7 +120,30 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.add_exception_handler(RequestValidationError, handle_error)
     app.add_exception_handler(StarletteHTTPException, handle_error)
     app.add_exception_handler(Exception, handle_error)
+    app.add_middleware(HeadAsGet)
     return app
+
+
+class HeadAsGet:
+    """HEAD answered as GET without the body, as HTTP asks of every GET resource: FastAPI
+    routes only the methods declared, so uptime monitors' HEAD /healthz got a 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 def _mount_docs(app: FastAPI) -> None:
