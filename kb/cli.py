@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kb.errors import IndexMismatchError, KBError
+from kb.errors import ArticleError, ConfigError, IndexMismatchError, KBError
 from kb.settings import Settings
 
 if TYPE_CHECKING:  # the CLI imports the pipeline lazily, so that --help stays fast
@@ -435,6 +435,8 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
     failed = 0
     for f in files:
         try:
+            if not f.is_file():  # reading a named pipe or a device would wait forever
+                raise ArticleError(str(f), "not a regular file")
             article, kind = adding.prepare(kb, f.read_bytes(), filename=f.name, title=title,
                                            lang=lang, source=source, tags=tag_tuple)
             if preview:
@@ -539,6 +541,10 @@ def eval_(
         )
         try:
             report = evaluation.run(chosen, ev, settings.corpus_dir)
+        except FileNotFoundError as exc:
+            raise ConfigError(
+                f"{exc.filename}: not found; --shared must hold eval/ and bench/ as "
+                "../shared does") from None
         finally:
             ev.close()
     click.echo(evaluation.markdown(report))
@@ -569,6 +575,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     from web.app import create_app
 
     settings = _settings(ctx)
+    _check_port(host, port)  # before the model loads: a busy port fails at once
     _open(ctx).close()  # a wrong model or a stale index fails here, in one line
     logging.getLogger("web").setLevel(logging.INFO)  # the lifespan reports the model load
     click.echo(f"kb: loading the model and index, then serving on http://{host}:{port}", err=True)
@@ -580,6 +587,24 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
                       KB_ENCODER_BACKEND=settings.encoder_backend)
     uvicorn.run("web.app:create_app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
+
+
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}: {exc}") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server "
+                "running there? choose another --port)") from None
 
 
 def main() -> None:

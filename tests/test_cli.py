@@ -357,3 +357,35 @@ def test_ingest_reads_html_in_a_directory_as_uploads_do(run, tmp_path):
     hit = json.loads(run("search", "search engine optimisation", "--json").stdout)["hits"][0]
     assert (hit["article_id"], hit["title"]) == ("seo-basics", "SEO basics")
     assert "<" not in hit["text"] and "alert" not in hit["text"]
+
+
+def test_add_refuses_what_is_not_a_regular_file(run, tmp_path):
+    """`kb add fifo.txt` waited forever on the pipe."""
+    import os
+
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    res = run("add", str(fifo))
+    assert res.exit_code == 1 and "not a regular file" in res.stderr
+
+
+def test_serve_on_a_busy_port_fails_before_loading_anything(run, monkeypatch):
+    import socket
+
+    def no_open(ctx):  # the model must not load for a server that cannot listen
+        raise AssertionError("opened the knowledge base")
+
+    monkeypatch.setattr("kb.cli._open", no_open)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = run("serve", "--port", str(port))
+    assert res.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in res.stderr and "another --port" in res.stderr
+
+
+def test_eval_with_a_shared_dir_without_its_data_is_one_line(run, tmp_path):
+    res = run("eval", "--suite", "seeds", "--shared", str(tmp_path), "--sample", "1")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "--shared must hold eval/ and bench/" in res.stderr
