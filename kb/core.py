@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import shutil
@@ -1020,10 +1021,23 @@ class KnowledgeBase:
                 break
         return hits
 
+    def _was_removed(self, article_id: str) -> bool:
+        """Whether ``kb remove`` (or DELETE) set an article of this id aside: its file
+        is in ``.removed/`` as ``<id>.<time>.<suffix>`` (``.failed.md``: a failed save)."""
+        trash = self.settings.corpus_dir / ".removed"
+        try:
+            return any(not p.name.endswith(".failed.md") and p.name.split(".")[0] == article_id
+                       for p in trash.glob(f"{glob.escape(article_id)}.*"))
+        except OSError:
+            return False
+
     def article(self, article_id: str) -> dict[str, object]:
         article_id = same_id(article_id)
         row = self.store.article(article_id)
         if row is None:
+            if self._was_removed(article_id):  # an old citation link, say: tell it apart
+                raise NotFoundError(f"the article {article_id!r} was removed from the "
+                                    "knowledge base (its file is kept in corpus/.removed/)")
             raise NotFoundError(f"no article with id {article_id!r}")
         chunks = self.store.article_chunks(article_id)
         return {

@@ -411,6 +411,11 @@ def test_delete_removes_an_article(client, lib):
     r = client.delete("/api/articles/quokka", headers=AUTH)
     assert r.status_code == 200 and r.json() == {"ok": True, "deleted": "quokka"}
     assert_error(client.get("/api/articles/quokka"), 404)
+    # An old link to it says what became of it, on the page and in the API.
+    assert "'quokka' was removed" in client.get("/api/articles/quokka").json()["error"]
+    page = client.get("/articles/quokka")
+    assert page.status_code == 404 and "was removed from the knowledge base" in page.text
+    assert "was removed" not in client.get("/api/articles/never-was").json()["error"]
     assert "quokka" not in search_ids(client, "quokka loyalty points")
     assert not (lib.settings.corpus_dir / "quokka.md").exists()
     assert list((lib.settings.corpus_dir / ".removed").glob("quokka.*.md"))
