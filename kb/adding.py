@@ -9,10 +9,12 @@ leaves the file in the corpus, and the next ``kb ingest`` picks it up: nothing i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ from kb.articles import (
     parse_article,
     read_article,
     same_id,
+    unique_tags,
 )
 from kb.errors import (
     ArticleError,
@@ -358,6 +361,8 @@ def add(
         # The file is staged, the index written, and only then the file published: a crash
         # before the index commit leaves the corpus as it was (the staged file is set aside
         # as failed), one after it leaves a staged file that recover_pending() publishes.
+        # Indexed as the corpus file it becomes, not as the upload's name.
+        article = dataclasses.replace(article, path=str(corpus_path(kb, article.id)))
         staged = _stage(kb, article)
         try:
             report = kb.ingest([article])
@@ -381,6 +386,40 @@ def add(
                "chunks_embedded": report.chunks_embedded,
                "sentences_embedded": report.sentences_embedded},
     )
+
+
+def edit(
+    kb: KnowledgeBase,
+    article_id: str,
+    *,
+    title: str | None = None,
+    source: str | None = None,
+    tags: Sequence[str] | None = None,
+    lang: str | None = None,
+) -> AddResult:
+    """Change an article's title, source, tags or language, and nothing else: its text
+    is the one stored, so no upload is needed (the vectors are reused; a new language
+    re-analyzes it). ``None`` leaves a field as it is; ``tags=[]`` clears the tags."""
+    if title is None and source is None and tags is None and lang is None:
+        raise BadInputError("nothing to change: give a title, source, tags or lang")
+    changes: dict[str, Any] = {}
+    if title is not None:
+        changes["title"] = " ".join(title.split())
+        if not changes["title"]:
+            raise BadInputError("the title is empty")
+    if source is not None:
+        changes["source"] = source.strip()
+    if tags is not None:
+        changes["tags"] = check_tags(unique_tags(tuple(t.strip() for t in tags if t.strip())),
+                                     article_id)
+    if lang is not None:
+        changes.update(lang=language.check_lang(lang), lang_source="given")
+    article_id = same_id(article_id)
+    with kb.writing():
+        if kb.store.article(article_id) is None:
+            raise NotFoundError(f"no article with id {article_id!r}")
+        article = replace(kb.stored_article(article_id), **changes)
+        return add(kb, article, replace=True, detect_family="lang" in changes)
 
 
 def _keep_metadata(article: Article, stored: Any) -> tuple[Article, tuple[str, ...]]:

@@ -225,7 +225,7 @@ def _tags(value: object) -> tuple[str, ...]:
     return tuple(t.strip() for t in items if t.strip())
 
 
-def _unique_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+def unique_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     """Tags once each, first spelling kept: the tag filter ignores case, so "CRM" and
     "crm" are one tag."""
     seen: dict[str, str] = {}
@@ -293,7 +293,7 @@ def parse_article(
         lang=lang_code,
         text=text,
         source=(source or str(meta.get("source") or "")).strip(),
-        tags=_unique_tags(tags if tags is not None else _tags(meta.get("tags"))),
+        tags=unique_tags(tags if tags is not None else _tags(meta.get("tags"))),
         path=name,
         raw_sha256=raw_sha,
         lang_source=lang_source,

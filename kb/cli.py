@@ -464,6 +464,29 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
 
 @cli.command()
 @click.argument("article_id")
+@click.option("--title", help="The new title.")
+@click.option("--tags", help="The new tags, comma-separated ('' clears them).")
+@click.option("--source", help="The new source.")
+@click.option("--lang", help="The article's language (ko, en, de, vi).")
+@click.pass_context
+@handle_errors
+def edit(ctx: click.Context, article_id: str, title: str | None, tags: str | None,
+         source: str | None, lang: str | None) -> None:
+    """Change an article's title, tags, source or language; its text stays as it is
+    (to change the text: kb add --replace)."""
+    from kb import adding
+
+    tag_list = [t for t in tags.split(",") if t.strip()] if tags is not None else None
+    res = adding.edit(_open(ctx, must_exist=True), article_id, title=title, source=source,
+                      tags=tag_list, lang=lang)
+    click.echo(f"edited {res.article_id} [{res.lang}]: title {res.title!r}, tags "
+               f"{', '.join(res.tags) or '(none)'}, source {res.source or '(none)'}")
+    for warning in res.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@cli.command()
+@click.argument("article_id")
 @click.pass_context
 @handle_errors
 def remove(ctx: click.Context, article_id: str) -> None:

@@ -356,7 +356,7 @@ class KnowledgeBase:
         found = {a.id for a in articles}
         held = [r["id"] for r in self.store.articles() if r["id"] not in found]
         if not prune:
-            articles.extend(self._stored_article(i) for i in held)
+            articles.extend(self.stored_article(i) for i in held)
         report = self._write(articles, progress=progress, replace_all=True)
         report.errors[:0] = errors
         if prune:
@@ -365,7 +365,7 @@ class KnowledgeBase:
             report.kept = held
         return report
 
-    def _stored_article(self, article_id: str) -> Article:
+    def stored_article(self, article_id: str) -> Article:
         """An indexed article as the index stored it (its text is already cleaned)."""
         row = self.store.article(article_id)
         assert row is not None

@@ -105,3 +105,29 @@ def test_wrong_token_shows_the_error_and_keeps_the_text(page):
     expect(page.locator("#text")).to_have_value(
         "Loyalty apps reward repeat purchases with points and offers.")
     assert page.input_value("#token") == ""
+
+
+def test_edit_an_article_from_its_page(page, server):
+    """There was no way to edit an article in the UI: a marketer re-pasted the whole
+    text on the Add page. Now its page links to the Add page, filled in."""
+    from playwright.sync_api import expect
+
+    page.goto("/articles/en-upstream-vs-downstream-marketing")
+    text = page.locator(".doc-text").inner_text()
+    page.click("text=Edit this article")
+    page.wait_for_url("**/add?edit=en-upstream-vs-downstream-marketing")
+    expect(page.locator("h1")).to_have_text("Edit an article")
+    expect(page.locator("#id")).to_have_value("en-upstream-vs-downstream-marketing")
+    expect(page.locator("#replace")).to_be_checked()
+    expect(page.locator("#lang")).to_have_value("en")
+    assert "Upstream" in page.locator("#text").input_value()
+    page.fill("#title", "Upstream and downstream, <i>explained</i>")
+    page.fill("#tags", "strategy, onboarding")
+    page.fill("#token", TOKEN)
+    page.click("button[value=save]")
+    page.wait_for_url("**/articles/en-upstream-vs-downstream-marketing?saved=replaced")
+    expect(page.locator("#saved-notice")).to_contain_text("Replaced")
+    expect(page.locator("h1")).to_have_text("Upstream and downstream, <i>explained</i>")
+    expect(page.locator(".doc-meta")).to_contain_text("onboarding")
+    assert page.locator(".doc-text").inner_text() == text  # the text is unchanged
+    _assert_inert(page)

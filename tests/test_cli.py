@@ -389,3 +389,21 @@ def test_eval_with_a_shared_dir_without_its_data_is_one_line(run, tmp_path):
     res = run("eval", "--suite", "seeds", "--shared", str(tmp_path), "--sample", "1")
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert "--shared must hold eval/ and bench/" in res.stderr
+
+
+def test_edit_changes_metadata_and_keeps_the_text(run, tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    monkeypatch.setenv("KB_CORPUS_DIR", str(corpus))
+    (tmp_path / "retail-media.txt").write_text(
+        "Retail media networks sell ads on store websites and apps.")
+    assert run("add", str(tmp_path / "retail-media.txt")).exit_code == 0
+    res = run("edit", "retail-media", "--title", "Retail media", "--tags", "ads,Ads,retail")
+    assert res.exit_code == 0, res.output
+    assert "edited retail-media [en]: title 'Retail media', tags ads, retail" in res.stdout
+    hit = json.loads(run("search", "retail media networks", "--json").stdout)["hits"][0]
+    assert hit["title"] == "Retail media" and hit["text"].startswith("Retail media networks")
+    assert "title: Retail media" in (corpus / "retail-media.md").read_text()
+    assert run("edit", "retail-media").stderr.startswith("error: nothing to change")
+    assert run("edit", "nope", "--title", "x").exit_code == 1
+    assert "unknown language" in run("edit", "retail-media", "--lang", "fr").stderr

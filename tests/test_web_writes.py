@@ -695,3 +695,54 @@ def test_tags_differing_only_in_case_are_one_tag(client):
         "id": "loyalty", "tags": ["CRM", "crm", "Loyalty", "loyalty "],
         "text": "Loyalty apps reward repeat purchases with points that members redeem."})
     assert r.status_code == 201 and r.json()["tags"] == ["CRM", "Loyalty"]
+
+
+def test_patch_changes_metadata_without_sending_the_text(client, lib):
+    """Editing only the tags or the title needed the whole text again (PUT), and PATCH
+    was a 405."""
+    client.post("/api/articles", files={"file": UPLOADS["txt"]}, headers=AUTH)
+    before = client.get("/api/articles/quokka").json()
+    r = client.patch("/api/articles/quokka", headers=AUTH,
+                     json={"title": "Quokka points", "tags": ["loyalty", "Loyalty", "apps"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["title"], body["tags"], body["exists"]) == ("Quokka points", ["loyalty", "apps"],
+                                                             True)
+    assert body["stats"]["chunks_embedded"] == 0  # the text's vectors are reused
+    art = client.get("/api/articles/quokka").json()
+    assert (art["title"], art["tags"], art["text"]) == (
+        "Quokka points", ["loyalty", "apps"], before["text"])
+    assert client.get("/library", params={"tag": "apps"}).text.count("Quokka points") == 1
+    # The corpus file says the same, so a rebuild from the corpus keeps the edit.
+    saved = (lib.settings.corpus_dir / "quokka.md").read_text(encoding="utf-8")
+    assert "title: Quokka points" in saved and before["text"].strip() in saved
+    cleared = client.patch("/api/articles/quokka", headers=AUTH, json={"tags": []})
+    assert cleared.json()["tags"] == []
+
+
+@pytest.mark.parametrize(("body", "headers", "status"), [
+    ({"title": "x"}, {}, 401),
+    ({}, AUTH, 400),                      # nothing to change
+    ({"title": ""}, AUTH, 422),
+    ({"lang": "fr"}, AUTH, 422),
+    ({"text": "new text"}, AUTH, 422),    # the text is PUT's job
+    ({"tags": ["x" * 61]}, AUTH, 422),
+])
+def test_patch_refusals(client, body, headers, status):
+    client.post("/api/articles", files={"file": UPLOADS["txt"]}, headers=AUTH)
+    assert_error(client.patch("/api/articles/quokka", headers=headers, json=body), status)
+    assert_error(client.patch("/api/articles/nope", headers=AUTH, json={"title": "x"}), 404)
+    assert client.get("/api/articles/quokka").json()["title"] != "x"
+
+
+def test_the_add_page_can_open_an_article_for_editing(client):
+    client.post("/api/articles", headers=AUTH, json={
+        "id": "quokka", "title": "Quokka <b>points</b>", "tags": ["loyalty"],
+        "text": "Quokka points </textarea><script>alert(1)</script> reward members."})
+    page = client.get("/add", params={"edit": "quokka"})
+    assert page.status_code == 200
+    assert "<h1>Edit an article</h1>" in page.text and 'value="quokka"' in page.text
+    assert "&lt;/textarea&gt;&lt;script&gt;" in page.text and "<script>alert" not in page.text
+    assert 'id="replace" name="replace" type="checkbox" value="true" checked' in page.text
+    assert 'href="/add?edit=quokka"' in client.get("/articles/quokka").text
+    assert client.get("/add", params={"edit": "nope"}).status_code == 404

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from kb import adding
 from kb.adding import AddResult
@@ -158,7 +158,7 @@ async def writer(request: Request) -> None:
 ArticleWrite = Annotated[uploads.ArticleInput, Depends(article_write)]
 
 
-def _written(res: AddResult, form: uploads.ArticleInput) -> JSONResponse:
+def _written(res: AddResult) -> JSONResponse:
     body: dict[str, Any] = {"ok": True, **res.to_dict(with_text=not res.saved)}
     body["href"] = article_href(res.article_id)
     body["api_href"] = "/api" + article_href(res.article_id)
@@ -184,7 +184,7 @@ def add_article(request: Request, kb: KB, form: ArticleWrite,
     A duplicate or an existing id is a 409; use PUT to replace.
     """
     form = dataclasses.replace(form, preview=form.preview or preview)
-    return _written(uploads.save(kb, request.app.state.write_lock, form), form)
+    return _written(uploads.save(kb, request.app.state.write_lock, form))
 
 
 @router.put("/api/articles/{article_id}", tags=["write"], summary="Replace an article",
@@ -196,7 +196,40 @@ def replace_article(request: Request, kb: KB, article_id: ArticleId, form: Artic
     form = dataclasses.replace(form, preview=form.preview or preview)
     res = uploads.save(kb, request.app.state.write_lock, form, article_id=article_id,
                        replace=True)
-    return _written(res, form)
+    return _written(res)
+
+
+class ArticleEdit(BaseModel):
+    """The metadata to change; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(None, min_length=1, max_length=300)
+    source: str | None = Field(None, max_length=2000)
+    tags: list[Annotated[str, Field(max_length=uploads.MAX_TAG_CHARS)]] | None = Field(
+        None, max_length=uploads.MAX_TAGS, description="The new tags; [] clears them.")
+    lang: Literal["ko", "en", "de", "vi"] | None = None
+
+
+async def bearer_writer(request: Request) -> None:
+    """The token check of a JSON write: the bearer header only (the body is the edit)."""
+    settings = request.app.state.settings
+    if not uploads.writes_enabled(settings):
+        uploads.authorize(settings, None)
+    uploads.authorize(settings, uploads.bearer_token(request))
+
+
+@router.patch("/api/articles/{article_id}", tags=["write"],
+              summary="Change an article's title, source, tags or language",
+              dependencies=[Depends(bearer_writer)], responses=errors(400, 401, 403, 404))
+def edit_article(request: Request, kb: KB, article_id: ArticleId,
+                 edit: ArticleEdit) -> JSONResponse:
+    """Only the fields sent change; the text stays, so nothing is uploaded again and its
+    vectors are reused (a new `lang` re-analyzes it). Needs the admin token as
+    `Authorization: Bearer <token>`. Answers like PUT."""
+    with request.app.state.write_lock:
+        res = adding.edit(kb, article_id, title=edit.title, source=edit.source,
+                          tags=edit.tags, lang=edit.lang)
+    return _written(res)
 
 
 @router.delete("/api/articles/{article_id}", tags=["write"], summary="Remove an article",

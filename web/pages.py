@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kb.errors import KBError, WritesDisabledError
 from web import uploads, views
-from web.deps import KB, parse_langs
+from web.deps import KB, get_kb, parse_langs
 
 router = APIRouter(include_in_schema=False)
 _concepts_lock = threading.Lock()
@@ -87,9 +87,13 @@ NO_STORE = {"Cache-Control": "no-store"}  # the form may carry the token back
 
 
 @router.get("/add", response_class=HTMLResponse)
-def add_page(request: Request) -> HTMLResponse:
-    """The Add page: paste or upload, preview, save (or how to enable writes)."""
-    ctx = views.add_context(request.app.state.settings)
+def add_page(
+    request: Request, edit: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+) -> HTMLResponse:
+    """The Add page: paste or upload, preview, save (or how to enable writes). ``edit``:
+    an article's id, whose text and metadata fill the form, to be replaced."""
+    editing = get_kb(request).article(edit) if edit else None
+    ctx = views.add_context(request.app.state.settings, editing=editing)
     return render(request, "add.html", "add", ctx, headers=NO_STORE)
 
 

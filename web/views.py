@@ -310,6 +310,7 @@ def article_context(
         },
         "segments": segments, "highlight": bool(marks), "target_chunk": target_chunk,
         "api_href": "/api" + article_href(article_id), "also": family,
+        "edit_href": "/add?" + urlencode({"edit": art["id"]}),
         "notice": _saved_notice(saved, len(chunks), family) if saved else None,
     }
 
@@ -532,12 +533,18 @@ def add_context(
     result: AddResult | None = None,
     error: KBError | None = None,
     keep_token: bool = False,
+    editing: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Add page: the form (refilled after a preview or an error), the preview, and
-    the error or the "writes are disabled" notice."""
+    the error or the "writes are disabled" notice. ``editing``: a stored article (as
+    :meth:`KnowledgeBase.article` gives it) to fill the form with, to be replaced."""
     values = {"text": "", "id": "", "title": "", "lang": "auto", "source": "", "tags": "",
               "token": "", "replace": False}
     note = None
+    if editing is not None:
+        values.update(text=editing["text"], id=editing["id"], title=editing["title"],
+                      lang=editing["lang"], source=editing["source"] or "",
+                      tags=", ".join(editing["tags"]), replace=True)
     if form is not None:
         values.update(
             text=form.text or "", id=form.article_id or "", title=form.title or "",
@@ -584,5 +591,7 @@ def add_context(
         "enable_hint": uploads.ENABLE_HINT,
         "limit": adding.format_size(settings.max_upload_bytes),
         "values": values, "langs": langs, "preview": preview,
+        "editing": ({"id": editing["id"], "title": editing["title"],
+                     "href": article_href(editing["id"])} if editing else None),
         "error": {"status": error.status, "message": error.message} if error else None,
     }
