@@ -1083,6 +1083,7 @@ class KnowledgeBase:
                 "tags": tags,
                 "chunks": r["n_chunks"],
                 "added_at": r["added_at"],
+                "updated_at": r["updated_at"],
             })
         return out
 

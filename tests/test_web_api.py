@@ -109,7 +109,8 @@ def test_articles_and_article(client):
     body = client.get("/api/articles").json()
     assert body["count"] == len(body["articles"]) == 5
     first = body["articles"][0]
-    assert {"id", "title", "lang", "source", "tags", "chunks", "added_at"} <= set(first)
+    assert {"id", "title", "lang", "source", "tags", "chunks", "added_at",
+            "updated_at"} <= set(first)
     art = client.get(f"/api/articles/{EN_ARTICLE}").json()
     assert {"id", "title", "lang", "source", "tags", "text", "added_at", "chunks"} <= set(art)
     for ch in art["chunks"]:
@@ -147,6 +148,12 @@ def test_openapi_and_offline_docs(client):
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     writes = spec["paths"]["/api/articles"]["post"]["responses"]
     assert {"401", "403", "409", "413", "503"} <= set(writes)
+    # The admin token is a declared bearer scheme on every write (an Authorize button).
+    assert spec["components"]["securitySchemes"]["adminToken"]["scheme"] == "bearer"
+    one = spec["paths"]["/api/articles/{article_id}"]
+    for op in (spec["paths"]["/api/articles"]["post"], one["put"], one["patch"], one["delete"]):
+        assert op["security"] == [{"adminToken": []}]
+    assert "security" not in one["get"] and "security" not in spec["paths"]["/api/ask"]["get"]
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "cdn." not in docs.text and "/docs-assets/swagger-ui-bundle.js" in docs.text

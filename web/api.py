@@ -130,7 +130,8 @@ WRITE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
         "file": {"type": "string", "format": "binary",
                  "description": ".txt .md .html .docx or .pdf (the type is sniffed)."},
         **_FIELDS_DOC}}},
-    "application/json": {"schema": {"type": "object", "properties": _FIELDS_DOC}},
+    "application/json": {"schema": {"type": "object", "properties": {**_FIELDS_DOC, "tags": {
+        "type": "array", "items": {"type": "string"}, "description": "The tags ([] for none)."}}}},
 }}}
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -121,7 +121,27 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.add_exception_handler(StarletteHTTPException, handle_error)
     app.add_exception_handler(Exception, handle_error)
     app.add_middleware(HeadAsGet)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, plus the admin token as a bearer scheme on the writes, so /docs
+    has an Authorize button and clients see which calls need it."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                             routes=app.routes)
+        schema.setdefault("components", {})["securitySchemes"] = {"adminToken": {
+            "type": "http", "scheme": "bearer",
+            "description": "The server's KB_ADMIN_TOKEN (writes only)."}}
+        for operations in schema["paths"].values():
+            for op in operations.values():
+                if "write" in op.get("tags", ()):
+                    op["security"] = [{"adminToken": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 class HeadAsGet:
