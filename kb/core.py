@@ -65,12 +65,16 @@ ProgressFn = Callable[[str, int, int], None]
 _ANALYZE_BATCH = 64
 
 
-def _held_elsewhere(held: str | None, path: Path) -> bool:
-    """Whether an indexed article's file (``held``) is another file that still exists.
-    A file that has gone or moved may hand its id on."""
+def _held_elsewhere(held: str | None, path: Path, corpus: Path) -> bool:
+    """Whether an indexed article's file (``held``) is another file that still exists,
+    and ``path`` is outside the corpus (whose files always win: an upload indexed before
+    uploads were stored under their corpus path has the name it was uploaded with). A
+    file that has gone or moved may hand its id on."""
     if not held:
         return False
     try:
+        if path.resolve().is_relative_to(corpus.resolve()):
+            return False
         return Path(held).is_file() and not Path(held).samefile(path)
     except OSError:
         return False
@@ -522,7 +526,7 @@ class KnowledgeBase:
             except ArticleError as exc:
                 errors.append(exc)
                 continue
-            if _held_elsewhere(held.get(art.id), f):
+            if _held_elsewhere(held.get(art.id), f, self.settings.corpus_dir):
                 # Ids come from file names: an outside "loyalty-apps.txt" would overwrite
                 # the corpus article of that name, and the next corpus ingest undo it.
                 errors.append(ArticleError(str(f), (

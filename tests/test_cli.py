@@ -407,3 +407,24 @@ def test_edit_changes_metadata_and_keeps_the_text(run, tmp_path, monkeypatch):
     assert run("edit", "retail-media").stderr.startswith("error: nothing to change")
     assert run("edit", "nope", "--title", "x").exit_code == 1
     assert "unknown language" in run("edit", "retail-media", "--lang", "fr").stderr
+
+
+def test_corpus_files_are_never_refused_their_own_id(run, tmp_path, monkeypatch):
+    """An upload indexed before uploads were stored under their corpus path has the name
+    it was uploaded with ("report.txt"); a file of that name in the working directory
+    must not make the corpus's own file look like an intruder."""
+    from kb.core import KnowledgeBase
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    monkeypatch.setenv("KB_CORPUS_DIR", str(corpus))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "report.txt").write_text("Retail media networks sell ads on store sites.")
+    assert run("add", "report.txt").exit_code == 0
+    kb = KnowledgeBase.open()
+    with kb.store.transaction() as conn:  # as an older version stored it
+        conn.execute("UPDATE articles SET path = 'report.txt' WHERE id = 'report'")
+    kb.close()
+    (corpus / "report.md").write_text("Retail media networks sell ads on store websites.")
+    res = run("ingest", str(corpus), "--no-families")
+    assert res.exit_code == 0 and "1 updated" in res.stdout, res.output
