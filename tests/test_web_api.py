@@ -105,7 +105,7 @@ def test_ask_not_found_shape(client):
     assert body["message"]
 
 
-def test_articles_and_article(client):
+def test_articles_and_article(client, fake_kb):
     body = client.get("/api/articles").json()
     assert body["count"] == len(body["articles"]) == 5
     first = body["articles"][0]
@@ -113,6 +113,12 @@ def test_articles_and_article(client):
             "updated_at"} <= set(first)
     art = client.get(f"/api/articles/{EN_ARTICLE}").json()
     assert {"id", "title", "lang", "source", "tags", "text", "added_at", "chunks"} <= set(art)
+    with fake_kb.store.transaction() as conn:  # the fake encoder finds no translations
+        fake_kb.store.set_links(conn, "de-upstream-downstream-marketingleiter",
+                                [("vi-thuong-nguon-ha-nguon-tiep-thi", "translation", 0.9, [])])
+    de = client.get("/api/articles/de-upstream-downstream-marketingleiter").json()
+    assert [(f["article_id"], f["lang"]) for f in de["family"]] == [
+        ("vi-thuong-nguon-ha-nguon-tiep-thi", "vi")]  # what the page shows as "also in"
     for ch in art["chunks"]:
         assert {"chunk_id", "start", "end", "section", "lang"} <= set(ch)
         assert 0 <= ch["start"] < ch["end"] <= len(art["text"])

@@ -104,8 +104,10 @@ def articles(
 def article(
     kb: KB, article_id: Annotated[str, Path(min_length=1, max_length=200)]
 ) -> dict[str, Any]:
-    """The cleaned text, the metadata and the chunks' character offsets into the text."""
-    return kb.article(article_id)
+    """The cleaned text, the metadata, the chunks' character offsets into the text, and
+    `family`: its translations in other languages (what the page shows as "also in")."""
+    art = kb.article(article_id)
+    return {**art, "family": adding.family_of(kb, str(art["id"]))}
 
 
 # -- writes -------------------------------------------------------------------------------
