@@ -91,6 +91,19 @@ def test_long_words_and_urls_do_not_widen_a_phone_screen(page, server):
         assert width <= 375, (url, width)
 
 
+def test_on_a_phone_the_answer_starts_on_the_first_screen(page):
+    """At 375 px the answer began 655 px down, near the bottom of a 740 px screen: the
+    page's introduction and the chips' hint came first."""
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/?q=What+is+upselling%3F")
+    top = page.evaluate("document.querySelector('#answer').getBoundingClientRect().top")
+    assert top < 740 - 240, top  # room left for the heading and the first sentences
+    assert page.locator("h1#ask-h").text_content() == "Ask the knowledge base"  # still read out
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/?q=What+is+upselling%3F")
+    assert page.locator(".ask .lead").is_visible()  # wide screens keep the introduction
+
+
 def test_the_add_page_says_a_save_is_under_way(page):
     """A 1 MB article took minutes to save with nothing on the page; a second click
     would have posted it again."""
