@@ -99,6 +99,13 @@ def test_on_a_phone_the_answer_starts_on_the_first_screen(page):
     top = page.evaluate("document.querySelector('#answer').getBoundingClientRect().top")
     assert top < 740 - 240, top  # room left for the heading and the first sentences
     assert page.locator("h1#ask-h").text_content() == "Ask the knowledge base"  # still read out
+    # The library's table hid its Passages, Added and Tags columns to the side; each
+    # article is now a block with labelled cells, nothing to scroll sideways.
+    page.goto("/library")
+    wrap = page.evaluate("[...document.querySelectorAll('.table-wrap')]"
+                         ".map(w => w.scrollWidth - w.clientWidth)")
+    assert wrap and max(wrap) <= 0, wrap
+    assert page.locator(".library tbody td[data-label=Tags]").first.is_visible()
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/?q=What+is+upselling%3F")
     assert page.locator(".ask .lead").is_visible()  # wide screens keep the introduction
