@@ -24,12 +24,15 @@ import yaml
 
 from kb import chunking, families, language
 from kb.articles import (
+    ARTICLE_SUFFIXES,
+    EXTRACTED_SUFFIXES,
     Article,
     article_id_from_name,
     check_tags,
     parse_article,
     read_article,
     same_id,
+    tag_tuple,
     unique_tags,
 )
 from kb.errors import (
@@ -94,7 +97,7 @@ class AddResult:
                        f"version of it, replace {self.similar_to!r} rather than keep both")
         if self.kept:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
-            out.append(f"kept the {names} of the article it replaces; give "
+            out.append(f"keeps the {names} of the article it replaces; give "
                        "new ones (fields or a header) to change them")
         if self.exists and not self.saved:
             out.append(f"an article with id {self.article_id!r} already exists; saving "
@@ -174,7 +177,7 @@ def prepare(
     if filename is None and not data.strip():
         raise ArticleError(PASTED, "the text is empty")
     if article_id is not None and (re.search(r"[/\\]", article_id)
-                                   or not re.search(r"\w", article_id)):
+                                   or not re.search(r"[^\W_]", article_id)):
         # Slugging "a/../x" to "x", or "..." to "article", would save under an id
         # nobody asked for.
         raise ArticleError(label, f"the id {article_id!r} is not usable: use letters, "
@@ -182,7 +185,8 @@ def prepare(
     name = (Path(filename.replace("\\", "/")).name or "article.txt") if filename else PASTED
     extracted = extract(data, name)
     article = parse_article(
-        extracted.text, name=name, article_id=article_id, title=title or extracted.title,
+        extracted.text, name=name, article_id=article_id,
+        title=title or extracted.title or title,  # "" (sent empty) stays given
         lang=lang, source=source, tags=tags, pasted=filename is None,
     )
     check_tags(article.tags, name)
@@ -280,13 +284,19 @@ def preview(kb: KnowledgeBase, article: Article) -> int:
     return len(chunking.chunk_text(article.text, kb._count_tokens()))
 
 
-def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text") -> AddResult:
-    """What :func:`add` would store, and what would stop it; writes nothing."""
+def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
+            replace: bool = False) -> AddResult:
+    """What :func:`add` (with ``replace``) would store, and what would stop it; writes
+    nothing."""
+    stored = kb.store.article(article.id)
+    kept: tuple[str, ...] = ()
+    if stored is not None and replace:
+        article, kept = _keep_metadata(article, stored)
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
         lang_source=article.lang_source, lang_looks=lang_looks(article),
         chunks=preview(kb, article), text=article.text, saved=False, source=article.source,
-        tags=article.tags, exists=kb.store.article(article.id) is not None,
+        tags=article.tags, exists=stored is not None, kept=kept,
         **_match_fields(closest(kb, article)),
     )
 
@@ -321,9 +331,17 @@ def corpus_path(kb: KnowledgeBase, article_id: str) -> Path:
 
 
 def existing_file(kb: KnowledgeBase, article_id: str) -> Path | None:
-    for suffix in (".md", ".txt", ".markdown"):
-        p = kb.settings.corpus_dir / f"{article_id}{suffix}"
-        if p.exists():
+    """The article's file in the corpus: the one it was indexed from when that lies in
+    the corpus (a subfolder, an .html or .pdf), else ``<id>`` with an article suffix."""
+    root = kb.settings.corpus_dir.resolve()
+    row = kb.store.article(article_id)
+    if row is not None and row["path"]:
+        held = Path(row["path"]).resolve()
+        if held.is_file() and held.is_relative_to(root) and PENDING not in held.parts:
+            return held
+    for suffix in ARTICLE_SUFFIXES + EXTRACTED_SUFFIXES:
+        p = root / f"{article_id}{suffix}"
+        if p.is_file():
             return p
     return None
 
@@ -335,6 +353,7 @@ def add(
     kind: str = "text",
     replace: bool = False,
     detect_family: bool = True,
+    refuse_duplicate: bool = True,
 ) -> AddResult:
     """Save the article to the corpus and index it incrementally."""
     started = time.perf_counter()
@@ -355,7 +374,7 @@ def add(
         if not exists and replace:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
         match = closest(kb, article)
-        if match is not None and match.duplicate:
+        if match is not None and match.duplicate and refuse_duplicate:
             raise ConflictError(
                 f"already in the knowledge base as {match.article_id!r}; not indexed twice")
         # The file is staged, the index written, and only then the file published: a crash
@@ -363,6 +382,7 @@ def add(
         # as failed), one after it leaves a staged file that recover_pending() publishes.
         # Indexed as the corpus file it becomes, not as the upload's name.
         article = dataclasses.replace(article, path=str(corpus_path(kb, article.id)))
+        previous = existing_file(kb, article.id)  # before the index records the new path
         staged = _stage(kb, article)
         try:
             report = kb.ingest([article])
@@ -370,7 +390,7 @@ def add(
             staged.unlink(missing_ok=True)
             _tidy(staged.parent)
             raise
-        _publish(kb, staged, article.id)
+        _publish(kb, staged, article.id, previous)
         _tidy(staged.parent)
     indexed = time.perf_counter()
     fam = detect_translations(kb, article.id) if detect_family else []
@@ -410,8 +430,7 @@ def edit(
     if source is not None:
         changes["source"] = source.strip()
     if tags is not None:
-        changes["tags"] = check_tags(unique_tags(tuple(t.strip() for t in tags if t.strip())),
-                                     article_id)
+        changes["tags"] = check_tags(unique_tags(tag_tuple(list(tags))), article_id)
     if lang is not None:
         changes.update(lang=language.check_lang(lang), lang_source="given")
     article_id = same_id(article_id)
@@ -419,7 +438,9 @@ def edit(
         if kb.store.article(article_id) is None:
             raise NotFoundError(f"no article with id {article_id!r}")
         article = replace(kb.stored_article(article_id), **changes)
-        return add(kb, article, replace=True, detect_family="lang" in changes)
+        # Its text is not new: an identical text elsewhere was allowed in before.
+        return add(kb, article, replace=True, detect_family="lang" in changes,
+                   refuse_duplicate=False)
 
 
 def _keep_metadata(article: Article, stored: Any) -> tuple[Article, tuple[str, ...]]:
@@ -450,21 +471,35 @@ def _stage(kb: KnowledgeBase, article: Article) -> Path:
     return staged
 
 
-def _publish(kb: KnowledgeBase, staged: Path, article_id: str) -> None:
+def _publish(kb: KnowledgeBase, staged: Path, article_id: str,
+             previous: Path | None) -> None:
     """Move a staged file into place (an atomic rename over the one it replaces), and
-    drop the article's file of another suffix (an old ``.txt``) if there was one."""
-    previous = existing_file(kb, article_id)
+    set the article's previous file aside in ``.removed/`` when it was another one (an
+    original ``.txt``, ``.html`` or ``.pdf``: the staged file holds the cleaned text)."""
     target = corpus_path(kb, article_id)
     try:
         staged.replace(target)
-        if previous is not None and previous.resolve() != target:
-            previous.unlink()
+        if previous is not None and previous.exists() and previous.resolve() != target:
+            _set_aside(kb, previous)
     except OSError as exc:
         raise StorageError(
             f"the article {article_id!r} is indexed and searchable, but its file could not "
             f"be moved into {kb.settings.corpus_dir}: {exc.strerror or exc}; it stays in "
             f"{staged.parent} and is moved at the next write"
         ) from exc
+
+
+REMOVED = ".removed"  # removed articles' and replaced originals' files, under the corpus
+
+
+def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "") -> Path:
+    """Move a corpus file to ``.removed/<stem>.<time><tag><suffix>`` (a name never
+    reused), where nothing reads it but a person can get it back."""
+    trash = kb.settings.corpus_dir / REMOVED
+    trash.mkdir(exist_ok=True)
+    moved = trash / f"{path.stem}.{time.time_ns()}{tag}{path.suffix}"
+    path.replace(moved)
+    return moved
 
 
 def _tidy(folder: Path) -> None:
@@ -508,15 +543,13 @@ def _recover(kb: KnowledgeBase, folder: Path) -> list[str]:
         try:
             if (article is not None and row is not None
                     and row["content_sha256"] == article.content_sha256):
-                _publish(kb, staged, article.id)
+                _publish(kb, staged, article.id, existing_file(kb, article.id))
                 published.append(article.id)
                 log.warning("published %s: its write was interrupted after indexing", staged.name)
             else:
-                trash = kb.settings.corpus_dir / ".removed"
-                trash.mkdir(exist_ok=True)
-                staged.replace(trash / f"{staged.stem}.{time.time_ns()}.failed.md")
+                moved = _set_aside(kb, staged, ".failed")
                 log.warning("moved %s to %s: its write was interrupted before indexing",
-                            staged.name, trash)
+                            staged.name, moved.parent)
         except (OSError, StorageError) as exc:
             log.warning("could not recover %s: %s", staged, exc)
     _tidy(folder)
@@ -541,15 +574,12 @@ def _remove(kb: KnowledgeBase, article_id: str) -> None:
     path = existing_file(kb, article_id)
     moved = None
     if path is not None:
-        trash = kb.settings.corpus_dir / ".removed"
         try:
-            trash.mkdir(exist_ok=True)
-            moved = trash / f"{path.stem}.{time.time_ns()}{path.suffix}"  # never reused
-            path.replace(moved)
+            moved = _set_aside(kb, path)
         except OSError as exc:
             raise StorageError(
-                f"could not move {path.name} to {trash}: {exc.strerror or exc}; nothing "
-                "was removed"
+                f"could not move {path.name} to {kb.settings.corpus_dir / REMOVED}: "
+                f"{exc.strerror or exc}; nothing was removed"
             ) from exc
     try:
         kb.remove(article_id)

@@ -181,6 +181,12 @@ def _plain_value(value: str) -> object:
 _TITLE_WORDS = 80  # characters of a title made from the text's first words
 
 
+def _opens_with_heading(body: str) -> bool:
+    first = next((s for s in (ln.strip() for ln in body.splitlines())
+                  if s and not _RULE.fullmatch(s)), "")
+    return first.startswith("#")
+
+
 def _guess_title(body: str, fallback: str | None) -> str:
     """The first heading, else a short first line, else ``fallback`` (the file name) or,
     when there is none (pasted text), the first line's opening words."""
@@ -213,7 +219,8 @@ def check_tags(tags: tuple[str, ...], name: str) -> tuple[str, ...]:
     return tags
 
 
-def _tags(value: object) -> tuple[str, ...]:
+def tag_tuple(value: object) -> tuple[str, ...]:
+    """Tags from a header value, a list or a comma-separated string, trimmed."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -284,7 +291,11 @@ def parse_article(
             )
         lang_code = detected
     aid = article_id or (str(meta["id"]) if meta.get("id") else article_id_from_name(name))
-    given = {"title": title or meta.get("title"), "source": source or meta.get("source"),
+    # Given: an argument (even empty: sent to clear it), a header key, or for the title
+    # the text's own "# heading"; a title guessed from the first line or the file name
+    # is not (a replacement keeps the replaced article's instead, see kb.adding).
+    given = {"title": title is not None or meta.get("title") or _opens_with_heading(text),
+             "source": source is not None or "source" in meta,
              "tags": tags is not None or "tags" in meta}
     return Article(
         id=article_id_from_name(aid),
@@ -293,7 +304,7 @@ def parse_article(
         lang=lang_code,
         text=text,
         source=(source or str(meta.get("source") or "")).strip(),
-        tags=unique_tags(tags if tags is not None else _tags(meta.get("tags"))),
+        tags=unique_tags(tags if tags is not None else tag_tuple(meta.get("tags"))),
         path=name,
         raw_sha256=raw_sha,
         lang_source=lang_source,
@@ -329,6 +340,12 @@ def find_articles(paths: list[Path]) -> tuple[list[Path], list[ArticleError]]:
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
                 and f.name.lower() != "readme.md"
             )
+            # A page kept beside its article ("x.html" next to "x.md") is its source,
+            # not a second article of the same id: the text file wins.
+            texts = {(f.parent, article_id_from_name(f.name)) for f in found
+                     if f.suffix.lower() in ARTICLE_SUFFIXES}
+            found = [f for f in found if f.suffix.lower() in ARTICLE_SUFFIXES
+                     or (f.parent, article_id_from_name(f.name)) not in texts]
             if not found:
                 errors.append(ArticleError(
                     str(p), "the directory has no articles (.txt, .md, .html, .pdf, .docx)"))

@@ -281,10 +281,11 @@ def _each_query(
     run: Callable[[str], dict[str, Any]],
     show: Callable[[dict[str, Any]], None],
     failed: dict[str, Any],
+    name: str = "QUERY",
 ) -> None:
     """Run ``run`` on QUERY, or on each non-blank line of stdin. A bad line is reported
-    (as ``failed`` plus the error, in JSON) and the next lines still run."""
-    name = click.get_current_context().command.params[0].human_readable_name
+    (as ``failed`` plus the error, in JSON) and the next lines still run. ``name``: the
+    argument's name, for usage errors."""
     if from_stdin and query is not None:
         raise click.UsageError(f"give a {name} or --stdin, not both")
     if not from_stdin:
@@ -373,7 +374,8 @@ def ask(
         out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return out
 
-    _each_query(question, from_stdin, as_json, run, _print_answer, {"found": False})
+    _each_query(question, from_stdin, as_json, run, _print_answer, {"found": False},
+                name="QUESTION")
 
 
 def _print_answer(res: dict[str, Any]) -> None:
@@ -440,7 +442,7 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
             article, kind = adding.prepare(kb, f.read_bytes(), filename=f.name, title=title,
                                            lang=lang, source=source, tags=tag_tuple)
             if preview:
-                dry = adding.dry_run(kb, article, kind=kind)
+                dry = adding.dry_run(kb, article, kind=kind, replace=replace)
                 click.echo(f"{f}: id {article.id}, {kind}, lang {article.lang}, "
                            f"{dry.chunks} chunk(s), title {article.title!r}")
                 for warning in dry.warnings:
@@ -565,6 +567,8 @@ def eval_(
         try:
             report = evaluation.run(chosen, ev, settings.corpus_dir)
         except FileNotFoundError as exc:
+            if not str(exc.filename or "").startswith(str(shared)):
+                raise
             raise ConfigError(
                 f"{exc.filename}: not found; --shared must hold eval/ and bench/ as "
                 "../shared does") from None
@@ -615,15 +619,12 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 def _check_port(host: str, port: int) -> None:
     import socket
 
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}: {exc}") from None
-    family, _, _, _, address = infos[0]
+    # The family uvicorn binds with: IPv6 only for an address with ':' in it.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
         try:
-            probe.bind(address)
+            probe.bind((host, port))
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import logging
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -65,17 +66,14 @@ ProgressFn = Callable[[str, int, int], None]
 _ANALYZE_BATCH = 64
 
 
-def _held_elsewhere(held: str | None, path: Path, corpus: Path) -> bool:
-    """Whether an indexed article's file (``held``) is another file that still exists,
-    and ``path`` is outside the corpus (whose files always win: an upload indexed before
-    uploads were stored under their corpus path has the name it was uploaded with). A
-    file that has gone or moved may hand its id on."""
-    if not held:
-        return False
+def _held_elsewhere(held: list[Path], path: Path, corpus: Path) -> bool:
+    """Whether ``path``, outside the corpus, would take the id of an indexed article
+    whose file (one of ``held`` that still exists) is another file. Files in the corpus
+    always win; a file that has gone or moved may hand its id on."""
     try:
         if path.resolve().is_relative_to(corpus.resolve()):
             return False
-        return Path(held).is_file() and not Path(held).samefile(path)
+        return any(h.is_file() and not h.samefile(path) for h in held)
     except OSError:
         return False
 
@@ -517,6 +515,8 @@ class KnowledgeBase:
         self, paths: Sequence[Path], *, progress: ProgressFn | None = None
     ) -> IngestReport:
         """Read files and directories of articles, then :meth:`ingest` the good ones."""
+        from kb import adding
+
         files, errors = find_articles([Path(p) for p in paths])
         articles = []
         held = self.store.article_paths()
@@ -526,11 +526,16 @@ class KnowledgeBase:
             except ArticleError as exc:
                 errors.append(exc)
                 continue
-            if _held_elsewhere(held.get(art.id), f, self.settings.corpus_dir):
+            # Its indexed file, and its corpus file: an upload indexed before uploads
+            # were stored under their corpus path has only its upload name.
+            owners = [Path(held[art.id])] if held.get(art.id) else []
+            if art.id in held and (corpus_file := adding.existing_file(self, art.id)):
+                owners.append(corpus_file)
+            if _held_elsewhere(owners, f, self.settings.corpus_dir):
                 # Ids come from file names: an outside "loyalty-apps.txt" would overwrite
                 # the corpus article of that name, and the next corpus ingest undo it.
                 errors.append(ArticleError(str(f), (
-                    f"the article id {art.id!r} belongs to {held[art.id]}; rename this "
+                    f"the article id {art.id!r} belongs to {owners[-1]}; rename this "
                     "file or give it an 'id:' header, or replace the article with "
                     f"`kb add --replace` (or `kb remove {art.id}` first)")))
                 continue
@@ -1030,8 +1035,8 @@ class KnowledgeBase:
         is in ``.removed/`` as ``<id>.<time>.<suffix>`` (``.failed.md``: a failed save)."""
         trash = self.settings.corpus_dir / ".removed"
         try:
-            return any(not p.name.endswith(".failed.md") and p.name.split(".")[0] == article_id
-                       for p in trash.glob(f"{glob.escape(article_id)}.*"))
+            moved = re.compile(re.escape(article_id) + r"\.\d+\.[^.]+")  # not .failed.md
+            return any(moved.fullmatch(p.name) for p in trash.glob(f"{glob.escape(article_id)}.*"))
         except OSError:
             return False
 

@@ -123,11 +123,16 @@ def test_edit_an_article_from_its_page(page, server):
     assert "Upstream" in page.locator("#text").input_value()
     page.fill("#title", "Upstream and downstream, <i>explained</i>")
     page.fill("#tags", "strategy, onboarding")
+    page.fill("#source", "")  # a field blanked on purpose is cleared, not kept
     page.fill("#token", TOKEN)
-    page.click("button[value=save]")
+    page.click("button[value=preview]")
+    expect(page.locator("h1")).to_have_text("Edit an article")  # still, after a preview
+    expect(page.locator("#preview")).to_contain_text("Upstream and downstream, <i>explained</i>")
+    page.click("#preview button[value=save]")
     page.wait_for_url("**/articles/en-upstream-vs-downstream-marketing?saved=replaced")
     expect(page.locator("#saved-notice")).to_contain_text("Replaced")
     expect(page.locator("h1")).to_have_text("Upstream and downstream, <i>explained</i>")
     expect(page.locator(".doc-meta")).to_contain_text("onboarding")
+    expect(page.locator(".doc-meta div", has_text="Source").locator("dd")).to_have_text("—")
     assert page.locator(".doc-text").inner_text() == text  # the text is unchanged
     _assert_inert(page)

@@ -428,3 +428,25 @@ def test_corpus_files_are_never_refused_their_own_id(run, tmp_path, monkeypatch)
     (corpus / "report.md").write_text("Retail media networks sell ads on store websites.")
     res = run("ingest", str(corpus), "--no-families")
     assert res.exit_code == 0 and "1 updated" in res.stdout, res.output
+
+
+def test_an_outside_file_cannot_take_an_old_uploads_id_either(run, tmp_path, monkeypatch):
+    """An upload indexed before uploads were stored under their corpus path has only its
+    upload name as its path; its corpus file still owns the id."""
+    from kb.core import KnowledgeBase
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    monkeypatch.setenv("KB_CORPUS_DIR", str(corpus))
+    (tmp_path / "report.txt").write_text("Retail media networks sell ads on store sites.")
+    assert run("add", str(tmp_path / "report.txt")).exit_code == 0
+    kb = KnowledgeBase.open()
+    with kb.store.transaction() as conn:  # as an older version stored it
+        conn.execute("UPDATE articles SET path = 'report.txt' WHERE id = 'report'")
+    kb.close()
+    outside = tmp_path / "elsewhere" / "report.txt"
+    outside.parent.mkdir()
+    outside.write_text("Webinars generate leads for business teams when the topic answers a "
+                       "question that buyers already ask, week after week.")
+    res = run("ingest", str(outside), "--no-families")
+    assert res.exit_code == 1 and "belongs to" in res.stderr and "report.md" in res.stderr

@@ -8,6 +8,7 @@ Every test works on a private copy of the fake index and a temporary corpus dire
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import re
 import shutil
@@ -668,7 +669,7 @@ def test_a_replacement_without_metadata_keeps_the_title_tags_and_source(client):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["kept"] == ["title", "source", "tags"]
-    assert any("kept the title, source and tags of the article" in w for w in body["warnings"])
+    assert any("keeps the title, source and tags of the article" in w for w in body["warnings"])
     art = client.get("/api/articles/loyalty").json()
     assert (art["title"], art["tags"]) == ("Loyalty apps", ["loyalty", "retention"])
     assert art["source"] == "https://example.com/loyalty" and "cashback" in art["text"]
@@ -746,3 +747,102 @@ def test_the_add_page_can_open_an_article_for_editing(client):
     assert 'id="replace" name="replace" type="checkbox" value="true" checked' in page.text
     assert 'href="/add?edit=quokka"' in client.get("/articles/quokka").text
     assert client.get("/add", params={"edit": "nope"}).status_code == 404
+
+
+def test_a_replacement_can_clear_fields_and_retitle_from_its_heading(client):
+    """From the review: a field sent empty must clear (the Edit page sends every field),
+    a replacement's own "# heading" is its title, and a preview shows what a save keeps."""
+    client.post("/api/articles", headers=AUTH, json={
+        "id": "plan", "tags": ["q3"], "source": "wiki",
+        "text": "# Old heading\n\nThe plan covers retail media, loyalty apps and pricing."})
+    new = "# Brand new heading\n\nThe plan now covers retail media and loyalty apps only."
+    preview = client.put("/api/articles/plan", headers=AUTH,
+                         json={"text": new, "preview": True}).json()
+    saved = client.put("/api/articles/plan", headers=AUTH, json={"text": new}).json()
+    for body in (preview, saved):
+        assert (body["title"], body["kept"], body["tags"]) == (
+            "Brand new heading", ["source", "tags"], ["q3"])
+    r = client.put("/api/articles/plan", headers=AUTH, data={
+        "text": new, "source": "", "tags": "", "title": ""})  # a form, every field blank
+    assert r.status_code == 200 and r.json()["kept"] == []
+    art = client.get("/api/articles/plan").json()
+    assert (art["title"], art["source"], art["tags"]) == ("Brand new heading", "", [])
+
+
+def test_editing_an_article_whose_file_is_not_markdown_keeps_one_file(client, lib):
+    """An edit of corpus/numbat.html wrote numbat.md beside it, and the next ingest
+    refused the id clash or brought the old version back. The original is set aside."""
+    corpus = lib.settings.corpus_dir
+    (corpus / "numbat.html").write_text(
+        "<html><head><title>Numbat loyalty</title></head><body><p>The numbat loyalty "
+        "programme gives members points on every purchase at partner stores.</p></body></html>")
+    assert not lib.ingest_paths([corpus / "numbat.html"]).errors
+    r = client.patch("/api/articles/numbat", headers=AUTH, json={"title": "Numbat points"})
+    assert r.status_code == 200, r.text
+    assert sorted(p.name for p in corpus.glob("numbat*")) == ["numbat.md"]
+    assert [p.suffix for p in (corpus / ".removed").glob("numbat.*")] == [".html"]
+    report = lib.ingest_paths([corpus])
+    assert not report.errors and "numbat" in report.unchanged
+    assert client.get("/api/articles/numbat").json()["title"] == "Numbat points"
+    # A seed's original .txt is set aside the same way, not deleted.
+    seed = "en-upstream-vs-downstream-marketing"
+    client.patch(f"/api/articles/{seed}", headers=AUTH, json={"tags": ["strategy"]})
+    assert (corpus / f"{seed}.md").exists() and not (corpus / f"{seed}.txt").exists()
+    assert list((corpus / ".removed").glob(f"{seed}.*.txt"))
+
+
+def test_removing_an_html_article_moves_its_file(client, lib):
+    corpus = lib.settings.corpus_dir
+    sub = corpus / "pages"
+    sub.mkdir()
+    (sub / "numbat.html").write_text(
+        "<html><body><p>The numbat loyalty programme gives members points on every "
+        "purchase at partner stores.</p></body></html>")
+    assert not lib.ingest_paths([corpus]).errors
+    assert client.delete("/api/articles/numbat", headers=AUTH).status_code == 200
+    assert not (sub / "numbat.html").exists()
+    assert "numbat" not in {a["id"] for a in lib.articles()}
+    lib.ingest_paths([corpus])
+    assert "numbat" not in {a["id"] for a in lib.articles()}  # it does not come back
+
+
+def test_a_page_kept_beside_its_article_is_not_a_second_article(lib):
+    corpus = lib.settings.corpus_dir
+    (corpus / "numbat.md").write_text("The numbat loyalty programme gives members points.")
+    (corpus / "numbat.html").write_text("<html><body><p>Saved page</p></body></html>")
+    report = lib.ingest_paths([corpus])
+    assert not report.errors and "numbat" in report.added
+
+
+def test_a_dotted_id_that_was_removed_says_so(client):
+    client.post("/api/articles", headers=AUTH, json={
+        "id": "v1.2-notes", "text": "Release notes: the loyalty app now pays cashback."})
+    client.post("/api/articles", headers=AUTH, json={
+        "id": "v1", "text": "Version one of the loyalty app gave members points only."})
+    client.delete("/api/articles/v1.2-notes", headers=AUTH)
+    assert "was removed" in client.get("/api/articles/v1.2-notes").json()["error"]
+    assert client.get("/api/articles/v1").status_code == 200
+    client.delete("/api/articles/v1", headers=AUTH)
+    assert "was removed" in client.get("/api/articles/v1").json()["error"]
+    assert "was removed" not in client.get("/api/articles/v1.2").json()["error"]
+
+
+def test_patch_of_an_article_whose_text_another_has_is_allowed(client):
+    text = "Loyalty apps reward repeat purchases with points that members redeem."
+    client.post("/api/articles", headers=AUTH, json={"id": "a", "text": text})
+    with_same_text = client.post("/api/articles", headers=AUTH, json={"id": "b", "text": text})
+    assert with_same_text.status_code == 409  # an upload of the same text is refused ...
+    client.app.state.kb.ingest([dataclasses.replace(
+        client.app.state.kb.stored_article("a"), id="b", path="")])  # ... a file is not
+    assert client.patch("/api/articles/b", headers=AUTH, json={"title": "B"}).status_code == 200
+
+
+def test_no_edit_link_when_writes_are_disabled(closed_client):
+    assert "Edit this article" not in closed_client.get(f"/articles/{EN_SEED}").text
+
+
+@pytest.mark.parametrize("bad_id", ["_", "._", "__"])
+def test_an_id_of_only_underscores_is_refused(client, bad_id):
+    r = client.post("/api/articles", headers=AUTH, json={
+        "id": bad_id, "text": "Loyalty apps reward repeat purchases with points."})
+    assert_error(r, 400)

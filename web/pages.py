@@ -51,7 +51,8 @@ def article_page(
 ) -> HTMLResponse:
     """One article, with a chunk anchor per passage and the linked sentence highlighted;
     ``saved`` shows the notice of the Add page after a save."""
-    ctx = views.article_context(kb, article_id, hl, saved=saved)
+    ctx = views.article_context(kb, article_id, hl, saved=saved,
+                                editable=uploads.writes_enabled(request.app.state.settings))
     return render(request, "article.html", "article", ctx)
 
 
@@ -118,6 +119,18 @@ async def add_submission(request: Request) -> Submission:
     return form, None
 
 
+def _editing(kb: Any, form: uploads.ArticleInput | None) -> dict[str, Any] | None:
+    """The article an Edit form came from (its hidden ``edit`` field), if it is still
+    there: the page stays an Edit page across a preview or an error."""
+    article_id = form.extra.get("edit") if form is not None else None
+    if not article_id:
+        return None
+    try:
+        return kb.article(article_id)  # type: ignore[no-any-return]
+    except KBError:
+        return None
+
+
 @router.post("/add", response_class=HTMLResponse)
 def add_submit(request: Request, kb: KB,
                submission: Annotated[Submission, Depends(add_submission)]) -> Response:
@@ -137,9 +150,11 @@ def add_submit(request: Request, kb: KB,
                 href = views.article_href(result.article_id)
                 saved = "replaced" if result.exists else "added"
                 return RedirectResponse(f"{href}?saved={saved}", status_code=303)
-            ctx = views.add_context(settings, form=form, result=result, keep_token=True)
+            ctx = views.add_context(settings, form=form, result=result, keep_token=True,
+                                    editing=_editing(kb, form))
             return render(request, "add.html", "add", ctx, headers=NO_STORE)
     authorized = error is not None and error.status not in (401, 403)
-    ctx = views.add_context(settings, form=form, error=error, keep_token=authorized)
+    ctx = views.add_context(settings, form=form, error=error, keep_token=authorized,
+                            editing=_editing(kb, form))
     return render(request, "add.html", "add", ctx, status_code=error.status if error else 500,
                   headers=NO_STORE)

@@ -49,9 +49,9 @@ ENABLE_HINT = (
 # The fields of an article write; the Add page also sends which button was pressed and
 # its "replace" checkbox.
 API_FIELDS = ("file", "text", "id", "title", "lang", "source", "tags", "preview", "token")
-PAGE_FIELDS = API_FIELDS + ("action", "replace")
+PAGE_FIELDS = API_FIELDS + ("action", "replace", "edit")
 MAX_CHARS = {"id": 120, "title": 300, "lang": 10, "source": 2000, "tags": 1000,
-             "token": 500, "preview": 10, "action": 10, "replace": 10}
+             "token": 500, "preview": 10, "action": 10, "replace": 10, "edit": 200}
 # Room for the multipart boundaries and the small fields around the file or text.
 SLACK = 64 * 1024
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
@@ -179,13 +179,13 @@ def _flag(name: str, value: object) -> bool:
     raise BadInputError(f"the field {name!r} must be true or false, not {value!r}")
 
 
-def _tags(value: object) -> tuple[str, ...] | None:
+def _tags(value: object) -> tuple[str, ...]:
     items = value if isinstance(value, list) else _text_field("tags", value).split(",")
     tags = tuple(_text_field("tags", t).strip() for t in items)
     tags = tuple(t for t in tags if t)
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
         raise BadInputError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each")
-    return tags if isinstance(value, list) else tags or None  # [] clears, "" is unset
+    return tags  # sent, even empty: given (it clears the tags on a replace)
 
 
 async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -275,21 +275,24 @@ async def read_article_input(
             "the article is missing: upload a file (field 'file') or paste its text "
             "(field 'text')"
         )
-    opt = {k: _text_field(k, fields[k]).strip() or None
-           for k in ("id", "title", "source", "token") if fields.get(k) is not None}
+    # A title or source that is sent, even empty, is given (empty clears it on a
+    # replace); one not sent is kept from the article a replace replaces.
+    opt = {k: _text_field(k, fields[k]).strip() for k in ("id", "title", "source", "token")
+           if fields.get(k) is not None}
     lang = _text_field("lang", fields.get("lang") or "").strip().lower()
     return ArticleInput(
         data=upload[1] if upload is not None else text.encode(),  # type: ignore[union-attr]
         filename=upload[0] if upload is not None else None,
         text=text,
-        article_id=opt.get("id"),
+        article_id=opt.get("id") or None,
         title=opt.get("title"),
         lang=None if lang in ("", "auto") else lang,
         source=opt.get("source"),
         tags=_tags(fields["tags"]) if fields.get("tags") is not None else None,
         preview=_flag("preview", fields.get("preview", False)),
-        token=opt.get("token"),
-        extra={k: _text_field(k, fields[k]) for k in ("action", "replace") if k in fields},
+        token=opt.get("token") or None,
+        extra={k: _text_field(k, fields[k]) for k in ("action", "replace", "edit")
+               if k in fields},
     )
 
 
@@ -323,7 +326,7 @@ def save(
         title=form.title, lang=form.lang, source=form.source, tags=form.tags,
     )
     if form.preview:
-        result = adding.dry_run(kb, article, kind=kind)
+        result = adding.dry_run(kb, article, kind=kind, replace=replace)
         if replace and not result.exists:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
         return result

@@ -265,9 +265,11 @@ def parse_spans(hl: str | None, length: int) -> list[tuple[int, int]]:
 
 
 def article_context(
-    kb: KnowledgeBase, article_id: str, hl: str | None, *, saved: str | None = None
+    kb: KnowledgeBase, article_id: str, hl: str | None, *, saved: str | None = None,
+    editable: bool = False,
 ) -> dict[str, Any]:
-    """The article page; ``saved`` ("added" or "replaced") adds the Add page's notice."""
+    """The article page; ``saved`` ("added" or "replaced") adds the Add page's notice;
+    ``editable`` (writes are enabled) links to the Add page filled in with it."""
     art = kb.article(article_id)
     aligned = _aligned_passages(kb, article_id)
     family = also_in(kb, article_id)
@@ -310,7 +312,7 @@ def article_context(
         },
         "segments": segments, "highlight": bool(marks), "target_chunk": target_chunk,
         "api_href": "/api" + article_href(article_id), "also": family,
-        "edit_href": "/add?" + urlencode({"edit": art["id"]}),
+        "edit_href": "/add?" + urlencode({"edit": art["id"]}) if editable else None,
         "notice": _saved_notice(saved, len(chunks), family) if saved else None,
     }
 
