@@ -444,8 +444,9 @@ def edit(
 
 
 def _keep_metadata(article: Article, stored: Any) -> tuple[Article, tuple[str, ...]]:
-    """A replacement with no title, source or tags of its own (no field, no header)
-    keeps the replaced article's: re-uploading a revised text must not wipe them."""
+    """A replacement with no title, source or tags of its own (``Article.unset``: none
+    sent, none in a header, no ``# heading``) keeps the replaced article's: re-uploading a
+    revised text must not wipe them."""
     old = {"title": stored["title"], "source": stored["source"],
            "tags": tuple(json.loads(stored["tags"]))}
     kept = tuple(k for k in ("title", "source", "tags") if k in article.unset and old[k])
