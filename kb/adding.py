@@ -80,14 +80,22 @@ class AddResult:
     stats: dict[str, float] = field(default_factory=dict)
 
     @property
-    def warnings(self) -> list[str]:
-        """What to know before (or after) saving, in words: why a save would be refused,
-        a given language the text does not look like, and a similar article it may be a
-        new version of."""
+    def refusals(self) -> list[str]:
+        """Why saving this (a preview's) would be refused, in words."""
         out = []
         if self.duplicate_of:
             out.append(f"already in the knowledge base as {self.duplicate_of!r}; "
                        "saving it would be refused")
+        if self.exists and not self.saved:
+            out.append(f"an article with id {self.article_id!r} already exists; saving "
+                       "replaces it only on request (PUT, or --replace)")
+        return out
+
+    @property
+    def notes(self) -> list[str]:
+        """What to check, though a save goes ahead: a given language the text does not
+        look like, a similar article it may be a new version of, metadata kept."""
+        out = []
         if self.lang_looks:
             out.append(f"the text looks {self.lang_looks}, but its language was given as "
                        f"{LANG_NAMES.get(self.lang, self.lang)} ({self.lang}); the language "
@@ -99,10 +107,12 @@ class AddResult:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
             out.append(f"keeps the {names} of the article it replaces; give "
                        "new ones (fields or a header) to change them")
-        if self.exists and not self.saved:
-            out.append(f"an article with id {self.article_id!r} already exists; saving "
-                       "replaces it only on request (PUT, or --replace)")
         return out
+
+    @property
+    def warnings(self) -> list[str]:
+        """Refusals, then notes: everything to know before (or after) saving."""
+        return self.refusals + self.notes
 
     @property
     def likeness(self) -> str:
@@ -117,7 +127,8 @@ class AddResult:
         d["seconds"] = round(self.seconds, 3)
         d["tags"] = list(self.tags)
         d["kept"] = list(self.kept)
-        d["warnings"] = self.warnings
+        d["warnings"] = self.warnings  # refusals + notes, for older clients
+        d["refusals"], d["notes"] = self.refusals, self.notes
         if with_text:
             d["text"] = self.text
         return d

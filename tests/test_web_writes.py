@@ -332,6 +332,8 @@ def test_preview_writes_nothing(client, lib):
                     files={"file": ("again.txt", seed)}, headers=AUTH)
     body = r.json()
     assert body["duplicate_of"] == EN_SEED and body["warnings"]
+    # Refusals (a save would fail) apart from notes (it would go ahead).
+    assert body["refusals"] == body["warnings"][:1] and "refused" in body["refusals"][0]
     r = client.put(f"/api/articles/{DE_SEED}", json={"text": RETAIL, "preview": True},
                    headers=AUTH)
     assert r.json()["exists"] is True and r.json()["article_id"] == DE_SEED
@@ -670,6 +672,7 @@ def test_a_replacement_without_metadata_keeps_the_title_tags_and_source(client):
     body = r.json()
     assert body["kept"] == ["title", "source", "tags"]
     assert any("keeps the title, source and tags of the article" in w for w in body["warnings"])
+    assert body["refusals"] == [] and body["notes"] == body["warnings"]
     art = client.get("/api/articles/loyalty").json()
     assert (art["title"], art["tags"]) == ("Loyalty apps", ["loyalty", "retention"])
     assert art["source"] == "https://example.com/loyalty" and "cashback" in art["text"]
