@@ -26,8 +26,10 @@ browser:
 
 # Build the embedded model and the index on first use (both no-ops later), then serve.
 # An index an older kb built with another model, encoder or chunker is rebuilt first.
+# A corpus file that cannot be read is reported and the rest is served; a fatal problem
+# (the model, the index) stops `kb serve` too, with its own message.
 run: venv
-	$(BIN)/kb ingest --reindex-if-stale
+	$(BIN)/kb ingest --reindex-if-stale || echo "make run: not every article was indexed (see the errors above); serving the rest" >&2
 	$(BIN)/kb serve --host $(HOST) --port $(PORT)
 
 test: venv browser
