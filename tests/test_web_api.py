@@ -444,3 +444,21 @@ def test_a_card_names_the_section_its_sentence_sits_under():
     hit = Hit(1, "a", "A", "en", "Referral basics", text, 0, len(text), 1.0)
     assert section_at(hit, 0) == "Referral basics"
     assert section_at(hit, text.index("Give")) == "How to design a program"
+
+
+def test_success_bodies_are_what_the_openapi_document_says(client):
+    """The document's response models (web/schemas.py) describe the dicts the handlers
+    return; validating real bodies with unknown keys forbidden keeps them in step."""
+    from web import schemas
+
+    spec = client.get("/openapi.json").json()
+    for path, model in [("/api/search", "SearchOut"), ("/api/ask", "AskOut"),
+                        ("/api/articles", "ArticlesOut"),
+                        ("/api/articles/{article_id}", "ArticleOut")]:
+        ref = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        assert ref["schema"]["$ref"].endswith(f"/{model}"), path
+    schemas.SearchOut.model_validate(client.get("/api/search", params={"q": "upselling"}).json())
+    for q in ("What is upselling?", "weather in Paris"):  # found, and not found
+        schemas.AskOut.model_validate(client.get("/api/ask", params={"q": q}).json())
+    schemas.ArticlesOut.model_validate(client.get("/api/articles").json())
+    schemas.ArticleOut.model_validate(client.get(f"/api/articles/{EN_ARTICLE}").json())

@@ -849,3 +849,17 @@ def test_an_id_of_only_underscores_is_refused(client, bad_id):
     r = client.post("/api/articles", headers=AUTH, json={
         "id": bad_id, "text": "Loyalty apps reward repeat purchases with points."})
     assert_error(r, 400)
+
+
+def test_write_bodies_are_what_the_openapi_document_says(client):
+    from web import schemas
+
+    text = {"text": "Quokka points reward members who shop at partner stores every week."}
+    for body in (
+        client.post("/api/articles", headers=AUTH, json={**text, "preview": True}).json(),
+        client.post("/api/articles", headers=AUTH, json={**text, "id": "quokka"}).json(),
+        client.put("/api/articles/quokka", headers=AUTH, json=text).json(),
+        client.patch("/api/articles/quokka", headers=AUTH, json={"tags": ["x"]}).json(),
+    ):
+        schemas.WriteOut.model_validate(body)
+    schemas.DeleteOut.model_validate(client.delete("/api/articles/quokka", headers=AUTH).json())

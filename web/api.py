@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb import adding
 from kb.adding import AddResult
 from kb.errors import StorageError
-from web import uploads
+from web import schemas, uploads
 from web.deps import KB, LangParam, parse_langs
 from web.views import article_href
 
@@ -41,6 +41,12 @@ _ERRORS = {
 }
 
 
+def ok(model: type[BaseModel], code: int = 200,
+       description: str = "Success.") -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for a success body (described, not run on each response)."""
+    return {code: {"model": model, "description": description}}
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for these error statuses, all in the one error shape."""
     return {code: {"model": ErrorBody, "description": _ERRORS[code]} for code in codes}
@@ -59,7 +65,7 @@ K = Annotated[int, Query(ge=1, le=100, description="How many passages to return.
 
 
 @router.get("/api/search", tags=["api"], summary="Hybrid search over passages",
-            responses=READ_ERRORS)
+            response_model=None, responses=ok(schemas.SearchOut) | READ_ERRORS)
 def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None) -> dict[str, Any]:
     """Passages ranked by dense + BM25 fusion: `{"query", "lang", "hits", "took_ms"}`.
 
@@ -69,7 +75,7 @@ def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None) -> dict[str, Any]:
 
 
 @router.get("/api/ask", tags=["api"], summary="An extractive answer with citations",
-            responses=READ_ERRORS)
+            response_model=None, responses=ok(schemas.AskOut) | READ_ERRORS)
 def ask(kb: KB, q: Q, lang: LangParam = None) -> dict[str, Any]:
     """2-5 sentences quoted from the articles (up to 8 to quote a list whole), each with
     the citation number of its passage.
@@ -87,7 +93,8 @@ def ask(kb: KB, q: Q, lang: LangParam = None) -> dict[str, Any]:
     return out
 
 
-@router.get("/api/articles", tags=["api"], summary="All articles", responses=errors(400))
+@router.get("/api/articles", tags=["api"], summary="All articles", response_model=None,
+            responses=ok(schemas.ArticlesOut) | errors(400))
 def articles(
     kb: KB, lang: LangParam = None,
     tag: Annotated[str | None, Query(max_length=60, description="Only articles with this "
@@ -100,7 +107,7 @@ def articles(
 
 
 @router.get("/api/articles/{article_id}", tags=["api"], summary="One article",
-            responses=errors(404))
+            response_model=None, responses=ok(schemas.ArticleOut) | errors(404))
 def article(
     kb: KB, article_id: Annotated[str, Path(min_length=1, max_length=200)]
 ) -> dict[str, Any]:
@@ -173,7 +180,9 @@ def _written(res: AddResult) -> JSONResponse:
 
 
 @router.post("/api/articles", tags=["write"], summary="Add an article (or preview it)",
-             status_code=201, openapi_extra=WRITE_BODY, responses=WRITE_ERRORS)
+             status_code=201, openapi_extra=WRITE_BODY,
+             responses=ok(schemas.WriteOut, 201, "Saved (a preview: 200).")
+             | ok(schemas.WriteOut, 200, "A preview.") | WRITE_ERRORS)
 def add_article(request: Request, kb: KB, form: ArticleWrite,
                 preview: Preview = False) -> JSONResponse:
     """Upload a file (`.txt .md .html .docx .pdf`, multipart field `file`) or send the
@@ -191,7 +200,7 @@ def add_article(request: Request, kb: KB, form: ArticleWrite,
 
 
 @router.put("/api/articles/{article_id}", tags=["write"], summary="Replace an article",
-            openapi_extra=WRITE_BODY, responses=WRITE_ERRORS)
+            openapi_extra=WRITE_BODY, responses=ok(schemas.WriteOut) | WRITE_ERRORS)
 def replace_article(request: Request, kb: KB, article_id: ArticleId, form: ArticleWrite,
                     preview: Preview = False) -> JSONResponse:
     """Same inputs as POST; the article keeps `article_id` (404 when there is none).
@@ -223,7 +232,8 @@ async def bearer_writer(request: Request) -> None:
 
 @router.patch("/api/articles/{article_id}", tags=["write"],
               summary="Change an article's title, source, tags or language",
-              dependencies=[Depends(bearer_writer)], responses=errors(400, 401, 403, 404))
+              dependencies=[Depends(bearer_writer)],
+              responses=ok(schemas.WriteOut) | errors(400, 401, 403, 404))
 def edit_article(request: Request, kb: KB, article_id: ArticleId,
                  edit: ArticleEdit) -> JSONResponse:
     """Only the fields sent change; the text stays, so nothing is uploaded again and its
@@ -236,7 +246,8 @@ def edit_article(request: Request, kb: KB, article_id: ArticleId,
 
 
 @router.delete("/api/articles/{article_id}", tags=["write"], summary="Remove an article",
-               dependencies=[Depends(writer)], responses=errors(401, 403, 404))
+               dependencies=[Depends(writer)], response_model=None,
+               responses=ok(schemas.DeleteOut) | errors(401, 403, 404))
 def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str, Any]:
     """Removes the article's vectors, lexical entries and metadata; its corpus file
     moves to `.removed/` in the corpus directory (recoverable). Needs the admin token."""

@@ -1,0 +1,155 @@
+"""The JSON API's success bodies, for the OpenAPI document (a client generator's input).
+
+The handlers return plain dicts (``to_dict`` of the domain results); these models only
+describe them, they are not run on every response. ``tests/test_web_api.py`` checks
+real responses against them with unknown keys forbidden, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Span(_Body):
+    start: int = Field(description="Character offset into the article's cleaned text.")
+    end: int
+
+
+class Hit(_Body):
+    chunk_id: int
+    article_id: str
+    title: str
+    lang: str = Field(description="The passage's language (ko, en, de or vi).")
+    section: str | None = Field(description="The heading the passage sits under.")
+    text: str
+    start: int = Field(description="The passage's offsets into the article's text.")
+    end: int
+    score: float = Field(description="The fused score; higher is better.")
+    signals: dict[str, int] = Field(
+        description="The passage's rank in each retriever that found it (dense, "
+                    "bm25_<lang>, concepts).")
+
+
+class SearchOut(_Body):
+    query: str
+    lang: str = Field(description="The question's detected (or given) language.")
+    hits: list[Hit]
+    took_ms: float
+
+
+class AnswerSentence(_Body):
+    text: str
+    citations: list[int] = Field(description="Numbers (n) of the citations it quotes.")
+    span: Span
+
+
+class Citation(Hit):
+    n: int
+    sentence_start: int = Field(description="The first quoted sentence (spans[0]).")
+    sentence_end: int
+    spans: list[Span] = Field(description="Every sentence quoted from this passage.")
+
+
+class Evidence(_Body):
+    coverage: float
+    dense_margin: float
+    score: float
+    threshold: float = Field(description="found is true when score reaches it.")
+
+
+class AskOut(_Body):
+    query: str
+    lang: str
+    found: bool
+    message: str
+    answer: list[AnswerSentence]
+    citations: list[Citation]
+    evidence: Evidence | None
+    took_ms: float
+
+
+class ArticleRow(_Body):
+    id: str
+    title: str
+    lang: str
+    source: str
+    tags: list[str]
+    chunks: int = Field(description="How many passages it was cut into.")
+    added_at: str
+    updated_at: str
+
+
+class ArticlesOut(_Body):
+    count: int
+    articles: list[ArticleRow]
+
+
+class ChunkOut(_Body):
+    chunk_id: int
+    start: int
+    end: int
+    section: str | None
+    lang: str
+
+
+class Relative(_Body):
+    article_id: str
+    lang: str
+    title: str
+
+
+class ArticleOut(_Body):
+    id: str
+    title: str
+    lang: str
+    source: str
+    tags: list[str]
+    text: str = Field(description="The cleaned text that the offsets point into.")
+    added_at: str
+    updated_at: str
+    chunks: list[ChunkOut]
+    family: list[Relative] = Field(description="Its translations in other languages.")
+
+
+class Translation(_Body):
+    article_id: str
+    score: float
+
+
+class WriteOut(_Body):
+    ok: bool
+    article_id: str
+    title: str
+    lang: str
+    kind: str = Field(description="What the upload was read as: text, markdown, html, "
+                                  "pdf or docx.")
+    chunks: int
+    saved: bool = Field(description="false for a preview.")
+    source: str
+    tags: list[str]
+    duplicate_of: str | None
+    similar_to: str | None
+    similarity: float | None
+    contained: float | None
+    exists: bool = Field(description="An article of this id was there before.")
+    kept: list[str] = Field(description="Metadata a replacement kept from the old one.")
+    lang_source: str = Field(description="given, header or detected.")
+    lang_looks: str | None
+    family: list[Translation]
+    seconds: float
+    stats: dict[str, float]
+    warnings: list[str] = Field(description="refusals, then notes.")
+    refusals: list[str] = Field(description="Why a save would be refused.")
+    notes: list[str] = Field(description="What to check, though a save goes ahead.")
+    href: str
+    api_href: str
+    text: str | None = Field(None, description="The cleaned text (previews only).")
+
+
+class DeleteOut(_Body):
+    ok: bool
+    deleted: str
