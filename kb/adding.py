@@ -10,6 +10,7 @@ leaves the file in the corpus, and the next ``kb ingest`` picks it up: nothing i
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import logging
 import re
@@ -512,6 +513,17 @@ def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "") -> Path:
     moved = trash / f"{path.stem}.{time.time_ns()}{tag}{path.suffix}"
     path.replace(moved)
     return moved
+
+
+def was_removed(kb: KnowledgeBase, article_id: str) -> bool:
+    """Whether a removal set an article of this id aside: ``.removed/<id>.<time><suffix>``
+    (a failed save's ``.failed.md`` does not count)."""
+    moved = re.compile(re.escape(article_id) + r"\.\d+\.[^.]+")
+    try:
+        return any(moved.fullmatch(p.name) for p in
+                   (kb.settings.corpus_dir / REMOVED).glob(f"{glob.escape(article_id)}.*"))
+    except OSError:
+        return False
 
 
 def _tidy(folder: Path) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -66,13 +64,10 @@ ProgressFn = Callable[[str, int, int], None]
 _ANALYZE_BATCH = 64
 
 
-def _held_elsewhere(held: list[Path], path: Path, corpus: Path) -> bool:
-    """Whether ``path``, outside the corpus, would take the id of an indexed article
-    whose file (one of ``held`` that still exists) is another file. Files in the corpus
-    always win; a file that has gone or moved may hand its id on."""
+def _held_elsewhere(held: list[Path], path: Path) -> bool:
+    """Whether an indexed article's file (one of ``held`` that still exists) is another
+    file than ``path``; a file that has gone or moved may hand its id on."""
     try:
-        if path.resolve().is_relative_to(corpus.resolve()):
-            return False
         return any(h.is_file() and not h.samefile(path) for h in held)
     except OSError:
         return False
@@ -520,18 +515,21 @@ class KnowledgeBase:
         files, errors = find_articles([Path(p) for p in paths])
         articles = []
         held = self.store.article_paths()
+        corpus = self.settings.corpus_dir.resolve()
         for f in files:
             try:
                 art = read_article(f)
             except ArticleError as exc:
                 errors.append(exc)
                 continue
-            # Its indexed file, and its corpus file: an upload indexed before uploads
-            # were stored under their corpus path has only its upload name.
-            owners = [Path(held[art.id])] if held.get(art.id) else []
-            if art.id in held and (corpus_file := adding.existing_file(self, art.id)):
-                owners.append(corpus_file)
-            if _held_elsewhere(owners, f, self.settings.corpus_dir):
+            # Only a file from outside the corpus can be refused (the corpus's own files
+            # always win), so a corpus ingest looks nothing up here. The owners: the
+            # article's indexed file, and its corpus file (an upload indexed before
+            # uploads were stored under their corpus path has only its upload name).
+            outside = art.id in held and not f.resolve().is_relative_to(corpus)
+            owners = ([Path(p) for p in (held[art.id], adding.existing_file(self, art.id)) if p]
+                      if outside else [])
+            if owners and _held_elsewhere(owners, f):
                 # Ids come from file names: an outside "loyalty-apps.txt" would overwrite
                 # the corpus article of that name, and the next corpus ingest undo it.
                 errors.append(ArticleError(str(f), (
@@ -1030,21 +1028,13 @@ class KnowledgeBase:
                 break
         return hits
 
-    def _was_removed(self, article_id: str) -> bool:
-        """Whether ``kb remove`` (or DELETE) set an article of this id aside: its file
-        is in ``.removed/`` as ``<id>.<time>.<suffix>`` (``.failed.md``: a failed save)."""
-        trash = self.settings.corpus_dir / ".removed"
-        try:
-            moved = re.compile(re.escape(article_id) + r"\.\d+\.[^.]+")  # not .failed.md
-            return any(moved.fullmatch(p.name) for p in trash.glob(f"{glob.escape(article_id)}.*"))
-        except OSError:
-            return False
-
     def article(self, article_id: str) -> dict[str, object]:
         article_id = same_id(article_id)
         row = self.store.article(article_id)
         if row is None:
-            if self._was_removed(article_id):  # an old citation link, say: tell it apart
+            from kb import adding
+
+            if adding.was_removed(self, article_id):  # an old citation link: say so
                 raise NotFoundError(f"the article {article_id!r} was removed from the "
                                     "knowledge base (its file is kept in corpus/.removed/)")
             raise NotFoundError(f"no article with id {article_id!r}")
