@@ -510,9 +510,17 @@ class KnowledgeBase:
         self, paths: Sequence[Path], *, progress: ProgressFn | None = None
     ) -> IngestReport:
         """Read files and directories of articles, then :meth:`ingest` the good ones."""
+        files, errors = find_articles([Path(p) for p in paths])
+        # The owners are looked up under the write lock that the ingest then takes again
+        # (it is reentrant): a save of the same id in between would otherwise go unseen.
+        with self._lock():
+            return self._ingest_files(files, errors, progress)
+
+    def _ingest_files(
+        self, files: list[Path], errors: list[ArticleError], progress: ProgressFn | None
+    ) -> IngestReport:
         from kb import adding
 
-        files, errors = find_articles([Path(p) for p in paths])
         articles = []
         held = self.store.article_paths()
         corpus = self.settings.corpus_dir.resolve()

@@ -479,3 +479,33 @@ def test_warm_up_loads_what_the_first_query_would_wait_for(fake_kb, monkeypatch)
     assert "_index" in fake_kb.glossary.__dict__
     assert language._factory_loaded
     assert fake_kb.search("크로스셀링 KPI", k=3).hits
+
+
+def test_an_outside_files_owner_is_looked_up_under_the_write_lock(fake_kb, tmp_path, monkeypatch):
+    """A save of the same id between the owner lookup and the write would go unseen, so
+    no other writer may get in while ingest_paths reads its files."""
+    from filelock import Timeout
+
+    import kb.core as core
+    from kb.core import KnowledgeBase
+
+    outside = tmp_path / "elsewhere" / "notes.md"
+    outside.parent.mkdir()
+    outside.write_text("# Notes\n\nLoyalty apps reward repeat purchases.\n", encoding="utf-8")
+    other = KnowledgeBase.open(fake_kb.index_dir, settings=fake_kb.settings,
+                               encoder=fake_kb.encoder)
+    blocked = []
+    real_read = core.read_article
+
+    def read_while_another_writer_tries(path):
+        try:
+            with other.writing(timeout=0.2):
+                blocked.append(False)
+        except Timeout:
+            blocked.append(True)
+        return real_read(path)
+
+    monkeypatch.setattr(core, "read_article", read_while_another_writer_tries)
+    report = fake_kb.ingest_paths([outside])
+    other.close()
+    assert report.added == ["notes"] and blocked == [True]
