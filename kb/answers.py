@@ -226,10 +226,12 @@ class Answer:
     # All passages the answer was drawn from, for "more sources" lists; not in to_dict.
     passages: tuple[Hit, ...] = field(default=(), compare=False)
     best_sentence: int | None = None  # index into ``sentences`` of the highest scorer
+    restored: str | None = None  # the question as searched, when rewritten (kb.accents)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "query": self.query,
+            "restored": self.restored,
             "lang": self.lang,
             "found": self.found,
             "message": self.message,
@@ -606,6 +608,7 @@ def answer(
     cfg = config or AnswerConfig()
     result = kb.search(question, k=k_passages, langs=langs, query_lang=query_lang)
     q, qlang, hits = result.query, result.lang, tuple(result.hits)
+    sq, restored = result.searched, result.restored  # the question as searched
     langs = [language.check_lang(x) for x in langs] if langs else None
     if not hits:
         if langs:
@@ -614,24 +617,24 @@ def answer(
         else:
             message = _not_found_message(kb, qlang, "the knowledge base is empty",
                                          filtered=False, empty=True)
-        return Answer(q, qlang, False, message, passages=hits)
+        return Answer(q, qlang, False, message, passages=hits, restored=restored)
     st = _state(kb)
-    qvec = kb.encode_query(q)
-    ev = evidence(kb, q, qvec, qlang, hits, langs=langs, config=cfg)
+    qvec = kb.encode_query(sq)
+    ev = evidence(kb, sq, qvec, qlang, hits, langs=langs, config=cfg)
     if ev.score < ev.threshold:
         return Answer(
             q, qlang, False,
             _not_found_message(kb, qlang, "no passage in the knowledge base clearly addresses "
                                "this question", filtered=bool(langs)),
-            evidence=ev, passages=hits,
+            evidence=ev, passages=hits, restored=restored,
         )
     cands = _candidates(hits)
     if not cands:
         return Answer(q, qlang, False, _not_found_message(
             kb, qlang, "the closest passages hold no full sentences to quote",
             filtered=bool(langs)),
-            evidence=ev, passages=hits)
-    picked = _select(kb, st, q, qvec, qlang, cands, cfg)
+            evidence=ev, passages=hits, restored=restored)
+    picked = _select(kb, st, sq, qvec, qlang, cands, cfg)
     chosen = _arrange(picked, cands)
     best = next(i for i, c in enumerate(chosen) if c is picked[0])
     citations, sentences = _cite(chosen)
@@ -641,7 +644,8 @@ def answer(
         f"{n_articles} article{'s' if n_articles != 1 else ''}."
     )
     return Answer(q, qlang, True, message, sentences, citations, ev,
-                  sentences[best].citations[0], hits, best_sentence=best)
+                  sentences[best].citations[0], hits, best_sentence=best,
+                  restored=restored)
 
 
 MAX_LIST_ITEMS = 6  # items (lines), not sentences: a longer list is not quoted whole

@@ -246,8 +246,14 @@ def _ids(ids: list[str], show: int = 10) -> str:
     return ", ".join(ids[:show]) + (f" and {more} more" if more > 0 else "")
 
 
+def _print_restored(result: dict[str, Any]) -> None:
+    if result.get("restored"):
+        click.echo(f"searched as: {result['restored']}  (Vietnamese diacritics restored)")
+
+
 def _print_hits(result: dict[str, Any]) -> None:
     click.echo(f"query: {result['query']}  (lang {result['lang']}, {result['took_ms']:.0f} ms)")
+    _print_restored(result)
     if not result["hits"]:
         click.echo("no passages found")
     for i, h in enumerate(result["hits"], 1):
@@ -379,7 +385,9 @@ def ask(
 
 
 def _print_answer(res: dict[str, Any]) -> None:
-    click.echo(f"question: {res['query']}  (lang {res['lang']}, {res['took_ms']:.0f} ms)\n")
+    click.echo(f"question: {res['query']}  (lang {res['lang']}, {res['took_ms']:.0f} ms)")
+    _print_restored(res)
+    click.echo()
     if not res["found"]:
         click.echo(res["message"])
         return

@@ -133,6 +133,7 @@ class KnowledgeBase:
         self._terms: dict[int, tuple[str, str]] = {}
         self._glossary: Glossary | None = None
         self._query_cache: dict[str, np.ndarray] = {}
+        self._vi_lexicon: dict[str, int] | None = None  # kb.accents, from the glossary
         self._query_lock = threading.Lock()
         self._held = threading.local()  # how deep this thread is in the write lock
         try:
@@ -917,11 +918,26 @@ class KnowledgeBase:
         if vectors.size() == 0:  # an empty knowledge base answers with no hits
             return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000)
         search_langs = [x for x in vectors.langs if wanted is None or x in wanted]
-        qvec = self.encode_query(q)
-        dense, lex_lists, coverage = self._signals((vectors, lex), q, qvec, qlang, search_langs)
+        restored = self._restore_accents(q, qlang, lex)
+        searched = restored or q
+        qvec = self.encode_query(searched)
+        dense, lex_lists, coverage = self._signals(
+            (vectors, lex), searched, qvec, qlang, search_langs)
         fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, limit=self._fetch(k))
         hits = self._hits(fused, k)
-        return SearchResult(q, qlang, hits, (time.perf_counter() - started) * 1000)
+        return SearchResult(q, qlang, hits, (time.perf_counter() - started) * 1000, restored)
+
+    def _restore_accents(self, query: str, qlang: str, lex: lexical.LexicalIndex) -> str | None:
+        """A Vietnamese query typed without diacritics, with them (kb.accents), or None."""
+        from kb import accents
+
+        if qlang != "vi" or accents.has_marks(query):
+            return None
+        if self._vi_lexicon is None:
+            self._vi_lexicon = accents.lexicon(
+                t for c in self.glossary.concepts for t in c.terms.get("vi", ()))
+        return accents.restore(query, lambda terms: lex.doc_freq("vi", terms)[0],
+                               self._vi_lexicon)
 
     def encode_query(self, query: str) -> np.ndarray:
         """The query's vector; the last few are cached, since asking searches and then

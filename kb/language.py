@@ -150,7 +150,10 @@ _FUNCTION_WORDS = {
         "im",
         "unterschied",
     },
-    "vi": {"là", "gì", "của", "và", "các", "những", "như", "thế", "nào", "tại", "sao"},
+    # With the unaccented spellings of the words that give Vietnamese away, as typed
+    # without a Vietnamese keyboard ("ban them la gi" was taken for English).
+    "vi": {"là", "gì", "của", "và", "các", "những", "như", "thế", "nào", "tại", "sao",
+           "la", "gi", "cua", "cac", "nhung", "nhu", "nao", "khong", "duoc", "lam"},
 }
 _WORD = re.compile(r"[^\W\d_]+")
 

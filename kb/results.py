@@ -31,10 +31,18 @@ class SearchResult:
     lang: str
     hits: list[Hit]
     took_ms: float
+    # The query as searched when it was rewritten first (Vietnamese without its
+    # diacritics: kb.accents), else None.
+    restored: str | None = None
+
+    @property
+    def searched(self) -> str:
+        return self.restored or self.query
 
     def to_dict(self) -> dict[str, object]:
         return {
             "query": self.query,
+            "restored": self.restored,
             "lang": self.lang,
             "hits": [h.to_dict() for h in self.hits],
             "took_ms": round(self.took_ms, 2),

@@ -55,7 +55,8 @@ def test_search_shape(client):
     r = client.get("/api/search", params={"q": "upstream marketing", "k": 3, "lang": "en,de"})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"query", "lang", "hits", "took_ms"}
+    assert set(body) == {"query", "restored", "lang", "hits", "took_ms"}
+    assert body["restored"] is None
     assert body["query"] == "upstream marketing" and body["lang"] == "en"
     assert 1 <= len(body["hits"]) <= 3
     for hit in body["hits"]:
@@ -458,7 +459,17 @@ def test_success_bodies_are_what_the_openapi_document_says(client):
         ref = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
         assert ref["schema"]["$ref"].endswith(f"/{model}"), path
     schemas.SearchOut.model_validate(client.get("/api/search", params={"q": "upselling"}).json())
-    for q in ("What is upselling?", "weather in Paris"):  # found, and not found
+    for q in ("What is upselling?", "weather in Paris", "ban cheo la gi"):  # found, not
+        # found, and rewritten (restored diacritics)
         schemas.AskOut.model_validate(client.get("/api/ask", params={"q": q}).json())
     schemas.ArticlesOut.model_validate(client.get("/api/articles").json())
     schemas.ArticleOut.model_validate(client.get(f"/api/articles/{EN_ARTICLE}").json())
+
+
+def test_a_question_rewritten_before_the_search_says_how(client):
+    body = client.get("/api/ask", params={"q": "tiep thi ha nguon la gi"}).json()
+    assert body["query"] == "tiep thi ha nguon la gi"
+    assert body["restored"] == "tiếp thị hạ nguồn là gì"
+    html = client.get("/", params={"q": "tiep thi ha nguon la gi"}).text
+    assert "Searched as <q lang=\"vi\">tiếp thị hạ nguồn là gì</q>" in html
+    assert 'class="restored"' not in client.get("/", params={"q": "What is upselling?"}).text

@@ -36,6 +36,9 @@ class Hit(_Body):
 
 class SearchOut(_Body):
     query: str
+    restored: str | None = Field(
+        description="The query as searched when it was rewritten first (Vietnamese typed "
+                    "without diacritics gets them back), else null.")
     lang: str = Field(description="The question's detected (or given) language.")
     hits: list[Hit]
     took_ms: float
@@ -63,6 +66,9 @@ class Evidence(_Body):
 
 class AskOut(_Body):
     query: str
+    restored: str | None = Field(
+        description="The query as searched when it was rewritten first (Vietnamese typed "
+                    "without diacritics gets them back), else null.")
     lang: str
     found: bool
     message: str

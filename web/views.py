@@ -155,7 +155,8 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     others = [hit_view(h) for h in ans.passages if h.chunk_id not in cited_chunks][:5]
     return {
         "query": ans.query, "lang": ans.lang, "lang_name": LANG_NAMES.get(ans.lang, ans.lang),
-        "found": ans.found, "message": ans.message, "sentences": sentences, "cards": cards,
+        "restored": ans.restored, "found": ans.found, "message": ans.message,
+        "sentences": sentences, "cards": cards,
         "others": others,
     }
 

@@ -1,0 +1,75 @@
+"""Vietnamese typed without diacritics gets them back from the knowledge base's own words."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb import accents
+
+
+def _counts(table: dict[str, int]):
+    return lambda terms: [table.get(t, 0) for t in terms]
+
+
+def test_pairs_decide_between_spellings_of_one_syllable():
+    # "thi" alone is most often "thì", but after "tiếp" it is "thị".
+    table = {"thì": 9, "thị": 4, "tiếp": 4, "tiếp_thị": 4, "thượng": 2, "nguồn": 2,
+             "thượng_nguồn": 2, "thị_thượng": 1, "thương": 5}
+    assert accents.restore("tiep thi thuong nguon", _counts(table)) == "tiếp thị thượng nguồn"
+    assert accents.restore("thi", _counts(table)) == "thì"
+
+
+def test_case_punctuation_and_unknown_words_are_kept():
+    table = {"bán": 3, "chéo": 3, "bán_chéo": 3}
+    lex = accents.lexicon([])
+    assert accents.restore("KPI ban cheo?", _counts(table), lex) == "KPI bán chéo?"
+    assert accents.restore("Ban Cheo la gi", _counts(table), lex) == "Bán Chéo là gì"
+    assert accents.restore("BAN CHEO", _counts(table)) == "BÁN CHÉO"
+
+
+def test_a_query_with_any_diacritic_or_nothing_to_restore_is_left_alone():
+    table = {"bán": 3, "chéo": 3}
+    assert accents.restore("bán cheo", _counts(table)) is None  # typed with accents
+    assert accents.restore("upselling 2024", _counts(table)) is None
+    assert accents.restore("KPI", _counts(table)) is None
+
+
+def test_every_vietnamese_spelling_is_a_candidate():
+    assert {"người", "ngươi", "nguội"} <= set(accents.spellings("nguoi"))
+    assert {"đốc", "dọc"} <= set(accents.spellings("doc"))
+    assert {"khuyến", "khuyên"} <= set(accents.spellings("khuyen"))
+    assert accents.spellings("marketingx") == ("marketingx",)  # too long for a syllable
+    assert accents.spellings("kpi2") == ("kpi2",)
+
+
+def test_marks_and_folding():
+    assert accents.has_marks("Tiếp thị") and accents.has_marks("đi")
+    assert not accents.has_marks("tiep thi") and not accents.has_marks("업셀링")
+    assert accents.fold("Đốc Tiếp thị") == "Doc Tiep thi"
+
+
+def test_unaccented_vietnamese_is_searched_accented(fake_kb):
+    res = fake_kb.search("tiep thi thuong nguon la gi", k=3)
+    assert res.lang == "vi"
+    assert res.restored == "tiếp thị thượng nguồn là gì"
+    assert res.to_dict()["restored"] == res.restored
+    assert res.hits[0].article_id == "vi-thuong-nguon-ha-nguon-tiep-thi"
+    # Typed with its diacritics, nothing is rewritten.
+    assert fake_kb.search("tiếp thị thượng nguồn", k=1).restored is None
+    assert fake_kb.search("upstream marketing", k=1).restored is None
+
+
+@pytest.mark.parametrize("query", ["ban them la gi", "lam the nao de ban cheo hieu qua"])
+def test_unaccented_function_words_make_a_query_vietnamese(query):
+    from kb.language import detect_query
+
+    assert detect_query(query) == "vi"
+
+
+@pytest.mark.model
+def test_an_unaccented_vietnamese_question_is_answered(real_kb):
+    ans = real_kb.ask("Tiep thi ha nguon la gi?")
+    assert ans.restored == "Tiếp thị hạ nguồn là gì?"
+    assert ans.found
+    assert ans.citations[0].hit.article_id == "vi-thuong-nguon-ha-nguon-tiep-thi"
+    assert ans.to_dict()["restored"] == ans.restored
