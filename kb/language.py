@@ -170,6 +170,12 @@ def detect_query(text: str) -> str:
     best = max(votes.values())
     if best and list(votes.values()).count(best) == 1:
         return max(votes, key=lambda lang: votes[lang])
+    if _HANGUL.search(text) and not best:
+        # Any Hangul is a Korean asker unless the sentence around it is another
+        # language's: "upselling이 뭐야", "Instagram Reels 알고리즘" (but "What is
+        # 크로스셀링?" is English). Hangul syllables are few letters for what they say,
+        # so the share above misses such mixes.
+        return "ko"
     probs = _detect_langs(text)
     ranked = [(p, lang) for lang, p in probs if lang in SUPPORTED]
     if ranked:
