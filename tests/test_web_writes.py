@@ -726,17 +726,42 @@ def test_patch_changes_metadata_without_sending_the_text(client, lib):
 
 @pytest.mark.parametrize(("body", "headers", "status"), [
     ({"title": "x"}, {}, 401),
+    ({"title": "x", "token": "wrong"}, {}, 401),
     ({}, AUTH, 400),                      # nothing to change
-    ({"title": ""}, AUTH, 422),
-    ({"lang": "fr"}, AUTH, 422),
-    ({"text": "new text"}, AUTH, 422),    # the text is PUT's job
-    ({"tags": ["x" * 61]}, AUTH, 422),
+    ({"title": ""}, AUTH, 400),
+    ({"title": "x" * 301}, AUTH, 400),
+    ({"lang": "fr"}, AUTH, 400),
+    ({"text": "new text"}, AUTH, 400),    # the text is PUT's job
+    ({"tags": ["x" * 61]}, AUTH, 400),
+    ({"tags": [f"t{i}" for i in range(21)]}, AUTH, 400),
 ])
 def test_patch_refusals(client, body, headers, status):
+    """PATCH answers like the other writes: 400 for a bad field (FastAPI's 422 before)."""
     client.post("/api/articles", files={"file": UPLOADS["txt"]}, headers=AUTH)
     assert_error(client.patch("/api/articles/quokka", headers=headers, json=body), status)
     assert_error(client.patch("/api/articles/nope", headers=AUTH, json={"title": "x"}), 404)
     assert client.get("/api/articles/quokka").json()["title"] != "x"
+
+
+def test_patch_bodies_are_read_like_the_other_writes(client):
+    client.post("/api/articles", files={"file": UPLOADS["txt"]}, headers=AUTH)
+    url = "/api/articles/quokka"
+    bad = assert_error(client.patch(url, headers={**AUTH, "Content-Type": "application/json"},
+                                    content=b'{"title": '), 400)
+    assert "not valid JSON" in bad["error"]
+    assert_error(client.patch(url, headers={**AUTH, "Content-Type": "text/plain"},
+                              content=b"title=x"), 415)
+    assert "nothing to change" in assert_error(client.patch(url, headers=AUTH), 400)["error"]
+    # Too big: refused from its Content-Length, and a wrong bearer before the body.
+    big = b'{"title": "' + b"x" * 200_000 + b'"}'
+    assert_error(client.patch(url, headers={**AUTH, "Content-Type": "application/json"},
+                              content=big), 413)
+    assert_error(client.patch(url, headers={"Authorization": "Bearer wrong",
+                                            "Content-Type": "application/json"},
+                              content=big), 401)
+    # The token as a field, and tags as one comma-separated string, as POST takes them.
+    r = client.patch(url, json={"tags": "crm, loyalty", "token": AUTH["Authorization"][7:]})
+    assert r.status_code == 200 and r.json()["tags"] == ["crm", "loyalty"]
 
 
 def test_the_add_page_can_open_an_article_for_editing(client):

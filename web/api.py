@@ -212,33 +212,35 @@ def replace_article(request: Request, kb: KB, article_id: ArticleId, form: Artic
 
 
 class ArticleEdit(BaseModel):
-    """The metadata to change; a field left out stays as it is."""
+    """The metadata to change; a field left out stays as it is (the OpenAPI body of
+    PATCH; uploads.read_edit reads and checks it)."""
 
     model_config = ConfigDict(extra="forbid")
     title: str | None = Field(None, min_length=1, max_length=300)
     source: str | None = Field(None, max_length=2000)
     tags: list[Annotated[str, Field(max_length=uploads.MAX_TAG_CHARS)]] | None = Field(
-        None, max_length=uploads.MAX_TAGS, description="The new tags; [] clears them.")
+        None, max_length=uploads.MAX_TAGS,
+        description="The new tags ([] clears them; a comma-separated string also works).")
     lang: Literal["ko", "en", "de", "vi"] | None = None
+    token: str | None = Field(None, description="The admin token, if not sent as a "
+                                                "bearer header.")
 
 
-async def bearer_writer(request: Request) -> None:
-    """The token check of a JSON write: the bearer header only (the body is the edit)."""
-    settings = request.app.state.settings
-    if not uploads.writes_enabled(settings):
-        uploads.authorize(settings, None)
-    uploads.authorize(settings, uploads.bearer_token(request))
+async def article_edit(request: Request) -> uploads.ArticleEditInput:
+    return await uploads.read_edit(request, request.app.state.settings)
 
 
 @router.patch("/api/articles/{article_id}", tags=["write"],
               summary="Change an article's title, source, tags or language",
-              dependencies=[Depends(bearer_writer)],
-              responses=ok(schemas.WriteOut) | errors(400, 401, 403, 404))
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": ArticleEdit.model_json_schema()}}}},
+              responses=ok(schemas.WriteOut) | errors(400, 401, 403, 404, 413, 415))
 def edit_article(request: Request, kb: KB, article_id: ArticleId,
-                 edit: ArticleEdit) -> JSONResponse:
+                 edit: Annotated[uploads.ArticleEditInput, Depends(article_edit)]
+                 ) -> JSONResponse:
     """Only the fields sent change; the text stays, so nothing is uploaded again and its
-    vectors are reused (a new `lang` re-analyzes it). Needs the admin token as
-    `Authorization: Bearer <token>`. Answers like PUT."""
+    vectors are reused (a new `lang` re-analyzes it). Needs the admin token
+    (`Authorization: Bearer <token>` or the field `token`). Answers like PUT."""
     with request.app.state.write_lock:
         res = adding.edit(kb, article_id, title=edit.title, source=edit.source,
                           tags=edit.tags, lang=edit.lang)

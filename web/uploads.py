@@ -296,6 +296,54 @@ async def read_article_input(
     )
 
 
+EDIT_FIELDS = ("title", "source", "tags", "lang", "token")
+
+
+@dataclass(frozen=True)
+class ArticleEditInput:
+    """A metadata edit (PATCH) as sent; None: not sent, kept as it is."""
+
+    title: str | None = None
+    source: str | None = None
+    tags: tuple[str, ...] | None = None
+    lang: str | None = None
+
+
+async def read_edit(request: Request, settings: Settings) -> ArticleEditInput:
+    """Read and check a PATCH body: a small JSON object of the fields to change, read
+    only after a bearer header is checked (or checked by its ``token`` field), and
+    checked like the other writes' fields (400, 413, 415; never 422)."""
+    header = bearer_token(request)
+    if not writes_enabled(settings) or header is not None:
+        authorize(settings, header)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    # Titles, sources and tags fit in SLACK many times over; no upload comes this way.
+    body = await _read(request, SLACK, SLACK)
+    if kind != "application/json":
+        if not kind and not body:
+            raise BadInputError('nothing to change: send JSON such as {"tags": ["pricing"]}')
+        raise UnsupportedMediaError(
+            f"cannot read a body of type {kind or 'unknown'!r}: send JSON such as "
+            '{"tags": ["pricing"]} with Content-Type: application/json')
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise BadInputError('the JSON body must be an object such as {"tags": ["pricing"]}')
+    _only(EDIT_FIELDS, list(payload))
+    if header is None:
+        token = payload.get("token")
+        authorize(settings, _text_field("token", token) if token is not None else None)
+    got = {k: _text_field(k, payload[k]) for k in ("title", "source", "lang")
+           if payload.get(k) is not None}
+    return ArticleEditInput(
+        title=got.get("title"), source=got.get("source"),
+        tags=_tags(payload["tags"]) if payload.get("tags") is not None else None,
+        lang=got["lang"].strip().lower() if "lang" in got else None,
+    )
+
+
 async def read_token_field(request: Request, settings: Settings) -> str | None:
     """The ``token`` field of a small form body (a DELETE from a form); None without one."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
