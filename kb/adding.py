@@ -79,6 +79,9 @@ class AddResult:
     # Where a save's time went: index_s (checks, corpus file, embedding, index write),
     # families_s (translation detection), and how many texts were embedded.
     stats: dict[str, float] = field(default_factory=dict)
+    # A preview of a replace: an existing article of this id is what it replaces, not
+    # a clash (not in to_dict; ``exists`` says it is there).
+    replacing: bool = field(default=False, repr=False)
 
     @property
     def refusals(self) -> list[str]:
@@ -87,7 +90,7 @@ class AddResult:
         if self.duplicate_of:
             out.append(f"already in the knowledge base as {self.duplicate_of!r}; "
                        "saving it would be refused")
-        if self.exists and not self.saved:
+        if self.exists and not self.saved and not self.replacing:
             out.append(f"an article with id {self.article_id!r} already exists; saving "
                        "replaces it only on request (PUT, or --replace)")
         return out
@@ -124,7 +127,8 @@ class AddResult:
         return f"{round(100 * contained)}% of the shorter one's wording is in the other"
 
     def to_dict(self, *, with_text: bool = False) -> dict[str, object]:
-        d: dict[str, object] = {k: v for k, v in self.__dict__.items() if k != "text"}
+        d: dict[str, object] = {k: v for k, v in self.__dict__.items()
+                                if k not in ("text", "replacing")}
         d["seconds"] = round(self.seconds, 3)
         d["tags"] = list(self.tags)
         d["kept"] = list(self.kept)
@@ -308,7 +312,7 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
         lang_source=article.lang_source, lang_looks=lang_looks(article),
         chunks=preview(kb, article), text=article.text, saved=False, source=article.source,
-        tags=article.tags, exists=stored is not None, kept=kept,
+        tags=article.tags, exists=stored is not None, kept=kept, replacing=replace,
         **_match_fields(closest(kb, article)),
     )
 

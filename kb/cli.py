@@ -430,7 +430,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 @click.option("--title", help="Title (default: from the file).")
 @click.option("--lang", help="Language ko/en/de/vi (default: detected).")
 @click.option("--source", help="Source URL.")
-@click.option("--tags", help="Comma-separated tags.")
+@click.option("--tags", help="Comma-separated tags ('' clears them on a --replace).")
 @click.option("--replace", is_flag=True, help="Replace an existing article with the same id.")
 @click.option("--preview", is_flag=True, help="Show what would be added; change nothing.")
 @click.pass_context
@@ -441,7 +441,8 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
     from kb import adding
 
     kb = _open(ctx)
-    tag_tuple = tuple(t.strip() for t in tags.split(",") if t.strip()) if tags else None
+    tag_tuple = (tuple(t.strip() for t in tags.split(",") if t.strip()) if tags is not None
+                 else None)  # "" is given: it clears the tags on a replace
     failed = 0
     for f in files:
         try:

@@ -194,6 +194,12 @@ def test_add_reports_added_replaced_and_errors(run, tmp_path, monkeypatch):
     # The same tag limits as the web's Add page, with the same words.
     res = run("add", str(f), "--replace", "--tags", ",".join(f"t{i}" for i in range(21)))
     assert res.exit_code == 1 and "at most 20 tags of at most 60 characters" in res.stderr
+    # A field sent empty clears it, tags too (they were kept).
+    run("add", str(f), "--replace", "--tags", "media,retail")
+    assert "tags:\n- media\n- retail\n" in (corpus / "retail-media.md").read_text()
+    res = run("add", str(f), "--replace", "--tags", "")
+    assert res.exit_code == 0 and "keeps the tags" not in res.stdout + res.stderr
+    assert "tags:" not in (corpus / "retail-media.md").read_text()
     res = run("search", "retail", "-k", "101")
     assert res.exit_code == 2 and "1<=x<=100" in res.stderr
     hits = json.loads(run("search", "screens in shops", "--json").stdout)["hits"]

@@ -407,6 +407,14 @@ def test_put_replaces_an_article(client, lib):
     assert "cashback" in art["text"] and "redeem" not in art["text"]
     assert search_ids(client, "quokka cashback")[0] == "quokka"
     assert [p.name for p in lib.settings.corpus_dir.glob("quokka*")] == ["quokka.md"]
+    # The path names the article as GET names it: "QUOKKA" is not "quokka".
+    assert_error(client.put("/api/articles/QUOKKA", headers=AUTH, data={"text": "x y z."}), 404)
+    assert_error(client.get("/api/articles/QUOKKA"), 404)
+    # A preview of the replace does not call the existing article a clash.
+    preview = client.put("/api/articles/quokka", headers=AUTH, params={"preview": "true"},
+                         data={"text": "The quokka programme ends in June for all members."})
+    assert preview.status_code == 200 and preview.json()["exists"] is True
+    assert preview.json()["refusals"] == [] and "replacing" not in preview.json()
 
 
 def test_delete_removes_an_article(client, lib):

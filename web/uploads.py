@@ -22,7 +22,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 
 from kb import adding
 from kb.adding import AddResult
-from kb.articles import MAX_TAG_CHARS, MAX_TAGS
+from kb.articles import MAX_TAG_CHARS, MAX_TAGS, same_id
 from kb.core import KnowledgeBase
 from kb.errors import (
     AuthError,
@@ -369,6 +369,10 @@ def save(
     Writes from this process take ``lock`` so that two uploads of the same id cannot
     both pass the existence check; the index's file lock serialises other processes.
     """
+    if article_id is not None and replace and kb.store.article(same_id(article_id)) is None:
+        # The path names an article as GET names it: "ART1" is not "art1", though a new
+        # id given as "ART1" would be made "art1".
+        raise NotFoundError(f"no article with id {article_id!r} to replace")
     article, kind = adding.prepare(
         kb, form.data or b"", filename=form.filename, article_id=article_id or form.article_id,
         title=form.title, lang=form.lang, source=form.source, tags=form.tags,
