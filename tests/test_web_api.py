@@ -78,7 +78,14 @@ def test_lang_can_be_repeated(client):
 def test_wrong_method_is_405_with_allow(client):
     r = client.post("/api/search", params={"q": "x"})
     assert_error(r, 405)
-    assert r.headers["allow"] == "GET"
+    assert r.headers["allow"] == "GET, HEAD"
+    # Every method of the path, not just the first route's (it said GET alone).
+    r = client.post("/api/articles/some-article")
+    assert_error(r, 405)
+    assert r.headers["allow"] == "DELETE, GET, HEAD, PATCH, PUT"
+    assert client.request("OPTIONS", "/api/articles").headers["allow"] == "GET, HEAD, POST"
+    page = client.post("/healthz")
+    assert page.status_code == 405 and page.headers["allow"] == "GET, HEAD"
 
 
 def test_ask_shape(client):
@@ -464,6 +471,14 @@ def test_success_bodies_are_what_the_openapi_document_says(client):
         schemas.AskOut.model_validate(client.get("/api/ask", params={"q": q}).json())
     schemas.ArticlesOut.model_validate(client.get("/api/articles").json())
     schemas.ArticleOut.model_validate(client.get(f"/api/articles/{EN_ARTICLE}").json())
+    schemas.HealthOut.model_validate(client.get("/healthz").json())
+    health = spec["paths"]["/healthz"]["get"]["responses"]
+    assert set(health) == {"200", "503"} and health["503"]["content"]["application/json"][
+        "schema"]["$ref"].endswith("/HealthOut")
+    delete = spec["paths"]["/api/articles/{article_id}"]["delete"]["responses"]
+    assert {"400", "413"} <= set(delete)
+    assert "application/x-www-form-urlencoded" in spec["paths"]["/api/articles"]["post"][
+        "requestBody"]["content"]
 
 
 def test_a_question_rewritten_before_the_search_says_how(client):

@@ -139,6 +139,8 @@ WRITE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
         "file": {"type": "string", "format": "binary",
                  "description": ".txt .md .html .docx or .pdf (the type is sniffed)."},
         **_FIELDS_DOC}}},
+    "application/x-www-form-urlencoded": {"schema": {"type": "object",
+                                                     "properties": _FIELDS_DOC}},
     "application/json": {"schema": {"type": "object", "properties": {**_FIELDS_DOC, "tags": {
         "type": "array", "items": {"type": "string"}, "description": "The tags ([] for none)."}}}},
 }}}
@@ -249,7 +251,7 @@ def edit_article(request: Request, kb: KB, article_id: ArticleId,
 
 @router.delete("/api/articles/{article_id}", tags=["write"], summary="Remove an article",
                dependencies=[Depends(writer)], response_model=None,
-               responses=ok(schemas.DeleteOut) | errors(401, 403, 404))
+               responses=ok(schemas.DeleteOut) | errors(400, 401, 403, 404, 413, 415))
 def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str, Any]:
     """Removes the article's vectors, lexical entries and metadata; its corpus file
     moves to `.removed/` in the corpus directory (recoverable). Needs the admin token."""
@@ -258,8 +260,15 @@ def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str,
     return {"ok": True, "deleted": article_id}
 
 
-@router.get("/healthz", tags=["meta"], summary="Liveness and index summary",
-            response_model=None)
+# Its own router: it takes no parameters (no 422), and its 503 is a health body.
+meta = APIRouter()
+
+
+@meta.get("/healthz", tags=["meta"], summary="Liveness and index summary",
+          response_model=None,
+          responses=ok(schemas.HealthOut, 200, "Ready, or still starting (ok false).")
+          | {503: {"model": schemas.HealthOut,
+                   "description": "Degraded: the index directory is gone or unwritable."}})
 def healthz(request: Request) -> dict[str, Any] | JSONResponse:
     kb = getattr(request.app.state, "kb", None)
     if kb is None:

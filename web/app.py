@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kb.errors import KBError
@@ -115,6 +116,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     from web import api, pages
 
     app.include_router(api.router)
+    app.include_router(api.meta)
     app.include_router(pages.router)
     app.add_exception_handler(KBError, handle_error)
     app.add_exception_handler(RequestValidationError, handle_error)
@@ -195,6 +197,19 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _allowed(request: Request) -> str:
+    """Every method some route takes at this path: Starlette's 405 names only the first
+    route that matched the path (``Allow: GET`` where PUT, PATCH and DELETE exist too)."""
+    methods = {
+        m for m in ("DELETE", "GET", "PATCH", "POST", "PUT")
+        if any(r.matches({**request.scope, "method": m})[0] == Match.FULL
+               for r in request.app.router.routes)
+    }
+    if "GET" in methods:
+        methods.add("HEAD")  # HeadAsGet answers it
+    return ", ".join(sorted(methods))
+
+
 async def handle_error(request: Request, exc: Exception) -> Response:
     """The one error translation: JSON under /api, an HTML page elsewhere."""
     if isinstance(exc, KBError):
@@ -212,6 +227,8 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     if isinstance(exc, StarletteHTTPException) and exc.headers:
         headers.update(exc.headers)  # e.g. 405's Allow, which HTTP requires
+    if status == 405:
+        headers["Allow"] = _allowed(request)
     if request.url.path.startswith("/api/") or request.url.path == "/api":
         return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status,
                             headers=headers)

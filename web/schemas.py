@@ -7,6 +7,8 @@ real responses against them with unknown keys forbidden, so they cannot drift ap
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -159,3 +161,13 @@ class WriteOut(_Body):
 class DeleteOut(_Body):
     ok: bool
     deleted: str
+
+
+class HealthOut(_Body):
+    ok: bool
+    status: Literal["ready", "starting", "degraded"]
+    error: str | None = Field(None, description="What is wrong (degraded only).")
+    articles: int | None = None
+    chunks: int | None = None
+    model: str | None = None
+    index_version: int | None = None
