@@ -274,6 +274,10 @@ class KnowledgeBase:
             finally:
                 self._held.depth -= 1
             return
+        if not self.index_dir.is_dir():
+            # Gone: FileLock would create it, empty but for the lock, and the real one
+            # could then not be moved back into place.
+            self.store.check_in_place()
         try:
             with FileLock(str(self.index_dir / ".lock"), timeout=timeout):
                 self._held.depth = 1
@@ -711,6 +715,8 @@ class KnowledgeBase:
         version = self.store.version
         if version == 0 or self._encoder is None and "dim" not in self.store.meta():
             return
+        if not self.index_dir.is_dir():
+            return  # moved away under a running server: nothing there to repair
         if self._published_version() == version and self._manifest_version() == version:
             return
         from filelock import Timeout

@@ -664,6 +664,13 @@ def test_an_index_moved_away_under_the_server_refuses_writes(client, lib, tmp_pa
     with sqlite3.connect(moved / "kb.sqlite") as conn:
         ids = {r[0] for r in conn.execute("SELECT id FROM articles")}
     assert "retail-media-networks" not in ids
+    # Edits and removals are refused too, and leave no empty index directory behind
+    # (it had a .lock in it, so the real one could not be moved back).
+    seed = client.get("/api/articles").json()["articles"][0]["id"]
+    assert client.patch(f"/api/articles/{seed}", headers=AUTH,
+                        json={"tags": ["x"]}).status_code == 503
+    assert client.delete(f"/api/articles/{seed}", headers=AUTH).status_code == 503
+    assert not lib.index_dir.exists()
 
 
 def test_a_replacement_without_metadata_keeps_the_title_tags_and_source(client):
