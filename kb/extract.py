@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 
@@ -68,13 +69,31 @@ def _plausibility(text: str) -> float:
     return len(_PLAUSIBLE.findall(text)) / max(len(text), 1)
 
 
+# A well-formed multi-byte UTF-8 character; legacy encodings rarely make one by chance.
+_UTF8_MULTI = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+                         rb"|[\xf0-\xf4][\x80-\xbf]{3}")
+# Letters only Vietnamese uses: a legacy decoding that yields them read Vietnamese right
+# (cp1258 writes tones as combining marks, which cp1252 reads as "ì", "ò", ...).
+_VI_LETTERS = re.compile(r"[\u1ea0-\u1ef9ơưăđƠƯĂĐ]")
+
+
 def decode_any(data: bytes, name: str) -> str:
     """UTF-8 if it is; else the candidate encoding (charset-normalizer's guess and the
-    legacy encodings of our four languages) whose text looks most like ko/en/de/vi."""
+    legacy encodings of our four languages) whose text looks most like ko/en/de/vi. A
+    UTF-8 text with a few broken bytes is refused, not read as some legacy encoding:
+    that turned a whole German article into "Gr체ndung" (cp949) without a word."""
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    good = len(_UTF8_MULTI.findall(data))
+    bad = data.decode("utf-8", "replace").count("\ufffd") - data.decode(
+        "utf-8", "ignore").count("\ufffd")
+    if good >= 3 and good > bad:
+        line = data[:first_bad].count(b"\n") + 1
+        raise ArticleError(name, (
+            f"the file is UTF-8 but for {bad} broken byte{'s' if bad != 1 else ''} (the first "
+            f"at line {line}, byte offset {first_bad}); fix or re-save it as UTF-8"))
     from charset_normalizer import from_bytes
 
     candidates = []
@@ -88,7 +107,10 @@ def decode_any(data: bytes, name: str) -> str:
             continue
     if not candidates:
         raise ArticleError(name, "the text encoding could not be recognised; save it as UTF-8")
-    text = max(candidates, key=_plausibility)  # stable: charset-normalizer wins ties
+    candidates = [unicodedata.normalize("NFC", c) for c in candidates]
+    # Stable: charset-normalizer wins ties.
+    text = max(candidates, key=lambda t: (round(_plausibility(t), 2),
+                                          len(_VI_LETTERS.findall(t))))
     if _plausibility(text) < 0.8:
         raise ArticleError(name, "the text encoding could not be recognised; save it as UTF-8")
     return text

@@ -1,0 +1,47 @@
+"""Decoding uploads: UTF-8, the legacy encodings of ko/en/de/vi, and broken UTF-8."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.errors import ArticleError
+from kb.extract import decode_any
+
+GERMAN = ("Über Preisstrategie\n\nDie Gründung der Börse für Unternehmen im Jahr 1817 "
+          "veränderte die Märkte. Große Käufer und kleine Händler prüften die Preise.\n")
+VIETNAMESE = ("Tiếp thị nội dung cho doanh nghiệp\n\nCác doanh nghiệp nhỏ cần hiểu rõ "
+              "khách hàng của mình trước khi đầu tư vào quảng cáo trên mạng xã hội.\n")
+KOREAN = "고객 관리 문서\n\n기존 고객에게 추가 제품을 추천하는 크로스셀링 전략을 정리합니다.\n"
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    (GERMAN, "cp1252"), (KOREAN, "cp949"), (KOREAN, "euc-kr"), (GERMAN, "utf-16"),
+])
+def test_legacy_encodings_are_read(text, encoding):
+    assert decode_any(text.encode(encoding), "a.txt") == text
+
+
+def test_vietnamese_in_windows_1258_gets_its_tones_back():
+    """cp1258 writes tones as combining marks; read as cp1252 they became "Tiêìp"."""
+    import unicodedata
+
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+
+    def windows(ch: str) -> str:  # "ệ" -> "ê" + combining dot below, as Windows writes it
+        parts = unicodedata.normalize("NFD", ch)
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+        return base + "".join(c for c in parts if c in tones)
+
+    data = "".join(windows(ch) for ch in VIETNAMESE).encode("cp1258", "strict")
+    assert decode_any(data, "vi.txt") == VIETNAMESE
+
+
+@pytest.mark.parametrize("text", [GERMAN, KOREAN, VIETNAMESE])
+def test_utf8_with_a_broken_byte_is_refused_not_read_as_another_encoding(text):
+    """One stray byte made the whole file cp949 or Mac-Roman: "Gründung" became
+    "Gr체ndung", saved without a word."""
+    data = text.encode("utf-8")
+    at = len(data) // 2
+    data = data[:at] + b"\x81" + data[at:]
+    with pytest.raises(ArticleError, match=r"UTF-8 but for 1 broken byte .*line 3"):
+        decode_any(data, "a.txt")
