@@ -66,6 +66,9 @@ class Article:
         return h.hexdigest()
 
 
+MAX_ID_BYTES = 200
+
+
 def article_id_from_name(name: str) -> str:
     """A stable, readable id from a file name: ``xquad-de-012.txt`` -> ``xquad-de-012``."""
     stem = Path(name).name
@@ -74,7 +77,11 @@ def article_id_from_name(name: str) -> str:
             stem = stem[: -len(suffix)]
             break
     stem = unicodedata.normalize("NFKC", stem).strip().lower()
-    slug = re.sub(r"[^\w.-]+", "-", stem, flags=re.UNICODE).strip("-._")[:120] or "article"
+    slug = re.sub(r"[^\w.-]+", "-", stem, flags=re.UNICODE).strip("-._")[:120]
+    # File names are at most 255 bytes, and the id's corpus file adds its suffix (and,
+    # set aside in .removed/, a time stamp): 78 Hangul syllables were saved but could
+    # never be removed ("File name too long").
+    slug = slug.encode()[:MAX_ID_BYTES].decode("utf-8", "ignore").strip("-._") or "article"
     # A corpus directory's README.md is its documentation, skipped by find_articles: an
     # article saved under that name would vanish from the next reindex.
     return f"{slug}-article" if slug == "readme" else slug
@@ -134,6 +141,9 @@ def _yaml_header(block: str, source: str) -> object:
 
     try:
         return yaml.safe_load(block) or {}
+    except ValueError as exc:  # YAML that parses to an impossible value: "2024-02-30"
+        raise ArticleError(source, f"the --- header has a value YAML cannot read: {exc}; "
+                           "quote it") from None
     except yaml.YAMLError as exc:
         # Titles often hold a colon ("title: Pricing: the basics"), which YAML refuses
         # unquoted. Plain key: value lines are read as such: the first colon splits.

@@ -45,3 +45,48 @@ def test_utf8_with_a_broken_byte_is_refused_not_read_as_another_encoding(text):
     data = data[:at] + b"\x81" + data[at:]
     with pytest.raises(ArticleError, match=r"UTF-8 but for 1 broken byte .*line 3"):
         decode_any(data, "a.txt")
+
+
+def test_an_aes_encrypted_pdf_is_a_clear_error():
+    """It raised pypdf's DependencyError: a traceback in the CLI, a 500 on the web, and
+    one such file in corpus/ stopped every ingest."""
+    from pathlib import Path
+
+    from kb.extract import extract
+
+    data = (Path(__file__).parent / "data" / "aes-encrypted.pdf").read_bytes()
+    with pytest.raises(ArticleError, match="encrypted"):
+        extract(data, "report.pdf")
+
+
+def test_an_impossible_header_value_is_a_clear_error(tmp_path):
+    from kb.articles import read_article
+
+    f = tmp_path / "dated.md"
+    f.write_text("---\ntitle: Dated\ndate: 2024-02-30\n---\nPricing starts from value.\n")
+    with pytest.raises(ArticleError, match="YAML cannot read.*quote it"):
+        read_article(f)
+
+
+def test_ids_fit_in_a_file_name_whatever_the_script():
+    from kb.articles import MAX_ID_BYTES, article_id_from_name
+
+    long_korean = article_id_from_name("고객" * 60 + ".md")
+    assert len(long_korean.encode()) <= MAX_ID_BYTES and long_korean.startswith("고객고객")
+    assert article_id_from_name("a" * 300 + ".md") == "a" * 120
+
+
+def test_a_docx_that_expands_enormously_is_refused_before_parsing():
+    """A 568 KB DOCX of 3 million empty paragraphs held 2 GB for 12 minutes."""
+    import io
+    import zipfile
+
+    from kb.extract import extract
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document><w:body>" + "<w:p/>" * 1_500_000
+                   + "</w:body></w:document>")
+    with pytest.raises(ArticleError, match="expands to 9 MB"):
+        extract(buf.getvalue(), "bomb.docx")

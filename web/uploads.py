@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -162,9 +163,14 @@ async def _form(request: Request, settings: Settings, allowed: tuple[str, ...]) 
         raise BadInputError(f"the form data cannot be read: {message}") from None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _text_field(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise BadInputError(f"the field {name!r} must be text")
+    if _SURROGATE.search(value):  # JSON's "\ud800": no text can be saved with it (a 500)
+        raise BadInputError(f"the field {name!r} is not valid Unicode (a lone surrogate)")
     if len(value) > MAX_CHARS.get(name, 10**9):
         raise BadInputError(f"the field {name!r} is longer than {MAX_CHARS[name]} characters")
     return value
