@@ -384,8 +384,8 @@ def add(
             article, kept = _keep_metadata(article, stored)
         if exists and not replace:
             raise ConflictError(
-                f"an article with id {article.id!r} already exists; replace it (PUT, or "
-                "--replace) or choose another title/file name"
+                f"an article with id {article.id!r} already exists; replace it (tick "
+                "“Replace” on the Add page, PUT, or --replace) or choose another id"
             )
         if not exists and replace:
             raise NotFoundError(f"no article with id {article.id!r} to replace")

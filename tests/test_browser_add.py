@@ -136,3 +136,20 @@ def test_edit_an_article_from_its_page(page, server):
     expect(page.locator(".doc-meta div", has_text="Source").locator("dd")).to_have_text("—")
     assert page.locator(".doc-text").inner_text() == text  # the text is unchanged
     _assert_inert(page)
+
+
+def test_enter_in_a_field_after_a_preview_previews_again(page, server):
+    """Enter submits with the page's first button, which after a preview was "Save this
+    article": editing the title and pressing Enter saved the article."""
+    from playwright.sync_api import expect
+
+    page.goto("/add")
+    page.fill("#text", "Enter-key loyalty notes: members collect stamps for each visit.")
+    page.fill("#token", TOKEN)
+    page.click("button[value=preview]")
+    expect(page.locator("#preview")).to_be_visible()
+    page.fill("#title", "Stamp cards")
+    page.press("#title", "Enter")
+    expect(page.locator("#preview dd[lang]")).to_have_text("Stamp cards")
+    assert page.url.endswith("/add")
+    assert not list(server[1].glob("stamp-cards*")) and not list(server[1].glob("enter-key*"))

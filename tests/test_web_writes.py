@@ -562,9 +562,46 @@ def test_add_page_replace_checkbox(client):
     data = {"text": "Quokka loyalty v3\n\nQuokka members now collect stamps in the quokka "
                     "app and swap them for gifts.", "id": "quokka", "token": TOKEN,
             "action": "save"}
-    assert client.post("/add", data=data).status_code == 409
-    r = client.post("/add", data={**data, "replace": "true"}, follow_redirects=False)
+    refused = client.post("/add", data=data)
+    assert refused.status_code == 409 and "tick “Replace” on the Add page" in refused.text
+    client.patch("/api/articles/quokka", headers=AUTH,
+                 json={"title": "Quokka points", "tags": ["loyalty"], "source": "crm"})
+    # The form sends its blank fields too; blank on the plain form is "left alone", so
+    # the replace keeps the title, tags and source (it wiped them).
+    blank = {"title": "", "tags": "", "source": "", "lang": "auto"}
+    preview = client.post("/add", data={**data, **blank, "replace": "true", "action": "preview"})
+    assert "already exists: tick" not in preview.text and "Saving replaces" in preview.text
+    r = client.post("/add", data={**data, **blank, "replace": "true"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/articles/quokka?saved=replaced"
+    art = client.get("/api/articles/quokka").json()
+    assert (art["title"], art["tags"], art["source"]) == ("Quokka points", ["loyalty"], "crm")
+    assert "stamps" in art["text"]
+    # On the Edit page the fields hold the stored values: one emptied is cleared.
+    client.post("/add", data={**data, **blank, "title": "Quokka points", "replace": "true",
+                              "edit": "quokka"})
+    art = client.get("/api/articles/quokka").json()
+    assert (art["title"], art["tags"], art["source"]) == ("Quokka points", [], "")
+
+
+def test_enter_after_a_preview_previews_again(client):
+    """The preview's "Save this article" came first in the page, so Enter in a field
+    saved the article."""
+    r = client.post("/add", data={"text": RETAIL, "token": TOKEN, "action": "preview"})
+    buttons = re.findall(r'<button[^>]*type="submit"[^>]*>', r.text)
+    assert 'value="preview"' in buttons[0], buttons
+
+
+def test_a_form_that_is_not_an_article_keeps_what_was_typed(client, lib):
+    """A file and pasted text together emptied the whole form."""
+    r = client.post("/add", data={"text": RETAIL, "title": "Retail media", "tags": "ads",
+                                  "token": TOKEN, "action": "preview"},
+                    files={"file": UPLOADS["txt"]})
+    assert r.status_code == 400 and "either a file or text" in r.text
+    assert "Retail media networks let retailers" in r.text
+    assert 'value="Retail media"' in r.text and 'value="ads"' in r.text
+    r = client.post("/add", data={"text": RETAIL, "token": "wrong", "action": "preview"},
+                    files={"file": UPLOADS["txt"]})
+    assert r.status_code == 401 and 'value="wrong"' not in r.text
 
 
 # -- translation families in the UI -------------------------------------------------------

@@ -110,13 +110,17 @@ async def add_submission(request: Request) -> Submission:
     try:
         form = await uploads.read_article_input(
             request, settings, allowed=uploads.PAGE_FIELDS, check_token=False)
+    except uploads.FormError as exc:
+        form, problem = exc.form, exc
     except KBError as exc:
         return None, exc
-    try:
+    else:
+        problem = None
+    try:  # first: only a checked token is filled in again
         uploads.authorize(settings, form.token)
     except KBError as exc:
         return form, exc
-    return form, None
+    return form, problem
 
 
 def _editing(kb: Any, form: uploads.ArticleInput | None) -> dict[str, Any] | None:
@@ -140,6 +144,13 @@ def add_submit(request: Request, kb: KB,
     if form is not None and error is None:
         save = form.extra.get("action") == "save"
         replace = form.extra.get("replace", "").lower() in uploads.TRUE
+        if not form.extra.get("edit"):
+            # The plain form sends every field, blank or not: a blank one was left
+            # alone, and a replace keeps the old value (it wiped the title, tags and
+            # source). On the Edit page the fields hold the stored values, so a blank
+            # one was cleared.
+            form = dataclasses.replace(form, title=form.title or None,
+                                       source=form.source or None, tags=form.tags or None)
         try:
             result = uploads.save(kb, request.app.state.write_lock,
                                   dataclasses.replace(form, preview=not save), replace=replace)

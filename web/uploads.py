@@ -274,20 +274,13 @@ async def read_article_input(
     if text is not None:
         text = _text_field("text", text)
     upload = fields.get("file")
-    if upload is not None and text and text.strip():
-        raise BadInputError("send either a file or text, not both")
-    if upload is None and text is None:
-        raise BadInputError(
-            "the article is missing: upload a file (field 'file') or paste its text "
-            "(field 'text')"
-        )
     # A title or source that is sent, even empty, is given (empty clears it on a
     # replace); one not sent is kept from the article a replace replaces.
     opt = {k: _text_field(k, fields[k]).strip() for k in ("id", "title", "source", "token")
            if fields.get(k) is not None}
     lang = _text_field("lang", fields.get("lang") or "").strip().lower()
-    return ArticleInput(
-        data=upload[1] if upload is not None else text.encode(),  # type: ignore[union-attr]
+    form = ArticleInput(
+        data=upload[1] if upload is not None else (text or "").encode(),
         filename=upload[0] if upload is not None else None,
         text=text,
         article_id=opt.get("id") or None,
@@ -300,6 +293,21 @@ async def read_article_input(
         extra={k: _text_field(k, fields[k]) for k in ("action", "replace", "edit")
                if k in fields},
     )
+    if upload is not None and text and text.strip():
+        raise FormError("send either a file or text, not both", form)
+    if upload is None and text is None:
+        raise FormError("the article is missing: upload a file (field 'file') or paste its "
+                        "text (field 'text')", form)
+    return form
+
+
+class FormError(BadInputError):
+    """A write whose fields were read but do not make an article: the Add page shows
+    them again with the error instead of an empty form."""
+
+    def __init__(self, message: str, form: ArticleInput) -> None:
+        super().__init__(message)
+        self.form = form
 
 
 EDIT_FIELDS = ("title", "source", "tags", "lang", "token")

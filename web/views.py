@@ -577,7 +577,9 @@ def add_context(
             "duplicate": ({"id": result.duplicate_of, "href": article_href(result.duplicate_of)}
                           if result.duplicate_of else None),
             "exists": ({"id": result.article_id, "href": article_href(result.article_id)}
-                       if result.exists else None),
+                       if result.exists and not result.replacing else None),
+            "replaces": ({"id": result.article_id, "href": article_href(result.article_id)}
+                         if result.exists and result.replacing else None),
             "similar": ({"id": result.similar_to, "href": article_href(result.similar_to),
                          "likeness": result.likeness}
                         if result.similar_to and result.similar_to != result.article_id
