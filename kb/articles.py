@@ -270,8 +270,9 @@ def parse_article(
     """
     raw = data if isinstance(data, str) else decode_text(data, name)
     raw_sha = hashlib.sha256(raw.encode()).hexdigest()
-    # Windows files and browser form fields end lines with CRLF; the header has to match.
-    meta, body = _parse_header(raw.replace("\r\n", "\n"), name)
+    # Windows files and browser form fields end lines with CRLF, old Mac files with CR
+    # alone; the header has to match (a CR-only header was taken for text).
+    meta, body = _parse_header(raw.replace("\r\n", "\n").replace("\r", "\n"), name)
     text = cleaning.clean(body)
     if not text.strip():
         raise ArticleError(name, "no article text is left after cleaning")

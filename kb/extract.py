@@ -208,6 +208,17 @@ def extract(data: bytes, name: str) -> Extracted:
     if not data or not data.strip():
         raise ArticleError(name, "the file is empty")
     kind = sniff(data)
+    if kind == "html" and not data[:2048].lstrip().lower().startswith(
+            (b"<!doctype html", b"<html")):
+        # Not a whole page: Markdown or text may open with HTML (<p align="center">,
+        # <div>), and was refused as "no article text found in this HTML page".
+        if name.lower().endswith((".md", ".markdown", ".txt")):
+            kind = "text"
+        else:
+            try:
+                return _html(data, name)
+            except ArticleError:
+                kind = "text"
     if kind == "binary":
         raise ArticleError(
             name, "unsupported file type (not text, Markdown, HTML, PDF or DOCX)"

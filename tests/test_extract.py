@@ -90,3 +90,21 @@ def test_a_docx_that_expands_enormously_is_refused_before_parsing():
                    + "</w:body></w:document>")
     with pytest.raises(ArticleError, match="expands to 9 MB"):
         extract(buf.getvalue(), "bomb.docx")
+
+
+def test_a_header_with_old_mac_line_ends_is_a_header():
+    from kb.articles import parse_article
+
+    art = parse_article(b"---\rtitle: Lone CR header\rtags: [cr]\r---\rLoyalty apps reward "
+                        b"repeat purchases with points.\r", name="cr.md")
+    assert (art.title, art.tags) == ("Lone CR header", ("cr",))
+    assert art.text.startswith("Loyalty apps")
+
+
+def test_markdown_that_opens_with_html_is_markdown():
+    from kb.extract import extract
+
+    data = (b'<p align="center"><img src="logo.png"></p>\n\n# Loyalty apps\n\n'
+            b"Loyalty apps reward repeat purchases with points that members redeem.\n")
+    assert extract(data, "loyalty.md").text.startswith('<p align="center">')
+    assert extract(data, "pasted text").text.startswith('<p align="center">')
