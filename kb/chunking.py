@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from kb.sentences import sentence_spans
 
-CHUNKER_VERSION = 1
+# 2: a short title ending in ":" over a paragraph is a heading; a heading never ends a
+# chunk.
+CHUNKER_VERSION = 2
 
 TokenCounter = Callable[[str], int]
 
@@ -46,7 +48,7 @@ _SENTENCE_END = re.compile(r"[.!,;:…。]\s*$")
 
 def heading_text(line: str) -> str:
     """A heading line's words, without Markdown's "#" marks (a chunk's ``section``)."""
-    return line.strip().lstrip("#").strip()
+    return line.strip().lstrip("#").strip().removesuffix(":").rstrip()
 
 
 def is_list_item(line: str) -> bool:
@@ -79,7 +81,20 @@ def _is_heading(line: str, next_line: str | None) -> bool:
         return False
     if stripped.endswith("?"):
         return len(next_line.strip()) > len(stripped)
+    if stripped.endswith(":") and _is_label(stripped[:-1]) and not (
+            _LIST_ITEM.match(next_line) or _is_table_row(next_line)):
+        # "Downstream Marketing Examples:" over a paragraph titles what follows; read as
+        # text it closed the chunk before, and its examples were not found by name.
+        # Over a list it stays the list's lead-in.
+        return True
     return not _SENTENCE_END.search(stripped)
+
+
+def _is_label(words: str) -> bool:
+    """A few words without sentence punctuation, the first capitalised (or not a cased
+    script): a title, not a sentence that ends in a colon."""
+    return (len(words.split()) <= 8 and not re.search(r"[.!?,;:。]", words)
+            and (words[:1].isupper() or not words[:1].islower()))
 
 
 def blocks(text: str) -> list[Block]:
@@ -209,7 +224,12 @@ def chunk_text(
             or (new_section and size >= min_tokens)
             or (size >= target and not new_section)
         ):
+            # A heading taken into a short chunk goes on with its section instead of
+            # ending the chunk before it ("... Upstream Marketing Examples" closed the
+            # benefits chunk, and the examples under it had no title).
+            carried = [cur.pop()] if len(cur) > 1 and cur[-1][3] else []
             flush()
+            cur.extend(carried)
         cur.append(unit)
     flush()
     return _merge_small_tail(text, chunks, count, min_tokens, max_tokens)

@@ -86,3 +86,22 @@ def test_sentence_boundaries_in_four_languages():
         "Tiếp thị ngược dòng tập trung vào chiến lược.",
         "Bán hàng ngắn hạn!",
     ]
+
+
+def test_a_title_with_a_colon_over_a_paragraph_starts_its_own_chunk():
+    """"Downstream Marketing Examples:" ended the chunk before it, so the examples under
+    it had no title and were not found by name; a list's lead-in stays a lead-in."""
+    from kb.chunking import chunk_text
+
+    benefits = "Benefits of Downstream Marketing:\n" + "".join(
+        f"- Benefit {i}: it drives short-term sales.\n" for i in range(4))
+    examples = ("Downstream Marketing Examples:\n"
+                + "Downstream marketing promotes existing products. " * 30 + "\n")
+    text = benefits + examples + "Some channels are:\n- Email\n- Search ads\n"
+    chunks = chunk_text(text, lambda s: len(s.split()), min_tokens=40, target=60,
+                        max_tokens=200)
+    first = next(c for c in chunks if "promotes existing products" in c.text)
+    assert "Downstream Marketing Examples:\nDownstream marketing promotes" in first.text
+    assert not any(c.text.rstrip().endswith("Examples:") for c in chunks)
+    assert chunks[-1].section == "Downstream Marketing Examples"
+    assert "Some channels are:\n- Email" in chunks[-1].text
