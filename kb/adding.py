@@ -92,7 +92,7 @@ class AddResult:
                        "saving it would be refused")
         if self.exists and not self.saved and not self.replacing:
             out.append(f"an article with id {self.article_id!r} already exists; saving "
-                       "replaces it only on request (PUT, or --replace)")
+                       "replaces it only on request (Replace on the Add page, PUT, or --replace)")
         return out
 
     @property

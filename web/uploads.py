@@ -228,12 +228,7 @@ async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]
         return fields
     if kind == "application/json":
         body = await _read(request, _body_limit(settings), settings.max_upload_bytes)
-        try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadInputError(f"the body is not valid JSON: {exc}") from None
-        if not isinstance(payload, dict):
-            raise BadInputError("the JSON body must be an object such as {\"text\": \"...\"}")
+        payload = _json_object(body, '{"text": "..."}')
         if "file" in payload:
             raise BadInputError("JSON cannot carry a file: send multipart/form-data with the "
                                 "field 'file', or put the article in 'text'")
@@ -245,6 +240,16 @@ async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]
         f"cannot read a body of type {kind or 'unknown'!r}: send multipart/form-data "
         "(field 'file' or 'text'), a URL-encoded form, or JSON {\"text\": \"...\"}"
     )
+
+
+def _json_object(body: bytes, example: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise BadInputError(f"the JSON body must be an object such as {example}")
+    return payload
 
 
 def _only(allowed: tuple[str, ...], keys: list[str]) -> None:
@@ -339,12 +344,7 @@ async def read_edit(request: Request, settings: Settings) -> ArticleEditInput:
         raise UnsupportedMediaError(
             f"cannot read a body of type {kind or 'unknown'!r}: send JSON such as "
             '{"tags": ["pricing"]} with Content-Type: application/json')
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise BadInputError('the JSON body must be an object such as {"tags": ["pricing"]}')
+    payload = _json_object(body, '{"tags": ["pricing"]}')
     _only(EDIT_FIELDS, list(payload))
     if header is None:
         token = payload.get("token")
