@@ -495,9 +495,12 @@ def _publish(kb: KnowledgeBase, staged: Path, article_id: str,
     original ``.txt``, ``.html`` or ``.pdf``: the staged file holds the cleaned text)."""
     target = corpus_path(kb, article_id)
     try:
-        staged.replace(target)
+        # The old file goes first: cut short between the two moves, the staged file is
+        # still pending and the next write publishes it. The other order left two files
+        # with one id (``x.txt`` and ``x.md``), which every later ingest refused.
         if previous is not None and previous.exists() and previous.resolve() != target:
             _set_aside(kb, previous)
+        staged.replace(target)
     except OSError as exc:
         raise StorageError(
             f"the article {article_id!r} is indexed and searchable, but its file could not "

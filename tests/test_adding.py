@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -428,6 +429,30 @@ def test_a_save_cut_short_after_the_index_commit_is_finished_at_the_next_write(
     # The corpus and the index agree again: a reindex from the corpus keeps both.
     assert adding.closest(lib, adding.prepare(lib, (corpus / "retail-media.md").read_bytes(),
                                               filename="x.md")[0]).duplicate
+
+
+def test_a_replace_cut_short_between_its_two_moves_leaves_one_file_per_id(lib, monkeypatch):
+    """Replacing a seed article (``<id>.txt``) publishes ``<id>.md`` and sets the .txt
+    aside. Cut short between those moves, the corpus must not hold both files: with two
+    files for one id every later ingest of the corpus refused that id."""
+    seed = "en-upstream-vs-downstream-marketing"
+    corpus = lib.settings.corpus_dir
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt("simulated crash between the moves")
+
+    monkeypatch.setattr(adding, "_set_aside", crash)
+    article, kind = adding.prepare(lib, b"Upstream marketing shapes the offer; downstream "
+                                   b"marketing sells it.", filename="x.txt")
+    article = replace(article, id=seed)
+    with pytest.raises(KeyboardInterrupt):
+        adding.add(lib, article, kind=kind, replace=True, refuse_duplicate=False)
+    monkeypatch.undo()
+    assert not (corpus / f"{seed}.md").exists()  # still staged, published at the next write
+    add(lib, b"Loyalty apps reward repeat purchases with points and offers.", "loyalty.txt")
+    assert (corpus / f"{seed}.md").exists() and not (corpus / f"{seed}.txt").exists()
+    report = lib.ingest_paths([corpus])
+    assert report.errors == [] and seed in report.unchanged
 
 
 def test_a_staged_file_the_index_never_took_is_set_aside(lib):
