@@ -470,6 +470,7 @@ def _keep_metadata(article: Article, stored: Any) -> tuple[Article, tuple[str, .
 
 
 PENDING = ".pending"  # staged corpus files, under the corpus directory (hidden: not read)
+REMOVING = ".removing"  # in PENDING: a removal in progress, named by the article id
 
 
 def _stage(kb: KnowledgeBase, article: Article) -> Path:
@@ -564,6 +565,15 @@ def recover_pending(kb: KnowledgeBase, *, wait: bool = True) -> list[str]:
 
 
 def _recover(kb: KnowledgeBase, folder: Path) -> list[str]:
+    for note in sorted(folder.glob(f"*{REMOVING}")):
+        try:
+            article_id = note.read_text(encoding="utf-8")
+            if kb.store.article(article_id) is not None:
+                _remove(kb, article_id)  # writes and then drops its own note
+                log.warning("removed %s: its removal was interrupted", article_id)
+            note.unlink(missing_ok=True)
+        except (OSError, KBError) as exc:
+            log.warning("could not finish the removal in %s: %s", note, exc)
     published = []
     for staged in sorted(folder.glob("*.md")):
         try:
@@ -602,22 +612,39 @@ def remove(kb: KnowledgeBase, article_id: str) -> None:
 def _remove(kb: KnowledgeBase, article_id: str) -> None:
     if kb.store.article(article_id) is None:
         raise NotFoundError(f"no article with id {article_id!r}")
+    # A note of the removal in progress: killed between the file's move and the index
+    # commit, the article would stay searchable with its file gone; the next write's
+    # recover_pending() finishes what the note names.
+    note = kb.settings.corpus_dir / PENDING / f"{article_id}{REMOVING}"
+    try:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(note, article_id)
+    except OSError as exc:
+        _tidy(note.parent)
+        raise StorageError(
+            f"could not write in the corpus directory {kb.settings.corpus_dir}: "
+            f"{exc.strerror or exc}; nothing was removed"
+        ) from exc
     path = existing_file(kb, article_id)
     moved = None
-    if path is not None:
-        try:
-            moved = _set_aside(kb, path)
-        except OSError as exc:
-            raise StorageError(
-                f"could not move {path.name} to {kb.settings.corpus_dir / REMOVED}: "
-                f"{exc.strerror or exc}; nothing was removed"
-            ) from exc
     try:
-        kb.remove(article_id)
-    except BaseException:
-        if moved is not None:
-            moved.replace(path)  # type: ignore[arg-type]
-        raise
+        if path is not None:
+            try:
+                moved = _set_aside(kb, path)
+            except OSError as exc:
+                raise StorageError(
+                    f"could not move {path.name} to {kb.settings.corpus_dir / REMOVED}: "
+                    f"{exc.strerror or exc}; nothing was removed"
+                ) from exc
+        try:
+            kb.remove(article_id)
+        except BaseException:
+            if moved is not None:
+                moved.replace(path)  # type: ignore[arg-type]
+            raise
+    finally:
+        note.unlink(missing_ok=True)
+        _tidy(note.parent)
 
 
 # -- translation families -------------------------------------------------------------

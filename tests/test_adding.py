@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import io
 import shutil
+import signal
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -342,8 +346,6 @@ def unchanged(kb):
 def test_a_remove_that_cannot_move_the_file_removes_nothing(lib, monkeypatch):
     """The index entry went first and the move after: when the move failed, the
     article left the index but stayed in the corpus, and came back at the next ingest."""
-    from pathlib import Path
-
     add(lib, TEXT.encode(), "retail-media.txt")
     before = snapshot(lib)
     monkeypatch.setattr(Path, "replace", _fail)
@@ -453,6 +455,37 @@ def test_a_replace_cut_short_between_its_two_moves_leaves_one_file_per_id(lib, m
     assert (corpus / f"{seed}.md").exists() and not (corpus / f"{seed}.txt").exists()
     report = lib.ingest_paths([corpus])
     assert report.errors == [] and seed in report.unchanged
+
+
+def test_a_removal_killed_between_its_file_and_its_index_is_finished(lib, tmp_path):
+    """SIGKILL after the file was set aside but before the index let the article go: the
+    article stayed searchable with no file. The next write finishes the removal."""
+    seed = "en-upstream-vs-downstream-marketing"
+    corpus, index = lib.settings.corpus_dir, lib.index_dir
+    child = tmp_path / "child.py"
+    child.write_text(
+        "import os, signal, sys\n"
+        "from kb import adding\n"
+        "from kb.core import KnowledgeBase\n"
+        "from kb.encoder import FakeEncoder\n"
+        "from pathlib import Path\n"
+        "from kb.settings import Settings\n"
+        f"s = Settings(index_dir=Path({str(index)!r}), corpus_dir=Path({str(corpus)!r}), "
+        "model='fake')\n"
+        f"kb = KnowledgeBase.open({str(index)!r}, settings=s, encoder=FakeEncoder())\n"
+        "KnowledgeBase.remove = lambda self, i: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"adding.remove(kb, {seed!r})\n"
+    )
+    proc = subprocess.run([sys.executable, str(child)], cwd=Path(__file__).parent.parent,
+                          capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    assert not (corpus / f"{seed}.txt").exists()
+    assert adding.recover_pending(lib) == []
+    assert lib.store.article(seed) is None
+    assert all(h.article_id != seed for h in lib.search("upstream downstream marketing").hits)
+    assert adding.was_removed(lib, seed) and not (corpus / adding.PENDING).exists()
+    assert lib.ingest_paths([corpus]).errors == []
+    assert lib.store.article(seed) is None
 
 
 def test_a_staged_file_the_index_never_took_is_set_aside(lib):
