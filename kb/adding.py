@@ -545,8 +545,8 @@ def _tidy(folder: Path) -> None:
 def recover_pending(kb: KnowledgeBase, *, wait: bool = True) -> list[str]:
     """Finish writes that a crash interrupted: a staged file whose article the index
     holds with the same content is published (the index committed); any other is moved
-    to corpus/.removed/ as ``<id>.<time>.failed.md`` (the index did not). Returns the
-    ids published.
+    to corpus/.removed/ as ``<id>.<time>.failed.md`` (the index did not); a removal's
+    note whose article the index still holds is carried out. Returns the ids published.
 
     It runs under the index's write lock, so a save still in progress in another
     process (which holds that lock) is never mistaken for an interrupted one. With
