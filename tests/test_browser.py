@@ -150,3 +150,33 @@ def test_library_filters_by_tag_and_language(page):
     expect(rows.first).to_contain_text("ko-upstream-downstream-marketing")
     page.get_by_role("link", name="Show all").click()
     expect(rows).to_have_count(total)
+
+
+CSP_WATCH = """window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));"""
+
+
+def test_the_content_security_policy_blocks_injected_script_and_nothing_of_ours(page):
+    """Every page and its script work under the policy (no violation), /docs included;
+    a script that markup slipped into a page would be refused by the browser."""
+    from playwright.sync_api import expect
+
+    page.add_init_script(CSP_WATCH)
+    for path in ("/", "/?q=upstream+marketing", "/library", "/concepts", "/add",
+                 "/articles/evil-zebra", "/nowhere"):
+        page.goto(path)
+        page.wait_for_load_state("load")
+        assert page.evaluate("window.__csp") == [], path
+    page.goto("/")
+    page.fill("#q", "Was ist Upstream-Marketing?")
+    page.keyboard.press("Enter")
+    expect(page.locator(".card").first).to_be_visible()  # app.js ran, the form works
+    ran = page.evaluate("""() => { const s = document.createElement('script');
+        s.textContent = 'window.__ran = 1'; document.body.append(s); return window.__ran; }""")
+    assert ran is None
+    assert any(v.startswith("script-src") for v in page.evaluate("window.__csp"))
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("kb 0.1.0")
+    expect(page.locator(".opblock-summary-path", has_text="/api/search")).to_be_visible()
+    assert page.evaluate("window.__csp") == []

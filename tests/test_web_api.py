@@ -488,3 +488,51 @@ def test_a_question_rewritten_before_the_search_says_how(client):
     html = client.get("/", params={"q": "tiep thi ha nguon la gi"}).text
     assert "Searched as <q lang=\"vi\">tiếp thị hạ nguồn là gì</q>" in html
     assert 'class="restored"' not in client.get("/", params={"q": "What is upselling?"}).text
+
+
+# -- security headers ----------------------------------------------------------------------
+
+
+def _assert_secured(r) -> str:
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["referrer-policy"] == "same-origin"
+    policy = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    return policy
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/"), ("GET", "/?q=upstream"), ("GET", "/library"), ("GET", "/add"),
+    ("GET", f"/articles/{EN_ARTICLE}"), ("GET", "/api/search?q=upstream"),
+    ("GET", "/static/app.js"), ("GET", "/nowhere"), ("GET", "/api/nowhere"),
+    ("HEAD", "/healthz"), ("DELETE", "/library"),
+])
+def test_every_response_carries_the_security_headers(client, method, path):
+    r = client.request(method, path)
+    policy = _assert_secured(r)
+    # Pages run only same-origin scripts and styles: no inline code, no other host.
+    assert policy.startswith("default-src 'self';") and "unsafe-inline" not in policy
+    assert r.headers.get_list("content-security-policy") == [policy]  # never two
+
+
+def test_an_unexpected_500_carries_the_security_headers_too(fake_kb, monkeypatch):
+    """Starlette answers a 500 outside the middleware stack; the error handler adds them."""
+    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(fake_kb, "search", broken)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        for path in ("/api/search?q=upstream", "/?q=upstream"):
+            r = c.get(path)
+            assert r.status_code == 500 and "boom" not in r.text
+            _assert_secured(r)
+
+
+def test_the_api_docs_page_allows_only_its_own_inline_script(client):
+    r = client.get("/docs")
+    policy = _assert_secured(r)
+    script_src = next(d for d in policy.split("; ") if d.startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src and script_src.count("'sha256-") == 1

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kb.errors import KBError
 from kb.settings import Settings
+from web.headers import HEADERS, PAGE_POLICY, SecurityHeaders, docs_policy
 
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
@@ -123,6 +124,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.add_exception_handler(StarletteHTTPException, handle_error)
     app.add_exception_handler(Exception, handle_error)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(SecurityHeaders)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -180,13 +182,15 @@ def _mount_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="kb API",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
         )
+        page.headers["Content-Security-Policy"] = docs_policy(bytes(page.body).decode())
+        return page
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -224,7 +228,10 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     else:
         log.exception("unexpected error on %s", request.url.path, exc_info=exc)
         status, message = 500, "internal error; the server log has the details"
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    # A 500 is answered outside the middleware stack: the security headers go on here.
+    headers = {**HEADERS, "Content-Security-Policy": PAGE_POLICY}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, StarletteHTTPException) and exc.headers:
         headers.update(exc.headers)  # e.g. 405's Allow, which HTTP requires
     if status == 405:
