@@ -5,7 +5,8 @@ The text is first read as blocks (one per line group): headings, paragraphs, lis
 Headings start sections. Blocks are then packed into chunks of about
 ``target``-``max_tokens`` model tokens without crossing a heading, unless a chunk would
 otherwise stay below ``min_tokens``. A block that alone exceeds the budget is split at
-sentence boundaries (paragraphs), between items (lists) or between rows (tables).
+sentence boundaries (paragraphs), between items (lists) or between rows (tables), then
+between words, and a word longer than a chunk (text pasted with no spaces) is cut.
 
 Every chunk is an exact slice: ``text[chunk.start:chunk.end] == chunk.text``.
 """
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 from kb.sentences import sentence_spans
 
 # 2: a short title ending in ":" over a paragraph is a heading; a heading never ends a
-# chunk.
-CHUNKER_VERSION = 2
+# chunk. 3: a word longer than a chunk is cut (it was one chunk, however long).
+CHUNKER_VERSION = 3
 
 TokenCounter = Callable[[str], int]
 
@@ -173,6 +174,13 @@ def _hard_split(
     out: list[tuple[int, int]] = []
     cur: tuple[int, int] | None = None
     for w in words:
+        if count(text[w[0] : w[1]]) > max_tokens:
+            # One "word" longer than a chunk (a paste of text with no spaces): cut it.
+            if cur:
+                out.append(cur)
+                cur = None
+            out.extend(_split_word(text, w, count, max_tokens))
+            continue
         if cur and count(text[cur[0] : w[1]]) <= max_tokens:
             cur = (cur[0], w[1])
         else:
@@ -181,6 +189,26 @@ def _hard_split(
             cur = w
     if cur:
         out.append(cur)
+    return out
+
+
+def _split_word(
+    text: str, span: tuple[int, int], count: TokenCounter, max_tokens: int
+) -> list[tuple[int, int]]:
+    """Cut a span with no spaces into pieces of at most ``max_tokens`` tokens. Only a
+    window is counted each time, so a megabyte-long word costs linear time."""
+    window = 16 * max_tokens  # characters; a token of these models is far shorter
+    out = []
+    a, b = span
+    while a < b:
+        end = min(b, a + window)
+        n = count(text[a:end])
+        if n > max_tokens:
+            end = a + max(1, (end - a) * max_tokens // n)
+            while end - a > 1 and count(text[a:end]) > max_tokens:
+                end = a + max(1, (end - a) * 9 // 10)
+        out.append((a, end))
+        a = end
     return out
 
 

@@ -105,3 +105,20 @@ def test_a_title_with_a_colon_over_a_paragraph_starts_its_own_chunk():
     assert not any(c.text.rstrip().endswith("Examples:") for c in chunks)
     assert chunks[-1].section == "Downstream Marketing Examples"
     assert "Some channels are:\n- Email" in chunks[-1].text
+
+
+def test_a_word_longer_than_a_chunk_is_cut_into_chunks():
+    """Text pasted with no spaces was one chunk however long (a megabyte, cut off by the
+    model after 512 tokens); now every chunk fits and the slices still tile the text."""
+
+    def subword_count(text: str) -> int:  # like a real tokenizer: long words, many tokens
+        return sum(-(-len(w) // 4) for w in re.findall(r"\w+|[^\w\s]", text)) + 2
+
+    word = "마케팅전략고객분석" * 50_000
+    text = f"업스트림 마케팅은 시장을 조사합니다.\n\n{word}\n\n다운스트림 마케팅은 판매합니다."
+    chunks = chunk_text(text, subword_count)
+    assert len(chunks) > 400
+    assert all(subword_count(c.text) <= 250 for c in chunks)
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    assert "".join(c.text for c in chunks).replace("\n", "") == text.replace("\n", "")
+    assert chunks[0].text.startswith("업스트림") and chunks[-1].text.endswith("판매합니다.")
