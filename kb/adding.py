@@ -74,6 +74,7 @@ class AddResult:
     kept: tuple[str, ...] = ()  # metadata a replacement took from the replaced article
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     lang_looks: str | None = None  # a given language the text does not look like: its name
+    encoded_removed: int = 0  # characters of encoded data cleaning removed (Article)
     family: list[dict[str, object]] = field(default_factory=list)
     seconds: float = 0.0
     # Where a save's time went: index_s (checks, corpus file, embedding, index write),
@@ -107,6 +108,9 @@ class AddResult:
         if self.similar_to and self.similar_to != self.article_id and not self.duplicate_of:
             out.append(f"much like {self.similar_to!r} ({self.likeness}): if this is a new "
                        f"version of it, replace {self.similar_to!r} rather than keep both")
+        if self.encoded_removed:
+            out.append(f"{self.encoded_removed:,} characters of encoded data (a pasted image "
+                       "or file) were removed; only the text is kept")
         if self.kept:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
             out.append(f"keeps the {names} of the article it replaces; give "
@@ -311,7 +315,8 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
         lang_source=article.lang_source, lang_looks=lang_looks(article),
-        chunks=preview(kb, article), text=article.text, saved=False, source=article.source,
+        encoded_removed=article.encoded_removed, chunks=preview(kb, article),
+        text=article.text, saved=False, source=article.source,
         tags=article.tags, exists=stored is not None, kept=kept, replacing=replace,
         **_match_fields(closest(kb, article)),
     )
@@ -415,7 +420,8 @@ def add(
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
         lang_source=article.lang_source, lang_looks=lang_looks(article),
-        chunks=n_chunks, text=article.text, saved=True, source=article.source,
+        encoded_removed=article.encoded_removed, chunks=n_chunks, text=article.text,
+        saved=True, source=article.source,
         tags=article.tags, exists=exists, kept=kept, family=fam, seconds=done - started,
         **_match_fields(match),
         stats={"index_s": round(indexed - started, 3), "families_s": round(done - indexed, 3),

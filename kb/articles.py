@@ -55,6 +55,8 @@ class Article:
     # Metadata that nothing gave ("title", "source", "tags"): a replacement keeps the
     # replaced article's values for these rather than wipe them.
     unset: frozenset[str] = frozenset()
+    # Characters of encoded data (a pasted image or file) that cleaning removed.
+    encoded_removed: int = 0
 
     @property
     def content_sha256(self) -> str:
@@ -274,8 +276,11 @@ def parse_article(
     # alone; the header has to match (a CR-only header was taken for text).
     meta, body = _parse_header(raw.replace("\r\n", "\n").replace("\r", "\n"), name)
     text = cleaning.clean(body)
+    encoded = cleaning.encoded_chars(body)
     if not text.strip():
-        raise ArticleError(name, "no article text is left after cleaning")
+        raise ArticleError(name, "no article text is left after cleaning" + (
+            f" (it held {encoded:,} characters of encoded data, such as a pasted image)"
+            if encoded else ""))
     letters = sum(1 for c in text if c.isalpha())
     if letters < 20:
         raise ArticleError(name, "the article has almost no text")
@@ -320,6 +325,7 @@ def parse_article(
         raw_sha256=raw_sha,
         lang_source=lang_source,
         unset=frozenset(k for k, v in given.items() if not v),
+        encoded_removed=encoded,
     )
 
 

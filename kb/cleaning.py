@@ -15,6 +15,12 @@ Rules, applied in order (none of them is specific to one file):
 5. Promotional sign-off: the last paragraph is dropped when it is a call to action,
    i.e. it has at least two call-to-action cues (visit/contact/subscribe/consultation in
    any of the four languages) and ends with an exclamation or an invitation.
+6. Encoded data: a run of 400 or more characters of the base64 or hex alphabet with no
+   space, with its ``data:…;base64,`` prefix and Markdown image syntax if it has them,
+   is removed. It is a pasted image or file, not prose (no word of the four languages
+   comes near that length); kept, it was one unreadable "word" of a whole chunk, cut
+   off by the model after 512 tokens. :func:`encoded_chars` says how much a text
+   holds, for the upload notes.
 """
 
 from __future__ import annotations
@@ -22,8 +28,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-CLEANER_VERSION = 1
+CLEANER_VERSION = 2  # 2: rule 6, encoded data
 
+# A Markdown image around the data goes with it: "![logo](data:image/png;base64,...)".
+# The run starts a word (a long URL's path is not encoded data; cut, it read "https://a.").
+_ENCODED = re.compile(
+    r"(?<![^\s(\"'\[<,;:])(!\[[^\]\n]*\]\()?"
+    r"(?:data:[\w.+-]+/[\w.+-]+;base64,)?[A-Za-z0-9+/=_-]{400,}(?(1)\))"
+)
 _PLACEHOLDER = re.compile(r"\$[A-Za-z_][\w-]*\[[^\]\n]*\]\s*not found|\{\{[^{}\n]*\}\}")
 
 _TOC_TITLES = {
@@ -143,9 +155,14 @@ def _drop_signoff(lines: list[str]) -> list[str]:
     return lines
 
 
+def encoded_chars(raw: str) -> int:
+    """How many characters of encoded data (rule 6) ``raw`` holds."""
+    return sum(len(m.group()) for m in _ENCODED.finditer(raw))
+
+
 def clean(raw: str) -> str:
     """Return the cleaned article text for raw web text (rules in the module docstring)."""
-    text = normalise(raw)
+    text = normalise(_ENCODED.sub("", raw))
     lines = text.split("\n")
     lines = _drop_placeholders(lines)
     lines = _drop_toc(lines)

@@ -561,3 +561,19 @@ def test_tag_limits_apply_to_uploads_not_to_files_already_in_a_corpus(lib):
     assert len(parse_article(many, name="old-corpus-file.md").tags) == 25  # reads as before
     with pytest.raises(ArticleError, match="at most 20 tags"):
         adding.prepare(lib, many.encode(), filename="upload.md")
+
+
+def test_a_pasted_image_is_removed_with_a_note_and_an_image_alone_is_refused(lib):
+    image = "iVBORw0KGgoAAAANSUhEUgAA" * 100  # base64, 2,400 characters
+    md = f"{TEXT}\n\n![logo](data:image/png;base64,{image})\n".encode()
+    article, kind = adding.prepare(lib, md, filename="retail.md")
+    preview = adding.dry_run(lib, article, kind=kind)
+    assert "iVBOR" not in preview.text and preview.text.endswith("the retailer earns a new margin.")
+    assert preview.encoded_removed >= len(image)
+    assert any("characters of encoded data (a pasted image or file) were removed" in n
+               for n in preview.notes)
+    saved = add(lib, md, "retail.md")
+    assert saved.saved and saved.encoded_removed == preview.encoded_removed
+    assert "iVBOR" not in (lib.settings.corpus_dir / "retail.md").read_text()
+    with pytest.raises(ArticleError, match="it held 2,400 characters of encoded data"):
+        adding.prepare(lib, image.encode(), filename="image.txt")

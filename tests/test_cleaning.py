@@ -8,7 +8,7 @@ import pytest
 
 from kb.articles import read_article
 from kb.chunking import chunk_text
-from kb.cleaning import clean
+from kb.cleaning import clean, encoded_chars
 from kb.sentences import sentences
 
 from .conftest import corpus_files
@@ -107,3 +107,22 @@ def test_nfc_and_whitespace_normalised():
     decomposed = unicodedata.normalize("NFD", "Tiếp thị ngược dòng\r\n\r\n\r\n\r\nbán hàng\u00a0x")
     text = clean(decomposed)
     assert text == "Tiếp thị ngược dòng\n\nbán hàng x"
+
+
+def test_encoded_data_is_removed_and_prose_and_links_are_kept():
+    image = "iVBORw0KGgoAAAANSUhEUgAA" * 30  # base64, 720 characters
+    url = "https://example.com/" + "a1b2c3d4" * 60 + "?utm=1"  # a long path: not data
+    raw = (
+        "Upstream marketing studies the market.\n\n"
+        f"![chart](data:image/png;base64,{image})\n\n"
+        f'<img src="data:image/jpeg;base64,{image}">\n\n'
+        f"{image}\n\n"
+        f"See {url} for more. 업스트림마케팅전략은고객조사에서시작됩니다.\n\n"
+        "Downstream marketing sells the product."
+    )
+    text = clean(raw)
+    assert "iVBOR" not in text and "base64" not in text and "![chart]" not in text
+    assert url in text and "업스트림마케팅전략은고객조사에서시작됩니다." in text
+    assert text.startswith("Upstream marketing") and text.endswith("sells the product.")
+    assert encoded_chars(raw) >= 3 * len(image)
+    assert encoded_chars(clean(raw)) == 0 and encoded_chars("A" * 399) == 0

@@ -147,6 +147,8 @@ class WriteOut(_Body):
     kept: list[str] = Field(description="Metadata a replacement kept from the old one.")
     lang_source: str = Field(description="given, header or detected.")
     lang_looks: str | None
+    encoded_removed: int = Field(description="Characters of encoded data (a pasted image "
+                                             "or file) that cleaning removed.")
     family: list[Translation]
     seconds: float
     stats: dict[str, float]
