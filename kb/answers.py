@@ -31,7 +31,9 @@ behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measu
    next sentence scores well below the best.
 5. **Lists.** When the answer quotes a list's lead-in ("... define a few KPIs. Some of
    them are:") and one of its items, it quotes every item (lists of up to 6 items, up to
-   8 sentences in all): a reader asking "which KPIs?" should not get one of four.
+   8 sentences in all): a reader asking "which KPIs?" should not get one of four. A
+   list the question names by its title ("What are the benefits of X?" and
+   "Benefits of X:") leads the answer whole, even when its terse items scored low.
 6. **Order.** The best sentence's passage comes first; the others follow by search
    rank. A passage's sentences stay together and in their text order, since one may
    point back at another ("이러한 마케팅은 ...").
@@ -635,7 +637,12 @@ def answer(
             filtered=bool(langs)),
             evidence=ev, passages=hits, restored=restored)
     picked = _select(kb, st, sq, qvec, qlang, cands, cfg)
-    chosen = _arrange(picked, cands)
+    qset = frozenset(_query_terms(sq, qlang))
+    titled = _titled_list(picked, cands, qset, qlang)
+    if titled:  # it leads, and the other sentences make room for its items
+        best_item = max(titled, key=lambda c: c.score)
+        picked = [best_item] + picked[: MAX_WITH_LIST - len(titled)]
+    chosen = _arrange(picked, cands, qset, qlang)
     best = next(i for i, c in enumerate(chosen) if c is picked[0])
     citations, sentences = _cite(chosen)
     n_articles = len({c.hit.article_id for c in chosen})
@@ -650,9 +657,14 @@ def answer(
 
 MAX_LIST_ITEMS = 6  # items (lines), not sentences: a longer list is not quoted whole
 MAX_WITH_LIST = 8  # sentences in an answer that quotes a whole list
+# The question's coverage by a list's heading (its words, IDF-weighted) that makes the
+# heading the list's lead-in: the question asks for what the list holds.
+LIST_HEADING_COVERAGE = 0.75
+TITLED_LIST_RANKS = 3  # passages searched for a list the question names
 
 
-def _arrange(chosen: list[_Candidate], cands: list[_Candidate]) -> list[_Candidate]:
+def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
+             qlang: str) -> list[_Candidate]:
     """The answer's sentences in reading order: ``chosen`` (best first) with the lists
     it introduces completed; the best sentence's passage first, then by search rank,
     each passage's sentences in text order."""
@@ -660,7 +672,7 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate]) -> list[_Candida
     placed: set[int] = set()
     picked = {id(c) for c in chosen}
     total = len(chosen)
-    for group in _whole_lists(chosen, cands):
+    for group in _whole_lists(chosen, cands, qterms, qlang):
         extra = sum(1 for c in group if id(c) not in picked)
         if total + extra > MAX_WITH_LIST or any(id(c) in placed for c in group):
             continue
@@ -675,29 +687,89 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate]) -> list[_Candida
     return [c for u in units for c in u]
 
 
-def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate]) -> list[list[_Candidate]]:
+@dataclass(frozen=True)
+class _List:
+    """A list in a passage, in absolute offsets: its lead-in line(s) from ``lead_a``, its
+    items from ``items_a`` to ``end``."""
+
+    chunk_id: int
+    lead_a: int
+    items_a: int
+    end: int
+    n_items: int
+
+
+def _lists(hit: Hit) -> list[_List]:
+    out = []
+    for block in chunking.blocks(hit.text):
+        if block.kind != "list":
+            continue
+        lines = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", hit.text[: block.end])
+                 if m.start() >= block.start]
+        first_item = next((a for a, line in lines if chunking.is_list_item(line)), None)
+        if first_item is None:
+            continue
+        n_items = sum(chunking.is_list_item(line) for a, line in lines if a >= first_item)
+        out.append(_List(hit.chunk_id, hit.start + block.start, hit.start + first_item,
+                         hit.start + block.end, n_items))
+    return out
+
+
+def _items(lst: _List, cands: list[_Candidate]) -> list[_Candidate]:
+    return [c for c in cands if c.hit.chunk_id == lst.chunk_id and lst.items_a <= c.start < lst.end]
+
+
+def _names_the_question(items: list[_Candidate], qterms: frozenset[str], qlang: str) -> bool:
+    """The title the list's items sit under (its lead-in line or heading) and the
+    question name the same thing: the title covers the question, and the question holds
+    most of the title's words. "Benefits of Downstream Marketing" names "What are the
+    benefits of downstream marketing?"; it does not name "What is downstream
+    marketing?". Same language only: the second test compares words."""
+    for c in items:
+        if c.hit.lang != qlang or c.features.get("heading", 0.0) < LIST_HEADING_COVERAGE:
+            continue
+        title = _analyzed(c.context, c.hit.lang)
+        if title and len(title & qterms) >= LIST_HEADING_COVERAGE * len(title):
+            return True
+    return False
+
+
+def _titled_list(picked: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
+                 qlang: str) -> list[_Candidate]:
+    """The items of a short list that the question names (:func:`_names_the_question`),
+    in one of the top ``TITLED_LIST_RANKS`` passages, when the answer quotes none of
+    them: such a list is the answer, though its terse items score low alone (their
+    vectors are far from the question, and their words are not its words)."""
+    seen: set[int] = set()
+    for c in cands:
+        if c.rank >= TITLED_LIST_RANKS or c.hit.chunk_id in seen:
+            continue
+        seen.add(c.hit.chunk_id)
+        for lst in _lists(c.hit):
+            items = _items(lst, cands)
+            if (items and lst.n_items <= MAX_LIST_ITEMS and len(items) <= MAX_WITH_LIST
+                    and not any(p in items for p in picked)
+                    and _names_the_question(items, qterms, qlang)):
+                return items
+    return []
+
+
+def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
+                 qlang: str) -> list[list[_Candidate]]:
     """For each list whose lead-in and at least one item ``chosen`` quotes: the chosen
-    lead-in sentences and all the list's items, in text order."""
+    lead-in sentences and all the list's items, in text order. A list the question
+    names (:func:`_names_the_question`) counts as led in by its title, which is never
+    quoted (not a statement): one of three benefits was all such an answer gave."""
     groups = []
     for chunk_id in dict.fromkeys(c.hit.chunk_id for c in chosen):
         mine = [c for c in chosen if c.hit.chunk_id == chunk_id]
-        hit = mine[0].hit
-        for block in chunking.blocks(hit.text):
-            if block.kind != "list":
+        for lst in _lists(mine[0].hit):
+            lead = [c for c in mine if lst.lead_a <= c.start < lst.items_a]
+            quoted = [c for c in mine if lst.items_a <= c.start < lst.end]
+            if not quoted or lst.n_items > MAX_LIST_ITEMS:
                 continue
-            lines = [(m.start(), m.group()) for m in re.finditer(r"[^\n]+", hit.text[: block.end])
-                     if m.start() >= block.start]
-            first_item = next((a for a, line in lines if chunking.is_list_item(line)), None)
-            if first_item is None:
-                continue
-            lead_a, items_a, end = (hit.start + block.start, hit.start + first_item,
-                                    hit.start + block.end)
-            lead = [c for c in mine if lead_a <= c.start < items_a]
-            items = [c for c in cands if c.hit.chunk_id == chunk_id and items_a <= c.start < end]
-            n_items = sum(chunking.is_list_item(line) for a, line in lines if a >= first_item)
-            if (lead and any(items_a <= c.start < end for c in mine)
-                    and n_items <= MAX_LIST_ITEMS):
-                groups.append(sorted(lead + items, key=lambda c: c.start))
+            if lead or _names_the_question(quoted, qterms, qlang):
+                groups.append(sorted(lead + _items(lst, cands), key=lambda c: c.start))
     return groups
 
 

@@ -285,3 +285,27 @@ def test_a_hyphenated_concept_name_is_answered(real_kb, question):
     ans = real_kb.ask(question)
     assert ans.found, ans.message
     assert "ko-cross-selling-existing-customers" in {c.hit.article_id for c in ans.citations}
+
+
+BENEFITS = {
+    "upstream": ["Long-Term Success", "Competitive Edge", "Improved Customer Satisfaction"],
+    "downstream": ["Immediate Revenue Generation", "Customer Retention",
+                   "Tactical Optimization"],
+}
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("kind", ["upstream", "downstream"])
+def test_a_question_that_names_a_list_is_answered_by_the_whole_list(real_kb, kind):
+    """"What are the benefits of X?" names the list under "Benefits of X Marketing:": the
+    answer leads with its items, all of them. Before, it quoted one of the three
+    (downstream) or none (upstream: terse items score low alone)."""
+    ans = real_kb.ask(f"What are the benefits of {kind} marketing?")
+    texts = [s.text for s in ans.sentences]
+    assert [t[2:].split(":")[0] for t in texts[:3]] == BENEFITS[kind], texts
+    assert len(texts) <= MAX_WITH_LIST
+    _check_spans(real_kb, ans)
+    # A question the title does not name ("benefits" is not asked for) is not answered
+    # with the list.
+    plain = [s.text for s in real_kb.ask(f"What is {kind} marketing?").sentences]
+    assert not any(t[2:].split(":")[0] in BENEFITS[kind] for t in plain), plain
