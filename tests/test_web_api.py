@@ -279,6 +279,21 @@ def test_a_passage_quoted_twice_is_one_card_with_both_sentences_marked(client):
     assert len(marks) == n and marks[0] and not any(marks[1:]), "the first is the jump target"
 
 
+def test_a_quoted_list_reads_as_a_list_and_prose_as_a_paragraph(client):
+    """The four KPIs ran together in one paragraph, their bullets dropped."""
+    r = client.get("/", params={"q": "Which KPIs for cross-selling?"})
+    text = re.search(r'<div class="answer-text">(.*?)</div>', r.text, re.S).group(1)
+    items = re.findall(r'<li><span class="answer-sentence" lang="ko">([^<]*)</span>', text)
+    assert [i.split(":")[0] for i in items] == ["판매 증가율", "구매 전환율", "고객 유지율",
+                                                "평균 주문 금액"], text
+    assert text.count("<ul>") == 1 and "- " not in "".join(items)
+    lead = re.search(r"<p>(.*?)</p>\s*<ul>", text, re.S)
+    assert lead and "주요 성과 지표(KPI)를 정의" in lead.group(1)  # the lead-in, then its list
+    plain = client.get("/", params={"q": "What is upstream marketing?"}).text
+    answer = re.search(r'<div class="answer-text">(.*?)</div>', plain, re.S).group(1)
+    assert "<ul>" not in answer and answer.count('class="answer-sentence"') >= 2
+
+
 def test_highlight_spans_parse_strictly():
     from web.views import MAX_HIGHLIGHTS, parse_spans
 

@@ -43,6 +43,7 @@ EXAMPLES: list[dict[str, str]] = [
 ]
 
 _BULLET = re.compile(r"^[-*•·▪–]\s+")
+_NUMBERED_ITEM = re.compile(r"^\d{1,2}[.)]\s+\S")  # "1. Market research" (not "2.3 billion")
 EXCERPT_CONTEXT = 240  # characters of passage shown on each side of a cited sentence
 
 
@@ -133,7 +134,8 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     cited = {c.n: c for c in ans.citations}
     sentences = [
         {
-            "text": _BULLET.sub("", s.text),  # the quote reads as prose; the card keeps it
+            "text": _BULLET.sub("", s.text),  # the bullet goes: the list markup says it
+            "item": bool(_BULLET.match(s.text) or _NUMBERED_ITEM.match(s.text)),
             "lang": cited[s.citations[0]].hit.lang if s.citations else ans.lang,
             "citations": [
                 {"n": n, "href": f"#cite-{n}", "title": cited[n].hit.title} for n in s.citations
@@ -141,6 +143,13 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         }
         for s in ans.sentences
     ]
+    # Prose runs are paragraphs and list items a list: three benefits ran together as
+    # one paragraph ("...short-term sales.[1] Customer Retention: ...").
+    blocks: list[dict[str, Any]] = []
+    for sent in sentences:
+        if not blocks or blocks[-1]["list"] != sent["item"]:
+            blocks.append({"list": sent["item"], "sentences": []})
+        blocks[-1]["sentences"].append(sent)
     cards = []
     for c in ans.citations:
         cards.append({
@@ -156,7 +165,7 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     return {
         "query": ans.query, "lang": ans.lang, "lang_name": LANG_NAMES.get(ans.lang, ans.lang),
         "restored": ans.restored, "found": ans.found, "message": ans.message,
-        "sentences": sentences, "cards": cards,
+        "sentences": sentences, "blocks": blocks, "cards": cards,
         "others": others,
     }
 
