@@ -1058,6 +1058,22 @@ class KnowledgeBase:
                 break
         return hits
 
+    def _close_articles(self, wanted: str, n: int = 3) -> tuple[tuple[str, str], ...]:
+        """Up to ``n`` (id, title) whose id or title is like ``wanted``: a mistyped or
+        shortened link ("en-upstream-downstream") still leads somewhere. Skipped in a
+        very large library, where comparing with every id would hold up the 404."""
+        import difflib
+
+        titles = self.store.titles()
+        if not wanted or len(titles) > 20_000:
+            return ()
+        key = wanted.casefold()
+        by_title = {t.casefold(): i for i, t in titles.items()}
+        close = difflib.get_close_matches(key, list(titles), n=n, cutoff=0.6)
+        close += [by_title[t] for t in difflib.get_close_matches(key, list(by_title), n=n,
+                                                                  cutoff=0.6)]
+        return tuple((i, titles[i]) for i in dict.fromkeys(close))[:n]
+
     def article(self, article_id: str) -> dict[str, object]:
         article_id = same_id(article_id)
         row = self.store.article(article_id)
@@ -1067,7 +1083,8 @@ class KnowledgeBase:
             if adding.was_removed(self, article_id):  # an old citation link: say so
                 raise NotFoundError(f"the article {article_id!r} was removed from the "
                                     "knowledge base (its file is kept in corpus/.removed/)")
-            raise NotFoundError(f"no article with id {article_id!r}")
+            raise NotFoundError(f"no article with id {article_id!r}",
+                                suggestions=self._close_articles(article_id))
         chunks = self.store.article_chunks(article_id)
         return {
             "id": row["id"],

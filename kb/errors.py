@@ -53,6 +53,11 @@ class WritesDisabledError(KBError):
 class NotFoundError(KBError):
     status = 404
 
+    def __init__(self, message: str, *, suggestions: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        # (article id, title) pairs close to what was asked for: "did you mean".
+        self.suggestions = suggestions
+
 
 class ConflictError(KBError):
     """The write would duplicate or clash with what the knowledge base already has."""

@@ -294,6 +294,19 @@ def test_a_quoted_list_reads_as_a_list_and_prose_as_a_paragraph(client):
     assert "<ul>" not in answer and answer.count('class="answer-sentence"') >= 2
 
 
+def test_a_mistyped_article_link_suggests_the_close_ones_and_offers_a_search(client):
+    r = client.get("/articles/en-upstream-downstream-marketing")
+    assert r.status_code == 404 and "Did you mean" in r.text
+    links = re.findall(r'<ul class="suggestions">(.*?)</ul>', r.text, re.S)[0]
+    assert f'href="/articles/{EN_ARTICLE}"' in links
+    assert '<form class="error-search" action="/" method="get"' in r.text and 'name="q"' in r.text
+    nothing_like = client.get("/articles/zzzz")
+    assert nothing_like.status_code == 404 and "Did you mean" not in nothing_like.text
+    assert 'name="q"' in client.get("/nowhere").text  # every 404 page can search
+    body = assert_error(client.get("/api/articles/en-upstream-downstream-marketing"), 404)
+    assert "en-upstream-downstream-marketing" in body["error"]  # the API's shape stays
+
+
 def test_highlight_spans_parse_strictly():
     from web.views import MAX_HIGHLIGHTS, parse_spans
 

@@ -240,8 +240,13 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status,
                             headers=headers)
     tpl: Jinja2Templates = request.app.state.templates
+    from web.views import article_href
+
+    suggestions = [{"href": article_href(i), "title": t}
+                   for i, t in getattr(exc, "suggestions", ())]
     return tpl.TemplateResponse(
-        request, "error.html", {"status": status, "message": message, "page": "error"},
+        request, "error.html", {"status": status, "message": message, "page": "error",
+                                "suggestions": suggestions},
         status_code=status, headers=headers,
     )
 
