@@ -143,15 +143,27 @@ def _pieces(text: str, block: Block, count: TokenCounter, max_tokens: int) -> li
         ]
     else:
         units = sentence_spans(text, block.start, block.end)
+    # A single over-long sentence or line is cut at word boundaries.
+    return _pack(text, units, count, max_tokens, _hard_split)
+
+
+Splitter = Callable[[str, tuple[int, int], TokenCounter, int], list[tuple[int, int]]]
+
+
+def _pack(
+    text: str, units: list[tuple[int, int]], count: TokenCounter, max_tokens: int,
+    split_long: Splitter,
+) -> list[tuple[int, int]]:
+    """Join consecutive units into spans of at most ``max_tokens``; a unit that alone
+    is over the budget is cut by ``split_long``."""
     spans: list[tuple[int, int]] = []
     cur: tuple[int, int] | None = None
     for u in units:
         if count(text[u[0] : u[1]]) > max_tokens:
-            # A single over-long sentence or line: cut at word boundaries.
             if cur:
                 spans.append(cur)
                 cur = None
-            spans.extend(_hard_split(text, u, count, max_tokens))
+            spans.extend(split_long(text, u, count, max_tokens))
             continue
         if cur and count(text[cur[0] : u[1]]) <= max_tokens:
             cur = (cur[0], u[1])
@@ -171,25 +183,8 @@ def _hard_split(
         (m.start() + span[0], m.end() + span[0])
         for m in re.finditer(r"\S+", text[span[0] : span[1]])
     ]
-    out: list[tuple[int, int]] = []
-    cur: tuple[int, int] | None = None
-    for w in words:
-        if count(text[w[0] : w[1]]) > max_tokens:
-            # One "word" longer than a chunk (a paste of text with no spaces): cut it.
-            if cur:
-                out.append(cur)
-                cur = None
-            out.extend(_split_word(text, w, count, max_tokens))
-            continue
-        if cur and count(text[cur[0] : w[1]]) <= max_tokens:
-            cur = (cur[0], w[1])
-        else:
-            if cur:
-                out.append(cur)
-            cur = w
-    if cur:
-        out.append(cur)
-    return out
+    # One "word" longer than a chunk (a paste of text with no spaces) is cut too.
+    return _pack(text, words, count, max_tokens, _split_word)
 
 
 def _split_word(
