@@ -180,3 +180,43 @@ def test_the_content_security_policy_blocks_injected_script_and_nothing_of_ours(
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("kb 0.1.0")
     expect(page.locator(".opblock-summary-path", has_text="/api/search")).to_be_visible()
     assert page.evaluate("window.__csp") == []
+
+
+CONTRAST_JS = """() => {
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05); };
+  const bgOf = el => { for (; el; el = el.parentElement) {
+    const c = getComputedStyle(el).backgroundColor;
+    if (!c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c; }
+    return getComputedStyle(document.body).backgroundColor; };
+  const out = {};
+  for (const sel of ['body', '.lead', 'main a', '.badge', 'button[type=submit]', 'mark',
+                     '.answer-sentence', '.chip label']) {
+    const el = document.querySelector(sel);
+    if (el) out[sel] = ratio(getComputedStyle(el).color, bgOf(el));
+  }
+  out.bg = lum(getComputedStyle(document.body).backgroundColor);
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_keeps_its_contrast_in_light_and_dark_mode(browser, base_url, scheme):
+    """The page follows the system's colour scheme; in both, text, links, badges, buttons
+    and highlights keep a WCAG AA contrast (4.5:1) against what is behind them."""
+    ctx = browser.new_context(base_url=base_url, color_scheme=scheme)
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto("/?q=What+are+the+benefits+of+downstream+marketing%3F")
+        pg.wait_for_selector(".card mark")
+        ratios = pg.evaluate(CONTRAST_JS)
+        background = ratios.pop("bg")
+        assert (background < 0.05) if scheme == "dark" else (background > 0.8)
+        assert len(ratios) == 8 and all(r >= 4.5 for r in ratios.values()), ratios
+    finally:
+        ctx.close()
