@@ -33,7 +33,8 @@ behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measu
    them are:") and one of its items, it quotes every item (lists of up to 6 items, up to
    8 sentences in all): a reader asking "which KPIs?" should not get one of four. A
    list the question names by its title ("What are the benefits of X?" and
-   "Benefits of X:") leads the answer whole, even when its terse items scored low.
+   "Benefits of X:") leads the answer whole, even when its terse items scored low. A
+   sentence that points back ("These rewards ...") brings the one before it.
 6. **Order.** The best sentence's passage comes first; the others follow by search
    rank. A passage's sentences stay together and in their text order, since one may
    point back at another ("이러한 마케팅은 ...").
@@ -467,6 +468,17 @@ def _is_statement(text: str, section: str) -> bool:
 
 # Sentences about the text itself ("In this section we will look at ...") name the
 # question's terms without answering anything.
+# A sentence that opens by pointing back ("These rewards ...", "이러한 마케팅은 ...",
+# "Diese Methode ...", "Chiến lược này ...") leans on the one before it.
+_ANAPHOR = re.compile(
+    r"^(?:[-*•·▪–]\s+)?(?:"
+    r"(?:this|these|that|those|such|it|its|they|their)\b"
+    r"|(?:dies|diese[rsmn]?|solche[rsmn]?)\b"
+    r"|(?:이러한|이런|이는|이것은|이것이|이를|이와|이에|그러한|그런|그것은|이|그)(?=\s)"
+    r"|(?:điều (?:này|đó)|nó|chúng|việc (?:này|đó))\b"
+    r"|(?:\S+\s){1,2}(?:này|đó)\b)",
+    re.I,
+)
 _SIGNPOST = re.compile(
     r"\bin this (?:article|post|section|guide|blog)\b|\bwe(?:'ll| will) (?:explore|look|discuss)"
     r"|\blet'?s (?:look|explore|dive)|\bin diesem (?:Artikel|Beitrag|Abschnitt)\b"
@@ -642,6 +654,7 @@ def answer(
     if titled:  # it leads, and the other sentences make room for its items
         best_item = max(titled, key=lambda c: c.score)
         picked = [best_item] + picked[: MAX_WITH_LIST - len(titled)]
+    picked = _with_antecedents(picked, cands)
     chosen = _arrange(picked, cands, qset, qlang)
     best = next(i for i, c in enumerate(chosen) if c is picked[0])
     citations, sentences = _cite(chosen)
@@ -661,6 +674,24 @@ MAX_WITH_LIST = 8  # sentences in an answer that quotes a whole list
 # heading the list's lead-in: the question asks for what the list holds.
 LIST_HEADING_COVERAGE = 0.75
 TITLED_LIST_RANKS = 3  # passages searched for a list the question names
+
+
+def _with_antecedents(picked: list[_Candidate], cands: list[_Candidate]) -> list[_Candidate]:
+    """``picked`` plus, for a sentence that points back ("이 방법은 ...", "These rewards
+    ..."), the sentence right before it in its passage when the answer lacks it: quoted
+    alone, "This method adds value" does not say which method (up to MAX_WITH_LIST)."""
+    out = list(picked)
+    for c in picked:
+        if len(out) >= MAX_WITH_LIST or not _ANAPHOR.match(c.text):
+            continue
+        i = next(j for j, x in enumerate(cands) if x is c)
+        before = cands[i - 1] if i > 0 else None
+        if before is None or before.hit.chunk_id != c.hit.chunk_id:
+            continue
+        between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
+        if not between.strip() and all(x is not before for x in out):
+            out.append(before)
+    return out
 
 
 def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],

@@ -309,3 +309,32 @@ def test_a_question_that_names_a_list_is_answered_by_the_whole_list(real_kb, kin
     # with the list.
     plain = [s.text for s in real_kb.ask(f"What is {kind} marketing?").sentences]
     assert not any(t[2:].split(":")[0] in BENEFITS[kind] for t in plain), plain
+
+
+@pytest.mark.model
+def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, seed_questions):
+    """"이러한 다양한 크로스셀링 기법을 ..." ("these various techniques ...") was quoted
+    without the techniques; now the sentence right before it in its passage comes too,
+    when it can be quoted (not a heading) and the answer has room."""
+    questions = [it["q"] for it in seed_questions] + ["Was ist Upselling?",
+                                                      "업셀링과 크로스셀링의 차이는 무엇인가요?"]
+    checked = 0
+    for q in questions:
+        ans = real_kb.ask(q)
+        quoted = {(s.start, s.end) for s in ans.sentences}
+        cands = answers._candidates(ans.passages)
+        for i, c in enumerate(cands):
+            if (c.start, c.end) not in quoted or not answers._ANAPHOR.match(c.text):
+                continue
+            before = cands[i - 1] if i else None
+            if before is None or before.hit.chunk_id != c.hit.chunk_id:
+                continue
+            gap = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
+            if gap.strip() or len(ans.sentences) >= MAX_WITH_LIST:
+                continue
+            checked += 1
+            assert (before.start, before.end) in quoted, (q, c.text, before.text)
+    assert checked >= 3
+    upselling = [s.text for s in real_kb.ask("Was ist Upselling?").sentences]
+    lone = next(i for i, t in enumerate(upselling) if t.startswith("이러한 다양한"))
+    assert lone > 0 and upselling[lone - 1].startswith("- 신뢰 구축"), upselling
