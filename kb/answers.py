@@ -466,8 +466,6 @@ def _is_statement(text: str, section: str) -> bool:
     return bool(_BULLET.match(s)) and ":" in s and len(s.split(":", 1)[1].split()) >= 5
 
 
-# Sentences about the text itself ("In this section we will look at ...") name the
-# question's terms without answering anything.
 # A sentence that opens by pointing back ("These rewards ...", "이러한 마케팅은 ...",
 # "Diese Methode ...", "Chiến lược này ...") leans on the one before it.
 _ANAPHOR = re.compile(
@@ -479,6 +477,9 @@ _ANAPHOR = re.compile(
     r"|(?:\S+\s){1,2}(?:này|đó)\b)",
     re.I,
 )
+
+# Sentences about the text itself ("In this section we will look at ...") name the
+# question's terms without answering anything.
 _SIGNPOST = re.compile(
     r"\bin this (?:article|post|section|guide|blog)\b|\bwe(?:'ll| will) (?:explore|look|discuss)"
     r"|\blet'?s (?:look|explore|dive)|\bin diesem (?:Artikel|Beitrag|Abschnitt)\b"
