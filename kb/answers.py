@@ -655,8 +655,11 @@ def answer(
     if titled:  # it leads, and the other sentences make room for its items
         best_item = max(titled, key=lambda c: c.score)
         picked = [best_item] + picked[: MAX_WITH_LIST - len(titled)]
-    picked = _with_antecedents(picked, cands)
     chosen = _arrange(picked, cands, qset, qlang)
+    # Whole lists first, then antecedents in the room they leave.
+    extra = _antecedents(chosen, cands, MAX_WITH_LIST - len(chosen))
+    if extra:
+        chosen = _arrange(picked + extra, cands, qset, qlang)
     best = next(i for i, c in enumerate(chosen) if c is picked[0])
     citations, sentences = _cite(chosen)
     n_articles = len({c.hit.article_id for c in chosen})
@@ -677,20 +680,20 @@ LIST_HEADING_COVERAGE = 0.75
 TITLED_LIST_RANKS = 3  # passages searched for a list the question names
 
 
-def _with_antecedents(picked: list[_Candidate], cands: list[_Candidate]) -> list[_Candidate]:
-    """``picked`` plus, for a sentence that points back ("이 방법은 ...", "These rewards
-    ..."), the sentence right before it in its passage when the answer lacks it: quoted
-    alone, "This method adds value" does not say which method (up to MAX_WITH_LIST)."""
-    out = list(picked)
-    for c in picked:
-        if len(out) >= MAX_WITH_LIST or not _ANAPHOR.match(c.text):
+def _antecedents(chosen: list[_Candidate], cands: list[_Candidate], room: int) -> list[_Candidate]:
+    """For each sentence of ``chosen`` that points back ("이 방법은 ...", "These rewards
+    ..."), the sentence right before it in its passage when the answer lacks it (at most
+    ``room``): quoted alone, "This method adds value" does not say which method."""
+    out: list[_Candidate] = []
+    for c in chosen:
+        if len(out) >= room or not _ANAPHOR.match(c.text):
             continue
         i = next(j for j, x in enumerate(cands) if x is c)
         before = cands[i - 1] if i > 0 else None
         if before is None or before.hit.chunk_id != c.hit.chunk_id:
             continue
         between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
-        if not between.strip() and all(x is not before for x in out):
+        if not between.strip() and all(x is not before for x in chosen + out):
             out.append(before)
     return out
 
