@@ -391,6 +391,11 @@ def test_concepts_page(client, fake_kb):
     assert "source on" in r.text  # at least one coverage gap is marked
     quotes = re.findall(r'<blockquote class="definition"[^>]*>\s*([^<]*)', r.text)
     assert quotes and not any(re.match(r"[-*•·▪–]\s", q) for q in quotes), "no list bullets"
+    # A jump list at the top leads to every card.
+    index = re.search(r'<nav class="concept-index"[^>]*>(.*?)</nav>', r.text, re.S).group(1)
+    targets = re.findall(r'href="#([^"]+)"', index)
+    cards = re.findall(r'<article class="concept" id="([^"]+)"', r.text)
+    assert targets == cards and len(cards) == len(fake_kb.glossary.concepts)
 
 
 # -- escaping -----------------------------------------------------------------------------
