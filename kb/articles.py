@@ -275,8 +275,7 @@ def parse_article(
     # Windows files and browser form fields end lines with CRLF, old Mac files with CR
     # alone; the header has to match (a CR-only header was taken for text).
     meta, body = _parse_header(raw.replace("\r\n", "\n").replace("\r", "\n"), name)
-    text = cleaning.clean(body)
-    encoded = cleaning.encoded_chars(body)
+    text, encoded = cleaning.clean_counting(body)
     if not text.strip():
         raise ArticleError(name, "no article text is left after cleaning" + (
             f" (it held {encoded:,} characters of encoded data, such as a pasted image)"

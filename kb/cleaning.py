@@ -19,8 +19,8 @@ Rules, applied in order (none of them is specific to one file):
    space, with its ``data:…;base64,`` prefix and Markdown image syntax if it has them,
    is removed. It is a pasted image or file, not prose (no word of the four languages
    comes near that length); kept, it was one unreadable "word" of a whole chunk, cut
-   off by the model after 512 tokens. :func:`encoded_chars` says how much a text
-   holds, for the upload notes.
+   off by the model after 512 tokens. :func:`clean_counting` also says how much it
+   removed, for the upload notes.
 """
 
 from __future__ import annotations
@@ -162,10 +162,23 @@ def encoded_chars(raw: str) -> int:
 
 def clean(raw: str) -> str:
     """Return the cleaned article text for raw web text (rules in the module docstring)."""
-    text = normalise(_ENCODED.sub("", raw))
+    return clean_counting(raw)[0]
+
+
+def clean_counting(raw: str) -> tuple[str, int]:
+    """:func:`clean`, and how many characters of encoded data it removed, in one pass
+    over ``raw`` (an upload may be megabytes)."""
+    removed = 0
+
+    def drop(m: re.Match[str]) -> str:
+        nonlocal removed
+        removed += len(m.group())
+        return ""
+
+    text = normalise(_ENCODED.sub(drop, raw))
     lines = text.split("\n")
     lines = _drop_placeholders(lines)
     lines = _drop_toc(lines)
     lines = _drop_trailing_widgets(lines)
     lines = _drop_signoff(lines)
-    return normalise("\n".join(lines))
+    return normalise("\n".join(lines)), removed

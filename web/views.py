@@ -165,7 +165,7 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     return {
         "query": ans.query, "lang": ans.lang, "lang_name": LANG_NAMES.get(ans.lang, ans.lang),
         "restored": ans.restored, "found": ans.found, "message": ans.message,
-        "sentences": sentences, "blocks": blocks, "cards": cards,
+        "blocks": blocks, "cards": cards,
         "others": others,
     }
 
