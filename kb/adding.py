@@ -482,17 +482,24 @@ REMOVING = ".removing"  # in PENDING: a removal in progress, named by the articl
 def _stage(kb: KnowledgeBase, article: Article) -> Path:
     """Write the article's corpus file under corpus/.pending/; a failure is one
     StorageError and changes nothing."""
-    staged = kb.settings.corpus_dir / PENDING / corpus_path(kb, article.id).name
+    return _write_pending(kb, corpus_path(kb, article.id).name, _corpus_text(article),
+                          "could not save the article in", "nothing was changed")
+
+
+def _write_pending(kb: KnowledgeBase, name: str, text: str, failed: str, so: str) -> Path:
+    """Write ``name`` under corpus/.pending/ atomically; an OS failure is one
+    StorageError ("{failed} the corpus directory ...: reason; {so}")."""
+    path = kb.settings.corpus_dir / PENDING / name
     try:
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(staged, _corpus_text(article))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
     except OSError as exc:
-        _tidy(staged.parent)
+        _tidy(path.parent)
         raise StorageError(
-            f"could not save the article in the corpus directory {kb.settings.corpus_dir}: "
-            f"{exc.strerror or exc}; nothing was changed"
+            f"{failed} the corpus directory {kb.settings.corpus_dir}: "
+            f"{exc.strerror or exc}; {so}"
         ) from exc
-    return staged
+    return path
 
 
 def _publish(kb: KnowledgeBase, staged: Path, article_id: str,
@@ -621,16 +628,8 @@ def _remove(kb: KnowledgeBase, article_id: str) -> None:
     # A note of the removal in progress: killed between the file's move and the index
     # commit, the article would stay searchable with its file gone; the next write's
     # recover_pending() finishes what the note names.
-    note = kb.settings.corpus_dir / PENDING / f"{article_id}{REMOVING}"
-    try:
-        note.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(note, article_id)
-    except OSError as exc:
-        _tidy(note.parent)
-        raise StorageError(
-            f"could not write in the corpus directory {kb.settings.corpus_dir}: "
-            f"{exc.strerror or exc}; nothing was removed"
-        ) from exc
+    note = _write_pending(kb, f"{article_id}{REMOVING}", article_id, "could not write in",
+                          "nothing was removed")
     path = existing_file(kb, article_id)
     moved = None
     try:
