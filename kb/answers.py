@@ -655,10 +655,16 @@ def answer(
     if titled:  # it leads, and the other sentences make room for its items
         best_item = max(titled, key=lambda c: c.score)
         picked = [best_item] + picked[: MAX_WITH_LIST - len(titled)]
+    else:  # a list whose item leads the answer makes room for itself the same way
+        led = _led_list(picked, cands)
+        others = [c for c in picked if c not in led]
+        picked = [c for c in picked if c in led] + others[: MAX_WITH_LIST - len(led)]
     chosen = _arrange(picked, cands, qset, qlang)
-    # Whole lists first, then antecedents in the room they leave.
-    extra = _antecedents(chosen, cands, MAX_WITH_LIST - len(chosen))
-    if extra:
+    # Whole lists first, then antecedents in the room they leave; a sentence that points
+    # back at what found no room is left out, unless it is the best one.
+    extra, orphans = _antecedents(chosen, cands, MAX_WITH_LIST - len(chosen))
+    if extra or orphans:
+        picked = [c for c in picked if c is picked[0] or c not in orphans]
         chosen = _arrange(picked + extra, cands, qset, qlang)
     best = next(i for i, c in enumerate(chosen) if c is picked[0])
     citations, sentences = _cite(chosen)
@@ -678,24 +684,42 @@ MAX_WITH_LIST = 8  # sentences in an answer that quotes a whole list
 # heading the list's lead-in: the question asks for what the list holds.
 LIST_HEADING_COVERAGE = 0.75
 TITLED_LIST_RANKS = 3  # passages searched for a list the question names
+# An item leading the answer stands for its list when a sibling is among this many
+# best-scored sentences.
+SIBLING_RANKS = 3
 
 
-def _antecedents(chosen: list[_Candidate], cands: list[_Candidate], room: int) -> list[_Candidate]:
+def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
+                 room: int) -> tuple[list[_Candidate], list[_Candidate]]:
     """For each sentence of ``chosen`` that points back ("이 방법은 ...", "These rewards
-    ..."), the sentence right before it in its passage when the answer lacks it (at most
-    ``room``): quoted alone, "This method adds value" does not say which method."""
+    ..."), the sentence right before it in its passage when the answer lacks it, up to
+    ``room`` sentences: quoted alone, "This method adds value" does not say which
+    method. Also the sentences of ``chosen`` whose antecedent found no room."""
     out: list[_Candidate] = []
+    orphans: list[_Candidate] = []
     for c in chosen:
-        if len(out) >= room or not _ANAPHOR.match(c.text):
+        if not _ANAPHOR.match(c.text):
             continue
         i = next(j for j, x in enumerate(cands) if x is c)
         before = cands[i - 1] if i > 0 else None
         if before is None or before.hit.chunk_id != c.hit.chunk_id:
             continue
         between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
-        if not between.strip() and all(x is not before for x in chosen + out):
-            out.append(before)
-    return out
+        if between.strip():
+            continue
+        # A line of its own right after a list ("이러한 다양한 기법을 ...") points back at
+        # the whole list, not at its last item; a long list is not quoted.
+        lst = _list_at(before) if "\n" in between else None
+        if lst is not None:
+            group = [] if lst.n_items > MAX_LIST_ITEMS else _whole(lst, cands)
+        else:
+            group = [before]
+        new = [x for x in group if all(x is not y for y in chosen + out)]
+        if len(out) + len(new) <= room:
+            out += new
+        elif group:
+            orphans.append(c)
+    return out, orphans
 
 
 def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
@@ -791,10 +815,15 @@ def _titled_list(picked: list[_Candidate], cands: list[_Candidate], qterms: froz
 
 def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
                  qlang: str) -> list[list[_Candidate]]:
-    """For each list whose lead-in and at least one item ``chosen`` quotes: the chosen
-    lead-in sentences and all the list's items, in text order. A list the question
-    names (:func:`_names_the_question`) counts as led in by its title, which is never
-    quoted (not a statement): one of three benefits was all such an answer gave."""
+    """The short lists ``chosen`` quotes part of, each as its lead-in sentences and all
+    its items in text order, when the answer is about the list:
+    - ``chosen`` quotes its lead-in, or the question names it
+      (:func:`_names_the_question`; the title itself is never quoted, not being a
+      statement): one of three benefits was all such an answer gave;
+    - or ``chosen`` quotes two of its items, or leads with one. This is how a question
+      in another language gets the list: "How do you measure the success of
+      cross-selling?" quoted three of the four Korean KPIs, without the sentence that
+      says they are KPIs."""
     groups = []
     for chunk_id in dict.fromkeys(c.hit.chunk_id for c in chosen):
         mine = [c for c in chosen if c.hit.chunk_id == chunk_id]
@@ -805,7 +834,47 @@ def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: froz
                 continue
             if lead or _names_the_question(quoted, qterms, qlang):
                 groups.append(sorted(lead + _items(lst, cands), key=lambda c: c.start))
+            elif len(quoted) >= 2 or (
+                chosen[0] in quoted and _close_sibling(chosen[0], lst, cands)
+            ):
+                groups.append(_whole(lst, cands))
     return groups
+
+
+def _led_list(picked: list[_Candidate], cands: list[_Candidate]) -> list[_Candidate]:
+    """The whole short list (:func:`_whole`) that the best sentence is an item of and
+    stands for (:func:`_close_sibling`), or nothing."""
+    lst = _list_at(picked[0])
+    if lst is None or lst.n_items > MAX_LIST_ITEMS or not _close_sibling(picked[0], lst, cands):
+        return []
+    return _whole(lst, cands)
+
+
+def _close_sibling(item: _Candidate, lst: _List, cands: list[_Candidate]) -> bool:
+    """A sentence of another of ``lst``'s items is among the ``SIBLING_RANKS`` best-scored
+    candidates beside ``item``: the question is about the list ("Wie misst man den
+    Erfolg von Cross-Selling?": two of the four Korean KPIs score highest), not about
+    one item ("크로스셀링에서 추천 시스템은 어떤 역할을 하나요?" led with a loyalty
+    programme's "포인트 기반 추천" item, and none of its siblings came close)."""
+    line = _line_start(item)
+    items = [c for c in _items(lst, cands) if _line_start(c) != line]
+    top = sorted(cands, key=lambda c: -c.score)[:SIBLING_RANKS]
+    return any(c in items for c in top)
+
+
+def _line_start(c: _Candidate) -> int:
+    """Where the line holding ``c`` starts: an item's later sentences share its line."""
+    return c.hit.text.rfind("\n", 0, c.start - c.hit.start) + 1
+
+
+def _whole(lst: _List, cands: list[_Candidate]) -> list[_Candidate]:
+    """A list's lead-in sentences and items, in text order."""
+    return [c for c in cands if c.hit.chunk_id == lst.chunk_id and lst.lead_a <= c.start < lst.end]
+
+
+def _list_at(c: _Candidate) -> _List | None:
+    """The list whose items ``c`` is part of, if any."""
+    return next((lst for lst in _lists(c.hit) if lst.items_a <= c.start < lst.end), None)
 
 
 def _cite(

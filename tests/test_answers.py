@@ -316,8 +316,9 @@ def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, se
     """"이러한 다양한 크로스셀링 기법을 ..." ("these various techniques ...") was quoted
     without the techniques; now the sentence right before it in its passage comes too,
     when it can be quoted (not a heading) and the answer has room."""
-    questions = [it["q"] for it in seed_questions] + ["Was ist Upselling?",
-                                                      "업셀링과 크로스셀링의 차이는 무엇인가요?"]
+    questions = [it["q"] for it in seed_questions] + [
+        "Was ist Upselling?", "업셀링과 크로스셀링의 차이는 무엇인가요?",
+        "Wie misst man den Erfolg von Cross-Selling?", "크로스셀링 성과는 어떻게 측정하나요?"]
     checked = 0
     for q in questions:
         ans = real_kb.ask(q)
@@ -330,11 +331,56 @@ def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, se
             if before is None or before.hit.chunk_id != c.hit.chunk_id:
                 continue
             gap = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
-            if gap.strip() or len(ans.sentences) >= MAX_WITH_LIST:
+            if gap.strip() or _is_best(ans, c):
                 continue
+            lst = answers._list_at(before)
+            if lst is not None and lst.n_items > answers.MAX_LIST_ITEMS:
+                continue
+            # Quoted with its antecedent, or (no room for it) not quoted at all.
             checked += 1
             assert (before.start, before.end) in quoted, (q, c.text, before.text)
     assert checked >= 3
     upselling = [s.text for s in real_kb.ask("Was ist Upselling?").sentences]
     lone = next(i for i, t in enumerate(upselling) if t.startswith("이러한 다양한"))
     assert lone > 0 and upselling[lone - 1].startswith("- 신뢰 구축"), upselling
+
+
+def _is_best(ans: Answer, c: answers._Candidate) -> bool:
+    best = ans.sentences[ans.best_sentence]
+    return (best.start, best.end) == (c.start, c.end)
+
+
+KPIS = ["판매 증가율", "구매 전환율", "고객 유지율", "평균 주문 금액"]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "Wie misst man den Erfolg von Cross-Selling?",
+    "How do you measure the success of cross-selling?",
+    "Các chỉ số đo lường hiệu quả bán chéo",
+])
+def test_a_list_that_the_best_sentences_come_from_is_quoted_whole(real_kb, question):
+    """Asked in another language, the Korean KPI list has no title in the asker's words;
+    the answer quoted one to three of its four items, without the sentence saying they
+    are KPIs. When the best sentence is an item and another item is among the three
+    best, or two items are quoted, the list comes whole, after its lead-in."""
+    ans = real_kb.ask(question)
+    texts = [s.text for s in ans.sentences]
+    lead = next(i for i, t in enumerate(texts) if "주요 성과 지표(KPI)를 정의" in t)
+    assert [t[2:].split(":")[0] for t in texts[lead + 1 : lead + 5]] == KPIS, texts
+    assert len(texts) <= MAX_WITH_LIST
+    _check_spans(real_kb, ans)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("question", "wanted"), [
+    ("What is purchase conversion rate?", "- 구매 전환율:"),
+    ("크로스셀링에서 추천 시스템은 어떤 역할을 하나요?", "추천 시스템은 고객의"),
+])
+def test_a_question_about_one_item_is_not_answered_with_its_list(real_kb, question, wanted):
+    """An item that leads the answer alone (no other item of its list scores near it)
+    stays one item: the recommendation-system question kept its definition instead of
+    a loyalty programme's three rewards, "포인트 기반 추천" among them."""
+    texts = [s.text for s in real_kb.ask(question).sentences]
+    assert any(t.startswith(wanted) for t in texts), texts
+    assert sum(t[2:].split(":")[0] in KPIS for t in texts) <= 1, texts
