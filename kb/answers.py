@@ -355,9 +355,20 @@ def _sentence_vectors(kb: KnowledgeBase, st: _State, cands: list[_Candidate]) ->
 # -- lexical coverage ---------------------------------------------------------------------
 
 
+# Words that make a sentence a question rather than name what it asks about. English
+# and German stopwords already drop theirs ("how", "wie"); Kiwi keeps 어떻게 (어떻다),
+# 왜 and 하나요 (하다), and "làm" is "do" on its own but "how" in "làm thế nào".
+_KO_ASKING = frozenset({"어떻다", "어떠하다", "왜", "하다"})
+_VI_ASKING = re.compile(r"\blàm (?=thế nào|sao\b|cách nào)", re.I)
+
+
 def _query_terms(query: str, lang: str) -> list[str]:
-    """The question's content words (Vietnamese syllable bigrams left out: they double-count)."""
-    return list(dict.fromkeys(t for t in lexical.analyze(query, lang) if "_" not in t))
+    """The question's content words (Vietnamese syllable bigrams left out: they
+    double-count), without the words that only make it a question."""
+    if lang == "vi":
+        query = _VI_ASKING.sub(" ", unicodedata.normalize("NFC", query))
+    terms = (t for t in lexical.analyze(query, lang) if "_" not in t)
+    return list(dict.fromkeys(t for t in terms if lang != "ko" or t not in _KO_ASKING))
 
 
 def _idf(st: _State, lang: str, terms: list[str]) -> dict[str, float]:
@@ -707,13 +718,17 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
         between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
         if between.strip():
             continue
-        # A line of its own right after a list ("이러한 다양한 기법을 ...") points back at
-        # the whole list, not at its last item; a long list is not quoted.
+        # A line of its own right after a list points back further than the list's
+        # last item: at the list when the answer quotes part of it already ("업셀링은
+        # ..." + "이러한 다양한 기법을 ..."), else at the section ("이러한 체계적인 성과
+        # 측정과 조정 과정을 통해 ..." after five lists), which is not quoted.
         lst = _list_at(before) if "\n" in between else None
-        if lst is not None:
-            group = [] if lst.n_items > MAX_LIST_ITEMS else _whole(lst, cands)
-        else:
+        if lst is None:
             group = [before]
+        elif lst.n_items <= MAX_LIST_ITEMS and any(x in chosen for x in _whole(lst, cands)):
+            group = _whole(lst, cands)
+        else:
+            group = []
         new = [x for x in group if all(x is not y for y in chosen + out)]
         if len(out) + len(new) <= room:
             out += new

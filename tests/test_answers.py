@@ -117,6 +117,21 @@ def test_a_quoted_list_lead_in_brings_the_whole_list(fake_kb):
     assert [t[2:8] for t in texts[lead + 1 : lead + 5]] == [k[:6] for k in kpis]
 
 
+@pytest.mark.parametrize(("question", "lang", "asking", "kept"), [
+    ("크로스셀링 성과는 어떻게 측정하나요?", "ko", {"어떻다", "하다"}, {"성과", "측정"}),
+    ("왜 경쟁사 분석을 하나요?", "ko", {"왜", "하다"}, {"경쟁사", "분석"}),
+    ("Làm thế nào để đo lường thành công?", "vi", {"làm"}, {"đo", "lường", "thành"}),
+    ("Làm sao tăng doanh số?", "vi", {"làm"}, {"tăng", "doanh"}),
+    ("Làm việc với đội bán hàng", "vi", set(), {"làm", "việc"}),
+])
+def test_words_that_only_ask_are_not_what_the_question_is_about(question, lang, asking, kept):
+    """Coverage weighs the question's words: "어떻게" or "làm" (in "làm thế nào", how)
+    missing from every passage made an answerable question look off-topic; "làm" on
+    its own (work, do) still counts."""
+    terms = set(answers._query_terms(question, lang))
+    assert not terms & asking and kept <= terms, terms
+
+
 def test_to_dict_matches_the_api_shape(fake_kb):
     d = answer(fake_kb, "What is upstream marketing?").to_dict()
     assert {"query", "lang", "found", "message", "answer", "citations"} <= set(d)
@@ -315,7 +330,9 @@ def test_a_question_that_names_a_list_is_answered_by_the_whole_list(real_kb, kin
 def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, seed_questions):
     """"이러한 다양한 크로스셀링 기법을 ..." ("these various techniques ...") was quoted
     without the techniques; now the sentence right before it in its passage comes too,
-    when it can be quoted (not a heading) and the answer has room."""
+    when it can be quoted (not a heading) and the answer has room. A line right after a
+    list brings the whole list when the answer quotes part of it, else nothing ("이러한
+    체계적인 성과 측정과 조정 과정" sums up a section of five lists, not the last one)."""
     questions = [it["q"] for it in seed_questions] + [
         "Was ist Upselling?", "업셀링과 크로스셀링의 차이는 무엇인가요?",
         "Wie misst man den Erfolg von Cross-Selling?", "크로스셀링 성과는 어떻게 측정하나요?"]
@@ -333,12 +350,13 @@ def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, se
             gap = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
             if gap.strip() or _is_best(ans, c):
                 continue
-            lst = answers._list_at(before)
-            if lst is not None and lst.n_items > answers.MAX_LIST_ITEMS:
-                continue
-            # Quoted with its antecedent, or (no room for it) not quoted at all.
+            lst = answers._list_at(before) if "\n" in gap else None
             checked += 1
-            assert (before.start, before.end) in quoted, (q, c.text, before.text)
+            if lst is None:  # quoted with its antecedent, or (no room) not at all
+                assert (before.start, before.end) in quoted, (q, c.text, before.text)
+            else:  # after a list: the whole list, or (it points at the section) none
+                whole = {(x.start, x.end) for x in answers._whole(lst, cands)}
+                assert whole <= quoted or not whole & quoted, (q, c.text)
     assert checked >= 3
     upselling = [s.text for s in real_kb.ask("Was ist Upselling?").sentences]
     lone = next(i for i, t in enumerate(upselling) if t.startswith("이러한 다양한"))
@@ -358,6 +376,7 @@ KPIS = ["판매 증가율", "구매 전환율", "고객 유지율", "평균 주�
     "Wie misst man den Erfolg von Cross-Selling?",
     "How do you measure the success of cross-selling?",
     "Các chỉ số đo lường hiệu quả bán chéo",
+    "Làm thế nào để đo lường thành công của bán chéo?",
 ])
 def test_a_list_that_the_best_sentences_come_from_is_quoted_whole(real_kb, question):
     """Asked in another language, the Korean KPI list has no title in the asker's words;
