@@ -9,6 +9,9 @@ Usage: .venv/bin/python benchmarks/answer_quality.py [--index DIR] [--verbose]
   seeds plus DEV_ON_TOPIC) and of the off-topic development questions (DEV_OFF_TOPIC)
   that the threshold was set between; then the held-out off-topic questions of
   tests/test_answers.py, which were not used to set it.
+- Filtered: each seed question limited to one language that holds a gold snippet but
+  is not the question's own (a Korean question asked of the German articles only),
+  and every off-topic question limited to each other language in turn.
 Prints Markdown and writes benchmarks/out/answer_quality.json.
 """
 
@@ -49,6 +52,45 @@ DEV_OFF_TOPIC = [
 
 def norm(text: str) -> str:
     return " ".join(text.split()).lower()
+
+
+def gold_langs(item: dict) -> set[str]:
+    """The languages of a seed's gold snippets."""
+    from kb import language
+
+    return {"ko" if any("가" <= ch <= "힣" for ch in g) else language.detect_query(g)
+            for g in item["gold"]}
+
+
+def filtered(kb, seeds: list[dict], off_topic: list[str]) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """Found rates with a language filter that leaves out the question's own language."""
+    from kb import language
+
+    on, on_found, on_gold, missed = 0, 0, 0, []
+    for item in seeds:
+        for lang in sorted(gold_langs(item) - {item["lang"]}):
+            ans = kb.ask(item["q"], langs=[lang])
+            on += 1
+            on_found += ans.found
+            on_gold += ans.found and any(norm(g) in norm(c.hit.text) for c in ans.citations
+                                         for g in item["gold"])
+            if not ans.found:
+                missed.append(f"{item['id']}->{lang}")
+    off, off_found, found_off = 0, 0, []
+    for q in off_topic:
+        own = language.detect_query(q)
+        for lang in ("ko", "en", "de", "vi"):
+            if lang != own:
+                off += 1
+                if kb.ask(q, langs=[lang]).found:
+                    off_found += 1
+                    found_off.append(f"{q} ->{lang}")
+    return {
+        "filtered on-topic": {"questions": on, "found": on_found, "gold_cited": on_gold,
+                              "found_questions": [], "missed": missed, "evidence": []},
+        "filtered off-topic": {"questions": off, "found": off_found,
+                               "found_questions": found_off, "evidence": []},
+    }
 
 
 def main() -> None:
@@ -96,6 +138,7 @@ def main() -> None:
                 "found_questions": [q for q, a in zip(questions, answers, strict=True) if a.found],
                 "evidence": [round(a.evidence.score, 3) if a.evidence else None for a in answers],
             }
+        groups.update(filtered(kb, seeds, OFF_TOPIC + DEV_OFF_TOPIC))
         threshold = kb.ask(seeds[0]["q"]).evidence.threshold  # type: ignore[union-attr]
         kb.close()
 
@@ -119,11 +162,16 @@ def main() -> None:
     print(f"| sentences per answer (mean) | {report['mean_sentences']} |")
     for name, g in groups.items():
         print(f"| found, {name} | {g['found']}/{g['questions']} |")
+        if "gold_cited" in g:
+            cited = f"{g['gold_cited']}/{g['questions']}"
+            print(f"| gold snippet in a cited passage, {name} | {cited} |")
     print(f"\nEvidence scores (found when >= {threshold}):")
     seed_ev = [r["evidence"] for r in rows if r["evidence"] is not None]
     print(f"- seeds: min {min(seed_ev):.2f}, median {statistics.median(seed_ev):.2f}")
     for name, g in groups.items():
         ev = [e for e in g["evidence"] if e is not None]
+        if not ev:
+            continue
         print(f"- {name}: min {min(ev):.2f}, median {statistics.median(ev):.2f}, "
               f"max {max(ev):.2f}" + (f"; found: {g['found_questions']}" if g["found"] else ""))
     missed = [r["id"] for r in rows if not r["gold_in_sentence"]]

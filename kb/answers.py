@@ -259,7 +259,9 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.version = -1
-        self.null: tuple[float, float] = (0.0, 1.0)
+        # Per set of searched languages: a filter to German passages lowers every
+        # question's best score, the null questions' too.
+        self.nulls: dict[tuple[str, ...], tuple[float, float]] = {}
         self.lexical: lexical.LexicalIndex | None = None  # for document frequencies
         self.null_vectors: np.ndarray | None = None
         self.means: dict[str, np.ndarray] = {}
@@ -296,8 +298,20 @@ def _refresh(kb: KnowledgeBase, st: _State, version: int) -> None:
         # The null questions' vectors depend on the model only, not on the data.
         st.null_vectors = kb.encoder.encode(list(NULL_QUESTIONS), kind="query")
         st.fingerprint = kb.encoder.fingerprint
-    st.null = _null_distribution(kb, kb.store.langs(), st.null_vectors)
+    st.nulls = {}
+    langs = tuple(kb.store.langs())
+    st.nulls[langs] = _null_distribution(kb, list(langs), st.null_vectors)
     st.version = version
+
+
+def _null(kb: KnowledgeBase, st: _State, langs: list[str]) -> tuple[float, float]:
+    """The null distribution over ``langs`` (worked out once per set of languages)."""
+    key = tuple(langs)
+    with st.lock:
+        null = st.nulls.get(key)
+        if null is None and st.null_vectors is not None:
+            null = st.nulls[key] = _null_distribution(kb, langs, st.null_vectors)
+    return null or (0.0, 1.0)
 
 
 def _null_distribution(
@@ -411,6 +425,7 @@ def _coverage(
     *,
     texts: dict[str, str] | None = None,
     focus: float = 0.0,
+    concepts_only: bool = False,
 ) -> float:
     """IDF-weighted share of the question's words present in ``found_terms`` ({lang: terms}).
 
@@ -419,7 +434,9 @@ def _coverage(
     analyzed terms, or literally in that language's ``texts`` (Kiwi splits "번들링" alone
     and "번들링은 ..." in a sentence differently). With ``focus``, the question's first
     unit, usually what it asks about ("Was ist *Bündelung* ... beim Cross-Selling?"),
-    weighs ``1 + focus`` times as much.
+    weighs ``1 + focus`` times as much. With ``concepts_only`` the question's other words
+    are left out (the passages are in other languages), and a question naming no
+    concept has no coverage.
     """
     own = found_terms.get(qlang, set())
     folded = {lang: _fold(t) for lang, t in (texts or {}).items()}
@@ -427,7 +444,7 @@ def _coverage(
     in_concepts = set().union(*(tokens for tokens, _ in concepts)) if concepts else set()
     units: list[tuple[int, float, bool]] = []  # (position in the question, weight, present)
     for t in qterms:
-        if t not in in_concepts:
+        if t not in in_concepts and not concepts_only:
             units.append((position[t], idf[t], t in own))
     for tokens, per_lang in concepts:
         present = tokens <= own or any(
@@ -566,11 +583,15 @@ def evidence(
     for h in hits:
         found_terms.setdefault(h.lang, set()).update(_span_terms(h, 0, len(h.text)))
         texts[h.lang] = texts.get(h.lang, "") + "\n" + h.text
-    cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts)
     search_langs = [x for x in kb.store.langs() if not langs or x in langs]
+    # With no passage in the question's language to search (filtered out, or none in
+    # the knowledge base), only its glossary concepts can be looked for in the
+    # passages: "차이" cannot be found in German ones, which is no sign that they miss it.
+    cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts,
+                    concepts_only=query_lang not in search_langs)
     # The dense ranking: (chunk id, language-centred score), best first.
     dense = kb.dense(query_vec, search_langs) if search_langs else []
-    mu, sd = st.null
+    mu, sd = _null(kb, st, search_langs)
     margin = (dense[0][1] - mu) / sd if dense else -10.0
     score = cov + cfg.dense_weight * margin
     return Evidence(cov, margin, score, cfg.threshold)
