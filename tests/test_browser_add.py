@@ -153,3 +153,30 @@ def test_enter_in_a_field_after_a_preview_previews_again(page, server):
     expect(page.locator("#preview dd[lang]")).to_have_text("Stamp cards")
     assert page.url.endswith("/add")
     assert not list(server[1].glob("stamp-cards*")) and not list(server[1].glob("enter-key*"))
+
+
+def test_another_file_after_a_preview_replaces_the_first(page, server):
+    """QA: after previewing one file, choosing another and previewing failed ("send
+    either a file or text, not both"), then kept the first file's title and id."""
+    from playwright.sync_api import expect
+
+    page.goto("/add")
+    page.set_input_files("#file", files=[{
+        "name": "dingo.txt", "mimeType": "text/plain",
+        "buffer": b"Dingo referral programmes\n\nDingo referral programmes reward customers "
+                  b"who bring friends."}])
+    page.fill("#token", TOKEN)
+    page.click(".actions button[value=preview]")
+    expect(page.locator("#preview")).to_contain_text("dingo")
+    expect(page.locator("#text")).to_have_value(
+        "Dingo referral programmes\n\nDingo referral programmes reward customers who bring "
+        "friends.")
+    page.set_input_files("#file", files=[{
+        "name": "koala.txt", "mimeType": "text/plain",
+        "buffer": b"Koala bundles\n\nKoala bundles sell three products together."}])
+    for field in ("#text", "#title", "#id"):  # app.js empties what the preview filled in
+        expect(page.locator(field)).to_have_value("")
+    page.click(".actions button[value=preview]")
+    expect(page.locator("#preview dd[lang]")).to_have_text("Koala bundles")
+    expect(page.locator("#preview code")).to_have_text("koala")
+    assert not list(server[1].glob("koala*")) and not list(server[1].glob("dingo*"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import html
 import io
 import re
 import shutil
@@ -525,6 +526,42 @@ def test_add_page_file_preview_moves_the_text_into_the_form(client, lib):
                                   "text": "Dingo referral programmes reward customers who "
                                           "bring friends."}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/articles/dingo?")
+
+
+def _hidden(html: str, name: str) -> str:
+    m = re.search(rf'name="{name}" value="([^"]*)"', html)
+    return m.group(1) if m else ""
+
+
+def test_add_page_another_file_after_a_preview_is_read_on_its_own(client, lib):
+    """QA: after previewing one file, previewing another failed ("send either a file or
+    text, not both": the first file's text sat in the text box), and once the box was
+    emptied by hand the preview kept the first file's title and id."""
+    first = ("dingo.txt", b"Dingo referral programmes\n\nDingo referral programmes reward "
+             b"customers who bring friends. Each friend gives both a discount.")
+    second = ("koala.txt", b"Koala bundles\n\nKoala bundles sell three products "
+              b"together at a lower price than each on its own.")
+    r = client.post("/add", data={"token": TOKEN, "action": "preview", "text": "",
+                                  "title": "", "id": ""}, files={"file": first})
+    assert r.status_code == 200, r.text
+    filled = {k: _hidden(r.text, k) for k in ("carried", "auto_title", "auto_id")}
+    assert filled["auto_id"] == "dingo" and filled["carried"]
+    text = re.search(r"<textarea[^>]*>(.*?)</textarea>", r.text, re.S).group(1)
+    form = {"token": TOKEN, "action": "preview", "title": filled["auto_title"], "id": "dingo",
+            "text": html.unescape(text).replace("\n", "\r\n"), **filled}  # as a browser
+
+    r = client.post("/add", data=form, files={"file": second})
+    assert r.status_code == 200, r.text
+    assert "<code>koala</code>" in r.text and '<dd lang="en">Koala bundles</dd>' in r.text
+    assert _hidden(r.text, "auto_id") == "koala"
+    # A title typed since the preview is the user's: it stays, and an edited text box
+    # still clashes with a file.
+    r = client.post("/add", data={**form, "title": "My own title"}, files={"file": second})
+    assert '<dd lang="en">My own title</dd>' in r.text
+    r = client.post("/add", data={**form, "text": "Edited by hand."}, files={"file": second})
+    assert r.status_code == 400 and "not both" in r.text
+    corpus = lib.settings.corpus_dir
+    assert not list(corpus.glob("koala*")) and not list(corpus.glob("dingo*"))
 
 
 def test_add_page_reads_a_pasted_header_with_browser_line_ends(client, lib):

@@ -9,6 +9,8 @@ then write the index are plain ``def`` and run in the threadpool.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import hmac
 import json
 import re
@@ -50,7 +52,10 @@ ENABLE_HINT = (
 # The fields of an article write; the Add page also sends which button was pressed and
 # its "replace" checkbox.
 API_FIELDS = ("file", "text", "id", "title", "lang", "source", "tags", "preview", "token")
-PAGE_FIELDS = API_FIELDS + ("action", "replace", "edit")
+# The Add page's own fields. ``carried``, ``auto_title`` and ``auto_id`` say what a
+# preview filled in (a file's text, moved into the text box; the title and id it
+# derived), so that another file chosen next replaces them instead of clashing.
+PAGE_FIELDS = API_FIELDS + ("action", "replace", "edit", "carried", "auto_title", "auto_id")
 MAX_CHARS = {"id": 120, "title": 300, "lang": 10, "source": 2000, "tags": 1000,
              "token": 500, "preview": 10, "action": 10, "replace": 10, "edit": 200}
 # Room for the multipart boundaries and the small fields around the file or text.
@@ -295,15 +300,41 @@ async def read_article_input(
         tags=_tags(fields["tags"]) if fields.get("tags") is not None else None,
         preview=_flag("preview", fields.get("preview", False)),
         token=opt.get("token") or None,
-        extra={k: _text_field(k, fields[k]) for k in ("action", "replace", "edit")
+        extra={k: _text_field(k, fields[k])
+               for k in ("action", "replace", "edit", "carried", "auto_title", "auto_id")
                if k in fields},
     )
+    if upload is not None:
+        form = _new_file_wins(form)
+        text = form.text
     if upload is not None and text and text.strip():
         raise FormError("send either a file or text, not both", form)
     if upload is None and text is None:
         raise FormError("the article is missing: upload a file (field 'file') or paste its "
                         "text (field 'text')", form)
     return form
+
+
+def carried_digest(text: str) -> str:
+    """A short digest of a text the Add page moved into its text box."""
+    return hashlib.sha256(text.replace("\r\n", "\n").encode()).hexdigest()[:16]
+
+
+def _new_file_wins(form: ArticleInput) -> ArticleInput:
+    """A file sent from the Add page after a preview of another: the text, title and id
+    that preview filled in are dropped, as the user would expect, unless they were
+    edited since (then the file and the text clash as usual)."""
+    carried = form.extra.get("carried")
+    if not carried:
+        return form
+    changes: dict[str, Any] = {}
+    if form.text is not None and carried_digest(form.text) == carried:
+        changes["text"] = None
+    if form.title and form.title == form.extra.get("auto_title"):
+        changes["title"] = None
+    if form.article_id and form.article_id == form.extra.get("auto_id"):
+        changes["article_id"] = None
+    return dataclasses.replace(form, **changes) if changes else form
 
 
 class FormError(BadInputError):

@@ -538,6 +538,20 @@ def concepts_context(cards: list[ConceptCard]) -> dict[str, Any]:
 PREVIEW_CHARS = 20_000  # of cleaned text shown in the preview (the count says the rest)
 
 
+def _still_filled(form: ArticleInput) -> dict[str, str]:
+    """What an earlier preview filled in and the user has not changed since (see
+    ``uploads.PAGE_FIELDS``): it stays marked as filled in."""
+    extra, out = form.extra, {}
+    carried = extra.get("carried", "")
+    if carried and form.text is not None and uploads.carried_digest(form.text) == carried:
+        out["carried"] = carried
+    if form.title and form.title == extra.get("auto_title"):
+        out["auto_title"] = form.title
+    if form.article_id and form.article_id == extra.get("auto_id"):
+        out["auto_id"] = form.article_id
+    return out
+
+
 def add_context(
     settings: Settings,
     *,
@@ -551,7 +565,7 @@ def add_context(
     the error or the "writes are disabled" notice. ``editing``: a stored article (as
     :meth:`KnowledgeBase.article` gives it) to fill the form with, to be replaced."""
     values = {"text": "", "id": "", "title": "", "lang": "auto", "source": "", "tags": "",
-              "token": "", "replace": False}
+              "token": "", "replace": False, "carried": "", "auto_title": "", "auto_id": ""}
     note = None
     if editing is not None:
         values.update(text=editing["text"], id=editing["id"], title=editing["title"],
@@ -564,6 +578,7 @@ def add_context(
             token=(form.token or "") if keep_token else "",
             replace=form.extra.get("replace", "").lower() in uploads.TRUE,
         )
+        values.update(_still_filled(form))
     preview = None
     if result is not None:
         # Saving stores what the preview showed: the fields take the article's values,
@@ -571,8 +586,13 @@ def add_context(
         # refilled), so Save needs no second upload.
         values.update(id=result.article_id, title=result.title, source=result.source,
                       tags=", ".join(result.tags))
+        if form is not None and not form.title:
+            values["auto_title"] = result.title
+        if form is not None and not form.article_id:
+            values["auto_id"] = result.article_id
         if form is not None and form.filename is not None:
             values["text"] = result.text
+            values["carried"] = uploads.carried_digest(result.text)
             note = (f"The text of {form.filename} is now in the text box: Save stores it as "
                     "shown, and you can still edit it.")
         shown, cut = result.text[:PREVIEW_CHARS], len(result.text) > PREVIEW_CHARS

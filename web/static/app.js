@@ -51,3 +51,25 @@
     status.textContent = "";
   });
 })();
+
+// The Add page after a preview of a file: choosing another file empties the text box and
+// the title and id that the preview filled in (unless they were edited), so the new file
+// is read on its own. The server does the same for a page without JavaScript.
+(function () {
+  "use strict";
+  var file = document.getElementById("file");
+  var carried = document.getElementById("carried");
+  if (!file) return;
+  var filled = [
+    [document.getElementById("text"), carried],
+    [document.getElementById("title"), document.getElementById("auto-title")],
+    [document.getElementById("id"), document.getElementById("auto-id")],
+  ];
+  file.addEventListener("change", function () {
+    if (!file.files || !file.files.length) return;
+    filled.forEach(function (pair) {
+      var input = pair[0], marker = pair[1];
+      if (input && marker && input.value === input.defaultValue) input.value = "";
+    });
+  });
+})();
