@@ -116,6 +116,12 @@ def decode_any(data: bytes, name: str) -> str:
     return text
 
 
+# trafilatura's Markdown escapes punctuation so that a renderer shows it literally
+# ("\<script>", "a\_b", "\*"). kb keeps plain text (only headings, lists and tables
+# carry meaning), so the backslashes would be shown and searched as they are.
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
+
+
 def _html(data: bytes, name: str) -> Extracted:
     import trafilatura
 
@@ -124,6 +130,7 @@ def _html(data: bytes, name: str) -> Extracted:
         html, include_comments=False, include_tables=True, favor_recall=True,
         output_format="markdown",
     )
+    text = _MD_ESCAPE.sub(r"\1", text) if text else text
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
     if not text or not text.strip():

@@ -108,3 +108,21 @@ def test_markdown_that_opens_with_html_is_markdown():
             b"Loyalty apps reward repeat purchases with points that members redeem.\n")
     assert extract(data, "loyalty.md").text.startswith('<p align="center">')
     assert extract(data, "pasted text").text.startswith('<p align="center">')
+
+
+def test_html_text_keeps_its_punctuation_without_markdown_escapes():
+    """QA: an HTML page's "&lt;script&gt;" was stored, shown and searched as
+    "\\<script>" (trafilatura's Markdown escapes); "a_b" became "a\\_b"."""
+    from kb.extract import extract
+
+    page = ("<html><head><title>Loyalty</title></head><body><h1>Loyalty apps</h1><p>Loyalty "
+            "apps reward repeat purchases with points and offers for every member. "
+            "&lt;script&gt;alert(1)&lt;/script&gt; should appear as text, and so should "
+            "a_b, *stars*, [brackets] and 50% off (today!).</p>"
+            "<h2>Rewards</h2><ul><li>Points for each visit</li><li>Offers on birthdays</li>"
+            "</ul></body></html>")
+    text = extract(page.encode(), "loyalty.html").text
+    assert "<script>alert(1)</script> should appear as text" in text
+    assert "a_b, *stars*, [brackets] and 50% off (today!)" in text
+    assert "\\" not in text
+    assert "## Rewards" in text and "- Points for each visit" in text  # structure kept
