@@ -211,8 +211,9 @@ def prepare(
     )
     check_tags(article.tags, name)
     if filename is None and article_id is None:
-        # A title is not a path: "Upstream / Downstream" keeps both words in its id.
-        slug = article_id_from_name(article.title.replace("/", " ").replace("\\", " "))
+        # A title is not a path: "Upstream / Downstream" keeps both words in its id, and
+        # its punctuation has no place in one ("channels.-a-consistent").
+        slug = article_id_from_name(re.sub(r"[^\w\s-]+", " ", article.title))
         article = replace(article, id=slug)
     return article, extracted.kind
 

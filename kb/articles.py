@@ -24,6 +24,7 @@ from pathlib import Path
 
 from kb import cleaning, language
 from kb.errors import ArticleError
+from kb.sentences import sentence_spans
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
 # Read through kb.extract, as uploads are: their markup is not article text.
@@ -208,11 +209,15 @@ def _guess_title(body: str, fallback: str | None) -> str:
             continue
         if s.startswith("#"):
             return s.lstrip("#").strip()[:200]
-        if len(s) <= 120:
+        spans = sentence_spans(s)
+        sentence = s[spans[0][0] : spans[0][1]] if spans else s
+        # A short line is a title, unless pasted text opens with a paragraph of several
+        # sentences: "Brand messaging must be consistent. A consistent message builds
+        # trust." made a two-sentence title and an id to match.
+        if len(s) <= 120 and (fallback is not None or len(spans) < 2):
             return s
         if fallback is not None:
             return fallback
-        sentence = re.split(r"(?<=[.!?。])\s", s, maxsplit=1)[0]
         if len(sentence) <= _TITLE_WORDS:
             return sentence
         cut = sentence[: _TITLE_WORDS + 1].rsplit(" ", 1)[0] if " " in sentence else ""

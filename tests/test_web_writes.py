@@ -398,6 +398,17 @@ def test_untitled_pasted_texts_are_titled_by_their_first_words(client):
     assert r.status_code == 201, r.text
     assert r.json()["article_id"] == "evil-plan"
     assert r.json()["title"] == "Loyalty apps reward repeat purchases with points."
+    # QA: a short pasted paragraph was its own title, two sentences long, and its id
+    # kept the punctuation ("...-channels.-a-consistent-...").
+    r = client.post("/api/articles", json={"text": "Brand messaging must be consistent "
+                    "across channels. A consistent brand message builds trust."}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    assert r.json()["title"] == "Brand messaging must be consistent across channels."
+    assert r.json()["article_id"] == "brand-messaging-must-be-consistent-across-channels"
+    r = client.post("/api/articles", json={"text": "Upstream vs. Downstream Marketing\n\n"
+                    "Upstream work shapes the product; downstream work sells it."}, headers=AUTH)
+    assert r.json()["title"] == "Upstream vs. Downstream Marketing"  # a title line stays
+    assert r.json()["article_id"] == "upstream-vs-downstream-marketing"
 
 
 def test_put_replaces_an_article(client, lib):
