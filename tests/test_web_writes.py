@@ -878,6 +878,15 @@ def test_the_add_page_can_open_an_article_for_editing(client):
     assert 'id="replace" name="replace" type="checkbox" value="true" checked' in page.text
     assert 'href="/add?edit=quokka"' in client.get("/articles/quokka").text
     assert client.get("/add", params={"edit": "nope"}).status_code == 404
+    # QA: changing the id while editing failed with "no article with id ... to
+    # replace". The field is read-only, and a changed id gets a clear error.
+    assert re.search(r'<input id="id" name="id"[^>]*value="quokka" readonly', page.text)
+    r = client.post("/add", data={"edit": "quokka", "id": "quokka-renamed", "token": TOKEN,
+                                  "text": "Quokka points reward members.", "replace": "true",
+                                  "action": "save"})
+    assert r.status_code == 400 and "keeps its id while it is edited" in r.text
+    assert client.get("/api/articles/quokka").status_code == 200
+    assert client.get("/api/articles/quokka-renamed").status_code == 404
 
 
 def test_a_replacement_can_clear_fields_and_retitle_from_its_heading(client):

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kb.errors import KBError, WritesDisabledError
+from kb.articles import same_id
+from kb.errors import BadInputError, KBError, WritesDisabledError
 from web import uploads, views
 from web.deps import KB, get_kb, parse_langs
 
@@ -141,6 +142,13 @@ def add_submit(request: Request, kb: KB,
     """Preview (the default button) or save; a save redirects to the new article."""
     settings = request.app.state.settings
     form, error = submission
+    edited = form.extra.get("edit") if form is not None else None
+    if (error is None and form is not None and edited
+            and same_id(form.article_id or "") != same_id(edited)):
+        # The field is read-only; a hand-made form gets this rather than "no article
+        # with id ... to replace".
+        error = BadInputError(f"an article keeps its id while it is edited ({edited!r}); to "
+                              "change it, add the text under a new id and remove this one")
     if form is not None and error is None:
         save = form.extra.get("action") == "save"
         replace = form.extra.get("replace", "").lower() in uploads.TRUE
