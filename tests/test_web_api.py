@@ -324,6 +324,20 @@ def test_ask_page_not_found_state(client):
     r = client.get("/", params={"q": "Wie backe ich Brot?"})
     assert r.status_code == 200
     assert 'data-found="false"' in r.text and "No good answer" in r.text
+    # QA: the heading and the message both said "No good answer"; and the passages that
+    # search found are offered, folded, for a reader to judge.
+    assert r.text.count("No good answer") == 1
+    assert "The closest passages, none of which clearly answers it" in r.text
+    assert '<details class="others">' in r.text
+
+
+@pytest.mark.parametrize("q", ["", "   "])
+def test_ask_page_says_a_blank_question_is_empty(client, q):
+    """QA: "/?q=%20%20" showed the start page again without a word."""
+    r = client.get("/", params={"q": q})
+    assert r.status_code == 400 and "the question is empty" in r.text
+    assert client.get("/").status_code == 200 and "the question is empty" not in client.get(
+        "/").text
 
 
 def test_language_chips_filter(client):

@@ -162,9 +162,13 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         })
     cited_chunks = {c.hit.chunk_id for c in ans.citations}
     others = [hit_view(h) for h in ans.passages if h.chunk_id not in cited_chunks][:5]
+    # The page heads a miss with "No good answer in the knowledge base", so the
+    # message's own "No good answer: " would say it twice.
+    detail = ans.message.removeprefix("No good answer: ")
     return {
         "query": ans.query, "lang": ans.lang, "lang_name": LANG_NAMES.get(ans.lang, ans.lang),
         "restored": ans.restored, "found": ans.found, "message": ans.message,
+        "detail": detail[:1].upper() + detail[1:],
         "blocks": blocks, "cards": cards,
         "others": others,
     }
@@ -177,7 +181,9 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
                      for e in EXAMPLES],
         "answer": None, "problem": None, "max_chars": kb.settings.max_query_chars,
     }
-    if question and question.strip():
+    if question is not None and not question.strip():  # "/?q=%20": the box said nothing
+        ctx["problem"] = "the question is empty: type a question, or pick an example below"
+    elif question is not None:
         try:
             ans = kb.ask(question, langs=langs)
         except BadInputError as exc:  # said beside the kept question, to fix it there
