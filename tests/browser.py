@@ -58,3 +58,28 @@ def new_page(browser: Any, base_url: str, timeout_ms: int) -> Iterator[Any]:
     pg.dialogs = dialogs
     yield pg
     ctx.close()
+
+
+# WCAG contrast of each selector's first element: its text colour against the first
+# opaque background behind it; ``bg`` is the page's background luminance.
+CONTRAST_JS = """selectors => {
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05); };
+  const bgOf = el => { for (; el; el = el.parentElement) {
+    const c = getComputedStyle(el).backgroundColor;
+    if (!c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c; }
+    return getComputedStyle(document.body).backgroundColor; };
+  const out = {};
+  for (const sel of selectors) {
+    const el = document.querySelector(sel);
+    if (el) out[sel] = ratio(getComputedStyle(el).color, bgOf(el));
+  }
+  out.bg = lum(getComputedStyle(document.body).backgroundColor);
+  return out;
+}"""
+CONTRAST_SELECTORS = ['body', '.lead', 'main a', '.badge', 'button[type=submit]', 'mark',
+                      '.answer-sentence', '.chip label']

@@ -13,7 +13,14 @@ import pytest
 from kb import adding
 from kb.articles import parse_article
 
-from .browser import EVIL, chromium, new_page, require_chromium
+from .browser import (
+    CONTRAST_JS,
+    CONTRAST_SELECTORS,
+    EVIL,
+    chromium,
+    new_page,
+    require_chromium,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
@@ -182,26 +189,7 @@ def test_the_content_security_policy_blocks_injected_script_and_nothing_of_ours(
     assert page.evaluate("window.__csp") == []
 
 
-CONTRAST_JS = """() => {
-  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
-    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
-    return (x + 0.05) / (y + 0.05); };
-  const bgOf = el => { for (; el; el = el.parentElement) {
-    const c = getComputedStyle(el).backgroundColor;
-    if (!c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c; }
-    return getComputedStyle(document.body).backgroundColor; };
-  const out = {};
-  for (const sel of ['body', '.lead', 'main a', '.badge', 'button[type=submit]', 'mark',
-                     '.answer-sentence', '.chip label']) {
-    const el = document.querySelector(sel);
-    if (el) out[sel] = ratio(getComputedStyle(el).color, bgOf(el));
-  }
-  out.bg = lum(getComputedStyle(document.body).backgroundColor);
-  return out;
-}"""
+
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -214,7 +202,7 @@ def test_text_keeps_its_contrast_in_light_and_dark_mode(browser, base_url, schem
     try:
         pg.goto("/?q=What+are+the+benefits+of+downstream+marketing%3F")
         pg.wait_for_selector(".card mark")
-        ratios = pg.evaluate(CONTRAST_JS)
+        ratios = pg.evaluate(CONTRAST_JS, CONTRAST_SELECTORS)
         background = ratios.pop("bg")
         assert (background < 0.05) if scheme == "dark" else (background > 0.8)
         assert len(ratios) == 8 and all(r >= 4.5 for r in ratios.values()), ratios

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from .browser import chromium, new_page, require_chromium
+from .browser import CONTRAST_JS, chromium, new_page, require_chromium
 from .conftest import CORPUS
 
 pytestmark = [pytest.mark.browser]
@@ -180,3 +180,37 @@ def test_another_file_after_a_preview_replaces_the_first(page, server):
     expect(page.locator("#preview dd[lang]")).to_have_text("Koala bundles")
     expect(page.locator("#preview code")).to_have_text("koala")
     assert not list(server[1].glob("koala*")) and not list(server[1].glob("dingo*"))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_remove_an_article_from_its_edit_page(browser, server, scheme):
+    """QA: the web UI had no way to remove an article. The Edit page's removal asks for
+    the token and a confirmation, then the Library says what happened."""
+    from playwright.sync_api import expect
+
+    article = f"ibex-{scheme}"
+    ctx = browser.new_context(base_url=server[0], color_scheme=scheme)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto("/add")
+        page.fill("#text", "Ibex loyalty notes: members collect stamps for every visit "
+                  "and trade them for coffee.")
+        page.fill("#id", article)
+        page.fill("#token", TOKEN)
+        page.click(".actions button[value=save]")
+        page.wait_for_url(f"**/articles/{article}?saved=added")
+        page.click("text=Edit this article")
+        button = page.locator("button.danger")
+        expect(button).to_have_text("Remove")
+        ratio = page.evaluate(CONTRAST_JS, ["button.danger"])["button.danger"]
+        assert ratio >= 4.5, ratio
+        page.fill("#remove-token", TOKEN)
+        page.check("#remove-confirm")
+        button.click()
+        page.wait_for_url(f"**/library?removed={article}")
+        expect(page.locator("#removed-notice")).to_contain_text(article)
+        assert page.locator(f"a[href='/articles/{article}']").count() == 0
+        assert not (server[1] / f"{article}.md").exists()
+    finally:
+        ctx.close()

@@ -889,6 +889,34 @@ def test_the_add_page_can_open_an_article_for_editing(client):
     assert client.get("/api/articles/quokka-renamed").status_code == 404
 
 
+def test_an_article_can_be_removed_from_its_edit_page(client, lib):
+    """QA: there was no way to remove an article in the web UI (only `kb remove` and the
+    API's DELETE). The Edit page has a removal form: token and a confirmation."""
+    r = client.post("/api/articles", headers=AUTH, json={
+        "id": "quokka", "lang": "en",
+        "text": "Quokka points reward members who visit every week."})
+    assert r.status_code == 201, r.text
+    page = client.get("/add", params={"edit": "quokka"})
+    assert 'action="/articles/quokka/remove"' in page.text
+    r = client.post("/articles/quokka/remove", data={"token": "wrong", "confirm": "yes"})
+    assert r.status_code == 401 and 'id="remove-error"' in r.text
+    assert "<h1>Edit an article</h1>" in r.text and 'value="wrong"' not in r.text
+    r = client.post("/articles/quokka/remove", data={"token": TOKEN})
+    assert r.status_code == 400 and "tick the box" in r.text
+    assert client.get("/api/articles/quokka").status_code == 200  # still there
+    r = client.post("/articles/quokka/remove", data={"token": TOKEN, "confirm": "yes"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/library?removed=quokka"
+    library = client.get(r.headers["location"])
+    assert 'id="removed-notice"' in library.text and "<code>quokka</code>" in library.text
+    assert client.get("/api/articles/quokka").status_code == 404
+    assert "quokka" not in search_ids(client, "quokka points members")
+    corpus = lib.settings.corpus_dir
+    assert not (corpus / "quokka.md").exists() and list((corpus / ".removed").glob("quokka*"))
+    assert client.post("/articles/quokka/remove",
+                       data={"token": TOKEN, "confirm": "yes"}).status_code == 404
+
+
 def test_a_replacement_can_clear_fields_and_retitle_from_its_heading(client):
     """From the review: a field sent empty must clear (the Edit page sends every field),
     a replacement's own "# heading" is its title, and a preview shows what a save keeps."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kb import adding
 from kb.articles import same_id
 from kb.errors import BadInputError, KBError, WritesDisabledError
 from web import uploads, views
@@ -62,11 +64,42 @@ def library_page(
     request: Request, kb: KB, lang: Annotated[list[str] | None, Query(max_length=40)] = None,
     tag: Annotated[str | None, Query(max_length=60)] = None,
     sort: str | None = None,
+    removed: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     """All articles; ``lang`` and ``tag`` filter them, ``sort`` orders them (language,
-    title, added or passages; an unknown one is ignored, like a mangled link's)."""
+    title, added or passages; an unknown one is ignored, like a mangled link's);
+    ``removed`` shows the notice of a removal from the Edit page."""
     ctx = views.library_context(kb, langs=parse_langs(lang), tag=tag, sort=sort)
+    ctx["removed"] = removed
     return render(request, "library.html", "library", ctx)
+
+
+async def remove_form(request: Request) -> dict[str, str]:
+    """The Edit page's removal form (token and confirmation), read before the handler."""
+    form = await request.form()
+    return {k: v for k in ("token", "confirm") if isinstance(v := form.get(k), str)}
+
+
+@router.post("/articles/{article_id}/remove", response_class=HTMLResponse)
+def remove_submit(
+    request: Request, kb: KB, article_id: Annotated[str, Path(min_length=1, max_length=200)],
+    form: Annotated[dict[str, str], Depends(remove_form)],
+) -> Response:
+    """Remove an article from its Edit page: its file moves to ``.removed/`` in the
+    corpus directory, as ``kb remove`` and the API's DELETE do."""
+    settings = request.app.state.settings
+    editing = kb.article(article_id)  # a 404 page for an unknown id
+    try:
+        uploads.authorize(settings, form.get("token"))
+        if form.get("confirm") != "yes":
+            raise BadInputError("tick the box to confirm the removal")
+        with request.app.state.write_lock:
+            adding.remove(kb, article_id)
+    except KBError as exc:
+        ctx = views.add_context(settings, editing=editing, remove_error=exc)
+        return render(request, "add.html", "add", ctx, status_code=exc.status,
+                      headers=NO_STORE)
+    return RedirectResponse(f"/library?removed={quote(article_id)}", status_code=303)
 
 
 @router.get("/concepts", response_class=HTMLResponse)

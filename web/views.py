@@ -566,6 +566,7 @@ def add_context(
     error: KBError | None = None,
     keep_token: bool = False,
     editing: dict[str, Any] | None = None,
+    remove_error: KBError | None = None,
 ) -> dict[str, Any]:
     """The Add page: the form (refilled after a preview or an error), the preview, and
     the error or the "writes are disabled" notice. ``editing``: a stored article (as
@@ -634,4 +635,6 @@ def add_context(
         "editing": ({"id": editing["id"], "title": editing["title"],
                      "href": article_href(editing["id"])} if editing else None),
         "error": {"status": error.status, "message": error.message} if error else None,
+        "remove_error": ({"status": remove_error.status, "message": remove_error.message}
+                         if remove_error else None),
     }
