@@ -93,7 +93,8 @@ class AddResult:
                        "saving it would be refused")
         if self.exists and not self.saved and not self.replacing:
             out.append(f"an article with id {self.article_id!r} already exists; saving "
-                       "replaces it only on request (Replace on the Add page, PUT, or --replace)")
+                       "replaces it only on request (kb add --replace, “Replace” on the Add page, "
+                       "or PUT in the API)")
         return out
 
     @property
@@ -390,8 +391,8 @@ def add(
             article, kept = _keep_metadata(article, stored)
         if exists and not replace:
             raise ConflictError(
-                f"an article with id {article.id!r} already exists; replace it (tick "
-                "“Replace” on the Add page, PUT, or --replace) or choose another id"
+                f"an article with id {article.id!r} already exists; replace it (kb add "
+                "--replace, “Replace” on the Add page, or PUT in the API) or choose another id"
             )
         if not exists and replace:
             raise NotFoundError(f"no article with id {article.id!r} to replace")

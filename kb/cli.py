@@ -431,15 +431,20 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 @click.option("--lang", help="Language ko/en/de/vi (default: detected).")
 @click.option("--source", help="Source URL.")
 @click.option("--tags", help="Comma-separated tags ('' clears them on a --replace).")
+@click.option("--id", "article_id", help="The article's id (one file only; default: from "
+              "the file name).")
 @click.option("--replace", is_flag=True, help="Replace an existing article with the same id.")
 @click.option("--preview", is_flag=True, help="Show what would be added; change nothing.")
 @click.pass_context
 @handle_errors
 def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: str | None,
-        source: str | None, tags: str | None, replace: bool, preview: bool) -> None:
+        source: str | None, tags: str | None, article_id: str | None, replace: bool,
+        preview: bool) -> None:
     """Add articles (.txt .md .html .docx .pdf) to the corpus and index them at once."""
     from kb import adding
 
+    if article_id is not None and len(files) != 1:
+        raise click.UsageError("--id names one article: give one file with it")
     kb = _open(ctx)
     tag_tuple = (tuple(t.strip() for t in tags.split(",") if t.strip()) if tags is not None
                  else None)  # "" is given: it clears the tags on a replace
@@ -449,7 +454,8 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
             if not f.is_file():  # reading a named pipe or a device would wait forever
                 raise ArticleError(str(f), "not a regular file")
             article, kind = adding.prepare(kb, f.read_bytes(), filename=f.name, title=title,
-                                           lang=lang, source=source, tags=tag_tuple)
+                                           lang=lang, source=source, tags=tag_tuple,
+                                           article_id=article_id)
             if preview:
                 dry = adding.dry_run(kb, article, kind=kind, replace=replace)
                 click.echo(f"{f}: id {article.id}, {kind}, lang {article.lang}, "

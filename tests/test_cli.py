@@ -200,6 +200,15 @@ def test_add_reports_added_replaced_and_errors(run, tmp_path, monkeypatch):
     res = run("add", str(f), "--replace", "--tags", "")
     assert res.exit_code == 0 and "keeps the tags" not in res.stdout + res.stderr
     assert "tags:" not in (corpus / "retail-media.md").read_text()
+    # QA: two files of the same name could not both be added (no --id).
+    other = tmp_path / "other" / "retail-media.txt"
+    other.parent.mkdir()
+    other.write_text("Retail media screens in supermarkets show offers next to the shelf.")
+    res = run("add", str(other), "--id", "retail-screens")
+    assert res.exit_code == 0 and res.stdout.startswith("added retail-screens [en]")
+    assert (corpus / "retail-screens.md").exists() and (corpus / "retail-media.md").exists()
+    res = run("add", str(f), str(other), "--id", "both")
+    assert res.exit_code == 2 and "give one file with it" in res.stderr
     res = run("search", "retail", "-k", "101")
     assert res.exit_code == 2 and "1<=x<=100" in res.stderr
     hits = json.loads(run("search", "screens in shops", "--json").stdout)["hits"]

@@ -611,7 +611,7 @@ def test_add_page_replace_checkbox(client):
                     "app and swap them for gifts.", "id": "quokka", "token": TOKEN,
             "action": "save"}
     refused = client.post("/add", data=data)
-    assert refused.status_code == 409 and "tick “Replace” on the Add page" in refused.text
+    assert refused.status_code == 409 and "“Replace” on the Add page" in refused.text
     client.patch("/api/articles/quokka", headers=AUTH,
                  json={"title": "Quokka points", "tags": ["loyalty"], "source": "crm"})
     # The form sends its blank fields too; blank on the plain form is "left alone", so
