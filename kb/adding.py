@@ -104,8 +104,9 @@ class AddResult:
         out = []
         if self.lang_looks:
             out.append(f"the text looks {self.lang_looks}, but its language was given as "
-                       f"{LANG_NAMES.get(self.lang, self.lang)} ({self.lang}); the language "
-                       "decides how it is searched, so check it")
+                       f"{LANG_NAMES.get(self.lang, self.lang)} ({self.lang}): the library "
+                       f"lists it as {self.lang}, while search (and its language filter) "
+                       "takes each passage as the language it is written in; check it")
         if self.similar_to and self.similar_to != self.article_id and not self.duplicate_of:
             out.append(f"much like {self.similar_to!r} ({self.likeness}): if this is a new "
                        f"version of it, replace {self.similar_to!r} rather than keep both")

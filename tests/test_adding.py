@@ -506,6 +506,16 @@ def test_a_given_language_the_text_does_not_look_like_is_flagged(lib):
     assert article.lang == "de" and dry.lang_looks == "English"
     assert any("looks English, but its language was given as German (de)" in w
                for w in dry.warnings)
+    # What the warning says happens (QA found the Library and the search filter
+    # disagreeing): listed as given, each passage searched as what it is written in.
+    assert any("takes each passage as the language it is written in" in w
+               for w in dry.warnings)
+    saved = adding.add(lib, article, kind=kind)
+    assert lib.article(saved.article_id)["lang"] == "de"
+    hits = lib.search("retail media networks", langs=["en"]).hits
+    assert saved.article_id in {h.article_id for h in hits}
+    assert saved.article_id not in {h.article_id for h in lib.search(
+        "retail media networks", langs=["de"]).hits}
     french = ("---\nlang: en\n---\nLe marketing en amont étudie les besoins des clients avant "
               "de concevoir un produit, et le marketing en aval vend ce produit.")
     article, kind = adding.prepare(lib, french.encode(), filename="fr.md")
