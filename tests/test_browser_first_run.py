@@ -47,7 +47,7 @@ def test_a_new_team_adds_its_first_article_and_asks_about_it(page, server):
     from playwright.sync_api import expect
 
     page.goto("/?q=What+is+a+retail+media+network%3F")
-    expect(page.locator(".no-answer")).to_contain_text("the knowledge base is empty")
+    expect(page.locator(".no-answer")).to_contain_text("The knowledge base is empty")
     expect(page.locator(".no-answer")).not_to_contain_text("language filter")
     page.goto("/library")
     page.click("#library-empty >> text=Add an article")
