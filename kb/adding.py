@@ -793,17 +793,27 @@ def family_of(kb: KnowledgeBase, article_id: str) -> list[dict[str, object]]:
 
 def aligned_chunks(kb: KnowledgeBase, chunk_id: int) -> list[int]:
     """Chunks in other languages aligned with ``chunk_id`` through translation links."""
+    return sorted(aligned_map(kb, [chunk_id]).get(chunk_id, ()))
+
+
+def aligned_map(kb: KnowledgeBase, chunk_ids: Sequence[int]) -> dict[int, set[int]]:
+    """For each of ``chunk_ids`` that has any, the chunks aligned with it through
+    translation links (one query for all)."""
+    wanted = set(chunk_ids)
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
     rows = kb.store.conn.execute(
-        "SELECT l.pairs, l.a, l.b FROM links l JOIN chunks c ON c.article_id IN (l.a, l.b) "
-        "WHERE c.id = ? AND l.kind = 'translation'", (chunk_id,)).fetchall()
-    out = []
+        "SELECT DISTINCT l.pairs FROM links l JOIN chunks c ON c.article_id IN (l.a, l.b) "
+        f"WHERE c.id IN ({marks}) AND l.kind = 'translation'", sorted(wanted)).fetchall()
+    out: dict[int, set[int]] = {}
     for r in rows:
         for ca, cb in yaml.safe_load(r["pairs"]) or []:
-            if ca == chunk_id:
-                out.append(int(cb))
-            elif cb == chunk_id:
-                out.append(int(ca))
-    return sorted(set(out))
+            if ca in wanted:
+                out.setdefault(int(ca), set()).add(int(cb))
+            if cb in wanted:
+                out.setdefault(int(cb), set()).add(int(ca))
+    return out
 
 
 def article_alignments(kb: KnowledgeBase, article_id: str) -> dict[int, list[int]]:

@@ -992,7 +992,38 @@ def _features(
     sims = vecs @ vecs.T
     off = sims[~np.eye(len(cands), dtype=bool)]
     mu, sd = (float(off.mean()), max(float(off.std()), 1e-6)) if off.size else (0.0, 1.0)
-    return (sims - mu) / sd
+    sim_z = (sims - mu) / sd
+    for i, j in _translations(kb, cands, sims):
+        sim_z[i, j] = sim_z[j, i] = np.inf  # a translation of a quoted sentence repeats it
+    return sim_z
+
+
+def _translations(kb: KnowledgeBase, cands: list[_Candidate],
+                  sims: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs of candidates that translate each other: in passages that the translation
+    links align, each the other's most similar sentence among the candidates of the
+    other passage. Across languages e5's similarity is too low for the pool's z-scores
+    to call them repeats (1.1-1.7 against 3.5), and answers quoted the German and the
+    Vietnamese of the same sentence."""
+    from kb import adding
+
+    chunks = sorted({c.hit.chunk_id for c in cands})
+    aligned = adding.aligned_map(kb, chunks)
+    if not aligned:
+        return []
+    rows: dict[int, list[int]] = {}
+    for i, c in enumerate(cands):
+        rows.setdefault(c.hit.chunk_id, []).append(i)
+    out = []
+    for x, others in aligned.items():
+        for y in others:
+            if y <= x or y not in rows or x not in rows:
+                continue
+            block = sims[np.ix_(rows[x], rows[y])]
+            for a, b in enumerate(block.argmax(axis=1)):
+                if block[:, b].argmax() == a:
+                    out.append((rows[x][a], rows[y][b]))
+    return out
 
 
 def _score(c: _Candidate, cfg: AnswerConfig) -> float:

@@ -74,9 +74,12 @@ def real_kb_dir(tmp_path_factory, real_encoder) -> Path:
     from kb.settings import Settings
 
     d = tmp_path_factory.mktemp("real-index")
+    from kb import adding
+
     kb = KnowledgeBase.open(d, settings=Settings(index_dir=d), encoder=real_encoder)
     report = kb.ingest_paths([CORPUS])
     assert not report.errors, report.errors
+    adding.link_new(kb, report.added)  # as `kb ingest` does: the de/vi translation link
     kb.close()
     return d
 

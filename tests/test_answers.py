@@ -441,3 +441,25 @@ def test_a_question_limited_to_other_languages_is_answered_from_them(real_kb, qu
     assert article in {c.hit.article_id for c in ans.citations}
     for off in OFF_TOPIC[:4]:
         assert not real_kb.ask(off, langs=[lang]).found, off
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "Wie kann ein Marketingleiter Marketing und Vertrieb zusammenbringen?",
+    "What does a marketing director do?",
+    "What example involves video games for boys and girls?",
+])
+def test_a_sentence_and_its_translation_are_not_both_quoted(real_kb, question):
+    """QA: answers quoted the German sentence and its Vietnamese translation (the vi
+    article translates the de one) as two facts. A sentence translating a quoted one, in
+    passages the translation links align, is now a repeat."""
+    ans = real_kb.ask(question)
+    cands = answers._candidates(ans.passages)
+    vecs = answers._sentence_vectors(real_kb, answers._state(real_kb), cands)
+    twins = answers._translations(real_kb, cands, vecs @ vecs.T)
+    assert twins  # the passages hold translations, so the test means something
+    quoted = {(s.start, s.end) for s in ans.sentences}
+    both = [(cands[i].text, cands[j].text) for i, j in twins
+            if (cands[i].start, cands[i].end) in quoted
+            and (cands[j].start, cands[j].end) in quoted]
+    assert both == []
