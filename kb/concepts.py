@@ -62,8 +62,11 @@ def _source(kb: KnowledgeBase, concept: Concept, lang: str) -> LangSource:
         return LangSource(lang, query, None, None)
     qvec = kb.encoder.encode([result.query], kind="query")[0]
     ev = answers.evidence(kb, result.query, qvec, lang, result.hits, langs=[lang])
-    hit = result.hits[0] if ev.score >= ev.threshold else None
-    return LangSource(lang, query, hit, ev)
+    # The passage must also name the concept: "Upselling" alone is close enough in
+    # vector space to "Upstream Marketing Examples" (evidence 0.84, all of it dense) for
+    # a card to list an article that never mentions upselling, hiding a gap (QA).
+    found = ev.score >= ev.threshold and ev.coverage > 0
+    return LangSource(lang, query, result.hits[0] if found else None, ev)
 
 
 # A definition has to stand alone: a sentence that opens by pointing back at the one
@@ -105,8 +108,13 @@ def definition(
 
 
 def _opening(sentence: str) -> str:
-    """The first four words, without a list bullet."""
-    return " ".join(answers._BULLET.sub("", sentence).split()[:4])
+    """The first four words, without a list bullet; of a "Label: text" item, the label,
+    which is what the item defines ("- 고객 유지: 충성도 프로그램이 있는 고객은 ..."
+    is about retention, not loyalty programmes)."""
+    text = answers._BULLET.sub("", sentence)
+    if text != sentence and ":" in text:
+        text = text.split(":", 1)[0]
+    return " ".join(text.split()[:4])
 
 
 def _names(concept: Concept, sentence: str, lang: str) -> bool:

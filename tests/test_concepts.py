@@ -49,3 +49,20 @@ def test_real_model_definitions_open_with_their_subject(real_kb):
     assert defs["bundling"].startswith("번들링은")
     assert defs["upstream-marketing"].startswith("Upstream marketing")
     assert defs["market-research"].startswith("Market Research is")
+    # QA: "- 고객 유지: 충성도 프로그램이 있는 고객은 ..." defines retention, not the
+    # loyalty programme it mentions after its label.
+    assert defs["loyalty-program"].startswith("충성도 프로그램은")
+
+
+@pytest.mark.model
+def test_a_language_whose_passages_never_name_the_concept_is_a_gap(real_kb):
+    """QA: the Upselling card listed "Upstream vs. Downstream Marketing § Upstream
+    Marketing Examples" as its best English passage; the English article never mentions
+    upselling ("Upselling" is close to "Upstream" in vector space: evidence 0.84, all of
+    it dense), so a real coverage gap was hidden."""
+    upselling = next(c for c in real_kb.glossary.concepts if c.id == "upselling")
+    card = concepts.concept_card(real_kb, upselling)
+    assert "en" in card.gaps and "ko" not in card.gaps
+    for source in card.sources:
+        if not source.gap:
+            assert source.evidence is not None and source.evidence.coverage > 0
