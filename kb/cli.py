@@ -178,12 +178,12 @@ def ingest(
         click.echo(f"error: {err}", err=True)
     click.echo(
         f"ingested {len(report.added)} new, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged article(s); embedded {report.chunks_embedded} "
-        f"chunk(s) in {report.seconds:.1f}s; {len(report.errors)} error(s)"
+        f"{len(report.unchanged)} unchanged article(s); {_embedded(report)} in "
+        f"{report.seconds:.1f}s; {len(report.errors)} error(s)"
     )
     if not no_families and (report.added or report.updated):
         for a, b, score in adding.link_new(kb, report.added + report.updated):
-            click.echo(f"translation family: {a} ~ {b} (alignment {score:.2f})")
+            click.echo(f"translation family: {a} ~ {b} (translation score {score:.2f})")
     if report.errors:
         sys.exit(1)
 
@@ -221,9 +221,8 @@ def _reindex(
     with progress_bar("reindex") as progress:
         report = kb.reindex(paths, prune=prune, progress=progress)
     click.echo(
-        f"reindexed {len(report.added) + len(report.updated)} article(s); embedded "
-        f"{report.chunks_embedded} chunk(s) in {report.seconds:.1f}s; "
-        f"{len(report.errors)} error(s)"
+        f"reindexed {len(report.added) + len(report.updated)} article(s); "
+        f"{_embedded(report)} in {report.seconds:.1f}s; {len(report.errors)} error(s)"
     )
     where = ", ".join(str(p) for p in paths)
     if report.kept:
@@ -237,8 +236,17 @@ def _reindex(
                    f"{_ids(report.removed)}")
     if families:
         for a, b, score in adding.detect_all(kb):
-            click.echo(f"translation family: {a} ~ {b} (alignment {score:.2f})")
+            click.echo(f"translation family: {a} ~ {b} (translation score {score:.2f})")
     return report
+
+
+def _embedded(report: IngestReport) -> str:
+    """What a write embedded: a rebuild that embeds nothing said "embedded 0 chunk(s)",
+    which read as if nothing was indexed (QA)."""
+    if not report.chunks_embedded and not report.sentences_embedded:
+        return "nothing to embed (the stored vectors of unchanged texts were reused)"
+    return (f"embedded {report.chunks_embedded} chunk(s) and {report.sentences_embedded} "
+            "sentence(s)")
 
 
 def _ids(ids: list[str], show: int = 10) -> str:

@@ -42,6 +42,7 @@ def test_ingest_bad_files_one_line_each_and_good_files_still_ingested(run, tmp_p
     assert any("latin1.txt" in ln and "UTF-8" in ln for ln in err_lines)
     assert any("nothing" in ln and "has no articles (.txt, .md" in ln for ln in err_lines)
     assert "1 new" in res.stdout
+    assert re.search(r"embedded 1 chunk\(s\) and \d+ sentence\(s\)", res.stdout)
     # stderr is not a terminal here: one line per stage instead of redrawn bars.
     assert "\r" not in res.stderr
     for stage in ("preparing", "analyzing", "embedding", "indexing"):
@@ -145,6 +146,8 @@ def test_a_stale_rebuild_keeps_articles_ingested_from_outside_the_corpus(run, tm
     # An explicit prune drops it, and says so.
     res = run("reindex", "--prune", "--no-families")
     assert res.exit_code == 0 and "dropped 1 article(s)" in res.stdout
+    # QA: a rebuild that reuses every vector said "embedded 0 chunk(s)".
+    assert "nothing to embed (the stored vectors of unchanged texts were reused)" in res.stdout
     assert "retail-media" in res.stdout
     hits = json.loads(run("search", "retail media", "--json").stdout)["hits"]
     assert "retail-media" not in {h["article_id"] for h in hits}
