@@ -410,6 +410,10 @@ def test_concepts_page(client, fake_kb):
     targets = re.findall(r'href="#([^"]+)"', index)
     cards = re.findall(r'<article class="concept" id="([^"]+)"', r.text)
     assert targets == cards and len(cards) == len(fake_kb.glossary.concepts)
+    # QA: "Bán thêm (upselling) (upselling, bán thêm)" named the terms twice, and the
+    # card asked "What is KPIs (key performance indicators)?".
+    assert "(upselling, bán thêm)" not in r.text and "(cross-selling," not in r.text
+    assert 'href="/?q=What+is+KPI%3F"' in r.text
 
 
 # -- escaping -----------------------------------------------------------------------------

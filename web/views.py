@@ -499,13 +499,24 @@ def _minute(value: object) -> str:
     return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 else text
 
 
+def _name_parts(name: str) -> set[str]:
+    """"Bán thêm (upselling)" -> {"bán thêm", "upselling"}: what the name already says."""
+    m = re.fullmatch(r"(.*?)\s*\((.*)\)", name)
+    parts = [m.group(1), m.group(2)] if m else [name]
+    return {p.strip().casefold() for p in parts}
+
+
 def concept_view(card: ConceptCard) -> dict[str, Any]:
     c = card.concept
-    terms = [
-        {"lang": lang, "lang_name": LANG_NAMES[lang], "name": c.names.get(lang, ""),
-         "others": [t for t in c.terms.get(lang, []) if t != c.names.get(lang)]}
-        for lang in SUPPORTED
-    ]
+    terms = []
+    for lang in SUPPORTED:
+        name = c.names.get(lang, "")
+        said = _name_parts(name)  # "Bán thêm (upselling) (upselling, bán thêm)" said it twice
+        terms.append({"lang": lang, "lang_name": LANG_NAMES[lang], "name": name,
+                      "others": [t for t in c.terms.get(lang, []) if t.casefold() not in said]})
+    # The preferred English term asks better than a display name: "What is KPI?", not
+    # "What is KPIs (key performance indicators)?".
+    asked = next(iter(c.terms.get("en") or []), None) or c.names.get("en") or c.id
     definition = None
     if card.definition is not None:
         d = card.definition
@@ -524,7 +535,7 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
     return {
         "id": c.id, "name": c.names.get("en") or c.id, "terms": terms, "definition": definition,
         "sources": sources, "n_gaps": len(card.gaps),
-        "ask_href": ask_href(f"What is {c.names.get('en') or c.id}?"),
+        "ask_href": ask_href(f"What is {asked}?"),
     }
 
 
