@@ -493,6 +493,25 @@ def test_article_page_shows_sections_as_headings(fake_kb):
         assert '<h2 class="doc-h">What is Upstream Marketing?</h2>' in page
 
 
+def test_article_page_shows_a_pipe_table_as_a_table(fake_kb):
+    """QA: the English seed's comparison table showed as rows of "|" and "---|---|---|",
+    unreadable on a phone. It is a table now, header row and all, and a highlight in a
+    cell still marks and jumps."""
+    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
+    text = fake_kb.article(EN_ARTICLE)["text"]
+    start = text.index("Conversion rates, engagement")
+    with TestClient(app) as c:
+        page = c.get(f"/articles/{EN_ARTICLE}", params={"hl": f"{start}-{start + 16}"}).text
+    table = re.search(r'<div class="doc-table"><table>(.*?)</table></div>', page, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", table)
+    assert re.findall(r'<th scope="col">(.*?)</th>', rows[0]) == [
+        "Aspect", "Upstream Marketing", "Downstream Marketing"]
+    assert re.findall(r"<td>(.*?)</td>", rows[1]) == [
+        "Focus", "Long-term strategy and innovation", "Short-term tactics and execution"]
+    assert len(rows) == 6 and "---" not in table and "|" not in table
+    assert '<td><mark id="hl" tabindex="-1">Conversion rates</mark>, engagement</td>' in table
+
+
 def test_a_card_names_the_section_its_sentence_sits_under():
     """A passage can run past a heading; the card's section is the cited sentence's."""
     from kb.answers import section_at

@@ -296,25 +296,27 @@ def article_context(
     pos = 0
     target_chunk = None
     headings = _headings(text, str(art["title"]))
+    tables = [(b.start, b.end) for b in chunking.blocks(text) if b.kind == "table"]
     for ch in sorted(chunks, key=lambda c: c["start"]):
         # Blank lines between passages are left to CSS: each passage is a block already.
         if ch["start"] > pos and text[pos : ch["start"]].strip():
-            segments.append({"kind": "gap",
-                             "blocks": _blocks(text, pos, ch["start"], spans, headings)})
+            segments.append({"kind": "gap", "blocks": _blocks(
+                text, pos, ch["start"], spans, headings, tables)})
         is_target = bool(spans) and ch["start"] <= spans[0][0] < ch["end"]
         if is_target:
             target_chunk = ch["chunk_id"]
         segments.append({
             "kind": "chunk", "id": ch["chunk_id"], "lang": ch["lang"], "section": ch["section"],
             "target": is_target, "aligned": aligned.get(ch["chunk_id"], []),
-            "blocks": _blocks(text, ch["start"], ch["end"], spans, headings),
+            "blocks": _blocks(text, ch["start"], ch["end"], spans, headings, tables),
         })
         pos = max(pos, ch["end"])
     if pos < len(text):
-        segments.append({"kind": "gap", "blocks": _blocks(text, pos, len(text), spans, headings)})
+        segments.append({"kind": "gap",
+                         "blocks": _blocks(text, pos, len(text), spans, headings, tables)})
     # The jump target is the first mark shown: a span can start on what the page does
     # not show (a heading's "#", the line breaks around a heading).
-    marks = [p for seg in segments for b in seg["blocks"] for p in b["parts"]
+    marks = [p for seg in segments for b in seg["blocks"] for p in _all_parts(b)
              if p["mark"] and p["text"].strip()]
     for i, p in enumerate(marks):
         p["first"] = i == 0
@@ -376,7 +378,64 @@ def _folded(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _all_parts(block: dict[str, Any]) -> list[dict[str, Any]]:
+    """A block's marked parts in reading order (a table's, cell by cell)."""
+    if "rows" in block:
+        return [p for row in block["rows"] for cell in row["cells"] for p in cell]
+    return block["parts"]  # type: ignore[no-any-return]
+
+
 def _blocks(
+    text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
+    headings: Sequence[tuple[int, int, int, str]],
+    tables: Sequence[tuple[int, int]] = (),
+) -> list[dict[str, Any]]:
+    """``text[start:end]`` as text runs, headings and tables, each split into marked
+    parts. A pipe table is a table (it showed as rows of "|", unreadable on a phone)."""
+    out: list[dict[str, Any]] = []
+    pos = start
+    for a, b in tables:
+        a, b = max(a, start), min(b, end)
+        if a >= b:
+            continue
+        out += _text_blocks(text, pos, a, spans, headings)
+        out.append(_table(text, a, b, spans))
+        pos = b
+    return out + _text_blocks(text, pos, end, spans, headings)
+
+
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def _table(text: str, start: int, end: int,
+           spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """The table rows of ``text[start:end]``, each cell as marked parts; the row before
+    the "---|---" rule is the header."""
+    rows: list[dict[str, Any]] = []
+    lines = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^\n]+", text[start:end])]
+    header = next((i for i, (a, b) in enumerate(lines) if _TABLE_RULE.match(text[a:b])), None)
+    for i, (a, b) in enumerate(lines):
+        if i == header:
+            continue
+        cells, cell_start = [], a
+        for m in re.finditer(r"\|", text[a:b] + "|"):
+            cut = a + m.start()
+            lo, hi = cell_start, cut
+            while lo < hi and text[lo].isspace():
+                lo += 1
+            while hi > lo and text[hi - 1].isspace():
+                hi -= 1
+            if not (cut == a and lo == hi):  # a leading "|" opens no cell
+                cells.append((lo, hi))
+            cell_start = cut + 1
+        while cells and cells[-1][0] == cells[-1][1]:  # nor does a trailing one
+            cells.pop()
+        rows.append({"head": header is not None and i < header,
+                     "cells": [_parts(text, lo, hi, spans) for lo, hi in cells]})
+    return {"tag": "table", "rows": rows, "parts": []}
+
+
+def _text_blocks(
     text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
     headings: Sequence[tuple[int, int, int, str]],
 ) -> list[dict[str, Any]]:
