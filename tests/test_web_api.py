@@ -512,6 +512,33 @@ def test_article_page_shows_a_pipe_table_as_a_table(fake_kb):
     assert '<td><mark id="hl" tabindex="-1">Conversion rates</mark>, engagement</td>' in table
 
 
+def test_article_page_shows_lists_as_lists(fake_kb):
+    """QA: list items were plain "- " lines; now they are a list under their lead-in,
+    a numbered one keeping its numbers (without bullets), and a highlight in an item
+    still marks."""
+    md = ("# Loyalty playbook\n\nLoyalty programmes reward repeat customers in three ways:\n"
+          "- Points for every purchase made in the store or online.\n"
+          "- Members-only offers that arrive before the public sale starts.\n"
+          "- A birthday gift that reminds members the brand knows them.\n\n"
+          "Roll them out in this order for new stores and new staff members:\n"
+          "1. Points first, because every customer understands them quickly.\n"
+          "2. Offers second, once the member list has grown large enough.\n")
+    fake_kb.ingest([parse_article(md, name="loyalty-playbook.md", lang="en")])
+    text = fake_kb.article("loyalty-playbook")["text"]
+    start = text.index("Members-only")
+    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
+    with TestClient(app) as c:
+        page = c.get("/articles/loyalty-playbook", params={"hl": f"{start}-{start + 12}"}).text
+    lists = re.findall(r'<ul class="doc-list( numbered)?">(.*?)</ul>', page, re.S)
+    assert [n for n, _ in lists] == ["", " numbered"]
+    items = re.findall(r"<li>(.*?)</li>", lists[0][1])
+    assert items[0] == "Points for every purchase made in the store or online."
+    assert items[1].startswith('<mark id="hl" tabindex="-1">Members-only</mark> offers')
+    assert re.findall(r"<li>(\d)\. ", lists[1][1]) == ["1", "2"]
+    body = page[page.index('class="doc-text"'):]
+    assert "in three ways:" in body and "\n- " not in body
+
+
 def test_a_card_names_the_section_its_sentence_sits_under():
     """A passage can run past a heading; the card's section is the cited sentence's."""
     from kb.answers import section_at

@@ -296,7 +296,7 @@ def article_context(
     pos = 0
     target_chunk = None
     headings = _headings(text, str(art["title"]))
-    tables = [(b.start, b.end) for b in chunking.blocks(text) if b.kind == "table"]
+    tables = _structures(text)
     for ch in sorted(chunks, key=lambda c: c["start"]):
         # Blank lines between passages are left to CSS: each passage is a block already.
         if ch["start"] > pos and text[pos : ch["start"]].strip():
@@ -378,30 +378,68 @@ def _folded(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _structures(text: str) -> list[tuple[int, int, str]]:
+    """The article's tables and list items (without a list's lead-in line) as the
+    chunker reads them: (start, end, "table" or "list"), in text order."""
+    out = []
+    for b in chunking.blocks(text):
+        if b.kind == "table":
+            out.append((b.start, b.end, "table"))
+        elif b.kind == "list":
+            items = [m.start() + b.start for m in re.finditer(r"[^\n]+", text[b.start : b.end])
+                     if chunking.is_list_item(m.group())]
+            if items:
+                out.append((items[0], b.end, "list"))
+    return out
+
+
 def _all_parts(block: dict[str, Any]) -> list[dict[str, Any]]:
-    """A block's marked parts in reading order (a table's, cell by cell)."""
+    """A block's marked parts in reading order (a table's cell by cell, a list's item
+    by item)."""
     if "rows" in block:
         return [p for row in block["rows"] for cell in row["cells"] for p in cell]
+    if "entries" in block:
+        return [p for item in block["entries"] for p in item]
     return block["parts"]  # type: ignore[no-any-return]
 
 
 def _blocks(
     text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
     headings: Sequence[tuple[int, int, int, str]],
-    tables: Sequence[tuple[int, int]] = (),
+    structures: Sequence[tuple[int, int, str]] = (),
 ) -> list[dict[str, Any]]:
-    """``text[start:end]`` as text runs, headings and tables, each split into marked
-    parts. A pipe table is a table (it showed as rows of "|", unreadable on a phone)."""
+    """``text[start:end]`` as text runs, headings, tables and lists, each split into
+    marked parts. A pipe table is a table and a list a list: the page showed them as
+    rows of "|" and lines of "- ", unreadable on a phone (QA)."""
     out: list[dict[str, Any]] = []
     pos = start
-    for a, b in tables:
+    for a, b, kind in structures:
         a, b = max(a, start), min(b, end)
-        if a >= b:
+        if a >= b or a < pos:
             continue
-        out += _text_blocks(text, pos, a, spans, headings)
-        out.append(_table(text, a, b, spans))
+        run_end = a
+        while run_end > pos and text[run_end - 1] in "\n\r":  # the block breaks the line
+            run_end -= 1
+        out += _text_blocks(text, pos, run_end, spans, headings)
+        out.append(_table(text, a, b, spans) if kind == "table" else _list(text, a, b, spans))
         pos = b
+        while pos < end and text[pos] in "\n\r":
+            pos += 1
     return out + _text_blocks(text, pos, end, spans, headings)
+
+
+def _list(text: str, start: int, end: int,
+          spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """The items of ``text[start:end]``, each as marked parts, without its bullet; a
+    numbered list keeps its numbers (``numbered``: shown without bullets)."""
+    items, numbered = [], False
+    for m in re.finditer(r"[^\n]+", text[start:end]):
+        line_start = start + m.start()
+        bullet = re.match(r"\s*[-*•·▪–]\s+", m.group())
+        numbered = numbered or bullet is None
+        words = line_start + (bullet.end() if bullet else len(m.group()) - len(m.group().lstrip()))
+        items.append(_parts(text, words, start + m.end(), spans))
+    return {"tag": "list", "entries": items, "numbered": numbered, "parts": []}
 
 
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
