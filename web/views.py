@@ -296,24 +296,24 @@ def article_context(
     pos = 0
     target_chunk = None
     headings = _headings(text, str(art["title"]))
-    tables = _structures(text)
+    structures = _structures(text)
     for ch in sorted(chunks, key=lambda c: c["start"]):
         # Blank lines between passages are left to CSS: each passage is a block already.
         if ch["start"] > pos and text[pos : ch["start"]].strip():
             segments.append({"kind": "gap", "blocks": _blocks(
-                text, pos, ch["start"], spans, headings, tables)})
+                text, pos, ch["start"], spans, headings, structures)})
         is_target = bool(spans) and ch["start"] <= spans[0][0] < ch["end"]
         if is_target:
             target_chunk = ch["chunk_id"]
         segments.append({
             "kind": "chunk", "id": ch["chunk_id"], "lang": ch["lang"], "section": ch["section"],
             "target": is_target, "aligned": aligned.get(ch["chunk_id"], []),
-            "blocks": _blocks(text, ch["start"], ch["end"], spans, headings, tables),
+            "blocks": _blocks(text, ch["start"], ch["end"], spans, headings, structures),
         })
         pos = max(pos, ch["end"])
     if pos < len(text):
         segments.append({"kind": "gap",
-                         "blocks": _blocks(text, pos, len(text), spans, headings, tables)})
+                         "blocks": _blocks(text, pos, len(text), spans, headings, structures)})
     # The jump target is the first mark shown: a span can start on what the page does
     # not show (a heading's "#", the line breaks around a heading).
     marks = [p for seg in segments for b in seg["blocks"] for p in _all_parts(b)
