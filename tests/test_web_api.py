@@ -537,6 +537,8 @@ def test_article_page_shows_lists_as_lists(fake_kb):
     assert re.findall(r"<li>(\d)\. ", lists[1][1]) == ["1", "2"]
     body = page[page.index('class="doc-text"'):]
     assert "in three ways:" in body and "\n- " not in body
+    # QA: passages were announced by their index-wide id ("passage 71").
+    assert re.findall(r'aria-label="passage (\d+) of (\d+)', page)[0] == ("1", "1")
 
 
 def test_a_card_names_the_section_its_sentence_sits_under():

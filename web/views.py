@@ -297,7 +297,7 @@ def article_context(
     target_chunk = None
     headings = _headings(text, str(art["title"]))
     structures = _structures(text)
-    for ch in sorted(chunks, key=lambda c: c["start"]):
+    for n, ch in enumerate(sorted(chunks, key=lambda c: c["start"]), 1):
         # Blank lines between passages are left to CSS: each passage is a block already.
         if ch["start"] > pos and text[pos : ch["start"]].strip():
             segments.append({"kind": "gap", "blocks": _blocks(
@@ -306,7 +306,8 @@ def article_context(
         if is_target:
             target_chunk = ch["chunk_id"]
         segments.append({
-            "kind": "chunk", "id": ch["chunk_id"], "lang": ch["lang"], "section": ch["section"],
+            "kind": "chunk", "id": ch["chunk_id"], "n": n, "lang": ch["lang"],
+            "section": ch["section"],
             "target": is_target, "aligned": aligned.get(ch["chunk_id"], []),
             "blocks": _blocks(text, ch["start"], ch["end"], spans, headings, structures),
         })
