@@ -551,6 +551,11 @@ def test_a_card_names_the_section_its_sentence_sits_under():
     hit = Hit(1, "a", "A", "en", "Referral basics", text, 0, len(text), 1.0)
     assert section_at(hit, 0) == "Referral basics"
     assert section_at(hit, text.index("Give")) == "How to design a program"
+    # A passage listed on its own (More passages, Concepts) names every section it runs
+    # through (QA: the Korean passage on downstream marketing read "§ 상류 마케팅").
+    from web.views import hit_view
+
+    assert hit_view(hit)["section"] == "Referral basics → How to design a program"
 
 
 def test_success_bodies_are_what_the_openapi_document_says(client):

@@ -119,11 +119,23 @@ def excerpt(hit: Hit, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
             "cut_after": cut_after}
 
 
+def _sections(hit: Hit) -> str:
+    """The sections a passage runs through, "A → B": one that starts under "상류 마케팅"
+    and is mostly about "다운스트림 마케팅" was labelled with the first alone (QA)."""
+    names = [hit.section] if hit.section else []
+    for b in chunking.blocks(hit.text):
+        if b.kind == "heading":
+            name = chunking.heading_text(hit.text[b.start : b.end])
+            if name and (not names or name != names[-1]):
+                names.append(name)
+    return " → ".join(names if len(names) <= 3 else [names[0], "…", names[-1]])
+
+
 def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
     snippet, cut = _trim_right(" ".join(_unmark(hit.text).split()), limit)
     return {
         "title": hit.title, "article_id": hit.article_id, "lang": hit.lang,
-        "lang_name": LANG_NAMES.get(hit.lang, hit.lang), "section": hit.section,
+        "lang_name": LANG_NAMES.get(hit.lang, hit.lang), "section": _sections(hit),
         "snippet": snippet, "cut": cut, "href": article_href(hit.article_id, chunk_id=hit.chunk_id),
     }
 
