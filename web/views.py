@@ -307,8 +307,9 @@ def article_context(
     segments: list[dict[str, Any]] = []
     pos = 0
     target_chunk = None
-    headings = _headings(text, str(art["title"]))
-    structures = _structures(text)
+    read = chunking.blocks(text)  # one pass for the headings, tables and lists
+    headings = _headings(text, str(art["title"]), read)
+    structures = _structures(text, read)
     for n, ch in enumerate(sorted(chunks, key=lambda c: c["start"]), 1):
         # Blank lines between passages are left to CSS: each passage is a block already.
         if ch["start"] > pos and text[pos : ch["start"]].strip():
@@ -362,12 +363,13 @@ _MD_MARK = re.compile(r"[ \t]*(#{1,6})[ \t]+")
 _NUMBERED = re.compile(r"\s*(\d{1,2}(?:\.\d{1,2})*)\.?\s")
 
 
-def _headings(text: str, title: str) -> list[tuple[int, int, int, str]]:
+def _headings(text: str, title: str,
+              read: Sequence[chunking.Block]) -> list[tuple[int, int, int, str]]:
     """The article's headings as the chunker reads them: (line start, where the words
     start, line end, tag). Markdown's "#" gives h2 ("##" h3 …), "1.1." numbering h3. A
     first line that repeats the title is a plain paragraph: the page's h1 already says it."""
     found = []
-    for b in chunking.blocks(text):
+    for b in read:
         if b.kind != "heading":
             continue
         line = text[b.start : b.end]
@@ -391,11 +393,11 @@ def _folded(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _structures(text: str) -> list[tuple[int, int, str]]:
+def _structures(text: str, read: Sequence[chunking.Block]) -> list[tuple[int, int, str]]:
     """The article's tables and list items (without a list's lead-in line) as the
-    chunker reads them: (start, end, "table" or "list"), in text order."""
+    chunker reads them (``read``): (start, end, "table" or "list"), in text order."""
     out = []
-    for b in chunking.blocks(text):
+    for b in read:
         if b.kind == "table":
             out.append((b.start, b.end, "table"))
         elif b.kind == "list":
