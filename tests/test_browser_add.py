@@ -162,19 +162,21 @@ def test_another_file_after_a_preview_replaces_the_first(page, server):
 
     page.goto("/add")
     page.set_input_files("#file", files=[{
-        "name": "dingo.txt", "mimeType": "text/plain",
-        "buffer": b"Dingo referral programmes\n\nDingo referral programmes reward customers "
+        "name": "dingo.md", "mimeType": "text/markdown",
+        "buffer": b"---\nsource: https://example.com/dingo\ntags: [referral]\n---\n"
+                  b"Dingo referral programmes\n\nDingo referral programmes reward customers "
                   b"who bring friends."}])
     page.fill("#token", TOKEN)
     page.click(".actions button[value=preview]")
     expect(page.locator("#preview")).to_contain_text("dingo")
+    expect(page.locator("#source")).to_have_value("https://example.com/dingo")
     expect(page.locator("#text")).to_have_value(
         "Dingo referral programmes\n\nDingo referral programmes reward customers who bring "
         "friends.")
     page.set_input_files("#file", files=[{
         "name": "koala.txt", "mimeType": "text/plain",
         "buffer": b"Koala bundles\n\nKoala bundles sell three products together."}])
-    for field in ("#text", "#title", "#id"):  # app.js empties what the preview filled in
+    for field in ("#text", "#title", "#id", "#source", "#tags"):  # what the preview filled in
         expect(page.locator(field)).to_have_value("")
     page.click(".actions button[value=preview]")
     expect(page.locator("#preview dd[lang]")).to_have_text("Koala bundles")

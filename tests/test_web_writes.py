@@ -548,23 +548,31 @@ def test_add_page_another_file_after_a_preview_is_read_on_its_own(client, lib):
     """QA: after previewing one file, previewing another failed ("send either a file or
     text, not both": the first file's text sat in the text box), and once the box was
     emptied by hand the preview kept the first file's title and id."""
-    first = ("dingo.txt", b"Dingo referral programmes\n\nDingo referral programmes reward "
+    first = ("dingo.md", b"---\nsource: https://example.com/dingo\ntags: [referral, dingo]\n---\n"
+             b"Dingo referral programmes\n\nDingo referral programmes reward "
              b"customers who bring friends. Each friend gives both a discount.")
     second = ("koala.txt", b"Koala bundles\n\nKoala bundles sell three products "
               b"together at a lower price than each on its own.")
     r = client.post("/add", data={"token": TOKEN, "action": "preview", "text": "",
                                   "title": "", "id": ""}, files={"file": first})
     assert r.status_code == 200, r.text
-    filled = {k: _hidden(r.text, k) for k in ("carried", "auto_title", "auto_id")}
+    filled = {k: _hidden(r.text, k)
+              for k in ("carried", "auto_title", "auto_id", "auto_source", "auto_tags")}
     assert filled["auto_id"] == "dingo" and filled["carried"]
+    # QA round 3: the first file's source and tags were saved with the next file.
+    assert (filled["auto_source"], filled["auto_tags"]) == (
+        "https://example.com/dingo", "referral, dingo")
     text = re.search(r"<textarea[^>]*>(.*?)</textarea>", r.text, re.S).group(1)
     form = {"token": TOKEN, "action": "preview", "title": filled["auto_title"], "id": "dingo",
+            "source": filled["auto_source"], "tags": filled["auto_tags"],
             "text": html.unescape(text).replace("\n", "\r\n"), **filled}  # as a browser
 
     r = client.post("/add", data=form, files={"file": second})
     assert r.status_code == 200, r.text
     assert "<code>koala</code>" in r.text and '<dd lang="en">Koala bundles</dd>' in r.text
     assert _hidden(r.text, "auto_id") == "koala"
+    assert 'name="source" type="text" maxlength="2000" value=""' in r.text
+    assert 'name="tags" type="text" maxlength="1000" value=""' in r.text
     # A title typed since the preview is the user's: it stays, and an edited text box
     # still clashes with a file.
     r = client.post("/add", data={**form, "title": "My own title"}, files={"file": second})
@@ -573,6 +581,25 @@ def test_add_page_another_file_after_a_preview_is_read_on_its_own(client, lib):
     assert r.status_code == 400 and "not both" in r.text
     corpus = lib.settings.corpus_dir
     assert not list(corpus.glob("koala*")) and not list(corpus.glob("dingo*"))
+
+
+def test_edit_page_takes_a_new_version_as_a_file(client, lib):
+    """QA round 3: on the Edit page a chosen file clashed with the stored text in the
+    box ("send either a file or text, not both"); it is the new version."""
+    client.post("/api/articles", headers=AUTH, json={
+        "id": "koala", "lang": "en", "title": "Koala bundles", "tags": ["bundles"],
+        "text": "Koala bundles sell three products together at a lower price."})
+    page = client.get("/add", params={"edit": "koala"}).text
+    form = {"edit": "koala", "id": "koala", "title": "Koala bundles", "tags": "bundles",
+            "source": "", "replace": "true", "token": TOKEN, "action": "save",
+            "carried": _hidden(page, "carried"),
+            "text": "Koala bundles sell three products together at a lower price."}
+    new = ("koala-v2.txt", b"Koala bundles, second edition\n\nKoala bundles now sell four "
+           b"products together, and members pay less for each of them.")
+    r = client.post("/add", data=form, files={"file": new}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    art = client.get("/api/articles/koala").json()
+    assert "four products" in art["text"] and art["tags"] == ["bundles"]
 
 
 def test_add_page_reads_a_pasted_header_with_browser_line_ends(client, lib):

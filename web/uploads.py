@@ -52,10 +52,15 @@ ENABLE_HINT = (
 # The fields of an article write; the Add page also sends which button was pressed and
 # its "replace" checkbox.
 API_FIELDS = ("file", "text", "id", "title", "lang", "source", "tags", "preview", "token")
-# The Add page's own fields. ``carried``, ``auto_title`` and ``auto_id`` say what a
-# preview filled in (a file's text, moved into the text box; the title and id it
-# derived), so that another file chosen next replaces them instead of clashing.
-PAGE_FIELDS = API_FIELDS + ("action", "replace", "edit", "carried", "auto_title", "auto_id")
+# The form fields a preview fills in from the file it read, and the ArticleInput
+# attribute each lands in.
+FILLED = {"title": "title", "id": "article_id", "source": "source", "tags": "tags"}
+# The Add page's own fields. ``carried`` and ``auto_<field>`` say what a preview filled
+# in (a file's text, moved into the text box; the title, id, source and tags it read),
+# so that another file chosen next replaces them instead of clashing or being saved
+# with the first file's source.
+AUTO = tuple(f"auto_{k}" for k in FILLED)
+PAGE_FIELDS = API_FIELDS + ("action", "replace", "edit", "carried") + AUTO
 MAX_CHARS = {"id": 120, "title": 300, "lang": 10, "source": 2000, "tags": 1000,
              "token": 500, "preview": 10, "action": 10, "replace": 10, "edit": 200}
 # Room for the multipart boundaries and the small fields around the file or text.
@@ -301,7 +306,7 @@ async def read_article_input(
         preview=_flag("preview", fields.get("preview", False)),
         token=opt.get("token") or None,
         extra={k: _text_field(k, fields[k])
-               for k in ("action", "replace", "edit", "carried", "auto_title", "auto_id")
+               for k in ("action", "replace", "edit", "carried", *AUTO)
                if k in fields},
     )
     if upload is not None:
@@ -330,11 +335,27 @@ def _new_file_wins(form: ArticleInput) -> ArticleInput:
     changes: dict[str, Any] = {}
     if form.text is not None and carried_digest(form.text) == carried:
         changes["text"] = None
-    if form.title and form.title == form.extra.get("auto_title"):
-        changes["title"] = None
-    if form.article_id and form.article_id == form.extra.get("auto_id"):
-        changes["article_id"] = None
+    for name, attr in FILLED.items():
+        if name in still_filled(form):
+            changes[attr] = None
     return dataclasses.replace(form, **changes) if changes else form
+
+
+def shown(form: ArticleInput, name: str) -> str:
+    """A filled-in field's value as the form shows it (tags comma-separated)."""
+    value = getattr(form, FILLED[name])
+    return ", ".join(value) if name == "tags" and value else (value or "")
+
+
+def still_filled(form: ArticleInput) -> dict[str, str]:
+    """The fields an earlier preview filled in that the user has not changed since:
+    {field: value}."""
+    out = {}
+    for name in FILLED:
+        value = shown(form, name)
+        if value and value == form.extra.get(f"auto_{name}"):
+            out[name] = value
+    return out
 
 
 class FormError(BadInputError):

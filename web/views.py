@@ -670,14 +670,10 @@ PREVIEW_CHARS = 20_000  # of cleaned text shown in the preview (the count says t
 def _still_filled(form: ArticleInput) -> dict[str, str]:
     """What an earlier preview filled in and the user has not changed since (see
     ``uploads.PAGE_FIELDS``): it stays marked as filled in."""
-    extra, out = form.extra, {}
-    carried = extra.get("carried", "")
+    carried = form.extra.get("carried", "")
+    out = {f"auto_{name}": value for name, value in uploads.still_filled(form).items()}
     if carried and form.text is not None and uploads.carried_digest(form.text) == carried:
         out["carried"] = carried
-    if form.title and form.title == extra.get("auto_title"):
-        out["auto_title"] = form.title
-    if form.article_id and form.article_id == extra.get("auto_id"):
-        out["auto_id"] = form.article_id
     return out
 
 
@@ -695,12 +691,16 @@ def add_context(
     the error or the "writes are disabled" notice. ``editing``: a stored article (as
     :meth:`KnowledgeBase.article` gives it) to fill the form with, to be replaced."""
     values = {"text": "", "id": "", "title": "", "lang": "auto", "source": "", "tags": "",
-              "token": "", "replace": False, "carried": "", "auto_title": "", "auto_id": ""}
+              "token": "", "replace": False, "carried": "",
+              **{name: "" for name in uploads.AUTO}}
     note = None
     if editing is not None:
         values.update(text=editing["text"], id=editing["id"], title=editing["title"],
                       lang=editing["lang"], source=editing["source"] or "",
-                      tags=", ".join(editing["tags"]), replace=True)
+                      tags=", ".join(editing["tags"]), replace=True,
+                      # A file chosen on the Edit page is the new version: it replaces
+                      # the stored text in the box (QA: it clashed with it).
+                      carried=uploads.carried_digest(editing["text"]))
     if form is not None:
         values.update(
             text=form.text or "", id=form.article_id or "", title=form.title or "",
@@ -716,10 +716,10 @@ def add_context(
         # refilled), so Save needs no second upload.
         values.update(id=result.article_id, title=result.title, source=result.source,
                       tags=", ".join(result.tags))
-        if form is not None and not form.title:
-            values["auto_title"] = result.title
-        if form is not None and not form.article_id:
-            values["auto_id"] = result.article_id
+        if form is not None:
+            for name in uploads.FILLED:  # what the preview, not the user, filled in
+                if not uploads.shown(form, name) and values[name]:
+                    values[f"auto_{name}"] = values[name]
         if form is not None and form.filename is not None:
             values["text"] = result.text
             values["carried"] = uploads.carried_digest(result.text)

@@ -53,8 +53,8 @@
 })();
 
 // The Add page after a preview of a file: choosing another file empties the text box and
-// the title and id that the preview filled in (unless they were edited), so the new file
-// is read on its own. The server does the same for a page without JavaScript.
+// the title, id, source and tags that the preview filled in (unless they were edited), so
+// the new file is read on its own; on the Edit page, the stored text. The server does the same for a page without JavaScript.
 (function () {
   "use strict";
   var file = document.getElementById("file");
@@ -64,6 +64,8 @@
     [document.getElementById("text"), carried],
     [document.getElementById("title"), document.getElementById("auto-title")],
     [document.getElementById("id"), document.getElementById("auto-id")],
+    [document.getElementById("source"), document.getElementById("auto-source")],
+    [document.getElementById("tags"), document.getElementById("auto-tags")],
   ];
   file.addEventListener("change", function () {
     if (!file.files || !file.files.length) return;
