@@ -464,3 +464,6 @@ def test_a_sentence_and_its_translation_are_not_both_quoted(real_kb, question):
             if (cands[i].start, cands[i].end) in quoted
             and (cands[j].start, cands[j].end) in quoted]
     assert both == []
+    texts = [s.text for s in ans.sentences]
+    assert not ("Upstream-Marketing konzentriert sich auf Innovation." in texts
+                and "Tiếp thị ngược dòng tập trung vào sự đổi mới." in texts), texts
