@@ -207,6 +207,12 @@ def test_remove_an_article_from_its_edit_page(browser, server, scheme):
         expect(button).to_have_text("Remove")
         ratio = page.evaluate(CONTRAST_JS, ["button.danger"])["button.danger"]
         assert ratio >= 4.5, ratio
+        # QA round 3: a failed removal's error sat far below the fold.
+        page.fill("#remove-token", "wrong")
+        page.check("#remove-confirm")
+        button.click()
+        expect(page.locator("#remove-error")).to_be_in_viewport()
+        expect(page.locator("#remove-error")).to_be_focused()
         page.fill("#remove-token", TOKEN)
         page.check("#remove-confirm")
         button.click()

@@ -509,6 +509,12 @@ def test_article_page_shows_a_pipe_table_as_a_table(fake_kb):
     assert re.findall(r"<td>(.*?)</td>", rows[1]) == [
         "Focus", "Long-term strategy and innovation", "Short-term tactics and execution"]
     assert len(rows) == 6 and "---" not in table and "|" not in table
+    # QA round 3: a row's empty cells are cells ("| | 300 | |" has three).
+    from web.views import _table
+
+    row = "| A | B | C |\n|---|---|---|\n| | 300 | |"
+    cells = _table(row, 0, len(row), [])["rows"][1]["cells"]
+    assert [[p["text"] for p in c] for c in cells] == [[], ["300"], []]
     assert '<td><mark id="hl" tabindex="-1">Conversion rates</mark>, engagement</td>' in table
 
 
@@ -539,6 +545,24 @@ def test_article_page_shows_lists_as_lists(fake_kb):
     assert "in three ways:" in body and "\n- " not in body
     # QA: passages were announced by their index-wide id ("passage 71").
     assert re.findall(r'aria-label="passage (\d+) of (\d+)', page)[0] == ("1", "1")
+
+
+def test_answer_items_of_different_passages_are_separate_lists():
+    """QA round 3: "1. Collect baseline metrics." from another article joined the four
+    Korean KPIs in one list, reading as a fifth KPI."""
+    from kb.answers import Answer, AnswerSentence, Citation
+    from kb.results import Hit
+    from web.views import answer_view
+
+    a = Hit(1, "ko-x", "KO", "ko", "", "- 판매 증가율: 매출.\n- 구매 전환율: 비율.", 0, 30, 1.0)
+    b = Hit(2, "en-y", "EN", "en", "", "1. Collect baseline metrics.", 0, 28, 0.5)
+    sentences = (AnswerSentence("- 판매 증가율: 매출.", (1,)),
+                 AnswerSentence("- 구매 전환율: 비율.", (1,)),
+                 AnswerSentence("1. Collect baseline metrics.", (2,)))
+    ans = Answer("q", "en", True, "", sentences,
+                 (Citation(1, a, ((0, 14),)), Citation(2, b, ((0, 28),))))
+    blocks = answer_view(ans)["blocks"]
+    assert [(blk["list"], len(blk["sentences"])) for blk in blocks] == [(True, 2), (True, 1)]
 
 
 def test_a_card_names_the_section_its_sentence_sits_under():

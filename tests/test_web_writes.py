@@ -942,6 +942,11 @@ def test_an_article_can_be_removed_from_its_edit_page(client, lib):
     assert not (corpus / "quokka.md").exists() and list((corpus / ".removed").glob("quokka*"))
     assert client.post("/articles/quokka/remove",
                        data={"token": TOKEN, "confirm": "yes"}).status_code == 404
+    # QA round 3: the address reloaded was a 405; a link claimed any removal.
+    r = client.get("/articles/quokka/remove", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/add?edit=quokka"
+    assert 'id="removed-notice"' not in client.get(
+        "/library", params={"removed": EN_SEED}).text
 
 
 def test_a_replacement_can_clear_fields_and_retitle_from_its_heading(client):

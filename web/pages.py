@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -70,7 +70,8 @@ def library_page(
     title, added or passages; an unknown one is ignored, like a mangled link's);
     ``removed`` shows the notice of a removal from the Edit page."""
     ctx = views.library_context(kb, langs=parse_langs(lang), tag=tag, sort=sort)
-    ctx["removed"] = removed
+    # The notice only for an article that is gone: a link cannot claim a removal.
+    ctx["removed"] = removed if removed and not kb.store.article(removed) else None
     return render(request, "library.html", "library", ctx)
 
 
@@ -78,6 +79,12 @@ async def remove_form(request: Request) -> dict[str, str]:
     """The Edit page's removal form (token and confirmation), read before the handler."""
     form = await request.form()
     return {k: v for k in ("token", "confirm") if isinstance(v := form.get(k), str)}
+
+
+@router.get("/articles/{article_id}/remove", include_in_schema=False)
+def remove_page(article_id: Annotated[str, Path(min_length=1, max_length=200)]) -> Response:
+    """The removal's address reloaded or bookmarked: its Edit page, where the form is."""
+    return RedirectResponse("/add?" + urlencode({"edit": article_id}), status_code=303)
 
 
 @router.post("/articles/{article_id}/remove", response_class=HTMLResponse)

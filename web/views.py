@@ -159,7 +159,11 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     # one paragraph ("...short-term sales.[1] Customer Retention: ...").
     blocks: list[dict[str, Any]] = []
     for sent in sentences:
-        if not blocks or blocks[-1]["list"] != sent["item"]:
+        # Items of another passage start another list (QA: "1. Collect baseline metrics."
+        # from another article read as a fifth KPI).
+        if (not blocks or blocks[-1]["list"] != sent["item"]
+                or (sent["item"] and blocks[-1]["sentences"][-1]["citations"][:1]
+                    != sent["citations"][:1])):
             blocks.append({"list": sent["item"], "sentences": []})
         blocks[-1]["sentences"].append(sent)
     cards = []
@@ -481,8 +485,8 @@ def _table(text: str, start: int, end: int,
             if not (cut == a and lo == hi):  # a leading "|" opens no cell
                 cells.append((lo, hi))
             cell_start = cut + 1
-        while cells and cells[-1][0] == cells[-1][1]:  # nor does a trailing one
-            cells.pop()
+        if cells and text[a:b].rstrip().endswith("|") and cells[-1][0] == cells[-1][1]:
+            cells.pop()  # nor does a trailing one ("| | 300 | |" keeps its empty cells)
         rows.append({"head": header is not None and i < header,
                      "cells": [_parts(text, lo, hi, spans) for lo, hi in cells]})
     return {"tag": "table", "rows": rows, "parts": []}

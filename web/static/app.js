@@ -12,7 +12,7 @@
       return;
     }
     var el = document.getElementById("hl") || document.getElementById("preview") ||
-      document.getElementById("add-error");
+      document.getElementById("add-error") || document.getElementById("remove-error");
     if (!el) return;
     el.scrollIntoView({ block: el.id === "hl" ? "center" : "start" });
     el.focus({ preventScroll: true });
