@@ -21,7 +21,9 @@ from kb.sentences import sentence_spans
 
 # 2: a short title ending in ":" over a paragraph is a heading; a heading never ends a
 # chunk. 3: a word longer than a chunk is cut (it was one chunk, however long).
-CHUNKER_VERSION = 3
+# 4: a two-column table without outer pipes ("Name | Value" over "---|---") is a table
+# (its rows were headings).
+CHUNKER_VERSION = 4
 
 TokenCounter = Callable[[str], int]
 
@@ -58,7 +60,30 @@ def is_list_item(line: str) -> bool:
 
 
 def _is_table_row(line: str) -> bool:
-    return line.count("|") >= 2 or bool(re.fullmatch(r"\s*\|?\s*:?-{3,}.*", line))
+    return line.count("|") >= 2 or _is_rule(line)
+
+
+def _is_rule(line: str) -> bool:
+    return bool(re.fullmatch(r"\s*\|?\s*:?-{3,}.*", line))
+
+
+def _table_rows(lines: list[str]) -> list[bool]:
+    """Which lines are table rows: two pipes or a "---|---" rule, and also a line with
+    one pipe in a run of such lines that holds a rule (a two-column table written
+    without outer pipes: "Name | Value")."""
+    table = [_is_table_row(line) for line in lines]
+    i = 0
+    while i < len(lines):
+        if "|" not in lines[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(lines) and "|" in lines[j + 1]:
+            j += 1
+        if any(_is_rule(line) and "|" in line for line in lines[i : j + 1]):
+            table[i : j + 1] = [True] * (j + 1 - i)
+        i = j + 1
+    return table
 
 
 def _is_heading(line: str, next_line: str | None) -> bool:
@@ -103,12 +128,12 @@ def blocks(text: str) -> list[Block]:
     spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
     spans = [(a, b) for a, b in spans if text[a:b].strip()]
     lines = [text[a:b] for a, b in spans]
+    table = _table_rows(lines)
     heading = [
-        _is_heading(line, lines[i + 1] if i + 1 < len(lines) else None)
+        not table[i] and _is_heading(line, lines[i + 1] if i + 1 < len(lines) else None)
         for i, line in enumerate(lines)
     ]
     item = [bool(_LIST_ITEM.match(line)) and not heading[i] for i, line in enumerate(lines)]
-    table = [_is_table_row(line) for line in lines]
     out: list[Block] = []
     i = 0
     while i < len(lines):

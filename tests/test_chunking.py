@@ -122,3 +122,16 @@ def test_a_word_longer_than_a_chunk_is_cut_into_chunks():
     assert all(text[c.start : c.end] == c.text for c in chunks)
     assert "".join(c.text for c in chunks).replace("\n", "") == text.replace("\n", "")
     assert chunks[0].text.startswith("업스트림") and chunks[-1].text.endswith("판매합니다.")
+
+
+def test_a_two_column_table_without_outer_pipes_is_a_table():
+    """QA round 3: "Name | Value" over "---|---" has one pipe a row, so its rows were
+    read as headings (and shown as h2 on the article page)."""
+    text = ("Prices for the loyalty tiers, in euros per month.\n\nName | Value\n---|---\n"
+            "Alpha | 1\nBeta | 2\n\nAfter the table comes more prose about the tiers.")
+    kinds = [(b.kind, text[b.start : b.end]) for b in blocks(text)]
+    assert ("table", "Name | Value\n---|---\nAlpha | 1\nBeta | 2") in kinds
+    assert not any(k == "heading" and "|" in t for k, t in kinds)
+    # One pipe in prose, with no rule line beside it, is not a table.
+    prose = "Choose email | social for the launch.\nThen measure the results each week."
+    assert all(b.kind != "table" for b in blocks(prose))
