@@ -515,6 +515,11 @@ def test_article_page_shows_a_pipe_table_as_a_table(fake_kb):
     row = "| A | B | C |\n|---|---|---|\n| | 300 | |"
     cells = _table(row, 0, len(row), [])["rows"][1]["cells"]
     assert [[p["text"] for p in c] for c in cells] == [[], ["300"], []]
+    # QA round 3: the later parts of a table split between passages had no header row.
+    long = "| A | B |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"
+    part = _table(long, long.index("| 3"), len(long), [], header_from=0)["rows"]
+    assert [(r["head"], [[p["text"] for p in c] for c in r["cells"]]) for r in part] == [
+        (True, [["A"], ["B"]]), (False, [["3"], ["4"]])]
     assert '<td><mark id="hl" tabindex="-1">Conversion rates</mark>, engagement</td>' in table
 
 

@@ -432,15 +432,18 @@ def _blocks(
     rows of "|" and lines of "- ", unreadable on a phone (QA)."""
     out: list[dict[str, Any]] = []
     pos = start
-    for a, b, kind in structures:
-        a, b = max(a, start), min(b, end)
+    for whole, b, kind in structures:
+        a, b = max(whole, start), min(b, end)
         if a >= b or a < pos:
             continue
         run_end = a
         while run_end > pos and text[run_end - 1] in "\n\r":  # the block breaks the line
             run_end -= 1
         out += _text_blocks(text, pos, run_end, spans, headings)
-        out.append(_table(text, a, b, spans) if kind == "table" else _list(text, a, b, spans))
+        if kind == "table":
+            out.append(_table(text, a, b, spans, header_from=whole))
+        else:
+            out.append(_list(text, a, b, spans))
         pos = b
         while pos < end and text[pos] in "\n\r":
             pos += 1
@@ -464,12 +467,17 @@ def _list(text: str, start: int, end: int,
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
-def _table(text: str, start: int, end: int,
-           spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
+def _table(text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
+           header_from: int | None = None) -> dict[str, Any]:
     """The table rows of ``text[start:end]``, each cell as marked parts; the row before
-    the "---|---" rule is the header."""
+    the "---|---" rule is the header. A later part of a table that a passage boundary
+    split (the table starts at ``header_from``) repeats the header rows, unmarked: the
+    columns had no names there (QA)."""
     rows: list[dict[str, Any]] = []
     lines = [(m.start() + start, m.end() + start) for m in re.finditer(r"[^\n]+", text[start:end])]
+    if header_from is not None and header_from < start:
+        first = _table(text, header_from, start, ())
+        rows = [r for r in first["rows"] if r["head"]]
     header = next((i for i, (a, b) in enumerate(lines) if _TABLE_RULE.match(text[a:b])), None)
     for i, (a, b) in enumerate(lines):
         if i == header:
