@@ -540,8 +540,8 @@ def test_article_page_shows_lists_as_lists(fake_kb):
     app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
     with TestClient(app) as c:
         page = c.get("/articles/loyalty-playbook", params={"hl": f"{start}-{start + 12}"}).text
-    lists = re.findall(r'<ul class="doc-list( numbered)?">(.*?)</ul>', page, re.S)
-    assert [n for n, _ in lists] == ["", " numbered"]
+    lists = re.findall(r'<(ul|ol) class="doc-list(?: numbered)?">(.*?)</\1>', page, re.S)
+    assert [n for n, _ in lists] == ["ul", "ol"]  # the numbered one is ordered
     items = re.findall(r"<li>(.*?)</li>", lists[0][1])
     assert items[0] == "Points for every purchase made in the store or online."
     assert items[1].startswith('<mark id="hl" tabindex="-1">Members-only</mark> offers')
