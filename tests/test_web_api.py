@@ -529,6 +529,7 @@ def test_article_page_shows_lists_as_lists(fake_kb):
     still marks."""
     md = ("# Loyalty playbook\n\nLoyalty programmes reward repeat customers in three ways:\n"
           "- Points for every purchase made in the store or online.\n"
+          "  - Double points on the first purchase of each month.\n"
           "- Members-only offers that arrive before the public sale starts.\n"
           "- A birthday gift that reminds members the brand knows them.\n\n"
           "Roll them out in this order for new stores and new staff members:\n"
@@ -542,9 +543,10 @@ def test_article_page_shows_lists_as_lists(fake_kb):
         page = c.get("/articles/loyalty-playbook", params={"hl": f"{start}-{start + 12}"}).text
     lists = re.findall(r'<(ul|ol) class="doc-list(?: numbered)?">(.*?)</\1>', page, re.S)
     assert [n for n, _ in lists] == ["ul", "ol"]  # the numbered one is ordered
-    items = re.findall(r"<li>(.*?)</li>", lists[0][1])
-    assert items[0] == "Points for every purchase made in the store or online."
-    assert items[1].startswith('<mark id="hl" tabindex="-1">Members-only</mark> offers')
+    # QA round 3: an indented item is nested under the one before it.
+    assert lists[0][1].startswith("<li>Points for every purchase made in the store or online."
+                                  "<ul><li>Double points on the first purchase")
+    assert '</ul></li><li><mark id="hl" tabindex="-1">Members-only</mark> offers' in page
     assert re.findall(r"<li>(\d)\. ", lists[1][1]) == ["1", "2"]
     body = page[page.index('class="doc-text"'):]
     assert "in three ways:" in body and "\n- " not in body

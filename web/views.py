@@ -418,7 +418,7 @@ def _all_parts(block: dict[str, Any]) -> list[dict[str, Any]]:
     if "rows" in block:
         return [p for row in block["rows"] for cell in row["cells"] for p in cell]
     if "entries" in block:
-        return [p for item in block["entries"] for p in item]
+        return _item_parts(block["entries"])
     return block["parts"]  # type: ignore[no-any-return]
 
 
@@ -452,16 +452,28 @@ def _blocks(
 
 def _list(text: str, start: int, end: int,
           spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
-    """The items of ``text[start:end]``, each as marked parts, without its bullet; a
+    """The items of ``text[start:end]``, each as marked parts, without its bullet, an
+    indented item under the one before it (``children``; they were flattened, QA); a
     numbered list keeps its numbers (``numbered``: shown without bullets)."""
-    items, numbered = [], False
+    top: list[dict[str, Any]] = []
+    open_items: list[tuple[int, dict[str, Any]]] = []  # (indent, item) from the top down
+    numbered = False
     for m in re.finditer(r"[^\n]+", text[start:end]):
-        line_start = start + m.start()
-        bullet = re.match(r"\s*[-*•·▪–]\s+", m.group())
-        numbered = numbered or bullet is None
-        words = line_start + (bullet.end() if bullet else len(m.group()) - len(m.group().lstrip()))
-        items.append(_parts(text, words, start + m.end(), spans))
-    return {"tag": "list", "entries": items, "numbered": numbered, "parts": []}
+        line, line_start = m.group(), start + m.start()
+        indent = len(line) - len(line.lstrip())
+        bullet = re.match(r"\s*[-*•·▪–]\s+", line)
+        numbered = numbered or (bullet is None and not indent)
+        words = line_start + (bullet.end() if bullet else indent)
+        item = {"parts": _parts(text, words, start + m.end(), spans), "children": []}
+        while open_items and open_items[-1][0] >= indent:
+            open_items.pop()
+        (open_items[-1][1]["children"] if open_items else top).append(item)
+        open_items.append((indent, item))
+    return {"tag": "list", "entries": top, "numbered": numbered, "parts": []}
+
+
+def _item_parts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for it in items for p in it["parts"] + _item_parts(it["children"])]
 
 
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
