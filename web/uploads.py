@@ -335,9 +335,7 @@ def _new_file_wins(form: ArticleInput) -> ArticleInput:
     changes: dict[str, Any] = {}
     if form.text is not None and carried_digest(form.text) == carried:
         changes["text"] = None
-    for name, attr in FILLED.items():
-        if name in still_filled(form):
-            changes[attr] = None
+    changes.update({FILLED[name]: None for name in still_filled(form)})
     return dataclasses.replace(form, **changes) if changes else form
 
 
