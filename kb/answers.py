@@ -12,10 +12,13 @@ behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measu
      one unit and is covered by any of its terms in any language (번들링 covers
      "Bündelung"). Words the corpus has never seen weigh the most, and off-topic
      questions are made of them;
-   - *dense margin*: the best passage's dense score as a z-score against the scores
-     that fixed general-knowledge questions (:data:`NULL_QUESTIONS`) reach on the same
-     index with the same model. That null distribution is measured at run time, once
-     per index version, so it follows the model and the corpus.
+   - *dense margin*: how far the question's dense score on one of its best passages
+     stands above the scores that fixed general-knowledge questions
+     (:data:`NULL_QUESTIONS`) reach on that same passage, in standard deviations. The
+     null scores are measured at run time, once per index version, so they follow the
+     model and the corpus; measured per passage, a passage close to everything (a long
+     generic table) earns nothing, and adding one leaves other questions' margins
+     alone.
    The answer is ``found`` when ``coverage + dense_weight * margin >= threshold``.
 3. **Sentence scoring.** Each sentence of the passages is a candidate, except headings,
    questions, lead-ins ending in ":", table rows and signposts ("In this section we
@@ -112,8 +115,9 @@ NULL_QUESTIONS: tuple[str, ...] = (
 class AnswerConfig:
     """Knobs of the answerer; the defaults are the measured best (docs/answers.md)."""
 
-    dense_weight: float = 0.2  # evidence = coverage + dense_weight * dense margin (z)
-    threshold: float = 0.75  # found when the evidence reaches this
+    dense_weight: float = 0.15  # evidence = coverage + dense_weight * dense margin (z)
+    threshold: float = 1.0  # found when the evidence reaches this
+    margin_passages: int = 3  # the dense margin is the best over this many top passages
     lexical_weight: float = 1.0  # sentence score: pool-z dense + this * sentence coverage
     rank_weight: float = 1.0  # ... + this / (1 + passage rank)
     asker_lang_bonus: float = 1.0  # ... + this when the sentence is in the asker's language
@@ -208,7 +212,7 @@ class Evidence:
     """Why an answer was (not) found: the two signals and their combination."""
 
     coverage: float  # IDF-weighted share of the question's words found in the passages
-    dense_margin: float  # best passage vs. the null questions, in standard deviations
+    dense_margin: float  # top passages vs. the null questions' scores on them, in SDs
     score: float
     threshold: float
 
@@ -259,9 +263,9 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.version = -1
-        # Per set of searched languages: a filter to German passages lowers every
-        # question's best score, the null questions' too.
-        self.nulls: dict[tuple[str, ...], tuple[float, float]] = {}
+        # Per set of searched languages: the null questions' dense ranking changes
+        # with the passages it may choose from.
+        self.nulls: dict[tuple[str, ...], _Null] = {}
         self.lexical: lexical.LexicalIndex | None = None  # for document frequencies
         self.null_vectors: np.ndarray | None = None
         self.means: dict[str, np.ndarray] = {}
@@ -300,37 +304,57 @@ def _refresh(kb: KnowledgeBase, st: _State, version: int) -> None:
         st.fingerprint = kb.encoder.fingerprint
     st.nulls = {}
     langs = tuple(kb.store.langs())
-    st.nulls[langs] = _null_distribution(kb, list(langs), st.null_vectors)
+    st.nulls[langs] = _null_scores(kb, list(langs), st.null_vectors)
     st.version = version
 
 
-def _null(kb: KnowledgeBase, st: _State, langs: list[str]) -> tuple[float, float]:
-    """The null distribution over ``langs`` (worked out once per set of languages)."""
+@dataclass(frozen=True)
+class _Null:
+    """The null questions' dense scores on the passages their rankings reach."""
+
+    listed: dict[int, np.ndarray]  # chunk id -> each null question's score (NaN: unranked)
+    floor: np.ndarray  # each null question's lowest ranked score
+    spread: float  # the mean over those passages of their null scores' spread
+
+    def margin(self, chunk_id: int, score: float) -> float:
+        """``score`` on the passage against the null questions' scores on it, in standard
+        deviations (at least :attr:`spread`, so that a passage every null question
+        scores alike does not turn a small lead into a large one)."""
+        null = self.listed.get(chunk_id, self.floor)
+        # A passage below a null question's candidates scores at most its lowest ranked
+        # one; taking that bound errs towards "not found".
+        null = np.where(np.isnan(null), self.floor, null)
+        return float((score - null.mean()) / max(float(null.std()), self.spread))
+
+
+_NO_NULL = _Null({}, np.zeros(1), 1.0)
+
+
+def _null(kb: KnowledgeBase, st: _State, langs: list[str]) -> _Null:
+    """The null scores over ``langs`` (worked out once per set of languages)."""
     key = tuple(langs)
     with st.lock:
         null = st.nulls.get(key)
         if null is None and st.null_vectors is not None:
-            null = st.nulls[key] = _null_distribution(kb, langs, st.null_vectors)
-    return null or (0.0, 1.0)
+            null = st.nulls[key] = _null_scores(kb, langs, st.null_vectors)
+    return null or _NO_NULL
 
 
-def _null_distribution(
-    kb: KnowledgeBase, langs: list[str], vecs: np.ndarray
-) -> tuple[float, float]:
-    """Mean and spread of the best dense score that the null questions (``vecs``, their
-    query vectors) reach."""
-    if not langs:
-        return 0.0, 1.0
-    best = []
-    for v in vecs:
-        dense = kb.dense(v, langs)
-        if dense:
-            best.append(dense[0][1])
-    if len(best) < 2:
-        return 0.0, 1.0
-    arr = np.asarray(best, dtype=np.float64)
+def _null_scores(kb: KnowledgeBase, langs: list[str], vecs: np.ndarray) -> _Null:
+    """The dense scores that the null questions (``vecs``, their query vectors) reach,
+    per passage of their rankings."""
+    rankings = [kb.dense(v, langs) for v in vecs] if langs else []
+    rankings = [r for r in rankings if r]
+    if len(rankings) < 2:
+        return _NO_NULL
+    floor = np.array([r[-1][1] for r in rankings])
+    listed: dict[int, np.ndarray] = {}
+    for n, ranking in enumerate(rankings):
+        for cid, score in ranking:
+            listed.setdefault(cid, np.full(len(rankings), np.nan))[n] = score
+    spreads = [np.where(np.isnan(v), floor, v).std() for v in listed.values()]
     # A floor on the spread keeps a degenerate index (one chunk) from dividing by ~0.
-    return float(arr.mean()), max(float(arr.std()), 1e-3)
+    return _Null(listed, floor, max(float(np.mean(spreads)), 1e-3))
 
 
 def _sentence_vectors(kb: KnowledgeBase, st: _State, cands: list[_Candidate]) -> np.ndarray:
@@ -591,8 +615,9 @@ def evidence(
                     concepts_only=query_lang not in search_langs)
     # The dense ranking: (chunk id, language-centred score), best first.
     dense = kb.dense(query_vec, search_langs) if search_langs else []
-    mu, sd = _null(kb, st, search_langs)
-    margin = (dense[0][1] - mu) / sd if dense else -10.0
+    null = _null(kb, st, search_langs)
+    top = dense[: cfg.margin_passages]
+    margin = max((null.margin(cid, score) for cid, score in top), default=-10.0)
     score = cov + cfg.dense_weight * margin
     return Evidence(cov, margin, score, cfg.threshold)
 

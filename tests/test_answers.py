@@ -467,3 +467,46 @@ def test_a_sentence_and_its_translation_are_not_both_quoted(real_kb, question):
     texts = [s.text for s in ans.sentences]
     assert not ("Upstream-Marketing konzentriert sich auf Innovation." in texts
                 and "Tiếp thị ngược dòng tập trung vào sự đổi mới." in texts), texts
+
+
+def _generic_article() -> str:
+    """QA round 3's article: a long table and a long list, close to every question."""
+    rows = "\n".join(f"| Campaign {i} | Channel {('search', 'social', 'email')[i % 3]} | "
+                     f"Budget {i * 100} euros for the quarter |" for i in range(1, 61))
+    steps = "\n".join(f"{i}. Step number {i} of the retention playbook is to call the "
+                      "customer and ask about renewal plans." for i in range(1, 41))
+    return ("# Long Structures\n\nThe following table lists all campaigns for the year:\n\n"
+            f"| Campaign | Channel | Budget |\n|---|---|---|\n{rows}\n\n"
+            f"The retention playbook has these steps:\n{steps}\n")
+
+
+@pytest.mark.model
+def test_adding_a_generic_article_leaves_other_answers_found(real_kb_dir, real_encoder,
+                                                             tmp_path):
+    """QA: one article close to every question (a 60-row table) took "Wie misst man den
+    Erfolg von Cross-Selling?" from found to "no good answer": the dense margin was
+    measured against the null questions' best scores, which that article raised for
+    every question. Measured per passage, the margins stay where they were."""
+    import shutil
+
+    from kb import adding
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    from .conftest import CORPUS
+
+    d = tmp_path / "index"
+    shutil.copytree(real_kb_dir, d)
+    corpus = shutil.copytree(CORPUS, tmp_path / "corpus")  # with its glossary
+    settings = Settings(index_dir=d, corpus_dir=corpus)
+    kb = KnowledgeBase.open(d, settings=settings, encoder=real_encoder)
+    questions = ["Wie misst man den Erfolg von Cross-Selling?", "Was macht ein Marketingleiter?"]
+    before = {q: kb.ask(q).evidence for q in questions}
+    art, kind = adding.prepare(kb, _generic_article().encode(), filename="long.md")
+    adding.add(kb, art, kind=kind)
+    for q in questions:
+        ev = kb.ask(q).evidence
+        assert ev is not None and ev.score >= ev.threshold, (q, ev)
+        assert ev.dense_margin >= before[q].dense_margin - 1.0, (q, before[q], ev)
+    assert [q for q in OFF_TOPIC if kb.ask(q).found] == []
+    kb.close()
