@@ -57,3 +57,17 @@ def test_notes_of_one_or_two_sentences_are_never_linked():
     assert r.score >= families.FAMILY_THRESHOLD and len(r.pairs) == 2
     assert r.similarity >= families.MIN_SIMILARITY and not r.is_translation
     assert families.align(a, b).is_translation  # three aligned sentences still are
+
+
+def test_three_aligned_sentences_must_be_closer_than_more():
+    """QA: a German note on price anchors and a French one on loyalty (3 sentences each)
+    aligned in order with similarity 0.850 and were linked as translations (score
+    1.00). With only MIN_ALIGNED pairs, chance alignments are likeliest, so they must
+    reach MIN_SIMILARITY_FEWEST."""
+    a, b = pair_with_cosine(0.85, 3)
+    r = families.align(a, b)
+    assert r.score == 1.0 and len(r.pairs) == 3 and not r.is_translation
+    a, b = pair_with_cosine(0.85, 4)
+    assert families.align(a, b).is_translation  # four such pairs still are
+    a, b = pair_with_cosine(0.88, 3)
+    assert families.align(a, b).is_translation
