@@ -199,10 +199,21 @@ class Store:
         if readonly and not self.path.exists():
             raise IndexCorruptError(f"{directory} has no kb.sqlite")
         directory.mkdir(parents=True, exist_ok=True)
-        self.conn = self._connect()
-        if not readonly:
-            self.conn.execute("PRAGMA journal_mode = WAL")
-            self.conn.executescript(_SCHEMA)
+        try:
+            self.conn = self._connect()
+            if not readonly:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not damage
+                raise
+            # The corpus holds every article (writes save it there first), so the way
+            # back is a new index; kb never deletes the damaged one itself.
+            raise IndexCorruptError(
+                f"the index database {self.path} is damaged ({exc}). Move {directory} "
+                f"aside (for example to {directory.name}.damaged) and run `kb ingest` "
+                "to rebuild it from the corpus"
+            ) from exc
         self._file = _file_id(self.path)
         # Writes get their own connection, so that readers on ``conn`` (other threads of
         # a server) keep seeing the last committed state during a write (WAL).

@@ -106,3 +106,25 @@ def test_crash_points_inside_the_writer(fake_kb, phase, monkeypatch):
     monkeypatch.undo()
     ids = check_consistent(fake_kb.index_dir, fake_kb.encoder)
     assert ("partners" in ids) == (phase == "after-commit")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not sqlite"])
+def test_a_damaged_database_is_a_clear_error_and_is_left_alone(fake_kb_dir, tmp_path, damage):
+    """QA: a truncated kb.sqlite made every command (search, stats, ingest, serve) end in
+    a Python traceback ("database disk image is malformed")."""
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+    from kb.errors import IndexCorruptError
+
+    d = tmp_path / "index"
+    shutil.copytree(fake_kb_dir, d)
+    db = d / "kb.sqlite"
+    data = db.read_bytes()[:10_000] if damage == "truncated" else b"not a database" * 100
+    db.write_bytes(data)
+    with pytest.raises(IndexCorruptError, match="damaged.*kb ingest"):
+        KnowledgeBase.open(d, settings=Settings(index_dir=d))
+    res = CliRunner().invoke(cli, ["--index", str(d), "stats"])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.exception
+    assert res.stderr.startswith("error: the index database") and "kb ingest" in res.stderr
+    assert db.read_bytes() == data  # kb never deletes or rewrites it
