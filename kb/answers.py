@@ -1096,10 +1096,20 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
     order = sorted(range(len(cands)), key=lambda i: -cands[i].score)
     best = cands[order[0]].score
     picked: list[int] = [order[0]]
+    # Far below the best, sentences that only come close in vector space are about
+    # something else: filling up to min_sentences with the most diverse of them quoted
+    # "Das Upstream-Marketing konzentriert sich auf …" for "Was ist Upselling?" once a
+    # short German note was added (QA). A grounded one (a word or concept of the
+    # question in it or its heading) goes first.
+    grounded = {i for i in order if cands[i].features["coverage"] > 0
+                or cands[i].features["heading"] > 0}
     while len(picked) < cfg.max_sentences:
         best_i, best_val = None, -math.inf
+        spare = len(picked) < cfg.min_sentences and bool(grounded - set(picked))
         for i in order:
             if i in picked:
+                continue
+            if spare and i not in grounded and cands[i].score < best - cfg.keep_within:
                 continue
             redundancy = max(float(sim_z[i, j]) for j in picked)
             if redundancy >= cfg.redundancy_z:

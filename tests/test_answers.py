@@ -480,6 +480,29 @@ def _generic_article() -> str:
             f"The retention playbook has these steps:\n{steps}\n")
 
 
+def _copy_of(real_kb_dir, real_encoder, tmp_path):
+    """A writable copy of the real-model index, with a copy of the corpus (and its
+    glossary) to save new articles to."""
+    import shutil
+
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    from .conftest import CORPUS
+
+    d = shutil.copytree(real_kb_dir, tmp_path / "index")
+    corpus = shutil.copytree(CORPUS, tmp_path / "corpus")
+    return KnowledgeBase.open(d, settings=Settings(index_dir=d, corpus_dir=corpus),
+                              encoder=real_encoder)
+
+
+def _add(kb, text: str, filename: str) -> None:
+    from kb import adding
+
+    art, kind = adding.prepare(kb, text.encode(), filename=filename)
+    adding.add(kb, art, kind=kind)
+
+
 @pytest.mark.model
 def test_adding_a_generic_article_leaves_other_answers_found(real_kb_dir, real_encoder,
                                                              tmp_path):
@@ -487,26 +510,35 @@ def test_adding_a_generic_article_leaves_other_answers_found(real_kb_dir, real_e
     Erfolg von Cross-Selling?" from found to "no good answer": the dense margin was
     measured against the null questions' best scores, which that article raised for
     every question. Measured per passage, the margins stay where they were."""
-    import shutil
-
-    from kb import adding
-    from kb.core import KnowledgeBase
-    from kb.settings import Settings
-
-    from .conftest import CORPUS
-
-    d = tmp_path / "index"
-    shutil.copytree(real_kb_dir, d)
-    corpus = shutil.copytree(CORPUS, tmp_path / "corpus")  # with its glossary
-    settings = Settings(index_dir=d, corpus_dir=corpus)
-    kb = KnowledgeBase.open(d, settings=settings, encoder=real_encoder)
+    kb = _copy_of(real_kb_dir, real_encoder, tmp_path)
     questions = ["Wie misst man den Erfolg von Cross-Selling?", "Was macht ein Marketingleiter?"]
     before = {q: kb.ask(q).evidence for q in questions}
-    art, kind = adding.prepare(kb, _generic_article().encode(), filename="long.md")
-    adding.add(kb, art, kind=kind)
+    _add(kb, _generic_article(), "long.md")
     for q in questions:
         ev = kb.ask(q).evidence
         assert ev is not None and ev.score >= ev.threshold, (q, ev)
         assert ev.dense_margin >= before[q].dense_margin - 1.0, (q, before[q], ev)
     assert [q for q in OFF_TOPIC if kb.ask(q).found] == []
+    kb.close()
+
+
+@pytest.mark.model
+def test_an_answer_is_not_filled_up_with_a_sentence_about_something_else(
+    real_kb_dir, real_encoder, tmp_path
+):
+    """QA: after a short German note on subscription prices was added, "Was ist
+    Upselling?" quoted the Korean definition and then "Das Upstream-Marketing
+    konzentriert sich auf die Strategie …": the best sentence stood far above all others,
+    and the second was the most diverse of them, whose only tie to the question was its
+    vector and its language. A sentence with a word of the question in it or in its
+    heading now goes first."""
+    kb = _copy_of(real_kb_dir, real_encoder, tmp_path)
+    _add(kb, "Preisgestaltung für Abonnements: Die Kunden schätzen klare Preise. Ein großer "
+         "Teil der Abonnenten kündigt, wenn die Preise steigen. Deshalb sollten "
+         "Preiserhöhungen frühzeitig angekündigt und mit zusätzlichem Nutzen begründet "
+         "werden. Rabatte für Jahresabos stärken die Kundenbindung.", "abo.txt")
+    ans = kb.ask("Was ist Upselling?")
+    assert ans.found and len(ans.sentences) >= 2
+    assert all(c.hit.section.endswith("업셀링") for c in ans.citations), [
+        (c.hit.article_id, c.hit.section) for c in ans.citations]
     kb.close()
