@@ -30,6 +30,7 @@ from kb.articles import (
     Article,
     article_id_from_name,
     check_tags,
+    one_line,
     parse_article,
     read_article,
     same_id,
@@ -449,11 +450,11 @@ def edit(
         raise BadInputError("nothing to change: give a title, source, tags or lang")
     changes: dict[str, Any] = {}
     if title is not None:
-        changes["title"] = " ".join(title.split())
+        changes["title"] = one_line(title)
         if not changes["title"]:
             raise BadInputError("the title is empty")
     if source is not None:
-        changes["source"] = source.strip()
+        changes["source"] = one_line(source)
     if tags is not None:
         changes["tags"] = check_tags(unique_tags(tag_tuple(list(tags))), article_id)
     if lang is not None:

@@ -236,6 +236,13 @@ def check_tags(tags: tuple[str, ...], name: str) -> tuple[str, ...]:
     return tags
 
 
+def one_line(value: str) -> str:
+    """A title, source or tag as one line: control characters dropped (QA saved a bell
+    and a newline in a title, which the API then returned), whitespace collapsed."""
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c
+                            for c in value).split())
+
+
 def tag_tuple(value: object) -> tuple[str, ...]:
     """Tags from a header value, a list or a comma-separated string, trimmed."""
     if value is None:
@@ -246,7 +253,7 @@ def tag_tuple(value: object) -> tuple[str, ...]:
         items = [str(v) for v in value]
     else:
         items = [str(value)]
-    return tuple(t.strip() for t in items if t.strip())
+    return tuple(one_line(t) for t in items if one_line(t))
 
 
 def unique_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
@@ -319,12 +326,12 @@ def parse_article(
              "tags": tags is not None or "tags" in meta}
     return Article(
         id=article_id_from_name(aid),
-        title=(title or str(meta.get("title") or "")
-               or _guess_title(text, None if pasted else article_id_from_name(aid))).strip(),
+        title=one_line(title or str(meta.get("title") or "")
+                       or _guess_title(text, None if pasted else article_id_from_name(aid))),
         lang=lang_code,
         text=text,
-        source=(source or str(meta.get("source") or "")).strip(),
-        tags=unique_tags(tags if tags is not None else tag_tuple(meta.get("tags"))),
+        source=one_line(source or str(meta.get("source") or "")),
+        tags=unique_tags(tag_tuple(list(tags) if tags is not None else meta.get("tags"))),
         path=name,
         raw_sha256=raw_sha,
         lang_source=lang_source,

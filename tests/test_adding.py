@@ -587,3 +587,16 @@ def test_a_pasted_image_is_removed_with_a_note_and_an_image_alone_is_refused(lib
     assert "iVBOR" not in (lib.settings.corpus_dir / "retail.md").read_text()
     with pytest.raises(ArticleError, match="it held 2,400 characters of encoded data"):
         adding.prepare(lib, image.encode(), filename="image.txt")
+
+
+def test_titles_sources_and_tags_are_one_line_without_control_characters(lib):
+    """QA: `kb add --title "$(printf 'Bad\\x07title\\nwith newline')"` saved the bell and
+    the newline, and the API returned them."""
+    res = add(lib, TEXT.encode(), "rmn.txt", title="Bad\x07title\nwith  newline",
+              source="https://example.com/\x00x", tags=("retail\x1b", "media\tads"))
+    stored = lib.store.article(res.article_id)
+    assert stored["title"] == "Bad title with newline"
+    assert stored["source"] == "https://example.com/ x"
+    assert res.tags == ("retail", "media ads")
+    adding.edit(lib, res.article_id, title="New\r\ntitle\x07")
+    assert lib.store.article(res.article_id)["title"] == "New title"
