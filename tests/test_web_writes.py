@@ -884,8 +884,11 @@ def test_patch_bodies_are_read_like_the_other_writes(client):
     assert "nothing to change" in assert_error(client.patch(url, headers=AUTH), 400)["error"]
     # Too big: refused from its Content-Length, and a wrong bearer before the body.
     big = b'{"title": "' + b"x" * 200_000 + b'"}'
-    assert_error(client.patch(url, headers={**AUTH, "Content-Type": "application/json"},
-                              content=big), 413)
+    too_big = assert_error(client.patch(
+        url, headers={**AUTH, "Content-Type": "application/json"}, content=big), 413)["error"]
+    # QA: it said "the upload limit is … Split the article", which an edit cannot do.
+    assert "an edit (title, source, tags or language) is at most 64 KB" in too_big
+    assert "upload" not in too_big and "Split" not in too_big
     assert_error(client.patch(url, headers={"Authorization": "Bearer wrong",
                                             "Content-Type": "application/json"},
                               content=big), 401)

@@ -31,6 +31,7 @@ from kb.errors import (
     AuthError,
     BadInputError,
     NotFoundError,
+    TooLargeError,
     UnsupportedMediaError,
     WritesDisabledError,
 )
@@ -123,27 +124,38 @@ def _body_limit(settings: Settings) -> int:
     return settings.max_upload_bytes + SLACK
 
 
-def _check_length(request: Request, limit: int, upload_limit: int) -> None:
+def _too_large(size: int | None, upload_limit: int | None) -> TooLargeError:
+    """413 for a body over its limit; ``upload_limit`` None: an edit, not an upload."""
+    if upload_limit is not None:
+        return adding.too_large("the request", size, upload_limit)
+    got = f"is {adding.format_size(size)}" if size is not None else "is too large"
+    return TooLargeError(f"the request {got}; an edit (title, source, tags or language) "
+                         f"is at most {adding.format_size(SLACK)}")
+
+
+def _check_length(request: Request, limit: int, upload_limit: int | None) -> None:
     declared = request.headers.get("content-length")
     if declared is None:
         return
     if not declared.strip().isdigit():
         raise BadInputError("the Content-Length header is not a number")
     if int(declared) > limit:
-        raise adding.too_large("the request", int(declared), upload_limit)
+        raise _too_large(int(declared), upload_limit)
 
 
-async def _counted(request: Request, limit: int, upload_limit: int) -> AsyncIterator[bytes]:
+async def _counted(
+    request: Request, limit: int, upload_limit: int | None
+) -> AsyncIterator[bytes]:
     """The body as it arrives, stopped with a 413 as soon as it passes ``limit``."""
     seen = 0
     async for chunk in request.stream():
         seen += len(chunk)
         if seen > limit:
-            raise adding.too_large("the request", None, upload_limit)
+            raise _too_large(None, upload_limit)
         yield chunk
 
 
-async def _read(request: Request, limit: int, upload_limit: int) -> bytes:
+async def _read(request: Request, limit: int, upload_limit: int | None) -> bytes:
     _check_length(request, limit, upload_limit)
     return b"".join([c async for c in _counted(request, limit, upload_limit)])
 
@@ -387,7 +399,7 @@ async def read_edit(request: Request, settings: Settings) -> ArticleEditInput:
         authorize(settings, header)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     # Titles, sources and tags fit in SLACK many times over; no upload comes this way.
-    body = await _read(request, SLACK, SLACK)
+    body = await _read(request, SLACK, None)
     if kind != "application/json":
         if not kind and not body:
             raise BadInputError('nothing to change: send JSON such as {"tags": ["pricing"]}')
