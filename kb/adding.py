@@ -73,6 +73,7 @@ class AddResult:
     contained: float | None = None  # the share of the shorter one's 5-grams the other holds
     exists: bool = False  # an article with this id was there before (replaced, or a clash)
     kept: tuple[str, ...] = ()  # metadata a replacement took from the replaced article
+    was_lang: str | None = None  # the replaced article's language, when this one's differs
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     lang_looks: str | None = None  # a given language the text does not look like: its name
     encoded_removed: int = 0  # characters of encoded data cleaning removed (Article)
@@ -114,6 +115,11 @@ class AddResult:
         if self.encoded_removed:
             out.append(f"{self.encoded_removed:,} characters of encoded data (a pasted image "
                        "or file) were removed; only the text is kept")
+        if self.was_lang:
+            out.append(f"the language changes from {LANG_NAMES.get(self.was_lang, self.was_lang)}"
+                       f" ({self.was_lang}) to {LANG_NAMES.get(self.lang, self.lang)} "
+                       f"({self.lang})" + (": the kept title is in the old one; give a new "
+                                            "title to change it" if "title" in self.kept else ""))
         if self.kept:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
             out.append(f"keeps the {names} of the article it replaces; give "
@@ -322,6 +328,7 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         encoded_removed=article.encoded_removed, chunks=preview(kb, article),
         text=article.text, saved=False, source=article.source,
         tags=article.tags, exists=stored is not None, kept=kept, replacing=replace,
+        was_lang=_was_lang(article, stored if replace else None),
         **_match_fields(closest(kb, article)),
     )
 
@@ -427,6 +434,7 @@ def add(
         encoded_removed=article.encoded_removed, chunks=n_chunks, text=article.text,
         saved=True, source=article.source,
         tags=article.tags, exists=exists, kept=kept, family=fam, seconds=done - started,
+        was_lang=_was_lang(article, stored if replace else None),
         **_match_fields(match),
         stats={"index_s": round(indexed - started, 3), "families_s": round(done - indexed, 3),
                "chunks_embedded": report.chunks_embedded,
@@ -467,6 +475,12 @@ def edit(
         # Its text is not new: an identical text elsewhere was allowed in before.
         return add(kb, article, replace=True, detect_family="lang" in changes,
                    refuse_duplicate=False)
+
+
+def _was_lang(article: Article, stored: Any) -> str | None:
+    """The replaced article's language, when the replacement's is another (QA: a PUT
+    of German text over an English article said only that it kept the title)."""
+    return stored["lang"] if stored is not None and stored["lang"] != article.lang else None
 
 
 def _keep_metadata(article: Article, stored: Any) -> tuple[Article, tuple[str, ...]]:

@@ -813,6 +813,23 @@ def test_a_replacement_without_metadata_keeps_the_title_tags_and_source(client):
     assert r.status_code == 200 and r.json()["kept"] == ["source"]
     art = client.get("/api/articles/loyalty").json()
     assert (art["title"], art["tags"]) == ("Cashback", [])
+    assert r.json()["was_lang"] is None
+
+
+def test_a_replacement_in_another_language_says_so(client):
+    """QA: a PUT of German text over an English article said only that it kept the title
+    and tags, not that the language changed (the kept title stays English)."""
+    client.post("/api/articles", headers=AUTH, json={
+        "id": "loyalty", "title": "Loyalty apps", "tags": ["loyalty"],
+        "text": "Loyalty apps reward repeat purchases with points that members redeem."})
+    r = client.put("/api/articles/loyalty", headers=AUTH, json={
+        "text": "Treue-Apps belohnen wiederholte Käufe mit Punkten, die Mitglieder einlösen "
+                "können, und Kunden kaufen dadurch öfter."})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["lang"], body["was_lang"], body["kept"]) == ("de", "en", ["title", "tags"])
+    assert any("the language changes from English (en) to German (de): the kept title is "
+               "in the old one" in n for n in body["notes"]), body["notes"]
 
 
 @pytest.mark.parametrize("bad_id", ["Bad ID/../x", "...", "a\\b"])

@@ -145,6 +145,8 @@ class WriteOut(_Body):
     contained: float | None
     exists: bool = Field(description="An article of this id was there before.")
     kept: list[str] = Field(description="Metadata a replacement kept from the old one.")
+    was_lang: str | None = Field(None, description="The replaced article's language, when "
+                                                   "the replacement's is another.")
     lang_source: str = Field(description="given, header or detected.")
     lang_looks: str | None
     encoded_removed: int = Field(description="Characters of encoded data (a pasted image "
