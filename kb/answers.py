@@ -654,6 +654,22 @@ def _not_found_message(
     return f"No good answer: {reason}.{hint} Try {tries}."
 
 
+def _elsewhere(kb: KnowledgeBase, query: str, qvec: np.ndarray, qlang: str,
+               langs: Sequence[str], k: int, cfg: AnswerConfig) -> str | None:
+    """When a question limited to ``langs`` finds nothing, whether the languages left
+    out answer it, in words (QA: "크로스셀링 KPI는?" limited to German said only "No good
+    answer", though the Korean article answers it)."""
+    hits = tuple(kb.search(query, k=k, query_lang=qlang).hits)
+    ev = evidence(kb, query, qvec, qlang, hits, config=cfg)
+    other = [h.lang for h in hits[:3] if h.lang not in langs]
+    if ev.score < ev.threshold or not other:
+        return None
+    chosen = ", ".join(language.LANG_NAMES.get(x, x) for x in langs)
+    names = " and ".join(dict.fromkeys(language.LANG_NAMES.get(x, x) for x in other))
+    return (f"No good answer in the chosen languages ({chosen}), but the {names} articles "
+            "answer it: ask again with all languages.")
+
+
 def answer(
     kb: KnowledgeBase,
     question: str,
@@ -694,12 +710,11 @@ def answer(
     qvec = kb.encode_query(sq)
     ev = evidence(kb, sq, qvec, qlang, hits, langs=langs, config=cfg)
     if ev.score < ev.threshold:
-        return Answer(
-            q, qlang, False,
-            _not_found_message(kb, qlang, "no passage in the knowledge base clearly addresses "
-                               "this question", filtered=bool(langs)),
-            evidence=ev, passages=hits, restored=restored,
-        )
+        message = _not_found_message(kb, qlang, "no passage in the knowledge base clearly "
+                                     "addresses this question", filtered=bool(langs))
+        if langs:
+            message = _elsewhere(kb, sq, qvec, qlang, langs, k_passages, cfg) or message
+        return Answer(q, qlang, False, message, evidence=ev, passages=hits, restored=restored)
     cands = _candidates(hits)
     if not cands:
         return Answer(q, qlang, False, _not_found_message(

@@ -542,3 +542,15 @@ def test_an_answer_is_not_filled_up_with_a_sentence_about_something_else(
     assert all(c.hit.section.endswith("업셀링") for c in ans.citations), [
         (c.hit.article_id, c.hit.section) for c in ans.citations]
     kb.close()
+
+
+@pytest.mark.model
+def test_a_miss_in_the_chosen_languages_says_which_languages_answer(real_kb):
+    """QA: "크로스셀링 KPI는?" limited to German said "No good answer … It covers topics
+    such as … 크로스셀링", though the Korean article answers it."""
+    ans = real_kb.ask("크로스셀링 KPI는?", langs=["de"])
+    assert not ans.found
+    assert ans.message.startswith("No good answer in the chosen languages (German), but the "
+                                  "Korean articles answer it"), ans.message
+    off = real_kb.ask(OFF_TOPIC[0], langs=["de"])
+    assert not off.found and "answer it" not in off.message
