@@ -42,14 +42,24 @@ def _open(  # type: ignore[no-untyped-def]
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into one clear line on stderr and exit status 1."""
+    """Turn domain errors into one clear line on stderr and exit status 1. With
+    ``--json``, the line is the API's error body on stdout instead,
+    ``{"ok": false, "error", "status"}``. The ids close to a missing one follow on stderr."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except KBError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            if kwargs.get("as_json"):
+                click.echo(json.dumps({"ok": False, "error": exc.message, "status": exc.status},
+                                      ensure_ascii=False))
+            else:
+                click.echo(f"error: {exc.message}", err=True)
+            close = getattr(exc, "suggestions", ())
+            if close:
+                click.echo("did you mean:\n" + "\n".join(f"  {i}  {t}" for i, t in close),
+                           err=True)
             sys.exit(1)
 
     return wrapper
@@ -305,7 +315,14 @@ def _each_query(
     if not from_stdin:
         if query is None:
             raise click.UsageError(f"give a {name}, or --stdin")
-        res = run(query)
+        try:
+            res = run(query)
+        except KBError as exc:
+            if not as_json:
+                raise
+            # The object a failed --stdin line gives: a script reads one shape.
+            click.echo(json.dumps(_failure(query, exc, failed), ensure_ascii=False, indent=2))
+            raise SystemExit(1) from None
         if as_json:
             click.echo(json.dumps(res, ensure_ascii=False, indent=2))
         else:
@@ -321,9 +338,7 @@ def _each_query(
             res = run(line.strip())
         except KBError as exc:
             bad += 1
-            # Echoed back as it can be printed: bytes that were not UTF-8 become U+FFFD.
-            shown = line.strip().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            res = {"ok": False, "query": shown, "error": exc.message, **failed}
+            res = _failure(line.strip(), exc, failed)
         if as_json:
             click.echo(json.dumps(res, ensure_ascii=False))
         elif "error" in res:
@@ -334,8 +349,26 @@ def _each_query(
         raise SystemExit(1)  # the other lines' results are out; the run still failed
 
 
+def _failure(query: str, exc: KBError, failed: dict[str, Any]) -> dict[str, Any]:
+    """A query that failed, in JSON: the API's error body plus the query and ``failed``
+    (the empty result: no hits, no answer)."""
+    # Echoed back as it can be printed: bytes that were not UTF-8 become U+FFFD.
+    shown = query.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return {"ok": False, "query": shown, "error": exc.message, "status": exc.status, **failed}
+
+
 def _lang_list(langs: str | None) -> list[str] | None:
-    return [x for x in (langs or "").split(",") if x.strip()] or None
+    """``--lang ko,de`` to checked, sorted codes; no option, no filter. A value with no
+    language in it ("", ",,") is an error, not "every language"."""
+    from kb.errors import BadInputError
+    from kb.language import SUPPORTED, check_lang
+
+    if langs is None:
+        return None
+    codes = sorted({check_lang(x) for x in langs.split(",") if x.strip()})
+    if not codes:
+        raise BadInputError(f"--lang needs at least one language: {', '.join(SUPPORTED)}")
+    return codes
 
 
 @cli.command()
@@ -355,8 +388,8 @@ def search(
     from_stdin: bool,
 ) -> None:
     """Search the knowledge base: the passages that best match QUERY."""
-    kb = _open(ctx, must_exist=True)
     lang_list = _lang_list(langs)
+    kb = _open(ctx, must_exist=True)
 
     def run(q: str) -> dict[str, Any]:
         return kb.search(q, k=k, langs=lang_list, query_lang=query_lang).to_dict()
@@ -379,8 +412,8 @@ def ask(
 ) -> None:
     """Answer QUESTION with the articles' own sentences, each cited to its passage
     (what the web UI's ask page and /api/ask give)."""
-    kb = _open(ctx, must_exist=True)
     lang_list = _lang_list(langs)
+    kb = _open(ctx, must_exist=True)
 
     def run(q: str) -> dict[str, Any]:
         started = time.perf_counter()
@@ -433,8 +466,8 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True,
-                                                                   dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(
+    path_type=Path, exists=True, dir_okay=False, allow_dash=True))
 @click.option("--title", help="Title (default: from the file).")
 @click.option("--lang", help="Language ko/en/de/vi (default: detected).")
 @click.option("--source", help="Source URL.")
@@ -448,25 +481,35 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: str | None,
         source: str | None, tags: str | None, article_id: str | None, replace: bool,
         preview: bool) -> None:
-    """Add articles (.txt .md .html .docx .pdf) to the corpus and index them at once."""
+    """Add articles (.txt .md .html .docx .pdf) to the corpus and index them at once.
+    A FILE of '-' reads one article from stdin, as text pasted on the web's Add page
+    (its id then comes from the title)."""
     from kb import adding
 
     if article_id is not None and len(files) != 1:
         raise click.UsageError("--id names one article: give one file with it")
+    if sum(str(f) == "-" for f in files) > 1:
+        raise click.UsageError("stdin ('-') holds one article: give '-' once")
     kb = _open(ctx)
     tag_tuple = (tuple(t.strip() for t in tags.split(",") if t.strip()) if tags is not None
                  else None)  # "" is given: it clears the tags on a replace
     failed = 0
     for f in files:
+        pasted = str(f) == "-"
         try:
-            if not f.is_file():  # reading a named pipe or a device would wait forever
+            if pasted:
+                data, filename = _read_stdin(), None  # None: pasted text, as on the web
+            elif not f.is_file():  # reading a named pipe or a device would wait forever
                 raise ArticleError(str(f), "not a regular file")
-            article, kind = adding.prepare(kb, f.read_bytes(), filename=f.name, title=title,
+            else:
+                data, filename = f.read_bytes(), f.name
+            article, kind = adding.prepare(kb, data, filename=filename, title=title,
                                            lang=lang, source=source, tags=tag_tuple,
                                            article_id=article_id)
             if preview:
                 dry = adding.dry_run(kb, article, kind=kind, replace=replace)
-                click.echo(f"{f}: id {article.id}, {kind}, lang {article.lang}, "
+                label = adding.PASTED if pasted else f
+                click.echo(f"{label}: id {article.id}, {kind}, lang {article.lang}, "
                            f"{dry.chunks} chunk(s), title {article.title!r}")
                 for warning in dry.warnings:
                     click.echo(f"warning: {warning}", err=True)
@@ -485,6 +528,84 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
             click.echo(f"warning: {warning}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _read_stdin() -> bytes:
+    """The article on stdin, as bytes: the upload path finds the encoding, as for a file."""
+    if sys.stdin.isatty():
+        click.echo("kb add: paste the article, then press Ctrl-D on a line of its own",
+                   err=True)
+    return sys.stdin.buffer.read()
+
+
+@cli.command("list")
+@click.option("--lang", "langs", help="Only articles in these languages, e.g. ko,de.")
+@click.option("--tag", help="Only articles with this tag (case-insensitive).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print what GET /api/articles returns for the same filters.")
+@click.pass_context
+@handle_errors
+def list_(ctx: click.Context, langs: str | None, tag: str | None, as_json: bool) -> None:
+    """The library: one line per article with its id, language, passages, date added,
+    title and tags (what the web's Library page lists)."""
+    lang_list = _lang_list(langs)
+    kb = _open(ctx, must_exist=True)
+    items = kb.articles(langs=lang_list, tag=tag)
+    if as_json:
+        click.echo(json.dumps({"count": len(items), "articles": items}, ensure_ascii=False,
+                              indent=2))
+        return
+    filtered = bool(lang_list or tag)
+    if not items:
+        click.echo("no article matches these filters (`kb list` shows them all)" if filtered
+                   else "the library is empty: add articles with `kb add` or `kb ingest`")
+        return
+    width = max(len(str(a["id"])) for a in items)
+    click.echo(f"{'id':<{width}}  lang  passages  added       title  [tags]")
+    for a in items:
+        tags = f"  [{', '.join(a['tags'])}]" if a["tags"] else ""  # type: ignore[arg-type]
+        click.echo(f"{a['id']!s:<{width}}  {a['lang']!s:<4}  {a['chunks']!s:>8}  "
+                   f"{str(a['added_at'] or '')[:10]:<10}  {a['title']}{tags}")
+    total = len(kb.articles()) if filtered else len(items)
+    click.echo(f"{len(items)} of {total} article(s)" if filtered else f"{total} article(s)")
+
+
+@cli.command()
+@click.argument("article_id")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print what GET /api/articles/{id} returns.")
+@click.pass_context
+@handle_errors
+def show(ctx: click.Context, article_id: str, as_json: bool) -> None:
+    """One article: its metadata, its translations in other languages, and its text."""
+    from kb import adding
+    from kb.errors import NotFoundError
+    from kb.language import LANG_NAMES
+
+    kb = _open(ctx, must_exist=True)
+    try:
+        art = kb.article(article_id)
+    except NotFoundError as exc:
+        if as_json or exc.suggestions:  # JSON: the API's message; else the close ids
+            raise
+        raise NotFoundError(f"{exc.message}; `kb list` shows every article's id") from None
+    family = adding.family_of(kb, str(art["id"]))
+    if as_json:
+        click.echo(json.dumps({**art, "family": family}, ensure_ascii=False, indent=2))
+        return
+    text = str(art["text"])
+    added, updated = (str(art[k] or "")[:10] for k in ("added_at", "updated_at"))
+    click.echo(f"{art['title']}\n")
+    click.echo(f"id:       {art['id']}")
+    click.echo(f"lang:     {art['lang']} ({LANG_NAMES.get(str(art['lang']), art['lang'])})")
+    click.echo(f"source:   {art['source'] or '(none)'}")
+    click.echo(f"tags:     {', '.join(art['tags']) or '(none)'}")  # type: ignore[arg-type]
+    click.echo(f"added:    {added}" + (f" (updated {updated})" if updated != added else ""))
+    click.echo(f"size:     {len(art['chunks'])} passage(s), "  # type: ignore[arg-type]
+               f"{len(text):,} characters")
+    also = [f"{x['lang']} {x['article_id']} ({x['title']})" for x in family]
+    click.echo("also in:  " + ("\n          ".join(also) or "(no translation found)"))
+    click.echo(f"\n{text}")
 
 
 @cli.command()

@@ -113,6 +113,34 @@ def test_bad_query_is_one_line_not_a_traceback(run, query):
     assert res.stderr.startswith("error: the query") and "Traceback" not in res.stderr
 
 
+@pytest.mark.parametrize("command", ["search", "ask"])
+@pytest.mark.parametrize("query", ["", "???", "x" * 600, "upselling\udcff"])
+def test_a_bad_query_with_json_is_the_json_error_of_a_stdin_line(run, command, query):
+    """`--stdin --json` printed a JSON error object per bad line, but a bad QUERY with
+    --json printed a plain-text error."""
+    res = run(command, "--json", query)
+    assert res.exit_code == 1 and res.stderr == ""
+    out = json.loads(res.stdout)
+    assert out["ok"] is False and out["error"].startswith("the query") and out["status"] == 400
+    assert out == ({"hits": []} if command == "search" else {"found": False}) | out
+    if query.strip():  # --stdin skips blank lines
+        res = CliRunner().invoke(cli, [command, "--json", "--stdin"],
+                                 input=query.encode("utf-8", "surrogateescape") + b"\n")
+        assert json.loads(res.stdout) == out and res.exit_code == 1
+
+
+@pytest.mark.parametrize("command", ["search", "ask"])
+@pytest.mark.parametrize("langs", [",,", "", " , "])
+def test_a_lang_option_without_a_language_is_an_error(run, command, langs):
+    """`--lang ,,` was read as no filter at all: every language."""
+    message = "--lang needs at least one language: ko, en, de, vi"
+    res = run(command, "upselling", "--lang", langs)
+    assert res.exit_code == 1 and res.stderr == f"error: {message}\n" and res.stdout == ""
+    res = run(command, "upselling", "--lang", langs, "--json")
+    assert res.exit_code == 1
+    assert json.loads(res.stdout) == {"ok": False, "error": message, "status": 400}
+
+
 def test_a_query_and_stdin_together_are_a_usage_error(run):
     res = CliRunner().invoke(cli, ["search", "upselling", "--stdin"], input="bundling\n")
     assert res.exit_code == 2 and "not both" in res.stderr
@@ -155,7 +183,7 @@ def test_a_stale_rebuild_keeps_articles_ingested_from_outside_the_corpus(run, tm
 
 @pytest.mark.parametrize(
     "args", [("search", "upselling"), ("ask", "upselling"), ("stats",), ("families",),
-             ("remove", "x")])
+             ("remove", "x"), ("list",), ("show", "x")])
 def test_reading_commands_refuse_a_missing_index_instead_of_creating_one(
     tmp_path, monkeypatch, args
 ):
