@@ -110,7 +110,8 @@ def decode_text(data: bytes, source: str) -> str:
         raise ArticleError(
             source,
             f"the file is not valid UTF-8 (bad byte at offset {exc.start}); "
-            "save it as UTF-8 and try again",
+            "save it as UTF-8 and try again, or add it with `kb add` (or the Add page), "
+            "which reads legacy encodings such as cp949 and latin-1",
         ) from None
     controls = sum(1 for c in text[:8192] if unicodedata.category(c) == "Cc" and c not in "\n\r\t")
     if controls > 0.01 * min(len(text), 8192):

@@ -39,7 +39,7 @@ def test_ingest_bad_files_one_line_each_and_good_files_still_ingested(run, tmp_p
     assert len(err_lines) == 4
     assert any("empty.md" in ln and "empty" in ln for ln in err_lines)
     assert any("picture.md" in ln and "binary" in ln for ln in err_lines)
-    assert any("latin1.txt" in ln and "UTF-8" in ln for ln in err_lines)
+    assert any("latin1.txt" in ln and "UTF-8" in ln and "`kb add`" in ln for ln in err_lines)
     assert any("nothing" in ln and "has no articles (.txt, .md" in ln for ln in err_lines)
     assert "1 new" in res.stdout
     assert re.search(r"embedded 1 chunk\(s\) and \d+ sentence\(s\)", res.stdout)
