@@ -179,7 +179,12 @@ def test_openapi_and_offline_docs(client):
 
 def test_error_shape_is_pinned(client):
     assert_error(client.get("/api/articles/no-such-article"), 404)
-    assert_error(client.get("/api/search", params={"q": ""}), 422)
+    assert_error(client.get("/api/search", params={"q": "x" * 501}), 422)
+    # An empty query says what a blank one says (QA: a 422 about string lengths).
+    for q in ("", "   "):
+        for path in ("/api/search", "/api/ask"):
+            body = assert_error(client.get(path, params={"q": q}), 400)
+            assert body["error"].startswith("the query is empty"), body
     assert_error(client.get("/api/search", params={"q": "x", "lang": "xx"}), 400)
     assert_error(client.get("/api/no-such-endpoint"), 404)
 

@@ -59,7 +59,9 @@ WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415)
 
 Q = Annotated[
     str,
-    Query(min_length=1, max_length=500, description="The question or keywords (ko/en/de/vi)."),
+    # No min_length: an empty q is the same 400 ("the query is empty") as a blank one,
+    # where a 422 said "String should have at least 1 character" (QA).
+    Query(max_length=500, description="The question or keywords (ko/en/de/vi)."),
 ]
 K = Annotated[int, Query(ge=1, le=100, description="How many passages to return.")]
 
