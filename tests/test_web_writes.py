@@ -1080,3 +1080,12 @@ def test_write_bodies_are_what_the_openapi_document_says(client):
     ):
         schemas.WriteOut.model_validate(body)
     schemas.DeleteOut.model_validate(client.delete("/api/articles/quokka", headers=AUTH).json())
+
+
+@pytest.mark.parametrize("tags", [[1], ["crm", None], 5, {"a": 1}])
+def test_tags_of_the_wrong_type_say_what_tags_may_be(client, tags):
+    """QA: "tags": [1] was told "the field 'tags' must be text", though a list is allowed."""
+    r = client.post("/api/articles", headers=AUTH, json={
+        "id": "quokka", "tags": tags, "text": "Quokka points reward loyal members twice."})
+    body = assert_error(r, 400)
+    assert body["error"].startswith("the field 'tags' must be a list of texts"), body

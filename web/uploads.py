@@ -208,7 +208,13 @@ def _flag(name: str, value: object) -> bool:
 
 
 def _tags(value: object) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else _text_field("tags", value).split(",")
+    if isinstance(value, str):
+        items: list[object] = list(_text_field("tags", value).split(","))
+    elif isinstance(value, list) and all(isinstance(t, str) for t in value):
+        items = value
+    else:  # QA: [1] was told "must be text", though a list is what it should be
+        raise BadInputError("the field 'tags' must be a list of texts, such as "
+                            '["pricing", "b2b"], or one comma-separated text')
     tags = tuple(_text_field("tags", t).strip() for t in items)
     tags = tuple(t for t in tags if t)
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
