@@ -761,6 +761,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 
 
 def _check_port(host: str, port: int) -> None:
+    import errno
     import socket
 
     # The family uvicorn binds with: IPv6 only for an address with ':' in it.
@@ -769,10 +770,17 @@ def _check_port(host: str, port: int) -> None:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
         try:
             probe.bind((host, port))
-        except OSError as exc:
+        except socket.gaierror as exc:  # not an address or a name this machine resolves
             raise ConfigError(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc} (is another server "
-                "running there? choose another --port)") from None
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} (--host takes an "
+                "address of this machine, such as 127.0.0.1 or 0.0.0.0)") from None
+        except OSError as exc:
+            hint = ("is another server running there? choose another --port"
+                    if exc.errno == errno.EADDRINUSE else
+                    "--host takes an address of this machine, such as 127.0.0.1 or 0.0.0.0"
+                    if exc.errno == errno.EADDRNOTAVAIL else "")
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+                              + (f" ({hint})" if hint else "")) from None
 
 
 def main() -> None:

@@ -431,6 +431,17 @@ def test_serve_on_a_busy_port_fails_before_loading_anything(run, monkeypatch):
     assert f"cannot listen on 127.0.0.1:{port}" in res.stderr and "another --port" in res.stderr
 
 
+@pytest.mark.parametrize("host", ["999.1.1.1", "no-such-host.invalid"])
+def test_serve_on_a_host_that_is_not_here_says_what_host_takes(run, monkeypatch, host):
+    """QA: --host 999.1.1.1 said "Name or service not known (is another server running
+    there? choose another --port)"."""
+    monkeypatch.setattr("kb.cli._open", lambda ctx: pytest.fail("opened the knowledge base"))
+    res = run("serve", "--host", host, "--port", "8797")
+    assert res.exit_code == 1
+    assert f"cannot listen on {host}:8797" in res.stderr and "--host takes an address" in res.stderr
+    assert "another --port" not in res.stderr
+
+
 def test_eval_with_a_shared_dir_without_its_data_is_one_line(run, tmp_path):
     res = run("eval", "--suite", "seeds", "--shared", str(tmp_path), "--sample", "1")
     assert res.exit_code == 1 and "Traceback" not in res.output
