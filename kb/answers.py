@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb import chunking, language, lexical
+from kb import chunking, definitions, language, lexical
 from kb.glossary import unhyphen
 from kb.results import Hit
 from kb.sentences import sentence_spans
@@ -122,6 +122,9 @@ class AnswerConfig:
     rank_weight: float = 1.0  # ... + this / (1 + passage rank)
     asker_lang_bonus: float = 1.0  # ... + this when the sentence is in the asker's language
     lead_bonus: float = 1.0  # ... + this when the sentence opens with a word of the question
+    # ... + this when the question asks what a concept is and the sentence says it
+    # ("Bán chéo là …" for "What is cross-selling?"; kb.definitions)
+    definition_bonus: float = 2.0
     heading_weight: float = 2.0  # ... + this * coverage of the question by its heading
     focus: float = 1.0  # the question's first word or concept weighs 1 + focus in coverage
     min_sentences: int = 2
@@ -1015,6 +1018,8 @@ def _features(
     qterms = _query_terms(query, qlang)
     idf = _idf(st, qlang, qterms)
     concepts = _concept_tokens(kb, query, qlang, qterms)
+    glossary = getattr(kb, "glossary", None)
+    asked = definitions.asked(query, glossary.match(query)) if glossary is not None else None
     for i, c in enumerate(cands):
         own = {c.hit.lang: set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))}
         c.features = {
@@ -1024,6 +1029,8 @@ def _features(
             "rank": 1.0 / (1 + c.rank),
             "asker_lang": float(c.hit.lang == qlang),
             "lead": float(_opens_with(c, qterms, qlang, concepts)),
+            "defines": float(asked is not None
+                             and definitions.defines(c.text, c.hit.lang, asked)),
             "heading": _coverage(
                 qterms, idf, qlang, concepts, {c.hit.lang: set(_analyzed(c.context, c.hit.lang))},
                 texts={c.hit.lang: c.context}, focus=cfg.focus,
@@ -1100,6 +1107,7 @@ def _score(c: _Candidate, cfg: AnswerConfig) -> float:
         + cfg.rank_weight * f["rank"]
         + cfg.asker_lang_bonus * f["asker_lang"]
         + cfg.lead_bonus * f["lead"]
+        + cfg.definition_bonus * f["defines"]
         + cfg.heading_weight * f["heading"]
     )
 

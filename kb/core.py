@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb import chunking, cleaning, language, lexical
+from kb import chunking, cleaning, definitions, language, lexical
 from kb.articles import Article, find_articles, read_article, same_id
 from kb.encoder import Encoder, load_encoder
 from kb.errors import (
@@ -29,7 +29,7 @@ from kb.errors import (
     NotFoundError,
     StorageError,
 )
-from kb.glossary import Glossary, joined_terms, load_glossary
+from kb.glossary import Concept, Glossary, joined_terms, load_glossary
 from kb.results import Hit, SearchResult
 from kb.rows import Rows
 from kb.search import Scored, SearchConfig, dense_ranking, fuse, lexical_rankings
@@ -62,6 +62,14 @@ ProgressFn = Callable[[str, int, int], None]
 # Articles analyzed per batch while preparing: large enough for Kiwi's threads, small
 # enough for the progress bar to move.
 _ANALYZE_BATCH = 64
+
+# A query's signals: the dense ranking, the BM25 rankings per language, the glossary
+# concept coverage of the candidates, the candidates that define the asked concept.
+Signals = tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float],
+                set[int]]
+# Candidates read for a definition: this many of each BM25 list, a quarter as many of the
+# dense ranking.
+DEFINITION_CANDIDATES = 12
 
 
 def _held_elsewhere(held: list[Path], path: Path) -> bool:
@@ -927,9 +935,10 @@ class KnowledgeBase:
         restored = self._restore_accents(q, qlang, lex)
         searched = restored or q
         qvec = self.encode_query(searched)
-        dense, lex_lists, coverage = self._signals(
+        dense, lex_lists, coverage, defining = self._signals(
             (vectors, lex), searched, qvec, qlang, search_langs)
-        fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, limit=self._fetch(k))
+        fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, defining=defining,
+                     limit=self._fetch(k))
         hits = self._hits(fused, k)
         return SearchResult(q, qlang, hits, (time.perf_counter() - started) * 1000, restored)
 
@@ -958,11 +967,11 @@ class KnowledgeBase:
                     self._query_cache.pop(next(iter(self._query_cache)))
         return vec
 
-    def signals(
-        self, query: str, query_vec: np.ndarray, query_lang: str, langs: list[str]
-    ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float]]:
-        """The dense ranking, the per-language BM25 rankings and the glossary concept
-        coverage of the candidates, for one query."""
+    def signals(self, query: str, query_vec: np.ndarray, query_lang: str,
+                langs: list[str]) -> Signals:
+        """The dense ranking, the per-language BM25 rankings, the glossary concept
+        coverage of the candidates and the passages that define the concept the query
+        asks about, for one query."""
         return self._signals(self._ensure_fresh(), query, query_vec, query_lang, langs)
 
     def _signals(
@@ -972,7 +981,7 @@ class KnowledgeBase:
         query_vec: np.ndarray,
         query_lang: str,
         langs: list[str],
-    ) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float]]:
+    ) -> Signals:
         # One snapshot of the indexes for the whole query (and one freshness check).
         vectors, lex = loaded
         cfg = self.search_config
@@ -990,7 +999,21 @@ class KnowledgeBase:
         if concepts and cfg.concept_weight:
             candidates = {cid for cid, _ in dense} | {c for r in lex_lists.values() for c, _ in r}
             coverage = self.glossary.coverage(concepts, self._chunk_terms(candidates))
-        return dense, lex_lists, coverage
+        defining: set[int] = set()
+        asked = definitions.asked(query, concepts) if cfg.definition_weight else None
+        if asked is not None:
+            defining = self._defining(asked, dense, lex_lists)
+        return dense, lex_lists, coverage, defining
+
+    def _defining(self, concept: Concept, dense: list[tuple[int, float]],
+                  lex_lists: dict[str, list[tuple[int, float]]]) -> set[int]:
+        """The best-ranked candidates that say what ``concept`` is. A short definition
+        is near the top of its language's BM25 list for the concept's term (the QA
+        case: first in Vietnamese BM25, 28th to 42nd in the dense ranking)."""
+        ids = {c for c, _ in dense[:DEFINITION_CANDIDATES // 4]} | {
+            c for ranked in lex_lists.values() for c, _ in ranked[:DEFINITION_CANDIDATES]}
+        return {cid for cid, lang, text in self.store.chunk_texts(sorted(ids))
+                if definitions.defines(text, lang, concept)}
 
     def dense(self, query_vec: np.ndarray, langs: list[str]) -> list[tuple[int, float]]:
         """The dense ranking alone, (chunk id, language-centred score), best first: what

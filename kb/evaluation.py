@@ -43,11 +43,12 @@ def variants(shipped: SearchConfig) -> dict[str, SearchConfig]:
     return {
         # BM25 with the language's own analyzer, in the query's language only.
         "bm25": replace(shipped, dense_weight=0.0, cross_lexical_weight=0.0,
-                        concept_weight=0.0, lexical_weight=1.0, lexical_weight_by_lang={}),
+                        concept_weight=0.0, definition_weight=0.0, lexical_weight=1.0,
+                        lexical_weight_by_lang={}),
         # Plain dense e5: raw cosine over all languages.
         "dense": replace(shipped, center=0.0, sentence_weight=0.0, lexical_weight=0.0,
                          lexical_weight_by_lang={}, cross_lexical_weight=0.0,
-                         concept_weight=0.0, dense_weight=1.0),
+                         concept_weight=0.0, definition_weight=0.0, dense_weight=1.0),
         "hybrid": shipped,
     }
 
@@ -168,7 +169,7 @@ class Evaluator:
         labels = self._label_map(kb, chunk_level)
         for q, vec in zip(queries, vecs, strict=True):
             qlang = detect_query(q.text)
-            dense, lex, coverage = kb.signals(q.text, vec, qlang, langs)
+            dense, lex, coverage, defining = kb.signals(q.text, vec, qlang, langs)
             denses = {(self.config.center, self.config.sentence_weight): dense}
             half = "dev" if zlib.crc32(q.text.encode()) % 2 == 0 else "test"
             for name, cfg in configs.items():
@@ -177,7 +178,8 @@ class Evaluator:
                     denses[key] = dense_ranking(vectors, vec, langs, center=cfg.center,
                                                 candidates=cfg.candidates,
                                                 sentence_weight=cfg.sentence_weight)
-                fused = fuse(denses[key], lex, qlang, cfg, coverage, limit=30)
+                fused = fuse(denses[key], lex, qlang, cfg, coverage, defining=defining,
+                             limit=30)
                 ranked = list(dict.fromkeys(labels[s.chunk_id] for s in fused))
                 results[name][q.group].add(ranked, q.relevant)
                 results[name]["all"].add(ranked, q.relevant)

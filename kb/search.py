@@ -50,6 +50,9 @@ class SearchConfig:
     lexical_weight_by_lang: dict[str, float] = field(default_factory=dict)
     cross_lexical_weight: float = 1.0  # BM25 in other languages via the glossary
     concept_weight: float = 4.0  # glossary concept coverage
+    # A passage that says what the asked concept is ("X is ...", kb.definitions), for
+    # a question that asks what it is.
+    definition_weight: float = 2.0
     rrf_k: int = 60
     candidates: int = 100
     per_article_cap: int = 0  # 0: no cap
@@ -147,6 +150,7 @@ def fuse(
     config: SearchConfig,
     coverage: dict[int, float] | None = None,
     *,
+    defining: set[int] | None = None,
     limit: int | None = None,
 ) -> list[Scored]:
     """Combine the rankings: a weighted sum of normalised scores (``linear``: dense
@@ -195,6 +199,10 @@ def fuse(
         for cid, c in coverage.items():
             scores[cid] += config.concept_weight * c * scale
         ranks.append(("concepts", {cid: round(c * 100) for cid, c in coverage.items()}))
+    if defining and config.definition_weight and config.fusion != "rrf":
+        for cid in defining:
+            scores[cid] += config.definition_weight
+        ranks.append(("defines", dict.fromkeys(defining, 1)))
     ordered = sorted(scores.items(), key=lambda x: -x[1])
     if limit is not None:
         ordered = ordered[:limit]

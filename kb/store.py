@@ -559,6 +559,15 @@ class Store:
         )
         return [ChunkRow(**dict(r)) for r in rows]
 
+    def chunk_texts(self, ids: list[int]) -> list[tuple[int, str, str]]:
+        """(id, language, text) of the given chunks, without the rest of their rows."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return self.conn.execute(
+            f"SELECT id, lang, text FROM chunks WHERE id IN ({marks})", [int(i) for i in ids]
+        ).fetchall()
+
     def chunk_terms(self, ids: list[int]) -> dict[int, tuple[str, list[str]]]:
         """Language and analyzed terms of the given chunks."""
         if not ids:

@@ -554,3 +554,30 @@ def test_a_miss_in_the_chosen_languages_says_which_languages_answer(real_kb):
                                   "Korean articles answer it"), ans.message
     off = real_kb.ask(OFF_TOPIC[0], langs=["de"])
     assert not off.found and "answer it" not in off.message
+
+
+VI_DEFINITION = (
+    "Bán chéo là gì\n\nBán chéo là việc giới thiệu cho khách hàng những sản phẩm bổ sung "
+    "liên quan đến sản phẩm họ đang mua hoặc đã mua. Ví dụ, khi khách hàng mua điện thoại, "
+    "cửa hàng gợi ý thêm ốp lưng và tai nghe. Mục tiêu của bán chéo là tăng giá trị mỗi đơn "
+    "hàng và đáp ứng tốt hơn nhu cầu của khách hàng.\n")
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", ["What is cross-selling?", "Was ist Cross-Selling?",
+                                      "크로스셀링이란?"])
+def test_a_definition_in_another_language_answers_what_a_concept_is(
+    real_kb_dir, real_encoder, tmp_path, question
+):
+    """QA: a Vietnamese article defining cross-selling ranked 19th-23rd for the English,
+    German and Korean question, behind Korean passages that only use the word, and the
+    answers quoted loyalty-programme sentences. A passage that says what the asked
+    concept is now ranks among the first three, and its definition leads the answer."""
+    kb = _copy_of(real_kb_dir, real_encoder, tmp_path)
+    _add(kb, VI_DEFINITION, "ban-cheo.txt")
+    hits = kb.search(question, k=3).hits
+    assert any(h.lang == "vi" and h.signals.get("defines") for h in hits), [
+        (h.article_id, h.signals) for h in hits]
+    ans = kb.ask(question)
+    assert ans.found and ans.sentences[0].text.startswith("Bán chéo là việc giới thiệu")
+    kb.close()

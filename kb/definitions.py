@@ -1,0 +1,92 @@
+"""Questions that ask what a concept is, and the passages that say it.
+
+"What is cross-selling?" asks for a definition, and a passage that gives one ("Bán chéo
+là việc giới thiệu …", "업셀링은 … 전략입니다") answers it better than twenty that only
+use the word. e5-small ranks a short definition in another language far down: in QA a
+Vietnamese definition of cross-selling came 19th to 23rd for the English, Korean and
+German question, behind Korean passages that merely name it. Search therefore lifts
+a passage in which a sentence opens with a term of the asked concept followed by a
+copula ("X is", "X ist", "X là", "X은/는").
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kb.glossary import Concept
+
+# How each language asks "what is X?", around the concept term (``{t}``).
+_ASKS = {
+    "en": r"\b(what\s+(is|are)|what's|define|definition\s+of|meaning\s+of)\s+(an?\s+|the\s+)?{t}",
+    "de": r"\b(was\s+(ist|sind|bedeutet|heißt|versteht\s+man\s+unter)|definition\s+(von|der|des)"
+          r"|definiere)\s+((der|die|das|ein|eine)\s+)?{t}",
+    # At the start: "Lợi ích của tiếp thị thượng nguồn là gì?" asks for the benefits.
+    "ko": r"^\s*{t}\s*(이란|란|(은|는|이|가)\s*(무엇|뭐)|의\s*(정의|뜻|의미))",
+    "vi": r"^\s*{t}\s+(là\s+gì|nghĩa\s+là\s+gì)|định\s+nghĩa\s+(về\s+)?{t}",
+}
+# How a sentence that defines X opens, in the passage's language: "X is a ...", not "X
+# is important". Korean marks any topic with 은/는 ("업스트림 마케팅은 마치 강물을 …
+# 같습니다" is a simile), so there the sentence must also end as a definition does:
+# with a noun and the copula ("… 전략입니다") or "means" ("… 말합니다"). Matched anywhere
+# in a passage, then kept only at a sentence's start: splitting every candidate passage
+# into sentences first cost 1.3 ms a question.
+_SAYS = {
+    "en": r"\b(the\s+)?{t}(\s*\([^)]*\))?\s+((is|are)\s+(a|an|the)\s|refers\s+to\s|means\s"
+          r"|is\s+defined\s+as\s|describes\s)",
+    "de": r"\b((der|die|das)\s+)?{t}(\s*\([^)]*\))?\s+((ist|sind)\s+(ein|eine|einer|der|die|das)\s"
+          r"|bezeichnet\s|bedeutet\s|meint\s)",
+    "ko": r"{t}(\s*\([^)]*\))?(은|는|이란|란|이라\s*함은)\s[^.?!\n]*"
+          r"(입니다|이다|말합니다|말한다|의미합니다|의미한다|뜻합니다|뜻한다|가리킵니다|가리킨다)[.!]?(?=\s|$)",
+    "vi": r"\b{t}(\s*\([^)]*\))?\s+(là|được\s+hiểu\s+là|có\s+nghĩa\s+là)\s(?!gì)",
+}
+_SENTENCE_END = re.compile(r"[.?!\n]")
+
+
+def _terms(concept: Concept, lang: str) -> list[str]:
+    names = [concept.names[lang]] if lang in concept.names else []
+    # Longest first, so that "cross-selling strategy" is tried before "cross-selling".
+    return sorted({*concept.terms.get(lang, ()), *names}, key=len, reverse=True)
+
+
+def _pattern(template: str, terms: Iterable[str]) -> re.Pattern[str] | None:
+    return _compiled(template, tuple(terms))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(template: str, terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    alternatives = "|".join(re.escape(t).replace(r"\-", r"[-\s]?").replace(r"\ ", r"\s+")
+                            for t in terms)
+    if not alternatives:
+        return None
+    return re.compile(template.replace("{t}", f"({alternatives})"), re.IGNORECASE)
+
+
+def asked(query: str, concepts: list[Concept]) -> Concept | None:
+    """The concept ``query`` asks the definition of ("Was ist Upselling?"), if any."""
+    for concept in concepts:
+        terms = sorted({t for lang in concept.terms for t in _terms(concept, lang)},
+                       key=lambda t: (-len(t), t))
+        for template in _ASKS.values():
+            pattern = _pattern(template, terms)
+            if pattern is not None and pattern.search(query):
+                return concept
+    return None
+
+
+def defines(text: str, lang: str, concept: Concept) -> bool:
+    """Whether a sentence of ``text`` (a passage in ``lang``) opens by saying what the
+    concept is; a question ("Bán chéo là gì?") does not."""
+    template = _SAYS.get(lang)
+    pattern = _pattern(template, _terms(concept, lang)) if template else None
+    if pattern is None:
+        return False
+    for m in pattern.finditer(text):
+        before = text[: m.start()].rstrip(" \t-*•")
+        end = _SENTENCE_END.search(text, m.end())
+        if (not before or before[-1] in ".!?\n") and not (end and end.group() == "?"):
+            return True
+    return False

@@ -1,0 +1,65 @@
+"""kb.definitions on the shipped glossary: which questions ask what a concept is, and
+which sentences say it; no model."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb import definitions
+from kb.glossary import Glossary, load_glossary
+
+
+@pytest.fixture(scope="module")
+def glossary() -> Glossary:
+    return load_glossary()
+
+
+def concept(glossary: Glossary, concept_id: str):
+    return next(c for c in glossary.concepts if c.id == concept_id)
+
+
+@pytest.mark.parametrize(("query", "asked"), [
+    ("What is cross-selling?", "cross-selling"),
+    ("what are loyalty programs", "loyalty-program"),
+    ("Was ist Bündelung von Produkten beim Cross-Selling?", "bundling"),  # the one asked
+    ("Was versteht man unter Upselling?", "upselling"),
+    ("크로스셀링이란?", "cross-selling"),
+    ("업셀링은 무엇인가요?", "upselling"),
+    ("업셀링의 정의", "upselling"),
+    ("Bán chéo là gì?", "cross-selling"),
+    ("How do you measure the success of cross-selling?", None),
+    ("Which KPIs for cross-selling?", None),
+    ("크로스셀링에서 추천 시스템은 어떤 역할을 하나요?", None),
+    ("Lợi ích của tiếp thị thượng nguồn là gì?", None),  # the benefits, not the concept
+])
+def test_a_question_asks_for_a_definition_of_the_concept_it_names_first(
+    glossary, query, asked
+):
+    got = definitions.asked(query, glossary.match(query))
+    assert (got.id if got else None) == asked
+
+
+@pytest.mark.parametrize(("text", "lang", "concept_id", "says"), [
+    ("Bán chéo là việc giới thiệu cho khách hàng những sản phẩm bổ sung.", "vi",
+     "cross-selling", True),
+    ("Bán chéo là gì?", "vi", "cross-selling", False),  # a question, as a heading
+    ("업셀링은 고객에게 더 고급 제품이나 서비스를 추천하여 구매량을 늘리는 전략입니다.", "ko",
+     "upselling", True),
+    ("- 번들링은 여러 제품을 하나의 패키지로 묶어 판매하는 기법입니다.", "ko", "bundling", True),
+    # Korean marks any topic with 은/는: a simile or a place is not a definition.
+    ("업스트림 마케팅은 마치 강물을 위에서 내려다보는 것과 같습니다.", "ko",
+     "upstream-marketing", False),
+    ("다운스트림 마케팅은 마케팅 계획의 후반부에 위치합니다.", "ko", "downstream-marketing", False),
+    ("Cross-selling is the practice of offering related products.", "en", "cross-selling", True),
+    ("Cross selling refers to offering related products.", "en", "cross-selling", True),
+    ("Cross-selling is important for growth.", "en", "cross-selling", False),
+    ("Upselling ist eine Verkaufstechnik, die höherwertige Produkte anbietet.", "de",
+     "upselling", True),
+    ("Viele Firmen nutzen Upselling. Upselling bezeichnet den Verkauf teurerer Produkte.",
+     "de", "upselling", True),  # any sentence of the passage
+    ("Upselling steigert den Umsatz.", "de", "upselling", False),
+])
+def test_a_sentence_says_what_a_concept_is_when_it_opens_with_it_and_a_copula(
+    glossary, text, lang, concept_id, says
+):
+    assert definitions.defines(text, lang, concept(glossary, concept_id)) is says
