@@ -33,7 +33,9 @@ class Hit(_Body):
     score: float = Field(description="The fused score; higher is better.")
     signals: dict[str, int] = Field(
         description="The passage's rank in each retriever that found it (dense, "
-                    "bm25_<lang>, concepts).")
+                    "bm25_<lang>), its glossary concept coverage in percent (concepts), "
+                    "and defines: 1 when it says what the concept the query asks about "
+                    "is.")
 
 
 class SearchOut(_Body):
