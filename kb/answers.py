@@ -12,13 +12,13 @@ behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measu
      one unit and is covered by any of its terms in any language (번들링 covers
      "Bündelung"). Words the corpus has never seen weigh the most, and off-topic
      questions are made of them;
-   - *dense margin*: how far the question's dense score on one of its best passages
-     stands above the scores that fixed general-knowledge questions
-     (:data:`NULL_QUESTIONS`) reach on that same passage, in standard deviations. The
-     null scores are measured at run time, once per index version, so they follow the
-     model and the corpus; measured per passage, a passage close to everything (a long
-     generic table) earns nothing, and adding one leaves other questions' margins
-     alone.
+   - *dense margin*: the question's best dense score, each passage's score first
+     lowered by that passage's hubness (the mean score that fixed general-knowledge
+     questions, :data:`NULL_QUESTIONS`, reach on it), against the same best corrected
+     score of those null questions, in standard deviations. The null scores are
+     measured at run time, once per index version, so they follow the model and the
+     corpus; a passage close to everything (a long generic table) earns nothing, and
+     adding one leaves other questions' margins alone.
    The answer is ``found`` when ``coverage + dense_weight * margin >= threshold``.
 3. **Sentence scoring.** Each sentence of the passages is a candidate, except headings,
    questions, lead-ins ending in ":", table rows and signposts ("In this section we
@@ -115,9 +115,8 @@ NULL_QUESTIONS: tuple[str, ...] = (
 class AnswerConfig:
     """Knobs of the answerer; the defaults are the measured best (docs/answers.md)."""
 
-    dense_weight: float = 0.15  # evidence = coverage + dense_weight * dense margin (z)
-    threshold: float = 1.0  # found when the evidence reaches this
-    margin_passages: int = 3  # the dense margin is the best over this many top passages
+    dense_weight: float = 0.225  # evidence = coverage + dense_weight * dense margin (z)
+    threshold: float = 1.1  # found when the evidence reaches this
     lexical_weight: float = 1.0  # sentence score: pool-z dense + this * sentence coverage
     rank_weight: float = 1.0  # ... + this / (1 + passage rank)
     asker_lang_bonus: float = 1.0  # ... + this when the sentence is in the asker's language
@@ -215,7 +214,7 @@ class Evidence:
     """Why an answer was (not) found: the two signals and their combination."""
 
     coverage: float  # IDF-weighted share of the question's words found in the passages
-    dense_margin: float  # top passages vs. the null questions' scores on them, in SDs
+    dense_margin: float  # hubness-corrected best score vs. the null questions', in SDs
     score: float
     threshold: float
 
@@ -313,24 +312,32 @@ def _refresh(kb: KnowledgeBase, st: _State, version: int) -> None:
 
 @dataclass(frozen=True)
 class _Null:
-    """The null questions' dense scores on the passages their rankings reach."""
+    """What the null questions reach: each passage's hubness (the mean of their scores
+    on it) and the spread of their best hubness-corrected scores.
 
-    listed: dict[int, np.ndarray]  # chunk id -> each null question's score (NaN: unranked)
-    floor: np.ndarray  # each null question's lowest ranked score
-    spread: float  # the mean over those passages of their null scores' spread
+    A question's dense margin is its best score minus the passage's hubness, against
+    the same figure for the null questions (each corrected without its own score).
+    Correcting by hubness keeps a passage close to every question (QA's 60-row
+    campaign table) from raising the bar for all; comparing best with best keeps a
+    large corpus, where any question's best passage stands out from what others score
+    on it, from passing everything (docs/answers.md, "Calibration").
+    """
 
-    def margin(self, chunk_id: int, score: float) -> float:
-        """``score`` on the passage against the null questions' scores on it, in standard
-        deviations (at least :attr:`spread`, so that a passage every null question
-        scores alike does not turn a small lead into a large one)."""
-        null = self.listed.get(chunk_id, self.floor)
-        # A passage below a null question's candidates scores at most its lowest ranked
-        # one; taking that bound errs towards "not found".
-        null = np.where(np.isnan(null), self.floor, null)
-        return float((score - null.mean()) / max(float(null.std()), self.spread))
+    hubness: dict[int, float]  # passage -> mean null score (passages the rankings reach)
+    floor: float  # the hubness of any other passage: the rankings' lowest scores, averaged
+    centre: float  # median of the null questions' best corrected scores
+    scale: float  # their spread (MAD, as a standard deviation)
+
+    def margin(self, dense: list[tuple[int, float]]) -> float:
+        """The best hubness-corrected score of ``dense`` (a dense ranking), in units of
+        the null questions' spread above their median."""
+        if not dense:
+            return -10.0
+        best = max(score - self.hubness.get(cid, self.floor) for cid, score in dense)
+        return (best - self.centre) / self.scale
 
 
-_NO_NULL = _Null({}, np.zeros(1), 1.0)
+_NO_NULL = _Null({}, 0.0, 0.0, 1.0)
 
 
 def _null(kb: KnowledgeBase, st: _State, langs: list[str]) -> _Null:
@@ -344,20 +351,27 @@ def _null(kb: KnowledgeBase, st: _State, langs: list[str]) -> _Null:
 
 
 def _null_scores(kb: KnowledgeBase, langs: list[str], vecs: np.ndarray) -> _Null:
-    """The dense scores that the null questions (``vecs``, their query vectors) reach,
-    per passage of their rankings."""
+    """Hubness and the null distribution from the null questions' (``vecs``, their
+    query vectors) dense rankings."""
     rankings = [kb.dense(v, langs) for v in vecs] if langs else []
     rankings = [r for r in rankings if r]
-    if len(rankings) < 2:
+    n = len(rankings)
+    if n < 3:
         return _NO_NULL
+    # A passage below a null question's candidates scores at most its lowest ranked one.
     floor = np.array([r[-1][1] for r in rankings])
-    listed: dict[int, np.ndarray] = {}
-    for n, ranking in enumerate(rankings):
+    scores: dict[int, np.ndarray] = {}
+    for i, ranking in enumerate(rankings):
         for cid, score in ranking:
-            listed.setdefault(cid, np.full(len(rankings), np.nan))[n] = score
-    spreads = [np.where(np.isnan(v), floor, v).std() for v in listed.values()]
+            scores.setdefault(cid, floor.copy())[i] = score
+    total = {cid: float(v.sum()) for cid, v in scores.items()}
+    best = np.array([max(s - (total[cid] - s) / (n - 1) for cid, s in ranking)
+                     for ranking in rankings])
+    centre = float(np.median(best))
+    mad = float(np.median(np.abs(best - centre))) * 1.4826
     # A floor on the spread keeps a degenerate index (one chunk) from dividing by ~0.
-    return _Null(listed, floor, max(float(np.mean(spreads)), 1e-3))
+    return _Null({cid: t / n for cid, t in total.items()}, float(floor.mean()), centre,
+                 max(mad, 1e-3))
 
 
 def _sentence_vectors(kb: KnowledgeBase, st: _State, cands: list[_Candidate]) -> np.ndarray:
@@ -618,9 +632,7 @@ def evidence(
                     concepts_only=query_lang not in search_langs)
     # The dense ranking: (chunk id, language-centred score), best first.
     dense = kb.dense(query_vec, search_langs) if search_langs else []
-    null = _null(kb, st, search_langs)
-    top = dense[: cfg.margin_passages]
-    margin = max((null.margin(cid, score) for cid, score in top), default=-10.0)
+    margin = _null(kb, st, search_langs).margin(dense)
     score = cov + cfg.dense_weight * margin
     return Evidence(cov, margin, score, cfg.threshold)
 

@@ -36,6 +36,11 @@ OFF_TOPIC = [
 ]
 
 
+# A KPI question the fake-encoder index answers: the fake encoder's dense margins are
+# noise, so its own words must carry it.
+KPI_QUESTION = "크로스셀링 KPI는?"
+
+
 def _norm(text: str) -> str:
     return " ".join(text.split()).lower()
 
@@ -78,14 +83,14 @@ def test_answer_quotes_two_to_five_sentences_with_exact_spans(fake_kb, question)
 def test_sentences_of_one_passage_share_its_citation(fake_kb):
     """Two quoted sentences from one passage make one source with two spans, not two
     cards showing the same passage."""
-    ans = answer(fake_kb, "Which KPIs for cross-selling?")
+    ans = answer(fake_kb, KPI_QUESTION)
     assert ans.found
     multi = [c for c in ans.citations if len(c.spans) > 1]
     assert multi, [(c.n, c.spans) for c in ans.citations]
     for c in multi:
         citing = [s for s in ans.sentences if s.citations == (c.n,)]
         assert [(s.start, s.end) for s in citing] == list(c.spans)
-    best = best_citation(fake_kb, "Which KPIs for cross-selling?")
+    best = best_citation(fake_kb, KPI_QUESTION)
     assert best is not None and len(best.spans) == 1
     top = ans.sentences[ans.best_sentence]
     assert best.sentence == top.text and best.n == top.citations[0] == ans.best
@@ -109,7 +114,7 @@ def test_answer_leads_with_the_best_passage_and_reads_in_text_order(fake_kb, que
 
 def test_a_quoted_list_lead_in_brings_the_whole_list(fake_kb):
     """"Which KPIs?" quotes the lead-in ("... define a few KPIs") and every item, not one."""
-    ans = answer(fake_kb, "Which KPIs for cross-selling?")
+    ans = answer(fake_kb, KPI_QUESTION)
     texts = [s.text for s in ans.sentences]
     kpis = ["판매 증가율", "구매 전환율", "고객 유지율", "평균 주문 금액"]
     assert all(any(t.startswith(f"- {k}:") for t in texts) for k in kpis), texts
@@ -509,7 +514,8 @@ def test_adding_a_generic_article_leaves_other_answers_found(real_kb_dir, real_e
     """QA: one article close to every question (a 60-row table) took "Wie misst man den
     Erfolg von Cross-Selling?" from found to "no good answer": the dense margin was
     measured against the null questions' best scores, which that article raised for
-    every question. Measured per passage, the margins stay where they were."""
+    every question. Corrected by each passage's hubness, the margins stay where they
+    were."""
     kb = _copy_of(real_kb_dir, real_encoder, tmp_path)
     questions = ["Wie misst man den Erfolg von Cross-Selling?", "Was macht ein Marketingleiter?"]
     before = {q: kb.ask(q).evidence for q in questions}
@@ -580,4 +586,40 @@ def test_a_definition_in_another_language_answers_what_a_concept_is(
         (h.article_id, h.signals) for h in hits]
     ans = kb.ask(question)
     assert ans.found and ans.sentences[0].text.startswith("Bán chéo là việc giới thiệu")
+    kb.close()
+
+
+@pytest.mark.model
+def test_a_larger_corpus_on_other_topics_does_not_answer_marketing_questions(
+    real_encoder, tmp_path
+):
+    """The dense margin compares best with best. Measured per passage against the null
+    questions' scores on that same passage (tried 2026-12-06), it passed most questions
+    on any larger corpus: a question's best passage, picked from hundreds, always
+    stands out from what other questions score on it. On an XQuAD index, 23 of 32
+    marketing questions were "found"."""
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    from .conftest import SHARED
+
+    data = json.loads((SHARED / "bench" / "xquad" / "xquad.en.json").read_text())["data"]
+    paras = [p for a in data for p in a["paragraphs"]][::2]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, p in enumerate(paras):
+        (corpus / f"xquad-{i:03d}.txt").write_text(p["context"], encoding="utf-8")
+    d = tmp_path / "index"
+    kb = KnowledgeBase.open(d, settings=Settings(index_dir=d, corpus_dir=corpus),
+                            encoder=real_encoder)
+    kb.ingest_paths([corpus])
+    marketing = [q for q in (
+        "What is upstream marketing?", "Which KPIs for cross-selling?", "What is upselling?",
+        "How do loyalty programs support cross-selling?", "What does a marketing director do?",
+        "Why analyse competitors in upstream marketing?", "What is bundling?",
+        "How do you measure the success of cross-selling?")]
+    found = [q for q in marketing if kb.ask(q).found]
+    assert len(found) <= 1, found
+    questions = [qa["question"] for p in paras[:40:4] for qa in p["qas"][:1]]
+    assert sum(kb.ask(q).found for q in questions) >= 8, questions
     kb.close()

@@ -269,8 +269,12 @@ def test_ask_page_answer_links_to_the_passage(client):
     assert '<mark id="hl"' in page.text
 
 
+# Found with the fake encoder, whose dense margins are noise: its own words carry it.
+KPI_QUESTION = "크로스셀링 KPI는?"
+
+
 def test_a_passage_quoted_twice_is_one_card_with_both_sentences_marked(client):
-    r = client.get("/", params={"q": "Which KPIs for cross-selling?"})
+    r = client.get("/", params={"q": KPI_QUESTION})
     cards = re.findall(r'<li class="card" id="cite-(\d+)">(.*?)</li>', r.text, re.S)
     numbers = [int(n) for n, _ in cards]
     assert numbers == list(range(1, len(cards) + 1))
@@ -286,7 +290,7 @@ def test_a_passage_quoted_twice_is_one_card_with_both_sentences_marked(client):
 
 def test_a_quoted_list_reads_as_a_list_and_prose_as_a_paragraph(client):
     """The four KPIs ran together in one paragraph, their bullets dropped."""
-    r = client.get("/", params={"q": "Which KPIs for cross-selling?"})
+    r = client.get("/", params={"q": KPI_QUESTION})
     text = re.search(r'<div class="answer-text">(.*?)</div>', r.text, re.S).group(1)
     items = re.findall(r'<li><span class="answer-sentence" lang="ko">([^<]*)</span>', text)
     assert [i.split(":")[0] for i in items] == ["판매 증가율", "구매 전환율", "고객 유지율",
