@@ -124,6 +124,7 @@ class AnswerConfig:
     # ... + this when the question asks what a concept is and the sentence says it
     # ("Bán chéo là …" for "What is cross-selling?"; kb.definitions)
     definition_bonus: float = 2.0
+    definition_evidence: float = 1.0  # evidence + this when a passage defines the asked concept
     heading_weight: float = 2.0  # ... + this * coverage of the question by its heading
     focus: float = 1.0  # the question's first word or concept weighs 1 + focus in coverage
     min_sentences: int = 2
@@ -415,6 +416,16 @@ def _sentence_vectors(kb: KnowledgeBase, st: _State, cands: list[_Candidate]) ->
 # 왜 and 하나요 (하다), and "làm" is "do" on its own but "how" in "làm thế nào".
 _KO_ASKING = frozenset({"어떻다", "어떠하다", "왜", "하다"})
 _VI_ASKING = re.compile(r"\blàm (?=thế nào|sao\b|cách nào)", re.I)
+# Words that ask for a definition: "What does bundling mean?", "Was bedeutet …?", "Was
+# versteht man unter …?", "Định nghĩa …", "…의 뜻": counted as content, they halved the
+# coverage of such questions, and QA got "no good answer" for each.
+_DEFINITION_ASKING = {
+    "en": re.compile(r"\b(mean|means|meaning|definition|define)\b", re.I),
+    "de": re.compile(r"\b(bedeutet|bedeuten|bedeutung|heißt|versteht\s+man\s+unter|"
+                     r"definition|definiere)\b", re.I),
+    "vi": re.compile(r"\b(định\s+nghĩa|nghĩa\s+là\s+gì|thế\s+nào\s+là)\b", re.I),
+    "ko": re.compile(r"의\s*(뜻|정의|의미)(?=\s*(은|는|이|가)?\s*(무엇|뭐|\?|$))"),
+}
 
 
 def _query_terms(query: str, lang: str) -> list[str]:
@@ -422,6 +433,9 @@ def _query_terms(query: str, lang: str) -> list[str]:
     double-count), without the words that only make it a question."""
     if lang == "vi":
         query = _VI_ASKING.sub(" ", unicodedata.normalize("NFC", query))
+    asking = _DEFINITION_ASKING.get(lang)
+    if asking is not None:
+        query = asking.sub(" ", query)
     terms = (t for t in lexical.analyze(query, lang) if "_" not in t)
     return list(dict.fromkeys(t for t in terms if lang != "ko" or t not in _KO_ASKING))
 
@@ -634,6 +648,12 @@ def evidence(
     dense = kb.dense(query_vec, search_langs) if search_langs else []
     margin = _null(kb, st, search_langs).margin(dense)
     score = cov + cfg.dense_weight * margin
+    # A question that asks what a concept is, and a passage that says it (search marks
+    # it, kb.definitions), is answered whatever e5 makes of a short question: "Was ist
+    # Bündelung?" has full coverage but a dense margin of -0.02 against the Korean
+    # definition.
+    if any(h.signals.get("defines") for h in hits):
+        score += cfg.definition_evidence
     return Evidence(cov, margin, score, cfg.threshold)
 
 
@@ -669,20 +689,25 @@ def _not_found_message(
     return f"No good answer: {reason}.{hint} Try {tries}."
 
 
-def _elsewhere(kb: KnowledgeBase, query: str, qvec: np.ndarray, qlang: str,
-               langs: Sequence[str], k: int, cfg: AnswerConfig) -> str | None:
-    """When a question limited to ``langs`` finds nothing, whether the languages left
-    out answer it, in words (QA: "크로스셀링 KPI는?" limited to German said only "No good
-    answer", though the Korean article answers it)."""
-    hits = tuple(kb.search(query, k=k, query_lang=qlang).hits)
-    ev = evidence(kb, query, qvec, qlang, hits, config=cfg)
-    other = [h.lang for h in hits[:3] if h.lang not in langs]
-    if ev.score < ev.threshold or not other:
+def _elsewhere(kb: KnowledgeBase, query: str, qlang: str, langs: Sequence[str], k: int,
+               cfg: AnswerConfig) -> str | None:
+    """When a question limited to ``langs`` finds nothing, which languages left out
+    answer it, in words (QA: "크로스셀링 KPI는?" limited to German said only "No good
+    answer", though the Korean article answers it). Named from what the answer without
+    the filter cites, not from what search ranks first (QA: that named English for
+    "What is upselling?", which English alone does not answer)."""
+    full = answer(kb, query, query_lang=qlang, k_passages=k, config=cfg)
+    other = list(dict.fromkeys(c.hit.lang for c in full.citations if c.hit.lang not in langs))
+    if not full.found or not other:
         return None
-    chosen = ", ".join(language.LANG_NAMES.get(x, x) for x in langs)
-    names = " and ".join(dict.fromkeys(language.LANG_NAMES.get(x, x) for x in other))
-    return (f"No good answer in the chosen languages ({chosen}), but the {names} articles "
-            "answer it: ask again with all languages.")
+    return (f"No good answer in the chosen languages ({_names(langs)}), but the "
+            f"{_names(other)} articles answer it: ask again with all languages.")
+
+
+def _names(langs: Sequence[str]) -> str:
+    """"Korean, English and German"."""
+    names = [language.LANG_NAMES.get(x, x) for x in langs]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def answer(
@@ -728,7 +753,7 @@ def answer(
         message = _not_found_message(kb, qlang, "no passage in the knowledge base clearly "
                                      "addresses this question", filtered=bool(langs))
         if langs:
-            message = _elsewhere(kb, sq, qvec, qlang, langs, k_passages, cfg) or message
+            message = _elsewhere(kb, sq, qlang, langs, k_passages, cfg) or message
         return Answer(q, qlang, False, message, evidence=ev, passages=hits, restored=restored)
     cands = _candidates(hits)
     if not cands:
@@ -742,10 +767,12 @@ def answer(
     if titled:  # it leads, and the other sentences make room for its items
         best_item = max(titled, key=lambda c: c.score)
         picked = [best_item] + picked[: MAX_WITH_LIST - len(titled)]
-    else:  # a list whose item leads the answer makes room for itself the same way
+    else:  # a list the best sentence leads into or is an item of makes room the same way
         led = _led_list(picked, cands)
-        others = [c for c in picked if c not in led]
-        picked = [c for c in picked if c in led] + others[: MAX_WITH_LIST - len(led)]
+        if led:
+            others = [c for c in picked if c not in led]
+            picked = ([picked[0]] + [c for c in led if c is not picked[0]]
+                      + others[: MAX_WITH_LIST - len(led)])
     chosen = _arrange(picked, cands, qset, qlang)
     # Whole lists first, then antecedents in the room they leave; a sentence that points
     # back at what found no room is left out, unless it is the best one.
@@ -933,12 +960,20 @@ def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: froz
 
 
 def _led_list(picked: list[_Candidate], cands: list[_Candidate]) -> list[_Candidate]:
-    """The whole short list (:func:`_whole`) that the best sentence is an item of and
-    stands for (:func:`_close_sibling`), or nothing."""
-    lst = _list_at(picked[0])
-    if lst is None or lst.n_items > MAX_LIST_ITEMS or not _close_sibling(picked[0], lst, cands):
-        return []
-    return _whole(lst, cands)
+    """The whole short list (:func:`_whole`) that the best sentence introduces, or is
+    an item of and stands for (:func:`_close_sibling`), or nothing. A lead-in that is
+    the best sentence promises its list: QA got "… define a few KPIs" followed by a
+    definition of cross-selling from another article, and none of the four KPIs."""
+    best = picked[0]
+    lst = _list_at(best)
+    if lst is not None and lst.n_items <= MAX_LIST_ITEMS and _close_sibling(best, lst, cands):
+        return _whole(lst, cands)
+    # The lead-in is the line right before the items, not every line of its block.
+    led = next((x for x in _lists(best.hit) if x.lead_a <= best.start < x.items_a
+                and "\n" not in best.hit.text[best.start - best.hit.start:
+                                               x.items_a - best.hit.start - 1]), None)
+    whole = _whole(led, cands) if led is not None and led.n_items <= MAX_LIST_ITEMS else []
+    return whole if len(whole) <= MAX_WITH_LIST else []
 
 
 def _close_sibling(item: _Candidate, lst: _List, cands: list[_Candidate]) -> bool:

@@ -19,14 +19,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from kb.glossary import Concept
 
-# How each language asks "what is X?", around the concept term (``{t}``).
+# How each language asks "what is X?", around the concept term (``{t}``). In English
+# and German the term must end what is asked ({end}): "What are cross-selling KPIs?"
+# asks for the KPIs (QA).
+_END = r"(?=\s*([?.!,;:]|$)|\s+(and|or|in|for|of|und|oder|im|in|bei|beim|für|von)\b)"
 _ASKS = {
-    "en": r"\b(what\s+(is|are)|what's|define|definition\s+of|meaning\s+of)\s+(an?\s+|the\s+)?{t}",
-    "de": r"\b(was\s+(ist|sind|bedeutet|heißt|versteht\s+man\s+unter)|definition\s+(von|der|des)"
-          r"|definiere)\s+((der|die|das|ein|eine)\s+)?{t}",
+    "en": r"\b((what\s+(is|are)|what's|define|definition\s+of|meaning\s+of)\s+(an?\s+|the\s+)?"
+          r"{t}(e?s)?{end}|what\s+(does|do)\s+(an?\s+|the\s+)?{t}(e?s)?\s+mean\b)",
+    "de": r"\b(was\s+(ist|sind|bedeutet|bedeuten|heißt|versteht\s+man\s+unter)|definition\s+"
+          r"(von|der|des)|definiere)\s+((der|die|das|ein|eine)\s+)?{t}{end}",
     # At the start: "Lợi ích của tiếp thị thượng nguồn là gì?" asks for the benefits.
     "ko": r"^\s*{t}\s*(이란|란|(은|는|이|가)\s*(무엇|뭐)|의\s*(정의|뜻|의미))",
-    "vi": r"^\s*{t}\s+(là\s+gì|nghĩa\s+là\s+gì)|định\s+nghĩa\s+(về\s+)?{t}",
+    "vi": r"^\s*({t}\s+(là\s+gì|nghĩa\s+là\s+gì)|thế\s+nào\s+là\s+{t}|định\s+nghĩa\s+(về\s+)?{t})",
 }
 # How a sentence that defines X opens, in the passage's language: "X is a ...", not "X
 # is important". Korean marks any topic with 은/는 ("업스트림 마케팅은 마치 강물을 …
@@ -62,7 +66,8 @@ def _compiled(template: str, terms: tuple[str, ...]) -> re.Pattern[str] | None:
                             for t in terms)
     if not alternatives:
         return None
-    return re.compile(template.replace("{t}", f"({alternatives})"), re.IGNORECASE)
+    pattern = template.replace("{t}", f"({alternatives})").replace("{end}", _END)
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def asked(query: str, concepts: list[Concept]) -> Concept | None:

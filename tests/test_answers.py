@@ -558,6 +558,10 @@ def test_a_miss_in_the_chosen_languages_says_which_languages_answer(real_kb):
     assert not ans.found
     assert ans.message.startswith("No good answer in the chosen languages (German), but the "
                                   "Korean articles answer it"), ans.message
+    # Named from what the unfiltered answer cites, not from search's first three: QA got
+    # "the Korean and English articles" here, though English alone does not answer it.
+    upselling = real_kb.ask("What is upselling?", langs=["de"])
+    assert "but the Korean articles answer it" in upselling.message, upselling.message
     off = real_kb.ask(OFF_TOPIC[0], langs=["de"])
     assert not off.found and "answer it" not in off.message
 
@@ -622,4 +626,36 @@ def test_a_larger_corpus_on_other_topics_does_not_answer_marketing_questions(
     assert len(found) <= 1, found
     questions = [qa["question"] for p in paras[:40:4] for qa in p["qas"][:1]]
     assert sum(kb.ask(q).found for q in questions) >= 8, questions
+    kb.close()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", ["Was ist Bündelung?", "What does bundling mean?",
+                                      "Was versteht man unter Bündelung?", "Was heißt Bündelung?"])
+def test_a_question_for_a_definition_is_answered_with_it(real_kb, question):
+    """QA: "What does bundling mean?" and "Was versteht man unter Bündelung?" got "no good
+    answer": "mean" and "versteht" counted as words to find, halving the coverage. And a
+    short German question gets a weak dense margin against the Korean definition
+    ("Was ist Bündelung?": -0.02); a passage that says what the asked concept is now
+    counts as evidence."""
+    ans = real_kb.ask(question)
+    assert ans.found, ans.evidence
+    assert ans.sentences[0].text.startswith("번들링은"), [s.text for s in ans.sentences]
+
+
+@pytest.mark.model
+def test_a_best_sentence_that_leads_into_a_list_brings_the_list(
+    real_kb_dir, real_encoder, tmp_path
+):
+    """QA: after a short German note defining cross-selling was added, "Which KPIs
+    should I use for cross-selling?" quoted the KPI lead-in and then the German
+    definition, none of the four KPIs."""
+    kb = _copy_of(real_kb_dir, real_encoder, tmp_path)
+    _add(kb, "Cross-Selling kurz erklärt\n\nCross-Selling ist eine Verkaufstechnik, bei der "
+         "Kunden ergänzende Produkte angeboten werden. Anders als beim Upselling geht es "
+         "nicht um eine teurere Variante, sondern um ein zusätzliches Produkt. Ein Beispiel "
+         "ist die Handyhülle zum neuen Smartphone.", "cross-selling-kurz.txt")
+    ans = kb.ask("Which KPIs should I use for cross-selling?")
+    texts = [s.text for s in ans.sentences]
+    assert ans.found and all(any(t.startswith(f"- {k}:") for t in texts) for k in KPIS), texts
     kb.close()

@@ -27,6 +27,13 @@ def concept(glossary: Glossary, concept_id: str):
     ("업셀링은 무엇인가요?", "upselling"),
     ("업셀링의 정의", "upselling"),
     ("Bán chéo là gì?", "cross-selling"),
+    ("What does bundling mean?", "bundling"),
+    ("Was heißt Bündelung?", "bundling"),
+    ("Thế nào là bán chéo?", "cross-selling"),
+    ("What is cross-selling and why target existing customers?", "cross-selling"),
+    # QA: these ask for the KPIs and the techniques, not for a definition.
+    ("What are cross-selling KPIs?", None),
+    ("What are upselling techniques?", None),
     ("How do you measure the success of cross-selling?", None),
     ("Which KPIs for cross-selling?", None),
     ("크로스셀링에서 추천 시스템은 어떤 역할을 하나요?", None),
