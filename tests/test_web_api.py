@@ -179,7 +179,8 @@ def test_openapi_and_offline_docs(client):
 
 def test_error_shape_is_pinned(client):
     assert_error(client.get("/api/articles/no-such-article"), 404)
-    assert_error(client.get("/api/search", params={"q": "x" * 501}), 422)
+    long = assert_error(client.get("/api/ask", params={"q": "upselling " * 60}), 400)
+    assert long["error"].startswith("the query is 599 characters long; the limit is 500")
     # An empty query says what a blank one says (QA: a 422 about string lengths).
     for q in ("", "   "):
         for path in ("/api/search", "/api/ask"):
@@ -680,3 +681,16 @@ def test_the_api_docs_page_allows_only_its_own_inline_script(client):
     policy = _assert_secured(r)
     script_src = next(d for d in policy.split("; ") if d.startswith("script-src"))
     assert "'unsafe-inline'" not in script_src and script_src.count("'sha256-") == 1
+
+
+def test_a_miss_in_the_chosen_languages_links_to_asking_in_all(client):
+    """QA: the Ask page headed this miss "No good answer in the knowledge base", and
+    offered no way to ask again without the language filter."""
+    r = client.get("/", params={"q": KPI_QUESTION, "lang": "de"})
+    box = re.search(r'<div class="no-answer" role="status">(.*?)</div>', r.text, re.S).group(1)
+    assert "<h3>No good answer in the chosen languages</h3>" in box
+    assert "The Korean articles answer it" in box
+    link = re.search(r'<a href="([^"]+)">Ask in all languages</a>', box)
+    assert link and "lang" not in link.group(1)
+    again = client.get(link.group(1).replace("&amp;", "&"))
+    assert '<div class="no-answer"' not in again.text

@@ -59,9 +59,10 @@ WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415)
 
 Q = Annotated[
     str,
-    # No min_length: an empty q is the same 400 ("the query is empty") as a blank one,
-    # where a 422 said "String should have at least 1 character" (QA).
-    Query(max_length=500, description="The question or keywords (ko/en/de/vi)."),
+    # No length bounds here: kb checks them and says what is wrong in its own words,
+    # as the CLI and the Ask page do ("the query is empty", "the query is 600
+    # characters long; the limit is 500"), where a 422 spoke of string lengths (QA).
+    Query(description="The question or keywords (ko/en/de/vi), at most 500 characters."),
 ]
 K = Annotated[int, Query(ge=1, le=100, description="How many passages to return.")]
 

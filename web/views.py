@@ -69,6 +69,9 @@ def article_href(article_id: str, *, chunk_id: int | None = None,
     return href
 
 
+ELSEWHERE = "No good answer in the chosen languages "  # kb.answers' filtered miss
+
+
 def ask_href(question: str) -> str:
     return "/?" + urlencode({"q": question})
 
@@ -178,13 +181,19 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         })
     cited_chunks = {c.hit.chunk_id for c in ans.citations}
     others = [hit_view(h) for h in ans.passages if h.chunk_id not in cited_chunks][:5]
-    # The page heads a miss with "No good answer in the knowledge base", so the
-    # message's own "No good answer: " would say it twice.
-    detail = ans.message.removeprefix("No good answer: ")
+    # The page heads a miss with "No good answer in …", so the message's own "No good
+    # answer" would say it twice. A miss in the chosen languages that others answer
+    # gets a link that asks again in all of them.
+    elsewhere = ans.message.startswith(ELSEWHERE)
+    detail = (ans.message.split("), but ", 1)[-1] if elsewhere
+              else ans.message.removeprefix("No good answer: "))
     return {
         "query": ans.query, "lang": ans.lang, "lang_name": LANG_NAMES.get(ans.lang, ans.lang),
         "restored": ans.restored, "found": ans.found, "message": ans.message,
         "detail": detail[:1].upper() + detail[1:],
+        "heading": "No good answer in the chosen languages" if elsewhere
+        else "No good answer in the knowledge base",
+        "all_href": ask_href(ans.query) if elsewhere else None,
         "blocks": blocks, "cards": cards,
         "others": others,
     }
