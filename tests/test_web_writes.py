@@ -233,7 +233,7 @@ def bad_inputs(limit: int) -> list[Bad]:
             request={"content": b'{"text": "Retail media \\ud800 networks"}',
                      "headers": {"content-type": "application/json"}}),
         Bad("search: k out of range", 422, "k", method="GET", url="/api/search?q=x&k=1000"),
-        Bad("search: q over 500 characters", 422, "q", method="GET",
+        Bad("search: q over 500 characters", 400, "501 characters long", method="GET",
             url="/api/search?q=" + "x" * 501),
     ]
 
