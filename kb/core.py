@@ -139,6 +139,9 @@ class KnowledgeBase:
         # Analyzed terms of chunks scored for concept coverage, kept per data version:
         # reading and parsing them from SQLite cost more than the rest of a search.
         self._terms: dict[int, tuple[str, str]] = {}
+        # Whether a chunk says what a concept is (kb.definitions), likewise: reading the
+        # candidates' texts cost a third of a definitional question's search.
+        self._defines: dict[tuple[int, str], bool] = {}
         self._glossary: Glossary | None = None
         self._query_cache: dict[str, np.ndarray] = {}
         self._vi_lexicon: dict[str, int] | None = None  # kb.accents, from the glossary
@@ -713,7 +716,7 @@ class KnowledgeBase:
             json.dumps({"version": version, "dir": name, "format": DERIVED_FORMAT}),
         )
         self._vectors, self._lexical, self._loaded_version = vectors, lex, version
-        self._titles, self._terms = {}, {}
+        self._titles, self._terms, self._defines = {}, {}, {}
         self._write_manifest(changed=None if full else changed)
         remove_stale_derived(self.index_dir, keep=name)
 
@@ -862,7 +865,7 @@ class KnowledgeBase:
             loaded, published = self._build_derived(None, None), version
         self._vectors, self._lexical = loaded
         self._loaded_version = published
-        self._titles, self._terms = {}, {}
+        self._titles, self._terms, self._defines = {}, {}, {}
         return loaded
 
     def _current(self, version: int) -> tuple[VectorIndex, lexical.LexicalIndex] | None:
@@ -1012,8 +1015,14 @@ class KnowledgeBase:
         case: first in Vietnamese BM25, 28th to 42nd in the dense ranking)."""
         ids = {c for c, _ in dense[:DEFINITION_CANDIDATES // 4]} | {
             c for ranked in lex_lists.values() for c, _ in ranked[:DEFINITION_CANDIDATES]}
-        return {cid for cid, lang, text in self.store.chunk_texts(sorted(ids))
-                if definitions.defines(text, lang, concept)}
+        known = self._defines  # another thread may swap in a new dict meanwhile
+        missing = sorted(c for c in ids if (c, concept.id) not in known)
+        if missing:
+            if len(known) > 50_000:  # bounded: one entry per chunk and concept asked
+                known = self._defines = {}
+            for cid, lang, text in self.store.chunk_texts(missing):
+                known[(cid, concept.id)] = definitions.defines(text, lang, concept)
+        return {c for c in ids if known.get((c, concept.id))}
 
     def dense(self, query_vec: np.ndarray, langs: list[str]) -> list[tuple[int, float]]:
         """The dense ranking alone, (chunk id, language-centred score), best first: what
