@@ -254,7 +254,7 @@ def tag_tuple(value: object) -> tuple[str, ...]:
         items = [str(v) for v in value]
     else:
         items = [str(value)]
-    return tuple(one_line(t) for t in items if one_line(t))
+    return tuple(t for t in map(one_line, items) if t)
 
 
 def unique_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
