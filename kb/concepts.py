@@ -1,8 +1,8 @@
 """Concept cards for onboarding: each glossary concept with its definition and sources.
 
 A card holds the concept's terms in ko/en/de/vi, a one-sentence extractive definition
-(the best sentence of the answer to "What is <English name>?" that names the concept
-and stands alone), and the best passage in each language. A language whose best
+(the sentence of the answer to "What is <English name>?" that best says what the
+concept is, or none), and the best passage in each language. A language whose best
 passage fails the same calibrated evidence test that decides an answer's ``found`` is a
 coverage gap: "no Vietnamese source on cross-selling yet".
 """
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kb import answers
+from kb import answers, definitions
 from kb.glossary import Concept
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
@@ -80,41 +80,72 @@ _POINTS_BACK = re.compile(
 def definition(
     kb: KnowledgeBase, concept: Concept, taken: set[tuple[str, int]] | None = None
 ) -> answers.Citation | None:
-    """The best sentence of the answer to "What is <English name>?" that names the
-    concept (a term of it, in any language), stands alone, and is not already another
-    concept's definition (``taken``: (article id, start) pairs); None when no sentence
-    of the answer qualifies."""
+    """The sentence of the answer to "What is <English name>?" that best says what the
+    concept is, and is not already another concept's definition (``taken``: (article
+    id, start) pairs); None when no sentence of the answer does.
+
+    Best is a sentence that defines it ("번들링은 … 기법입니다", :mod:`kb.definitions`),
+    then a list item labelled with it ("- Sales Enablement: Providing …"), then one
+    with the concept as its subject ("Upstream marketing focuses on …"); among equals,
+    the answer's best sentence first, then reading order. A sentence that only mentions
+    the concept ("Alles, was der Marketingleiter tut, … ist eine nachgelagerte
+    Aktivität") or says what it can do ("크로스셀링은 … 이끌어낼 수 있습니다") is no
+    definition: the card then says none is there yet (QA: cards quoted such sentences).
+    """
     name = concept.names.get("en") or concept.id
     ans = answers.answer(kb, f"What is {name}?")
     if not ans.found:
         return None
     cited = {c.n: c for c in ans.citations}
-    usable = []
+    ranked = []
     first = ans.best_sentence or 0  # the best-scoring sentence first, then reading order
-    for s in (ans.sentences[first], *ans.sentences[:first], *ans.sentences[first + 1 :]):
+    for order, s in enumerate(
+            (ans.sentences[first], *ans.sentences[:first], *ans.sentences[first + 1 :])):
         c = cited[s.citations[0]]
         key = (c.hit.article_id, s.start)
         if (taken is not None and key in taken) or _POINTS_BACK.match(s.text):
             continue
-        if _names(concept, s.text, c.hit.lang):
-            usable.append((s, c, key))
-    # A definition puts its subject first ("번들링은 ...", "Market Research is ...").
-    opening = [u for u in usable if _names(concept, _opening(u[0].text), u[1].hit.lang)]
-    for s, c, key in opening or usable:
-        if taken is not None:
-            taken.add(key)
-        return answers.Citation(c.n, c.hit, ((s.start, s.end),))
-    return None
+        kind = _definition_kind(concept, s.text, c.hit.lang)
+        if kind is not None:
+            ranked.append((kind, order, c, s, key))
+    if not ranked:
+        return None
+    _, _, c, s, key = min(ranked, key=lambda r: (r[0], r[1]))
+    if taken is not None:
+        taken.add(key)
+    return answers.Citation(c.n, c.hit, ((s.start, s.end),))
 
 
-def _opening(sentence: str) -> str:
-    """The first four words, without a list bullet; of a "Label: text" item, the label,
-    which is what the item defines ("- 고객 유지: 충성도 프로그램이 있는 고객은 ..."
-    is about retention, not loyalty programmes)."""
-    text = answers._BULLET.sub("", sentence)
-    if text != sentence and ":" in text:
-        text = text.split(":", 1)[0]
-    return " ".join(text.split()[:4])
+# The concept as a sentence's subject: the term opens it (after a bullet or an
+# article) and a verb follows, not "and" (two subjects) or a modal ("can", "kann", "có
+# thể", "수 있"): what a concept can do does not say what it is.
+_SUBJECT = {
+    "en": r"^((the|an?)\s+)?{t}(e?s)?(\s*\([^)]*\))?\s+"
+          r"(?!(and|or|can|could|may|might|should|must|will|would)\b)\w",
+    "de": r"^((der|die|das|ein|eine)\s+)?{t}(\s*\([^)]*\))?\s+"
+          r"(?!(und|oder|kann|können|könnte|sollte|sollten|muss|müssen|wird|werden)\b)\w",
+    "vi": r"^((việc|các|những)\s+)?{t}(\s*\([^)]*\))?\s+(?!(và|hoặc|có\s+thể|nên|phải|sẽ)\b)\w",
+    "ko": r"^{t}(\s*\([^)]*\))?(은|는|이란|란|이|가|이라\s*함은)\s(?![^.?!]*수\s*있)",
+}
+
+
+def _definition_kind(concept: Concept, sentence: str, lang: str) -> int | None:
+    """0 defines the concept, 1 a list item labelled with it, 2 has it as its subject;
+    None otherwise."""
+    if definitions.defines(sentence, lang, concept):
+        return 0
+    text = answers._BULLET.sub("", sentence).strip()
+    terms = definitions._terms(concept, lang)
+    if text != sentence.strip() and ":" in text:
+        label = _squash(text.split(":", 1)[0])
+        return 1 if any(_squash(t) == label for t in terms) else None
+    template = _SUBJECT.get(lang)
+    pattern = definitions._pattern(template, terms) if template else None
+    return 2 if pattern is not None and pattern.search(text) else None
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[-\s]+", "", answers._fold(text))
 
 
 def _names(concept: Concept, sentence: str, lang: str) -> bool:
