@@ -112,7 +112,27 @@ def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
         finish()
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command group; with ``--json``, a usage error (a missing QUERY, an unknown
+    option) is the same JSON error body on stdout as every other failure, so a script
+    that reads stdout gets JSON either way (exit status 2, as click's usage errors)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["kb.json"] = "--json" in args
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if not ctx.meta.get("kb.json"):
+                raise
+            click.echo(json.dumps({"ok": False, "error": exc.format_message(), "status": 400},
+                                  ensure_ascii=False))
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Commands)
 @click.option(
     "--index",
     "index_dir",

@@ -507,3 +507,18 @@ def test_an_outside_file_cannot_take_an_old_uploads_id_either(run, tmp_path, mon
                        "question that buyers already ask, week after week.")
     res = run("ingest", str(outside), "--no-families")
     assert res.exit_code == 1 and "belongs to" in res.stderr and "report.md" in res.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["search", "--json"], "give a QUERY, or --stdin"),
+    (["ask", "upselling", "--json", "--bogus"], "No such option '--bogus'."),
+    (["nope", "--json"], "No such command 'nope'."),
+])
+def test_a_usage_error_with_json_is_a_json_error(run, args, message):
+    """QA: with --json, click's usage errors were its plain-text usage on stderr, while
+    every other failure was a JSON body on stdout."""
+    res = run(*args)
+    assert res.exit_code == 2
+    assert json.loads(res.stdout) == {"ok": False, "error": message, "status": 400}
+    plain = run(*[a for a in args if a != "--json"])
+    assert plain.exit_code == 2 and plain.stdout == "" and message in plain.stderr
