@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -72,6 +73,7 @@ class AddResult:
     similarity: float | None = None  # their 5-gram Jaccard similarity
     contained: float | None = None  # the share of the shorter one's 5-grams the other holds
     exists: bool = False  # an article with this id was there before (replaced, or a clash)
+    identical: bool = False  # ... and it holds this exact text (a re-paste): nothing to add
     kept: tuple[str, ...] = ()  # metadata a replacement took from the replaced article
     was_lang: str | None = None  # the replaced article's language, when this one's differs
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
@@ -93,7 +95,9 @@ class AddResult:
         if self.duplicate_of:
             out.append(f"already in the knowledge base as {self.duplicate_of!r}; "
                        "saving it would be refused")
-        if self.exists and not self.saved and not self.replacing:
+        if self.identical and not self.saved and not self.replacing:
+            out.append(_identical(self.article_id))
+        elif self.exists and not self.saved and not self.replacing:
             out.append(f"an article with id {self.article_id!r} already exists; saving "
                        "replaces it only on request (kb add --replace, “Replace” on the Add page, "
                        "or PUT in the API)")
@@ -153,6 +157,11 @@ class AddResult:
 
 
 PASTED = "pasted text"  # the name of an article that came without a file
+
+
+def _identical(article_id: str) -> str:
+    # QA: a re-pasted article was told only that its id exists and how to replace it.
+    return f"already saved as {article_id!r}, with this exact text: nothing to add"
 
 
 def format_size(n: int) -> str:
@@ -222,9 +231,42 @@ def prepare(
     if filename is None and article_id is None:
         # A title is not a path: "Upstream / Downstream" keeps both words in its id, and
         # its punctuation has no place in one ("channels.-a-consistent").
-        slug = article_id_from_name(re.sub(r"[^\w\s-]+", " ", article.title))
-        article = replace(article, id=slug)
+        article = replace(article, id=title_id(article.title, article.lang))
     return article, extracted.kind
+
+
+MAX_TITLE_ID = 60  # characters of a pasted article's id, cut at a word
+
+
+def title_id(title: str, lang: str) -> str:
+    """A pasted article's id from its title: plain ASCII for Latin letters ("Bündelung
+    im Überblick" -> "buendelung-im-ueberblick", "Tiếp thị ở Đức" -> "tiep-thi-o-duc"),
+    other scripts kept ("번들링 전략"), at most about 60 characters, whole words. QA: a
+    Vietnamese title gave "retail-media-nguồn-gốc-và-chiến-lược-tiếp-thị-ở-đức", which
+    links and shells carry percent-encoded."""
+    if lang == "de":
+        title = title.translate(_GERMAN)
+    plain = "".join(_ascii_latin(ch) for ch in unicodedata.normalize("NFC", title))
+    slug = article_id_from_name(re.sub(r"[^\w\s-]+", " ", plain))
+    if len(slug) > MAX_TITLE_ID:
+        cut = slug[: MAX_TITLE_ID + 1].rsplit("-", 1)[0]
+        slug = cut if len(cut) >= MAX_TITLE_ID // 2 else slug[:MAX_TITLE_ID]
+    return article_id_from_name(slug)
+
+
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
+                         "ß": "ss"})
+
+
+def _ascii_latin(ch: str) -> str:
+    """A Latin letter without its marks (đ has none to strip); anything else as it is:
+    Hangul must not be decomposed into its jamo."""
+    if ch.isascii() or "LATIN" not in unicodedata.name(ch, ""):
+        return ch
+    if ch in "đĐ":
+        return "d" if ch == "đ" else "D"
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    return base if base.isascii() else ch
 
 
 @dataclass(frozen=True)
@@ -328,6 +370,7 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         encoded_removed=article.encoded_removed, chunks=preview(kb, article),
         text=article.text, saved=False, source=article.source,
         tags=article.tags, exists=stored is not None, kept=kept, replacing=replace,
+        identical=stored is not None and stored["content_sha256"] == article.content_sha256,
         was_lang=_was_lang(article, stored if replace else None),
         **_match_fields(closest(kb, article)),
     )
@@ -398,6 +441,8 @@ def add(
         kept: tuple[str, ...] = ()
         if stored is not None and replace:
             article, kept = _keep_metadata(article, stored)
+        if exists and not replace and stored["content_sha256"] == article.content_sha256:
+            raise ConflictError(_identical(article.id))
         if exists and not replace:
             raise ConflictError(
                 f"an article with id {article.id!r} already exists; replace it (kb add "

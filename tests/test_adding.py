@@ -318,6 +318,39 @@ def test_same_id_conflicts_unless_replace(lib):
         adding.add(lib, adding.prepare(lib, other, filename="nope.txt")[0], replace=True)
 
 
+def test_a_repasted_article_is_told_it_is_already_saved(lib):
+    """QA: pasting the same article again (same title, so the same id) was told only
+    that the id exists and how to replace it."""
+    add(lib, TEXT.encode(), None, title="Retail media networks")
+    before = snapshot(lib)
+    article, kind = adding.prepare(lib, TEXT.encode(), filename=None, title="Retail media networks")
+    message = "already saved as 'retail-media-networks', with this exact text: nothing to add"
+    assert adding.dry_run(lib, article, kind=kind).refusals == [message]
+    with pytest.raises(ConflictError) as err:
+        adding.add(lib, article, kind=kind)
+    assert err.value.message == message
+    assert snapshot(lib) == before
+    changed, _ = adding.prepare(lib, TEXT.encode() + b" New.", filename=None,
+                                title="Retail media networks")
+    assert "already exists" in adding.dry_run(lib, changed).refusals[0]
+
+
+@pytest.mark.parametrize(("title", "lang", "article_id"), [
+    ("Retail media: Nguồn gốc và chiến lược tiếp thị ở Đức", "vi",
+     "retail-media-nguon-goc-va-chien-luoc-tiep-thi-o-duc"),
+    ("Bündelung im Überblick: Straße", "de", "buendelung-im-ueberblick-strasse"),
+    ("Café crème pricing", "en", "cafe-creme-pricing"),
+    ("번들링 전략 / 개요", "ko", "번들링-전략-개요"),  # Hangul is not split into jamo
+    ("Upstream / Downstream", "en", "upstream-downstream"),
+    ("A very long title about upstream and downstream marketing strategies for directors",
+     "en", "a-very-long-title-about-upstream-and-downstream-marketing"),
+])
+def test_a_pasted_articles_id_is_short_plain_words_of_its_title(title, lang, article_id):
+    """QA: a Vietnamese title gave "retail-media-nguồn-gốc-và-chiến-lược-tiếp-thị-ở-đức",
+    percent-encoded in every link."""
+    assert adding.title_id(title, lang) == article_id
+
+
 def test_remove_keeps_the_file_recoverable(lib):
     add(lib, TEXT.encode(), "retail-media.txt")
     adding.remove(lib, "retail-media")

@@ -217,7 +217,10 @@ def test_add_reports_added_replaced_and_errors(run, tmp_path, monkeypatch):
     assert res.exit_code == 0 and res.stdout.startswith("added retail-media [en]")
     assert (corpus / "retail-media.md").exists()
 
-    res = run("add", str(f))  # the same id again
+    res = run("add", str(f))  # the same file again
+    assert res.exit_code == 1 and "with this exact text: nothing to add" in res.stderr
+    f.write_text("Retail media networks sell ads on store websites and apps to shops.")
+    res = run("add", str(f))  # the same id, another text
     assert res.exit_code == 1 and "already exists" in res.stderr
     f.write_text("Retail media networks sell ads on store websites, apps and screens in shops.")
     res = run("add", str(f), "--replace")

@@ -389,8 +389,8 @@ def test_untitled_pasted_texts_are_titled_by_their_first_words(client):
         made.append(r.json())
     title = "Retail media networks let retailers sell advertising on their own websites and…"
     assert made[0]["title"] == title and len(title) <= 81
-    assert made[0]["article_id"] == (
-        "retail-media-networks-let-retailers-sell-advertising-on-their-own-websites-and")
+    # The id keeps whole words up to about 60 characters (adding.title_id).
+    assert made[0]["article_id"] == "retail-media-networks-let-retailers-sell-advertising-on"
     assert made[1]["title"].startswith("Referral programmes reward customers")
     # An explicit id is a slug; it never becomes the title.
     r = client.post("/api/articles", json={"text": "Loyalty apps reward repeat purchases with "
