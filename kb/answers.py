@@ -851,6 +851,9 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozense
     total = len(chosen)
     for group in _whole_lists(chosen, cands, qterms, qlang):
         extra = sum(1 for c in group if id(c) not in picked)
+        if total + extra > MAX_WITH_LIST:
+            group = _first_sentences(group)
+            extra = sum(1 for c in group if id(c) not in picked)
         if total + extra > MAX_WITH_LIST or any(id(c) in placed for c in group):
             continue
         total += extra
@@ -923,8 +926,8 @@ def _titled_list(picked: list[_Candidate], cands: list[_Candidate], qterms: froz
             continue
         seen.add(c.hit.chunk_id)
         for lst in _lists(c.hit):
-            items = _items(lst, cands)
-            if (items and lst.n_items <= MAX_LIST_ITEMS and len(items) <= MAX_WITH_LIST
+            items = _fit(_items(lst, cands))
+            if (items and lst.n_items <= MAX_LIST_ITEMS
                     and not any(p in items for p in picked)
                     and _names_the_question(items, qterms, qlang)):
                 return items
@@ -973,7 +976,7 @@ def _led_list(picked: list[_Candidate], cands: list[_Candidate]) -> list[_Candid
                 and "\n" not in best.hit.text[best.start - best.hit.start:
                                                x.items_a - best.hit.start - 1]), None)
     whole = _whole(led, cands) if led is not None and led.n_items <= MAX_LIST_ITEMS else []
-    return whole if len(whole) <= MAX_WITH_LIST else []
+    return _fit(whole)
 
 
 def _close_sibling(item: _Candidate, lst: _List, cands: list[_Candidate]) -> bool:
@@ -986,6 +989,29 @@ def _close_sibling(item: _Candidate, lst: _List, cands: list[_Candidate]) -> boo
     items = [c for c in _items(lst, cands) if _line_start(c) != line]
     top = sorted(cands, key=lambda c: -c.score)[:SIBLING_RANKS]
     return any(c in items for c in top)
+
+
+def _fit(group: list[_Candidate]) -> list[_Candidate]:
+    """``group`` (a list's sentences) when it fits in an answer; else the first sentence
+    of each of its lines, when those fit; else nothing. QA: "What are examples of
+    downstream marketing?" got none of its six examples, whose items hold nine
+    sentences ("- Social Media Marketing: Engaging … . This could include …")."""
+    if len(group) <= MAX_WITH_LIST:
+        return group
+    first = _first_sentences(group)
+    return first if len(first) <= MAX_WITH_LIST else []
+
+
+def _first_sentences(group: list[_Candidate]) -> list[_Candidate]:
+    """The first sentence of each line of ``group``: an item's name and what it is."""
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for c in group:
+        line = (c.hit.chunk_id, _line_start(c))
+        if line not in seen:
+            seen.add(line)
+            out.append(c)
+    return out
 
 
 def _line_start(c: _Candidate) -> int:

@@ -332,6 +332,20 @@ def test_a_question_that_names_a_list_is_answered_by_the_whole_list(real_kb, kin
 
 
 @pytest.mark.model
+def test_a_list_too_long_to_quote_whole_is_quoted_by_its_items_first_sentences(real_kb):
+    """QA: "What are examples of downstream marketing?" quoted none of the six examples:
+    their items hold nine sentences, more than an answer quotes, so the list was
+    dropped. Each item's first sentence names it and says what it is."""
+    ans = real_kb.ask("What are examples of downstream marketing?")
+    items = [s.text[2:].split(":")[0] for s in ans.sentences if s.text.startswith("- ")]
+    assert items == ["Social Media Marketing", "Email Marketing", "Search Engine Marketing (SEM)",
+                     "Content Marketing", "Influencer Marketing", "Affiliate Marketing"]
+    assert not any(s.text.startswith("This could") for s in ans.sentences)
+    assert len(ans.sentences) <= MAX_WITH_LIST
+    _check_spans(real_kb, ans)
+
+
+@pytest.mark.model
 def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, seed_questions):
     """"이러한 다양한 크로스셀링 기법을 ..." ("these various techniques ...") was quoted
     without the techniques; now the sentence right before it in its passage comes too,
