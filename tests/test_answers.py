@@ -647,6 +647,19 @@ def test_a_larger_corpus_on_other_topics_does_not_answer_marketing_questions(
 
 
 @pytest.mark.model
+@pytest.mark.parametrize("question", ["Vì sao nên bán chéo cho khách hàng hiện tại?",
+                                      "Warum Cross-Selling bei Bestandskunden?"])
+def test_existing_customers_reach_the_korean_article_in_every_language(real_kb, question):
+    """QA: the Vietnamese question was answered with the English "Customer Retention"
+    bullet ("khách hàng hiện tại" was filed under retention); the Korean article's
+    "기존 고객은 … 적합한 대상입니다" answers it."""
+    ans = real_kb.ask(question)
+    assert ans.found, ans.evidence
+    texts = [s.text for s in ans.sentences]
+    assert any(t.startswith("기존 고객은 제품과 서비스에 대한 신뢰를") for t in texts), texts
+
+
+@pytest.mark.model
 def test_a_question_answered_only_in_another_language_is_found(real_encoder, tmp_path):
     """XQuAD questions asked of a translation of their paragraph only (English and
     Vietnamese questions, German paragraphs) were "no good answer" 171 times in 240: the
