@@ -512,7 +512,8 @@ def test_article_page_shows_a_pipe_table_as_a_table(fake_kb):
     start = text.index("Conversion rates, engagement")
     with TestClient(app) as c:
         page = c.get(f"/articles/{EN_ARTICLE}", params={"hl": f"{start}-{start + 16}"}).text
-    table = re.search(r'<div class="doc-table"><table>(.*?)</table></div>', page, re.S).group(1)
+    table = re.search(r'<div class="doc-table"[^>]*><table>(.*?)</table></div>', page,
+                      re.S).group(1)
     rows = re.findall(r"<tr>(.*?)</tr>", table)
     assert re.findall(r'<th scope="col">(.*?)</th>', rows[0]) == [
         "Aspect", "Upstream Marketing", "Downstream Marketing"]
@@ -694,3 +695,68 @@ def test_a_miss_in_the_chosen_languages_links_to_asking_in_all(client):
     assert link and "lang" not in link.group(1)
     again = client.get(link.group(1).replace("&amp;", "&"))
     assert '<div class="no-answer"' not in again.text
+
+
+def _examples(page: str) -> list[str]:
+    box = re.search(r'<section class="examples".*?</section>', page, re.S).group(0)
+    return [html.unescape(h) for h in re.findall(r'<a href="([^"]+)"', box)]
+
+
+def test_example_questions_keep_the_language_filter(client):
+    """QA: "Other questions to try" linked to /?q=... without the chosen languages, so
+    following one dropped the filter."""
+    r = client.get("/", params=[("q", "What is upstream marketing?"), ("lang", "de"),
+                                ("lang", "vi")])
+    links = _examples(r.text)
+    assert len(links) == 8 and all(h.endswith("&lang=de&lang=vi") for h in links), links
+    again = client.get(links[0])
+    assert 'value="de" checked' in again.text and 'value="vi" checked' in again.text
+    assert all("lang=" not in h for h in _examples(client.get("/").text))
+
+
+@pytest.mark.parametrize("params", [
+    [("q", "test"), ("lang", "xx")], [("q", "test"), ("lang", "de,xx")], [("lang", "xx")]])
+def test_an_unknown_language_is_said_on_the_ask_page(client, params):
+    """QA: /?q=test&lang=xx was the generic error page: the question and the chips were
+    gone. It is said beside the chips, as an empty question is, the form kept."""
+    r = client.get("/", params=params)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert re.search(r'id="q-problem" role="alert">unknown language &#39;xx&#39;', r.text)
+    assert 'role="search"' in r.text and 'id="answer"' not in r.text
+    assert "That request did not work" not in r.text  # not the error page
+    assert '<fieldset class="chips" aria-describedby="q-problem">' in r.text
+    assert 'aria-invalid="true"' not in r.text  # the question is not what is wrong
+    if dict(params).get("q"):
+        assert 'name="q" type="search" value="test"' in r.text
+    assert ('value="de" checked' in r.text) == ("de,xx" in dict(params).get("lang", ""))
+
+
+def test_the_ask_page_does_not_take_focus_on_load(client):
+    """QA: the Ask box's autofocus skipped the skip link and the introduction for
+    keyboard and screen reader users. "/" moves to it (app.js); after a question the
+    answer takes focus (app.js), as before."""
+    for params in ({}, {"q": "What is upstream marketing?"}, {"q": " "}):
+        page = client.get("/", params=params).text
+        assert "autofocus" not in page, params
+        assert 'aria-keyshortcuts="/"' in page
+
+
+@pytest.mark.parametrize(("q", "title"), [
+    ("  ", "Ask"), ("", "Ask"), ("What is  upstream\nmarketing?", "What is upstream marketing?"),
+    ("upselling " * 200, ("upselling " * 8).strip() + "…"),
+])
+def test_the_page_title_is_the_question_shortened(client, q, title):
+    """QA: /?q=%20%20 was titled "· kb marketing knowledge base", and a 2,000-character
+    question gave a 2,000-character title. The box keeps the whole question."""
+    page = client.get("/", params={"q": q}).text
+    assert re.search(r"<title>(.*?)</title>", page, re.S).group(1) == html.escape(
+        f"{title} · kb marketing knowledge base", quote=False)
+    if len(q) > 500:  # too long to ask: kept in the box, with what is wrong
+        assert f'value="{q}"' in page and "the limit is 500" in page
+
+
+def test_a_wide_table_scrolls_in_a_named_region_a_keyboard_reaches(client):
+    """QA: a table wider than a phone was cut with no hint, and its scroll box could not
+    be reached from the keyboard (the scroll shadow is CSS: tests/test_browser.py)."""
+    page = client.get(f"/articles/{EN_ARTICLE}").text
+    assert '<div class="doc-table" tabindex="0" role="region" aria-label="Table"><table>' in page

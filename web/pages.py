@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kb import adding
 from kb.articles import same_id
 from kb.errors import BadInputError, KBError, WritesDisabledError
+from kb.language import SUPPORTED
 from web import uploads, views
 from web.deps import KB, get_kb, parse_langs
 
@@ -37,9 +38,20 @@ def ask_page(
     lang: Annotated[list[str] | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
     """The ask page: the search box, language chips, examples, and the cited answer; a
-    question that cannot be asked is kept in the box, with what is wrong (status 400)."""
-    ctx = views.ask_context(kb, q, parse_langs(lang))
+    question that cannot be asked is kept in the box, with what is wrong (status 400).
+    So is an unknown ``lang`` (it was a bare error page, the question and chips lost)."""
+    try:
+        langs, lang_problem = parse_langs(lang), None
+    except BadInputError as exc:  # an unknown code
+        langs, lang_problem = _known_langs(lang), exc.message
+    ctx = views.ask_context(kb, q, langs, lang_problem=lang_problem)
     return render(request, "ask.html", "ask", ctx, status_code=400 if ctx["problem"] else 200)
+
+
+def _known_langs(values: list[str] | None) -> list[str]:
+    """The codes among ``lang`` values that are languages: their chips stay checked."""
+    codes = {x.strip().lower() for v in values or () for x in v.split(",")}
+    return sorted(codes & set(SUPPORTED))
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
@@ -104,8 +116,7 @@ def remove_submit(
             adding.remove(kb, article_id)
     except KBError as exc:
         ctx = views.add_context(settings, editing=editing, remove_error=exc)
-        return render(request, "add.html", "add", ctx, status_code=exc.status,
-                      headers=NO_STORE)
+        return render(request, "add.html", "add", ctx, status_code=exc.status)
     return RedirectResponse(f"/library?removed={quote(article_id)}", status_code=303)
 
 
@@ -125,7 +136,10 @@ def concepts_page(request: Request, kb: KB) -> HTMLResponse:
 
 
 # -- Add article --------------------------------------------------------------------------
-NO_STORE = {"Cache-Control": "no-store"}  # the form may carry the token back
+# These pages are not "Cache-Control: no-store" (they were while the form carried the
+# token back): the browser then could not show a preview or a refused save, answers to
+# a POST, again from its cache, and Back to one was Chrome's "Confirm Form Resubmission"
+# (QA). A save or a removal that went through is a 303 to a GET page (Post/Redirect/Get).
 
 
 @router.get("/add", response_class=HTMLResponse)
@@ -136,7 +150,7 @@ def add_page(
     an article's id, whose text and metadata fill the form, to be replaced."""
     editing = get_kb(request).article(edit) if edit else None
     ctx = views.add_context(request.app.state.settings, editing=editing)
-    return render(request, "add.html", "add", ctx, headers=NO_STORE)
+    return render(request, "add.html", "add", ctx)
 
 
 Submission = tuple[uploads.ArticleInput | None, KBError | None]
@@ -157,7 +171,7 @@ async def add_submission(request: Request) -> Submission:
         return None, exc
     else:
         problem = None
-    try:  # first: only a checked token is filled in again
+    try:  # first: a missing or wrong token is what to fix before anything else
         uploads.authorize(settings, form.token)
     except KBError as exc:
         return form, exc
@@ -209,11 +223,8 @@ def add_submit(request: Request, kb: KB,
                 href = views.article_href(result.article_id)
                 saved = "replaced" if result.exists else "added"
                 return RedirectResponse(f"{href}?saved={saved}", status_code=303)
-            ctx = views.add_context(settings, form=form, result=result, keep_token=True,
+            ctx = views.add_context(settings, form=form, result=result,
                                     editing=_editing(kb, form))
-            return render(request, "add.html", "add", ctx, headers=NO_STORE)
-    authorized = error is not None and error.status not in (401, 403)
-    ctx = views.add_context(settings, form=form, error=error, keep_token=authorized,
-                            editing=_editing(kb, form))
-    return render(request, "add.html", "add", ctx, status_code=error.status if error else 500,
-                  headers=NO_STORE)
+            return render(request, "add.html", "add", ctx)
+    ctx = views.add_context(settings, form=form, error=error, editing=_editing(kb, form))
+    return render(request, "add.html", "add", ctx, status_code=error.status if error else 500)

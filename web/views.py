@@ -72,8 +72,22 @@ def article_href(article_id: str, *, chunk_id: int | None = None,
 ELSEWHERE = "No good answer in the chosen languages "  # kb.answers' filtered miss
 
 
-def ask_href(question: str) -> str:
-    return "/?" + urlencode({"q": question})
+def ask_href(question: str, langs: Sequence[str] | None = None) -> str:
+    """A link that asks ``question``; ``langs`` keeps a language filter (QA: the example
+    links dropped the chips the reader had chosen)."""
+    return "/?" + urlencode([("q", question)] + [("lang", c) for c in langs or ()])
+
+
+TITLE_CHARS = 80  # of a question shown in the page title (a tab or a history entry)
+
+
+def page_title(question: str | None) -> str:
+    """The Ask page's title: the question, shortened, or "Ask" for none (QA: a blank one
+    left the title a bare "· kb …", a 2,000-character one a 2,000-character title)."""
+    words = " ".join((question or "").split())
+    if not words:
+        return "Ask"
+    return words if len(words) <= TITLE_CHARS else words[: TITLE_CHARS - 1].rstrip() + "…"
 
 
 def _trim_left(text: str, limit: int) -> tuple[str, bool]:
@@ -199,14 +213,20 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     }
 
 
-def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None) -> dict[str, Any]:
+def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None, *,
+                lang_problem: str | None = None) -> dict[str, Any]:
+    """The Ask page. ``lang_problem``: what is wrong with the ``lang`` values (an unknown
+    code), said beside the chips with the form kept, and nothing asked."""
     ctx: dict[str, Any] = {
-        "query": question or "", "chips": lang_chips(langs),
-        "examples": [dict(e, href=ask_href(e["text"]), lang_name=LANG_NAMES[e["lang"]])
+        "query": question or "", "title": page_title(question), "chips": lang_chips(langs),
+        "examples": [dict(e, href=ask_href(e["text"], langs), lang_name=LANG_NAMES[e["lang"]])
                      for e in EXAMPLES],
-        "answer": None, "problem": None, "max_chars": kb.settings.max_query_chars,
+        "answer": None, "problem": None, "problem_field": "q",
+        "max_chars": kb.settings.max_query_chars,
     }
-    if question is not None and not question.strip():  # "/?q=%20": the box said nothing
+    if lang_problem is not None:
+        ctx.update(problem=lang_problem, problem_field="lang")
+    elif question is not None and not question.strip():  # "/?q=%20": the box said nothing
         ctx["problem"] = "the question is empty: type a question, or pick an example below"
     elif question is not None:
         try:
@@ -518,7 +538,9 @@ def _table(text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
             cells.pop()  # nor does a trailing one ("| | 300 | |" keeps its empty cells)
         rows.append({"head": header is not None and i < header,
                      "cells": [_parts(text, lo, hi, spans) for lo, hi in cells]})
-    return {"tag": "table", "rows": rows, "parts": []}
+    # The name of its scroll region (keyboard users scroll it; a screen reader says
+    # what it is): a pipe table has no caption to name it by.
+    return {"tag": "table", "rows": rows, "parts": [], "label": "Table"}
 
 
 def _text_blocks(
@@ -716,15 +738,17 @@ def add_context(
     form: ArticleInput | None = None,
     result: AddResult | None = None,
     error: KBError | None = None,
-    keep_token: bool = False,
     editing: dict[str, Any] | None = None,
     remove_error: KBError | None = None,
 ) -> dict[str, Any]:
     """The Add page: the form (refilled after a preview or an error), the preview, and
     the error or the "writes are disabled" notice. ``editing``: a stored article (as
-    :meth:`KnowledgeBase.article` gives it) to fill the form with, to be replaced."""
+    :meth:`KnowledgeBase.article` gives it) to fill the form with, to be replaced.
+
+    The admin token is never written into the page (QA: a preview echoed it into the
+    HTML); app.js keeps it for the tab, so Save needs no second typing of it."""
     values = {"text": "", "id": "", "title": "", "lang": "auto", "source": "", "tags": "",
-              "token": "", "replace": False, "carried": "",
+              "replace": False, "carried": "",
               **{name: "" for name in uploads.AUTO}}
     note = None
     if editing is not None:
@@ -738,7 +762,6 @@ def add_context(
         values.update(
             text=form.text or "", id=form.article_id or "", title=form.title or "",
             lang=form.lang or "auto", source=form.source or "", tags=", ".join(form.tags or ()),
-            token=(form.token or "") if keep_token else "",
             replace=form.extra.get("replace", "").lower() in uploads.TRUE,
         )
         values.update(_still_filled(form))
@@ -759,6 +782,7 @@ def add_context(
             note = (f"The text of {form.filename} is now in the text box: Save stores it as "
                     "shown, and you can still edit it.")
         shown, cut = result.text[:PREVIEW_CHARS], len(result.text) > PREVIEW_CHARS
+        identical = result.identical and not result.replacing  # a re-paste: nothing to add
         preview = {
             "id": result.article_id, "title": result.title, "lang": result.lang,
             "lang_name": LANG_NAMES.get(result.lang, result.lang),
@@ -768,8 +792,10 @@ def add_context(
             "text": shown, "more": len(result.text) - len(shown) if cut else 0,
             "duplicate": ({"id": result.duplicate_of, "href": article_href(result.duplicate_of)}
                           if result.duplicate_of else None),
+            "identical": ({"id": result.article_id, "href": article_href(result.article_id)}
+                          if identical else None),
             "exists": ({"id": result.article_id, "href": article_href(result.article_id)}
-                       if result.exists and not result.replacing else None),
+                       if result.exists and not result.replacing and not identical else None),
             "replaces": ({"id": result.article_id, "href": article_href(result.article_id)}
                          if result.exists and result.replacing else None),
             "similar": ({"id": result.similar_to, "href": article_href(result.similar_to),
@@ -778,6 +804,10 @@ def add_context(
                         else None),
             "lang_looks": result.lang_looks,
             "note": note,
+            # No "Save this article" when the save would be refused whatever the form
+            # says (QA: it stayed under "saving it would be refused"); an id that exists
+            # is not such a refusal: ticking "Replace" gets past it.
+            "can_save": not (result.duplicate_of or identical),
         }
     langs = [{"value": "auto", "label": "Detect automatically",
               "selected": values["lang"] == "auto"}]

@@ -75,3 +75,47 @@
     });
   });
 })();
+
+// The admin token, kept for this tab only: the server never writes it into a page (QA:
+// a preview echoed it into the HTML), so a preview's Save, or a refused save, would ask
+// for it again. It is kept when an Add, Edit or Remove form is sent, filled into an
+// empty token field on the next page, and forgotten when the server says it is wrong.
+// Without JavaScript it is typed again.
+(function () {
+  "use strict";
+  var KEY = "kb-admin-token";
+  var store;
+  try {
+    store = window.sessionStorage;
+  } catch (e) {
+    return; // storage blocked: the token is typed each time
+  }
+  if (!store) return;
+  if (document.querySelector("[data-token-refused]")) store.removeItem(KEY);
+  var kept = store.getItem(KEY);
+  ["token", "remove-token"].forEach(function (id) {
+    var field = document.getElementById(id);
+    if (!field || !field.form) return;
+    if (kept && !field.value) field.value = kept;
+    field.form.addEventListener("submit", function () {
+      if (field.value) store.setItem(KEY, field.value);
+    });
+  });
+})();
+
+// "/" moves to the Ask box (the page no longer autofocuses it: keyboard and screen
+// reader users start at the skip link and the introduction); not while typing in a field.
+(function () {
+  "use strict";
+  var q = document.getElementById("q");
+  if (!q) return;
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey ||
+        event.defaultPrevented) return;
+    var target = event.target;
+    if (target && (target.isContentEditable ||
+                   /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    event.preventDefault();
+    q.focus();
+  });
+})();
