@@ -35,7 +35,6 @@ def ids(concepts: list[Concept]) -> list[str]:
         # QA: "khách hàng hiện tại" (existing customers) was a customer-retention term,
         # and sent this question to the English "Customer Retention" bullet.
         ("Vì sao nên bán chéo cho khách hàng hiện tại?", ["cross-selling", "existing-customers"]),
-        ("소셜 미디어 통계는 상위 단계의 활동을 측정합니다", ["upstream-marketing"]),
     ],
 )
 def test_match(glossary: Glossary, query: str, expected: list[str]) -> None:
