@@ -454,10 +454,11 @@ def _idf(st: _State, lang: str, terms: list[str]) -> dict[str, float]:
 
 
 def _concept_tokens(
-    kb: KnowledgeBase, query: str, qlang: str, qterms: list[str]
+    kb: KnowledgeBase, query: str, qlang: str, qterms: list[str], *, words: bool = False
 ) -> list[tuple[set[str], dict[str, list[str]]]]:
-    """For each glossary concept the question names: the question's tokens that name it,
-    and the concept's terms per language (to look for in passages)."""
+    """For each glossary concept the question names (with ``words``, each of the
+    glossary's question words instead: "Beispiel", "vai trò"): the question's tokens
+    that name it, and its terms per language (to look for in passages)."""
     glossary = getattr(kb, "glossary", None)
     if glossary is None:
         return []
@@ -465,6 +466,8 @@ def _concept_tokens(
     out = []
     qset = set(qterms)
     for concept in glossary.match(query):
+        if concept.card == words:
+            continue
         tokens: set[str] = set()
         for terms in concept.terms.values():
             for term in terms:
@@ -489,6 +492,7 @@ def _coverage(
     texts: dict[str, str] | None = None,
     focus: float = 0.0,
     concepts_only: bool = False,
+    words: list[tuple[set[str], dict[str, list[str]]]] | None = None,
 ) -> float:
     """IDF-weighted share of the question's words present in ``found_terms`` ({lang: terms}).
 
@@ -499,24 +503,31 @@ def _coverage(
     unit, usually what it asks about ("Was ist *Bündelung* ... beim Cross-Selling?"),
     weighs ``1 + focus`` times as much. With ``concepts_only`` the question's other words
     are left out (the passages are in other languages), and a question naming no
-    concept has no coverage.
+    concept has no coverage. ``words``, the glossary's question words the question
+    holds, only ever help: one found in any language is a covered unit, like a concept;
+    one found nowhere stays the plain words it is.
     """
     own = found_terms.get(qlang, set())
     folded = {lang: _fold(t) for lang, t in (texts or {}).items()}
     position = {t: i for i, t in reversed(list(enumerate(qterms)))}
-    in_concepts = set().union(*(tokens for tokens, _ in concepts)) if concepts else set()
-    units: list[tuple[int, float, bool]] = []  # (position in the question, weight, present)
-    for t in qterms:
-        if t not in in_concepts and not concepts_only:
-            units.append((position[t], idf[t], t in own))
-    for tokens, per_lang in concepts:
-        present = tokens <= own or any(
+
+    def present(tokens: set[str], per_lang: dict[str, list[str]]) -> bool:
+        return tokens <= own or any(
             _term_present(term, lang, found_terms.get(lang, set()), folded.get(lang, ""))
             for lang, terms in per_lang.items()
             for term in terms
         )
+
+    found_words = [(tokens, True) for tokens, per_lang in words or () if present(tokens, per_lang)]
+    named = [(tokens, present(tokens, per_lang)) for tokens, per_lang in concepts] + found_words
+    in_units = set().union(*(tokens for tokens, _ in named)) if named else set()
+    units: list[tuple[int, float, bool]] = []  # (position in the question, weight, present)
+    for t in qterms:
+        if t not in in_units and not concepts_only:
+            units.append((position[t], idf[t], t in own))
+    for tokens, is_present in named:
         first = min(position.get(t, len(qterms)) for t in tokens)
-        units.append((first, max(idf.get(t, 0.0) for t in tokens), present))
+        units.append((first, max(idf.get(t, 0.0) for t in tokens), is_present))
     if not units:
         return 0.0
     units.sort()
@@ -651,7 +662,8 @@ def evidence(
     # the knowledge base), only its glossary concepts can be looked for in the
     # passages: "차이" cannot be found in German ones, which is no sign that they miss it.
     cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts,
-                    concepts_only=query_lang not in search_langs)
+                    concepts_only=query_lang not in search_langs,
+                    words=_concept_tokens(kb, query, query_lang, qterms, words=True))
     # The dense ranking: (chunk id, language-centred score), best first.
     dense = kb.dense(query_vec, search_langs) if search_langs else []
     margin, best = _null(kb, st, search_langs).margin(dense)
@@ -705,7 +717,7 @@ def _not_found_message(
     topics = []
     glossary = getattr(kb, "glossary", None)
     if glossary is not None:
-        topics = [c.names.get(qlang) or c.names.get("en") or c.id for c in glossary.concepts[:6]]
+        topics = [c.names.get(qlang) or c.names.get("en") or c.id for c in glossary.cards[:6]]
     hint = f" It covers topics such as {', '.join(topics)}." if topics else ""
     tries = "rephrasing with the key terms, removing the language filter, or browsing the " \
         "library" if filtered else "rephrasing with the key terms, or browsing the library"
@@ -1113,6 +1125,8 @@ def _features(
     dense = _zscore(raw - centre)
     qterms = _query_terms(query, qlang)
     idf = _idf(st, qlang, qterms)
+    # The glossary's question words ("example", "차이") count in the evidence only: here
+    # they made "For example, a survey could ask …" a sentence about bundling examples.
     concepts = _concept_tokens(kb, query, qlang, qterms)
     glossary = getattr(kb, "glossary", None)
     asked = definitions.asked(query, glossary.match(query)) if glossary is not None else None
@@ -1214,14 +1228,14 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
         c.score = _score(c, cfg)
     order = sorted(range(len(cands)), key=lambda i: -cands[i].score)
     best = cands[order[0]].score
+    grounded = {i for i in order if cands[i].features["coverage"] > 0
+                or cands[i].features["heading"] > 0}
     picked: list[int] = [order[0]]
     # Far below the best, sentences that only come close in vector space are about
     # something else: filling up to min_sentences with the most diverse of them quoted
     # "Das Upstream-Marketing konzentriert sich auf …" for "Was ist Upselling?" once a
     # short German note was added (QA). A grounded one (a word or concept of the
     # question in it or its heading) goes first.
-    grounded = {i for i in order if cands[i].features["coverage"] > 0
-                or cands[i].features["heading"] > 0}
     while len(picked) < cfg.max_sentences:
         best_i, best_val = None, -math.inf
         spare = len(picked) < cfg.min_sentences and bool(grounded - set(picked))

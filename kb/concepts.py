@@ -170,4 +170,4 @@ def concept_cards(kb: KnowledgeBase) -> list[ConceptCard]:
     """One card per concept of the knowledge base's glossary, in glossary order; no
     sentence defines two concepts."""
     taken: set[tuple[str, int]] = set()
-    return [concept_card(kb, c, taken) for c in kb.glossary.concepts]
+    return [concept_card(kb, c, taken) for c in kb.glossary.cards]

@@ -989,7 +989,9 @@ class KnowledgeBase:
         vectors, lex = loaded
         cfg = self.search_config
         dense = self._dense(vectors, query_vec, langs)
-        concepts = self.glossary.match(query)
+        # Marketing concepts only: carrying the glossary's question words ("Beispiel" to
+        # "example") into every language ranked any "Examples" section first.
+        concepts = [c for c in self.glossary.match(query) if c.card]
         expansions = (
             self.glossary.expand(query, concepts) if cfg.cross_lexical_weight > 0 else None
         )

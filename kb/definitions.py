@@ -73,6 +73,8 @@ def _compiled(template: str, terms: tuple[str, ...]) -> re.Pattern[str] | None:
 def asked(query: str, concepts: list[Concept]) -> Concept | None:
     """The concept ``query`` asks the definition of ("Was ist Upselling?"), if any."""
     for concept in concepts:
+        if not concept.card:  # "What is an example?" asks for no concept
+            continue
         terms = sorted({t for lang in concept.terms for t in _terms(concept, lang)},
                        key=lambda t: (-len(t), t))
         for template in _ASKS.values():

@@ -34,6 +34,10 @@ class Concept:
     id: str
     names: dict[str, str]
     terms: dict[str, list[str]]
+    # False for the glossary's ``words``: what questions ask for ("example", "Rolle",
+    # "차이", "lợi ích"), matched and carried across languages like concepts, but no
+    # marketing concept of their own (no card, not named as a topic).
+    card: bool = True
 
 
 _LITERAL_MIN = 4  # shorter terms match only as analyzed tokens: as text they hide in other words
@@ -52,6 +56,11 @@ class Glossary:
     concepts: list[Concept]
     # Where the Korean terms' analyses are kept between processes (None: not kept).
     cache_dir: Path | None = None
+
+    @property
+    def cards(self) -> list[Concept]:
+        """The marketing concepts, without the question words."""
+        return [c for c in self.concepts if c.card]
 
     @cached_property
     def _index(self) -> _TermIndex:
@@ -214,11 +223,13 @@ def load_glossary(path: Path | None = None, *, cache_dir: Path | None = None) ->
     except yaml.YAMLError as exc:
         raise KBError(f"{path}: the glossary is not valid YAML: {exc}") from None
     concepts = []
-    for item in data.get("concepts", []):
-        terms = {lang: [str(t) for t in item.get("terms", {}).get(lang, [])] for lang in SUPPORTED}
-        names = {
-            lang: str(item.get("names", {}).get(lang) or (terms[lang] or [""])[0])
-            for lang in SUPPORTED
-        }
-        concepts.append(Concept(id=str(item["id"]), names=names, terms=terms))
+    for section, card in (("concepts", True), ("words", False)):
+        for item in data.get(section, None) or []:
+            terms = {lang: [str(t) for t in item.get("terms", {}).get(lang, [])]
+                     for lang in SUPPORTED}
+            names = {
+                lang: str(item.get("names", {}).get(lang) or (terms[lang] or [""])[0])
+                for lang in SUPPORTED
+            }
+            concepts.append(Concept(id=str(item["id"]), names=names, terms=terms, card=card))
     return Glossary(concepts, cache_dir)

@@ -41,6 +41,17 @@ def test_match(glossary: Glossary, query: str, expected: list[str]) -> None:
     assert ids(glossary.match(query)) == expected
 
 
+def test_question_words_match_but_are_no_concepts(glossary: Glossary) -> None:
+    """The glossary's ``words`` ("Beispiel", "vai trò", "차이") match like concepts, so
+    the evidence can find them across languages, but get no card."""
+    assert ids(glossary.match("Welche Vorteile hat Bündelung?")) == ["bundling", "benefit"]
+    assert ids(glossary.match("Vai trò của chương trình khách hàng thân thiết")) == [
+        "loyalty-program", "role"]
+    cards = ids(glossary.cards)
+    assert "bundling" in cards and not {"benefit", "role", "example"} & set(cards)
+    assert len(cards) == 20
+
+
 def test_every_term_matches_its_own_concept(glossary: Glossary) -> None:
     for concept in glossary.concepts:
         for lang, terms in concept.terms.items():

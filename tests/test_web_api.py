@@ -410,7 +410,7 @@ def test_library_filters_and_sorts(client):
 def test_concepts_page(client, fake_kb):
     r = client.get("/concepts")
     assert r.status_code == 200
-    assert r.text.count('class="concept"') == len(fake_kb.glossary.concepts)
+    assert r.text.count('class="concept"') == len(fake_kb.glossary.cards)
     assert "Cross-selling" in r.text and "크로스셀링" in r.text
     assert "source on" in r.text  # at least one coverage gap is marked
     quotes = re.findall(r'<blockquote class="definition"[^>]*>\s*([^<]*)', r.text)
@@ -419,7 +419,7 @@ def test_concepts_page(client, fake_kb):
     index = re.search(r'<nav class="concept-index"[^>]*>(.*?)</nav>', r.text, re.S).group(1)
     targets = re.findall(r'href="#([^"]+)"', index)
     cards = re.findall(r'<article class="concept" id="([^"]+)"', r.text)
-    assert targets == cards and len(cards) == len(fake_kb.glossary.concepts)
+    assert targets == cards and len(cards) == len(fake_kb.glossary.cards)
     # QA: "Bán thêm (upselling) (upselling, bán thêm)" named the terms twice, and the
     # card asked "What is KPIs (key performance indicators)?".
     assert "(upselling, bán thêm)" not in r.text and "(cross-selling," not in r.text
