@@ -133,6 +133,7 @@ class AnswerConfig:
     focus: float = 1.0  # the question's first word or concept weighs 1 + focus in coverage
     min_sentences: int = 2
     max_sentences: int = 5
+    lead_concept: bool = True  # the first sentence names a concept of the question, if one is close
     keep_within: float = 1.5  # after min_sentences, stop below best score - keep_within
     redundancy_z: float = 3.5  # a sentence this similar (pool z) to a chosen one is a repeat
     mmr_penalty: float = 0.3  # score - mmr_penalty * max(0, similarity z to chosen ones)
@@ -1141,6 +1142,11 @@ def _features(
             "lead": float(_opens_with(c, qterms, qlang, concepts)),
             "defines": float(asked is not None
                              and definitions.defines(c.text, c.hit.lang, asked)),
+            # It (or its heading) names a glossary concept of the question.
+            "concept": float(bool(concepts) and _coverage(
+                qterms, idf, qlang, concepts,
+                {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},
+                texts={c.hit.lang: c.text + "\n" + c.context}, concepts_only=True) > 0),
             "heading": _coverage(
                 qterms, idf, qlang, concepts, {c.hit.lang: set(_analyzed(c.context, c.hit.lang))},
                 texts={c.hit.lang: c.context}, focus=cfg.focus,
@@ -1230,7 +1236,16 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
     best = cands[order[0]].score
     grounded = {i for i in order if cands[i].features["coverage"] > 0
                 or cands[i].features["heading"] > 0}
-    picked: list[int] = [order[0]]
+    # The answer opens with a sentence that names a glossary concept of the question, in
+    # itself or its heading, when one scores close to the best: QA's "ví dụ bán theo
+    # gói" (bundling examples) opened with a Vietnamese sentence on sales teams, close
+    # to it in vector space only, above the Korean definition of bundling. (Any word of
+    # the question was too weak a sign: "Netflix sử dụng gợi ý như thế nào?" then opened
+    # with a Vietnamese sentence that shares "sử dụng", not with the Korean Netflix one.)
+    lead = next((i for i in order if cands[i].features["concept"] > 0), order[0])
+    if not cfg.lead_concept or cands[lead].score < best - cfg.keep_within:
+        lead = order[0]
+    picked: list[int] = [lead]
     # Far below the best, sentences that only come close in vector space are about
     # something else: filling up to min_sentences with the most diverse of them quoted
     # "Das Upstream-Marketing konzentriert sich auf …" for "Was ist Upselling?" once a

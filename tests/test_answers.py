@@ -659,6 +659,16 @@ def test_existing_customers_reach_the_korean_article_in_every_language(real_kb, 
     assert any(t.startswith("기존 고객은 제품과 서비스에 대한 신뢰를") for t in texts), texts
 
 
+@pytest.mark.model
+def test_an_answer_opens_with_a_sentence_that_names_the_asked_concept(real_kb):
+    """QA: "ví dụ bán theo gói" (bundling examples) opened with a Vietnamese sentence on
+    sales teams ("… giúp đội ngũ bán hàng …"), near it in vector space only, above the
+    Korean definition of bundling that scored 0.1 lower."""
+    ans = real_kb.ask("ví dụ bán theo gói")
+    assert ans.found
+    assert ans.sentences[0].text.startswith("번들링은"), [s.text for s in ans.sentences]
+
+
 KO_CROSS = "ko-cross-selling-existing-customers"
 
 
