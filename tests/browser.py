@@ -30,6 +30,25 @@ Zebra campaigns need careful planning and a clear zebra budget.
 """
 
 
+@contextmanager
+def writable_server(fake_kb_dir: Path, root: Path, token: str) -> Iterator[tuple[str, Path]]:
+    """``kb serve --model fake`` on a copy of the fake index and of the corpus, with
+    writes on (``token``): its URL and its corpus directory."""
+    import shutil
+
+    from web.devserver import running_server
+
+    from .conftest import CORPUS
+
+    index, corpus = root / "index", root / "corpus"
+    shutil.copytree(fake_kb_dir, index)
+    shutil.copytree(CORPUS, corpus)
+    env = {"KB_CORPUS_DIR": str(corpus), "KB_ADMIN_TOKEN": token}
+    with running_server(index, model="fake", env=env, timeout=120,
+                        log_path=root / "server.log") as url:
+        yield url, corpus
+
+
 def require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed at /usr/bin/chromium (run `make browser`)")
@@ -60,9 +79,9 @@ def new_page(browser: Any, base_url: str, timeout_ms: int) -> Iterator[Any]:
     ctx.close()
 
 
-# WCAG contrast of each selector's first element: its text colour against the first
-# opaque background behind it; ``bg`` is the page's background luminance.
-CONTRAST_JS = """selectors => {
+# WCAG relative luminance and contrast ratio, and the first opaque background behind
+# an element, for the contrast checks below.
+_WCAG_JS = """
   const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
     return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
@@ -73,12 +92,32 @@ CONTRAST_JS = """selectors => {
     const c = getComputedStyle(el).backgroundColor;
     if (!c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c; }
     return getComputedStyle(document.body).backgroundColor; };
+"""
+
+# WCAG contrast of each selector's first element: its text colour against the first
+# opaque background behind it; ``bg`` is the page's background luminance.
+CONTRAST_JS = "selectors => {" + _WCAG_JS + """
   const out = {};
   for (const sel of selectors) {
     const el = document.querySelector(sel);
     if (el) out[sel] = ratio(getComputedStyle(el).color, bgOf(el));
   }
   out.bg = lum(getComputedStyle(document.body).backgroundColor);
+  return out;
+}"""
+
+# A form control's border against the field inside and the panel or page outside it, and
+# its placeholder against the field (WCAG 1.4.11 and 1.4.3).
+BORDER_JS = "selectors => {" + _WCAG_JS + """
+  const out = {};
+  for (const sel of selectors) {
+    const el = document.querySelector(sel);
+    const border = getComputedStyle(el).borderTopColor;
+    out[sel + ' border'] = Math.min(ratio(border, bgOf(el)), ratio(border, bgOf(el.parentElement)));
+    if (el.placeholder) {
+      out[sel + ' placeholder'] = ratio(getComputedStyle(el, '::placeholder').color, bgOf(el));
+    }
+  }
   return out;
 }"""
 CONTRAST_SELECTORS = ['body', '.lead', 'main a', '.badge', 'button[type=submit]', 'mark',

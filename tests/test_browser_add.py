@@ -8,12 +8,9 @@ this runs without the real model. It needs Debian's chromium at /usr/bin/chromiu
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from .browser import CONTRAST_JS, chromium, new_page, require_chromium
-from .conftest import CORPUS
+from .browser import CONTRAST_JS, chromium, new_page, require_chromium, writable_server
 
 pytestmark = [pytest.mark.browser]
 
@@ -29,18 +26,10 @@ Zebra campaigns need careful planning and a clear zebra budget.
 
 @pytest.fixture(scope="module")
 def server(fake_kb_dir, tmp_path_factory):
-    """``kb serve --model fake`` on a copy of the fake index and a temporary corpus."""
+    """``kb serve --model fake`` with writes on, on copies of the index and corpus."""
     require_chromium()
-    from web.devserver import running_server
-
-    root = tmp_path_factory.mktemp("browser-add")
-    index, corpus = root / "index", root / "corpus"
-    shutil.copytree(fake_kb_dir, index)
-    shutil.copytree(CORPUS, corpus)
-    env = {"KB_CORPUS_DIR": str(corpus), "KB_ADMIN_TOKEN": TOKEN}
-    with running_server(index, model="fake", env=env, timeout=120,
-                        log_path=root / "server.log") as url:
-        yield url, corpus
+    with writable_server(fake_kb_dir, tmp_path_factory.mktemp("browser-add"), TOKEN) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,9 @@ it needs Debian's chromium at /usr/bin/chromium (``make browser``) and ``playwri
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from .browser import chromium, new_page, require_chromium
-from .conftest import CORPUS
+from .browser import BORDER_JS, chromium, new_page, require_chromium, writable_server
 
 pytestmark = [pytest.mark.browser]
 
@@ -24,18 +21,10 @@ TIMEOUT_MS = 60_000
 
 @pytest.fixture(scope="module")
 def server(fake_kb_dir, tmp_path_factory):
-    """``kb serve --model fake`` on a copy of the fake index and a temporary corpus."""
+    """``kb serve --model fake`` with writes on, on copies of the index and corpus."""
     require_chromium()
-    from web.devserver import running_server
-
-    root = tmp_path_factory.mktemp("browser-a11y")
-    index, corpus = root / "index", root / "corpus"
-    shutil.copytree(fake_kb_dir, index)
-    shutil.copytree(CORPUS, corpus)
-    env = {"KB_CORPUS_DIR": str(corpus), "KB_ADMIN_TOKEN": TOKEN}
-    with running_server(index, model="fake", env=env, timeout=120,
-                        log_path=root / "server.log") as url:
-        yield url, corpus
+    with writable_server(fake_kb_dir, tmp_path_factory.mktemp("browser-a11y"), TOKEN) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -113,30 +102,6 @@ def test_back_after_a_submit_shows_the_page_again(page, server):
     assert len(list(server[1].glob("numbat*"))) == 1
 
 
-# A form control's border against the field inside and the panel or page outside it, and
-# its placeholder against the field (WCAG 1.4.11 and 1.4.3).
-BORDER_JS = """selectors => {
-  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
-    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
-    return (x + 0.05) / (y + 0.05); };
-  const bgOf = el => { for (; el; el = el.parentElement) {
-    const c = getComputedStyle(el).backgroundColor;
-    if (!c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c; }
-    return getComputedStyle(document.body).backgroundColor; };
-  const out = {};
-  for (const sel of selectors) {
-    const el = document.querySelector(sel);
-    const border = getComputedStyle(el).borderTopColor;
-    out[sel + ' border'] = Math.min(ratio(border, bgOf(el)), ratio(border, bgOf(el.parentElement)));
-    if (el.placeholder) {
-      out[sel + ' placeholder'] = ratio(getComputedStyle(el, '::placeholder').color, bgOf(el));
-    }
-  }
-  return out;
-}"""
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
