@@ -10,7 +10,9 @@ Usage: .venv/bin/python benchmarks/evidence_calibrate.py   (about 4 minutes)
 - generic: the same after adding QA's generic article (a 60-row table, a 40-step list;
   tests/test_answers.py): a passage close to every question must not move the bar;
 - xquad: 720 XQuAD paragraphs (en, de, vi) and no marketing: 40 XQuAD questions per
-  language are answerable, the marketing questions are not.
+  language are answerable, the marketing questions are not; and the same XQuAD
+  questions limited to each other language (answerable only from a translation), and
+  the marketing questions limited to each language (printed, not in the error count).
 
 Prints, per corpus and group, how many are found with the shipped rule, and the
 errors (misses + false finds, the held-out OFF_TOPIC questions left out) over a grid of
@@ -54,9 +56,7 @@ XL_OFF = [
 
 
 def measure(kb, questions: list[tuple[str, list[str] | None]]) -> list[tuple[float, float, bool]]:  # type: ignore[no-untyped-def]
-    """(coverage, dense margin, a passage defines the asked concept, the margin cannot
-    suffice alone: the question names a concept no passage holds, or the margin's passage
-    is in the question's language) per question."""
+    """(coverage, dense margin, a passage defines the asked concept) per question."""
     from kb import answers
 
     out = []
@@ -64,14 +64,12 @@ def measure(kb, questions: list[tuple[str, list[str] | None]]) -> list[tuple[flo
         r = kb.search(q, k=8, langs=langs)
         ev = answers.evidence(kb, r.searched, kb.encode_query(r.searched), r.lang,
                               tuple(r.hits), langs=langs)
-        out.append((ev.coverage, ev.dense_margin, any(h.signals.get("defines") for h in r.hits),
-                    ev.concept_missing or ev.best_lang == r.lang))
+        out.append((ev.coverage, ev.dense_margin, any(h.signals.get("defines") for h in r.hits)))
     return out
 
 
-def found(rows, w: float, t: float, bonus: float, alone: float) -> int:  # type: ignore[no-untyped-def]
-    return sum(max(c + w * m, -1e9 if x else t * m / alone) + (bonus if d else 0.0) >= t
-               for c, m, d, x in rows)
+def found(rows, w: float, t: float, bonus: float) -> int:  # type: ignore[no-untyped-def]
+    return sum(c + w * m + (bonus if d else 0.0) >= t for c, m, d in rows)
 
 
 def main() -> None:
@@ -92,7 +90,11 @@ def main() -> None:
                 for lang in ("ko", "en", "de", "vi") if lang != language.detect_query(q)]
     plain = {"seeds": [s["q"] for s in seeds], "dev on": aq.DEV_ON_TOPIC, "QA cross-lingual": XL_ON,
              "dev off": aq.DEV_OFF_TOPIC, "concept nonsense": XL_OFF, "held-out off": OFF_TOPIC}
-    on_names = {"seeds", "dev on", "QA cross-lingual", "filtered on", "xquad on", "xquad cross"}
+    on_names = {"seeds", "dev on", "QA cross-lingual", "filtered on", "xquad on"}
+    # "xquad cross" and "marketing filtered" are printed, not in the error count: 240
+    # factoid questions would outweigh everything else, and the rule that found more of
+    # them also found brand questions the seed corpus cannot answer (docs/answers.md).
+    skip = {"held-out off", "xquad cross", "marketing filtered"}
     cfg = AnswerConfig()
     results: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory(prefix="kb-evidence-") as tmp:
@@ -140,21 +142,20 @@ def main() -> None:
             kx, [(q, [x]) for q in marketing for x in ("en", "de", "vi")])
         kx.close()
 
-    w, t, bonus, alone = cfg.dense_weight, cfg.threshold, cfg.definition_evidence, cfg.dense_alone
-    print(f"\nShipped rule: coverage + {w} x margin >= {t}, or margin >= {alone} (+ {bonus} "
-          "for a defining passage)")
+    w, t, bonus = cfg.dense_weight, cfg.threshold, cfg.definition_evidence
+    print(f"\nShipped rule: coverage + {w} x margin (+ {bonus} for a defining passage) >= {t}")
     print("\n| corpus | group | found | of |\n|---|---|---:|---:|")
     for corpus_name, groups_rows in results.items():
         for g, rows in groups_rows.items():
-            print(f"| {corpus_name} | {g} | {found(rows, w, t, bonus, alone)} | {len(rows)} |")
+            print(f"| {corpus_name} | {g} | {found(rows, w, t, bonus)} | {len(rows)} |")
 
-    def errors(w: float, t: float, alone: float = alone) -> int:
+    def errors(w: float, t: float) -> int:
         e = 0
         for groups_rows in results.values():
             for g, rows in groups_rows.items():
-                if g == "held-out off":
+                if g in skip:
                     continue
-                n = found(rows, w, t, bonus, alone)
+                n = found(rows, w, t, bonus)
                 e += len(rows) - n if g in on_names else n
         return e
 
@@ -166,9 +167,6 @@ def main() -> None:
     print("w \\ t  " + " ".join(f"{x:5.2f}" for x in ts))
     for wv in (0.15, 0.175, 0.2, 0.225, 0.25, 0.275, 0.3):
         print(f"{wv:5.3f}  " + " ".join(f"{errors(wv, x):5d}" for x in ts))
-    print(f"\nErrors by the margin that suffices alone (w {w}, t {t}; 99 = never):")
-    for a in (2.5, 3.0, 3.5, 4.0, 4.5, 99.0):
-        print(f"{a:5.1f}  {errors(w, t, a):5d}")
 
 
 if __name__ == "__main__":

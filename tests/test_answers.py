@@ -576,9 +576,6 @@ def test_a_miss_in_the_chosen_languages_says_which_languages_answer(real_kb):
     # "the Korean and English articles" here, though English alone does not answer it.
     upselling = real_kb.ask("What is upselling?", langs=["de"])
     assert "but the Korean articles answer it" in upselling.message, upselling.message
-    # e5 puts "upselling" next to "upstream": the dense margin alone would find it, but
-    # no German passage holds the concept.
-    assert upselling.evidence.concept_missing
     off = real_kb.ask(OFF_TOPIC[0], langs=["de"])
     assert not off.found and "answer it" not in off.message
 
@@ -684,40 +681,6 @@ def test_question_words_are_found_in_another_languages_passages(real_kb, questio
     ans = real_kb.ask(question)
     assert ans.found, ans.evidence
     assert ans.citations[0].hit.article_id == article
-
-
-@pytest.mark.model
-def test_a_question_answered_only_in_another_language_is_found(real_encoder, tmp_path):
-    """XQuAD questions asked of a translation of their paragraph only (English and
-    Vietnamese questions, German paragraphs) were "no good answer" 171 times in 240: the
-    coverage counts the question's own words, which a German passage cannot hold, and
-    with coverage 0 the dense margin had to reach 4.9. A margin of 3.5 now suffices
-    alone, unless the question names a glossary concept no passage holds."""
-    from kb.core import KnowledgeBase
-    from kb.settings import Settings
-
-    from .conftest import SHARED
-
-    def paragraphs(lang: str) -> list[dict]:
-        data = json.loads((SHARED / "bench" / "xquad" / f"xquad.{lang}.json").read_text())
-        return [p for a in data["data"] for p in a["paragraphs"]][::4]
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for i, p in enumerate(paragraphs("de")):
-        (corpus / f"xquad-de-{i:03d}.txt").write_text(p["context"], encoding="utf-8")
-    d = tmp_path / "index"
-    kb = KnowledgeBase.open(d, settings=Settings(index_dir=d, corpus_dir=corpus),
-                            encoder=real_encoder)
-    kb.ingest_paths([corpus])
-    questions = [p["qas"][0]["question"] for lang in ("en", "vi") for p in paragraphs(lang)[::3]]
-    found = [q for q in questions if kb.ask(q).found]
-    # 18 of these 40 before, 24 now.
-    assert len(found) >= 21, (len(found), set(questions) - set(found))
-    for q in ("What is upselling?", "Was ist Bündelung?", "크로스셀링 KPI는?",
-              "Wie lerne ich schwimmen?"):
-        assert not kb.ask(q).found, q
-    kb.close()
 
 
 @pytest.mark.model

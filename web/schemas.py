@@ -66,11 +66,6 @@ class Evidence(_Body):
     dense_margin: float
     score: float
     threshold: float = Field(description="found is true when score reaches it.")
-    concept_missing: bool = Field(False, description="The question names a glossary concept "
-                                  "that no passage holds, in any language.")
-    best_lang: str = Field("", description="The language of the passage the dense margin "
-                           "comes from; in another language than the question's, a margin "
-                           "of 3.5 suffices alone.")
 
 
 class AskOut(_Body):
