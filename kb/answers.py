@@ -511,9 +511,11 @@ def _coverage(
             for term in terms
         )
 
-    found_words = [(tokens, True) for tokens, per_lang in words or () if present(tokens, per_lang)]
-    named = [(tokens, present(tokens, per_lang)) for tokens, per_lang in concepts] + found_words
-    in_units = set().union(*(tokens for tokens, _ in named)) if named else set()
+    named = [(tokens, present(tokens, per_lang)) for tokens, per_lang in concepts]
+    # A found question word weighs what its plain words would (their summed IDF), so it
+    # can only raise the coverage ("lợi ích" as one unit of the larger IDF had lowered it).
+    found_words = [tokens for tokens, per_lang in words or () if present(tokens, per_lang)]
+    in_units = set().union(*(tokens for tokens, _ in named), *found_words)
     units: list[tuple[int, float, bool]] = []  # (position in the question, weight, present)
     for t in qterms:
         if t not in in_units and not concepts_only:
@@ -521,6 +523,9 @@ def _coverage(
     for tokens, is_present in named:
         first = min(position.get(t, len(qterms)) for t in tokens)
         units.append((first, max(idf.get(t, 0.0) for t in tokens), is_present))
+    for tokens in found_words:
+        first = min(position.get(t, len(qterms)) for t in tokens)
+        units.append((first, sum(idf.get(t, 0.0) for t in tokens), True))
     if not units:
         return 0.0
     units.sort()
@@ -870,15 +875,24 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozense
     picked = {id(c) for c in chosen}
     total = len(chosen)
     for group in _whole_lists(chosen, cands, qterms, qlang):
+        whole = group
         extra = sum(1 for c in group if id(c) not in picked)
         if total + extra > MAX_WITH_LIST:
             group = _first_sentences(group)
+            if any(c is chosen[0] for c in whole) and all(c is not chosen[0] for c in group):
+                # The best sentence is a later one of an item: it stays, in its place.
+                group = sorted([*group, chosen[0]], key=lambda c: c.start)
             extra = sum(1 for c in group if id(c) not in picked)
-        if total + extra > MAX_WITH_LIST or any(id(c) in placed for c in group):
+        if total + extra > MAX_WITH_LIST or any(id(c) in placed for c in whole):
             continue
-        total += extra
+        # A list quoted by its items' first sentences leaves out their later ones, also
+        # those MMR chose: after the list they read out of order ("For example, a
+        # survey could …" cut off from its item; QA).
+        kept = {id(c) for c in group}
+        dropped = {id(c) for c in whole if id(c) in picked and id(c) not in kept}
+        total += extra - len(dropped)
         units.append(group)
-        placed |= {id(c) for c in group}
+        placed |= kept | dropped
     units += [[c] for c in chosen if id(c) not in placed]
     # Sentences of one passage stay together and in their text order (the second may
     # point back at the first: "이러한 마케팅은 ..."); the best sentence's passage leads.
@@ -1126,8 +1140,11 @@ def _features(
             "lead": float(_opens_with(c, qterms, qlang, concepts)),
             "defines": float(asked is not None
                              and definitions.defines(c.text, c.hit.lang, asked)),
-            # It (or its heading) names a glossary concept of the question.
+            # It names a glossary concept of the question: itself, or with its heading.
             "concept": float(bool(concepts) and _coverage(
+                qterms, idf, qlang, concepts, own, texts={c.hit.lang: c.text},
+                concepts_only=True) > 0),
+            "concept_near": float(bool(concepts) and _coverage(
                 qterms, idf, qlang, concepts,
                 {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},
                 texts={c.hit.lang: c.text + "\n" + c.context}, concepts_only=True) > 0),
@@ -1220,15 +1237,20 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
     best = cands[order[0]].score
     grounded = {i for i in order if cands[i].features["coverage"] > 0
                 or cands[i].features["heading"] > 0}
-    # The answer opens with a sentence that names a glossary concept of the question, in
-    # itself or its heading, when one scores close to the best: QA's "ví dụ bán theo
+    # The answer opens with a sentence that names a glossary concept of the question
+    # when one scores close to the best: QA's "ví dụ bán theo
     # gói" (bundling examples) opened with a Vietnamese sentence on sales teams, close
     # to it in vector space only, above the Korean definition of bundling. (Any word of
     # the question was too weak a sign: "Netflix sử dụng gợi ý như thế nào?" then opened
     # with a Vietnamese sentence that shares "sử dụng", not with the Korean Netflix one.)
-    lead = next((i for i in order if cands[i].features["concept"] > 0), order[0])
-    if not cfg.lead_concept or cands[lead].score < best - cfg.keep_within:
-        lead = order[0]
+    # Only when the best sentence names none, not even in its heading: a list's terse
+    # items name it there ("Benefits of Downstream Marketing:"), and "마케팅 책임자의
+    # 역할은?" opened with an upstream sentence once any concept-naming one could lead.
+    lead = order[0]
+    if cfg.lead_concept and not cands[lead].features["concept_near"]:
+        lead = next((i for i in order if cands[i].features["concept"] > 0), lead)
+        if cands[lead].score < best - cfg.keep_within:
+            lead = order[0]
     picked: list[int] = [lead]
     # Far below the best, sentences that only come close in vector space are about
     # something else: filling up to min_sentences with the most diverse of them quoted

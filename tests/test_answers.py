@@ -664,6 +664,40 @@ def test_an_answer_opens_with_a_sentence_that_names_the_asked_concept(real_kb):
     ans = real_kb.ask("ví dụ bán theo gói")
     assert ans.found
     assert ans.sentences[0].text.startswith("번들링은"), [s.text for s in ans.sentences]
+    # The sentence itself, not its heading: "마케팅 책임자의 역할은?" opened with an
+    # upstream sentence whose heading (the Vietnamese article's title) names the director.
+    first = real_kb.ask("마케팅 책임자의 역할은?").sentences[0].text
+    assert not first.startswith("Tiếp thị ngược dòng tập trung"), first
+
+
+def test_a_found_question_word_never_lowers_the_coverage():
+    """QA: "Lợi ích của cà phê là gì?" fell from 0.36 to 0.24 with the glossary's words:
+    "lợi ích" became one unit weighing the larger of its syllables' IDF, not both."""
+    from kb.answers import _coverage
+
+    qterms = ["lợi", "ích", "cà", "phê"]
+    idf = {"lợi": 2.0, "ích": 1.5, "cà": 3.0, "phê": 3.0}
+    found = {"vi": {"lợi", "ích"}}
+    benefit = [({"lợi", "ích"}, {"vi": ["lợi ích"], "en": ["benefit"]})]
+    plain = _coverage(qterms, idf, "vi", [], found)
+    assert _coverage(qterms, idf, "vi", [], found, words=benefit) == pytest.approx(plain)
+    # Found only in another language's passages, it is covered there.
+    elsewhere = {"vi": set(), "en": {"benefit"}}
+    assert _coverage(qterms, idf, "vi", [], elsewhere, words=benefit) == pytest.approx(3.5 / 9.5)
+    assert _coverage(qterms, idf, "vi", [], elsewhere) == 0.0
+
+
+@pytest.mark.model
+def test_a_long_list_quoted_by_first_sentences_leaves_the_rest_out(real_kb):
+    """QA: after a list quoted by its items' first sentences came the items' later
+    sentences MMR had chosen, out of their place ("For example, a survey could ask …"
+    cut off from its Surveys item)."""
+    for q in ("What are examples of upstream marketing?",
+              "What are the key activities in upstream marketing?"):
+        texts = [s.text for s in real_kb.ask(q).sentences]
+        assert not any(t.startswith(("For example", "Then creating")) for t in texts), texts
+        items = [i for i, t in enumerate(texts) if t.startswith("- ")]
+        assert len(items) >= 4 and items == list(range(items[0], items[0] + len(items))), texts
 
 
 KO_CROSS = "ko-cross-selling-existing-customers"
