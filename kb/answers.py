@@ -659,9 +659,12 @@ def evidence(
     # With no passage in the question's language to search (filtered out, or none in
     # the knowledge base), only its glossary concepts can be looked for in the
     # passages: "차이" cannot be found in German ones, which is no sign that they miss it.
+    # The glossary's question words ("Beispiel", "vai trò") count only beside a concept
+    # the question names: they bridge what is asked of it. Alone they found "Welche
+    # Rolle spielen Dinosaurier im Marketing?" and "Vorteile von Elektroautos" (QA).
+    words = _concept_tokens(kb, query, query_lang, qterms, words=True) if concepts else []
     cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts,
-                    concepts_only=query_lang not in search_langs,
-                    words=_concept_tokens(kb, query, query_lang, qterms, words=True))
+                    concepts_only=query_lang not in search_langs, words=words)
     # The dense ranking: (chunk id, language-centred score), best first.
     dense = kb.dense(query_vec, search_langs) if search_langs else []
     margin = _null(kb, st, search_langs).margin(dense)
