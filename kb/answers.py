@@ -1241,14 +1241,14 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
     grounded = {i for i in order if cands[i].features["coverage"] > 0
                 or cands[i].features["heading"] > 0}
     # The answer opens with a sentence that names a glossary concept of the question
-    # when one scores close to the best: QA's "ví dụ bán theo
-    # gói" (bundling examples) opened with a Vietnamese sentence on sales teams, close
-    # to it in vector space only, above the Korean definition of bundling. (Any word of
-    # the question was too weak a sign: "Netflix sử dụng gợi ý như thế nào?" then opened
-    # with a Vietnamese sentence that shares "sử dụng", not with the Korean Netflix one.)
-    # Only when the best sentence names none, not even in its heading: a list's terse
-    # items name it there ("Benefits of Downstream Marketing:"), and "마케팅 책임자의
-    # 역할은?" opened with an upstream sentence once any concept-naming one could lead.
+    # when one scores close to the best: QA's "ví dụ bán theo gói" (bundling examples)
+    # opened with a Vietnamese sentence on sales teams, close to it in vector space
+    # only, above the Korean definition of bundling. Any shared word was too weak a
+    # sign ("Netflix sử dụng gợi ý như thế nào?" would open with a Vietnamese sentence
+    # sharing "sử dụng", not the Korean Netflix one). And only when the best sentence
+    # names none, not even in its heading: a list's terse items name it there ("Benefits
+    # of Downstream Marketing:"), and "마케팅 책임자의 역할은?" opened with an upstream
+    # sentence once any concept-naming one could lead.
     lead = order[0]
     if cfg.lead_concept and not cands[lead].features["concept_near"]:
         lead = next((i for i in order if cands[i].features["concept"] > 0), lead)
