@@ -682,7 +682,7 @@ def test_a_form_that_is_not_an_article_keeps_what_was_typed(client, lib):
 def test_the_admin_token_is_never_written_into_a_page(client, lib):
     """QA: after a preview or a refused save the Add page echoed the token into its HTML
     (value="..."), where the cache, a saved page or a screenshot kept it. app.js keeps
-    it for the tab instead (tests/test_web_a11y.py)."""
+    it for the tab instead (tests/test_browser_add.py)."""
     seed = (CORPUS / f"{EN_SEED}.txt").read_text()
     client.post("/api/articles", headers=AUTH, json={
         "id": "quokka", "lang": "en", "text": "Quokka points reward members every week."})
