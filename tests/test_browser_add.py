@@ -57,6 +57,17 @@ def _assert_inert(page) -> None:
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 
+def _preview(page, text: str) -> None:
+    """Paste ``text`` on the Add page with the token and preview it."""
+    from playwright.sync_api import expect
+
+    page.goto("/add")
+    page.fill("#text", text)
+    page.fill("#token", TOKEN)
+    page.click(".actions button[value=preview]")
+    expect(page.locator("#preview")).to_be_visible()
+
+
 def test_paste_preview_save_keeps_markup_inert(page, server):
     from playwright.sync_api import expect
 
@@ -139,11 +150,7 @@ def test_enter_in_a_field_after_a_preview_previews_again(page, server):
     article": editing the title and pressing Enter saved the article."""
     from playwright.sync_api import expect
 
-    page.goto("/add")
-    page.fill("#text", "Enter-key loyalty notes: members collect stamps for each visit.")
-    page.fill("#token", TOKEN)
-    page.click("button[value=preview]")
-    expect(page.locator("#preview")).to_be_visible()
+    _preview(page, "Enter-key loyalty notes: members collect stamps for each visit.")
     page.fill("#title", "Stamp cards")
     page.press("#title", "Enter")
     expect(page.locator("#preview dd[lang]")).to_have_text("Stamp cards")
@@ -268,11 +275,7 @@ def test_back_after_a_submit_shows_the_page_again(page, server):
     previous preview from the cache (Chrome never sends a form again unasked)."""
     from playwright.sync_api import expect
 
-    page.goto("/add")
-    page.fill("#text", "Numbat referral notes: each friend brings both a discount.")
-    page.fill("#token", TOKEN)
-    page.click(".actions button[value=preview]")
-    expect(page.locator("#preview")).to_be_visible()
+    _preview(page, "Numbat referral notes: each friend brings both a discount.")
     page.fill("#title", "Numbat referrals")
     page.click(".actions button[value=preview]")
     expect(page.locator("#preview dd[lang]")).to_have_text("Numbat referrals")
