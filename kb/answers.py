@@ -1134,6 +1134,14 @@ def _features(
     asked = definitions.asked(query, glossary.match(query)) if glossary is not None else None
     for i, c in enumerate(cands):
         own = {c.hit.lang: set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))}
+        # Whether it names a glossary concept of the question: itself, or with its
+        # heading (tested only when it does not itself).
+        names = bool(concepts) and _coverage(qterms, idf, qlang, concepts, own,
+                                             texts={c.hit.lang: c.text}, concepts_only=True) > 0
+        near = names or (bool(concepts) and _coverage(
+            qterms, idf, qlang, concepts,
+            {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},
+            texts={c.hit.lang: c.text + "\n" + c.context}, concepts_only=True) > 0)
         c.features = {
             "dense": float(dense[i]),
             "coverage": _coverage(qterms, idf, qlang, concepts, own, texts={c.hit.lang: c.text},
@@ -1143,14 +1151,8 @@ def _features(
             "lead": float(_opens_with(c, qterms, qlang, concepts)),
             "defines": float(asked is not None
                              and definitions.defines(c.text, c.hit.lang, asked)),
-            # It names a glossary concept of the question: itself, or with its heading.
-            "concept": float(bool(concepts) and _coverage(
-                qterms, idf, qlang, concepts, own, texts={c.hit.lang: c.text},
-                concepts_only=True) > 0),
-            "concept_near": float(bool(concepts) and _coverage(
-                qterms, idf, qlang, concepts,
-                {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},
-                texts={c.hit.lang: c.text + "\n" + c.context}, concepts_only=True) > 0),
+            "concept": float(names),
+            "concept_near": float(near),
             "heading": _coverage(
                 qterms, idf, qlang, concepts, {c.hit.lang: set(_analyzed(c.context, c.hit.lang))},
                 texts={c.hit.lang: c.context}, focus=cfg.focus,
