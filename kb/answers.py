@@ -60,12 +60,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb import chunking, definitions, language, lexical
+from kb.glossary import fold as _fold
 from kb.glossary import unhyphen
 from kb.results import Hit
+from kb.sentences import BULLET as _BULLET
 from kb.sentences import sentence_spans
 
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
+    from kb.glossary import Concept
 
 __all__ = [
     "Answer",
@@ -238,6 +241,16 @@ class Answer:
     passages: tuple[Hit, ...] = field(default=(), compare=False)
     best_sentence: int | None = None  # index into ``sentences`` of the highest scorer
     restored: str | None = None  # the question as searched, when rewritten (kb.accents)
+    # (concept id, its name in the question's language) when the question asks what a
+    # concept is and no passage says it: the answer then only describes it.
+    undefined: tuple[str, str] | None = None
+
+    @property
+    def note(self) -> str | None:
+        if self.undefined is None:
+            return None
+        return (f"No passage in the knowledge base defines “{self.undefined[1]}” yet: "
+                "these sentences only say what the articles tell about it.")
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -246,6 +259,7 @@ class Answer:
             "lang": self.lang,
             "found": self.found,
             "message": self.message,
+            "note": self.note,
             "answer": [s.to_dict() for s in self.sentences],
             "citations": [c.to_dict() for c in self.citations],
             "evidence": self.evidence.to_dict() if self.evidence else None,
@@ -535,10 +549,6 @@ def _coverage(
     return covered / total if total > 0 else 0.0
 
 
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", text).casefold()
-
-
 def _term_present(term: str, lang: str, terms: set[str], folded_text: str) -> bool:
     tokens = _analyzed(term, lang)
     if tokens and tokens <= terms:
@@ -548,7 +558,6 @@ def _term_present(term: str, lang: str, terms: set[str], folded_text: str) -> bo
 
 # -- sentences ------------------------------------------------------------------------------
 
-_BULLET = re.compile(r"^[-*•·▪–]\s+")
 _TERMINAL = re.compile(r"[.!。…！]['\"”’)\]]*$")
 
 
@@ -575,6 +584,18 @@ _ANAPHOR = re.compile(
     r"|(?:이러한|이런|이는|이것은|이것이|이를|이와|이에|그러한|그런|그것은|이|그)(?=\s)"
     r"|(?:điều (?:này|đó)|nó|chúng|việc (?:này|đó))\b"
     r"|(?:\S+\s){1,2}(?:này|đó)\b)",
+    re.I,
+)
+# So does one that opens by contrasting with it ("반면, 다운스트림 마케팅은 …",
+# "However, …", "Dagegen …", "Ngược lại, …": QA found answers quoting such a sentence
+# without the one it answers). Not "그리고" or "한편" (and, meanwhile): they go on, or
+# start afresh.
+_CONTRAST = re.compile(
+    r"^(?:[-*•·▪–]\s+)?(?:"
+    r"(?:however|in contrast|by contrast|conversely|on the other hand)\b"
+    r"|(?:jedoch|dagegen|hingegen|andererseits)\b"
+    r"|(?:반면에?|반대로|그러나|하지만)(?=[\s,])"
+    r"|(?:tuy nhiên|ngược lại|trong khi đó|mặt khác)\b)",
     re.I,
 )
 
@@ -791,7 +812,8 @@ def answer(
             evidence=ev, passages=hits, restored=restored)
     picked = _select(kb, st, sq, qvec, qlang, cands, cfg)
     qset = frozenset(_query_terms(sq, qlang))
-    titled = _titled_list(picked, cands, qset, qlang)
+    units = _Units(kb, sq)
+    titled = _titled_list(picked, cands, qset, qlang, units)
     if titled:  # it leads, and the other sentences make room for its items
         best_item = max(titled, key=lambda c: c.score)
         picked = [best_item] + picked[: MAX_WITH_LIST - len(titled)]
@@ -801,13 +823,13 @@ def answer(
             others = [c for c in picked if c not in led]
             picked = ([picked[0]] + [c for c in led if c is not picked[0]]
                       + others[: MAX_WITH_LIST - len(led)])
-    chosen = _arrange(picked, cands, qset, qlang)
+    chosen = _arrange(picked, cands, qset, qlang, units)
     # Whole lists first, then antecedents in the room they leave; a sentence that points
     # back at what found no room is left out, unless it is the best one.
     extra, orphans = _antecedents(chosen, cands, MAX_WITH_LIST - len(chosen))
     if extra or orphans:
         picked = [c for c in picked if c is picked[0] or c not in orphans]
-        chosen = _arrange(picked + extra, cands, qset, qlang)
+        chosen = _arrange(picked + extra, cands, qset, qlang, units)
     best = next(i for i, c in enumerate(chosen) if c is picked[0])
     citations, sentences = _cite(chosen)
     n_articles = len({c.hit.article_id for c in chosen})
@@ -817,7 +839,23 @@ def answer(
     )
     return Answer(q, qlang, True, message, sentences, citations, ev,
                   sentences[best].citations[0], hits, best_sentence=best,
-                  restored=restored)
+                  restored=restored, undefined=_undefined(kb, sq, qlang, cands))
+
+
+def _undefined(kb: KnowledgeBase, question: str, qlang: str,
+               cands: list[_Candidate]) -> tuple[str, str] | None:
+    """The concept ``question`` asks to define, when no sentence of the answer's
+    passages says what it is (by the concept cards' measure, :func:`kb.definitions.kind`).
+    "What is cross-selling?" is answered from sentences that only use the word (a
+    loyalty programme's section came first): a new marketer should be told that none of
+    them is a definition rather than take the first for one. Any sentence of the
+    passages counts, quoted or not: "Was ist Downstream-Marketing?" quotes a German
+    comparison, and the English "Downstream marketing is more tactical …" is among them."""
+    glossary = getattr(kb, "glossary", None)
+    concept = definitions.asked(question, glossary.match(question)) if glossary else None
+    if concept is None or any(c.features.get("says") for c in cands):
+        return None
+    return concept.id, concept.names.get(qlang) or concept.names.get("en") or concept.id
 
 
 MAX_LIST_ITEMS = 6  # items (lines), not sentences: a longer list is not quoted whole
@@ -840,11 +878,16 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
     out: list[_Candidate] = []
     orphans: list[_Candidate] = []
     for c in chosen:
-        if not _ANAPHOR.match(c.text):
+        contrast = bool(_CONTRAST.match(c.text))
+        if not contrast and not _ANAPHOR.match(c.text):
             continue
         i = next(j for j, x in enumerate(cands) if x is c)
         before = cands[i - 1] if i > 0 else None
         if before is None or before.hit.chunk_id != c.hit.chunk_id:
+            continue
+        # What a contrast answers must stand alone: "이러한 활동에는 …" before "반면, …"
+        # would need its own antecedent in turn.
+        if contrast and (_ANAPHOR.match(before.text) or _CONTRAST.match(before.text)):
             continue
         between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
         if between.strip():
@@ -869,7 +912,7 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
 
 
 def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
-             qlang: str) -> list[_Candidate]:
+             qlang: str, named: _Units | None = None) -> list[_Candidate]:
     """The answer's sentences in reading order: ``chosen`` (best first) with the lists
     it introduces completed; the best sentence's passage first, then by search rank,
     each passage's sentences in text order."""
@@ -877,7 +920,7 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozense
     placed: set[int] = set()
     picked = {id(c) for c in chosen}
     total = len(chosen)
-    for group in _whole_lists(chosen, cands, qterms, qlang):
+    for group in _whole_lists(chosen, cands, qterms, qlang, named):
         whole = group
         extra = sum(1 for c in group if id(c) not in picked)
         if total + extra > MAX_WITH_LIST:
@@ -936,14 +979,22 @@ def _items(lst: _List, cands: list[_Candidate]) -> list[_Candidate]:
     return [c for c in cands if c.hit.chunk_id == lst.chunk_id and lst.items_a <= c.start < lst.end]
 
 
-def _names_the_question(items: list[_Candidate], qterms: frozenset[str], qlang: str) -> bool:
+def _names_the_question(items: list[_Candidate], qterms: frozenset[str], qlang: str,
+                        units: _Units | None = None) -> bool:
     """The title the list's items sit under (its lead-in line or heading) and the
     question name the same thing: the title covers the question, and the question holds
     most of the title's words. "Benefits of Downstream Marketing" names "What are the
     benefits of downstream marketing?"; it does not name "What is downstream
-    marketing?". Same language only: the second test compares words."""
+    marketing?". In another language, the title must name the same glossary concepts
+    and question words as the question, and one at least of the words (``units``):
+    "Welche Vorteile hat Upstream-Marketing?" names "Benefits of Upstream Marketing"."""
     for c in items:
-        if c.hit.lang != qlang or c.features.get("heading", 0.0) < LIST_HEADING_COVERAGE:
+        if c.hit.lang != qlang:
+            if (units is not None and units.asks_for_a_list
+                    and units.of(c.context) == units.question):
+                return True
+            continue
+        if c.features.get("heading", 0.0) < LIST_HEADING_COVERAGE:
             continue
         title = _analyzed(c.context, c.hit.lang)
         if title and len(title & qterms) >= LIST_HEADING_COVERAGE * len(title):
@@ -951,8 +1002,26 @@ def _names_the_question(items: list[_Candidate], qterms: frozenset[str], qlang: 
     return False
 
 
+class _Units:
+    """The glossary concepts and question words ("benefit", "Beispiel") a text names,
+    by id: what lets a list's title in one language name a question in another."""
+
+    def __init__(self, kb: KnowledgeBase, question: str) -> None:
+        self._glossary = getattr(kb, "glossary", None)
+        matched = self._glossary.match(question) if self._glossary is not None else []
+        self.question = frozenset(c.id for c in matched)
+        # Only a question that asks for something a list holds (benefits, examples, …)
+        # of a concept: "Was ist Upstream-Marketing?" names no list's title.
+        self.asks_for_a_list = any(not c.card for c in matched) and any(c.card for c in matched)
+
+    def of(self, text: str) -> frozenset[str]:
+        if self._glossary is None or not text:
+            return frozenset()
+        return frozenset(c.id for c in self._glossary.match(text))
+
+
 def _titled_list(picked: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
-                 qlang: str) -> list[_Candidate]:
+                 qlang: str, units: _Units | None = None) -> list[_Candidate]:
     """The items of a short list that the question names (:func:`_names_the_question`),
     in one of the top ``TITLED_LIST_RANKS`` passages, when the answer quotes none of
     them: such a list is the answer, though its terse items score low alone (their
@@ -966,13 +1035,13 @@ def _titled_list(picked: list[_Candidate], cands: list[_Candidate], qterms: froz
             items = _fit(_items(lst, cands))
             if (items and lst.n_items <= MAX_LIST_ITEMS
                     and not any(p in items for p in picked)
-                    and _names_the_question(items, qterms, qlang)):
+                    and _names_the_question(items, qterms, qlang, units)):
                 return items
     return []
 
 
 def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
-                 qlang: str) -> list[list[_Candidate]]:
+                 qlang: str, units: _Units | None = None) -> list[list[_Candidate]]:
     """The short lists ``chosen`` quotes part of, each as its lead-in sentences and all
     its items in text order, when the answer is about the list:
     - ``chosen`` quotes its lead-in, or the question names it
@@ -990,7 +1059,7 @@ def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: froz
             quoted = [c for c in mine if lst.items_a <= c.start < lst.end]
             if not quoted or lst.n_items > MAX_LIST_ITEMS:
                 continue
-            if lead or _names_the_question(quoted, qterms, qlang):
+            if lead or _names_the_question(quoted, qterms, qlang, units):
                 groups.append(sorted(lead + _items(lst, cands), key=lambda c: c.start))
             elif len(quoted) >= 2 or (
                 chosen[0] in quoted and _close_sibling(chosen[0], lst, cands)
@@ -1059,6 +1128,11 @@ def _line_start(c: _Candidate) -> int:
 def _whole(lst: _List, cands: list[_Candidate]) -> list[_Candidate]:
     """A list's lead-in sentences and items, in text order."""
     return [c for c in cands if c.hit.chunk_id == lst.chunk_id and lst.lead_a <= c.start < lst.end]
+
+
+def _in_list(c: _Candidate) -> bool:
+    """Whether ``c`` is a list's item or part of its lead-in."""
+    return any(lst.lead_a <= c.start < lst.end for lst in _lists(c.hit))
 
 
 def _list_at(c: _Candidate) -> _List | None:
@@ -1132,6 +1206,8 @@ def _features(
     concepts = _concept_tokens(kb, query, qlang, qterms)
     glossary = getattr(kb, "glossary", None)
     asked = definitions.asked(query, glossary.match(query)) if glossary is not None else None
+    counts = kb.store.chunk_counts(sorted({c.hit.article_id for c in cands}))
+    several = {a for a, n in counts.items() if n > 1}
     for i, c in enumerate(cands):
         own = {c.hit.lang: set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))}
         # Whether it names a glossary concept of the question: itself, or with its
@@ -1151,12 +1227,14 @@ def _features(
             "lead": float(_opens_with(c, qterms, qlang, concepts)),
             "defines": float(asked is not None
                              and definitions.defines(c.text, c.hit.lang, asked)),
+            # It says what the asked concept is, if less plainly (kb.definitions.kind).
+            "says": _says(asked, c) if asked is not None else 0.0,
             "concept": float(names),
             "concept_near": float(near),
             "heading": _coverage(
                 qterms, idf, qlang, concepts, {c.hit.lang: set(_analyzed(c.context, c.hit.lang))},
                 texts={c.hit.lang: c.context}, focus=cfg.focus,
-            ) if c.context else 0.0,
+            ) if c.context and not _title_of_many(c, several) else 0.0,
         }
     sims = vecs @ vecs.T
     off = sims[~np.eye(len(cands), dtype=bool)]
@@ -1165,6 +1243,24 @@ def _features(
     for i, j in _translations(kb, cands, sims):
         sim_z[i, j] = sim_z[j, i] = np.inf  # a translation of a quoted sentence repeats it
     return sim_z
+
+
+def _title_of_many(c: _Candidate, several: set[str]) -> bool:
+    """Whether ``c`` sits under its article's title, in an article of several passages.
+    The title heads the opening passage when the text repeats it (the German seed): it
+    names what the whole article is about, not that passage, and as a heading it made
+    "Die Begriffe "Upstream" und "Downstream" …" lead 7 of QA's 60 answers about
+    upstream or downstream, whatever they asked. In an article of one passage ("Bán
+    chéo là gì" over its definition) it is that passage's heading."""
+    return c.hit.article_id in several and _fold(c.context) == _fold(c.hit.title)
+
+
+def _says(concept: Concept, c: _Candidate) -> float:
+    """How plainly the sentence says what the asked concept is: 3 it defines it, 2 it
+    is a list item labelled with it, 1 the concept is its subject, 0 none of these
+    (:func:`kb.definitions.kind`)."""
+    k = definitions.kind(concept, c.text, c.hit.lang)
+    return 0.0 if k is None else float(3 - k)
 
 
 # Two sentences of aligned passages whose similarity passes this are paired by the
@@ -1256,6 +1352,18 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
         lead = next((i for i in order if cands[i].features["concept"] > 0), lead)
         if cands[lead].score < best - cfg.keep_within:
             lead = order[0]
+    # A question that asks what a concept is opens with a sentence that says it, if
+    # one is close ("- Brand Messaging: …" for "Was ist Markenbotschaft?" rather than a
+    # sentence on advertising campaigns); not instead of a list's lead-in or item,
+    # which bring their list ("What are KPIs?": the four Korean KPIs).
+    # The plainest such sentence leads: "- Sales Enablement: Providing the sales team …"
+    # before "Das Verkaufsteam weigert sich …" (its subject is a term of the concept).
+    says = [i for i in order if cands[i].features["says"]]
+    close = [i for i in says if cands[i].score >= best - cfg.keep_within]
+    if close and (cands[lead].features["says"] or not _in_list(cands[lead])):
+        plainest = max(close, key=lambda i: (cands[i].features["says"], cands[i].score))
+        if cands[plainest].features["says"] > cands[lead].features["says"]:
+            lead = plainest
     picked: list[int] = [lead]
     # Far below the best, sentences that only come close in vector space are about
     # something else: filling up to min_sentences with the most diverse of them quoted
@@ -1281,6 +1389,13 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
         if len(picked) >= cfg.min_sentences and cands[best_i].score < best - cfg.keep_within:
             break
         picked.append(best_i)
+    # A question that asks what a concept is quotes a sentence that says it when its
+    # passages hold one, however far below the best: "Was ist Downstream-Marketing?"
+    # quoted a German comparison, and not the English "Downstream marketing is more
+    # tactical and focuses on short-term results."
+    if says and not any(cands[i].features["says"] for i in picked):
+        plainest = max(says, key=lambda i: (cands[i].features["says"], cands[i].score))
+        picked = [picked[0], plainest, *picked[1 : cfg.max_sentences - 1]]
     return [cands[i] for i in picked]
 
 

@@ -452,6 +452,8 @@ def _print_answer(res: dict[str, Any]) -> None:
     if not res["found"]:
         click.echo(res["message"])
         return
+    if res.get("note"):
+        click.echo(f"note: {res['note']}\n")
     for s in res["answer"]:
         cites = "".join(f"[{n}]" for n in s["citations"])
         click.echo(f"{' '.join(s['text'].split())} {cites}")

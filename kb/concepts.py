@@ -105,7 +105,7 @@ def definition(
         key = (c.hit.article_id, s.start)
         if (taken is not None and key in taken) or _POINTS_BACK.match(s.text):
             continue
-        kind = _definition_kind(concept, s.text, c.hit.lang)
+        kind = definitions.kind(concept, s.text, c.hit.lang)
         if kind is not None:
             ranked.append((kind, order, c, s, key))
     if not ranked:
@@ -114,38 +114,6 @@ def definition(
     if taken is not None:
         taken.add(key)
     return answers.Citation(c.n, c.hit, ((s.start, s.end),))
-
-
-# The concept as a sentence's subject: the term opens it (after a bullet or an
-# article) and a verb follows, not "and" (two subjects) or a modal ("can", "kann", "có
-# thể", "수 있"): what a concept can do does not say what it is.
-_SUBJECT = {
-    "en": r"^((the|an?)\s+)?{t}(e?s)?(\s*\([^)]*\))?\s+"
-          r"(?!(and|or|can|could|may|might|should|must|will|would)\b)\w",
-    "de": r"^((der|die|das|ein|eine)\s+)?{t}(\s*\([^)]*\))?\s+"
-          r"(?!(und|oder|kann|können|könnte|sollte|sollten|muss|müssen|wird|werden)\b)\w",
-    "vi": r"^((việc|các|những)\s+)?{t}(\s*\([^)]*\))?\s+(?!(và|hoặc|có\s+thể|nên|phải|sẽ)\b)\w",
-    "ko": r"^{t}(\s*\([^)]*\))?(은|는|이란|란|이|가|이라\s*함은)\s(?![^.?!]*수\s*있)",
-}
-
-
-def _definition_kind(concept: Concept, sentence: str, lang: str) -> int | None:
-    """0 defines the concept, 1 a list item labelled with it, 2 has it as its subject;
-    None otherwise."""
-    if definitions.defines(sentence, lang, concept):
-        return 0
-    text = answers._BULLET.sub("", sentence).strip()
-    terms = definitions._terms(concept, lang)
-    if text != sentence.strip() and ":" in text:
-        label = _squash(text.split(":", 1)[0])
-        return 1 if any(_squash(t) == label for t in terms) else None
-    template = _SUBJECT.get(lang)
-    pattern = definitions._pattern(template, terms) if template else None
-    return 2 if pattern is not None and pattern.search(text) else None
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[-\s]+", "", answers._fold(text))
 
 
 def _names(concept: Concept, sentence: str, lang: str) -> bool:

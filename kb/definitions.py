@@ -16,6 +16,9 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from kb.glossary import fold
+from kb.sentences import BULLET
+
 if TYPE_CHECKING:
     from kb.glossary import Concept
 
@@ -97,3 +100,37 @@ def defines(text: str, lang: str, concept: Concept) -> bool:
         if (not before or before[-1] in ".!?\n") and not (end and end.group() == "?"):
             return True
     return False
+
+
+# The concept as a sentence's subject: the term opens it (after a bullet or an
+# article) and a verb follows, not "and" (two subjects) or a modal ("can", "kann", "có
+# thể", "수 있"): what a concept can do does not say what it is.
+_SUBJECT = {
+    "en": r"^((the|an?)\s+)?{t}(e?s)?(\s*\([^)]*\))?\s+"
+          r"(?!(and|or|can|could|may|might|should|must|will|would)\b)\w",
+    "de": r"^((der|die|das|ein|eine)\s+)?{t}(\s*\([^)]*\))?\s+"
+          r"(?!(und|oder|kann|können|könnte|sollte|sollten|muss|müssen|wird|werden)\b)\w",
+    "vi": r"^((việc|các|những)\s+)?{t}(\s*\([^)]*\))?\s+(?!(và|hoặc|có\s+thể|nên|phải|sẽ)\b)\w",
+    "ko": r"^{t}(\s*\([^)]*\))?(은|는|이란|란|이|가|이라\s*함은)\s(?![^.?!]*수\s*있)",
+}
+
+
+def kind(concept: Concept, sentence: str, lang: str) -> int | None:
+    """How well ``sentence`` (in ``lang``) says what ``concept`` is: 0 it defines it,
+    1 it is a list item labelled with it ("- Sales Enablement: Providing …"), 2 it has
+    it as its subject ("Upstream marketing focuses on …"); None when it does none of
+    these (it only mentions the concept, or says what it can do)."""
+    if defines(sentence, lang, concept):
+        return 0
+    text = BULLET.sub("", sentence).strip()
+    terms = _terms(concept, lang)
+    if text != sentence.strip() and ":" in text:
+        label = _squash(text.split(":", 1)[0])
+        return 1 if any(_squash(t) == label for t in terms) else None
+    template = _SUBJECT.get(lang)
+    pattern = _pattern(template, terms) if template else None
+    return 2 if pattern is not None and pattern.search(text) else None
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[-\s]+", "", fold(text))

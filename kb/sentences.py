@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 
+# A list item's marker at the start of a line ("- ", "• ").
+BULLET = re.compile(r"^[-*•·▪–]\s+")
+
 _ABBREVIATIONS = {
     # English
     "e.g",

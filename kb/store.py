@@ -559,6 +559,14 @@ class Store:
         )
         return [ChunkRow(**dict(r)) for r in rows]
 
+    def chunk_counts(self, article_ids: list[str]) -> dict[str, int]:
+        """How many passages each of ``article_ids`` has (absent: none)."""
+        marks = ",".join("?" * len(article_ids))
+        rows = self.conn.execute(
+            f"SELECT article_id, COUNT(*) FROM chunks WHERE article_id IN ({marks}) "
+            "GROUP BY article_id", tuple(article_ids))
+        return {a: n for a, n in rows}
+
     def chunk_texts(self, ids: list[int]) -> list[tuple[int, str, str]]:
         """(id, language, text) of the given chunks, without the rest of their rows."""
         if not ids:

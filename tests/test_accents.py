@@ -71,5 +71,8 @@ def test_an_unaccented_vietnamese_question_is_answered(real_kb):
     ans = real_kb.ask("Tiep thi ha nguon la gi?")
     assert ans.restored == "Tiếp thị hạ nguồn là gì?"
     assert ans.found
-    assert ans.citations[0].hit.article_id == "vi-thuong-nguon-ha-nguon-tiep-thi"
+    # Answered as the accented question is: the English sentence that says what
+    # downstream marketing is leads, the Vietnamese article is cited too.
+    assert ans.sentences == real_kb.ask("Tiếp thị hạ nguồn là gì?").sentences
+    assert "vi-thuong-nguon-ha-nguon-tiep-thi" in {c.hit.article_id for c in ans.citations}
     assert ans.to_dict()["restored"] == ans.restored

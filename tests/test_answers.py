@@ -246,11 +246,11 @@ def test_public_names():
 
 # -- real model ---------------------------------------------------------------------------
 # Floors measured with the embedded multilingual-e5-small (docs/answers.md): a gold
-# snippet is in a cited passage for 14/16 seed questions and in a quoted sentence for
-# 13/16 (d10, d12 and d13 miss); 0 of the 10 off-topic questions are found. The passage
-# floor leaves one question of slack; the sentence floor, set at 14/16, now has none.
-GOLD_PASSAGE_FLOOR = 13
-GOLD_SENTENCE_FLOOR = 13
+# snippet is in a cited passage and in a quoted sentence for 15/16 seed questions (d12
+# misses; d10 and d13 were found in stop 26); 0 of the 10 off-topic questions are found.
+# Each floor leaves one question of slack.
+GOLD_PASSAGE_FLOOR = 14
+GOLD_SENTENCE_FLOOR = 14
 
 
 def _gold_hits(kb, seed_questions) -> tuple[int, int, list[str]]:
@@ -756,3 +756,102 @@ def test_a_best_sentence_that_leads_into_a_list_brings_the_list(
     texts = [s.text for s in ans.sentences]
     assert ans.found and all(any(t.startswith(f"- {k}:") for t in texts) for k in KPIS), texts
     kb.close()
+
+
+@pytest.mark.model
+def test_an_answer_says_when_no_passage_defines_the_asked_concept(real_kb):
+    """No seed article says what cross-selling is: "What is cross-selling?" is answered
+    from sentences that only use the word, and the answer says so (JSON ``note``). A
+    concept that a passage defines (upselling) gets no note."""
+    ans = real_kb.ask("What is cross-selling?")
+    assert ans.found
+    assert ans.undefined == ("cross-selling", "Cross-selling")
+    assert "No passage in the knowledge base defines “Cross-selling”" in ans.to_dict()["note"]
+    ko = real_kb.ask("크로스셀링이란?")
+    assert ko.undefined == ("cross-selling", "크로스셀링")
+    for question in ("What is upselling?", "Was ist Upstream-Marketing?",
+                     "How does Amazon use cross-selling?"):  # the last asks no definition
+        ans = real_kb.ask(question)
+        assert ans.found and ans.undefined is None and ans.to_dict()["note"] is None, question
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("question", "first"), [
+    ("Was ist Markenbotschaft?", "- Brand Messaging:"),
+    ("경쟁사 분석의 정의는?", "- Competitive Analysis:"),
+])
+def test_a_definition_question_opens_with_a_sentence_that_says_what_it_is(
+        real_kb, question, first):
+    """When a sentence close to the best says what the asked concept is (here a list
+    item labelled with it), it leads: "Was ist Markenbotschaft?" had opened with a
+    German sentence on advertising campaigns that contain messages."""
+    ans = real_kb.ask(question)
+    assert ans.sentences[0].text.startswith(first), [s.text for s in ans.sentences]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("question", "first"), [
+    ("Welche Vorteile hat Upstream-Marketing?",
+     ["Long-Term Success", "Competitive Edge", "Improved Customer Satisfaction"]),
+    ("Lợi ích của tiếp thị thượng nguồn là gì?",
+     ["Long-Term Success", "Competitive Edge", "Improved Customer Satisfaction"]),
+    ("Welche Beispiele für Downstream-Marketing gibt es?",
+     ["Social Media Marketing", "Email Marketing", "Search Engine Marketing (SEM)"]),
+    ("Chương trình khách hàng thân thiết có vai trò gì?", None),
+])
+def test_a_list_titled_in_another_language_answers_the_question_it_names(
+        real_kb, question, first):
+    """A list's title in another language names the question when both name the same
+    glossary concepts and question words: "Benefits of Upstream Marketing" answers
+    "Welche Vorteile hat Upstream-Marketing?", which quoted the German article's opening
+    sentences before; "충성도 프로그램의 역할" (the role of loyalty programmes) answers the
+    Vietnamese question about it."""
+    ans = real_kb.ask(question)
+    texts = [s.text for s in ans.sentences]
+    if first is None:
+        assert texts[0].startswith("충성도 프로그램은 고객이 브랜드와의 거래를"), texts
+        items = [t[2:].split(":")[0] for t in texts if t.startswith("- ")]
+        assert items == ["리워드 제공", "고객 유지", "구매 빈도 증가"], texts
+    else:
+        assert [t[2:].split(":")[0] for t in texts[:3]] == first, texts
+    assert len(texts) <= MAX_WITH_LIST
+    _check_spans(real_kb, ans)
+    # Asked what the concept is, the question names no list ("benefit" is not asked).
+    plain = [s.text for s in real_kb.ask("Was ist Upstream-Marketing?").sentences]
+    assert not any(t.startswith("- Long-Term Success") for t in plain), plain
+
+
+@pytest.mark.model
+def test_a_definition_in_the_passages_is_quoted_however_far_below_the_best(real_kb):
+    """"Tiếp thị hạ nguồn là gì?" quoted Vietnamese sentences that compare or use the
+    term, and not the English sentence that says what downstream marketing is, though
+    its passage was among the answer's."""
+    ans = real_kb.ask("Tiếp thị hạ nguồn là gì?")
+    texts = [s.text for s in ans.sentences]
+    assert "Downstream marketing is more tactical and focuses on short-term results." in texts
+    assert ans.undefined is None
+    _check_spans(real_kb, ans)
+
+
+@pytest.mark.parametrize(("sentence", "contrast"), [
+    ("반면, 다운스트림 마케팅은 전술적인 접근 방식을 채택합니다.", True),
+    ("However, downstream marketing is tactical.", True),
+    ("Dagegen ist Downstream-Marketing taktisch.", True),
+    ("Ngược lại, tiếp thị hạ nguồn mang tính chiến thuật.", True),
+    ("그리고 다운스트림 마케팅은 즉각적인 판매를 위한 전략을 수립할 수 있도록 해줍니다.", False),
+    ("한편, 다운스트림 마케팅 방식은 직접 광고와 같은 전략을 통해 도움을 줄 수 있습니다.", False),
+    ("반면교사로 삼을 만한 사례입니다.", False),  # a word, not the connective
+])
+def test_a_sentence_that_opens_with_a_contrast_leans_on_the_one_before(sentence, contrast):
+    assert bool(answers._CONTRAST.match(sentence)) is contrast
+
+
+@pytest.mark.model
+def test_a_contrast_comes_with_what_it_answers(real_kb):
+    """"반면, 다운스트림 마케팅은 이러한 기반을 바탕으로 …" ("on the other hand,
+    downstream marketing builds on this foundation") was quoted without the sentence
+    about upstream marketing's foundation that it answers."""
+    texts = [s.text for s in real_kb.ask("다운스트림 마케팅이란 무엇인가요?").sentences]
+    i = next(i for i, t in enumerate(texts) if t.startswith("반면, 다운스트림 마케팅은 이러한"))
+    foundation = "업스트림 마케팅은 탄탄한 기반을 다지는 것을 목표로 합니다."
+    assert i > 0 and texts[i - 1] == foundation, texts

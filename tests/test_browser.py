@@ -96,6 +96,17 @@ def test_nonsense_question_shows_the_no_answer_state(page):
     expect(page.locator(".card")).to_have_count(0)
 
 
+def test_an_answer_without_a_definition_says_so_and_links_the_concept_card(page):
+    from playwright.sync_api import expect
+
+    page.goto("/?q=What+is+cross-selling%3F")
+    note = page.locator(".answer .notice")
+    expect(note).to_contain_text("No passage in the knowledge base defines “Cross-selling”")
+    note.get_by_role("link", name="See its concept card").click()
+    page.wait_for_url("**/concepts#cross-selling")
+    expect(page.locator("#cross-selling .no-definition")).to_be_visible()
+
+
 def test_language_chips_are_keyboard_usable(page):
     from playwright.sync_api import expect
 

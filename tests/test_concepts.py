@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from kb import concepts
-from kb.glossary import load_glossary
 
 
 def _check_definitions(kb) -> dict[str, str]:
@@ -42,31 +41,6 @@ def test_definitions_name_their_concept_once_each(fake_kb):
 ])
 def test_sentences_that_point_back_are_not_definitions(sentence, points_back):
     assert bool(concepts._POINTS_BACK.match(sentence)) == points_back
-
-
-@pytest.mark.parametrize(("concept_id", "sentence", "lang", "kind"), [
-    ("bundling", "번들링은 여러 제품을 묶어 파는 기법입니다.", "ko", 0),
-    ("market-research", "Market Research is a crucial upstream activity.", "en", 0),
-    ("sales-enablement", "- Sales Enablement: Providing the sales team with assets.", "en", 1),
-    ("conversion-rate", "- 구매 전환율: 구매로 이어진 비율을 분석합니다.", "ko", 1),
-    ("upstream-marketing", "Upstream marketing focuses on the early stages.", "en", 2),
-    ("upstream-marketing", "Das Upstream-Marketing konzentriert sich auf die Strategie.", "de", 2),
-    # QA: these only mention the concept, or say what it can do.
-    ("marketing-director", "Alles, was der Marketingleiter tut, um dem Vertriebsteam bei "
-     "seiner nächsten Kampagne zu helfen, ist eine nachgelagerte Aktivität.", "de", None),
-    ("marketing-director", "Der Marketingleiter kann effektivere Materialien entwerfen.", "de",
-     None),
-    ("cross-selling", "충성도 프로그램과 크로스셀링 전략의 통합은 여정을 풍부하게 합니다.", "ko",
-     None),
-    ("cross-selling", "크로스셀링은 낮은 비용으로 추가 매출을 이끌어낼 수 있습니다.", "ko", None),
-    ("customer-segmentation", "고객을 세분화하는 것은 크로스셀링의 기반이 됩니다.", "ko", None),
-    ("buyer-persona", "- Buyer Persona Development: Defining the target audience.", "en", None),
-    ("upstream-marketing", "Upstream and downstream marketing work together.", "en", None),
-])
-def test_a_definition_defines_labels_or_has_the_concept_as_its_subject(
-        concept_id, sentence, lang, kind):
-    concept = next(c for c in load_glossary().concepts if c.id == concept_id)
-    assert concepts._definition_kind(concept, sentence, lang) == kind
 
 
 @pytest.mark.model

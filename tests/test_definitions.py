@@ -70,3 +70,27 @@ def test_a_sentence_says_what_a_concept_is_when_it_opens_with_it_and_a_copula(
     glossary, text, lang, concept_id, says
 ):
     assert definitions.defines(text, lang, concept(glossary, concept_id)) is says
+
+
+@pytest.mark.parametrize(("concept_id", "sentence", "lang", "kind"), [
+    ("bundling", "번들링은 여러 제품을 묶어 파는 기법입니다.", "ko", 0),
+    ("market-research", "Market Research is a crucial upstream activity.", "en", 0),
+    ("sales-enablement", "- Sales Enablement: Providing the sales team with assets.", "en", 1),
+    ("conversion-rate", "- 구매 전환율: 구매로 이어진 비율을 분석합니다.", "ko", 1),
+    ("upstream-marketing", "Upstream marketing focuses on the early stages.", "en", 2),
+    ("upstream-marketing", "Das Upstream-Marketing konzentriert sich auf die Strategie.", "de", 2),
+    # QA: these only mention the concept, or say what it can do.
+    ("marketing-director", "Alles, was der Marketingleiter tut, um dem Vertriebsteam bei "
+     "seiner nächsten Kampagne zu helfen, ist eine nachgelagerte Aktivität.", "de", None),
+    ("marketing-director", "Der Marketingleiter kann effektivere Materialien entwerfen.", "de",
+     None),
+    ("cross-selling", "충성도 프로그램과 크로스셀링 전략의 통합은 여정을 풍부하게 합니다.", "ko",
+     None),
+    ("cross-selling", "크로스셀링은 낮은 비용으로 추가 매출을 이끌어낼 수 있습니다.", "ko", None),
+    ("customer-segmentation", "고객을 세분화하는 것은 크로스셀링의 기반이 됩니다.", "ko", None),
+    ("buyer-persona", "- Buyer Persona Development: Defining the target audience.", "en", None),
+    ("upstream-marketing", "Upstream and downstream marketing work together.", "en", None),
+])
+def test_a_definition_defines_labels_or_has_the_concept_as_its_subject(
+        glossary, concept_id, sentence, lang, kind):
+    assert definitions.kind(concept(glossary, concept_id), sentence, lang) == kind

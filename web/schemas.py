@@ -76,6 +76,10 @@ class AskOut(_Body):
     lang: str
     found: bool
     message: str
+    note: str | None = Field(
+        default=None,
+        description="Set when the question asks what a concept is and no quoted sentence "
+                    "says it: the answer then only tells what the articles say about it.")
     answer: list[AnswerSentence]
     citations: list[Citation]
     evidence: Evidence | None

@@ -204,6 +204,8 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     return {
         "query": ans.query, "lang": ans.lang, "lang_name": LANG_NAMES.get(ans.lang, ans.lang),
         "restored": ans.restored, "found": ans.found, "message": ans.message,
+        "note": ans.note,
+        "concept_href": f"/concepts#{ans.undefined[0]}" if ans.undefined else None,
         "detail": detail[:1].upper() + detail[1:],
         "heading": "No good answer in the chosen languages" if elsewhere
         else "No good answer in the knowledge base",
