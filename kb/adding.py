@@ -517,9 +517,11 @@ def edit(
         if kb.store.article(article_id) is None:
             raise NotFoundError(f"no article with id {article_id!r}")
         article = replace(kb.stored_article(article_id), **changes)
-        # Its text is not new: an identical text elsewhere was allowed in before.
-        return add(kb, article, replace=True, detect_family="lang" in changes,
-                   refuse_duplicate=False)
+        # Its text is not new: an identical text elsewhere was allowed in before. Its
+        # translation links are found again: saving it gives its passages new ids, and
+        # the links (pairs of passage ids) went with the old ones (QA: a tag edit left
+        # the German seed without its Vietnamese translation).
+        return add(kb, article, replace=True, refuse_duplicate=False)
 
 
 def _was_lang(article: Article, stored: Any) -> str | None:

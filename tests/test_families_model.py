@@ -60,3 +60,22 @@ def test_reindex_finds_the_families_again(real_kb_dir, tmp_path, monkeypatch):
             assert pairs and all((a in de) != (b in de) for a, b in pairs)
     finally:
         kb.close()
+
+
+def test_editing_an_articles_metadata_keeps_its_translation(real_kb_dir, real_encoder, tmp_path):
+    """Saving an article gives its passages new ids, and links are pairs of passage ids:
+    a tag edit had dropped the German seed's link to its Vietnamese translation."""
+    from .test_answers import _copy_of
+
+    kb = _copy_of(real_kb_dir, real_encoder, tmp_path)
+    try:
+        assert [f["article_id"] for f in adding.family_of(kb, DE_SEED)] == [VI_SEED]
+        res = adding.edit(kb, DE_SEED, tags=["upstream marketing", "qa"])
+        assert [f["article_id"] for f in res.family] == [VI_SEED]
+        assert [f["article_id"] for f in adding.family_of(kb, DE_SEED)] == [VI_SEED]
+        de = {c.id for c in kb.store.article_chunks(DE_SEED)}
+        for link in kb.store.links(DE_SEED):  # the pairs name the passages it has now
+            pairs = json.loads(link["pairs"])
+            assert pairs and all((a in de) != (b in de) for a, b in pairs)
+    finally:
+        kb.close()
