@@ -54,6 +54,19 @@ def heading_text(line: str) -> str:
     return line.strip().lstrip("#").strip().removesuffix(":").rstrip()
 
 
+def sections(text: str, first: str) -> list[str]:
+    """The sections a passage runs through, in order: ``first`` (the one it starts
+    in, a chunk's ``section``), then each heading inside it. A passage that starts under
+    "상류 마케팅" and is mostly about "다운스트림 마케팅" is in both (QA)."""
+    names = [first] if first else []
+    for b in blocks(text):
+        if b.kind == "heading":
+            name = heading_text(text[b.start : b.end])
+            if name and (not names or name != names[-1]):
+                names.append(name)
+    return names
+
+
 def is_list_item(line: str) -> bool:
     """A bulleted or numbered list line ("- a", "• a", "2) a")."""
     return bool(_LIST_ITEM.match(line))

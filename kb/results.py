@@ -21,8 +21,15 @@ class Hit:
     # Why it was found, for debugging and the UI: {"dense": rank, "lexical": rank, ...}
     signals: dict[str, int] = field(default_factory=dict, compare=False)
 
+    @property
+    def sections(self) -> list[str]:
+        """Every section the passage runs through, from the one it starts in."""
+        from kb.chunking import sections  # the results module stays import-light
+
+        return sections(self.text, self.section)
+
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return asdict(self) | {"sections": self.sections}
 
 
 @dataclass(frozen=True)

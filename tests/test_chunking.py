@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kb.articles import read_article
-from kb.chunking import blocks, chunk_text
+from kb.chunking import blocks, chunk_text, sections
 from kb.sentences import sentences
 
 from .conftest import corpus_files
@@ -135,3 +135,15 @@ def test_a_two_column_table_without_outer_pipes_is_a_table():
     # One pipe in prose, with no rule line beside it, is not a table.
     prose = "Choose email | social for the launch.\nThen measure the results each week."
     assert all(b.kind != "table" for b in blocks(prose))
+
+
+def test_a_passage_lists_every_section_it_runs_through():
+    """A chunk is named by the section it starts in; one that starts with the end of
+    "상류 마케팅" and goes on under "다운스트림 마케팅" runs through both (QA: the API said
+    only the first, for a passage mostly about the second)."""
+    text = ("상류 마케팅\n상류 마케팅은 기반을 다집니다.\n"
+            "다운스트림 마케팅\n다운스트림 마케팅은 전술적입니다. 매출을 늘립니다.\n")
+    chunk = chunk_text(text, count, min_tokens=10_000)[0]  # too small to split
+    assert chunk.section == "상류 마케팅"
+    assert sections(chunk.text, chunk.section) == ["상류 마케팅", "다운스트림 마케팅"]
+    assert sections("다운스트림 마케팅은 전술적입니다.", "") == []

@@ -15,8 +15,8 @@ from web.app import create_app
 from .browser import EVIL  # the same hostile article the browser tests render
 
 ERROR_KEYS = {"ok", "error", "status"}
-HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "text", "start", "end", "score",
-            "signals"}
+HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "sections", "text", "start",
+            "end", "score", "signals"}
 EN_ARTICLE = "en-upstream-vs-downstream-marketing"
 
 

@@ -26,7 +26,10 @@ class Hit(_Body):
     article_id: str
     title: str
     lang: str = Field(description="The passage's language (ko, en, de or vi).")
-    section: str | None = Field(description="The heading the passage sits under.")
+    section: str | None = Field(description="The heading the passage starts under.")
+    sections: list[str] = Field(
+        description="Every section the passage runs through, in order: section, then "
+                    "each heading inside the passage.")
     text: str
     start: int = Field(description="The passage's offsets into the article's text.")
     end: int

@@ -139,12 +139,7 @@ def excerpt(hit: Hit, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
 def _sections(hit: Hit) -> str:
     """The sections a passage runs through, "A → B": one that starts under "상류 마케팅"
     and is mostly about "다운스트림 마케팅" was labelled with the first alone (QA)."""
-    names = [hit.section] if hit.section else []
-    for b in chunking.blocks(hit.text):
-        if b.kind == "heading":
-            name = chunking.heading_text(hit.text[b.start : b.end])
-            if name and (not names or name != names[-1]):
-                names.append(name)
+    names = hit.sections
     return " → ".join(names if len(names) <= 3 else [names[0], "…", names[-1]])
 
 
