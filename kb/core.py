@@ -9,6 +9,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -893,12 +894,18 @@ class KnowledgeBase:
 
     # -- reading ----------------------------------------------------------------------
     def _validate_query(self, query: str) -> str:
-        # Control characters (a NUL from a URL's %00) are not part of any question.
-        q = " ".join("".join(" " if ch < " " or ch == "\x7f" else ch for ch in query).split())
-        if any("\ud800" <= ch <= "\udfff" for ch in q):
-            # Python hands on bytes that are not UTF-8 (argv, stdin) as lone surrogates.
+        if any("\ud800" <= ch <= "\udfff" for ch in query) or "\ufffd" in query:
+            # Python hands on bytes that are not UTF-8 (argv, stdin) as lone surrogates,
+            # and a URL's %FF arrives as U+FFFD.
             raise BadInputError("the query is not UTF-8 text; check the terminal's or the "
                                 "file's encoding")
+        # Control characters (a NUL from a URL's %00) are not part of any question;
+        # invisible format characters (a zero-width space or soft hyphen inside a word,
+        # a right-to-left override) only hide its words; full-width letters
+        # ("ｕｐｓｔｒｅａｍ") are the letters (NFKC). QA: each lost the keyword signals.
+        query = unicodedata.normalize("NFKC", "".join(
+            ch for ch in query if unicodedata.category(ch) != "Cf"))
+        q = " ".join("".join(" " if ch < " " or ch == "\x7f" else ch for ch in query).split())
         if not q:
             raise BadInputError("the query is empty; type a question or some keywords")
         if not any(ch.isalnum() for ch in q):

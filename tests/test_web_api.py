@@ -231,6 +231,26 @@ def test_a_question_that_cannot_be_asked_is_kept_with_what_is_wrong(client, q, p
     assert 'id="answer"' not in page
 
 
+@pytest.mark.parametrize(("q", "searched"), [
+    ("ｕｐｓｔｒｅａｍ ｍａｒｋｅｔｉｎｇ", "upstream marketing"),  # full-width letters
+    ("up\u200bstream marketing", "upstream marketing"),  # a zero-width space
+    ("up\u00adstream", "upstream"),  # a soft hyphen
+    ("\u202eupstream", "upstream"),  # a right-to-left override
+])
+def test_invisible_and_full_width_characters_do_not_hide_the_words(client, q, searched):
+    """QA: each of these lost the keyword and glossary signals (a score of 2.5 against
+    7.4), and the override was echoed back."""
+    body = client.get("/api/search", params={"q": q, "k": 1}).json()
+    plain = client.get("/api/search", params={"q": searched, "k": 1}).json()
+    assert body["query"] == searched
+    assert body["hits"] == plain["hits"]
+
+
+def test_a_query_that_is_not_utf8_says_so(client):
+    r = client.get("/api/search?q=%FF%FE")
+    assert r.status_code == 400 and r.json()["error"].startswith("the query is not UTF-8")
+
+
 def test_html_errors_are_pages(client):
     r = client.get("/articles/no-such-article")
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
