@@ -49,6 +49,8 @@ class _TermIndex:
     by_token: dict[str, dict[str, list[tuple[int, tuple[str, ...]]]]]
     # first _LITERAL_MIN folded characters -> (concept index, folded term)
     by_prefix: dict[str, list[tuple[int, str]]]
+    # a three-syllable Hangul term -> concept indexes (see Glossary.match)
+    hangul3: dict[str, list[int]]
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Glossary:
             _seed_korean_terms(self.concepts, self.cache_dir)
         by_token: dict[str, dict[str, list[tuple[int, tuple[str, ...]]]]] = {}
         by_prefix: dict[str, list[tuple[int, str]]] = {}
+        hangul3: dict[str, list[int]] = {}
         for i, concept in enumerate(self.concepts):
             for lang, terms in concept.terms.items():
                 for term in terms:
@@ -79,7 +82,9 @@ class Glossary:
                     folded = unhyphen(fold(term))
                     if len(folded) >= _LITERAL_MIN:
                         by_prefix.setdefault(folded[:_LITERAL_MIN], []).append((i, folded))
-        return _TermIndex(by_token, by_prefix)
+                    elif len(folded) == 3 and all("가" <= ch <= "힣" for ch in folded):
+                        hangul3.setdefault(folded, []).append(i)
+        return _TermIndex(by_token, by_prefix, hangul3)
 
     def match(self, query: str) -> list[Concept]:
         """Concepts whose terms (in any language) occur in ``query``, in glossary order.
@@ -107,6 +112,12 @@ class Glossary:
             for i, term in index.by_prefix.get(literal[pos : pos + _LITERAL_MIN], ()):
                 if i not in found and literal.startswith(term, pos):
                     found.add(i)
+        # Kiwi analyzes a Korean loanword by its context: "번들링" alone, but "번들" and
+        # "링" in "번들링은 무엇입니까", which then named no concept (QA). Three Hangul
+        # syllables are specific enough to match as text.
+        if index.hangul3 and _has_script(folded, "ko"):
+            for pos in range(len(literal) - 2):
+                found.update(index.hangul3.get(literal[pos : pos + 3], ()))
         return [self.concepts[i] for i in sorted(found)]
 
     def coverage(

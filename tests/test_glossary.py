@@ -161,3 +161,13 @@ def test_a_bad_or_outdated_kept_analysis_is_worked_out_again(tmp_path, monkeypat
     other = Glossary([Concept("x", {"ko": "새 용어"}, {"ko": ["새 용어"]})], tmp_path)
     assert ids(other.match("새 용어는?")) == ["x"]
     assert len(list((tmp_path / "glossary").glob("ko-*.json"))) == 2
+
+
+@pytest.mark.parametrize(("query", "concept"), [
+    ("번들링은 무엇입니까", "bundling"),  # Kiwi: 번들 + 링 here, 번들링 alone
+    ("번들링이란 무엇입니까", "bundling"),
+    ("경쟁사들의 가격 전략", "competitive-analysis"),
+])
+def test_a_three_syllable_korean_term_is_found_however_kiwi_splits_it(query, concept):
+    assert concept in [c.id for c in load_glossary().match(query)]
+
