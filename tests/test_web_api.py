@@ -246,6 +246,18 @@ def test_invisible_and_full_width_characters_do_not_hide_the_words(client, q, se
     assert body["hits"] == plain["hits"]
 
 
+def test_query_lang_overrides_the_detected_language(client):
+    """The CLI's --query-lang: "ha nguon" reads as English until told it is Vietnamese
+    (QA: the API ignored query_lang=vi)."""
+    plain = client.get("/api/search", params={"q": "ha nguon", "k": 3}).json()
+    told = client.get("/api/search", params={"q": "ha nguon", "k": 3, "query_lang": "vi"}).json()
+    assert plain["lang"] != "vi" and told["lang"] == "vi"
+    ask = client.get("/api/ask", params={"q": "ha nguon", "query_lang": "vi"}).json()
+    assert ask["lang"] == "vi"
+    bad = client.get("/api/search", params={"q": "ha nguon", "query_lang": "xx"})
+    assert bad.status_code == 400 and "unknown language" in bad.json()["error"]
+
+
 def test_a_query_that_is_not_utf8_says_so(client):
     r = client.get("/api/search?q=%FF%FE")
     assert r.status_code == 400 and r.json()["error"].startswith("the query is not UTF-8")

@@ -65,21 +65,29 @@ Q = Annotated[
     Query(description="The question or keywords (ko/en/de/vi), at most 500 characters."),
 ]
 K = Annotated[int, Query(ge=1, le=100, description="How many passages to return.")]
+QueryLang = Annotated[
+    str | None,
+    Query(description="The question's language (ko, en, de or vi), when detection would "
+                      "get it wrong: a few Vietnamese words typed without diacritics "
+                      "(\"ha nguon\") read as English. The CLI's --query-lang."),
+]
 
 
 @router.get("/api/search", tags=["api"], summary="Hybrid search over passages",
             response_model=None, responses=ok(schemas.SearchOut) | READ_ERRORS)
-def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None) -> dict[str, Any]:
+def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None,
+           query_lang: QueryLang = None) -> dict[str, Any]:
     """Passages ranked by dense + BM25 fusion: `{"query", "lang", "hits", "took_ms"}`.
 
-    `lang` limits the passages' languages, comma-separated (e.g. `ko,de`).
+    `lang` limits the passages' languages, comma-separated (e.g. `ko,de`); the reply's
+    `lang` is the question's own (detected, or `query_lang`).
     """
-    return kb.search(q, k=k, langs=parse_langs(lang)).to_dict()
+    return kb.search(q, k=k, langs=parse_langs(lang), query_lang=query_lang or None).to_dict()
 
 
 @router.get("/api/ask", tags=["api"], summary="An extractive answer with citations",
             response_model=None, responses=ok(schemas.AskOut) | READ_ERRORS)
-def ask(kb: KB, q: Q, lang: LangParam = None) -> dict[str, Any]:
+def ask(kb: KB, q: Q, lang: LangParam = None, query_lang: QueryLang = None) -> dict[str, Any]:
     """2-5 sentences quoted from the articles (up to 8 to quote a list whole), each with
     the citation number of its passage.
 
@@ -91,7 +99,7 @@ def ask(kb: KB, q: Q, lang: LangParam = None) -> dict[str, Any]:
     the first span. Each answer sentence gives its own `span` too.
     """
     started = time.perf_counter()
-    out = kb.ask(q, langs=parse_langs(lang)).to_dict()
+    out = kb.ask(q, langs=parse_langs(lang), query_lang=query_lang or None).to_dict()
     out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return out
 
