@@ -997,10 +997,14 @@ class KnowledgeBase:
         cfg = self.search_config
         dense = self._dense(vectors, query_vec, langs)
         # Marketing concepts only: carrying the glossary's question words ("Beispiel" to
-        # "example") into every language ranked any "Examples" section first.
-        concepts = [c for c in self.glossary.match(query) if c.card]
+        # "example") into every language ranked any "Examples" section first. Brand
+        # names ("Amazon", "아마존") are carried into the keyword lists of languages
+        # written in another script (Glossary.expand), and earn no concept coverage: as
+        # a concept, "Amazon" lifted every passage on the Amazon rainforest in XQuAD.
+        matched = [c for c in self.glossary.match(query) if c.searched]
+        concepts = [c for c in matched if c.card]
         expansions = (
-            self.glossary.expand(query, concepts) if cfg.cross_lexical_weight > 0 else None
+            self.glossary.expand(query, matched) if cfg.cross_lexical_weight > 0 else None
         )
         lex_lists = lexical_rankings(
             lex, query, query_lang, langs, expansions=expansions, candidates=cfg.candidates

@@ -34,10 +34,21 @@ class Concept:
     id: str
     names: dict[str, str]
     terms: dict[str, list[str]]
-    # False for the glossary's ``words``: what questions ask for ("example", "Rolle",
-    # "차이", "lợi ích"), matched and carried across languages like concepts, but no
-    # marketing concept of their own (no card, not named as a topic).
-    card: bool = True
+    # "concept": a marketing concept, with a card. "word": the glossary's ``words``,
+    # what questions ask for ("example", "Rolle", "차이", "lợi ích"), matched and carried
+    # across languages like concepts but no topic of their own: no card, not searched
+    # for. "name": a brand or product written in other scripts ("Amazon", "아마존"):
+    # searched for and scored like a concept, but no card, and no evidence that a
+    # question is answered ("Who founded Starbucks?" names what the corpus has).
+    kind: str = "concept"
+
+    @property
+    def card(self) -> bool:
+        return self.kind == "concept"
+
+    @property
+    def searched(self) -> bool:
+        return self.kind != "word"
 
 
 _LITERAL_MIN = 4  # shorter terms match only as analyzed tokens: as text they hide in other words
@@ -157,8 +168,14 @@ class Glossary:
         """Per language, the terms of every concept the query names (``concepts``, when
         the caller has matched them already)."""
         out: dict[str, list[str]] = {}
+        hangul = _has_script(fold(query), "ko")
         for concept in self.match(query) if concepts is None else concepts:
             for lang, terms in concept.terms.items():
+                # A brand name is carried only into another script ("Amazon" to 아마존):
+                # "Amazon" from English to German adds nothing but every passage on the
+                # Amazon rainforest in XQuAD (stop 26).
+                if concept.kind == "name" and (lang == "ko") == hangul:
+                    continue
                 out.setdefault(lang, []).extend(terms)
         return out
 
@@ -235,7 +252,7 @@ def load_glossary(path: Path | None = None, *, cache_dir: Path | None = None) ->
     except yaml.YAMLError as exc:
         raise KBError(f"{path}: the glossary is not valid YAML: {exc}") from None
     concepts = []
-    for section, card in (("concepts", True), ("words", False)):
+    for section, kind in (("concepts", "concept"), ("words", "word"), ("names", "name")):
         for item in data.get(section, None) or []:
             terms = {lang: [str(t) for t in item.get("terms", {}).get(lang, [])]
                      for lang in SUPPORTED}
@@ -243,5 +260,5 @@ def load_glossary(path: Path | None = None, *, cache_dir: Path | None = None) ->
                 lang: str(item.get("names", {}).get(lang) or (terms[lang] or [""])[0])
                 for lang in SUPPORTED
             }
-            concepts.append(Concept(id=str(item["id"]), names=names, terms=terms, card=card))
+            concepts.append(Concept(id=str(item["id"]), names=names, terms=terms, kind=kind))
     return Glossary(concepts, cache_dir)

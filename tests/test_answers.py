@@ -855,3 +855,20 @@ def test_a_contrast_comes_with_what_it_answers(real_kb):
     i = next(i for i, t in enumerate(texts) if t.startswith("반면, 다운스트림 마케팅은 이러한"))
     foundation = "업스트림 마케팅은 탄탄한 기반을 다지는 것을 목표로 합니다."
     assert i > 0 and texts[i - 1] == foundation, texts
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("question", "first"), [
+    ("How does Amazon use cross-selling?", "온라인 소매업의 거인 아마존은"),
+    ("How does Netflix use cross-selling?", "넷플릭스는 고객의 시청 패턴을"),
+])
+def test_a_brand_in_another_script_is_answered_from_the_passage_that_names_it(
+        real_kb, question, first):
+    """The glossary's names carry "Amazon" to "아마존": the Amazon question had opened
+    with a sentence on existing customers and quoted loyalty-programme items, the
+    Netflix one found the Netflix passage 9th and quoted the loyalty section (QA)."""
+    ans = real_kb.ask(question)
+    assert ans.found, ans.message
+    assert ans.sentences[0].text.startswith(first), [s.text for s in ans.sentences]
+    # A brand the corpus names is no sign that a question about it is answered.
+    assert not real_kb.ask("Who founded Starbucks?").found

@@ -52,6 +52,20 @@ def test_question_words_match_but_are_no_concepts(glossary: Glossary) -> None:
     assert len(cards) == 20
 
 
+def test_brand_names_match_across_scripts_and_are_searched_but_no_concepts(
+        glossary: Glossary) -> None:
+    """``names``: "Amazon" and "아마존" share no letter; the glossary carries one to the
+    other for search, with no card (a brand is no marketing concept)."""
+    assert ids(glossary.match("How does Amazon use cross-selling?")) == [
+        "cross-selling", "amazon"]
+    assert ids(glossary.match("넷플릭스는 어떻게 추천하나요?")) == ["netflix"]
+    amazon = next(c for c in glossary.concepts if c.id == "amazon")
+    example = next(c for c in glossary.concepts if c.id == "example")
+    assert amazon.kind == "name" and amazon.searched and not amazon.card
+    assert example.kind == "word" and not example.searched and not example.card
+    assert "amazon" not in ids(glossary.cards)
+
+
 def test_every_term_matches_its_own_concept(glossary: Glossary) -> None:
     for concept in glossary.concepts:
         for lang, terms in concept.terms.items():
@@ -171,3 +185,13 @@ def test_a_bad_or_outdated_kept_analysis_is_worked_out_again(tmp_path, monkeypat
 def test_a_three_syllable_korean_term_is_found_however_kiwi_splits_it(query, concept):
     assert concept in [c.id for c in load_glossary().match(query)]
 
+
+
+def test_a_brand_name_is_carried_only_into_another_script(glossary: Glossary) -> None:
+    """"Amazon" from English to German or Vietnamese adds nothing but the Amazon
+    rainforest's passages (XQuAD); to Korean it is 아마존."""
+    out = glossary.expand("How does Amazon use cross-selling?")
+    assert "아마존" in out["ko"] and "Amazon" not in out.get("de", [])
+    assert "Cross-Selling" in out["de"]  # concepts still go everywhere
+    back = glossary.expand("아마존은 크로스셀링을 어떻게 하나요?")
+    assert "Amazon" in back["en"] and "아마존" not in back["ko"]
