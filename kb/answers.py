@@ -919,8 +919,9 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
 def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
              qlang: str, named: _Units | None = None) -> list[_Candidate]:
     """The answer's sentences in reading order: ``chosen`` (best first) with the lists
-    it introduces completed; the best sentence's passage first, then by search rank,
-    each passage's sentences in text order."""
+    it introduces completed (``named``: what names a list across languages,
+    :func:`_names_the_question`); the best sentence's passage first, then by search
+    rank, each passage's sentences in text order."""
     units: list[list[_Candidate]] = []
     placed: set[int] = set()
     picked = {id(c) for c in chosen}

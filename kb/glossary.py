@@ -38,7 +38,8 @@ class Concept:
     # what questions ask for ("example", "Rolle", "차이", "lợi ích"), matched and carried
     # across languages like concepts but no topic of their own: no card, not searched
     # for. "name": a brand or product written in other scripts ("Amazon", "아마존"):
-    # searched for and scored like a concept, but no card, and no evidence that a
+    # carried into the other script's keyword lists and scored in answer sentences like
+    # a concept, but no card, no concept coverage in search, and no evidence that a
     # question is answered ("Who founded Starbucks?" names what the corpus has).
     kind: str = "concept"
 
