@@ -1219,6 +1219,7 @@ def _features(
     several = {a for a, n in counts.items() if n > 1}
     for i, c in enumerate(cands):
         own = {c.hit.lang: set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))}
+        says = _says(asked, c) if asked is not None else 0.0  # kind() tests defines() first
         # Whether it names a glossary concept of the question: itself, or with its
         # heading (tested only when it does not itself).
         names = bool(concepts) and _coverage(qterms, idf, qlang, concepts, own,
@@ -1234,10 +1235,9 @@ def _features(
             "rank": 1.0 / (1 + c.rank),
             "asker_lang": float(c.hit.lang == qlang),
             "lead": float(_opens_with(c, qterms, qlang, concepts)),
-            "defines": float(asked is not None
-                             and definitions.defines(c.text, c.hit.lang, asked)),
+            "defines": float(says == 3),
             # It says what the asked concept is, if less plainly (kb.definitions.kind).
-            "says": _says(asked, c) if asked is not None else 0.0,
+            "says": says,
             "concept": float(names),
             "concept_near": float(near),
             "heading": _coverage(
