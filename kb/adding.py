@@ -517,10 +517,10 @@ def edit(
         if kb.store.article(article_id) is None:
             raise NotFoundError(f"no article with id {article_id!r}")
         article = replace(kb.stored_article(article_id), **changes)
-        # Its text is not new: an identical text elsewhere was allowed in before. Its
-        # translation links are found again: saving it gives its passages new ids, and
-        # the links (pairs of passage ids) went with the old ones (QA: a tag edit left
-        # the German seed without its Vietnamese translation).
+        # Its text is not new: an identical text elsewhere was allowed in before. A new
+        # title, source or tags keeps its passages and their ids (kb.core); a new
+        # language analyzes them again under new ids, and the translation links (pairs
+        # of passage ids) are found again.
         return add(kb, article, replace=True, refuse_duplicate=False)
 
 

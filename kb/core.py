@@ -418,7 +418,13 @@ class KnowledgeBase:
                     report.unchanged.append(art.id)
                 else:
                     todo.append(art)
-            if not todo and not replace_all:
+            # A new title, source or tags leaves the passages as they are: their ids are
+            # what links to a passage (?hl=) and translation links name (QA: a tag edit
+            # broke both, as the article was indexed again under new ids).
+            relabel = [a for a in todo if known.get(a.id) and same_model and self._same_text(a)]
+            relabelled = {a.id for a in relabel}
+            todo = [a for a in todo if a.id not in relabelled]
+            if not todo and not relabel and not replace_all:
                 report.seconds = time.perf_counter() - started
                 return report
             encoder = self.encoder
@@ -456,6 +462,9 @@ class KnowledgeBase:
                         (json.dumps(list(seen)),),
                     )
                 self._write_meta(conn, encoder)
+                for art in relabel:
+                    self.store.relabel_article(conn, art)
+                    report.updated.append(art.id)
                 for art, pieces, langs, terms, reuse, sreuse, spans in prepared:
                     if art.id in old_ids and not replace_all:
                         old_chunks = self.store.article_chunks(art.id)
@@ -481,10 +490,15 @@ class KnowledgeBase:
                     touched.update(langs)
                     self.store.put_article(conn, art, chunks)
                     (report.updated if art.id in old_ids else report.added).append(art.id)
-            self._publish(touched, full=replace_all, gone=gone, changed=[a.id for a in todo],
-                          progress=progress)
+            self._publish(touched, full=replace_all, gone=gone,
+                          changed=[a.id for a in todo + relabel], progress=progress)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _same_text(self, article: Article) -> bool:
+        """True when the index holds ``article`` with this very text and language."""
+        row = self.store.article(article.id)
+        return row is not None and row["text"] == article.text and row["lang"] == article.lang
 
     def _embed(
         self, chunks: list[str], sentences: list[str], progress: ProgressFn | None

@@ -470,6 +470,16 @@ class Store:
             ],
         )
 
+    def relabel_article(self, conn: sqlite3.Connection, article: Article) -> None:
+        """Change an article's title, source, tags and file, keeping its passages (and
+        their ids, which links to a passage and translation links name)."""
+        conn.execute(
+            "UPDATE articles SET title = ?, source = ?, tags = ?, path = ?, raw_sha256 = ?, "
+            "content_sha256 = ?, updated_at = ? WHERE id = ?",
+            (article.title, article.source, json.dumps(list(article.tags), ensure_ascii=False),
+             article.path, article.raw_sha256, article.content_sha256, now(), article.id),
+        )
+
     def put_signature(self, conn: sqlite3.Connection, article_id: str, text: str,
                       vectors: np.ndarray, langs: list[str]) -> None:
         """Store what comparing an article with all others needs, so that an upload

@@ -633,3 +633,26 @@ def test_titles_sources_and_tags_are_one_line_without_control_characters(lib):
     assert res.tags == ("retail", "media ads")
     adding.edit(lib, res.article_id, title="New\r\ntitle\x07")
     assert lib.store.article(res.article_id)["title"] == "New title"
+
+
+def test_a_new_title_source_or_tags_keeps_the_passages_and_their_ids(lib):
+    """QA: a tag edit indexed the article again under new passage ids, so a link to a
+    passage (#c<id>) and its translation links no longer named it. Only a new language
+    (or text) analyzes it again."""
+    res = add(lib, TEXT.encode(), "rmn.txt")
+    before = [(c.id, c.text) for c in lib.store.article_chunks(res.article_id)]
+    version = lib.store.version
+    edited = adding.edit(lib, res.article_id, title="Retail media", source="https://x.test",
+                         tags=["ads"])
+    assert edited.stats["chunks_embedded"] == 0 and edited.stats["sentences_embedded"] == 0
+    assert [(c.id, c.text) for c in lib.store.article_chunks(res.article_id)] == before
+    assert lib.store.version == version + 1  # readers see the change
+    hit = lib.search("retail media networks advertising", k=1).hits[0]
+    assert (hit.article_id, hit.title) == (res.article_id, "Retail media")
+    assert lib.store.article(res.article_id)["tags"] == '["ads"]'
+    assert "title: Retail media" in adding.corpus_path(lib, res.article_id).read_text()
+    other = KnowledgeBase.open(lib.index_dir, settings=lib.settings, encoder=lib.encoder)
+    assert other.search("retail media networks", k=1).hits[0].title == "Retail media"
+    other.close()
+    adding.edit(lib, res.article_id, lang="de")
+    assert [c.id for c in lib.store.article_chunks(res.article_id)][0] > before[-1][0]
