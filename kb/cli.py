@@ -299,6 +299,9 @@ def _print_hits(result: dict[str, Any]) -> None:
         click.echo(f"\n{i}. {h['title']} — {where}  score {h['score']:.4f}")
         text = " ".join(h["text"].split())
         click.echo("   " + (text[:300] + ("…" if len(text) > 300 else "")))
+        if h.get("translations"):
+            also = ", ".join(f"{t['article_id']} [{t['lang']}]" for t in h["translations"])
+            click.echo(f"   translated in: {also}")
 
 
 def _query_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -396,6 +399,10 @@ def _lang_list(langs: str | None) -> list[str] | None:
 @click.option("-k", default=5, show_default=True, type=click.IntRange(1, 100),
               help="Number of passages (1-100).")
 @_query_options
+@click.option("--translations", type=click.Choice(["fold", "keep"]), default="fold",
+              show_default=True,
+              help="fold: leave out a passage that translates one ranked above it (it is "
+                   "listed under that one); keep: list every passage.")
 @click.pass_context
 @handle_errors
 def search(
@@ -406,13 +413,15 @@ def search(
     query_lang: str | None,
     as_json: bool,
     from_stdin: bool,
+    translations: str,
 ) -> None:
     """Search the knowledge base: the passages that best match QUERY."""
     lang_list = _lang_list(langs)
     kb = _open(ctx, must_exist=True)
 
     def run(q: str) -> dict[str, Any]:
-        return kb.search(q, k=k, langs=lang_list, query_lang=query_lang).to_dict()
+        return kb.search(q, k=k, langs=lang_list, query_lang=query_lang,
+                         translations=translations).to_dict()
 
     _each_query(query, from_stdin, as_json, run, _print_hits, {"hits": []})
 

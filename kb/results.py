@@ -6,6 +6,17 @@ from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
+class Translation:
+    """A passage in another article that translates a hit (kb.adding's translation links,
+    aligned passage by passage)."""
+
+    chunk_id: int
+    article_id: str
+    title: str
+    lang: str
+
+
+@dataclass(frozen=True)
 class Hit:
     """One retrieved passage. ``text == article_text[start:end]``."""
 
@@ -20,6 +31,8 @@ class Hit:
     score: float
     # Why it was found, for debugging and the UI: {"dense": rank, "lexical": rank, ...}
     signals: dict[str, int] = field(default_factory=dict, compare=False)
+    # Its translations, when the search was asked to look (KnowledgeBase.search).
+    translations: tuple[Translation, ...] = field(default=(), compare=False)
 
     @property
     def sections(self) -> list[str]:
@@ -29,7 +42,8 @@ class Hit:
         return sections(self.text, self.section)
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self) | {"sections": self.sections}
+        return asdict(self) | {"sections": self.sections,
+                               "translations": [asdict(t) for t in self.translations]}
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 
 import pytest
 
 from kb import adding
 from kb.core import KnowledgeBase
+from kb.settings import Settings
 
 pytestmark = pytest.mark.model
 
@@ -79,3 +81,75 @@ def test_editing_an_articles_metadata_keeps_its_translation(real_kb_dir, real_en
             assert pairs and all((a in de) != (b in de) for a, b in pairs)
     finally:
         kb.close()
+
+
+def _aligned_pairs(hits):
+    """(i, j), i < j, where hit j translates hit i."""
+    return [(i, j) for i, a in enumerate(hits) for j, b in enumerate(hits)
+            if i < j and b.chunk_id in {t.chunk_id for t in a.translations}]
+
+
+def test_search_folds_a_translation_into_the_hit_ranked_above_it(real_kb):
+    """QA: for "marketing director" the German seed and its Vietnamese translation took 8
+    of 10 places. Folded, each lists the other, and the places go to other passages."""
+    kept = real_kb.search("marketing director", k=10, translations="keep").hits
+    folded = real_kb.search("marketing director", k=10, translations="fold").hits
+    assert len(_aligned_pairs(kept)) >= 3
+    assert len(folded) == 10 and not _aligned_pairs(folded)
+    shown = {h.chunk_id for h in folded} | {t.chunk_id for h in folded for t in h.translations}
+    assert {h.chunk_id for h in kept} <= shown  # nothing dropped that no hit names
+    others = [sum(h.article_id not in (DE_SEED, VI_SEED) for h in hits) for hits in (kept, folded)]
+    assert others[1] >= others[0] + 3  # the freed places go to other articles' passages
+    de = next(h for h in folded if h.article_id == DE_SEED)
+    assert [(t.article_id, t.lang) for t in de.translations] == [(VI_SEED, "vi")]
+    plain = real_kb.search("marketing director", k=10).hits  # what kb eval measures
+    assert [h.chunk_id for h in plain] == [h.chunk_id for h in kept]
+    assert not any(h.translations for h in plain)
+
+
+def test_the_ask_page_lists_no_translation_of_a_quoted_passage(real_kb):
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+    from web.views import other_passages
+
+    ans = real_kb.ask("marketing director")
+    cited = {c.hit.chunk_id for c in ans.citations}
+    aligned = adding.aligned_map(real_kb, [h.chunk_id for h in ans.passages] + list(cited))
+    plain = [h for h in ans.passages if h.chunk_id not in cited][:5]
+    assert any(aligned.get(h.chunk_id, set()) & cited for h in plain)  # as it was
+    listed = other_passages(ans, aligned)
+    assert listed and not any(aligned.get(h.chunk_id, set()) & cited for h in listed)
+    app = create_app(Settings(index_dir=real_kb.index_dir), kb=real_kb)
+    with TestClient(app) as client:
+        page = client.get("/", params={"q": "marketing director"}).text
+    others = page.split('class="others"', 1)[1]
+    assert [int(c) for c in re.findall(r'href="/articles/[^"#]+#c(\d+)" lang=', others)] == [
+        h.chunk_id for h in listed]
+    assert 'class="also"' in others  # each still says where its translation is
+
+
+def test_the_api_and_cli_fold_translations_unless_asked_to_keep_them(real_kb, monkeypatch):
+    from click.testing import CliRunner
+    from fastapi.testclient import TestClient
+
+    from kb.cli import cli
+    from web.app import create_app
+
+    app = create_app(Settings(index_dir=real_kb.index_dir), kb=real_kb)
+    with TestClient(app) as client:
+        folded = client.get("/api/search", params={"q": "marketing director"}).json()["hits"]
+        kept = client.get("/api/search", params={"q": "marketing director",
+                                                 "translations": "keep"}).json()["hits"]
+        bad = client.get("/api/search", params={"q": "x", "translations": "merge"})
+    assert folded[0]["translations"] == [{"chunk_id": folded[0]["translations"][0]["chunk_id"],
+                                          "article_id": VI_SEED, "lang": "vi",
+                                          "title": real_kb.store.article(VI_SEED)["title"]}]
+    assert [h["chunk_id"] for h in kept][:10] != [h["chunk_id"] for h in folded][:10]
+    assert bad.status_code == 422 and "'fold' or 'keep'" in bad.json()["error"]
+    monkeypatch.setenv("KB_INDEX_DIR", str(real_kb.index_dir))
+    out = CliRunner().invoke(cli, ["search", "marketing director", "-k", "3"]).output
+    assert f"translated in: {VI_SEED} [vi]" in out
+    keep = CliRunner().invoke(cli, ["search", "marketing director", "-k", "10", "--json",
+                                    "--translations", "keep"]).output
+    assert [h["chunk_id"] for h in json.loads(keep)["hits"]] == [h["chunk_id"] for h in kept]

@@ -73,16 +73,26 @@ QueryLang = Annotated[
 ]
 
 
+Translations = Annotated[
+    Literal["fold", "keep"],
+    Query(description="fold (the default): a passage that translates one ranked above it "
+                      "is left out, and listed in that hit's `translations`; keep: every "
+                      "passage is a hit of its own."),
+]
+
+
 @router.get("/api/search", tags=["api"], summary="Hybrid search over passages",
             response_model=None, responses=ok(schemas.SearchOut) | READ_ERRORS)
 def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None,
-           query_lang: QueryLang = None) -> dict[str, Any]:
+           query_lang: QueryLang = None, translations: Translations = "fold") -> dict[str, Any]:
     """Passages ranked by dense + BM25 fusion: `{"query", "lang", "hits", "took_ms"}`.
 
     `lang` limits the passages' languages, comma-separated (e.g. `ko,de`); the reply's
-    `lang` is the question's own (detected, or `query_lang`).
+    `lang` is the question's own (detected, or `query_lang`). Each hit lists its
+    `translations`: passages of other articles that say the same in another language.
     """
-    return kb.search(q, k=k, langs=parse_langs(lang), query_lang=query_lang or None).to_dict()
+    return kb.search(q, k=k, langs=parse_langs(lang), query_lang=query_lang or None,
+                     translations=translations).to_dict()
 
 
 @router.get("/api/ask", tags=["api"], summary="An extractive answer with citations",

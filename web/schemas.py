@@ -21,6 +21,13 @@ class Span(_Body):
     end: int
 
 
+class PassageTranslation(_Body):
+    chunk_id: int
+    article_id: str
+    title: str
+    lang: str
+
+
 class Hit(_Body):
     chunk_id: int
     article_id: str
@@ -39,6 +46,11 @@ class Hit(_Body):
                     "bm25_<lang>), its glossary concept coverage in percent (concepts), "
                     "and defines: 1 when it says what the concept the query asks about "
                     "is.")
+    translations: list[PassageTranslation] = Field(
+        default_factory=list,
+        description="The passages of other articles that translate this one (the "
+                    "translation links, aligned passage by passage). Search lists them; "
+                    "in an answer's citations it is empty.")
 
 
 class SearchOut(_Body):

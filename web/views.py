@@ -152,8 +152,24 @@ def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
     }
 
 
-def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-    """The answer for the ask page; ``also`` maps a cited chunk to its "also in" links."""
+def other_passages(ans: Answer, aligned: dict[int, set[int]], n: int = 5) -> list[Hit]:
+    """Up to ``n`` passages the answer does not cite, without those that translate one
+    shown before them (``aligned``: kb.adding.aligned_map). QA: for "marketing director"
+    the list was the Vietnamese of the German passages quoted above it."""
+    shown = {c.hit.chunk_id for c in ans.citations}
+    out: list[Hit] = []
+    for hit in ans.passages:
+        if hit.chunk_id in shown or aligned.get(hit.chunk_id, set()) & shown:
+            continue
+        shown.add(hit.chunk_id)
+        out.append(hit)
+    return out[:n]
+
+
+def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None,
+                others: list[Hit] | None = None) -> dict[str, Any]:
+    """The answer for the ask page; ``also`` maps a cited or listed chunk to its "also in"
+    links; ``others``: the passages listed below it (default: the first five uncited)."""
     also = also or {}
     cited = {c.n: c for c in ans.citations}
     sentences = [
@@ -188,8 +204,8 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
             "href": article_href(c.hit.article_id, chunk_id=c.hit.chunk_id, spans=c.spans),
             "also": also.get(c.hit.chunk_id, []),
         })
-    cited_chunks = {c.hit.chunk_id for c in ans.citations}
-    others = [hit_view(h) for h in ans.passages if h.chunk_id not in cited_chunks][:5]
+    if others is None:
+        others = other_passages(ans, {})
     # The page heads a miss with "No good answer in …", so the message's own "No good
     # answer" would say it twice. A miss in the chosen languages that others answer
     # gets a link that asks again in all of them.
@@ -206,7 +222,7 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         else "No good answer in the knowledge base",
         "all_href": ask_href(ans.query) if elsewhere else None,
         "blocks": blocks, "cards": cards,
-        "others": others,
+        "others": [hit_view(h) | {"also": also.get(h.chunk_id, [])} for h in others],
     }
 
 
@@ -231,9 +247,12 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
         except BadInputError as exc:  # said beside the kept question, to fix it there
             ctx["problem"] = exc.message
             return ctx
-        also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id)
-                for c in ans.citations}
-        ctx["answer"] = answer_view(ans, also)
+        aligned = adding.aligned_map(kb, [c.hit.chunk_id for c in ans.citations]
+                                     + [h.chunk_id for h in ans.passages])
+        others = other_passages(ans, aligned)
+        also = {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id)
+                for h in [c.hit for c in ans.citations] + others}
+        ctx["answer"] = answer_view(ans, also, others)
     return ctx
 
 
