@@ -67,8 +67,9 @@ def test_search_json_hit_fields(run):
 def test_search_stdin_one_json_object_per_line(run):
     res = run("search", "--json", "--stdin", stdin="upselling\n\nBündelung\n")
     lines = [json.loads(x) for x in res.stdout.splitlines()]
-    assert [x["query"] for x in lines] == ["upselling", "Bündelung"]
-    assert all(len(x["hits"]) == 5 for x in lines)
+    assert [x["query"] for x in lines] == ["upselling", "", "Bündelung"]  # line for line
+    assert [len(x["hits"]) for x in lines] == [5, 0, 5] and lines[1]["skipped"]
+    assert res.exit_code == 0  # a blank line is no failure
 
 
 def test_ask_prints_a_cited_answer_or_says_there_is_none(run, fake_kb_dir):
@@ -98,8 +99,9 @@ def test_ask_json_is_what_the_api_returns(run, fake_kb_dir):
 
     stdin = "What is upselling?\n\n" + "x" * 600 + "\n"
     res = run("ask", "--json", "--stdin", stdin=stdin)
-    first, bad = (json.loads(x) for x in res.stdout.splitlines())
+    first, blank, bad = (json.loads(x) for x in res.stdout.splitlines())  # one per line
     assert first["query"] == "What is upselling?" and first["citations"]
+    assert blank == {"query": "", "skipped": "blank line", "found": False}
     assert bad["found"] is False and bad["error"].startswith("the query")
     assert bad["ok"] is False and res.exit_code == 1  # a failed line fails the run
     res = run("ask", "marketing", "--lang", "ko,xx")
@@ -123,7 +125,7 @@ def test_a_bad_query_with_json_is_the_json_error_of_a_stdin_line(run, command, q
     out = json.loads(res.stdout)
     assert out["ok"] is False and out["error"].startswith("the query") and out["status"] == 400
     assert out == ({"hits": []} if command == "search" else {"found": False}) | out
-    if query.strip():  # --stdin skips blank lines
+    if query.strip():  # a blank --stdin line is skipped, not an error
         res = CliRunner().invoke(cli, [command, "--json", "--stdin"],
                                  input=query.encode("utf-8", "surrogateescape") + b"\n")
         assert json.loads(res.stdout) == out and res.exit_code == 1
