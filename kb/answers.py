@@ -53,7 +53,7 @@ import weakref
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -825,9 +825,11 @@ def answer(
     else:  # a list the best sentence leads into or is an item of makes room the same way
         led = _led_list(picked, cands)
         if led:
-            others = [c for c in picked if c not in led]
-            picked = ([picked[0]] + [c for c in led if c is not picked[0]]
-                      + others[: MAX_WITH_LIST - len(led)])
+            rest = [c for c in led if c is not picked[0]]
+            # Not the best sentence again when the list is quoted by its items' first
+            # sentences and the best is a later one (it was then quoted twice).
+            others = [c for c in picked[1:] if c not in led]
+            picked = [picked[0]] + rest + others[: max(0, MAX_WITH_LIST - 1 - len(rest))]
     chosen = _arrange(picked, cands, qset, qlang, units)
     # Whole lists first, then antecedents in the room they leave; a sentence that points
     # back at what found no room is left out, unless it is the best one.
@@ -901,7 +903,7 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
         # last item: at the list when the answer quotes part of it already ("업셀링은
         # ..." + "이러한 다양한 기법을 ..."), else at the section ("이러한 체계적인 성과
         # 측정과 조정 과정을 통해 ..." after five lists), which is not quoted.
-        lst = _list_at(before) if "\n" in between else None
+        lst = _list_at(before, cands) if "\n" in between else None
         if lst is None:
             group = [before]
         elif lst.n_items <= MAX_LIST_ITEMS and any(x in chosen for x in _whole(lst, cands)):
@@ -935,13 +937,14 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozense
                 # The best sentence is a later one of an item: it stays, in its place.
                 group = sorted([*group, chosen[0]], key=lambda c: c.start)
             extra = sum(1 for c in group if id(c) not in picked)
-        if total + extra > MAX_WITH_LIST or any(id(c) in placed for c in whole):
-            continue
         # A list quoted by its items' first sentences leaves out their later ones, also
         # those MMR chose: after the list they read out of order ("For example, a
-        # survey could …" cut off from its item; QA).
+        # survey could …" cut off from its item; QA). They make room for the list.
         kept = {id(c) for c in group}
         dropped = {id(c) for c in whole if id(c) in picked and id(c) not in kept}
+        if (total + extra - len(dropped) > MAX_WITH_LIST
+                or any(id(c) in placed for c in whole)):
+            continue
         total += extra - len(dropped)
         units.append(group)
         placed |= kept | dropped
@@ -958,7 +961,8 @@ class _List:
     """A list in a passage, in absolute offsets: its lead-in line(s) from ``lead_a``, its
     items from ``items_a`` to ``end``."""
 
-    chunk_id: int
+    chunk_id: int  # the passage it starts in; it may run on into the next (_joined)
+    article_id: str
     lead_a: int
     items_a: int
     end: int
@@ -976,13 +980,48 @@ def _lists(hit: Hit) -> list[_List]:
         if first_item is None:
             continue
         n_items = sum(chunking.is_list_item(line) for a, line in lines if a >= first_item)
-        out.append(_List(hit.chunk_id, hit.start + block.start, hit.start + first_item,
+        out.append(_List(hit.chunk_id, hit.article_id, hit.start + block.start,
+                         hit.start + first_item,
                          hit.start + block.end, n_items))
     return out
 
 
+def _joined(lst: _List, cands: list[_Candidate]) -> _List:
+    """``lst`` with the rest of it in the passages around, when the chunker split it
+    between items and those passages are among ``cands``' (QA: the five steps under
+    "두 가지 접근 방식을 함께 사용하는 방법은 무엇일까요?" are three items in one
+    passage and two in the next, and the answer quoted one of each). A passage that
+    opens with items, with no lead-in, continues the list its previous passage ends with."""
+    hits = list({c.hit.chunk_id: c.hit for c in cands if c.hit.article_id == lst.article_id
+                 }.values())
+
+    def after(h: Hit) -> Hit | None:
+        return next((x for x in hits if 0 <= x.start - h.end <= 2), None)
+
+    def opens_with(h: Hit) -> _List | None:
+        first = _lists(h)[:1]
+        return first[0] if first and first[0].lead_a == first[0].items_a == h.start else None
+
+    while True:
+        tail = next((h for h in hits if h.start < lst.end <= h.end + 1), None)
+        nxt = after(tail) if tail is not None and tail.end - lst.end <= 1 else None
+        cont = opens_with(nxt) if nxt is not None else None
+        if cont is not None:
+            lst = replace(lst, end=cont.end, n_items=lst.n_items + cont.n_items)
+            continue
+        head = next((h for h in hits if h.start == lst.lead_a == lst.items_a), None)
+        prev = next((h for h in hits if head is not None and after(h) is head), None)
+        ends = _lists(prev)[-1:] if prev is not None else []
+        if ends and prev is not None and prev.end - ends[0].end <= 1:
+            lst = replace(lst, chunk_id=prev.chunk_id, lead_a=ends[0].lead_a,
+                          items_a=ends[0].items_a, n_items=lst.n_items + ends[0].n_items)
+            continue
+        return lst
+
+
 def _items(lst: _List, cands: list[_Candidate]) -> list[_Candidate]:
-    return [c for c in cands if c.hit.chunk_id == lst.chunk_id and lst.items_a <= c.start < lst.end]
+    return [c for c in cands
+            if c.hit.article_id == lst.article_id and lst.items_a <= c.start < lst.end]
 
 
 def _names_the_question(items: list[_Candidate], qterms: frozenset[str], qlang: str,
@@ -1039,6 +1078,7 @@ def _titled_list(picked: list[_Candidate], cands: list[_Candidate], qterms: froz
             continue
         seen.add(c.hit.chunk_id)
         for lst in _lists(c.hit):
+            lst = _joined(lst, cands)
             items = _fit(_items(lst, cands))
             if (items and lst.n_items <= MAX_LIST_ITEMS
                     and not any(p in items for p in picked)
@@ -1059,16 +1099,25 @@ def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: froz
       cross-selling?" quoted three of the four Korean KPIs, without the sentence that
       says they are KPIs."""
     groups = []
+    seen: set[tuple[str, int]] = set()
     for chunk_id in dict.fromkeys(c.hit.chunk_id for c in chosen):
         mine = [c for c in chosen if c.hit.chunk_id == chunk_id]
         for lst in _lists(mine[0].hit):
-            lead = [c for c in mine if lst.lead_a <= c.start < lst.items_a]
-            quoted = [c for c in mine if lst.items_a <= c.start < lst.end]
+            lst = _joined(lst, cands)
+            if (lst.article_id, lst.lead_a) in seen:
+                continue
+            seen.add((lst.article_id, lst.lead_a))
+            inside = [c for c in chosen if c.hit.article_id == lst.article_id]
+            lead = [c for c in inside if lst.lead_a <= c.start < lst.items_a]
+            quoted = [c for c in inside if lst.items_a <= c.start < lst.end]
             if not quoted or lst.n_items > MAX_LIST_ITEMS:
                 continue
             if lead or _names_the_question(quoted, qterms, qlang, units):
                 groups.append(sorted(lead + _items(lst, cands), key=lambda c: c.start))
-            elif len(quoted) >= 2 or (
+            # Two items quoted by their names: two later sentences that happen to name
+            # the question's concept ("업스트림 마케팅은 …" in two of five steps) are
+            # no sign that the question asks for the list.
+            elif sum(c.start - c.hit.start == _line_start(c) for c in quoted) >= 2 or (
                 chosen[0] in quoted and _close_sibling(chosen[0], lst, cands)
             ):
                 groups.append(_whole(lst, cands))
@@ -1081,13 +1130,14 @@ def _led_list(picked: list[_Candidate], cands: list[_Candidate]) -> list[_Candid
     the best sentence promises its list: QA got "… define a few KPIs" followed by a
     definition of cross-selling from another article, and none of the four KPIs."""
     best = picked[0]
-    lst = _list_at(best)
+    lst = _list_at(best, cands)
     if lst is not None and lst.n_items <= MAX_LIST_ITEMS and _close_sibling(best, lst, cands):
         return _whole(lst, cands)
     # The lead-in is the line right before the items, not every line of its block.
     led = next((x for x in _lists(best.hit) if x.lead_a <= best.start < x.items_a
                 and "\n" not in best.hit.text[best.start - best.hit.start:
                                                x.items_a - best.hit.start - 1]), None)
+    led = _joined(led, cands) if led is not None else None
     whole = _whole(led, cands) if led is not None and led.n_items <= MAX_LIST_ITEMS else []
     return _fit(whole)
 
@@ -1116,14 +1166,16 @@ def _fit(group: list[_Candidate]) -> list[_Candidate]:
 
 
 def _first_sentences(group: list[_Candidate]) -> list[_Candidate]:
-    """The first sentence of each line of ``group``: an item's name and what it is."""
-    seen: set[tuple[int, int]] = set()
-    out = []
+    """The first sentence of each item of ``group``: its name and what it is; and the
+    last of each other line, the lead-in's sentence that introduces the list ("… 두 가지
+    접근 방식을 혼합할 때 따라야 할 단계는 다음과 같습니다.")."""
+    lines: dict[tuple[int, int], list[_Candidate]] = {}
     for c in group:
-        line = (c.hit.chunk_id, _line_start(c))
-        if line not in seen:
-            seen.add(line)
-            out.append(c)
+        lines.setdefault((c.hit.chunk_id, _line_start(c)), []).append(c)
+    out = []
+    for (_, start), mine in lines.items():
+        line = mine[0].hit.text[start:].split("\n", 1)[0]
+        out.append(mine[0] if chunking.is_list_item(line) else mine[-1])
     return out
 
 
@@ -1134,7 +1186,8 @@ def _line_start(c: _Candidate) -> int:
 
 def _whole(lst: _List, cands: list[_Candidate]) -> list[_Candidate]:
     """A list's lead-in sentences and items, in text order."""
-    return [c for c in cands if c.hit.chunk_id == lst.chunk_id and lst.lead_a <= c.start < lst.end]
+    return [c for c in cands
+            if c.hit.article_id == lst.article_id and lst.lead_a <= c.start < lst.end]
 
 
 def _in_list(c: _Candidate) -> bool:
@@ -1142,9 +1195,11 @@ def _in_list(c: _Candidate) -> bool:
     return any(lst.lead_a <= c.start < lst.end for lst in _lists(c.hit))
 
 
-def _list_at(c: _Candidate) -> _List | None:
-    """The list whose items ``c`` is part of, if any."""
-    return next((lst for lst in _lists(c.hit) if lst.items_a <= c.start < lst.end), None)
+def _list_at(c: _Candidate, cands: list[_Candidate]) -> _List | None:
+    """The list whose items ``c`` is part of, if any, with its rest in ``cands``'
+    passages (:func:`_joined`)."""
+    lst = next((x for x in _lists(c.hit) if x.items_a <= c.start < x.end), None)
+    return _joined(lst, cands) if lst is not None else None
 
 
 def _cite(

@@ -369,7 +369,7 @@ def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, se
             gap = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
             if gap.strip() or _is_best(ans, c):
                 continue
-            lst = answers._list_at(before) if "\n" in gap else None
+            lst = answers._list_at(before, cands) if "\n" in gap else None
             checked += 1
             if lst is None:  # quoted with its antecedent, or (no room) not at all
                 assert (before.start, before.end) in quoted, (q, c.text, before.text)
@@ -872,3 +872,23 @@ def test_a_brand_in_another_script_is_answered_from_the_passage_that_names_it(
     assert ans.sentences[0].text.startswith(first), [s.text for s in ans.sentences]
     # A brand the corpus names is no sign that a question about it is answered.
     assert not real_kb.ask("Who founded Starbucks?").found
+
+
+@pytest.mark.model
+def test_a_list_the_chunker_split_between_passages_is_quoted_whole(real_kb):
+    """QA: the five steps under "두 가지 접근 방식을 함께 사용하는 방법은 무엇일까요?" are
+    three items in one passage and two in the next; the answer quoted one later sentence
+    from each. Its lead-in's last sentence, the one that introduces the steps, leads."""
+    ans = real_kb.ask("업스트림과 다운스트림 마케팅을 함께 사용하는 방법은?")
+    texts = [s.text for s in ans.sentences]
+    steps = [t[2:].split(":")[0] for t in texts if t.startswith("- ")]
+    assert steps == ["전략 정렬", "타겟 고객 식별", "성능 모니터링", "지속적인 업그레이드",
+                     "검토 및 수정"]
+    assert texts[0] == "두 가지 접근 방식을 혼합할 때 따라야 할 단계는 다음과 같습니다."
+    assert len(texts) <= MAX_WITH_LIST and len(set(texts)) == len(texts)
+    assert len({c.hit.chunk_id for c in ans.citations}) == 2  # each step cites its passage
+    _check_spans(real_kb, ans)
+    # Two later sentences of two steps that name the concept do not make a definition
+    # question ask for the steps.
+    defined = [s.text for s in real_kb.ask("업스트림 마케팅의 정의는?").sentences]
+    assert not any(t.startswith("- ") for t in defined), defined
