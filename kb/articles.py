@@ -36,6 +36,12 @@ _TOML_HEADER = re.compile(r"\A\+\+\+[ \t]*\n((?:.*?\n)?)\+\+\+[ \t]*(?:\n|\Z)", 
 # Header keys are lower case; "Title: an essay" after a "---" rule is text, not a header.
 _OPENED = re.compile(r"\A(---|\+\+\+)[ \t]*\n\s*(title|lang|source|tags|id)\s*[:=]")
 _KEY_LINE = re.compile(r"([A-Za-z_][\w-]*)[ \t]*:[ \t]*(.*)")
+# Keys that make a "---" block front matter: kb's own, and those other tools write (a
+# header of only these is read and their values ignored). A block without any is text.
+FRONT_MATTER_KEYS = frozenset({
+    "title", "lang", "source", "tags", "id", "language", "date", "author", "authors",
+    "description", "summary", "categories", "category", "keywords", "slug", "draft",
+    "layout", "url", "published", "updated", "lastmod", "subtitle", "type", "status"})
 _RULE = re.compile(r"[-+=*_~\s]+")  # a line of only these is a rule, never a title
 
 
@@ -136,8 +142,20 @@ def _parse_header(text: str, source: str) -> tuple[dict[str, object], str]:
     else:
         return {}, text
     if not isinstance(meta, dict):
+        if m.re is _HEADER and not _names_a_key(m.group(1)):
+            return {}, text  # "---" rules around a paragraph, not a header
         raise ArticleError(source, "the metadata header must be key: value lines")
+    if m.re is _HEADER and meta and not any(str(k) in FRONT_MATTER_KEYS for k in meta):
+        # Text between two "---" rules that YAML happens to read as keys ("Note: this
+        # paragraph must stay."), not front matter: it stays text. QA: it was dropped,
+        # and an Edit page save of an article that opened so deleted its first paragraph.
+        return {}, text
     return meta, text[m.end() :]
+
+
+def _names_a_key(block: str) -> bool:
+    return any(m and m.group(1) in FRONT_MATTER_KEYS for m in map(_KEY_LINE.match,
+                                                                block.splitlines()))
 
 
 def _yaml_header(block: str, source: str) -> object:

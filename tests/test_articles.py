@@ -76,6 +76,19 @@ def test_front_matter_shapes():
     art = parse_article("---\nTitle: an essay on pricing for new staff members here.\n"
                         "Pricing starts from the value a customer sees.", name="r.md")
     assert art.title.startswith("Title: an essay") and "Pricing starts" in art.text
+    # Text between two "---" rules is text unless it names a front-matter key (QA: "Note:
+    # …" and "Quarterly plan: …" were read as unknown keys and dropped), and stays text
+    # when the stored text is read again (an Edit page save).
+    for body in ("Note: this paragraph is part of the body and must stay.",
+                 "Quarterly plan: focus on retention", "Just a paragraph between rules."):
+        art = parse_article(f"---\ntitle: Rules\n---\n---\n{body}\n---\n\nPricing starts "
+                            "from the value a customer sees.", name="hr.md")
+        assert art.title == "Rules" and art.text.startswith(f"---\n{body}\n---"), art.text
+        again = parse_article(art.text, name="pasted", title="Rules", pasted=True)
+        assert again.text == art.text
+    art = parse_article("---\ndate: 2024-01-01\nauthor: Kim\n---\nPricing starts from the "
+                        "value a customer sees.", name="d.md")  # another tool's header
+    assert art.text.startswith("Pricing starts")
     # A rule line is never the title.
     art = parse_article("-----\nWhy referrals work\nReferred customers buy more and stay.",
                         name="r.txt")
