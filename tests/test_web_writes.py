@@ -1160,3 +1160,23 @@ def test_tags_of_the_wrong_type_say_what_tags_may_be(client, tags):
         "id": "quokka", "tags": tags, "text": "Quokka points reward loyal members twice."})
     body = assert_error(r, 400)
     assert body["error"].startswith("the field 'tags' must be a list of texts"), body
+
+
+def test_a_save_from_the_add_page_says_what_to_check_on_the_article_page(client, lib):
+    """QA: the Add page's save showed only "Added: searchable now", where the API and
+    `kb add` warn that the text looks German though English was given. The notes travel
+    with the redirect in a short-lived cookie, shown once."""
+    german = ("Kundenbindung beginnt nach dem Kauf. Treueprogramme belohnen wiederholte "
+              "Einkäufe, und gute Betreuung senkt die Abwanderung der Kunden deutlich.")
+    r = client.post("/add", data={"text": german, "lang": "en", "title": "Treue <b>",
+                                  "token": TOKEN, "action": "save"}, follow_redirects=False)
+    assert r.status_code == 303 and "kb_saved_notes" in r.headers["set-cookie"]
+    page = client.get(r.headers["location"]).text
+    notes = re.search(r'<div class="notice warn" role="status" id="saved-notes">(.*?)</div>',
+                      page, re.S)
+    assert notes and "The text looks German, but its language was given as English" in (
+        html.unescape(notes.group(1)))
+    again = client.get(r.headers["location"]).text  # shown once
+    assert 'id="saved-notes"' not in again and 'id="saved-notice"' in again
+    client.cookies.set("kb_saved_notes", "not base64 at all", path="/articles/")
+    assert 'id="saved-notes"' not in client.get(r.headers["location"]).text

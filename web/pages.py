@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import threading
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -66,9 +68,40 @@ def article_page(
 ) -> HTMLResponse:
     """One article, with a chunk anchor per passage and the linked sentence highlighted;
     ``saved`` shows the notice of the Add page after a save."""
-    ctx = views.article_context(kb, article_id, hl, saved=saved,
+    notes = _saved_notes(request) if saved else []
+    ctx = views.article_context(kb, article_id, hl, saved=saved, saved_notes=notes,
                                 editable=uploads.writes_enabled(request.app.state.settings))
-    return render(request, "article.html", "article", ctx)
+    response = render(request, "article.html", "article", ctx)
+    if SAVED_NOTES in request.cookies:
+        response.delete_cookie(SAVED_NOTES, path="/articles/")
+    return response
+
+
+# What to check about a save (AddResult.notes: a given language the text does not look
+# like, a similar article, metadata kept) travels with the redirect to the article in a
+# short-lived cookie, as a flash message: the Add page's save showed only "Added", where
+# the API and `kb add` warn (QA). A cookie, unlike the URL, cannot be handed to someone
+# else in a link, and it reaches any worker.
+SAVED_NOTES = "kb_saved_notes"
+MAX_NOTES_BYTES = 3000
+
+
+def _notes_cookie(notes: list[str]) -> str | None:
+    """The notes as a cookie value, or None when there are none."""
+    if not notes:
+        return None
+    value = base64.urlsafe_b64encode(json.dumps(notes, ensure_ascii=False).encode()).decode()
+    return value if len(value) <= MAX_NOTES_BYTES else None
+
+
+def _saved_notes(request: Request) -> list[str]:
+    """The notes a save left for its article page; none when the cookie is absent or
+    not what this app wrote."""
+    try:
+        notes = json.loads(base64.urlsafe_b64decode(request.cookies.get(SAVED_NOTES, "")))
+    except ValueError:
+        return []
+    return [n for n in notes if isinstance(n, str)][:10] if isinstance(notes, list) else []
 
 
 @router.get("/library", response_class=HTMLResponse)
@@ -222,7 +255,11 @@ def add_submit(request: Request, kb: KB,
             if result.saved:
                 href = views.article_href(result.article_id)
                 saved = "replaced" if result.exists else "added"
-                return RedirectResponse(f"{href}?saved={saved}", status_code=303)
+                done = RedirectResponse(f"{href}?saved={saved}", status_code=303)
+                if cookie := _notes_cookie(result.notes):
+                    done.set_cookie(SAVED_NOTES, cookie, max_age=300, path="/articles/",
+                                    httponly=True, samesite="lax")
+                return done
             ctx = views.add_context(settings, form=form, result=result,
                                     editing=_editing(kb, form))
             return render(request, "add.html", "add", ctx)

@@ -343,10 +343,11 @@ def parse_spans(hl: str | None, length: int) -> list[tuple[int, int]]:
 
 def article_context(
     kb: KnowledgeBase, article_id: str, hl: str | None, *, saved: str | None = None,
-    editable: bool = False,
+    saved_notes: Sequence[str] = (), editable: bool = False,
 ) -> dict[str, Any]:
-    """The article page; ``saved`` ("added" or "replaced") adds the Add page's notice;
-    ``editable`` (writes are enabled) links to the Add page filled in with it."""
+    """The article page; ``saved`` ("added" or "replaced") adds the Add page's notice,
+    with ``saved_notes``, what the save said to check; ``editable`` (writes are enabled)
+    links to the Add page filled in with it."""
     art = kb.article(article_id)
     aligned = _aligned_passages(kb, article_id)
     family = also_in(kb, article_id)
@@ -394,13 +395,15 @@ def article_context(
         "segments": segments, "highlight": bool(marks), "target_chunk": target_chunk,
         "api_href": "/api" + article_href(article_id), "also": family,
         "edit_href": "/add?" + urlencode({"edit": art["id"]}) if editable else None,
-        "notice": _saved_notice(saved, len(chunks), family) if saved else None,
+        "notice": _saved_notice(saved, len(chunks), family, saved_notes) if saved else None,
     }
 
 
-def _saved_notice(saved: str, n_chunks: int, family: list[dict[str, Any]]) -> dict[str, Any]:
+def _saved_notice(saved: str, n_chunks: int, family: list[dict[str, Any]],
+                  notes: Sequence[str] = ()) -> dict[str, Any]:
     verb = "Replaced" if saved == "replaced" else "Added"
     return {
+        "notes": [n[:1].upper() + n[1:] for n in notes],
         "text": f"{verb}: the article is searchable now ({n_chunks} passage"
                 f"{'' if n_chunks == 1 else 's'} indexed).",
         "family": family,
