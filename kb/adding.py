@@ -52,7 +52,7 @@ from kb.language import LANG_NAMES
 from kb.store import atomic_write_text
 
 if TYPE_CHECKING:
-    from kb.core import KnowledgeBase
+    from kb.core import KnowledgeBase, ProgressFn
 
 log = logging.getLogger(__name__)
 
@@ -429,8 +429,10 @@ def add(
     replace: bool = False,
     detect_family: bool = True,
     refuse_duplicate: bool = True,
+    progress: ProgressFn | None = None,
 ) -> AddResult:
-    """Save the article to the corpus and index it incrementally."""
+    """Save the article to the corpus and index it incrementally; ``progress`` is
+    told of each stage (KnowledgeBase.ingest)."""
     started = time.perf_counter()
     # One unit under the index's write lock, across processes: another writer's
     # recover_pending() must not take this save's staged file for an abandoned one.
@@ -453,7 +455,10 @@ def add(
         match = closest(kb, article)
         if match is not None and match.duplicate and refuse_duplicate:
             raise ConflictError(
-                f"already in the knowledge base as {match.article_id!r}; not indexed twice")
+                f"already in the knowledge base as {match.article_id!r}; not indexed twice. "
+                f"If it is a new version of it, replace {match.article_id!r}: `kb add "
+                f"--replace --id {match.article_id}`, “Edit this article” on its page, or "
+                f"PUT /api/articles/{match.article_id}")
         # The file is staged, the index written, and only then the file published: a crash
         # before the index commit leaves the corpus as it was (the staged file is set aside
         # as failed), one after it leaves a staged file that recover_pending() publishes.
@@ -462,7 +467,7 @@ def add(
         previous = existing_file(kb, article.id)  # before the index records the new path
         staged = _stage(kb, article)
         try:
-            report = kb.ingest([article])
+            report = kb.ingest([article], progress=progress)
         except BaseException:
             staged.unlink(missing_ok=True)
             _tidy(staged.parent)

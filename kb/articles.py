@@ -336,6 +336,11 @@ def parse_article(
                 "set 'lang:' in the header, or give the language (--lang, or the lang field)",
             )
         lang_code = detected
+    if not article_id and meta.get("id") and re.search(r"[/\\]", str(meta["id"])):
+        # Cut down to its last part ("../../etc/passwd" to "passwd"), a header's id
+        # would save under one nobody asked for (QA); an id given as a field is refused.
+        raise ArticleError(name, f"the header's id {str(meta['id'])!r} is not usable: use "
+                                 "letters, digits, '-', '_' or '.', and no '/' or '\\'")
     aid = article_id or (str(meta["id"]) if meta.get("id") else article_id_from_name(name))
     # Given: an argument (even empty: sent to clear it), a header key, or for the title
     # the text's own "# heading"; a title guessed from the first line or the file name

@@ -552,7 +552,8 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
                     click.echo(f"warning: {warning}", err=True)
                 click.echo(article.text)
                 continue
-            res = adding.add(kb, article, kind=kind, replace=replace)
+            with progress_bar("add") as progress:
+                res = adding.add(kb, article, kind=kind, replace=replace, progress=progress)
         except KBError as exc:
             click.echo(f"error: {exc.message}", err=True)
             failed += 1

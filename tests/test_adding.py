@@ -254,7 +254,8 @@ def test_duplicates_are_reported_not_indexed_twice(lib):
     add(lib, TEXT.encode(), "retail-media.txt")
     before = snapshot(lib)
     trivially_changed = TEXT.upper().replace("  ", " ") + "\n\n"
-    with pytest.raises(ConflictError, match="already in the knowledge base as 'retail-media'"):
+    with pytest.raises(ConflictError, match="already in the knowledge base as 'retail-media'"
+                       ".*replace 'retail-media': `kb add --replace --id retail-media`"):
         add(lib, trivially_changed.encode(), "copy-of-retail.txt")
     seed = (CORPUS / "en-upstream-vs-downstream-marketing.txt").read_bytes()
     with pytest.raises(ConflictError, match="en-upstream-vs-downstream-marketing"):
@@ -656,3 +657,15 @@ def test_a_new_title_source_or_tags_keeps_the_passages_and_their_ids(lib):
     other.close()
     adding.edit(lib, res.article_id, lang="de")
     assert [c.id for c in lib.store.article_chunks(res.article_id)][0] > before[-1][0]
+
+
+def test_an_id_in_a_header_with_a_path_is_refused_not_cut_down(lib):
+    """QA: a header's `id: ../../etc/passwd` saved the article as "passwd", where the
+    same id as a field is refused."""
+    before = snapshot(lib)
+    text = b"---\nid: ../../etc/passwd\n---\n" + TEXT.encode()
+    with pytest.raises(ArticleError, match="the header's id '../../etc/passwd' is not usable"):
+        add(lib, text, "retail.md")
+    assert snapshot(lib) == before
+    assert add(lib, b"---\nid: retail-101\n---\n" + TEXT.encode(), "x.md").article_id == (
+        "retail-101")

@@ -5,6 +5,7 @@ Every test runs on a private copy of the fake index and an empty temporary corpu
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -170,6 +171,9 @@ def test_add_dash_reads_one_article_from_stdin_as_a_web_paste(run, api, dirs):
     res = run("add", "-", "--tags", "primer,upstream marketing", stdin=PASTE)
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith(f"added {want} [en] 1 chunk(s)")
+    # Its progress, a line a stage on a stderr that is no terminal (QA: kb add of a
+    # 110-passage file was silent for 13 s).
+    assert re.search(r"^add: embedding (\d+)/\1 text\(s\) in", res.stderr, re.M), res.stderr
     assert (corpus / f"{want}.md").exists()
     art = json.loads(run("show", want, "--json").stdout)
     assert art["tags"] == ["primer", "upstream marketing"]
