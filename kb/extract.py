@@ -15,6 +15,7 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from typing import Any
 
 from kb.errors import ArticleError
 
@@ -138,13 +139,34 @@ def _html(data: bytes, name: str) -> Extracted:
     return Extracted(text, "html", title)
 
 
+_NO_TITLE = re.compile(r"\s*(about:blank|untitled|https?://\S+|file:/\S+)\s*$", re.I)
+
+
+def _page_text(page: Any) -> str:
+    """A PDF page's text. pypdf's plain mode splits a word wherever the PDF places its
+    glyphs in several runs, as Chromium does for Vietnamese ("Chi ế n l ượ c đ ị nh
+    giá", QA: the article was not found by its own words); its layout mode joins them.
+    Layout mode is taken only when plain mode found far more words: on a page in two
+    columns it would run the columns' lines together, where plain mode keeps them apart."""
+    plain = page.extract_text() or ""
+    words = plain.split()
+    if not words or sum(len(w) <= 2 for w in words) < 0.3 * len(words):
+        return plain
+    try:
+        laid = page.extract_text(extraction_mode="layout") or ""
+    except Exception:  # noqa: BLE001 - a second opinion only; plain mode already worked
+        return plain
+    laid = "\n".join(" ".join(line.split()) for line in laid.splitlines())
+    return laid if len(laid.split()) * 1.3 < len(words) else plain
+
+
 def _pdf(data: bytes, name: str) -> Extracted:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_page_text(page) for page in reader.pages]
     except DependencyError:  # AES encryption; even "restrictions only" PDFs use it
         raise ArticleError(name, "the PDF is encrypted (AES); save or print it as a PDF "
                            "without a password and upload that") from None
@@ -156,6 +178,8 @@ def _pdf(data: bytes, name: str) -> Extracted:
     title = None
     if reader.metadata is not None and reader.metadata.title:
         title = str(reader.metadata.title)
+        if _NO_TITLE.match(title):  # a browser's print of a page without a <title> (QA)
+            title = None
     return Extracted(text, "pdf", title)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kb.errors import ArticleError
-from kb.extract import decode_any
+from kb.extract import decode_any, extract
 
 GERMAN = ("Über Preisstrategie\n\nDie Gründung der Börse für Unternehmen im Jahr 1817 "
           "veränderte die Märkte. Große Käufer und kleine Händler prüften die Preise.\n")
@@ -126,3 +128,14 @@ def test_html_text_keeps_its_punctuation_without_markdown_escapes():
     assert "a_b, *stars*, [brackets] and 50% off (today!)" in text
     assert "\\" not in text
     assert "## Rewards" in text and "- Points for each visit" in text  # structure kept
+
+
+def test_a_vietnamese_pdf_printed_by_chromium_keeps_its_words_whole():
+    """QA: Chromium places a Vietnamese word's glyphs in several runs, and pypdf's plain
+    text split them ("Chi ế n l ượ c đ ị nh giá"), so the article was not found by its
+    own words. Its title came from the page's <title>."""
+    data = (Path(__file__).parent / "data" / "vi-chromium.pdf").read_bytes()
+    got = extract(data, "gia.pdf")
+    assert got.text.startswith("Chiến lược định giá cho sản phẩm mới\n")
+    assert "Định giá thâm nhập đặt giá thấp để nhanh chóng chiếm thị phần." in got.text
+    assert got.title == "Chiến lược định giá"
