@@ -76,6 +76,7 @@ class Article:
 
 
 MAX_ID_BYTES = 200
+_SET_ASIDE = re.compile(r"\.\d{19}(?:\.failed)?$")  # kb.adding's time stamp in .removed/
 
 
 def article_id_from_name(name: str) -> str:
@@ -85,6 +86,10 @@ def article_id_from_name(name: str) -> str:
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
+    # A file set aside in corpus/.removed/ ("crlf.1796554144479405581.md") comes back
+    # under its own id when it is added again (QA: it came back as
+    # "crlf.1796554144479405581", and links to "crlf" stayed broken).
+    stem = _SET_ASIDE.sub("", stem)
     stem = unicodedata.normalize("NFKC", stem).strip().lower()
     slug = re.sub(r"[^\w.-]+", "-", stem, flags=re.UNICODE).strip("-._")[:120]
     # File names are at most 255 bytes, and the id's corpus file adds its suffix (and,

@@ -357,7 +357,11 @@ def test_remove_keeps_the_file_recoverable(lib):
     adding.remove(lib, "retail-media")
     assert "retail-media" not in {a["id"] for a in lib.articles()}
     assert not (lib.settings.corpus_dir / "retail-media.md").exists()
-    assert list((lib.settings.corpus_dir / ".removed").glob("retail-media.*.md"))
+    [moved] = (lib.settings.corpus_dir / ".removed").glob("retail-media.*.md")
+    # Added again from there, it is the same article under the same id (QA: it came back
+    # as "retail-media.<time stamp>").
+    back = add(lib, moved.read_bytes(), moved.name)
+    assert back.article_id == "retail-media" and not back.exists
 
 
 # -- storage failures: a read-only corpus or index, a full disk -------------------------
