@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import cleaning, language
-from kb.errors import ArticleError
+from kb.errors import ArticleError, BadInputError
 from kb.sentences import sentence_spans
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
@@ -268,13 +268,16 @@ def one_line(value: str) -> str:
 
 
 def tag_tuple(value: object) -> tuple[str, ...]:
-    """Tags from a header value, a list or a comma-separated string, trimmed."""
+    """Tags from a header value, a list or a comma-separated string, trimmed. A tag
+    never holds a comma, whichever way it came: the Edit page and `--tags` write tags
+    comma-separated, and "SaaS, B2B" sent as one tag in a JSON list became two on the
+    next save from the Edit page (QA)."""
     if value is None:
         return ()
     if isinstance(value, str):
         items = value.split(",")
     elif isinstance(value, list):
-        items = [str(v) for v in value]
+        items = [part for v in value for part in str(v).split(",")]
     else:
         items = [str(value)]
     return tuple(t for t in map(one_line, items) if t)
@@ -321,7 +324,12 @@ def parse_article(
         raise ArticleError(name, "the article has almost no text")
     given_lang = lang or (str(meta["lang"]) if meta.get("lang") else None)
     lang_source = "given" if lang else "header" if given_lang else "detected"
-    if given_lang:
+    if given_lang and not lang:
+        try:
+            lang_code = language.check_lang(given_lang)
+        except BadInputError as exc:  # say where it came from (QA: "lang: german")
+            raise ArticleError(name, f"its header's lang: {exc.message}") from None
+    elif given_lang:
         lang_code = language.check_lang(given_lang)
     else:
         detected = language.detect(text)

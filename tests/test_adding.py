@@ -638,6 +638,10 @@ def test_titles_sources_and_tags_are_one_line_without_control_characters(lib):
     assert res.tags == ("retail", "media ads")
     adding.edit(lib, res.article_id, title="New\r\ntitle\x07")
     assert lib.store.article(res.article_id)["title"] == "New title"
+    # Nor does a tag hold a comma (QA: "SaaS, B2B" as one tag became two on the next save
+    # from the Edit page, which lists tags comma-separated); "," alone is no tag.
+    edited = adding.edit(lib, res.article_id, tags=["SaaS, B2B", "events", ","])
+    assert edited.tags == ("SaaS", "B2B", "events")
 
 
 def test_a_new_title_source_or_tags_keeps_the_passages_and_their_ids(lib):
