@@ -1180,3 +1180,16 @@ def test_a_save_from_the_add_page_says_what_to_check_on_the_article_page(client,
     assert 'id="saved-notes"' not in again and 'id="saved-notice"' in again
     client.cookies.set("kb_saved_notes", "not base64 at all", path="/articles/")
     assert 'id="saved-notes"' not in client.get(r.headers["location"]).text
+
+
+def test_the_library_lists_a_tag_once_whatever_its_case(client, lib):
+    """QA: "B2B" and "b2b" were two entries of the tag filter, for the same articles."""
+    r = client.post("/api/articles", headers=AUTH, json={
+        "id": "koala", "lang": "en", "title": "Koala bundles", "tags": ["STRATEGY"],
+        "text": "Koala bundles sell three products together at a lower price."})
+    assert r.status_code == 201, r.text
+    page = client.get("/library").text
+    options = re.findall(r'<option value="([^"]*)"', page)
+    assert [o for o in options if o.casefold() == "strategy"] == ["strategy"]
+    filtered = client.get("/library", params={"tag": "strategy"}).text
+    assert "/articles/koala" in filtered

@@ -649,7 +649,13 @@ def library_context(
             "href": article_href(str(a["id"])),
         })
     per_lang = {c: sum(1 for a in everything if a["lang"] == c) for c in SUPPORTED}
-    all_tags = sorted({t for a in everything for t in a["tags"]}, key=str.casefold)
+    # One entry a tag whatever its case, as the filter matches it ("B2B" and "b2b" were
+    # listed twice, for the same articles; QA): the first spelling met.
+    spelled: dict[str, str] = {}
+    for a in everything:
+        for t in a["tags"]:
+            spelled.setdefault(t.casefold(), t)
+    all_tags = sorted(spelled.values(), key=str.casefold)
     if tag and tag.casefold() not in {t.casefold() for t in all_tags}:
         all_tags.append(tag)  # a tag no article has: still the one chosen, so Apply keeps it
     chosen = set(langs or [])
