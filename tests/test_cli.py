@@ -527,3 +527,14 @@ def test_a_usage_error_with_json_is_a_json_error(run, args, message):
     assert json.loads(res.stdout) == {"ok": False, "error": message, "status": 400}
     plain = run(*[a for a in args if a != "--json"])
     assert plain.exit_code == 2 and plain.stdout == "" and message in plain.stderr
+
+
+def test_search_prints_passages_without_markdown_heading_marks(run, tmp_path, monkeypatch):
+    """QA: "# Influencer-Marketing: Leitfaden Influencer-Marketing wirkt …"."""
+    monkeypatch.setenv("KB_CORPUS_DIR", str(tmp_path / "corpus"))
+    (tmp_path / "influencer.md").write_text(
+        "# Influencer marketing\n\nMicro influencers reach engaged niche audiences.\n\n"
+        "## Choosing partners\n\nCheck reach, engagement and credibility before a deal.")
+    assert run("add", str(tmp_path / "influencer.md")).exit_code == 0
+    out = run("search", "influencer partners engagement credibility", "-k", "1").stdout
+    assert "Choosing partners Check reach" in out and "#" not in out.split("\n", 2)[2]
