@@ -779,8 +779,8 @@ def test_article_page_shows_the_family_and_aligned_passages(client, lib, family)
     assert re.findall(r">(\w\w)</a>", also) == ["EN", "VI"]
     vi_chunk = lib.store.chunks([vi[0]])[vi[0]]
     section = re.search(rf'<section id="c{de[0]}".*?</section>', r.text, re.S).group(0)
-    href = f"/articles/{VI_SEED}?hl={vi_chunk.start}-{vi_chunk.end}#c{vi[0]}"
-    assert f'href="{href}"' in section
+    href = f"/articles/{VI_SEED}?hl={vi_chunk.start}-{vi_chunk.end}&p={vi[0]}#c{vi[0]}"
+    assert f'href="{href.replace("&", "&amp;")}"' in section
     assert 'href="/articles/evil-zebra?hl=' in section
     assert "<script>alert(1)</script>" not in r.text  # the English title, in a label
     assert "Zebra &lt;script&gt;alert(1)&lt;/script&gt;" in r.text
@@ -1193,3 +1193,28 @@ def test_the_library_lists_a_tag_once_whatever_its_case(client, lib):
     assert [o for o in options if o.casefold() == "strategy"] == ["strategy"]
     filtered = client.get("/library", params={"tag": "strategy"}).text
     assert "/articles/koala" in filtered
+
+
+def test_a_passage_link_marks_nothing_once_its_text_was_replaced(client, lib):
+    """QA: "?hl=0-808" marked the pricing text before a replace, and whatever stood there
+    after it. A link names its passage; a tag edit keeps it, a new text does not."""
+    client.post("/api/articles", headers=AUTH, json={
+        "id": "koala", "lang": "en", "title": "Koala bundles",
+        "text": "Koala bundles sell three products together at a lower price."})
+    [chunk] = lib.store.article_chunks("koala")
+    from web.views import article_href
+
+    href = article_href("koala", chunk_id=chunk.id, span=(0, 12))
+    assert href == f"/articles/koala?hl=0-12&p={chunk.id}#c{chunk.id}"
+    assert '<mark id="hl"' in client.get(href).text
+    r = client.patch("/api/articles/koala", headers=AUTH, json={"tags": ["bundles"]})
+    assert r.status_code == 200, r.text
+    assert '<mark id="hl"' in client.get(href).text  # same text, same passage
+    r = client.put("/api/articles/koala", headers=AUTH, json={
+        "lang": "en", "text": "Event checklists list venues, speakers and budgets early."})
+    assert r.status_code == 200, r.text
+    page = client.get(href).text
+    assert '<mark id="hl"' not in page and 'id="stale-link"' in page
+    assert "earlier version of this article" in page
+    assert '<mark id="hl"' in client.get("/articles/koala?hl=0-12").text  # no p: as before
+    assert client.get("/articles/koala?hl=0-12&p=x").status_code == 200  # ignored

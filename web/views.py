@@ -59,11 +59,16 @@ def article_href(article_id: str, *, chunk_id: int | None = None,
                  span: tuple[int, int] | None = None,
                  spans: Sequence[tuple[int, int]] = ()) -> str:
     """Link to an article, optionally highlighting ``span`` (or several ``spans``) and
-    jumping to a chunk."""
+    jumping to a chunk. A highlight names its passage too (``p``): offsets into a text
+    replaced since would mark whatever now stands there (QA), and a passage keeps its id
+    until its article's text changes."""
     href = f"/articles/{quote(article_id, safe='')}"
     marks = [span] if span is not None else list(spans)
     if marks:
-        href += "?" + urlencode({"hl": ",".join(f"{a}-{b}" for a, b in marks)})
+        query: dict[str, Any] = {"hl": ",".join(f"{a}-{b}" for a, b in marks)}
+        if chunk_id is not None:
+            query["p"] = chunk_id
+        href += "?" + urlencode(query)
     if chunk_id is not None:
         href += f"#c{chunk_id}"
     return href
@@ -343,7 +348,7 @@ def parse_spans(hl: str | None, length: int) -> list[tuple[int, int]]:
 
 def article_context(
     kb: KnowledgeBase, article_id: str, hl: str | None, *, saved: str | None = None,
-    saved_notes: Sequence[str] = (), editable: bool = False,
+    saved_notes: Sequence[str] = (), editable: bool = False, passage: int | None = None,
 ) -> dict[str, Any]:
     """The article page; ``saved`` ("added" or "replaced") adds the Add page's notice,
     with ``saved_notes``, what the save said to check; ``editable`` (writes are enabled)
@@ -352,8 +357,10 @@ def article_context(
     aligned = _aligned_passages(kb, article_id)
     family = also_in(kb, article_id)
     text: str = art["text"]  # type: ignore[assignment]
-    spans = parse_spans(hl, len(text))
     chunks: list[dict[str, Any]] = art["chunks"]  # type: ignore[assignment]
+    # A link's passage that the article no longer has: its text was replaced since.
+    stale = passage is not None and all(ch["chunk_id"] != passage for ch in chunks)
+    spans = [] if stale else parse_spans(hl, len(text))
     segments: list[dict[str, Any]] = []
     pos = 0
     target_chunk = None
@@ -396,6 +403,8 @@ def article_context(
         "api_href": "/api" + article_href(article_id), "also": family,
         "edit_href": "/add?" + urlencode({"edit": art["id"]}) if editable else None,
         "notice": _saved_notice(saved, len(chunks), family, saved_notes) if saved else None,
+        "stale": "The link you followed marked a passage of an earlier version of this "
+                 "article; its text has changed since, so nothing is marked." if stale else None,
     }
 
 
