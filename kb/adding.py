@@ -228,6 +228,15 @@ def prepare(
         lang=lang, source=source, tags=tags, pasted=filename is None,
     )
     check_tags(article.tags, name)
+    if (filename is not None and article_id is None and article.id == article_id_from_name(name)
+            and kb.store.article(article.id) is None):
+        # An id from a file name is plain ASCII for Latin letters, as one from a title is
+        # (QA: "Tiếp thị MXH.txt" gave "tiếp-thị-mxh", "Tiếp thị MXH" as a title
+        # "tiep-thi-mxh"); an article already stored under the accented id keeps it, so
+        # that its file replaces it.
+        folded = name_id(article.id, article.lang)
+        if folded != article.id:
+            article = replace(article, id=folded)
     if filename is None and article_id is None:
         # A title is not a path: "Upstream / Downstream" keeps both words in its id, and
         # its punctuation has no place in one ("channels.-a-consistent").
@@ -252,6 +261,15 @@ def title_id(title: str, lang: str) -> str:
         cut = slug[: MAX_TITLE_ID + 1].rsplit("-", 1)[0]
         slug = cut if len(cut) >= MAX_TITLE_ID // 2 else slug[:MAX_TITLE_ID]
     return article_id_from_name(slug)
+
+
+def name_id(article_id: str, lang: str) -> str:
+    """An id as :func:`title_id` spells it: Latin letters without their marks ("ü" as
+    "ue" in German), other scripts kept, any length."""
+    if lang == "de":
+        article_id = article_id.translate(_GERMAN)
+    plain = "".join(_ascii_latin(ch) for ch in unicodedata.normalize("NFC", article_id))
+    return article_id_from_name(plain)
 
 
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",

@@ -122,7 +122,7 @@ def test_an_id_in_nfd_finds_and_removes_the_article(lib):
     """Ids are stored NFKC; a URL or shell may carry the same id decomposed (NFD)."""
     import unicodedata
 
-    res = add(lib, TEXT.encode(), "tiếp-thị-bán-lẻ.txt")
+    res = add(lib, TEXT.encode(), "retail.txt", article_id="tiếp-thị-bán-lẻ")  # as given
     nfd = unicodedata.normalize("NFD", res.article_id)
     assert nfd != res.article_id
     assert lib.article(nfd)["id"] == res.article_id
@@ -677,3 +677,27 @@ def test_an_id_in_a_header_with_a_path_is_refused_not_cut_down(lib):
     assert snapshot(lib) == before
     assert add(lib, b"---\nid: retail-101\n---\n" + TEXT.encode(), "x.md").article_id == (
         "retail-101")
+
+
+def test_an_id_from_a_file_name_is_plain_ascii_for_latin_letters(lib):
+    """QA: "Tiếp thị MXH.txt" gave the id "tiếp-thị-mxh", where the same words as a title
+    give "tiep-thi-mxh"; every link carried it percent-encoded."""
+    vi = ("Tiếp thị mạng xã hội giúp doanh nghiệp nhỏ tiếp cận khách hàng mới với chi phí "
+          "thấp và đo lường hiệu quả từng bài đăng.")
+    assert add(lib, vi.encode(), "Tiếp thị MXH.txt").article_id == "tiep-thi-mxh"
+    assert (lib.settings.corpus_dir / "tiep-thi-mxh.md").exists()
+    de = ("Kundenbindung im Überblick: Treueprogramme belohnen Stammkunden, und guter Service "
+          "senkt die Abwanderung deutlich.")
+    assert add(lib, de.encode(), "Überblick.txt").article_id == "ueberblick"
+    assert add(lib, "번들링 전략은 여러 제품을 묶어 할인된 가격에 판매하는 방법입니다. 고객은 "
+               "더 많은 가치를 얻습니다.".encode(), "번들링 전략.txt").article_id == "번들링-전략"
+    # An article stored under an accented id (before this) is replaced by its file.
+    from kb.articles import parse_article
+
+    size = ("Die Größe eines Marktes schätzt man von oben nach unten oder von unten nach "
+            "oben, und beide Rechnungen sollten sich ungefähr decken.")
+    lib.ingest([parse_article(size, name="größe.txt")])
+    assert lib.store.article("größe") is not None
+    article, kind = adding.prepare(lib, (size + " Prüfen Sie beide.").encode(),
+                                   filename="größe.txt")
+    assert article.id == "größe" and adding.add(lib, article, replace=True).exists
