@@ -42,6 +42,7 @@ FRONT_MATTER_KEYS = frozenset({
     "title", "lang", "source", "tags", "id", "language", "date", "author", "authors",
     "description", "summary", "categories", "category", "keywords", "slug", "draft",
     "layout", "url", "published", "updated", "lastmod", "subtitle", "type", "status"})
+_MD_HEADING = re.compile(r"\s*#{1,6}\s")
 _RULE = re.compile(r"[-+=*_~\s]+")  # a line of only these is a rule, never a title
 
 
@@ -322,6 +323,11 @@ def parse_article(
     letters = sum(1 for c in text if c.isalpha())
     if letters < 20:
         raise ArticleError(name, "the article has almost no text")
+    # Headings alone are an outline, not an article (QA: "# Brand Positioning", "##
+    # Intro", "## Next steps" was saved and indexed as one passage).
+    if sum(c.isalpha() for line in text.splitlines() if not _MD_HEADING.match(line)
+           for c in line) < 20:
+        raise ArticleError(name, "the article has headings but almost no text under them")
     given_lang = lang or (str(meta["lang"]) if meta.get("lang") else None)
     lang_source = "given" if lang else "header" if given_lang else "detected"
     if given_lang and not lang:

@@ -105,6 +105,8 @@ def test_front_matter_shapes():
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary"),
         ("Ein Text über Marketing und Vertrieb.".encode("latin-1") + b"\xe4\xf6\xfc", "UTF-8"),
         ("Überlegungen zur Strategie im Vertrieb".encode("utf-16"), "binary"),
+        # An outline is no article (QA: saved as one passage).
+        (b"# Brand Positioning\n\n## Introduction\n\n## Next steps", "headings but almost"),
     ],
 )
 def test_bad_files_get_one_clear_error(data, problem):
