@@ -234,6 +234,20 @@ def _docx(data: bytes, name: str) -> Extracted:
     return Extracted("\n".join(lines), "docx", title)
 
 
+def _nul_text(data: bytes) -> str | None:
+    """What is wrong with UTF-8 text that holds a few NUL bytes (which sniff() takes for
+    binary), in words; None for anything else. QA: it was "unsupported file type"."""
+    n = data.count(b"\x00")
+    if not n or n > len(data) // 100 or _BINARY_MAGIC.match(data[:2048]):
+        return None
+    try:
+        data.replace(b"\x00", b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return (f"the file is UTF-8 text but holds {n:,} NUL byte{'s' if n != 1 else ''}, which "
+            "text never has: remove them (or paste the text) and upload it again")
+
+
 def extract(data: bytes, name: str) -> Extracted:
     """Article text from uploaded bytes, or an ArticleError that says what is wrong."""
     if not data or not data.strip():
@@ -251,9 +265,8 @@ def extract(data: bytes, name: str) -> Extracted:
             except ArticleError:
                 kind = "text"
     if kind == "binary":
-        raise ArticleError(
-            name, "unsupported file type (not text, Markdown, HTML, PDF or DOCX)"
-        )
+        raise ArticleError(name, _nul_text(data) or
+                           "unsupported file type (not text, Markdown, HTML, PDF or DOCX)")
     if kind == "pdf":
         return _pdf(data, name)
     if kind == "docx":

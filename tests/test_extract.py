@@ -139,3 +139,13 @@ def test_a_vietnamese_pdf_printed_by_chromium_keeps_its_words_whole():
     assert got.text.startswith("Chiến lược định giá cho sản phẩm mới\n")
     assert "Định giá thâm nhập đặt giá thấp để nhanh chóng chiếm thị phần." in got.text
     assert got.title == "Chiến lược định giá"
+
+
+def test_utf8_text_with_a_few_nul_bytes_says_so():
+    """QA: a text file with a few NUL bytes was "unsupported file type"."""
+    data = ("Kundenbindung beginnt nach dem Kauf. Treue wird belohnt. " * 20).encode()
+    data = data[:100] + b"\x00\x00" + data[100:]
+    with pytest.raises(ArticleError, match="UTF-8 text but holds 2 NUL bytes"):
+        extract(data, "notes.txt")
+    with pytest.raises(ArticleError, match="unsupported file type"):  # still binary
+        extract(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"x" * 4000, "photo.txt")
