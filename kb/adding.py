@@ -461,7 +461,8 @@ def add(
         kept: tuple[str, ...] = ()
         if stored is not None and replace:
             article, kept = _keep_metadata(article, stored)
-        if exists and not replace and stored["content_sha256"] == article.content_sha256:
+        identical = exists and stored["content_sha256"] == article.content_sha256
+        if identical and not replace:
             raise ConflictError(_identical(article.id))
         if exists and not replace:
             raise ConflictError(
@@ -501,7 +502,8 @@ def add(
         lang_source=article.lang_source, lang_looks=lang_looks(article),
         encoded_removed=article.encoded_removed, chunks=n_chunks, text=article.text,
         saved=True, source=article.source,
-        tags=article.tags, exists=exists, kept=kept, family=fam, seconds=done - started,
+        tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,
+        seconds=done - started,
         was_lang=_was_lang(article, stored if replace else None),
         **_match_fields(match),
         stats={"index_s": round(indexed - started, 3), "families_s": round(done - indexed, 3),

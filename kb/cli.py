@@ -564,7 +564,7 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
             failed += 1
             continue
         fam = ", ".join(f"{x['article_id']} ({x['score']:.2f})" for x in res.family)
-        done = "replaced" if res.exists else "added"
+        done = "unchanged" if res.identical else "replaced" if res.exists else "added"
         click.echo(f"{done} {res.article_id} [{res.lang}] {res.chunks} chunk(s) in "
                    f"{res.seconds:.1f}s" + (f"; translation of {fam}" if fam else ""))
         for warning in res.warnings:
@@ -668,7 +668,9 @@ def edit(ctx: click.Context, article_id: str, title: str | None, tags: str | Non
     tag_list = [t for t in tags.split(",") if t.strip()] if tags is not None else None
     res = adding.edit(_open(ctx, must_exist=True), article_id, title=title, source=source,
                       tags=tag_list, lang=lang)
-    click.echo(f"edited {res.article_id} [{res.lang}]: title {res.title!r}, tags "
+    # QA: an edit that changed nothing said "edited" all the same.
+    done = "unchanged" if res.identical else "edited"
+    click.echo(f"{done} {res.article_id} [{res.lang}]: title {res.title!r}, tags "
                f"{', '.join(res.tags) or '(none)'}, source {res.source or '(none)'}")
     for warning in res.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -466,6 +466,10 @@ def test_edit_changes_metadata_and_keeps_the_text(run, tmp_path, monkeypatch):
     hit = json.loads(run("search", "retail media networks", "--json").stdout)["hits"][0]
     assert hit["title"] == "Retail media" and hit["text"].startswith("Retail media networks")
     assert "title: Retail media" in (corpus / "retail-media.md").read_text()
+    again = run("edit", "retail-media", "--title", "Retail media")  # QA: said "edited"
+    assert again.stdout.startswith("unchanged retail-media [en]: title 'Retail media'")
+    same = run("add", str(tmp_path / "retail-media.txt"), "--replace", "--id", "retail-media")
+    assert same.exit_code == 0 and same.stdout.startswith("unchanged retail-media"), same.output
     assert run("edit", "retail-media").stderr.startswith("error: nothing to change")
     assert run("edit", "nope", "--title", "x").exit_code == 1
     assert "unknown language" in run("edit", "retail-media", "--lang", "fr").stderr
