@@ -737,6 +737,15 @@ def _not_found_message(
     glossary = getattr(kb, "glossary", None)
     if glossary is not None:
         topics = [c.names.get(qlang) or c.names.get("en") or c.id for c in glossary.cards[:6]]
+    # And what the library's own tags say it holds: QA added articles on pricing, email
+    # and retention, and the message still named only the glossary's seed concepts.
+    store = getattr(kb, "store", None)
+    named = {t.casefold() for t in topics} | {
+        n.casefold() for c in (glossary.cards if glossary is not None else ())
+        for n in c.names.values()}
+    extra = [t for t in (store.top_tags(12) if store is not None else [])
+             if t.casefold() not in named and len(t) >= 3][:2]
+    topics = topics[: 6 - len(extra)] + extra
     hint = f" It covers topics such as {', '.join(topics)}." if topics else ""
     tries = "rephrasing with the key terms, removing the language filter, or browsing the " \
         "library" if filtered else "rephrasing with the key terms, or browsing the library"

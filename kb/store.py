@@ -323,6 +323,15 @@ class Store:
         costs 0.2-0.3 s at 1M chunks."""
         return {r["id"]: r["title"] for r in self.conn.execute("SELECT id, title FROM articles")}
 
+    def top_tags(self, n: int, *, at_least: int = 2) -> list[str]:
+        """The ``n`` tags most articles carry, and at least ``at_least`` of them, case
+        folded together, most common first."""
+        rows = self.conn.execute(
+            "SELECT MIN(j.value) AS tag, COUNT(*) AS n FROM articles a, json_each(a.tags) j "
+            "GROUP BY lower(j.value) HAVING n >= ? ORDER BY n DESC, tag LIMIT ?",
+            (at_least, n))
+        return [r["tag"] for r in rows]
+
     def sentence_vectors_by_text(self, article_id: str) -> dict[str, np.ndarray]:
         """Existing sentence vectors of an article, keyed by sentence text."""
         row = self.conn.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()

@@ -701,3 +701,16 @@ def test_an_id_from_a_file_name_is_plain_ascii_for_latin_letters(lib):
     article, kind = adding.prepare(lib, (size + " Prüfen Sie beide.").encode(),
                                    filename="größe.txt")
     assert article.id == "größe" and adding.add(lib, article, replace=True).exists
+
+
+def test_no_good_answer_names_what_the_library_holds_beside_the_glossary(lib):
+    """QA: after articles on pricing and email were added, "No good answer" still named
+    only the glossary's seed concepts. Tags that two articles share are named too."""
+    for i, text in enumerate(("Price anchoring shows a dear plan beside the one to sell, "
+                              "so the middle one looks fair to the buyer.",
+                              "Value-based pricing asks what the buyer gains, and sets the "
+                              "price from that rather than from the cost.")):
+        add(lib, text.encode(), f"pricing-{i}.txt", tags=("Pricing", "x"))
+    message = lib.ask("Wie backe ich Brot mit Sauerteig?").message
+    assert message.startswith("No good answer") and "Pricing" in message
+    assert " x," not in message and " x." not in message  # too short to name a topic
