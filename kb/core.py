@@ -1136,13 +1136,13 @@ class KnowledgeBase:
         aligned = adding.aligned_map(self, [h.chunk_id for h in hits])
         rows = self.store.chunks(sorted({c for twins in aligned.values() for c in twins}))
         out: list[Hit] = []
-        kept: set[int] = set()
+        seen: set[int] = set()  # listed or folded: what translates it folds in turn
         for hit in hits:
             twins = [rows[c] for c in sorted(aligned.get(hit.chunk_id, ())) if c in rows]
-            if fold and any(t.id in kept for t in twins):
-                kept.add(hit.chunk_id)  # what translates it may be folded into it in turn
+            folded = fold and any(t.id in seen for t in twins)
+            seen.add(hit.chunk_id)
+            if folded:
                 continue
-            kept.add(hit.chunk_id)
             listed = tuple(Translation(t.id, t.article_id, self._titles.get(t.article_id,
                                        t.article_id), t.lang)
                            for t in sorted(twins, key=lambda t: (t.lang, t.start)))
