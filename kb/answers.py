@@ -1314,6 +1314,14 @@ def _features(
     mu, sd = (float(off.mean()), max(float(off.std()), 1e-6)) if off.size else (0.0, 1.0)
     sim_z = (sims - mu) / sd
     for i, j in _translations(kb, cands, sims):
+        # Twins are as new as each other, and the better scored (the asker's language)
+        # is quoted: across languages e5 finds a sentence far from those already quoted,
+        # so MMR took the other language's twin for the newer one. "Wie kann ein
+        # Marketingleiter Marketing und Vertrieb zusammenbringen?" quoted the Vietnamese
+        # of a sentence beside three German ones from its passage, not the German.
+        both = np.minimum(sim_z[i], sim_z[j])
+        sim_z[i], sim_z[j] = both, both
+        sim_z[:, i], sim_z[:, j] = both, both
         sim_z[i, j] = sim_z[j, i] = np.inf  # a translation of a quoted sentence repeats it
     return sim_z
 
