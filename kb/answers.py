@@ -848,6 +848,10 @@ def answer(
         chosen = _arrange(picked + extra, cands, qset, qlang, units)
     best = next(i for i, c in enumerate(chosen) if c is picked[0])
     citations, sentences = _cite(chosen)
+    # Each cited passage lists its translations, as a search hit does (QA: the API's
+    # citations always said [] where the Ask page's cards said "also in: DE").
+    listed = kb.with_translations([c.hit for c in citations])
+    citations = tuple(replace(c, hit=h) for c, h in zip(citations, listed, strict=True))
     n_articles = len({c.hit.article_id for c in chosen})
     message = (
         f"{len(sentences)} sentence{'s' if len(sentences) != 1 else ''} quoted from "

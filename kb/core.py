@@ -973,7 +973,7 @@ class KnowledgeBase:
                      limit=self._fetch(wanted_k))
         hits = self._hits(fused, wanted_k)
         if translations is not None:
-            hits = self._translated(hits, fold=translations == "fold")[:k]
+            hits = self.with_translations(hits, fold=translations == "fold")[:k]
         return SearchResult(q, qlang, hits, (time.perf_counter() - started) * 1000, restored)
 
     def _restore_accents(self, query: str, qlang: str, lex: lexical.LexicalIndex) -> str | None:
@@ -1127,7 +1127,7 @@ class KnowledgeBase:
                 break
         return hits
 
-    def _translated(self, hits: list[Hit], *, fold: bool) -> list[Hit]:
+    def with_translations(self, hits: list[Hit], *, fold: bool = False) -> list[Hit]:
         """``hits`` with their translations listed; with ``fold``, without the hits that
         translate one ranked above them (QA: for "marketing director" the German seed
         and its Vietnamese translation took 8 of 10 places)."""

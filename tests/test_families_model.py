@@ -142,6 +142,10 @@ def test_the_api_and_cli_fold_translations_unless_asked_to_keep_them(real_kb, mo
         kept = client.get("/api/search", params={"q": "marketing director",
                                                  "translations": "keep"}).json()["hits"]
         bad = client.get("/api/search", params={"q": "x", "translations": "merge"})
+        cited = client.get("/api/ask", params={"q": "Tiếp thị thượng nguồn là gì?"}).json()
+    # An answer's citations list their translations too (QA: always []).
+    assert any(c["lang"] == "vi" and [t["article_id"] for t in c["translations"]] == [DE_SEED]
+               for c in cited["citations"]), cited["citations"]
     assert folded[0]["translations"] == [{"chunk_id": folded[0]["translations"][0]["chunk_id"],
                                           "article_id": VI_SEED, "lang": "vi",
                                           "title": real_kb.store.article(VI_SEED)["title"]}]

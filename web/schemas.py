@@ -49,8 +49,7 @@ class Hit(_Body):
     translations: list[PassageTranslation] = Field(
         default_factory=list,
         description="The passages of other articles that translate this one (the "
-                    "translation links, aligned passage by passage). Search lists them; "
-                    "in an answer's citations it is empty.")
+                    "translation links, aligned passage by passage).")
 
 
 class SearchOut(_Body):
