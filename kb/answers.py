@@ -208,10 +208,13 @@ class AnswerSentence:
     citations: tuple[int, ...]
     start: int = 0  # absolute span of the sentence in its (first) citation's article
     end: int = 0
+    # A later sentence of a list item ("- Target customers: …. Upstream marketing
+    # targets …"): it belongs to the item quoted before it, not after the list.
+    in_item: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {"text": self.text, "citations": list(self.citations),
-                "span": {"start": self.start, "end": self.end}}
+                "span": {"start": self.start, "end": self.end}, "in_item": self.in_item}
 
 
 @dataclass(frozen=True)
@@ -1227,7 +1230,10 @@ def _cite(
         n = numbers.setdefault(c.hit.chunk_id, len(numbers) + 1)
         spans.setdefault(n, []).append((c.start, c.end))
         hits[n] = c.hit
-        sentences.append(AnswerSentence(c.text, (n,), c.start, c.end))
+        line = _line_start(c)
+        in_item = (c.start - c.hit.start != line
+                   and chunking.is_list_item(c.hit.text[line:].split("\n", 1)[0]))
+        sentences.append(AnswerSentence(c.text, (n,), c.start, c.end, in_item))
     citations = tuple(Citation(n, hits[n], tuple(sorted(spans[n]))) for n in sorted(spans))
     return citations, tuple(sentences)
 

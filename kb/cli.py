@@ -476,7 +476,9 @@ def _print_answer(res: dict[str, Any]) -> None:
         click.echo(f"note: {res['note']}\n")
     for s in res["answer"]:
         cites = "".join(f"[{n}]" for n in s["citations"])
-        click.echo(f"{' '.join(s['text'].split())} {cites}")
+        # A later sentence of a list item, indented under it (QA: it read as a new point).
+        indent = "  " if s.get("in_item") else ""
+        click.echo(f"{indent}{' '.join(s['text'].split())} {cites}")
     click.echo(f"\n{res['message']}\n\nSources:")
     for c in res["citations"]:
         where = f"{c['article_id']} [{c['lang']}]" + (f" § {c['section']}" if c["section"] else "")

@@ -141,7 +141,7 @@ def test_to_dict_matches_the_api_shape(fake_kb):
     d = answer(fake_kb, "What is upstream marketing?").to_dict()
     assert {"query", "lang", "found", "message", "answer", "citations"} <= set(d)
     assert d["found"] is True and d["lang"] == "en"
-    assert all(set(s) == {"text", "citations", "span"} for s in d["answer"])
+    assert all(set(s) == {"text", "citations", "span", "in_item"} for s in d["answer"])
     hit_fields = {"chunk_id", "article_id", "title", "lang", "section", "text", "start", "end",
                   "score", "signals"}
     for c in d["citations"]:
@@ -907,6 +907,13 @@ def test_a_list_the_chunker_split_between_passages_is_quoted_whole(real_kb):
     assert texts[0] == "두 가지 접근 방식을 혼합할 때 따라야 할 단계는 다음과 같습니다."
     assert len(texts) <= MAX_WITH_LIST and len(set(texts)) == len(texts)
     assert len({c.hit.chunk_id for c in ans.citations}) == 2  # each step cites its passage
+    # Step 2's second sentence belongs to it: one list of five items on the Ask page, and
+    # indented under it by `kb ask` (QA: two lists, that sentence a paragraph between).
+    assert [s.text[:5] for s in ans.sentences if s.in_item] == ["업스트림 "]
+    from web.views import answer_view
+
+    [_, steps] = answer_view(ans)["blocks"]
+    assert steps["list"] and len(steps["entries"]) == 5 and len(steps["entries"][1]) == 2
     _check_spans(real_kb, ans)
     # Two later sentences of two steps that name the concept do not make a definition
     # question ask for the steps.

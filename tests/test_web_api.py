@@ -97,7 +97,7 @@ def test_ask_shape(client):
     assert 2 <= len(body["answer"]) <= 8  # 5, or up to 8 to quote a list whole
     numbers = {c["n"] for c in body["citations"]}
     for sentence in body["answer"]:
-        assert set(sentence) == {"text", "citations", "span"}
+        assert set(sentence) == {"text", "citations", "span", "in_item"}
         assert set(sentence["citations"]) <= numbers
     quoted = {s["text"] for s in body["answer"]}
     for c in body["citations"]:
@@ -613,6 +613,26 @@ def test_answer_items_of_different_passages_are_separate_lists():
                  (Citation(1, a, ((0, 14),)), Citation(2, b, ((0, 28),))))
     blocks = answer_view(ans)["blocks"]
     assert [(blk["list"], len(blk["sentences"])) for blk in blocks] == [(True, 2), (True, 1)]
+
+
+def test_answer_items_of_one_article_are_one_list_and_an_items_later_sentence_stays_in_it():
+    """QA: five steps the chunker split between two passages read as two lists, and a
+    step's second sentence as a paragraph between them."""
+    from kb.answers import Answer, AnswerSentence, Citation
+    from kb.results import Hit
+    from web.views import answer_view
+
+    a = Hit(1, "ko-x", "KO", "ko", "", "- 정렬: 목표. 둘째 문장.\n- 식별: 고객.", 0, 30, 1.0)
+    b = Hit(2, "ko-x", "KO", "ko", "", "- 검토: 수정.", 31, 40, 0.5)
+    sentences = (AnswerSentence("- 정렬: 목표.", (1,)),
+                 AnswerSentence("둘째 문장.", (1,), in_item=True),
+                 AnswerSentence("- 식별: 고객.", (1,)),
+                 AnswerSentence("- 검토: 수정.", (2,)))
+    ans = Answer("q", "ko", True, "", sentences,
+                 (Citation(1, a, ((0, 9),)), Citation(2, b, ((31, 40),))))
+    [block] = answer_view(ans)["blocks"]
+    assert block["list"] and [[s["text"] for s in item] for item in block["entries"]] == [
+        ["정렬: 목표.", "둘째 문장."], ["식별: 고객."], ["검토: 수정."]]
 
 
 def test_a_card_names_the_section_its_sentence_sits_under():

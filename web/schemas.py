@@ -66,6 +66,8 @@ class AnswerSentence(_Body):
     text: str
     citations: list[int] = Field(description="Numbers (n) of the citations it quotes.")
     span: Span
+    in_item: bool = Field(False, description="A later sentence of the list item quoted "
+                                             "before it (the Ask page shows it in that item).")
 
 
 class Citation(Hit):

@@ -185,6 +185,8 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
             "citations": [
                 {"n": n, "href": f"#cite-{n}", "title": cited[n].hit.title} for n in s.citations
             ],
+            "in_item": s.in_item,
+            "article": cited[s.citations[0]].hit.article_id if s.citations else None,
         }
         for s in ans.sentences
     ]
@@ -192,13 +194,22 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     # one paragraph ("...short-term sales.[1] Customer Retention: ...").
     blocks: list[dict[str, Any]] = []
     for sent in sentences:
-        # Items of another passage start another list (QA: "1. Collect baseline metrics."
-        # from another article read as a fifth KPI).
-        if (not blocks or blocks[-1]["list"] != sent["item"]
-                or (sent["item"] and blocks[-1]["sentences"][-1]["citations"][:1]
-                    != sent["citations"][:1])):
-            blocks.append({"list": sent["item"], "sentences": []})
-        blocks[-1]["sentences"].append(sent)
+        last = blocks[-1] if blocks else None
+        same_article = last is not None and last["entries"][-1][-1]["article"] == sent["article"]
+        if sent["in_item"] and last is not None and last["list"] and same_article:
+            last["entries"][-1].append(sent)  # a later sentence of the item above (QA)
+            continue
+        # Items of another article start another list (QA: "1. Collect baseline metrics."
+        # from another article read as a fifth KPI); of another passage of the same
+        # article, they go on with it (a list the chunker split: five steps read as
+        # two lists).
+        if last is None or last["list"] != sent["item"] or (sent["item"] and not same_article):
+            blocks.append({"list": sent["item"], "entries": []})
+        if sent["item"] or not blocks[-1]["entries"]:
+            blocks[-1]["entries"].append([])
+        blocks[-1]["entries"][-1].append(sent)
+    for block in blocks:  # a paragraph is its sentences; a list, its items' sentences
+        block["sentences"] = [x for item in block["entries"] for x in item]
     cards = []
     for c in ans.citations:
         cards.append({
