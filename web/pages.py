@@ -65,14 +65,14 @@ def article_page(
     # shows): a mangled link should not cost the reader the page.
     hl: str | None = None,
     saved: Annotated[str | None, Query(pattern=r"^(added|replaced)$")] = None,
-    p: Annotated[str | None, Query(max_length=20)] = None,
+    p: str | None = None,  # the link's passage; one that is not a number is ignored
 ) -> HTMLResponse:
     """One article, with a chunk anchor per passage and the linked sentence highlighted;
     ``saved`` shows the notice of the Add page after a save."""
     notes = _saved_notes(request) if saved else []
     ctx = views.article_context(kb, article_id, hl, saved=saved, saved_notes=notes,
                                 editable=uploads.writes_enabled(request.app.state.settings),
-                                passage=int(p) if p and p.isdigit() else None)
+                                passage=int(p) if p and p.isdigit() and len(p) < 19 else None)
     response = render(request, "article.html", "article", ctx)
     if SAVED_NOTES in request.cookies:
         response.delete_cookie(SAVED_NOTES, path="/articles/")

@@ -153,7 +153,10 @@ def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
     return {
         "title": hit.title, "article_id": hit.article_id, "lang": hit.lang,
         "lang_name": LANG_NAMES.get(hit.lang, hit.lang), "section": _sections(hit),
-        "snippet": snippet, "cut": cut, "href": article_href(hit.article_id, chunk_id=hit.chunk_id),
+        "snippet": snippet, "cut": cut,
+        # Marked on the article page, as a citation's passage is (QA: only its "also in"
+        # links marked theirs).
+        "href": article_href(hit.article_id, chunk_id=hit.chunk_id, span=(hit.start, hit.end)),
     }
 
 
@@ -414,8 +417,9 @@ def article_context(
         "api_href": "/api" + article_href(article_id), "also": family,
         "edit_href": "/add?" + urlencode({"edit": art["id"]}) if editable else None,
         "notice": _saved_notice(saved, len(chunks), family, saved_notes) if saved else None,
-        "stale": "The link you followed marked a passage of an earlier version of this "
-                 "article; its text has changed since, so nothing is marked." if stale else None,
+        "stale": "The link you followed marked a passage this article no longer has (its "
+                 "text has changed since the link was made), so nothing is marked."
+                 if stale else None,
     }
 
 
@@ -423,7 +427,8 @@ def _saved_notice(saved: str, n_chunks: int, family: list[dict[str, Any]],
                   notes: Sequence[str] = ()) -> dict[str, Any]:
     verb = "Replaced" if saved == "replaced" else "Added"
     return {
-        "notes": [n[:1].upper() + n[1:] for n in notes],
+        "notes": [n[:1].upper() + n[1:] + ("" if n.endswith((".", "?", "!")) else ".")
+                  for n in notes],
         "text": f"{verb}: the article is searchable now ({n_chunks} passage"
                 f"{'' if n_chunks == 1 else 's'} indexed).",
         "family": family,
