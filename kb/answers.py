@@ -149,6 +149,9 @@ class Citation:
     n: int
     hit: Hit
     spans: tuple[tuple[int, int], ...]  # absolute offsets into the article's cleaned text
+    # The translations of its quoted sentences among the answer's passages, as (chunk
+    # id, start, end): the card's "also in" link marks them, not the whole passage.
+    twins: tuple[tuple[int, int, int], ...] = ()
 
     @property
     def sentence_start(self) -> int:
@@ -827,7 +830,7 @@ def answer(
             kb, qlang, "the closest passages hold no full sentences to quote",
             filtered=bool(langs)),
             evidence=ev, passages=hits, restored=restored)
-    picked = _select(kb, st, sq, qvec, qlang, cands, cfg)
+    picked, twins = _select(kb, st, sq, qvec, qlang, cands, cfg)
     qset = frozenset(_query_terms(sq, qlang))
     units = _Units(kb, sq)
     titled = _titled_list(picked, cands, qset, qlang, units)
@@ -850,7 +853,7 @@ def answer(
         picked = [c for c in picked if c is picked[0] or c not in orphans]
         chosen = _arrange(picked + extra, cands, qset, qlang, units)
     best = next(i for i, c in enumerate(chosen) if c is picked[0])
-    citations, sentences = _cite(chosen)
+    citations, sentences = _cite(chosen, twins)
     # Each cited passage lists its translations, as a search hit does (QA: the API's
     # citations always said [] where the Ask page's cards said "also in: DE").
     listed = kb.with_translations([c.hit for c in citations])
@@ -1219,22 +1222,27 @@ def _list_at(c: _Candidate, cands: list[_Candidate]) -> _List | None:
 
 
 def _cite(
-    chosen: Sequence[_Candidate],
+    chosen: Sequence[_Candidate], twins: dict[int, list[_Candidate]] | None = None,
 ) -> tuple[tuple[Citation, ...], tuple[AnswerSentence, ...]]:
-    """Number the passages in order of first use; sentences of one passage share it."""
+    """Number the passages in order of first use; sentences of one passage share it.
+    ``twins``: each candidate's translations (by ``id``), for the citations' ``twins``."""
     numbers: dict[int, int] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
+    aligned: dict[int, set[tuple[int, int, int]]] = {}
     hits: dict[int, Hit] = {}
     sentences = []
     for c in chosen:
         n = numbers.setdefault(c.hit.chunk_id, len(numbers) + 1)
         spans.setdefault(n, []).append((c.start, c.end))
+        aligned.setdefault(n, set()).update(
+            (t.hit.chunk_id, t.start, t.end) for t in (twins or {}).get(id(c), []))
         hits[n] = c.hit
         line = _line_start(c)
         in_item = (c.start - c.hit.start != line
                    and chunking.is_list_item(c.hit.text[line:].split("\n", 1)[0]))
         sentences.append(AnswerSentence(c.text, (n,), c.start, c.end, in_item))
-    citations = tuple(Citation(n, hits[n], tuple(sorted(spans[n]))) for n in sorted(spans))
+    citations = tuple(Citation(n, hits[n], tuple(sorted(spans[n])), tuple(sorted(aligned[n])))
+                      for n in sorted(spans))
     return citations, tuple(sentences)
 
 
@@ -1498,10 +1506,15 @@ def _select(
     qlang: str,
     cands: list[_Candidate],
     cfg: AnswerConfig,
-) -> list[_Candidate]:
-    """Score the candidate sentences and pick 2-5 of them, best first."""
+) -> tuple[list[_Candidate], dict[int, list[_Candidate]]]:
+    """Score the candidate sentences and pick 2-5 of them, best first; and each
+    candidate's translations among the others (by ``id``)."""
     sim_z = _features(kb, st, query, qvec, qlang, cands, cfg)
-    return _pick(cands, sim_z, cfg)
+    twins: dict[int, list[_Candidate]] = {}
+    for i, j in zip(*np.nonzero(np.isposinf(sim_z)), strict=True):
+        if i != j:
+            twins.setdefault(id(cands[i]), []).append(cands[j])
+    return _pick(cands, sim_z, cfg), twins
 
 
 def prepare(kb: KnowledgeBase) -> None:

@@ -157,3 +157,27 @@ def test_the_api_and_cli_fold_translations_unless_asked_to_keep_them(real_kb, mo
     keep = CliRunner().invoke(cli, ["search", "marketing director", "-k", "10", "--json",
                                     "--translations", "keep"]).output
     assert [h["chunk_id"] for h in json.loads(keep)["hits"]] == [h["chunk_id"] for h in kept]
+
+
+def test_an_also_in_link_marks_the_translations_of_the_quoted_sentences(real_kb):
+    """QA: a card's "also in: VI" marked the whole aligned passage (870 characters),
+    though the answer pairs the German and Vietnamese sentences already."""
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    ans = real_kb.ask("Was macht ein Marketingleiter?")
+    card = next(c for c in ans.citations if c.hit.lang == "de" and c.twins)
+    vi_text = real_kb.store.article(VI_SEED)["text"]
+    for chunk_id, a, b in card.twins:  # each a Vietnamese sentence of an aligned passage
+        row = real_kb.store.chunks([chunk_id])[chunk_id]
+        assert row.article_id == VI_SEED and row.start <= a < b <= row.end
+        assert b - a < row.end - row.start and vi_text[a:b].strip().endswith((".", "!", "?"))
+    app = create_app(Settings(index_dir=real_kb.index_dir), kb=real_kb)
+    with TestClient(app) as client:
+        page = client.get("/", params={"q": "Was macht ein Marketingleiter?"}).text
+    cards = dict(re.findall(r'<li class="card" id="cite-(\d+)">(.*?)</li>', page, re.S))
+    link = re.search(r'class="also-link lang-vi" href="([^"]+)"', cards[str(card.n)]).group(1)
+    marks = ",".join(f"{a}-{b}" for chunk, a, b in card.twins
+                     if chunk == card.twins[0][0])
+    assert f"hl={marks.replace(',', '%2C')}&amp;" in link, link

@@ -269,8 +269,9 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
         aligned = adding.aligned_map(kb, [c.hit.chunk_id for c in ans.citations]
                                      + [h.chunk_id for h in ans.passages])
         others = other_passages(ans, aligned)
-        also = {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id)
-                for h in [c.hit for c in ans.citations] + others}
+        also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id,
+                                        twins=c.twins) for c in ans.citations}
+        also |= {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id) for h in others}
         ctx["answer"] = answer_view(ans, also, others)
     return ctx
 
@@ -280,21 +281,27 @@ def _lang_order(lang: str) -> int:
     return SUPPORTED.index(lang) if lang in SUPPORTED else len(SUPPORTED)
 
 
-def _passage_link(article_id: str, lang: str, title: str,
-                  chunk: ChunkRow | None) -> dict[str, Any]:
-    """One "also in" link: to the aligned passage (highlighted) when there is one."""
-    href = (article_href(article_id, chunk_id=chunk.id, span=(chunk.start, chunk.end))
-            if chunk is not None else article_href(article_id))
+def _passage_link(article_id: str, lang: str, title: str, chunk: ChunkRow | None,
+                  marks: Sequence[tuple[int, int]] = ()) -> dict[str, Any]:
+    """One "also in" link: to the aligned passage (highlighted) when there is one, with
+    ``marks`` (the translations of the quoted sentences) marked instead of all of it."""
+    if chunk is not None:
+        href = article_href(article_id, chunk_id=chunk.id, spans=list(marks)) if marks else (
+            article_href(article_id, chunk_id=chunk.id, span=(chunk.start, chunk.end)))
+    else:
+        href = article_href(article_id)
     name = LANG_NAMES.get(lang, lang)
-    what = "the aligned passage" if chunk is not None else "the translation"
+    what = ("the same sentences" if marks else "the aligned passage") if chunk is not None \
+        else "the translation"
     return {"lang": lang, "code": lang.upper(), "lang_name": name, "title": title,
             "href": href, "label": f"{lang.upper()} – {name}: {what}, in “{title}”"}
 
 
-def also_in(kb: KnowledgeBase, article_id: str, *, chunk_id: int | None = None
-            ) -> list[dict[str, Any]]:
+def also_in(kb: KnowledgeBase, article_id: str, *, chunk_id: int | None = None,
+            twins: Sequence[tuple[int, int, int]] = ()) -> list[dict[str, Any]]:
     """"Also in: DE · VI": the other members of the article's translation family. With
-    ``chunk_id``, each link goes to the passage aligned with that chunk, if any."""
+    ``chunk_id``, each link goes to the passage aligned with that chunk, if any, with
+    ``twins`` ((chunk id, start, end) of the quoted sentences' translations) marked."""
     members = adding.family_of(kb, article_id)
     if not members:
         return []
@@ -302,9 +309,14 @@ def also_in(kb: KnowledgeBase, article_id: str, *, chunk_id: int | None = None
     by_article: dict[str, ChunkRow] = {}
     for row in sorted(aligned.values(), key=lambda r: r.start):
         by_article.setdefault(row.article_id, row)
-    links = [_passage_link(str(m["article_id"]), str(m["lang"]), str(m["title"]),
-                           by_article.get(str(m["article_id"])))
-             for m in members]
+    marks: dict[int, list[tuple[int, int]]] = {}
+    for twin_chunk, a, b in twins:
+        marks.setdefault(twin_chunk, []).append((a, b))
+    links = []
+    for m in members:
+        row = by_article.get(str(m["article_id"]))
+        links.append(_passage_link(str(m["article_id"]), str(m["lang"]), str(m["title"]), row,
+                                   sorted(marks.get(row.id, [])) if row is not None else ()))
     return sorted(links, key=lambda x: (_lang_order(x["lang"]), x["title"]))
 
 
