@@ -635,6 +635,18 @@ def test_answer_items_of_one_article_are_one_list_and_an_items_later_sentence_st
         ["정렬: 목표.", "둘째 문장."], ["식별: 고객."], ["검토: 수정."]]
 
 
+def test_a_listed_passage_shows_a_table_as_cells_not_pipes():
+    """QA: "More passages" showed "Aspect | Upstream Marketing | … ---|---|---"."""
+    from kb.results import Hit
+    from web.views import hit_view
+
+    text = ("## Comparing\nAspect | Upstream | Downstream\n---|---|---\n"
+            "Focus | Long-term | Short-term")
+    hit = Hit(1, "a", "A", "en", "", text, 0, len(text), 1.0)
+    assert hit_view(hit)["snippet"] == (
+        "Comparing Aspect · Upstream · Downstream Focus · Long-term · Short-term")
+
+
 def test_a_card_names_the_section_its_sentence_sits_under():
     """A passage can run past a heading; the card's section is the cited sentence's."""
     from kb.answers import section_at

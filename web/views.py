@@ -121,6 +121,20 @@ def _unmark(text: str) -> str:
     return _HEADING_MARK.sub(r"\1", text)
 
 
+def _plain(text: str) -> str:
+    """A passage as a one-line snippet reads it: no heading marks, and a table's rows as
+    cells separated by "·" without the "---|---" rule (QA: "Aspect | Upstream
+    Marketing | … ---|---|---")."""
+    lines = []
+    for line in _unmark(text).splitlines():
+        if _TABLE_RULE.match(line):
+            continue
+        if line.count("|") >= 2:
+            line = " · ".join(cell.strip() for cell in line.strip().strip("|").split("|"))
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def excerpt(hit: Hit, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
     """The passage with its cited sentences (local offsets, in order) marked, trimmed for
     a card: some context either side, and long stretches between marks shortened."""
@@ -149,7 +163,7 @@ def _sections(hit: Hit) -> str:
 
 
 def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
-    snippet, cut = _trim_right(" ".join(_unmark(hit.text).split()), limit)
+    snippet, cut = _trim_right(" ".join(_plain(hit.text).split()), limit)
     return {
         "title": hit.title, "article_id": hit.article_id, "lang": hit.lang,
         "lang_name": LANG_NAMES.get(hit.lang, hit.lang), "section": _sections(hit),
