@@ -307,6 +307,9 @@ def _print_hits(result: dict[str, Any]) -> None:
         if h.get("translations"):
             also = ", ".join(f"{t['article_id']} [{t['lang']}]" for t in h["translations"])
             click.echo(f"   translated in: {also}")
+        if h.get("copies"):
+            copies = ", ".join(f"{t['article_id']} [{t['lang']}]" for t in h["copies"])
+            click.echo(f"   same text in: {copies}")
 
 
 def _query_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -950,7 +950,8 @@ class KnowledgeBase:
         overrides the detected language of the query. ``translations``: None leaves
         them alone; "keep" lists each hit's translations (``Hit.translations``);
         "fold" does too, and drops a hit that translates one ranked above it, so that
-        a German article and its Vietnamese translation do not fill the list twice."""
+        a German article and its Vietnamese translation do not fill the list twice, or
+        that repeats its text word for word (listed in its ``copies``)."""
         started = time.perf_counter()
         q = self._validate_query(query)
         if not 1 <= k <= 100:
@@ -1137,12 +1138,22 @@ class KnowledgeBase:
         rows = self.store.chunks(sorted({c for twins in aligned.values() for c in twins}))
         out: list[Hit] = []
         seen: set[int] = set()  # listed or folded: what translates it folds in turn
+        same: dict[str, int] = {}  # a listed passage's text -> its place in ``out``
         for hit in hits:
             twins = [rows[c] for c in sorted(aligned.get(hit.chunk_id, ())) if c in rows]
             folded = fold and any(t.id in seen for t in twins)
             seen.add(hit.chunk_id)
             if folded:
                 continue
+            # The same text in another article (a copy kept beside its original) folds
+            # into the first, listed as a copy (QA: ranks 1 and 2, word for word).
+            text = " ".join(hit.text.split()).casefold()
+            if fold and text in same:
+                first = out[same[text]]
+                out[same[text]] = dataclasses.replace(first, copies=(*first.copies, Translation(
+                    hit.chunk_id, hit.article_id, hit.title, hit.lang)))
+                continue
+            same.setdefault(text, len(out))
             listed = tuple(Translation(t.id, t.article_id, self._titles.get(t.article_id,
                                        t.article_id), t.lang)
                            for t in sorted(twins, key=lambda t: (t.lang, t.start)))

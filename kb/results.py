@@ -33,6 +33,8 @@ class Hit:
     signals: dict[str, int] = field(default_factory=dict, compare=False)
     # Its translations, when the search was asked to look (KnowledgeBase.search).
     translations: tuple[Translation, ...] = field(default=(), compare=False)
+    # Passages of other articles with the same text, folded into it (the same search).
+    copies: tuple[Translation, ...] = field(default=(), compare=False)
 
     @property
     def sections(self) -> list[str]:
@@ -43,7 +45,8 @@ class Hit:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self) | {"sections": self.sections,
-                               "translations": [asdict(t) for t in self.translations]}
+                               "translations": [asdict(t) for t in self.translations],
+                               "copies": [asdict(t) for t in self.copies]}
 
 
 @dataclass(frozen=True)

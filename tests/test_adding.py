@@ -714,3 +714,35 @@ def test_no_good_answer_names_what_the_library_holds_beside_the_glossary(lib):
     message = lib.ask("Wie backe ich Brot mit Sauerteig?").message
     assert message.startswith("No good answer") and "Pricing" in message
     assert " x," not in message and " x." not in message  # too short to name a topic
+
+
+def test_a_passage_copied_into_another_article_is_one_hit_with_its_copies(lib):
+    """QA: an article kept beside a near-copy (the save warned) put the same passage at
+    ranks 1 and 2, and the Ask page listed a copy of a quoted passage under it."""
+    body = TEXT + (" Shoppers see the ads while they search the shelves online, so the "
+                   "message meets them when they are about to choose a product, and the "
+                   "retailer's own data tells brands which campaigns really sold more.") * 2
+    extra = ("\n\n## Retail media budgets\n\n" + "Budgets for retail media grow each year "
+             "as brands move spending from display advertising towards store networks. " * 4)
+    add(lib, body.encode(), "retail-media.txt")
+    copy = add(lib, (body + extra).encode(), "retail-media-notes.md")
+    assert copy.similar_to == "retail-media"  # kept, with a warning
+    q = "retail media networks margin"
+    kept = [h.article_id for h in lib.search(q, k=5, translations="keep").hits]
+    assert kept[:2] in (["retail-media", "retail-media-notes"],
+                        ["retail-media-notes", "retail-media"])
+    folded = lib.search(q, k=5, translations="fold").hits
+    assert [h.article_id for h in folded].count("retail-media") + [
+        h.article_id for h in folded].count("retail-media-notes") <= 2  # the budgets one
+    first = folded[0]
+    assert [c.article_id for c in first.copies] == [kept[1]]
+    assert first.to_dict()["copies"][0]["article_id"] == kept[1]
+    from web.views import other_passages
+
+    ans = lib.ask("How do retail media networks earn a margin?")
+    assert ans.found and kept[1] in {h.article_id for h in ans.passages}
+    quoted = {" ".join(c.hit.text.split()) for c in ans.citations}
+    assert quoted & {" ".join(h.text.split()) for h in ans.passages
+                     if h.article_id in kept[:2] and h.chunk_id not in
+                     {c.hit.chunk_id for c in ans.citations}}  # a copy, not quoted
+    assert not any(" ".join(h.text.split()) in quoted for h in other_passages(ans, {}))

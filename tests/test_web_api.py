@@ -16,7 +16,7 @@ from .browser import EVIL  # the same hostile article the browser tests render
 
 ERROR_KEYS = {"ok", "error", "status"}
 HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "sections", "text", "start",
-            "end", "score", "signals", "translations"}
+            "end", "score", "signals", "translations", "copies"}
 EN_ARTICLE = "en-upstream-vs-downstream-marketing"
 
 

@@ -50,6 +50,10 @@ class Hit(_Body):
         default_factory=list,
         description="The passages of other articles that translate this one (the "
                     "translation links, aligned passage by passage).")
+    copies: list[PassageTranslation] = Field(
+        default_factory=list,
+        description="Passages of other articles with this very text, left out of the "
+                    "results below it (search with translations=fold).")
 
 
 class SearchOut(_Body):

@@ -179,11 +179,14 @@ def other_passages(ans: Answer, aligned: dict[int, set[int]], n: int = 5) -> lis
     shown before them (``aligned``: kb.adding.aligned_map). QA: for "marketing director"
     the list was the Vietnamese of the German passages quoted above it."""
     shown = {c.hit.chunk_id for c in ans.citations}
+    texts = {" ".join(c.hit.text.split()).casefold() for c in ans.citations}
     out: list[Hit] = []
     for hit in ans.passages:
-        if hit.chunk_id in shown or aligned.get(hit.chunk_id, set()) & shown:
+        text = " ".join(hit.text.split()).casefold()  # a copy in another article (QA)
+        if hit.chunk_id in shown or aligned.get(hit.chunk_id, set()) & shown or text in texts:
             continue
         shown.add(hit.chunk_id)
+        texts.add(text)
         out.append(hit)
     return out[:n]
 
