@@ -395,7 +395,8 @@ def article_context(
 ) -> dict[str, Any]:
     """The article page; ``saved`` ("added" or "replaced") adds the Add page's notice,
     with ``saved_notes``, what the save said to check; ``editable`` (writes are enabled)
-    links to the Add page filled in with it."""
+    links to the Add page filled in with it; ``passage``: the passage a link's ``hl``
+    was made for (none of this article's now: nothing is marked)."""
     art = kb.article(article_id)
     aligned = _aligned_passages(kb, article_id)
     family = also_in(kb, article_id)
