@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import cleaning, language
+from kb.chunking import HEADING_MARK
 from kb.errors import ArticleError, BadInputError
 from kb.sentences import sentence_spans
 
@@ -42,7 +43,6 @@ FRONT_MATTER_KEYS = frozenset({
     "title", "lang", "source", "tags", "id", "language", "date", "author", "authors",
     "description", "summary", "categories", "category", "keywords", "slug", "draft",
     "layout", "url", "published", "updated", "lastmod", "subtitle", "type", "status"})
-_MD_HEADING = re.compile(r"\s*#{1,6}\s")
 _RULE = re.compile(r"[-+=*_~\s]+")  # a line of only these is a rule, never a title
 
 
@@ -325,7 +325,7 @@ def parse_article(
         raise ArticleError(name, "the article has almost no text")
     # Headings alone are an outline, not an article (QA: "# Brand Positioning", "##
     # Intro", "## Next steps" was saved and indexed as one passage).
-    if sum(c.isalpha() for line in text.splitlines() if not _MD_HEADING.match(line)
+    if sum(c.isalpha() for line in text.splitlines() if not HEADING_MARK.match(line)
            for c in line) < 20:
         raise ArticleError(name, "the article has headings but almost no text under them")
     given_lang = lang or (str(meta["lang"]) if meta.get("lang") else None)

@@ -46,6 +46,15 @@ class Chunk:
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·▪–]\s+|\d{1,2}[.)]\s+(?=\S))")
 _NUMBERED_HEADING = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*\.?\s+\S")
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s+\S")
+# A Markdown heading's marker at the start of a line ("## Pricing"): passages keep it
+# (their text is an exact slice of the article); cards, snippets and the CLI show the
+# words (unmark).
+HEADING_MARK = re.compile(r"(?m)^([ \t]*)#{1,6}[ \t]+")
+
+
+def unmark(text: str) -> str:
+    """``text`` without its Markdown headings' "#" markers."""
+    return HEADING_MARK.sub(r"\1", text)
 _SENTENCE_END = re.compile(r"[.!,;:…。]\s*$")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kb.chunking import unmark
 from kb.errors import ArticleError, ConfigError, IndexMismatchError, KBError
 from kb.settings import Settings
 
@@ -290,9 +290,6 @@ def _print_restored(result: dict[str, Any]) -> None:
         click.echo(f"searched as: {result['restored']}  (Vietnamese diacritics restored)")
 
 
-_HEADING_MARK = re.compile(r"(?m)^[ \t]*#{1,6}[ \t]+")
-
-
 def _print_hits(result: dict[str, Any]) -> None:
     click.echo(f"query: {result['query']}  (lang {result['lang']}, {result['took_ms']:.0f} ms)")
     _print_restored(result)
@@ -302,7 +299,7 @@ def _print_hits(result: dict[str, Any]) -> None:
         where = f"{h['article_id']} [{h['lang']}]" + (f" § {h['section']}" if h["section"] else "")
         click.echo(f"\n{i}. {h['title']} — {where}  score {h['score']:.4f}")
         # Without Markdown's heading marks, as the web shows passages (QA: "# Auswahl").
-        text = " ".join(_HEADING_MARK.sub("", h["text"]).split())
+        text = " ".join(unmark(h["text"]).split())
         click.echo("   " + (text[:300] + ("…" if len(text) > 300 else "")))
         if h.get("translations"):
             also = ", ".join(f"{t['article_id']} [{t['lang']}]" for t in h["translations"])

@@ -1147,7 +1147,7 @@ class KnowledgeBase:
                 continue
             # The same text in another article (a copy kept beside its original) folds
             # into the first, listed as a copy (QA: ranks 1 and 2, word for word).
-            text = " ".join(hit.text.split()).casefold()
+            text = hit.text_key
             if fold and text in same:
                 first = out[same[text]]
                 out[same[text]] = dataclasses.replace(first, copies=(*first.copies, Translation(

@@ -37,6 +37,11 @@ class Hit:
     copies: tuple[Translation, ...] = field(default=(), compare=False)
 
     @property
+    def text_key(self) -> str:
+        """Its text with case and spacing folded: two passages with one key are copies."""
+        return " ".join(self.text.split()).casefold()
+
+    @property
     def sections(self) -> list[str]:
         """Every section the passage runs through, from the one it starts in."""
         from kb.chunking import sections  # the results module stays import-light

@@ -112,13 +112,7 @@ def _trim_right(text: str, limit: int) -> tuple[str, bool]:
     return (cut[:space] if space > limit - 40 else cut), True
 
 
-# A Markdown heading's marker at the start of a line ("## Pricing"): passages keep it
-# (their text is an exact slice of the article), cards and snippets show the words.
-_HEADING_MARK = re.compile(r"(?m)^([ \t]*)#{1,6}[ \t]+")
-
-
-def _unmark(text: str) -> str:
-    return _HEADING_MARK.sub(r"\1", text)
+_unmark = chunking.unmark
 
 
 def _plain(text: str) -> str:
@@ -179,14 +173,14 @@ def other_passages(ans: Answer, aligned: dict[int, set[int]], n: int = 5) -> lis
     shown before them (``aligned``: kb.adding.aligned_map). QA: for "marketing director"
     the list was the Vietnamese of the German passages quoted above it."""
     shown = {c.hit.chunk_id for c in ans.citations}
-    texts = {" ".join(c.hit.text.split()).casefold() for c in ans.citations}
+    texts = {c.hit.text_key for c in ans.citations}  # a copy in another article (QA)
     out: list[Hit] = []
     for hit in ans.passages:
-        text = " ".join(hit.text.split()).casefold()  # a copy in another article (QA)
-        if hit.chunk_id in shown or aligned.get(hit.chunk_id, set()) & shown or text in texts:
+        if (hit.chunk_id in shown or aligned.get(hit.chunk_id, set()) & shown
+                or hit.text_key in texts):
             continue
         shown.add(hit.chunk_id)
-        texts.add(text)
+        texts.add(hit.text_key)
         out.append(hit)
     return out[:n]
 
