@@ -64,13 +64,15 @@ def article_page(
     # A highlight from a link; one that does not parse is ignored (the article still
     # shows): a mangled link should not cost the reader the page.
     hl: str | None = None,
-    saved: Annotated[str | None, Query(pattern=r"^(added|replaced)$")] = None,
     p: str | None = None,  # the link's passage; one that is not a number is ignored
 ) -> HTMLResponse:
     """One article, with a chunk anchor per passage and the linked sentence highlighted;
-    ``saved`` shows the notice of the Add page after a save."""
-    notes = _saved_notes(request) if saved else []
-    ctx = views.article_context(kb, article_id, hl, saved=saved, saved_notes=notes,
+    right after a save from the Add page, its notice (the flash cookie; the redirect's
+    ``?saved=`` only names the save for the reader of the address bar)."""
+    flash = _saved_flash(request, article_id)
+    ctx = views.article_context(kb, article_id, hl, saved=flash and flash["saved"],
+                                saved_notes=flash["notes"] if flash else (),
+                                similar=flash and flash["similar"],
                                 editable=uploads.writes_enabled(request.app.state.settings),
                                 passage=int(p) if p and p.isdigit() and len(p) < 19 else None)
     response = render(request, "article.html", "article", ctx)
@@ -79,31 +81,44 @@ def article_page(
     return response
 
 
-# What to check about a save (AddResult.notes: a given language the text does not look
-# like, a similar article, metadata kept) travels with the redirect to the article in a
-# short-lived cookie, as a flash message: the Add page's save showed only "Added", where
-# the API and `kb add` warn (QA). A cookie, unlike the URL, cannot be handed to someone
-# else in a link, and it reaches any worker.
+# What a save did and what to check about it (AddResult.notes: a given language the
+# text does not look like, a similar article, metadata kept) travel with the redirect to
+# the article in a short-lived cookie, as a flash message, shown once: the Add page's
+# save showed only "Added", where the API and `kb add` warn (QA). A cookie, unlike the
+# URL, cannot be handed to someone else in a link (QA: "?saved=added" told anyone who
+# opened the link that the article had just been added), and it reaches any worker.
 SAVED_NOTES = "kb_saved_notes"
 MAX_NOTES_BYTES = 3000
 
 
-def _notes_cookie(notes: list[str]) -> str | None:
-    """The notes as a cookie value, or None when there are none."""
-    if not notes:
-        return None
-    value = base64.urlsafe_b64encode(json.dumps(notes, ensure_ascii=False).encode()).decode()
-    return value if len(value) <= MAX_NOTES_BYTES else None
+def _flash_cookie(article_id: str, saved: str, notes: list[str],
+                  similar: str | None) -> str:
+    """The save's flash as a cookie value; notes that do not fit are left out."""
+    flash = {"id": article_id, "saved": saved, "notes": notes, "similar": similar}
+    for _ in range(2):
+        raw = json.dumps(flash, ensure_ascii=False).encode()
+        value = base64.urlsafe_b64encode(raw).decode()
+        if len(value) <= MAX_NOTES_BYTES:
+            break
+        flash["notes"] = []
+    return value
 
 
-def _saved_notes(request: Request) -> list[str]:
-    """The notes a save left for its article page; none when the cookie is absent or
-    not what this app wrote."""
+def _saved_flash(request: Request, article_id: str) -> dict[str, Any] | None:
+    """The flash a save left for this article's page: None when the cookie is absent,
+    names another article, or is not what this app wrote."""
     try:
-        notes = json.loads(base64.urlsafe_b64decode(request.cookies.get(SAVED_NOTES, "")))
+        flash = json.loads(base64.urlsafe_b64decode(request.cookies.get(SAVED_NOTES, "")))
     except ValueError:
-        return []
-    return [n for n in notes if isinstance(n, str)][:10] if isinstance(notes, list) else []
+        return None
+    if not isinstance(flash, dict) or flash.get("id") != article_id:
+        return None
+    notes, similar = flash.get("notes"), flash.get("similar")
+    return {
+        "saved": "replaced" if flash.get("saved") == "replaced" else "added",
+        "notes": [n for n in notes if isinstance(n, str)][:10] if isinstance(notes, list) else [],
+        "similar": similar if isinstance(similar, str) else None,
+    }
 
 
 @router.get("/library", response_class=HTMLResponse)
@@ -258,9 +273,11 @@ def add_submit(request: Request, kb: KB,
                 href = views.article_href(result.article_id)
                 saved = "replaced" if result.exists else "added"
                 done = RedirectResponse(f"{href}?saved={saved}", status_code=303)
-                if cookie := _notes_cookie(result.notes):
-                    done.set_cookie(SAVED_NOTES, cookie, max_age=300, path="/articles/",
-                                    httponly=True, samesite="lax")
+                similar = (result.similar_to if result.similar_to != result.article_id
+                           and not result.duplicate_of else None)
+                done.set_cookie(SAVED_NOTES,
+                                _flash_cookie(result.article_id, saved, result.notes, similar),
+                                max_age=300, path="/articles/", httponly=True, samesite="lax")
                 return done
             ctx = views.add_context(settings, form=form, result=result,
                                     editing=_editing(kb, form))

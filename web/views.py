@@ -385,10 +385,12 @@ def parse_spans(hl: str | None, length: int) -> list[tuple[int, int]]:
 
 def article_context(
     kb: KnowledgeBase, article_id: str, hl: str | None, *, saved: str | None = None,
-    saved_notes: Sequence[str] = (), editable: bool = False, passage: int | None = None,
+    saved_notes: Sequence[str] = (), similar: str | None = None, editable: bool = False,
+    passage: int | None = None,
 ) -> dict[str, Any]:
     """The article page; ``saved`` ("added" or "replaced") adds the Add page's notice,
-    with ``saved_notes``, what the save said to check; ``editable`` (writes are enabled)
+    with ``saved_notes``, what the save said to check, and a link to ``similar``, the
+    article the save found it much like; ``editable`` (writes are enabled)
     links to the Add page filled in with it; ``passage``: the passage a link's ``hl``
     was made for (none of this article's now: nothing is marked)."""
     art = kb.article(article_id)
@@ -440,17 +442,21 @@ def article_context(
         "segments": segments, "highlight": bool(marks), "target_chunk": target_chunk,
         "api_href": "/api" + article_href(article_id), "also": family,
         "edit_href": "/add?" + urlencode({"edit": art["id"]}) if editable else None,
-        "notice": _saved_notice(saved, len(chunks), family, saved_notes) if saved else None,
+        "notice": _saved_notice(kb, saved, len(chunks), family, saved_notes, similar)
+        if saved else None,
         "stale": "The link you followed marked a passage this article no longer has (its "
                  "text has changed since the link was made), so nothing is marked."
                  if stale else None,
     }
 
 
-def _saved_notice(saved: str, n_chunks: int, family: list[dict[str, Any]],
-                  notes: Sequence[str] = ()) -> dict[str, Any]:
+def _saved_notice(kb: KnowledgeBase, saved: str, n_chunks: int, family: list[dict[str, Any]],
+                  notes: Sequence[str] = (), similar: str | None = None) -> dict[str, Any]:
     verb = "Replaced" if saved == "replaced" else "Added"
+    other = kb.store.article(similar) if similar else None  # gone since: no link
     return {
+        "similar": {"href": article_href(other["id"]), "title": other["title"],
+                    "id": other["id"], "lang": other["lang"]} if other else None,
         "notes": [n[:1].upper() + n[1:] + ("" if n.endswith((".", "?", "!")) else ".")
                   for n in notes],
         "text": f"{verb}: the article is searchable now ({n_chunks} passage"
