@@ -285,13 +285,21 @@ def _ids(ids: list[str], show: int = 10) -> str:
     return ", ".join(ids[:show]) + (f" and {more} more" if more > 0 else "")
 
 
+def _read_as(result: dict[str, Any]) -> str:
+    """The query's language in words: QA read "(lang de)" as the language filter, which
+    is ``--lang`` and searches every language unless given."""
+    from kb.language import LANG_NAMES
+
+    return f"read as {LANG_NAMES.get(result['lang'], result['lang'])}"
+
+
 def _print_restored(result: dict[str, Any]) -> None:
     if result.get("restored"):
         click.echo(f"searched as: {result['restored']}  (Vietnamese diacritics restored)")
 
 
 def _print_hits(result: dict[str, Any]) -> None:
-    click.echo(f"query: {result['query']}  (lang {result['lang']}, {result['took_ms']:.0f} ms)")
+    click.echo(f"query: {result['query']}  ({_read_as(result)}, {result['took_ms']:.0f} ms)")
     _print_restored(result)
     if not result["hits"]:
         click.echo("no passages found")
@@ -466,7 +474,7 @@ def ask(
 
 
 def _print_answer(res: dict[str, Any]) -> None:
-    click.echo(f"question: {res['query']}  (lang {res['lang']}, {res['took_ms']:.0f} ms)")
+    click.echo(f"question: {res['query']}  ({_read_as(res)}, {res['took_ms']:.0f} ms)")
     _print_restored(res)
     click.echo()
     if not res["found"]:

@@ -76,7 +76,7 @@ def test_ask_prints_a_cited_answer_or_says_there_is_none(run, fake_kb_dir):
     res = run("ask", "크로스셀링 KPI")
     assert res.exit_code == 0, res.output
     out = res.stdout
-    assert out.startswith("question: 크로스셀링 KPI  (lang ko,")
+    assert out.startswith("question: 크로스셀링 KPI  (read as Korean,")
     body, sources = out.split("\nSources:\n")
     # Every sentence ends with its citation numbers, and every number has a source line.
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
@@ -106,6 +106,13 @@ def test_ask_json_is_what_the_api_returns(run, fake_kb_dir):
     assert bad["ok"] is False and res.exit_code == 1  # a failed line fails the run
     res = run("ask", "marketing", "--lang", "ko,xx")
     assert res.exit_code == 1 and "unknown language 'xx'" in res.stderr
+
+
+def test_search_says_how_it_read_the_query_not_a_filter(run):
+    """QA read "(lang de)" in `kb search`'s first line as the language filter."""
+    out = run("search", "Wie arbeiten Marketing und Vertrieb zusammen?").stdout
+    assert out.startswith("query: Wie arbeiten Marketing und Vertrieb zusammen?  (read as "
+                          "German,")
 
 
 @pytest.mark.parametrize("query", ["", "x" * 600, "???", "\x00\x1f", "upselling\udcff"])
