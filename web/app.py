@@ -49,6 +49,21 @@ def templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+# The modules requests import lazily (to keep `import kb` light), imported when the
+# server starts instead: a server running while the code under it is updated otherwise
+# imports the new version of one of them on some later request, beside the old versions
+# of the rest, and answered 500s until restarted (QA).
+REQUEST_MODULES = ("kb.accents", "kb.adding", "kb.answers", "kb.concepts", "kb.definitions",
+                   "kb.extract", "kb.families", "web.views", "web.uploads")
+
+
+def preload() -> None:
+    import importlib
+
+    for name in REQUEST_MODULES:
+        importlib.import_module(name)
+
+
 def _open_kb(settings: Settings) -> KnowledgeBase:
     """Open the knowledge base and load the model and index, logging what takes time."""
     from kb import adding, answers
@@ -86,6 +101,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        preload()
         if kb is not None:
             app.state.kb = kb
             yield
