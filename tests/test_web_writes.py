@@ -1257,3 +1257,100 @@ def test_a_passage_link_marks_nothing_once_its_text_was_replaced(client, lib):
     assert '<mark id="hl"' in client.get("/articles/koala?hl=0-12").text  # no p: as before
     for junk in ("x", "9" * 30, "-1"):  # ignored, as a malformed hl is (QA: 422 page)
         assert client.get(f"/articles/koala?hl=0-12&p={junk}").status_code == 200
+
+
+def _long_article(word: str, n: int = 160) -> str:
+    """About 25,000 characters of plain paragraphs: over jobs.JOB_CHARS."""
+    return "\n\n".join(
+        f"The {word} programme, part {i}, rewards members who buy again within {i % 9 + 2} "
+        f"weeks. Stores in region {i} report how often the {word} offer is redeemed, and the "
+        f"team compares it with the month before part {i}."
+        for i in range(n))
+
+
+def _wait_done(client, href: str) -> Any:
+    import time
+
+    for _ in range(200):
+        r = client.get(href, follow_redirects=False)
+        if r.status_code != 200:
+            return r
+        time.sleep(0.05)
+    raise AssertionError("the job did not finish")
+
+
+def test_a_long_save_from_the_add_page_runs_as_a_job_with_a_progress_page(
+        client, lib, monkeypatch):
+    """QA: a 300 KB article took 27 s to save with nothing to show how far it had got.
+    A long save runs on a thread; its page shows the stage and reloads itself, then goes
+    on to the article, with the save's notice."""
+    import threading
+
+    from kb import adding
+    from web import jobs
+
+    text = _long_article("quokka")
+    assert len(text) > jobs.JOB_CHARS
+    gate, reached, add = threading.Event(), threading.Event(), adding.add
+
+    def slow_add(*args, progress=None, **kwargs):
+        progress("embedding", 3, 12)
+        reached.set()
+        assert gate.wait(10)
+        return add(*args, progress=progress, **kwargs)
+
+    monkeypatch.setattr(adding, "add", slow_add)
+    r = client.post("/add", data={"text": text, "lang": "en", "title": "Quokka <points>",
+                                  "token": TOKEN, "action": "save"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/jobs/")
+    job = r.headers["location"]
+    assert reached.wait(10)
+    page = client.get(job)
+    assert page.status_code == 200 and '<meta http-equiv="refresh" content="1">' in page.text
+    progress = re.search(r'<div class="notice good" role="status" id="job-progress">(.*?)</div>',
+                         page.text, re.S).group(1)
+    assert "Embedding its passages and sentences</strong>: 3 of 12" in progress
+    assert '<progress max="100" value="25"' in progress
+    gate.set()
+    r = _wait_done(client, job)
+    assert r.status_code == 303 and r.headers["location"] == "/articles/quokka-points?saved=added"
+    page = client.get(r.headers["location"]).text
+    assert 'id="saved-notice"' in page and "Quokka &lt;points&gt;" in page
+    assert search_ids(client, "quokka")[0] == "quokka-points"
+
+
+def test_a_long_save_that_would_be_refused_is_refused_at_once_with_the_text_kept(client, lib):
+    """A refusal (here: an id that exists) comes back to the Add page, not to a job."""
+    text = _long_article("numbat")
+    r = client.post("/add", data={"text": text, "lang": "en", "id": "en-upstream-vs-downstream"
+                                  "-marketing", "token": TOKEN, "action": "save"},
+                    follow_redirects=False)
+    assert r.status_code == 409 and 'id="add-error"' in r.text
+    assert "already exists" in html.unescape(r.text) and "The numbat programme, part 7" in r.text
+
+
+def test_a_job_page_says_when_its_save_failed_or_its_server_stopped(client, lib, monkeypatch):
+    import json as json_
+
+    from kb import adding
+    from kb.errors import KBError
+    from web import jobs
+
+    def fail(*_a, **_k):
+        raise KBError("could not save the article in the corpus directory: disk full")
+
+    monkeypatch.setattr(adding, "add", fail)
+    r = client.post("/add", data={"text": _long_article("wombat"), "lang": "en",
+                                  "token": TOKEN, "action": "save"}, follow_redirects=False)
+    r = _wait_done(client, r.headers["location"])
+    assert r.status_code == 500 and 'id="job-error"' in r.text and "disk full" in r.text
+    assert 'http-equiv="refresh"' not in r.text
+    # A job whose process is gone (a restart mid-save) is not shown as running forever.
+    folder = jobs.jobs_dir(lib.index_dir)
+    state = {"id": "AAAAAAAAAAAA", "state": "running", "stage": "embedding", "done": 1,
+             "total": 9, "saved": "added", "pid": 2**22 + 12345, "started": 0, "updated": 0}
+    (folder / "AAAAAAAAAAAA.json").write_text(json_.dumps(state))
+    r = client.get("/jobs/AAAAAAAAAAAA")
+    assert "The server stopped before this save finished" in r.text
+    assert client.get("/jobs/nope").status_code == 404
+    assert client.get("/jobs/..%2F..%2Fmanifest").status_code == 404

@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kb import adding
 from kb.articles import same_id
-from kb.errors import BadInputError, KBError, WritesDisabledError
+from kb.errors import BadInputError, KBError, NotFoundError, WritesDisabledError
 from kb.language import SUPPORTED
-from web import uploads, views
+from web import jobs, uploads, views
 from web.deps import KB, get_kb, parse_langs
 
 router = APIRouter(include_in_schema=False)
@@ -119,6 +119,47 @@ def _saved_flash(request: Request, article_id: str) -> dict[str, Any] | None:
         "notes": [n for n in notes if isinstance(n, str)][:10] if isinstance(notes, list) else [],
         "similar": similar if isinstance(similar, str) else None,
     }
+
+
+def _to_saved(article_id: str, saved: str, notes: list[str], similar: str | None) -> Response:
+    """The redirect from a save to its article, with the save's flash."""
+    done = RedirectResponse(f"{views.article_href(article_id)}?saved={saved}", status_code=303)
+    done.set_cookie(SAVED_NOTES, _flash_cookie(article_id, saved, notes, similar),
+                    max_age=300, path="/articles/", httponly=True, samesite="lax")
+    return done
+
+
+def _save_as_job(kb: Any, request: Request, form: uploads.ArticleInput,
+                 replace: bool) -> str | None:
+    """Start a long save (a text over ``jobs.JOB_CHARS``) as a job and return its id;
+    None when it is short after all, or would be refused: that save goes on at once,
+    and a refusal comes back to the Add page with the text kept, as before."""
+    lock = request.app.state.write_lock
+    check = uploads.save(kb, lock, dataclasses.replace(form, preview=True), replace=replace)
+    if check.refusals or len(check.text) <= jobs.JOB_CHARS:
+        return None
+    return jobs.start(
+        kb.index_dir,
+        lambda progress: uploads.save(kb, lock, dataclasses.replace(form, preview=False),
+                                      replace=replace, progress=progress),
+        saved="replaced" if check.exists else "added")
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, kb: KB,
+             job_id: Annotated[str, Path(min_length=1, max_length=40)]) -> Response:
+    """A long save's progress; it reloads itself until the save is done, then goes on
+    to the article."""
+    job = jobs.read(kb.index_dir, job_id)
+    if job is None:
+        raise NotFoundError(f"no save in progress with id {job_id!r} (a finished save's "
+                            "page is kept for a day)")
+    if job["state"] == "done":
+        return _to_saved(job["article_id"], job["saved"], job.get("notes") or [],
+                         job.get("similar"))
+    ctx = views.job_context(job)
+    return render(request, "job.html", "add", ctx,
+                  status_code=int(job.get("status", 500)) if job["state"] == "failed" else 200)
 
 
 @router.get("/library", response_class=HTMLResponse)
@@ -264,21 +305,19 @@ def add_submit(request: Request, kb: KB,
             form = dataclasses.replace(form, title=form.title or None,
                                        source=form.source or None, tags=form.tags or None)
         try:
+            if save and len(form.data or b"") > jobs.JOB_CHARS:
+                if job_id := _save_as_job(kb, request, form, replace):
+                    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
             result = uploads.save(kb, request.app.state.write_lock,
                                   dataclasses.replace(form, preview=not save), replace=replace)
         except KBError as exc:
             error = exc
         else:
             if result.saved:
-                href = views.article_href(result.article_id)
                 saved = "replaced" if result.exists else "added"
-                done = RedirectResponse(f"{href}?saved={saved}", status_code=303)
                 similar = (result.similar_to if result.similar_to != result.article_id
                            and not result.duplicate_of else None)
-                done.set_cookie(SAVED_NOTES,
-                                _flash_cookie(result.article_id, saved, result.notes, similar),
-                                max_age=300, path="/articles/", httponly=True, samesite="lax")
-                return done
+                return _to_saved(result.article_id, saved, result.notes, similar)
             ctx = views.add_context(settings, form=form, result=result,
                                     editing=_editing(kb, form))
             return render(request, "add.html", "add", ctx)

@@ -26,7 +26,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 from kb import adding
 from kb.adding import AddResult
 from kb.articles import MAX_TAG_CHARS, MAX_TAGS, same_id
-from kb.core import KnowledgeBase
+from kb.core import KnowledgeBase, ProgressFn
 from kb.errors import (
     AuthError,
     BadInputError,
@@ -445,8 +445,10 @@ def save(
     *,
     article_id: str | None = None,
     replace: bool = False,
+    progress: ProgressFn | None = None,
 ) -> AddResult:
-    """Preview or add/replace one article (blocking: call it from a ``def`` handler).
+    """Preview or add/replace one article (blocking: call it from a ``def`` handler or
+    a job's thread); ``progress`` is told of each stage of a save.
 
     Writes from this process take ``lock`` so that two uploads of the same id cannot
     both pass the existence check; the index's file lock serialises other processes.
@@ -465,4 +467,4 @@ def save(
             raise NotFoundError(f"no article with id {article.id!r} to replace")
         return result
     with lock:
-        return adding.add(kb, article, kind=kind, replace=replace)
+        return adding.add(kb, article, kind=kind, replace=replace, progress=progress)

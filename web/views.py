@@ -812,6 +812,28 @@ def _still_filled(form: ArticleInput) -> dict[str, str]:
     return out
 
 
+def job_context(job: dict[str, Any]) -> dict[str, Any]:
+    """A long save's page: its stage and progress while it runs, or why it stopped."""
+    from web.jobs import STAGES
+
+    state = job["state"]
+    done, total = int(job.get("done") or 0), int(job.get("total") or 0)
+    elapsed = max(0, int(float(job.get("updated", 0)) - float(job.get("started", 0))))
+    return {
+        "running": state == "running",
+        "stage": STAGES.get(job.get("stage", ""), "Saving"),
+        "done": done, "total": total,
+        "counts": f"{done:,} of {total:,}" if total else "",
+        "percent": round(100 * done / total) if total else None,
+        "elapsed": f"{elapsed // 60} min {elapsed % 60:02d} s" if elapsed >= 60
+        else f"{elapsed} s",
+        "error": job.get("error") if state == "failed" else
+        "The server stopped before this save finished. A save is atomic: the knowledge "
+        "base holds the article as it was before, or the whole new version; check the "
+        "library, and save it again if it is missing." if state == "interrupted" else None,
+    }
+
+
 def add_context(
     settings: Settings,
     *,
