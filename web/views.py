@@ -7,6 +7,7 @@ highlighting and link building happens here.
 from __future__ import annotations
 
 import re
+import time
 from bisect import bisect_right
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -818,13 +819,14 @@ def job_context(job: dict[str, Any]) -> dict[str, Any]:
 
     state = job["state"]
     done, total = int(job.get("done") or 0), int(job.get("total") or 0)
-    elapsed = max(0, int(float(job.get("updated", 0)) - float(job.get("started", 0))))
+    elapsed = max(0, int(time.time() - float(job.get("started", 0))))
     return {
         "running": state == "running",
         "stage": STAGES.get(job.get("stage", ""), "Saving"),
         "done": done, "total": total,
-        "counts": f"{done:,} of {total:,}" if total else "",
-        "percent": round(100 * done / total) if total else None,
+        # One article read or analyzed is no count worth showing.
+        "counts": f"{done:,} of {total:,}" if total > 1 else "",
+        "percent": round(100 * done / total) if total > 1 else None,
         "elapsed": f"{elapsed // 60} min {elapsed % 60:02d} s" if elapsed >= 60
         else f"{elapsed} s",
         "error": job.get("error") if state == "failed" else
