@@ -721,7 +721,8 @@ def families(ctx: click.Context, detect: bool) -> None:
     "--suite",
     "suites",
     multiple=True,
-    type=click.Choice(["seeds", "xquad-mono", "xquad-cross", "xquad-mixed", "korquad"]),
+    type=click.Choice(["seeds", "xquad-mono", "xquad-cross", "xquad-mixed", "xquad-split",
+                       "korquad"]),
     help="Suites to run (default: all).",
 )
 @click.option(

@@ -33,7 +33,7 @@ from kb.encoder import Encoder
 from kb.search import SearchConfig, dense_ranking, fuse
 from kb.settings import Settings
 
-SUITES = ("seeds", "xquad-mono", "xquad-cross", "xquad-mixed", "korquad")
+SUITES = ("seeds", "xquad-mono", "xquad-cross", "xquad-mixed", "xquad-split", "korquad")
 XQUAD_LANGS = ("en", "de", "vi")
 KS = (1, 5, 10)
 
@@ -231,6 +231,8 @@ class Evaluator:
                     rel = {f"xquad-{x}-{pid}" for x in XQUAD_LANGS}
                     queries += [Query(q, lang, rel, lang) for q in qs]
             return self.run_queries(kb, self._pick(queries))
+        if mode == "split":
+            return self._xquad_split(data)
         for plang in XQUAD_LANGS:
             kb = self.kb(
                 f"xquad-{plang}",
@@ -252,6 +254,28 @@ class Evaluator:
                         continue
                     target[group] = m
         return merged
+
+    def _xquad_split(
+        self, data: dict[str, list[tuple[str, str, list[str]]]]
+    ) -> dict[str, dict[str, Metrics]]:
+        """Each paragraph indexed in one language only (en, de, vi in turn), and every
+        question asked in all three: two in three must find a passage in another language
+        among the passages of their own, the product's promise ("a Korean question must
+        find the German passage") in a knowledge base where every language has many
+        articles. xquad-cross never lets a question compete with its own language, and in
+        xquad-mixed its own-language copy is always an answer (QA8: both hid that the
+        question's own language won). Groups: ``cross`` and ``same``."""
+        owner = {pid: XQUAD_LANGS[i % len(XQUAD_LANGS)] for i, (pid, _, _) in
+                 enumerate(data[XQUAD_LANGS[0]])}
+        kb = self.kb("xquad-split", lambda: [
+            a for lang in XQUAD_LANGS for a in _paragraph_articles(
+                f"xquad-{lang}", lang, [p for p in data[lang] if owner[p[0]] == lang])])
+        queries = [
+            Query(q, qlang, {f"xquad-{owner[pid]}-{pid}"},
+                  "same" if owner[pid] == qlang else "cross")
+            for qlang in XQUAD_LANGS for pid, _, qs in data[qlang] for q in qs
+        ]
+        return self.run_queries(kb, self._pick(queries))
 
     def korquad(self) -> dict[str, dict[str, Metrics]]:
         paras = _squad(self.shared / "bench" / "korquad" / "KorQuAD_v1.0_dev.json")
