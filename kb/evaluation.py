@@ -175,7 +175,8 @@ class Evaluator:
             for name, cfg in configs.items():
                 key = (cfg.center, cfg.sentence_weight)
                 if key not in denses:
-                    denses[key] = dense_ranking(vectors, vec, langs, center=cfg.center,
+                    denses[key] = dense_ranking(vectors, vec, langs,
+                                                center=kb.centers(langs, cfg.center),
                                                 candidates=cfg.candidates,
                                                 sentence_weight=cfg.sentence_weight)
                 fused = fuse(denses[key], lex, qlang, cfg, coverage, defining=defining,

@@ -74,7 +74,8 @@ def dense_ranking(
     candidates: int,
     sentence_weight: float = 0.0,
 ) -> list[tuple[int, float]]:
-    """Chunk ids ranked by (language-corrected) cosine, across the given languages.
+    """Chunk ids ranked by (language-corrected) cosine, across the given languages;
+    ``center``: how much of each language's mean is removed (KnowledgeBase.centers).
 
     A question is usually answered by one sentence, which a whole-passage embedding
     dilutes; mixing in the best sentence's cosine lifted cross-lingual XQuAD R@1 from

@@ -115,6 +115,30 @@ def test_a_one_sentence_chunk_is_not_embedded_twice(tmp_path):
     kb.close()
 
 
+def test_centring_grows_with_the_fewest_articles_a_language_has(tmp_path):
+    """Dense scores remove 1 - (1 - center) / n of each language's mean, n the fewest
+    articles of the searched languages: .75 while some language has one article (the
+    seeds), towards all of it as every language gets articles of its own."""
+    kb = KnowledgeBase.open(tmp_path, settings=Settings(index_dir=tmp_path), encoder=FakeEncoder())
+    texts = {
+        "en-a": ("en", "Churn falls when onboarding emails reach new customers early."),
+        "en-b": ("en", "Pricing pages convert better with three plans and an anchor."),
+        "de-a": ("de", "Newsletter brauchen eine Einwilligung und einen klaren Betreff."),
+        "de-b": ("de", "Messen lohnen sich, wenn Kontakte binnen drei Tagen betreut werden."),
+    }
+    kb.ingest([parse_article(f"---\nlang: {lang}\n---\n{text}", name=f"{i}.md")
+               for i, (lang, text) in texts.items()])
+    kb.search("churn")  # loads the indexes
+    assert kb.centers(["en", "de"], 0.75) == pytest.approx(0.875)
+    kb.ingest([parse_article("---\nlang: vi\n---\nTiếp thị nội dung cần lịch đăng bài đều đặn.",
+                             name="vi-a.md")])
+    kb.search("churn")
+    assert kb.centers(["en", "de", "vi"], 0.75) == pytest.approx(0.75)
+    assert kb.centers(["en", "de"], 0.75) == pytest.approx(0.875)  # a language filter
+    assert kb.centers(["en", "de"], 0.0) == 0.0  # raw cosine stays raw
+    kb.close()
+
+
 def test_language_filter(fake_kb):
     res = fake_kb.search("marketing", k=10, langs=["de"])
     assert res.hits and {h.lang for h in res.hits} == {"de"}
