@@ -973,7 +973,8 @@ class KnowledgeBase:
         dense, lex_lists, coverage, defining = self._signals(
             (vectors, lex), searched, qvec, qlang, search_langs)
         fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, defining=defining,
-                     limit=self._fetch(wanted_k))
+                     limit=self._fetch(wanted_k),
+                     own_scale=self.own_lexical_scale(qlang, search_langs))
         hits = self._hits(fused, wanted_k)
         if translations is not None:
             hits = self.with_translations(hits, fold=translations == "fold")[:k]
@@ -1095,20 +1096,44 @@ class KnowledgeBase:
         paragraph in another language among 80 of its own). One value for all languages:
         centred less, a small language's scores stood above every other language's (a
         stray English passage in the German index came first for every question)."""
+        if center <= 0:  # raw cosine (the plain dense baseline of kb eval)
+            return 0.0
+        counts = self._article_counts()
+        fewest = min((counts.get(lang, 0) for lang in langs), default=0)
+        return 1 - (1 - center) / max(1, fewest)
+
+    def own_lexical_scale(self, query_lang: str, langs: Sequence[str]) -> float:
+        """How much of the BM25 weight in the question's own language counts:
+        ``1 - (1 - share) * (1 - 1 / n)``, share the question language's part of the
+        articles written in ``langs`` and n the fewest any of them has.
+
+        BM25 reaches only the question's language (the others get only the glossary's
+        translations of its concepts), so in a library where every language has articles
+        of its own, its matches on generic words ("하나요", "Vertrieb") lifted passages
+        in the question's language over the answer in another (QA8), as the
+        same-language dense bonus did (see centers). With one article a language (the
+        seeds) it counts in full, as measured best there. In one language it counts in
+        full (KorQuAD, where BM25 beats e5)."""
+        counts = self._article_counts()
+        total = sum(counts.get(lang, 0) for lang in langs)
+        fewest = min((counts.get(lang, 0) for lang in langs), default=0)
+        if total == 0 or fewest <= 1:
+            return 1.0
+        share = counts.get(query_lang, 0) / total
+        return 1 - (1 - share) * (1 - 1 / fewest)
+
+    def _article_counts(self) -> dict[str, int]:
+        """Articles per language (by the article's own language), kept with the loaded
+        indexes. The articles table is one row an article: counting passages took a scan
+        of every one (1M at scale) on the first search after each write. A language
+        found only in passages of articles in another counts as none."""
         vectors = self._vectors
         cached = self._lang_articles
         if cached is None or cached[0] is not vectors:
-            # Counted by the articles' own language: the articles table is one row an
-            # article, where counting chunks took a scan of every passage (1M at scale)
-            # on the first search after each write. A language found only in passages of
-            # articles in another language counts as none: centred as the seeds are.
             counts = dict(self.store.conn.execute(
                 "SELECT lang, COUNT(*) FROM articles GROUP BY lang"))
             cached = self._lang_articles = (vectors, counts)
-        if center <= 0:  # raw cosine (the plain dense baseline of kb eval)
-            return 0.0
-        fewest = min((cached[1].get(lang, 0) for lang in langs), default=0)
-        return 1 - (1 - center) / max(1, fewest)
+        return cached[1]
 
     def _chunk_terms(self, ids: set[int]) -> dict[int, tuple[str, str]]:
         """(language, joined analyzed terms) of chunks, for concept coverage."""

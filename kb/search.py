@@ -153,11 +153,13 @@ def fuse(
     *,
     defining: set[int] | None = None,
     limit: int | None = None,
+    own_scale: float = 1.0,
 ) -> list[Scored]:
     """Combine the rankings: a weighted sum of normalised scores (``linear``: dense
     z-scores over the candidates, BM25 over each list's best, concept coverage in
     [0, 1]) or weighted reciprocal-rank fusion (``rrf``). Only the best ``limit``
-    (all when None) are returned.
+    (all when None) are returned. ``own_scale`` scales the BM25 weight in the query's
+    language (KnowledgeBase.own_lexical_scale).
 
     Each signal's ranks are kept per list and read only for the returned results: a
     dict of signals for each of the ~200 candidates was half of fusion's time.
@@ -174,7 +176,7 @@ def fuse(
         ranks.append(("dense", _ranks(dense)))
     for lang, ranked in lexical.items():
         if lang == query_lang:
-            weight = config.lexical_weight_by_lang.get(lang, config.lexical_weight)
+            weight = config.lexical_weight_by_lang.get(lang, config.lexical_weight) * own_scale
         else:
             weight = config.cross_lexical_weight
         if not weight or not ranked:

@@ -115,7 +115,7 @@ def test_a_one_sentence_chunk_is_not_embedded_twice(tmp_path):
     kb.close()
 
 
-def test_centring_grows_with_the_fewest_articles_a_language_has(tmp_path):
+def test_centring_and_own_language_bm25_follow_the_library(tmp_path):
     """Dense scores remove 1 - (1 - center) / n of each language's mean, n the fewest
     articles of the searched languages: .75 while some language has one article (the
     seeds), towards all of it as every language gets articles of its own."""
@@ -136,6 +136,11 @@ def test_centring_grows_with_the_fewest_articles_a_language_has(tmp_path):
     assert kb.centers(["en", "de", "vi"], 0.75) == pytest.approx(0.75)
     assert kb.centers(["en", "de"], 0.75) == pytest.approx(0.875)  # a language filter
     assert kb.centers(["en", "de"], 0.0) == 0.0  # raw cosine stays raw
+    # BM25 in the question's language counts in full while a language has one article;
+    # with two each, English has half the articles: 1 - (1 - 1/2) * (1 - 1/2).
+    assert kb.own_lexical_scale("en", ["en", "de", "vi"]) == 1.0
+    assert kb.own_lexical_scale("en", ["en", "de"]) == pytest.approx(0.75)
+    assert kb.own_lexical_scale("en", ["en"]) == 1.0  # one language: in full
     kb.close()
 
 

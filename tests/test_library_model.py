@@ -57,16 +57,16 @@ def test_a_question_finds_the_article_in_another_language_among_its_own(
 
 
 def test_most_questions_find_their_article_in_another_language_in_the_top_3(library):
-    """60 questions, each answered by one article in another language: 38 found it in
-    the top 3 (33 before the centring adapted to the library, benchmarks/library.py);
-    the floor leaves room for two."""
+    """60 questions, each answered by one article in another language: 44 find it in
+    the top 3 (benchmarks/library.py; 38 with the adapted centring alone, 33 before it
+    and the adapted own-language BM25 weight); the floor leaves room for two."""
     questions = [json.loads(x) for x in
                  (DATA / "library_questions.jsonl").read_text(encoding="utf-8").splitlines()
                  if x.strip()]
     cross = [q for q in questions if q["type"] == "cross"]
     assert len(cross) == 60
     found = [q["q"] for q in cross if (_rank(library, q["q"], q["gold_article"]) or 99) <= 3]
-    assert len(found) >= 36, len(found)
+    assert len(found) >= 42, len(found)
 
 
 def test_the_seed_library_is_centred_as_before(real_kb):
