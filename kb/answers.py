@@ -734,8 +734,13 @@ def _analyzed(text: str, lang: str) -> frozenset[str]:
 
 
 def _not_found_message(
-    kb: KnowledgeBase, qlang: str, reason: str, *, filtered: bool, empty: bool = False
+    kb: KnowledgeBase, qlang: str, reason: str, *, filtered: bool, empty: bool = False,
+    closest: Sequence[Hit] = (),
 ) -> str:
+    """Why there is no answer, what the knowledge base does hold, and what to try.
+    ``closest``: the passages search found, whose articles are named (QA8: in a
+    library of 25 articles, "no good answer" named only the glossary's seed topics,
+    while search had the article that answers it first, in another language)."""
     if empty:  # nothing to rephrase for: say how to fill it
         return (f"No good answer: {reason}. Add articles (the Add article page, `kb add` or "
                 "`kb ingest`), then ask again.")
@@ -753,6 +758,11 @@ def _not_found_message(
              if t.casefold() not in named and len(t) >= 3][:2]
     topics = topics[: 6 - len(extra)] + extra
     hint = f" It covers topics such as {', '.join(topics)}." if topics else ""
+    near = list(dict.fromkeys((h.article_id, h.title) for h in closest))[:3]
+    if near:
+        hint = (" The articles closest to it: "
+                + "; ".join(f"“{title}” ({article_id})" for article_id, title in near)
+                + "." + hint)
     tries = "rephrasing with the key terms, removing the language filter, or browsing the " \
         "library" if filtered else "rephrasing with the key terms, or browsing the library"
     return f"No good answer: {reason}.{hint} Try {tries}."
@@ -820,7 +830,8 @@ def answer(
     ev = evidence(kb, sq, qvec, qlang, hits, langs=langs, config=cfg)
     if ev.score < ev.threshold:
         message = _not_found_message(kb, qlang, "no passage in the knowledge base clearly "
-                                     "addresses this question", filtered=bool(langs))
+                                     "addresses this question", filtered=bool(langs),
+                                     closest=hits)
         if langs:
             message = _elsewhere(kb, sq, qlang, langs, k_passages, cfg) or message
         return Answer(q, qlang, False, message, evidence=ev, passages=hits, restored=restored)
@@ -828,7 +839,7 @@ def answer(
     if not cands:
         return Answer(q, qlang, False, _not_found_message(
             kb, qlang, "the closest passages hold no full sentences to quote",
-            filtered=bool(langs)),
+            filtered=bool(langs), closest=hits),
             evidence=ev, passages=hits, restored=restored)
     picked, twins = _select(kb, st, sq, qvec, qlang, cands, cfg)
     qset = frozenset(_query_terms(sq, qlang))
