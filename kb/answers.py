@@ -1310,6 +1310,17 @@ def _features(
     asked = definitions.asked(query, glossary.match(query)) if glossary is not None else None
     counts = kb.store.chunk_counts(sorted({c.hit.article_id for c in cands}))
     several = {a for a, n in counts.items() if n > 1}
+    sims = vecs @ vecs.T
+    twins = _translations(kb, cands, sims)
+    # The asker's language is preferred where search ranks a passage in it among the
+    # first three, and between a sentence and its translation. Where search does not,
+    # the bonus had the answer quote passages in the asker's language on another topic:
+    # "Why is cross-selling to existing customers cheaper than winning new customers?"
+    # quoted the English article on upstream and downstream marketing, not the Korean
+    # sentence that says why (docs/answers.md). Only the first passage was too few: an
+    # English question whose German twin ranked first lost its English sentences.
+    leads = any(c.hit.lang == qlang and c.rank < 3 for c in cands)
+    twinned = {i for pair in twins for i in pair}
     for i, c in enumerate(cands):
         own = {c.hit.lang: set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))}
         says = _says(asked, c) if asked is not None else 0.0  # kind() tests defines() first
@@ -1326,7 +1337,7 @@ def _features(
             "coverage": _coverage(qterms, idf, qlang, concepts, own, texts={c.hit.lang: c.text},
                                   focus=cfg.focus),
             "rank": 1.0 / (1 + c.rank),
-            "asker_lang": float(c.hit.lang == qlang),
+            "asker_lang": float(c.hit.lang == qlang and (leads or i in twinned)),
             "lead": float(_opens_with(c, qterms, qlang, concepts)),
             "defines": float(says == 3),
             # It says what the asked concept is, if less plainly (kb.definitions.kind).
@@ -1338,11 +1349,10 @@ def _features(
                 texts={c.hit.lang: c.context}, focus=cfg.focus,
             ) if c.context and not _title_of_many(c, several) else 0.0,
         }
-    sims = vecs @ vecs.T
     off = sims[~np.eye(len(cands), dtype=bool)]
     mu, sd = (float(off.mean()), max(float(off.std()), 1e-6)) if off.size else (0.0, 1.0)
     sim_z = (sims - mu) / sd
-    for i, j in _translations(kb, cands, sims):
+    for i, j in twins:
         # Twins are as new as each other, and the better scored (the asker's language)
         # is quoted: across languages e5 finds a sentence far from those already quoted,
         # so MMR took the other language's twin for the newer one. "Wie kann ein

@@ -287,6 +287,17 @@ def test_seed_questions_are_all_found(real_kb, seed_questions):
 
 
 @pytest.mark.model
+def test_the_askers_language_does_not_lead_when_search_ranks_it_low(real_kb):
+    """The asker's language earned a bonus whatever search ranked: "Why is cross-selling
+    cheaper ...?" in English quoted the English article on upstream and downstream
+    marketing, while only the Korean cross-selling article says why."""
+    ans = answer(real_kb, "Why is cross-selling to existing customers cheaper than winning "
+                          "new customers?")
+    assert ans.found
+    said = " ".join(s.text for s in ans.sentences)
+    assert "기존 고객을 대상으로 한 크로스셀링은 상대적으로 낮은 비용으로" in said, said
+
+
 def test_off_topic_questions_are_not_found(real_kb):
     found = [q for q in OFF_TOPIC if real_kb.ask(q).found]
     assert found == []
