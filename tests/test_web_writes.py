@@ -1329,28 +1329,115 @@ def test_a_long_save_that_would_be_refused_is_refused_at_once_with_the_text_kept
     assert "already exists" in html.unescape(r.text) and "The numbat programme, part 7" in r.text
 
 
-def test_a_job_page_says_when_its_save_failed_or_its_server_stopped(client, lib, monkeypatch):
+def test_a_job_whose_save_failed_or_was_cut_short_comes_back_with_its_text(
+        client, lib, monkeypatch):
+    """A failed save's page is the Add page with the error and the text kept (QA9: two
+    long saves of one text at once; the second was refused in its job and its text
+    lost). A job whose server stopped is not shown as running forever, even when a new
+    server got its process id (PID 1 in a container, QA9), and says what the
+    knowledge base holds."""
     import json as json_
+    import os
+    import time
 
     from kb import adding
-    from kb.errors import KBError
+    from kb.errors import ConflictError
     from web import jobs
 
-    def fail(*_a, **_k):
-        raise KBError("could not save the article in the corpus directory: disk full")
+    def clash(*_a, **_k):
+        raise ConflictError("already in the knowledge base as 'wombat-notes'")
 
-    monkeypatch.setattr(adding, "add", fail)
-    r = client.post("/add", data={"text": _long_article("wombat"), "lang": "en",
+    monkeypatch.setattr(adding, "add", clash)
+    text = _long_article("wombat")
+    r = client.post("/add", data={"text": text, "lang": "en", "title": "Wombat <notes>",
                                   "token": TOKEN, "action": "save"}, follow_redirects=False)
     r = _wait_done(client, r.headers["location"])
-    assert r.status_code == 500 and 'id="job-error"' in r.text and "disk full" in r.text
-    assert 'http-equiv="refresh"' not in r.text
-    # A job whose process is gone (a restart mid-save) is not shown as running forever.
+    assert r.status_code == 409 and 'id="add-error"' in r.text
+    assert "already in the knowledge base as" in html.unescape(r.text)
+    assert "The wombat programme, part 159" in r.text  # the text, back in the form
+    assert 'value="Wombat &lt;notes&gt;"' in r.text
+    # A job of a server that stopped: its process id is this one's, but not its run.
     folder = jobs.jobs_dir(lib.index_dir)
     state = {"id": "AAAAAAAAAAAA", "state": "running", "stage": "embedding", "done": 1,
-             "total": 9, "saved": "added", "pid": 2**22 + 12345, "started": 0, "updated": 0}
+             "total": 9, "saved": "added", "article_id": "numbat", "pid": os.getpid(),
+             "process": "an-earlier-run", "started": time.time(), "updated": time.time()}
     (folder / "AAAAAAAAAAAA.json").write_text(json_.dumps(state))
+    (folder / "AAAAAAAAAAAA.input.json").write_text(json_.dumps({"text": "Numbat text."}))
     r = client.get("/jobs/AAAAAAAAAAAA")
-    assert "The server stopped before this save finished" in r.text
+    assert r.status_code == 500 and 'http-equiv="refresh"' not in r.text
+    assert "the server stopped before this save finished" in r.text
+    assert "holds nothing of it" in r.text and "Numbat text." in r.text
+    # Silent for over a minute: interrupted too, whatever process has its id.
+    state |= {"process": jobs._PROCESS, "updated": time.time() - 2 * jobs.STALLED_S}
+    (folder / "AAAAAAAAAAAA.json").write_text(json_.dumps(state))
+    assert "the server stopped" in client.get("/jobs/AAAAAAAAAAAA").text
     assert client.get("/jobs/nope").status_code == 404
     assert client.get("/jobs/..%2F..%2Fmanifest").status_code == 404
+
+
+def test_a_finished_job_page_shows_the_saved_notice_once(client, lib):
+    """QA9: revisiting a finished job's page said "Added" again, to anyone with the link."""
+    r = client.post("/add", data={"text": _long_article("bilby"), "lang": "en",
+                                  "title": "Bilby", "token": TOKEN, "action": "save"},
+                    follow_redirects=False)
+    job = r.headers["location"]
+    first = _wait_done(client, job)
+    assert first.status_code == 303 and "kb_saved_notes" in first.headers["set-cookie"]
+    client.cookies.clear()
+    again = client.get(job, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/articles/bilby"
+    assert "set-cookie" not in again.headers
+
+
+def test_a_save_waiting_for_another_says_so(client, lib, monkeypatch):
+    """QA9: a long save queued behind another showed "Reading the text" all along."""
+    import threading
+
+    from kb import adding
+
+    gate, add, entered = threading.Event(), adding.add, threading.Event()
+
+    def slow_add(*args, **kwargs):
+        entered.set()
+        assert gate.wait(10)
+        return add(*args, **kwargs)
+
+    monkeypatch.setattr(adding, "add", slow_add)
+    first = client.post("/add", data={"text": _long_article("dunnart"), "lang": "en",
+                                      "token": TOKEN, "action": "save"}, follow_redirects=False)
+    assert entered.wait(10)
+    second = client.post("/add", data={"text": _long_article("quoll"), "lang": "en",
+                                       "token": TOKEN, "action": "save"}, follow_redirects=False)
+    import time
+
+    for _ in range(100):  # the second job's thread starts and waits for the lock
+        page = client.get(second.headers["location"]).text
+        if "Waiting for another save to finish" in page:
+            break
+        time.sleep(0.05)
+    assert "Waiting for another save to finish" in page
+    gate.set()
+    assert _wait_done(client, first.headers["location"]).status_code == 303
+    assert _wait_done(client, second.headers["location"]).status_code == 303
+
+
+def test_a_stopping_server_lets_a_long_save_finish(lib, monkeypatch):
+    """QA9: a graceful stop (Ctrl+C, SIGTERM) dropped a running long save silently."""
+    import threading
+
+    from kb import adding
+
+    add, entered = adding.add, threading.Event()
+
+    def slow_add(*args, **kwargs):
+        entered.set()
+        threading.Event().wait(0.5)
+        return add(*args, **kwargs)
+
+    monkeypatch.setattr(adding, "add", slow_add)
+    with TestClient(create_app(lib.settings, kb=lib)) as client:
+        r = client.post("/add", data={"text": _long_article("potoroo"), "lang": "en",
+                                      "title": "Potoroo", "token": TOKEN, "action": "save"},
+                        follow_redirects=False)
+        assert r.status_code == 303 and entered.wait(10)
+    assert lib.store.article("potoroo") is not None  # saved before the server stopped

@@ -89,6 +89,21 @@ def _open_kb(settings: Settings) -> KnowledgeBase:
     return kb
 
 
+def _finish_saves(timeout: float = 300.0) -> None:
+    """A server stopping lets the Add page's long saves (web.jobs) finish first: they
+    were dropped without a word (QA). A second interrupt stops it at once; the saves
+    are atomic, and their pages then say they were cut short."""
+    from web import jobs
+
+    if n := jobs.running():
+        log.warning("waiting for %d save%s from the Add page to finish before stopping "
+                    "(up to %.0f s; interrupt again to stop now)", n, "" if n == 1 else "s",
+                    timeout)
+        if left := jobs.wait_running(timeout):
+            log.warning("stopping with %d save%s unfinished; the knowledge base holds "
+                        "those articles as they were", left, "" if left == 1 else "s")
+
+
 def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAPI:
     """Build the web app.
 
@@ -101,18 +116,20 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio
+
         preload()
         if kb is not None:
             app.state.kb = kb
             yield
+            await anyio.to_thread.run_sync(_finish_saves)
             return
-        import anyio
-
         opened = await anyio.to_thread.run_sync(_open_kb, settings)
         app.state.kb = opened
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(_finish_saves)
             opened.close()
 
     app = FastAPI(

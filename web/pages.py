@@ -138,28 +138,60 @@ def _save_as_job(kb: Any, request: Request, form: uploads.ArticleInput,
     check = uploads.save(kb, lock, dataclasses.replace(form, preview=True), replace=replace)
     if check.refusals or len(check.text) <= jobs.JOB_CHARS:
         return None
+    # What the form sent, to fill it again if the save fails or is cut short: the pasted
+    # text as typed, or a file's text as read.
+    sent = {"text": form.text if form.text is not None and not form.filename else check.text,
+            "article_id": form.article_id, "title": form.title, "lang": form.lang,
+            "source": form.source, "tags": list(form.tags) if form.tags is not None else None,
+            "extra": {k: v for k, v in form.extra.items() if k in ("edit", "replace")}}
     return jobs.start(
         kb.index_dir,
         lambda progress: uploads.save(kb, lock, dataclasses.replace(form, preview=False),
                                       replace=replace, progress=progress),
-        saved="replaced" if check.exists else "added")
+        saved="replaced" if check.exists else "added", article_id=check.article_id,
+        sent=sent)
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, kb: KB,
-             job_id: Annotated[str, Path(min_length=1, max_length=40)]) -> Response:
+             job_id: Annotated[str, Path(min_length=1, max_length=200)]) -> Response:
     """A long save's progress; it reloads itself until the save is done, then goes on
-    to the article."""
+    to the article. A save that failed or was cut short comes back to the Add page,
+    with what was sent in the form and why."""
     job = jobs.read(kb.index_dir, job_id)
     if job is None:
         raise NotFoundError(f"no save in progress with id {job_id!r} (a finished save's "
                             "page is kept for a day)")
     if job["state"] == "done":
+        if job.get("shown"):
+            return RedirectResponse(views.article_href(job["article_id"]), status_code=303)
+        jobs.mark_shown(kb.index_dir, job_id)
         return _to_saved(job["article_id"], job["saved"], job.get("notes") or [],
                          job.get("similar"))
-    ctx = views.job_context(job)
-    return render(request, "job.html", "add", ctx,
-                  status_code=int(job.get("status", 500)) if job["state"] == "failed" else 200)
+    if job["state"] == "running":
+        return render(request, "job.html", "add", views.job_context(job))
+    error = KBError(job.get("error") or "the save failed")
+    error.status = int(job.get("status", 500))
+    if job["state"] == "interrupted":
+        error = KBError(views.interrupted_message(kb, job))
+    form = _sent_form(jobs.sent(kb.index_dir, job_id))
+    ctx = views.add_context(request.app.state.settings, form=form, error=error,
+                            editing=_editing(kb, form))
+    return render(request, "add.html", "add", ctx, status_code=error.status)
+
+
+def _sent_form(sent: dict[str, Any] | None) -> uploads.ArticleInput | None:
+    """The Add form as a job's save sent it (None when that is gone)."""
+    if sent is None:
+        return None
+    text = str(sent.get("text") or "")
+    tags = sent.get("tags")
+    extra = sent.get("extra") if isinstance(sent.get("extra"), dict) else {}
+    return uploads.ArticleInput(
+        data=text.encode(), text=text, article_id=sent.get("article_id"),
+        title=sent.get("title"), lang=sent.get("lang"), source=sent.get("source"),
+        tags=tuple(str(t) for t in tags) if isinstance(tags, list) else None,
+        extra={str(k): str(v) for k, v in extra.items()})
 
 
 @router.get("/library", response_class=HTMLResponse)

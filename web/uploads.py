@@ -466,5 +466,7 @@ def save(
         if replace and not result.exists:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
         return result
+    if progress:
+        progress("waiting", 0, 0)  # until this save's turn comes (one write at a time)
     with lock:
         return adding.add(kb, article, kind=kind, replace=replace, progress=progress)

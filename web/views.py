@@ -814,14 +814,12 @@ def _still_filled(form: ArticleInput) -> dict[str, str]:
 
 
 def job_context(job: dict[str, Any]) -> dict[str, Any]:
-    """A long save's page: its stage and progress while it runs, or why it stopped."""
+    """A long save's page while it runs: its stage and progress."""
     from web.jobs import STAGES
 
-    state = job["state"]
     done, total = int(job.get("done") or 0), int(job.get("total") or 0)
     elapsed = max(0, int(time.time() - float(job.get("started", 0))))
     return {
-        "running": state == "running",
         "stage": STAGES.get(job.get("stage", ""), "Saving"),
         "done": done, "total": total,
         # One article read or analyzed is no count worth showing.
@@ -829,11 +827,28 @@ def job_context(job: dict[str, Any]) -> dict[str, Any]:
         "percent": round(100 * done / total) if total > 1 else None,
         "elapsed": f"{elapsed // 60} min {elapsed % 60:02d} s" if elapsed >= 60
         else f"{elapsed} s",
-        "error": job.get("error") if state == "failed" else
-        "The server stopped before this save finished. A save is atomic: the knowledge "
-        "base holds the article as it was before, or the whole new version; check the "
-        "library, and save it again if it is missing." if state == "interrupted" else None,
     }
+
+
+def interrupted_message(kb: KnowledgeBase, job: dict[str, Any]) -> str:
+    """What a save cut short by a server stop left (a save is atomic)."""
+    article_id = str(job.get("article_id") or "")
+    row = kb.store.article(article_id) if article_id else None
+    saved = row is not None and row["updated_at"] >= _iso(float(job.get("started", 0)))
+    if saved:
+        return (f"the server stopped while this save was finishing, but the article was "
+                f"saved: it is in the library as {article_id!r}. The form below holds "
+                "what was sent, should you want to change it.")
+    return ("the server stopped before this save finished, so the knowledge base holds "
+            + ("the article as it was before" if row is not None else "nothing of it")
+            + ". The form below holds what was sent: save it again.")
+
+
+def _iso(stamp: float) -> str:
+    """A Unix time as the store's timestamps write it (kb.store.now)."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds")
 
 
 def add_context(
