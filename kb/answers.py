@@ -757,10 +757,12 @@ def _not_found_message(
     extra = [t for t in (store.top_tags(12) if store is not None else [])
              if t.casefold() not in named and len(t) >= 3][:2]
     topics = topics[: 6 - len(extra)] + extra
-    hint = f" It covers topics such as {', '.join(topics)}." if topics else ""
+    # Named as what they are: in a grown library "It covers topics such as" + the
+    # glossary's seed concepts read as all it holds (QA9).
+    hint = f" Concepts its glossary knows include {', '.join(topics)}." if topics else ""
     near = list(dict.fromkeys((h.article_id, h.title) for h in closest))[:3]
     if near:
-        hint = (" The articles closest to it: "
+        hint = (" The nearest articles, though none clearly answers it: "
                 + "; ".join(f"“{title}” ({article_id})" for article_id, title in near)
                 + "." + hint)
     tries = "rephrasing with the key terms, removing the language filter, or browsing the " \

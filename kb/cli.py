@@ -293,13 +293,23 @@ def _read_as(result: dict[str, Any]) -> str:
     return f"read as {LANG_NAMES.get(result['lang'], result['lang'])}"
 
 
+_timed = [0]  # queries shown so far by this process
+
+
+def _took(result: dict[str, Any]) -> str:
+    """The query's time; the first one also loaded the model, the index and Kiwi (QA9:
+    "3139 ms" for a search that takes 3 ms once loaded)."""
+    _timed[0] += 1
+    return f"{result['took_ms']:.0f} ms" + (", loading included" if _timed[0] == 1 else "")
+
+
 def _print_restored(result: dict[str, Any]) -> None:
     if result.get("restored"):
         click.echo(f"searched as: {result['restored']}  (Vietnamese diacritics restored)")
 
 
 def _print_hits(result: dict[str, Any]) -> None:
-    click.echo(f"query: {result['query']}  ({_read_as(result)}, {result['took_ms']:.0f} ms)")
+    click.echo(f"query: {result['query']}  ({_read_as(result)}, {_took(result)})")
     _print_restored(result)
     if not result["hits"]:
         click.echo("no passages found")
@@ -474,7 +484,7 @@ def ask(
 
 
 def _print_answer(res: dict[str, Any]) -> None:
-    click.echo(f"question: {res['query']}  ({_read_as(res)}, {res['took_ms']:.0f} ms)")
+    click.echo(f"question: {res['query']}  ({_read_as(res)}, {_took(res)})")
     _print_restored(res)
     click.echo()
     if not res["found"]:

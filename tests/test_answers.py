@@ -164,7 +164,8 @@ def test_off_topic_is_not_found_with_a_helpful_message(fake_kb, question):
     assert ans.evidence is not None and ans.evidence.score < ans.evidence.threshold
     # QA8: it named only the glossary's topics; it names the articles search found too.
     first = ans.passages[0]
-    assert f"The articles closest to it: “{first.title}” ({first.article_id})" in ans.message
+    assert (f"The nearest articles, though none clearly answers it: “{first.title}” "
+            f"({first.article_id})") in ans.message
 
 
 def test_the_no_answer_message_fits_the_situation(fake_kb, tmp_path):
