@@ -136,7 +136,7 @@ class KnowledgeBase:
         self._vectors: VectorIndex | None = None
         self._lexical: lexical.LexicalIndex | None = None
         self._loaded_version = -1
-        # Articles per language, for centring (see centers), of these loaded vectors.
+        # Articles per language (centring, own_lexical_scale), with the vectors loaded.
         self._lang_articles: tuple[VectorIndex | None, dict[str, int]] | None = None
         self._titles: dict[str, str] = {}
         self._manifest: tuple[int, dict[str, dict[str, object]]] | None = None
@@ -1023,8 +1023,7 @@ class KnowledgeBase:
         # One snapshot of the indexes for the whole query (and one freshness check).
         vectors, lex = loaded
         cfg = self.search_config
-        dense = self._dense(vectors, query_vec, langs,
-                            self.centers(langs, self.search_config.center))
+        dense = self._dense(vectors, query_vec, langs, self.centring(langs, cfg.center))
         # Marketing concepts only: carrying the glossary's question words ("Beispiel" to
         # "example") into every language ranked any "Examples" section first. Brand
         # names ("Amazon", "아마존") are carried into the keyword lists of languages
@@ -1071,7 +1070,7 @@ class KnowledgeBase:
         an answer's evidence needs, without the lexical half of :meth:`signals`.
 
         Centred by ``search_config.center`` as it is, not as search adapts it to the
-        library (:meth:`centers`): the evidence test's threshold was calibrated on those
+        library (:meth:`centring`): the evidence test's threshold was calibrated on those
         scores. Adapted, it refused more: on 200 XQuAD questions whose own-language
         paragraph is indexed beside its translations, 0.970 -> 0.930 answered."""
         vectors, _ = self._ensure_fresh()
@@ -1084,7 +1083,7 @@ class KnowledgeBase:
         return dense_ranking(vectors, query_vec, langs, center=center,
                              candidates=cfg.candidates, sentence_weight=cfg.sentence_weight)
 
-    def centers(self, langs: Sequence[str], center: float) -> float:
+    def centring(self, langs: Sequence[str], center: float) -> float:
         """How much of each language's mean passage vector dense scores remove:
         ``1 - (1 - center) / n``, n the fewest articles written in any of ``langs``.
 
@@ -1111,7 +1110,7 @@ class KnowledgeBase:
         translations of its concepts), so in a library where every language has articles
         of its own, its matches on generic words ("하나요", "Vertrieb") lifted passages
         in the question's language over the answer in another (QA8), as the
-        same-language dense bonus did (see centers). With one article a language (the
+        same-language dense bonus did (see centring). With one article a language (the
         seeds) it counts in full, as measured best there. In one language it counts in
         full (KorQuAD, where BM25 beats e5)."""
         counts = self._article_counts()

@@ -177,7 +177,7 @@ class Evaluator:
                 key = (cfg.center, cfg.sentence_weight)
                 if key not in denses:
                     denses[key] = dense_ranking(vectors, vec, langs,
-                                                center=kb.centers(langs, cfg.center),
+                                                center=kb.centring(langs, cfg.center),
                                                 candidates=cfg.candidates,
                                                 sentence_weight=cfg.sentence_weight)
                 fused = fuse(denses[key], lex, qlang, cfg, coverage, defining=defining,

@@ -75,7 +75,7 @@ def dense_ranking(
     sentence_weight: float = 0.0,
 ) -> list[tuple[int, float]]:
     """Chunk ids ranked by (language-corrected) cosine, across the given languages;
-    ``center``: how much of each language's mean is removed (KnowledgeBase.centers).
+    ``center``: how much of each language's mean is removed (KnowledgeBase.centring).
 
     A question is usually answered by one sentence, which a whole-passage embedding
     dilutes; mixing in the best sentence's cosine lifted cross-lingual XQuAD R@1 from

@@ -122,3 +122,15 @@ BORDER_JS = "selectors => {" + _WCAG_JS + """
 }"""
 CONTRAST_SELECTORS = ['body', '.lead', 'main a', '.badge', 'button[type=submit]', 'mark',
                       '.answer-sentence', '.chip label']
+
+
+def save_text(page: Any, text: str, token: str, lands_on: str) -> None:
+    """On the Add page: paste ``text`` with ``token``, save, and land on the saved
+    article (URL glob ``lands_on``) with its notice."""
+    from playwright.sync_api import expect
+
+    page.fill("#text", text)
+    page.fill("#token", token)
+    page.click(".actions button[value=save]")
+    page.wait_for_url(lands_on)
+    expect(page.locator("#saved-notice")).to_contain_text("searchable now")

@@ -16,6 +16,7 @@ from .browser import (
     chromium,
     new_page,
     require_chromium,
+    save_text,
     writable_server,
 )
 
@@ -323,8 +324,6 @@ def test_form_borders_and_placeholders_keep_their_contrast(browser, server, sche
 def test_a_long_article_saves_through_a_progress_page(page, server):
     """A text over jobs.JOB_CHARS is saved by a job: the browser goes through its
     progress page (which reloads itself without script) to the saved article."""
-    from playwright.sync_api import expect
-
     text = "Dingo loyalty notes\n\n" + "\n\n".join(
         f"The dingo loyalty tier {i} gives members a voucher after {i % 7 + 2} orders, and "
         f"the team in region {i} tracks how often the dingo voucher is redeemed each month."
@@ -332,9 +331,5 @@ def test_a_long_article_saves_through_a_progress_page(page, server):
     jobs_seen: list[str] = []
     page.on("request", lambda r: jobs_seen.append(r.url) if "/jobs/" in r.url else None)
     page.goto("/add")
-    page.fill("#text", text)
-    page.fill("#token", TOKEN)
-    page.click(".actions button[value=save]")
-    page.wait_for_url("**/articles/dingo-loyalty-notes?saved=added")
-    expect(page.locator("#saved-notice")).to_contain_text("searchable now")
+    save_text(page, text, TOKEN, "**/articles/dingo-loyalty-notes?saved=added")
     assert jobs_seen, "the save went through its progress page"

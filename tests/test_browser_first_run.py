@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import chromium, new_page, require_chromium
+from .browser import chromium, new_page, require_chromium, save_text
 
 pytestmark = [pytest.mark.browser]
 
@@ -53,11 +53,7 @@ def test_a_new_team_adds_its_first_article_and_asks_about_it(page, server):
     page.click("#library-empty >> text=Add an article")
     page.wait_for_url("**/add")
 
-    page.fill("#text", ARTICLE)
-    page.fill("#token", TOKEN)
-    page.click("button[value=save]")
-    page.wait_for_url("**/articles/retail-media-networks?saved=added")
-    expect(page.locator("#saved-notice")).to_contain_text("searchable now")
+    save_text(page, ARTICLE, TOKEN, "**/articles/retail-media-networks?saved=added")
     assert (server[1] / "retail-media-networks.md").exists()
 
     page.goto("/?q=What+is+a+retail+media+network%3F")

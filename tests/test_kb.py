@@ -129,13 +129,13 @@ def test_centring_and_own_language_bm25_follow_the_library(tmp_path):
     kb.ingest([parse_article(f"---\nlang: {lang}\n---\n{text}", name=f"{i}.md")
                for i, (lang, text) in texts.items()])
     kb.search("churn")  # loads the indexes
-    assert kb.centers(["en", "de"], 0.75) == pytest.approx(0.875)
+    assert kb.centring(["en", "de"], 0.75) == pytest.approx(0.875)
     kb.ingest([parse_article("---\nlang: vi\n---\nTiếp thị nội dung cần lịch đăng bài đều đặn.",
                              name="vi-a.md")])
     kb.search("churn")
-    assert kb.centers(["en", "de", "vi"], 0.75) == pytest.approx(0.75)
-    assert kb.centers(["en", "de"], 0.75) == pytest.approx(0.875)  # a language filter
-    assert kb.centers(["en", "de"], 0.0) == 0.0  # raw cosine stays raw
+    assert kb.centring(["en", "de", "vi"], 0.75) == pytest.approx(0.75)
+    assert kb.centring(["en", "de"], 0.75) == pytest.approx(0.875)  # a language filter
+    assert kb.centring(["en", "de"], 0.0) == 0.0  # raw cosine stays raw
     # BM25 in the question's language counts in full while a language has one article;
     # with two each, English has half the articles: 1 - (1 - 1/2) * (1 - 1/2).
     assert kb.own_lexical_scale("en", ["en", "de", "vi"]) == 1.0

@@ -72,4 +72,4 @@ def test_most_questions_find_their_article_in_another_language_in_the_top_3(libr
 def test_the_seed_library_is_centred_as_before(real_kb):
     """One article in most languages: centring stays where the seeds measured it best
     (full centring erased an article's topic when it was its language's only one)."""
-    assert real_kb.centers(["de", "en", "ko", "vi"], 0.75) == pytest.approx(0.75)
+    assert real_kb.centring(["de", "en", "ko", "vi"], 0.75) == pytest.approx(0.75)
