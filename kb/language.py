@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 
 from kb.errors import BadInputError
 
@@ -158,6 +159,19 @@ _FUNCTION_WORDS = {
 _WORD = re.compile(r"[^\W\d_]+")
 
 
+# An unaccented Vietnamese syllable: initial consonants, one to three vowels, and one
+# of the finals Vietnamese allows.
+_VI_SYLLABLE = re.compile(
+    r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?[aeiouy]{1,3}"
+    r"(?:ng|nh|ch|[cmnpt])?$", re.I)
+
+
+def _unmarked(word: str) -> str:
+    """The word without its diacritics ("cách" -> "cach", "đông" -> "dong")."""
+    decomposed = unicodedata.normalize("NFD", word.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def detect_query(text: str) -> str:
     """Language of a query: short queries are common, so always return a best guess."""
     letters = _LETTER.findall(text)
@@ -178,6 +192,12 @@ def detect_query(text: str) -> str:
         return "ko"
     probs = _detect_langs(text)
     ranked = [(p, lang) for lang, p in probs if lang in SUPPORTED]
+    if 2 * sum(bool(_VI_SYLLABLE.match(_unmarked(w))) for w in words) < len(words):
+        # Vietnamese without its diacritics is still Vietnamese syllables ("tiep thi
+        # nguoc dong"), but for names ("Jacksonville cách Miami bao xa?"); mostly words
+        # that cannot be one are not Vietnamese: langdetect read "NPS" and "churn" as
+        # Vietnamese (QA9), so BM25 searched the Vietnamese index.
+        ranked = [(p, lang) for p, lang in ranked if lang != "vi"]
     if ranked:
         return max(ranked)[1]
     if re.search(r"[äöüß]", text, re.I):

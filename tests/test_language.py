@@ -54,3 +54,12 @@ def test_a_korean_question_around_an_english_term_is_korean(query):
 
 def test_hangul_in_another_languages_sentence_leaves_it_that_language():
     assert detect_query("What are the KPIs of the 크로스셀링 strategy?") == "en"
+
+
+@pytest.mark.parametrize(("query", "lang"), [
+    ("NPS", "en"), ("churn", "en"),  # langdetect said Vietnamese (QA9)
+    ("tiep thi nguoc dong", "vi"), ("thuong hieu", "vi"),  # Vietnamese typed without marks
+    ("giam ty le khach hang roi bo", "vi"),
+])
+def test_a_word_that_cannot_be_a_vietnamese_syllable_is_not_read_as_vietnamese(query, lang):
+    assert detect_query(query) == lang
