@@ -463,12 +463,12 @@ def add(
             article, kept = _keep_metadata(article, stored)
         identical = exists and stored["content_sha256"] == article.content_sha256
         if identical and not replace:
-            raise ConflictError(_identical(article.id))
+            raise ConflictError(_identical(article.id), article_id=article.id)
         if exists and not replace:
             raise ConflictError(
                 f"an article with id {article.id!r} already exists; replace it (kb add "
-                "--replace, “Replace” on the Add page, or PUT in the API) or choose another id"
-            )
+                "--replace, “Replace” on the Add page, or PUT in the API) or choose another id",
+                article_id=article.id)
         if not exists and replace:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
         match = closest(kb, article)
@@ -477,7 +477,7 @@ def add(
                 f"already in the knowledge base as {match.article_id!r}; not indexed twice. "
                 f"If it is a new version of it, replace {match.article_id!r}: `kb add "
                 f"--replace --id {match.article_id}`, “Edit this article” on its page, or "
-                f"PUT /api/articles/{match.article_id}")
+                f"PUT /api/articles/{match.article_id}", article_id=match.article_id)
         # The file is staged, the index written, and only then the file published: a crash
         # before the index commit leaves the corpus as it was (the staged file is set aside
         # as failed), one after it leaves a staged file that recover_pending() publishes.

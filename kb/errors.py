@@ -64,6 +64,10 @@ class ConflictError(KBError):
 
     status = 409
 
+    def __init__(self, message: str, *, article_id: str | None = None) -> None:
+        super().__init__(message)
+        self.article_id = article_id  # the stored article it clashes with, if one
+
 
 class ModelError(KBError):
     """The embedding model could not be built or loaded."""

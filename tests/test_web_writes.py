@@ -1441,3 +1441,17 @@ def test_a_stopping_server_lets_a_long_save_finish(lib, monkeypatch):
                         follow_redirects=False)
         assert r.status_code == 303 and entered.wait(10)
     assert lib.store.article("potoroo") is not None  # saved before the server stopped
+
+
+def test_a_refused_save_links_to_the_article_it_clashes_with(client, lib):
+    """QA9: the Add page's refusal named the stored article only with the CLI's and the
+    API's ways to replace it; it links to the article and its Edit page."""
+    seed = (CORPUS / "en-upstream-vs-downstream-marketing.txt").read_text(encoding="utf-8")
+    body = seed.split("---", 2)[2]
+    r = client.post("/add", data={"text": body, "lang": "en", "title": "Copy",
+                                  "token": TOKEN, "action": "save"}, follow_redirects=False)
+    assert r.status_code == 409
+    links = re.search(r'<p id="clash-links">(.*?)</p>', r.text, re.S)
+    assert links, r.text
+    assert 'href="/articles/en-upstream-vs-downstream-marketing"' in links.group(1)
+    assert 'href="/add?edit=en-upstream-vs-downstream-marketing"' in links.group(1)

@@ -813,6 +813,13 @@ def _still_filled(form: ArticleInput) -> dict[str, str]:
     return out
 
 
+def _clash_links(article_id: str | None) -> dict[str, str] | None:
+    if not article_id:
+        return None
+    return {"id": article_id, "href": article_href(article_id),
+            "edit_href": "/add?" + urlencode({"edit": article_id})}
+
+
 def job_context(job: dict[str, Any]) -> dict[str, Any]:
     """A long save's page while it runs: its stage and progress."""
     from web.jobs import STAGES
@@ -939,7 +946,11 @@ def add_context(
         "values": values, "langs": langs, "preview": preview,
         "editing": ({"id": editing["id"], "title": editing["title"],
                      "href": article_href(editing["id"])} if editing else None),
-        "error": {"status": error.status, "message": error.message} if error else None,
+        "error": {"status": error.status, "message": error.message,
+                  # The stored article a refusal names, to open or edit from here (QA9:
+                  # the page gave only the CLI's and the API's way to replace it).
+                  "article": _clash_links(getattr(error, "article_id", None))}
+        if error else None,
         "remove_error": ({"status": remove_error.status, "message": remove_error.message}
                          if remove_error else None),
     }
