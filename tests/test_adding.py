@@ -263,6 +263,20 @@ def test_duplicates_are_reported_not_indexed_twice(lib):
     assert snapshot(lib) == before
 
 
+def test_a_copy_of_most_of_an_article_is_flagged_as_similar(lib):
+    """QA9: 70% of an article's paragraphs plus 30% new text (63% of its 5-word phrases
+    in the other) was saved with no mention of the article it copies."""
+    seed = (CORPUS / "en-upstream-vs-downstream-marketing.txt").read_text(encoding="utf-8")
+    words = seed.split("---", 2)[2].split()
+    other = (CORPUS / "de-upstream-downstream-marketingleiter.txt").read_text(encoding="utf-8")
+    new = other.split("---", 2)[2].split()[: int(len(words) * 0.35)]  # text it lacks
+    text = " ".join(words[: int(len(words) * 0.65)]) + "\n\n" + " ".join(new)
+    article, kind = adding.prepare(lib, text.encode(), filename="upstream-partial.txt")
+    dry = adding.dry_run(lib, article, kind=kind)
+    assert dry.duplicate_of is None and dry.similarity < 0.5  # Jaccard .475, contained .646
+    assert dry.similar_to == "en-upstream-vs-downstream-marketing"
+
+
 def test_edited_and_extended_copies_are_flagged_as_similar_not_refused(lib):
     """A re-upload with a few edited phrases, or with a paragraph added, is below the
     duplicate bar; it is saved, and both the preview and the save say which article it
