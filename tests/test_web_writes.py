@@ -1455,3 +1455,27 @@ def test_a_refused_save_links_to_the_article_it_clashes_with(client, lib):
     assert links, r.text
     assert 'href="/articles/en-upstream-vs-downstream-marketing"' in links.group(1)
     assert 'href="/add?edit=en-upstream-vs-downstream-marketing"' in links.group(1)
+
+
+def test_an_edit_in_another_language_is_saved_as_that_language(client, lib):
+    """QA9: on the Edit page the language field holds the stored article's; a Korean
+    text pasted over an English article was saved as English (with a note that it looks
+    Korean). Left as it was, the field now lets the new text's language be detected;
+    changed on purpose, it is kept."""
+    client.post("/api/articles", headers=AUTH, json={
+        "id": "koala", "lang": "en", "title": "Koala bundles",
+        "text": "Koala bundles sell three products together at a lower price."})
+    korean = ("코알라 번들은 세 가지 제품을 더 낮은 가격에 함께 판매합니다. "
+              "회원은 추가 할인을 받습니다.")
+    form = {"edit": "koala", "id": "koala", "title": "Koala bundles", "lang": "en",
+            "tags": "", "source": "", "replace": "true", "token": TOKEN, "action": "save",
+            "text": korean}
+    r = client.post("/add", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert client.get("/api/articles/koala").json()["lang"] == "ko"
+    page = client.get(r.headers["location"]).text
+    assert "The language changes from English (en) to Korean (ko)" in html.unescape(page)
+    # The same text with the field set to German on purpose: kept, with the note.
+    r = client.post("/add", data={**form, "lang": "de", "text": korean + " 감사합니다."},
+                    follow_redirects=False)
+    assert r.status_code == 303 and client.get("/api/articles/koala").json()["lang"] == "de"

@@ -301,6 +301,18 @@ async def add_submission(request: Request) -> Submission:
     return form, problem
 
 
+def _edited_lang(kb: Any, form: uploads.ArticleInput) -> uploads.ArticleInput:
+    """On the Edit page the language field holds the stored article's: with a new text
+    and that field left as it was, the language is detected from the text (QA9: a
+    Korean text pasted over an English article was saved as English, with a note that
+    it looks Korean). The save's notes say when the language changes."""
+    stored = kb.store.article(same_id(form.extra.get("edit", "")))
+    if (stored is None or form.text is None or form.lang != stored["lang"]
+            or " ".join(form.text.split()) == " ".join(stored["text"].split())):
+        return form
+    return dataclasses.replace(form, lang=None)
+
+
 def _editing(kb: Any, form: uploads.ArticleInput | None) -> dict[str, Any] | None:
     """The article an Edit form came from (its hidden ``edit`` field), if it is still
     there: the page stays an Edit page across a preview or an error."""
@@ -336,6 +348,8 @@ def add_submit(request: Request, kb: KB,
             # one was cleared.
             form = dataclasses.replace(form, title=form.title or None,
                                        source=form.source or None, tags=form.tags or None)
+        else:
+            form = _edited_lang(kb, form)
         try:
             if save and len(form.data or b"") > jobs.JOB_CHARS:
                 if job_id := _save_as_job(kb, request, form, replace):
