@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 
+from kb.accents import fold
 from kb.errors import BadInputError
 
 SUPPORTED = ("ko", "en", "de", "vi")
@@ -166,12 +166,6 @@ _VI_SYLLABLE = re.compile(
     r"(?:ng|nh|ch|[cmnpt])?$", re.I)
 
 
-def _unmarked(word: str) -> str:
-    """The word without its diacritics ("cách" -> "cach", "đông" -> "dong")."""
-    decomposed = unicodedata.normalize("NFD", word.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def detect_query(text: str) -> str:
     """Language of a query: short queries are common, so always return a best guess."""
     letters = _LETTER.findall(text)
@@ -192,7 +186,7 @@ def detect_query(text: str) -> str:
         return "ko"
     probs = _detect_langs(text)
     ranked = [(p, lang) for lang, p in probs if lang in SUPPORTED]
-    if 2 * sum(bool(_VI_SYLLABLE.match(_unmarked(w))) for w in words) < len(words):
+    if 2 * sum(bool(_VI_SYLLABLE.match(fold(w))) for w in words) < len(words):
         # Vietnamese without its diacritics is still Vietnamese syllables ("tiep thi
         # nguoc dong"), but for names ("Jacksonville cách Miami bao xa?"); mostly words
         # that cannot be one are not Vietnamese: langdetect read "NPS" and "churn" as

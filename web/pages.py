@@ -7,7 +7,7 @@ import dataclasses
 import json
 import threading
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -219,7 +219,7 @@ async def remove_form(request: Request) -> dict[str, str]:
 @router.get("/articles/{article_id}/remove", include_in_schema=False)
 def remove_page(article_id: Annotated[str, Path(min_length=1, max_length=200)]) -> Response:
     """The removal's address reloaded or bookmarked: its Edit page, where the form is."""
-    return RedirectResponse("/add?" + urlencode({"edit": article_id}), status_code=303)
+    return RedirectResponse(views.edit_href(article_id), status_code=303)
 
 
 @router.post("/articles/{article_id}/remove", response_class=HTMLResponse)

@@ -442,7 +442,7 @@ def article_context(
         },
         "segments": segments, "highlight": bool(marks), "target_chunk": target_chunk,
         "api_href": "/api" + article_href(article_id), "also": family,
-        "edit_href": "/add?" + urlencode({"edit": art["id"]}) if editable else None,
+        "edit_href": edit_href(art["id"]) if editable else None,
         "notice": _saved_notice(kb, saved, len(chunks), family, saved_notes, similar)
         if saved else None,
         "stale": "The link you followed marked a passage this article no longer has (its "
@@ -813,11 +813,16 @@ def _still_filled(form: ArticleInput) -> dict[str, str]:
     return out
 
 
+def edit_href(article_id: str) -> str:
+    """The Add page filled in with the stored article, to replace it."""
+    return "/add?" + urlencode({"edit": article_id})
+
+
 def _clash_links(article_id: str | None) -> dict[str, str] | None:
     if not article_id:
         return None
     return {"id": article_id, "href": article_href(article_id),
-            "edit_href": "/add?" + urlencode({"edit": article_id})}
+            "edit_href": edit_href(article_id)}
 
 
 def job_context(job: dict[str, Any]) -> dict[str, Any]:
