@@ -821,7 +821,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         return
     # Worker processes build the app themselves, from the environment.
     os.environ.update(KB_INDEX_DIR=str(settings.index_dir), KB_MODEL=settings.model,
-                      KB_ENCODER_BACKEND=settings.encoder_backend)
+                      KB_ENCODER_BACKEND=settings.encoder_backend,
+                      KB_SERVE_PARENT=str(os.getpid()))
     uvicorn.run("web.app:create_app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="info")
 

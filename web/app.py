@@ -9,6 +9,8 @@ HTML page elsewhere.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -291,4 +293,25 @@ def create_app_from_env() -> FastAPI:
     if not logging.getLogger().handlers:
         logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("web").setLevel(logging.INFO)
+    _stop_with_parent()
     return create_app(Settings.from_env())
+
+
+def _stop_with_parent() -> None:
+    """Have Linux send this worker SIGTERM (a graceful stop) when its uvicorn parent
+    dies. Killed with SIGKILL, the parent cannot stop its workers, and they went on
+    holding the port, serving from stale code (QA9 N7)."""
+    parent = os.environ.get("KB_SERVE_PARENT")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0) != 0:
+        log.warning("cannot arrange to stop with the parent process: errno %d",
+                    ctypes.get_errno())
+        return
+    if str(os.getppid()) != parent:  # the parent died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
