@@ -435,7 +435,13 @@ def _sentence_vectors(kb: KnowledgeBase, st: _State, cands: list[_Candidate]) ->
 # Words that make a sentence a question rather than name what it asks about. English
 # and German stopwords already drop theirs ("how", "wie"); Kiwi keeps 어떻게 (어떻다),
 # 왜 and 하나요 (하다), and "làm" is "do" on its own but "how" in "làm thế nào".
-_KO_ASKING = frozenset({"어떻다", "어떠하다", "왜", "하다"})
+# "방법" (way) asks how, as in "… 전달하는 방법" (how to deliver …): English "how" is a
+# stopword.
+_KO_ASKING = frozenset({"어떻다", "어떠하다", "왜", "하다", "방법"})
+# German question words survive its stopword list, where English "why", "when" and
+# "who" do not: "Warum sollte ein Marketingleiter Blogs folgen?" counted "warum", found in
+# no passage, and was refused where the English question was answered (QA10).
+_DE_ASKING = frozenset({"warum", "wieso", "weshalb", "wozu", "wann", "wer", "wem", "wen"})
 _VI_ASKING = re.compile(r"\blàm (?=thế nào|sao\b|cách nào)", re.I)
 # Words that ask for a definition: "What does bundling mean?", "Was bedeutet …?", "Was
 # versteht man unter …?", "Định nghĩa …", "…의 뜻": counted as content, they halved the
@@ -449,7 +455,7 @@ _DEFINITION_ASKING = {
 }
 
 
-def _query_terms(query: str, lang: str) -> list[str]:
+def query_terms(query: str, lang: str) -> list[str]:
     """The question's content words (Vietnamese syllable bigrams left out: they
     double-count), without the words that only make it a question."""
     if lang == "vi":
@@ -458,12 +464,13 @@ def _query_terms(query: str, lang: str) -> list[str]:
     if asking is not None:
         query = asking.sub(" ", query)
     terms = (t for t in lexical.analyze(query, lang) if "_" not in t)
-    return list(dict.fromkeys(t for t in terms if lang != "ko" or t not in _KO_ASKING))
+    asking_words = _KO_ASKING if lang == "ko" else _DE_ASKING if lang == "de" else frozenset()
+    return list(dict.fromkeys(t for t in terms if t not in asking_words))
 
 
 def _idf(st: _State, lang: str, terms: list[str]) -> dict[str, float]:
-    counts, n = st.lexical.doc_freq(lang, terms) if st.lexical else ([0] * len(terms), 0)
-    return {t: math.log(1 + (n + 1) / (c + 0.5)) for t, c in zip(terms, counts, strict=True)}
+    weights = st.lexical.idf(lang, terms) if st.lexical else [math.log(3.0)] * len(terms)
+    return dict(zip(terms, weights, strict=True))
 
 
 def _concept_tokens(
@@ -676,7 +683,7 @@ def evidence(
     """How strongly ``hits`` support an answer to ``query`` (see the module docstring)."""
     cfg = config or AnswerConfig()
     st = _state(kb)
-    qterms = _query_terms(query, query_lang)
+    qterms = query_terms(query, query_lang)
     idf = _idf(st, query_lang, qterms)
     # Not the glossary's brand names: counted here, "Who founded Starbucks?" and 17 more
     # of QA's unanswerable questions were found (4 answerable ones more too; stop 26).
@@ -844,7 +851,7 @@ def answer(
             filtered=bool(langs), closest=hits),
             evidence=ev, passages=hits, restored=restored)
     picked, twins = _select(kb, st, sq, qvec, qlang, cands, cfg)
-    qset = frozenset(_query_terms(sq, qlang))
+    qset = frozenset(query_terms(sq, qlang))
     units = _Units(kb, sq)
     titled = _titled_list(picked, cands, qset, qlang, units)
     if titled:  # it leads, and the other sentences make room for its items
@@ -1301,7 +1308,7 @@ def _features(
         [float(qvec @ st.means[c.hit.lang]) if c.hit.lang in st.means else 0.0 for c in cands]
     )
     dense = _zscore(raw - centre)
-    qterms = _query_terms(query, qlang)
+    qterms = query_terms(query, qlang)
     idf = _idf(st, qlang, qterms)
     # The glossary's question words ("example", "차이") count in the evidence only: here
     # they made "For example, a survey could ask …" a sentence about bundling examples.

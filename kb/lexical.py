@@ -11,6 +11,7 @@ Each language gets the analyzer that measured best for it:
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import unicodedata
@@ -265,6 +266,11 @@ class LexicalIndex:
             return [0] * len(terms), 0
         ids = [index.vocab.get(t) for t in terms]
         return [int(index.df[i]) if i is not None else 0 for i in ids], index.live
+
+    def idf(self, lang: str, terms: Sequence[str]) -> list[float]:
+        """BM25's inverse document frequency of each of ``terms`` in ``lang``'s chunks."""
+        counts, n = self.doc_freq(lang, terms)
+        return [math.log(1 + (n + 1) / (c + 0.5)) for c in counts]
 
     def _set(self, lang: str, index: BM25) -> None:
         if index.live:
