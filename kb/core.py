@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb import chunking, cleaning, definitions, language, lexical
+from kb.answers import query_terms
 from kb.articles import Article, find_articles, read_article, same_id
 from kb.encoder import Encoder, load_encoder
 from kb.errors import (
@@ -66,9 +67,10 @@ ProgressFn = Callable[[str, int, int], None]
 _ANALYZE_BATCH = 64
 
 # A query's signals: the dense ranking, the BM25 rankings per language, the glossary
-# concept coverage of the candidates, the candidates that define the asked concept.
+# concept coverage of the candidates, the candidates that define the asked concept, and
+# the share of the query its concepts are (scaling the glossary's lists in fusion).
 Signals = tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float],
-                set[int]]
+                set[int], float]
 # Candidates read for a definition: this many of each BM25 list, a quarter as many of the
 # dense ranking.
 DEFINITION_CANDIDATES = 12
@@ -970,11 +972,11 @@ class KnowledgeBase:
         restored = self._restore_accents(q, qlang, lex)
         searched = restored or q
         qvec = self.encode_query(searched)
-        dense, lex_lists, coverage, defining = self._signals(
+        dense, lex_lists, coverage, defining, share = self._signals(
             (vectors, lex), searched, qvec, qlang, search_langs)
         fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, defining=defining,
                      limit=self._fetch(wanted_k),
-                     own_scale=self.own_lexical_scale(qlang, search_langs))
+                     own_scale=self.own_lexical_scale(qlang, search_langs), cross_scale=share)
         hits = self._hits(fused, wanted_k)
         if translations is not None:
             hits = self.with_translations(hits, fold=translations == "fold")[:k]
@@ -1039,15 +1041,26 @@ class KnowledgeBase:
         )
         if not lex_lists:
             log.info("query %r gave no lexical terms; dense search only", query)
+        # A query that names a concept and something the glossary lacks ("Preisanker und
+        # Kundenbindung") is about both: every passage naming the concept had its full
+        # coverage and glossary lists, and buried the passage both retrievers ranked
+        # first (QA10).
+        share = 1.0
+        if concepts and cfg.concept_share:
+            # The glossary's question words ("Beispiel", "역할") only frame the question.
+            framing = [c for c in self.glossary.match(query) if c.kind == "word"]
+            share = self.glossary.share(query, query_terms(query, query_lang), query_lang,
+                                        concepts, framing, lambda ws: lex.idf(query_lang, ws))
         coverage: dict[int, float] = {}
         if concepts and cfg.concept_weight:
             candidates = {cid for cid, _ in dense} | {c for r in lex_lists.values() for c, _ in r}
             coverage = self.glossary.coverage(concepts, self._chunk_terms(candidates))
+            coverage = {cid: c * share for cid, c in coverage.items()}
         defining: set[int] = set()
         asked = definitions.asked(query, concepts) if cfg.definition_weight else None
         if asked is not None:
             defining = self._defining(asked, dense, lex_lists)
-        return dense, lex_lists, coverage, defining
+        return dense, lex_lists, coverage, defining, share
 
     def _defining(self, concept: Concept, dense: list[tuple[int, float]],
                   lex_lists: dict[str, list[tuple[int, float]]]) -> set[int]:
@@ -1329,4 +1342,3 @@ def _manifest_entries(rows: Sequence[sqlite3.Row]) -> dict[str, dict[str, object
 
 
 __all__ = ["KnowledgeBase", "IngestReport", "KBError"]
-

@@ -15,6 +15,7 @@ import logging
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -131,6 +132,30 @@ class Glossary:
             for pos in range(len(literal) - 2):
                 found.update(index.hangul3.get(literal[pos : pos + 3], ()))
         return [self.concepts[i] for i in sorted(found)]
+
+    def share(self, query: str, words: list[str], lang: str, concepts: list[Concept],
+              framing: list[Concept], idf: Callable[[list[str]], list[float]]) -> float:
+        """How much of ``query`` (its content ``words``, analyzed in ``lang``, weighted by
+        ``idf``) the ``concepts`` account for, with the ``framing`` words the glossary
+        knows questions by ("example", "Rolle"): 1.0 for "Was ist Upselling?" and
+        "Bundling Beispiel", about a half for "Churn prediction and loyalty program",
+        where "churn prediction" is no concept."""
+        if not words or not concepts:
+            return 0.0
+        folded = unhyphen(fold(query))
+        inside: set[str] = set()
+        for concept in [*concepts, *framing]:
+            for terms in concept.terms.values():
+                for term in terms:
+                    tokens = set(analyze_cached(term, lang))
+                    if tokens and tokens <= set(words):
+                        inside |= tokens
+                    elif (literal := unhyphen(fold(term))) in folded:  # a loanword
+                        inside |= {w for w in words if w in literal}
+        weights = idf(words)
+        total = sum(weights)
+        return sum(w for t, w in zip(words, weights, strict=True) if t in inside) / total \
+            if total > 0 else 0.0
 
     def coverage(
         self, concepts: list[Concept], chunks: dict[int, tuple[str, str]]

@@ -50,6 +50,7 @@ class SearchConfig:
     lexical_weight_by_lang: dict[str, float] = field(default_factory=dict)
     cross_lexical_weight: float = 1.0  # BM25 in other languages via the glossary
     concept_weight: float = 4.0  # glossary concept coverage
+    concept_share: bool = True  # ... times the share of the query its concepts are
     # A passage that says what the asked concept is ("X is ...", kb.definitions), for
     # a question that asks what it is.
     definition_weight: float = 2.0
@@ -154,12 +155,14 @@ def fuse(
     defining: set[int] | None = None,
     limit: int | None = None,
     own_scale: float = 1.0,
+    cross_scale: float = 1.0,
 ) -> list[Scored]:
     """Combine the rankings: a weighted sum of normalised scores (``linear``: dense
     z-scores over the candidates, BM25 over each list's best, concept coverage in
     [0, 1]) or weighted reciprocal-rank fusion (``rrf``). Only the best ``limit``
     (all when None) are returned. ``own_scale`` scales the BM25 weight in the query's
-    language (KnowledgeBase.own_lexical_scale).
+    language (KnowledgeBase.own_lexical_scale), ``cross_scale`` the glossary's lists in
+    the other languages (the share of the query its concepts are).
 
     Each signal's ranks are kept per list and read only for the returned results: a
     dict of signals for each of the ~200 candidates was half of fusion's time.
@@ -178,7 +181,7 @@ def fuse(
         if lang == query_lang:
             weight = config.lexical_weight_by_lang.get(lang, config.lexical_weight) * own_scale
         else:
-            weight = config.cross_lexical_weight
+            weight = config.cross_lexical_weight * cross_scale
         if not weight or not ranked:
             continue
         norm = config.lexical_norm

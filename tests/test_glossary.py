@@ -195,3 +195,31 @@ def test_a_brand_name_is_carried_only_into_another_script(glossary: Glossary) ->
     assert "Cross-Selling" in out["de"]  # concepts still go everywhere
     back = glossary.expand("아마존은 크로스셀링을 어떻게 하나요?")
     assert "Amazon" in back["en"] and "아마존" not in back["ko"]
+
+
+def _share(glossary: Glossary, query: str, lang: str) -> float:
+    from kb.answers import query_terms
+
+    matched = glossary.match(query)
+    return glossary.share(query, query_terms(query, lang), lang,
+                          [c for c in matched if c.card],
+                          [c for c in matched if c.kind == "word"],
+                          lambda words: [1.0] * len(words))
+
+
+@pytest.mark.parametrize(("query", "lang"), [
+    ("Was ist Upselling?", "de"),
+    ("크로스셀링의 KPI는 무엇인가요?", "ko"),
+    ("Bundling Beispiel", "de"),  # a question word only frames the question
+    ("Upselling là gì?", "vi"),  # a loanword, matched literally
+])
+def test_a_query_that_is_all_concept_has_a_share_of_one(glossary: Glossary, query, lang):
+    assert _share(glossary, query, lang) == pytest.approx(1.0)
+
+
+def test_a_query_about_more_than_its_concept_has_a_smaller_share(glossary: Glossary):
+    # "churn prediction" is no concept: the loyalty programme is half of this query.
+    assert _share(glossary, "Churn prediction and loyalty program", "en") == \
+        pytest.approx(0.5)
+    assert _share(glossary, "Preisanker und Kundenbindung", "de") == pytest.approx(0.5)
+    assert _share(glossary, "Churn prediction", "en") == 0.0  # names no concept
