@@ -181,3 +181,34 @@ def test_an_also_in_link_marks_the_translations_of_the_quoted_sentences(real_kb)
     marks = ",".join(f"{a}-{b}" for chunk, a, b in card.twins
                      if chunk == card.twins[0][0])
     assert f"hl={marks.replace(',', '%2C')}&amp;" in link, link
+
+
+@pytest.mark.parametrize(("a", "b"), [("ko_cp949", "vi_cp1258"), ("ko_euckr", "vi_content")])
+def test_short_notes_on_different_topics_are_no_translations(real_encoder, a, b):
+    """QA10: a Korean note on retention and a Vietnamese one on word of mouth (5
+    sentences each) aligned by 4 pairs at cosine 0.86, as close as the seeds' real
+    German/Vietnamese pair; they were linked, and the article page said "also in: KO".
+    Their aligned pairs stand out from their other pairs by 0.03-0.04, a translation's
+    by 0.05 or more."""
+    from pathlib import Path
+
+    from kb.articles import read_article
+    from kb.families import align
+    from kb.sentences import sentences
+
+    notes = Path(__file__).resolve().parent / "data" / "qa10-notes"
+    va, vb = (real_encoder.encode(sentences(read_article(notes / f"{n}.md").text),
+                                  kind="passage") for n in (a, b))
+    result = align(va, vb)
+    assert len(result.pairs) >= 3 and result.similarity >= 0.83  # what passed before
+    assert not result.is_translation, result
+
+
+def test_the_seeds_translation_stands_out_from_its_other_sentence_pairs(real_kb):
+    from kb import families
+
+    cache: dict = {}
+    _, va = adding._sentence_vectors(real_kb, DE_SEED, cache)
+    _, vb = adding._sentence_vectors(real_kb, VI_SEED, cache)
+    result = families.align(va, vb)
+    assert result.is_translation and result.contrast >= families.MIN_CONTRAST, result
