@@ -1043,6 +1043,10 @@ def test_an_article_can_be_removed_from_its_edit_page(client, lib):
     assert r.status_code == 303 and r.headers["location"] == "/add?edit=quokka"
     assert 'id="removed-notice"' not in client.get(
         "/library", params={"removed": EN_SEED}).text
+    # QA10: nor an id that never existed; and the notice is shown once.
+    assert 'id="removed-notice"' not in client.get(
+        "/library", params={"removed": "the-whole-knowledge-base"}).text
+    assert 'id="removed-notice"' not in client.get("/library?removed=quokka").text
 
 
 def test_a_replacement_can_clear_fields_and_retitle_from_its_heading(client):

@@ -205,9 +205,22 @@ def library_page(
     title, added or passages; an unknown one is ignored, like a mangled link's);
     ``removed`` shows the notice of a removal from the Edit page."""
     ctx = views.library_context(kb, langs=parse_langs(lang), tag=tag, sort=sort)
-    # The notice only for an article that is gone: a link cannot claim a removal.
-    ctx["removed"] = removed if removed and not kb.store.article(removed) else None
-    return render(request, "library.html", "library", ctx)
+    # The notice only after this browser's own removal (its cookie names the article),
+    # once, and only for an article that is gone: "?removed=" alone claimed the removal
+    # of any id that does not exist (QA10: "the-whole-knowledge-base").
+    own = request.cookies.get(REMOVED) == _removed_cookie(removed or "")
+    ctx["removed"] = removed if removed and own and not kb.store.article(removed) else None
+    response = render(request, "library.html", "library", ctx)
+    if REMOVED in request.cookies:
+        response.delete_cookie(REMOVED, path="/library")
+    return response
+
+
+REMOVED = "kb_removed"
+
+
+def _removed_cookie(article_id: str) -> str:
+    return base64.urlsafe_b64encode(article_id.encode()).decode()
 
 
 async def remove_form(request: Request) -> dict[str, str]:
@@ -240,7 +253,10 @@ def remove_submit(
     except KBError as exc:
         ctx = views.add_context(settings, editing=editing, remove_error=exc)
         return render(request, "add.html", "add", ctx, status_code=exc.status)
-    return RedirectResponse(f"/library?removed={quote(article_id)}", status_code=303)
+    done = RedirectResponse(f"/library?removed={quote(article_id)}", status_code=303)
+    done.set_cookie(REMOVED, _removed_cookie(article_id), max_age=300, path="/library",
+                    httponly=True, samesite="lax")
+    return done
 
 
 @router.get("/concepts", response_class=HTMLResponse)
