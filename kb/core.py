@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -65,6 +66,13 @@ ProgressFn = Callable[[str, int, int], None]
 # Articles analyzed per batch while preparing: large enough for Kiwi's threads, small
 # enough for the progress bar to move.
 _ANALYZE_BATCH = 64
+
+# HTML in a query: a script or style element whole, and any other tag.
+_SCRIPT = re.compile(r"<(script|style)\b[^<>]*>.*?</\1\s*>", re.I | re.S)
+_TAG = re.compile(
+    r"</?(?:a|abbr|article|b|blockquote|body|br|button|code|div|em|footer|form|h[1-6]|head"
+    r"|header|html|i|iframe|img|input|li|link|mark|meta|nav|ol|p|pre|s|section|small"
+    r"|span|strong|sub|sup|svg|table|td|th|title|tr|u|ul)\b(?:\s[^<>]*)?/?>", re.I)
 
 # A query's signals: the dense ranking, the BM25 rankings per language, the glossary
 # concept coverage of the candidates, the candidates that define the asked concept, and
@@ -924,7 +932,14 @@ class KnowledgeBase:
         # ("ｕｐｓｔｒｅａｍ") are the letters (NFKC). QA: each lost the keyword signals.
         query = unicodedata.normalize("NFKC", "".join(
             ch for ch in query if unicodedata.category(ch) != "Cf"))
-        q = " ".join("".join(" " if ch < " " or ch == "\x7f" else ch for ch in query).split())
+        # Line breaks and tabs separate words; other control characters sit inside one
+        # ("upsell%00ing" was searched as "upsell ing", QA10).
+        query = "".join(" " if ch.isspace() else ch for ch in query
+                        if ch.isspace() or not (ch < " " or ch == "\x7f"))
+        # Markup is not part of a question either: "<script>alert(1)</script> upselling"
+        # counted "script" and "alert" and was not answered (QA10).
+        query = _TAG.sub(" ", _SCRIPT.sub(" ", query))
+        q = " ".join(query.split())
         if not q:
             raise BadInputError("the query is empty; type a question or some keywords")
         if not any(ch.isalnum() for ch in q):

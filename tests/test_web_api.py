@@ -236,6 +236,11 @@ def test_a_question_that_cannot_be_asked_is_kept_with_what_is_wrong(client, q, p
     ("up\u200bstream marketing", "upstream marketing"),  # a zero-width space
     ("up\u00adstream", "upstream"),  # a soft hyphen
     ("\u202eupstream", "upstream"),  # a right-to-left override
+    ("up\x00stream marketing", "upstream marketing"),  # a NUL inside a word (QA10)
+    ("upstream\tmarketing", "upstream marketing"),  # a tab between words
+    # Markup (QA10: "<script>alert(1)</script> upselling" counted its tag words).
+    ("<script>alert(1)</script> upstream marketing", "upstream marketing"),
+    ("<b>upstream</b> marketing", "upstream marketing"),
 ])
 def test_invisible_and_full_width_characters_do_not_hide_the_words(client, q, searched):
     """QA: each of these lost the keyword and glossary signals (a score of 2.5 against
