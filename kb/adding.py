@@ -714,6 +714,9 @@ def remove(kb: KnowledgeBase, article_id: str) -> None:
 
 def _remove(kb: KnowledgeBase, article_id: str) -> None:
     if kb.store.article(article_id) is None:
+        if was_removed(kb, article_id):  # a second DELETE: say what reading it says
+            raise NotFoundError(f"the article {article_id!r} was removed already (its file "
+                                "is kept in corpus/.removed/)")
         raise NotFoundError(f"no article with id {article_id!r}")
     # A note of the removal in progress: killed between the file's move and the index
     # commit, the article would stay searchable with its file gone; the next write's

@@ -442,6 +442,9 @@ def test_delete_removes_an_article(client, lib):
     page = client.get("/articles/quokka")
     assert page.status_code == 404 and "was removed from the knowledge base" in page.text
     assert "was removed" not in client.get("/api/articles/never-was").json()["error"]
+    # A second DELETE says the same (QA10: "no article with id 'quokka'").
+    again = client.delete("/api/articles/quokka", headers=AUTH)
+    assert again.status_code == 404 and "was removed already" in again.json()["error"]
     assert "quokka" not in search_ids(client, "quokka loyalty points")
     assert not (lib.settings.corpus_dir / "quokka.md").exists()
     assert list((lib.settings.corpus_dir / ".removed").glob("quokka.*.md"))
