@@ -248,6 +248,25 @@ def _nul_text(data: bytes) -> str | None:
             "text never has: remove them (or paste the text) and upload it again")
 
 
+def _utf16_text(data: bytes) -> str | None:
+    """Text saved as UTF-16 without a byte-order mark (sniff() takes its NUL bytes for
+    binary): NULs at one byte parity only, the high bytes of ASCII and Latin letters,
+    and text that reads as ko/en/de/vi once decoded. QA10: it was "unsupported file
+    type" while UTF-16 with a BOM was read."""
+    head = data[:8192]
+    if len(head) < 8 or len(data) % 2:
+        return None
+    even, odd = head[0::2].count(0) / (len(head) // 2), head[1::2].count(0) / (len(head) // 2)
+    # (Some Hangul syllables have a NUL low byte too: 가 is U+AC00.)
+    if max(even, odd) < 0.1 or min(even, odd) > max(even, odd) / 4:
+        return None
+    try:
+        text = data.decode("utf-16-le" if odd > even else "utf-16-be")
+    except UnicodeDecodeError:
+        return None
+    return text if _plausibility(text) >= 0.8 else None
+
+
 def extract(data: bytes, name: str) -> Extracted:
     """Article text from uploaded bytes, or an ArticleError that says what is wrong."""
     if not data or not data.strip():
@@ -264,6 +283,9 @@ def extract(data: bytes, name: str) -> Extracted:
                 return _html(data, name)
             except ArticleError:
                 kind = "text"
+    if kind == "binary" and (text := _utf16_text(data)) is not None:
+        text = unicodedata.normalize("NFC", text)
+        return Extracted(text, "markdown" if name.lower().endswith(".md") else "text")
     if kind == "binary":
         raise ArticleError(name, _nul_text(data) or
                            "unsupported file type (not text, Markdown, HTML, PDF or DOCX)")

@@ -23,6 +23,18 @@ def test_legacy_encodings_are_read(text, encoding):
     assert decode_any(text.encode(encoding), "a.txt") == text
 
 
+@pytest.mark.parametrize("text", [GERMAN, VIETNAMESE, KOREAN])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read(text, encoding):
+    """QA10: without its BOM, UTF-16's NUL bytes made it "unsupported file type"."""
+    assert extract(text.encode(encoding), "a.txt").text == text
+
+
+def test_binary_with_nul_bytes_is_still_refused():
+    with pytest.raises(ArticleError, match="unsupported file type"):
+        extract(bytes(range(256)) * 8, "a.bin")
+
+
 def test_vietnamese_in_windows_1258_gets_its_tones_back():
     """cp1258 writes tones as combining marks; read as cp1252 they became "Tiêìp"."""
     import unicodedata
