@@ -166,6 +166,9 @@ _VI_SYLLABLE = re.compile(
     r"(?:ng|nh|ch|[cmnpt])?$", re.I)
 
 
+_ACRONYM = re.compile(r"^[A-Z][A-Z0-9&/-]{1,7}s?[?!.,]?$")
+
+
 def detect_query(text: str) -> str:
     """Language of a query: short queries are common, so always return a best guess."""
     letters = _LETTER.findall(text)
@@ -184,6 +187,10 @@ def detect_query(text: str) -> str:
         # 크로스셀링?" is English). Hangul syllables are few letters for what they say,
         # so the share above misses such mixes.
         return "ko"
+    if words and all(_ACRONYM.match(w) for w in re.findall(r"\S+", text)):
+        # "SEO", "ROI", "B2B": langdetect guesses (German, QA9); marketing's acronyms
+        # are English ones.
+        return "en"
     probs = _detect_langs(text)
     ranked = [(p, lang) for lang, p in probs if lang in SUPPORTED]
     if 2 * sum(bool(_VI_SYLLABLE.match(fold(w))) for w in words) < len(words):

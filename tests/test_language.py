@@ -63,3 +63,11 @@ def test_hangul_in_another_languages_sentence_leaves_it_that_language():
 ])
 def test_a_word_that_cannot_be_a_vietnamese_syllable_is_not_read_as_vietnamese(query, lang):
     assert detect_query(query) == lang
+
+
+@pytest.mark.parametrize("query", ["SEO", "ROI", "B2B", "SEO KPI", "NPS?"])
+def test_a_query_of_acronyms_alone_reads_as_english(query):
+    """langdetect read "SEO", "ROI" and "B2B" as German (QA9); their words decide
+    otherwise ("Was ist SEO?", "SEO 전략")."""
+    assert detect_query(query) == "en"
+    assert detect_query(f"Was ist {query}") == "de"
