@@ -74,6 +74,7 @@ class AddResult:
     contained: float | None = None  # the share of the shorter one's 5-grams the other holds
     exists: bool = False  # an article with this id was there before (replaced, or a clash)
     identical: bool = False  # ... and it holds this exact text (a re-paste): nothing to add
+    unchanged: bool = False  # a replacement with the stored text and details: not written
     kept: tuple[str, ...] = ()  # metadata a replacement took from the replaced article
     was_lang: str | None = None  # the replaced article's language, when this one's differs
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
@@ -471,6 +472,14 @@ def add(
                 article_id=article.id)
         if not exists and replace:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
+        if identical and _same_details(article, stored):
+            # QA10: the Edit page saved with nothing changed re-indexed and said "Replaced".
+            return AddResult(
+                article_id=article.id, title=article.title, lang=article.lang, kind=kind,
+                chunks=len(kb.store.article_chunks(article.id)), text=article.text,
+                saved=True, source=article.source, tags=article.tags, exists=True,
+                identical=True, unchanged=True, kept=kept, lang_source=article.lang_source,
+                seconds=time.perf_counter() - started)
         match = closest(kb, article)
         if match is not None and match.duplicate and refuse_duplicate:
             raise ConflictError(
@@ -547,6 +556,13 @@ def edit(
         # language analyzes them again under new ids, and the translation links (pairs
         # of passage ids) are found again.
         return add(kb, article, replace=True, refuse_duplicate=False)
+
+
+def _same_details(article: Article, stored: Any) -> bool:
+    """Whether ``article`` has the stored article's title, source, tags and language."""
+    return (article.title == stored["title"] and article.source == (stored["source"] or "")
+            and tuple(article.tags) == tuple(json.loads(stored["tags"]))
+            and article.lang == stored["lang"])
 
 
 def _was_lang(article: Article, stored: Any) -> str | None:

@@ -584,7 +584,7 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
             failed += 1
             continue
         fam = ", ".join(f"{x['article_id']} ({x['score']:.2f})" for x in res.family)
-        done = "unchanged" if res.identical else "replaced" if res.exists else "added"
+        done = "unchanged" if res.unchanged else "replaced" if res.exists else "added"
         click.echo(f"{done} {res.article_id} [{res.lang}] {res.chunks} chunk(s) in "
                    f"{res.seconds:.1f}s" + (f"; translation of {fam}" if fam else ""))
         for warning in res.warnings:

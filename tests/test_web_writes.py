@@ -1486,3 +1486,27 @@ def test_an_edit_in_another_language_is_saved_as_that_language(client, lib):
     r = client.post("/add", data={**form, "lang": "de", "text": korean + " 감사합니다."},
                     follow_redirects=False)
     assert r.status_code == 303 and client.get("/api/articles/koala").json()["lang"] == "de"
+
+
+def test_an_edit_saved_with_nothing_changed_writes_nothing_and_says_so(client, lib):
+    """QA10: Edit, then Save with nothing changed, re-indexed the article and said
+    "Replaced"."""
+    text = "Koala bundles sell three products together at a lower price."
+    client.post("/api/articles", headers=AUTH, json={
+        "id": "koala", "lang": "en", "title": "Koala bundles", "tags": ["pricing"],
+        "text": text})
+    version = lib.store.version
+    form = {"edit": "koala", "id": "koala", "title": "Koala bundles", "lang": "en",
+            "tags": "pricing", "source": "", "replace": "true", "token": TOKEN,
+            "action": "save", "text": text}
+    r = client.post("/add", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"]).text
+    assert "Nothing changed" in page and "Replaced" not in page
+    assert lib.store.version == version  # no write
+    put = client.put("/api/articles/koala", headers=AUTH, json={"text": text})
+    assert put.status_code == 200 and put.json()["unchanged"] is True
+    # A new title is a change.
+    r = client.post("/add", data={**form, "title": "Koala bundles 2"}, follow_redirects=False)
+    assert "Replaced" in client.get(r.headers["location"]).text
+    assert client.get("/api/articles/koala").json()["title"] == "Koala bundles 2"

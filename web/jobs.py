@@ -110,7 +110,8 @@ def start(index_dir: Path, work: Callable[[ProgressFn], AddResult], *, saved: st
             similar = (result.similar_to if result.similar_to != result.article_id
                        and not result.duplicate_of else None)
             write(state="done", article_id=result.article_id, notes=result.notes,
-                  similar=similar, chunks=result.chunks)
+                  similar=similar, chunks=result.chunks,
+                  **({"saved": "unchanged"} if result.unchanged else {}))
             (folder / f"{job_id}.input.json").unlink(missing_ok=True)
         finally:
             finished.set()

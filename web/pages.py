@@ -115,7 +115,7 @@ def _saved_flash(request: Request, article_id: str) -> dict[str, Any] | None:
         return None
     notes, similar = flash.get("notes"), flash.get("similar")
     return {
-        "saved": "replaced" if flash.get("saved") == "replaced" else "added",
+        "saved": flash["saved"] if flash.get("saved") in ("replaced", "unchanged") else "added",
         "notes": [n for n in notes if isinstance(n, str)][:10] if isinstance(notes, list) else [],
         "similar": similar if isinstance(similar, str) else None,
     }
@@ -376,7 +376,8 @@ def add_submit(request: Request, kb: KB,
             error = exc
         else:
             if result.saved:
-                saved = "replaced" if result.exists else "added"
+                saved = ("unchanged" if result.unchanged else
+                         "replaced" if result.exists else "added")
                 similar = (result.similar_to if result.similar_to != result.article_id
                            and not result.duplicate_of else None)
                 return _to_saved(result.article_id, saved, result.notes, similar)

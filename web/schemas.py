@@ -171,6 +171,8 @@ class WriteOut(_Body):
     contained: float | None
     exists: bool = Field(description="An article of this id was there before.")
     identical: bool = Field(description="... and it holds this exact text: nothing to add.")
+    unchanged: bool = Field(False, description="A replacement with the stored text, title, "
+                                               "source, tags and language: nothing written.")
     kept: list[str] = Field(description="Metadata a replacement kept from the old one.")
     was_lang: str | None = Field(None, description="The replaced article's language, when "
                                                    "the replacement's is another.")

@@ -389,7 +389,8 @@ def article_context(
     saved_notes: Sequence[str] = (), similar: str | None = None, editable: bool = False,
     passage: int | None = None,
 ) -> dict[str, Any]:
-    """The article page; ``saved`` ("added" or "replaced") adds the Add page's notice,
+    """The article page; ``saved`` ("added", "replaced" or "unchanged") adds the Add
+    page's notice,
     with ``saved_notes``, what the save said to check, and a link to ``similar``, the
     article the save found it much like; ``editable`` (writes are enabled)
     links to the Add page filled in with it; ``passage``: the passage a link's ``hl``
@@ -453,6 +454,10 @@ def article_context(
 
 def _saved_notice(kb: KnowledgeBase, saved: str, n_chunks: int, family: list[dict[str, Any]],
                   notes: Sequence[str] = (), similar: str | None = None) -> dict[str, Any]:
+    if saved == "unchanged":
+        return {"similar": None, "notes": [], "family": [], "no_family": "",
+                "text": "Nothing changed: the text and its details are the ones stored, "
+                        "so nothing was saved."}
     verb = "Replaced" if saved == "replaced" else "Added"
     other = kb.store.article(similar) if similar else None  # gone since: no link
     return {
