@@ -751,27 +751,39 @@ def _not_found_message(
     if empty:  # nothing to rephrase for: say how to fill it
         return (f"No good answer: {reason}. Add articles (the Add article page, `kb add` or "
                 "`kb ingest`), then ask again.")
-    topics = []
     glossary = getattr(kb, "glossary", None)
-    if glossary is not None:
-        topics = [c.names.get(qlang) or c.names.get("en") or c.id for c in glossary.cards[:6]]
-    # And what the library's own tags say it holds: QA added articles on pricing, email
-    # and retention, and the message still named only the glossary's seed concepts.
-    store = getattr(kb, "store", None)
-    named = {t.casefold() for t in topics} | {
-        n.casefold() for c in (glossary.cards if glossary is not None else ())
-        for n in c.names.values()}
-    extra = [t for t in (store.top_tags(12) if store is not None else [])
-             if t.casefold() not in named and len(t) >= 3][:2]
-    topics = topics[: 6 - len(extra)] + extra
-    # Named as what they are: in a grown library "It covers topics such as" + the
-    # glossary's seed concepts read as all it holds (QA9).
-    hint = f" Concepts its glossary knows include {', '.join(topics)}." if topics else ""
     near = list(dict.fromkeys((h.article_id, h.title) for h in closest))[:3]
     if near:
         hint = (" The nearest articles, though none clearly answers it: "
-                + "; ".join(f"“{title}” ({article_id})" for article_id, title in near)
-                + "." + hint)
+                + "; ".join(f"“{title}” ({article_id})" for article_id, title in near) + ".")
+        # With the concepts their passages name, to rephrase with: the glossary's first
+        # six were unrelated to the question (QA10: "가격 앵커란 …" was offered
+        # upstream marketing, cross-selling, ...).
+        named: dict[str, Concept] = {}
+        for h in closest[:5] if glossary is not None else ():
+            for c in glossary.match(h.text):
+                if c.card:
+                    named.setdefault(c.id, c)
+        topics = [c.names.get(qlang) or c.names.get("en") or c.id
+                  for c in list(named.values())[:6]]
+        if topics:
+            hint += f" Concepts they name include {', '.join(topics)}."
+    else:
+        topics = ([c.names.get(qlang) or c.names.get("en") or c.id for c in glossary.cards[:6]]
+                  if glossary is not None else [])
+        # And what the library's own tags say it holds: QA added articles on pricing,
+        # email and retention, and the message still named only the glossary's seed
+        # concepts.
+        store = getattr(kb, "store", None)
+        known = {t.casefold() for t in topics} | {
+            n.casefold() for c in (glossary.cards if glossary is not None else ())
+            for n in c.names.values()}
+        extra = [t for t in (store.top_tags(12) if store is not None else [])
+                 if t.casefold() not in known and len(t) >= 3][:2]
+        topics = topics[: 6 - len(extra)] + extra
+        # Named as what they are: in a grown library "It covers topics such as" + the
+        # glossary's seed concepts read as all it holds (QA9).
+        hint = f" Concepts its glossary knows include {', '.join(topics)}." if topics else ""
     tries = "rephrasing with the key terms, removing the language filter, or browsing the " \
         "library" if filtered else "rephrasing with the key terms, or browsing the library"
     return f"No good answer: {reason}.{hint} Try {tries}."

@@ -171,6 +171,11 @@ def test_off_topic_is_not_found_with_a_helpful_message(fake_kb, question):
     first = ans.passages[0]
     assert (f"The nearest articles, though none clearly answers it: “{first.title}” "
             f"({first.article_id})") in ans.message
+    # QA10: the glossary's first six concepts, whatever the question; now those the
+    # nearest passages name, in the asker's language where the glossary has it.
+    named = {c.id for h in ans.passages[:5] for c in fake_kb.glossary.match(h.text) if c.card}
+    assert named and "Concepts they name include" in ans.message
+    assert "glossary knows" not in ans.message
 
 
 def test_the_no_answer_message_fits_the_situation(fake_kb, tmp_path):
