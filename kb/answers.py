@@ -716,6 +716,12 @@ def evidence(
     # Korean passage gives a margin of 3.5-4.8 whatever is asked of it) and none of its
     # 125 answerable ones (docs/answers.md, "Calibration").
     score = cov + cfg.dense_weight * margin
+    if concepts and cov == 0:
+        # None of the concepts it names, in any language, nor any other word of it, is
+        # in the passages: they are about something else, however close e5 puts them.
+        # QA11: "What is upselling?" limited to English (no English passage says
+        # upselling) was answered with five sentences on upstream marketing (margin 4.9).
+        score = min(score, cfg.threshold - 0.01)
     # A question that asks what a concept is, and a passage that says it (search marks
     # it, kb.definitions), is answered whatever e5 makes of a short question: "Was ist
     # Bündelung?" has full coverage but a dense margin of -0.02 against the Korean

@@ -621,6 +621,11 @@ def test_a_miss_in_the_chosen_languages_says_which_languages_answer(real_kb):
     # "the Korean and English articles" here, though English alone does not answer it.
     upselling = real_kb.ask("What is upselling?", langs=["de"])
     assert "but the Korean articles answer it" in upselling.message, upselling.message
+    # QA11: limited to English, where no passage says upselling, it was answered with
+    # five sentences on upstream marketing (evidence 1.109: the dense margin alone).
+    english = real_kb.ask("What is upselling?", langs=["en"])
+    assert not english.found and english.evidence.coverage == 0, english.sentences
+    assert "but the Korean articles answer it" in english.message, english.message
     off = real_kb.ask(OFF_TOPIC[0], langs=["de"])
     assert not off.found and "answer it" not in off.message
 
