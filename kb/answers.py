@@ -790,7 +790,7 @@ def _not_found_message(
     tags = [t for t in (store.top_tags(12) if store is not None else [])
             if t.casefold() not in known and len(t) >= 3][:2]
     if tags:
-        hint += f" Its articles are also tagged {', '.join(tags)}."
+        hint += f" The library's articles are also tagged {', '.join(tags)}."
     tries = "rephrasing with the key terms, removing the language filter, or browsing the " \
         "library" if filtered else "rephrasing with the key terms, or browsing the library"
     return f"No good answer: {reason}.{hint} Try {tries}."
