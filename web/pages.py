@@ -89,6 +89,12 @@ def article_page(
 # opened the link that the article had just been added), and it reaches any worker.
 SAVED_NOTES = "kb_saved_notes"
 MAX_NOTES_BYTES = 3000
+# The same for a removal from the Edit page: the library's notice names it (QA10).
+REMOVED = "kb_removed"
+
+
+def _removed_cookie(article_id: str) -> str:
+    return base64.urlsafe_b64encode(article_id.encode()).decode()
 
 
 def _flash_cookie(article_id: str, saved: str, notes: list[str],
@@ -214,13 +220,6 @@ def library_page(
     if REMOVED in request.cookies:
         response.delete_cookie(REMOVED, path="/library")
     return response
-
-
-REMOVED = "kb_removed"
-
-
-def _removed_cookie(article_id: str) -> str:
-    return base64.urlsafe_b64encode(article_id.encode()).decode()
 
 
 async def remove_form(request: Request) -> dict[str, str]:
