@@ -703,6 +703,15 @@ def evidence(
     # Rolle spielen Dinosaurier im Marketing?" and "Vorteile von Elektroautos" (QA).
     words = (_concept_tokens(kb, query, query_lang, qterms, kinds=frozenset({"word"}))
              if concepts else [])
+    if query_lang not in found_terms and query_lang in search_langs and st.lexical:
+        # Its language was outranked: a word its passages use elsewhere may be missing
+        # from these only because none of them is in its language; one no passage of
+        # the knowledge base uses ("mèo" in "Chương trình khách hàng thân thiết cho
+        # mèo?") still counts against it. (Stop 29, QA11: with short notes added, "Hệ
+        # thống đề xuất hoạt động như thế nào?" had only Korean and English passages,
+        # and "hoạt động" made its coverage 0.57.)
+        counts, _ = st.lexical.doc_freq(query_lang, qterms)
+        found_terms[query_lang] = {t for t, c in zip(qterms, counts, strict=True) if c}
     cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts,
                     concepts_only=query_lang not in search_langs, words=words)
     # The dense ranking: (chunk id, language-centred score), best first.

@@ -49,3 +49,14 @@ def test_a_query_that_is_all_concept_keeps_its_full_weight(kb):
     hits = kb.search("Was ist Upselling?", k=3).hits
     assert hits[0].article_id.startswith("ko-cross-selling"), [h.article_id for h in hits]
     assert hits[0].signals.get("concepts") == 100
+
+
+def test_a_question_whose_language_is_outranked_is_judged_by_its_concepts(kb):
+    """QA11: with the notes added, no Vietnamese passage was among the hits for "Hệ
+    thống đề xuất hoạt động như thế nào?", and its word "hoạt động" (work), which only a
+    Vietnamese passage could hold, made the Korean answer on recommendation systems
+    "no good answer" (coverage 0.57)."""
+    ans = kb.ask("Hệ thống đề xuất hoạt động như thế nào?")
+    assert "vi" not in {h.lang for h in ans.passages}, [h.article_id for h in ans.passages]
+    assert ans.found and ans.evidence.coverage == 1.0, ans.evidence
+    assert any("추천 시스템" in s.text for s in ans.sentences), [s.text for s in ans.sentences]
