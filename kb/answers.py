@@ -882,9 +882,18 @@ def answer(
     qset = frozenset(query_terms(sq, qlang))
     units = _Units(kb, sq)
     titled = _titled_list(picked, cands, qset, qlang, units)
+    if titled and any(p in titled for p in picked):
+        # Quoted in part already, the list the question names is whole only when
+        # another list would otherwise take the answer (QA11: "What are the benefits of
+        # downstream marketing?" quoted a benefit, then the list of examples whose lead-in
+        # scored best, all eight sentences of it, and no other benefit).
+        led = _led_list(picked, cands)
+        if not led or any(c in titled for c in led):
+            titled = []
     if titled:  # it leads, and the other sentences make room for its items
         best_item = max(titled, key=lambda c: c.score)
-        picked = [best_item] + picked[: MAX_WITH_LIST - len(titled)]
+        others = [c for c in picked if c not in titled]
+        picked = [best_item] + others[: MAX_WITH_LIST - len(titled)]
     else:  # a list the best sentence leads into or is an item of makes room the same way
         led = _led_list(picked, cands)
         if led:
@@ -1148,7 +1157,6 @@ def _titled_list(picked: list[_Candidate], cands: list[_Candidate], qterms: froz
             lst = _joined(lst, cands)
             items = _fit(_items(lst, cands))
             if (items and lst.n_items <= MAX_LIST_ITEMS
-                    and not any(p in items for p in picked)
                     and _names_the_question(items, qterms, qlang, units)):
                 return items
     return []

@@ -60,3 +60,15 @@ def test_a_question_whose_language_is_outranked_is_judged_by_its_concepts(kb):
     assert "vi" not in {h.lang for h in ans.passages}, [h.article_id for h in ans.passages]
     assert ans.found and ans.evidence.coverage == 1.0, ans.evidence
     assert any("추천 시스템" in s.text for s in ans.sentences), [s.text for s in ans.sentences]
+
+
+def test_the_list_a_question_names_is_not_taken_over_by_another_list(kb):
+    """QA11: with the notes added, "What are the benefits of downstream marketing?"
+    quoted one benefit, then the list of downstream examples whole (its lead-in
+    sentence scored best), eight sentences and no other benefit. That happened in QA11's
+    index, built by uploads one at a time; a fresh build of the same texts scores the
+    lead-in lower and answers well with or without the fix, so this guards the answer
+    rather than reproducing the case."""
+    texts = [s.text for s in kb.ask("What are the benefits of downstream marketing?").sentences]
+    benefits = ["- Immediate Revenue Generation", "- Customer Retention", "- Tactical Optimization"]
+    assert all(any(t.startswith(b) for t in texts) for b in benefits), texts
