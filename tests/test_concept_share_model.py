@@ -72,3 +72,15 @@ def test_the_list_a_question_names_is_not_taken_over_by_another_list(kb):
     texts = [s.text for s in kb.ask("What are the benefits of downstream marketing?").sentences]
     benefits = ["- Immediate Revenue Generation", "- Customer Retention", "- Tactical Optimization"]
     assert all(any(t.startswith(b) for t in texts) for b in benefits), texts
+
+
+def test_a_loyal_following_is_no_loyalty_programme(kb):
+    """QA11: the Loyalty program card's German passage was the influencer note, which
+    names no programme: "treuer Gefolgschaft" (a loyal following) matched the glossary's
+    German term "Treue". The term is "Kundentreue" now; no German passage names the
+    concept, so the card shows a gap."""
+    from kb.concepts import concept_card
+
+    concept = next(c for c in kb.glossary.cards if c.id == "loyalty-program")
+    german = next(s for s in concept_card(kb, concept).sources if s.lang == "de")
+    assert german.hit is None or german.hit.article_id != "de_influencer", german.hit
