@@ -920,6 +920,14 @@ def answer(
         f"{len(sentences)} sentence{'s' if len(sentences) != 1 else ''} quoted from "
         f"{n_articles} article{'s' if n_articles != 1 else ''}."
     )
+    quoted = {c.hit.lang for c in chosen}
+    if qlang not in quoted:
+        # Said, so that an all-Korean answer to an English question reads as the best
+        # there is, not as a mistake (QA11).
+        order = language.SUPPORTED
+        langs_quoted = sorted(quoted, key=lambda x: order.index(x) if x in order else 9)
+        message = (f"{message[:-1]}, in {_names(langs_quoted)} (none in "
+                   f"{language.LANG_NAMES.get(qlang, qlang)}).")
     return Answer(q, qlang, True, message, sentences, citations, ev,
                   sentences[best].citations[0], hits, best_sentence=best,
                   restored=restored, undefined=_undefined(kb, sq, qlang, cands))

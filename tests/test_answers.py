@@ -949,3 +949,14 @@ def test_a_list_the_chunker_split_between_passages_is_quoted_whole(real_kb):
     # question ask for the steps.
     defined = [s.text for s in real_kb.ask("업스트림 마케팅의 정의는?").sentences]
     assert not any(t.startswith("- ") for t in defined), defined
+
+
+@pytest.mark.model
+def test_an_answer_in_other_languages_says_so(real_kb):
+    """QA11: English, German and Vietnamese questions on bundling got all-Korean answers
+    with no word that nothing in their language answers them."""
+    other = real_kb.ask("What is bundling?")
+    assert other.found and {c.hit.lang for c in other.citations} == {"ko"}
+    assert other.message.endswith("in Korean (none in English)."), other.message
+    own = real_kb.ask("What is upstream marketing?")
+    assert own.found and "none in" not in own.message, own.message
