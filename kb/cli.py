@@ -313,7 +313,7 @@ def _print_hits(result: dict[str, Any]) -> None:
     _print_restored(result)
     if not result["hits"]:
         click.echo("no passages found")
-    for i, h in enumerate(result["hits"], 1):
+    for i, h in enumerate(result["hits"], result.get("offset", 0) + 1):
         where = f"{h['article_id']} [{h['lang']}]" + (f" § {h['section']}" if h["section"] else "")
         click.echo(f"\n{i}. {h['title']} — {where}  score {h['score']:.4f}")
         # Without Markdown's heading marks, as the web shows passages (QA: "# Auswahl").
@@ -325,6 +325,8 @@ def _print_hits(result: dict[str, Any]) -> None:
         if h.get("copies"):
             copies = ", ".join(f"{t['article_id']} [{t['lang']}]" for t in h["copies"])
             click.echo(f"   same text in: {copies}")
+    if result.get("more"):
+        click.echo(f"\nmore: --offset {result['offset'] + len(result['hits'])}")
 
 
 def _query_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -428,6 +430,8 @@ def _lang_list(langs: str | None) -> list[str] | None:
 @click.option("-k", default=5, show_default=True, type=click.IntRange(1, 100),
               help="Number of passages (1-100).")
 @_query_options
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0, 99),
+              help="Skip this many passages (the next page); offset + k is at most 100.")
 @click.option("--translations", type=click.Choice(["fold", "keep"]), default="fold",
               show_default=True,
               help="fold: leave out a passage that translates one ranked above it (it is "
@@ -442,6 +446,7 @@ def search(
     query_lang: str | None,
     as_json: bool,
     from_stdin: bool,
+    offset: int,
     translations: str,
 ) -> None:
     """Search the knowledge base: the passages that best match QUERY."""
@@ -450,7 +455,7 @@ def search(
 
     def run(q: str) -> dict[str, Any]:
         return kb.search(q, k=k, langs=lang_list, query_lang=query_lang,
-                         translations=translations).to_dict()
+                         translations=translations, offset=offset).to_dict()
 
     _each_query(query, from_stdin, as_json, run, _print_hits, {"hits": []})
 

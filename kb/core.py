@@ -964,20 +964,27 @@ class KnowledgeBase:
         langs: Sequence[str] | None = None,
         query_lang: str | None = None,
         translations: str | None = None,
+        offset: int = 0,
     ) -> SearchResult:
         """Hybrid search. ``langs`` limits the passages' languages; ``query_lang``
         overrides the detected language of the query. ``translations``: None leaves
         them alone; "keep" lists each hit's translations (``Hit.translations``);
         "fold" does too, and drops a hit that translates one ranked above it, so that
         a German article and its Vietnamese translation do not fill the list twice, or
-        that repeats its text word for word (listed in its ``copies``)."""
+        that repeats its text word for word (listed in its ``copies``). ``offset``
+        skips that many hits (a next page); the result says whether ``more`` follow."""
         started = time.perf_counter()
         q = self._validate_query(query)
         if not 1 <= k <= 100:
             raise BadInputError("k must be between 1 and 100")
+        if offset < 0 or offset + k > 100:
+            raise BadInputError(f"offset + k must be at most 100 (offset {offset}, k {k}): "
+                                "search returns its best 100 passages")
         if translations not in (None, "keep", "fold"):
             raise BadInputError(f"translations must be keep or fold, not {translations!r}")
-        wanted_k = 2 * k if translations == "fold" else k  # room for the folded ones
+        last = offset + k
+        # One more than the page, to tell whether more follow; room for the folded ones.
+        wanted_k = 2 * (last + 1) if translations == "fold" else last + 1
         wanted = self._langs(langs)
         qlang = language.check_lang(query_lang) if query_lang else language.detect_query(q)
         vectors, lex = self._ensure_fresh()
@@ -994,8 +1001,9 @@ class KnowledgeBase:
                      own_scale=self.own_lexical_scale(qlang, search_langs), cross_scale=share)
         hits = self._hits(fused, wanted_k)
         if translations is not None:
-            hits = self.with_translations(hits, fold=translations == "fold")[:k]
-        return SearchResult(q, qlang, hits, (time.perf_counter() - started) * 1000, restored)
+            hits = self.with_translations(hits, fold=translations == "fold")
+        return SearchResult(q, qlang, hits[offset:last], (time.perf_counter() - started) * 1000,
+                            restored, offset=offset, more=len(hits) > last)
 
     def _restore_accents(self, query: str, qlang: str, lex: lexical.LexicalIndex) -> str | None:
         """A Vietnamese query typed without diacritics, with them (kb.accents), or None."""

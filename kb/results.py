@@ -63,6 +63,8 @@ class SearchResult:
     # The query as searched when it was rewritten first (Vietnamese without its
     # diacritics: kb.accents), else None.
     restored: str | None = None
+    offset: int = 0  # hits skipped before these (a page of results)
+    more: bool = False  # more hits follow these
 
     @property
     def searched(self) -> str:
@@ -74,5 +76,7 @@ class SearchResult:
             "restored": self.restored,
             "lang": self.lang,
             "hits": [h.to_dict() for h in self.hits],
+            "offset": self.offset,
+            "more": self.more,
             "took_ms": round(self.took_ms, 2),
         }

@@ -58,10 +58,19 @@ def test_search_json_hit_fields(run):
     res = run("search", "cross-selling", "-k", "3", "--json")
     assert res.exit_code == 0
     out = json.loads(res.stdout)
-    assert set(out) == {"query", "restored", "lang", "hits", "took_ms"} and len(out["hits"]) == 3
+    assert set(out) == {"query", "restored", "lang", "hits", "offset", "more",
+                        "took_ms"} and len(out["hits"]) == 3
     for h in out["hits"]:
         assert {"article_id", "title", "lang", "section", "text", "start", "end", "score",
                 "chunk_id"} <= set(h)
+
+
+def test_search_offset_numbers_the_next_page(run):
+    first = run("search", "marketing", "-k", "3")
+    assert first.exit_code == 0 and "\nmore: --offset 3" in first.stdout
+    page = run("search", "marketing", "-k", "3", "--offset", "3")
+    assert page.exit_code == 0 and "\n4. " in page.stdout and "\n1. " not in page.stdout
+    assert "more: --offset 6" in page.stdout
 
 
 def test_search_stdin_one_json_object_per_line(run):

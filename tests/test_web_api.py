@@ -55,13 +55,28 @@ def test_search_shape(client):
     r = client.get("/api/search", params={"q": "upstream marketing", "k": 3, "lang": "en,de"})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"query", "restored", "lang", "hits", "took_ms"}
+    assert set(body) == {"query", "restored", "lang", "hits", "offset", "more", "took_ms"}
     assert body["restored"] is None
     assert body["query"] == "upstream marketing" and body["lang"] == "en"
     assert 1 <= len(body["hits"]) <= 3
     for hit in body["hits"]:
         assert set(hit) == HIT_KEYS
         assert hit["lang"] in {"en", "de"}
+
+
+def test_search_pages_with_offset(client):
+    """QA10: no paging; hit 101 could not be reached and a page had no next one."""
+    ids = lambda body: [h["chunk_id"] for h in body["hits"]]  # noqa: E731
+    whole = client.get("/api/search", params={"q": "marketing", "k": 10}).json()
+    first = client.get("/api/search", params={"q": "marketing", "k": 5}).json()
+    second = client.get("/api/search", params={"q": "marketing", "k": 5, "offset": 5}).json()
+    assert ids(first) + ids(second) == ids(whole)
+    assert first["offset"] == 0 and first["more"] is True and second["offset"] == 5
+    assert whole["more"] is True  # the seeds have far more than 10 passages on marketing
+    last = client.get("/api/search", params={"q": "marketing", "k": 100}).json()
+    assert last["more"] is False or len(last["hits"]) == 100
+    r = client.get("/api/search", params={"q": "marketing", "k": 10, "offset": 95})
+    assert r.status_code == 400 and "offset + k must be at most 100" in r.json()["error"]
 
 
 def test_lang_can_be_repeated(client):

@@ -65,6 +65,8 @@ Q = Annotated[
     Query(description="The question or keywords (ko/en/de/vi), at most 500 characters."),
 ]
 K = Annotated[int, Query(ge=1, le=100, description="How many passages to return.")]
+Offset = Annotated[int, Query(ge=0, le=99, description="How many passages to skip (a next "
+                                                       "page); offset + k is at most 100.")]
 QueryLang = Annotated[
     str | None,
     Query(description="The question's language (ko, en, de or vi), when detection would "
@@ -84,15 +86,18 @@ Translations = Annotated[
 @router.get("/api/search", tags=["api"], summary="Hybrid search over passages",
             response_model=None, responses=ok(schemas.SearchOut) | READ_ERRORS)
 def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None,
-           query_lang: QueryLang = None, translations: Translations = "fold") -> dict[str, Any]:
-    """Passages ranked by dense + BM25 fusion: `{"query", "lang", "hits", "took_ms"}`.
+           query_lang: QueryLang = None, translations: Translations = "fold",
+           offset: Offset = 0) -> dict[str, Any]:
+    """Passages ranked by dense + BM25 fusion: `{"query", "lang", "hits", "offset",
+    "more", "took_ms"}`.
 
     `lang` limits the passages' languages, comma-separated (e.g. `ko,de`); the reply's
     `lang` is the question's own (detected, or `query_lang`). Each hit lists its
     `translations`: passages of other articles that say the same in another language.
+    `offset` skips that many hits; `more` says whether a next page has any.
     """
     return kb.search(q, k=k, langs=parse_langs(lang), query_lang=query_lang or None,
-                     translations=translations).to_dict()
+                     translations=translations, offset=offset).to_dict()
 
 
 @router.get("/api/ask", tags=["api"], summary="An extractive answer with citations",

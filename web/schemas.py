@@ -63,6 +63,9 @@ class SearchOut(_Body):
                     "without diacritics gets them back), else null.")
     lang: str = Field(description="The question's detected (or given) language.")
     hits: list[Hit]
+    offset: int = Field(0, description="How many hits were skipped before these.")
+    more: bool = Field(False, description="Whether more hits follow (the next page: "
+                                          "offset + k).")
     took_ms: float
 
 
