@@ -355,6 +355,12 @@ def parse_article(
                 "set 'lang:' in the header, or give the language (--lang, or the lang field)",
             )
         lang_code = detected
+    for key in ("title", "source", "id"):
+        if isinstance(meta.get(key), (list, dict)):
+            # A YAML list or mapping ("source: [a, b]", an anchor to one) was saved as its
+            # Python text, "['a', 'b']" (QA10).
+            raise ArticleError(name, f"the header's {key} must be one line of text, not a "
+                                     f"{'list' if isinstance(meta[key], list) else 'mapping'}")
     if not article_id and meta.get("id") and re.search(r"[/\\]", str(meta["id"])):
         # Cut down to its last part ("../../etc/passwd" to "passwd"), a header's id
         # would save under one nobody asked for (QA); an id given as a field is refused.

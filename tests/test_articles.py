@@ -145,3 +145,15 @@ def test_find_articles_reports_empty_directory(tmp_path):
         "the directory has no articles (.txt, .md, .html, .pdf, .docx)",
         "no such file or directory",
     ]
+
+
+@pytest.mark.parametrize(("header", "what"), [
+    ("source: [a, b]", "source must be one line of text, not a list"),
+    ("x: &s [a]\nsource: *s", "source must be one line of text, not a list"),  # an anchor
+    ("title: {a: 1}", "title must be one line of text, not a mapping"),
+])
+def test_a_header_value_that_is_no_text_is_refused(header, what):
+    """QA10: "source: *a" (an anchor to a list) was saved as the text "['x']"."""
+    text = f"---\n{header}\nlang: en\n---\nCross-selling offers existing customers more.\n"
+    with pytest.raises(ArticleError, match=what):
+        parse_article(text, name="a.md")
