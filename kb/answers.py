@@ -1200,11 +1200,23 @@ def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: froz
             # Two items quoted by their names: two later sentences that happen to name
             # the question's concept ("업스트림 마케팅은 …" in two of five steps) are
             # no sign that the question asks for the list.
-            elif sum(c.start - c.hit.start == _line_start(c) for c in quoted) >= 2 or (
+            elif sum(c.start - c.hit.start == _line_start(c) and _near_best(c, chosen)
+                     for c in quoted) >= 2 or (
                 chosen[0] in quoted and _close_sibling(chosen[0], lst, cands)
             ):
                 groups.append(_whole(lst, cands))
     return groups
+
+
+# Two quoted items bring their whole list only when both score within this of the best
+# sentence: QA10's "Why is there tension between marketing and sales teams?" quoted two
+# items of a list of marketing activities (1.1 and 0.7 below the best) and then the
+# other two, eight sentences padded with loosely related ones.
+WHOLE_LIST_GAP = 1.0
+
+
+def _near_best(c: _Candidate, chosen: list[_Candidate]) -> bool:
+    return c.score >= max(x.score for x in chosen) - WHOLE_LIST_GAP
 
 
 def _led_list(picked: list[_Candidate], cands: list[_Candidate]) -> list[_Candidate]:

@@ -960,3 +960,14 @@ def test_an_answer_in_other_languages_says_so(real_kb):
     assert other.message.endswith("in Korean (none in English)."), other.message
     own = real_kb.ask("What is upstream marketing?")
     assert own.found and "none in" not in own.message, own.message
+
+
+@pytest.mark.model
+def test_two_loosely_related_items_do_not_bring_their_whole_list(real_kb):
+    """QA10: "Why is there tension between marketing and sales teams?" quoted two items
+    of a list of marketing activities, and so all four: eight sentences, four of them
+    padding. Two items bring their list only when both score near the best sentence."""
+    texts = [s.text for s in real_kb.ask(
+        "Why is there tension between marketing and sales teams?").sentences]
+    assert any("Spannung zwischen Marketing- und Verkaufsteams" in t for t in texts), texts
+    assert not any(t.startswith(("- Performance Metrics", "- Brand Messaging")) for t in texts)
