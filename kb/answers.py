@@ -61,7 +61,6 @@ import numpy as np
 
 from kb import chunking, definitions, language, lexical
 from kb.glossary import fold as _fold
-from kb.glossary import unhyphen
 from kb.results import Hit
 from kb.sentences import BULLET as _BULLET
 from kb.sentences import sentence_spans
@@ -485,21 +484,11 @@ def _concept_tokens(
     glossary = getattr(kb, "glossary", None)
     if glossary is None:
         return []
-    folded = unhyphen(_fold(query))
     out = []
-    qset = set(qterms)
     for concept in glossary.match(query):
         if concept.kind not in kinds:
             continue
-        tokens: set[str] = set()
-        for terms in concept.terms.values():
-            for term in terms:
-                in_q = _analyzed(term, qlang)
-                if in_q and in_q <= qset:
-                    tokens |= in_q
-                elif unhyphen(_fold(term)) in folded:  # a loanword, a word Kiwi splits
-                    # differently, or one hyphenated ("Up-Selling" for "Upselling")
-                    tokens |= {t for t in qterms if t in unhyphen(_fold(term))}
+        tokens = glossary.naming(concept, query, qlang, qterms)
         if tokens:
             out.append((tokens, {lang: list(ts) for lang, ts in concept.terms.items() if ts}))
     return out

@@ -133,6 +133,24 @@ class Glossary:
                 found.update(index.hangul3.get(literal[pos : pos + 3], ()))
         return [self.concepts[i] for i in sorted(found)]
 
+    @staticmethod
+    def naming(concept: Concept, query: str, lang: str, words: list[str]) -> set[str]:
+        """The words of ``query`` (its analyzed ``lang`` ``words``) that name
+        ``concept``: a term's analysis, or the words inside a term written literally in
+        it (a loanword, a word Kiwi splits differently, or one hyphenated: "Up-Selling"
+        for "Upselling")."""
+        folded = unhyphen(fold(query))
+        have = set(words)
+        tokens: set[str] = set()
+        for terms in concept.terms.values():
+            for term in terms:
+                in_q = set(analyze_cached(term, lang))
+                if in_q and in_q <= have:
+                    tokens |= in_q
+                elif (literal := unhyphen(fold(term))) in folded:
+                    tokens |= {w for w in words if w in literal}
+        return tokens
+
     def share(self, query: str, words: list[str], lang: str, concepts: list[Concept],
               framing: list[Concept], idf: Callable[[list[str]], list[float]]) -> float:
         """How much of ``query`` (its content ``words``, analyzed in ``lang``, weighted by
@@ -142,16 +160,7 @@ class Glossary:
         where "churn prediction" is no concept."""
         if not words or not concepts:
             return 0.0
-        folded = unhyphen(fold(query))
-        inside: set[str] = set()
-        for concept in [*concepts, *framing]:
-            for terms in concept.terms.values():
-                for term in terms:
-                    tokens = set(analyze_cached(term, lang))
-                    if tokens and tokens <= set(words):
-                        inside |= tokens
-                    elif (literal := unhyphen(fold(term))) in folded:  # a loanword
-                        inside |= {w for w in words if w in literal}
+        inside = set().union(*(self.naming(c, query, lang, words) for c in [*concepts, *framing]))
         weights = idf(words)
         total = sum(weights)
         return sum(w for t, w in zip(words, weights, strict=True) if t in inside) / total \
