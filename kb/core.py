@@ -1054,7 +1054,8 @@ class KnowledgeBase:
         # names ("Amazon", "아마존") are carried into the keyword lists of languages
         # written in another script (Glossary.expand), and earn no concept coverage: as
         # a concept, "Amazon" lifted every passage on the Amazon rainforest in XQuAD.
-        matched = [c for c in self.glossary.match(query) if c.searched]
+        named = self.glossary.match(query)
+        matched = [c for c in named if c.searched]
         concepts = [c for c in matched if c.card]
         expansions = (
             self.glossary.expand(query, matched) if cfg.cross_lexical_weight > 0 else None
@@ -1071,7 +1072,7 @@ class KnowledgeBase:
         share = 1.0
         if concepts and cfg.concept_share:
             # The glossary's question words ("Beispiel", "역할") only frame the question.
-            framing = [c for c in self.glossary.match(query) if c.kind == "word"]
+            framing = [c for c in named if c.kind == "word"]
             share = self.glossary.share(query, query_terms(query, query_lang), query_lang,
                                         concepts, framing, lambda ws: lex.idf(query_lang, ws))
         coverage: dict[int, float] = {}
