@@ -25,10 +25,11 @@ behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measu
    will look at ..."). Its score adds: its vector's similarity to the question (the
    vectors stored at ingest, centred per language so languages compete fairly, then
    standardised within the pool), its own lexical coverage of the question, the
-   coverage by the heading it sits under, a bonus when it opens with the question's
-   subject (definitions do: "번들링은 ..."), a prior for its passage's search rank, and
-   a bonus for the asker's language, so that where a translation holds the same
-   content, the asker reads their own language first.
+   coverage by the heading it sits under (and, for a sentence that points back, what
+   it and its heading cover together beyond either), a bonus when it opens with the
+   question's subject (definitions do: "번들링은 ..."), a prior for its passage's
+   search rank, and a bonus for the asker's language, so that where a translation
+   holds the same content, the asker reads their own language first.
 4. **Selection.** Maximal marginal relevance picks 2-5 sentences: a sentence too
    similar to one already chosen (a repeat) is skipped, and selection stops when the
    next sentence scores well below the best.
@@ -128,6 +129,9 @@ class AnswerConfig:
     definition_bonus: float = 2.0
     definition_evidence: float = 1.0  # evidence + this when a passage defines the asked concept
     heading_weight: float = 2.0  # ... + this * coverage of the question by its heading
+    # ... + this * what a sentence that points back and its heading cover of the question
+    # together beyond either alone ("이 단계의 핵심 활동으로는 …" under "상류 마케팅")
+    completed_weight: float = 4.0
     focus: float = 1.0  # the question's first word or concept weighs 1 + focus in coverage
     min_sentences: int = 2
     max_sentences: int = 5
@@ -1386,10 +1390,22 @@ def _features(
             qterms, idf, qlang, concepts,
             {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},
             texts={c.hit.lang: c.text + "\n" + c.context}, concepts_only=True) > 0)
+        coverage = _coverage(qterms, idf, qlang, concepts, own, texts={c.hit.lang: c.text},
+                             focus=cfg.focus)
+        heading = _coverage(
+            qterms, idf, qlang, concepts, {c.hit.lang: set(_analyzed(c.context, c.hit.lang))},
+            texts={c.hit.lang: c.context}, focus=cfg.focus,
+        ) if c.context and not _title_of_many(c, several) else 0.0
+        completed = 0.0
+        if coverage and heading and _ANAPHOR.match(c.text):
+            both = _coverage(
+                qterms, idf, qlang, concepts,
+                {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},
+                texts={c.hit.lang: c.text + "\n" + c.context}, focus=cfg.focus)
+            completed = max(0.0, both - max(coverage, heading))
         c.features = {
             "dense": float(dense[i]),
-            "coverage": _coverage(qterms, idf, qlang, concepts, own, texts={c.hit.lang: c.text},
-                                  focus=cfg.focus),
+            "coverage": coverage,
             "rank": 1.0 / (1 + c.rank),
             "asker_lang": float(c.hit.lang == qlang and (leads or i in twinned)),
             "lead": float(_opens_with(c, qterms, qlang, concepts)),
@@ -1398,10 +1414,8 @@ def _features(
             "says": says,
             "concept": float(names),
             "concept_near": float(near),
-            "heading": _coverage(
-                qterms, idf, qlang, concepts, {c.hit.lang: set(_analyzed(c.context, c.hit.lang))},
-                texts={c.hit.lang: c.context}, focus=cfg.focus,
-            ) if c.context and not _title_of_many(c, several) else 0.0,
+            "heading": heading,
+            "completed": completed,
         }
     off = sims[~np.eye(len(cands), dtype=bool)]
     mu, sd = (float(off.mean()), max(float(off.std()), 1e-6)) if off.size else (0.0, 1.0)
@@ -1501,6 +1515,7 @@ def _score(c: _Candidate, cfg: AnswerConfig) -> float:
         + cfg.lead_bonus * f["lead"]
         + cfg.definition_bonus * f["defines"]
         + cfg.heading_weight * f["heading"]
+        + cfg.completed_weight * f["completed"]
     )
 
 

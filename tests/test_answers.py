@@ -407,6 +407,18 @@ def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, se
     assert lone > 0 and upselling[lone - 1].startswith("- 신뢰 구축"), upselling
 
 
+@pytest.mark.model
+def test_a_sentence_that_points_back_is_read_with_its_heading(real_kb):
+    """"업스트림 마케팅의 핵심 활동은 무엇인가요?" (upstream marketing's key activities) was
+    answered with two general sentences on upstream marketing. The answer is "이 단계의
+    핵심 활동으로는 …" ("this stage's key activities are …") under the heading "상류
+    마케팅": it names the activities and its heading names the stage, and neither says
+    both, so its own vector is far from the question."""
+    ans = real_kb.ask("업스트림 마케팅의 핵심 활동은 무엇인가요?")
+    texts = [s.text for s in ans.sentences]
+    assert any(t.startswith("이 단계의 핵심 활동으로는") for t in texts), texts
+
+
 def _is_best(ans: Answer, c: answers._Candidate) -> bool:
     best = ans.sentences[ans.best_sentence]
     return (best.start, best.end) == (c.start, c.end)
