@@ -217,10 +217,13 @@ class AnswerSentence:
     # A later sentence of a list item ("- Target customers: …. Upstream marketing
     # targets …"): it belongs to the item quoted before it, not after the list.
     in_item: bool = False
+    # "row": a table's data row, quoted after its "header" row; "" for a sentence.
+    table: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {"text": self.text, "citations": list(self.citations),
-                "span": {"start": self.start, "end": self.end}, "in_item": self.in_item}
+                "span": {"start": self.start, "end": self.end}, "in_item": self.in_item,
+                "table": self.table or None}
 
 
 @dataclass(frozen=True)
@@ -630,16 +633,38 @@ class _Candidate:
     context: str  # the heading or lead-in line the sentence sits under
     score: float = 0.0
     features: dict[str, float] = field(default_factory=dict)
+    # A table's data row: its header row's absolute span, which says what its cells are.
+    header: tuple[int, int] | None = None
+    table: str = ""  # "row" or "header" for a table's lines, else ""
+
+    def own_text(self) -> str:
+        """The sentence, and for a table row the header that names its columns."""
+        if self.header is None:
+            return self.text
+        a, b = self.header
+        return self.hit.text[a - self.hit.start : b - self.hit.start] + "\n" + self.text
 
 
 def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
-    """The answerable sentences of the passages, each with the heading it sits under."""
+    """The answerable sentences of the passages, each with the heading it sits under,
+    and the data rows of their tables with a header ("Metrics | Customer insights,
+    market potential | Conversion rates, engagement |" under "Aspect | Upstream
+    Marketing | Downstream Marketing |")."""
     out = []
     seen: set[str] = set()
     for rank, hit in enumerate(hits):
         context = hit.section
+        rows, lines = _table_lines(hit.text)
         for a, b in sentence_spans(hit.text):
             text = hit.text[a:b]
+            if a in lines:  # a table's line is no heading or lead-in of what follows
+                header = rows.get((a, b))
+                if header is not None and " ".join(text.split()).casefold() not in seen:
+                    seen.add(" ".join(text.split()).casefold())
+                    out.append(_Candidate(
+                        rank, hit, hit.start + a, hit.start + b, text, context,
+                        header=(hit.start + header[0], hit.start + header[1]), table="row"))
+                continue
             if _SIGNPOST.search(text):
                 continue
             if not _is_statement(text, hit.section):
@@ -652,6 +677,53 @@ def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
             seen.add(key)
             out.append(_Candidate(rank, hit, hit.start + a, hit.start + b, text, context))
     return out
+
+
+def _rows_that_name_the_question(kb: KnowledgeBase, st: _State, question: str, qlang: str,
+                                  cands: list[_Candidate]) -> list[_Candidate]:
+    """``cands`` without the table rows that do not name, with their header and heading,
+    every glossary concept the question names. A row says little on its own, and a
+    short one is close to many questions: "Metrics | …" of the upstream/downstream
+    table is no answer to "Which KPIs for cross-selling?". Left in the pool, they also
+    moved the other sentences' standardised scores."""
+    if not any(c.table for c in cands):
+        return cands
+    qterms = query_terms(question, qlang)
+    concepts = _concept_tokens(kb, question, qlang, qterms, kinds=frozenset({"concept", "name"}))
+    if not concepts:
+        return [c for c in cands if not c.table]
+    idf = _idf(st, qlang, qterms)
+    out = []
+    for c in cands:
+        if c.table:
+            terms = set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))
+            assert c.header is not None
+            terms |= _span_terms(c.hit, c.header[0] - c.hit.start, c.header[1] - c.hit.start)
+            terms |= _analyzed(c.context, c.hit.lang)
+            if _coverage(qterms, idf, qlang, concepts, {c.hit.lang: terms},
+                         texts={c.hit.lang: c.own_text() + "\n" + c.context},
+                         concepts_only=True) < 1.0:
+                continue
+        out.append(c)
+    return out
+
+
+def _table_lines(text: str) -> tuple[dict[tuple[int, int], tuple[int, int]], set[int]]:
+    """The data rows of ``text``'s tables that have a header in it, each mapped to its
+    header's span; and where every table line starts."""
+    rows: dict[tuple[int, int], tuple[int, int]] = {}
+    starts: set[int] = set()
+    if "|" not in text:
+        return rows, starts
+    for block in chunking.blocks(text):
+        if block.kind != "table":
+            continue
+        starts.update(m.start() + block.start
+                      for m in re.finditer(r"[^\n]+", text[block.start : block.end]))
+        header, data = chunking.table_rows(text, block)
+        if header is not None:
+            rows.update((row, header) for row in data)
+    return rows, starts
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
@@ -865,7 +937,7 @@ def answer(
         if langs:
             message = _elsewhere(kb, sq, qlang, langs, k_passages, cfg) or message
         return Answer(q, qlang, False, message, evidence=ev, passages=hits, restored=restored)
-    cands = _candidates(hits)
+    cands = _rows_that_name_the_question(kb, st, sq, qlang, _candidates(hits))
     if not cands:
         return Answer(q, qlang, False, _not_found_message(
             kb, qlang, "the closest passages hold no full sentences to quote",
@@ -895,13 +967,22 @@ def answer(
             # sentences and the best is a later one (it was then quoted twice).
             others = [c for c in picked[1:] if c not in led]
             picked = [picked[0]] + rest + others[: max(0, MAX_WITH_LIST - 1 - len(rest))]
-    chosen = _arrange(picked, cands, qset, qlang, units)
-    # Whole lists first, then antecedents in the room they leave; a sentence that points
-    # back at what found no room is left out, unless it is the best one.
-    extra, orphans = _antecedents(chosen, cands, MAX_WITH_LIST - len(chosen))
+    limit = MAX_WITH_LIST
+    table = _compared_table(cands, units)
+    if table:
+        # It answers whole, beside the best two sentences and one they point back at:
+        # its lines are short, and a Korean asker still reads Korean first.
+        rest = [c for c in picked[1:] if c not in table][:2]
+        picked = [picked[0], *rest, *(c for c in table if c is not picked[0])]
+        limit = len(rest) + 3 + len(table)
+    chosen = _with_headers(_arrange(picked, cands, qset, qlang, units), picked[0], limit)
+    # Whole lists and table headers first, then antecedents in the room they leave; a
+    # sentence that points back at what found no room is left out, unless it is the best.
+    extra, orphans = _antecedents(chosen, cands, limit - len(chosen))
     if extra or orphans:
         picked = [c for c in picked if c is picked[0] or c not in orphans]
-        chosen = _arrange(picked + extra, cands, qset, qlang, units)
+        chosen = _with_headers(_arrange(picked + extra, cands, qset, qlang, units), picked[0],
+                               limit)
     best = next(i for i, c in enumerate(chosen) if c is picked[0])
     citations, sentences = _cite(chosen, twins)
     # Each cited passage lists its translations, as a search hit does (QA: the API's
@@ -909,10 +990,13 @@ def answer(
     listed = kb.with_translations([c.hit for c in citations])
     citations = tuple(replace(c, hit=h) for c, h in zip(citations, listed, strict=True))
     n_articles = len({c.hit.article_id for c in chosen})
-    message = (
-        f"{len(sentences)} sentence{'s' if len(sentences) != 1 else ''} quoted from "
-        f"{n_articles} article{'s' if n_articles != 1 else ''}."
-    )
+    # A table's header is no sentence, and its rows are rows: "3 sentences and 5 table
+    # rows quoted from 2 articles."
+    n_rows = sum(1 for s in sentences if s.table == "row")
+    parts = [_count(sum(1 for s in sentences if not s.table), "sentence"),
+             _count(n_rows, "table row")]
+    message = (f"{' and '.join(p for p in parts if p)} quoted from "
+               f"{_count(n_articles, 'article')}.")
     quoted = {c.hit.lang for c in chosen}
     if qlang not in quoted:
         # Said, so that an all-Korean answer to an English question reads as the best
@@ -924,6 +1008,11 @@ def answer(
     return Answer(q, qlang, True, message, sentences, citations, ev,
                   sentences[best].citations[0], hits, best_sentence=best,
                   restored=restored, undefined=_undefined(kb, sq, qlang, cands))
+
+
+def _count(n: int, noun: str) -> str:
+    """"1 sentence", "3 sentences"; "" for none."""
+    return f"{n} {noun}{'s' if n != 1 else ''}" if n else ""
 
 
 def _undefined(kb: KnowledgeBase, question: str, qlang: str,
@@ -993,6 +1082,50 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
         elif group:
             orphans.append(c)
     return out, orphans
+
+
+def _compared_table(cands: list[_Candidate], units: _Units) -> list[_Candidate]:
+    """The rows of the first table among the passages whose header (with the heading
+    it sits under) names every concept a comparing question names, at least two: for
+    "upstream vs downstream", the rows of "Aspect | Upstream Marketing | Downstream
+    Marketing |" are the answer, and no sentence of them says "difference". None for a
+    table of more than :data:`MAX_LIST_ITEMS` rows."""
+    if not units.compares or len(units.concepts) < 2:
+        return []
+    tables: dict[tuple[int, int], list[_Candidate]] = {}
+    for c in cands:
+        if c.header is not None:
+            tables.setdefault(c.header, []).append(c)
+    for rows in tables.values():
+        head = rows[0].own_text().split("\n", 1)[0]
+        if units.concepts <= units.of(head + "\n" + rows[0].context):
+            return rows if len(rows) <= MAX_LIST_ITEMS else []
+    return []
+
+
+def _with_headers(chosen: list[_Candidate], best: _Candidate,
+                  limit: int = MAX_WITH_LIST) -> list[_Candidate]:
+    """``chosen`` (in reading order) with each quoted table row's header row before the
+    first of its rows: "Metrics | Customer insights, … | Conversion rates, … |" does not
+    say which column is upstream marketing. A row whose header finds no room within
+    ``limit`` lines is left out; the best sentence never is (the last sentence that is
+    no table row makes room)."""
+    out = list(chosen)
+    for c in chosen:
+        if c.header is None or c not in out or any(
+                x.table == "header" and (x.start, x.end) == c.header for x in out):
+            continue
+        if len(out) >= limit:
+            spare = next((x for x in reversed(out) if x is not best and not x.table), None)
+            if c is not best or spare is None:
+                out.remove(c)
+                continue
+            out.remove(spare)
+        a, b = c.header
+        head = _Candidate(c.rank, c.hit, a, b, c.hit.text[a - c.hit.start : b - c.hit.start],
+                          c.context, table="header")
+        out.insert(out.index(c), head)
+    return out
 
 
 def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],
@@ -1124,6 +1257,13 @@ def _names_the_question(items: list[_Candidate], qterms: frozenset[str], qlang: 
     return False
 
 
+# A question that compares ("upstream vs downstream", "차이", "Unterschied", "khác nhau").
+_COMPARES = re.compile(
+    r"\b(?:differen(?:ce|ces|t)|differ|vs\.?|versus|compare[sd]?|comparison)\b"
+    r"|차이|비교|\bUnterschied|\bunterscheide|\bVergleich|\bvergleich"
+    r"|khác(?: biệt| nhau)|so sánh", re.I)
+
+
 class _Units:
     """The glossary concepts and question words ("benefit", "Beispiel") a text names,
     by id: what lets a list's title in one language name a question in another."""
@@ -1136,6 +1276,8 @@ class _Units:
         # of a concept: "Was ist Upstream-Marketing?" names no list's title.
         self.asks_for_a_list = (any(c.kind == "word" for c in matched)
                                 and any(c.card for c in matched))
+        self.concepts = frozenset(c.id for c in matched if c.card)
+        self.compares = bool(_COMPARES.search(question))
 
     def of(self, text: str) -> frozenset[str]:
         if self._glossary is None or not text:
@@ -1309,7 +1451,7 @@ def _cite(
         line = _line_start(c)
         in_item = (c.start - c.hit.start != line
                    and chunking.is_list_item(c.hit.text[line:].split("\n", 1)[0]))
-        sentences.append(AnswerSentence(c.text, (n,), c.start, c.end, in_item))
+        sentences.append(AnswerSentence(c.text, (n,), c.start, c.end, in_item, c.table))
     citations = tuple(Citation(n, hits[n], tuple(sorted(spans[n])), tuple(sorted(aligned[n])))
                       for n in sorted(spans))
     return citations, tuple(sentences)
@@ -1381,27 +1523,31 @@ def _features(
     twinned = {i for pair in twins for i in pair}
     for i, c in enumerate(cands):
         own = {c.hit.lang: set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))}
+        if c.header is not None:
+            own[c.hit.lang] |= _span_terms(c.hit, c.header[0] - c.hit.start,
+                                           c.header[1] - c.hit.start)
         says = _says(asked, c) if asked is not None else 0.0  # kind() tests defines() first
         # Whether it names a glossary concept of the question: itself, or with its
         # heading (tested only when it does not itself).
         names = bool(concepts) and _coverage(qterms, idf, qlang, concepts, own,
-                                             texts={c.hit.lang: c.text}, concepts_only=True) > 0
+                                             texts={c.hit.lang: c.own_text()},
+                                             concepts_only=True) > 0
         near = names or (bool(concepts) and _coverage(
             qterms, idf, qlang, concepts,
             {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},
-            texts={c.hit.lang: c.text + "\n" + c.context}, concepts_only=True) > 0)
-        coverage = _coverage(qterms, idf, qlang, concepts, own, texts={c.hit.lang: c.text},
-                             focus=cfg.focus)
+            texts={c.hit.lang: c.own_text() + "\n" + c.context}, concepts_only=True) > 0)
+        coverage = _coverage(qterms, idf, qlang, concepts, own,
+                             texts={c.hit.lang: c.own_text()}, focus=cfg.focus)
         heading = _coverage(
             qterms, idf, qlang, concepts, {c.hit.lang: set(_analyzed(c.context, c.hit.lang))},
             texts={c.hit.lang: c.context}, focus=cfg.focus,
         ) if c.context and not _title_of_many(c, several) else 0.0
         completed = 0.0
-        if coverage and heading and _ANAPHOR.match(c.text):
+        if coverage and heading and (c.table or _ANAPHOR.match(c.text)):
             both = _coverage(
                 qterms, idf, qlang, concepts,
                 {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},
-                texts={c.hit.lang: c.text + "\n" + c.context}, focus=cfg.focus)
+                texts={c.hit.lang: c.own_text() + "\n" + c.context}, focus=cfg.focus)
             completed = max(0.0, both - max(coverage, heading))
         c.features = {
             "dense": float(dense[i]),

@@ -108,6 +108,18 @@ def _table_rows(lines: list[str]) -> list[bool]:
     return table
 
 
+def table_rows(text: str, block: Block) -> tuple[tuple[int, int] | None, list[tuple[int, int]]]:
+    """A table block's header row (the line before its "---|---" rule) and its data rows,
+    as spans of ``text``; no header when the block holds no rule after its first line
+    (a passage that starts partway down a table)."""
+    lines = [(block.start + m.start(), block.start + m.end())
+             for m in re.finditer(r"[^\n]+", text[block.start : block.end])]
+    lines = [(a, b) for a, b in lines if text[a:b].strip()]
+    if len(lines) >= 2 and _is_rule(text[lines[1][0] : lines[1][1]]):
+        return lines[0], [x for x in lines[2:] if not _is_rule(text[x[0] : x[1]])]
+    return None, [x for x in lines if not _is_rule(text[x[0] : x[1]])]
+
+
 def _is_heading(line: str, next_line: str | None) -> bool:
     """A heading is short, is not a list item or table row, and is followed by content.
 

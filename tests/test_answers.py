@@ -146,7 +146,7 @@ def test_to_dict_matches_the_api_shape(fake_kb):
     d = answer(fake_kb, "What is upstream marketing?").to_dict()
     assert {"query", "lang", "found", "message", "answer", "citations"} <= set(d)
     assert d["found"] is True and d["lang"] == "en"
-    assert all(set(s) == {"text", "citations", "span", "in_item"} for s in d["answer"])
+    assert all(set(s) == {"text", "citations", "span", "in_item", "table"} for s in d["answer"])
     hit_fields = {"chunk_id", "article_id", "title", "lang", "section", "text", "start", "end",
                   "score", "signals"}
     for c in d["citations"]:
@@ -983,3 +983,50 @@ def test_two_loosely_related_items_do_not_bring_their_whole_list(real_kb):
         "Why is there tension between marketing and sales teams?").sentences]
     assert any("Spannung zwischen Marketing- und Verkaufsteams" in t for t in texts), texts
     assert not any(t.startswith(("- Performance Metrics", "- Brand Messaging")) for t in texts)
+
+
+TABLE_HEADER = "Aspect | Upstream Marketing | Downstream Marketing |"
+
+
+@pytest.mark.model
+def test_a_table_row_that_answers_is_quoted_under_its_header(real_kb):
+    """"Which metrics are used for upstream marketing?" quoted sentences on conversion
+    metrics (downstream's) and general ones: the answer is the comparison table's row
+    "Metrics | Customer insights, market potential | …", which table rows never were.
+    A row is quoted with the header row that names its columns, right before it."""
+    ans = real_kb.ask("Which metrics are used for upstream marketing?")
+    lines = [(s.table, s.text) for s in ans.sentences]
+    row = next(i for i, (_, t) in enumerate(lines) if t.startswith("Metrics | Customer insights"))
+    assert lines[row][0] == "row" and lines[row - 1] == ("header", TABLE_HEADER), lines
+    assert [t for t, _ in lines].count("header") == 1
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "What is the difference between upstream and downstream marketing?",
+    "upstream vs downstream",
+    "업스트림과 다운스트림 마케팅의 차이는?",
+])
+def test_a_comparing_question_quotes_the_table_that_compares_its_concepts_whole(
+        real_kb, question):
+    """No sentence of the comparison table says "difference", so its rows were never
+    quoted for the question they answer best. A question that compares two concepts
+    quotes the table whose header names both, every row of it, beside the best
+    sentences: a Korean asker still reads Korean first."""
+    ans = real_kb.ask(question)
+    tables = [s.text for s in ans.sentences if s.table]
+    assert tables[0] == TABLE_HEADER and len(tables) == 6, tables
+    assert len(ans.sentences) <= len(tables) + 4
+    n = len(ans.sentences) - 6
+    assert ans.message.startswith(f"{n} sentence{'s' if n > 1 else ''} and 5 table rows "
+                                  "quoted from "), ans.message
+    if ans.lang == "ko":
+        assert ans.citations[ans.sentences[0].citations[0] - 1].hit.lang == "ko"
+
+
+@pytest.mark.model
+def test_a_question_that_does_not_compare_quotes_no_whole_table(real_kb):
+    for question in ("What is upstream marketing?", "How do upstream and downstream "
+                     "marketing work together?"):
+        rows = [s.text for s in real_kb.ask(question).sentences if s.table == "row"]
+        assert len(rows) <= 1, (question, rows)

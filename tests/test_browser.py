@@ -291,6 +291,28 @@ def test_a_wide_table_on_a_phone_scrolls_with_a_cue_and_from_the_keyboard(browse
         ctx.close()
 
 
+def test_an_answer_quotes_table_rows_as_a_table_that_fits_a_phone(page, browser, base_url):
+    """"upstream vs downstream" quotes the comparison table whole: a table with the
+    header's cells as column heads and a source number per row, which a phone scrolls
+    inside its box rather than widening the page."""
+    from playwright.sync_api import expect
+
+    page.goto("/?q=upstream%20vs%20downstream")
+    table = page.locator(".answer-text").get_by_role("region", name="Table")
+    expect(table).to_be_visible()
+    expect(table.locator("th")).to_have_text(["Aspect", "Upstream Marketing",
+                                              "Downstream Marketing"])
+    expect(table.locator("tr")).to_have_count(6)
+    expect(table.locator("tr").last.locator("a.cite")).to_have_count(1)
+    ctx, pg = _phone(browser, base_url)
+    try:
+        pg.goto("/?q=upstream%20vs%20downstream")
+        pg.wait_for_selector(".answer-table")
+        assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        ctx.close()
+
+
 def test_the_ask_page_starts_at_the_skip_link_and_slash_finds_the_box(page):
     """QA: the Ask box took focus on load (autofocus), so keyboard and screen reader
     users skipped the skip link and the introduction. "/" moves to the box instead;

@@ -112,7 +112,7 @@ def test_ask_shape(client):
     assert 2 <= len(body["answer"]) <= 8  # 5, or up to 8 to quote a list whole
     numbers = {c["n"] for c in body["citations"]}
     for sentence in body["answer"]:
-        assert set(sentence) == {"text", "citations", "span", "in_item"}
+        assert set(sentence) == {"text", "citations", "span", "in_item", "table"}
         assert set(sentence["citations"]) <= numbers
     quoted = {s["text"] for s in body["answer"]}
     for c in body["citations"]:
@@ -844,3 +844,47 @@ def test_a_wide_table_scrolls_in_a_named_region_a_keyboard_reaches(client):
     be reached from the keyboard (the scroll shadow is CSS: tests/test_browser.py)."""
     page = client.get(f"/articles/{EN_ARTICLE}").text
     assert '<div class="doc-table" tabindex="0" role="region" aria-label="Table"><table>' in page
+
+
+@pytest.mark.model
+def test_the_ask_page_shows_quoted_table_rows_as_a_table(real_kb):
+    """The comparison table's rows are quoted under its header; the page shows them as
+    a table with the header's cells as column heads, and a source number per row."""
+    app = create_app(Settings(index_dir=real_kb.index_dir), kb=real_kb)
+    with TestClient(app) as c:
+        page = c.get("/", params={"q": "upstream vs downstream"}).text
+    table = re.search(r'<div class="doc-table answer-table"[^>]*><table>(.*?)</table>', page,
+                      re.S)
+    assert table, page
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.group(1), re.S)
+    assert re.findall(r'<th scope="col">([^<]*)</th>', rows[0]) == [
+        "Aspect", "Upstream Marketing", "Downstream Marketing"]
+    assert re.findall(r"<td>([^<]*)</td>", rows[-1]) == [
+        "Metrics", "Customer insights, market potential", "Conversion rates, engagement"]
+    assert all('class="cite"' in r for r in rows[1:]) and 'class="cite"' not in rows[0]
+
+
+def test_a_quoted_table_rows_markup_is_shown_as_text():
+    """A table row's cells are article text too: escaped like every sentence."""
+    from kb.answers import Answer, AnswerSentence, Citation
+    from kb.results import Hit
+    from web import views
+    from web.app import templates
+
+    text = ("Aspect | <b>Upstream</b> | Downstream |\n---|---|---|\n"
+            "Goal | <script>alert(1)</script> | sales & more |")
+    head, row = text.split("\n")[0], text.split("\n")[2]
+    hit = Hit(chunk_id=1, article_id="evil", title="<i>Evil</i>", lang="en", section="",
+              text=text, start=0, end=len(text), score=1.0)
+    at = text.index(row)
+    ans = Answer("q", "en", True, "2 sentences quoted from 1 article.", (
+        AnswerSentence(head, (1,), 0, len(head), table="header"),
+        AnswerSentence(row, (1,), at, at + len(row), table="row"),
+    ), (Citation(1, hit, ((0, len(head)), (at, at + len(row)))),), passages=(hit,))
+    ctx = {"answer": views.answer_view(ans, others=[]), "query": "q", "chips": [],
+           "page": "ask", "max_chars": 500}
+    page = templates().env.get_template("ask.html").render(ctx)
+    assert "<script>alert" not in page and "<b>Upstream" not in page
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page
+    assert '<th scope="col">&lt;b&gt;Upstream&lt;/b&gt;</th>' in page
+    assert "<td>sales &amp; more</td>" in page

@@ -75,6 +75,9 @@ class AnswerSentence(_Body):
     span: Span
     in_item: bool = Field(False, description="A later sentence of the list item quoted "
                                              "before it (the Ask page shows it in that item).")
+    table: Literal["header", "row"] | None = Field(
+        None, description="A table's header row, or a data row quoted under it (the Ask "
+                          "page shows them as a table; cells are separated by \"|\").")
 
 
 class Citation(Hit):

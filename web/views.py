@@ -202,6 +202,9 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
             ],
             "in_item": s.in_item,
             "article": cited[s.citations[0]].hit.article_id if s.citations else None,
+            "table": s.table,
+            "cells": [s.text[lo:hi] for lo, hi in _cells(s.text, 0, len(s.text))]
+            if s.table else [],
         }
         for s in ans.sentences
     ]
@@ -210,6 +213,15 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     blocks: list[dict[str, Any]] = []
     for sent in sentences:
         last = blocks[-1] if blocks else None
+        # A table's quoted rows are a table, under the header row quoted with them.
+        if sent["table"]:
+            if sent["table"] == "header" or last is None or not last.get("table"):
+                blocks.append({"table": True, "list": False, "entries": [], "rows": []})
+            head = sent["table"] == "header"  # its rows cite the passage
+            blocks[-1]["rows"].append(
+                sent | {"head": head, "citations": [] if head else sent["citations"]})
+            blocks[-1]["entries"].append([sent])
+            continue
         same_article = last is not None and last["entries"][-1][-1]["article"] == sent["article"]
         if sent["in_item"] and last is not None and last["list"] and same_article:
             last["entries"][-1].append(sent)  # a later sentence of the item above (QA)
@@ -218,7 +230,8 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         # from another article read as a fifth KPI); of another passage of the same
         # article, they go on with it (a list the chunker split: five steps read as
         # two lists).
-        if last is None or last["list"] != sent["item"] or (sent["item"] and not same_article):
+        if (last is None or last.get("table") or last["list"] != sent["item"]
+                or (sent["item"] and not same_article)):
             blocks.append({"list": sent["item"], "entries": []})
         if sent["item"] or not blocks[-1]["entries"]:
             blocks[-1]["entries"].append([])
@@ -585,6 +598,24 @@ def _item_parts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [p for it in items for p in it["parts"] + _item_parts(it["children"])]
 
 
+def _cells(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """The cells of the table row ``text[a:b]``, as spans without their padding."""
+    cells, cell_start = [], a
+    for m in re.finditer(r"\|", text[a:b] + "|"):
+        cut = a + m.start()
+        lo, hi = cell_start, cut
+        while lo < hi and text[lo].isspace():
+            lo += 1
+        while hi > lo and text[hi - 1].isspace():
+            hi -= 1
+        if not (cut == a and lo == hi):  # a leading "|" opens no cell
+            cells.append((lo, hi))
+        cell_start = cut + 1
+    if cells and text[a:b].rstrip().endswith("|") and cells[-1][0] == cells[-1][1]:
+        cells.pop()  # nor does a trailing one ("| | 300 | |" keeps its empty cells)
+    return cells
+
+
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 
 
@@ -603,21 +634,8 @@ def _table(text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
     for i, (a, b) in enumerate(lines):
         if i == header:
             continue
-        cells, cell_start = [], a
-        for m in re.finditer(r"\|", text[a:b] + "|"):
-            cut = a + m.start()
-            lo, hi = cell_start, cut
-            while lo < hi and text[lo].isspace():
-                lo += 1
-            while hi > lo and text[hi - 1].isspace():
-                hi -= 1
-            if not (cut == a and lo == hi):  # a leading "|" opens no cell
-                cells.append((lo, hi))
-            cell_start = cut + 1
-        if cells and text[a:b].rstrip().endswith("|") and cells[-1][0] == cells[-1][1]:
-            cells.pop()  # nor does a trailing one ("| | 300 | |" keeps its empty cells)
         rows.append({"head": header is not None and i < header,
-                     "cells": [_parts(text, lo, hi, spans) for lo, hi in cells]})
+                     "cells": [_parts(text, lo, hi, spans) for lo, hi in _cells(text, a, b)]})
     # The name of its scroll region (keyboard users scroll it; a screen reader says
     # what it is): a pipe table has no caption to name it by.
     return {"tag": "table", "rows": rows, "parts": [], "label": "Table"}
