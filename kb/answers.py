@@ -21,15 +21,16 @@ behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measu
      adding one leaves other questions' margins alone.
    The answer is ``found`` when ``coverage + dense_weight * margin >= threshold``.
 3. **Sentence scoring.** Each sentence of the passages is a candidate, except headings,
-   questions, lead-ins ending in ":", table rows and signposts ("In this section we
-   will look at ..."). Its score adds: its vector's similarity to the question (the
+   questions, lead-ins ending in ":" and signposts ("In this section we will look at
+   ..."); so is a table's data row that names, with its header, every concept the
+   question names. Its score adds: its vector's similarity to the question (the
    vectors stored at ingest, centred per language so languages compete fairly, then
    standardised within the pool), its own lexical coverage of the question, the
-   coverage by the heading it sits under (and, for a sentence that points back, what
-   it and its heading cover together beyond either), a bonus when it opens with the
-   question's subject (definitions do: "번들링은 ..."), a prior for its passage's
-   search rank, and a bonus for the asker's language, so that where a translation
-   holds the same content, the asker reads their own language first.
+   coverage by the heading it sits under (and what it and its heading cover together
+   beyond either), a bonus when it opens with the question's subject (definitions do:
+   "번들링은 ..."), a prior for its passage's search rank, and a bonus for the asker's
+   language, so that where a translation holds the same content, the asker reads
+   their own language first.
 4. **Selection.** Maximal marginal relevance picks 2-5 sentences: a sentence too
    similar to one already chosen (a repeat) is skipped, and selection stops when the
    next sentence scores well below the best.
@@ -129,8 +130,8 @@ class AnswerConfig:
     definition_bonus: float = 2.0
     definition_evidence: float = 1.0  # evidence + this when a passage defines the asked concept
     heading_weight: float = 2.0  # ... + this * coverage of the question by its heading
-    # ... + this * what a sentence that points back and its heading cover of the question
-    # together beyond either alone ("이 단계의 핵심 활동으로는 …" under "상류 마케팅")
+    # ... + this * what a sentence and its heading cover of the question together beyond
+    # either alone ("이 단계의 핵심 활동으로는 …" under "상류 마케팅")
     completed_weight: float = 4.0
     focus: float = 1.0  # the question's first word or concept weighs 1 + focus in coverage
     min_sentences: int = 2
@@ -1543,7 +1544,7 @@ def _features(
             texts={c.hit.lang: c.context}, focus=cfg.focus,
         ) if c.context and not _title_of_many(c, several) else 0.0
         completed = 0.0
-        if coverage and heading and (c.table or _ANAPHOR.match(c.text)):
+        if coverage and heading:
             both = _coverage(
                 qterms, idf, qlang, concepts,
                 {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},

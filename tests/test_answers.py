@@ -408,15 +408,21 @@ def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, se
 
 
 @pytest.mark.model
-def test_a_sentence_that_points_back_is_read_with_its_heading(real_kb):
+@pytest.mark.parametrize(("question", "wanted"), [
+    ("업스트림 마케팅의 핵심 활동은 무엇인가요?", "이 단계의 핵심 활동으로는"),
+    ("다운스트림 마케팅에는 어떤 전략이 포함되나요?", "여기에는 인적 판매, 이메일 마케팅"),
+    ("업스트림 마케팅의 성과는 어떤 지표로 측정하나요?", "소셜 미디어 통계나 브랜드 인지도와"),
+])
+def test_a_sentence_is_read_with_its_heading(real_kb, question, wanted):
     """"업스트림 마케팅의 핵심 활동은 무엇인가요?" (upstream marketing's key activities) was
     answered with two general sentences on upstream marketing. The answer is "이 단계의
     핵심 활동으로는 …" ("this stage's key activities are …") under the heading "상류
     마케팅": it names the activities and its heading names the stage, and neither says
-    both, so its own vector is far from the question."""
-    ans = real_kb.ask("업스트림 마케팅의 핵심 활동은 무엇인가요?")
-    texts = [s.text for s in ans.sentences]
-    assert any(t.startswith("이 단계의 핵심 활동으로는") for t in texts), texts
+    both, so its own vector is far from the question. QA12 found two more: "여기에는 …
+    전략이 포함됩니다" under "다운스트림 마케팅", and metrics "상위 단계" (upper stage)
+    measures, a word the glossary does not know for upstream."""
+    texts = [s.text for s in real_kb.ask(question).sentences]
+    assert any(t.startswith(wanted) for t in texts), texts
 
 
 def _is_best(ans: Answer, c: answers._Candidate) -> bool:
