@@ -26,14 +26,16 @@ if TYPE_CHECKING:
 # and German the term must end what is asked ({end}): "What are cross-selling KPIs?"
 # asks for the KPIs (QA).
 _END = r"(?=\s*([?.!,;:]|$)|\s+(and|or|in|for|of|und|oder|im|in|bei|beim|für|von)\b)"
+# {p}: the term glossed in brackets, "Bán chéo (cross-selling) là gì?" (QA12).
 _ASKS = {
     "en": r"\b((what\s+(is|are)|what's|define|definition\s+of|meaning\s+of)\s+(an?\s+|the\s+)?"
-          r"{t}(e?s)?{end}|what\s+(does|do)\s+(an?\s+|the\s+)?{t}(e?s)?\s+mean\b)",
+          r"{t}(e?s)?{p}{end}|what\s+(does|do)\s+(an?\s+|the\s+)?{t}(e?s)?{p}\s+mean\b)",
     "de": r"\b(was\s+(ist|sind|bedeutet|bedeuten|heißt|versteht\s+man\s+unter)|definition\s+"
-          r"(von|der|des)|definiere)\s+((der|die|das|ein|eine)\s+)?{t}{end}",
+          r"(von|der|des)|definiere)\s+((der|die|das|ein|eine)\s+)?{t}{p}{end}",
     # At the start: "Lợi ích của tiếp thị thượng nguồn là gì?" asks for the benefits.
-    "ko": r"^\s*{t}\s*(이란|란|(은|는|이|가)\s*(무엇|뭐)|의\s*(정의|뜻|의미))",
-    "vi": r"^\s*({t}\s+(là\s+gì|nghĩa\s+là\s+gì)|thế\s+nào\s+là\s+{t}|định\s+nghĩa\s+(về\s+)?{t})",
+    "ko": r"^\s*{t}{p}\s*(이란|란|(은|는|이|가)\s*(무엇|뭐)|의\s*(정의|뜻|의미))",
+    "vi": r"^\s*({t}{p}\s+(là\s+gì|nghĩa\s+là\s+gì)|thế\s+nào\s+là\s+{t}{p}"
+          r"|định\s+nghĩa\s+(về\s+)?{t}{p})",
 }
 # How a sentence that defines X opens, in the passage's language: "X is a ...", not "X
 # is important". Korean marks any topic with 은/는 ("업스트림 마케팅은 마치 강물을 …
@@ -69,7 +71,8 @@ def _compiled(template: str, terms: tuple[str, ...]) -> re.Pattern[str] | None:
                             for t in terms)
     if not alternatives:
         return None
-    pattern = template.replace("{t}", f"({alternatives})").replace("{end}", _END)
+    pattern = (template.replace("{t}", f"({alternatives})").replace("{end}", _END)
+               .replace("{p}", r"(\s*\([^)]*\))?"))
     return re.compile(pattern, re.IGNORECASE)
 
 

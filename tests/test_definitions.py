@@ -30,6 +30,11 @@ def concept(glossary: Glossary, concept_id: str):
     ("What does bundling mean?", "bundling"),
     ("Was heißt Bündelung?", "bundling"),
     ("Thế nào là bán chéo?", "cross-selling"),
+    # QA12: the term glossed in brackets.
+    ("Bán chéo (cross-selling) là gì?", "cross-selling"),
+    ("What is bundling (Bündelung)?", "bundling"),
+    ("Was ist Upselling (업셀링)?", "upselling"),
+    ("크로스셀링(교차 판매)이란?", "cross-selling"),
     ("What is cross-selling and why target existing customers?", "cross-selling"),
     # QA: these ask for the KPIs and the techniques, not for a definition.
     ("What are cross-selling KPIs?", None),
