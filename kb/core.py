@@ -41,6 +41,7 @@ from kb.sentences import sentence_spans
 from kb.settings import Settings
 from kb.store import (
     FORMAT_VERSION,
+    ChunkRow,
     NewChunk,
     Store,
     atomic_write_text,
@@ -1191,13 +1192,17 @@ class KnowledgeBase:
 
     def _hits(self, fused: list[Scored], k: int) -> list[Hit]:
         top = fused[: self._fetch(k)]
-        rows = self.store.chunks([s.chunk_id for s in top])
         if not self._titles:
             self._titles = self.store.titles()
         hits: list[Hit] = []
         per_article: dict[str, int] = {}
         cap = self.search_config.per_article_cap
-        for s in top:
+        rows: dict[int, ChunkRow] = {}
+        read = 0  # rows are read as far as the hits need them, k at a time
+        for i, s in enumerate(top):
+            if i == read:
+                rows = self.store.chunks([x.chunk_id for x in top[read : read + k]])
+                read += k
             row = rows.get(s.chunk_id)
             if row is None:
                 continue

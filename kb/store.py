@@ -563,12 +563,14 @@ class Store:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(
+        # Plain tuples in ChunkRow's field order: building each row from a dict of a
+        # sqlite3.Row cost more than the read (33 rows: 0.40 ms against 0.15 ms).
+        rows = self._tuples(
             "SELECT id, article_id, ord, lang, section, start, end, text, n_tokens "
             f"FROM chunks WHERE id IN ({marks})",
-            [int(i) for i in ids],
+            tuple(int(i) for i in ids),
         )
-        return {r["id"]: ChunkRow(**dict(r)) for r in rows}
+        return {r[0]: ChunkRow(*r) for r in rows}
 
     def article_chunks(self, article_id: str) -> list[ChunkRow]:
         rows = self.conn.execute(
