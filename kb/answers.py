@@ -969,7 +969,8 @@ def answer(
             others = [c for c in picked[1:] if c not in led]
             picked = [picked[0]] + rest + others[: max(0, MAX_WITH_LIST - 1 - len(rest))]
     limit = MAX_WITH_LIST
-    table = _compared_table(cands, units)
+    table = _compared_table(cands, units) or _compared_table_further(
+        kb, st, sq, qlang, langs, hits, units, k_passages)
     if table:
         # It answers whole, beside the best two sentences and one they point back at:
         # its lines are short, and a Korean asker still reads Korean first.
@@ -1034,6 +1035,7 @@ def _undefined(kb: KnowledgeBase, question: str, qlang: str,
 
 MAX_LIST_ITEMS = 6  # items (lines), not sentences: a longer list is not quoted whole
 MAX_WITH_LIST = 8  # sentences in an answer that quotes a whole list
+FURTHER_PASSAGES = 20  # where a comparing question looks for its table beyond its own
 # The question's coverage by a list's heading (its words, IDF-weighted) that makes the
 # heading the list's lead-in: the question asks for what the list holds.
 LIST_HEADING_COVERAGE = 0.75
@@ -1102,6 +1104,24 @@ def _compared_table(cands: list[_Candidate], units: _Units) -> list[_Candidate]:
         if units.concepts <= units.of(head + "\n" + rows[0].context):
             return rows if len(rows) <= MAX_LIST_ITEMS else []
     return []
+
+
+def _compared_table_further(kb: KnowledgeBase, st: _State, question: str, qlang: str,
+                            langs: Sequence[str] | None, hits: Sequence[Hit], units: _Units,
+                            k: int) -> list[_Candidate]:
+    """:func:`_compared_table` in the passages that search ranks after the answer's
+    own: "업스트림 마케팅과 다운스트림 마케팅의 차이점은 무엇인가요?" has its Korean
+    passages first and the English comparison table 11th (QA12), where English, German
+    and Vietnamese questions had it among their eight."""
+    if not units.compares or len(units.concepts) < 2:
+        return []
+    seen = {h.chunk_id for h in hits}
+    more = kb.search(question, k=FURTHER_PASSAGES, langs=langs, query_lang=qlang).hits
+    extra = [h for h in more if h.chunk_id not in seen and "|" in h.text]
+    cands = _rows_that_name_the_question(kb, st, question, qlang, _candidates(extra))
+    for c in cands:
+        c.rank += k  # after the answer's own passages
+    return _compared_table(cands, units)
 
 
 def _with_headers(chosen: list[_Candidate], best: _Candidate,

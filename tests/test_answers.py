@@ -1012,6 +1012,8 @@ def test_a_table_row_that_answers_is_quoted_under_its_header(real_kb):
     "What is the difference between upstream and downstream marketing?",
     "upstream vs downstream",
     "업스트림과 다운스트림 마케팅의 차이는?",
+    # QA12: the table is 11th in search here, after the Korean passages.
+    "업스트림 마케팅과 다운스트림 마케팅의 차이점은 무엇인가요?",
 ])
 def test_a_comparing_question_quotes_the_table_that_compares_its_concepts_whole(
         real_kb, question):
