@@ -658,10 +658,11 @@ def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
         rows, lines = _table_lines(hit.text)
         for a, b in sentence_spans(hit.text):
             text = hit.text[a:b]
+            key = " ".join(text.split()).casefold()
             if a in lines:  # a table's line is no heading or lead-in of what follows
                 header = rows.get((a, b))
-                if header is not None and " ".join(text.split()).casefold() not in seen:
-                    seen.add(" ".join(text.split()).casefold())
+                if header is not None and key not in seen:
+                    seen.add(key)
                     out.append(_Candidate(
                         rank, hit, hit.start + a, hit.start + b, text, context,
                         header=(hit.start + header[0], hit.start + header[1]), table="row"))
@@ -672,7 +673,6 @@ def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
                 if len(text) <= 120 and (a == 0 or hit.text[a - 1] == "\n"):
                     context = _BULLET.sub("", text).rstrip(":：").strip()  # a heading or lead-in
                 continue
-            key = " ".join(text.split()).casefold()
             if key in seen:
                 continue
             seen.add(key)
@@ -697,16 +697,21 @@ def _rows_that_name_the_question(kb: KnowledgeBase, st: _State, question: str, q
     out = []
     for c in cands:
         if c.table:
-            terms = set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))
-            assert c.header is not None
-            terms |= _span_terms(c.hit, c.header[0] - c.hit.start, c.header[1] - c.hit.start)
-            terms |= _analyzed(c.context, c.hit.lang)
+            terms = _own_terms(c) | _analyzed(c.context, c.hit.lang)
             if _coverage(qterms, idf, qlang, concepts, {c.hit.lang: terms},
                          texts={c.hit.lang: c.own_text() + "\n" + c.context},
                          concepts_only=True) < 1.0:
                 continue
         out.append(c)
     return out
+
+
+def _own_terms(c: _Candidate) -> set[str]:
+    """The analyzed terms of the sentence, and of a table row's header."""
+    terms = set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))
+    if c.header is not None:
+        terms |= _span_terms(c.hit, c.header[0] - c.hit.start, c.header[1] - c.hit.start)
+    return terms
 
 
 def _table_lines(text: str) -> tuple[dict[tuple[int, int], tuple[int, int]], set[int]]:
@@ -1543,10 +1548,7 @@ def _features(
     leads = any(c.hit.lang == qlang and c.rank < 3 for c in cands)
     twinned = {i for pair in twins for i in pair}
     for i, c in enumerate(cands):
-        own = {c.hit.lang: set(_span_terms(c.hit, c.start - c.hit.start, c.end - c.hit.start))}
-        if c.header is not None:
-            own[c.hit.lang] |= _span_terms(c.hit, c.header[0] - c.hit.start,
-                                           c.header[1] - c.hit.start)
+        own = {c.hit.lang: _own_terms(c)}
         says = _says(asked, c) if asked is not None else 0.0  # kind() tests defines() first
         # Whether it names a glossary concept of the question: itself, or with its
         # heading (tested only when it does not itself).
