@@ -1041,6 +1041,11 @@ def _undefined(kb: KnowledgeBase, question: str, qlang: str,
 MAX_LIST_ITEMS = 6  # items (lines), not sentences: a longer list is not quoted whole
 MAX_WITH_LIST = 8  # sentences in an answer that quotes a whole list
 FURTHER_PASSAGES = 20  # where a comparing question looks for its table beyond its own
+# A sentence and its heading must cover this much of the question together to earn
+# what they cover beyond either alone: "why do sales and marketing teams clash?" had a
+# list item ("Sales Enablement", .38) lead for its heading's "marketing" (.11), and the
+# sentence on the tension went from 2nd to 6th (QA12b).
+COMPLETED_COVERAGE = 0.5
 # The question's coverage by a list's heading (its words, IDF-weighted) that makes the
 # heading the list's lead-in: the question asks for what the list holds.
 LIST_HEADING_COVERAGE = 0.75
@@ -1571,7 +1576,8 @@ def _features(
                 qterms, idf, qlang, concepts,
                 {c.hit.lang: own[c.hit.lang] | _analyzed(c.context, c.hit.lang)},
                 texts={c.hit.lang: c.own_text() + "\n" + c.context}, focus=cfg.focus)
-            completed = max(0.0, both - max(coverage, heading))
+            if both >= COMPLETED_COVERAGE:
+                completed = both - max(coverage, heading)
         c.features = {
             "dense": float(dense[i]),
             "coverage": coverage,
