@@ -1293,6 +1293,9 @@ _COMPARES = re.compile(
     r"\b(?:differen(?:ce|ces|t)|differ|vs\.?|versus|compare[sd]?|comparison)\b"
     r"|차이|비교|\bUnterschied|\bunterscheide|\bVergleich|\bvergleich"
     r"|khác(?: biệt| nhau)|so sánh", re.I)
+# A question that asks for a reason: its answer is an explanation, not a list that two
+# of its items happen to match.
+_WHY = re.compile(r"\b(?:why|warum|wieso|weshalb|tại sao|vì sao|lý do)\b|왜|이유", re.I)
 
 
 class _Units:
@@ -1309,6 +1312,7 @@ class _Units:
                                 and any(c.card for c in matched))
         self.concepts = frozenset(c.id for c in matched if c.card)
         self.compares = bool(_COMPARES.search(question))
+        self.why = bool(_WHY.search(question))
 
     def of(self, text: str) -> frozenset[str]:
         if self._glossary is None or not text:
@@ -1366,8 +1370,9 @@ def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: froz
             # Two items quoted by their names: two later sentences that happen to name
             # the question's concept ("업스트림 마케팅은 …" in two of five steps) are
             # no sign that the question asks for the list.
-            elif sum(c.start - c.hit.start == _line_start(c) and _near_best(c, chosen)
-                     for c in quoted) >= 2 or (
+            elif (units is None or not units.why) and sum(
+                c.start - c.hit.start == _line_start(c) and _near_best(c, chosen)
+                for c in quoted) >= 2 or (
                 chosen[0] in quoted and _close_sibling(chosen[0], lst, cands)
             ):
                 groups.append(_whole(lst, cands))

@@ -1049,3 +1049,16 @@ def test_a_heading_that_adds_little_does_not_lift_a_sentence_above_the_answer(re
     texts = [s.text for s in real_kb.ask("why do sales and marketing teams clash?").sentences]
     tension = next(i for i, t in enumerate(texts) if "Spannung zwischen Marketing" in t)
     assert tension <= 1, texts
+
+
+@pytest.mark.model
+def test_a_why_question_is_not_padded_with_a_list_two_items_match(real_kb):
+    """QA12: "why do sales and marketing teams clash?" quoted two items of the English
+    list of downstream activities (they say "sales" and "marketing"), and so the whole
+    list: seven sentences, four of them activities that explain nothing. A reason is an
+    explanation; two matching items no longer bring their list to a why-question."""
+    texts = [s.text for s in real_kb.ask("why do sales and marketing teams clash?").sentences]
+    assert any("Spannung zwischen Marketing" in t for t in texts), texts
+    activities = ("Marketing Campaigns", "Sales Enablement", "Performance Metrics",
+                  "Brand Messaging")
+    assert sum(any(a in t for a in activities) for t in texts) <= 2, texts
