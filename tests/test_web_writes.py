@@ -542,6 +542,32 @@ def test_add_page_file_preview_moves_the_text_into_the_form(client, lib):
     assert r.status_code == 303 and r.headers["location"].startswith("/articles/dingo?")
 
 
+def test_add_page_a_refused_file_save_keeps_the_file_text(client, lib):
+    """QA13: saving an uploaded file whose id exists came back with an empty form, and
+    doing what the error said (tick "Replace", Save) then failed with "pasted text: the
+    text is empty". The file's text now moves into the text box, as a preview's does."""
+    client.post("/api/articles", files={"file": UPLOADS["txt"]}, headers=AUTH)
+    new = ("quokka.txt", b"Quokka loyalty v2\n\nQuokka members now collect stamps in "
+           b"the quokka app and swap them for gifts.")
+    r = client.post("/add", data={"token": TOKEN, "action": "save", "text": ""},
+                    files={"file": new})
+    assert r.status_code == 409 and 'id="add-error"' in r.text, r.text
+    assert "The text of quokka.txt is now in the text box" in r.text
+    box = re.search(r"<textarea[^>]*>([^<]*)</textarea>", r.text)
+    assert box and "Quokka members now collect stamps" in box.group(1)
+    r = client.post("/add", data={"token": TOKEN, "action": "save", "replace": "true",
+                                  "id": "quokka", "text": html.unescape(box.group(1)),
+                                  "carried": _hidden(r.text, "carried")},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/articles/quokka?saved=replaced"
+    assert "stamps" in client.get("/api/articles/quokka").json()["text"]
+    # A duplicate of a stored article: the text is kept too.
+    seed = (CORPUS / f"{EN_SEED}.txt").read_bytes()
+    r = client.post("/add", data={"token": TOKEN, "action": "save", "text": ""},
+                    files={"file": ("copy.txt", seed)})
+    assert r.status_code == 409 and "is now in the text box" in r.text
+
+
 def _hidden(html: str, name: str) -> str:
     m = re.search(rf'name="{name}" value="([^"]*)"', html)
     return m.group(1) if m else ""

@@ -340,6 +340,24 @@ def _editing(kb: Any, form: uploads.ArticleInput | None) -> dict[str, Any] | Non
         return None
 
 
+def _kept_file(kb: Any, request: Request, form: uploads.ArticleInput, error: KBError, *,
+               save: bool, replace: bool) -> Response | None:
+    """The Add page after a refused save of an uploaded file, with the file's text in
+    the text box, as a preview puts it there: a file input cannot be refilled, and the
+    page came back empty (QA13: an id that exists, then "Replace" as the error advised,
+    then "pasted text: the text is empty"). None when the file itself is what failed."""
+    if not save or form.filename is None or (form.text or "").strip():
+        return None
+    try:
+        result = uploads.save(kb, request.app.state.write_lock,
+                              dataclasses.replace(form, preview=True), replace=replace)
+    except KBError:
+        return None
+    ctx = views.add_context(request.app.state.settings, form=form, result=result, error=error,
+                            editing=_editing(kb, form))
+    return render(request, "add.html", "add", ctx, status_code=error.status)
+
+
 @router.post("/add", response_class=HTMLResponse)
 def add_submit(request: Request, kb: KB,
                submission: Annotated[Submission, Depends(add_submission)]) -> Response:
@@ -373,6 +391,9 @@ def add_submit(request: Request, kb: KB,
                                   dataclasses.replace(form, preview=not save), replace=replace)
         except KBError as exc:
             error = exc
+            kept = _kept_file(kb, request, form, error, save=save, replace=replace)
+            if kept is not None:
+                return kept
         else:
             if result.saved:
                 saved = ("unchanged" if result.unchanged else
