@@ -21,6 +21,13 @@ Rules, applied in order (none of them is specific to one file):
    comes near that length); kept, it was one unreadable "word" of a whole chunk, cut
    off by the model after 512 tokens. :func:`clean_counting` also says how much it
    removed, for the upload notes.
+7. Inline Markdown: emphasis (``**bold**``, ``__bold__``, ``*italic*``, ``_italic_``)
+   and inline code lose their markers, a link ``[text](url)`` keeps its text, and an
+   image ``![alt](url)`` goes. kb shows and searches plain text: only headings, list
+   items and tables carry structure. HTML reaches here as trafilatura's Markdown
+   (``<strong>`` is ``**``), and the Article page and answers showed the asterisks
+   (QA13: "- **Rückgewinnungskampagnen**: …"). A marker must hug its text, so "5 * 3",
+   a bullet "* item" and snake_case stay as they are.
 """
 
 from __future__ import annotations
@@ -28,13 +35,23 @@ from __future__ import annotations
 import re
 import unicodedata
 
-CLEANER_VERSION = 2  # 2: rule 6, encoded data
+CLEANER_VERSION = 3  # 2: rule 6, encoded data; 3: rule 7, inline Markdown
 
 # A Markdown image around the data goes with it: "![logo](data:image/png;base64,...)".
 # The run starts a word (a long URL's path is not encoded data; cut, it read "https://a.").
 _ENCODED = re.compile(
     r"(?<![^\s(\"'\[<,;:])(!\[[^\]\n]*\]\()?"
     r"(?:data:[\w.+-]+/[\w.+-]+;base64,)?[A-Za-z0-9+/=_-]{400,}(?(1)\))"
+)
+# Rule 7. Bold before italic, so that "**a**" is not read as "*" + "*a*" + "*".
+_INLINE = (
+    (re.compile(r"!\[[^\]\n]*\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)"), ""),
+    (re.compile(r"\[([^\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))+(?:\s+\"[^\"\n]*\")?\)"), r"\1"),
+    (re.compile(r"(?<![*\w])\*\*(?=[^\s*])([^\n]*?[^\s*])\*\*(?![*\w])"), r"\1"),
+    (re.compile(r"(?<![\w/])__(?=[^\s_])([^\n]*?[^\s_])__(?![\w/])"), r"\1"),
+    (re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![*\w])"), r"\1"),
+    (re.compile(r"(?<![\w/])_(?=[^\s_])([^_\n]*?[^\s_])_(?![\w/])"), r"\1"),
+    (re.compile(r"(?<!`)`([^`\n]+)`(?!`)"), r"\1"),
 )
 _PLACEHOLDER = re.compile(r"\$[A-Za-z_][\w-]*\[[^\]\n]*\]\s*not found|\{\{[^{}\n]*\}\}")
 
@@ -160,6 +177,15 @@ def encoded_chars(raw: str) -> int:
     return sum(len(m.group()) for m in _ENCODED.finditer(raw))
 
 
+def _plain_inline(text: str) -> str:
+    """Rule 7: inline Markdown as the plain text it stands for."""
+    if not any(ch in text for ch in "*_[`"):
+        return text
+    for pattern, repl in _INLINE:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def clean(raw: str) -> str:
     """Return the cleaned article text for raw web text (rules in the module docstring)."""
     return clean_counting(raw)[0]
@@ -175,7 +201,7 @@ def clean_counting(raw: str) -> tuple[str, int]:
         removed += len(m.group())
         return ""
 
-    text = normalise(_ENCODED.sub(drop, raw))
+    text = normalise(_plain_inline(_ENCODED.sub(drop, raw)))
     lines = text.split("\n")
     lines = _drop_placeholders(lines)
     lines = _drop_toc(lines)

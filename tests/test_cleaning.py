@@ -126,3 +126,34 @@ def test_encoded_data_is_removed_and_prose_and_links_are_kept():
     assert text.startswith("Upstream marketing") and text.endswith("sells the product.")
     assert encoded_chars(raw) >= 3 * len(image)
     assert encoded_chars(clean(raw)) == 0 and encoded_chars("A" * 399) == 0
+
+
+def test_inline_markdown_becomes_plain_text():
+    """QA13: an HTML page's <strong> (trafilatura's "**") and a Markdown article's bold
+    showed as literal asterisks on the Article page and in answers."""
+    assert clean("- **Rückgewinnungskampagnen**: Schicken Sie Angebote.") == (
+        "- Rückgewinnungskampagnen: Schicken Sie Angebote.")
+    assert clean("1. __Onboarding emails__: a *short* welcome, `day 1`.") == (
+        "1. Onboarding emails: a short welcome, day 1.")
+    assert clean("| **Metric** | _Upstream_ |") == "| Metric | Upstream |"
+    assert clean("Read [our guide](https://example.com/a_(b)) first.") == (
+        "Read our guide first.")
+    assert clean("![chart](https://example.com/c.png)\n\nUpsell after onboarding.") == (
+        "Upsell after onboarding.")
+    # Markers that do not hug a text are not emphasis: arithmetic, bullets, names, URLs.
+    for kept in ("5 * 3 = 15 and 2*3", "* one\n* two", "snake_case_name",
+                 "https://example.com/_a_/b", "**unclosed"):
+        assert clean(kept) == kept
+
+
+def test_bold_from_an_html_page_is_plain_text():
+    from kb.extract import extract
+
+    page = (b"<html><body><article><h1>Kundenbindung</h1><ul><li><strong>Treueprogramme"
+            b"</strong>: Punkte f\xc3\xbcr jeden Einkauf belohnen treue Kunden.</li><li><em>"
+            b"Newsletter</em>: monatliche Angebote halten Kunden informiert.</li></ul>"
+            b"<p>Beide Ma\xc3\x9fnahmen senken die Abwanderung deutlich.</p></article>"
+            b"</body></html>")
+    text = clean(extract(page, "kundenbindung.html").text)
+    assert "Treueprogramme: Punkte" in text and "Newsletter: monatliche" in text
+    assert "*" not in text and "_" not in text
