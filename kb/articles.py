@@ -293,6 +293,17 @@ def unique_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
+MIN_LETTERS = 20  # an article's least text, in Latin letters
+
+
+def _letters(text: str) -> int:
+    """How much text ``text`` holds, in Latin letters: a Hangul syllable (a block of two
+    or three letters) counts as 2. Counted one each, a full Korean sentence was "almost
+    no text" where a four-word English note passed (QA13: "업셀링은 첫 성공 직후가 가장
+    좋다.", 14 syllables)."""
+    return sum(2 if "\uac00" <= c <= "\ud7a3" else 1 for c in text if c.isalpha())
+
+
 def parse_article(
     data: bytes | str,
     *,
@@ -320,13 +331,13 @@ def parse_article(
         raise ArticleError(name, "no article text is left after cleaning" + (
             f" (it held {encoded:,} characters of encoded data, such as a pasted image)"
             if encoded else ""))
-    letters = sum(1 for c in text if c.isalpha())
-    if letters < 20:
-        raise ArticleError(name, "the article has almost no text")
+    if _letters(text) < MIN_LETTERS:
+        raise ArticleError(name, f"the article has almost no text (at least {MIN_LETTERS} "
+                           "letters are needed; a Hangul syllable counts as 2)")
     # Headings alone are an outline, not an article (QA: "# Brand Positioning", "##
     # Intro", "## Next steps" was saved and indexed as one passage).
-    if sum(c.isalpha() for line in text.splitlines() if not HEADING_MARK.match(line)
-           for c in line) < 20:
+    if _letters("\n".join(line for line in text.splitlines()
+                          if not HEADING_MARK.match(line))) < MIN_LETTERS:
         raise ArticleError(name, "the article has headings but almost no text under them")
     given_lang = lang or (str(meta["lang"]) if meta.get("lang") else None)
     lang_source = "given" if lang else "header" if given_lang else "detected"

@@ -157,3 +157,17 @@ def test_a_header_value_that_is_no_text_is_refused(header, what):
     text = f"---\n{header}\nlang: en\n---\nCross-selling offers existing customers more.\n"
     with pytest.raises(ArticleError, match=what):
         parse_article(text, name="a.md")
+
+
+def test_a_short_korean_note_counts_its_syllables_fairly():
+    """QA13: a full Korean sentence of 14 syllables was "almost no text", while a
+    four-word English note passed: a Hangul syllable now counts as two letters."""
+    from kb.articles import parse_article
+    from kb.errors import ArticleError
+
+    note = "업셀링은 첫 성공 직후가 가장 좋다."
+    assert parse_article(note.encode(), name="note.txt").lang == "ko"
+    assert parse_article(b"Upsell after first success.", name="note.txt").lang == "en"
+    for short in ("업셀링은 좋다.", "Upsell now."):
+        with pytest.raises(ArticleError, match="at least 20 letters"):
+            parse_article(short.encode(), name="note.txt")
