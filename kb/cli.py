@@ -855,6 +855,83 @@ def _check_port(host: str, port: int) -> None:
                               + (f" ({hint})" if hint else "")) from None
 
 
+@cli.group()
+def concepts() -> None:
+    """The concept glossary (corpus/glossary.yaml): list, add or remove concepts.
+
+    A concept's terms in several languages let a question in one language find articles
+    in another ("Abwanderungsrate" reaches an English article on churn). Edits count from
+    the next query, in a running server too."""
+
+
+def _concept_dict(concept: Any) -> dict[str, Any]:
+    return {"id": concept.id, "kind": concept.kind,
+            "names": {k: v for k, v in concept.names.items() if v},
+            "terms": {k: v for k, v in concept.terms.items() if v}}
+
+
+@concepts.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print what GET /api/concepts returns.")
+@click.pass_context
+@handle_errors
+def concepts_list(ctx: click.Context, as_json: bool) -> None:
+    """Every concept with its terms per language (the glossary's words and brand names
+    are not listed)."""
+    from kb.glossary import load_glossary
+
+    glossary = load_glossary(_settings(ctx).corpus_dir / "glossary.yaml")
+    cards = [_concept_dict(c) for c in glossary.cards]
+    if as_json:
+        click.echo(json.dumps({"concepts": cards}, ensure_ascii=False, indent=2))
+        return
+    for c in cards:
+        click.echo(c["id"])
+        for lang, terms in c["terms"].items():
+            click.echo(f"  {lang}  {', '.join(terms)}")
+    click.echo(f"{len(cards)} concept(s)", err=True)
+
+
+@concepts.command("add")
+@click.argument("concept_id", required=False)
+@click.option("--en", help="English terms, comma-separated; the first is its name.")
+@click.option("--ko", help="Korean terms, comma-separated.")
+@click.option("--de", help="German terms, comma-separated.")
+@click.option("--vi", help="Vietnamese terms, comma-separated.")
+@click.option("--replace", is_flag=True, help="Replace the concept with this id.")
+@click.option("--json", "as_json", is_flag=True, help="Print the saved concept as JSON.")
+@click.pass_context
+@handle_errors
+def concepts_add(ctx: click.Context, concept_id: str | None, en: str | None, ko: str | None,
+                 de: str | None, vi: str | None, replace: bool, as_json: bool) -> None:
+    """Add a concept (CONCEPT_ID: default from its English or first Latin term), e.g.
+    kb concepts add churn --en "churn, churn rate" --de "Abwanderung, Kündigungsrate"."""
+    from kb.glossary_edit import concept_edit, write_concept
+
+    edit = concept_edit(concept_id, {"en": en, "ko": ko, "de": de, "vi": vi})
+    concept = write_concept(_settings(ctx).corpus_dir / "glossary.yaml", edit, replace=replace)
+    if as_json:
+        click.echo(json.dumps({"ok": True, **_concept_dict(concept)}, ensure_ascii=False))
+        return
+    langs = ", ".join(lang for lang, t in concept.terms.items() if t)
+    click.echo(f"{'replaced' if replace else 'added'} concept {concept.id} ({langs}); it "
+               "counts from the next search")
+    if len([t for t in concept.terms.values() if t]) < 2:
+        click.echo("note: terms in one language only carry no question across languages; "
+                   "add them in the others too (--ko, --en, --de, --vi)", err=True)
+
+
+@concepts.command("remove")
+@click.argument("concept_id")
+@click.pass_context
+@handle_errors
+def concepts_remove(ctx: click.Context, concept_id: str) -> None:
+    """Take a concept out of the glossary."""
+    from kb.glossary_edit import delete_concept
+
+    concept = delete_concept(_settings(ctx).corpus_dir / "glossary.yaml", concept_id)
+    click.echo(f"removed concept {concept.id}")
+
+
 def main() -> None:
     cli(prog_name="kb")
 

@@ -85,6 +85,16 @@ Signals = tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dic
 DEFINITION_CANDIDATES = 12
 
 
+def _stamp(path: Path) -> tuple[int, ...] | None:
+    """What tells a changed file from the one read before, None when there is none: an
+    atomic replace gives a new inode, an edit in place a new size or mtime."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _held_elsewhere(held: list[Path], path: Path) -> bool:
     """Whether an indexed article's file (one of ``held`` that still exists) is another
     file than ``path``; a file that has gone or moved may hand its id on."""
@@ -158,6 +168,10 @@ class KnowledgeBase:
         # candidates' texts cost a third of a definitional question's search.
         self._defines: dict[tuple[int, str], bool] = {}
         self._glossary: Glossary | None = None
+        self._glossary_stamp: tuple[int, ...] | None = None
+        self._glossary_lock = threading.Lock()
+        # Why the glossary file's last change was not taken up (it does not parse).
+        self.glossary_problem: str | None = None
         self._query_cache: dict[str, np.ndarray] = {}
         self._vi_lexicon: dict[str, int] | None = None  # kb.accents, from the glossary
         self._query_lock = threading.Lock()
@@ -270,13 +284,44 @@ class KnowledgeBase:
         return count
 
     @property
+    def glossary_path(self) -> Path:
+        return self.settings.corpus_dir / "glossary.yaml"
+
+    @property
     def glossary(self) -> Glossary:
-        """The concept glossary (corpus/glossary.yaml), loaded on first use."""
-        if self._glossary is None:
-            self._glossary = load_glossary(
-                self.settings.corpus_dir / "glossary.yaml", cache_dir=self.settings.cache_dir
-            )
+        """The concept glossary (corpus/glossary.yaml), loaded on first use and again
+        when the file changes: a concept added by hand, by `kb concepts add` or over
+        HTTP counts from the next query, in every process, with no restart (QA13: a
+        server read it once). A change that does not parse keeps the glossary in use and
+        says why in :attr:`glossary_problem`; the first load raises instead."""
+        stamp = _stamp(self.glossary_path)
+        if self._glossary is None or stamp != self._glossary_stamp:
+            with self._glossary_lock:
+                if self._glossary is None or stamp != self._glossary_stamp:
+                    self._reload_glossary(stamp)
+        assert self._glossary is not None
         return self._glossary
+
+    @property
+    def glossary_version(self) -> tuple[int, ...] | None:
+        """Changes whenever the glossary in use does (what caches of it are keyed by)."""
+        _ = self.glossary
+        return self._glossary_stamp if self.glossary_problem is None else (
+            *(self._glossary_stamp or ()), id(self._glossary))
+
+    def _reload_glossary(self, stamp: tuple[int, ...] | None) -> None:
+        try:
+            glossary = load_glossary(self.glossary_path, cache_dir=self.settings.cache_dir)
+        except KBError as exc:
+            if self._glossary is None:
+                raise
+            log.warning("%s; the glossary read before stays in use", exc.message)
+            self.glossary_problem = exc.message
+        else:
+            # What was worked out from the old terms goes with them.
+            self._glossary, self.glossary_problem = glossary, None
+            self._vi_lexicon, self._defines = None, {}
+        self._glossary_stamp = stamp
 
     # -- writing ----------------------------------------------------------------------
     def writing(self, timeout: float = 600) -> AbstractContextManager[None]:

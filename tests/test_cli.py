@@ -558,3 +558,29 @@ def test_search_prints_passages_without_markdown_heading_marks(run, tmp_path, mo
     assert run("add", str(tmp_path / "influencer.md")).exit_code == 0
     out = run("search", "influencer partners engagement credibility", "-k", "1").stdout
     assert "Choosing partners Check reach" in out and "#" not in out.split("\n", 2)[2]
+
+
+def test_concepts_add_list_remove(run, tmp_path, monkeypatch):
+    """`kb concepts` edits the glossary of the corpus directory."""
+    from .conftest import CORPUS
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    monkeypatch.setenv("KB_CORPUS_DIR", str(corpus))
+    res = run("concepts", "add", "--en", "retail media, retail media network",
+              "--de", "Retail Media, Handelsmedien")
+    assert res.exit_code == 0 and "added concept retail-media (en, de)" in res.stdout
+    listed = json.loads(run("concepts", "list", "--json").stdout)["concepts"]
+    mine = next(c for c in listed if c["id"] == "retail-media")
+    assert mine["terms"] == {"en": ["retail media", "retail media network"],
+                             "de": ["Retail Media", "Handelsmedien"]}
+    assert "kpi" in {c["id"] for c in listed} and "example" not in {c["id"] for c in listed}
+    again = run("concepts", "add", "retail-media", "--en", "retail media")
+    assert again.exit_code == 1 and "has a concept 'retail-media' already" in again.stderr
+    one = run("concepts", "add", "loyalty-card", "--en", "loyalty card")
+    assert one.exit_code == 0 and "terms in one language only" in one.stderr
+    bad = run("concepts", "add", "--json")
+    assert bad.exit_code == 1 and json.loads(bad.stdout)["status"] == 400
+    assert run("concepts", "remove", "retail-media").stdout == "removed concept retail-media\n"
+    gone = run("concepts", "remove", "retail-media")
+    assert gone.exit_code == 1 and "no concept 'retail-media'" in gone.stderr

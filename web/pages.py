@@ -263,8 +263,8 @@ def concepts_page(request: Request, kb: KB) -> HTMLResponse:
     """Concept cards, built once per index version (a few dozen searches) and cached."""
     from kb.concepts import concept_cards
 
-    cache: dict[int, Any] = request.app.state.concepts_cache
-    version = kb.store.version
+    cache: dict[Any, Any] = request.app.state.concepts_cache
+    version = (kb.store.version, kb.glossary_version)  # an edited glossary shows at once
     with _concepts_lock:
         if version not in cache:
             cache.clear()

@@ -1,0 +1,267 @@
+"""Editing the concept glossary (corpus/glossary.yaml) from the CLI and over HTTP.
+
+A concept's terms in several languages are what let a question in one language reach
+an article in another: search carries the terms into the other languages' BM25 indexes,
+and answers count them as found. QA13 added an English article on churn; German and
+Vietnamese questions about it got "no good answer" until the glossary named churn in
+their languages, and nothing in kb said so or let an editor do it without editing the
+YAML by hand and restarting the server.
+
+The file is edited in place with ruamel.yaml's round trip, so its comments, order and
+layout stay as they were; a write is atomic, and a running server reads the new file
+on its next query (:attr:`kb.core.KnowledgeBase.glossary`).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb.errors import BadInputError, ConflictError, NotFoundError
+from kb.glossary import Concept, Glossary, fold, load_glossary
+from kb.language import LANG_NAMES, SUPPORTED
+from kb.store import atomic_write_text
+
+MAX_TERMS = 12  # per language
+_FILE_ORDER = ("en", "ko", "de", "vi")  # as the shipped file lists them
+MAX_TERM_CHARS = 80
+MAX_ID_CHARS = 60
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_HEADER = (
+    "# Concept glossary: each marketing concept with its terms in ko/en/de/vi.\n"
+    "# `names` is the display name, `terms` the surface forms to match and expand\n"
+    "# (first term = the preferred one).\n"
+)
+
+
+@dataclass(frozen=True)
+class ConceptEdit:
+    """A concept as an editor gives it: its id and its terms per language, the first
+    term of each language being its name there."""
+
+    id: str
+    terms: dict[str, list[str]]
+    names: dict[str, str] = field(default_factory=dict)
+
+    def to_concept(self) -> Concept:
+        names = {lang: self.names.get(lang) or (self.terms.get(lang) or [""])[0]
+                 for lang in SUPPORTED}
+        return Concept(id=self.id, names=names,
+                       terms={lang: list(self.terms.get(lang, [])) for lang in SUPPORTED})
+
+
+def split_terms(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """Terms from a comma-separated string ("churn, churn rate") or a list of them."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [" ".join(str(t).split()) for t in items if str(t).strip()]
+
+
+def concept_edit(concept_id: str | None, terms: dict[str, Any],
+                 names: dict[str, Any] | None = None) -> ConceptEdit:
+    """A checked :class:`ConceptEdit`.
+
+    Raises:
+        BadInputError: no term at all, a language kb does not know, a term that is too
+            long or holds a line break, too many terms, or an id that is no slug.
+    """
+    unknown = sorted(set(terms) - set(SUPPORTED)) + sorted(set(names or {}) - set(SUPPORTED))
+    if unknown:
+        raise BadInputError(f"unknown language {unknown[0]!r}: supported languages are "
+                            f"{', '.join(SUPPORTED)}")
+    clean: dict[str, list[str]] = {}
+    for lang in SUPPORTED:
+        seen: set[str] = set()
+        out = []
+        for term in split_terms(terms.get(lang)):
+            term = unicodedata.normalize("NFC", term)
+            if len(term) > MAX_TERM_CHARS:
+                raise BadInputError(f"the {LANG_NAMES[lang]} term {term[:30]!r}… is "
+                                    f"{len(term)} characters long; the limit is "
+                                    f"{MAX_TERM_CHARS}")
+            if any(unicodedata.category(ch).startswith("C") for ch in term):
+                raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} holds a control "
+                                    "character")
+            if not any(ch.isalnum() for ch in term):
+                raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} has no letter "
+                                    "or digit")
+            if fold(term) not in seen:
+                seen.add(fold(term))
+                out.append(term)
+        if len(out) > MAX_TERMS:
+            raise BadInputError(f"{len(out)} {LANG_NAMES[lang]} terms; the limit is "
+                                f"{MAX_TERMS} a language")
+        if out:
+            clean[lang] = out
+    if not clean:
+        raise BadInputError("a concept needs at least one term, in any of ko, en, de, vi "
+                            "(comma-separated: \"churn, churn rate\")")
+    given = {lang: " ".join(str(v).split()) for lang, v in (names or {}).items()
+             if str(v or "").strip()}
+    for lang, name in given.items():
+        if len(name) > MAX_TERM_CHARS:
+            raise BadInputError(f"the {LANG_NAMES[lang]} name is {len(name)} characters "
+                                f"long; the limit is {MAX_TERM_CHARS}")
+    cid = (concept_id or "").strip() or concept_slug(clean)
+    if not _ID.match(cid) or len(cid) > MAX_ID_CHARS:
+        raise BadInputError(f"a concept id is lower-case letters, digits and single "
+                            f"hyphens, at most {MAX_ID_CHARS} characters ({cid!r} is not)")
+    return ConceptEdit(cid, clean, given)
+
+
+def concept_slug(terms: dict[str, list[str]]) -> str:
+    """An id from the English term, else the first Latin-script one, folded to ASCII
+    ("Kündigungsrate" → "kuendigungsrate"); "concept" when there is none."""
+    for lang in ("en", "de", "vi", "ko"):
+        for term in terms.get(lang, []):
+            text = fold(term).replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
+            text = text.replace("ß", "ss").replace("đ", "d")
+            ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+            slug = re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")[:MAX_ID_CHARS].strip("-")
+            if slug:
+                return slug
+    return "concept"
+
+
+def clashes(glossary: Glossary, edit: ConceptEdit, *, replace: bool) -> None:
+    """Refuse an id that exists (unless ``replace``) or is missing (when it is), and a
+    term another entry of the glossary already has in that language: a term belongs
+    to one concept, or a query naming it would name both.
+
+    Raises:
+        ConflictError: the id exists, or a term is taken.
+        NotFoundError: ``replace`` of an id the glossary does not have.
+    """
+    mine = next((c for c in glossary.concepts if c.id == edit.id), None)
+    if mine is not None and not replace:
+        raise ConflictError(f"the glossary has a concept {edit.id!r} already; replace it "
+                            "(kb concepts add --replace, PUT /api/concepts/{id}) or choose "
+                            "another id")
+    if mine is None and replace:
+        raise NotFoundError(f"the glossary has no concept {edit.id!r} to replace")
+    if mine is not None and mine.kind != "concept":
+        raise ConflictError(f"{edit.id!r} is one of the glossary's {mine.kind}s, not a "
+                            "concept; edit corpus/glossary.yaml to change it")
+    for other in glossary.concepts:
+        if other.id == edit.id:
+            continue
+        for lang, terms in edit.terms.items():
+            taken = {fold(t): t for t in other.terms.get(lang, [])}
+            for term in terms:
+                if fold(term) in taken:
+                    raise ConflictError(
+                        f"the {LANG_NAMES[lang]} term {term!r} belongs to the concept "
+                        f"{other.id!r} already; a term names one concept")
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    y = YAML()
+    y.preserve_quotes = True
+    y.width = 4096  # one concept a line, as the file is written by hand
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def _entry(edit: ConceptEdit) -> Any:
+    """The concept as the file writes its others: names as one flow mapping, each
+    language's terms as one flow sequence."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    concept = edit.to_concept()
+    names = CommentedMap((lang, concept.names[lang]) for lang in _FILE_ORDER
+                         if edit.terms.get(lang) or edit.names.get(lang))
+    names.fa.set_flow_style()
+    terms = CommentedMap()
+    for lang in _FILE_ORDER:
+        if edit.terms.get(lang):
+            seq = CommentedSeq(edit.terms[lang])
+            seq.fa.set_flow_style()
+            terms[lang] = seq
+    return CommentedMap([("id", edit.id), ("names", names), ("terms", terms)])
+
+
+def _load(path: Path) -> Any:
+    y = _yaml()
+    text = path.read_text(encoding="utf-8") if path.exists() else _HEADER + "concepts:\n"
+    data = y.load(text)
+    if data is None:
+        data = y.load(_HEADER + "concepts:\n")
+    if not hasattr(data, "get"):
+        raise BadInputError(f"{path}: the glossary is not a mapping of concepts, words "
+                            "and names; fix it by hand first")
+    if data.get("concepts") is None:
+        from ruamel.yaml.comments import CommentedSeq
+
+        data["concepts"] = CommentedSeq()
+    return data
+
+
+def _dump(path: Path, data: Any) -> None:
+    out = io.StringIO()
+    _yaml().dump(data, out)
+    atomic_write_text(path, out.getvalue())
+
+
+def write_concept(path: Path, edit: ConceptEdit, *, replace: bool = False) -> Concept:
+    """Add ``edit`` to the glossary file (or replace the concept with its id, in
+    place), after :func:`clashes`. Returns the concept as search will read it.
+
+    Raises:
+        KBError: the file does not parse (a hand edit to fix first), or what
+            :func:`clashes` raises.
+    """
+    with _locked(path):
+        clashes(load_glossary(path), edit, replace=replace)
+        data = _load(path)
+        items = data["concepts"]
+        at = next((i for i, item in enumerate(items) if str(item.get("id")) == edit.id), None)
+        if at is None:
+            items.append(_entry(edit))
+        else:
+            items[at] = _entry(edit)
+        _dump(path, data)
+    return edit.to_concept()
+
+
+def delete_concept(path: Path, concept_id: str) -> Concept:
+    """Take the concept ``concept_id`` out of the glossary file.
+
+    Raises:
+        NotFoundError: the glossary has no such concept.
+        ConflictError: it is one of the glossary's words or names, not a concept.
+    """
+    with _locked(path):
+        mine = next((c for c in load_glossary(path).concepts if c.id == concept_id), None)
+        if mine is None:
+            raise NotFoundError(f"the glossary has no concept {concept_id!r}")
+        if mine.kind != "concept":
+            raise ConflictError(f"{concept_id!r} is one of the glossary's {mine.kind}s, not "
+                                "a concept; edit corpus/glossary.yaml to change it")
+        data = _load(path)
+        items = data["concepts"]
+        del items[next(i for i, item in enumerate(items) if str(item.get("id")) == concept_id)]
+        _dump(path, data)
+    return mine
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One edit at a time, across processes: two servers (or a server and the CLI)
+    adding a concept each must not write over each other's."""
+    from filelock import FileLock, Timeout
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(path.with_name(f".{path.name}.lock")), timeout=30):
+            yield
+    except Timeout:
+        raise ConflictError("another edit of the glossary is running; try again") from None

@@ -1,0 +1,133 @@
+"""Editing the glossary: checks, the file kept as written, and a running knowledge base
+that takes a new concept up on its next query (fake encoder, no model)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kb.errors import BadInputError, ConflictError, NotFoundError
+from kb.glossary import load_glossary
+from kb.glossary_edit import concept_edit, delete_concept, write_concept
+
+from .conftest import CORPUS
+
+CHURN = {"en": "churn, churn rate", "de": "Abwanderung, Abwanderungsrate",
+         "ko": "이탈률", "vi": ["tỷ lệ rời bỏ"]}
+CHURN_ARTICLE = (
+    "Churn rate\n\n"
+    "The churn rate is the share of subscribers who cancel in a month. Divide the "
+    "cancellations of the month by the subscribers at its start to calculate the churn "
+    "rate, and compare it with the months before."
+)
+
+
+@pytest.fixture
+def gfile(tmp_path: Path) -> Path:
+    path = tmp_path / "glossary.yaml"
+    shutil.copy(CORPUS / "glossary.yaml", path)
+    return path
+
+
+def test_a_concept_is_checked_before_it_is_written():
+    edit = concept_edit(None, CHURN)
+    assert edit.id == "churn"  # from the first English term
+    assert edit.terms["en"] == ["churn", "churn rate"] and edit.terms["vi"] == ["tỷ lệ rời bỏ"]
+    assert concept_edit(None, {"de": "Kündigungsrate"}).id == "kuendigungsrate"
+    assert concept_edit("x", {"en": "Churn, churn,  churn  "}).terms["en"] == ["Churn"]
+    for terms, problem in (
+        ({}, "at least one term"),
+        ({"en": " , "}, "at least one term"),
+        ({"fr": "churn"}, "unknown language 'fr'"),
+        ({"en": "a" * 81}, "the limit is 80"),
+        ({"en": "a\x00b"}, "control character"),
+        ({"en": "---"}, "no letter or digit"),
+        ({"en": [f"t{i}" for i in range(13)]}, "the limit is 12"),
+    ):
+        with pytest.raises(BadInputError, match=problem):
+            concept_edit("churn", terms)
+    for bad_id in ("Churn", "churn rate", "../x", "-x", "a" * 61):
+        with pytest.raises(BadInputError, match="concept id"):
+            concept_edit(bad_id, {"en": "churn"})
+
+
+def test_writing_keeps_the_file_as_written(gfile: Path):
+    before = gfile.read_text(encoding="utf-8")
+    concept = write_concept(gfile, concept_edit(None, CHURN))
+    after = gfile.read_text(encoding="utf-8")
+    block = ("  - id: churn\n"
+             "    names: {en: churn, ko: 이탈률, de: Abwanderung, vi: tỷ lệ rời bỏ}\n"
+             "    terms:\n      en: [churn, churn rate]\n      ko: [이탈률]\n"
+             "      de: [Abwanderung, Abwanderungsrate]\n      vi: [tỷ lệ rời bỏ]\n")
+    # After the last concept, before the words' comments; the rest as it was.
+    assert block in after and after.replace(block, "", 1) == before
+    assert after.index(block) < after.index("\nwords:")
+    assert concept.names["en"] == "churn" and concept.terms["ko"] == ["이탈률"]
+    glossary = load_glossary(gfile)
+    assert [c.id for c in glossary.match("Wie berechnet man die Abwanderungsrate?")] == ["churn"]
+    # Replaced in place, then removed: the file is byte for byte what it was.
+    write_concept(gfile, concept_edit("churn", {"en": "churn"}), replace=True)
+    assert load_glossary(gfile).match("Abwanderungsrate") == []
+    assert delete_concept(gfile, "churn").id == "churn"
+    assert gfile.read_text(encoding="utf-8") == before
+
+
+def test_clashes_are_refused_and_change_nothing(gfile: Path):
+    before = gfile.read_text(encoding="utf-8")
+    with pytest.raises(ConflictError, match="has a concept 'kpi' already"):
+        write_concept(gfile, concept_edit("kpi", {"en": "key results"}))
+    with pytest.raises(ConflictError, match="term 'kpi' belongs to the concept 'kpi'"):
+        write_concept(gfile, concept_edit("okr", {"en": "OKR, kpi"}))
+    with pytest.raises(NotFoundError, match="no concept 'churn' to replace"):
+        write_concept(gfile, concept_edit("churn", {"en": "churn"}), replace=True)
+    with pytest.raises(NotFoundError, match="no concept 'churn'"):
+        delete_concept(gfile, "churn")
+    word = next(c.id for c in load_glossary(gfile).concepts if c.kind == "word")
+    with pytest.raises(ConflictError, match="not a concept"):
+        delete_concept(gfile, word)
+    gfile.write_text(before + "concepts: [\n", encoding="utf-8")  # a hand edit gone wrong
+    with pytest.raises(Exception, match="not valid YAML"):
+        write_concept(gfile, concept_edit(None, CHURN))
+    assert gfile.read_text(encoding="utf-8") == before + "concepts: [\n"
+
+
+def test_a_running_knowledge_base_takes_a_new_concept_up_at_once(lib):
+    """QA13: a German question on a new English article found nothing in English until
+    the glossary named the topic in both languages, and the server read the glossary
+    only at start. Now a concept counts from the next query."""
+    from kb.articles import parse_article
+
+    lib.ingest([parse_article(CHURN_ARTICLE.encode(), name="churn-rate.txt")])
+    question = "Wie berechnet man die Abwanderungsrate?"
+    def churn_hits() -> list:
+        return [h for h in lib.search(question, k=5).hits if h.article_id == "churn-rate"]
+
+    assert all("bm25_en" not in h.signals for h in churn_hits())
+    write_concept(lib.glossary_path, concept_edit(None, CHURN))
+    assert churn_hits() and all("bm25_en" in h.signals for h in churn_hits())
+    # A hand edit that does not parse leaves the glossary in use, and says why.
+    path = lib.glossary_path
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good + "concepts: [\n", encoding="utf-8")
+    assert churn_hits()
+    assert lib.glossary_problem and "not valid YAML" in lib.glossary_problem
+    delete_concept_text = good.replace(good[good.index("  - id: churn\n"):
+                                            good.index("      vi: [tỷ lệ rời bỏ]\n") + 25], "")
+    path.write_text(delete_concept_text, encoding="utf-8")
+    assert lib.glossary.match(question) == [] and lib.glossary_problem is None
+
+
+@pytest.fixture
+def lib(tmp_path, fake_kb_dir, fake_encoder):
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(fake_kb_dir, index)
+    kb = KnowledgeBase.open(index, settings=Settings(index_dir=index, corpus_dir=corpus,
+                                                     model="fake"), encoder=fake_encoder)
+    yield kb
+    kb.close()
