@@ -333,3 +333,31 @@ def test_a_long_article_saves_through_a_progress_page(page, server):
     page.goto("/add")
     save_text(page, text, TOKEN, "**/articles/dingo-loyalty-notes?saved=added")
     assert jobs_seen, "the save went through its progress page"
+
+
+def test_add_edit_and_remove_a_concept_on_the_concepts_page(page, server):
+    """The glossary edited from the Concepts page of a running server: the new card shows
+    at once (the server reads the changed file; no restart), its terms as inert text."""
+    from playwright.sync_api import expect
+
+    page.goto("/concepts")
+    expect(page.locator("#concept-form")).to_be_hidden()  # closed until asked for
+    page.click("#add-concept summary")
+    page.fill("#concept-en", "retail media, <b>retail</b> media network")
+    page.fill("#concept-de", "Handelsmedien")
+    page.fill("#concept-token", TOKEN)
+    page.click("#concept-form button[value=save]")
+    page.wait_for_url("**/concepts?saved=retail-media#retail-media")
+    card = page.locator("article#retail-media")
+    expect(page.locator("#concept-saved")).to_be_visible()
+    expect(card).to_contain_text("<b>retail</b> media network")  # shown, not rendered
+    assert card.locator("b").count() == 0
+    _assert_inert(page)
+    listed = page.request.get("/api/concepts").json()["concepts"]
+    assert {"retail-media"} <= {c["id"] for c in listed}
+    card.locator("text=Edit its terms").click()
+    expect(page.locator("#concept-en")).to_have_value("retail media, <b>retail</b> media network")
+    expect(page.locator("#concept-token")).to_have_value(TOKEN)  # kept for the tab
+    page.click("#concept-form button[value=remove]")
+    page.wait_for_url("**/concepts#add-concept")
+    expect(page.locator("article#retail-media")).to_have_count(0)

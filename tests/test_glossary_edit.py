@@ -131,3 +131,46 @@ def lib(tmp_path, fake_kb_dir, fake_encoder):
                                                      model="fake"), encoder=fake_encoder)
     yield kb
     kb.close()
+
+
+RETENTION = (
+    "# Customer retention basics\n\n"
+    "Customer retention is the set of activities a company uses to keep existing customers "
+    "buying. Acquiring a new customer costs five to seven times more than keeping one.\n\n"
+    "## The churn rate\n\n"
+    "The churn rate is the percentage of customers who stop buying from you during a given "
+    "period. To calculate it, divide the number of customers lost during the period by the "
+    "number of customers at the start of the period.\n\n"
+    "## Measuring success\n\n"
+    "Track the retention rate, the churn rate and customer lifetime value every month.\n"
+)
+
+
+@pytest.mark.model
+def test_a_concept_carries_a_question_to_a_new_article_in_another_language(
+        tmp_path, real_encoder):
+    """QA13's case, with the real model: an English article on churn is added, and a
+    Vietnamese question on it gets "no good answer" (its words occur in no English
+    passage). Once the glossary names churn in Vietnamese too, it is answered from the
+    English article, with no restart and no reindex."""
+    from kb.articles import parse_article
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    settings = Settings(index_dir=tmp_path / "index", corpus_dir=corpus)
+    kb = KnowledgeBase.open(settings.index_dir, settings=settings, encoder=real_encoder)
+    try:
+        kb.ingest_paths([corpus])
+        kb.ingest([parse_article(RETENTION.encode(), name="retention.md")])
+        question = "Tỷ lệ rời bỏ được tính thế nào?"
+        assert not kb.ask(question).found
+        write_concept(kb.glossary_path, concept_edit(None, {
+            "en": "churn rate, churn", "de": "Abwanderungsrate, Abwanderung",
+            "ko": "이탈률, 고객 이탈", "vi": "tỷ lệ rời bỏ, rời bỏ"}))
+        answer = kb.ask(question)
+        assert answer.found and answer.citations[0].hit.article_id == "retention"
+        assert "percentage of customers who stop buying" in answer.sentences[0].text
+    finally:
+        kb.close()

@@ -1536,3 +1536,88 @@ def test_an_edit_saved_with_nothing_changed_writes_nothing_and_says_so(client, l
     r = client.post("/add", data={**form, "title": "Koala bundles 2"}, follow_redirects=False)
     assert "Replaced" in client.get(r.headers["location"]).text
     assert client.get("/api/articles/koala").json()["title"] == "Koala bundles 2"
+
+
+def test_concepts_api_is_closed_without_a_token(closed_client):
+    body = {"terms": {"en": ["churn"]}, "token": TOKEN}
+    assert_error(closed_client.post("/api/concepts", json=body), 403)
+    assert_error(closed_client.delete("/api/concepts/kpi"), 403)
+    assert "kpi" in {c["id"] for c in closed_client.get("/api/concepts").json()["concepts"]}
+
+
+def test_concepts_api_adds_replaces_and_removes_glossary_concepts(client, lib):
+    """QA13: a new topic reached other languages only through glossary terms, which
+    only a hand edit of the YAML and a restart could add."""
+    listed = client.get("/api/concepts").json()
+    assert "kpi" in {c["id"] for c in listed["concepts"]} and listed["problem"] is None
+    body = {"terms": {"en": ["churn", "churn rate"], "de": "Abwanderung, Abwanderungsrate"}}
+    assert_error(client.post("/api/concepts", json=body), 401)
+    r = client.post("/api/concepts", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    assert r.json() == {"ok": True, "id": "churn", "names": {"en": "churn", "de": "Abwanderung"},
+                        "terms": {"en": ["churn", "churn rate"],
+                                  "de": ["Abwanderung", "Abwanderungsrate"]},
+                        "href": "/concepts#churn"}
+    assert [c.id for c in lib.glossary.match("Wie hoch ist die Abwanderungsrate?")] == ["churn"]
+    assert "Abwanderungsrate" in (lib.settings.corpus_dir / "glossary.yaml").read_text()
+    assert "409" in str(assert_error(client.post("/api/concepts", json=body, headers=AUTH),
+                                     409)["status"])
+    clash = {"id": "okr", "terms": {"en": ["OKR", "KPI"]}}
+    assert "belongs to the concept 'kpi'" in assert_error(
+        client.post("/api/concepts", json=clash, headers=AUTH), 409)["error"]
+    for bad in ({"terms": {}}, {"terms": {"fr": ["churn"]}}, {"terms": {"en": [3]}},
+                {"terms": ["churn"]}, {"id": "Churn Rate", "terms": {"en": ["x"]}}):
+        assert_error(client.post("/api/concepts", json=bad, headers=AUTH), 400)
+    # A form, with the token as a field and the terms comma-separated.
+    r = client.post("/api/concepts", data={"token": TOKEN, "en": "win-back campaign",
+                                           "ko": "윈백 캠페인"})
+    assert r.status_code == 201 and r.json()["id"] == "win-back-campaign"
+    # PUT keeps the id of its path; DELETE takes the concept out.
+    r = client.put("/api/concepts/churn", json={"terms": {"en": ["churn"], "ko": ["이탈률"]}},
+                   headers=AUTH)
+    assert r.status_code == 200 and r.json()["terms"] == {"en": ["churn"], "ko": ["이탈률"]}
+    assert lib.glossary.match("Abwanderungsrate") == []
+    assert_error(client.put("/api/concepts/churn", json={"id": "other", "terms": {"en": ["x"]}},
+                            headers=AUTH), 400)
+    assert_error(client.put("/api/concepts/nope", json=body, headers=AUTH), 404)
+    assert client.delete("/api/concepts/churn", headers=AUTH).json() == {
+        "ok": True, "deleted": "churn"}
+    assert_error(client.delete("/api/concepts/churn", headers=AUTH), 404)
+    assert_error(client.delete("/api/concepts/win-back-campaign"), 401)
+    assert "churn" not in {c["id"] for c in client.get("/api/concepts").json()["concepts"]}
+
+
+def test_concepts_page_adds_edits_and_removes_a_concept(client, lib):
+    page = client.get("/concepts").text
+    assert 'id="concept-form"' in page and 'name="en"' in page and 'lang="ko"' in page
+    r = client.post("/concepts", data={"en": "churn, churn rate", "de": "Abwanderung",
+                                       "token": TOKEN, "action": "save"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/concepts?saved=churn#churn"
+    page = client.get(r.headers["location"]).text
+    assert 'id="concept-saved"' in page and '<article class="concept" id="churn"' in page
+    assert 'href="/concepts?edit=churn#add-concept"' in page
+    # A clash comes back on the page with what was typed, not the token.
+    r = client.post("/concepts", data={"en": "KPI, OKR", "token": TOKEN, "action": "save"})
+    assert r.status_code == 409 and "has a concept &#39;kpi&#39; already" in r.text
+    assert 'value="KPI, OKR"' in r.text and TOKEN not in r.text
+    r = client.post("/concepts", data={"en": "retention", "token": "wrong", "action": "save"})
+    assert r.status_code == 401 and "data-token-refused" in r.text
+    # Editing: the form holds its terms; a save replaces it, keeping its id.
+    page = client.get("/concepts?edit=churn").text
+    assert 'value="churn, churn rate"' in page and 'value="remove"' in page
+    r = client.post("/concepts", data={"id": "churn", "edit": "churn", "en": "churn",
+                                       "ko": "이탈률", "token": TOKEN, "action": "save"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert [c.id for c in lib.glossary.match("이탈률은?")] == ["churn"]
+    r = client.post("/concepts", data={"edit": "churn", "token": TOKEN, "action": "remove"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and "churn" not in {c.id for c in lib.glossary.cards}
+    assert '<article class="concept" id="churn"' not in client.get("/concepts").text
+
+
+def test_concepts_page_says_how_to_enable_editing(closed_client):
+    page = closed_client.get("/concepts").text
+    assert 'id="concepts-disabled"' in page and 'id="concept-form"' not in page
+    assert "Edit its terms" not in page

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb import adding
 from kb.adding import AddResult
-from kb.errors import StorageError
+from kb.errors import BadInputError, StorageError
 from web import schemas, uploads
 from web.deps import KB, LangParam, parse_langs
 from web.views import article_href
@@ -284,6 +284,101 @@ def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str,
     with request.app.state.write_lock:
         adding.remove(kb, article_id)
     return {"ok": True, "deleted": article_id}
+
+
+# -- concepts: the glossary ------------------------------------------------------------
+class ConceptIn(BaseModel):
+    """A concept to add or replace (the OpenAPI body; uploads.read_concept reads and
+    checks it). A form sends the terms as fields `en`, `ko`, `de`, `vi` instead."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(None, max_length=60, description="Lower-case letters, digits "
+                           "and hyphens (default: from the English or first Latin term).")
+    terms: dict[Literal["ko", "en", "de", "vi"], list[str]] = Field(
+        description="Terms per language, the first being its name there: "
+                    '{"en": ["churn", "churn rate"], "de": ["Abwanderung"]}. A '
+                    "comma-separated string also works.")
+    names: dict[Literal["ko", "en", "de", "vi"], str] | None = Field(
+        None, description="Display names, when not the first term.")
+    token: str | None = Field(None, description="The admin token, if not sent as a bearer "
+                                                "header.")
+
+
+CONCEPT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": ConceptIn.model_json_schema()}}}}
+CONCEPT_ERRORS = errors(400, 401, 403, 404, 409, 413, 415)
+
+
+async def concept_write(request: Request) -> Any:
+    settings = request.app.state.settings
+    if not uploads.writes_enabled(settings):
+        uploads.authorize(settings, None)
+    return await uploads.read_concept(request, settings)
+
+
+ConceptWrite = Annotated[Any, Depends(concept_write)]
+ConceptId = Annotated[str, Path(min_length=1, max_length=60)]
+
+
+def _concept(concept: Any) -> dict[str, Any]:
+    return {"id": concept.id, "names": {k: v for k, v in concept.names.items() if v},
+            "terms": {k: v for k, v in concept.terms.items() if v},
+            "href": f"/concepts#{concept.id}"}
+
+
+@router.get("/api/concepts", tags=["api"], summary="The glossary's concepts",
+            response_model=None)
+def list_concepts(kb: KB) -> dict[str, Any]:
+    """Every concept with its terms per language. A question naming a term reaches the
+    other languages' articles through the concept's terms there. `problem`: why the
+    glossary file's last change was not taken up (it does not parse), else null."""
+    return {"concepts": [_concept(c) for c in kb.glossary.cards],
+            "problem": kb.glossary_problem}
+
+
+@router.post("/api/concepts", tags=["write"], summary="Add a concept to the glossary",
+             status_code=201, openapi_extra=CONCEPT_BODY, response_model=None,
+             responses=CONCEPT_ERRORS)
+def add_concept(request: Request, kb: KB, edit: ConceptWrite) -> JSONResponse:
+    """Adds a concept with its terms in one or more languages (two or more carry a
+    question across languages). It counts from the next search, in every worker; the
+    glossary file keeps its comments and layout. A taken id or term is a 409. Needs the
+    admin token."""
+    from kb.glossary_edit import write_concept
+
+    with request.app.state.write_lock:
+        concept = write_concept(kb.glossary_path, edit[0])
+    return JSONResponse({"ok": True, **_concept(concept)}, status_code=201,
+                        headers={"Location": f"/api/concepts#{concept.id}"})
+
+
+@router.put("/api/concepts/{concept_id}", tags=["write"], summary="Replace a concept",
+            openapi_extra=CONCEPT_BODY, response_model=None, responses=CONCEPT_ERRORS)
+def replace_concept(request: Request, kb: KB, concept_id: ConceptId,
+                    edit: ConceptWrite) -> dict[str, Any]:
+    """Same body as POST; the concept keeps `concept_id` (404 when there is none)."""
+    from kb.glossary_edit import write_concept
+
+    given, fields = edit
+    if fields.get("id") not in (None, "", concept_id):
+        raise BadInputError(f"a concept keeps its id when it is replaced ({concept_id!r}); "
+                            "to change it, add it under the new id and remove this one")
+    with request.app.state.write_lock:
+        concept = write_concept(kb.glossary_path, dataclasses.replace(given, id=concept_id),
+                                replace=True)
+    return {"ok": True, **_concept(concept)}
+
+
+@router.delete("/api/concepts/{concept_id}", tags=["write"], summary="Remove a concept",
+               dependencies=[Depends(writer)], response_model=None,
+               responses=errors(400, 401, 403, 404, 409, 413, 415))
+def delete_concept(request: Request, kb: KB, concept_id: ConceptId) -> dict[str, Any]:
+    """Takes the concept out of the glossary. Needs the admin token."""
+    from kb import glossary_edit
+
+    with request.app.state.write_lock:
+        glossary_edit.delete_concept(kb.glossary_path, concept_id)
+    return {"ok": True, "deleted": concept_id}
 
 
 # Its own router: it takes no parameters (no 422), and its 503 is a health body.

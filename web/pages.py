@@ -259,8 +259,20 @@ def remove_submit(
 
 
 @router.get("/concepts", response_class=HTMLResponse)
-def concepts_page(request: Request, kb: KB) -> HTMLResponse:
-    """Concept cards, built once per index version (a few dozen searches) and cached."""
+def concepts_page(
+    request: Request, kb: KB,
+    edit: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+    saved: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+) -> HTMLResponse:
+    """Concept cards, and the form that adds a concept (``edit``: changes or removes
+    that one; ``saved``: the concept a save just wrote)."""
+    return _concepts(request, kb, edit=edit, saved=saved)
+
+
+def _concepts(request: Request, kb: Any, *, status_code: int = 200,
+              **form: Any) -> HTMLResponse:
+    """The cards are built once per index and glossary version (a few dozen searches)
+    and cached; the form is the request's own."""
     from kb.concepts import concept_cards
 
     cache: dict[Any, Any] = request.app.state.concepts_cache
@@ -270,7 +282,62 @@ def concepts_page(request: Request, kb: KB) -> HTMLResponse:
             cache.clear()
             cache[version] = views.concepts_context(concept_cards(kb))
         ctx = cache[version]
-    return render(request, "concepts.html", "concepts", ctx)
+    ctx = {**ctx, **views.concept_form_context(
+        request.app.state.settings, kb.glossary.cards, problem=kb.glossary_problem, **form)}
+    return render(request, "concepts.html", "concepts", ctx, status_code=status_code)
+
+
+async def concept_submission(request: Request) -> tuple[Any, dict[str, Any], KBError | None]:
+    """The Concepts form, read before the (blocking) handler: the concept, the fields as
+    sent (to refill the form), and what is wrong, shown on the page."""
+    from kb.glossary_edit import concept_edit
+
+    settings = request.app.state.settings
+    try:
+        fields = await uploads.read_form_fields(request, settings,
+                                                uploads.PAGE_CONCEPT_FIELDS)
+    except KBError as exc:
+        return None, {}, exc
+    try:
+        uploads.authorize(settings, fields.get("token") or None)
+        if fields.get("action") == "remove":
+            return None, fields, None
+        edit = concept_edit(fields.get("id") or None,
+                            {lang: fields.get(lang) for lang in SUPPORTED})
+    except KBError as exc:
+        return None, fields, exc
+    return edit, fields, None
+
+
+@router.post("/concepts", response_class=HTMLResponse)
+def concepts_submit(request: Request, kb: KB, submission: Annotated[
+        tuple[Any, dict[str, Any], KBError | None], Depends(concept_submission)]) -> Response:
+    """Save (add, or replace the concept being edited) or remove; a success goes back to
+    the cards at the concept's, which show it at once."""
+    from kb import glossary_edit
+
+    edit, fields, error = submission
+    editing = fields.get("edit") or None
+    if error is None:
+        try:
+            with request.app.state.write_lock:
+                if fields.get("action") == "remove":
+                    glossary_edit.delete_concept(kb.glossary_path, editing or "")
+                    return RedirectResponse("/concepts#add-concept", status_code=303)
+                if editing and edit.id != editing:
+                    raise BadInputError(f"a concept keeps its id while it is edited "
+                                        f"({editing!r}); add it under the new id and remove "
+                                        "this one")
+                concept = glossary_edit.write_concept(kb.glossary_path, edit,
+                                                      replace=bool(editing))
+        except KBError as exc:
+            error = exc
+        else:
+            return RedirectResponse(f"/concepts?saved={quote(concept.id)}#{concept.id}",
+                                    status_code=303)
+    values = {k: v for k, v in fields.items() if k != "token"}
+    return _concepts(request, kb, edit=editing, values=values, error=error,
+                     status_code=error.status if error else 500)
 
 
 # -- Add article --------------------------------------------------------------------------

@@ -35,6 +35,8 @@ from kb.errors import (
     UnsupportedMediaError,
     WritesDisabledError,
 )
+from kb.glossary_edit import ConceptEdit
+from kb.language import SUPPORTED
 from kb.settings import Settings
 
 __all__ = [
@@ -470,3 +472,44 @@ def save(
         progress("waiting", 0, 0)  # until this save's turn comes (one write at a time)
     with lock:
         return adding.add(kb, article, kind=kind, replace=replace, progress=progress)
+
+
+# -- concepts -----------------------------------------------------------------------------
+CONCEPT_FIELDS = ("id", "terms", "names", "en", "ko", "de", "vi", "token")
+PAGE_CONCEPT_FIELDS = ("id", "en", "ko", "de", "vi", "token", "action", "edit")
+
+
+async def read_form_fields(request: Request, settings: Settings,
+                           allowed: tuple[str, ...]) -> dict[str, str]:
+    """A small form's text fields (no file), each checked as text."""
+    fields = await _fields(request, settings, allowed)
+    return {k: _text_field(k, v) for k, v in fields.items()}
+
+
+async def read_concept(request: Request, settings: Settings, *,
+                       check_token: bool = True) -> tuple[ConceptEdit, dict[str, Any]]:
+    """A concept from a JSON body (``{"id", "terms": {"en": [...]}, "names"}``) or a form
+    (fields ``en``, ``ko``, ``de``, ``vi``: comma-separated terms), checked by
+    :func:`kb.glossary_edit.concept_edit`; and the body's fields."""
+    from kb.glossary_edit import concept_edit
+
+    fields = await _fields(request, settings, CONCEPT_FIELDS)
+    if check_token:
+        authorize(settings, bearer_token(request) or _opt_text(fields, "token"))
+    terms = fields.get("terms") or {}
+    names = fields.get("names") or {}
+    if not isinstance(terms, dict) or not isinstance(names, dict):
+        raise BadInputError("'terms' and 'names' are objects by language: "
+                            '{"terms": {"en": ["churn", "churn rate"], "de": ["Abwanderung"]}}')
+    terms = {**terms, **{lang: fields[lang] for lang in SUPPORTED if fields.get(lang)}}
+    for lang, value in [*terms.items(), *names.items()]:
+        if not isinstance(value, (str, list)) or (
+                isinstance(value, list) and not all(isinstance(t, str) for t in value)):
+            raise BadInputError(f"the terms and name of {lang!r} must be text (a list of "
+                                "terms, or one comma-separated string)")
+    return concept_edit(_opt_text(fields, "id"), terms, names), fields
+
+
+def _opt_text(fields: dict[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    return _text_field(name, value) if value not in (None, "") else None

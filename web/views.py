@@ -804,9 +804,11 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
             "hit": hit_view(s.hit, limit=EXCERPT_CONTEXT) if s.hit is not None else None,
         })
     return {
-        "id": c.id, "name": c.names.get("en") or c.id, "terms": terms, "definition": definition,
+        "id": c.id, "name": c.names.get("en") or next((n for n in c.names.values() if n), c.id),
+        "terms": terms, "definition": definition,
         "sources": sources, "n_gaps": len(card.gaps),
         "ask_href": ask_href(f"What is {asked}?"),
+        "edit_href": "/concepts?" + urlencode({"edit": card.concept.id}) + "#add-concept",
     }
 
 
@@ -820,6 +822,31 @@ def concepts_context(cards: list[ConceptCard]) -> dict[str, Any]:
             {"lang": k, "lang_name": LANG_NAMES[k], "count": n} for k, n in gaps.items()
         ],
     }
+
+
+def concept_form_context(settings: Settings, concepts: list[Any], *,
+                         edit: str | None = None, values: dict[str, Any] | None = None,
+                         error: KBError | None = None, saved: str | None = None,
+                         problem: str | None = None) -> dict[str, Any]:
+    """The Concepts page's form: add a concept, or (``edit``: its id) change or remove
+    one; refilled after an error. ``saved``: the concept just saved, when it exists."""
+    known = {c.id: c for c in concepts}
+    editing = known.get(edit or "")
+    form = {"id": "", **{lang: "" for lang in SUPPORTED}}
+    if editing is not None:
+        form.update(id=editing.id, **{lang: ", ".join(editing.terms.get(lang, []))
+                                      for lang in SUPPORTED})
+    if values:
+        form.update({k: str(v) for k, v in values.items() if k in form and v is not None})
+    done = known.get(saved or "")
+    return {"concept_form": {
+        "values": form, "editing": editing.id if editing is not None else None,
+        "fields": [{"lang": lang, "lang_name": LANG_NAMES[lang], "native": NATIVE_NAMES[lang],
+                    "value": form[lang]} for lang in SUPPORTED],
+        "enabled": uploads.writes_enabled(settings), "enable_hint": uploads.ENABLE_HINT,
+        "error": error, "problem": problem,
+        "saved": {"id": done.id, "name": done.names.get("en") or done.id} if done else None,
+    }}
 
 
 # -- the Add page -------------------------------------------------------------------------

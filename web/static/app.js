@@ -93,7 +93,7 @@
   if (!store) return;
   if (document.querySelector("[data-token-refused]")) store.removeItem(KEY);
   var kept = store.getItem(KEY);
-  ["token", "remove-token"].forEach(function (id) {
+  ["token", "remove-token", "concept-token"].forEach(function (id) {
     var field = document.getElementById(id);
     if (!field || !field.form) return;
     if (kept && !field.value) field.value = kept;
