@@ -81,6 +81,9 @@ class AddResult:
     lang_looks: str | None = None  # a given language the text does not look like: its name
     encoded_removed: int = 0  # characters of encoded data cleaning removed (Article)
     family: list[dict[str, object]] = field(default_factory=list)
+    # The glossary concepts its title and text name (None: not looked at); none is
+    # worth a note: its topic reaches other languages only through e5 (QA13).
+    concepts: tuple[str, ...] | None = None
     seconds: float = 0.0
     # Where a save's time went: index_s (checks, corpus file, embedding, index write),
     # families_s (translation detection), and how many texts were embedded.
@@ -129,6 +132,11 @@ class AddResult:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
             out.append(f"keeps the {names} of the article it replaces; give "
                        "new ones (fields or a header) to change them")
+        if self.concepts == ():
+            out.append("no glossary concept names its topic, so a question in another "
+                       "language reaches it only by its meaning, and may get no answer: add "
+                       "its key terms in the other languages as a concept (the Concepts "
+                       "page, or kb concepts add)")
         return out
 
     @property
@@ -150,6 +158,7 @@ class AddResult:
         d["seconds"] = round(self.seconds, 3)
         d["tags"] = list(self.tags)
         d["kept"] = list(self.kept)
+        d["concepts"] = list(self.concepts) if self.concepts is not None else None
         d["warnings"] = self.warnings  # refusals + notes, for older clients
         d["refusals"], d["notes"] = self.refusals, self.notes
         if with_text:
@@ -370,6 +379,16 @@ def _sign_old_articles(kb: KnowledgeBase) -> None:
                                            [c["lang"] for c in chunks])
 
 
+# Of a long article, the start says what it is about (and Kiwi need not read 1 MB).
+CONCEPT_CHARS = 20_000
+
+
+def named_concepts(kb: KnowledgeBase, article: Article) -> tuple[str, ...]:
+    """The ids of the glossary's concepts that the article's title or text names."""
+    text = article.title + "\n" + article.text[:CONCEPT_CHARS]
+    return tuple(c.id for c in kb.glossary.match(text) if c.card)
+
+
 def preview(kb: KnowledgeBase, article: Article) -> int:
     """How many chunks the article would become (no write)."""
     return len(chunking.chunk_text(article.text, kb._count_tokens()))
@@ -391,6 +410,7 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         tags=article.tags, exists=stored is not None, kept=kept, replacing=replace,
         identical=stored is not None and stored["content_sha256"] == article.content_sha256,
         was_lang=_was_lang(article, stored if replace else None),
+        concepts=named_concepts(kb, article),
         **_match_fields(closest(kb, article)),
     )
 
@@ -512,7 +532,7 @@ def add(
         encoded_removed=article.encoded_removed, chunks=n_chunks, text=article.text,
         saved=True, source=article.source,
         tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,
-        seconds=done - started,
+        seconds=done - started, concepts=named_concepts(kb, article),
         was_lang=_was_lang(article, stored if replace else None),
         **_match_fields(match),
         stats={"index_s": round(indexed - started, 3), "families_s": round(done - indexed, 3),

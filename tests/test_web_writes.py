@@ -1621,3 +1621,27 @@ def test_concepts_page_says_how_to_enable_editing(closed_client):
     page = closed_client.get("/concepts").text
     assert 'id="concepts-disabled"' in page and 'id="concept-form"' not in page
     assert "Edit its terms" not in page
+
+
+def test_a_save_says_when_no_concept_names_the_article(client):
+    """QA13: nothing in the Add flow said that a new topic needs glossary terms for a
+    question in another language to reach it."""
+    retail = client.post("/api/articles", json={"text": RETAIL}, headers=AUTH).json()
+    assert retail["concepts"] == []
+    assert any("no glossary concept names its topic" in n for n in retail["notes"])
+    text = {"text": "Cross-selling quokka plush toys\n\nCross-selling offers a quokka plush "
+                    "toy to every customer who buys a quokka book."}
+    named = client.post("/api/articles", headers=AUTH, json=text).json()
+    assert named["concepts"] == ["cross-selling"]
+    assert not any("glossary" in n for n in named["notes"])
+    # The note points at the fix: with a concept, the same text previews without it.
+    client.post("/api/concepts", headers=AUTH, json={"terms": {"en": ["quokka"],
+                                                              "ko": ["쿼카"]}})
+    again = client.post("/api/articles", headers=AUTH, params={"preview": "true"},
+                        files={"file": ("quokka2.txt", b"Quokka news\n\nThe quokka club "
+                                        b"meets every month to plan new quokka rewards.")})
+    assert again.json()["concepts"] == ["quokka"]
+    page = client.post("/add", data={"token": TOKEN, "action": "preview",
+                                     "text": "Wombat rewards\n\nWombat members collect "
+                                             "wombat stamps for every visit."})
+    assert 'id="no-concepts"' in page.text and 'href="/concepts#add-concept"' in page.text

@@ -180,6 +180,10 @@ class WriteOut(_Body):
     unchanged: bool = Field(False, description="A replacement with the stored text, title, "
                                                "source, tags and language: nothing written.")
     kept: list[str] = Field(description="Metadata a replacement kept from the old one.")
+    concepts: list[str] | None = Field(
+        None, description="The glossary concepts its title and text name (GET "
+                          "/api/concepts); none gives a note: its topic reaches questions in "
+                          "other languages only by its meaning. Null when not looked at.")
     was_lang: str | None = Field(None, description="The replaced article's language, when "
                                                    "the replacement's is another.")
     lang_source: str = Field(description="given, header or detected.")

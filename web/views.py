@@ -984,6 +984,7 @@ def add_context(
                         if result.similar_to and result.similar_to != result.article_id
                         else None),
             "lang_looks": result.lang_looks,
+            "no_concepts": result.concepts == (),
             "note": note,
             # No "Save this article" when the save would be refused whatever the form
             # says (QA: it stayed under "saving it would be refused"); an id that exists
