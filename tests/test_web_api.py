@@ -888,3 +888,15 @@ def test_a_quoted_table_rows_markup_is_shown_as_text():
     assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page
     assert '<th scope="col">&lt;b&gt;Upstream&lt;/b&gt;</th>' in page
     assert "<td>sales &amp; more</td>" in page
+
+
+def test_a_miss_links_the_nearest_articles_it_names(client):
+    """QA13: the no-answer box named the nearest articles as plain text."""
+    r = client.get("/", params={"q": "What is the capital of France?"})
+    box = re.search(r'<div class="no-answer" role="status">(.*?)</div>', r.text, re.S).group(1)
+    assert "The nearest articles, though none clearly answers it: “<a href=" in box
+    links = re.findall(r'“<a href="(/articles/[^"]+)" lang="\w\w">([^<]+)</a>”', box)
+    assert 1 <= len(links) <= 3, box
+    for href, title in links:
+        page = client.get(href)
+        assert page.status_code == 200 and html.escape(html.unescape(title)) in page.text

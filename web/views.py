@@ -262,12 +262,31 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         "note": ans.note,
         "concept_href": f"/concepts#{ans.undefined[0]}" if ans.undefined else None,
         "detail": detail[:1].upper() + detail[1:],
+        "detail_parts": linked_titles(detail[:1].upper() + detail[1:], ans.passages),
         "heading": "No good answer in the chosen languages" if elsewhere
         else "No good answer in the knowledge base",
         "all_href": ask_href(ans.query) if elsewhere else None,
         "blocks": blocks, "cards": cards,
         "others": [hit_view(h) | {"also": also.get(h.chunk_id, [])} for h in others],
     }
+
+
+def linked_titles(text: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
+    """``text`` as parts to show, where each “title” (id) of an article among ``hits``
+    is a link to it: the no-answer message names the nearest articles, and the page
+    left them as plain text (QA13). Parts: {"text"} or {"text", "href"}."""
+    named = {f"“{h.title}” ({h.article_id})": h for h in hits}
+    if not named:
+        return [{"text": text}]
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(named, key=len, reverse=True)))
+    parts: list[dict[str, str]] = []
+    at = 0
+    for m in pattern.finditer(text):
+        hit = named[m.group()]
+        parts += [{"text": text[at:m.start()]},
+                  {"text": hit.title, "href": article_href(hit.article_id), "lang": hit.lang}]
+        at = m.end()
+    return [p for p in [*parts, {"text": text[at:]}] if p["text"]]
 
 
 def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None, *,
