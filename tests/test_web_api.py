@@ -900,3 +900,9 @@ def test_a_miss_links_the_nearest_articles_it_names(client):
     for href, title in links:
         page = client.get(href)
         assert page.status_code == 200 and html.escape(html.unescape(title)) in page.text
+
+
+def test_library_and_ask_chips_name_languages_alike(client):
+    """QA13: the Ask page's chips said 한국어 and Deutsch, the Library's Korean and German."""
+    chip = r'<span class="code">ko</span> <span lang="ko">한국어</span>'
+    assert chip in client.get("/").text and chip in client.get("/library").text

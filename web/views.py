@@ -764,8 +764,10 @@ def library_context(
                       "href": _library_href(langs=[c], sort=sort)}
                      for c, n in per_lang.items()],
         "filters": {
-            "langs": [{"code": c, "name": LANG_NAMES[c], "checked": c in chosen}
-                      for c in SUPPORTED],
+            # Native names, as the Ask page's chips have them (QA13: "Korean" here,
+            # "한국어" there).
+            "langs": [{"code": c, "name": LANG_NAMES[c], "native": NATIVE_NAMES[c],
+                       "checked": c in chosen} for c in SUPPORTED],
             "tags": [{"text": t, "selected": bool(tag) and t.casefold() == tag.casefold()}
                      for t in all_tags],
             "sorts": [{"value": k, "label": v, "selected": k == sort}
