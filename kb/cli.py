@@ -70,6 +70,17 @@ _UNITS = {"preparing": "article", "analyzing": "article", "embedding": "text",
           "indexing": "step"}
 
 
+def _width() -> int:
+    """The terminal's columns; 0 when it does not say (a pty made by `script`, some
+    CI runners): tqdm then drew nothing but blank lines until the end (QA13)."""
+    import os
+
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
 @contextmanager
 def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
     """tqdm bars on stderr fed by KnowledgeBase progress callbacks, one per stage.
@@ -79,7 +90,7 @@ def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
     """
     from tqdm import tqdm
 
-    live = sys.stderr.isatty()
+    live = sys.stderr.isatty() and _width() > 0
     bar: tqdm | None = None  # type: ignore[type-arg]
     current: tuple[str, int] | None = None
     done_so_far, started = 0, time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 
 from kb.accents import fold
 from kb.errors import BadInputError
@@ -45,9 +46,22 @@ def _detect_langs(text: str) -> list[tuple[str, float]]:
             return []
 
 
+# Language names a header or a field may give instead of the code ("lang: english"),
+# in English, in the language itself, and in the other three (QA13: "unknown language
+# 'english'").
+NAMES = {
+    "ko": ("korean", "한국어", "한국말", "koreanisch", "tiếng hàn", "tiếng hàn quốc"),
+    "en": ("english", "영어", "englisch", "tiếng anh"),
+    "de": ("german", "deutsch", "독일어", "tiếng đức"),
+    "vi": ("vietnamese", "tiếng việt", "베트남어", "vietnamesisch"),
+}
+_BY_NAME = {name: code for code, names in NAMES.items() for name in names}
+
+
 def check_lang(lang: str) -> str:
-    """Validate a user-given language code."""
-    code = lang.strip().lower()
+    """Validate a user-given language: its code, or its name (:data:`NAMES`)."""
+    code = unicodedata.normalize("NFC", " ".join(lang.split())).casefold()
+    code = _BY_NAME.get(code, code)
     if code not in SUPPORTED:
         raise BadInputError(
             f"unknown language {lang!r}: supported languages are {', '.join(SUPPORTED)}"

@@ -171,3 +171,11 @@ def test_a_short_korean_note_counts_its_syllables_fairly():
     for short in ("업셀링은 좋다.", "Upsell now."):
         with pytest.raises(ArticleError, match="at least 20 letters"):
             parse_article(short.encode(), name="note.txt")
+
+
+def test_a_header_may_name_its_language():
+    from kb.articles import parse_article
+
+    art = parse_article(b"---\nlang: english\ntitle: Notes\n---\nUpsell after the first "
+                        b"success of a customer.", name="notes.md")
+    assert art.lang == "en" and art.lang_source == "header"

@@ -584,3 +584,27 @@ def test_concepts_add_list_remove(run, tmp_path, monkeypatch):
     assert run("concepts", "remove", "retail-media").stdout == "removed concept retail-media\n"
     gone = run("concepts", "remove", "retail-media")
     assert gone.exit_code == 1 and "no concept 'retail-media'" in gone.stderr
+
+
+def test_progress_on_a_terminal_of_unknown_width_prints_lines(monkeypatch):
+    """QA13: on a pty that reports 0 columns (`script -qc`), tqdm drew only blank lines
+    until the end; such a terminal gets the one line per stage that a log gets."""
+    import io
+    import sys
+
+    from kb import cli as cli_module
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+        def fileno(self) -> int:
+            raise io.UnsupportedOperation("no real terminal")
+
+    err = Tty()
+    monkeypatch.setattr(sys, "stderr", err)
+    with cli_module.progress_bar("ingest") as update:
+        update("embedding", 0, 4)
+        update("embedding", 4, 4)
+    assert re.search(r"^ingest: embedding 4/4 text\(s\) in [\d.]+s$", err.getvalue(), re.M)
+    assert "\r" not in err.getvalue()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from kb.errors import BadInputError
 from kb.language import detect, detect_query
 
 
@@ -71,3 +72,14 @@ def test_a_query_of_acronyms_alone_reads_as_english(query):
     otherwise ("Was ist SEO?", "SEO 전략")."""
     assert detect_query(query) == "en"
     assert detect_query(f"Was ist {query}") == "de"
+
+
+def test_a_language_can_be_given_by_its_name():
+    """QA13: a header `lang: english` was refused ("unknown language 'english'")."""
+    from kb.language import check_lang
+
+    for given, code in (("english", "en"), ("Deutsch", "de"), ("한국어", "ko"),
+                        ("Tiếng  Việt", "vi"), ("German", "de"), ("EN", "en")):
+        assert check_lang(given) == code
+    with pytest.raises(BadInputError, match="unknown language 'français'"):
+        check_lang("français")
