@@ -361,3 +361,23 @@ def test_add_edit_and_remove_a_concept_on_the_concepts_page(page, server):
     page.click("#concept-form button[value=remove]")
     page.wait_for_url("**/concepts#add-concept")
     expect(page.locator("article#retail-media")).to_have_count(0)
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_sent(page, server):
+    """QA13: an 11 MB file was uploaded, refused unread (413), and the title and tags
+    typed with it came back empty. The page now says so before sending anything."""
+    from playwright.sync_api import expect
+
+    page.goto("/add")
+    page.fill("#title", "Quarterly review")
+    page.fill("#tags", "review, q3")
+    page.fill("#token", TOKEN)
+    page.set_input_files("#file", {"name": "huge.txt", "mimeType": "text/plain",
+                                   "buffer": b"marketing plan. " * 700_000})  # 11.2 MB
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.method) if r.method == "POST" else None)
+    page.click(".actions button[value=save]")
+    expect(page.locator("#add-status")).to_contain_text("the upload limit is 10.0 MB")
+    assert sent == [] and page.url.endswith("/add")
+    expect(page.locator("#title")).to_have_value("Quarterly review")
+    expect(page.locator("#tags")).to_have_value("review, q3")

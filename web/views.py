@@ -1020,6 +1020,7 @@ def add_context(
         "enabled": uploads.writes_enabled(settings),
         "enable_hint": uploads.ENABLE_HINT,
         "limit": adding.format_size(settings.max_upload_bytes),
+        "limit_bytes": settings.max_upload_bytes,
         "values": values, "langs": langs, "preview": preview,
         "editing": ({"id": editing["id"], "title": editing["title"],
                      "href": article_href(editing["id"])} if editing else None),

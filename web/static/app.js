@@ -12,7 +12,8 @@
       return;
     }
     var el = document.getElementById("hl") || document.getElementById("preview") ||
-      document.getElementById("add-error") || document.getElementById("remove-error");
+      document.getElementById("add-error") || document.getElementById("remove-error") ||
+      document.getElementById("concept-error");
     if (!el) return;
     el.scrollIntoView({ block: el.id === "hl" ? "center" : "start" });
     el.focus({ preventScroll: true });
@@ -32,9 +33,22 @@
   var status = document.getElementById("add-status");
   if (!form || !status) return;
   var busy = false;
+  var file = document.getElementById("file");
+  var limit = file ? Number(file.getAttribute("data-max-bytes")) : 0;
+  function mb(n) { return (n / 1048576).toFixed(1) + " MB"; }
   form.addEventListener("submit", function (event) {
     if (busy) {
       event.preventDefault();
+      return;
+    }
+    // A file over the limit is refused before it is sent: the server refuses it
+    // unread, so the title and tags typed with it came back empty (QA13).
+    var chosen = file && file.files && file.files[0];
+    if (chosen && limit && chosen.size > limit) {
+      event.preventDefault();
+      status.textContent = chosen.name + " is " + mb(chosen.size) + "; the upload limit is " +
+        mb(limit) + ". Nothing was sent: split the article, or raise the limit " +
+        "(KB_MAX_UPLOAD_BYTES).";
       return;
     }
     busy = true;
