@@ -906,3 +906,24 @@ def test_library_and_ask_chips_name_languages_alike(client):
     """QA13: the Ask page's chips said 한국어 and Deutsch, the Library's Korean and German."""
     chip = r'<span class="code">ko</span> <span lang="ko">한국어</span>'
     assert chip in client.get("/").text and chip in client.get("/library").text
+
+
+def test_answer_prose_in_another_language_is_a_paragraph_of_its_own():
+    """QA13: Korean sentences sat inside an English paragraph of an answer."""
+    from kb.answers import Answer, AnswerSentence, Citation
+    from kb.results import Hit
+    from web.views import answer_view
+
+    def hit(n: int, lang: str, text: str) -> Hit:
+        return Hit(chunk_id=n, article_id=f"a{n}", title=f"T{n}", lang=lang, section="",
+                   text=text, start=0, end=len(text), score=1.0, signals={})
+
+    texts = [("en", "Downstream marketing is tactical."), ("en", "It sells now."),
+             ("ko", "다운스트림 마케팅은 전술적입니다."), ("en", "Insights flow back.")]
+    hits = [hit(i + 1, lang, t) for i, (lang, t) in enumerate(texts)]
+    cites = tuple(Citation(n=i + 1, hit=h, spans=((0, len(h.text)),)) for i, h in enumerate(hits))
+    sents = tuple(AnswerSentence(text=h.text, citations=(i + 1,), start=0, end=len(h.text))
+                  for i, h in enumerate(hits))
+    ans = Answer("q", "en", True, "4 sentences", sents, cites)
+    blocks = answer_view(ans)["blocks"]
+    assert [[s["lang"] for s in b["sentences"]] for b in blocks] == [["en", "en"], ["ko"], ["en"]]

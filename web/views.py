@@ -230,8 +230,11 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         # from another article read as a fifth KPI); of another passage of the same
         # article, they go on with it (a list the chunker split: five steps read as
         # two lists).
+        # Prose in another language is a paragraph of its own (QA13: Korean sentences
+        # inside an English paragraph read as broken).
         if (last is None or last.get("table") or last["list"] != sent["item"]
-                or (sent["item"] and not same_article)):
+                or (sent["item"] and not same_article)
+                or (not sent["item"] and last["entries"][-1][-1]["lang"] != sent["lang"])):
             blocks.append({"list": sent["item"], "entries": []})
         if sent["item"] or not blocks[-1]["entries"]:
             blocks[-1]["entries"].append([])
