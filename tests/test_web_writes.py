@@ -658,6 +658,8 @@ def test_add_page_shows_errors_on_the_page(client, lib):
     assert r.status_code == 200 and "Already in the knowledge base as" in r.text
     r = client.post("/add", data={"text": seed, "token": TOKEN, "action": "save"})
     assert r.status_code == 409 and "already in the knowledge base" in r.text
+    assert f"set the Id to {EN_SEED}, tick “Replace” and save" in r.text
+    assert "`kb add" not in r.text
     assert snapshot(lib) == before
 
 
@@ -667,7 +669,9 @@ def test_add_page_replace_checkbox(client):
                     "app and swap them for gifts.", "id": "quokka", "token": TOKEN,
             "action": "save"}
     refused = client.post("/add", data=data)
-    assert refused.status_code == 409 and "“Replace” on the Add page" in refused.text
+    assert refused.status_code == 409 and "tick “Replace” to overwrite it" in refused.text
+    # QA13: the page spoke the CLI's and the API's ways, backticks and all.
+    assert "kb add" not in refused.text and "PUT /api" not in refused.text
     client.patch("/api/articles/quokka", headers=AUTH,
                  json={"title": "Quokka points", "tags": ["loyalty"], "source": "crm"})
     # The form sends its blank fields too; blank on the plain form is "left alone", so

@@ -899,6 +899,22 @@ def _clash_links(article_id: str | None) -> dict[str, str] | None:
             "edit_href": edit_href(article_id)}
 
 
+def _on_the_page(error: KBError) -> str:
+    """A refusal as the Add page says it: what to do there, not the CLI's and the API's
+    ways (QA13: "`kb add --replace --id …`, … or PUT /api/articles/…", backticks shown)."""
+    article_id = getattr(error, "article_id", None)
+    if error.status != 409 or not article_id:
+        return error.message
+    if error.message.startswith("already in the knowledge base as"):
+        return (f"already in the knowledge base as {article_id!r}; not saved twice. If this "
+                f"is a new version of it, set the Id to {article_id}, tick “Replace” and "
+                "save: the text stays in the box below.")
+    if error.message.startswith("an article with id"):
+        return (f"an article with id {article_id!r} already exists: tick “Replace” to "
+                "overwrite it with this text, or change the Id.")
+    return error.message
+
+
 def job_context(job: dict[str, Any]) -> dict[str, Any]:
     """A long save's page while it runs: its stage and progress."""
     from web.jobs import STAGES
@@ -1027,7 +1043,7 @@ def add_context(
         "values": values, "langs": langs, "preview": preview,
         "editing": ({"id": editing["id"], "title": editing["title"],
                      "href": article_href(editing["id"])} if editing else None),
-        "error": {"status": error.status, "message": error.message,
+        "error": {"status": error.status, "message": _on_the_page(error),
                   # The stored article a refusal names, to open or edit from here (QA9:
                   # the page gave only the CLI's and the API's way to replace it).
                   "article": _clash_links(getattr(error, "article_id", None))}

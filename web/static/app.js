@@ -35,7 +35,7 @@
   var busy = false;
   var file = document.getElementById("file");
   var limit = file ? Number(file.getAttribute("data-max-bytes")) : 0;
-  function mb(n) { return (n / 1048576).toFixed(1) + " MB"; }
+  function mb(n) { return (n / 1048576).toFixed(1).replace(/\.0$/, "") + " MB"; }
   form.addEventListener("submit", function (event) {
     if (busy) {
       event.preventDefault();
