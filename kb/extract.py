@@ -213,25 +213,68 @@ def _docx(data: bytes, name: str) -> Extracted:
         raise ArticleError(name, f"the DOCX cannot be read: {exc}") from None
     from docx.table import Table
 
-    lines = []
+    blocks = list(doc.iter_inner_content())
+    # Headings keep their levels under the title: "Title" is "#", "Heading 1" "##" when
+    # the document has a title (QA13: both were "#", so its sections sat at the title's
+    # level), and lists their markers ("List Bullet" paragraphs came out as plain lines).
+    titled = any(_style(b) == "title" for b in blocks if not isinstance(b, Table))
+    lines: list[str] = []
+    number = 0  # the next number of a numbered list
     # Paragraphs and tables in document order (a table belongs next to the text that
-    # introduces it); a table becomes pipe rows, which the chunker keeps together.
-    for block in doc.iter_inner_content():
+    # introduces it); a table becomes pipe rows under a "---" rule after its first row,
+    # its header, which the chunker keeps together.
+    for block in blocks:
         if isinstance(block, Table):
+            rows = [[" ".join(c.text.split()) for c in row.cells] for row in block.rows]
+            rows = [r for r in rows if any(r)]
             lines.append("")
-            for row in block.rows:
-                cells = [" ".join(c.text.split()) for c in row.cells]
-                if any(cells):
-                    lines.append("| " + " | ".join(cells) + " |")
+            for i, cells in enumerate(rows):
+                lines.append("| " + " | ".join(cells) + " |")
+                if i == 0 and len(rows) > 1:
+                    lines.append("|" + "---|" * len(cells))
             lines.append("")
+            number = 0
             continue
         t = block.text.strip()
         if not t:
             continue
-        style = (block.style.name or "").lower() if block.style is not None else ""
-        lines.append(f"# {t}" if style.startswith(("heading", "title")) else t)
+        style = _style(block)
+        level = _heading_level(style)
+        if style == "title":
+            lines.append(f"# {t}")
+        elif level:
+            lines.append("#" * min(6, level + titled) + f" {t}")
+        elif "list number" in style:
+            number += 1
+            lines.append(f"{number}. {t}")
+            continue
+        elif "list" in style or _numbered(block):
+            lines.append(f"- {t}")
+            continue
+        else:
+            lines.append(t)
+        number = 0
     title = doc.core_properties.title or None
     return Extracted("\n".join(lines), "docx", title)
+
+
+def _style(paragraph: Any) -> str:
+    style = getattr(paragraph, "style", None)
+    return (style.name or "").lower() if style is not None else ""
+
+
+def _heading_level(style: str) -> int:
+    """1 for "Heading 1" (any heading without a number: 1), 0 for no heading."""
+    if not style.startswith("heading"):
+        return 0
+    digits = "".join(ch for ch in style if ch.isdigit())
+    return int(digits) if digits else 1
+
+
+def _numbered(paragraph: Any) -> bool:
+    """A paragraph Word numbers or bullets by its own properties, whatever its style."""
+    ppr = paragraph._p.pPr
+    return ppr is not None and ppr.numPr is not None
 
 
 def _nul_text(data: bytes) -> str | None:

@@ -377,7 +377,8 @@ def test_a_file_over_the_limit_is_refused_before_it_is_sent(page, server):
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.method) if r.method == "POST" else None)
     page.click(".actions button[value=save]")
-    expect(page.locator("#add-status")).to_contain_text("huge.txt is 10.7 MB; the upload limit is 10 MB")
+    expect(page.locator("#add-status")).to_contain_text(
+        "huge.txt is 10.7 MB; the upload limit is 10 MB")
     assert sent == [] and page.url.endswith("/add")
     expect(page.locator("#title")).to_have_value("Quarterly review")
     expect(page.locator("#tags")).to_have_value("review, q3")

@@ -161,3 +161,33 @@ def test_utf8_text_with_a_few_nul_bytes_says_so():
         extract(data, "notes.txt")
     with pytest.raises(ArticleError, match="unsupported file type"):  # still binary
         extract(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"x" * 4000, "photo.txt")
+
+
+def test_a_docx_keeps_its_heading_levels_lists_and_table_header():
+    """QA13: bullets came out as plain lines, the title and every "Heading 1" all as
+    "#", and a table had no header row, so its first row read as data."""
+    import io
+
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Pricing Psychology", 0)
+    d.add_paragraph("Prices shape how customers judge value.")
+    d.add_heading("Anchoring", 1)
+    d.add_paragraph("A high price shown first anchors the rest.", style="List Bullet")
+    d.add_paragraph("A decoy makes the middle option look fair.", style="List Bullet")
+    d.add_paragraph("Collect the prices.", style="List Number")
+    d.add_paragraph("Compare them.", style="List Number")
+    table = d.add_table(rows=2, cols=2)
+    for i, row in enumerate([["Tactic", "Risk"], ["Charm pricing", "Cheapens a brand"]]):
+        for j, value in enumerate(row):
+            table.cell(i, j).text = value
+    buf = io.BytesIO()
+    d.save(buf)
+    text = extract(buf.getvalue(), "pricing.docx").text
+    assert text.splitlines()[:7] == [
+        "# Pricing Psychology", "Prices shape how customers judge value.", "## Anchoring",
+        "- A high price shown first anchors the rest.",
+        "- A decoy makes the middle option look fair.", "1. Collect the prices.",
+        "2. Compare them."]
+    assert "| Tactic | Risk |\n|---|---|\n| Charm pricing | Cheapens a brand |" in text
