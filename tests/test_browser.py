@@ -263,6 +263,22 @@ def test_small_links_are_24px_tap_targets_on_a_phone(browser, base_url):
         pg.close()
 
 
+def test_an_article_starts_on_the_first_screen_of_a_phone(browser, base_url):
+    """QA13: on a 390 px phone the article's six details stood one a row and the nav
+    wrapped onto two rows, so the text began below the fold."""
+    ctx, pg = _phone(browser, base_url)
+    try:
+        pg.goto("/articles/en-upstream-vs-downstream-marketing")
+        top = pg.evaluate("document.querySelector('.doc-text').getBoundingClientRect().top")
+        rows = pg.evaluate("""[...document.querySelectorAll('nav ul li')].map(
+            li => Math.round(li.getBoundingClientRect().top))""")
+        assert top < 844 - 150, top  # a few lines of text show
+        assert len(set(rows)) == 1, rows  # the nav is one row
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        ctx.close()
+
+
 def test_a_wide_table_on_a_phone_scrolls_with_a_cue_and_from_the_keyboard(browser, base_url):
     """QA: the English seed's comparison table was cut at a phone's edge with no hint,
     and its scroll box was out of the keyboard's reach. It is a named region in the tab
