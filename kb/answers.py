@@ -785,6 +785,12 @@ def evidence(
         found_terms[query_lang] = {t for t, c in zip(qterms, counts, strict=True) if c}
     cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts,
                     concepts_only=query_lang not in search_langs, words=words)
+    if len(set(qterms)) == 1 and not concepts:
+        # One word, and no concept: that a passage has it says little of what is asked.
+        # QA13: "어디서부터 시작해야 하나요?" (where do I start?) is 시작 alone, which the
+        # Korean articles use, and was answered with six sentences out of context;
+        # "where do I start?" and the German and Vietnamese were not.
+        cov = min(cov, SINGLE_WORD_COVERAGE)
     # The dense ranking: (chunk id, language-centred score), best first.
     dense = kb.dense(query_vec, search_langs) if search_langs else []
     margin = _null(kb, st, search_langs).margin(dense)
@@ -1038,6 +1044,7 @@ def _undefined(kb: KnowledgeBase, question: str, qlang: str,
     return concept.id, concept.names.get(qlang) or concept.names.get("en") or concept.id
 
 
+SINGLE_WORD_COVERAGE = 0.5  # the most a question of one word and no concept covers
 MAX_LIST_ITEMS = 6  # items (lines), not sentences: a longer list is not quoted whole
 MAX_WITH_LIST = 8  # sentences in an answer that quotes a whole list
 FURTHER_PASSAGES = 20  # where a comparing question looks for its table beyond its own

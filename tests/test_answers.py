@@ -1062,3 +1062,14 @@ def test_a_why_question_is_not_padded_with_a_list_two_items_match(real_kb):
     activities = ("Marketing Campaigns", "Sales Enablement", "Performance Metrics",
                   "Brand Messaging")
     assert sum(any(a in t for a in activities) for t in texts) <= 2, texts
+
+
+@pytest.mark.model
+def test_a_one_word_question_naming_no_concept_is_not_answered_from_that_word(real_kb):
+    """QA13: "어디서부터 시작해야 하나요?" (where should I start?) is 시작 alone, which
+    the Korean articles use: it got six sentences out of context, while the question in
+    English, German and Vietnamese got "no good answer"."""
+    for question in ("어디서부터 시작해야 하나요?", "where do I start?", "Womit soll ich anfangen?",
+                     "Tôi nên bắt đầu từ đâu?"):
+        assert not real_kb.ask(question).found, question
+    assert real_kb.ask("번들링이란 무엇인가요?").found  # one word, but a concept
