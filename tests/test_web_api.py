@@ -927,3 +927,16 @@ def test_answer_prose_in_another_language_is_a_paragraph_of_its_own():
     ans = Answer("q", "en", True, "4 sentences", sents, cites)
     blocks = answer_view(ans)["blocks"]
     assert [[s["lang"] for s in b["sentences"]] for b in blocks] == [["en", "en"], ["ko"], ["en"]]
+
+
+def test_coverage_gap_counts_link_to_the_concepts_missing_that_language(client):
+    """QA13: "Coverage gaps: KO 1 · EN 5 · DE 9 · VI 10" led nowhere."""
+    page = client.get("/concepts").text
+    counts = dict(re.findall(r'<a href="/concepts\?gap=(\w\w)#h-gaps"[^>]*>'
+                             r'<span class="badge[^>]*>\w\w</span> (\d+)</a>', page))
+    assert set(counts) == {"ko", "en", "de", "vi"}, page
+    lang = max(counts, key=lambda k: int(counts[k]))
+    filtered = client.get(f"/concepts?gap={lang}").text
+    cards = re.findall(r'<article class="concept" id="([^"]+)"', filtered)
+    assert len(cards) == int(counts[lang]) and "show all</a>" in filtered
+    assert client.get("/concepts?gap=fr").status_code == 200  # unknown: all cards

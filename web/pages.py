@@ -263,13 +263,16 @@ def concepts_page(
     request: Request, kb: KB,
     edit: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
     saved: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+    gap: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
 ) -> HTMLResponse:
     """Concept cards, and the form that adds a concept (``edit``: changes or removes
-    that one; ``saved``: the concept a save just wrote)."""
-    return _concepts(request, kb, edit=edit, saved=saved)
+    that one; ``saved``: the concept a save just wrote; ``gap``: only the concepts with
+    no source in that language, which the coverage-gap counts link to)."""
+    return _concepts(request, kb, gap=gap if gap in SUPPORTED else None, edit=edit,
+                     saved=saved)
 
 
-def _concepts(request: Request, kb: Any, *, status_code: int = 200,
+def _concepts(request: Request, kb: Any, *, status_code: int = 200, gap: str | None = None,
               **form: Any) -> HTMLResponse:
     """The cards are built once per index and glossary version (a few dozen searches)
     and cached; the form is the request's own."""
@@ -282,7 +285,7 @@ def _concepts(request: Request, kb: Any, *, status_code: int = 200,
             cache.clear()
             cache[version] = views.concepts_context(concept_cards(kb))
         ctx = cache[version]
-    ctx = {**ctx, **views.concept_form_context(
+    ctx = {**views.gap_view(ctx, gap), **views.concept_form_context(
         request.app.state.settings, kb.glossary.cards, problem=kb.glossary_problem, **form)}
     return render(request, "concepts.html", "concepts", ctx, status_code=status_code)
 

@@ -848,6 +848,20 @@ def concepts_context(cards: list[ConceptCard]) -> dict[str, Any]:
     }
 
 
+def gap_view(ctx: dict[str, Any], gap: str | None) -> dict[str, Any]:
+    """The cards' context with each gap count linked to its filter, and (``gap``) only
+    the concepts with no source in that language (QA13: the counts led nowhere)."""
+    summary = [g | {"href": f"/concepts?gap={g['lang']}#h-gaps" if g["lang"] != gap
+                    else "/concepts", "current": g["lang"] == gap}
+               for g in ctx["gap_summary"]]
+    concepts = ctx["concepts"]
+    if gap is not None:
+        concepts = [c for c in concepts if any(s["gap"] and s["lang"] == gap
+                                               for s in c["sources"])]
+    return {**ctx, "gap_summary": summary, "concepts": concepts,
+            "gap_filter": {"lang": gap, "lang_name": LANG_NAMES[gap]} if gap else None}
+
+
 def concept_form_context(settings: Settings, concepts: list[Any], *,
                          edit: str | None = None, values: dict[str, Any] | None = None,
                          error: KBError | None = None, saved: str | None = None,
