@@ -908,24 +908,35 @@ def concepts_list(ctx: click.Context, as_json: bool) -> None:
 @click.option("--ko", help="Korean terms, comma-separated.")
 @click.option("--de", help="German terms, comma-separated.")
 @click.option("--vi", help="Vietnamese terms, comma-separated.")
-@click.option("--replace", is_flag=True, help="Replace the concept with this id.")
+@click.option("--replace", is_flag=True, help="Replace the concept with this id (its "
+              "terms become these).")
+@click.option("--extend", is_flag=True, help="Add these terms to the concept with this id.")
 @click.option("--json", "as_json", is_flag=True, help="Print the saved concept as JSON.")
 @click.pass_context
 @handle_errors
 def concepts_add(ctx: click.Context, concept_id: str | None, en: str | None, ko: str | None,
-                 de: str | None, vi: str | None, replace: bool, as_json: bool) -> None:
+                 de: str | None, vi: str | None, replace: bool, extend: bool,
+                 as_json: bool) -> None:
     """Add a concept (CONCEPT_ID: default from its English or first Latin term), e.g.
-    kb concepts add churn --en "churn, churn rate" --de "Abwanderung, Kündigungsrate"."""
+    kb concepts add churn --en "churn, churn rate" --de "Abwanderung, Kündigungsrate".
+    With --extend, add terms to an existing one: kb concepts add churn --extend --vi
+    "tỷ lệ rời bỏ"."""
+    from kb.errors import BadInputError
     from kb.glossary_edit import concept_edit, write_concept
 
+    if replace and extend:
+        raise BadInputError("--replace or --extend, not both")
+    if extend and not concept_id:
+        raise BadInputError("--extend needs the id of the concept to extend")
     edit = concept_edit(concept_id, {"en": en, "ko": ko, "de": de, "vi": vi})
-    concept = write_concept(_settings(ctx).corpus_dir / "glossary.yaml", edit, replace=replace)
+    concept = write_concept(_settings(ctx).corpus_dir / "glossary.yaml", edit,
+                            replace=replace, extend=extend)
     if as_json:
         click.echo(json.dumps({"ok": True, **_concept_dict(concept)}, ensure_ascii=False))
         return
     langs = ", ".join(lang for lang, t in concept.terms.items() if t)
-    click.echo(f"{'replaced' if replace else 'added'} concept {concept.id} ({langs}); it "
-               "counts from the next search")
+    done = "extended" if extend else "replaced" if replace else "added"
+    click.echo(f"{done} concept {concept.id} ({langs}); it counts from the next search")
     if len([t for t in concept.terms.values() if t]) < 2:
         click.echo("note: terms in one language only carry no question across languages; "
                    "add them in the others too (--ko, --en, --de, --vi)", err=True)

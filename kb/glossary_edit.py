@@ -50,10 +50,19 @@ class ConceptEdit:
     names: dict[str, str] = field(default_factory=dict)
 
     def to_concept(self) -> Concept:
-        names = {lang: self.names.get(lang) or (self.terms.get(lang) or [""])[0]
+        names = {lang: self.names.get(lang) or _display((self.terms.get(lang) or [""])[0])
                  for lang in SUPPORTED}
         return Concept(id=self.id, names=names,
                        terms={lang: list(self.terms.get(lang, [])) for lang in SUPPORTED})
+
+
+def _display(term: str) -> str:
+    """A term as a card's name: "double opt-in" → "Double opt-in", as the shipped cards
+    read ("Email marketing"); "iPhone", "KPIs" and Hangul stay as they are (QA14)."""
+    first = term.split(maxsplit=1)[0] if term else ""
+    if first[:1].islower() and first.islower():
+        return term[:1].upper() + term[1:]
+    return term
 
 
 def split_terms(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -149,16 +158,40 @@ def clashes(glossary: Glossary, edit: ConceptEdit, *, replace: bool) -> None:
     if mine is not None and mine.kind != "concept":
         raise ConflictError(f"{edit.id!r} is one of the glossary's {mine.kind}s, not a "
                             "concept; edit corpus/glossary.yaml to change it")
+    taken = []
     for other in glossary.concepts:
         if other.id == edit.id:
             continue
         for lang, terms in edit.terms.items():
-            taken = {fold(t): t for t in other.terms.get(lang, [])}
-            for term in terms:
-                if fold(term) in taken:
-                    raise ConflictError(
-                        f"the {LANG_NAMES[lang]} term {term!r} belongs to the concept "
-                        f"{other.id!r} already; a term names one concept")
+            theirs = {fold(t) for t in other.terms.get(lang, [])}
+            taken += [f"the {LANG_NAMES[lang]} term {term!r} belongs to "
+                      f"{_KINDS[other.kind]} {other.id!r}"
+                      for term in terms if fold(term) in theirs]
+    if taken:  # all at once: one call to fix them, not one a call (QA14)
+        raise ConflictError("; ".join(taken) + " already; a term names one concept")
+
+
+_KINDS = {"concept": "the concept", "word": "the glossary's question word",
+          "name": "the glossary's brand name"}
+
+
+def extended(glossary: Glossary, edit: ConceptEdit) -> ConceptEdit:
+    """``edit``'s terms added to those of the concept with its id, which it then
+    replaces: a term or a language more, without typing the others again (QA14).
+
+    Raises:
+        NotFoundError: the glossary has no concept with that id.
+    """
+    mine = next((c for c in glossary.concepts if c.id == edit.id and c.kind == "concept"),
+                None)
+    if mine is None:
+        raise NotFoundError(f"the glossary has no concept {edit.id!r} to extend")
+    terms = {}
+    for lang in SUPPORTED:
+        both = [*mine.terms.get(lang, []), *edit.terms.get(lang, [])]
+        terms[lang] = list({fold(t): t for t in reversed(both)}.values())[::-1]
+    names = {lang: n for lang, n in mine.names.items() if n and mine.terms.get(lang)}
+    return concept_edit(edit.id, terms, {**names, **edit.names})
 
 
 def _yaml() -> Any:
@@ -211,16 +244,21 @@ def _dump(path: Path, data: Any) -> None:
     atomic_write_text(path, out.getvalue())
 
 
-def write_concept(path: Path, edit: ConceptEdit, *, replace: bool = False) -> Concept:
+def write_concept(path: Path, edit: ConceptEdit, *, replace: bool = False,
+                  extend: bool = False) -> Concept:
     """Add ``edit`` to the glossary file (or replace the concept with its id, in
-    place), after :func:`clashes`. Returns the concept as search will read it.
+    place; ``extend``: add its terms to that concept's), after :func:`clashes`. Returns
+    the concept as search will read it.
 
     Raises:
         KBError: the file does not parse (a hand edit to fix first), or what
             :func:`clashes` raises.
     """
     with _locked(path):
-        clashes(load_glossary(path), edit, replace=replace)
+        glossary = load_glossary(path)
+        if extend:
+            edit, replace = extended(glossary, edit), True
+        clashes(glossary, edit, replace=replace)
         data = _load(path)
         items = data["concepts"]
         at = next((i for i, item in enumerate(items) if str(item.get("id")) == edit.id), None)

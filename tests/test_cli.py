@@ -581,6 +581,10 @@ def test_concepts_add_list_remove(run, tmp_path, monkeypatch):
     assert one.exit_code == 0 and "terms in one language only" in one.stderr
     bad = run("concepts", "add", "--json")
     assert bad.exit_code == 1 and json.loads(bad.stdout)["status"] == 400
+    more = run("concepts", "add", "retail-media", "--extend", "--ko", "리테일 미디어")
+    assert more.exit_code == 0 and "extended concept retail-media (ko, en, de)" in more.stdout
+    both = run("concepts", "add", "retail-media", "--extend", "--replace", "--en", "x")
+    assert both.exit_code == 1 and "not both" in both.stderr
     assert run("concepts", "remove", "retail-media").stdout == "removed concept retail-media\n"
     gone = run("concepts", "remove", "retail-media")
     assert gone.exit_code == 1 and "no concept 'retail-media'" in gone.stderr

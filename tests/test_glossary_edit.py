@@ -58,13 +58,13 @@ def test_writing_keeps_the_file_as_written(gfile: Path):
     concept = write_concept(gfile, concept_edit(None, CHURN))
     after = gfile.read_text(encoding="utf-8")
     block = ("  - id: churn\n"
-             "    names: {en: churn, ko: 이탈률, de: Abwanderung, vi: tỷ lệ rời bỏ}\n"
+             "    names: {en: Churn, ko: 이탈률, de: Abwanderung, vi: Tỷ lệ rời bỏ}\n"
              "    terms:\n      en: [churn, churn rate]\n      ko: [이탈률]\n"
              "      de: [Abwanderung, Abwanderungsrate]\n      vi: [tỷ lệ rời bỏ]\n")
     # After the last concept, before the words' comments; the rest as it was.
     assert block in after and after.replace(block, "", 1) == before
     assert after.index(block) < after.index("\nwords:")
-    assert concept.names["en"] == "churn" and concept.terms["ko"] == ["이탈률"]
+    assert concept.names["en"] == "Churn" and concept.terms["ko"] == ["이탈률"]
     glossary = load_glossary(gfile)
     assert [c.id for c in glossary.match("Wie berechnet man die Abwanderungsrate?")] == ["churn"]
     # Replaced in place, then removed: the file is byte for byte what it was.
@@ -174,3 +174,27 @@ def test_a_concept_carries_a_question_to_a_new_article_in_another_language(
         assert "percentage of customers who stop buying" in answer.sentences[0].text
     finally:
         kb.close()
+
+
+def test_names_read_like_the_cards_and_terms_can_be_added_to_a_concept(gfile: Path):
+    """QA14 wrote 43 concepts with `kb concepts`: their cards were named in lower case
+    ("double opt-in"), a second language meant retyping every term, and of several
+    taken terms only the first was named."""
+    concept = write_concept(gfile, concept_edit(None, {"en": "double opt-in", "ko": "더블 옵트인",
+                                                       "vi": "xác nhận kép"}))
+    assert concept.names == {"ko": "더블 옵트인", "en": "Double opt-in", "de": "",
+                             "vi": "Xác nhận kép"}
+    more = write_concept(gfile, concept_edit("double-opt-in", {"de": "Double-Opt-in",
+                                                               "en": "confirmed opt-in"}),
+                         extend=True)
+    assert more.terms["en"] == ["double opt-in", "confirmed opt-in"]
+    assert more.terms["de"] == ["Double-Opt-in"] and more.terms["ko"] == ["더블 옵트인"]
+    assert more.names["en"] == "Double opt-in"
+    with pytest.raises(NotFoundError, match="no concept 'opt-out' to extend"):
+        write_concept(gfile, concept_edit("opt-out", {"en": "opt-out"}), extend=True)
+    with pytest.raises(ConflictError) as err:
+        write_concept(gfile, concept_edit("x", {"en": "KPI, upselling, example"}))
+    message = str(err.value)
+    assert "'KPI' belongs to the concept 'kpi'" in message
+    assert "'upselling' belongs to the concept 'upselling'" in message
+    assert "'example' belongs to the glossary's question word 'example'" in message

@@ -1558,7 +1558,7 @@ def test_concepts_api_adds_replaces_and_removes_glossary_concepts(client, lib):
     assert_error(client.post("/api/concepts", json=body), 401)
     r = client.post("/api/concepts", json=body, headers=AUTH)
     assert r.status_code == 201, r.text
-    assert r.json() == {"ok": True, "id": "churn", "names": {"en": "churn", "de": "Abwanderung"},
+    assert r.json() == {"ok": True, "id": "churn", "names": {"en": "Churn", "de": "Abwanderung"},
                         "terms": {"en": ["churn", "churn rate"],
                                   "de": ["Abwanderung", "Abwanderungsrate"]},
                         "href": "/concepts#churn"}
