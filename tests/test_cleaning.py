@@ -134,7 +134,7 @@ def test_inline_markdown_becomes_plain_text():
     assert clean("- **Rückgewinnungskampagnen**: Schicken Sie Angebote.") == (
         "- Rückgewinnungskampagnen: Schicken Sie Angebote.")
     assert clean("1. __Onboarding emails__: a *short* welcome, `day 1`.") == (
-        "1. Onboarding emails: a short welcome, day 1.")
+        "1. Onboarding emails: a short welcome, `day 1`.")  # backticks quote in Korean
     assert clean("| **Metric** | _Upstream_ |") == "| Metric | Upstream |"
     assert clean("Read [our guide](https://example.com/a_(b)) first.") == (
         "Read our guide first.")
