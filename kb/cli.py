@@ -942,6 +942,28 @@ def concepts_add(ctx: click.Context, concept_id: str | None, en: str | None, ko:
                    "add them in the others too (--ko, --en, --de, --vi)", err=True)
 
 
+@concepts.command("match")
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+@click.pass_context
+@handle_errors
+def concepts_match(ctx: click.Context, query: str, as_json: bool) -> None:
+    """Which glossary entries QUERY names, as search matches them: to check a new
+    concept's terms before relying on them (QA14: "고객 이탈" also matched questions on
+    cart abandonment, "장바구니 이탈 고객", and a German "Messe" matched "messen")."""
+    from kb.glossary import load_glossary
+
+    glossary = load_glossary(_settings(ctx).corpus_dir / "glossary.yaml")
+    matched = [_concept_dict(c) for c in glossary.match(query)]
+    if as_json:
+        click.echo(json.dumps({"query": query, "matches": matched}, ensure_ascii=False))
+        return
+    for c in matched:
+        click.echo(f"{c['id']} ({c['kind']})")
+    if not matched:
+        click.echo("no glossary entry is named in it", err=True)
+
+
 @concepts.command("remove")
 @click.argument("concept_id")
 @click.pass_context

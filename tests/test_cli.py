@@ -585,6 +585,9 @@ def test_concepts_add_list_remove(run, tmp_path, monkeypatch):
     assert more.exit_code == 0 and "extended concept retail-media (ko, en, de)" in more.stdout
     both = run("concepts", "add", "retail-media", "--extend", "--replace", "--en", "x")
     assert both.exit_code == 1 and "not both" in both.stderr
+    matched = run("concepts", "match", "Was kosten Handelsmedien im Vergleich zu KPIs?")
+    assert matched.stdout == "kpi (concept)\nretail-media (concept)\n"
+    assert "no glossary entry" in run("concepts", "match", "weather").stderr
     assert run("concepts", "remove", "retail-media").stdout == "removed concept retail-media\n"
     gone = run("concepts", "remove", "retail-media")
     assert gone.exit_code == 1 and "no concept 'retail-media'" in gone.stderr
