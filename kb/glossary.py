@@ -215,6 +215,9 @@ class Glossary:
         return out
 
 
+KEPT_ANALYSES = 4  # glossary versions whose Korean analyses stay in the cache
+
+
 def _seed_korean_terms(concepts: list[Concept], cache_dir: Path) -> None:
     """Reuse the Korean terms' analyses an earlier process worked out, or work them out
     and keep them. Analyzing them is what made every process load Kiwi (1.0 s of a
@@ -234,6 +237,12 @@ def _seed_korean_terms(concepts: list[Concept], cache_dir: Path) -> None:
     analyses = {t: list(analyze_cached(t, "ko")) for t in terms}
     try:  # atomic: a concurrent reader sees all of it or none
         atomic_write_text(path, json.dumps({"key": key, "terms": analyses}, ensure_ascii=False))
+        # One file a glossary version: an edited glossary (kb concepts, the Concepts
+        # page) would leave one behind at every edit. The newest few stay, for other
+        # processes still on an older version.
+        for old in sorted(path.parent.glob("ko-*.json"), key=lambda p: p.stat().st_mtime,
+                          reverse=True)[KEPT_ANALYSES:]:
+            old.unlink(missing_ok=True)
     except OSError as exc:  # a read-only cache only costs the next process the time
         log.debug("could not keep the glossary's analyses in %s: %s", path, exc)
 

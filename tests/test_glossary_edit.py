@@ -198,3 +198,13 @@ def test_names_read_like_the_cards_and_terms_can_be_added_to_a_concept(gfile: Pa
     assert "'KPI' belongs to the concept 'kpi'" in message
     assert "'upselling' belongs to the concept 'upselling'" in message
     assert "'example' belongs to the glossary's question word 'example'" in message
+
+
+def test_edits_do_not_pile_up_korean_analyses_in_the_cache(gfile: Path, tmp_path: Path):
+    from kb.glossary import KEPT_ANALYSES
+
+    cache = tmp_path / "cache"
+    for i in range(KEPT_ANALYSES + 3):
+        write_concept(gfile, concept_edit(f"c{i}", {"ko": f"테스트 개념 {i}번"}))
+        assert load_glossary(gfile, cache_dir=cache).match("테스트 개념")  # analyses kept
+    assert len(list((cache / "glossary").glob("ko-*.json"))) == KEPT_ANALYSES
