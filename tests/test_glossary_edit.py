@@ -206,5 +206,5 @@ def test_edits_do_not_pile_up_korean_analyses_in_the_cache(gfile: Path, tmp_path
     cache = tmp_path / "cache"
     for i in range(KEPT_ANALYSES + 3):
         write_concept(gfile, concept_edit(f"c{i}", {"ko": f"테스트 개념 {i}번"}))
-        assert load_glossary(gfile, cache_dir=cache).match("테스트 개념")  # analyses kept
+        assert load_glossary(gfile, cache_dir=cache).match(f"테스트 개념 {i}번이란?")
     assert len(list((cache / "glossary").glob("ko-*.json"))) == KEPT_ANALYSES
