@@ -14,6 +14,7 @@ on its next query (:attr:`kb.core.KnowledgeBase.glossary`).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import unicodedata
@@ -194,6 +195,19 @@ def extended(glossary: Glossary, edit: ConceptEdit) -> ConceptEdit:
     return concept_edit(edit.id, terms, {**names, **edit.names})
 
 
+def _kept_names(glossary: Glossary, edit: ConceptEdit) -> ConceptEdit:
+    """``edit`` with the display names of the concept it replaces, where it gives none
+    and that language's first term stays: editing a card's terms on the Concepts page
+    turned "KPIs (key performance indicators)" into "KPI"."""
+    mine = next((c for c in glossary.concepts if c.id == edit.id), None)
+    if mine is None:
+        return edit
+    kept = {lang: mine.names[lang] for lang in SUPPORTED
+            if lang not in edit.names and mine.names.get(lang) and edit.terms.get(lang)
+            and mine.terms.get(lang) and fold(mine.terms[lang][0]) == fold(edit.terms[lang][0])}
+    return dataclasses.replace(edit, names={**kept, **edit.names}) if kept else edit
+
+
 def _yaml() -> Any:
     from ruamel.yaml import YAML
 
@@ -259,6 +273,8 @@ def write_concept(path: Path, edit: ConceptEdit, *, replace: bool = False,
         if extend:
             edit, replace = extended(glossary, edit), True
         clashes(glossary, edit, replace=replace)
+        if replace:
+            edit = _kept_names(glossary, edit)
         data = _load(path)
         items = data["concepts"]
         at = next((i for i, item in enumerate(items) if str(item.get("id")) == edit.id), None)

@@ -208,3 +208,18 @@ def test_edits_do_not_pile_up_korean_analyses_in_the_cache(gfile: Path, tmp_path
         write_concept(gfile, concept_edit(f"c{i}", {"ko": f"테스트 개념 {i}번"}))
         assert load_glossary(gfile, cache_dir=cache).match(f"테스트 개념 {i}번이란?")
     assert len(list((cache / "glossary").glob("ko-*.json"))) == KEPT_ANALYSES
+
+
+def test_editing_a_concepts_terms_keeps_its_display_names(gfile: Path):
+    """Editing a card's terms on the Concepts page (which sends terms only) renamed
+    "KPIs (key performance indicators)" to "KPI"."""
+    kpi = next(c for c in load_glossary(gfile).concepts if c.id == "kpi")
+    terms = {lang: ", ".join(kpi.terms[lang]) for lang in ("en", "ko", "de", "vi")}
+    write_concept(gfile, concept_edit("kpi", {**terms, "en": terms["en"] + ", OKR"}),
+                  replace=True)
+    again = next(c for c in load_glossary(gfile).concepts if c.id == "kpi")
+    assert again.names == kpi.names and again.terms["en"][-1] == "OKR"
+    # A new first term is a new name.
+    write_concept(gfile, concept_edit("kpi", {**terms, "en": "key metric, KPI"}), replace=True)
+    assert next(c for c in load_glossary(gfile).concepts if c.id == "kpi").names["en"] == (
+        "Key metric")
