@@ -66,7 +66,7 @@ def test_writing_keeps_the_file_as_written(gfile: Path):
     assert after.index(block) < after.index("\nwords:")
     assert concept.names["en"] == "Churn" and concept.terms["ko"] == ["이탈률"]
     glossary = load_glossary(gfile)
-    assert [c.id for c in glossary.match("Wie berechnet man die Abwanderungsrate?")] == ["churn"]
+    assert [c.id for c in glossary.match("Wie hoch ist die Abwanderungsrate?")] == ["churn"]
     # Replaced in place, then removed: the file is byte for byte what it was.
     write_concept(gfile, concept_edit("churn", {"en": "churn"}), replace=True)
     assert load_glossary(gfile).match("Abwanderungsrate") == []
@@ -116,7 +116,8 @@ def test_a_running_knowledge_base_takes_a_new_concept_up_at_once(lib):
     delete_concept_text = good.replace(good[good.index("  - id: churn\n"):
                                             good.index("      vi: [tỷ lệ rời bỏ]\n") + 25], "")
     path.write_text(delete_concept_text, encoding="utf-8")
-    assert lib.glossary.match(question) == [] and lib.glossary_problem is None
+    assert not any(c.card for c in lib.glossary.match(question))
+    assert lib.glossary_problem is None
 
 
 @pytest.fixture
@@ -169,9 +170,12 @@ def test_a_concept_carries_a_question_to_a_new_article_in_another_language(
         write_concept(kb.glossary_path, concept_edit(None, {
             "en": "churn rate, churn", "de": "Abwanderungsrate, Abwanderung",
             "ko": "이탈률, 고객 이탈", "vi": "tỷ lệ rời bỏ, rời bỏ"}))
-        answer = kb.ask(question)
-        assert answer.found and answer.citations[0].hit.article_id == "retention"
-        assert "percentage of customers who stop buying" in answer.sentences[0].text
+        for asked in (question, "Wie berechnet man die Abwanderungsrate?"):
+            # (The German one leans on the glossary's question word "berechnen" too,
+            # which no English passage can show.)
+            answer = kb.ask(asked)
+            assert answer.found and answer.citations[0].hit.article_id == "retention"
+            assert "percentage of customers who stop buying" in answer.sentences[0].text
     finally:
         kb.close()
 
