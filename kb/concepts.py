@@ -9,11 +9,14 @@ coverage gap: "no Vietnamese source on cross-selling yet".
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from kb import answers, definitions
+from kb.errors import BadInputError
 from kb.glossary import Concept
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
@@ -22,6 +25,9 @@ if TYPE_CHECKING:
     from kb.core import KnowledgeBase
 
 __all__ = ["ConceptCard", "LangSource", "concept_card", "concept_cards"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -130,8 +136,19 @@ def concept_card(
     kb: KnowledgeBase, concept: Concept, taken: set[tuple[str, int]] | None = None
 ) -> ConceptCard:
     """Build one card: the definition and each language's best passage or gap."""
-    sources = tuple(_source(kb, concept, lang) for lang in SUPPORTED)
-    return ConceptCard(concept, definition(kb, concept, taken), sources)
+    # A term search cannot read (an edited glossary's, say) costs its card a source or
+    # a definition, not the whole page (QA15: one bad term made /concepts a 400).
+    sources = tuple(_or_none(lambda: _source(kb, concept, lang),  # noqa: B023 - called now
+                             LangSource(lang, "", None, None)) for lang in SUPPORTED)
+    return ConceptCard(concept, _or_none(lambda: definition(kb, concept, taken), None), sources)
+
+
+def _or_none(build: Callable[[], T], fallback: T) -> T:
+    try:
+        return build()
+    except BadInputError as exc:
+        log.warning("a concept card's search failed: %s", exc.message)
+        return fallback
 
 
 def concept_cards(kb: KnowledgeBase) -> list[ConceptCard]:

@@ -15,6 +15,7 @@ on its next query (:attr:`kb.core.KnowledgeBase.glossary`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import re
 import unicodedata
@@ -99,6 +100,11 @@ def concept_edit(concept_id: str | None, terms: dict[str, Any],
             if any(unicodedata.category(ch).startswith("C") for ch in term):
                 raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} holds a control "
                                     "character")
+            if "<" in term or ">" in term:
+                # Search drops markup from a question, and with it such a term: its
+                # card's search was then "the query is empty" (QA15).
+                raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} holds < or >; "
+                                    "a term is plain text")
             if not any(ch.isalnum() for ch in term):
                 raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} has no letter "
                                     "or digit")
@@ -116,6 +122,9 @@ def concept_edit(concept_id: str | None, terms: dict[str, Any],
     given = {lang: " ".join(str(v).split()) for lang, v in (names or {}).items()
              if str(v or "").strip()}
     for lang, name in given.items():
+        if "<" in name or ">" in name:
+            raise BadInputError(f"the {LANG_NAMES[lang]} name holds < or >; a name is plain "
+                                "text")
         if len(name) > MAX_TERM_CHARS:
             raise BadInputError(f"the {LANG_NAMES[lang]} name is {len(name)} characters "
                                 f"long; the limit is {MAX_TERM_CHARS}")
@@ -128,7 +137,8 @@ def concept_edit(concept_id: str | None, terms: dict[str, Any],
 
 def concept_slug(terms: dict[str, list[str]]) -> str:
     """An id from the English term, else the first Latin-script one, folded to ASCII
-    ("Kündigungsrate" → "kuendigungsrate"); "concept" when there is none."""
+    ("Kündigungsrate" → "kuendigungsrate"); "concept-" and a hash of the first term when
+    there is none."""
     for lang in ("en", "de", "vi", "ko"):
         for term in terms.get(lang, []):
             text = fold(term).replace("ä", "ae").replace("ö", "oe").replace("ü", "ue")
@@ -137,7 +147,10 @@ def concept_slug(terms: dict[str, list[str]]) -> str:
             slug = re.sub(r"[^a-z0-9]+", "-", ascii_).strip("-")[:MAX_ID_CHARS].strip("-")
             if slug:
                 return slug
-    return "concept"
+    # Hangul only: no letters to spell an id with; one per term, so that a second
+    # Korean concept is no clash with the first (QA15: both were "concept").
+    first = next(t for lang in ("ko", "en", "de", "vi") for t in terms.get(lang, []))
+    return "concept-" + hashlib.sha1(fold(first).encode()).hexdigest()[:8]
 
 
 def clashes(glossary: Glossary, edit: ConceptEdit, *, replace: bool) -> None:
@@ -224,16 +237,31 @@ def _entry(edit: ConceptEdit) -> Any:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     concept = edit.to_concept()
-    names = CommentedMap((lang, concept.names[lang]) for lang in _FILE_ORDER
+    names = CommentedMap((lang, _text(concept.names[lang])) for lang in _FILE_ORDER
                          if edit.terms.get(lang) or edit.names.get(lang))
     names.fa.set_flow_style()
     terms = CommentedMap()
     for lang in _FILE_ORDER:
         if edit.terms.get(lang):
-            seq = CommentedSeq(edit.terms[lang])
+            seq = CommentedSeq(_text(t) for t in edit.terms[lang])
             seq.fa.set_flow_style()
             terms[lang] = seq
-    return CommentedMap([("id", edit.id), ("names", names), ("terms", terms)])
+    return CommentedMap([("id", _text(edit.id)), ("names", names), ("terms", terms)])
+
+
+def _text(value: str) -> Any:
+    """``value`` quoted when the reader would take it for something else. ruamel writes
+    YAML 1.2, and the glossary is read with PyYAML's YAML 1.1, where `no`, `on` and
+    `Yes` are booleans and `9:30` is 570 (QA15: the concept `no` came back as "False",
+    and could then be neither removed nor replaced)."""
+    import yaml
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+    try:
+        plain = yaml.safe_load(value) == value and not value.startswith(("'", '"'))
+    except yaml.YAMLError:
+        plain = False
+    return value if plain else SingleQuotedScalarString(value)
 
 
 def _load(path: Path) -> Any:
@@ -302,7 +330,12 @@ def delete_concept(path: Path, concept_id: str) -> Concept:
                                 "a concept; edit corpus/glossary.yaml to change it")
         data = _load(path)
         items = data["concepts"]
-        del items[next(i for i, item in enumerate(items) if str(item.get("id")) == concept_id)]
+        at = next((i for i, item in enumerate(items) if str(item.get("id")) == concept_id),
+                  None)
+        if at is None:  # a hand-written id that YAML reads otherwise ("no": False)
+            raise ConflictError(f"the concept {concept_id!r} is written in the glossary "
+                                "file in a way kb cannot edit; edit the file by hand")
+        del items[at]
         _dump(path, data)
     return mine
 

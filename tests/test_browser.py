@@ -103,8 +103,8 @@ def test_an_answer_without_a_definition_says_so_and_links_the_concept_card(page)
     note = page.locator(".answer .notice")
     expect(note).to_contain_text("No passage in the knowledge base defines “Cross-selling”")
     note.get_by_role("link", name="See its concept card").click()
-    page.wait_for_url("**/concepts#cross-selling")
-    expect(page.locator("#cross-selling .no-definition")).to_be_visible()
+    page.wait_for_url("**/concepts#c-cross-selling")
+    expect(page.locator("#c-cross-selling .no-definition")).to_be_visible()
 
 
 def test_language_chips_are_keyboard_usable(page):

@@ -347,8 +347,8 @@ def test_add_edit_and_remove_a_concept_on_the_concepts_page(page, server):
     page.fill("#concept-de", "Handelsmedien")
     page.fill("#concept-token", TOKEN)
     page.click("#concept-form button[value=save]")
-    page.wait_for_url("**/concepts?saved=retail-media#retail-media")
-    card = page.locator("article#retail-media")
+    page.wait_for_url("**/concepts?saved=retail-media#c-retail-media")
+    card = page.locator("article#c-retail-media")
     expect(page.locator("#concept-saved")).to_be_visible()
     expect(card).to_contain_text("<b>retail</b> media network")  # shown, not rendered
     assert card.locator("b").count() == 0
@@ -360,7 +360,7 @@ def test_add_edit_and_remove_a_concept_on_the_concepts_page(page, server):
     expect(page.locator("#concept-token")).to_have_value(TOKEN)  # kept for the tab
     page.click("#concept-form button[value=remove]")
     page.wait_for_url("**/concepts#add-concept")
-    expect(page.locator("article#retail-media")).to_have_count(0)
+    expect(page.locator("article#c-retail-media")).to_have_count(0)
 
 
 def test_a_file_over_the_limit_is_refused_before_it_is_sent(page, server):

@@ -227,3 +227,31 @@ def test_editing_a_concepts_terms_keeps_its_display_names(gfile: Path):
     write_concept(gfile, concept_edit("kpi", {**terms, "en": "key metric, KPI"}), replace=True)
     assert next(c for c in load_glossary(gfile).concepts if c.id == "kpi").names["en"] == (
         "Key metric")
+
+
+def test_terms_yaml_would_read_otherwise_come_back_as_written(gfile: Path):
+    """QA15: the file is written as YAML 1.2 (ruamel) and read as YAML 1.1 (PyYAML), so
+    `no`, `on` and `Yes` came back as booleans and `9:30` as 570; a concept with the id
+    `no` was listed as "False" and could be neither removed nor replaced."""
+    write_concept(gfile, concept_edit("no", {"en": "on, 24:7 support", "vi": "no",
+                                             "de": "Yes, 9:30, 'quoted'"}))
+    concept = next(c for c in load_glossary(gfile).concepts if c.id == "no")
+    assert concept.terms == {"ko": [], "en": ["on", "24:7 support"], "de": ["Yes", "9:30",
+                                                                          "'quoted'"],
+                             "vi": ["no"]}
+    assert concept.names["en"] == "On" and concept.names["vi"] == "No"
+    write_concept(gfile, concept_edit("no", {"en": "on"}), replace=True)
+    assert delete_concept(gfile, "no").id == "no"
+    assert "no" not in {c.id for c in load_glossary(gfile).concepts}
+
+
+def test_markup_in_a_term_is_refused_and_korean_only_concepts_get_ids():
+    """QA15: a term of markup was saved, and the Concepts page's search for it failed
+    ("the query is empty"), a 400 for the whole page; and every Korean-only concept got
+    the id "concept", so the second clashed with the first."""
+    for bad in ({"en": "<script>alert(1)</script>"}, {"de": "a <b> b"}):
+        with pytest.raises(BadInputError, match="plain text"):
+            concept_edit(None, bad)
+    first = concept_edit(None, {"ko": "바이럴 마케팅"}).id
+    second = concept_edit(None, {"ko": "인플루언서 마케팅"}).id
+    assert first.startswith("concept-") and second.startswith("concept-") and first != second

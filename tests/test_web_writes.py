@@ -1561,7 +1561,7 @@ def test_concepts_api_adds_replaces_and_removes_glossary_concepts(client, lib):
     assert r.json() == {"ok": True, "id": "churn", "names": {"en": "Churn", "de": "Abwanderung"},
                         "terms": {"en": ["churn", "churn rate"],
                                   "de": ["Abwanderung", "Abwanderungsrate"]},
-                        "href": "/concepts#churn"}
+                        "href": "/concepts#c-churn"}
     assert [c.id for c in lib.glossary.match("Wie hoch ist die Abwanderungsrate?")] == ["churn"]
     assert "Abwanderungsrate" in (lib.settings.corpus_dir / "glossary.yaml").read_text()
     assert "409" in str(assert_error(client.post("/api/concepts", json=body, headers=AUTH),
@@ -1597,9 +1597,9 @@ def test_concepts_page_adds_edits_and_removes_a_concept(client, lib):
     r = client.post("/concepts", data={"en": "churn, churn rate", "de": "Abwanderung",
                                        "token": TOKEN, "action": "save"},
                     follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/concepts?saved=churn#churn"
+    assert r.status_code == 303 and r.headers["location"] == "/concepts?saved=churn#c-churn"
     page = client.get(r.headers["location"]).text
-    assert 'id="concept-saved"' in page and '<article class="concept" id="churn"' in page
+    assert 'id="concept-saved"' in page and '<article class="concept" id="c-churn"' in page
     assert 'href="/concepts?edit=churn#add-concept"' in page
     # A clash comes back on the page with what was typed, not the token.
     r = client.post("/concepts", data={"en": "KPI, OKR", "token": TOKEN, "action": "save"})
@@ -1618,7 +1618,7 @@ def test_concepts_page_adds_edits_and_removes_a_concept(client, lib):
     r = client.post("/concepts", data={"edit": "churn", "token": TOKEN, "action": "remove"},
                     follow_redirects=False)
     assert r.status_code == 303 and "churn" not in {c.id for c in lib.glossary.cards}
-    assert '<article class="concept" id="churn"' not in client.get("/concepts").text
+    assert '<article class="concept" id="c-churn"' not in client.get("/concepts").text
 
 
 def test_concepts_page_says_how_to_enable_editing(closed_client):
@@ -1649,3 +1649,30 @@ def test_a_save_says_when_no_concept_names_the_article(client):
                                      "text": "Wombat rewards\n\nWombat members collect "
                                              "wombat stamps for every visit."})
     assert 'id="no-concepts"' in page.text and 'href="/concepts#add-concept"' in page.text
+
+
+def test_concepts_page_survives_what_qa15_broke_it_with(client, lib):
+    """QA15: a concept id equal to one of the page's own element ids ("concept-error")
+    made app.js scroll every visit to that card; the edit form showed an empty Id and
+    refused a reordered English term as a change of id; a term the card's search cannot
+    read made /concepts a 400."""
+    r = client.post("/api/concepts", headers=AUTH, json={"id": "concept-error",
+                                                         "terms": {"en": ["error marketing"]}})
+    assert r.status_code == 201 and r.json()["href"] == "/concepts#c-concept-error"
+    page = client.get("/concepts").text
+    assert page.count('id="concept-error"') == 0 and 'id="c-concept-error"' in page
+    edit = client.get("/concepts?edit=kpi").text
+    assert re.search(r'<input id="concept-id" name="id"[^>]* value="kpi" readonly', edit)
+    r = client.post("/concepts", data={"edit": "kpi", "id": "", "token": TOKEN,
+                                       "action": "save", "en": "performance metrics, KPI",
+                                       "ko": "KPI, 주요 성과 지표"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/concepts?saved=kpi#c-kpi"
+    kpi = next(c for c in lib.glossary.cards if c.id == "kpi")
+    assert kpi.terms["en"][0] == "performance metrics" and kpi.names["ko"] == "주요 성과 지표(KPI)"
+    # A glossary edited by hand with a term search cannot read still shows its cards.
+    path = lib.settings.corpus_dir / "glossary.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "concepts:\n", "concepts:\n  - id: odd\n    terms:\n      en: ['<br>']\n", 1),
+        encoding="utf-8")
+    page = client.get("/concepts")
+    assert page.status_code == 200 and 'id="c-odd"' in page.text

@@ -15,7 +15,7 @@ from kb.adding import AddResult
 from kb.errors import BadInputError, StorageError
 from web import schemas, uploads
 from web.deps import KB, LangParam, parse_langs
-from web.views import article_href
+from web.views import article_href, concept_href
 
 
 class ErrorBody(BaseModel):
@@ -323,7 +323,7 @@ ConceptId = Annotated[str, Path(min_length=1, max_length=60)]
 def _concept(concept: Any) -> dict[str, Any]:
     return {"id": concept.id, "names": {k: v for k, v in concept.names.items() if v},
             "terms": {k: v for k, v in concept.terms.items() if v},
-            "href": f"/concepts#{concept.id}"}
+            "href": concept_href(concept.id)}
 
 
 @router.get("/api/concepts", tags=["api"], summary="The glossary's concepts",

@@ -305,7 +305,9 @@ async def concept_submission(request: Request) -> tuple[Any, dict[str, Any], KBE
         uploads.authorize(settings, fields.get("token") or None)
         if fields.get("action") == "remove":
             return None, fields, None
-        edit = concept_edit(fields.get("id") or None,
+        # The concept being edited keeps its id, whatever its first term now slugs to
+        # (QA15: reordering the English terms was refused as a change of id).
+        edit = concept_edit(fields.get("edit") or fields.get("id") or None,
                             {lang: fields.get(lang) for lang in SUPPORTED})
     except KBError as exc:
         return None, fields, exc
@@ -336,8 +338,8 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
         except KBError as exc:
             error = exc
         else:
-            return RedirectResponse(f"/concepts?saved={quote(concept.id)}#{concept.id}",
-                                    status_code=303)
+            return RedirectResponse(f"/concepts?saved={quote(concept.id)}#"
+                                    f"{views.concept_anchor(concept.id)}", status_code=303)
     values = {k: v for k, v in fields.items() if k != "token"}
     return _concepts(request, kb, edit=editing, values=values, error=error,
                      status_code=error.status if error else 500)

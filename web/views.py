@@ -263,7 +263,7 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         "query": ans.query, "lang": ans.lang, "lang_name": LANG_NAMES.get(ans.lang, ans.lang),
         "restored": ans.restored, "found": ans.found, "message": ans.message,
         "note": ans.note,
-        "concept_href": f"/concepts#{ans.undefined[0]}" if ans.undefined else None,
+        "concept_href": concept_href(ans.undefined[0]) if ans.undefined else None,
         "detail": detail[:1].upper() + detail[1:],
         "detail_parts": linked_titles(detail[:1].upper() + detail[1:], ans.passages),
         "heading": "No good answer in the chosen languages" if elsewhere
@@ -801,6 +801,17 @@ def _name_parts(name: str) -> set[str]:
     return {p.strip().casefold() for p in parts}
 
 
+def concept_anchor(concept_id: str) -> str:
+    """A card's element id: prefixed, so that no concept id ("main", "add-concept",
+    "concept-error") is also one of the page's own (QA15: a concept "concept-error"
+    made app.js scroll every visit to it)."""
+    return f"c-{concept_id}"
+
+
+def concept_href(concept_id: str) -> str:
+    return f"/concepts#{concept_anchor(concept_id)}"
+
+
 def concept_view(card: ConceptCard) -> dict[str, Any]:
     c = card.concept
     terms = []
@@ -828,7 +839,8 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
             "hit": hit_view(s.hit, limit=EXCERPT_CONTEXT) if s.hit is not None else None,
         })
     return {
-        "id": c.id, "name": c.names.get("en") or next((n for n in c.names.values() if n), c.id),
+        "id": c.id, "anchor": concept_anchor(c.id),
+        "name": c.names.get("en") or next((n for n in c.names.values() if n), c.id),
         "terms": terms, "definition": definition,
         "sources": sources, "n_gaps": len(card.gaps),
         "ask_href": ask_href(f"What is {asked}?"),
@@ -878,7 +890,7 @@ def concept_form_context(settings: Settings, concepts: list[Any], *,
         form.update({k: str(v) for k, v in values.items() if k in form and v is not None})
     done = known.get(saved or "")
     return {"concept_form": {
-        "values": form, "editing": editing.id if editing is not None else None,
+        "entered": form, "editing": editing.id if editing is not None else None,
         "fields": [{"lang": lang, "lang_name": LANG_NAMES[lang], "native": NATIVE_NAMES[lang],
                     "value": form[lang]} for lang in SUPPORTED],
         "enabled": uploads.writes_enabled(settings), "enable_hint": uploads.ENABLE_HINT,
