@@ -444,11 +444,22 @@ def _sentence_vectors(kb: KnowledgeBase, st: _State, cands: list[_Candidate]) ->
 # 왜 and 하나요 (하다), and "làm" is "do" on its own but "how" in "làm thế nào".
 # "방법" (way) asks how, as in "… 전달하는 방법" (how to deliver …): English "how" is a
 # stopword.
-_KO_ASKING = frozenset({"어떻다", "어떠하다", "왜", "하다", "방법"})
+_KO_ASKING = frozenset({"어떻다", "어떠하다", "왜", "하다", "방법",
+                        # How much/often/many, where, what there is, best (stop 31): the
+                        # frame of "얼마나 자주 …해야 하나요?", "무엇이 있나요?", "가장
+                        # 좋나요?". No passage in another language can hold them, and they
+                        # kept cross-language questions under the bar (QA8's library).
+                        "얼마나", "자주", "몇", "어디", "있다", "가장", "좋다"})
 # German question words survive its stopword list, where English "why", "when" and
 # "who" do not: "Warum sollte ein Marketingleiter Blogs folgen?" counted "warum", found in
 # no passage, and was refused where the English question was answered (QA10).
-_DE_ASKING = frozenset({"warum", "wieso", "weshalb", "wozu", "wann", "wer", "wem", "wen"})
+_DE_ASKING = frozenset({"warum", "wieso", "weshalb", "wozu", "wann", "wer", "wem", "wen",
+                        # "wie oft", "wie lange", "wie viele", "ab welcher", "am besten"
+                        "oft", "lang", "viel", "ab", "best"})
+_EN_ASKING = frozenset({"mani", "much", "often"})  # "how many", "how much", "how often"
+# "nên" (should), "cách" (way: how, as 방법), "bao" ("bao lâu", "bao nhiêu": how long,
+# how many), "lần" (times: "bao lâu một lần"), "nhất" (most: "tốt nhất"), "gì" (what).
+_VI_ASKING_WORDS = frozenset({"nên", "cách", "bao", "lần", "nhất", "gì"})
 _VI_ASKING = re.compile(r"\blàm (?=thế nào|sao\b|cách nào)", re.I)
 # Words that ask for a definition: "What does bundling mean?", "Was bedeutet …?", "Was
 # versteht man unter …?", "Định nghĩa …", "…의 뜻": counted as content, they halved the
@@ -472,7 +483,8 @@ def query_terms(query: str, lang: str) -> list[str]:
         query = asking.sub(" ", query)
     # Cached: search analyzed the same question for BM25 (Kiwi takes ~0.3 ms).
     terms = (t for t in lexical.analyze_cached(query, lang) if "_" not in t)
-    asking_words = _KO_ASKING if lang == "ko" else _DE_ASKING if lang == "de" else frozenset()
+    asking_words = {"ko": _KO_ASKING, "de": _DE_ASKING, "en": _EN_ASKING,
+                    "vi": _VI_ASKING_WORDS}.get(lang, frozenset())
     return list(dict.fromkeys(t for t in terms if t not in asking_words))
 
 
