@@ -294,15 +294,52 @@ def load_glossary(path: Path | None = None, *, cache_dir: Path | None = None) ->
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise KBError(f"{path}: the glossary is not valid YAML: {exc}") from None
+        raise GlossaryError(f"{path}: the glossary is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise GlossaryError(f"{path}: the glossary is not a mapping of concepts, words and "
+                            "names")
     concepts = []
+    seen: set[str] = set()
     for section, kind in (("concepts", "concept"), ("words", "word"), ("names", "name")):
-        for item in data.get(section, None) or []:
-            terms = {lang: [str(t) for t in item.get("terms", {}).get(lang, [])]
-                     for lang in SUPPORTED}
+        items = data.get(section, None) or []
+        if not isinstance(items, list):
+            raise GlossaryError(f"{path}: `{section}` is not a list of entries")
+        for n, item in enumerate(items, 1):
+            where = f"{path}: entry {n} of `{section}`"
+            if not isinstance(item, dict) or item.get("id") in (None, ""):
+                raise GlossaryError(f"{where} has no id (each entry is `- id: …` with its "
+                                    "`terms`)")
+            concept_id = str(item["id"])
+            if concept_id in seen:
+                raise GlossaryError(f"{where}: the id {concept_id!r} is taken by another "
+                                    "entry")
+            seen.add(concept_id)
+            terms_by_lang, names_by_lang = item.get("terms") or {}, item.get("names") or {}
+            if not isinstance(terms_by_lang, dict) or not isinstance(names_by_lang, dict):
+                raise GlossaryError(f"{where} ({concept_id!r}): `terms` and `names` are "
+                                    "mappings by language (en: [churn, churn rate])")
+            terms = {lang: _listed(terms_by_lang.get(lang)) for lang in SUPPORTED}
             names = {
-                lang: str(item.get("names", {}).get(lang) or (terms[lang] or [""])[0])
+                lang: str(names_by_lang.get(lang) or (terms[lang] or [""])[0])
                 for lang in SUPPORTED
             }
-            concepts.append(Concept(id=str(item["id"]), names=names, terms=terms, kind=kind))
+            concepts.append(Concept(id=concept_id, names=names, terms=terms, kind=kind))
     return Glossary(concepts, cache_dir)
+
+
+class GlossaryError(KBError):
+    """The glossary file cannot be read as a glossary (a hand edit to fix): a search
+    goes on with the glossary read before, and an edit is refused until it is fixed."""
+
+    status = 409
+
+
+def _listed(value: object) -> list[str]:
+    """A language's terms: a list, or one comma-separated string (QA15: `en: hello
+    world`, written without brackets, became eleven one-letter terms)."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list):
+        items = [items]
+    return [" ".join(str(t).split()) for t in items if str(t).strip()]

@@ -255,3 +255,34 @@ def test_markup_in_a_term_is_refused_and_korean_only_concepts_get_ids():
     first = concept_edit(None, {"ko": "바이럴 마케팅"}).id
     second = concept_edit(None, {"ko": "인플루언서 마케팅"}).id
     assert first.startswith("concept-") and second.startswith("concept-") and first != second
+
+
+@pytest.mark.parametrize("broken", [
+    "concepts:\n  - terms:\n      en: [no id term]\n",        # no id
+    "concepts:\n  - id: strt\n    terms: hello\n",            # terms not a mapping
+    "concepts:\n  - just a string\n",                         # an entry that is a string
+    "concepts: {foo: bar}\n",                                 # not a list
+    "concepts:\n  - id: kpi\n    terms: {en: [okr]}\n  - id: kpi\n    terms: {en: [x]}\n",
+])
+def test_a_hand_edit_of_the_wrong_shape_keeps_the_glossary_in_use(lib, broken):
+    """QA15: valid YAML of the wrong shape (an entry without id, `terms: hello`) raised
+    KeyError or AttributeError, and every search, ask and the Concepts page answered 500
+    until the file was fixed; an edit meanwhile was a 500 too."""
+    question = "Welche KPIs gibt es?"
+    assert [c.id for c in lib.glossary.match(question) if c.card] == ["kpi"]
+    lib.glossary_path.write_text(broken, encoding="utf-8")
+    assert [c.id for c in lib.glossary.match(question) if c.card] == ["kpi"]
+    assert lib.glossary_problem and "glossary" in lib.glossary_problem
+    assert lib.search(question, k=3).hits
+    with pytest.raises(Exception) as err:
+        write_concept(lib.glossary_path, concept_edit(None, {"en": "churn"}))
+    assert getattr(err.value, "status", None) == 409
+
+
+def test_a_hand_written_term_list_without_brackets_is_read_as_terms(gfile: Path):
+    """QA15: `en: hello world, hi there` was read as 21 one-character terms."""
+    gfile.write_text("concepts:\n  - id: greeting\n    terms:\n      en: hello world, hi "
+                     "there\n", encoding="utf-8")
+    concept = load_glossary(gfile).concepts[0]
+    assert concept.terms["en"] == ["hello world", "hi there"]
+    assert concept.names["en"] == "hello world"
