@@ -384,9 +384,19 @@ CONCEPT_CHARS = 20_000
 
 
 def named_concepts(kb: KnowledgeBase, article: Article) -> tuple[str, ...]:
-    """The ids of the glossary's concepts that the article's title or text names."""
-    text = article.title + "\n" + article.text[:CONCEPT_CHARS]
-    return tuple(c.id for c in kb.glossary.match(text) if c.card)
+    """The ids of the glossary's concepts that the article is about: named in its title,
+    or in two of its paragraphs. Matched over the whole text, as a question is, a
+    concept's words turned up somewhere in any article ("reward" … "program"), and the
+    note that none names its topic never showed (QA15)."""
+    glossary = kb.glossary
+    named = {c.id for c in glossary.match(article.title) if c.card}
+    seen: dict[str, int] = {}
+    for para in re.split(r"\n\s*\n", article.text[:CONCEPT_CHARS]):
+        for c in glossary.match(para):
+            if c.card:
+                seen[c.id] = seen.get(c.id, 0) + 1
+    named |= {cid for cid, n in seen.items() if n >= 2}
+    return tuple(c.id for c in glossary.cards if c.id in named)
 
 
 def preview(kb: KnowledgeBase, article: Article) -> int:

@@ -92,7 +92,14 @@ def concept_edit(concept_id: str | None, terms: dict[str, Any],
         seen: set[str] = set()
         out = []
         for term in split_terms(terms.get(lang)):
-            term = unicodedata.normalize("NFC", term)
+            # NFKC: a full-width "ＫＰＩ" or a ligature "ﬁ" is the same term as "KPI" or
+            # "fi", and as typed it matched no question (QA15).
+            term = unicodedata.normalize("NFKC", term)
+            if "," in term:
+                # Forms and the CLI separate terms with commas: one inside a term was
+                # split in two by the next save from the edit form (QA15).
+                raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} holds a comma; "
+                                    "terms are separated by commas")
             if len(term) > MAX_TERM_CHARS:
                 raise BadInputError(f"the {LANG_NAMES[lang]} term {term[:30]!r}… is "
                                     f"{len(term)} characters long; the limit is "
@@ -203,7 +210,10 @@ def extended(glossary: Glossary, edit: ConceptEdit) -> ConceptEdit:
     terms = {}
     for lang in SUPPORTED:
         both = [*mine.terms.get(lang, []), *edit.terms.get(lang, [])]
-        terms[lang] = list({fold(t): t for t in reversed(both)}.values())[::-1]
+        first: dict[str, str] = {}
+        for t in both:  # the preferred (first) term stays first (QA15)
+            first.setdefault(fold(t), t)
+        terms[lang] = list(first.values())
     names = {lang: n for lang, n in mine.names.items() if n and mine.terms.get(lang)}
     return concept_edit(edit.id, terms, {**names, **edit.names})
 

@@ -337,29 +337,34 @@ def test_a_long_article_saves_through_a_progress_page(page, server):
 
 def test_add_edit_and_remove_a_concept_on_the_concepts_page(page, server):
     """The glossary edited from the Concepts page of a running server: the new card shows
-    at once (the server reads the changed file; no restart), its terms as inert text."""
+    at once (the server reads the changed file; no restart), its terms as typed (markup
+    is refused: test_glossary_edit)."""
     from playwright.sync_api import expect
 
     page.goto("/concepts")
     expect(page.locator("#concept-form")).to_be_hidden()  # closed until asked for
     page.click("#add-concept summary")
-    page.fill("#concept-en", "retail media, <b>retail</b> media network")
+    page.fill("#concept-en", "retail media, retail & \"media\" network")
     page.fill("#concept-de", "Handelsmedien")
     page.fill("#concept-token", TOKEN)
     page.click("#concept-form button[value=save]")
-    page.wait_for_url("**/concepts?saved=retail-media#c-retail-media")
+    page.wait_for_url("**/concepts?saved=retail-media#concept-saved")
     card = page.locator("article#c-retail-media")
-    expect(page.locator("#concept-saved")).to_be_visible()
-    expect(card).to_contain_text("<b>retail</b> media network")  # shown, not rendered
-    assert card.locator("b").count() == 0
+    expect(page.locator("#concept-saved")).to_be_in_viewport()  # QA15: it was off-screen
+    expect(page.locator("#concept-saved")).to_be_focused()
+    expect(card).to_contain_text('retail & "media" network')  # shown as typed
     _assert_inert(page)
     listed = page.request.get("/api/concepts").json()["concepts"]
     assert {"retail-media"} <= {c["id"] for c in listed}
     card.locator("text=Edit its terms").click()
-    expect(page.locator("#concept-en")).to_have_value("retail media, <b>retail</b> media network")
+    expect(page.locator("#concept-en")).to_have_value('retail media, retail & "media" network')
     expect(page.locator("#concept-token")).to_have_value(TOKEN)  # kept for the tab
+    page.click("#concept-form button[value=remove]")  # not confirmed: refused
+    expect(page.locator("#concept-error")).to_contain_text("tick the box to confirm")
+    page.check("#concept-remove-confirm")
     page.click("#concept-form button[value=remove]")
-    page.wait_for_url("**/concepts#add-concept")
+    page.wait_for_url("**/concepts?removed=retail-media")
+    expect(page.locator("#concept-removed")).to_contain_text("“retail-media” was removed")
     expect(page.locator("article#c-retail-media")).to_have_count(0)
 
 

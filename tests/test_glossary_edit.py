@@ -286,3 +286,17 @@ def test_a_hand_written_term_list_without_brackets_is_read_as_terms(gfile: Path)
     concept = load_glossary(gfile).concepts[0]
     assert concept.terms["en"] == ["hello world", "hi there"]
     assert concept.names["en"] == "hello world"
+
+
+def test_extending_keeps_the_preferred_term_and_odd_forms_are_folded(gfile: Path):
+    """QA15: --extend with a term the concept had moved its first term down the list; a
+    full-width "ＫＰＩ" or a ligature "ﬁ" was kept as typed and matched no question; a
+    comma inside a term was split in two by the next save from the edit form."""
+    write_concept(gfile, concept_edit("churn", {"en": "churn rate, churn"}))
+    more = write_concept(gfile, concept_edit("churn", {"en": "churn, attrition"}), extend=True)
+    assert more.terms["en"] == ["churn rate", "churn", "attrition"]
+    assert concept_edit(None, {"en": "ＣＬＶ ﬁgure"}).terms["en"] == ["CLV figure"]
+    with pytest.raises(ConflictError, match="'KPI' belongs to the concept 'kpi'"):
+        write_concept(gfile, concept_edit("okr", {"en": ["OKR", "ＫＰＩ"]}))
+    with pytest.raises(BadInputError, match="holds a comma"):
+        concept_edit(None, {"en": ["churn, rate"]})

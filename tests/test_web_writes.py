@@ -1597,7 +1597,7 @@ def test_concepts_page_adds_edits_and_removes_a_concept(client, lib):
     r = client.post("/concepts", data={"en": "churn, churn rate", "de": "Abwanderung",
                                        "token": TOKEN, "action": "save"},
                     follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/concepts?saved=churn#c-churn"
+    assert r.status_code == 303 and r.headers["location"] == "/concepts?saved=churn#concept-saved"
     page = client.get(r.headers["location"]).text
     assert 'id="concept-saved"' in page and '<article class="concept" id="c-churn"' in page
     assert 'href="/concepts?edit=churn#add-concept"' in page
@@ -1615,8 +1615,17 @@ def test_concepts_page_adds_edits_and_removes_a_concept(client, lib):
                     follow_redirects=False)
     assert r.status_code == 303
     assert [c.id for c in lib.glossary.match("이탈률은?")] == ["churn"]
-    r = client.post("/concepts", data={"edit": "churn", "token": TOKEN, "action": "remove"},
-                    follow_redirects=False)
+    r = client.post("/concepts", data={"edit": "churn", "token": TOKEN, "action": "remove"})
+    assert r.status_code == 400 and "tick the box to confirm" in r.text  # QA15: one click
+    r = client.post("/concepts", data={"edit": "churn", "token": TOKEN, "action": "remove",
+                                       "confirm": "yes"}, follow_redirects=False)
+    assert r.headers["location"] == "/concepts?removed=churn"
+    assert "“churn” was removed" in client.get(r.headers["location"]).text
+    # A stale edit link says so; an unknown gap filter shows every card.
+    stale = client.get("/concepts?edit=churn").text
+    assert "no concept &#39;churn&#39; to edit" in stale
+    assert client.get("/concepts?gap=DE").status_code == 200
+    assert client.get("/concepts?gap=").status_code == 200
     assert r.status_code == 303 and "churn" not in {c.id for c in lib.glossary.cards}
     assert '<article class="concept" id="c-churn"' not in client.get("/concepts").text
 
@@ -1666,7 +1675,7 @@ def test_concepts_page_survives_what_qa15_broke_it_with(client, lib):
     r = client.post("/concepts", data={"edit": "kpi", "id": "", "token": TOKEN,
                                        "action": "save", "en": "performance metrics, KPI",
                                        "ko": "KPI, 주요 성과 지표"}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/concepts?saved=kpi#c-kpi"
+    assert r.status_code == 303 and r.headers["location"] == "/concepts?saved=kpi#concept-saved"
     kpi = next(c for c in lib.glossary.cards if c.id == "kpi")
     assert kpi.terms["en"][0] == "performance metrics" and kpi.names["ko"] == "주요 성과 지표(KPI)"
     # A glossary edited by hand with a term search cannot read still shows its cards.
@@ -1676,3 +1685,29 @@ def test_concepts_page_survives_what_qa15_broke_it_with(client, lib):
         encoding="utf-8")
     page = client.get("/concepts")
     assert page.status_code == 200 and 'id="c-odd"' in page.text
+
+
+def test_a_concept_named_in_passing_is_not_the_articles_topic(client):
+    """QA15: an article on word-of-mouth marketing was said to name loyalty programs,
+    market research and brand messaging (their words turned up across 20,000
+    characters), so the note that no concept names its topic never showed."""
+    text = ("Word-of-mouth marketing\n\nWord-of-mouth marketing gets customers to tell "
+            "friends about a brand. Research on it shows that people trust friends.\n\n"
+            "Referral programs that reward both sides help, and so do clear brand "
+            "messages.\n\nStart with your happiest customers and ask them to share.")
+    r = client.post("/api/articles", headers=AUTH, params={"preview": "true"},
+                    json={"text": text})
+    assert r.json()["concepts"] == []
+    assert any("no glossary concept names its topic" in n for n in r.json()["notes"])
+    # Named in its title, or in two paragraphs, it is the topic.
+    r = client.post("/api/articles", headers=AUTH, params={"preview": "true"},
+                    json={"text": "Loyalty programs for cafés\n\n" + text})
+    assert r.json()["concepts"] == ["loyalty-program"]
+
+
+def test_a_card_lists_only_the_languages_it_has_terms_in(client):
+    """QA15: a concept with English terms only showed empty KO, DE and VI rows."""
+    client.post("/api/concepts", headers=AUTH, json={"terms": {"en": ["error marketing"]}})
+    card = re.search(r'<article class="concept" id="c-error-marketing".*?</dl>',
+                     client.get("/concepts").text, re.S).group(0)
+    assert re.findall(r'<span class="badge lang-(\w\w)"', card) == ["en"]

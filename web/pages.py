@@ -263,13 +263,14 @@ def concepts_page(
     request: Request, kb: KB,
     edit: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
     saved: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
-    gap: Annotated[str | None, Query(min_length=2, max_length=2)] = None,
+    gap: Annotated[str | None, Query(max_length=20)] = None,
+    removed: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
 ) -> HTMLResponse:
     """Concept cards, and the form that adds a concept (``edit``: changes or removes
     that one; ``saved``: the concept a save just wrote; ``gap``: only the concepts with
     no source in that language, which the coverage-gap counts link to)."""
     return _concepts(request, kb, gap=gap if gap in SUPPORTED else None, edit=edit,
-                     saved=saved)
+                     saved=saved, removed=removed)
 
 
 def _concepts(request: Request, kb: Any, *, status_code: int = 200, gap: str | None = None,
@@ -327,8 +328,12 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
         try:
             with request.app.state.write_lock:
                 if fields.get("action") == "remove":
+                    # A confirmation, as an article's removal asks for (QA15: one click).
+                    if fields.get("confirm") != "yes":
+                        raise BadInputError("tick the box to confirm the removal")
                     glossary_edit.delete_concept(kb.glossary_path, editing or "")
-                    return RedirectResponse("/concepts#add-concept", status_code=303)
+                    return RedirectResponse(f"/concepts?removed={quote(editing or '')}",
+                                            status_code=303)
                 if editing and edit.id != editing:
                     raise BadInputError(f"a concept keeps its id while it is edited "
                                         f"({editing!r}); add it under the new id and remove "
@@ -338,8 +343,10 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
         except KBError as exc:
             error = exc
         else:
-            return RedirectResponse(f"/concepts?saved={quote(concept.id)}#"
-                                    f"{views.concept_anchor(concept.id)}", status_code=303)
+            # To the notice at the top, which links to the card (QA15: at the card, far
+            # down the page, the notice was out of view).
+            return RedirectResponse(f"/concepts?saved={quote(concept.id)}#concept-saved",
+                                    status_code=303)
     values = {k: v for k, v in fields.items() if k != "token"}
     return _concepts(request, kb, edit=editing, values=values, error=error,
                      status_code=error.status if error else 500)

@@ -476,7 +476,7 @@ def save(
 
 # -- concepts -----------------------------------------------------------------------------
 CONCEPT_FIELDS = ("id", "terms", "names", "en", "ko", "de", "vi", "token")
-PAGE_CONCEPT_FIELDS = ("id", "en", "ko", "de", "vi", "token", "action", "edit")
+PAGE_CONCEPT_FIELDS = ("id", "en", "ko", "de", "vi", "token", "action", "edit", "confirm")
 
 
 async def read_form_fields(request: Request, settings: Settings,

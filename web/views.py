@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from kb import adding, chunking
-from kb.errors import BadInputError
+from kb.errors import BadInputError, NotFoundError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
 from web import uploads
@@ -818,6 +818,8 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
     for lang in SUPPORTED:
         name = c.names.get(lang, "")
         said = _name_parts(name)  # "Bán thêm (upselling) (upselling, bán thêm)" said it twice
+        if not name:  # no term in this language: no empty row (QA15); the gap says it
+            continue
         terms.append({"lang": lang, "lang_name": LANG_NAMES[lang], "name": name,
                       "others": [t for t in c.terms.get(lang, []) if t.casefold() not in said]})
     # The preferred English term asks better than a display name: "What is KPI?", not
@@ -877,11 +879,16 @@ def gap_view(ctx: dict[str, Any], gap: str | None) -> dict[str, Any]:
 def concept_form_context(settings: Settings, concepts: list[Any], *,
                          edit: str | None = None, values: dict[str, Any] | None = None,
                          error: KBError | None = None, saved: str | None = None,
+                         removed: str | None = None,
                          problem: str | None = None) -> dict[str, Any]:
     """The Concepts page's form: add a concept, or (``edit``: its id) change or remove
-    one; refilled after an error. ``saved``: the concept just saved, when it exists."""
+    one; refilled after an error. ``saved``: the concept just saved, when it exists;
+    ``removed``: the one just removed, when it no longer does."""
     known = {c.id: c for c in concepts}
     editing = known.get(edit or "")
+    if edit and editing is None and error is None:  # a stale "Edit its terms" link
+        error = NotFoundError(f"the glossary has no concept {edit!r} to edit (removed "
+                              "since?); the form adds a new one")
     form = {"id": "", **{lang: "" for lang in SUPPORTED}}
     if editing is not None:
         form.update(id=editing.id, **{lang: ", ".join(editing.terms.get(lang, []))
@@ -895,7 +902,9 @@ def concept_form_context(settings: Settings, concepts: list[Any], *,
                     "value": form[lang]} for lang in SUPPORTED],
         "enabled": uploads.writes_enabled(settings), "enable_hint": uploads.ENABLE_HINT,
         "error": error, "problem": problem,
-        "saved": {"id": done.id, "name": done.names.get("en") or done.id} if done else None,
+        "saved": {"id": done.id, "name": done.names.get("en") or done.id,
+                  "href": f"#{concept_anchor(done.id)}"} if done else None,
+        "removed": removed if removed and removed not in known else None,
     }}
 
 

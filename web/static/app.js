@@ -13,7 +13,8 @@
     }
     var el = document.getElementById("hl") || document.getElementById("preview") ||
       document.getElementById("add-error") || document.getElementById("remove-error") ||
-      document.getElementById("concept-error");
+      document.getElementById("concept-error") || document.getElementById("concept-saved") ||
+      document.getElementById("concept-removed");
     if (!el) return;
     el.scrollIntoView({ block: el.id === "hl" ? "center" : "start" });
     el.focus({ preventScroll: true });
