@@ -118,9 +118,10 @@ def test_bad_files_get_one_clear_error(data, problem):
 def test_unknown_language_is_a_clear_error():
     with pytest.raises(BadInputError, match="unknown language 'xx'"):
         parse_article("Some text that is long enough to be an article.", name="a.txt", lang="xx")
-    # One in a header says so, and names the file (QA: "unknown language 'german'").
+    # One in a header says so, and names the file (QA: "unknown language 'german'";
+    # since stop 31 a language's name is read as its code, "german" as de).
     with pytest.raises(ArticleError, match=r"^p.md: its header's lang: unknown language "):
-        parse_article("---\nlang: german\n---\nSome text that is long enough to be an "
+        parse_article("---\nlang: klingon\n---\nSome text that is long enough to be an "
                       "article.", name="p.md")
     # A clearly French or Japanese text is named, not met with "give the language".
     with pytest.raises(ArticleError, match=r"in French \(fr\), not a supported language"):
