@@ -1711,3 +1711,12 @@ def test_a_card_lists_only_the_languages_it_has_terms_in(client):
     card = re.search(r'<article class="concept" id="c-error-marketing".*?</dl>',
                      client.get("/concepts").text, re.S).group(0)
     assert re.findall(r'<span class="badge lang-(\w\w)"', card) == ["en"]
+
+
+def test_a_wrong_token_says_the_uploaded_file_was_not_read(client):
+    """QA15: a wrong token lost the uploaded file without a word; it is not read (no
+    work for a request without the token), and the page now says to choose it again."""
+    r = client.post("/add", data={"token": "wrong", "action": "save", "text": ""},
+                    files={"file": UPLOADS["txt"]})
+    assert r.status_code == 401
+    assert "quokka.txt was not read: choose it again with the token" in r.text

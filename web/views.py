@@ -1078,7 +1078,9 @@ def add_context(
         "values": values, "langs": langs, "preview": preview,
         "editing": ({"id": editing["id"], "title": editing["title"],
                      "href": article_href(editing["id"])} if editing else None),
-        "error": {"status": error.status, "message": _on_the_page(error),
+        "error": {"status": error.status, "message": _on_the_page(error) + (
+                      f"; {form.filename} was not read: choose it again with the token"
+                      if error.status == 401 and form is not None and form.filename else ""),
                   # The stored article a refusal names, to open or edit from here (QA9:
                   # the page gave only the CLI's and the API's way to replace it).
                   "article": _clash_links(getattr(error, "article_id", None))}
