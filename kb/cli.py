@@ -970,10 +970,11 @@ def concepts_match(ctx: click.Context, query: str, as_json: bool) -> None:
 @handle_errors
 def concepts_remove(ctx: click.Context, concept_id: str) -> None:
     """Take a concept out of the glossary."""
-    from kb.glossary_edit import delete_concept
+    from kb.glossary_edit import REMOVED_FILE, delete_concept
 
     concept = delete_concept(_settings(ctx).corpus_dir / "glossary.yaml", concept_id)
     click.echo(f"removed concept {concept.id}")
+    click.echo(f"(its entry is kept in {_settings(ctx).corpus_dir / REMOVED_FILE})", err=True)
 
 
 def main() -> None:

@@ -345,9 +345,31 @@ def delete_concept(path: Path, concept_id: str) -> Concept:
         if at is None:  # a hand-written id that YAML reads otherwise ("no": False)
             raise ConflictError(f"the concept {concept_id!r} is written in the glossary "
                                 "file in a way kb cannot edit; edit the file by hand")
+        _keep_removed(path, items[at])
         del items[at]
         _dump(path, data)
     return mine
+
+
+REMOVED_FILE = Path(".removed") / "glossary-removed.yaml"  # under the corpus directory
+
+
+def _keep_removed(path: Path, item: Any) -> None:
+    """Append a removed concept's entry, as the file had it, to
+    ``.removed/glossary-removed.yaml`` beside the glossary: a removed article's file
+    goes to ``.removed/`` too, and a removed concept was gone for good (QA15)."""
+    import time
+
+    from ruamel.yaml.comments import CommentedSeq
+
+    kept = path.parent / REMOVED_FILE
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    out = io.StringIO()
+    _yaml().dump(CommentedSeq([item]), out)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    with kept.open("a", encoding="utf-8") as f:  # held under the glossary's lock
+        f.write(f"# removed {stamp}; to restore, copy it back under `concepts:`\n")
+        f.write(out.getvalue())
 
 
 @contextmanager

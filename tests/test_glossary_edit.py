@@ -300,3 +300,19 @@ def test_extending_keeps_the_preferred_term_and_odd_forms_are_folded(gfile: Path
         write_concept(gfile, concept_edit("okr", {"en": ["OKR", "ＫＰＩ"]}))
     with pytest.raises(BadInputError, match="holds a comma"):
         concept_edit(None, {"en": ["churn, rate"]})
+
+
+def test_a_removed_concept_is_kept_beside_the_glossary(gfile: Path):
+    """QA15: a removed article's file goes to .removed/, a removed concept was gone."""
+    import yaml
+
+    from kb.glossary_edit import REMOVED_FILE
+
+    before = next(c for c in load_glossary(gfile).concepts if c.id == "bundling")
+    delete_concept(gfile, "bundling")
+    kept = yaml.safe_load((gfile.parent / REMOVED_FILE).read_text(encoding="utf-8"))
+    assert [x["id"] for x in kept] == ["bundling"]
+    assert kept[0]["terms"]["de"] == before.terms["de"]
+    delete_concept(gfile, "upselling")  # appended, not overwritten
+    kept = yaml.safe_load((gfile.parent / REMOVED_FILE).read_text(encoding="utf-8"))
+    assert [x["id"] for x in kept] == ["bundling", "upselling"]
