@@ -875,12 +875,6 @@ def concepts() -> None:
     the next query, in a running server too."""
 
 
-def _concept_dict(concept: Any) -> dict[str, Any]:
-    return {"id": concept.id, "kind": concept.kind,
-            "names": {k: v for k, v in concept.names.items() if v},
-            "terms": {k: v for k, v in concept.terms.items() if v}}
-
-
 @concepts.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print what GET /api/concepts returns.")
 @click.pass_context
@@ -891,7 +885,7 @@ def concepts_list(ctx: click.Context, as_json: bool) -> None:
     from kb.glossary import load_glossary
 
     glossary = load_glossary(_settings(ctx).corpus_dir / "glossary.yaml")
-    cards = [_concept_dict(c) for c in glossary.cards]
+    cards = [c.to_dict() for c in glossary.cards]
     if as_json:
         click.echo(json.dumps({"concepts": cards}, ensure_ascii=False, indent=2))
         return
@@ -932,7 +926,7 @@ def concepts_add(ctx: click.Context, concept_id: str | None, en: str | None, ko:
     concept = write_concept(_settings(ctx).corpus_dir / "glossary.yaml", edit,
                             replace=replace, extend=extend)
     if as_json:
-        click.echo(json.dumps({"ok": True, **_concept_dict(concept)}, ensure_ascii=False))
+        click.echo(json.dumps({"ok": True, **concept.to_dict()}, ensure_ascii=False))
         return
     langs = ", ".join(lang for lang, t in concept.terms.items() if t)
     done = "extended" if extend else "replaced" if replace else "added"
@@ -954,7 +948,7 @@ def concepts_match(ctx: click.Context, query: str, as_json: bool) -> None:
     from kb.glossary import load_glossary
 
     glossary = load_glossary(_settings(ctx).corpus_dir / "glossary.yaml")
-    matched = [_concept_dict(c) for c in glossary.match(query)]
+    matched = [c.to_dict() for c in glossary.match(query)]
     if as_json:
         click.echo(json.dumps({"query": query, "matches": matched}, ensure_ascii=False))
         return

@@ -48,6 +48,12 @@ class Concept:
     def card(self) -> bool:
         return self.kind == "concept"
 
+    def to_dict(self) -> dict[str, object]:
+        """Its id, kind, and the names and terms of the languages it has them in."""
+        return {"id": self.id, "kind": self.kind,
+                "names": {k: v for k, v in self.names.items() if v},
+                "terms": {k: v for k, v in self.terms.items() if v}}
+
     @property
     def searched(self) -> bool:
         return self.kind != "word"
@@ -318,7 +324,7 @@ def load_glossary(path: Path | None = None, *, cache_dir: Path | None = None) ->
             if not isinstance(terms_by_lang, dict) or not isinstance(names_by_lang, dict):
                 raise GlossaryError(f"{where} ({concept_id!r}): `terms` and `names` are "
                                     "mappings by language (en: [churn, churn rate])")
-            terms = {lang: _listed(terms_by_lang.get(lang)) for lang in SUPPORTED}
+            terms = {lang: split_terms(terms_by_lang.get(lang)) for lang in SUPPORTED}
             names = {
                 lang: str(names_by_lang.get(lang) or (terms[lang] or [""])[0])
                 for lang in SUPPORTED
@@ -334,12 +340,13 @@ class GlossaryError(KBError):
     status = 409
 
 
-def _listed(value: object) -> list[str]:
-    """A language's terms: a list, or one comma-separated string (QA15: `en: hello
-    world`, written without brackets, became eleven one-letter terms)."""
+def split_terms(value: object) -> list[str]:
+    """A language's terms: a list, or one comma-separated string ("churn, churn rate";
+    QA15: `en: hello world`, written without brackets, became eleven one-letter terms),
+    each with its spaces collapsed."""
     if value is None:
         return []
     items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list):
+    if not isinstance(items, (list, tuple)):
         items = [items]
     return [" ".join(str(t).split()) for t in items if str(t).strip()]

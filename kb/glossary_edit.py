@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import BadInputError, ConflictError, NotFoundError
-from kb.glossary import Concept, Glossary, fold, load_glossary
+from kb.glossary import Concept, Glossary, fold, load_glossary, split_terms
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.store import atomic_write_text
 
@@ -65,14 +65,6 @@ def _display(term: str) -> str:
     if first[:1].islower() and first.islower():
         return term[:1].upper() + term[1:]
     return term
-
-
-def split_terms(value: str | list[str] | tuple[str, ...] | None) -> list[str]:
-    """Terms from a comma-separated string ("churn, churn rate") or a list of them."""
-    if value is None:
-        return []
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return [" ".join(str(t).split()) for t in items if str(t).strip()]
 
 
 def concept_edit(concept_id: str | None, terms: dict[str, Any],

@@ -321,9 +321,9 @@ ConceptId = Annotated[str, Path(min_length=1, max_length=60)]
 
 
 def _concept(concept: Any) -> dict[str, Any]:
-    return {"id": concept.id, "names": {k: v for k, v in concept.names.items() if v},
-            "terms": {k: v for k, v in concept.terms.items() if v},
-            "href": concept_href(concept.id)}
+    out = concept.to_dict()
+    del out["kind"]  # the API lists concepts only
+    return {**out, "href": concept_href(concept.id)}
 
 
 @router.get("/api/concepts", tags=["api"], summary="The glossary's concepts",
