@@ -499,7 +499,7 @@ def add(
             raise ConflictError(
                 f"an article with id {article.id!r} already exists; replace it (kb add "
                 "--replace, “Replace” on the Add page, or PUT in the API) or choose another id",
-                article_id=article.id)
+                article_id=article.id, reason="exists")
         if not exists and replace:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
         if identical and _same_details(article, stored):
@@ -516,7 +516,8 @@ def add(
                 f"already in the knowledge base as {match.article_id!r}; not indexed twice. "
                 f"If it is a new version of it, replace {match.article_id!r}: `kb add "
                 f"--replace --id {match.article_id}`, “Edit this article” on its page, or "
-                f"PUT /api/articles/{match.article_id}", article_id=match.article_id)
+                f"PUT /api/articles/{match.article_id}", article_id=match.article_id,
+                reason="duplicate")
         # The file is staged, the index written, and only then the file published: a crash
         # before the index commit leaves the corpus as it was (the staged file is set aside
         # as failed), one after it leaves a staged file that recover_pending() publishes.

@@ -64,9 +64,13 @@ class ConflictError(KBError):
 
     status = 409
 
-    def __init__(self, message: str, *, article_id: str | None = None) -> None:
+    def __init__(self, message: str, *, article_id: str | None = None,
+                 reason: str | None = None) -> None:
         super().__init__(message)
         self.article_id = article_id  # the stored article it clashes with, if one
+        # "duplicate" (its text is stored under article_id) or "exists" (its id is
+        # taken), for an edge that words the way out its own way (the Add page).
+        self.reason = reason
 
 
 class ModelError(KBError):

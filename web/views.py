@@ -938,13 +938,14 @@ def _on_the_page(error: KBError) -> str:
     """A refusal as the Add page says it: what to do there, not the CLI's and the API's
     ways (QA13: "`kb add --replace --id …`, … or PUT /api/articles/…", backticks shown)."""
     article_id = getattr(error, "article_id", None)
-    if error.status != 409 or not article_id:
+    reason = getattr(error, "reason", None)
+    if not article_id:
         return error.message
-    if error.message.startswith("already in the knowledge base as"):
+    if reason == "duplicate":
         return (f"already in the knowledge base as {article_id!r}; not saved twice. If this "
                 f"is a new version of it, set the Id to {article_id}, tick “Replace” and "
                 "save: the text stays in the box below.")
-    if error.message.startswith("an article with id"):
+    if reason == "exists":
         return (f"an article with id {article_id!r} already exists: tick “Replace” to "
                 "overwrite it with this text, or change the Id.")
     return error.message
