@@ -63,7 +63,7 @@ import numpy as np
 
 from kb import chunking, definitions, language, lexical
 from kb.glossary import fold as _fold
-from kb.results import Hit
+from kb.results import Evidence, Hit
 from kb.sentences import BULLET as _BULLET
 from kb.sentences import sentence_spans
 
@@ -113,6 +113,9 @@ NULL_QUESTIONS: tuple[str, ...] = (
     "Cách làm bánh mì ở nhà?",
     "Núi cao nhất thế giới là núi nào?",
 )
+
+
+PASSAGES = 8  # search hits an answer reads its sentences from
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,19 +228,6 @@ class AnswerSentence:
         return {"text": self.text, "citations": list(self.citations),
                 "span": {"start": self.start, "end": self.end}, "in_item": self.in_item,
                 "table": self.table or None}
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Why an answer was (not) found: the two signals and their combination."""
-
-    coverage: float  # IDF-weighted share of the question's words found in the passages
-    dense_margin: float  # hubness-corrected best score vs. the null questions', in SDs
-    score: float
-    threshold: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {k: round(v, 4) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True)
@@ -921,7 +911,7 @@ def answer(
     *,
     langs: Sequence[str] | None = None,
     query_lang: str | None = None,
-    k_passages: int = 8,
+    k_passages: int = PASSAGES,
     config: AnswerConfig | None = None,
 ) -> Answer:
     """Answer ``question`` with 2-5 cited sentences from the knowledge base (up to 8
@@ -954,7 +944,7 @@ def answer(
     st = _state(kb)
     qvec = kb.encode_query(sq)
     ev = evidence(kb, sq, qvec, qlang, hits, langs=langs, config=cfg)
-    if ev.score < ev.threshold:
+    if not ev.found:
         message = _not_found_message(kb, qlang, "no passage in the knowledge base clearly "
                                      "addresses this question", filtered=bool(langs),
                                      closest=hits)

@@ -324,12 +324,12 @@ def _print_hits(result: dict[str, Any]) -> None:
     _print_restored(result)
     if not result["hits"]:
         click.echo("no passages found")
+    elif result.get("found") is False:
+        click.echo("no passage clearly matches this query; the closest:")
     for i, h in enumerate(result["hits"], result.get("offset", 0) + 1):
         where = f"{h['article_id']} [{h['lang']}]" + (f" § {h['section']}" if h["section"] else "")
         click.echo(f"\n{i}. {h['title']} — {where}  score {h['score']:.4f}")
-        # Without Markdown's heading marks, as the web shows passages (QA: "# Auswahl").
-        text = " ".join(unmark(h["text"]).split())
-        click.echo("   " + (text[:300] + ("…" if len(text) > 300 else "")))
+        click.echo("   " + _snippet(h))
         if h.get("translations"):
             also = ", ".join(f"{t['article_id']} [{t['lang']}]" for t in h["translations"])
             click.echo(f"   translated in: {also}")
@@ -338,6 +338,24 @@ def _print_hits(result: dict[str, Any]) -> None:
             click.echo(f"   same text in: {copies}")
     if result.get("more"):
         click.echo(f"\nmore: --offset {result['offset'] + len(result['hits'])}")
+
+
+def _snippet(hit: dict[str, Any], limit: int = 300) -> str:
+    """The hit's best sentence (its start when it has none), on one line, the query's
+    words in bold on a terminal; without Markdown's heading marks, as the web shows
+    passages (QA: "# Auswahl")."""
+    text = hit["text"]
+    span = hit.get("snippet") or {"start": 0, "end": len(text)}
+    a, b = span["start"], min(span["end"], span["start"] + limit)
+    parts, pos = [], a
+    for m in hit.get("marks", ()):
+        x, y = max(m["start"], a), min(m["end"], b)
+        if x < y:
+            parts += [text[pos:x], click.style(text[x:y], bold=True)]
+            pos = y
+    parts.append(text[pos:b])
+    line = " ".join(unmark("".join(parts)).split())
+    return ("… " if a > 0 else "") + line + (" …" if b < len(text) else "")
 
 
 def _query_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -466,7 +484,7 @@ def search(
 
     def run(q: str) -> dict[str, Any]:
         return kb.search(q, k=k, langs=lang_list, query_lang=query_lang,
-                         translations=translations, offset=offset).to_dict()
+                         translations=translations, offset=offset, explain=True).to_dict()
 
     _each_query(query, from_stdin, as_json, run, _print_hits, {"hits": []})
 

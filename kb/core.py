@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb import chunking, cleaning, definitions, language, lexical
-from kb.answers import query_terms
+from kb import chunking, cleaning, definitions, language, lexical, snippets
+from kb.answers import PASSAGES as ANSWER_PASSAGES
+from kb.answers import evidence, query_terms
 from kb.articles import Article, find_articles, read_article, same_id
 from kb.encoder import Encoder, load_encoder
 from kb.errors import (
@@ -1017,6 +1018,7 @@ class KnowledgeBase:
         query_lang: str | None = None,
         translations: str | None = None,
         offset: int = 0,
+        explain: bool = False,
     ) -> SearchResult:
         """Hybrid search. ``langs`` limits the passages' languages; ``query_lang``
         overrides the detected language of the query. ``translations``: None leaves
@@ -1024,7 +1026,11 @@ class KnowledgeBase:
         "fold" does too, and drops a hit that translates one ranked above it, so that
         a German article and its Vietnamese translation do not fill the list twice, or
         that repeats its text word for word (listed in its ``copies``). ``offset``
-        skips that many hits (a next page); the result says whether ``more`` follow."""
+        skips that many hits (a next page); the result says whether ``more`` follow.
+        ``explain`` adds what a reader needs beside the ranking (the API, the CLI and the
+        pages ask for it): whether the best hits clearly address the query, by the test
+        an answer passes (``SearchResult.found``), and each hit's best sentence and the
+        query's words in it (kb.snippets)."""
         started = time.perf_counter()
         q = self._validate_query(query)
         if not 1 <= k <= 100:
@@ -1041,21 +1047,33 @@ class KnowledgeBase:
         qlang = language.check_lang(query_lang) if query_lang else language.detect_query(q)
         vectors, lex = self._ensure_fresh()
         if vectors.size() == 0:  # an empty knowledge base answers with no hits
-            return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000)
+            return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000,
+                                found=False if explain else None)
         search_langs = [x for x in vectors.langs if wanted is None or x in wanted]
         restored = self._restore_accents(q, qlang, lex)
         searched = restored or q
         qvec = self.encode_query(searched)
         dense, lex_lists, coverage, defining, share = self._signals(
             (vectors, lex), searched, qvec, qlang, search_langs)
+        judged = ANSWER_PASSAGES + 1 if explain else 0  # as many as an answer reads
         fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, defining=defining,
-                     limit=self._fetch(wanted_k),
+                     limit=self._fetch(max(wanted_k, judged)),
                      own_scale=self.own_lexical_scale(qlang, search_langs), cross_scale=share)
         hits = self._hits(fused, wanted_k)
+        judgement = None
+        if explain:
+            best = hits if wanted_k == judged else self._hits(fused, judged)
+            judgement = evidence(self, searched, qvec, qlang, best[:ANSWER_PASSAGES],
+                                 langs=sorted(wanted) if wanted else None) if best else None
         if translations is not None:
             hits = self.with_translations(hits, fold=translations == "fold")
-        return SearchResult(q, qlang, hits[offset:last], (time.perf_counter() - started) * 1000,
-                            restored, offset=offset, more=len(hits) > last)
+        page = hits[offset:last]
+        if explain:
+            page = snippets.with_snippets(self, lex, searched, qvec, page)
+        return SearchResult(q, qlang, page, (time.perf_counter() - started) * 1000,
+                            restored, offset=offset, more=len(hits) > last,
+                            found=judgement.found if judgement else (False if explain else None),
+                            evidence=judgement)
 
     def _restore_accents(self, query: str, qlang: str, lex: lexical.LexicalIndex) -> str | None:
         """A Vietnamese query typed without diacritics, with them (kb.accents), or None."""
@@ -1068,6 +1086,12 @@ class KnowledgeBase:
                 t for c in self.glossary.concepts for t in c.terms.get("vi", ()))
         return accents.restore(query, lambda terms: lex.doc_freq("vi", terms)[0],
                                self._vi_lexicon)
+
+    def snippets(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
+        """``hits`` with the sentence of each to show and where ``query``'s words stand
+        in it (kb.snippets; what ``search(explain=True)`` gives its hits)."""
+        _, lex = self._ensure_fresh()
+        return snippets.with_snippets(self, lex, query, self.encode_query(query), hits)
 
     def encode_query(self, query: str) -> np.ndarray:
         """The query's vector; the last few are cached, since asking searches and then

@@ -95,6 +95,13 @@ def _stopwords(lang: str) -> frozenset[str]:
     return frozenset(words)
 
 
+def is_stopword(word: str, lang: str) -> bool:
+    """Whether ``word`` (case-folded) is one the analysis of ``lang`` leaves out."""
+    if lang == "vi":
+        return word in _VI_STOP
+    return lang in ("en", "de") and word in _stopwords(lang)
+
+
 def _words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFC", text).casefold())
 
@@ -137,7 +144,6 @@ def analyzer_fingerprint(lang: str) -> str:
     return f"{ANALYZER_VERSION}:" + ":".join(versions)
 
 
-@lru_cache(maxsize=2048)
 def ko_terms_at(text: str) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
     """Korean :func:`analyze` of ``text`` with each term's start offset, sorted by offset;
     None when NFC would change the text (the offsets would not be the caller's).
@@ -146,10 +152,21 @@ def ko_terms_at(text: str) -> tuple[tuple[int, ...], tuple[str, ...]] | None:
     its passages: one pass over the passage, bucketed by offset, replaces one per
     sentence (``/api/ask`` p50 on the benchmark corpus, docs/performance.md).
     """
+    spans = ko_spans(text)
+    return None if spans is None else (spans[0], spans[2])
+
+
+@lru_cache(maxsize=2048)
+def ko_spans(text: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[str, ...]] | None:
+    """:func:`ko_terms_at` with each term's end offset too (starts, ends, terms): where a
+    snippet marks the query's words. One Kiwi pass serves both."""
     if unicodedata.normalize("NFC", text) != text:
         return None
-    pairs = list(_ko_terms(text))
-    return tuple(a for a, _ in pairs), tuple(t for _, t in pairs)
+    with _kiwi_lock:  # Kiwi is not documented as thread-safe
+        tokens = _kiwi().tokenize(text)
+    triples = [(t.start, t.start + t.len, term) for t, term in _content_tokens(tokens)]
+    return (tuple(a for a, _, _ in triples), tuple(b for _, b, _ in triples),
+            tuple(t for _, _, t in triples))
 
 
 def _ko_terms(text: str) -> Iterator[tuple[int, str]]:
@@ -160,11 +177,16 @@ def _ko_terms(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _content_morphemes(tokens: Iterable[Any]) -> Iterator[tuple[int, str]]:
+    return ((t.start, term) for t, term in _content_tokens(tokens))
+
+
+def _content_tokens(tokens: Iterable[Any]) -> Iterator[tuple[Any, str]]:
+    """Each content morpheme's Kiwi token and its index term."""
     for t in tokens:
         tag = t.tag.split("-")[0]
         if tag in _KO_CONTENT:
             form = t.form.casefold()
-            yield t.start, form + "다" if tag in ("VV", "VA") else form
+            yield t, form + "다" if tag in ("VV", "VA") else form
 
 
 def analyze_many(texts: Sequence[str], langs: Sequence[str]) -> list[list[str]]:

@@ -35,6 +35,10 @@ class Hit:
     translations: tuple[Translation, ...] = field(default=(), compare=False)
     # Passages of other articles with the same text, folded into it (the same search).
     copies: tuple[Translation, ...] = field(default=(), compare=False)
+    # The sentence to show of it and where the query's words stand, as offsets into
+    # ``text`` (kb.snippets): filled when search is asked to explain its hits.
+    snippet: tuple[int, int] | None = field(default=None, compare=False)
+    marks: tuple[tuple[int, int], ...] = field(default=(), compare=False)
 
     @property
     def text_key(self) -> str:
@@ -49,9 +53,34 @@ class Hit:
         return sections(self.text, self.section)
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self) | {"sections": self.sections,
-                               "translations": [asdict(t) for t in self.translations],
-                               "copies": [asdict(t) for t in self.copies]}
+        return asdict(self) | {
+            "sections": self.sections,
+            "translations": [asdict(t) for t in self.translations],
+            "copies": [asdict(t) for t in self.copies],
+            "snippet": _span(self.snippet) if self.snippet else None,
+            "marks": [_span(m) for m in self.marks],
+        }
+
+
+def _span(span: tuple[int, int]) -> dict[str, int]:
+    return {"start": span[0], "end": span[1]}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why an answer was (not) found: the two signals and their combination."""
+
+    coverage: float  # IDF-weighted share of the question's words found in the passages
+    dense_margin: float  # hubness-corrected best score vs. the null questions', in SDs
+    score: float
+    threshold: float
+
+    @property
+    def found(self) -> bool:
+        return self.score >= self.threshold
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True)
@@ -65,6 +94,11 @@ class SearchResult:
     restored: str | None = None
     offset: int = 0  # hits skipped before these (a page of results)
     more: bool = False  # more hits follow these
+    # Whether the best hits clearly address the query, and the figures that say so (the
+    # test an answer passes, kb.answers.evidence), when search was asked to explain its
+    # hits; else None.
+    found: bool | None = None
+    evidence: Evidence | None = None
 
     @property
     def searched(self) -> str:
@@ -78,5 +112,7 @@ class SearchResult:
             "hits": [h.to_dict() for h in self.hits],
             "offset": self.offset,
             "more": self.more,
+            "found": self.found,
+            "evidence": self.evidence.to_dict() if self.evidence else None,
             "took_ms": round(self.took_ms, 2),
         }

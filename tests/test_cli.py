@@ -58,8 +58,8 @@ def test_search_json_hit_fields(run):
     res = run("search", "cross-selling", "-k", "3", "--json")
     assert res.exit_code == 0
     out = json.loads(res.stdout)
-    assert set(out) == {"query", "restored", "lang", "hits", "offset", "more",
-                        "took_ms"} and len(out["hits"]) == 3
+    assert set(out) == {"query", "restored", "lang", "hits", "offset", "more", "found",
+                        "evidence", "took_ms"} and len(out["hits"]) == 3
     for h in out["hits"]:
         assert {"article_id", "title", "lang", "section", "text", "start", "end", "score",
                 "chunk_id"} <= set(h)
@@ -557,7 +557,24 @@ def test_search_prints_passages_without_markdown_heading_marks(run, tmp_path, mo
         "## Choosing partners\n\nCheck reach, engagement and credibility before a deal.")
     assert run("add", str(tmp_path / "influencer.md")).exit_code == 0
     out = run("search", "influencer partners engagement credibility", "-k", "1").stdout
-    assert "Choosing partners Check reach" in out and "#" not in out.split("\n", 2)[2]
+    assert "Check reach, engagement and credibility" in out and "#" not in out.split("\n", 2)[2]
+
+
+def test_search_shows_the_sentence_that_holds_the_query_words(run, tmp_path, monkeypatch):
+    """QA16: the CLI printed a passage's first 300 characters, and the words that matched
+    came later in 11 of 16 keyword searches (`kb search "Nike 플라이니트"` showed no Nike)."""
+    monkeypatch.setenv("KB_CORPUS_DIR", str(tmp_path / "corpus"))
+    filler = " ".join(f"Sentence {i} talks about budgets and planning cycles." for i in range(9))
+    (tmp_path / "retail.md").write_text(
+        f"# Retail notes\n\n{filler} Zalando tested a loyalty tier in Berlin. "
+        "The rest is about budgets again.")
+    assert run("add", str(tmp_path / "retail.md")).exit_code == 0
+    out = run("search", "Zalando", "-k", "1").stdout
+    assert "… Zalando tested a loyalty tier in Berlin. …" in out
+    hit = json.loads(run("search", "Zalando", "-k", "1", "--json").stdout)["hits"][0]
+    marked = [hit["text"][m["start"]:m["end"]] for m in hit["marks"]]
+    snippet = hit["text"][hit["snippet"]["start"]:hit["snippet"]["end"]]
+    assert marked == ["Zalando"] and snippet == "Zalando tested a loyalty tier in Berlin."
 
 
 def test_concepts_add_list_remove(run, tmp_path, monkeypatch):

@@ -87,3 +87,40 @@ def test_cli_ask_answers_a_german_question_from_the_korean_article(real_kb_dir, 
     assert cited and any("KPI" in c["text"] for c in cited)
     for s in out["answer"]:  # every answer sentence is quoted from a cited passage
         assert any(s["text"] in out["citations"][n - 1]["text"] for n in s["citations"])
+
+
+# QA16: search listed k passages for any query, and its scores could not tell "how to bake
+# bread" (top score 2.4) from real matches (the only Gmarket passage scored 1.07).
+OFF_TOPIC = ["how to bake bread", "Wie repariere ich ein Fahrrad?", "김치찌개 레시피",
+             "Cách nấu phở bò", "bitcoin price prediction"]
+ON_TOPIC = ["upstream vs downstream", "크로스셀링 KPI", "Was ist Bündelung?",
+            "Tiếp thị hạ nguồn là gì?", "Nike 플라이니트"]
+
+
+def test_search_says_whether_it_found_what_was_asked_as_an_answer_would(
+        real_kb: KnowledgeBase):
+    for q in OFF_TOPIC + ON_TOPIC:
+        result = real_kb.search(q, k=3, explain=True, translations="fold")
+        assert len(result.hits) == 3  # the closest passages are still listed
+        assert result.found is (q in ON_TOPIC), (q, result.evidence)
+        assert result.found is real_kb.ask(q).found, q
+    assert real_kb.search("upstream vs downstream", k=3).found is None  # not asked
+
+
+def test_search_marks_the_query_words_in_each_hit_in_its_own_language(
+        real_kb: KnowledgeBase):
+    """A brand in Latin script is marked in a Korean passage, a glossary concept's term in
+    the passage's language, and the snippet is the sentence that holds them."""
+    def shown(q: str) -> list[tuple[str, str, list[str]]]:
+        out = []
+        for h in real_kb.search(q, k=3, explain=True).hits:
+            a, b = h.snippet
+            out.append((h.lang, h.text[a:b], [h.text[x:y] for x, y in h.marks]))
+        return out
+
+    lang, sentence, marked = shown("Nike 플라이니트")[0]
+    assert lang == "ko" and "나이키 플라이니트" in sentence and "나이키 플라이니트" in marked
+    lang, sentence, marked = shown("Was ist Bündelung?")[0]
+    assert lang == "ko" and sentence.startswith("번들링은") and set(marked) == {"번들링"}
+    lang, sentence, marked = shown("Google Analytics")[0]
+    assert lang == "en" and "Google Analytics" in sentence and marked == ["Google Analytics"]

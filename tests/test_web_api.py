@@ -16,7 +16,7 @@ from .browser import EVIL  # the same hostile article the browser tests render
 
 ERROR_KEYS = {"ok", "error", "status"}
 HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "sections", "text", "start",
-            "end", "score", "signals", "translations", "copies"}
+            "end", "score", "signals", "translations", "copies", "snippet", "marks"}
 EN_ARTICLE = "en-upstream-vs-downstream-marketing"
 
 
@@ -55,7 +55,8 @@ def test_search_shape(client):
     r = client.get("/api/search", params={"q": "upstream marketing", "k": 3, "lang": "en,de"})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"query", "restored", "lang", "hits", "offset", "more", "took_ms"}
+    assert set(body) == {"query", "restored", "lang", "hits", "offset", "more", "found",
+                         "evidence", "took_ms"}
     assert body["restored"] is None
     assert body["query"] == "upstream marketing" and body["lang"] == "en"
     assert 1 <= len(body["hits"]) <= 3
@@ -519,7 +520,7 @@ def test_cards_and_snippets_show_markdown_headings_without_their_marks():
     assert mark["mark"] and mark["text"].startswith("Three tiers")
     assert "# not a heading" in mark["text"]  # only a line's leading marker goes
     assert after["text"].endswith("#1 choice.")
-    assert hit_view(hit)["snippet"].startswith("Pricing tiers Three tiers")
+    assert _shown(hit_view(hit)).startswith("Pricing tiers Three tiers")
 
 
 def test_article_page_shows_sections_as_headings(fake_kb):
@@ -663,8 +664,39 @@ def test_a_listed_passage_shows_a_table_as_cells_not_pipes():
     text = ("## Comparing\nAspect | Upstream | Downstream\n---|---|---\n"
             "Focus | Long-term | Short-term")
     hit = Hit(1, "a", "A", "en", "", text, 0, len(text), 1.0)
-    assert hit_view(hit)["snippet"] == (
+    assert _shown(hit_view(hit)) == (
         "Comparing Aspect · Upstream · Downstream Focus · Long-term · Short-term")
+
+
+def _shown(view: dict) -> str:
+    return "".join(p["text"] for p in view["parts"])
+
+
+def test_a_listed_passage_shows_its_best_sentence_with_the_query_words_marked():
+    """QA16: the lists showed a passage's first 480 characters, unmarked, and their link
+    marked the whole passage; a hit search explained shows its best sentence, the
+    query's words marked, and the link marks that sentence."""
+    from kb.results import Hit
+    from web.views import SNIPPET_BEFORE, hit_view
+
+    text = "Budgets come first in every plan. " * 20 + "Zalando tested a loyalty tier. The end."
+    a = text.index("Zalando")
+    hit = Hit(7, "retail", "Retail", "en", "", text, 100, 100 + len(text), 1.0,
+              snippet=(a, a + len("Zalando tested a loyalty tier.")), marks=((a, a + 7),))
+    view = hit_view(hit)
+    marked = [p["text"] for p in view["parts"] if p["mark"]]
+    assert marked == ["Zalando"] and view["cut_before"] and not view["cut"]
+    assert _shown(view).endswith("Zalando tested a loyalty tier. The end.")
+    assert len(_shown(view)) < SNIPPET_BEFORE + 60
+    assert f"hl={100 + a}-{100 + a + 30}" in view["href"]
+    # A table row stays cells when a mark falls inside it.
+    text = "Aspect | Upstream | Downstream\n---|---|---\nAudience | New segments | Current customers"
+    a = text.index("Audience")
+    b = text.index("segments")
+    row = Hit(8, "t", "T", "en", "", text, 0, len(text), 1.0, snippet=(a, len(text)),
+              marks=((b, b + 8),))
+    assert _shown(hit_view(row)) == (
+        "Aspect · Upstream · Downstream Audience · New segments · Current customers")
 
 
 def test_a_card_names_the_section_its_sentence_sits_under():

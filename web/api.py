@@ -97,7 +97,7 @@ def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None,
     `offset` skips that many hits; `more` says whether a next page has any.
     """
     return kb.search(q, k=k, langs=parse_langs(lang), query_lang=query_lang or None,
-                     translations=translations, offset=offset).to_dict()
+                     translations=translations, offset=offset, explain=True).to_dict()
 
 
 @router.get("/api/ask", tags=["api"], summary="An extractive answer with citations",

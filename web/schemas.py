@@ -21,6 +21,11 @@ class Span(_Body):
     end: int
 
 
+class PassageSpan(_Body):
+    start: int = Field(description="Character offset into the passage's text.")
+    end: int
+
+
 class PassageTranslation(_Body):
     chunk_id: int
     article_id: str
@@ -40,12 +45,17 @@ class Hit(_Body):
     text: str
     start: int = Field(description="The passage's offsets into the article's text.")
     end: int
-    score: float = Field(description="The fused score; higher is better.")
+    score: float = Field(
+        description="The fused score that orders the hits of one search: a weighted sum "
+                    "of the dense score and each BM25 list's score, each standardised over "
+                    "that search's candidates, plus the glossary coverage. It compares hits "
+                    "of one search only (a language filter changes the candidates, and so "
+                    "the scores), can be negative, and is no relevance floor: `found` is.")
     signals: dict[str, int] = Field(
         description="The passage's rank in each retriever that found it (dense, "
-                    "bm25_<lang>), its glossary concept coverage in percent (concepts), "
-                    "and defines: 1 when it says what the concept the query asks about "
-                    "is.")
+                    "bm25_<lang>: 1 is first), its glossary concept coverage in percent "
+                    "(concepts), and defines: 1 when it says what the concept the query "
+                    "asks about is.")
     translations: list[PassageTranslation] = Field(
         default_factory=list,
         description="The passages of other articles that translate this one (the "
@@ -54,6 +64,21 @@ class Hit(_Body):
         default_factory=list,
         description="Passages of other articles with this very text, left out of the "
                     "results below it (search with translations=fold).")
+    snippet: PassageSpan | None = Field(
+        None, description="The passage's sentence to show: the one holding most of the "
+                          "query's words (the nearest to the query in meaning when none "
+                          "does). Search only; null in an answer's citations.")
+    marks: list[PassageSpan] = Field(
+        default_factory=list,
+        description="Where the query's words stand in the passage, and the terms in its "
+                    "language of the glossary concepts the query names. Search only.")
+
+
+class Evidence(_Body):
+    coverage: float
+    dense_margin: float
+    score: float
+    threshold: float = Field(description="found is true when score reaches it.")
 
 
 class SearchOut(_Body):
@@ -66,6 +91,13 @@ class SearchOut(_Body):
     offset: int = Field(0, description="How many hits were skipped before these.")
     more: bool = Field(False, description="Whether more hits follow (the next page: "
                                           "offset + k).")
+    found: bool = Field(
+        description="Whether the best hits clearly address the query, by the test an "
+                    "answer passes (/api/ask's found): false when the knowledge base has "
+                    "nothing on it, though the closest passages are still listed.")
+    evidence: Evidence | None = Field(
+        description="The figures behind found (as in /api/ask); null when there are no "
+                    "hits.")
     took_ms: float
 
 
@@ -85,13 +117,6 @@ class Citation(Hit):
     sentence_start: int = Field(description="The first quoted sentence (spans[0]).")
     sentence_end: int
     spans: list[Span] = Field(description="Every sentence quoted from this passage.")
-
-
-class Evidence(_Body):
-    coverage: float
-    dense_margin: float
-    score: float
-    threshold: float = Field(description="found is true when score reaches it.")
 
 
 class AskOut(_Body):

@@ -46,6 +46,8 @@ EXAMPLES: list[dict[str, str]] = [
 _BULLET = re.compile(r"^[-*•·▪–]\s+")
 _NUMBERED_ITEM = re.compile(r"^\d{1,2}[.)]\s+\S")  # "1. Market research" (not "2.3 billion")
 EXCERPT_CONTEXT = 240  # characters of passage shown on each side of a cited sentence
+SNIPPET_BEFORE = 60  # characters shown before a listed hit's best sentence
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 
 
 def lang_chips(selected: list[str] | None) -> list[dict[str, Any]]:
@@ -158,15 +160,54 @@ def _sections(hit: Hit) -> str:
 
 
 def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
-    snippet, cut = _trim_right(" ".join(_plain(hit.text).split()), limit)
+    """A hit in a list: its best sentence with some context and the query's words marked
+    when search gave them (kb.snippets), else the passage's start."""
+    if hit.snippet is None:
+        text, cut = _trim_right(" ".join(_plain(hit.text).split()), limit)
+        parts, cut_before = [{"text": text, "mark": False}], False
+        span = (hit.start, hit.end)
+    else:
+        parts, cut_before, cut = _snippet_parts(hit, hit.snippet, limit)
+        span = (hit.start + hit.snippet[0], hit.start + hit.snippet[1])
     return {
         "title": hit.title, "article_id": hit.article_id, "lang": hit.lang,
         "lang_name": LANG_NAMES.get(hit.lang, hit.lang), "section": _sections(hit),
-        "snippet": snippet, "cut": cut,
+        "parts": parts, "cut_before": cut_before, "cut": cut,
         # Marked on the article page, as a citation's passage is (QA: only its "also in"
-        # links marked theirs).
-        "href": article_href(hit.article_id, chunk_id=hit.chunk_id, span=(hit.start, hit.end)),
+        # links marked theirs): the sentence shown.
+        "href": article_href(hit.article_id, chunk_id=hit.chunk_id, span=span),
     }
+
+
+def _snippet_parts(hit: Hit, snippet: tuple[int, int],
+                   limit: int) -> tuple[list[dict[str, Any]], bool, bool]:
+    """The hit's best sentence and what follows it up to ``limit`` characters, with a
+    little of what precedes it, as parts marked where the query's words stand; and
+    whether text was left out before and after."""
+    text = hit.text
+    a, b = snippet
+    start = max(0, a - SNIPPET_BEFORE)
+    if start:  # at a word boundary
+        space = text.find(" ", start, a)
+        start = space + 1 if space >= 0 else a
+    end = min(len(text), max(b, start + limit))
+    if end < len(text):
+        space = text.rfind(" ", max(b, end - 40), end)
+        end = space if space > b else end
+    # The window is made plain as a whole (a table row's cells, heading marks), with the
+    # marks held by two private-use characters that the plain form keeps.
+    pieces, pos = [], start
+    for x, y in hit.marks:
+        x, y = max(x, start), min(y, end)
+        if x < y:
+            pieces += [text[pos:x], _MARK_OPEN, text[x:y], _MARK_CLOSE]
+            pos = y
+    pieces.append(text[pos:end])
+    plain = " ".join(_plain("".join(pieces)).split())
+    parts = []
+    for i, chunk in enumerate(re.split(f"[{_MARK_OPEN}{_MARK_CLOSE}]", plain)):
+        parts.append({"text": chunk, "mark": i % 2 == 1})
+    return [p for p in parts if p["text"]], start > 0, end < len(text)
 
 
 def other_passages(ans: Answer, aligned: dict[int, set[int]], n: int = 5) -> list[Hit]:
@@ -315,7 +356,7 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
             return ctx
         aligned = adding.aligned_map(kb, [c.hit.chunk_id for c in ans.citations]
                                      + [h.chunk_id for h in ans.passages])
-        others = other_passages(ans, aligned)
+        others = kb.snippets(ans.restored or ans.query, other_passages(ans, aligned))
         also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id,
                                         twins=c.twins) for c in ans.citations}
         also |= {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id) for h in others}

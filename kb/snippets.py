@@ -1,0 +1,185 @@
+"""Query-biased snippets: which sentence of a hit to show, and where the query's words
+stand in it.
+
+QA16: the search lists showed a passage's first lines and marked nothing, and in 11 of
+16 keyword searches the words that matched came later ("Nike 플라이니트" showed four
+lines on upgrades and no Nike). A hit now names its best sentence (``Hit.snippet``) and
+the spans of the query's words (``Hit.marks``), both as offsets into the passage text.
+
+The words marked in a passage are the query analysed as that passage's language (so a
+brand in Latin script is found in a Korean passage) and the terms, in that language, of
+the glossary concepts the query names ("cross-selling" marks 크로스셀링). The best
+sentence is the one holding the largest share of the marked text, the closest to the
+query's vector among equals: a question in another language, which shares no word with
+the passage, gets the sentence e5 puts nearest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kb import lexical
+from kb.results import Hit
+
+if TYPE_CHECKING:
+    from kb.core import KnowledgeBase
+    from kb.glossary import Concept
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_JOIN = re.compile(r"[ \t\-‐–]*")  # what may stand between two marked words of one run
+LEXICAL_WEIGHT = 2.0  # a sentence's share of the marked text, against its cosine
+
+Run = tuple[str, ...]  # index terms (kb.lexical.analyze) that must stand together
+
+
+def with_snippets(kb: KnowledgeBase, lex: lexical.LexicalIndex, query: str,
+                  query_vec: np.ndarray, hits: Sequence[Hit]) -> list[Hit]:
+    """``hits`` with their best sentence (``snippet``) and the query's words (``marks``)."""
+    if not hits:
+        return list(hits)
+    named = [c for c in kb.glossary.match(query) if c.kind != "word"]  # not "example"
+    runs = {lang: query_runs(query, lang, named, lambda ts, lang=lang: _common(lex, lang, ts))
+            for lang in {h.lang for h in hits}}
+    by_chunk = kb.store.chunk_sentences([h.chunk_id for h in hits])
+    out = []
+    for hit in hits:
+        marks = mark_spans(hit.text, hit.lang, runs[hit.lang])
+        sentences = [(a - hit.start, b - hit.start, v)
+                     for a, b, v in by_chunk.get(hit.chunk_id, [])
+                     if hit.start <= a < b <= hit.end and _readable(hit, a, b)]
+        out.append(dataclasses.replace(
+            hit, snippet=_best(sentences, marks, query_vec), marks=tuple(marks)))
+    return out
+
+
+def query_runs(query: str, lang: str, concepts: Sequence[Concept] = (),
+               common: Callable[[list[str]], set[str]] | None = None) -> frozenset[Run]:
+    """What to mark of ``query`` in passages in ``lang``: its own words, analysed as
+    ``lang``, and the terms in ``lang`` of the glossary ``concepts`` it names, each term
+    only where all its words stand together ("묶음 판매", not every 판매). ``common``
+    tells which of its own words most passages hold: those are left unmarked when it
+    has others ("Affiliate Marketing" marks Affiliate, not every Marketing)."""
+    if lang == "vi":
+        return frozenset(_vi_runs(query, concepts))
+    own = [t for t in lexical.analyze_cached(query, lang) if _markable(t, lang)]
+    frequent = common(own) if common else set()
+    runs = {(t,) for t in own if t not in frequent} or {(t,) for t in own}
+    for concept in concepts:
+        for term in concept.terms.get(lang, ()):
+            runs.update(lexical.phrase_runs(term, lang))
+    return frozenset(runs)
+
+
+def _vi_runs(query: str, concepts: Sequence[Concept]) -> set[Run]:
+    """Vietnamese is marked by syllables: two the query has side by side, or all of a
+    glossary term's, stand together; one alone only where the query has it alone ("SEO
+    là gì"): "hạ" of "tiếp thị hạ nguồn" would mark every "hạ giá"."""
+    syllables = _words(query)
+    content = [not lexical.is_stopword(s, "vi") for s in syllables]
+    runs: set[Run] = set()
+    for i, s in enumerate(syllables):
+        if not content[i]:
+            continue
+        after = i + 1 < len(syllables) and content[i + 1]
+        if after:
+            runs.add((s, syllables[i + 1]))
+        elif not (i and content[i - 1]):
+            runs.add((s,))
+    for concept in concepts:
+        runs.update(tuple(_words(term)) for term in concept.terms.get("vi", ()) if term)
+    return runs
+
+
+def mark_spans(text: str, lang: str, runs: frozenset[Run]) -> list[tuple[int, int]]:
+    """Spans of ``text`` where one of ``runs`` stands, neighbours joined into one."""
+    if not runs:
+        return []
+    tokens = _tokens(text, lang)
+    keys = [k for _, _, k in tokens]
+    spans = []
+    for run in runs:
+        n = len(run)
+        spans += [(tokens[i][0], tokens[i + n - 1][1]) for i in range(len(keys) - n + 1)
+                  if tuple(keys[i : i + n]) == run]
+        if lang == "ko" and n == 1 and len(run[0]) > 1 and _HANGUL.search(run[0]):
+            # Kiwi splits a loanword one way alone and another in a sentence
+            # (플라이니트): its letters stand in the text all the same.
+            spans += [(m.start(), m.end()) for m in re.finditer(re.escape(run[0]), text)]
+    return _runs(text, spans)
+
+
+def _tokens(text: str, lang: str) -> list[tuple[int, int, str]]:
+    """(start, end, index term) of each word of ``text`` that its analysis keeps."""
+    if lang == "ko":
+        at = lexical.ko_spans(text)
+        return list(zip(*at, strict=True)) if at else []
+    if lang == "vi":
+        return [(m.start(), m.end(), _fold(m.group())) for m in _WORD.finditer(text)]
+    out = []
+    for m in _WORD.finditer(text):
+        terms = lexical.analyze_cached(m.group(), lang)
+        if terms:
+            out.append((m.start(), m.end(), terms[0]))
+    return out
+
+
+def _common(lex: lexical.LexicalIndex, lang: str, terms: list[str]) -> set[str]:
+    """Those of ``terms`` that more than half of ``lang``'s passages hold."""
+    counts, total = lex.doc_freq(lang, terms)
+    return {t for t, c in zip(terms, counts, strict=True) if total and c > total / 2}
+
+
+def _readable(hit: Hit, start: int, end: int) -> bool:
+    """A stored sentence worth showing alone: not a table's rule line, nor a heading
+    (the heading is shown beside the snippet)."""
+    text = hit.text[start - hit.start : end - hit.start].strip().lstrip("#").strip()
+    return bool(_WORD.search(text)) and text not in hit.sections
+
+
+def _markable(term: str, lang: str) -> bool:
+    """Korean verbs and adjectives (analysed as their 다 form) and one-syllable words
+    (수, 더) stand in every other sentence: marking them would mark noise."""
+    return lang != "ko" or not (term.endswith("다") or (len(term) == 1 and _HANGUL.match(term)))
+
+
+def _best(sentences: list[tuple[int, int, np.ndarray]], marks: list[tuple[int, int]],
+          query_vec: np.ndarray) -> tuple[int, int] | None:
+    """The sentence holding most of the marked text, the nearest to the query among
+    equals; None for a passage without stored sentences."""
+    if not sentences:
+        return None
+    marked = sum(b - a for a, b in marks) or 1
+
+    def score(s: tuple[int, int, np.ndarray]) -> float:
+        a, b, vec = s
+        inside = sum(max(0, min(b, y) - max(a, x)) for x, y in marks)
+        return LEXICAL_WEIGHT * inside / marked + float(np.dot(vec, query_vec))
+
+    a, b, _ = max(sentences, key=score)
+    return a, b
+
+
+def _runs(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans sorted, overlaps merged, and words separated by a space or hyphen joined."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and (a <= out[-1][1] or _JOIN.fullmatch(text, out[-1][1], a)):
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _fold(word: str) -> str:
+    return unicodedata.normalize("NFC", word).casefold()
+
+
+def _words(text: str) -> list[str]:
+    return [_fold(w) for w in _WORD.findall(text)]
