@@ -1044,13 +1044,23 @@ class KnowledgeBase:
         # One more than the page, to tell whether more follow; room for the folded ones.
         wanted_k = 2 * (last + 1) if translations == "fold" else last + 1
         wanted = self._langs(langs)
-        qlang = language.check_lang(query_lang) if query_lang else language.detect_query(q)
+        qlang = language.check_lang(query_lang) if query_lang else (
+            self.glossary.language_of(q) or language.detect_query(q))
         vectors, lex = self._ensure_fresh()
         if vectors.size() == 0:  # an empty knowledge base answers with no hits
             return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000,
                                 found=False if explain else None)
         search_langs = [x for x in vectors.langs if wanted is None or x in wanted]
         restored = self._restore_accents(q, qlang, lex)
+        if restored is None and query_lang is None and qlang != "vi" and (
+                language.maybe_unaccented_vi(q)):
+            # QA16: "ban them", "goi san pham" were read as English: with no function
+            # word ("là gì") nothing says Vietnamese. Restored, they name a glossary
+            # term in Vietnamese (bán thêm); English words seldom do ("bundle pricing"
+            # is no Vietnamese syllable path; "do it" names no term).
+            guess = self._restore_accents(q, "vi", lex)
+            if guess is not None and self.glossary.has_term(guess, "vi"):
+                qlang, restored = "vi", guess
         searched = restored or q
         qvec = self.encode_query(searched)
         dense, lex_lists, coverage, defining, share = self._signals(

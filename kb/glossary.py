@@ -105,6 +105,29 @@ class Glossary:
                         hangul3.setdefault(folded, []).append(i)
         return _TermIndex(by_token, by_prefix, hangul3)
 
+    def language_of(self, query: str) -> str | None:
+        """The language of the glossary term ``query`` is, word for word, when it is a
+        term of one language only; else None. QA16: "Treueprogramm" alone was read as
+        English, since langdetect cannot tell one word's language; "Upselling" is a
+        term in English, German and Vietnamese, and stays the detector's call."""
+        langs = self._term_langs.get(_bare(query), ())
+        return next(iter(langs)) if len(langs) == 1 else None
+
+    def has_term(self, text: str, lang: str) -> bool:
+        """Whether ``text`` holds one of the glossary's terms in ``lang``, whole words."""
+        padded = f" {_bare(text)} "
+        return any(f" {term} " in padded for term, langs in self._term_langs.items()
+                   if lang in langs)
+
+    @cached_property
+    def _term_langs(self) -> dict[str, frozenset[str]]:
+        langs: dict[str, set[str]] = {}
+        for concept in self.concepts:
+            for lang, terms in concept.terms.items():
+                for term in terms:
+                    langs.setdefault(_bare(term), set()).add(lang)
+        return {t: frozenset(ls) for t, ls in langs.items() if t}
+
     def match(self, query: str) -> list[Concept]:
         """Concepts whose terms (in any language) occur in ``query``, in glossary order.
 
@@ -282,6 +305,12 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
+def _bare(text: str) -> str:
+    """Text as a glossary term is compared whole: folded, its words alone."""
+    return " ".join(_WORDS.findall(unhyphen(fold(text))))
+
+
+_WORDS = re.compile(r"[^\W_]+")
 _WORD_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011](?=\w)")
 
 

@@ -183,6 +183,15 @@ _VI_SYLLABLE = re.compile(
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9&/-]{1,7}s?[?!.,]?$")
 
 
+def maybe_unaccented_vi(text: str) -> bool:
+    """Whether ``text`` could be Vietnamese typed without its diacritics: two or more
+    words, each of them a Vietnamese syllable's shape ("ban them", "goi san pham")."""
+    if not text.isascii():
+        return False
+    words = _WORD.findall(text)
+    return len(words) >= 2 and all(_VI_SYLLABLE.match(w) for w in words)
+
+
 def detect_query(text: str) -> str:
     """Language of a query: short queries are common, so always return a best guess."""
     letters = _LETTER.findall(text)

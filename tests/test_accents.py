@@ -59,6 +59,23 @@ def test_unaccented_vietnamese_is_searched_accented(fake_kb):
     assert fake_kb.search("upstream marketing", k=1).restored is None
 
 
+@pytest.mark.parametrize(("query", "restored"), [
+    ("ban them", "bán thêm"), ("goi san pham", "gói sản phẩm"),
+    ("doi ngu ban hang", "đội ngũ bán hàng")])
+def test_unaccented_vietnamese_keywords_that_name_a_term_are_searched_as_vietnamese(
+        fake_kb, query, restored):
+    """QA16: with no function word ("là gì") nothing said Vietnamese: read as English,
+    never restored, their passages were not in the top 20."""
+    res = fake_kb.search(query, k=3)
+    assert (res.lang, res.restored) == ("vi", restored)
+
+
+@pytest.mark.parametrize("query", ["bundle pricing", "sales team", "do it", "loyalty program"])
+def test_english_keywords_stay_english(fake_kb, query):
+    res = fake_kb.search(query, k=3)
+    assert (res.lang, res.restored) == ("en", None)
+
+
 @pytest.mark.parametrize("query", ["ban them la gi", "lam the nao de ban cheo hieu qua"])
 def test_unaccented_function_words_make_a_query_vietnamese(query):
     from kb.language import detect_query

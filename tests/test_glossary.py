@@ -223,3 +223,16 @@ def test_a_query_about_more_than_its_concept_has_a_smaller_share(glossary: Gloss
         pytest.approx(0.5)
     assert _share(glossary, "Preisanker und Kundenbindung", "de") == pytest.approx(0.5)
     assert _share(glossary, "Churn prediction", "en") == 0.0  # names no concept
+
+
+def test_a_query_that_is_one_languages_term_is_read_as_that_language(fake_kb):
+    """QA16: "Treueprogramm" alone was read as English (langdetect cannot tell one
+    word's language); a term several languages share stays the detector's call."""
+    glossary = fake_kb.glossary
+    assert glossary.language_of("Treueprogramm") == "de"
+    assert glossary.language_of("treueprogramm?") == "de"
+    assert glossary.language_of("Upselling") is None  # en, de and vi
+    assert glossary.language_of("Treueprogramm Preise") is None  # not a term, whole
+    assert fake_kb.search("Treueprogramm", k=1).lang == "de"
+    assert glossary.has_term("gói sản phẩm giá rẻ", "vi")
+    assert not glossary.has_term("gói sản phẩm", "en")
