@@ -689,7 +689,10 @@ def test_a_larger_corpus_on_other_topics_does_not_answer_marketing_questions(
 
     from .conftest import SHARED
 
-    data = json.loads((SHARED / "bench" / "xquad" / "xquad.en.json").read_text())["data"]
+    xquad = SHARED / "bench" / "xquad" / "xquad.en.json"
+    if not xquad.exists():
+        pytest.skip("../shared/bench is not beside this checkout")
+    data = json.loads(xquad.read_text())["data"]
     paras = [p for a in data for p in a["paragraphs"]][::2]
     corpus = tmp_path / "corpus"
     corpus.mkdir()
