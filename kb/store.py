@@ -423,61 +423,113 @@ class Store:
         return {r["text"]: np.frombuffer(r["vector"], dtype=np.float32) for r in rows}
 
     def put_article(
-        self, conn: sqlite3.Connection, article: Article, chunks: list[NewChunk]
-    ) -> None:
-        """Insert or replace an article and all its chunks (inside a transaction)."""
+        self, conn: sqlite3.Connection, article: Article, chunks: list[NewChunk], *,
+        refresh: bool = False,
+    ) -> list[int]:
+        """Insert or replace an article and its chunks (inside a transaction); the ids of
+        the stored chunks it deleted.
+
+        A stored chunk of the article with a new one's text, language and sentence split
+        keeps its id, moved to the new one's place (offsets, order, section): links to a
+        passage (``#c<id>``, ``?p=<id>``) name it, and a one-word edit elsewhere, or a
+        rebuild, broke every link into the article (QA17). Its vector, terms and
+        sentence vectors are left as they are, which the derived indexes hold: the text
+        is the same, so they are too (an incremental update neither deletes nor adds
+        it). ``refresh`` (a rebuild, where model or analyzer may be new and every
+        derived index is built again) writes them from ``chunks`` instead.
+        """
         old = conn.execute("SELECT added_at FROM articles WHERE id = ?", (article.id,)).fetchone()
         stamp = now()
-        conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
-        conn.execute("DELETE FROM articles WHERE id = ?", (article.id,))
-        conn.execute(
-            "INSERT INTO articles (id, title, lang, source, tags, path, text, raw_sha256, "
-            "content_sha256, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                article.id,
-                article.title,
-                article.lang,
-                article.source,
-                json.dumps(list(article.tags), ensure_ascii=False),
-                article.path,
-                article.text,
-                article.raw_sha256,
-                article.content_sha256,
-                old["added_at"] if old else stamp,
-                stamp,
-            ),
-        )
+        values = (article.title, article.lang, article.source,
+                  json.dumps(list(article.tags), ensure_ascii=False), article.path,
+                  article.text, article.raw_sha256, article.content_sha256)
+        if old is None:
+            conn.execute(
+                "INSERT INTO articles (id, title, lang, source, tags, path, text, raw_sha256, "
+                "content_sha256, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (article.id, *values, stamp, stamp))
+        else:
+            # Updated in place: deleting the row would cascade to the kept chunks. The
+            # translation links go, as they did: their passage pairs are found again.
+            conn.execute(
+                "UPDATE articles SET title = ?, lang = ?, source = ?, tags = ?, path = ?, "
+                "text = ?, raw_sha256 = ?, content_sha256 = ?, updated_at = ? WHERE id = ?",
+                (*values, stamp, article.id))
+            conn.execute("DELETE FROM links WHERE a = ? OR b = ?", (article.id, article.id))
         dim = len(chunks[0].vector) if chunks else int(self.meta().get("dim", "0") or 0)
         vectors = np.array([c.vector for c in chunks], np.float32).reshape(len(chunks), dim)
         self.put_signature(conn, article.id, article.text, vectors, [c.lang for c in chunks])
-        conn.executemany(
-            "INSERT INTO chunks (article_id, ord, lang, section, start, end, text, n_tokens, "
-            "terms, vector) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    article.id,
-                    i,
-                    c.lang,
-                    c.section,
-                    c.start,
-                    c.end,
-                    c.text,
-                    c.n_tokens,
-                    json.dumps(c.terms, ensure_ascii=False),
-                    np.asarray(c.vector, dtype=np.float32).tobytes(),
-                )
-                for i, c in enumerate(chunks)
-            ],
-        )
-        ids = dict(conn.execute("SELECT ord, id FROM chunks WHERE article_id = ?", (article.id,)))
+        kept = self._kept_chunks(conn, article.id, chunks)
+        gone = sorted(set(self._chunk_ids(conn, article.id)) - {i for i in kept if i})
+        conn.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in gone])
+        ids: list[int] = []
+        for i, (c, cid) in enumerate(zip(chunks, kept, strict=True)):
+            if cid is not None:
+                self._move_chunk(conn, cid, i, c, refresh=refresh)
+                ids.append(cid)
+                continue
+            ids.append(conn.execute(
+                "INSERT INTO chunks (article_id, ord, lang, section, start, end, text, "
+                "n_tokens, terms, vector) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (article.id, i, c.lang, c.section, c.start, c.end, c.text, c.n_tokens,
+                 json.dumps(c.terms, ensure_ascii=False),
+                 np.asarray(c.vector, dtype=np.float32).tobytes())).lastrowid)
         conn.executemany(
             "INSERT INTO sentences (chunk_id, start, end, vector) VALUES (?,?,?,?)",
-            [
-                (ids[i], a, b, np.asarray(v, dtype=np.float32).tobytes())
-                for i, c in enumerate(chunks)
-                for a, b, v in c.sentences
-            ],
-        )
+            [(cid, a, b, np.asarray(v, dtype=np.float32).tobytes())
+             for cid, c, keep in zip(ids, chunks, kept, strict=True)
+             if keep is None or refresh for a, b, v in c.sentences])
+        return gone
+
+    @staticmethod
+    def _chunk_ids(conn: sqlite3.Connection, article_id: str) -> list[int]:
+        return [r[0] for r in conn.execute(
+            "SELECT id FROM chunks WHERE article_id = ? ORDER BY ord", (article_id,))]
+
+    def _kept_chunks(self, conn: sqlite3.Connection, article_id: str,
+                     chunks: list[NewChunk]) -> list[int | None]:
+        """For each new chunk, the stored chunk of the article it keeps the id of, or
+        None: one with the same text, language and sentences (as offsets from the
+        chunk's start), matched in order, each used once."""
+        rows = conn.execute(
+            "SELECT id, lang, start, text FROM chunks WHERE article_id = ? ORDER BY ord",
+            (article_id,)).fetchall()
+        spans: dict[int, list[tuple[int, int]]] = {}
+        starts = {r["id"]: r["start"] for r in rows}
+        for cid, a, b in conn.execute(
+                "SELECT s.chunk_id, s.start, s.end FROM sentences s JOIN chunks c "
+                "ON c.id = s.chunk_id WHERE c.article_id = ? ORDER BY s.chunk_id, s.start",
+                (article_id,)):
+            spans.setdefault(cid, []).append((a - starts[cid], b - starts[cid]))
+        free: dict[tuple[object, ...], list[int]] = {}
+        for r in rows:
+            key = (r["text"], r["lang"], tuple(spans.get(r["id"], ())))
+            free.setdefault(key, []).append(r["id"])
+        out: list[int | None] = []
+        for c in chunks:
+            rel = tuple(sorted((a - c.start, b - c.start) for a, b, _ in c.sentences))
+            ids = free.get((c.text, c.lang, rel))
+            out.append(ids.pop(0) if ids else None)
+        return out
+
+    @staticmethod
+    def _move_chunk(conn: sqlite3.Connection, chunk_id: int, ord_: int, c: NewChunk, *,
+                    refresh: bool) -> None:
+        """Give a kept chunk its new place; with ``refresh``, its new derived data too
+        (its sentence rows are then written again by the caller)."""
+        (old_start,) = conn.execute("SELECT start FROM chunks WHERE id = ?",
+                                    (chunk_id,)).fetchone()
+        conn.execute("UPDATE chunks SET ord = ?, section = ?, start = ?, end = ? WHERE id = ?",
+                     (ord_, c.section, c.start, c.end, chunk_id))
+        if refresh:
+            conn.execute("UPDATE chunks SET n_tokens = ?, terms = ?, vector = ? WHERE id = ?",
+                         (c.n_tokens, json.dumps(c.terms, ensure_ascii=False),
+                          np.asarray(c.vector, dtype=np.float32).tobytes(), chunk_id))
+            conn.execute("DELETE FROM sentences WHERE chunk_id = ?", (chunk_id,))
+        else:
+            shift = c.start - old_start
+            conn.execute("UPDATE sentences SET start = start + ?, end = end + ? "
+                         "WHERE chunk_id = ?", (shift, shift, chunk_id))
 
     def relabel_article(self, conn: sqlite3.Connection, article: Article) -> None:
         """Change an article's title, source, tags and file, keeping its passages (and
