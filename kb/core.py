@@ -522,10 +522,7 @@ class KnowledgeBase:
                 if replace_all:
                     # Only the articles that go (and their chunks): put_article keeps a
                     # rebuilt one's added_at, and the ids of its unchanged passages.
-                    conn.execute(
-                        "DELETE FROM articles WHERE id NOT IN (SELECT value FROM json_each(?))",
-                        (json.dumps(list(seen)),),
-                    )
+                    self.store.delete_articles_except(conn, seen)
                 self._write_meta(conn, encoder)
                 for art in relabel:
                     self.store.relabel_article(conn, art)

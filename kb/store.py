@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,6 +82,16 @@ CREATE TABLE IF NOT EXISTS links (
     PRIMARY KEY (a, b, kind)
 );
 CREATE INDEX IF NOT EXISTS chunks_lang ON chunks(lang);
+-- Where passages were before a write moved or deleted them (their id, the article they
+-- were in, their offsets and text then): a link made before the write names the passage
+-- and absolute offsets, and the web app finds its quoted text from here.
+CREATE TABLE IF NOT EXISTS passage_log (
+    chunk_id INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passage_log_chunk ON passage_log(chunk_id);
 CREATE TABLE IF NOT EXISTS signatures (
     article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
     minhash BLOB NOT NULL,     -- of the text's word 5-grams (kb.families.minhash)
@@ -461,6 +471,7 @@ class Store:
         self.put_signature(conn, article.id, article.text, vectors, [c.lang for c in chunks])
         kept = self._kept_chunks(conn, article.id, chunks)
         gone = sorted(set(self._chunk_ids(conn, article.id)) - {i for i in kept if i})
+        self._log_passages(conn, gone)
         conn.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in gone])
         ids: list[int] = []
         for i, (c, cid) in enumerate(zip(chunks, kept, strict=True)):
@@ -519,6 +530,8 @@ class Store:
         (its sentence rows are then written again by the caller)."""
         (old_start,) = conn.execute("SELECT start FROM chunks WHERE id = ?",
                                     (chunk_id,)).fetchone()
+        if old_start != c.start:
+            Store._log_passages(conn, [chunk_id])
         conn.execute("UPDATE chunks SET ord = ?, section = ?, start = ?, end = ? WHERE id = ?",
                      (ord_, c.section, c.start, c.end, chunk_id))
         if refresh:
@@ -589,8 +602,37 @@ class Store:
             "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM signatures)")]
 
     def delete_article(self, conn: sqlite3.Connection, article_id: str) -> bool:
+        self._log_passages(conn, self._chunk_ids(conn, article_id))
         cur = conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return cur.rowcount > 0
+
+    def delete_articles_except(self, conn: sqlite3.Connection, keep: Iterable[str]) -> None:
+        """Delete every article but ``keep`` (a rebuild's sources)."""
+        others = "SELECT id FROM articles WHERE id NOT IN (SELECT value FROM json_each(?))"
+        wanted = (json.dumps(list(keep)),)
+        for (article_id,) in conn.execute(others, wanted).fetchall():
+            self.delete_article(conn, article_id)
+
+    @staticmethod
+    def _log_passages(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> None:
+        """Note where these passages are, before a write moves or deletes them."""
+        conn.executemany(
+            "INSERT INTO passage_log (chunk_id, article_id, start, text) "
+            "SELECT id, article_id, start, text FROM chunks WHERE id = ?",
+            [(int(i),) for i in chunk_ids])
+
+    def passage_versions(self, chunk_id: int, article_id: str) -> list[tuple[int, str]]:
+        """(start, text) of a passage of ``article_id``, where it is now first, if it
+        still is, then where writes found it before, the latest first."""
+        now = self.conn.execute("SELECT start, text FROM chunks WHERE id = ? AND "
+                                "article_id = ?", (chunk_id, article_id)).fetchall()
+        try:
+            before = self.conn.execute(
+                "SELECT start, text FROM passage_log WHERE chunk_id = ? AND article_id = ? "
+                "ORDER BY rowid DESC", (chunk_id, article_id)).fetchall()
+        except sqlite3.OperationalError:  # an index opened read-only, from before the log
+            before = []
+        return [(r[0], r[1]) for r in [*now, *before]]
 
     # -- links between articles (translation families) --------------------------------
     def set_links(self, conn: sqlite3.Connection, article_id: str,

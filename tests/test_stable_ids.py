@@ -69,7 +69,7 @@ def ids(kb: KnowledgeBase, article_id: str = "playbook") -> list[int]:
 def save(kb: KnowledgeBase, text: str) -> None:
     (kb.settings.corpus_dir / "playbook.md").write_text(text)
     report = kb.ingest_paths([kb.settings.corpus_dir])
-    assert report.updated == ["playbook"], report
+    assert report.updated + report.added == ["playbook"], report
 
 
 def results(kb: KnowledgeBase) -> list[list[tuple[int, float]]]:
@@ -154,3 +154,75 @@ def test_a_rebuild_keeps_every_id(kb, prune):
     assert after == expected
     assert report.removed == (["outside"] if prune else [])
     assert_consistent(kb)
+
+
+# -- links into the article -----------------------------------------------------------
+@pytest.fixture
+def client(kb):
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    with TestClient(create_app(kb.settings, kb=kb)) as c:
+        yield c
+
+
+def cite(kb: KnowledgeBase, n: int, word: str = "sentence 3 ") -> tuple[str, str, str]:
+    """(link as the app makes it, link as it made it before, quoted sentence) to the
+    sentence with ``word`` in the ``n``-th passage of the playbook."""
+    from web.views import article_href
+
+    c = kb.store.article_chunks("playbook")[n]
+    text = kb.store.article("playbook")["text"]
+    a, b = next((a, b) for a, b in sentence_spans(text, c.start, c.end) if word in text[a:b])
+    old = f"/articles/playbook?hl={a}-{b}&p={c.id}#c{c.id}"
+    return article_href("playbook", chunk_id=c.id, start=c.start, span=(a, b)), old, text[a:b]
+
+
+def marked(client, href: str) -> tuple[str, str]:
+    """(the marked text, the notice about the link) of the page a link opens."""
+    import html
+    import re
+
+    page = client.get(href).text
+    marks = re.findall(r"<mark[^>]*>(.*?)</mark>", page, re.S)
+    notice = re.search(r'id="(stale|moved)-link">', page)
+    return html.unescape(" ".join(marks)), notice.group(1) if notice else ""
+
+
+def test_links_to_unchanged_passages_mark_the_same_sentences_after_a_typo(kb, client):
+    links = [cite(kb, n) for n in range(3)]
+    edited = [SECTIONS[0], ("Smart retries", SECTIONS[1][1].replace("quokka", "zebrafish")),
+              SECTIONS[2]]
+    save(kb, playbook(edited))
+    for new, old, sentence in (links[0], links[2]):
+        assert "hp=" in new
+        assert marked(client, new) == (sentence, "") == marked(client, old)
+    # The edited passage is gone; the sentence the link quoted is still there word for
+    # word, so it is marked, and the page says the article changed.
+    for href in links[1][:2]:
+        assert marked(client, href) == (links[1][2], "moved")
+
+
+def test_links_mark_the_same_sentences_after_a_paragraph_is_inserted_above(kb, client):
+    links = [cite(kb, n, "sentence 5 ") for n in (1, 2)]
+    save(kb, playbook(top=TOP))
+    for new, old, sentence in links:
+        assert marked(client, new) == (sentence, "") == marked(client, old)
+
+
+def test_a_link_whose_sentence_is_gone_marks_nothing_and_says_so(kb, client):
+    new, old, sentence = cite(kb, 1, "quokka")  # "The quokka example closes it."
+    save(kb, playbook([SECTIONS[0], ("Smart retries", SECTIONS[1][1].replace("quokka", "ibis")),
+                       SECTIONS[2]]))
+    assert marked(client, new) == ("", "stale") == marked(client, old)
+
+
+def test_a_link_into_a_removed_and_restored_article_finds_its_sentence(kb, client):
+    """The restored article's passages have new ids; the link's quoted sentence is
+    found in it from where the removed passage was."""
+    links = [cite(kb, n) for n in range(3)]
+    kb.remove("playbook")
+    save(kb, playbook())
+    for new, old, sentence in links:
+        assert marked(client, new) == (sentence, "moved") == marked(client, old)

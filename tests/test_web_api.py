@@ -314,7 +314,7 @@ def test_ask_page_answer_links_to_the_passage(client):
     r = client.get("/", params={"q": "What is upstream marketing?"})
     assert r.status_code == 200
     assert 'class="cite"' in r.text and "<mark>" in r.text
-    link = re.search(r'href="(/articles/[^"?#]+\?hl=(\d+)-(\d+)&amp;p=\d+#c(\d+))"', r.text)
+    link = re.search(r'href="(/articles/[^"?#]+\?p=\d+&amp;hp=(\d+)-(\d+)#c(\d+))"', r.text)
     assert link, "citation cards link to the article at the passage"
     page = client.get(link.group(1).replace("&amp;", "&"))
     assert page.status_code == 200
@@ -334,7 +334,7 @@ def test_a_passage_quoted_twice_is_one_card_with_both_sentences_marked(client):
     several = [body for _, body in cards if body.count("<mark>") >= 2]
     assert several, "a passage with several quoted sentences shows them marked in one card"
     n = several[0].count("<mark>")
-    link = re.search(r'href="(/articles/[^"?#]+\?hl=([\d%C-]+)&amp;p=\d+#c\d+)"', several[0])
+    link = re.search(r'href="(/articles/[^"?#]+\?p=\d+&amp;hp=([\d%C-]+)#c\d+)"', several[0])
     assert link and link.group(2).count("%2C") == n - 1, "its link highlights each sentence"
     page = client.get(link.group(1).replace("&amp;", "&")).text
     marks = re.findall(r"<mark( id=\"hl\" tabindex=\"-1\")?>", page)
@@ -370,7 +370,7 @@ def test_a_mistyped_article_link_suggests_the_close_ones_and_offers_a_search(cli
 
 
 def test_highlight_spans_parse_strictly():
-    from web.views import MAX_HIGHLIGHTS, parse_spans
+    from web.marks import MAX_HIGHLIGHTS, parse_spans
 
     assert parse_spans("5-9,1-3", 100) == [(1, 3), (5, 9)]
     assert parse_spans("1-5,3-8", 100) == [(1, 8)]  # overlaps merge
