@@ -521,21 +521,16 @@ class KnowledgeBase:
             gone: list[int] = []  # chunk ids this write deletes
             with self.store.transaction() as conn:
                 if replace_all:
-                    conn.execute("DELETE FROM chunks")
-                    # Only the articles that go: put_article keeps a rebuilt one's added_at.
-                    conn.execute(
-                        "DELETE FROM articles WHERE id NOT IN (SELECT value FROM json_each(?))",
-                        (json.dumps(list(seen)),),
-                    )
+                    # Only the articles that go (and their chunks): put_article keeps a
+                    # rebuilt one's added_at, and the ids of its unchanged passages.
+                    self.store.delete_articles_except(conn, seen)
                 self._write_meta(conn, encoder)
                 for art in relabel:
                     self.store.relabel_article(conn, art)
                     report.updated.append(art.id)
                 for art, pieces, langs, terms, reuse, sreuse, spans in prepared:
                     if art.id in old_ids and not replace_all:
-                        old_chunks = self.store.article_chunks(art.id)
-                        touched.update(c.lang for c in old_chunks)
-                        gone.extend(c.id for c in old_chunks)
+                        touched.update(c.lang for c in self.store.article_chunks(art.id))
                     chunks = [
                         NewChunk(
                             lang=lang,
@@ -554,7 +549,7 @@ class KnowledgeBase:
                         for p, lang, t, sp in zip(pieces, langs, terms, spans, strict=True)
                     ]
                     touched.update(langs)
-                    self.store.put_article(conn, art, chunks)
+                    gone += self.store.put_article(conn, art, chunks, refresh=replace_all)
                     (report.updated if art.id in old_ids else report.added).append(art.id)
             self._publish(touched, full=replace_all, gone=gone,
                           changed=[a.id for a in todo + relabel], progress=progress)
@@ -729,8 +724,9 @@ class KnowledgeBase:
         """Bring one language of indexes built from an earlier state of the database up
         to date by reading only its new chunks. Chunk ids are never reused and grow, so
         the chunks to add are those above the highest indexed id, and the ones to delete
-        are the indexed ids no longer stored. False (rebuild the language) when the two
-        indexes do not hold the same chunks.
+        are the indexed ids no longer stored. A passage a write kept (same text: same
+        vector, terms and sentences, Store.put_article) is neither. False (rebuild the
+        language) when the two indexes do not hold the same chunks.
 
         ``deleted``, the chunk ids the write deleted, spares reading the language's ids
         (0.34 s at 1M chunks) when a count shows they are all the deletions there are.

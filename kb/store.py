@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -82,6 +82,16 @@ CREATE TABLE IF NOT EXISTS links (
     PRIMARY KEY (a, b, kind)
 );
 CREATE INDEX IF NOT EXISTS chunks_lang ON chunks(lang);
+-- Where passages were before a write moved or deleted them (their id, the article they
+-- were in, their offsets and text then): a link made before the write names the passage
+-- and absolute offsets, and the web app finds its quoted text from here.
+CREATE TABLE IF NOT EXISTS passage_log (
+    chunk_id INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passage_log_chunk ON passage_log(chunk_id);
 CREATE TABLE IF NOT EXISTS signatures (
     article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
     minhash BLOB NOT NULL,     -- of the text's word 5-grams (kb.families.minhash)
@@ -423,61 +433,116 @@ class Store:
         return {r["text"]: np.frombuffer(r["vector"], dtype=np.float32) for r in rows}
 
     def put_article(
-        self, conn: sqlite3.Connection, article: Article, chunks: list[NewChunk]
-    ) -> None:
-        """Insert or replace an article and all its chunks (inside a transaction)."""
+        self, conn: sqlite3.Connection, article: Article, chunks: list[NewChunk], *,
+        refresh: bool = False,
+    ) -> list[int]:
+        """Insert or replace an article and its chunks (inside a transaction); the ids of
+        the stored chunks it deleted.
+
+        A stored chunk of the article with a new one's text, language and sentence split
+        keeps its id, moved to the new one's place (offsets, order, section): links to a
+        passage (``#c<id>``, ``?p=<id>``) name it, and a one-word edit elsewhere, or a
+        rebuild, broke every link into the article (QA17). Its vector, terms and
+        sentence vectors are left as they are, which the derived indexes hold: the text
+        is the same, so they are too (an incremental update neither deletes nor adds
+        it). ``refresh`` (a rebuild, where model or analyzer may be new and every
+        derived index is built again) writes them from ``chunks`` instead.
+        """
         old = conn.execute("SELECT added_at FROM articles WHERE id = ?", (article.id,)).fetchone()
         stamp = now()
-        conn.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
-        conn.execute("DELETE FROM articles WHERE id = ?", (article.id,))
-        conn.execute(
-            "INSERT INTO articles (id, title, lang, source, tags, path, text, raw_sha256, "
-            "content_sha256, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                article.id,
-                article.title,
-                article.lang,
-                article.source,
-                json.dumps(list(article.tags), ensure_ascii=False),
-                article.path,
-                article.text,
-                article.raw_sha256,
-                article.content_sha256,
-                old["added_at"] if old else stamp,
-                stamp,
-            ),
-        )
+        values = (article.title, article.lang, article.source,
+                  json.dumps(list(article.tags), ensure_ascii=False), article.path,
+                  article.text, article.raw_sha256, article.content_sha256)
+        if old is None:
+            conn.execute(
+                "INSERT INTO articles (id, title, lang, source, tags, path, text, raw_sha256, "
+                "content_sha256, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (article.id, *values, stamp, stamp))
+        else:
+            # Updated in place: deleting the row would cascade to the kept chunks. The
+            # translation links go, as they did: their passage pairs are found again.
+            conn.execute(
+                "UPDATE articles SET title = ?, lang = ?, source = ?, tags = ?, path = ?, "
+                "text = ?, raw_sha256 = ?, content_sha256 = ?, updated_at = ? WHERE id = ?",
+                (*values, stamp, article.id))
+            conn.execute("DELETE FROM links WHERE a = ? OR b = ?", (article.id, article.id))
         dim = len(chunks[0].vector) if chunks else int(self.meta().get("dim", "0") or 0)
         vectors = np.array([c.vector for c in chunks], np.float32).reshape(len(chunks), dim)
         self.put_signature(conn, article.id, article.text, vectors, [c.lang for c in chunks])
-        conn.executemany(
-            "INSERT INTO chunks (article_id, ord, lang, section, start, end, text, n_tokens, "
-            "terms, vector) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    article.id,
-                    i,
-                    c.lang,
-                    c.section,
-                    c.start,
-                    c.end,
-                    c.text,
-                    c.n_tokens,
-                    json.dumps(c.terms, ensure_ascii=False),
-                    np.asarray(c.vector, dtype=np.float32).tobytes(),
-                )
-                for i, c in enumerate(chunks)
-            ],
-        )
-        ids = dict(conn.execute("SELECT ord, id FROM chunks WHERE article_id = ?", (article.id,)))
+        kept = self._kept_chunks(conn, article.id, chunks)
+        gone = sorted(set(self._chunk_ids(conn, article.id)) - {i for i in kept if i})
+        self._log_passages(conn, gone)
+        conn.executemany("DELETE FROM chunks WHERE id = ?", [(i,) for i in gone])
+        ids: list[int] = []
+        for i, (c, cid) in enumerate(zip(chunks, kept, strict=True)):
+            if cid is not None:
+                self._move_chunk(conn, cid, i, c, refresh=refresh)
+                ids.append(cid)
+                continue
+            ids.append(conn.execute(
+                "INSERT INTO chunks (article_id, ord, lang, section, start, end, text, "
+                "n_tokens, terms, vector) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (article.id, i, c.lang, c.section, c.start, c.end, c.text, c.n_tokens,
+                 json.dumps(c.terms, ensure_ascii=False),
+                 np.asarray(c.vector, dtype=np.float32).tobytes())).lastrowid)
         conn.executemany(
             "INSERT INTO sentences (chunk_id, start, end, vector) VALUES (?,?,?,?)",
-            [
-                (ids[i], a, b, np.asarray(v, dtype=np.float32).tobytes())
-                for i, c in enumerate(chunks)
-                for a, b, v in c.sentences
-            ],
-        )
+            [(cid, a, b, np.asarray(v, dtype=np.float32).tobytes())
+             for cid, c, keep in zip(ids, chunks, kept, strict=True)
+             if keep is None or refresh for a, b, v in c.sentences])
+        return gone
+
+    @staticmethod
+    def _chunk_ids(conn: sqlite3.Connection, article_id: str) -> list[int]:
+        return [r[0] for r in conn.execute(
+            "SELECT id FROM chunks WHERE article_id = ? ORDER BY ord", (article_id,))]
+
+    def _kept_chunks(self, conn: sqlite3.Connection, article_id: str,
+                     chunks: list[NewChunk]) -> list[int | None]:
+        """For each new chunk, the stored chunk of the article it keeps the id of, or
+        None: one with the same text, language and sentences (as offsets from the
+        chunk's start), matched in order, each used once."""
+        rows = conn.execute(
+            "SELECT id, lang, start, text FROM chunks WHERE article_id = ? ORDER BY ord",
+            (article_id,)).fetchall()
+        spans: dict[int, list[tuple[int, int]]] = {}
+        starts = {r["id"]: r["start"] for r in rows}
+        for cid, a, b in conn.execute(
+                "SELECT s.chunk_id, s.start, s.end FROM sentences s JOIN chunks c "
+                "ON c.id = s.chunk_id WHERE c.article_id = ? ORDER BY s.chunk_id, s.start",
+                (article_id,)):
+            spans.setdefault(cid, []).append((a - starts[cid], b - starts[cid]))
+        free: dict[tuple[object, ...], list[int]] = {}
+        for r in rows:
+            key = (r["text"], r["lang"], tuple(spans.get(r["id"], ())))
+            free.setdefault(key, []).append(r["id"])
+        out: list[int | None] = []
+        for c in chunks:
+            rel = tuple(sorted((a - c.start, b - c.start) for a, b, _ in c.sentences))
+            ids = free.get((c.text, c.lang, rel))
+            out.append(ids.pop(0) if ids else None)
+        return out
+
+    @staticmethod
+    def _move_chunk(conn: sqlite3.Connection, chunk_id: int, ord_: int, c: NewChunk, *,
+                    refresh: bool) -> None:
+        """Give a kept chunk its new place; with ``refresh``, its new derived data too
+        (its sentence rows are then written again by the caller)."""
+        (old_start,) = conn.execute("SELECT start FROM chunks WHERE id = ?",
+                                    (chunk_id,)).fetchone()
+        if old_start != c.start:
+            Store._log_passages(conn, [chunk_id])
+        conn.execute("UPDATE chunks SET ord = ?, section = ?, start = ?, end = ? WHERE id = ?",
+                     (ord_, c.section, c.start, c.end, chunk_id))
+        if refresh:
+            conn.execute("UPDATE chunks SET n_tokens = ?, terms = ?, vector = ? WHERE id = ?",
+                         (c.n_tokens, json.dumps(c.terms, ensure_ascii=False),
+                          np.asarray(c.vector, dtype=np.float32).tobytes(), chunk_id))
+            conn.execute("DELETE FROM sentences WHERE chunk_id = ?", (chunk_id,))
+        else:
+            shift = c.start - old_start
+            conn.execute("UPDATE sentences SET start = start + ?, end = end + ? "
+                         "WHERE chunk_id = ?", (shift, shift, chunk_id))
 
     def relabel_article(self, conn: sqlite3.Connection, article: Article) -> None:
         """Change an article's title, source, tags and file, keeping its passages (and
@@ -537,8 +602,37 @@ class Store:
             "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM signatures)")]
 
     def delete_article(self, conn: sqlite3.Connection, article_id: str) -> bool:
+        self._log_passages(conn, self._chunk_ids(conn, article_id))
         cur = conn.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         return cur.rowcount > 0
+
+    def delete_articles_except(self, conn: sqlite3.Connection, keep: Iterable[str]) -> None:
+        """Delete every article but ``keep`` (a rebuild's sources)."""
+        others = "SELECT id FROM articles WHERE id NOT IN (SELECT value FROM json_each(?))"
+        wanted = (json.dumps(list(keep)),)
+        for (article_id,) in conn.execute(others, wanted).fetchall():
+            self.delete_article(conn, article_id)
+
+    @staticmethod
+    def _log_passages(conn: sqlite3.Connection, chunk_ids: Sequence[int]) -> None:
+        """Note where these passages are, before a write moves or deletes them."""
+        conn.executemany(
+            "INSERT INTO passage_log (chunk_id, article_id, start, text) "
+            "SELECT id, article_id, start, text FROM chunks WHERE id = ?",
+            [(int(i),) for i in chunk_ids])
+
+    def passage_versions(self, chunk_id: int, article_id: str) -> list[tuple[int, str]]:
+        """(start, text) of a passage of ``article_id``, where it is now first, if it
+        still is, then where writes found it before, the latest first."""
+        now = self.conn.execute("SELECT start, text FROM chunks WHERE id = ? AND "
+                                "article_id = ?", (chunk_id, article_id)).fetchall()
+        try:
+            before = self.conn.execute(
+                "SELECT start, text FROM passage_log WHERE chunk_id = ? AND article_id = ? "
+                "ORDER BY rowid DESC", (chunk_id, article_id)).fetchall()
+        except sqlite3.OperationalError:  # an index opened read-only, from before the log
+            before = []
+        return [(r[0], r[1]) for r in [*now, *before]]
 
     # -- links between articles (translation families) --------------------------------
     def set_links(self, conn: sqlite3.Connection, article_id: str,

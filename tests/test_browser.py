@@ -73,7 +73,7 @@ def test_cross_lingual_answer_leads_to_the_highlighted_passage(page):
     expect(card.locator("mark").first).not_to_be_empty()
     cited = card.locator("mark").first.inner_text()
     card.locator("a.open").click()
-    page.wait_for_url("**/articles/en-upstream-vs-downstream-marketing?hl=*")
+    page.wait_for_url("**/articles/en-upstream-vs-downstream-marketing?p=*")
     mark = page.locator("mark#hl")
     expect(mark).to_be_visible()
     expect(mark).to_be_in_viewport()

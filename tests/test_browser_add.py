@@ -387,3 +387,18 @@ def test_a_file_over_the_limit_is_refused_before_it_is_sent(page, server):
     assert sent == [] and page.url.endswith("/add")
     expect(page.locator("#title")).to_have_value("Quarterly review")
     expect(page.locator("#tags")).to_have_value("review, q3")
+
+
+def test_a_passage_anchor_that_names_no_passage_says_so(page):
+    """QA17: a shared ¶ link (#c<id>) to a passage the article no longer has opened
+    at the top with no word; the server never sees the fragment, so app.js says it."""
+    from playwright.sync_api import expect
+
+    path = "/articles/en-upstream-vs-downstream-marketing"
+    chunk = page.request.get("/api" + path).json()["chunks"][1]["chunk_id"]
+    page.goto(f"{path}#c{chunk}")
+    expect(page.locator(f"#c{chunk}")).to_be_visible()
+    assert page.locator("#stale-link").count() == 0
+    page.goto("/library")  # opened afresh, as a shared link is
+    page.goto(f"{path}#c99999999")
+    expect(page.locator("#stale-link")).to_contain_text("no longer has")

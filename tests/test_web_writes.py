@@ -812,9 +812,9 @@ def test_article_page_shows_the_family_and_aligned_passages(client, lib, family)
     assert re.findall(r">(\w\w)</a>", also) == ["EN", "VI"]
     vi_chunk = lib.store.chunks([vi[0]])[vi[0]]
     section = re.search(rf'<section id="c{de[0]}".*?</section>', r.text, re.S).group(0)
-    href = f"/articles/{VI_SEED}?hl={vi_chunk.start}-{vi_chunk.end}&p={vi[0]}#c{vi[0]}"
+    href = f"/articles/{VI_SEED}?p={vi[0]}&hp=0-{vi_chunk.end - vi_chunk.start}#c{vi[0]}"
     assert f'href="{href.replace("&", "&amp;")}"' in section
-    assert 'href="/articles/evil-zebra?hl=' in section
+    assert 'href="/articles/evil-zebra?p=' in section
     assert "<script>alert(1)</script>" not in r.text  # the English title, in a label
     assert "Zebra &lt;script&gt;alert(1)&lt;/script&gt;" in r.text
     other = re.search(rf'<section id="c{de[2]}".*?</section>', r.text, re.S).group(0)

@@ -65,6 +65,7 @@ def article_page(
     # shows): a mangled link should not cost the reader the page.
     hl: str | None = None,
     p: str | None = None,  # the link's passage; one that is not a number is ignored
+    hp: str | None = None,  # the highlight as offsets into that passage (web/marks.py)
 ) -> HTMLResponse:
     """One article, with a chunk anchor per passage and the linked sentence highlighted;
     right after a save from the Add page, its notice (the flash cookie; the redirect's
@@ -74,7 +75,8 @@ def article_page(
                                 saved_notes=flash["notes"] if flash else (),
                                 similar=flash and flash["similar"],
                                 editable=uploads.writes_enabled(request.app.state.settings),
-                                passage=int(p) if p and p.isdigit() and len(p) < 19 else None)
+                                passage=int(p) if p and p.isdigit() and len(p) < 19 else None,
+                                hp=hp)
     response = render(request, "article.html", "article", ctx)
     if SAVED_NOTES in request.cookies:
         response.delete_cookie(SAVED_NOTES, path="/articles/")

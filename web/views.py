@@ -18,6 +18,7 @@ from kb.errors import BadInputError, NotFoundError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
 from web import uploads
+from web.marks import link_marks
 
 if TYPE_CHECKING:
     from kb.adding import AddResult
@@ -58,19 +59,24 @@ def lang_chips(selected: list[str] | None) -> list[dict[str, Any]]:
     ]
 
 
-def article_href(article_id: str, *, chunk_id: int | None = None,
+def article_href(article_id: str, *, chunk_id: int | None = None, start: int | None = None,
                  span: tuple[int, int] | None = None,
                  spans: Sequence[tuple[int, int]] = ()) -> str:
-    """Link to an article, optionally highlighting ``span`` (or several ``spans``) and
-    jumping to a chunk. A highlight names its passage too (``p``): offsets into a text
-    replaced since would mark whatever now stands there (QA), and a passage keeps its id
-    until its article's text changes."""
+    """Link to an article, optionally jumping to a chunk and marking ``span`` (or several
+    ``spans``), offsets into the article. A mark names its passage too (``p``): with the
+    passage's ``start``, the marks are offsets into it (``hp``), which hold wherever a
+    later edit moves it (it keeps its id while its text stays); otherwise offsets into
+    the article (``hl``, as links made before had). See web/marks.py."""
     href = f"/articles/{quote(article_id, safe='')}"
     marks = [span] if span is not None else list(spans)
     if marks:
-        query: dict[str, Any] = {"hl": ",".join(f"{a}-{b}" for a, b in marks)}
-        if chunk_id is not None:
-            query["p"] = chunk_id
+        if chunk_id is not None and start is not None:
+            query: dict[str, Any] = {
+                "p": chunk_id, "hp": ",".join(f"{a - start}-{b - start}" for a, b in marks)}
+        else:
+            query = {"hl": ",".join(f"{a}-{b}" for a, b in marks)}
+            if chunk_id is not None:
+                query["p"] = chunk_id
         href += "?" + urlencode(query)
     if chunk_id is not None:
         href += f"#c{chunk_id}"
@@ -175,7 +181,8 @@ def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
         "parts": parts, "cut_before": cut_before, "cut": cut,
         # Marked on the article page, as a citation's passage is (QA: only its "also in"
         # links marked theirs): the sentence shown.
-        "href": article_href(hit.article_id, chunk_id=hit.chunk_id, span=span),
+        "href": article_href(hit.article_id, chunk_id=hit.chunk_id, start=hit.start,
+                             span=span),
     }
 
 
@@ -289,7 +296,8 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
             "lang_name": LANG_NAMES.get(c.hit.lang, c.hit.lang),
             "section": c.section,
             "excerpt": excerpt(c.hit, c.local_spans),
-            "href": article_href(c.hit.article_id, chunk_id=c.hit.chunk_id, spans=c.spans),
+            "href": article_href(c.hit.article_id, chunk_id=c.hit.chunk_id, start=c.hit.start,
+                                 spans=c.spans),
             "also": also.get(c.hit.chunk_id, []),
         })
     if others is None:
@@ -374,8 +382,8 @@ def _passage_link(article_id: str, lang: str, title: str, chunk: ChunkRow | None
     """One "also in" link: to the aligned passage (highlighted) when there is one, with
     ``marks`` (the translations of the quoted sentences) marked instead of all of it."""
     if chunk is not None:
-        href = article_href(article_id, chunk_id=chunk.id, spans=list(marks)) if marks else (
-            article_href(article_id, chunk_id=chunk.id, span=(chunk.start, chunk.end)))
+        href = article_href(article_id, chunk_id=chunk.id, start=chunk.start,
+                            spans=list(marks) or [(chunk.start, chunk.end)])
     else:
         href = article_href(article_id)
     name = LANG_NAMES.get(lang, lang)
@@ -433,52 +441,24 @@ def _source_view(source: str) -> dict[str, Any]:
     return {"text": source, "href": source if is_url else None}
 
 
-MAX_HIGHLIGHTS = 8
-
-
-def parse_spans(hl: str | None, length: int) -> list[tuple[int, int]]:
-    """``"120-180"`` or ``"120-180,200-260"`` to spans clamped to the text, in order and
-    without overlaps; anything malformed gives no highlight at all."""
-    items = [x for x in (hl or "").split(",") if x]  # a trailing comma is harmless
-    if len(items) > MAX_HIGHLIGHTS or len(hl or "") > 20 * MAX_HIGHLIGHTS:
-        return []
-    spans = []
-    for item in items:
-        m = re.fullmatch(r"([0-9]{1,9})-([0-9]{1,9})", item)
-        if m is None:
-            return []
-        a, b = int(m.group(1)), int(m.group(2))
-        a, b = max(0, min(a, length)), max(0, min(b, length))
-        if a < b:
-            spans.append((a, b))
-    merged: list[tuple[int, int]] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
-        else:
-            merged.append((a, b))
-    return merged
-
-
 def article_context(
     kb: KnowledgeBase, article_id: str, hl: str | None, *, saved: str | None = None,
     saved_notes: Sequence[str] = (), similar: str | None = None, editable: bool = False,
-    passage: int | None = None,
+    passage: int | None = None, hp: str | None = None,
 ) -> dict[str, Any]:
     """The article page; ``saved`` ("added", "replaced" or "unchanged") adds the Add
     page's notice,
     with ``saved_notes``, what the save said to check, and a link to ``similar``, the
     article the save found it much like; ``editable`` (writes are enabled)
-    links to the Add page filled in with it; ``passage``: the passage a link's ``hl``
-    was made for (none of this article's now: nothing is marked)."""
+    links to the Add page filled in with it; ``passage``: the passage a link's marks
+    (``hl``, or ``hp`` within the passage) were made for (web/marks.py)."""
     art = kb.article(article_id)
     aligned = _aligned_passages(kb, article_id)
     family = also_in(kb, article_id)
     text: str = art["text"]  # type: ignore[assignment]
     chunks: list[dict[str, Any]] = art["chunks"]  # type: ignore[assignment]
-    # A link's passage that the article no longer has: its text was replaced since.
-    stale = passage is not None and all(ch["chunk_id"] != passage for ch in chunks)
-    spans = [] if stale else parse_spans(hl, len(text))
+    found = link_marks(kb, article_id, text, hl=hl, hp=hp, passage=passage)
+    spans = found.spans
     segments: list[dict[str, Any]] = []
     pos = 0
     target_chunk = None
@@ -522,9 +502,7 @@ def article_context(
         "edit_href": edit_href(art["id"]) if editable else None,
         "notice": _saved_notice(kb, saved, len(chunks), family, saved_notes, similar)
         if saved else None,
-        "stale": "The link you followed marked a passage this article no longer has (its "
-                 "text has changed since the link was made), so nothing is marked."
-                 if stale else None,
+        "stale": found.stale, "moved": found.moved,
     }
 
 
@@ -872,7 +850,7 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
         definition = {
             "text": _BULLET.sub("", d.sentence), "lang": d.hit.lang, "title": d.hit.title,
             "href": article_href(d.hit.article_id, chunk_id=d.hit.chunk_id,
-                                 span=(d.sentence_start, d.sentence_end)),
+                                 start=d.hit.start, span=(d.sentence_start, d.sentence_end)),
         }
     sources = []
     for s in card.sources:

@@ -26,6 +26,29 @@
   }
 })();
 
+// The article page opened at a passage anchor (#c<id>) that names no passage: the server
+// never sees the fragment, so the page opened at the top without a word (QA17). Say so
+// as the server does for a citation link's passage, unless it already did.
+(function () {
+  "use strict";
+  var doc = document.querySelector("article.doc");
+  if (!doc) return;
+  function check() {
+    var hash = window.location.hash;
+    if (!/^#c[0-9]+$/.test(hash) || document.getElementById(hash.slice(1))) return;
+    if (document.getElementById("stale-link") || document.getElementById("moved-link")) return;
+    var note = document.createElement("p");
+    note.className = "notice warn";
+    note.id = "stale-link";
+    note.setAttribute("role", "status");
+    note.textContent = "The link you followed pointed to a passage this article no longer " +
+      "has (its text has changed since the link was made), so the article opens at the top.";
+    doc.insertBefore(note, doc.firstChild);
+  }
+  check();
+  window.addEventListener("hashchange", check);  // a link within the page, or pasted
+})();
+
 // The Add page: say that a save is under way (a long article takes minutes: each of its
 // passages and sentences is embedded), and ignore further clicks until the page changes.
 (function () {
