@@ -32,11 +32,13 @@ from kb.articles import (
     article_id_from_name,
     check_tags,
     one_line,
+    opening_heading,
     parse_article,
     read_article,
     same_id,
     tag_tuple,
     unique_tags,
+    version_of,
 )
 from kb.errors import (
     ArticleError,
@@ -44,6 +46,7 @@ from kb.errors import (
     ConflictError,
     KBError,
     NotFoundError,
+    StaleError,
     StorageError,
     TooLargeError,
 )
@@ -76,6 +79,8 @@ class AddResult:
     identical: bool = False  # ... and it holds this exact text (a re-paste): nothing to add
     unchanged: bool = False  # a replacement with the stored text and details: not written
     kept: tuple[str, ...] = ()  # metadata a replacement took from the replaced article
+    version: str | None = None  # the saved article's version (its ETag); None: a preview
+    stale: bool = False  # a preview of a replace of a version no longer stored: refused
     was_lang: str | None = None  # the replaced article's language, when this one's differs
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     lang_looks: str | None = None  # a given language the text does not look like: its name
@@ -99,6 +104,9 @@ class AddResult:
         if self.duplicate_of:
             out.append(f"already in the knowledge base as {self.duplicate_of!r}; "
                        "saving it would be refused")
+        if self.stale and not self.saved:
+            out.append(f"{self.article_id!r} was changed since you opened it; saving would "
+                       "be refused: look at the current version first")
         if self.identical and not self.saved and not self.replacing:
             out.append(_identical(self.article_id))
         elif self.exists and not self.saved and not self.replacing:
@@ -405,9 +413,9 @@ def preview(kb: KnowledgeBase, article: Article) -> int:
 
 
 def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
-            replace: bool = False) -> AddResult:
-    """What :func:`add` (with ``replace``) would store, and what would stop it; writes
-    nothing."""
+            replace: bool = False, expect: str | None = None) -> AddResult:
+    """What :func:`add` (with ``replace`` and ``expect``) would store, and what would
+    stop it; writes nothing."""
     stored = kb.store.article(article.id)
     kept: tuple[str, ...] = ()
     if stored is not None and replace:
@@ -421,6 +429,8 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         identical=stored is not None and stored["content_sha256"] == article.content_sha256,
         was_lang=_was_lang(article, stored if replace else None),
         concepts=named_concepts(kb, article),
+        stale=(stored is not None and expect is not None
+               and expect not in ("*", version_of(stored["content_sha256"]))),
         **_match_fields(closest(kb, article)),
     )
 
@@ -479,9 +489,12 @@ def add(
     detect_family: bool = True,
     refuse_duplicate: bool = True,
     progress: ProgressFn | None = None,
+    expect: str | None = None,
 ) -> AddResult:
     """Save the article to the corpus and index it incrementally; ``progress`` is
-    told of each stage (KnowledgeBase.ingest)."""
+    told of each stage (KnowledgeBase.ingest). ``expect``: the version of the article
+    the writer read (an ETag, the Edit page's hidden field); a replace of any other
+    version is refused (StaleError), so that it cannot undo a change made since."""
     started = time.perf_counter()
     # One unit under the index's write lock, across processes: another writer's
     # recover_pending() must not take this save's staged file for an abandoned one.
@@ -502,6 +515,8 @@ def add(
                 article_id=article.id, reason="exists")
         if not exists and replace:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
+        if expect is not None:
+            check_version(stored, expect)
         if identical and _same_details(article, stored):
             # QA10: the Edit page saved with nothing changed re-indexed and said "Replaced".
             return AddResult(
@@ -509,7 +524,7 @@ def add(
                 chunks=len(kb.store.article_chunks(article.id)), text=article.text,
                 saved=True, source=article.source, tags=article.tags, exists=True,
                 identical=True, unchanged=True, kept=kept, lang_source=article.lang_source,
-                seconds=time.perf_counter() - started)
+                version=version_of(article.content_sha256), seconds=time.perf_counter() - started)
         match = closest(kb, article)
         if match is not None and match.duplicate and refuse_duplicate:
             raise ConflictError(
@@ -543,6 +558,7 @@ def add(
         encoded_removed=article.encoded_removed, chunks=n_chunks, text=article.text,
         saved=True, source=article.source,
         tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,
+        version=version_of(article.content_sha256),
         seconds=done - started, concepts=named_concepts(kb, article),
         was_lang=_was_lang(article, stored if replace else None),
         **_match_fields(match),
@@ -560,10 +576,12 @@ def edit(
     source: str | None = None,
     tags: Sequence[str] | None = None,
     lang: str | None = None,
+    expect: str | None = None,
 ) -> AddResult:
     """Change an article's title, source, tags or language, and nothing else: its text
     is the one stored, so no upload is needed (the vectors are reused; a new language
-    re-analyzes it). ``None`` leaves a field as it is; ``tags=[]`` clears the tags."""
+    re-analyzes it). ``None`` leaves a field as it is; ``tags=[]`` clears the tags.
+    ``expect``: as for :func:`add`."""
     if title is None and source is None and tags is None and lang is None:
         raise BadInputError("nothing to change: give a title, source, tags or lang")
     changes: dict[str, Any] = {}
@@ -586,7 +604,18 @@ def edit(
         # title, source or tags keeps its passages and their ids (kb.core); a new
         # language analyzes them again under new ids, and the translation links (pairs
         # of passage ids) are found again.
-        return add(kb, article, replace=True, refuse_duplicate=False)
+        return add(kb, article, replace=True, refuse_duplicate=False, expect=expect)
+
+
+def check_version(stored: Any, expect: str) -> None:
+    """Refuse a write made from another version than the one stored (``*``: any)."""
+    current = version_of(stored["content_sha256"])
+    if expect not in ("*", current):
+        raise StaleError(
+            f"the article {stored['id']!r} was changed since you read it (your version "
+            f"{expect}, now {current}); nothing was saved, so that change is not undone. "
+            "Read it again, merge your change into it, and save that (If-Match: "
+            f'"{current}")', current=current, article_id=stored["id"])
 
 
 def _same_details(article: Article, stored: Any) -> bool:
@@ -605,10 +634,17 @@ def _was_lang(article: Article, stored: Any) -> str | None:
 def _keep_metadata(article: Article, stored: Any) -> tuple[Article, tuple[str, ...]]:
     """A replacement with no title, source or tags of its own (``Article.unset``: none
     sent, none in a header, no ``# heading``) keeps the replaced article's: re-uploading a
-    revised text must not wipe them."""
+    revised text must not wipe them.
+
+    A title from the text's ``# heading`` counts as its own only when the heading is new:
+    the one the replaced text opened with too says nothing about a title set since by
+    PATCH or ``kb edit`` (QA17: a one-word fix of the text undid such a title)."""
     old = {"title": stored["title"], "source": stored["source"],
            "tags": tuple(json.loads(stored["tags"]))}
-    kept = tuple(k for k in ("title", "source", "tags") if k in article.unset and old[k])
+    same_heading = (article.title_from_heading and article.title != old["title"]
+                    and opening_heading(stored["text"]) == article.title)
+    kept = tuple(k for k in ("title", "source", "tags")
+                 if (k in article.unset or (k == "title" and same_heading)) and old[k])
     return replace(article, **{k: old[k] for k in kept}), kept
 
 
@@ -747,8 +783,9 @@ def _recover(kb: KnowledgeBase, folder: Path) -> list[str]:
     return published
 
 
-def remove(kb: KnowledgeBase, article_id: str) -> None:
+def remove(kb: KnowledgeBase, article_id: str, *, expect: str | None = None) -> None:
     """Remove from the index; the corpus file moves to corpus/.removed/ (recoverable).
+    ``expect``: the version the remover read; another one is refused (StaleError).
 
     The file moves first: had the index gone first and the move failed, the article
     would have been out of the index but still in the corpus, back at the next ingest.
@@ -756,6 +793,9 @@ def remove(kb: KnowledgeBase, article_id: str) -> None:
     article_id = same_id(article_id)
     with kb.writing():
         recover_pending(kb)
+        stored = kb.store.article(article_id)
+        if expect is not None and stored is not None:
+            check_version(stored, expect)
         _remove(kb, article_id)
 
 

@@ -63,6 +63,9 @@ class Article:
     # Metadata that nothing gave ("title", "source", "tags"): a replacement keeps the
     # replaced article's values for these rather than wipe them.
     unset: frozenset[str] = frozenset()
+    # The title is the text's opening "# heading" and nothing else gave one: a replace
+    # whose heading is the replaced text's keeps a title set since (kb.adding, QA17).
+    title_from_heading: bool = False
     # Characters of encoded data (a pasted image or file) that cleaning removed.
     encoded_removed: int = 0
 
@@ -74,6 +77,16 @@ class Article:
             h.update(part.encode())
             h.update(b"\0")
         return h.hexdigest()
+
+
+VERSION_CHARS = 16
+
+
+def version_of(content_sha256: str) -> str:
+    """An article's version stamp (its ETag): the start of the hash of its text, title,
+    language, source and tags. Any change a reader sees gives a new one; a save that
+    changes nothing keeps it, so it does not make other open Edit pages stale."""
+    return content_sha256[:VERSION_CHARS]
 
 
 MAX_ID_BYTES = 200
@@ -223,6 +236,11 @@ def _opens_with_heading(body: str) -> bool:
     first = next((s for s in (ln.strip() for ln in body.splitlines())
                   if s and not _RULE.fullmatch(s)), "")
     return first.startswith("#")
+
+
+def opening_heading(text: str) -> str | None:
+    """The title an opening ``# heading`` gives a text; None when it opens otherwise."""
+    return _guess_title(text, "") if _opens_with_heading(text) else None
 
 
 def _guess_title(body: str, fallback: str | None) -> str:
@@ -396,6 +414,7 @@ def parse_article(
         raw_sha256=raw_sha,
         lang_source=lang_source,
         unset=frozenset(k for k, v in given.items() if not v),
+        title_from_heading=title is None and not meta.get("title") and _opens_with_heading(text),
         encoded_removed=encoded,
     )
 

@@ -141,7 +141,9 @@ def _save_as_job(kb: Any, request: Request, form: uploads.ArticleInput,
     None when it is short after all, or would be refused: that save goes on at once,
     and a refusal comes back to the Add page with the text kept, as before."""
     lock = request.app.state.write_lock
-    check = uploads.save(kb, lock, dataclasses.replace(form, preview=True), replace=replace)
+    expect = form.extra.get("version") or None
+    check = uploads.save(kb, lock, dataclasses.replace(form, preview=True), replace=replace,
+                         expect=expect)
     if check.refusals or len(check.text) <= jobs.JOB_CHARS:
         return None
     # What the form sent, to fill it again if the save fails or is cut short: the pasted
@@ -149,11 +151,11 @@ def _save_as_job(kb: Any, request: Request, form: uploads.ArticleInput,
     sent = {"text": form.text if form.text is not None and not form.filename else check.text,
             "article_id": form.article_id, "title": form.title, "lang": form.lang,
             "source": form.source, "tags": list(form.tags) if form.tags is not None else None,
-            "extra": {k: v for k, v in form.extra.items() if k in ("edit", "replace")}}
+            "extra": {k: v for k, v in form.extra.items() if k in ("edit", "replace", "version")}}
     return jobs.start(
         kb.index_dir,
         lambda progress: uploads.save(kb, lock, dataclasses.replace(form, preview=False),
-                                      replace=replace, progress=progress),
+                                      replace=replace, progress=progress, expect=expect),
         saved="replaced" if check.exists else "added", article_id=check.article_id,
         sent=sent)
 
@@ -429,7 +431,8 @@ def _kept_file(kb: Any, request: Request, form: uploads.ArticleInput, error: KBE
         return None
     try:
         result = uploads.save(kb, request.app.state.write_lock,
-                              dataclasses.replace(form, preview=True), replace=replace)
+                              dataclasses.replace(form, preview=True), replace=replace,
+                              expect=form.extra.get("version") or None)
     except KBError:
         return None
     ctx = views.add_context(request.app.state.settings, form=form, result=result, error=error,
@@ -466,8 +469,11 @@ def add_submit(request: Request, kb: KB,
             if save and len(form.data or b"") > jobs.JOB_CHARS:
                 if job_id := _save_as_job(kb, request, form, replace):
                     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+            # The Edit page's hidden version: a save over a change made since the page
+            # was opened is refused, the form kept (QA17: the last save won, silently).
             result = uploads.save(kb, request.app.state.write_lock,
-                                  dataclasses.replace(form, preview=not save), replace=replace)
+                                  dataclasses.replace(form, preview=not save), replace=replace,
+                                  expect=form.extra.get("version") or None)
         except KBError as exc:
             error = exc
             kept = _kept_file(kb, request, form, error, save=save, replace=replace)

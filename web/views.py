@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from kb import adding, chunking
-from kb.errors import BadInputError, NotFoundError
+from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
 from web import uploads
@@ -948,6 +948,12 @@ def _on_the_page(error: KBError) -> str:
     if reason == "exists":
         return (f"an article with id {article_id!r} already exists: tick “Replace” to "
                 "overwrite it with this text, or change the Id.")
+    if reason == "changed":
+        return (f"{article_id!r} was changed since you opened this page (saved from another "
+                "page, or edited with kb edit or the API), and saving would have undone that "
+                "change: nothing was saved. Your text and fields are kept below. Open the "
+                "current version, bring its change into the form if you want to keep it, "
+                "and Save again: that replaces the current version with the form.")
     return error.message
 
 
@@ -1005,7 +1011,7 @@ def add_context(
     The admin token is never written into the page (QA: a preview echoed it into the
     HTML); app.js keeps it for the tab, so Save needs no second typing of it."""
     values = {"text": "", "id": "", "title": "", "lang": "auto", "source": "", "tags": "",
-              "replace": False, "carried": "",
+              "replace": False, "carried": "", "version": "",
               **{name: "" for name in uploads.AUTO}}
     note = None
     if editing is not None:
@@ -1014,14 +1020,21 @@ def add_context(
                       tags=", ".join(editing["tags"]), replace=True,
                       # A file chosen on the Edit page is the new version: it replaces
                       # the stored text in the box (QA: it clashed with it).
-                      carried=uploads.carried_digest(editing["text"]))
+                      carried=uploads.carried_digest(editing["text"]),
+                      version=editing["version"])
     if form is not None:
         values.update(
             text=form.text or "", id=form.article_id or "", title=form.title or "",
             lang=form.lang or "auto", source=form.source or "", tags=", ".join(form.tags or ()),
             replace=form.extra.get("replace", "").lower() in uploads.TRUE,
+            # The version the page was opened at, across previews: not the current one.
+            version=form.extra.get("version", values["version"]),
         )
         values.update(_still_filled(form))
+    if isinstance(error, StaleError):
+        # Refused as stale: the next Save replaces the version now stored, on purpose
+        # (the message says so, and links to it).
+        values["version"] = error.current
     preview = None
     if result is not None:
         # Saving stores what the preview showed: the fields take the article's values,
@@ -1061,6 +1074,8 @@ def add_context(
                         else None),
             "lang_looks": result.lang_looks,
             "no_concepts": result.concepts == (),
+            "stale": ({"id": result.article_id, "href": article_href(result.article_id)}
+                      if result.stale else None),
             "note": note,
             # No "Save this article" when the save would be refused whatever the form
             # says (QA: it stayed under "saving it would be refused"); an id that exists
@@ -1084,7 +1099,8 @@ def add_context(
                       if error.status == 401 and form is not None and form.filename else ""),
                   # The stored article a refusal names, to open or edit from here (QA9:
                   # the page gave only the CLI's and the API's way to replace it).
-                  "article": _clash_links(getattr(error, "article_id", None))}
+                  "article": _clash_links(getattr(error, "article_id", None)),
+                  "reason": getattr(error, "reason", None)}
         if error else None,
         "remove_error": ({"status": remove_error.status, "message": remove_error.message}
                          if remove_error else None),

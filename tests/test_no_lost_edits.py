@@ -1,0 +1,187 @@
+"""No save undoes another unseen (QA17, F1 and F6): articles carry a version, sent as an
+ETag and honoured as If-Match by PUT, PATCH and DELETE, and carried by the Edit page in
+a hidden field; a stale save is refused and keeps what was typed.
+
+Every test works on a private copy of the fake index and a temporary corpus directory.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kb import adding
+from kb.articles import parse_article
+from kb.errors import StaleError
+from web.app import create_app
+
+from .test_web_writes import AUTH, TOKEN, _open, assert_error
+
+TEXT = ("Customer retention\n\nWinning back a lapsed customer costs between five and fifteen "
+        "percent of what a new one costs. Retention programmes pay for themselves.")
+
+
+@pytest.fixture
+def lib(tmp_path, fake_kb_dir, fake_encoder):
+    kb = _open(tmp_path, fake_kb_dir, fake_encoder, TOKEN)
+    yield kb
+    kb.close()
+
+
+@pytest.fixture
+def client(lib):
+    with TestClient(create_app(lib.settings, kb=lib)) as c:
+        r = c.post("/api/articles", headers=AUTH, json={"id": "retention", "text": TEXT,
+                                                        "tags": ["crm"]})
+        assert r.status_code == 201, r.text
+        yield c
+
+
+def _version(client, article_id: str = "retention") -> str:
+    r = client.get(f"/api/articles/{article_id}")
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == f'"{r.json()["version"]}"'
+    return str(r.json()["version"])
+
+
+# -- the API ----------------------------------------------------------------------------
+def test_get_gives_an_etag_that_a_put_accepts(client):
+    version = _version(client)
+    r = client.put("/api/articles/retention", headers={**AUTH, "If-Match": f'"{version}"'},
+                   json={"text": TEXT.replace("fifteen", "twelve")})
+    assert r.status_code == 200, r.text
+    assert r.headers["etag"] == f'"{r.json()["version"]}"' and r.json()["version"] != version
+    assert _version(client) == r.json()["version"]
+    assert "twelve" in client.get("/api/articles/retention").json()["text"]
+    listed = {a["id"]: a for a in client.get("/api/articles").json()["articles"]}
+    assert listed["retention"]["version"] == r.json()["version"]
+
+
+def test_two_stale_puts_the_second_is_refused_and_the_first_kept(client):
+    """QA17 (race.py): two PUTs from one read both answered 200, and one change was lost."""
+    opened = {**AUTH, "If-Match": f'"{_version(client)}"'}
+    first = client.put("/api/articles/retention", headers=opened,
+                       json={"text": TEXT.replace("fifteen", "twelve")})
+    assert first.status_code == 200, first.text
+    second = client.put("/api/articles/retention", headers=opened,
+                        json={"text": TEXT + " Loyalty points help."})
+    body = assert_error(second, 412)
+    assert "changed since you read it" in body["error"] and "nothing was saved" in body["error"]
+    assert second.headers["etag"] == f'"{first.json()["version"]}"'
+    text = client.get("/api/articles/retention").json()["text"]
+    assert "twelve" in text and "Loyalty points" not in text
+
+
+def test_patch_and_delete_with_a_stale_if_match_are_refused(client):
+    stale = {**AUTH, "If-Match": f'"{_version(client)}"'}
+    assert client.patch("/api/articles/retention", headers=AUTH,
+                        json={"title": "Retention costs"}).status_code == 200
+    assert_error(client.patch("/api/articles/retention", headers=stale, json={"tags": ["x"]}),
+                 412)
+    assert_error(client.delete("/api/articles/retention", headers=stale), 412)
+    art = client.get("/api/articles/retention").json()
+    assert (art["title"], art["tags"]) == ("Retention costs", ["crm"])
+    # The current version, or "*", goes through; several versions are a 400.
+    assert_error(client.patch("/api/articles/retention",
+                              headers={**AUTH, "If-Match": '"a", "b"'}, json={"tags": []}), 400)
+    fresh = {**AUTH, "If-Match": f'"{_version(client)}"'}
+    assert client.patch("/api/articles/retention", headers=fresh,
+                        json={"tags": ["crm", "b2b"]}).status_code == 200
+    assert client.delete("/api/articles/retention",
+                         headers={**AUTH, "If-Match": "*"}).status_code == 200
+
+
+def test_a_save_that_changes_nothing_keeps_the_version(client):
+    version = _version(client)
+    r = client.patch("/api/articles/retention", headers={**AUTH, "If-Match": f'"{version}"'},
+                     json={"tags": ["crm"]})
+    assert r.status_code == 200 and r.json()["unchanged"] and _version(client) == version
+
+
+# -- the Edit page ----------------------------------------------------------------------
+def _edit_form(page: str) -> dict[str, str]:
+    """The fields of an Edit page's form as a browser would send them for Save."""
+    def value(name: str) -> str:
+        m = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', page)
+        return m.group(1) if m else ""
+    text = re.search(r'<textarea id="text" name="text"[^>]*>(.*?)</textarea>', page, re.S)
+    assert text is not None
+    import html
+    return {"edit": value("edit"), "version": value("version"), "id": value("id"),
+            "title": html.unescape(value("title")), "tags": html.unescape(value("tags")),
+            "source": value("source"), "lang": "en", "replace": "true", "token": TOKEN,
+            "action": "save", "text": html.unescape(text.group(1))}
+
+
+def test_two_edit_pages_the_stale_save_is_refused_with_the_typed_text_kept(client):
+    """QA17 (two_tabs.py): B's fix was erased by A's later save; both saw "Replaced"."""
+    tab_a = _edit_form(client.get("/add", params={"edit": "retention"}).text)
+    tab_b = _edit_form(client.get("/add", params={"edit": "retention"}).text)
+    assert tab_a["version"] == _version(client)
+    tab_b["text"] = tab_b["text"].replace("fifteen", "twelve")
+    r = client.post("/add", data=tab_b, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    tab_a["text"] += "\n\nA paragraph typed in tab A."
+    tab_a["tags"] = "crm, churn"
+    # A's preview already says a save would be refused.
+    preview = client.post("/add", data={**tab_a, "action": "preview"})
+    assert 'id="preview-stale"' in preview.text
+    r = client.post("/add", data=tab_a)
+    assert r.status_code == 412
+    assert "changed since you opened it" in r.text and 'id="changed-links"' in r.text
+    assert 'href="/articles/retention" target="_blank"' in r.text
+    refused = _edit_form(r.text)
+    assert "A paragraph typed in tab A." in refused["text"] and refused["tags"] == "crm, churn"
+    text = client.get("/api/articles/retention").json()["text"]
+    assert "twelve" in text and "tab A" not in text
+    # The refusal carries the version now stored: Save again replaces it, on purpose.
+    assert refused["version"] == _version(client)
+    assert client.post("/add", data=refused, follow_redirects=False).status_code == 303
+    assert "tab A" in client.get("/api/articles/retention").json()["text"]
+
+
+def test_a_stale_edit_page_does_not_revert_a_colleagues_kb_edit(client, lib):
+    """QA17 (stale_meta.py): an Edit page opened before `kb edit` reverted its title,
+    tags and source when one word of the text was saved."""
+    form = _edit_form(client.get("/add", params={"edit": "retention"}).text)
+    adding.edit(lib, "retention", title="Retention economics", tags=["crm", "churn"],
+                source="https://example.com/retention")
+    form["text"] = form["text"].replace("pay for", "more than pay for")
+    assert client.post("/add", data=form).status_code == 412
+    art = client.get("/api/articles/retention").json()
+    assert (art["title"], art["tags"], art["source"]) == (
+        "Retention economics", ["crm", "churn"], "https://example.com/retention")
+
+
+# -- the library and the CLI: a text-only replace keeps a title set since (F6) ------------
+def test_a_text_only_replace_keeps_a_title_set_since_unless_the_heading_changes(lib):
+    """QA17 F6: PATCH set a title, and a PUT of the text (its `# heading` unchanged)
+    set the title back to that heading."""
+    first = parse_article("# Brand positioning\n\nPositioning decides which customers a brand "
+                          "serves and why they choose it.", name="positioning.md")
+    adding.add(lib, first)
+    adding.edit(lib, "positioning", title="Brand positioning: a guide")
+    fixed = parse_article("# Brand positioning\n\nPositioning decides which customers a brand "
+                          "serves, and why they choose it over others.", name="positioning.md")
+    res = adding.add(lib, fixed, replace=True)
+    assert res.title == "Brand positioning: a guide" and "title" in res.kept
+    assert any("keeps the title" in n for n in res.notes)
+    # A new heading is a new title, as before.
+    renamed = parse_article("# Positioning for challengers\n\nPositioning decides which "
+                            "customers a brand serves.", name="positioning.md")
+    assert adding.add(lib, renamed, replace=True).title == "Positioning for challengers"
+
+
+def test_the_library_refuses_a_stale_version(lib):
+    article = parse_article(TEXT, name="retention.md")
+    adding.add(lib, article)
+    version = lib.article("retention")["version"]
+    adding.edit(lib, "retention", tags=["crm"])
+    with pytest.raises(StaleError) as caught:
+        adding.edit(lib, "retention", title="Other", expect=version)
+    assert caught.value.status == 412 and caught.value.current == lib.article("retention")["version"]
+    with pytest.raises(StaleError):
+        adding.remove(lib, "retention", expect=version)
+    assert lib.article("retention")["title"] == "Customer retention"
