@@ -7,6 +7,7 @@ Every test works on a private copy of the fake index and a temporary corpus dire
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -108,7 +109,6 @@ def _edit_form(page: str) -> dict[str, str]:
         return m.group(1) if m else ""
     text = re.search(r'<textarea id="text" name="text"[^>]*>(.*?)</textarea>', page, re.S)
     assert text is not None
-    import html
     return {"edit": value("edit"), "version": value("version"), "id": value("id"),
             "title": html.unescape(value("title")), "tags": html.unescape(value("tags")),
             "source": value("source"), "lang": "en", "replace": "true", "token": TOKEN,
@@ -181,7 +181,58 @@ def test_the_library_refuses_a_stale_version(lib):
     adding.edit(lib, "retention", tags=["crm"])
     with pytest.raises(StaleError) as caught:
         adding.edit(lib, "retention", title="Other", expect=version)
-    assert caught.value.status == 412 and caught.value.current == lib.article("retention")["version"]
+    assert caught.value.status == 412
+    assert caught.value.current == lib.article("retention")["version"]
     with pytest.raises(StaleError):
         adding.remove(lib, "retention", expect=version)
     assert lib.article("retention")["title"] == "Customer retention"
+
+
+# -- glossary concepts --------------------------------------------------------------------
+def test_a_concept_put_from_a_stale_version_is_refused(client):
+    """QA17: a PUT adding a `vi` term, then another editor's PUT from the concept as it
+    was adding a `ko` term: the `vi` term was gone."""
+    assert client.post("/api/concepts", headers=AUTH,
+                       json={"terms": {"en": ["price anchor"]}}).status_code == 201
+    r = client.get("/api/concepts/price-anchor")
+    assert r.status_code == 200 and r.headers["etag"] == f'"{r.json()["version"]}"'
+    opened = {**AUTH, "If-Match": r.headers["etag"]}
+    first = client.put("/api/concepts/price-anchor", headers=opened,
+                       json={"terms": {"en": ["price anchor"], "vi": ["giá neo"]}})
+    assert first.status_code == 200, first.text
+    assert first.headers["etag"] == client.get("/api/concepts/price-anchor").headers["etag"]
+    second = client.put("/api/concepts/price-anchor", headers=opened,
+                        json={"terms": {"en": ["price anchor"], "ko": ["가격 앵커"]}})
+    body = assert_error(second, 412)
+    assert "changed since you read it" in body["error"] and "giá neo" in body["error"]
+    assert_error(client.delete("/api/concepts/price-anchor", headers=opened), 412)
+    terms = client.get("/api/concepts/price-anchor").json()["terms"]
+    assert terms == {"en": ["price anchor"], "vi": ["giá neo"]}
+    listed = {c["id"]: c for c in client.get("/api/concepts").json()["concepts"]}
+    assert listed["price-anchor"]["version"] == first.json()["version"]
+    assert client.delete("/api/concepts/price-anchor",
+                         headers={**AUTH, "If-Match": first.headers["etag"]}).status_code == 200
+
+
+def test_the_concepts_page_refuses_a_stale_edit_and_keeps_the_typed_terms(client):
+    assert client.post("/api/concepts", headers=AUTH,
+                       json={"terms": {"en": ["price anchor"]}}).status_code == 201
+    page = client.get("/concepts", params={"edit": "price-anchor"}).text
+    version = re.search(r'name="version" value="([^"]+)"', page)
+    assert version is not None
+    r = client.put("/api/concepts/price-anchor", headers=AUTH,
+                   json={"terms": {"en": ["price anchor"], "vi": ["giá neo"]}})
+    assert r.status_code == 200
+    form = {"edit": "price-anchor", "id": "price-anchor", "version": version.group(1),
+            "en": "price anchor", "ko": "가격 앵커", "token": TOKEN, "action": "save"}
+    r = client.post("/concepts", data=form)
+    assert r.status_code == 412 and 'id="concept-changed"' in r.text
+    assert 'value="가격 앵커"' in r.text and "giá neo" in r.text
+    assert client.get("/api/concepts/price-anchor").json()["terms"]["vi"] == ["giá neo"]
+    current = re.search(r'name="version" value="([^"]+)"', r.text)
+    assert current is not None and current.group(1) != version.group(1)
+    r = client.post("/concepts", data={**form, "version": current.group(1)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get("/api/concepts/price-anchor").json()["terms"] == {
+        "en": ["price anchor"], "ko": ["가격 앵커"]}

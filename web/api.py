@@ -320,7 +320,7 @@ class ConceptIn(BaseModel):
 
 CONCEPT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": ConceptIn.model_json_schema()}}}}
-CONCEPT_ERRORS = errors(400, 401, 403, 404, 409, 413, 415)
+CONCEPT_ERRORS = errors(400, 401, 403, 404, 409, 412, 413, 415)
 
 
 async def concept_write(request: Request) -> Any:
@@ -337,7 +337,7 @@ ConceptId = Annotated[str, Path(min_length=1, max_length=60)]
 def _concept(concept: Any) -> dict[str, Any]:
     out = concept.to_dict()
     del out["kind"]  # the API lists concepts only
-    return {**out, "href": concept_href(concept.id)}
+    return {**out, "href": concept_href(concept.id), "version": concept.version}
 
 
 @router.get("/api/concepts", tags=["api"], summary="The glossary's concepts",
@@ -348,6 +348,20 @@ def list_concepts(kb: KB) -> dict[str, Any]:
     glossary file's last change was not taken up (it does not parse), else null."""
     return {"concepts": [_concept(c) for c in kb.glossary.cards],
             "problem": kb.glossary_problem}
+
+
+@router.get("/api/concepts/{concept_id}", tags=["api"], summary="One concept",
+            response_model=None, responses=errors(404))
+def get_concept(kb: KB, concept_id: Annotated[str, Path(min_length=1, max_length=60)]
+                ) -> JSONResponse:
+    """The concept's terms and names; the `ETag` header is its `version`, for `If-Match`
+    with PUT or DELETE."""
+    from kb.errors import NotFoundError
+
+    concept = next((c for c in kb.glossary.cards if c.id == concept_id), None)
+    if concept is None:
+        raise NotFoundError(f"the glossary has no concept {concept_id!r}")
+    return JSONResponse(_concept(concept), headers=uploads.etag(concept.version))
 
 
 @router.post("/api/concepts", tags=["write"], summary="Add a concept to the glossary",
@@ -370,28 +384,32 @@ def add_concept(request: Request, kb: KB, edit: ConceptWrite) -> JSONResponse:
             openapi_extra=CONCEPT_BODY, response_model=None, responses=CONCEPT_ERRORS)
 def replace_concept(request: Request, kb: KB, concept_id: ConceptId,
                     edit: ConceptWrite) -> dict[str, Any]:
-    """Same body as POST; the concept keeps `concept_id` (404 when there is none)."""
+    """Same body as POST; the concept keeps `concept_id` (404 when there is none).
+    With `If-Match: "<version>"` (its ETag), a concept changed since is kept (412)."""
     from kb.glossary_edit import write_concept
 
     given, fields = edit
     if fields.get("id") not in (None, "", concept_id):
         raise BadInputError(f"a concept keeps its id when it is replaced ({concept_id!r}); "
                             "to change it, add it under the new id and remove this one")
+    expect = uploads.if_match(request)
     with request.app.state.write_lock:
         concept = write_concept(kb.glossary_path, dataclasses.replace(given, id=concept_id),
-                                replace=True)
-    return {"ok": True, **_concept(concept)}
+                                replace=True, expect=expect)
+    return JSONResponse({"ok": True, **_concept(concept)}, headers=uploads.etag(concept.version))
 
 
 @router.delete("/api/concepts/{concept_id}", tags=["write"], summary="Remove a concept",
                dependencies=[Depends(writer)], response_model=None,
-               responses=errors(400, 401, 403, 404, 409, 413, 415))
+               responses=errors(400, 401, 403, 404, 409, 412, 413, 415))
 def delete_concept(request: Request, kb: KB, concept_id: ConceptId) -> dict[str, Any]:
-    """Takes the concept out of the glossary. Needs the admin token."""
+    """Takes the concept out of the glossary. Needs the admin token. Takes `If-Match` as
+    PUT does."""
     from kb import glossary_edit
 
+    expect = uploads.if_match(request)
     with request.app.state.write_lock:
-        glossary_edit.delete_concept(kb.glossary_path, concept_id)
+        glossary_edit.delete_concept(kb.glossary_path, concept_id, expect=expect)
     return {"ok": True, "deleted": concept_id}
 
 

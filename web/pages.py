@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kb import adding
 from kb.articles import same_id
-from kb.errors import BadInputError, KBError, NotFoundError, WritesDisabledError
+from kb.errors import BadInputError, KBError, NotFoundError, StaleError, WritesDisabledError
 from kb.language import SUPPORTED
 from web import jobs, uploads, views
 from web.deps import KB, get_kb, parse_langs
@@ -326,6 +326,9 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
 
     edit, fields, error = submission
     editing = fields.get("edit") or None
+    # The version the form was opened at: an edit over a change made since is refused,
+    # the typed terms kept (QA17: the later of two edits silently dropped the other's).
+    expect = fields.get("version") or None if editing else None
     if error is None:
         try:
             with request.app.state.write_lock:
@@ -333,7 +336,8 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
                     # A confirmation, as an article's removal asks for (QA15: one click).
                     if fields.get("confirm") != "yes":
                         raise BadInputError("tick the box to confirm the removal")
-                    glossary_edit.delete_concept(kb.glossary_path, editing or "")
+                    glossary_edit.delete_concept(kb.glossary_path, editing or "",
+                                                 expect=expect)
                     return RedirectResponse(f"/concepts?removed={quote(editing or '')}",
                                             status_code=303)
                 if editing and edit.id != editing:
@@ -341,7 +345,7 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
                                         f"({editing!r}); add it under the new id and remove "
                                         "this one")
                 concept = glossary_edit.write_concept(kb.glossary_path, edit,
-                                                      replace=bool(editing))
+                                                      replace=bool(editing), expect=expect)
         except KBError as exc:
             error = exc
         else:
@@ -350,6 +354,8 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
             return RedirectResponse(f"/concepts?saved={quote(concept.id)}#concept-saved",
                                     status_code=303)
     values = {k: v for k, v in fields.items() if k != "token"}
+    if isinstance(error, StaleError):  # Save again replaces the version now stored
+        values["version"] = error.current
     return _concepts(request, kb, edit=editing, values=values, error=error,
                      status_code=error.status if error else 500)
 

@@ -500,7 +500,8 @@ def save(
 
 # -- concepts -----------------------------------------------------------------------------
 CONCEPT_FIELDS = ("id", "terms", "names", "en", "ko", "de", "vi", "token")
-PAGE_CONCEPT_FIELDS = ("id", "en", "ko", "de", "vi", "token", "action", "edit", "confirm")
+PAGE_CONCEPT_FIELDS = ("id", "en", "ko", "de", "vi", "token", "action", "edit", "confirm",
+                       "version")
 
 
 async def read_form_fields(request: Request, settings: Settings,

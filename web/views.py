@@ -889,10 +889,10 @@ def concept_form_context(settings: Settings, concepts: list[Any], *,
     if edit and editing is None and error is None:  # a stale "Edit its terms" link
         error = NotFoundError(f"the glossary has no concept {edit!r} to edit (removed "
                               "since?); the form adds a new one")
-    form = {"id": "", **{lang: "" for lang in SUPPORTED}}
+    form = {"id": "", "version": "", **{lang: "" for lang in SUPPORTED}}
     if editing is not None:
-        form.update(id=editing.id, **{lang: ", ".join(editing.terms.get(lang, []))
-                                      for lang in SUPPORTED})
+        form.update(id=editing.id, version=editing.version,
+                    **{lang: ", ".join(editing.terms.get(lang, [])) for lang in SUPPORTED})
     if values:
         form.update({k: str(v) for k, v in values.items() if k in form and v is not None})
     done = known.get(saved or "")
