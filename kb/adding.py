@@ -14,6 +14,7 @@ import glob
 import json
 import logging
 import re
+import shutil
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -81,6 +82,9 @@ class AddResult:
     kept: tuple[str, ...] = ()  # metadata a replacement took from the replaced article
     version: str | None = None  # the saved article's version (its ETag); None: a preview
     stale: bool = False  # a preview of a replace of a version no longer stored: refused
+    # Where the corpus file this save replaced was kept, under the corpus directory
+    # (".removed/<id>.<time>.replaced.md"): any overwrite can be undone.
+    previous_file: str | None = None
     was_lang: str | None = None  # the replaced article's language, when this one's differs
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     lang_looks: str | None = None  # a given language the text does not look like: its name
@@ -546,7 +550,7 @@ def add(
             staged.unlink(missing_ok=True)
             _tidy(staged.parent)
             raise
-        _publish(kb, staged, article.id, previous)
+        kept_as = _publish(kb, staged, article.id, previous)
         _tidy(staged.parent)
     indexed = time.perf_counter()
     fam = detect_translations(kb, article.id) if detect_family else []
@@ -559,6 +563,8 @@ def add(
         saved=True, source=article.source,
         tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,
         version=version_of(article.content_sha256),
+        previous_file=(str(kept_as.relative_to(kb.settings.corpus_dir))
+                       if kept_as is not None else None),
         seconds=done - started, concepts=named_concepts(kb, article),
         was_lang=_was_lang(article, stored if replace else None),
         **_match_fields(match),
@@ -676,17 +682,20 @@ def _write_pending(kb: KnowledgeBase, name: str, text: str, failed: str, so: str
 
 
 def _publish(kb: KnowledgeBase, staged: Path, article_id: str,
-             previous: Path | None) -> None:
+             previous: Path | None) -> Path | None:
     """Move a staged file into place (an atomic rename over the one it replaces), and
-    set the article's previous file aside in ``.removed/`` when it was another one (an
-    original ``.txt``, ``.html`` or ``.pdf``: the staged file holds the cleaned text)."""
+    keep the article's previous file in ``.removed/`` as ``<id>.<time>.replaced.<ext>``:
+    moved there when it was another one (an original ``.txt``, ``.html`` or ``.pdf``),
+    copied when the staged file takes its place (QA17: a replace kept no copy of the
+    old file, so an overwrite could not be undone). Returns where it was kept."""
     target = corpus_path(kb, article_id)
+    kept = None
     try:
         # The old file goes first: cut short between the two moves, the staged file is
         # still pending and the next write publishes it. The other order left two files
         # with one id (``x.txt`` and ``x.md``), which every later ingest refused.
-        if previous is not None and previous.exists() and previous.resolve() != target:
-            _set_aside(kb, previous)
+        if previous is not None and previous.exists():
+            kept = _set_aside(kb, previous, REPLACED, copy=previous.resolve() == target)
         staged.replace(target)
     except OSError as exc:
         raise StorageError(
@@ -694,18 +703,24 @@ def _publish(kb: KnowledgeBase, staged: Path, article_id: str,
             f"be moved into {kb.settings.corpus_dir}: {exc.strerror or exc}; it stays in "
             f"{staged.parent} and is moved at the next write"
         ) from exc
+    return kept
 
 
-REMOVED = ".removed"  # removed articles' and replaced originals' files, under the corpus
+REMOVED = ".removed"  # removed articles' and replaced files, under the corpus
+REPLACED = ".replaced"  # the tag of a file a save replaced, in REMOVED
 
 
-def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "") -> Path:
-    """Move a corpus file to ``.removed/<stem>.<time><tag><suffix>`` (a name never
-    reused), where nothing reads it but a person can get it back."""
+def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "", *, copy: bool = False) -> Path:
+    """Move (``copy``: copy) a corpus file to ``.removed/<stem>.<time><tag><suffix>`` (a
+    name never reused), where nothing reads it but a person can get it back. A copy,
+    not a hard link: an editor saving the corpus file in place would change it too."""
     trash = kb.settings.corpus_dir / REMOVED
     trash.mkdir(exist_ok=True)
     moved = trash / f"{path.stem}.{time.time_ns()}{tag}{path.suffix}"
-    path.replace(moved)
+    if copy:
+        shutil.copy2(path, moved)
+    else:
+        path.replace(moved)
     return moved
 
 

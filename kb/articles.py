@@ -90,7 +90,7 @@ def version_of(content_sha256: str) -> str:
 
 
 MAX_ID_BYTES = 200
-_SET_ASIDE = re.compile(r"\.\d{19}(?:\.failed)?$")  # kb.adding's time stamp in .removed/
+_SET_ASIDE = re.compile(r"\.\d{19}(?:\.failed|\.replaced)?$")  # kb.adding's time stamp in .removed/
 
 
 def article_id_from_name(name: str) -> str:

@@ -236,3 +236,25 @@ def test_the_concepts_page_refuses_a_stale_edit_and_keeps_the_typed_terms(client
     assert r.status_code == 303
     assert client.get("/api/concepts/price-anchor").json()["terms"] == {
         "en": ["price anchor"], "ko": ["가격 앵커"]}
+
+
+# -- nothing overwritten is lost ----------------------------------------------------------
+def test_a_replace_keeps_the_previous_file_in_removed(client, lib):
+    """QA17: a replace kept no copy of the old file; the overwritten fix existed nowhere."""
+    corpus = lib.settings.corpus_dir
+    before = (corpus / "retention.md").read_bytes()
+    r = client.put("/api/articles/retention", headers=AUTH,
+                   json={"text": TEXT.replace("fifteen", "twelve")})
+    assert r.status_code == 200, r.text
+    kept = r.json()["previous_file"]
+    assert kept is not None and re.fullmatch(r"\.removed/retention\.\d{19}\.replaced\.md", kept)
+    assert (corpus / kept).read_bytes() == before
+    assert b"twelve" in (corpus / "retention.md").read_bytes()
+    # A metadata edit keeps the previous file too; and a kept file comes back under its
+    # own id when it is added again.
+    r = client.patch("/api/articles/retention", headers=AUTH, json={"title": "Costs"})
+    assert (corpus / r.json()["previous_file"]).read_bytes() != before
+    old, _ = adding.prepare(lib, (corpus / kept).read_bytes(), filename=kept)
+    assert old.id == "retention"
+    restored = adding.add(lib, old, replace=True)
+    assert "fifteen" in lib.article("retention")["text"] and restored.previous_file

@@ -188,6 +188,9 @@ class WriteOut(_Body):
                                                   "ETag); null for a preview.")
     stale: bool = Field(False, description="A preview of a replace made from a version "
                                            "that is no longer stored: a save is refused.")
+    previous_file: str | None = Field(
+        None, description="Where the corpus file this save replaced is kept, under the "
+                          "corpus directory (.removed/<id>.<time>.replaced.md).")
     concepts: list[str] | None = Field(
         None, description="The glossary concepts its title and text name (GET "
                           "/api/concepts); none gives a note: its topic reaches questions in "

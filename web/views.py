@@ -953,7 +953,8 @@ def _on_the_page(error: KBError) -> str:
                 "page, or edited with kb edit or the API), and saving would have undone that "
                 "change: nothing was saved. Your text and fields are kept below. Open the "
                 "current version, bring its change into the form if you want to keep it, "
-                "and Save again: that replaces the current version with the form.")
+                "and Save again: that replaces the current version with the form (its file "
+                "is kept in .removed/ in the corpus directory).")
     return error.message
 
 
