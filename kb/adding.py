@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from kb import chunking, families, language
+from kb import chunking, corpus_file, families, language
 from kb.articles import (
     ARTICLE_SUFFIXES,
     EXTRACTED_SUFFIXES,
@@ -85,6 +85,9 @@ class AddResult:
     # Where the corpus file this save replaced was kept, under the corpus directory
     # (".removed/<id>.<time>.replaced.md"): any overwrite can be undone.
     previous_file: str | None = None
+    # That file held text or markup (links, emphasis, images) the index does not, and
+    # the new file is written from the cleaned text: only the kept copy has it.
+    markup_dropped: bool = False
     was_lang: str | None = None  # the replaced article's language, when this one's differs
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     lang_looks: str | None = None  # a given language the text does not look like: its name
@@ -140,6 +143,12 @@ class AddResult:
                        f" ({self.was_lang}) to {LANG_NAMES.get(self.lang, self.lang)} "
                        f"({self.lang})" + (": the kept title is in the old one; give a new "
                                             "title to change it" if "title" in self.kept else ""))
+        if self.markup_dropped and self.previous_file:
+            out.append(f"the file it replaces held more than its cleaned text (links, "
+                       f"emphasis or images, which the index does not keep), and the new "
+                       f"file is written from the cleaned text: the old one is kept as "
+                       f"{self.previous_file} in the corpus directory; copy back what you "
+                       "need from it")
         if self.kept:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
             out.append(f"keeps the {names} of the article it replaces; give "
@@ -448,17 +457,6 @@ def _match_fields(m: Match | None) -> dict[str, Any]:
             "contained": round(m.contained, 3)}
 
 
-def _corpus_text(article: Article) -> str:
-    header = {"title": article.title, "lang": article.lang}
-    if article.source:
-        header["source"] = article.source
-    if article.tags:
-        header["tags"] = list(article.tags)  # type: ignore[assignment]
-    return "---\n" + yaml.safe_dump(header, allow_unicode=True, sort_keys=False) + "---\n" + (
-        article.text + "\n"
-    )
-
-
 def corpus_path(kb: KnowledgeBase, article_id: str) -> Path:
     """Where an article's file lives; ids are slugs, and this double-checks the folder."""
     root = kb.settings.corpus_dir.resolve()
@@ -541,9 +539,15 @@ def add(
         # before the index commit leaves the corpus as it was (the staged file is set aside
         # as failed), one after it leaves a staged file that recover_pending() publishes.
         # Indexed as the corpus file it becomes, not as the upload's name.
-        article = dataclasses.replace(article, path=str(corpus_path(kb, article.id)))
         previous = existing_file(kb, article.id)  # before the index records the new path
-        staged = _stage(kb, article)
+        if stored is not None and previous is not None:
+            corpus_file.check_on_disk(stored, previous, kb.settings.corpus_dir)
+        text, markup_dropped = corpus_file.file_text(article, stored, previous)
+        # The index records the file it will read, so that the next save can tell a
+        # change made on disk since (corpus_file.check_on_disk).
+        article = dataclasses.replace(article, path=str(corpus_path(kb, article.id)),
+                                      raw_sha256=corpus_file.raw_sha256(text))
+        staged = _stage(kb, article.id, text)
         try:
             report = kb.ingest([article], progress=progress)
         except BaseException:
@@ -565,6 +569,7 @@ def add(
         version=version_of(article.content_sha256),
         previous_file=(str(kept_as.relative_to(kb.settings.corpus_dir))
                        if kept_as is not None else None),
+        markup_dropped=markup_dropped and kept_as is not None,
         seconds=done - started, concepts=named_concepts(kb, article),
         was_lang=_was_lang(article, stored if replace else None),
         **_match_fields(match),
@@ -658,10 +663,10 @@ PENDING = ".pending"  # staged corpus files, under the corpus directory (hidden:
 REMOVING = ".removing"  # in PENDING: a removal in progress, named by the article id
 
 
-def _stage(kb: KnowledgeBase, article: Article) -> Path:
+def _stage(kb: KnowledgeBase, article_id: str, text: str) -> Path:
     """Write the article's corpus file under corpus/.pending/; a failure is one
     StorageError and changes nothing."""
-    return _write_pending(kb, corpus_path(kb, article.id).name, _corpus_text(article),
+    return _write_pending(kb, corpus_path(kb, article_id).name, text,
                           "could not save the article in", "nothing was changed")
 
 

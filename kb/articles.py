@@ -144,7 +144,7 @@ def decode_text(data: bytes, source: str) -> str:
     return text
 
 
-def _parse_header(text: str, source: str) -> tuple[dict[str, object], str]:
+def parse_header(text: str, source: str) -> tuple[dict[str, object], str]:
     """A YAML (``---``) or TOML (``+++``) front-matter header and the text after it."""
     if m := _HEADER.match(text):
         meta = _yaml_header(m.group(1), source)
@@ -343,7 +343,7 @@ def parse_article(
     raw_sha = hashlib.sha256(raw.encode()).hexdigest()
     # Windows files and browser form fields end lines with CRLF, old Mac files with CR
     # alone; the header has to match (a CR-only header was taken for text).
-    meta, body = _parse_header(raw.replace("\r\n", "\n").replace("\r", "\n"), name)
+    meta, body = parse_header(raw.replace("\r\n", "\n").replace("\r", "\n"), name)
     text, encoded = cleaning.clean_counting(body)
     if not text.strip():
         raise ArticleError(name, "no article text is left after cleaning" + (

@@ -258,3 +258,79 @@ def test_a_replace_keeps_the_previous_file_in_removed(client, lib):
     assert old.id == "retention"
     restored = adding.add(lib, old, replace=True)
     assert "fifteen" in lib.article("retention")["text"] and restored.previous_file
+
+
+# -- the corpus file: changes on disk and markup survive (F3) -----------------------------
+MARKDOWN = (b"---\ntitle: Referral programmes\nlang: en\nauthor: QA17\n---\n"
+            b"# Referral programmes\n\nA referral programme pays **both** sides: see the "
+            b"[full checklist](https://example.com/checklist) for *details*.\n\n"
+            b"![diagram](https://example.com/diagram.png)\n\n"
+            b"Most programmes pay out after the friend's second purchase, and 60 days is a "
+            b"common window.\n")
+
+
+@pytest.fixture
+def referral(client, lib):
+    """A hand-written Markdown file in the corpus, ingested where it is."""
+    path = lib.settings.corpus_dir / "referral.md"
+    path.write_bytes(MARKDOWN)
+    assert not lib.ingest_paths([path]).errors
+    return path
+
+
+def test_a_metadata_patch_of_a_markdown_file_keeps_its_body_bytes(client, referral):
+    """QA17 F3b: the file was rewritten from the cleaned text; its URLs, emphasis and
+    image were gone after an edit."""
+    r = client.patch("/api/articles/referral", headers=AUTH,
+                     json={"title": "Referral programmes that pay", "tags": ["referral"]})
+    assert r.status_code == 200, r.text
+    saved = referral.read_bytes()
+    assert saved.endswith(MARKDOWN.split(b"---\n", 2)[2])  # the body, byte for byte
+    assert b"title: Referral programmes that pay" in saved and b"author: QA17" in saved
+    assert not any("held more" in n for n in r.json()["notes"])
+    # The index reads it as it was saved: an ingest finds nothing to change.
+    assert "referral" in client.app.state.kb.ingest_paths([referral]).unchanged
+
+
+def test_a_text_edit_of_a_markdown_file_keeps_the_old_file_and_says_so(client, lib, referral):
+    text = client.get("/api/articles/referral").json()["text"].replace("60", "25")
+    r = client.put("/api/articles/referral", headers=AUTH, json={"text": text})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["markup_dropped"] and any("held more than its cleaned text" in n
+                                          for n in body["notes"])
+    assert (lib.settings.corpus_dir / body["previous_file"]).read_bytes() == MARKDOWN
+
+
+def test_a_file_changed_on_disk_is_not_overwritten_by_a_patch(client, lib, referral):
+    """QA17 F3a: a paragraph added on disk, not yet ingested, was erased by a tag change."""
+    edited = MARKDOWN + b"\nA paragraph written on disk, not yet ingested.\n"
+    referral.write_bytes(edited)
+    body = assert_error(client.patch("/api/articles/referral", headers=AUTH,
+                                     json={"tags": ["psychology"]}), 409)
+    assert "changed on disk since it was indexed" in body["error"]
+    assert "kb ingest" in body["error"]
+    form = _edit_form(client.get("/add", params={"edit": "referral"}).text)
+    r = client.post("/add", data={**form, "title": "Referrals"})
+    assert r.status_code == 409 and "changed on disk" in r.text
+    assert 'id="clash-links"' not in r.text
+    assert referral.read_bytes() == edited
+    # A header broken by hand (never closed) is refused the same way, saying why.
+    referral.write_bytes(b"---\ntitle: Referrals\n" + edited.split(b"---\n", 2)[2])
+    body = assert_error(client.patch("/api/articles/referral", headers=AUTH,
+                                     json={"tags": ["x"]}), 409)
+    assert "does not read as an article now" in body["error"]
+    # Once ingested, the change on disk is the article, and edits go through again.
+    referral.write_bytes(edited)
+    assert "referral" in lib.ingest_paths([referral]).updated
+    r = client.patch("/api/articles/referral", headers=AUTH, json={"tags": ["psychology"]})
+    assert r.status_code == 200 and b"written on disk" in referral.read_bytes()
+
+
+def test_kb_edit_refuses_a_file_changed_on_disk(lib, referral):
+    from kb.errors import ConflictError
+
+    referral.write_bytes(MARKDOWN + b"\nAdded on disk.\n")
+    with pytest.raises(ConflictError, match="changed on disk"):
+        adding.edit(lib, "referral", tags=["psychology"])
+    assert referral.read_bytes().endswith(b"Added on disk.\n")

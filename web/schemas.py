@@ -191,6 +191,9 @@ class WriteOut(_Body):
     previous_file: str | None = Field(
         None, description="Where the corpus file this save replaced is kept, under the "
                           "corpus directory (.removed/<id>.<time>.replaced.md).")
+    markup_dropped: bool = Field(False, description="That file held links, emphasis or "
+                                 "images the new one (the cleaned text) does not: a note "
+                                 "says so.")
     concepts: list[str] | None = Field(
         None, description="The glossary concepts its title and text name (GET "
                           "/api/concepts); none gives a note: its topic reaches questions in "

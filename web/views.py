@@ -1100,7 +1100,9 @@ def add_context(
                       if error.status == 401 and form is not None and form.filename else ""),
                   # The stored article a refusal names, to open or edit from here (QA9:
                   # the page gave only the CLI's and the API's way to replace it).
-                  "article": _clash_links(getattr(error, "article_id", None)),
+                  # (Not for a file changed on disk: its fix is `kb ingest`, not an edit.)
+                  "article": (_clash_links(getattr(error, "article_id", None))
+                              if getattr(error, "reason", None) != "disk" else None),
                   "reason": getattr(error, "reason", None)}
         if error else None,
         "remove_error": ({"status": remove_error.status, "message": remove_error.message}
