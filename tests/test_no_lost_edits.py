@@ -334,3 +334,28 @@ def test_kb_edit_refuses_a_file_changed_on_disk(lib, referral):
     with pytest.raises(ConflictError, match="changed on disk"):
         adding.edit(lib, "referral", tags=["psychology"])
     assert referral.read_bytes().endswith(b"Added on disk.\n")
+
+
+def test_a_long_save_refused_as_stale_in_its_job_comes_back_ready_to_save_again(client, lib):
+    """A long save runs as a job, behind other saves: an article changed while it
+    waited comes back refused as the Edit page refuses it, carrying the current version."""
+    import json
+    import os
+    import time
+
+    from web import jobs
+
+    state = {"id": "BBBBBBBBBBBB", "state": "failed", "status": 412, "saved": "replaced",
+             "error": "the article 'retention' was changed since you read it",
+             "article_id": "retention", "pid": os.getpid(), "process": jobs._PROCESS,
+             "started": time.time(), "updated": time.time()}
+    folder = jobs.jobs_dir(lib.index_dir)
+    folder.mkdir(exist_ok=True)
+    (folder / "BBBBBBBBBBBB.json").write_text(json.dumps(state))
+    (folder / "BBBBBBBBBBBB.input.json").write_text(json.dumps(
+        {"text": "The long text typed.", "article_id": "retention",
+         "extra": {"edit": "retention", "replace": "true", "version": "0" * 16}}))
+    r = client.get("/jobs/BBBBBBBBBBBB")
+    assert r.status_code == 412 and "changed since you opened it" in r.text
+    form = _edit_form(r.text)
+    assert form["text"] == "The long text typed." and form["version"] == _version(client)

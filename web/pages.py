@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kb import adding
-from kb.articles import same_id
+from kb.articles import same_id, version_of
 from kb.errors import BadInputError, KBError, NotFoundError, StaleError, WritesDisabledError
 from kb.language import SUPPORTED
 from web import jobs, uploads, views
@@ -182,6 +182,12 @@ def job_page(request: Request, kb: KB,
     error.status = int(job.get("status", 500))
     if job["state"] == "interrupted":
         error = KBError(views.interrupted_message(kb, job))
+    stored = kb.store.article(job["article_id"]) if error.status == 412 else None
+    if stored is not None:
+        # Changed while the save waited its turn: refused as the Edit page refuses it
+        # at once, so that Save again replaces the version now stored.
+        error = StaleError(error.message, article_id=job["article_id"],
+                           current=version_of(stored["content_sha256"]))
     form = _sent_form(jobs.sent(kb.index_dir, job_id))
     ctx = views.add_context(request.app.state.settings, form=form, error=error,
                             editing=_editing(kb, form))
