@@ -14,6 +14,7 @@ import glob
 import json
 import logging
 import re
+import shutil
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from kb import chunking, families, language
+from kb import chunking, corpus_file, families, language
 from kb.articles import (
     ARTICLE_SUFFIXES,
     EXTRACTED_SUFFIXES,
@@ -32,11 +33,13 @@ from kb.articles import (
     article_id_from_name,
     check_tags,
     one_line,
+    opening_heading,
     parse_article,
     read_article,
     same_id,
     tag_tuple,
     unique_tags,
+    version_of,
 )
 from kb.errors import (
     ArticleError,
@@ -44,6 +47,7 @@ from kb.errors import (
     ConflictError,
     KBError,
     NotFoundError,
+    StaleError,
     StorageError,
     TooLargeError,
 )
@@ -76,6 +80,14 @@ class AddResult:
     identical: bool = False  # ... and it holds this exact text (a re-paste): nothing to add
     unchanged: bool = False  # a replacement with the stored text and details: not written
     kept: tuple[str, ...] = ()  # metadata a replacement took from the replaced article
+    version: str | None = None  # the saved article's version (its ETag); None: a preview
+    stale: bool = False  # a preview of a replace of a version no longer stored: refused
+    # Where the corpus file this save replaced was kept, under the corpus directory
+    # (".removed/<id>.<time>.replaced.md"): any overwrite can be undone.
+    previous_file: str | None = None
+    # That file held text or markup (links, emphasis, images) the index does not, and
+    # the new file is written from the cleaned text: only the kept copy has it.
+    markup_dropped: bool = False
     was_lang: str | None = None  # the replaced article's language, when this one's differs
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     lang_looks: str | None = None  # a given language the text does not look like: its name
@@ -99,6 +111,9 @@ class AddResult:
         if self.duplicate_of:
             out.append(f"already in the knowledge base as {self.duplicate_of!r}; "
                        "saving it would be refused")
+        if self.stale and not self.saved:
+            out.append(f"{self.article_id!r} was changed since you opened it; saving would "
+                       "be refused: look at the current version first")
         if self.identical and not self.saved and not self.replacing:
             out.append(_identical(self.article_id))
         elif self.exists and not self.saved and not self.replacing:
@@ -128,6 +143,12 @@ class AddResult:
                        f" ({self.was_lang}) to {LANG_NAMES.get(self.lang, self.lang)} "
                        f"({self.lang})" + (": the kept title is in the old one; give a new "
                                             "title to change it" if "title" in self.kept else ""))
+        if self.markup_dropped and self.previous_file:
+            out.append(f"the file it replaces held more than its cleaned text (links, "
+                       f"emphasis or images, which the index does not keep), and the new "
+                       f"file is written from the cleaned text: the old one is kept as "
+                       f"{self.previous_file} in the corpus directory; copy back what you "
+                       "need from it")
         if self.kept:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
             out.append(f"keeps the {names} of the article it replaces; give "
@@ -405,9 +426,9 @@ def preview(kb: KnowledgeBase, article: Article) -> int:
 
 
 def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
-            replace: bool = False) -> AddResult:
-    """What :func:`add` (with ``replace``) would store, and what would stop it; writes
-    nothing."""
+            replace: bool = False, expect: str | None = None) -> AddResult:
+    """What :func:`add` (with ``replace`` and ``expect``) would store, and what would
+    stop it; writes nothing."""
     stored = kb.store.article(article.id)
     kept: tuple[str, ...] = ()
     if stored is not None and replace:
@@ -421,6 +442,8 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         identical=stored is not None and stored["content_sha256"] == article.content_sha256,
         was_lang=_was_lang(article, stored if replace else None),
         concepts=named_concepts(kb, article),
+        stale=(stored is not None and expect is not None
+               and expect not in ("*", version_of(stored["content_sha256"]))),
         **_match_fields(closest(kb, article)),
     )
 
@@ -432,17 +455,6 @@ def _match_fields(m: Match | None) -> dict[str, Any]:
         return {"duplicate_of": m.article_id}
     return {"similar_to": m.article_id, "similarity": round(m.jaccard, 3),
             "contained": round(m.contained, 3)}
-
-
-def _corpus_text(article: Article) -> str:
-    header = {"title": article.title, "lang": article.lang}
-    if article.source:
-        header["source"] = article.source
-    if article.tags:
-        header["tags"] = list(article.tags)  # type: ignore[assignment]
-    return "---\n" + yaml.safe_dump(header, allow_unicode=True, sort_keys=False) + "---\n" + (
-        article.text + "\n"
-    )
 
 
 def corpus_path(kb: KnowledgeBase, article_id: str) -> Path:
@@ -479,9 +491,12 @@ def add(
     detect_family: bool = True,
     refuse_duplicate: bool = True,
     progress: ProgressFn | None = None,
+    expect: str | None = None,
 ) -> AddResult:
     """Save the article to the corpus and index it incrementally; ``progress`` is
-    told of each stage (KnowledgeBase.ingest)."""
+    told of each stage (KnowledgeBase.ingest). ``expect``: the version of the article
+    the writer read (an ETag, the Edit page's hidden field); a replace of any other
+    version is refused (StaleError), so that it cannot undo a change made since."""
     started = time.perf_counter()
     # One unit under the index's write lock, across processes: another writer's
     # recover_pending() must not take this save's staged file for an abandoned one.
@@ -502,6 +517,8 @@ def add(
                 article_id=article.id, reason="exists")
         if not exists and replace:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
+        if expect is not None:
+            check_version(stored, expect)
         if identical and _same_details(article, stored):
             # QA10: the Edit page saved with nothing changed re-indexed and said "Replaced".
             return AddResult(
@@ -509,7 +526,7 @@ def add(
                 chunks=len(kb.store.article_chunks(article.id)), text=article.text,
                 saved=True, source=article.source, tags=article.tags, exists=True,
                 identical=True, unchanged=True, kept=kept, lang_source=article.lang_source,
-                seconds=time.perf_counter() - started)
+                version=version_of(article.content_sha256), seconds=time.perf_counter() - started)
         match = closest(kb, article)
         if match is not None and match.duplicate and refuse_duplicate:
             raise ConflictError(
@@ -522,16 +539,22 @@ def add(
         # before the index commit leaves the corpus as it was (the staged file is set aside
         # as failed), one after it leaves a staged file that recover_pending() publishes.
         # Indexed as the corpus file it becomes, not as the upload's name.
-        article = dataclasses.replace(article, path=str(corpus_path(kb, article.id)))
         previous = existing_file(kb, article.id)  # before the index records the new path
-        staged = _stage(kb, article)
+        if stored is not None and previous is not None:
+            corpus_file.check_on_disk(stored, previous, kb.settings.corpus_dir)
+        text, markup_dropped = corpus_file.file_text(article, stored, previous)
+        # The index records the file it will read, so that the next save can tell a
+        # change made on disk since (corpus_file.check_on_disk).
+        article = dataclasses.replace(article, path=str(corpus_path(kb, article.id)),
+                                      raw_sha256=corpus_file.raw_sha256(text))
+        staged = _stage(kb, article.id, text)
         try:
             report = kb.ingest([article], progress=progress)
         except BaseException:
             staged.unlink(missing_ok=True)
             _tidy(staged.parent)
             raise
-        _publish(kb, staged, article.id, previous)
+        kept_as = _publish(kb, staged, article.id, previous)
         _tidy(staged.parent)
     indexed = time.perf_counter()
     fam = detect_translations(kb, article.id) if detect_family else []
@@ -543,6 +566,10 @@ def add(
         encoded_removed=article.encoded_removed, chunks=n_chunks, text=article.text,
         saved=True, source=article.source,
         tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,
+        version=version_of(article.content_sha256),
+        previous_file=(str(kept_as.relative_to(kb.settings.corpus_dir))
+                       if kept_as is not None else None),
+        markup_dropped=markup_dropped and kept_as is not None,
         seconds=done - started, concepts=named_concepts(kb, article),
         was_lang=_was_lang(article, stored if replace else None),
         **_match_fields(match),
@@ -560,10 +587,12 @@ def edit(
     source: str | None = None,
     tags: Sequence[str] | None = None,
     lang: str | None = None,
+    expect: str | None = None,
 ) -> AddResult:
     """Change an article's title, source, tags or language, and nothing else: its text
     is the one stored, so no upload is needed (the vectors are reused; a new language
-    re-analyzes it). ``None`` leaves a field as it is; ``tags=[]`` clears the tags."""
+    re-analyzes it). ``None`` leaves a field as it is; ``tags=[]`` clears the tags.
+    ``expect``: as for :func:`add`."""
     if title is None and source is None and tags is None and lang is None:
         raise BadInputError("nothing to change: give a title, source, tags or lang")
     changes: dict[str, Any] = {}
@@ -586,7 +615,18 @@ def edit(
         # title, source or tags keeps its passages and their ids (kb.core); a new
         # language analyzes them again under new ids, and the translation links (pairs
         # of passage ids) are found again.
-        return add(kb, article, replace=True, refuse_duplicate=False)
+        return add(kb, article, replace=True, refuse_duplicate=False, expect=expect)
+
+
+def check_version(stored: Any, expect: str) -> None:
+    """Refuse a write made from another version than the one stored (``*``: any)."""
+    current = version_of(stored["content_sha256"])
+    if expect not in ("*", current):
+        raise StaleError(
+            f"the article {stored['id']!r} was changed since you read it (your version "
+            f"{expect}, now {current}); nothing was saved, so that change is not undone. "
+            "Read it again, merge your change into it, and save that (If-Match: "
+            f'"{current}")', current=current, article_id=stored["id"])
 
 
 def _same_details(article: Article, stored: Any) -> bool:
@@ -605,10 +645,17 @@ def _was_lang(article: Article, stored: Any) -> str | None:
 def _keep_metadata(article: Article, stored: Any) -> tuple[Article, tuple[str, ...]]:
     """A replacement with no title, source or tags of its own (``Article.unset``: none
     sent, none in a header, no ``# heading``) keeps the replaced article's: re-uploading a
-    revised text must not wipe them."""
+    revised text must not wipe them.
+
+    A title from the text's ``# heading`` counts as its own only when the heading is new:
+    the one the replaced text opened with too says nothing about a title set since by
+    PATCH or ``kb edit`` (QA17: a one-word fix of the text undid such a title)."""
     old = {"title": stored["title"], "source": stored["source"],
            "tags": tuple(json.loads(stored["tags"]))}
-    kept = tuple(k for k in ("title", "source", "tags") if k in article.unset and old[k])
+    same_heading = (article.title_from_heading and article.title != old["title"]
+                    and opening_heading(stored["text"]) == article.title)
+    kept = tuple(k for k in ("title", "source", "tags")
+                 if (k in article.unset or (k == "title" and same_heading)) and old[k])
     return replace(article, **{k: old[k] for k in kept}), kept
 
 
@@ -616,10 +663,10 @@ PENDING = ".pending"  # staged corpus files, under the corpus directory (hidden:
 REMOVING = ".removing"  # in PENDING: a removal in progress, named by the article id
 
 
-def _stage(kb: KnowledgeBase, article: Article) -> Path:
+def _stage(kb: KnowledgeBase, article_id: str, text: str) -> Path:
     """Write the article's corpus file under corpus/.pending/; a failure is one
     StorageError and changes nothing."""
-    return _write_pending(kb, corpus_path(kb, article.id).name, _corpus_text(article),
+    return _write_pending(kb, corpus_path(kb, article_id).name, text,
                           "could not save the article in", "nothing was changed")
 
 
@@ -640,17 +687,20 @@ def _write_pending(kb: KnowledgeBase, name: str, text: str, failed: str, so: str
 
 
 def _publish(kb: KnowledgeBase, staged: Path, article_id: str,
-             previous: Path | None) -> None:
+             previous: Path | None) -> Path | None:
     """Move a staged file into place (an atomic rename over the one it replaces), and
-    set the article's previous file aside in ``.removed/`` when it was another one (an
-    original ``.txt``, ``.html`` or ``.pdf``: the staged file holds the cleaned text)."""
+    keep the article's previous file in ``.removed/`` as ``<id>.<time>.replaced.<ext>``:
+    moved there when it was another one (an original ``.txt``, ``.html`` or ``.pdf``),
+    copied when the staged file takes its place (QA17: a replace kept no copy of the
+    old file, so an overwrite could not be undone). Returns where it was kept."""
     target = corpus_path(kb, article_id)
+    kept = None
     try:
         # The old file goes first: cut short between the two moves, the staged file is
         # still pending and the next write publishes it. The other order left two files
         # with one id (``x.txt`` and ``x.md``), which every later ingest refused.
-        if previous is not None and previous.exists() and previous.resolve() != target:
-            _set_aside(kb, previous)
+        if previous is not None and previous.exists():
+            kept = _set_aside(kb, previous, REPLACED, copy=previous.resolve() == target)
         staged.replace(target)
     except OSError as exc:
         raise StorageError(
@@ -658,18 +708,24 @@ def _publish(kb: KnowledgeBase, staged: Path, article_id: str,
             f"be moved into {kb.settings.corpus_dir}: {exc.strerror or exc}; it stays in "
             f"{staged.parent} and is moved at the next write"
         ) from exc
+    return kept
 
 
-REMOVED = ".removed"  # removed articles' and replaced originals' files, under the corpus
+REMOVED = ".removed"  # removed articles' and replaced files, under the corpus
+REPLACED = ".replaced"  # the tag of a file a save replaced, in REMOVED
 
 
-def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "") -> Path:
-    """Move a corpus file to ``.removed/<stem>.<time><tag><suffix>`` (a name never
-    reused), where nothing reads it but a person can get it back."""
+def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "", *, copy: bool = False) -> Path:
+    """Move (``copy``: copy) a corpus file to ``.removed/<stem>.<time><tag><suffix>`` (a
+    name never reused), where nothing reads it but a person can get it back. A copy,
+    not a hard link: an editor saving the corpus file in place would change it too."""
     trash = kb.settings.corpus_dir / REMOVED
     trash.mkdir(exist_ok=True)
     moved = trash / f"{path.stem}.{time.time_ns()}{tag}{path.suffix}"
-    path.replace(moved)
+    if copy:
+        shutil.copy2(path, moved)
+    else:
+        path.replace(moved)
     return moved
 
 
@@ -747,8 +803,9 @@ def _recover(kb: KnowledgeBase, folder: Path) -> list[str]:
     return published
 
 
-def remove(kb: KnowledgeBase, article_id: str) -> None:
+def remove(kb: KnowledgeBase, article_id: str, *, expect: str | None = None) -> None:
     """Remove from the index; the corpus file moves to corpus/.removed/ (recoverable).
+    ``expect``: the version the remover read; another one is refused (StaleError).
 
     The file moves first: had the index gone first and the move failed, the article
     would have been out of the index but still in the corpus, back at the next ingest.
@@ -756,6 +813,9 @@ def remove(kb: KnowledgeBase, article_id: str) -> None:
     article_id = same_id(article_id)
     with kb.writing():
         recover_pending(kb)
+        stored = kb.store.article(article_id)
+        if expect is not None and stored is not None:
+            check_version(stored, expect)
         _remove(kb, article_id)
 
 

@@ -63,6 +63,9 @@ class Article:
     # Metadata that nothing gave ("title", "source", "tags"): a replacement keeps the
     # replaced article's values for these rather than wipe them.
     unset: frozenset[str] = frozenset()
+    # The title is the text's opening "# heading" and nothing else gave one: a replace
+    # whose heading is the replaced text's keeps a title set since (kb.adding, QA17).
+    title_from_heading: bool = False
     # Characters of encoded data (a pasted image or file) that cleaning removed.
     encoded_removed: int = 0
 
@@ -76,8 +79,18 @@ class Article:
         return h.hexdigest()
 
 
+VERSION_CHARS = 16
+
+
+def version_of(content_sha256: str) -> str:
+    """An article's version stamp (its ETag): the start of the hash of its text, title,
+    language, source and tags. Any change a reader sees gives a new one; a save that
+    changes nothing keeps it, so it does not make other open Edit pages stale."""
+    return content_sha256[:VERSION_CHARS]
+
+
 MAX_ID_BYTES = 200
-_SET_ASIDE = re.compile(r"\.\d{19}(?:\.failed)?$")  # kb.adding's time stamp in .removed/
+_SET_ASIDE = re.compile(r"\.\d{19}(?:\.failed|\.replaced)?$")  # kb.adding's time stamp in .removed/
 
 
 def article_id_from_name(name: str) -> str:
@@ -131,7 +144,7 @@ def decode_text(data: bytes, source: str) -> str:
     return text
 
 
-def _parse_header(text: str, source: str) -> tuple[dict[str, object], str]:
+def parse_header(text: str, source: str) -> tuple[dict[str, object], str]:
     """A YAML (``---``) or TOML (``+++``) front-matter header and the text after it."""
     if m := _HEADER.match(text):
         meta = _yaml_header(m.group(1), source)
@@ -223,6 +236,11 @@ def _opens_with_heading(body: str) -> bool:
     first = next((s for s in (ln.strip() for ln in body.splitlines())
                   if s and not _RULE.fullmatch(s)), "")
     return first.startswith("#")
+
+
+def opening_heading(text: str) -> str | None:
+    """The title an opening ``# heading`` gives a text; None when it opens otherwise."""
+    return _guess_title(text, "") if _opens_with_heading(text) else None
 
 
 def _guess_title(body: str, fallback: str | None) -> str:
@@ -325,7 +343,7 @@ def parse_article(
     raw_sha = hashlib.sha256(raw.encode()).hexdigest()
     # Windows files and browser form fields end lines with CRLF, old Mac files with CR
     # alone; the header has to match (a CR-only header was taken for text).
-    meta, body = _parse_header(raw.replace("\r\n", "\n").replace("\r", "\n"), name)
+    meta, body = parse_header(raw.replace("\r\n", "\n").replace("\r", "\n"), name)
     text, encoded = cleaning.clean_counting(body)
     if not text.strip():
         raise ArticleError(name, "no article text is left after cleaning" + (
@@ -396,6 +414,7 @@ def parse_article(
         raw_sha256=raw_sha,
         lang_source=lang_source,
         unset=frozenset(k for k, v in given.items() if not v),
+        title_from_heading=title is None and not meta.get("title") and _opens_with_heading(text),
         encoded_removed=encoded,
     )
 

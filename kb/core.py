@@ -25,7 +25,7 @@ import numpy as np
 from kb import chunking, cleaning, definitions, language, lexical, snippets
 from kb.answers import PASSAGES as ANSWER_PASSAGES
 from kb.answers import evidence, query_terms
-from kb.articles import Article, find_articles, read_article, same_id
+from kb.articles import Article, find_articles, read_article, same_id, version_of
 from kb.encoder import Encoder, load_encoder
 from kb.errors import (
     ArticleError,
@@ -1377,6 +1377,9 @@ class KnowledgeBase:
             "text": row["text"],
             "added_at": row["added_at"],
             "updated_at": row["updated_at"],
+            # What a write sends back (If-Match, the Edit page's hidden field) to be
+            # refused when another write changed the article since.
+            "version": version_of(row["content_sha256"]),
             "chunks": [
                 {
                     "chunk_id": c.id,
@@ -1412,6 +1415,7 @@ class KnowledgeBase:
                 "chunks": r["n_chunks"],
                 "added_at": r["added_at"],
                 "updated_at": r["updated_at"],
+                "version": version_of(r["content_sha256"]),
             })
         return out
 

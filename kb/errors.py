@@ -73,6 +73,18 @@ class ConflictError(KBError):
         self.reason = reason
 
 
+class StaleError(ConflictError):
+    """A write made from a version of an article or concept that another write has
+    changed since: it would undo that change unseen (QA17: the last of two editors'
+    saves won, silently). ``current`` is the version now stored, to save from."""
+
+    status = 412
+
+    def __init__(self, message: str, *, current: str, article_id: str | None = None) -> None:
+        super().__init__(message, article_id=article_id, reason="changed")
+        self.current = current
+
+
 class ModelError(KBError):
     """The embedding model could not be built or loaded."""
 

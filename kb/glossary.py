@@ -58,6 +58,13 @@ class Concept:
     def searched(self) -> bool:
         return self.kind != "word"
 
+    @property
+    def version(self) -> str:
+        """A stamp of its id, kind, names and terms (its ETag): an edit made from an older
+        one is refused rather than undo the edit made since (QA17)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
 
 _LITERAL_MIN = 4  # shorter terms match only as analyzed tokens: as text they hide in other words
 

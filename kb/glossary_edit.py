@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb.errors import BadInputError, ConflictError, NotFoundError
+from kb.errors import BadInputError, ConflictError, NotFoundError, StaleError
 from kb.glossary import Concept, Glossary, fold, load_glossary, split_terms
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.store import atomic_write_text
@@ -289,17 +289,21 @@ def _dump(path: Path, data: Any) -> None:
 
 
 def write_concept(path: Path, edit: ConceptEdit, *, replace: bool = False,
-                  extend: bool = False) -> Concept:
+                  extend: bool = False, expect: str | None = None) -> Concept:
     """Add ``edit`` to the glossary file (or replace the concept with its id, in
     place; ``extend``: add its terms to that concept's), after :func:`clashes`. Returns
-    the concept as search will read it.
+    the concept as search will read it. ``expect``: the version of the concept the
+    editor read (``Concept.version``); a replace of any other is refused.
 
     Raises:
         KBError: the file does not parse (a hand edit to fix first), or what
             :func:`clashes` raises.
+        StaleError: the concept is no longer at version ``expect``.
     """
     with _locked(path):
         glossary = load_glossary(path)
+        if expect is not None:
+            _check_version(glossary, edit.id, expect)
         if extend:
             edit, replace = extended(glossary, edit), True
         clashes(glossary, edit, replace=replace)
@@ -316,17 +320,22 @@ def write_concept(path: Path, edit: ConceptEdit, *, replace: bool = False,
     return edit.to_concept()
 
 
-def delete_concept(path: Path, concept_id: str) -> Concept:
-    """Take the concept ``concept_id`` out of the glossary file.
+def delete_concept(path: Path, concept_id: str, *, expect: str | None = None) -> Concept:
+    """Take the concept ``concept_id`` out of the glossary file (``expect``: as for
+    :func:`write_concept`).
 
     Raises:
         NotFoundError: the glossary has no such concept.
         ConflictError: it is one of the glossary's words or names, not a concept.
+        StaleError: it is no longer at version ``expect``.
     """
     with _locked(path):
-        mine = next((c for c in load_glossary(path).concepts if c.id == concept_id), None)
+        glossary = load_glossary(path)
+        mine = next((c for c in glossary.concepts if c.id == concept_id), None)
         if mine is None:
             raise NotFoundError(f"the glossary has no concept {concept_id!r}")
+        if expect is not None:
+            _check_version(glossary, concept_id, expect)
         if mine.kind != "concept":
             raise ConflictError(f"{concept_id!r} is one of the glossary's {mine.kind}s, not "
                                 "a concept; edit corpus/glossary.yaml to change it")
@@ -341,6 +350,19 @@ def delete_concept(path: Path, concept_id: str) -> Concept:
         del items[at]
         _dump(path, data)
     return mine
+
+
+def _check_version(glossary: Glossary, concept_id: str, expect: str) -> None:
+    """Refuse an edit made from another version of the concept than the stored one
+    (``*``: any; a concept that is gone is left to the caller's 404)."""
+    mine = next((c for c in glossary.concepts if c.id == concept_id), None)
+    if mine is not None and expect not in ("*", mine.version):
+        terms = "; ".join(f"{lang}: {', '.join(t)}" for lang, t in mine.terms.items() if t)
+        raise StaleError(
+            f"the concept {concept_id!r} was changed since you read it (your version "
+            f"{expect}, now {mine.version}; its terms now: {terms}); nothing was saved, so "
+            "that change is not undone. Merge your change into its terms, and save again",
+            current=mine.version)
 
 
 REMOVED_FILE = Path(".removed") / "glossary-removed.yaml"  # under the corpus directory

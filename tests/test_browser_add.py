@@ -402,3 +402,30 @@ def test_a_passage_anchor_that_names_no_passage_says_so(page):
     page.goto("/library")  # opened afresh, as a shared link is
     page.goto(f"{path}#c99999999")
     expect(page.locator("#stale-link")).to_contain_text("no longer has")
+
+
+def test_two_tabs_editing_one_article_the_later_save_is_refused_with_its_text(browser, server):
+    """QA17 (two_tabs.py): tab B's saved fix was erased by tab A's later save, and both
+    said "Replaced". A's save is refused with its text kept; Save again replaces."""
+    from playwright.sync_api import expect
+
+    seed = "ko-cross-selling-existing-customers"
+    with new_page(browser, server[0], TIMEOUT_MS) as tab_a, \
+            new_page(browser, server[0], TIMEOUT_MS) as tab_b:
+        for tab in (tab_a, tab_b):
+            tab.goto(f"/add?edit={seed}")
+            tab.fill("#token", TOKEN)
+        tab_b.fill("#tags", "cross-selling, tab-b")
+        tab_b.click(".actions button[value=save]")
+        tab_b.wait_for_url(f"**/articles/{seed}?saved=replaced")
+        typed = tab_a.input_value("#text") + "\n\nA paragraph typed in tab A."
+        tab_a.fill("#text", typed)
+        tab_a.click(".actions button[value=save]")
+        expect(tab_a.locator("#add-error")).to_contain_text("changed since you opened it")
+        expect(tab_a.locator("#changed-links a")).to_have_attribute("href", f"/articles/{seed}")
+        assert tab_a.input_value("#text").replace("\r\n", "\n") == typed.replace("\r\n", "\n")
+        assert "tab-b" in (server[1] / f"{seed}.md").read_text()
+        tab_a.fill("#token", TOKEN)
+        tab_a.click(".actions button[value=save]")
+        tab_a.wait_for_url(f"**/articles/{seed}?saved=replaced")
+        expect(tab_a.locator(".doc-text")).to_contain_text("A paragraph typed in tab A.")

@@ -32,7 +32,11 @@ _ERRORS = {
     401: "The admin token is missing or wrong (writes only).",
     403: "Writes over HTTP are disabled: no KB_ADMIN_TOKEN is configured.",
     404: "No article with this id.",
-    409: "The article duplicates one already stored, or its id exists (use PUT).",
+    409: "The article duplicates one already stored, or its id exists (use PUT); or its "
+         "corpus file was changed on disk since it was indexed (run kb ingest first).",
+    412: "If-Match names a version that is no longer stored: the article (or concept) was "
+         "changed since it was read. Nothing was written; the ETag header is the current "
+         "version.",
     413: "The upload is larger than KB_MAX_UPLOAD_BYTES.",
     415: "The request body is in a format this endpoint does not read.",
     422: "A parameter fails validation: missing, too long, or of the wrong type.",
@@ -55,7 +59,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 # FastAPI's own 422 schema ({"detail": [...]}) is not what handle_error sends.
 router = APIRouter(responses=errors(422, 503))
 READ_ERRORS = errors(400)
-WRITE_ERRORS = errors(400, 401, 403, 404, 409, 413, 415)
+WRITE_ERRORS = errors(400, 401, 403, 404, 409, 412, 413, 415)
 
 Q = Annotated[
     str,
@@ -136,11 +140,14 @@ def articles(
             response_model=None, responses=ok(schemas.ArticleOut) | errors(404))
 def article(
     kb: KB, article_id: Annotated[str, Path(min_length=1, max_length=200)]
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The cleaned text, the metadata, the chunks' character offsets into the text, and
-    `family`: its translations in other languages (what the page shows as "also in")."""
+    `family`: its translations in other languages (what the page shows as "also in").
+    The `ETag` header is its `version`: send it as `If-Match` with a PUT, PATCH or
+    DELETE, and the write is refused (412) if the article changed since."""
     art = kb.article(article_id)
-    return {**art, "family": adding.family_of(kb, str(art["id"]))}
+    return JSONResponse({**art, "family": adding.family_of(kb, str(art["id"]))},
+                        headers=uploads.etag(str(art["version"])))
 
 
 # -- writes -------------------------------------------------------------------------------
@@ -203,8 +210,10 @@ def _written(res: AddResult) -> JSONResponse:
     if not res.saved:
         return JSONResponse(body)
     created = not res.exists
-    return JSONResponse(body, status_code=201 if created else 200,
-                        headers={"Location": body["api_href"]} if created else None)
+    headers = uploads.etag(res.version) if res.version else {}
+    if created:
+        headers["Location"] = body["api_href"]
+    return JSONResponse(body, status_code=201 if created else 200, headers=headers)
 
 
 @router.post("/api/articles", tags=["write"], summary="Add an article (or preview it)",
@@ -232,10 +241,11 @@ def add_article(request: Request, kb: KB, form: ArticleWrite,
 def replace_article(request: Request, kb: KB, article_id: ArticleId, form: ArticleWrite,
                     preview: Preview = False) -> JSONResponse:
     """Same inputs as POST; the article keeps `article_id` (404 when there is none).
-    The old version is replaced in one atomic write."""
+    The old version is replaced in one atomic write. With `If-Match: "<version>"` (the
+    ETag of GET), a replace of an article changed since is refused (412)."""
     form = dataclasses.replace(form, preview=form.preview or preview)
     res = uploads.save(kb, request.app.state.write_lock, form, article_id=article_id,
-                       replace=True)
+                       replace=True, expect=uploads.if_match(request))
     return _written(res)
 
 
@@ -262,27 +272,31 @@ async def article_edit(request: Request) -> uploads.ArticleEditInput:
               summary="Change an article's title, source, tags or language",
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": ArticleEdit.model_json_schema()}}}},
-              responses=ok(schemas.WriteOut) | errors(400, 401, 403, 404, 413, 415))
+              responses=ok(schemas.WriteOut) | errors(400, 401, 403, 404, 409, 412, 413, 415))
 def edit_article(request: Request, kb: KB, article_id: ArticleId,
                  edit: Annotated[uploads.ArticleEditInput, Depends(article_edit)]
                  ) -> JSONResponse:
     """Only the fields sent change; the text stays, so nothing is uploaded again and its
     vectors are reused (a new `lang` re-analyzes it). Needs the admin token
-    (`Authorization: Bearer <token>` or the field `token`). Answers like PUT."""
+    (`Authorization: Bearer <token>` or the field `token`). Answers like PUT, and takes
+    `If-Match` as PUT does."""
+    expect = uploads.if_match(request)
     with request.app.state.write_lock:
         res = adding.edit(kb, article_id, title=edit.title, source=edit.source,
-                          tags=edit.tags, lang=edit.lang)
+                          tags=edit.tags, lang=edit.lang, expect=expect)
     return _written(res)
 
 
 @router.delete("/api/articles/{article_id}", tags=["write"], summary="Remove an article",
                dependencies=[Depends(writer)], response_model=None,
-               responses=ok(schemas.DeleteOut) | errors(400, 401, 403, 404, 413, 415))
+               responses=ok(schemas.DeleteOut) | errors(400, 401, 403, 404, 412, 413, 415))
 def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str, Any]:
     """Removes the article's vectors, lexical entries and metadata; its corpus file
-    moves to `.removed/` in the corpus directory (recoverable). Needs the admin token."""
+    moves to `.removed/` in the corpus directory (recoverable). Needs the admin token.
+    Takes `If-Match` as PUT does: an article changed since it was read is kept (412)."""
+    expect = uploads.if_match(request)
     with request.app.state.write_lock:
-        adding.remove(kb, article_id)
+        adding.remove(kb, article_id, expect=expect)
     return {"ok": True, "deleted": article_id}
 
 
@@ -306,7 +320,7 @@ class ConceptIn(BaseModel):
 
 CONCEPT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": ConceptIn.model_json_schema()}}}}
-CONCEPT_ERRORS = errors(400, 401, 403, 404, 409, 413, 415)
+CONCEPT_ERRORS = errors(400, 401, 403, 404, 409, 412, 413, 415)
 
 
 async def concept_write(request: Request) -> Any:
@@ -323,7 +337,7 @@ ConceptId = Annotated[str, Path(min_length=1, max_length=60)]
 def _concept(concept: Any) -> dict[str, Any]:
     out = concept.to_dict()
     del out["kind"]  # the API lists concepts only
-    return {**out, "href": concept_href(concept.id)}
+    return {**out, "href": concept_href(concept.id), "version": concept.version}
 
 
 @router.get("/api/concepts", tags=["api"], summary="The glossary's concepts",
@@ -334,6 +348,20 @@ def list_concepts(kb: KB) -> dict[str, Any]:
     glossary file's last change was not taken up (it does not parse), else null."""
     return {"concepts": [_concept(c) for c in kb.glossary.cards],
             "problem": kb.glossary_problem}
+
+
+@router.get("/api/concepts/{concept_id}", tags=["api"], summary="One concept",
+            response_model=None, responses=errors(404))
+def get_concept(kb: KB, concept_id: Annotated[str, Path(min_length=1, max_length=60)]
+                ) -> JSONResponse:
+    """The concept's terms and names; the `ETag` header is its `version`, for `If-Match`
+    with PUT or DELETE."""
+    from kb.errors import NotFoundError
+
+    concept = next((c for c in kb.glossary.cards if c.id == concept_id), None)
+    if concept is None:
+        raise NotFoundError(f"the glossary has no concept {concept_id!r}")
+    return JSONResponse(_concept(concept), headers=uploads.etag(concept.version))
 
 
 @router.post("/api/concepts", tags=["write"], summary="Add a concept to the glossary",
@@ -356,28 +384,32 @@ def add_concept(request: Request, kb: KB, edit: ConceptWrite) -> JSONResponse:
             openapi_extra=CONCEPT_BODY, response_model=None, responses=CONCEPT_ERRORS)
 def replace_concept(request: Request, kb: KB, concept_id: ConceptId,
                     edit: ConceptWrite) -> dict[str, Any]:
-    """Same body as POST; the concept keeps `concept_id` (404 when there is none)."""
+    """Same body as POST; the concept keeps `concept_id` (404 when there is none).
+    With `If-Match: "<version>"` (its ETag), a concept changed since is kept (412)."""
     from kb.glossary_edit import write_concept
 
     given, fields = edit
     if fields.get("id") not in (None, "", concept_id):
         raise BadInputError(f"a concept keeps its id when it is replaced ({concept_id!r}); "
                             "to change it, add it under the new id and remove this one")
+    expect = uploads.if_match(request)
     with request.app.state.write_lock:
         concept = write_concept(kb.glossary_path, dataclasses.replace(given, id=concept_id),
-                                replace=True)
-    return {"ok": True, **_concept(concept)}
+                                replace=True, expect=expect)
+    return JSONResponse({"ok": True, **_concept(concept)}, headers=uploads.etag(concept.version))
 
 
 @router.delete("/api/concepts/{concept_id}", tags=["write"], summary="Remove a concept",
                dependencies=[Depends(writer)], response_model=None,
-               responses=errors(400, 401, 403, 404, 409, 413, 415))
+               responses=errors(400, 401, 403, 404, 409, 412, 413, 415))
 def delete_concept(request: Request, kb: KB, concept_id: ConceptId) -> dict[str, Any]:
-    """Takes the concept out of the glossary. Needs the admin token."""
+    """Takes the concept out of the glossary. Needs the admin token. Takes `If-Match` as
+    PUT does."""
     from kb import glossary_edit
 
+    expect = uploads.if_match(request)
     with request.app.state.write_lock:
-        glossary_edit.delete_concept(kb.glossary_path, concept_id)
+        glossary_edit.delete_concept(kb.glossary_path, concept_id, expect=expect)
     return {"ok": True, "deleted": concept_id}
 
 

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kb.errors import KBError
+from kb.errors import KBError, StaleError
 from kb.settings import Settings
 from web.headers import HEADERS, PAGE_POLICY, SecurityHeaders, docs_policy
 
@@ -267,6 +267,8 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     headers = {**HEADERS, "Content-Security-Policy": PAGE_POLICY}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, StaleError):  # the version to read, merge into and send again
+        headers["ETag"] = f'"{exc.current}"'
     if isinstance(exc, StarletteHTTPException) and exc.headers:
         headers.update(exc.headers)  # e.g. 405's Allow, which HTTP requires
     if status == 405:

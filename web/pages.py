@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kb import adding
-from kb.articles import same_id
-from kb.errors import BadInputError, KBError, NotFoundError, WritesDisabledError
+from kb.articles import same_id, version_of
+from kb.errors import BadInputError, KBError, NotFoundError, StaleError, WritesDisabledError
 from kb.language import SUPPORTED
 from web import jobs, uploads, views
 from web.deps import KB, get_kb, parse_langs
@@ -143,7 +143,9 @@ def _save_as_job(kb: Any, request: Request, form: uploads.ArticleInput,
     None when it is short after all, or would be refused: that save goes on at once,
     and a refusal comes back to the Add page with the text kept, as before."""
     lock = request.app.state.write_lock
-    check = uploads.save(kb, lock, dataclasses.replace(form, preview=True), replace=replace)
+    expect = form.extra.get("version") or None
+    check = uploads.save(kb, lock, dataclasses.replace(form, preview=True), replace=replace,
+                         expect=expect)
     if check.refusals or len(check.text) <= jobs.JOB_CHARS:
         return None
     # What the form sent, to fill it again if the save fails or is cut short: the pasted
@@ -151,11 +153,11 @@ def _save_as_job(kb: Any, request: Request, form: uploads.ArticleInput,
     sent = {"text": form.text if form.text is not None and not form.filename else check.text,
             "article_id": form.article_id, "title": form.title, "lang": form.lang,
             "source": form.source, "tags": list(form.tags) if form.tags is not None else None,
-            "extra": {k: v for k, v in form.extra.items() if k in ("edit", "replace")}}
+            "extra": {k: v for k, v in form.extra.items() if k in ("edit", "replace", "version")}}
     return jobs.start(
         kb.index_dir,
         lambda progress: uploads.save(kb, lock, dataclasses.replace(form, preview=False),
-                                      replace=replace, progress=progress),
+                                      replace=replace, progress=progress, expect=expect),
         saved="replaced" if check.exists else "added", article_id=check.article_id,
         sent=sent)
 
@@ -182,6 +184,12 @@ def job_page(request: Request, kb: KB,
     error.status = int(job.get("status", 500))
     if job["state"] == "interrupted":
         error = KBError(views.interrupted_message(kb, job))
+    stored = kb.store.article(job["article_id"]) if error.status == 412 else None
+    if stored is not None:
+        # Changed while the save waited its turn: refused as the Edit page refuses it
+        # at once, so that Save again replaces the version now stored.
+        error = StaleError(error.message, article_id=job["article_id"],
+                           current=version_of(stored["content_sha256"]))
     form = _sent_form(jobs.sent(kb.index_dir, job_id))
     ctx = views.add_context(request.app.state.settings, form=form, error=error,
                             editing=_editing(kb, form))
@@ -326,6 +334,9 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
 
     edit, fields, error = submission
     editing = fields.get("edit") or None
+    # The version the form was opened at: an edit over a change made since is refused,
+    # the typed terms kept (QA17: the later of two edits silently dropped the other's).
+    expect = fields.get("version") or None if editing else None
     if error is None:
         try:
             with request.app.state.write_lock:
@@ -333,7 +344,8 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
                     # A confirmation, as an article's removal asks for (QA15: one click).
                     if fields.get("confirm") != "yes":
                         raise BadInputError("tick the box to confirm the removal")
-                    glossary_edit.delete_concept(kb.glossary_path, editing or "")
+                    glossary_edit.delete_concept(kb.glossary_path, editing or "",
+                                                 expect=expect)
                     return RedirectResponse(f"/concepts?removed={quote(editing or '')}",
                                             status_code=303)
                 if editing and edit.id != editing:
@@ -341,7 +353,7 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
                                         f"({editing!r}); add it under the new id and remove "
                                         "this one")
                 concept = glossary_edit.write_concept(kb.glossary_path, edit,
-                                                      replace=bool(editing))
+                                                      replace=bool(editing), expect=expect)
         except KBError as exc:
             error = exc
         else:
@@ -350,6 +362,8 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
             return RedirectResponse(f"/concepts?saved={quote(concept.id)}#concept-saved",
                                     status_code=303)
     values = {k: v for k, v in fields.items() if k != "token"}
+    if isinstance(error, StaleError):  # Save again replaces the version now stored
+        values["version"] = error.current
     return _concepts(request, kb, edit=editing, values=values, error=error,
                      status_code=error.status if error else 500)
 
@@ -431,7 +445,8 @@ def _kept_file(kb: Any, request: Request, form: uploads.ArticleInput, error: KBE
         return None
     try:
         result = uploads.save(kb, request.app.state.write_lock,
-                              dataclasses.replace(form, preview=True), replace=replace)
+                              dataclasses.replace(form, preview=True), replace=replace,
+                              expect=form.extra.get("version") or None)
     except KBError:
         return None
     ctx = views.add_context(request.app.state.settings, form=form, result=result, error=error,
@@ -468,8 +483,11 @@ def add_submit(request: Request, kb: KB,
             if save and len(form.data or b"") > jobs.JOB_CHARS:
                 if job_id := _save_as_job(kb, request, form, replace):
                     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+            # The Edit page's hidden version: a save over a change made since the page
+            # was opened is refused, the form kept (QA17: the last save won, silently).
             result = uploads.save(kb, request.app.state.write_lock,
-                                  dataclasses.replace(form, preview=not save), replace=replace)
+                                  dataclasses.replace(form, preview=not save), replace=replace,
+                                  expect=form.extra.get("version") or None)
         except KBError as exc:
             error = exc
             kept = _kept_file(kb, request, form, error, save=save, replace=replace)

@@ -146,6 +146,7 @@ class ArticleRow(_Body):
     chunks: int = Field(description="How many passages it was cut into.")
     added_at: str
     updated_at: str
+    version: str = Field(description="Its version (the ETag of GET /api/articles/{id}).")
 
 
 class ArticlesOut(_Body):
@@ -176,6 +177,9 @@ class ArticleOut(_Body):
     text: str = Field(description="The cleaned text that the offsets point into.")
     added_at: str
     updated_at: str
+    version: str = Field(description="Its version, also sent as the ETag header: send it "
+                                     "back as If-Match with PUT, PATCH or DELETE, and a "
+                                     "write made from an older version is refused (412).")
     chunks: list[ChunkOut]
     family: list[Relative] = Field(description="Its translations in other languages.")
 
@@ -205,6 +209,16 @@ class WriteOut(_Body):
     unchanged: bool = Field(False, description="A replacement with the stored text, title, "
                                                "source, tags and language: nothing written.")
     kept: list[str] = Field(description="Metadata a replacement kept from the old one.")
+    version: str | None = Field(None, description="The saved article's version (its new "
+                                                  "ETag); null for a preview.")
+    stale: bool = Field(False, description="A preview of a replace made from a version "
+                                           "that is no longer stored: a save is refused.")
+    previous_file: str | None = Field(
+        None, description="Where the corpus file this save replaced is kept, under the "
+                          "corpus directory (.removed/<id>.<time>.replaced.md).")
+    markup_dropped: bool = Field(False, description="That file held links, emphasis or "
+                                 "images the new one (the cleaned text) does not: a note "
+                                 "says so.")
     concepts: list[str] | None = Field(
         None, description="The glossary concepts its title and text name (GET "
                           "/api/concepts); none gives a note: its topic reaches questions in "

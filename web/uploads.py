@@ -40,7 +40,7 @@ from kb.language import SUPPORTED
 from kb.settings import Settings
 
 __all__ = [
-    "ArticleInput", "ENABLE_HINT", "authorize", "bearer_token", "read_article_input",
+    "ArticleInput", "ENABLE_HINT", "authorize", "bearer_token", "if_match", "read_article_input",
     "read_token_field", "save", "writes_enabled",
 ]
 
@@ -63,9 +63,11 @@ FILLED = {"title": "title", "id": "article_id", "source": "source", "tags": "tag
 # so that another file chosen next replaces them instead of clashing or being saved
 # with the first file's source.
 AUTO = tuple(f"auto_{k}" for k in FILLED)
-PAGE_FIELDS = API_FIELDS + ("action", "replace", "edit", "carried") + AUTO
+# ``version``: the Edit page's article as it was opened (If-Match, for a form).
+PAGE_FIELDS = API_FIELDS + ("action", "replace", "edit", "carried", "version") + AUTO
 MAX_CHARS = {"id": 120, "title": 300, "lang": 10, "source": 2000, "tags": 1000,
-             "token": 500, "preview": 10, "action": 10, "replace": 10, "edit": 200}
+             "token": 500, "preview": 10, "action": 10, "replace": 10, "edit": 200,
+             "version": 100}
 # Room for the multipart boundaries and the small fields around the file or text.
 SLACK = 64 * 1024
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
@@ -102,6 +104,25 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("send the admin token as `Authorization: Bearer <token>`")
     return token.strip()
+
+
+def if_match(request: Request) -> str | None:
+    """The version an ``If-Match`` header names (``*``: any); None without one. One
+    version only: a write is made from the one version its writer read."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return None
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    if len(tags) != 1:
+        raise BadInputError('If-Match takes one version: the ETag that GET sent, such as '
+                            'If-Match: "3f9c0a1b2c3d4e5f"')
+    tag = tags[0].removeprefix("W/")
+    return tag if tag == "*" else tag.strip('"')
+
+
+def etag(version: str) -> dict[str, str]:
+    """The ``ETag`` header of an article or concept at ``version``."""
+    return {"ETag": f'"{version}"'}
 
 
 def authorize(settings: Settings, token: str | None) -> None:
@@ -326,7 +347,7 @@ async def read_article_input(
         preview=_flag("preview", fields.get("preview", False)),
         token=opt.get("token") or None,
         extra={k: _text_field(k, fields[k])
-               for k in ("action", "replace", "edit", "carried", *AUTO)
+               for k in ("action", "replace", "edit", "carried", "version", *AUTO)
                if k in fields},
     )
     if upload is not None:
@@ -448,9 +469,11 @@ def save(
     article_id: str | None = None,
     replace: bool = False,
     progress: ProgressFn | None = None,
+    expect: str | None = None,
 ) -> AddResult:
     """Preview or add/replace one article (blocking: call it from a ``def`` handler or
-    a job's thread); ``progress`` is told of each stage of a save.
+    a job's thread); ``progress`` is told of each stage of a save. ``expect``: the
+    version the writer read (kb.adding.add).
 
     Writes from this process take ``lock`` so that two uploads of the same id cannot
     both pass the existence check; the index's file lock serialises other processes.
@@ -464,19 +487,21 @@ def save(
         title=form.title, lang=form.lang, source=form.source, tags=form.tags,
     )
     if form.preview:
-        result = adding.dry_run(kb, article, kind=kind, replace=replace)
+        result = adding.dry_run(kb, article, kind=kind, replace=replace, expect=expect)
         if replace and not result.exists:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
         return result
     if progress:
         progress("waiting", 0, 0)  # until this save's turn comes (one write at a time)
     with lock:
-        return adding.add(kb, article, kind=kind, replace=replace, progress=progress)
+        return adding.add(kb, article, kind=kind, replace=replace, progress=progress,
+                          expect=expect)
 
 
 # -- concepts -----------------------------------------------------------------------------
 CONCEPT_FIELDS = ("id", "terms", "names", "en", "ko", "de", "vi", "token")
-PAGE_CONCEPT_FIELDS = ("id", "en", "ko", "de", "vi", "token", "action", "edit", "confirm")
+PAGE_CONCEPT_FIELDS = ("id", "en", "ko", "de", "vi", "token", "action", "edit", "confirm",
+                       "version")
 
 
 async def read_form_fields(request: Request, settings: Settings,

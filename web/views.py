@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from kb import adding, chunking
-from kb.errors import BadInputError, NotFoundError
+from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
 from web import uploads
@@ -908,10 +908,10 @@ def concept_form_context(settings: Settings, concepts: list[Any], *,
     if edit and editing is None and error is None:  # a stale "Edit its terms" link
         error = NotFoundError(f"the glossary has no concept {edit!r} to edit (removed "
                               "since?); the form adds a new one")
-    form = {"id": "", **{lang: "" for lang in SUPPORTED}}
+    form = {"id": "", "version": "", **{lang: "" for lang in SUPPORTED}}
     if editing is not None:
-        form.update(id=editing.id, **{lang: ", ".join(editing.terms.get(lang, []))
-                                      for lang in SUPPORTED})
+        form.update(id=editing.id, version=editing.version,
+                    **{lang: ", ".join(editing.terms.get(lang, [])) for lang in SUPPORTED})
     if values:
         form.update({k: str(v) for k, v in values.items() if k in form and v is not None})
     done = known.get(saved or "")
@@ -967,6 +967,13 @@ def _on_the_page(error: KBError) -> str:
     if reason == "exists":
         return (f"an article with id {article_id!r} already exists: tick “Replace” to "
                 "overwrite it with this text, or change the Id.")
+    if reason == "changed":
+        return (f"{article_id!r} was changed since you opened this page (saved from another "
+                "page, or edited with kb edit or the API), and saving would have undone that "
+                "change: nothing was saved. Your text and fields are kept below. Open the "
+                "current version, bring its change into the form if you want to keep it, "
+                "and Save again: that replaces the current version with the form (its file "
+                "is kept in .removed/ in the corpus directory).")
     return error.message
 
 
@@ -1024,7 +1031,7 @@ def add_context(
     The admin token is never written into the page (QA: a preview echoed it into the
     HTML); app.js keeps it for the tab, so Save needs no second typing of it."""
     values = {"text": "", "id": "", "title": "", "lang": "auto", "source": "", "tags": "",
-              "replace": False, "carried": "",
+              "replace": False, "carried": "", "version": "",
               **{name: "" for name in uploads.AUTO}}
     note = None
     if editing is not None:
@@ -1033,14 +1040,21 @@ def add_context(
                       tags=", ".join(editing["tags"]), replace=True,
                       # A file chosen on the Edit page is the new version: it replaces
                       # the stored text in the box (QA: it clashed with it).
-                      carried=uploads.carried_digest(editing["text"]))
+                      carried=uploads.carried_digest(editing["text"]),
+                      version=editing["version"])
     if form is not None:
         values.update(
             text=form.text or "", id=form.article_id or "", title=form.title or "",
             lang=form.lang or "auto", source=form.source or "", tags=", ".join(form.tags or ()),
             replace=form.extra.get("replace", "").lower() in uploads.TRUE,
+            # The version the page was opened at, across previews: not the current one.
+            version=form.extra.get("version", values["version"]),
         )
         values.update(_still_filled(form))
+    if isinstance(error, StaleError):
+        # Refused as stale: the next Save replaces the version now stored, on purpose
+        # (the message says so, and links to it).
+        values["version"] = error.current
     preview = None
     if result is not None:
         # Saving stores what the preview showed: the fields take the article's values,
@@ -1080,6 +1094,8 @@ def add_context(
                         else None),
             "lang_looks": result.lang_looks,
             "no_concepts": result.concepts == (),
+            "stale": ({"id": result.article_id, "href": article_href(result.article_id)}
+                      if result.stale else None),
             "note": note,
             # No "Save this article" when the save would be refused whatever the form
             # says (QA: it stayed under "saving it would be refused"); an id that exists
@@ -1103,7 +1119,10 @@ def add_context(
                       if error.status == 401 and form is not None and form.filename else ""),
                   # The stored article a refusal names, to open or edit from here (QA9:
                   # the page gave only the CLI's and the API's way to replace it).
-                  "article": _clash_links(getattr(error, "article_id", None))}
+                  # (Not for a file changed on disk: its fix is `kb ingest`, not an edit.)
+                  "article": (_clash_links(getattr(error, "article_id", None))
+                              if getattr(error, "reason", None) != "disk" else None),
+                  "reason": getattr(error, "reason", None)}
         if error else None,
         "remove_error": ({"status": remove_error.status, "message": remove_error.message}
                          if remove_error else None),
