@@ -93,6 +93,9 @@ class AddResult:
     lang_looks: str | None = None  # a given language the text does not look like: its name
     encoded_removed: int = 0  # characters of encoded data cleaning removed (Article)
     family: list[dict[str, object]] = field(default_factory=list)
+    # The translations the replaced article was linked to and this one is not (QA17: a
+    # reordered original lost its Vietnamese translation, and nothing said so).
+    lost_family: list[dict[str, object]] = field(default_factory=list)
     # The glossary concepts its title and text name (None: not looked at); none is
     # worth a note: its topic reaches other languages only through e5 (QA13).
     concepts: tuple[str, ...] | None = None
@@ -149,6 +152,12 @@ class AddResult:
                        f"file is written from the cleaned text: the old one is kept as "
                        f"{self.previous_file} in the corpus directory; copy back what you "
                        "need from it")
+        for lost in self.lost_family:
+            out.append(f"it is no longer linked to its translation {lost['article_id']!r} "
+                       f"({lost['lang']}): their passages no longer align in order (moved "
+                       "or rewritten sections), so search and the article pages stop "
+                       "showing them as translations; restore the order, or edit the "
+                       "translation to match")
         if self.kept:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
             out.append(f"keeps the {names} of the article it replaces; give "
@@ -540,6 +549,7 @@ def add(
         # as failed), one after it leaves a staged file that recover_pending() publishes.
         # Indexed as the corpus file it becomes, not as the upload's name.
         previous = existing_file(kb, article.id)  # before the index records the new path
+        before = family_of(kb, article.id) if stored is not None else []
         if stored is not None and previous is not None:
             corpus_file.check_on_disk(stored, previous, kb.settings.corpus_dir)
         text, markup_dropped = corpus_file.file_text(article, stored, previous)
@@ -558,6 +568,8 @@ def add(
         _tidy(staged.parent)
     indexed = time.perf_counter()
     fam = detect_translations(kb, article.id) if detect_family else []
+    linked = {str(f["article_id"]) for f in family_of(kb, article.id)}
+    lost = [f for f in before if f["article_id"] not in linked] if detect_family else []
     n_chunks = len(kb.store.article_chunks(article.id))
     done = time.perf_counter()
     return AddResult(
@@ -566,7 +578,7 @@ def add(
         encoded_removed=article.encoded_removed, chunks=n_chunks, text=article.text,
         saved=True, source=article.source,
         tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,
-        version=version_of(article.content_sha256),
+        lost_family=lost, version=version_of(article.content_sha256),
         previous_file=(str(kept_as.relative_to(kb.settings.corpus_dir))
                        if kept_as is not None else None),
         markup_dropped=markup_dropped and kept_as is not None,

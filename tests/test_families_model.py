@@ -213,3 +213,27 @@ def test_the_seeds_translation_stands_out_from_its_other_sentence_pairs(real_kb)
     _, vb = adding._sentence_vectors(real_kb, VI_SEED, cache)
     result = families.align(va, vb)
     assert result.is_translation and result.contrast >= families.MIN_CONTRAST, result
+
+
+def test_a_replace_that_loses_a_translation_link_says_so(real_kb_dir, real_encoder, tmp_path):
+    """QA17 F4: reordering an original's sections dropped its translation link, and the
+    save's reply showed an empty family with no word of what was lost."""
+    from kb.articles import parse_article
+
+    from .test_answers import _copy_of
+
+    kb = _copy_of(real_kb_dir, real_encoder, tmp_path)
+    try:
+        row = kb.store.article(DE_SEED)
+        paragraphs = row["text"].split("\n\n")
+        reordered = "\n\n".join(paragraphs[len(paragraphs) // 2:] + paragraphs[:1])
+        res = adding.add(kb, parse_article(reordered, name=f"{DE_SEED}.md", lang="de"),
+                         replace=True)
+        assert res.family == [] and adding.family_of(kb, DE_SEED) == []
+        assert [f["article_id"] for f in res.lost_family] == [VI_SEED]
+        assert any(VI_SEED in n and "no longer linked" in n for n in res.notes)
+        again = adding.add(kb, parse_article(row["text"], name=f"{DE_SEED}.md", lang="de"),
+                           replace=True)
+        assert [f["article_id"] for f in again.family] == [VI_SEED] and not again.lost_family
+    finally:
+        kb.close()

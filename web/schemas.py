@@ -230,6 +230,10 @@ class WriteOut(_Body):
     encoded_removed: int = Field(description="Characters of encoded data (a pasted image "
                                              "or file) that cleaning removed.")
     family: list[Translation]
+    lost_family: list[Relative] = Field(
+        default_factory=list,
+        description="Translations the replaced article was linked to and this version is "
+                    "not (their passages no longer align): a note says so.")
     seconds: float
     stats: dict[str, float]
     warnings: list[str] = Field(description="refusals, then notes.")
