@@ -78,13 +78,31 @@ _TAG = re.compile(
     r"|span|strong|sub|sup|svg|table|td|th|title|tr|u|ul)\b(?:\s[^<>]*)?/?>", re.I)
 
 # A query's signals: the dense ranking, the BM25 rankings per language, the glossary
-# concept coverage of the candidates, the candidates that define the asked concept, and
-# the share of the query its concepts are (scaling the glossary's lists in fusion).
+# concept coverage of the candidates, the candidates that define the asked concept, the
+# share of the query its concepts are (scaling the glossary's lists in fusion), and the
+# candidates under a heading about what the query names.
 Signals = tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float],
-                set[int], float]
+                set[int], float, set[int]]
+# A heading is about what a query names when this share of its words are the terms of
+# the glossary concepts (and question words) the query names.
+HEADING_SHARE = 0.5
 # Candidates read for a definition: this many of each BM25 list, a quarter as many of the
 # dense ranking.
 DEFINITION_CANDIDATES = 12
+
+
+def _concept_words(concepts: Sequence[Concept], lang: str) -> frozenset[str]:
+    """The analysed words of ``concepts``' terms in ``lang``, however Kiwi splits them
+    (and Vietnamese as syllables)."""
+    return frozenset(t for c in concepts for term in c.terms.get(lang, ())
+                     for t in (*_word_terms(term, lang),
+                               *(t for run in lexical.phrase_runs(term, lang) for t in run)))
+
+
+def _word_terms(text: str, lang: str) -> frozenset[str]:
+    """``text``'s analysed terms, without numbers and Vietnamese syllable pairs."""
+    return frozenset(t for t in lexical.analyze_cached(text, lang)
+                     if not t.isdigit() and "_" not in t)
 
 
 def _stamp(path: str) -> tuple[int, ...] | None:
@@ -1059,10 +1077,11 @@ class KnowledgeBase:
                 qlang, restored = "vi", guess
         searched = restored or q
         qvec = self.encode_query(searched)
-        dense, lex_lists, coverage, defining, share = self._signals(
+        dense, lex_lists, coverage, defining, share, headed = self._signals(
             (vectors, lex), searched, qvec, qlang, search_langs)
         judged = ANSWER_PASSAGES + 1 if explain else 0  # as many as an answer reads
         fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, defining=defining,
+                     headed=headed,
                      limit=self._fetch(max(wanted_k, judged)),
                      own_scale=self.own_lexical_scale(qlang, search_langs), cross_scale=share)
         hits = self._hits(fused, wanted_k)
@@ -1166,7 +1185,35 @@ class KnowledgeBase:
         asked = definitions.asked(query, concepts) if cfg.definition_weight else None
         if asked is not None:
             defining = self._defining(asked, dense, lex_lists)
-        return dense, lex_lists, coverage, defining, share
+        headed: set[int] = set()
+        if concepts and share >= 1.0 and not defining and cfg.heading_weight:
+            headed = self._headed(named, concepts, dense, lex_lists)
+        return dense, lex_lists, coverage, defining, share, headed
+
+    def _headed(self, named: list[Concept], concepts: list[Concept],
+                dense: list[tuple[int, float]],
+                lex_lists: dict[str, list[tuple[int, float]]]) -> set[int]:
+        """The best-ranked candidates under a heading that is about what the query names:
+        one of its ``concepts``, and at least HEADING_SHARE of its words terms of the
+        ``named`` ones ("What is Upstream Marketing?", "3.2. 번들링", "1. 크로스셀링의
+        중요성"; not "6. 성공 사례 분석: 크로스셀링으로 매출을 극대화한 기업들")."""
+        ids = {c for c, _ in dense[:DEFINITION_CANDIDATES]} | {
+            c for ranked in lex_lists.values() for c, _ in ranked[:DEFINITION_CANDIDATES]}
+        out = set()
+        for cid, row in self.store.chunks(sorted(ids)).items():
+            words = _concept_words(named, row.lang)
+            terms = [_word_terms(t, row.lang) for c in concepts for t in c.terms.get(row.lang, ())]
+            for heading in chunking.sections(row.text, row.section):
+                # Counted by the heading's own words: Kiwi splits 크로스셀링 in three, which
+                # made "크로스셀링과의 통합 전략" three fifths cross-selling.
+                analysed = [t for t in (_word_terms(w, row.lang) for w in heading.split()) if t]
+                held = frozenset().union(*analysed)
+                if (any(t and t <= held for t in terms)  # a whole term, not "marketing"
+                        and sum(words.issuperset(t) for t in analysed) > HEADING_SHARE
+                        * len(analysed)):
+                    out.add(cid)
+                    break
+        return out
 
     def _defining(self, concept: Concept, dense: list[tuple[int, float]],
                   lex_lists: dict[str, list[tuple[int, float]]]) -> set[int]:

@@ -169,7 +169,8 @@ class Evaluator:
         labels = self._label_map(kb, chunk_level)
         for q, vec in zip(queries, vecs, strict=True):
             qlang = detect_query(q.text)
-            dense, lex, coverage, defining, share = kb.signals(q.text, vec, qlang, langs)
+            dense, lex, coverage, defining, share, headed = kb.signals(q.text, vec, qlang,
+                                                                       langs)
             denses = {(self.config.center, self.config.sentence_weight): dense}
             own_scale = kb.own_lexical_scale(qlang, langs)
             half = "dev" if zlib.crc32(q.text.encode()) % 2 == 0 else "test"
@@ -181,7 +182,7 @@ class Evaluator:
                                                 candidates=cfg.candidates,
                                                 sentence_weight=cfg.sentence_weight)
                 fused = fuse(denses[key], lex, qlang, cfg, coverage, defining=defining,
-                             limit=30, own_scale=own_scale, cross_scale=share)
+                             headed=headed, limit=30, own_scale=own_scale, cross_scale=share)
                 ranked = list(dict.fromkeys(labels[s.chunk_id] for s in fused))
                 results[name][q.group].add(ranked, q.relevant)
                 results[name]["all"].add(ranked, q.relevant)

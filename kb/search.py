@@ -54,6 +54,11 @@ class SearchConfig:
     # A passage that says what the asked concept is ("X is ...", kb.definitions), for
     # a question that asks what it is.
     definition_weight: float = 2.0
+    # ... + this for a passage under a heading that is about what the query names, when
+    # the query names nothing the glossary lacks ("cross-selling", "What is upstream
+    # marketing?"): about 25 passages named cross-selling, all with full coverage, and
+    # the article's overview came 8th-12th (QA16 F6).
+    heading_weight: float = 1.0
     rrf_k: int = 60
     candidates: int = 100
     per_article_cap: int = 0  # 0: no cap
@@ -153,6 +158,7 @@ def fuse(
     coverage: dict[int, float] | None = None,
     *,
     defining: set[int] | None = None,
+    headed: set[int] | None = None,
     limit: int | None = None,
     own_scale: float = 1.0,
     cross_scale: float = 1.0,
@@ -209,6 +215,10 @@ def fuse(
         for cid in defining:
             scores[cid] += config.definition_weight
         ranks.append(("defines", dict.fromkeys(defining, 1)))
+    if headed and config.heading_weight and config.fusion != "rrf":
+        for cid in headed:
+            scores[cid] += config.heading_weight
+        ranks.append(("heading", dict.fromkeys(headed, 1)))
     ordered = sorted(scores.items(), key=lambda x: -x[1])
     if limit is not None:
         ordered = ordered[:limit]

@@ -538,3 +538,22 @@ def test_an_outside_files_owner_is_looked_up_under_the_write_lock(fake_kb, tmp_p
     report = fake_kb.ingest_paths([outside])
     other.close()
     assert report.added == ["notes"] and blocked == [True]
+
+
+def test_a_query_naming_only_concepts_lifts_the_passages_headed_by_them(fake_kb):
+    """QA16 F6: about 25 passages named cross-selling, all with full concept coverage,
+    and which came first was down to small dense and BM25 differences. A passage under
+    a heading that is about what the query names ("Downstream Marketing Examples" for
+    "Beispiele für Downstream-Marketing") gets the `heading` signal."""
+    def headed(query: str) -> set[str]:
+        return {s for h in fake_kb.search(query, k=40).hits if "heading" in h.signals
+                for s in h.sections}
+
+    examples = headed("Beispiele für Downstream-Marketing")
+    assert "Downstream Marketing Examples" in examples
+    assert "Upstream Marketing Examples" not in examples  # "Marketing" is no concept
+    assert "3.2. 번들링" in headed("bundling")
+    # A heading that names the concept among more words is about those words.
+    assert not any("성공 사례" in s for s in headed("cross-selling"))
+    # A query that says more than the glossary knows is about that too.
+    assert headed("upstream marketing in retail banking") == set()
