@@ -864,6 +864,81 @@ def _remove(kb: KnowledgeBase, article_id: str) -> None:
         _tidy(note.parent)
 
 
+@dataclass(frozen=True)
+class Restored:
+    """A removed article put back: its id, the corpus file it is read from again, the
+    file in .removed/ it came from, its passages and translations."""
+
+    article_id: str
+    file: str  # under the corpus directory
+    removed_file: str  # under the corpus directory, as it was
+    chunks: int
+    family: list[dict[str, object]]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"ok": True, "restored": self.article_id, "file": self.file,
+                "removed_file": self.removed_file, "chunks": self.chunks,
+                "family": self.family}
+
+
+def restore(kb: KnowledgeBase, article_id: str) -> Restored:
+    """Put the last removed file of ``article_id`` back into the corpus, as it was (its
+    bytes: a hand-written Markdown file keeps its markup), and index it again. QA17: a
+    removal could be undone only on the server's disk, with ``kb add`` on that file.
+
+    Raises:
+        ConflictError: the article is in the knowledge base, or a file of its name is
+            in the corpus (``kb ingest`` reads that one).
+        NotFoundError: no removed file of this id in ``.removed/``.
+        BadInputError: the file does not read as an article (what ingest says).
+    """
+    article_id = same_id(article_id)
+    root = kb.settings.corpus_dir
+    with kb.writing():
+        recover_pending(kb)
+        if kb.store.article(article_id) is not None:
+            raise ConflictError(f"the article {article_id!r} is in the knowledge base; "
+                                "nothing to restore", article_id=article_id, reason="exists")
+        removed = _last_removed(kb, article_id)
+        if removed is None:
+            raise NotFoundError(f"no removed article {article_id!r} in "
+                                f"{root / REMOVED}: nothing to restore")
+        target = root / f"{article_id}{removed.suffix}"
+        if target.exists():
+            raise ConflictError(f"{target.name} is in the corpus directory already; run "
+                                "`kb ingest` to index it", article_id=article_id,
+                                reason="exists")
+        shutil.copy2(removed, target)  # removed from .removed/ once indexed
+        try:
+            report = kb.ingest_paths([target])
+            if report.errors:
+                raise BadInputError(f"{removed.name} cannot be restored: "
+                                    f"{report.errors[0].message}")
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        removed.unlink(missing_ok=True)
+    detect_translations(kb, article_id)  # its links went with it
+    family = family_of(kb, article_id)
+    return Restored(article_id, target.name, f"{REMOVED}/{removed.name}",
+                    len(kb.store.article_chunks(article_id)), family)
+
+
+def _last_removed(kb: KnowledgeBase, article_id: str) -> Path | None:
+    """The newest file a removal set aside for ``article_id`` (not a replaced or failed
+    save's copy)."""
+    moved = re.compile(re.escape(article_id) + r"\.(\d+)(\.[^.]+)")
+    found = []
+    try:
+        for path in (kb.settings.corpus_dir / REMOVED).glob(f"{glob.escape(article_id)}.*"):
+            m = moved.fullmatch(path.name)
+            if m and m.group(2) in ARTICLE_SUFFIXES + EXTRACTED_SUFFIXES:
+                found.append((int(m.group(1)), path))
+    except OSError:
+        return None
+    return max(found)[1] if found else None
+
+
 # -- translation families -------------------------------------------------------------
 SentenceCache = dict[str, tuple[list[tuple[int, int]], np.ndarray]]
 Centroids = tuple[list[str], list[str], np.ndarray]  # article ids, languages, unit vectors

@@ -743,6 +743,26 @@ def remove(ctx: click.Context, article_id: str) -> None:
 
 
 @cli.command()
+@click.argument("article_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handle_errors
+def restore(ctx: click.Context, article_id: str, as_json: bool) -> None:
+    """Put a removed article back: its last file in corpus/.removed/ returns to the
+    corpus as it was, and is indexed again."""
+    from kb import adding
+
+    res = adding.restore(_open(ctx, must_exist=True), article_id)
+    if as_json:
+        click.echo(json.dumps(res.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"restored {res.article_id} from {res.removed_file} to {res.file} "
+               f"({res.chunks} passages)")
+    for f in res.family:
+        click.echo(f"  translation: {f['article_id']} [{f['lang']}]")
+
+
+@cli.command()
 @click.option("--detect", is_flag=True, help="Run detection for every article first.")
 @click.pass_context
 @handle_errors

@@ -1411,7 +1411,8 @@ class KnowledgeBase:
 
             if adding.was_removed(self, article_id):  # an old citation link: say so
                 raise NotFoundError(f"the article {article_id!r} was removed from the "
-                                    "knowledge base (its file is kept in corpus/.removed/)")
+                                    "knowledge base (its file is kept in corpus/.removed/; "
+                                    f"`kb restore {article_id}` puts it back)")
             raise NotFoundError(f"no article with id {article_id!r}",
                                 suggestions=self._close_articles(article_id))
         chunks = self.store.article_chunks(article_id)

@@ -359,3 +359,61 @@ def test_a_long_save_refused_as_stale_in_its_job_comes_back_ready_to_save_again(
     assert r.status_code == 412 and "changed since you opened it" in r.text
     form = _edit_form(r.text)
     assert form["text"] == "The long text typed." and form["version"] == _version(client)
+
+
+# -- undoing a removal ---------------------------------------------------------------------
+def test_a_removed_article_comes_back_as_its_file_was(client, lib, referral):
+    """QA17 F5: a removal could be undone only on the server's disk (`kb add` on the
+    file in .removed/). Restored, the hand-written file is back byte for byte."""
+    assert client.delete("/api/articles/referral", headers=AUTH).status_code == 200
+    assert not referral.exists()
+    assert client.post("/api/articles/referral/restore").status_code == 401
+    r = client.post("/api/articles/referral/restore", headers=AUTH)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["restored"] == "referral" and body["file"] == "referral.md"
+    assert body["removed_file"].startswith(".removed/referral.") and body["chunks"] >= 1
+    assert referral.read_bytes() == MARKDOWN
+    assert not (lib.settings.corpus_dir / body["removed_file"]).exists()
+    assert client.get("/api/search", params={"q": "friend's second purchase"}).json()[
+        "hits"][0]["article_id"] == "referral"
+    # Nothing more to restore, and a knowledge base article is not restored over.
+    again = client.post("/api/articles/referral/restore", headers=AUTH)
+    assert_error(again, 409)
+    assert_error(client.post("/api/articles/nothing-here/restore", headers=AUTH), 404)
+
+
+def test_the_library_notice_of_a_removal_undoes_it(client, lib):
+    page = client.get("/add?edit=retention").text
+    assert 'action="/articles/retention/remove"' in page
+    r = client.post("/articles/retention/remove", data={"token": TOKEN, "confirm": "yes"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    notice = client.get(r.headers["location"]).text
+    assert 'action="/articles/retention/restore"' in notice
+    wrong = client.post("/articles/retention/restore", data={"token": "nope"})
+    assert wrong.status_code in (401, 403) and 'id="restore-error"' in wrong.text
+    assert lib.store.article("retention") is None
+    done = client.post("/articles/retention/restore", data={"token": TOKEN},
+                       follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/articles/retention")
+    assert "Restored: the article is searchable now" in client.get(done.headers["location"]).text
+    assert lib.store.article("retention") is not None
+
+
+def test_kb_restore(lib, referral, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    monkeypatch.setenv("KB_INDEX_DIR", str(lib.index_dir))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(lib.settings.corpus_dir))
+    monkeypatch.setenv("KB_MODEL", "fake")
+    adding.remove(lib, "referral")
+    lib.close()
+    out = CliRunner().invoke(cli, ["restore", "referral"])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("restored referral from .removed/referral.")
+    assert referral.read_bytes() == MARKDOWN
+    twice = CliRunner().invoke(cli, ["restore", "referral"])
+    assert twice.exit_code != 0 and "is in the knowledge base" in twice.output

@@ -300,6 +300,17 @@ def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str,
     return {"ok": True, "deleted": article_id}
 
 
+@router.post("/api/articles/{article_id}/restore", tags=["write"],
+             summary="Put a removed article back", dependencies=[Depends(writer)],
+             response_model=None, responses=ok(schemas.RestoreOut) | errors(401, 403, 404, 409))
+def restore_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str, Any]:
+    """The article's last file in `.removed/` returns to the corpus as it was, and is
+    indexed again (its passages get new ids). 409 when the article is in the knowledge
+    base, 404 when nothing of that id was removed. Needs the admin token."""
+    with request.app.state.write_lock:
+        return adding.restore(kb, article_id).to_dict()
+
+
 # -- concepts: the glossary ------------------------------------------------------------
 class ConceptIn(BaseModel):
     """A concept to add or replace (the OpenAPI body; uploads.read_concept reads and

@@ -123,7 +123,8 @@ def _saved_flash(request: Request, article_id: str) -> dict[str, Any] | None:
         return None
     notes, similar = flash.get("notes"), flash.get("similar")
     return {
-        "saved": flash["saved"] if flash.get("saved") in ("replaced", "unchanged") else "added",
+        "saved": (flash["saved"] if flash.get("saved") in ("replaced", "unchanged", "restored")
+                  else "added"),
         "notes": [n for n in notes if isinstance(n, str)][:10] if isinstance(notes, list) else [],
         "similar": similar if isinstance(similar, str) else None,
     }
@@ -226,6 +227,7 @@ def library_page(
     # of any id that does not exist (QA10: "the-whole-knowledge-base").
     own = request.cookies.get(REMOVED) == _removed_cookie(removed or "")
     ctx["removed"] = removed if removed and own and not kb.store.article(removed) else None
+    ctx["can_restore"] = uploads.writes_enabled(request.app.state.settings)
     response = render(request, "library.html", "library", ctx)
     if REMOVED in request.cookies:
         response.delete_cookie(REMOVED, path="/library")
@@ -266,6 +268,26 @@ def remove_submit(
     done.set_cookie(REMOVED, _removed_cookie(article_id), max_age=300, path="/library",
                     httponly=True, samesite="lax")
     return done
+
+
+@router.post("/articles/{article_id}/restore", response_class=HTMLResponse)
+def restore_submit(
+    request: Request, kb: KB, article_id: Annotated[str, Path(min_length=1, max_length=200)],
+    form: Annotated[dict[str, str], Depends(remove_form)],
+) -> Response:
+    """Undo a removal from the library's notice: the article's file comes back from
+    ``.removed/`` as it was, as ``kb restore`` and the API do (QA17: only the server's
+    disk could undo it)."""
+    settings = request.app.state.settings
+    try:
+        uploads.authorize(settings, form.get("token"))
+        with request.app.state.write_lock:
+            done = adding.restore(kb, article_id)
+    except KBError as exc:  # the notice again, with why, to try again
+        ctx = views.library_context(kb)
+        ctx.update(removed=article_id, can_restore=True, restore_error=exc)
+        return render(request, "library.html", "library", ctx, status_code=exc.status)
+    return _to_saved(done.article_id, "restored", [], None)
 
 
 @router.get("/concepts", response_class=HTMLResponse)

@@ -184,6 +184,15 @@ class ArticleOut(_Body):
     family: list[Relative] = Field(description="Its translations in other languages.")
 
 
+class RestoreOut(_Body):
+    ok: bool
+    restored: str = Field(description="The article's id.")
+    file: str = Field(description="Its corpus file again, under the corpus directory.")
+    removed_file: str = Field(description="Where the removal had kept it.")
+    chunks: int
+    family: list[Relative] = Field(description="Its translations, found again.")
+
+
 class Translation(_Body):
     article_id: str
     score: float

@@ -446,7 +446,7 @@ def article_context(
     saved_notes: Sequence[str] = (), similar: str | None = None, editable: bool = False,
     passage: int | None = None, hp: str | None = None,
 ) -> dict[str, Any]:
-    """The article page; ``saved`` ("added", "replaced" or "unchanged") adds the Add
+    """The article page; ``saved`` ("added", "replaced", "restored" or "unchanged") adds the Add
     page's notice,
     with ``saved_notes``, what the save said to check, and a link to ``similar``, the
     article the save found it much like; ``editable`` (writes are enabled)
@@ -512,7 +512,7 @@ def _saved_notice(kb: KnowledgeBase, saved: str, n_chunks: int, family: list[dic
         return {"similar": None, "notes": [], "family": [], "no_family": "",
                 "text": "Nothing changed: the text and its details are the ones stored, "
                         "so nothing was saved."}
-    verb = "Replaced" if saved == "replaced" else "Added"
+    verb = {"replaced": "Replaced", "restored": "Restored"}.get(saved, "Added")
     other = kb.store.article(similar) if similar else None  # gone since: no link
     return {
         "similar": {"href": article_href(other["id"]), "title": other["title"],
