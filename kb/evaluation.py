@@ -43,12 +43,14 @@ def variants(shipped: SearchConfig) -> dict[str, SearchConfig]:
     return {
         # BM25 with the language's own analyzer, in the query's language only.
         "bm25": replace(shipped, dense_weight=0.0, cross_lexical_weight=0.0,
-                        concept_weight=0.0, definition_weight=0.0, lexical_weight=1.0,
+                        concept_weight=0.0, definition_weight=0.0, heading_weight=0.0,
+                        lexical_weight=1.0,
                         lexical_weight_by_lang={}),
         # Plain dense e5: raw cosine over all languages.
         "dense": replace(shipped, center=0.0, sentence_weight=0.0, lexical_weight=0.0,
                          lexical_weight_by_lang={}, cross_lexical_weight=0.0,
-                         concept_weight=0.0, definition_weight=0.0, dense_weight=1.0),
+                         concept_weight=0.0, definition_weight=0.0, heading_weight=0.0,
+                         dense_weight=1.0),
         "hybrid": shipped,
     }
 
