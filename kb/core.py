@@ -1194,21 +1194,33 @@ class KnowledgeBase:
                 dense: list[tuple[int, float]],
                 lex_lists: dict[str, list[tuple[int, float]]]) -> set[int]:
         """The best-ranked candidates under a heading that is about what the query names:
-        one of its ``concepts``, and at least HEADING_SHARE of its words terms of the
-        ``named`` ones ("What is Upstream Marketing?", "3.2. 번들링", "1. 크로스셀링의
-        중요성"; not "6. 성공 사례 분석: 크로스셀링으로 매출을 극대화한 기업들")."""
+        it names one of the query's ``concepts`` by a whole term, with its article's
+        title it names all it names (question words too: "Benefits of Downstream
+        Marketing", not "What is Downstream Marketing?", for "What are the benefits of
+        downstream marketing?"), and more than HEADING_SHARE of its words are terms of
+        those ("What is Upstream Marketing?", "3.2. 번들링"; "5.1. 주요
+        성과 지표 정의하기" in the cross-selling article for "cross-selling KPIs", not for
+        "How do you measure the success of upstream marketing?"; not "6. 성공 사례 분석:
+        크로스셀링으로 매출을 극대화한 기업들")."""
         ids = {c for c, _ in dense[:DEFINITION_CANDIDATES]} | {
             c for ranked in lex_lists.values() for c, _ in ranked[:DEFINITION_CANDIDATES]}
+        if not self._titles:
+            self._titles = self.store.titles()
         out = set()
         for cid, row in self.store.chunks(sorted(ids)).items():
             words = _concept_words(named, row.lang)
-            terms = [_word_terms(t, row.lang) for c in concepts for t in c.terms.get(row.lang, ())]
+            own = [[_word_terms(t, row.lang) for t in c.terms.get(row.lang, ())]
+                   for c in concepts]
+            every = [[_word_terms(t, row.lang) for t in c.terms.get(row.lang, ())]
+                     for c in named]
+            title = _word_terms(self._titles.get(row.article_id, ""), row.lang)
             for heading in chunking.sections(row.text, row.section):
                 # Counted by the heading's own words: Kiwi splits 크로스셀링 in three, which
                 # made "크로스셀링과의 통합 전략" three fifths cross-selling.
                 analysed = [t for t in (_word_terms(w, row.lang) for w in heading.split()) if t]
                 held = frozenset().union(*analysed)
-                if (any(t and t <= held for t in terms)  # a whole term, not "marketing"
+                if (any(t and t <= held for ts in own for t in ts)  # not "marketing"
+                        and all(any(t and t <= held | title for t in ts) for ts in every)
                         and sum(words.issuperset(t) for t in analysed) > HEADING_SHARE
                         * len(analysed)):
                     out.add(cid)
