@@ -939,6 +939,28 @@ def _last_removed(kb: KnowledgeBase, article_id: str) -> Path | None:
     return max(found)[1] if found else None
 
 
+def same_text_notes(kb: KnowledgeBase, article_ids: Sequence[str]) -> list[str]:
+    """A note for each of ``article_ids`` whose text another article has word for word:
+    a corpus file renamed and ingested again is a second article (QA17 F7: "1 new, 0
+    errors", and both searched), and the first one's file is gone."""
+    notes = []
+    for aid in article_ids:
+        row = kb.store.article(aid)
+        if row is None:
+            continue
+        for other in kb.store.conn.execute(
+                "SELECT id, path FROM articles WHERE text = ? AND id != ? ORDER BY id",
+                (row["text"], aid)):
+            gone = not other["path"] or not Path(other["path"]).is_file()
+            notes.append(
+                f"{aid} has the very text of {other['id']}, whose file "
+                + (f"{other['path'] or '(none)'} is gone: a renamed file? `kb remove "
+                   f"{other['id']}` leaves one" if gone else
+                   f"{other['path']} is still there: two copies; search lists the second "
+                   "under the first, `kb remove` one of them to keep one"))
+    return notes
+
+
 # -- translation families -------------------------------------------------------------
 SentenceCache = dict[str, tuple[list[tuple[int, int]], np.ndarray]]
 Centroids = tuple[list[str], list[str], np.ndarray]  # article ids, languages, unit vectors

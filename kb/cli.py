@@ -223,6 +223,8 @@ def ingest(
         f"{len(report.unchanged)} unchanged article(s); {_embedded(report)} in "
         f"{report.seconds:.1f}s; {len(report.errors)} error(s)"
     )
+    for note in adding.same_text_notes(kb, report.added):
+        click.echo(f"note: {note}", err=True)
     if not no_families and (report.added or report.updated):
         for a, b, score in adding.link_new(kb, report.added + report.updated):
             click.echo(f"translation family: {a} ~ {b} (translation score {score:.2f})")

@@ -632,3 +632,22 @@ def test_progress_on_a_terminal_of_unknown_width_prints_lines(monkeypatch):
         update("embedding", 4, 4)
     assert re.search(r"^ingest: embedding 4/4 text\(s\) in [\d.]+s$", err.getvalue(), re.M)
     assert "\r" not in err.getvalue()
+
+
+def test_ingest_says_when_a_new_article_has_the_text_of_another(run, tmp_path, monkeypatch):
+    """QA17 F7: a corpus file renamed and ingested again became a second article, with
+    "1 new, 0 errors" and both searched."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    monkeypatch.setenv("KB_CORPUS_DIR", str(corpus))
+    text = ("# Referral notes\n\nReferred customers stay longer and buy more often than "
+            "others, so a reward for both sides pays for itself within a year.\n")
+    (corpus / "referral-notes.md").write_text(text)
+    assert "note:" not in run("ingest").stderr
+    (corpus / "referral-notes.md").rename(corpus / "referrals.md")
+    res = run("ingest")
+    assert res.exit_code == 0
+    assert ("note: referrals has the very text of referral-notes, whose file "
+            in res.stderr and "is gone: a renamed file?" in res.stderr)
+    (corpus / "copy.md").write_text(text)
+    assert "two copies" in run("ingest").stderr
