@@ -18,17 +18,13 @@ from kb.articles import parse_article
 from kb.errors import StaleError
 from web.app import create_app
 
-from .test_web_writes import AUTH, TOKEN, _open, assert_error
+from . import test_web_writes
+from .test_web_writes import AUTH, TOKEN, assert_error
+
+lib = test_web_writes.lib  # the fixture: a writable copy of the fake index and corpus
 
 TEXT = ("Customer retention\n\nWinning back a lapsed customer costs between five and fifteen "
         "percent of what a new one costs. Retention programmes pay for themselves.")
-
-
-@pytest.fixture
-def lib(tmp_path, fake_kb_dir, fake_encoder):
-    kb = _open(tmp_path, fake_kb_dir, fake_encoder, TOKEN)
-    yield kb
-    kb.close()
 
 
 @pytest.fixture
