@@ -99,6 +99,11 @@ def _concept_words(concepts: Sequence[Concept], lang: str) -> frozenset[str]:
                                *(t for run in lexical.phrase_runs(term, lang) for t in run)))
 
 
+def _term_words(concept: Concept, lang: str) -> list[frozenset[str]]:
+    """Each of ``concept``'s terms in ``lang`` as its analysed words (none empty)."""
+    return [w for t in concept.terms.get(lang, ()) if (w := _word_terms(t, lang))]
+
+
 def _word_terms(text: str, lang: str) -> frozenset[str]:
     """``text``'s analysed terms, without numbers and Vietnamese syllable pairs."""
     return frozenset(t for t in lexical.analyze_cached(text, lang)
@@ -188,6 +193,8 @@ class KnowledgeBase:
         # Whether a chunk says what a concept is (kb.definitions), likewise: reading the
         # candidates' texts cost a third of a definitional question's search.
         self._defines: dict[tuple[int, str], bool] = {}
+        # chunk id -> (language, title's and headings' analysed words): _heading_words
+        self._headings: dict[int, tuple[str, frozenset[str], list[list[frozenset[str]]]]] = {}
         self._glossary: Glossary | None = None
         self._glossary_stamp: tuple[int, ...] | None = None
         self._glossary_lock = threading.Lock()
@@ -811,7 +818,7 @@ class KnowledgeBase:
             json.dumps({"version": version, "dir": name, "format": DERIVED_FORMAT}),
         )
         self._vectors, self._lexical, self._loaded_version = vectors, lex, version
-        self._titles, self._terms, self._defines = {}, {}, {}
+        self._titles, self._terms, self._defines, self._headings = {}, {}, {}, {}
         self._write_manifest(changed=None if full else changed)
         remove_stale_derived(self.index_dir, keep=name)
 
@@ -960,7 +967,7 @@ class KnowledgeBase:
             loaded, published = self._build_derived(None, None), version
         self._vectors, self._lexical = loaded
         self._loaded_version = published
-        self._titles, self._terms, self._defines = {}, {}, {}
+        self._titles, self._terms, self._defines, self._headings = {}, {}, {}, {}
         return loaded
 
     def _current(self, version: int) -> tuple[VectorIndex, lexical.LexicalIndex] | None:
@@ -1204,28 +1211,47 @@ class KnowledgeBase:
         크로스셀링으로 매출을 극대화한 기업들")."""
         ids = {c for c, _ in dense[:DEFINITION_CANDIDATES]} | {
             c for ranked in lex_lists.values() for c, _ in ranked[:DEFINITION_CANDIDATES]}
-        if not self._titles:
-            self._titles = self.store.titles()
         out = set()
-        for cid, row in self.store.chunks(sorted(ids)).items():
-            words = _concept_words(named, row.lang)
-            own = [[_word_terms(t, row.lang) for t in c.terms.get(row.lang, ())]
-                   for c in concepts]
-            every = [[_word_terms(t, row.lang) for t in c.terms.get(row.lang, ())]
-                     for c in named]
-            title = _word_terms(self._titles.get(row.article_id, ""), row.lang)
-            for heading in chunking.sections(row.text, row.section):
-                # Counted by the heading's own words: Kiwi splits 크로스셀링 in three, which
-                # made "크로스셀링과의 통합 전략" three fifths cross-selling.
-                analysed = [t for t in (_word_terms(w, row.lang) for w in heading.split()) if t]
+        by_lang: dict[str, tuple[frozenset[str], list[frozenset[str]],
+                                 list[list[frozenset[str]]]]] = {}
+        for cid, (lang, title, headings) in self._heading_words(ids).items():
+            if lang not in by_lang:
+                by_lang[lang] = (
+                    _concept_words(named, lang),
+                    [t for c in concepts for t in _term_words(c, lang)],
+                    [_term_words(c, lang) for c in named])
+            words, own, every = by_lang[lang]
+            for analysed in headings:
                 held = frozenset().union(*analysed)
-                if (any(t and t <= held for ts in own for t in ts)  # not "marketing"
-                        and all(any(t and t <= held | title for t in ts) for ts in every)
+                if (any(t <= held for t in own)  # a whole term, not "marketing"
+                        and all(any(t <= held | title for t in ts) for ts in every)
                         and sum(words.issuperset(t) for t in analysed) > HEADING_SHARE
                         * len(analysed)):
                     out.add(cid)
                     break
         return out
+
+    def _heading_words(
+        self, ids: set[int]
+    ) -> dict[int, tuple[str, frozenset[str], list[list[frozenset[str]]]]]:
+        """Each chunk's language, its article title's analysed terms, and the headings it
+        runs through, each as its words' analysed terms (counted by the heading's own
+        words: Kiwi splits 크로스셀링 in three, which made "4.2. 크로스셀링과의 통합 전략"
+        three fifths cross-selling). Kept until the next publish: worked out on every
+        query, they cost the seed questions 2 ms a search (make bench)."""
+        known = self._headings  # another thread may swap in a new dict meanwhile
+        missing = sorted(i for i in ids if i not in known)
+        if missing:
+            if len(known) > 50_000:  # bounded: one entry per chunk seen
+                known = self._headings = {}
+            if not self._titles:
+                self._titles = self.store.titles()
+            for cid, row in self.store.chunks(missing).items():
+                known[cid] = (
+                    row.lang, _word_terms(self._titles.get(row.article_id, ""), row.lang),
+                    [[t for t in (_word_terms(w, row.lang) for w in heading.split()) if t]
+                     for heading in chunking.sections(row.text, row.section)])
+        return {i: known[i] for i in ids if i in known}
 
     def _defining(self, concept: Concept, dense: list[tuple[int, float]],
                   lex_lists: dict[str, list[tuple[int, float]]]) -> set[int]:
