@@ -166,7 +166,7 @@ class Evaluator:
         configs = variants(self.config) | self.extra
         results: dict[str, dict[str, Metrics]] = {v: defaultdict(Metrics) for v in configs}
         vecs = kb.encoder.encode([q.text for q in queries], kind="query", batch_size=64)
-        vectors, _ = kb._ensure_fresh()
+        vectors, lex_index = kb._ensure_fresh()
         langs = vectors.langs
         labels = self._label_map(kb, chunk_level)
         for q, vec in zip(queries, vecs, strict=True):
@@ -175,6 +175,7 @@ class Evaluator:
                                                                        langs)
             denses = {(self.config.center, self.config.sentence_weight): dense}
             own_scale = kb.own_lexical_scale(qlang, langs)
+            cross_norm = "zscore" if kb._names_only(q.text, qlang, lex_index) else None
             half = "dev" if zlib.crc32(q.text.encode()) % 2 == 0 else "test"
             for name, cfg in configs.items():
                 key = (cfg.center, cfg.sentence_weight)
@@ -184,7 +185,8 @@ class Evaluator:
                                                 candidates=cfg.candidates,
                                                 sentence_weight=cfg.sentence_weight)
                 fused = fuse(denses[key], lex, qlang, cfg, coverage, defining=defining,
-                             headed=headed, limit=30, own_scale=own_scale, cross_scale=share)
+                             headed=headed, cross_norm=cross_norm, limit=30,
+                             own_scale=own_scale, cross_scale=share)
                 ranked = list(dict.fromkeys(labels[s.chunk_id] for s in fused))
                 results[name][q.group].add(ranked, q.relevant)
                 results[name]["all"].add(ranked, q.relevant)

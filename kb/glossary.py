@@ -136,6 +136,22 @@ class Glossary:
         return {t: frozenset(ls) for t, ls in langs.items() if t}
 
     def match(self, query: str) -> list[Concept]:
+        """Concepts whose terms (in any language) occur in ``query``, in glossary order
+        (the last few queries' kept: search asks more than once).
+        """
+        found = self._matched.get(query)
+        if found is None:
+            found = self._match(query)
+            if len(self._matched) > 64:
+                self._matched.clear()
+            self._matched[query] = found
+        return list(found)
+
+    @cached_property
+    def _matched(self) -> dict[str, list[Concept]]:
+        return {}
+
+    def _match(self, query: str) -> list[Concept]:
         """Concepts whose terms (in any language) occur in ``query``, in glossary order.
 
         Looked up from the query's side (its tokens, its 4-character windows) rather than

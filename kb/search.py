@@ -162,13 +162,15 @@ def fuse(
     limit: int | None = None,
     own_scale: float = 1.0,
     cross_scale: float = 1.0,
+    cross_norm: str | None = None,
 ) -> list[Scored]:
     """Combine the rankings: a weighted sum of normalised scores (``linear``: dense
     z-scores over the candidates, BM25 over each list's best, concept coverage in
     [0, 1]) or weighted reciprocal-rank fusion (``rrf``). Only the best ``limit``
     (all when None) are returned. ``own_scale`` scales the BM25 weight in the query's
     language (KnowledgeBase.own_lexical_scale), ``cross_scale`` the glossary's lists in
-    the other languages (the share of the query its concepts are).
+    the other languages (the share of the query its concepts are); ``cross_norm``
+    overrides how those lists are scaled (z-scored for a query of glossary names only).
 
     Each signal's ranks are kept per list and read only for the returned results: a
     dict of signals for each of the ~200 candidates was half of fusion's time.
@@ -191,8 +193,8 @@ def fuse(
         if not weight or not ranked:
             continue
         norm = config.lexical_norm
-        if lang != query_lang and config.cross_lexical_norm:
-            norm = config.cross_lexical_norm
+        if lang != query_lang and (cross_norm or config.cross_lexical_norm):
+            norm = cross_norm or config.cross_lexical_norm
         if config.fusion == "rrf":
             parts = [1.0 / (config.rrf_k + r) for r in range(1, len(ranked) + 1)]
         elif norm == "zscore":

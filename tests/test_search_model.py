@@ -124,3 +124,14 @@ def test_search_marks_the_query_words_in_each_hit_in_its_own_language(
     assert lang == "ko" and sentence.startswith("번들링은") and set(marked) == {"번들링"}
     lang, sentence, marked = shown("Google Analytics")[0]
     assert lang == "en" and "Google Analytics" in sentence and marked == ["Google Analytics"]
+
+
+def test_a_query_of_glossary_names_only_finds_the_brand_in_another_script(
+        real_kb: KnowledgeBase):
+    """QA16 F3: "Gmarket" reached its only passage (지마켓) through the glossary's Korean
+    list alone, which fusion scaled to 1 at most: it was 9th under English passages
+    e5 put near it, and "G-Market" 7th. For a query of names only, the carried lists
+    are z-scored, as the query's own language's list is."""
+    for query in ("Gmarket", "G-Market", "구글 애널리틱스"):
+        top = real_kb.search(query, k=3, translations="fold").hits[0]
+        assert any(name in top.text for name in ("지마켓", "Google Analytics")), query
