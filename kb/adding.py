@@ -727,18 +727,30 @@ REMOVED = ".removed"  # removed articles' and replaced files, under the corpus
 REPLACED = ".replaced"  # the tag of a file a save replaced, in REMOVED
 
 
-def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "", *, copy: bool = False) -> Path:
+def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "", *, copy: bool = False,
+               stem: str | None = None) -> Path:
     """Move (``copy``: copy) a corpus file to ``.removed/<stem>.<time><tag><suffix>`` (a
-    name never reused), where nothing reads it but a person can get it back. A copy,
-    not a hard link: an editor saving the corpus file in place would change it too."""
+    name never reused; ``stem``: the file's own by default), where nothing reads it but
+    a person can get it back. A copy, not a hard link: an editor saving the corpus file
+    in place would change it too."""
     trash = kb.settings.corpus_dir / REMOVED
     trash.mkdir(exist_ok=True)
-    moved = trash / f"{path.stem}.{time.time_ns()}{tag}{path.suffix}"
+    moved = trash / f"{stem or path.stem}.{time.time_ns()}{tag}{path.suffix}"
     if copy:
         shutil.copy2(path, moved)
     else:
         path.replace(moved)
     return moved
+
+
+def _keep_stored(kb: KnowledgeBase, article_id: str) -> Path:
+    """Write the article the index holds, as a corpus file would hold it, to
+    ``.removed/<id>.<time>.md``."""
+    trash = kb.settings.corpus_dir / REMOVED
+    trash.mkdir(exist_ok=True)
+    kept = trash / f"{article_id}.{time.time_ns()}.md"
+    atomic_write_text(kept, corpus_file.full_text(kb.stored_article(article_id)))
+    return kept
 
 
 def was_removed(kb: KnowledgeBase, article_id: str) -> bool:
@@ -843,21 +855,30 @@ def _remove(kb: KnowledgeBase, article_id: str) -> None:
     note = _write_pending(kb, f"{article_id}{REMOVING}", article_id, "could not write in",
                           "nothing was removed")
     path = existing_file(kb, article_id)
-    moved = None
+    moved = written = None
     try:
-        if path is not None:
-            try:
-                moved = _set_aside(kb, path)
-            except OSError as exc:
-                raise StorageError(
-                    f"could not move {path.name} to {kb.settings.corpus_dir / REMOVED}: "
-                    f"{exc.strerror or exc}; nothing was removed"
-                ) from exc
+        try:
+            if path is not None:
+                # Kept under the article's id, which restore() looks for: a file's name
+                # need not be its id (an "id:" header, "Tiếp thị MXH.txt"; QA18).
+                moved = _set_aside(kb, path, stem=article_id)
+            else:
+                # Ingested from outside the corpus and gone there, or kept by a reindex:
+                # the index holds its only copy, which a removal would destroy (QA18).
+                written = _keep_stored(kb, article_id)
+        except OSError as exc:
+            what = f"move {path.name} to" if path is not None else f"keep {article_id} in"
+            raise StorageError(
+                f"could not {what} {kb.settings.corpus_dir / REMOVED}: "
+                f"{exc.strerror or exc}; nothing was removed"
+            ) from exc
         try:
             kb.remove(article_id)
         except BaseException:
             if moved is not None:
                 moved.replace(path)  # type: ignore[arg-type]
+            if written is not None:
+                written.unlink(missing_ok=True)
             raise
     finally:
         note.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ Every test works on a private copy of the fake index and a temporary corpus dire
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -413,3 +414,37 @@ def test_kb_restore(lib, referral, monkeypatch):
     assert referral.read_bytes() == MARKDOWN
     twice = CliRunner().invoke(cli, ["restore", "referral"])
     assert twice.exit_code != 0 and "is in the knowledge base" in twice.output
+
+
+def test_restore_finds_an_article_whose_id_is_not_its_file_name(lib):
+    """QA18 F1: removal kept the file under its name (pricing-notes), restore looked for
+    its id (pricing-2025) and answered that nothing was removed."""
+    path = lib.settings.corpus_dir / "pricing-notes.md"
+    raw = (b"---\ntitle: Pricing notes 2025\nid: pricing-2025\n---\n"
+           b"Decoy pricing adds a third option that makes the second look cheap.\n")
+    path.write_bytes(raw)
+    assert not lib.ingest_paths([path]).errors and lib.store.article("pricing-2025")
+    adding.remove(lib, "pricing-2025")
+    assert not path.exists()
+    done = adding.restore(lib, "pricing-2025")
+    assert done.file == "pricing-2025.md" and lib.store.article("pricing-2025") is not None
+    assert (lib.settings.corpus_dir / done.file).read_bytes() == raw
+
+
+def test_removing_an_article_whose_file_is_gone_keeps_its_text(lib, tmp_path):
+    """QA18 F2: an article ingested from outside the corpus, its file deleted since, had
+    its only copy in the index, and a removal destroyed it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    memo = outside / "ext-memo.md"
+    memo.write_text("---\ntitle: External memo\ntags: [ops]\n---\nChurn falls when onboarding "
+                    "calls happen in the first week of a subscription.\n")
+    assert not lib.ingest_paths([memo]).errors
+    memo.unlink()
+    adding.remove(lib, "ext-memo")
+    kept = list((lib.settings.corpus_dir / adding.REMOVED).glob("ext-memo.*.md"))
+    assert len(kept) == 1 and "onboarding calls" in kept[0].read_text()
+    done = adding.restore(lib, "ext-memo")
+    row = lib.store.article("ext-memo")
+    assert done.file == "ext-memo.md" and row["title"] == "External memo"
+    assert "onboarding calls" in row["text"] and json.loads(row["tags"]) == ["ops"]
