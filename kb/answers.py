@@ -761,7 +761,13 @@ def evidence(
     idf = _idf(st, query_lang, qterms)
     # Not the glossary's brand names: counted here, "Who founded Starbucks?" and 17 more
     # of QA's unanswerable questions were found (4 answerable ones more too; stop 26).
-    concepts = _concept_tokens(kb, query, query_lang, qterms)
+    # Unless they are all the question asks: "Amazon" alone was not found while its
+    # Korean passage (아마존) came first (QA18).
+    names_only = getattr(kb, "names_only", None)
+    kinds = (frozenset({"concept", "name"})
+             if names_only is not None and names_only(query, query_lang)
+             else frozenset({"concept"}))
+    concepts = _concept_tokens(kb, query, query_lang, qterms, kinds=kinds)
     found_terms: dict[str, set[str]] = {}
     texts: dict[str, str] = {}
     for h in hits:

@@ -1087,7 +1087,7 @@ class KnowledgeBase:
         dense, lex_lists, coverage, defining, share, headed = self._signals(
             (vectors, lex), searched, qvec, qlang, search_langs)
         judged = ANSWER_PASSAGES + 1 if explain else 0  # as many as an answer reads
-        names_only = self._names_only(searched, qlang, lex)
+        names_only = self.names_only(searched, qlang, lex)
         fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, defining=defining,
                      headed=headed, cross_norm="zscore" if names_only else None,
                      limit=self._fetch(max(wanted_k, judged)),
@@ -1198,7 +1198,8 @@ class KnowledgeBase:
             headed = self._headed(named, concepts, dense, lex_lists)
         return dense, lex_lists, coverage, defining, share, headed
 
-    def _names_only(self, query: str, qlang: str, lex: lexical.LexicalIndex) -> bool:
+    def names_only(self, query: str, qlang: str,
+                   lex: lexical.LexicalIndex | None = None) -> bool:
         """Whether ``query`` is nothing but names the glossary knows ("Gmarket", "Nike
         Flyknit"): QA16 F3, a brand e5 does not know reached its Korean passage (지마켓)
         only through the glossary's list, which fusion scales to its best score, 1 at
@@ -1208,8 +1209,9 @@ class KnowledgeBase:
         if not names or any(c.card for c in named):
             return False
         framing = [c for c in named if c.kind == "word"]
+        index = lex if lex is not None else self._ensure_fresh()[1]
         return self.glossary.share(query, query_terms(query, qlang), qlang, names, framing,
-                                   lambda ws: lex.idf(qlang, ws)) >= 1.0
+                                   lambda ws: index.idf(qlang, ws)) >= 1.0
 
     def _headed(self, named: list[Concept], concepts: list[Concept],
                 dense: list[tuple[int, float]],

@@ -175,7 +175,7 @@ class Evaluator:
                                                                        langs)
             denses = {(self.config.center, self.config.sentence_weight): dense}
             own_scale = kb.own_lexical_scale(qlang, langs)
-            cross_norm = "zscore" if kb._names_only(q.text, qlang, lex_index) else None
+            cross_norm = "zscore" if kb.names_only(q.text, qlang, lex_index) else None
             half = "dev" if zlib.crc32(q.text.encode()) % 2 == 0 else "test"
             for name, cfg in configs.items():
                 key = (cfg.center, cfg.sentence_weight)

@@ -562,9 +562,9 @@ def test_a_query_naming_only_concepts_lifts_the_passages_headed_by_them(fake_kb)
 
 def test_a_query_is_names_only_when_the_glossary_names_are_all_it_asks(fake_kb):
     lex = fake_kb._ensure_fresh()[1]
-    assert fake_kb._names_only("Gmarket", "en", lex)
-    assert fake_kb._names_only("Nike Flyknit", "en", lex)
+    assert fake_kb.names_only("Gmarket", "en", lex)
+    assert fake_kb.names_only("Nike Flyknit", "en", lex)
     # A name among other words is not all the query asks about.
-    assert not fake_kb._names_only("Amazon rainforest size", "en", lex)
-    assert not fake_kb._names_only("Gmarket email", "en", lex)
-    assert not fake_kb._names_only("What is bundling?", "en", lex)
+    assert not fake_kb.names_only("Amazon rainforest size", "en", lex)
+    assert not fake_kb.names_only("Gmarket email", "en", lex)
+    assert not fake_kb.names_only("What is bundling?", "en", lex)

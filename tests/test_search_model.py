@@ -135,3 +135,14 @@ def test_a_query_of_glossary_names_only_finds_the_brand_in_another_script(
     for query in ("Gmarket", "G-Market", "구글 애널리틱스"):
         top = real_kb.search(query, k=3, translations="fold").hits[0]
         assert any(name in top.text for name in ("지마켓", "Google Analytics")), query
+
+
+def test_a_brand_asked_alone_is_answered_from_its_passage(real_kb: KnowledgeBase):
+    """QA18: "Amazon" and "Netflix" were not found while their Korean passages came
+    first; brand names count in the evidence when they are all a question asks."""
+    for query, name in (("Amazon", "아마존"), ("Netflix", "넷플릭스"), ("Gmarket", "지마켓")):
+        ans = real_kb.ask(query)
+        assert ans.found and name in ans.sentences[0].text, query
+        assert real_kb.search(query, k=3, explain=True).found, query
+    # Asked something of a brand the articles do not say, it stays unanswered.
+    assert not real_kb.ask("Who founded Starbucks?").found
