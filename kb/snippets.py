@@ -65,16 +65,16 @@ def query_runs(query: str, lang: str, concepts: Sequence[Concept] = (),
     ``lang``, and the terms in ``lang`` of the glossary ``concepts`` it names, each term
     only where all its words stand together ("묶음 판매", not every 판매). ``common``
     tells which of its own words most passages hold: those are left unmarked when it
-    has others ("Affiliate Marketing" marks Affiliate, not every Marketing)."""
+    has others, or names a concept ("Affiliate Marketing" marks Affiliate, "upstream
+    marketing" the concept's terms, not every Marketing)."""
     if lang == "vi":
         return frozenset(_vi_runs(query, concepts))
     own = [t for t in lexical.analyze_cached(query, lang) if _markable(t, lang)]
     frequent = common(own) if common else set()
-    runs = {(t,) for t in own if t not in frequent} or {(t,) for t in own}
-    for concept in concepts:
-        for term in concept.terms.get(lang, ()):
-            runs.update(lexical.phrase_runs(term, lang))
-    return frozenset(runs)
+    named = {run for c in concepts for term in c.terms.get(lang, ())
+             for run in lexical.phrase_runs(term, lang)}
+    runs = {(t,) for t in own if t not in frequent} or (set() if named else {(t,) for t in own})
+    return frozenset(runs | named)
 
 
 def _vi_runs(query: str, concepts: Sequence[Concept]) -> set[Run]:
@@ -138,9 +138,13 @@ def _common(lex: lexical.LexicalIndex, lang: str, terms: list[str]) -> set[str]:
 
 def _readable(hit: Hit, start: int, end: int) -> bool:
     """A stored sentence worth showing alone: not a table's rule line, nor a heading
-    (the heading is shown beside the snippet)."""
+    (the heading is shown beside the snippet), nor a list's lead-in ("Downstream
+    Marketing Examples:", "For example:"), which holds the words and says nothing
+    (QA18)."""
     text = hit.text[start - hit.start : end - hit.start].strip().lstrip("#").strip()
-    return bool(_WORD.search(text)) and text not in hit.sections
+    return (bool(_WORD.search(text)) and text not in hit.sections
+            and not text.endswith((":", "："))
+            and not (text.endswith("?") and len(text.split()) <= 8))
 
 
 def _markable(term: str, lang: str) -> bool:

@@ -402,6 +402,12 @@ def test_a_passage_anchor_that_names_no_passage_says_so(page):
     page.goto("/library")  # opened afresh, as a shared link is
     page.goto(f"{path}#c99999999")
     expect(page.locator("#stale-link")).to_contain_text("no longer has")
+    # QA18: a link made before links named their passage (?hl= and #c<id>, no p=) is
+    # asked again with its passage, whose quoted sentences the server then finds.
+    page.goto("/library")
+    page.goto(f"{path}?hl=0-10#c{chunk}")
+    page.wait_for_url(f"**p={chunk}**")
+    assert f"p={chunk}" in page.url and page.url.endswith(f"#c{chunk}")
 
 
 def test_two_tabs_editing_one_article_the_later_save_is_refused_with_its_text(browser, server):

@@ -568,3 +568,13 @@ def test_a_query_is_names_only_when_the_glossary_names_are_all_it_asks(fake_kb):
     assert not fake_kb.names_only("Amazon rainforest size", "en", lex)
     assert not fake_kb.names_only("Gmarket email", "en", lex)
     assert not fake_kb.names_only("What is bundling?", "en", lex)
+
+
+def test_a_snippet_is_no_list_lead_in_nor_heading(fake_kb):
+    """QA18 F6: snippets were "Downstream Marketing Examples:", "For example:",
+    "업셀링의 핵심 요소는:": a lead-in holds the query's words and says nothing."""
+    for query in ("Beispiele für Downstream-Marketing", "upstream marketing", "업셀링 예시"):
+        for hit in fake_kb.search(query, k=10, explain=True).hits:
+            if hit.snippet is not None:
+                shown = hit.text[hit.snippet[0]:hit.snippet[1]].strip()
+                assert not shown.endswith(":") and shown not in hit.sections, (query, shown)

@@ -33,6 +33,18 @@
   "use strict";
   var doc = document.querySelector("article.doc");
   if (!doc) return;
+  // A link made before links named their passage (?hl=a-b#c<id>, no p=): its article
+  // offsets mark whatever stands there after an edit (QA18). The fragment names the
+  // passage; asked again with it as p=, the server marks the quoted sentences where
+  // they stand now, or says they are gone.
+  var params = new URLSearchParams(window.location.search);
+  var anchor = /^#c([0-9]+)$/.exec(window.location.hash);
+  if (anchor && params.has("hl") && !params.has("p") && !params.has("hp")) {
+    params.set("p", anchor[1]);
+    window.location.replace(window.location.pathname + "?" + params.toString() +
+                            window.location.hash);
+    return;
+  }
   function check() {
     var hash = window.location.hash;
     if (!/^#c[0-9]+$/.test(hash) || document.getElementById(hash.slice(1))) return;
