@@ -109,7 +109,9 @@ def _edit_form(page: str) -> dict[str, str]:
     return {"edit": value("edit"), "version": value("version"), "id": value("id"),
             "title": html.unescape(value("title")), "tags": html.unescape(value("tags")),
             "source": value("source"), "lang": "en", "replace": "true", "token": TOKEN,
-            "action": "save", "text": html.unescape(text.group(1))}
+            "action": "save", "text": html.unescape(text.group(1)),
+            **{k: html.unescape(value(k)) for k in
+               ("opened_title", "opened_lang", "opened_source", "opened_tags")}}
 
 
 def test_two_edit_pages_the_stale_save_is_refused_with_the_typed_text_kept(client):
@@ -448,3 +450,24 @@ def test_removing_an_article_whose_file_is_gone_keeps_its_text(lib, tmp_path):
     row = lib.store.article("ext-memo")
     assert done.file == "ext-memo.md" and row["title"] == "External memo"
     assert "onboarding calls" in row["text"] and json.loads(row["tags"]) == ["ops"]
+
+
+def test_save_again_after_a_stale_refusal_keeps_what_the_other_editor_changed(client):
+    """QA18 F9: tab A changed the tags; tab B, opened before, changed only the title and
+    was refused, its form still showing the old tags, and its "Save again" put them
+    back. The fields B left as opened now take their current values."""
+    tab_a = _edit_form(client.get("/add", params={"edit": "retention"}).text)
+    tab_b = _edit_form(client.get("/add", params={"edit": "retention"}).text)
+    assert tab_b["opened_tags"] == "crm"
+    tab_a["tags"] = "crm, from-tab-a"
+    assert client.post("/add", data=tab_a, follow_redirects=False).status_code == 303
+    tab_b["title"] = "Customer retention, revised"
+    r = client.post("/add", data=tab_b)
+    assert r.status_code == 412 and 'id="taken-fields"' in r.text
+    refused = _edit_form(r.text)
+    assert refused["tags"] == "crm, from-tab-a"  # taken: B had not changed them
+    assert refused["title"] == "Customer retention, revised"  # B's own change stays
+    assert client.post("/add", data=refused, follow_redirects=False).status_code == 303
+    stored = client.get("/api/articles/retention").json()
+    assert stored["tags"] == ["crm", "from-tab-a"]
+    assert stored["title"] == "Customer retention, revised"

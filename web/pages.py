@@ -154,7 +154,8 @@ def _save_as_job(kb: Any, request: Request, form: uploads.ArticleInput,
     sent = {"text": form.text if form.text is not None and not form.filename else check.text,
             "article_id": form.article_id, "title": form.title, "lang": form.lang,
             "source": form.source, "tags": list(form.tags) if form.tags is not None else None,
-            "extra": {k: v for k, v in form.extra.items() if k in ("edit", "replace", "version")}}
+            "extra": {k: v for k, v in form.extra.items()
+                      if k in ("edit", "replace", "version", *uploads.OPENED)}}
     return jobs.start(
         kb.index_dir,
         lambda progress: uploads.save(kb, lock, dataclasses.replace(form, preview=False),

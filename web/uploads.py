@@ -63,11 +63,16 @@ FILLED = {"title": "title", "id": "article_id", "source": "source", "tags": "tag
 # so that another file chosen next replaces them instead of clashing or being saved
 # with the first file's source.
 AUTO = tuple(f"auto_{k}" for k in FILLED)
+# The Edit page's metadata as it was opened (hidden fields): a save refused as stale takes
+# the current value of each field its editor left as opened (QA18: "Save again" put back
+# the tags another editor had changed meanwhile).
+OPENED = ("opened_title", "opened_lang", "opened_source", "opened_tags")
 # ``version``: the Edit page's article as it was opened (If-Match, for a form).
-PAGE_FIELDS = API_FIELDS + ("action", "replace", "edit", "carried", "version") + AUTO
+PAGE_FIELDS = API_FIELDS + ("action", "replace", "edit", "carried", "version") + AUTO + OPENED
 MAX_CHARS = {"id": 120, "title": 300, "lang": 10, "source": 2000, "tags": 1000,
              "token": 500, "preview": 10, "action": 10, "replace": 10, "edit": 200,
-             "version": 100}
+             "version": 100, "opened_title": 300, "opened_lang": 10,
+             "opened_source": 2000, "opened_tags": 1000}
 # Room for the multipart boundaries and the small fields around the file or text.
 SLACK = 64 * 1024
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
@@ -347,7 +352,7 @@ async def read_article_input(
         preview=_flag("preview", fields.get("preview", False)),
         token=opt.get("token") or None,
         extra={k: _text_field(k, fields[k])
-               for k in ("action", "replace", "edit", "carried", "version", *AUTO)
+               for k in ("action", "replace", "edit", "carried", "version", *AUTO, *OPENED)
                if k in fields},
     )
     if upload is not None:

@@ -1032,7 +1032,7 @@ def add_context(
     HTML); app.js keeps it for the tab, so Save needs no second typing of it."""
     values = {"text": "", "id": "", "title": "", "lang": "auto", "source": "", "tags": "",
               "replace": False, "carried": "", "version": "",
-              **{name: "" for name in uploads.AUTO}}
+              **{name: "" for name in uploads.AUTO}, **dict.fromkeys(uploads.OPENED, "")}
     note = None
     if editing is not None:
         values.update(text=editing["text"], id=editing["id"], title=editing["title"],
@@ -1042,6 +1042,7 @@ def add_context(
                       # the stored text in the box (QA: it clashed with it).
                       carried=uploads.carried_digest(editing["text"]),
                       version=editing["version"])
+        values.update({f"opened_{k}": values[k] for k in ("title", "lang", "source", "tags")})
     if form is not None:
         values.update(
             text=form.text or "", id=form.article_id or "", title=form.title or "",
@@ -1049,12 +1050,24 @@ def add_context(
             replace=form.extra.get("replace", "").lower() in uploads.TRUE,
             # The version the page was opened at, across previews: not the current one.
             version=form.extra.get("version", values["version"]),
+            **{k: form.extra.get(k, values[k]) for k in uploads.OPENED},
         )
         values.update(_still_filled(form))
+    taken: list[str] = []
     if isinstance(error, StaleError):
         # Refused as stale: the next Save replaces the version now stored, on purpose
-        # (the message says so, and links to it).
+        # (the message says so, and links to it); each field left as it was opened
+        # takes its value now, so that Save again does not put back what another editor
+        # changed (QA18), and the page becomes opened at this version.
         values["version"] = error.current
+        if editing is not None and form is not None:
+            now = {"title": editing["title"], "lang": editing["lang"],
+                   "source": editing["source"] or "", "tags": ", ".join(editing["tags"])}
+            for name, value in now.items():
+                if values[name] == values[f"opened_{name}"] and values[name] != value:
+                    values[name] = value
+                    taken.append(name)
+                values[f"opened_{name}"] = value
     preview = None
     if result is not None:
         # Saving stores what the preview showed: the fields take the article's values,
@@ -1111,7 +1124,7 @@ def add_context(
         "enable_hint": uploads.ENABLE_HINT,
         "limit": adding.format_size(settings.max_upload_bytes),
         "limit_bytes": settings.max_upload_bytes,
-        "values": values, "langs": langs, "preview": preview,
+        "values": values, "langs": langs, "preview": preview, "taken": ", ".join(taken),
         "editing": ({"id": editing["id"], "title": editing["title"],
                      "href": article_href(editing["id"])} if editing else None),
         "error": {"status": error.status, "message": _on_the_page(error) + (
