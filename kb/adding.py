@@ -147,8 +147,9 @@ class AddResult:
                        f"({self.lang})" + (": the kept title is in the old one; give a new "
                                             "title to change it" if "title" in self.kept else ""))
         if self.markup_dropped and self.previous_file:
-            out.append(f"the file it replaces held more than its cleaned text (links, "
-                       f"emphasis or images, which the index does not keep), and the new "
+            out.append(f"the file it replaces held more than its cleaned text (such as links, "
+                       f"emphasis, images, or lines the cleaner drops, which the index does "
+                       f"not keep), and the new "
                        f"file is written from the cleaned text: the old one is kept as "
                        f"{self.previous_file} in the corpus directory; copy back what you "
                        "need from it")
@@ -630,15 +631,17 @@ def edit(
         return add(kb, article, replace=True, refuse_duplicate=False, expect=expect)
 
 
-def check_version(stored: Any, expect: str) -> None:
+def check_version(stored: Any, expect: str, *, removing: bool = False) -> None:
     """Refuse a write made from another version than the one stored (``*``: any)."""
     current = version_of(stored["content_sha256"])
     if expect not in ("*", current):
+        then = ("nothing was removed. Read it again, and remove it if you still mean to"
+                if removing else "nothing was saved, so that change is not undone. Read it "
+                "again, merge your change into it, and save that")
         raise StaleError(
             f"the article {stored['id']!r} was changed since you read it (your version "
-            f"{expect}, now {current}); nothing was saved, so that change is not undone. "
-            "Read it again, merge your change into it, and save that (If-Match: "
-            f'"{current}")', current=current, article_id=stored["id"])
+            f"{expect}, now {current}); {then} (If-Match: \"{current}\")",
+            current=current, article_id=stored["id"])
 
 
 def _same_details(article: Article, stored: Any) -> bool:
@@ -839,7 +842,7 @@ def remove(kb: KnowledgeBase, article_id: str, *, expect: str | None = None) -> 
         recover_pending(kb)
         stored = kb.store.article(article_id)
         if expect is not None and stored is not None:
-            check_version(stored, expect)
+            check_version(stored, expect, removing=True)
         _remove(kb, article_id)
 
 

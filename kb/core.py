@@ -1428,11 +1428,16 @@ class KnowledgeBase:
                 continue
             # The same text in another article (a copy kept beside its original) folds
             # into the first, listed as a copy (QA: ranks 1 and 2, word for word).
+            # The same text again in one article (a disclaimer at the top and the end)
+            # folds too, but is no copy to name: "same text in" named the article it is
+            # in (QA18).
             text = hit.text_key
             if fold and text in same:
                 first = out[same[text]]
-                out[same[text]] = dataclasses.replace(first, copies=(*first.copies, Translation(
-                    hit.chunk_id, hit.article_id, hit.title, hit.lang)))
+                if hit.article_id != first.article_id:
+                    out[same[text]] = dataclasses.replace(first, copies=(
+                        *first.copies, Translation(hit.chunk_id, hit.article_id, hit.title,
+                                                   hit.lang)))
                 continue
             same.setdefault(text, len(out))
             listed = tuple(Translation(t.id, t.article_id, self._titles.get(t.article_id,

@@ -578,3 +578,20 @@ def test_a_snippet_is_no_list_lead_in_nor_heading(fake_kb):
             if hit.snippet is not None:
                 shown = hit.text[hit.snippet[0]:hit.snippet[1]].strip()
                 assert not shown.endswith(":") and shown not in hit.sections, (query, shown)
+
+
+def test_the_same_text_twice_in_one_article_is_no_copy_of_itself(fake_kb):
+    """QA18: a passage repeated in its own article was listed as "same text in" that
+    article; it folds into the first, and names no copy."""
+    from kb.articles import parse_article
+
+    block = " ".join(f"Zephyr loyalty tier {i} rewards members who renew early." for i in range(30))
+    other = " ".join(f"Budget planning note {i} covers quarterly reviews." for i in range(30))
+    fake_kb.ingest([parse_article(f"# Zephyr\n\n{block}\n\n{other}\n\n{block}\n",
+                                  name="zephyr.md", lang="en")])
+    texts = [c.text for c in fake_kb.store.article_chunks("zephyr")]
+    assert len(texts) > len(set(texts))  # the repeated block is a passage twice
+    hits = [h for h in fake_kb.search("Zephyr loyalty tier renew", k=10,
+                                      translations="fold").hits if h.article_id == "zephyr"]
+    assert [h.text for h in hits].count(block) <= 1
+    assert all(not h.copies for h in hits)

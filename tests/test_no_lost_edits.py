@@ -471,3 +471,21 @@ def test_save_again_after_a_stale_refusal_keeps_what_the_other_editor_changed(cl
     stored = client.get("/api/articles/retention").json()
     assert stored["tags"] == ["crm", "from-tab-a"]
     assert stored["title"] == "Customer retention, revised"
+
+
+def test_a_stale_edit_page_does_not_remove_the_article(client, lib):
+    """QA18: the Edit page's Remove form sent no version, so a page opened before a
+    change removed the article without a word."""
+    page = client.get("/add", params={"edit": "retention"}).text
+    version = _edit_form(page)["version"]
+    assert client.patch("/api/articles/retention", headers=AUTH,
+                        json={"tags": ["crm", "since"]}).status_code == 200
+    r = client.post("/articles/retention/remove",
+                    data={"token": TOKEN, "confirm": "yes", "version": version})
+    assert r.status_code == 412 and "nothing was removed" in r.text
+    assert lib.store.article("retention") is not None
+    fresh = _edit_form(client.get("/add", params={"edit": "retention"}).text)["version"]
+    done = client.post("/articles/retention/remove",
+                       data={"token": TOKEN, "confirm": "yes", "version": fresh},
+                       follow_redirects=False)
+    assert done.status_code == 303 and lib.store.article("retention") is None

@@ -238,7 +238,7 @@ def library_page(
 async def remove_form(request: Request) -> dict[str, str]:
     """The Edit page's removal form (token and confirmation), read before the handler."""
     form = await request.form()
-    return {k: v for k in ("token", "confirm") if isinstance(v := form.get(k), str)}
+    return {k: v for k in ("token", "confirm", "version") if isinstance(v := form.get(k), str)}
 
 
 @router.get("/articles/{article_id}/remove", include_in_schema=False)
@@ -261,7 +261,9 @@ def remove_submit(
         if form.get("confirm") != "yes":
             raise BadInputError("tick the box to confirm the removal")
         with request.app.state.write_lock:
-            adding.remove(kb, article_id)
+            # The version the Edit page was opened at: a page older than a change made
+            # since does not remove the article unseen (QA18).
+            adding.remove(kb, article_id, expect=form.get("version") or None)
     except KBError as exc:
         ctx = views.add_context(settings, editing=editing, remove_error=exc)
         return render(request, "add.html", "add", ctx, status_code=exc.status)
