@@ -203,13 +203,7 @@ class Citation:
 def section_at(hit: Hit, local: int) -> str:
     """The heading the text at ``local`` (an offset into ``hit.text``) sits under, as
     the chunker names sections."""
-    section = hit.section
-    for b in chunking.blocks(hit.text):
-        if b.start >= local:
-            break
-        if b.kind == "heading":
-            section = chunking.heading_text(hit.text[b.start : b.end])
-    return section
+    return chunking.section_at(hit.text, hit.section, local)
 
 
 @dataclass(frozen=True)

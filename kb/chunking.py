@@ -63,6 +63,18 @@ def heading_text(line: str) -> str:
     return line.strip().lstrip("#").strip().removesuffix(":").rstrip()
 
 
+def section_at(text: str, first: str, local: int) -> str:
+    """The heading the text at ``local`` (an offset into a passage's ``text``) sits
+    under; ``first``: the one the passage starts in (its chunk's ``section``)."""
+    section = first
+    for b in blocks(text):
+        if b.start >= local:
+            break
+        if b.kind == "heading":
+            section = heading_text(text[b.start : b.end])
+    return section
+
+
 def sections(text: str, first: str) -> list[str]:
     """The sections a passage runs through, in order: ``first`` (the one it starts
     in, a chunk's ``section``), then each heading inside it. A passage that starts under
