@@ -975,3 +975,14 @@ def test_coverage_gap_counts_link_to_the_concepts_missing_that_language(client):
     cards = re.findall(r'<article class="concept" id="([^"]+)"', filtered)
     assert len(cards) == int(counts[lang]) and "show all</a>" in filtered
     assert client.get("/concepts?gap=fr").status_code == 200  # unknown: all cards
+
+
+def test_a_run_on_sentence_is_cut_in_a_listed_passage():
+    """QA18: a 1,200-character paragraph with no full stop was shown whole."""
+    from kb.results import Hit
+    from web.views import hit_view
+
+    text = " ".join(f"word{i}" for i in range(260))
+    hit = Hit(9, "r", "R", "en", "", text, 0, len(text), 1.0, snippet=(0, len(text)))
+    view = hit_view(hit, limit=480)
+    assert view["cut"] and len(_shown(view)) <= 2 * 480

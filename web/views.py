@@ -197,10 +197,13 @@ def _snippet_parts(hit: Hit, snippet: tuple[int, int],
     if start:  # at a word boundary
         space = text.find(" ", start, a)
         start = space + 1 if space >= 0 else a
-    end = min(len(text), max(b, start + limit))
+    # Up to ``limit`` characters, the sentence's end beyond them too, unless it runs on
+    # past twice that (QA18: a 1,200-character paragraph with no full stop was all shown).
+    end = min(len(text), max(min(b, start + 2 * limit), start + limit))
     if end < len(text):
-        space = text.rfind(" ", max(b, end - 40), end)
-        end = space if space > b else end
+        low = max(b, end - 40) if b <= end else end - 40  # the sentence whole if it fits
+        space = text.rfind(" ", low, end)
+        end = space if space > a else end
     # The window is made plain as a whole (a table row's cells, heading marks), with the
     # marks held by two private-use characters that the plain form keeps.
     pieces, pos = [], start
