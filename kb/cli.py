@@ -350,16 +350,14 @@ def _snippet(hit: dict[str, Any], limit: int = 300) -> str:
     """The hit's best sentence (its start when it has none), on one line, the query's
     words in bold on a terminal; without Markdown's heading marks, as the web shows
     passages (QA: "# Auswahl")."""
+    from kb.snippets import marked  # numpy and the analyzers: not at the CLI's import
+
     text = hit["text"]
     span = hit.get("snippet") or {"start": 0, "end": len(text)}
     a, b = span["start"], min(span["end"], span["start"] + limit)
-    parts, pos = [], a
-    for m in hit.get("marks", ()):
-        x, y = max(m["start"], a), min(m["end"], b)
-        if x < y:
-            parts += [text[pos:x], click.style(text[x:y], bold=True)]
-            pos = y
-    parts.append(text[pos:b])
+    marks = [(m["start"], m["end"]) for m in hit.get("marks", ())]
+    parts = [click.style(piece, bold=True) if mark else piece
+             for piece, mark in marked(text, marks, a, b)]
     line = " ".join(unmark("".join(parts)).split())
     return ("… " if a > 0 else "") + line + (" …" if b < len(text) else "")
 

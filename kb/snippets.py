@@ -153,6 +153,20 @@ def _markable(term: str, lang: str) -> bool:
     return lang != "ko" or not (term.endswith("다") or (len(term) == 1 and _HANGUL.match(term)))
 
 
+def marked(text: str, marks: Sequence[tuple[int, int]], start: int,
+           end: int) -> list[tuple[str, bool]]:
+    """``text[start:end]`` cut where ``marks`` (clipped to it) begin and end, each piece
+    with whether it is marked: what the CLI and the pages render a snippet from."""
+    out, pos = [], start
+    for x, y in marks:
+        x, y = max(x, start), min(y, end)
+        if x < y:
+            out += [(text[pos:x], False), (text[x:y], True)]
+            pos = y
+    out.append((text[pos:end], False))
+    return [(piece, mark) for piece, mark in out if piece]
+
+
 def _best(sentences: list[tuple[int, int, np.ndarray]], marks: list[tuple[int, int]],
           query_vec: np.ndarray) -> tuple[int, int] | None:
     """The sentence holding most of the marked text, the nearest to the query among

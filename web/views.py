@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from kb import adding, chunking
+from kb import adding, chunking, snippets
 from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
@@ -206,13 +206,8 @@ def _snippet_parts(hit: Hit, snippet: tuple[int, int],
         end = space if space > a else end
     # The window is made plain as a whole (a table row's cells, heading marks), with the
     # marks held by two private-use characters that the plain form keeps.
-    pieces, pos = [], start
-    for x, y in hit.marks:
-        x, y = max(x, start), min(y, end)
-        if x < y:
-            pieces += [text[pos:x], _MARK_OPEN, text[x:y], _MARK_CLOSE]
-            pos = y
-    pieces.append(text[pos:end])
+    pieces = [f"{_MARK_OPEN}{piece}{_MARK_CLOSE}" if mark else piece
+              for piece, mark in snippets.marked(text, hit.marks, start, end)]
     plain = " ".join(_plain("".join(pieces)).split())
     parts = []
     for i, chunk in enumerate(re.split(f"[{_MARK_OPEN}{_MARK_CLOSE}]", plain)):
