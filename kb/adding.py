@@ -35,6 +35,7 @@ from kb.articles import (
     one_line,
     opening_heading,
     parse_article,
+    raw_sha256,
     read_article,
     same_id,
     tag_tuple,
@@ -452,8 +453,7 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         identical=stored is not None and stored["content_sha256"] == article.content_sha256,
         was_lang=_was_lang(article, stored if replace else None),
         concepts=named_concepts(kb, article),
-        stale=(stored is not None and expect is not None
-               and expect not in ("*", version_of(stored["content_sha256"]))),
+        stale=stored is not None and expect is not None and _stale(stored, expect),
         **_match_fields(closest(kb, article)),
     )
 
@@ -557,7 +557,7 @@ def add(
         # The index records the file it will read, so that the next save can tell a
         # change made on disk since (corpus_file.check_on_disk).
         article = dataclasses.replace(article, path=str(corpus_path(kb, article.id)),
-                                      raw_sha256=corpus_file.raw_sha256(text))
+                                      raw_sha256=raw_sha256(text))
         staged = _stage(kb, article.id, text)
         try:
             report = kb.ingest([article], progress=progress)
@@ -631,10 +631,15 @@ def edit(
         return add(kb, article, replace=True, refuse_duplicate=False, expect=expect)
 
 
+def _stale(stored: Any, expect: str) -> bool:
+    """Whether ``expect`` (an If-Match, ``*``: any) is not the stored article's version."""
+    return expect not in ("*", version_of(stored["content_sha256"]))
+
+
 def check_version(stored: Any, expect: str, *, removing: bool = False) -> None:
     """Refuse a write made from another version than the one stored (``*``: any)."""
     current = version_of(stored["content_sha256"])
-    if expect not in ("*", current):
+    if _stale(stored, expect):
         then = ("nothing was removed. Read it again, and remove it if you still mean to"
                 if removing else "nothing was saved, so that change is not undone. Read it "
                 "again, merge your change into it, and save that")
@@ -736,9 +741,7 @@ def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "", *, copy: bool = Fal
     name never reused; ``stem``: the file's own by default), where nothing reads it but
     a person can get it back. A copy, not a hard link: an editor saving the corpus file
     in place would change it too."""
-    trash = kb.settings.corpus_dir / REMOVED
-    trash.mkdir(exist_ok=True)
-    moved = trash / f"{stem or path.stem}.{time.time_ns()}{tag}{path.suffix}"
+    moved = _removed_path(kb, stem or path.stem, tag + path.suffix)
     if copy:
         shutil.copy2(path, moved)
     else:
@@ -746,12 +749,17 @@ def _set_aside(kb: KnowledgeBase, path: Path, tag: str = "", *, copy: bool = Fal
     return moved
 
 
+def _removed_path(kb: KnowledgeBase, stem: str, ending: str) -> Path:
+    """``.removed/<stem>.<time><ending>`` in the corpus directory: a name never reused."""
+    trash = kb.settings.corpus_dir / REMOVED
+    trash.mkdir(exist_ok=True)
+    return trash / f"{stem}.{time.time_ns()}{ending}"
+
+
 def _keep_stored(kb: KnowledgeBase, article_id: str) -> Path:
     """Write the article the index holds, as a corpus file would hold it, to
     ``.removed/<id>.<time>.md``."""
-    trash = kb.settings.corpus_dir / REMOVED
-    trash.mkdir(exist_ok=True)
-    kept = trash / f"{article_id}.{time.time_ns()}.md"
+    kept = _removed_path(kb, article_id, ".md")
     atomic_write_text(kept, corpus_file.full_text(kb.stored_article(article_id)))
     return kept
 

@@ -322,6 +322,12 @@ def _letters(text: str) -> int:
     return sum(2 if "\uac00" <= c <= "\ud7a3" else 1 for c in text if c.isalpha())
 
 
+def raw_sha256(raw: str) -> str:
+    """The hash of a file's decoded text that the index records (``Article.raw_sha256``):
+    a save compares the file on disk with it (kb.corpus_file)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
 def parse_article(
     data: bytes | str,
     *,
@@ -340,7 +346,7 @@ def parse_article(
     untitled article is titled by its first words rather than by ``name``.
     """
     raw = data if isinstance(data, str) else decode_text(data, name)
-    raw_sha = hashlib.sha256(raw.encode()).hexdigest()
+    raw_sha = raw_sha256(raw)
     # Windows files and browser form fields end lines with CRLF, old Mac files with CR
     # alone; the header has to match (a CR-only header was taken for text).
     meta, body = parse_header(raw.replace("\r\n", "\n").replace("\r", "\n"), name)

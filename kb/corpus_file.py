@@ -11,7 +11,6 @@ byte for byte (:func:`file_text`).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from kb.articles import (
     decode_text,
     parse_article,
     parse_header,
+    raw_sha256,
     read_article,
 )
 from kb.errors import ConflictError, KBError
@@ -32,11 +32,6 @@ from kb.errors import ConflictError, KBError
 # that the body after it can be kept exactly as it is.
 _YAML_BLOCK = re.compile(r"\A---[ \t]*\r?\n(?:.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.S)
 _TOML_BLOCK = re.compile(r"\A\+\+\+[ \t]*\r?\n(?:.*?\r?\n)?\+\+\+[ \t]*(?:\r?\n|\Z)", re.S)
-
-
-def raw_sha256(text: str) -> str:
-    """The hash the index records of the file it read (``Article.raw_sha256``)."""
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def full_text(article: Article) -> str:
