@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb import adding
 from kb.adding import AddResult
-from kb.errors import BadInputError, StorageError
+from kb.errors import BadInputError, NotFoundError, StorageError
 from web import schemas, uploads
 from web.deps import KB, LangParam, parse_langs
 from web.views import article_href, concept_href
@@ -367,8 +367,6 @@ def get_concept(kb: KB, concept_id: Annotated[str, Path(min_length=1, max_length
                 ) -> JSONResponse:
     """The concept's terms and names; the `ETag` header is its `version`, for `If-Match`
     with PUT or DELETE."""
-    from kb.errors import NotFoundError
-
     concept = next((c for c in kb.glossary.cards if c.id == concept_id), None)
     if concept is None:
         raise NotFoundError(f"the glossary has no concept {concept_id!r}")
