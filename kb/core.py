@@ -1112,7 +1112,7 @@ class KnowledgeBase:
         """A Vietnamese query typed without diacritics, with them (kb.accents), or None."""
         from kb import accents
 
-        if qlang != "vi" or accents.has_marks(query):
+        if qlang != "vi":
             return None
         if self._vi_lexicon is None:
             self._vi_lexicon = accents.lexicon(
