@@ -525,6 +525,26 @@ def test_cards_and_snippets_show_markdown_headings_without_their_marks():
     assert _shown(hit_view(hit)).startswith("Pricing tiers Three tiers")
 
 
+def test_a_card_quoting_table_rows_shows_their_cells_not_the_markdown():
+    """QA19 F10: the card under "upstream vs downstream" showed "Aspect | Upstream
+    Marketing | Downstream Marketing |" and the "---|---|---" rule."""
+    from kb.results import Hit
+    from web.views import excerpt
+
+    text = ("Comparing them:\n| Aspect | Upstream | Downstream |\n|---|---|---|\n"
+            "| Focus | Long-term demand | Short-term sales |\n| Goal | Shape | Convert |")
+    hit = Hit(1, "a", "A", "en", "Compare", text, 0, len(text), 1.0)
+    focus = text.index("| Focus")
+    ex = excerpt(hit, [(text.index("| Aspect"), text.index("\n|---")),
+                       (focus, text.index("\n| Goal"))])
+    shown = "".join(p["text"] for p in ex["parts"])
+    assert "|" not in shown and "---" not in shown
+    marked = [p["text"] for p in ex["parts"] if p["mark"]]
+    assert marked == ["Aspect · Upstream · Downstream",
+                      "Focus · Long-term demand · Short-term sales"]
+    assert shown.endswith("Goal · Shape · Convert")
+
+
 def test_article_page_shows_sections_as_headings(fake_kb):
     """Headings are h2-h4 (Markdown's "#" marks dropped), so readers and screen readers
     can move by section; a first line that repeats the title stays text."""

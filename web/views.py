@@ -49,6 +49,8 @@ _NUMBERED_ITEM = re.compile(r"^\d{1,2}[.)]\s+\S")  # "1. Market research" (not "
 EXCERPT_CONTEXT = 240  # characters of passage shown on each side of a cited sentence
 SNIPPET_BEFORE = 60  # characters shown before a listed hit's best sentence
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_EDGE_MARKS = re.compile(f"([\\s{_MARK_OPEN}{_MARK_CLOSE}]*)(.*?)([\\s{_MARK_OPEN}{_MARK_CLOSE}]*)",
+                         re.S)
 
 
 def lang_chips(selected: list[str] | None) -> list[dict[str, Any]]:
@@ -125,36 +127,59 @@ _unmark = chunking.unmark
 
 
 def _plain(text: str) -> str:
-    """A passage as a one-line snippet reads it: no heading marks, and a table's rows as
-    cells separated by "·" without the "---|---" rule (QA: "Aspect | Upstream
-    Marketing | … ---|---|---")."""
+    """A passage as a one-line snippet or a card reads it: no heading marks, and a
+    table's rows as cells separated by "·" without the "---|---" rule (QA: "Aspect |
+    Upstream Marketing | … ---|---|---"). The private-use characters that hold marks
+    (_MARK_OPEN, _MARK_CLOSE) are kept, a rule's too."""
     lines = []
     for line in _unmark(text).splitlines():
-        if _TABLE_RULE.match(line):
-            continue
-        if line.count("|") >= 2:
-            line = " · ".join(cell.strip() for cell in line.strip().strip("|").split("|"))
+        bare = line.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "")
+        if _TABLE_RULE.match(bare):
+            line = "".join(ch for ch in line if ch in (_MARK_OPEN, _MARK_CLOSE))
+            if not line:
+                continue
+        elif bare.count("|") >= 2:
+            lead, row, trail = _EDGE_MARKS.fullmatch(line).groups()  # type: ignore[union-attr]
+            line = lead + " · ".join(
+                cell.strip() for cell in row.strip().strip("|").split("|")) + trail
         lines.append(line)
     return "\n".join(lines)
+
+
+def _marked_parts(pieces: Sequence[tuple[str, bool]], *,
+                  one_line: bool = False) -> list[dict[str, Any]]:
+    """``pieces`` (text, marked) made plain as a whole (_plain: a mark may begin in one
+    table row and end in the next), as parts; with ``one_line``, line breaks and runs of
+    spaces as one space."""
+    joined = "".join(f"{_MARK_OPEN}{piece}{_MARK_CLOSE}" if mark else piece
+                     for piece, mark in pieces)
+    plain = _plain(joined)
+    if one_line:
+        plain = " ".join(plain.split())
+    parts = [{"text": chunk, "mark": i % 2 == 1}
+             for i, chunk in enumerate(re.split(f"[{_MARK_OPEN}{_MARK_CLOSE}]", plain))]
+    return [p for p in parts if p["text"]]
 
 
 def excerpt(hit: Hit, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
     """The passage with its cited sentences (local offsets, in order) marked, trimmed for
     a card: some context either side, and long stretches between marks shortened."""
     text = hit.text
-    before, cut_before = _trim_left(_unmark(text[: spans[0][0]]), EXCERPT_CONTEXT)
-    parts = [{"text": before, "mark": False}]
+    before, cut_before = _trim_left(text[: spans[0][0]], EXCERPT_CONTEXT)
+    pieces = [(before, False)]
     for i, (a, b) in enumerate(spans):
-        parts.append({"text": _unmark(text[a:b]), "mark": True})
+        pieces.append((text[a:b], True))
         if i + 1 < len(spans):
-            gap = _unmark(text[b : spans[i + 1][0]])
+            gap = text[b : spans[i + 1][0]]
             head, cut = _trim_right(gap, EXCERPT_CONTEXT // 2)
             if cut and len(gap) > EXCERPT_CONTEXT:
                 gap = head + " … " + _trim_left(gap, EXCERPT_CONTEXT // 2)[0]
-            parts.append({"text": gap, "mark": False})
+            pieces.append((gap, False))
     after, cut_after = _trim_right(text[spans[-1][1] :], EXCERPT_CONTEXT)
-    parts.append({"text": _unmark(after), "mark": False})
-    return {"parts": [p for p in parts if p["text"]], "cut_before": cut_before,
+    pieces.append((after, False))
+    # A table's rows as the passage lists show them (QA19: a card quoting the comparison
+    # table showed "Aspect | Upstream Marketing |" and its "---|---" rule).
+    return {"parts": _marked_parts(pieces), "cut_before": cut_before,
             "cut_after": cut_after}
 
 
@@ -204,15 +229,8 @@ def _snippet_parts(hit: Hit, snippet: tuple[int, int],
         low = max(b, end - 40) if b <= end else end - 40  # the sentence whole if it fits
         space = text.rfind(" ", low, end)
         end = space if space > a else end
-    # The window is made plain as a whole (a table row's cells, heading marks), with the
-    # marks held by two private-use characters that the plain form keeps.
-    pieces = [f"{_MARK_OPEN}{piece}{_MARK_CLOSE}" if mark else piece
-              for piece, mark in snippets.marked(text, hit.marks, start, end)]
-    plain = " ".join(_plain("".join(pieces)).split())
-    parts = []
-    for i, chunk in enumerate(re.split(f"[{_MARK_OPEN}{_MARK_CLOSE}]", plain)):
-        parts.append({"text": chunk, "mark": i % 2 == 1})
-    return [p for p in parts if p["text"]], start > 0, end < len(text)
+    return (_marked_parts(snippets.marked(text, hit.marks, start, end), one_line=True),
+            start > 0, end < len(text))
 
 
 def other_passages(ans: Answer, aligned: dict[int, set[int]], n: int = 5) -> list[Hit]:
