@@ -816,7 +816,19 @@ def evidence(
     # definition.
     if any(h.signals.get("defines") for h in hits):
         score += cfg.definition_evidence
+    if not concepts and topicless(kb, query, query_lang, qterms):
+        # QA19: "Beispiele?" was answered with four sentences from four articles (its
+        # dense margin alone, 5.5), "Ví dụ?" and "예시" were not: examples of nothing
+        # named are no question the passages can answer.
+        score = min(score, cfg.threshold - 0.01)
     return Evidence(cov, margin, score, cfg.threshold)
+
+
+def topicless(kb: KnowledgeBase, query: str, qlang: str, qterms: list[str]) -> bool:
+    """Whether ``query`` is only the glossary's question words ("Beispiele?", "역할",
+    "What are the benefits?"): what to ask of a topic, with no topic."""
+    words = _concept_tokens(kb, query, qlang, qterms, kinds=frozenset({"word"}))
+    return bool(qterms) and bool(words) and set(qterms) <= set().union(*(t for t, _ in words))
 
 
 def _span_terms(hit: Hit, a: int, b: int) -> frozenset[str]:
@@ -944,6 +956,11 @@ def answer(
     st = _state(kb)
     qvec = kb.encode_query(sq)
     ev = evidence(kb, sq, qvec, qlang, hits, langs=langs, config=cfg)
+    if not ev.found and topicless(kb, sq, qlang, query_terms(sq, qlang)):
+        return Answer(q, qlang, False, _not_found_message(
+            kb, qlang, "the question names no topic, only what to ask of one: name the "
+            "concept, product or company too", filtered=False),
+            evidence=ev, passages=hits, restored=restored)
     if not ev.found:
         message = _not_found_message(kb, qlang, "no passage in the knowledge base clearly "
                                      "addresses this question", filtered=bool(langs),

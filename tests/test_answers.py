@@ -1067,6 +1067,32 @@ def test_a_why_question_is_not_padded_with_a_list_two_items_match(real_kb):
     assert sum(any(a in t for a in activities) for t in texts) <= 2, texts
 
 
+@pytest.mark.parametrize(("question", "lang"), [
+    ("Beispiele?", "de"), ("examples?", "en"), ("Ví dụ?", "vi"), ("예시", "ko"),
+    ("사례는?", "ko"), ("What are the benefits?", "en"), ("역할", "ko")])
+def test_a_question_word_alone_asks_what_it_is_about(fake_kb, question, lang):
+    """QA19 F3: "Beispiele?" was answered with four sentences from four articles in three
+    languages (its dense margin alone), "Ví dụ?" and "예시" were not. Examples of nothing
+    named are no question: it is refused the same way in every language, and the
+    message asks for the topic and lists concepts in the asker's language."""
+    ans = answer(fake_kb, question)
+    assert not ans.found and not ans.sentences
+    assert "names no topic" in ans.message
+    card = fake_kb.glossary.cards[0]
+    assert card.names[lang] in ans.message
+    assert fake_kb.search(question, explain=True).found is False
+
+
+def test_a_question_word_beside_anything_else_is_a_question(fake_kb):
+    def topicless(q: str, lang: str) -> bool:
+        return answers.topicless(fake_kb, q, lang, answers.query_terms(q, lang))
+
+    assert topicless("Beispiele?", "de") and topicless("benefits", "en")
+    for q, lang in [("Beispiele für Upselling", "de"), ("examples of companies", "en"),
+                    ("업셀링 사례", "ko"), ("why?", "en"), ("Vorteile von Elektroautos", "de")]:
+        assert not topicless(q, lang), q
+
+
 @pytest.mark.model
 def test_a_one_word_question_naming_no_concept_is_not_answered_from_that_word(real_kb):
     """QA13: "어디서부터 시작해야 하나요?" (where should I start?) is 시작 alone, which
