@@ -359,11 +359,11 @@ class OnnxEncoder:
     """
 
     def __init__(self, export_dir: Path, *, model_id: str, fingerprint: str, backend: str) -> None:
-        from kb.onnx_export import EXPORT_FILE, MODEL_FILE, TOKENIZER_FILE
+        from kb.onnx_export import EXPORT_FILE, MODEL_FILE, TOKENIZER_FILE, recipe_tag
 
         info = json.loads((export_dir / EXPORT_FILE).read_text(encoding="utf-8"))
         self.model_id = model_id
-        self.fingerprint = fingerprint
+        self.fingerprint = fingerprint + recipe_tag(info)
         self.backend = backend
         self.export_dir = export_dir
         self.max_tokens = int(info["max_seq_length"])

@@ -43,10 +43,11 @@ import numpy as np
 from kb.embedded_model import publish_dir
 from kb.errors import ModelError
 
-__all__ = ["EXPORT_FILE", "EXPORTER_VERSION", "MODEL_FILE", "TOKENIZER_FILE", "ensure_onnx_export"]
+__all__ = ["EXPORT_FILE", "EXPORTER_VERSION", "MODEL_FILE", "TOKENIZER_FILE", "ensure_onnx_export",
+           "recipe_tag"]
 
 # Bump a variant's number when what it produces changes, so cached exports are rebuilt.
-EXPORTER_VERSION = {"fp32": 2, "int8": 4}
+EXPORTER_VERSION = {"fp32": 2, "int8": 5}
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -68,6 +69,8 @@ _MIN_COSINE = {"fp32": 0.9999, "int8": 0.95}
 # _INT8_FLOOR allows, the export falls back to keeping every FFN output projection fp32.
 _OUTLIER_RATIO = 12.0
 _INT8_FLOOR = 0.995
+# (every FFN output projection fp32, 7-bit weights), tried in turn (see _finish_step).
+_INT8_RECIPES = ((False, False), (False, True), (True, True))
 _PROBES = [
     "query: How do I measure the return on a marketing campaign?",
     "passage: Upstream marketing focuses on the early stages of the marketing process: "
@@ -143,6 +146,19 @@ def ensure_onnx_export(
     if log:
         log("ONNX export ready")
     return target
+
+
+def recipe_tag(info: dict[str, Any]) -> str:
+    """What an int8 export (its kb_export.json, ``info``) did beyond the usual recipe, for
+    the vectors' fingerprint: "-ffn32" when every FFN output projection stayed fp32,
+    "-r7" for 7-bit weights. Vectors of different recipes agree only to cosine ~.997, so
+    an index built with one is not searched with another (built on a VNNI CPU, say, and
+    served from a machine whose export needed 7-bit weights)."""
+    q = info.get("quantization") or {}
+    outliers = sorted(n for n, r in (q.get("ffn_out_outlier_ratios") or {}).items()
+                      if r > _OUTLIER_RATIO)
+    tag = "-ffn32" if q and sorted(q.get("kept_fp32") or []) != outliers else ""
+    return tag + ("-r7" if q.get("reduce_range") else "")
 
 
 def _is_current(target: Path, source_fingerprint: str, variant: str) -> bool:
@@ -261,17 +277,24 @@ def _finish_step(out: Path, graph: Path, variant: str, source_fingerprint: str) 
     final = out / MODEL_FILE
     cosine = None  # the probes' cosine of ``final``, once it is known
     if variant == "int8":
-        kept, ratios = _quantize(fp32, final, tokenizer, info)
-        if len(kept) < len(ratios):
+        # The first recipe whose probes keep _INT8_FLOOR: 8-bit weights; 7-bit weights
+        # (``reduce_range``) for a CPU without VNNI, whose AVX2 kernel adds int8
+        # products in pairs into 16 bits and saturates (an AMD EPYC Zen 3: probe cosine
+        # .9948 with 8-bit weights, .9979 with 7; Zen 4 with VNNI: .996-.997 with 8);
+        # last, every FFN output projection fp32 as well.
+        ratios: dict[str, float] | None = None
+        for keep_all_ffn, reduce_range in _INT8_RECIPES:
+            kept, ratios = _quantize(fp32, final, tokenizer, info, keep_all_ffn=keep_all_ffn,
+                                     reduce_range=reduce_range, ratios=ratios)
             cosine = _probe_cosine(final, tokenizer, info, reference)
-            if cosine < _INT8_FLOOR:
-                kept, _ = _quantize(fp32, final, tokenizer, info, keep_all_ffn=True)
-                cosine = None
+            if cosine >= _INT8_FLOOR:
+                break
         info["quantization"] = {
             "method": "onnxruntime.quantization.quantize_dynamic",
-            "weights": "int8, symmetric, per output channel",
+            "weights": ("int8 (7-bit range), symmetric, per output channel" if reduce_range
+                        else "int8, symmetric, per output channel"),
             "activations": "uint8, asymmetric, dynamic per tensor",
-            "reduce_range": False,
+            "reduce_range": reduce_range,
             "kept_fp32": kept,
             "ffn_out_outlier_ratios": ratios,
         }
@@ -379,7 +402,8 @@ def _fuse(raw: Path, out: Path, heads: int, hidden: int) -> bool:
 
 
 def _quantize(
-    fp32: Path, out: Path, tokenizer: Path, info: dict[str, Any], *, keep_all_ffn: bool = False
+    fp32: Path, out: Path, tokenizer: Path, info: dict[str, Any], *, keep_all_ffn: bool = False,
+    reduce_range: bool = False, ratios: dict[str, float] | None = None,
 ) -> tuple[list[str], dict[str, float]]:
     """Dynamic int8 quantization of every MatMul but the FFN output projections whose
     input has outlier activations (all of them with ``keep_all_ffn``).
@@ -408,19 +432,21 @@ def _quantize(
         ):
             ffn[node.name] = node.input[0]
     del graph, producer
-    ratios: dict[str, float] = {}
-    if ffn and not keep_all_ffn:
-        try:
-            ratios = _outlier_ratios(fp32, ffn, tokenizer, info)
-        except Exception:  # an unfamiliar graph: keep them all fp32, which always worked
-            keep_all_ffn = True
+    if ratios is None:  # measured once, whatever the recipes tried after
+        ratios = {}
+        if ffn and not keep_all_ffn:
+            try:
+                ratios = _outlier_ratios(fp32, ffn, tokenizer, info)
+            except Exception:  # an unfamiliar graph: keep them all fp32, which always worked
+                pass
+    keep_all_ffn = keep_all_ffn or not ratios
     keep = [n for n in ffn if keep_all_ffn or ratios[n] > _OUTLIER_RATIO]
     quantize_dynamic(
         str(fp32),
         str(out),
         weight_type=QuantType.QInt8,
         per_channel=True,  # per-tensor weight scales cost ~0.01 of cosine on e5 (measured)
-        reduce_range=False,
+        reduce_range=reduce_range,
         nodes_to_exclude=keep,
         # The fused graph's com.microsoft ops defeat shape inference; their outputs are fp32.
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
