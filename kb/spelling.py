@@ -52,6 +52,8 @@ CANDIDATES = 3  # closest index terms per language whose written form is looked 
 SAMPLE_CHUNKS = 3  # passages read for a term's written form
 
 _WORD = re.compile(r"[^\W_]+")
+# Latin letters: Basic, Latin-1, Extended-A/B, and Extended Additional (Vietnamese).
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]+")
 
 # chunk ids -> their texts (the store's)
 Texts = Callable[[Sequence[int]], Iterable[str]]
@@ -66,9 +68,7 @@ def max_edits(word: str) -> int:
 def eligible(word: str) -> bool:
     """Whether ``word`` may be corrected at all: Latin letters only, long enough, not all
     capitals."""
-    return (max_edits(word) > 0 and not word.isupper()
-            and all(ch.isalpha() and (ch < "\u0250" or "\u1e00" <= ch <= "\u1eff")
-                    for ch in word))
+    return max_edits(word) > 0 and not word.isupper() and _LATIN.fullmatch(word) is not None
 
 
 def distance(a: str, b: str) -> int:
