@@ -172,3 +172,15 @@ def test_the_cli_prints_what_it_searched_for_and_exact_turns_it_off(run):
     assert "searched for: Was ist ein Treueprogramm?" in out
     body = json.loads(run("ask", "Was ist ein Treuprogramm?", "--exact", "--json").stdout)
     assert body["corrected"] is None
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("typed", ["Treuprogramm", "Was ist ein Treuprogramm?"])
+def test_with_the_model_a_typo_finds_what_the_right_spelling_finds(real_kb, typed):
+    """The reviewer's case end to end: as typed, nothing clearly matched."""
+    meant = typed.replace("Treu", "Treue")
+    res, right = real_kb.search(typed, k=3, explain=True), real_kb.search(meant, k=3, explain=True)
+    assert res.corrected == meant and res.found is True
+    assert res.hits[0].chunk_id == right.hits[0].chunk_id and LOYALTY in res.hits[0].text
+    assert real_kb.search(typed, k=3, explain=True, exact=True).found is False
+    assert real_kb.ask(typed).found is True
