@@ -10,7 +10,8 @@ Suites (data read from a ``shared/`` directory at eval time, never at run time):
 - ``korquad``: KorQuAD 1.0 dev paragraphs and questions.
 
 Each paragraph is ingested as its own article (``xquad-de-012``); a paragraph split
-into several chunks counts once, at its best rank.
+into several chunks counts once, at its best rank. Each question is searched as search
+reads it, with a misspelled word corrected (kb.spelling); how many were is logged.
 """
 
 from __future__ import annotations
