@@ -290,10 +290,11 @@ class LexicalIndex:
         return [int(index.df[i]) if i is not None else 0 for i in ids], index.live
 
     def near(self, lang: str, term: str, max_edits: int) -> list[tuple[str, int, int]]:
-        """The word terms of ``lang``'s chunks within ``max_edits`` edits of ``term``
-        (optimal string alignment: a letter inserted, dropped or changed, or two
-        neighbours swapped), as (term, edits, chunks holding it), closest first, then
-        commonest. rapidfuzz compares in C, about 0.1 µs a term of the right lengths."""
+        """The word terms of ``lang``'s chunks that share ``term``'s first letter and are
+        within ``max_edits`` edits of it (optimal string alignment: a letter inserted,
+        dropped or changed, or two neighbours swapped), as (term, edits, chunks holding
+        it), closest first, then commonest. rapidfuzz compares in C, about 0.1 µs a term
+        of the right first letter and lengths."""
         index = self._bm25.get(lang)
         if index is None or max_edits <= 0:
             return []
@@ -302,7 +303,7 @@ class LexicalIndex:
 
         found: list[tuple[str, int, int]] = []
         for size in range(max(1, len(term) - max_edits), len(term) + max_edits + 1):
-            bucket = index.terms_of_length(size)
+            bucket = index.terms_like(term[:1], size)
             for other, edits, _ in process.extract(term, bucket, scorer=OSA.distance,
                                                    score_cutoff=max_edits, limit=None):
                 if edits > 0:

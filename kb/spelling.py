@@ -170,8 +170,8 @@ class Speller:
 def common_words(lang: str) -> frozenset[str]:
     """The words of ``lang`` (casefolded, as wordfreq keeps them) that wordfreq counts at
     least :data:`COMMON_ZIPF`, of :data:`MIN_LETTERS` letters or more: read once from its
-    data file (0.2 s for en, de and vi, about 20 MB kept), never through its lookup
-    functions, which keep every word's frequency (over 100 MB)."""
+    data file (0.2 s for en, de and vi; 242,000 words, about 34 MB kept), never through
+    its lookup functions, which keep every word's frequency (over 100 MB)."""
     import wordfreq
 
     path = wordfreq.available_languages("best").get(lang)
