@@ -1150,7 +1150,8 @@ class KnowledgeBase:
         if self._known_words is None or self._known_words[0] is not glossary:
             common = frozenset(w for phrase in accents.COMMON for w in phrase.split())
             self._known_words = (glossary, glossary.words | common)
-        return spelling.Speller(lex, self._known_words[1], self._texts).correct(query)
+        return spelling.Speller(lex, self._known_words[1], self._texts,
+                                glossary.tokens).correct(query)
 
     def _texts(self, ids: Sequence[int]) -> list[str]:
         return [text for _, _, text in self.store.chunk_texts(list(ids))]

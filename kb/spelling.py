@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from kb.accents import fold, has_marks
 from kb.lexical import LexicalIndex, analyze_cached, is_stopword
 
 MIN_LETTERS = 5  # shorter words are too often another word one letter away
@@ -81,11 +82,14 @@ def distance(a: str, b: str) -> int:
 def plausible(typed: str, form: str, edits: int) -> bool:
     """Whether ``form`` (casefolded) can be what ``typed`` (casefolded) meant, ``edits``
     apart: within :func:`max_edits`, the first letter kept (people seldom mistype it:
-    "Landedaten" is no "Kandidaten"), and two edits never just add or drop letters at
-    an end, which makes another word ("unentwickelt", "dekomprimiert" are not typos of
-    "entwickelt", "komprimiert"; benchmarks/spelling.py found both in XQuAD)."""
+    "Landedaten" is no "Kandidaten"), two edits never just add or drop letters at an
+    end, which makes another word ("unentwickelt", "dekomprimiert" are not typos of
+    "entwickelt", "komprimiert"; benchmarks/spelling.py found both in XQuAD), and a word
+    typed without diacritics is not given some: that is kb.accents' work, for a whole
+    Vietnamese query ("tiep thi ha nguon" had "nguồn" alone restored)."""
     return (0 < edits <= max_edits(typed) and form[:1] == typed[:1]
-            and (edits < 2 or (form not in typed and typed not in form)))
+            and (edits < 2 or (form not in typed and typed not in form))
+            and not (fold(form) == typed and not has_marks(typed)))
 
 
 @dataclass(frozen=True)
@@ -94,11 +98,13 @@ class Speller:
 
     ``lex``: the lexical index; ``known``: folded words known besides its terms (the
     glossary's, common Vietnamese words); ``texts``: reads passages, for the written
-    form of a term."""
+    form of a term; ``tokens``: a language's glossary terms as analyzed (an inflected
+    term is known too)."""
 
     lex: LexicalIndex
     known: frozenset[str]
     texts: Texts
+    tokens: Callable[[str], frozenset[str]] = lambda lang: frozenset()
 
     def correct(self, query: str) -> str | None:
         """``query`` with its misspelled words fixed, or None when none is."""
@@ -118,6 +124,10 @@ class Speller:
         for lang in self.lex.langs:
             terms = (folded,) if lang == "ko" else analyze_cached(word, lang)
             if not terms or all(self.lex.doc_freq(lang, terms)[0]):
+                return True
+        for lang in LANGS:
+            terms = analyze_cached(word, lang)
+            if len(terms) == 1 and terms[0] in self.tokens(lang):
                 return True
         return any(folded in common_words(lang) for lang in LANGS)
 
