@@ -14,21 +14,21 @@ when one is close enough:
 - a word is known when its analysis in some indexed language (its Snowball stem in en
   and de, the syllable in vi, the word itself in the Korean index, where Kiwi keeps
   Latin words whole) occurs in a passage, when it is a stop word, or when a glossary
-  term or a common Vietnamese word has it. Nearly every word of a query is known, and
-  that costs one cached analysis and one dictionary lookup per language: nothing else
-  runs then;
+  term (as written or as analyzed: "Treueprogramme") or a common Vietnamese word has
+  it. Nearly every word of a query is known, and that costs one cached analysis and
+  one dictionary lookup per language: nothing else runs then;
 - and a word English, German or Vietnamese use is no typo either, even when no article
   does: wordfreq's lists, taken from :data:`COMMON_ZIPF` on. A knowledge base of a few
   articles is no dictionary: against XQuAD's paragraphs alone, "percentage" became
   "parentage", "genre" "gene" and "mercy" "percy" (202 of 3,570 questions rewritten;
   benchmarks/spelling.py);
 - the fix is within one edit (a letter inserted, dropped or changed, or two neighbours
-  swapped), two from :data:`LONG_LETTERS` letters on, and keeps the first letter
-  (:func:`plausible`). Fewest edits win, then the word more passages hold. Candidates
-  are the index's own terms (rapidfuzz compares the word's analysis with them) and the
-  glossary's words; what is shown and searched is a
-  word as a passage writes it, the form nearest the typed one ("Treueprogramms" for
-  "Treuprogramms").
+  swapped), two from :data:`LONG_LETTERS` letters on, keeps the first letter, and gives
+  no diacritics to a word typed without (:func:`plausible`). Fewest edits win, then the
+  word more passages hold. Candidates are the index's own terms (rapidfuzz compares the
+  word's stem and the word as typed with them) and the glossary's words; what is shown
+  and searched is a word as a passage writes it, the form nearest the typed one
+  ("Treueprogramms" for "Treuprogramms").
 """
 
 from __future__ import annotations
