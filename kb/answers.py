@@ -238,6 +238,7 @@ class Answer:
     passages: tuple[Hit, ...] = field(default=(), compare=False)
     best_sentence: int | None = None  # index into ``sentences`` of the highest scorer
     restored: str | None = None  # the question as searched, when rewritten (kb.accents)
+    corrected: str | None = None  # ... when a misspelled word was fixed (kb.spelling)
     # (concept id, its name in the question's language) when the question asks what a
     # concept is and no passage says it: the answer then only describes it.
     undefined: tuple[str, str] | None = None
@@ -253,6 +254,7 @@ class Answer:
         return {
             "query": self.query,
             "restored": self.restored,
+            "corrected": self.corrected,
             "lang": self.lang,
             "found": self.found,
             "message": self.message,
@@ -925,6 +927,7 @@ def answer(
     query_lang: str | None = None,
     k_passages: int = PASSAGES,
     config: AnswerConfig | None = None,
+    exact: bool = False,
 ) -> Answer:
     """Answer ``question`` with 2-5 cited sentences from the knowledge base (up to 8
     when it quotes a list whole).
@@ -936,14 +939,19 @@ def answer(
         query_lang: override the detected language of the question.
         k_passages: how many search passages to take sentences from.
         config: scoring knobs (tests and the calibration script vary them).
+        exact: search the question as typed (no diacritics restored, no misspelling
+            corrected).
 
     Raises:
         BadInputError: an empty or over-long question, or an unknown language.
     """
     cfg = config or AnswerConfig()
-    result = kb.search(question, k=k_passages, langs=langs, query_lang=query_lang)
+    result = kb.search(question, k=k_passages, langs=langs, query_lang=query_lang,
+                       exact=exact)
     q, qlang, hits = result.query, result.lang, tuple(result.hits)
-    sq, restored = result.searched, result.restored  # the question as searched
+    sq = result.searched  # the question as searched
+    # The rewrites it was searched with, which every Answer below reports.
+    rewritten = {"restored": result.restored, "corrected": result.corrected}
     langs = [language.check_lang(x) for x in langs] if langs else None
     if not hits:
         if langs:
@@ -952,7 +960,7 @@ def answer(
         else:
             message = _not_found_message(kb, qlang, "the knowledge base is empty",
                                          filtered=False, empty=True)
-        return Answer(q, qlang, False, message, passages=hits, restored=restored)
+        return Answer(q, qlang, False, message, passages=hits, **rewritten)
     st = _state(kb)
     qvec = kb.encode_query(sq)
     ev = evidence(kb, sq, qvec, qlang, hits, langs=langs, config=cfg)
@@ -960,20 +968,20 @@ def answer(
         return Answer(q, qlang, False, _not_found_message(
             kb, qlang, "the question names no topic, only what to ask of one: name the "
             "concept, product or company too", filtered=False),
-            evidence=ev, passages=hits, restored=restored)
+            evidence=ev, passages=hits, **rewritten)
     if not ev.found:
         message = _not_found_message(kb, qlang, "no passage in the knowledge base clearly "
                                      "addresses this question", filtered=bool(langs),
                                      closest=hits)
         if langs:
             message = _elsewhere(kb, sq, qlang, langs, k_passages, cfg) or message
-        return Answer(q, qlang, False, message, evidence=ev, passages=hits, restored=restored)
+        return Answer(q, qlang, False, message, evidence=ev, passages=hits, **rewritten)
     cands = _rows_that_name_the_question(kb, st, sq, qlang, _candidates(hits))
     if not cands:
         return Answer(q, qlang, False, _not_found_message(
             kb, qlang, "the closest passages hold no full sentences to quote",
             filtered=bool(langs), closest=hits),
-            evidence=ev, passages=hits, restored=restored)
+            evidence=ev, passages=hits, **rewritten)
     picked, twins = _select(kb, st, sq, qvec, qlang, cands, cfg)
     qset = frozenset(query_terms(sq, qlang))
     units = _Units(kb, sq)
@@ -1039,7 +1047,7 @@ def answer(
                    f"{language.LANG_NAMES.get(qlang, qlang)}).")
     return Answer(q, qlang, True, message, sentences, citations, ev,
                   sentences[best].citations[0], hits, best_sentence=best,
-                  restored=restored, undefined=_undefined(kb, sq, qlang, cands))
+                  **rewritten, undefined=_undefined(kb, sq, qlang, cands))
 
 
 def _count(n: int, noun: str) -> str:

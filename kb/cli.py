@@ -317,8 +317,13 @@ def _took(result: dict[str, Any]) -> str:
 
 
 def _print_restored(result: dict[str, Any]) -> None:
+    """What the query was searched as, when it was rewritten (and how to stop that)."""
     if result.get("restored"):
-        click.echo(f"searched as: {result['restored']}  (Vietnamese diacritics restored)")
+        click.echo(f"searched as: {result['restored']}  (Vietnamese diacritics restored; "
+                   "--exact searches as typed)")
+    if result.get("corrected"):
+        click.echo(f"searched for: {result['corrected']}  (spelling corrected; --exact "
+                   "searches as typed)")
 
 
 def _print_hits(result: dict[str, Any]) -> None:
@@ -367,6 +372,9 @@ def _query_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed([
         click.option("--lang", "langs", help="Only passages in these languages, e.g. ko,de."),
         click.option("--query-lang", help="Override the detected language of the query."),
+        click.option("--exact", is_flag=True,
+                     help="Search the query as typed: no misspelled word corrected, no "
+                          "Vietnamese diacritics restored."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON."),
         click.option(
             "--stdin",
@@ -477,6 +485,7 @@ def search(
     k: int,
     langs: str | None,
     query_lang: str | None,
+    exact: bool,
     as_json: bool,
     from_stdin: bool,
     offset: int,
@@ -488,7 +497,8 @@ def search(
 
     def run(q: str) -> dict[str, Any]:
         return kb.search(q, k=k, langs=lang_list, query_lang=query_lang,
-                         translations=translations, offset=offset, explain=True).to_dict()
+                         translations=translations, offset=offset, explain=True,
+                         exact=exact).to_dict()
 
     _each_query(query, from_stdin, as_json, run, _print_hits, {"hits": []})
 
@@ -503,6 +513,7 @@ def ask(
     question: str | None,
     langs: str | None,
     query_lang: str | None,
+    exact: bool,
     as_json: bool,
     from_stdin: bool,
 ) -> None:
@@ -513,7 +524,7 @@ def ask(
 
     def run(q: str) -> dict[str, Any]:
         started = time.perf_counter()
-        out = kb.ask(q, langs=lang_list, query_lang=query_lang).to_dict()
+        out = kb.ask(q, langs=lang_list, query_lang=query_lang, exact=exact).to_dict()
         out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return out
 

@@ -202,6 +202,8 @@ class KnowledgeBase:
         self.glossary_problem: str | None = None
         self._query_cache: dict[str, np.ndarray] = {}
         self._vi_lexicon: dict[str, int] | None = None  # kb.accents, from the glossary
+        # kb.spelling's known words: the glossary's (which one) and common Vietnamese ones
+        self._known_words: tuple[Glossary, frozenset[str]] | None = None
         self._query_lock = threading.Lock()
         self._held = threading.local()  # how deep this thread is in the write lock
         try:
@@ -242,12 +244,17 @@ class KnowledgeBase:
     def warm_up(self) -> None:
         """Load now what the first query would otherwise wait for: the derived indexes,
         the glossary's analyzed terms (which loads Kiwi; its first analyses are slow: the
-        first search after start took 2.0 s, then 30 ms) and langdetect's profiles
-        (0.25 s, under the GIL, which stalled every concurrent request)."""
+        first search after start took 2.0 s, then 30 ms), langdetect's profiles
+        (0.25 s, under the GIL, which stalled every concurrent request) and the word lists
+        that keep a rare word from being taken for a typo (kb.spelling)."""
         self._ensure_fresh()
         self.glossary.match("warm-up")
         lexical.analyze("형태소 분석기를 미리 준비합니다", "ko")  # uncached: Kiwi runs here
         language.detect("warm-up text for the language detector, long enough to run it")
+        from kb import spelling
+
+        for lang in spelling.LANGS:  # what tells a rare word from a typo (0.7 s with import)
+            spelling.common_words(lang)
 
     def close(self) -> None:
         self.store.close()
@@ -1040,6 +1047,7 @@ class KnowledgeBase:
         translations: str | None = None,
         offset: int = 0,
         explain: bool = False,
+        exact: bool = False,
     ) -> SearchResult:
         """Hybrid search. ``langs`` limits the passages' languages; ``query_lang``
         overrides the detected language of the query. ``translations``: None leaves
@@ -1051,7 +1059,8 @@ class KnowledgeBase:
         ``explain`` adds what a reader needs beside the ranking (the API, the CLI and the
         pages ask for it): whether the best hits clearly address the query, by the test
         an answer passes (``SearchResult.found``), and each hit's best sentence and the
-        query's words in it (kb.snippets)."""
+        query's words in it (kb.snippets). ``exact`` searches the query as typed: no
+        diacritics restored (kb.accents), no misspelling corrected (kb.spelling)."""
         started = time.perf_counter()
         q = self._validate_query(query)
         if not 1 <= k <= 100:
@@ -1072,8 +1081,8 @@ class KnowledgeBase:
             return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000,
                                 found=False if explain else None)
         search_langs = [x for x in vectors.langs if wanted is None or x in wanted]
-        restored = self._restore_accents(q, qlang, lex)
-        if restored is None and query_lang is None and qlang != "vi" and (
+        restored = None if exact else self._restore_accents(q, qlang, lex)
+        if restored is None and not exact and query_lang is None and qlang != "vi" and (
                 language.maybe_unaccented_vi(q)):
             # QA16: "ban them", "goi san pham" were read as English: with no function
             # word ("là gì") nothing says Vietnamese. Restored, they name a glossary
@@ -1082,7 +1091,12 @@ class KnowledgeBase:
             guess = self._restore_accents(q, "vi", lex)
             if guess is not None and self.glossary.has_term(guess, "vi"):
                 qlang, restored = "vi", guess
-        searched = restored or q
+        corrected = None if exact or restored else self._correct_spelling(q, lex)
+        if corrected is not None and query_lang is None:
+            # Read again: "Treuprogramm" alone was read as English; corrected, it is the
+            # glossary's German term.
+            qlang = self.glossary.language_of(corrected) or language.detect_query(corrected)
+        searched = restored or corrected or q
         qvec = self.encode_query(searched)
         dense, lex_lists, coverage, defining, share, headed = self._signals(
             (vectors, lex), searched, qvec, qlang, search_langs)
@@ -1104,7 +1118,8 @@ class KnowledgeBase:
         if explain:
             page = snippets.with_snippets(self, lex, searched, qvec, page)
         return SearchResult(q, qlang, page, (time.perf_counter() - started) * 1000,
-                            restored, offset=offset, more=len(hits) > last,
+                            restored, corrected=corrected, offset=offset,
+                            more=len(hits) > last,
                             found=judgement.found if judgement else (False if explain else None),
                             evidence=judgement)
 
@@ -1119,6 +1134,27 @@ class KnowledgeBase:
                 t for c in self.glossary.concepts for t in c.terms.get("vi", ()))
         return accents.restore(query, lambda terms: lex.doc_freq("vi", terms)[0],
                                self._vi_lexicon)
+
+    def correct_spelling(self, query: str) -> str | None:
+        """``query`` with the words no indexed language knows replaced by a close word
+        the knowledge base uses (kb.spelling), or None when none is: what search does
+        unless asked to be exact."""
+        return self._correct_spelling(query, self._ensure_fresh()[1])
+
+    def _correct_spelling(self, query: str, lex: lexical.LexicalIndex) -> str | None:
+        from kb import accents, spelling
+
+        # The glossary this query read already (search asks for it first): one more
+        # look at its file's stamp cost a quarter of the time a query's words take.
+        glossary = self._glossary or self.glossary
+        if self._known_words is None or self._known_words[0] is not glossary:
+            common = frozenset(w for phrase in accents.COMMON for w in phrase.split())
+            self._known_words = (glossary, glossary.words | common)
+        return spelling.Speller(lex, self._known_words[1], self._texts,
+                                glossary.tokens).correct(query)
+
+    def _texts(self, ids: Sequence[int]) -> list[str]:
+        return [text for _, _, text in self.store.chunk_texts(list(ids))]
 
     def snippets(self, query: str, hits: Sequence[Hit]) -> list[Hit]:
         """``hits`` with the sentence of each to show and where ``query``'s words stand
@@ -1540,14 +1576,15 @@ class KnowledgeBase:
         return stats
 
     def ask(
-        self, question: str, *, langs: Sequence[str] | None = None, query_lang: str | None = None
+        self, question: str, *, langs: Sequence[str] | None = None,
+        query_lang: str | None = None, exact: bool = False,
     ) -> Answer:
         """An extractive answer: 2-5 of the articles' own sentences (up to 8 to quote a
         list whole), each cited to its passage, or ``found=False`` when the evidence is
-        weak (see :mod:`kb.answers`)."""
+        weak (see :mod:`kb.answers`). ``exact``: as :meth:`search`'s."""
         from kb.answers import answer
 
-        return answer(self, question, langs=langs, query_lang=query_lang)
+        return answer(self, question, langs=langs, query_lang=query_lang, exact=exact)
 
 
 def _manifest_entries(rows: Sequence[sqlite3.Row]) -> dict[str, dict[str, object]]:

@@ -10,7 +10,8 @@ Suites (data read from a ``shared/`` directory at eval time, never at run time):
 - ``korquad``: KorQuAD 1.0 dev paragraphs and questions.
 
 Each paragraph is ingested as its own article (``xquad-de-012``); a paragraph split
-into several chunks counts once, at its best rank.
+into several chunks counts once, at its best rank. Each question is searched as search
+reads it, with a misspelled word corrected (kb.spelling); how many were is logged.
 """
 
 from __future__ import annotations
@@ -165,17 +166,21 @@ class Evaluator:
 
         configs = variants(self.config) | self.extra
         results: dict[str, dict[str, Metrics]] = {v: defaultdict(Metrics) for v in configs}
-        vecs = kb.encoder.encode([q.text for q in queries], kind="query", batch_size=64)
+        # Each question as search reads it: a misspelled word corrected (kb.spelling).
+        texts = [kb.correct_spelling(q.text) or q.text for q in queries]
+        fixed = sum(t != q.text for t, q in zip(texts, queries, strict=True))
+        self.log(f"  {fixed} of {len(queries)} questions searched with a spelling correction")
+        vecs = kb.encoder.encode(texts, kind="query", batch_size=64)
         vectors, lex_index = kb._ensure_fresh()
         langs = vectors.langs
         labels = self._label_map(kb, chunk_level)
-        for q, vec in zip(queries, vecs, strict=True):
-            qlang = detect_query(q.text)
-            dense, lex, coverage, defining, share, headed = kb.signals(q.text, vec, qlang,
+        for q, text, vec in zip(queries, texts, vecs, strict=True):
+            qlang = detect_query(text)
+            dense, lex, coverage, defining, share, headed = kb.signals(text, vec, qlang,
                                                                        langs)
             denses = {(self.config.center, self.config.sentence_weight): dense}
             own_scale = kb.own_lexical_scale(qlang, langs)
-            cross_norm = "zscore" if kb.names_only(q.text, qlang, lex_index) else None
+            cross_norm = "zscore" if kb.names_only(text, qlang, lex_index) else None
             half = "dev" if zlib.crc32(q.text.encode()) % 2 == 0 else "test"
             for name, cfg in configs.items():
                 key = (cfg.center, cfg.sentence_weight)

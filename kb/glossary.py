@@ -127,6 +127,29 @@ class Glossary:
                    if lang in langs)
 
     @cached_property
+    def words(self) -> frozenset[str]:
+        """Every word of every term and name, folded: a query word the glossary knows is
+        never taken for a misspelling (kb.spelling), and a close one can be its fix."""
+        texts = [t for c in self.concepts for terms in c.terms.values() for t in terms]
+        texts += [n for c in self.concepts for n in c.names.values()]
+        return frozenset(w for t in texts for w in _WORDS.findall(fold(t)))
+
+    def tokens(self, lang: str) -> frozenset[str]:
+        """The analyzed tokens of the glossary's ``lang`` terms: a query word that
+        analyzes to one is no misspelling either (kb.spelling: "Treueprogramme" is the
+        term Treueprogramm, as the glossary matches it)."""
+        found = self._tokens.get(lang)
+        if found is None:
+            found = self._tokens[lang] = frozenset(
+                t for c in self.concepts for term in c.terms.get(lang, ())
+                for t in analyze_cached(term, lang))
+        return found
+
+    @cached_property
+    def _tokens(self) -> dict[str, frozenset[str]]:
+        return {}
+
+    @cached_property
     def _term_langs(self) -> dict[str, frozenset[str]]:
         langs: dict[str, set[str]] = {}
         for concept in self.concepts:

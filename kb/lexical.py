@@ -289,6 +289,32 @@ class LexicalIndex:
         ids = [index.vocab.get(t) for t in terms]
         return [int(index.df[i]) if i is not None else 0 for i in ids], index.live
 
+    def near(self, lang: str, term: str, max_edits: int) -> list[tuple[str, int, int]]:
+        """The word terms of ``lang``'s chunks that share ``term``'s first letter and are
+        within ``max_edits`` edits of it (optimal string alignment: a letter inserted,
+        dropped or changed, or two neighbours swapped), as (term, edits, chunks holding
+        it), closest first, then commonest. rapidfuzz compares in C, about 0.1 µs a term
+        of the right first letter and lengths."""
+        index = self._bm25.get(lang)
+        if index is None or max_edits <= 0:
+            return []
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        found: list[tuple[str, int, int]] = []
+        for size in range(max(1, len(term) - max_edits), len(term) + max_edits + 1):
+            bucket = index.terms_like(term[:1], size)
+            for other, edits, _ in process.extract(term, bucket, scorer=OSA.distance,
+                                                   score_cutoff=max_edits, limit=None):
+                if edits > 0:
+                    found.append((other, int(edits), int(index.df[index.vocab[other]])))
+        return sorted(found, key=lambda f: (f[1], -f[2], f[0]))
+
+    def chunks_with(self, lang: str, term: str, limit: int) -> list[int]:
+        """Up to ``limit`` of ``lang``'s chunks that hold ``term``."""
+        index = self._bm25.get(lang)
+        return index.chunk_ids(term, limit) if index is not None else []
+
     def idf(self, lang: str, terms: Sequence[str]) -> list[float]:
         """BM25's inverse document frequency of each of ``terms`` in ``lang``'s chunks."""
         counts, n = self.doc_freq(lang, terms)

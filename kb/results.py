@@ -92,6 +92,10 @@ class SearchResult:
     # The query as searched when it was rewritten first (Vietnamese without its
     # diacritics: kb.accents), else None.
     restored: str | None = None
+    # The query as searched when a word no indexed language knows was replaced by a
+    # close one the knowledge base uses ("Treuprogramm" -> "Treueprogramm": kb.spelling),
+    # else None. At most one of ``restored`` and ``corrected`` is set.
+    corrected: str | None = None
     offset: int = 0  # hits skipped before these (a page of results)
     more: bool = False  # more hits follow these
     # Whether the best hits clearly address the query, and the figures that say so (the
@@ -102,12 +106,13 @@ class SearchResult:
 
     @property
     def searched(self) -> str:
-        return self.restored or self.query
+        return self.restored or self.corrected or self.query
 
     def to_dict(self) -> dict[str, object]:
         return {
             "query": self.query,
             "restored": self.restored,
+            "corrected": self.corrected,
             "lang": self.lang,
             "hits": [h.to_dict() for h in self.hits],
             "offset": self.offset,

@@ -58,8 +58,8 @@ def test_search_json_hit_fields(run):
     res = run("search", "cross-selling", "-k", "3", "--json")
     assert res.exit_code == 0
     out = json.loads(res.stdout)
-    assert set(out) == {"query", "restored", "lang", "hits", "offset", "more", "found",
-                        "evidence", "took_ms"} and len(out["hits"]) == 3
+    assert set(out) == {"query", "restored", "corrected", "lang", "hits", "offset", "more",
+                        "found", "evidence", "took_ms"} and len(out["hits"]) == 3
     for h in out["hits"]:
         assert {"article_id", "title", "lang", "section", "text", "start", "end", "score",
                 "chunk_id"} <= set(h)

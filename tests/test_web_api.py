@@ -55,8 +55,8 @@ def test_search_shape(client):
     r = client.get("/api/search", params={"q": "upstream marketing", "k": 3, "lang": "en,de"})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"query", "restored", "lang", "hits", "offset", "more", "found",
-                         "evidence", "took_ms"}
+    assert set(body) == {"query", "restored", "corrected", "lang", "hits", "offset", "more",
+                         "found", "evidence", "took_ms"}
     assert body["restored"] is None
     assert body["query"] == "upstream marketing" and body["lang"] == "en"
     assert 1 <= len(body["hits"]) <= 3

@@ -79,6 +79,14 @@ QueryLang = Annotated[
 ]
 
 
+Exact = Annotated[
+    bool,
+    Query(description="Search the query exactly as typed: no misspelled word corrected "
+                      "(`corrected`), no Vietnamese diacritics restored (`restored`). The "
+                      "CLI's --exact."),
+]
+
+
 Translations = Annotated[
     Literal["fold", "keep"],
     Query(description="fold (the default): a passage that translates one ranked above it "
@@ -91,9 +99,12 @@ Translations = Annotated[
             response_model=None, responses=ok(schemas.SearchOut) | READ_ERRORS)
 def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None,
            query_lang: QueryLang = None, translations: Translations = "fold",
-           offset: Offset = 0) -> dict[str, Any]:
-    """Passages ranked by dense + BM25 fusion: `{"query", "lang", "hits", "offset",
-    "more", "took_ms"}`.
+           offset: Offset = 0, exact: Exact = False) -> dict[str, Any]:
+    """Passages ranked by dense + BM25 fusion: `{"query", "restored", "corrected",
+    "lang", "hits", "offset", "more", "found", "evidence", "took_ms"}`.
+
+    A word no indexed language knows is searched as the close word the knowledge base
+    uses, and `corrected` gives the query so searched (`exact=true`: as typed).
 
     `lang` limits the passages' languages, comma-separated (e.g. `ko,de`); the reply's
     `lang` is the question's own (detected, or `query_lang`). Each hit lists its
@@ -101,12 +112,14 @@ def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None,
     `offset` skips that many hits; `more` says whether a next page has any.
     """
     return kb.search(q, k=k, langs=parse_langs(lang), query_lang=query_lang or None,
-                     translations=translations, offset=offset, explain=True).to_dict()
+                     translations=translations, offset=offset, explain=True,
+                     exact=exact).to_dict()
 
 
 @router.get("/api/ask", tags=["api"], summary="An extractive answer with citations",
             response_model=None, responses=ok(schemas.AskOut) | READ_ERRORS)
-def ask(kb: KB, q: Q, lang: LangParam = None, query_lang: QueryLang = None) -> dict[str, Any]:
+def ask(kb: KB, q: Q, lang: LangParam = None, query_lang: QueryLang = None,
+        exact: Exact = False) -> dict[str, Any]:
     """2-5 sentences quoted from the articles (up to 8 to quote a list whole), each with
     the citation number of its passage.
 
@@ -118,7 +131,8 @@ def ask(kb: KB, q: Q, lang: LangParam = None, query_lang: QueryLang = None) -> d
     the first span. Each answer sentence gives its own `span` too.
     """
     started = time.perf_counter()
-    out = kb.ask(q, langs=parse_langs(lang), query_lang=query_lang or None).to_dict()
+    out = kb.ask(q, langs=parse_langs(lang), query_lang=query_lang or None,
+                 exact=exact).to_dict()
     out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return out
 

@@ -56,7 +56,7 @@ def templates() -> Jinja2Templates:
 # imports the new version of one of them on some later request, beside the old versions
 # of the rest, and answered 500s until restarted (QA).
 REQUEST_MODULES = ("kb.accents", "kb.adding", "kb.answers", "kb.concepts", "kb.definitions",
-                   "kb.extract", "kb.families", "web.views", "web.uploads")
+                   "kb.extract", "kb.families", "kb.spelling", "web.views", "web.uploads")
 
 
 def preload() -> None:

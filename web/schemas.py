@@ -86,6 +86,12 @@ class SearchOut(_Body):
     restored: str | None = Field(
         description="The query as searched when it was rewritten first (Vietnamese typed "
                     "without diacritics gets them back), else null.")
+    corrected: str | None = Field(
+        None,
+        description="The query as searched when a word no indexed language knows was "
+                    "replaced by a close one the knowledge base uses (\"Treuprogramm\" is "
+                    "searched as \"Treueprogramm\"), else null. exact=true searches as "
+                    "typed.")
     lang: str = Field(description="The question's detected (or given) language.")
     hits: list[Hit]
     offset: int = Field(0, description="How many hits were skipped before these.")
@@ -124,6 +130,12 @@ class AskOut(_Body):
     restored: str | None = Field(
         description="The query as searched when it was rewritten first (Vietnamese typed "
                     "without diacritics gets them back), else null.")
+    corrected: str | None = Field(
+        None,
+        description="The query as searched when a word no indexed language knows was "
+                    "replaced by a close one the knowledge base uses (\"Treuprogramm\" is "
+                    "searched as \"Treueprogramm\"), else null. exact=true searches as "
+                    "typed.")
     lang: str
     found: bool
     message: str

@@ -88,10 +88,28 @@ def article_href(article_id: str, *, chunk_id: int | None = None, start: int | N
 ELSEWHERE = "No good answer in the chosen languages "  # kb.answers' filtered miss
 
 
-def ask_href(question: str, langs: Sequence[str] | None = None) -> str:
+def ask_href(question: str, langs: Sequence[str] | None = None, *, exact: bool = False) -> str:
     """A link that asks ``question``; ``langs`` keeps a language filter (QA: the example
-    links dropped the chips the reader had chosen)."""
-    return "/?" + urlencode([("q", question)] + [("lang", c) for c in langs or ()])
+    links dropped the chips the reader had chosen); ``exact`` asks it as typed, with no
+    misspelling corrected and no diacritics restored."""
+    return "/?" + urlencode([("q", question)] + [("lang", c) for c in langs or ()]
+                            + ([("exact", "1")] if exact else []))
+
+
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def rewritten_parts(query: str, searched: str) -> list[dict[str, Any]]:
+    """``searched`` (the query as corrected) as parts to show, the words it changed
+    flagged, so that the page can mark what it searched for instead. A correction
+    replaces word for word."""
+    typed = _WORDS.findall(query)
+    parts, at = [], 0
+    for i, m in enumerate(_WORDS.finditer(searched)):
+        parts += [{"text": searched[at:m.start()], "changed": False},
+                  {"text": m.group(), "changed": i >= len(typed) or typed[i] != m.group()}]
+        at = m.end()
+    return [p for p in [*parts, {"text": searched[at:], "changed": False}] if p["text"]]
 
 
 TITLE_CHARS = 80  # of a question shown in the page title (a tab or a history entry)
@@ -327,6 +345,8 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
     return {
         "query": ans.query, "lang": ans.lang, "lang_name": LANG_NAMES.get(ans.lang, ans.lang),
         "restored": ans.restored, "found": ans.found, "message": ans.message,
+        "corrected": ans.corrected,
+        "corrected_parts": rewritten_parts(ans.query, ans.corrected) if ans.corrected else [],
         "note": ans.note,
         "concept_href": concept_href(ans.undefined[0]) if ans.undefined else None,
         "detail": detail[:1].upper() + detail[1:],
@@ -358,9 +378,10 @@ def linked_titles(text: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
 
 
 def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None, *,
-                lang_problem: str | None = None) -> dict[str, Any]:
+                lang_problem: str | None = None, exact: bool = False) -> dict[str, Any]:
     """The Ask page. ``lang_problem``: what is wrong with the ``lang`` values (an unknown
-    code), said beside the chips with the form kept, and nothing asked."""
+    code), said beside the chips with the form kept, and nothing asked. ``exact``: ask
+    the question as typed (no misspelling corrected, no diacritics restored)."""
     ctx: dict[str, Any] = {
         "query": question or "", "title": page_title(question), "chips": lang_chips(langs),
         "examples": [dict(e, href=ask_href(e["text"], langs), lang_name=LANG_NAMES[e["lang"]])
@@ -374,17 +395,20 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
         ctx["problem"] = "the question is empty: type a question, or pick an example below"
     elif question is not None:
         try:
-            ans = kb.ask(question, langs=langs)
+            ans = kb.ask(question, langs=langs, exact=exact)
         except BadInputError as exc:  # said beside the kept question, to fix it there
             ctx["problem"] = exc.message
             return ctx
         aligned = adding.aligned_map(kb, [c.hit.chunk_id for c in ans.citations]
                                      + [h.chunk_id for h in ans.passages])
-        others = kb.snippets(ans.restored or ans.query, other_passages(ans, aligned))
+        searched = ans.restored or ans.corrected or ans.query
+        others = kb.snippets(searched, other_passages(ans, aligned))
         also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id,
                                         twins=c.twins) for c in ans.citations}
         also |= {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id) for h in others}
         ctx["answer"] = answer_view(ans, also, others)
+        # "Searched for ...": a link that asks what was typed, exactly as typed.
+        ctx["answer"]["exact_href"] = ask_href(question, langs, exact=True)
     return ctx
 
 
