@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from kb import answers, definitions
+from kb.chunking import section_at
 from kb.errors import BadInputError
 from kb.glossary import Concept
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
+from kb.sentences import BULLET
 
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
@@ -59,20 +61,76 @@ class ConceptCard:
         return f"no {LANG_NAMES[lang]} source on {name} yet"  # as written: KPI, not kpi
 
 
+# How many of a language's best passages a card looks through for the one that is
+# about the concept: the Korean cross-selling article names it in all its 25 passages,
+# and search ranks its KPI list first (QA19 F9).
+CANDIDATES = 30
+
+
 def _source(kb: KnowledgeBase, concept: Concept, lang: str) -> LangSource:
     query = concept.names.get(lang) or next(iter(concept.terms.get(lang) or []), "")
     if not query:
         return LangSource(lang, "", None, None)
-    result = kb.search(query, k=1, langs=[lang], query_lang=lang)
+    result = kb.search(query, k=CANDIDATES, langs=[lang], query_lang=lang)
     if not result.hits:
         return LangSource(lang, query, None, None)
     qvec = kb.encoder.encode([result.query], kind="query")[0]
-    ev = answers.evidence(kb, result.query, qvec, lang, result.hits, langs=[lang])
+    ev = answers.evidence(kb, result.query, qvec, lang, result.hits[:1], langs=[lang])
     # The passage must also name the concept: "Upselling" alone is close enough in
     # vector space to "Upstream Marketing Examples" (evidence 0.84, all of it dense) for
     # a card to list an article that never mentions upselling, hiding a gap (QA).
-    found = ev.score >= ev.threshold and ev.coverage > 0
-    return LangSource(lang, query, result.hits[0] if found else None, ev)
+    if not (ev.score >= ev.threshold and ev.coverage > 0):
+        return LangSource(lang, query, None, ev)
+    # Each passage's sentence to show and the concept's words in it, as search results
+    # have them (kb.snippets), then the passage whose sentence is about the concept.
+    hit = about(kb, concept, lang, kb.snippets(result.searched, result.hits))
+    return LangSource(lang, query, hit, ev)
+
+
+def about(kb: KnowledgeBase, concept: Concept, lang: str, hits: list[Hit]) -> Hit | None:
+    """The hit whose sentence (``Hit.snippet``) is most about ``concept``, in ``lang``:
+    first one that says what it is (:func:`kb.definitions.kind`), then one that names it
+    by a term of ``lang``, under a heading that names it and no other concept before one
+    under a heading that also names others, before one under any heading; then a hit
+    whose sentence or heading alone names it; among equals, the better ranked. None when
+    no hit names it at all: the language is then a gap, since a card lists no article
+    that never mentions the concept (QA19 F9: the Marketing director card's German line
+    was the article's intro, which never says "Marketingleiter")."""
+    best: tuple[tuple[int, ...], Hit] | None = None
+    for rank, hit in enumerate(hits):
+        key = _aboutness(kb, concept, lang, hit)
+        if key is not None and (best is None or (*key, rank) < best[0]):
+            best = ((*key, rank), hit)
+    return best[1] if best else None
+
+
+def _aboutness(kb: KnowledgeBase, concept: Concept, lang: str,
+               hit: Hit) -> tuple[int, ...] | None:
+    """How little ``hit``'s sentence is about ``concept`` (smaller is more), or None
+    when neither the passage nor its headings name it."""
+    a, b = hit.snippet or (0, 0)
+    sentence = hit.text[a:b]
+    heading = section_at(hit.text, hit.section, a)
+    says = bool(sentence) and _names(concept, sentence, lang, own=True) and not (
+        _POINTS_BACK.match(sentence) or _labelled_otherwise(concept, sentence, lang))
+    headed = bool(heading) and _names(concept, heading, lang, own=True)
+    if says:
+        defines = definitions.kind(concept, sentence, lang) is not None
+        alone = headed and not any(c.id != concept.id and c.card
+                                   for c in kb.glossary.match(heading))
+        return (0 if defines else 1, 0 if alone else 1 if headed else 2)
+    if headed or (sentence and _names(concept, sentence, lang, own=True)):
+        return (2, 0)
+    return (3, 0) if _names(concept, hit.text, lang, own=True) else None
+
+
+def _labelled_otherwise(concept: Concept, sentence: str, lang: str) -> bool:
+    """A list item labelled with something else ("- 평균 주문 금액: 크로스셀링으로 …"):
+    about its label, not about the concept it mentions ("- Buyer Persona Development:
+    …" is about the buyer persona)."""
+    text = BULLET.sub("", sentence)
+    return (text != sentence and ":" in text
+            and not _names(concept, text.split(":", 1)[0], lang, own=True))
 
 
 # A definition has to stand alone: a sentence that opens by pointing back at the one
@@ -122,12 +180,15 @@ def definition(
     return answers.Citation(c.n, c.hit, ((s.start, s.end),))
 
 
-def _names(concept: Concept, sentence: str, lang: str) -> bool:
+def _names(concept: Concept, sentence: str, lang: str, *, own: bool = False) -> bool:
+    """Whether ``sentence`` (in ``lang``) names ``concept`` by one of its terms: in any
+    language, or (``own``) in ``lang`` only."""
     folded = answers._fold(sentence)
-    own = answers._analyzed(sentence, lang)
+    words = answers._analyzed(sentence, lang)
     return any(
-        answers._term_present(term, term_lang, own if term_lang == lang else frozenset(), folded)
-        for term_lang, terms in concept.terms.items()
+        answers._term_present(term, term_lang, words if term_lang == lang else frozenset(),
+                              folded)
+        for term_lang, terms in concept.terms.items() if not own or term_lang == lang
         for term in terms
     )
 
