@@ -26,7 +26,7 @@ from kb.sentences import BULLET
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
 
-__all__ = ["ConceptCard", "LangSource", "concept_card", "concept_cards"]
+__all__ = ["ConceptCard", "LangSource", "about", "concept_card", "concept_cards", "question"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -191,6 +191,34 @@ def _names(concept: Concept, sentence: str, lang: str, *, own: bool = False) -> 
         for term_lang, terms in concept.terms.items() if not own or term_lang == lang
         for term in terms
     )
+
+
+def question(concept: Concept, lang: str) -> str | None:
+    """"What is it?" asked of the concept in ``lang``, in a form that is good grammar
+    whatever its term is and that :func:`kb.definitions.asked` reads as asking for a
+    definition; None when it has no term there. QA19 F12: the cards asked "What is
+    <English term>?" of every reader, which gave "What is loyalty program?" and "What
+    is existing customers?"."""
+    terms = concept.terms.get(lang) or []
+    name = concept.names.get(lang) or next(iter(terms), "")
+    if not name:
+        return None
+    if lang == "en":  # a term in quotes reads right, count noun, plural or mass noun
+        return f"What does “{terms[0] if terms else name}” mean?"
+    if lang == "de":
+        return f"Was bedeutet „{terms[0] if terms else name}“?"
+    if lang == "vi":
+        return f"{name} là gì?"
+    return f"{name}{_ko_topic(name)}?"
+
+
+def _ko_topic(name: str) -> str:
+    """이란 after a final consonant, 란 after a vowel ("업스트림 마케팅이란", "번들링이란",
+    "전환율이란", "주요 성과 지표(KPI)란"), "(이)란" where the script does not say."""
+    last = re.sub(r"\s*\([^)]*\)\s*$", "", name).strip()[-1:]
+    if not "가" <= last <= "힣":
+        return "(이)란"
+    return "이란" if (ord(last) - ord("가")) % 28 else "란"
 
 
 def concept_card(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from kb import adding, chunking, snippets
+from kb import adding, chunking, concepts, snippets
 from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
@@ -190,15 +190,18 @@ def _sections(hit: Hit) -> str:
     return " → ".join(names if len(names) <= 3 else [names[0], "…", names[-1]])
 
 
-def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
+def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT,
+             sentence_only: bool = False) -> dict[str, Any]:
     """A hit in a list: its best sentence with some context and the query's words marked
-    when search gave them (kb.snippets), else the passage's start."""
+    when search gave them (kb.snippets), else the passage's start. ``sentence_only``:
+    the sentence alone (up to twice ``limit``), as a concept card shows it."""
     if hit.snippet is None:
         text, cut = _trim_right(" ".join(_plain(hit.text).split()), limit)
         parts, cut_before = [{"text": text, "mark": False}], False
         span = (hit.start, hit.end)
     else:
-        parts, cut_before, cut = _snippet_parts(hit, hit.snippet, limit)
+        parts, cut_before, cut = _snippet_parts(hit, hit.snippet, limit,
+                                                sentence_only=sentence_only)
         span = (hit.start + hit.snippet[0], hit.start + hit.snippet[1])
     return {
         "title": hit.title, "article_id": hit.article_id, "lang": hit.lang,
@@ -211,26 +214,30 @@ def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
     }
 
 
-def _snippet_parts(hit: Hit, snippet: tuple[int, int],
-                   limit: int) -> tuple[list[dict[str, Any]], bool, bool]:
+def _snippet_parts(hit: Hit, snippet: tuple[int, int], limit: int, *,
+                   sentence_only: bool = False) -> tuple[list[dict[str, Any]], bool, bool]:
     """The hit's best sentence and what follows it up to ``limit`` characters, with a
-    little of what precedes it, as parts marked where the query's words stand; and
-    whether text was left out before and after."""
+    little of what precedes it (``sentence_only``: the sentence alone), as parts marked
+    where the query's words stand; and whether text was left out before and after."""
     text = hit.text
     a, b = snippet
-    start = max(0, a - SNIPPET_BEFORE)
-    if start:  # at a word boundary
+    start = a if sentence_only else max(0, a - SNIPPET_BEFORE)
+    if start < a:  # at a word boundary
         space = text.find(" ", start, a)
         start = space + 1 if space >= 0 else a
     # Up to ``limit`` characters, the sentence's end beyond them too, unless it runs on
     # past twice that (QA18: a 1,200-character paragraph with no full stop was all shown).
     end = min(len(text), max(min(b, start + 2 * limit), start + limit))
-    if end < len(text):
+    if sentence_only:
+        end = min(b, start + 2 * limit)
+    if end < len(text) and end != b:
         low = max(b, end - 40) if b <= end else end - 40  # the sentence whole if it fits
         space = text.rfind(" ", low, end)
         end = space if space > a else end
-    return (_marked_parts(snippets.marked(text, hit.marks, start, end), one_line=True),
-            start > 0, end < len(text))
+    parts = _marked_parts(snippets.marked(text, hit.marks, start, end), one_line=True)
+    if sentence_only:  # a whole sentence needs no "…", a long one cut short does
+        return parts, False, end < b
+    return parts, start > 0, end < len(text)
 
 
 def other_passages(ans: Answer, aligned: dict[int, set[int]], n: int = 5) -> list[Hit]:
@@ -855,11 +862,11 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
         said = _name_parts(name)  # "Bán thêm (upselling) (upselling, bán thêm)" said it twice
         if not name:  # no term in this language: no empty row (QA15); the gap says it
             continue
+        question = concepts.question(c, lang)
         terms.append({"lang": lang, "lang_name": LANG_NAMES[lang], "name": name,
-                      "others": [t for t in c.terms.get(lang, []) if t.casefold() not in said]})
-    # The preferred English term asks better than a display name: "What is KPI?", not
-    # "What is KPIs (key performance indicators)?".
-    asked = next(iter(c.terms.get("en") or []), None) or c.names.get("en") or c.id
+                      "others": [t for t in c.terms.get(lang, []) if t.casefold() not in said],
+                      # Each language asks in its own words (QA19 F12: always English).
+                      "question": question, "ask_href": ask_href(question or name)})
     definition = None
     if card.definition is not None:
         d = card.definition
@@ -873,16 +880,31 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
         sources.append({
             "lang": s.lang, "lang_name": LANG_NAMES[s.lang], "gap": s.gap,
             "gap_message": card.gap_message(s.lang) if s.gap else "",
-            "hit": hit_view(s.hit, limit=EXCERPT_CONTEXT) if s.hit is not None else None,
+            "hit": _source_view(s.hit) if s.hit is not None else None,
         })
     return {
         "id": c.id, "anchor": concept_anchor(c.id),
         "name": c.names.get("en") or next((n for n in c.names.values() if n), c.id),
         "terms": terms, "definition": definition,
         "sources": sources, "n_gaps": len(card.gaps),
-        "ask_href": ask_href(f"What is {asked}?"),
+        # English when the concept has an English term, else its first language's.
+        "ask_href": next((t["ask_href"] for t in terms if t["lang"] == "en"),
+                         terms[0]["ask_href"] if terms else ask_href(c.id)),
         "edit_href": "/concepts?" + urlencode({"edit": card.concept.id}) + "#add-concept",
     }
+
+
+def _source_view(hit: Hit) -> dict[str, Any]:
+    """A card's passage in one language: the sentence about the concept alone, with the
+    concept's words marked, under the heading it sits under, linked with the sentence
+    marked (QA19 F9: the passage's first 300 characters, the whole passage marked)."""
+    view = hit_view(hit, limit=EXCERPT_CONTEXT, sentence_only=True)
+    if hit.snippet is not None:
+        view["section"] = chunking.section_at(hit.text, hit.section, hit.snippet[0])
+        first = view["parts"][0] if view["parts"] else None
+        if first is not None and not first["mark"]:  # a list item, as the definition shows it
+            first["text"] = _BULLET.sub("", first["text"])
+    return view
 
 
 def concepts_context(cards: list[ConceptCard]) -> dict[str, Any]:
