@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from kb import answers, definitions
 from kb.chunking import section_at
-from kb.errors import BadInputError
+from kb.errors import BadInputError, NotFoundError
 from kb.glossary import Concept
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
@@ -26,7 +26,8 @@ from kb.sentences import BULLET
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
 
-__all__ = ["ConceptCard", "LangSource", "about", "concept_card", "concept_cards", "question"]
+__all__ = ["ConceptCard", "LangSource", "about", "card_of", "concept_card", "concept_cards",
+           "question"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,6 +46,27 @@ class LangSource:
     def gap(self) -> bool:
         return self.hit is None
 
+    @property
+    def sentence(self) -> tuple[int, int] | None:
+        """The sentence about the concept, as offsets into the article; None for a gap."""
+        if self.hit is None or self.hit.snippet is None:
+            return None
+        a, b = self.hit.snippet
+        return self.hit.start + a, self.hit.start + b
+
+    def to_dict(self, gap_message: str) -> dict[str, object]:
+        """The API's and the CLI's form: the passage as a search hit (its ``snippet``
+        the sentence, its ``marks`` the concept's words), and the sentence on its own."""
+        hit, span = self.hit, self.sentence
+        sentence = None
+        if hit is not None and span is not None:
+            a, b = span
+            sentence = {"text": hit.text[a - hit.start : b - hit.start], "start": a, "end": b,
+                        "section": section_at(hit.text, hit.section, a - hit.start)}
+        return {"lang": self.lang, "gap": self.gap, "message": gap_message if self.gap else None,
+                "query": self.query, "passage": hit.to_dict() if hit is not None else None,
+                "sentence": sentence}
+
 
 @dataclass(frozen=True)
 class ConceptCard:
@@ -59,6 +81,26 @@ class ConceptCard:
     def gap_message(self, lang: str) -> str:
         name = self.concept.names.get("en") or self.concept.id
         return f"no {LANG_NAMES[lang]} source on {name} yet"  # as written: KPI, not kpi
+
+    @property
+    def name(self) -> str:
+        c = self.concept
+        return c.names.get("en") or next((n for n in c.names.values() if n), c.id)
+
+    def to_dict(self) -> dict[str, object]:
+        """What the Concepts page shows of it, for the API and the CLI (QA19 F12)."""
+        c, d = self.concept, self.definition
+        return {
+            "id": c.id, "name": self.name, "names": dict(c.names), "terms": dict(c.terms),
+            "definition": None if d is None else {
+                "text": d.sentence, "lang": d.hit.lang, "article_id": d.hit.article_id,
+                "title": d.hit.title, "chunk_id": d.hit.chunk_id,
+                "start": d.sentence_start, "end": d.sentence_end},
+            "sources": [s.to_dict(self.gap_message(s.lang)) for s in self.sources],
+            "gaps": self.gaps,
+            "questions": [{"lang": lang, "text": q} for lang in SUPPORTED
+                          if (q := question(c, lang)) is not None],
+        }
 
 
 # How many of a language's best passages a card looks through for the one that is
@@ -238,6 +280,17 @@ def _or_none(build: Callable[[], T], fallback: T) -> T:
     except BadInputError as exc:
         log.warning("a concept card's search failed: %s", exc.message)
         return fallback
+
+
+def card_of(kb: KnowledgeBase, concept_id: str) -> ConceptCard:
+    """The card of one concept, as :func:`concept_cards` builds it: with the definitions
+    of the concepts before it taken, so that it quotes the same one as the page."""
+    taken: set[tuple[str, int]] = set()
+    for concept in kb.glossary.cards:
+        if concept.id == concept_id:
+            return concept_card(kb, concept, taken)
+        _or_none(lambda: definition(kb, concept, taken), None)  # noqa: B023 - called now
+    raise NotFoundError(f"the glossary has no concept {concept_id!r}")
 
 
 def concept_cards(kb: KnowledgeBase) -> list[ConceptCard]:

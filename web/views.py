@@ -907,6 +907,27 @@ def _source_view(hit: Hit) -> dict[str, Any]:
     return view
 
 
+def card_json(card: ConceptCard) -> dict[str, Any]:
+    """A card as ``GET /api/concepts/{id}/card`` and ``kb concepts show --json`` give it:
+    its data (kb.concepts) with the page's links: the definition's and each sentence's
+    marking that sentence, each question's asking it."""
+    out = card.to_dict()
+    out["href"] = concept_href(card.concept.id)
+    d = out["definition"]
+    if d is not None:
+        d["href"] = article_href(d["article_id"], chunk_id=d["chunk_id"],
+                                 start=card.definition.hit.start if card.definition else None,
+                                 span=(d["start"], d["end"]))
+    for source, s in zip(out["sources"], card.sources, strict=True):
+        source["href"] = None
+        if s.hit is not None and s.sentence is not None:
+            source["href"] = article_href(s.hit.article_id, chunk_id=s.hit.chunk_id,
+                                          start=s.hit.start, span=s.sentence)
+    for q in out["questions"]:
+        q["href"] = ask_href(q["text"])
+    return out
+
+
 def concepts_context(cards: list[ConceptCard]) -> dict[str, Any]:
     views = [concept_view(c) for c in cards]
     gaps = {lang: sum(1 for v in views for s in v["sources"] if s["lang"] == lang and s["gap"])
