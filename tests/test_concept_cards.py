@@ -247,3 +247,35 @@ def test_the_cards_questions_are_answered_as_what_is_questions(real_kb):
                 continue
             ans = real_kb.ask(q)
             assert ans.found, q
+
+
+@pytest.mark.model
+def test_seed_concepts_page_lines_name_the_concept(real_kb):
+    """The page itself, as QA19 read it: the KPI card's English line is about
+    performance metrics, the director card's German line names the Marketingleiter, and
+    a line's link marks a sentence, not the whole passage (hp=0-1054)."""
+    from fastapi.testclient import TestClient
+
+    from kb.settings import Settings
+    from web.app import create_app
+
+    app = create_app(Settings(index_dir=real_kb.index_dir), kb=real_kb)
+    with TestClient(app) as c:
+        page = c.get("/concepts").text
+
+    def line(concept_id, lang):
+        block = re.search(rf'<article class="concept" id="c-{concept_id}".*?</article>',
+                          page, re.S).group(0)
+        li = re.search(rf'<li><span class="badge lang-{lang}".*?</li>', block, re.S).group(0)
+        href = html.unescape(re.search(r'href="([^"]+)"', li).group(1))
+        text = html.unescape(re.sub(r"<[^>]+>", "", li.split("</a>")[1]))
+        return " ".join(text.split()), href
+
+    kpi, kpi_href = line("kpi", "en")
+    assert kpi.startswith("Performance Metrics:"), kpi
+    director, director_href = line("marketing-director", "de")
+    assert "Marketingleiter" in director, director
+    cross, _ = line("cross-selling", "ko")
+    assert "크로스셀링" in cross and "평균 주문 금액" not in cross, cross
+    for href in (kpi_href, director_href):
+        assert not re.search(r"hp=0-", href), href
