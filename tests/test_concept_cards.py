@@ -163,6 +163,14 @@ def test_the_page_shows_each_source_as_its_sentence_linked_with_it_marked(client
             # The words shown are the sentence's (a table row's cells joined by "·").
             said = re.findall(r"\w+", html.unescape(re.sub(r"<[^>]+>", "", line.split("</a>")[1])))
             assert said[:12] == re.findall(r"\w+", s["sentence"]["text"])[:12], (said, s)
+        # The link opens the article with the sentence marked.
+        for s in shown[:1]:
+            article = client.get(s["href"])
+            assert article.status_code == 200
+            marks = re.findall(r"<mark[^>]*>(.*?)</mark>", article.text, re.S)
+            words = re.findall(r"\w+", s["sentence"]["text"])[:6]
+            marked = html.unescape(re.sub(r"<[^>]+>", "", " ".join(marks)))  # a row: by cells
+            assert words == re.findall(r"\w+", marked)[:6]
         # Whole passages are never marked: the mark is the sentence (QA19: hp=0-1054).
         for s in shown:
             assert s["sentence"]["end"] - s["sentence"]["start"] < len(s["passage"]["text"]) or (

@@ -222,7 +222,7 @@ def _snippet_parts(hit: Hit, snippet: tuple[int, int], limit: int, *,
     text = hit.text
     a, b = snippet
     start = a if sentence_only else max(0, a - SNIPPET_BEFORE)
-    if start < a:  # at a word boundary
+    if start:  # at a word boundary
         space = text.find(" ", start, a)
         start = space + 1 if space >= 0 else a
     # Up to ``limit`` characters, the sentence's end beyond them too, unless it runs on
@@ -862,11 +862,12 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
         said = _name_parts(name)  # "Bán thêm (upselling) (upselling, bán thêm)" said it twice
         if not name:  # no term in this language: no empty row (QA15); the gap says it
             continue
-        question = concepts.question(c, lang)
         terms.append({"lang": lang, "lang_name": LANG_NAMES[lang], "name": name,
-                      "others": [t for t in c.terms.get(lang, []) if t.casefold() not in said],
-                      # Each language asks in its own words (QA19 F12: always English).
-                      "question": question, "ask_href": ask_href(question or name)})
+                      "others": [t for t in c.terms.get(lang, []) if t.casefold() not in said]})
+    # What it is, asked in each language it has a term in (QA19 F12: one English
+    # question for every reader, "What is loyalty program?").
+    questions = [{"lang": t["lang"], "lang_name": t["lang_name"], "text": q, "href": ask_href(q)}
+                 for t in terms if (q := concepts.question(c, t["lang"])) is not None]
     definition = None
     if card.definition is not None:
         d = card.definition
@@ -880,21 +881,19 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
         sources.append({
             "lang": s.lang, "lang_name": LANG_NAMES[s.lang], "gap": s.gap,
             "gap_message": card.gap_message(s.lang) if s.gap else "",
-            "hit": _source_view(s.hit) if s.hit is not None else None,
+            "hit": _card_line(s.hit) if s.hit is not None else None,
         })
     return {
         "id": c.id, "anchor": concept_anchor(c.id),
         "name": c.names.get("en") or next((n for n in c.names.values() if n), c.id),
         "terms": terms, "definition": definition,
         "sources": sources, "n_gaps": len(card.gaps),
-        # English when the concept has an English term, else its first language's.
-        "ask_href": next((t["ask_href"] for t in terms if t["lang"] == "en"),
-                         terms[0]["ask_href"] if terms else ask_href(c.id)),
+        "questions": questions,
         "edit_href": "/concepts?" + urlencode({"edit": card.concept.id}) + "#add-concept",
     }
 
 
-def _source_view(hit: Hit) -> dict[str, Any]:
+def _card_line(hit: Hit) -> dict[str, Any]:
     """A card's passage in one language: the sentence about the concept alone, with the
     concept's words marked, under the heading it sits under, linked with the sentence
     marked (QA19 F9: the passage's first 300 characters, the whole passage marked)."""
