@@ -921,7 +921,7 @@ def _check_port(host: str, port: int) -> None:
 
 @cli.group()
 def concepts() -> None:
-    """The concept glossary (corpus/glossary.yaml): list, add or remove concepts.
+    """The concept glossary (corpus/glossary.yaml): list, show, add or remove concepts.
 
     A concept's terms in several languages let a question in one language find articles
     in another ("Abwanderungsrate" reaches an English article on churn). Edits count from
@@ -947,6 +947,44 @@ def concepts_list(ctx: click.Context, as_json: bool) -> None:
         for lang, terms in c["terms"].items():
             click.echo(f"  {lang}  {', '.join(terms)}")
     click.echo(f"{len(cards)} concept(s)", err=True)
+
+
+@concepts.command("show")
+@click.argument("concept_id")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print what GET /api/concepts/{id}/card returns.")
+@click.pass_context
+@handle_errors
+def concepts_show(ctx: click.Context, concept_id: str, as_json: bool) -> None:
+    """A concept's card, as the Concepts page shows it: its terms, its definition quoted
+    from the articles, and in each language the sentence about it or the gap."""
+    from kb.concepts import card_of
+    from web.views import card_json  # the page's links, as the API gives them
+
+    kb = _open(ctx, must_exist=True)
+    try:
+        card = card_json(card_of(kb, concept_id))
+    finally:
+        kb.close()
+    if as_json:
+        click.echo(json.dumps(card, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{card['name']}  ({card['id']})")
+    for lang, terms in card["terms"].items():
+        click.echo(f"  {lang}  {', '.join(terms)}")
+    d = card["definition"]
+    click.echo("\ndefinition: " + (f"{d['text']}\n  — {d['title']} [{d['lang']}]  {d['href']}"
+                                   if d else "no sentence in the articles defines it yet"))
+    click.echo("\nsources:")
+    for s in card["sources"]:
+        if s["gap"]:
+            click.echo(f"  {s['lang']}  {s['message']}")
+            continue
+        hit, where = s["passage"], s["sentence"]["section"]
+        click.echo(f"  {s['lang']}  {hit['title']}" + (f" § {where}" if where else ""))
+        click.echo(f"      {_snippet(hit)}")
+        click.echo(f"      {s['href']}")
+    click.echo("\nask: " + " · ".join(q["text"] for q in card["questions"]))
 
 
 @concepts.command("add")

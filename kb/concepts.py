@@ -16,15 +16,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from kb import answers, definitions
-from kb.errors import BadInputError
+from kb.chunking import section_at
+from kb.errors import BadInputError, NotFoundError
 from kb.glossary import Concept
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
+from kb.sentences import BULLET
 
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
 
-__all__ = ["ConceptCard", "LangSource", "concept_card", "concept_cards"]
+__all__ = ["ConceptCard", "LangSource", "about", "card_of", "concept_card", "concept_cards",
+           "question"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,6 +46,27 @@ class LangSource:
     def gap(self) -> bool:
         return self.hit is None
 
+    @property
+    def sentence(self) -> tuple[int, int] | None:
+        """The sentence about the concept, as offsets into the article; None for a gap."""
+        if self.hit is None or self.hit.snippet is None:
+            return None
+        a, b = self.hit.snippet
+        return self.hit.start + a, self.hit.start + b
+
+    def to_dict(self, gap_message: str) -> dict[str, object]:
+        """The API's and the CLI's form: the passage as a search hit (its ``snippet``
+        the sentence, its ``marks`` the concept's words), and the sentence on its own."""
+        hit, span = self.hit, self.sentence
+        sentence = None
+        if hit is not None and span is not None:
+            a, b = span
+            sentence = {"text": hit.text[a - hit.start : b - hit.start], "start": a, "end": b,
+                        "section": section_at(hit.text, hit.section, a - hit.start)}
+        return {"lang": self.lang, "gap": self.gap, "message": gap_message if self.gap else None,
+                "query": self.query, "passage": hit.to_dict() if hit is not None else None,
+                "sentence": sentence}
+
 
 @dataclass(frozen=True)
 class ConceptCard:
@@ -58,21 +82,97 @@ class ConceptCard:
         name = self.concept.names.get("en") or self.concept.id
         return f"no {LANG_NAMES[lang]} source on {name} yet"  # as written: KPI, not kpi
 
+    @property
+    def name(self) -> str:
+        c = self.concept
+        return c.names.get("en") or next((n for n in c.names.values() if n), c.id)
+
+    def to_dict(self) -> dict[str, object]:
+        """What the Concepts page shows of it, for the API and the CLI (QA19 F12)."""
+        c, d = self.concept, self.definition
+        return {
+            "id": c.id, "name": self.name, "names": dict(c.names), "terms": dict(c.terms),
+            "definition": None if d is None else {
+                "text": d.sentence, "lang": d.hit.lang, "article_id": d.hit.article_id,
+                "title": d.hit.title, "chunk_id": d.hit.chunk_id,
+                "start": d.sentence_start, "end": d.sentence_end},
+            "sources": [s.to_dict(self.gap_message(s.lang)) for s in self.sources],
+            "gaps": self.gaps,
+            "questions": [{"lang": lang, "text": q} for lang in SUPPORTED
+                          if (q := question(c, lang)) is not None],
+        }
+
+
+# How many of a language's best passages a card looks through for the one that is
+# about the concept: the Korean cross-selling article names it in all its 25 passages,
+# and search ranks its KPI list first (QA19 F9).
+CANDIDATES = 30
+
 
 def _source(kb: KnowledgeBase, concept: Concept, lang: str) -> LangSource:
     query = concept.names.get(lang) or next(iter(concept.terms.get(lang) or []), "")
     if not query:
         return LangSource(lang, "", None, None)
-    result = kb.search(query, k=1, langs=[lang], query_lang=lang)
+    result = kb.search(query, k=CANDIDATES, langs=[lang], query_lang=lang)
     if not result.hits:
         return LangSource(lang, query, None, None)
     qvec = kb.encoder.encode([result.query], kind="query")[0]
-    ev = answers.evidence(kb, result.query, qvec, lang, result.hits, langs=[lang])
+    ev = answers.evidence(kb, result.query, qvec, lang, result.hits[:1], langs=[lang])
     # The passage must also name the concept: "Upselling" alone is close enough in
     # vector space to "Upstream Marketing Examples" (evidence 0.84, all of it dense) for
     # a card to list an article that never mentions upselling, hiding a gap (QA).
-    found = ev.score >= ev.threshold and ev.coverage > 0
-    return LangSource(lang, query, result.hits[0] if found else None, ev)
+    if not (ev.score >= ev.threshold and ev.coverage > 0):
+        return LangSource(lang, query, None, ev)
+    # Each passage's sentence to show and the concept's words in it, as search results
+    # have them (kb.snippets), then the passage whose sentence is about the concept.
+    hit = about(kb, concept, lang, kb.snippets(result.searched, result.hits))
+    return LangSource(lang, query, hit, ev)
+
+
+def about(kb: KnowledgeBase, concept: Concept, lang: str, hits: list[Hit]) -> Hit | None:
+    """The hit whose sentence (``Hit.snippet``) is most about ``concept``, in ``lang``:
+    first one that says what it is (:func:`kb.definitions.kind`), then one that names it
+    by a term of ``lang``, under a heading that names it and no other concept before one
+    under a heading that also names others, before one under any heading; then a hit
+    whose sentence or heading alone names it; among equals, the better ranked. None when
+    no hit names it at all: the language is then a gap, since a card lists no article
+    that never mentions the concept (QA19 F9: the Marketing director card's German line
+    was the article's intro, which never says "Marketingleiter")."""
+    best: tuple[tuple[int, ...], Hit] | None = None
+    for rank, hit in enumerate(hits):
+        key = _aboutness(kb, concept, lang, hit)
+        if key is not None and (best is None or (*key, rank) < best[0]):
+            best = ((*key, rank), hit)
+    return best[1] if best else None
+
+
+def _aboutness(kb: KnowledgeBase, concept: Concept, lang: str,
+               hit: Hit) -> tuple[int, ...] | None:
+    """How little ``hit``'s sentence is about ``concept`` (smaller is more), or None
+    when neither the passage nor its headings name it."""
+    a, b = hit.snippet or (0, 0)
+    sentence = hit.text[a:b]
+    heading = section_at(hit.text, hit.section, a)
+    says = bool(sentence) and _names(concept, sentence, lang, own=True) and not (
+        _POINTS_BACK.match(sentence) or _labelled_otherwise(concept, sentence, lang))
+    headed = bool(heading) and _names(concept, heading, lang, own=True)
+    if says:
+        defines = definitions.kind(concept, sentence, lang) is not None
+        alone = headed and not any(c.id != concept.id and c.card
+                                   for c in kb.glossary.match(heading))
+        return (0 if defines else 1, 0 if alone else 1 if headed else 2)
+    if headed or (sentence and _names(concept, sentence, lang, own=True)):
+        return (2, 0)
+    return (3, 0) if _names(concept, hit.text, lang, own=True) else None
+
+
+def _labelled_otherwise(concept: Concept, sentence: str, lang: str) -> bool:
+    """A list item labelled with something else ("- 평균 주문 금액: 크로스셀링으로 …"):
+    about its label, not about the concept it mentions ("- Buyer Persona Development:
+    …" is about the buyer persona)."""
+    text = BULLET.sub("", sentence)
+    return (text != sentence and ":" in text
+            and not _names(concept, text.split(":", 1)[0], lang, own=True))
 
 
 # A definition has to stand alone: a sentence that opens by pointing back at the one
@@ -122,14 +222,45 @@ def definition(
     return answers.Citation(c.n, c.hit, ((s.start, s.end),))
 
 
-def _names(concept: Concept, sentence: str, lang: str) -> bool:
+def _names(concept: Concept, sentence: str, lang: str, *, own: bool = False) -> bool:
+    """Whether ``sentence`` (in ``lang``) names ``concept`` by one of its terms: in any
+    language, or (``own``) in ``lang`` only."""
     folded = answers._fold(sentence)
-    own = answers._analyzed(sentence, lang)
+    words = answers._analyzed(sentence, lang)
     return any(
-        answers._term_present(term, term_lang, own if term_lang == lang else frozenset(), folded)
-        for term_lang, terms in concept.terms.items()
+        answers._term_present(term, term_lang, words if term_lang == lang else frozenset(),
+                              folded)
+        for term_lang, terms in concept.terms.items() if not own or term_lang == lang
         for term in terms
     )
+
+
+def question(concept: Concept, lang: str) -> str | None:
+    """"What is it?" asked of the concept in ``lang``, in a form that is good grammar
+    whatever its term is and that :func:`kb.definitions.asked` reads as asking for a
+    definition; None when it has no term there. QA19 F12: the cards asked "What is
+    <English term>?" of every reader, which gave "What is loyalty program?" and "What
+    is existing customers?"."""
+    terms = concept.terms.get(lang) or []
+    name = concept.names.get(lang) or next(iter(terms), "")
+    if not name:
+        return None
+    if lang == "en":  # a term in quotes reads right, count noun, plural or mass noun
+        return f"What does “{terms[0] if terms else name}” mean?"
+    if lang == "de":
+        return f"Was bedeutet „{terms[0] if terms else name}“?"
+    if lang == "vi":
+        return f"{name} là gì?"
+    return f"{name}{_ko_topic(name)}?"
+
+
+def _ko_topic(name: str) -> str:
+    """이란 after a final consonant, 란 after a vowel ("업스트림 마케팅이란", "번들링이란",
+    "전환율이란", "주요 성과 지표(KPI)란"), "(이)란" where the script does not say."""
+    last = re.sub(r"\s*\([^)]*\)\s*$", "", name).strip()[-1:]
+    if not "가" <= last <= "힣":
+        return "(이)란"
+    return "이란" if (ord(last) - ord("가")) % 28 else "란"
 
 
 def concept_card(
@@ -149,6 +280,17 @@ def _or_none(build: Callable[[], T], fallback: T) -> T:
     except BadInputError as exc:
         log.warning("a concept card's search failed: %s", exc.message)
         return fallback
+
+
+def card_of(kb: KnowledgeBase, concept_id: str) -> ConceptCard:
+    """The card of one concept, as :func:`concept_cards` builds it: with the definitions
+    of the concepts before it taken, so that it quotes the same one as the page."""
+    taken: set[tuple[str, int]] = set()
+    for concept in kb.glossary.cards:
+        if concept.id == concept_id:
+            return concept_card(kb, concept, taken)
+        _or_none(lambda: definition(kb, concept, taken), None)  # noqa: B023 - called now
+    raise NotFoundError(f"the glossary has no concept {concept_id!r}")
 
 
 def concept_cards(kb: KnowledgeBase) -> list[ConceptCard]:

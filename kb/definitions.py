@@ -27,11 +27,13 @@ if TYPE_CHECKING:
 # asks for the KPIs (QA).
 _END = r"(?=\s*([?.!,;:]|$)|\s+(and|or|in|for|of|und|oder|im|in|bei|beim|für|von)\b)"
 # {p}: the term glossed in brackets, "Bán chéo (cross-selling) là gì?" (QA12).
+# {q}: the term in quotation marks, as a concept card asks it ("What does “existing
+# customers” mean?": QA19 F12, "What is existing customers?" was no English).
 _ASKS = {
     "en": r"\b((what\s+(is|are)|what's|define|definition\s+of|meaning\s+of)\s+(an?\s+|the\s+)?"
-          r"{t}(e?s)?{p}{end}|what\s+(does|do)\s+(an?\s+|the\s+)?{t}(e?s)?{p}\s+mean\b)",
+          r"{q}{t}(e?s)?{q}{p}{end}|what\s+(does|do)\s+(an?\s+|the\s+)?{q}{t}(e?s)?{q}{p}\s+mean\b)",
     "de": r"\b(was\s+(ist|sind|bedeutet|bedeuten|heißt|versteht\s+man\s+unter)|definition\s+"
-          r"(von|der|des)|definiere)\s+((der|die|das|ein|eine)\s+)?{t}{p}{end}",
+          r"(von|der|des)|definiere)\s+((der|die|das|ein|eine)\s+)?{q}{t}{q}{p}{end}",
     # At the start: "Lợi ích của tiếp thị thượng nguồn là gì?" asks for the benefits.
     "ko": r"^\s*{t}{p}\s*(이란|란|(은|는|이|가)\s*(무엇|뭐)|의\s*(정의|뜻|의미))",
     "vi": r"^\s*({t}{p}\s+(là\s+gì|nghĩa\s+là\s+gì)|thế\s+nào\s+là\s+{t}{p}"
@@ -72,7 +74,7 @@ def _compiled(template: str, terms: tuple[str, ...]) -> re.Pattern[str] | None:
     if not alternatives:
         return None
     pattern = (template.replace("{t}", f"({alternatives})").replace("{end}", _END)
-               .replace("{p}", r"(\s*\([^)]*\))?"))
+               .replace("{p}", r"(\s*\([^)]*\))?").replace("{q}", "[\"'“”„‘’‚]?"))
     return re.compile(pattern, re.IGNORECASE)
 
 

@@ -476,9 +476,13 @@ def test_concepts_page(client, fake_kb):
     cards = re.findall(r'<article class="concept" id="([^"]+)"', r.text)
     assert targets == cards and len(cards) == len(fake_kb.glossary.cards)
     # QA: "Bán thêm (upselling) (upselling, bán thêm)" named the terms twice, and the
-    # card asked "What is KPIs (key performance indicators)?".
+    # card asked "What is KPIs (key performance indicators)?"; QA19 F12: "What is loyalty
+    # program?", in English for every reader.
     assert "(upselling, bán thêm)" not in r.text and "(cross-selling," not in r.text
-    assert 'href="/?q=What+is+KPI%3F"' in r.text
+    assert 'href="/?q=What+does+%E2%80%9CKPI%E2%80%9D+mean%3F"' in r.text
+    assert 'href="/?q=What+is+loyalty+program%3F"' not in r.text
+    assert "충성도 프로그램이란?" in r.text and "Was bedeutet „Treueprogramm“?" in r.text
+    assert "Chương trình khách hàng thân thiết là gì?" in r.text
 
 
 # -- escaping -----------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from kb import adding
 from kb.adding import AddResult
 from kb.errors import BadInputError, NotFoundError, StorageError
 from web import schemas, uploads
-from web.deps import KB, LangParam, parse_langs
-from web.views import article_href, concept_href
+from web.deps import KB, LangParam, concept_cards, parse_langs
+from web.views import article_href, card_json, concept_href
 
 
 class ErrorBody(BaseModel):
@@ -385,6 +385,22 @@ def get_concept(kb: KB, concept_id: Annotated[str, Path(min_length=1, max_length
     if concept is None:
         raise NotFoundError(f"the glossary has no concept {concept_id!r}")
     return JSONResponse(_concept(concept), headers=uploads.etag(concept.version))
+
+
+@router.get("/api/concepts/{concept_id}/card", tags=["api"], summary="One concept's card",
+            response_model=None, responses=ok(schemas.ConceptCardOut) | errors(404))
+def get_concept_card(request: Request, kb: KB,
+                     concept_id: Annotated[str, Path(min_length=1, max_length=60)]
+                     ) -> dict[str, Any]:
+    """What the Concepts page shows of the concept: its definition quoted from the
+    articles (or null), and in each language the passage about it with the sentence
+    that names it (`sentence`, and `href` to the article with it marked) or a coverage
+    gap (`gap`, `message`); `questions` ask what it is in each language."""
+    cards, _ = concept_cards(request, kb)
+    card = next((c for c in cards if c.concept.id == concept_id), None)
+    if card is None:
+        raise NotFoundError(f"the glossary has no concept {concept_id!r}")
+    return card_json(card)
 
 
 @router.post("/api/concepts", tags=["write"], summary="Add a concept to the glossary",

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import threading
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Query, Request
 
 from kb.core import KnowledgeBase
 from kb.errors import KBError
 from kb.language import check_lang
+
+if TYPE_CHECKING:
+    from kb.concepts import ConceptCard
+
+_cards_lock = threading.Lock()
 
 
 class NotReadyError(KBError):
@@ -45,3 +51,20 @@ def parse_langs(value: str | list[str] | None) -> list[str] | None:
     items = [value] if isinstance(value, str) else value
     codes = {check_lang(x) for item in items for x in item.split(",") if x.strip()}
     return sorted(codes) or None
+
+
+def concept_cards(request: Request, kb: KnowledgeBase) -> tuple[list[ConceptCard], Any]:
+    """The concept cards and the Concepts page's context of them, built once per index
+    and glossary version (a few dozen searches) and cached: the page and
+    ``GET /api/concepts/{id}/card`` show the same cards."""
+    from kb.concepts import concept_cards as build
+    from web import views
+
+    cache: dict[Any, Any] = request.app.state.concepts_cache
+    version = (kb.store.version, kb.glossary_version)  # an edited glossary shows at once
+    with _cards_lock:
+        if version not in cache:
+            cache.clear()
+            cards = build(kb)
+            cache[version] = (cards, views.concepts_context(cards))
+        return cache[version]  # type: ignore[no-any-return]

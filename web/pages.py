@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import threading
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,10 +16,9 @@ from kb.articles import same_id, version_of
 from kb.errors import BadInputError, KBError, NotFoundError, StaleError, WritesDisabledError
 from kb.language import SUPPORTED
 from web import jobs, uploads, views
-from web.deps import KB, get_kb, parse_langs
+from web.deps import KB, concept_cards, get_kb, parse_langs
 
 router = APIRouter(include_in_schema=False)
-_concepts_lock = threading.Lock()
 
 
 def render(request: Request, name: str, page: str, ctx: dict[str, Any], *,
@@ -313,16 +311,8 @@ def concepts_page(
 def _concepts(request: Request, kb: Any, *, status_code: int = 200, gap: str | None = None,
               **form: Any) -> HTMLResponse:
     """The cards are built once per index and glossary version (a few dozen searches)
-    and cached; the form is the request's own."""
-    from kb.concepts import concept_cards
-
-    cache: dict[Any, Any] = request.app.state.concepts_cache
-    version = (kb.store.version, kb.glossary_version)  # an edited glossary shows at once
-    with _concepts_lock:
-        if version not in cache:
-            cache.clear()
-            cache[version] = views.concepts_context(concept_cards(kb))
-        ctx = cache[version]
+    and cached (web.deps.concept_cards); the form is the request's own."""
+    _, ctx = concept_cards(request, kb)
     ctx = {**views.gap_view(ctx, gap), **views.concept_form_context(
         request.app.state.settings, kb.glossary.cards, problem=kb.glossary_problem, **form)}
     return render(request, "concepts.html", "concepts", ctx, status_code=status_code)

@@ -278,3 +278,50 @@ class HealthOut(_Body):
     chunks: int | None = None
     model: str | None = None
     index_version: int | None = None
+
+
+class CardDefinition(_Body):
+    text: str = Field(description="The sentence that says what the concept is.")
+    lang: str
+    article_id: str
+    title: str
+    chunk_id: int
+    start: int = Field(description="The sentence's offsets into the article's text.")
+    end: int
+    href: str = Field(description="The article page with the sentence marked.")
+
+
+class CardSentence(_Body):
+    text: str = Field(description="The passage's sentence about the concept (its snippet).")
+    start: int = Field(description="Offsets into the article's text.")
+    end: int
+    section: str = Field(description="The heading the sentence sits under.")
+
+
+class CardSource(_Body):
+    lang: str
+    gap: bool = Field(description="No passage in this language is about the concept.")
+    message: str | None = Field(description="The gap, in words; null when there is a source.")
+    query: str = Field(description="What the card searched: the concept's name in the language.")
+    passage: Hit | None = Field(description="The passage, as a search hit: its `snippet` is "
+                                            "the sentence, its `marks` the concept's words.")
+    sentence: CardSentence | None
+    href: str | None = Field(description="The article page at the passage, the sentence marked.")
+
+
+class CardQuestion(_Body):
+    lang: str
+    text: str = Field(description="What is it?, asked in that language.")
+    href: str = Field(description="The Ask page with the question.")
+
+
+class ConceptCardOut(_Body):
+    id: str
+    name: str
+    names: dict[str, str]
+    terms: dict[str, list[str]]
+    href: str = Field(description="The card on the Concepts page.")
+    definition: CardDefinition | None
+    sources: list[CardSource] = Field(description="One per language, in ko, en, de, vi order.")
+    gaps: list[str] = Field(description="The languages with no source on it yet.")
+    questions: list[CardQuestion]

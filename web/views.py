@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from kb import adding, chunking, snippets
+from kb import adding, chunking, concepts, snippets
 from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
@@ -208,15 +208,18 @@ def _sections(hit: Hit) -> str:
     return " → ".join(names if len(names) <= 3 else [names[0], "…", names[-1]])
 
 
-def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
+def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT,
+             sentence_only: bool = False) -> dict[str, Any]:
     """A hit in a list: its best sentence with some context and the query's words marked
-    when search gave them (kb.snippets), else the passage's start."""
+    when search gave them (kb.snippets), else the passage's start. ``sentence_only``:
+    the sentence alone (up to twice ``limit``), as a concept card shows it."""
     if hit.snippet is None:
         text, cut = _trim_right(" ".join(_plain(hit.text).split()), limit)
         parts, cut_before = [{"text": text, "mark": False}], False
         span = (hit.start, hit.end)
     else:
-        parts, cut_before, cut = _snippet_parts(hit, hit.snippet, limit)
+        parts, cut_before, cut = _snippet_parts(hit, hit.snippet, limit,
+                                                sentence_only=sentence_only)
         span = (hit.start + hit.snippet[0], hit.start + hit.snippet[1])
     return {
         "title": hit.title, "article_id": hit.article_id, "lang": hit.lang,
@@ -229,26 +232,30 @@ def hit_view(hit: Hit, *, limit: int = 2 * EXCERPT_CONTEXT) -> dict[str, Any]:
     }
 
 
-def _snippet_parts(hit: Hit, snippet: tuple[int, int],
-                   limit: int) -> tuple[list[dict[str, Any]], bool, bool]:
+def _snippet_parts(hit: Hit, snippet: tuple[int, int], limit: int, *,
+                   sentence_only: bool = False) -> tuple[list[dict[str, Any]], bool, bool]:
     """The hit's best sentence and what follows it up to ``limit`` characters, with a
-    little of what precedes it, as parts marked where the query's words stand; and
-    whether text was left out before and after."""
+    little of what precedes it (``sentence_only``: the sentence alone), as parts marked
+    where the query's words stand; and whether text was left out before and after."""
     text = hit.text
     a, b = snippet
-    start = max(0, a - SNIPPET_BEFORE)
+    start = a if sentence_only else max(0, a - SNIPPET_BEFORE)
     if start:  # at a word boundary
         space = text.find(" ", start, a)
         start = space + 1 if space >= 0 else a
     # Up to ``limit`` characters, the sentence's end beyond them too, unless it runs on
     # past twice that (QA18: a 1,200-character paragraph with no full stop was all shown).
     end = min(len(text), max(min(b, start + 2 * limit), start + limit))
-    if end < len(text):
+    if sentence_only:
+        end = min(b, start + 2 * limit)
+    if end < len(text) and end != b:
         low = max(b, end - 40) if b <= end else end - 40  # the sentence whole if it fits
         space = text.rfind(" ", low, end)
         end = space if space > a else end
-    return (_marked_parts(snippets.marked(text, hit.marks, start, end), one_line=True),
-            start > 0, end < len(text))
+    parts = _marked_parts(snippets.marked(text, hit.marks, start, end), one_line=True)
+    if sentence_only:  # a whole sentence needs no "…", a long one cut short does
+        return parts, False, end < b
+    return parts, start > 0, end < len(text)
 
 
 def other_passages(ans: Answer, aligned: dict[int, set[int]], n: int = 5) -> list[Hit]:
@@ -881,9 +888,10 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
             continue
         terms.append({"lang": lang, "lang_name": LANG_NAMES[lang], "name": name,
                       "others": [t for t in c.terms.get(lang, []) if t.casefold() not in said]})
-    # The preferred English term asks better than a display name: "What is KPI?", not
-    # "What is KPIs (key performance indicators)?".
-    asked = next(iter(c.terms.get("en") or []), None) or c.names.get("en") or c.id
+    # What it is, asked in each language it has a term in (QA19 F12: one English
+    # question for every reader, "What is loyalty program?").
+    questions = [{"lang": t["lang"], "lang_name": t["lang_name"], "text": q, "href": ask_href(q)}
+                 for t in terms if (q := concepts.question(c, t["lang"])) is not None]
     definition = None
     if card.definition is not None:
         d = card.definition
@@ -897,16 +905,50 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
         sources.append({
             "lang": s.lang, "lang_name": LANG_NAMES[s.lang], "gap": s.gap,
             "gap_message": card.gap_message(s.lang) if s.gap else "",
-            "hit": hit_view(s.hit, limit=EXCERPT_CONTEXT) if s.hit is not None else None,
+            "hit": _card_line(s.hit) if s.hit is not None else None,
         })
     return {
         "id": c.id, "anchor": concept_anchor(c.id),
         "name": c.names.get("en") or next((n for n in c.names.values() if n), c.id),
         "terms": terms, "definition": definition,
         "sources": sources, "n_gaps": len(card.gaps),
-        "ask_href": ask_href(f"What is {asked}?"),
+        "questions": questions,
         "edit_href": "/concepts?" + urlencode({"edit": card.concept.id}) + "#add-concept",
     }
+
+
+def _card_line(hit: Hit) -> dict[str, Any]:
+    """A card's passage in one language: the sentence about the concept alone, with the
+    concept's words marked, under the heading it sits under, linked with the sentence
+    marked (QA19 F9: the passage's first 300 characters, the whole passage marked)."""
+    view = hit_view(hit, limit=EXCERPT_CONTEXT, sentence_only=True)
+    if hit.snippet is not None:
+        view["section"] = chunking.section_at(hit.text, hit.section, hit.snippet[0])
+        first = view["parts"][0] if view["parts"] else None
+        if first is not None and not first["mark"]:  # a list item, as the definition shows it
+            first["text"] = _BULLET.sub("", first["text"])
+    return view
+
+
+def card_json(card: ConceptCard) -> dict[str, Any]:
+    """A card as ``GET /api/concepts/{id}/card`` and ``kb concepts show --json`` give it:
+    its data (kb.concepts) with the page's links: the definition's and each sentence's
+    marking that sentence, each question's asking it."""
+    out = card.to_dict()
+    out["href"] = concept_href(card.concept.id)
+    d = out["definition"]
+    if d is not None:
+        d["href"] = article_href(d["article_id"], chunk_id=d["chunk_id"],
+                                 start=card.definition.hit.start if card.definition else None,
+                                 span=(d["start"], d["end"]))
+    for source, s in zip(out["sources"], card.sources, strict=True):
+        source["href"] = None
+        if s.hit is not None and s.sentence is not None:
+            source["href"] = article_href(s.hit.article_id, chunk_id=s.hit.chunk_id,
+                                          start=s.hit.start, span=s.sentence)
+    for q in out["questions"]:
+        q["href"] = ask_href(q["text"])
+    return out
 
 
 def concepts_context(cards: list[ConceptCard]) -> dict[str, Any]:
