@@ -201,7 +201,9 @@ def test_short_notes_on_different_topics_are_no_translations(real_encoder, a, b)
     va, vb = (real_encoder.encode(sentences(read_article(notes / f"{n}.md").text),
                                   kind="passage") for n in (a, b))
     result = align(va, vb)
-    assert len(result.pairs) >= 3 and result.similarity >= 0.83  # what passed before
+    # Alike enough to pass for one before (4 pairs at 0.86 with the 8-bit encoder; one
+    # pair at 0.88 with stop 33's 7-bit one):
+    assert result.pairs and result.similarity >= 0.83
     assert not result.is_translation, result
 
 

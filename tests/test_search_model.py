@@ -121,7 +121,7 @@ def test_search_marks_the_query_words_in_each_hit_in_its_own_language(
     lang, sentence, marked = shown("Nike 플라이니트")[0]
     assert lang == "ko" and "나이키 플라이니트" in sentence and "나이키 플라이니트" in marked
     lang, sentence, marked = shown("Was ist Bündelung?")[0]
-    assert lang == "ko" and sentence.startswith("번들링은") and set(marked) == {"번들링"}
+    assert lang == "ko" and "번들링" in sentence and set(marked) == {"번들링"}
     lang, sentence, marked = shown("Google Analytics")[0]
     assert lang == "en" and "Google Analytics" in sentence and marked == ["Google Analytics"]
 
