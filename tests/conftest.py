@@ -93,3 +93,23 @@ def real_kb(real_kb_dir, real_encoder):
                             encoder=real_encoder)
     yield kb
     kb.close()
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch, fake_kb_dir):
+    """The CLI on a private copy of the fake index: ``run("search", "q", stdin=...)``."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    index = tmp_path / "cli-index"  # beside fake_kb's own copy, when a test has both
+    shutil.copytree(fake_kb_dir, index)
+    monkeypatch.setenv("KB_MODEL", "fake")
+    monkeypatch.setenv("KB_INDEX_DIR", str(index))
+
+    def invoke(*args: str, stdin: str | None = None):
+        return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+    return invoke

@@ -12,19 +12,6 @@ from click.testing import CliRunner
 from kb.cli import cli
 
 
-@pytest.fixture
-def run(tmp_path, monkeypatch, fake_kb_dir):
-    index = tmp_path / "index"
-    shutil.copytree(fake_kb_dir, index)
-    monkeypatch.setenv("KB_MODEL", "fake")
-    monkeypatch.setenv("KB_INDEX_DIR", str(index))
-
-    def invoke(*args: str, stdin: str | None = None):
-        return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
-
-    return invoke
-
-
 def test_ingest_bad_files_one_line_each_and_good_files_still_ingested(run, tmp_path):
     d = tmp_path / "incoming"
     d.mkdir()

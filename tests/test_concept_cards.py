@@ -7,13 +7,10 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 
 import pytest
-from click.testing import CliRunner
 
 from kb import concepts, definitions
-from kb.cli import cli
 from kb.results import Hit
 
 LANGS = ("ko", "en", "de", "vi")
@@ -175,19 +172,6 @@ def test_the_page_shows_each_source_as_its_sentence_linked_with_it_marked(client
         for s in shown:
             assert s["sentence"]["end"] - s["sentence"]["start"] < len(s["passage"]["text"]) or (
                 len(s["passage"]["text"]) < 200)
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch, fake_kb_dir):
-    index = tmp_path / "cli-index"
-    shutil.copytree(fake_kb_dir, index)
-    monkeypatch.setenv("KB_MODEL", "fake")
-    monkeypatch.setenv("KB_INDEX_DIR", str(index))
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_the_cli_shows_a_concept_card(run, fake_kb):

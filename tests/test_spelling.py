@@ -4,14 +4,11 @@ shown by the API, the CLI and the Ask page, and turned off by ``exact``."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from kb.articles import parse_article
-from kb.cli import cli
 from kb.settings import Settings
 from web.app import create_app
 from web.views import EXAMPLES
@@ -158,15 +155,6 @@ def test_a_corrected_question_and_the_articles_stay_escaped_on_the_page(fake_kb)
     assert "&#34;campaign&#34; &amp; zebra" in page  # the typed text, escaped
     assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch, fake_kb_dir):
-    index = tmp_path / "index"
-    shutil.copytree(fake_kb_dir, index)
-    monkeypatch.setenv("KB_MODEL", "fake")
-    monkeypatch.setenv("KB_INDEX_DIR", str(index))
-    return lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def test_the_cli_prints_what_it_searched_for_and_exact_turns_it_off(run):

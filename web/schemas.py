@@ -11,6 +11,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# One description each for the search's and the answer's rewritten query.
+RESTORED = ("The query as searched when it was rewritten first (Vietnamese typed without "
+            "diacritics gets them back), else null.")
+CORRECTED = ("The query as searched when a word no indexed language knows was replaced by "
+             "a close one the knowledge base uses (\"Treuprogramm\" is searched as "
+             "\"Treueprogramm\"), else null. exact=true searches as typed.")
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -83,15 +90,8 @@ class Evidence(_Body):
 
 class SearchOut(_Body):
     query: str
-    restored: str | None = Field(
-        description="The query as searched when it was rewritten first (Vietnamese typed "
-                    "without diacritics gets them back), else null.")
-    corrected: str | None = Field(
-        None,
-        description="The query as searched when a word no indexed language knows was "
-                    "replaced by a close one the knowledge base uses (\"Treuprogramm\" is "
-                    "searched as \"Treueprogramm\"), else null. exact=true searches as "
-                    "typed.")
+    restored: str | None = Field(description=RESTORED)
+    corrected: str | None = Field(None, description=CORRECTED)
     lang: str = Field(description="The question's detected (or given) language.")
     hits: list[Hit]
     offset: int = Field(0, description="How many hits were skipped before these.")
@@ -127,15 +127,8 @@ class Citation(Hit):
 
 class AskOut(_Body):
     query: str
-    restored: str | None = Field(
-        description="The query as searched when it was rewritten first (Vietnamese typed "
-                    "without diacritics gets them back), else null.")
-    corrected: str | None = Field(
-        None,
-        description="The query as searched when a word no indexed language knows was "
-                    "replaced by a close one the knowledge base uses (\"Treuprogramm\" is "
-                    "searched as \"Treueprogramm\"), else null. exact=true searches as "
-                    "typed.")
+    restored: str | None = Field(description=RESTORED)
+    corrected: str | None = Field(None, description=CORRECTED)
     lang: str
     found: bool
     message: str
