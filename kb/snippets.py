@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -51,9 +51,10 @@ def with_snippets(kb: KnowledgeBase, lex: lexical.LexicalIndex, query: str,
     out = []
     for hit in hits:
         marks = mark_spans(hit.text, hit.lang, runs[hit.lang])
+        headings = set(hit.sections)  # parsed once a hit: per sentence it was 40% of this
         sentences = [(a - hit.start, b - hit.start, v)
                      for a, b, v in by_chunk.get(hit.chunk_id, [])
-                     if hit.start <= a < b <= hit.end and _readable(hit, a, b)]
+                     if hit.start <= a < b <= hit.end and _readable(hit, a, b, headings)]
         out.append(dataclasses.replace(
             hit, snippet=_best(sentences, marks, query_vec), marks=tuple(marks)))
     return out
@@ -136,13 +137,13 @@ def _common(lex: lexical.LexicalIndex, lang: str, terms: list[str]) -> set[str]:
     return {t for t, c in zip(terms, counts, strict=True) if total and c > total / 2}
 
 
-def _readable(hit: Hit, start: int, end: int) -> bool:
+def _readable(hit: Hit, start: int, end: int, headings: Collection[str]) -> bool:
     """A stored sentence worth showing alone: not a table's rule line, nor a heading
-    (the heading is shown beside the snippet), nor a list's lead-in ("Downstream
-    Marketing Examples:", "For example:"), which holds the words and says nothing
-    (QA18)."""
+    (one of ``headings``, the hit's: shown beside the snippet), nor a list's lead-in
+    ("Downstream Marketing Examples:", "For example:"), which holds the words and says
+    nothing (QA18)."""
     text = hit.text[start - hit.start : end - hit.start].strip().lstrip("#").strip()
-    return (bool(_WORD.search(text)) and text not in hit.sections
+    return (bool(_WORD.search(text)) and text not in headings
             and not text.endswith((":", "："))
             and not (text.endswith("?") and len(text.split()) <= 8))
 
