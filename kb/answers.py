@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb import chunking, definitions, language, lexical
+from kb import chunking, definitions, language, lexical, outline
 from kb.glossary import fold as _fold
 from kb.results import Evidence, Hit
 from kb.sentences import BULLET as _BULLET
@@ -994,10 +994,14 @@ def answer(
         led = _led_list(picked, cands)
         if not led or any(c in titled for c in led):
             titled = []
+    section = [] if titled else _titled_section(kb, cands, sq, units)
     if titled:  # it leads, and the other sentences make room for its items
         best_item = max(titled, key=lambda c: c.score)
         others = [c for c in picked if c not in titled]
         picked = [best_item] + others[: MAX_WITH_LIST - len(titled)]
+    elif section:  # it answers whole: its lead-in, then a sentence of each subsection
+        cands = cands + [c for c in section if c not in cands]
+        picked = section
     else:  # a list the best sentence leads into or is an item of makes room the same way
         led = _led_list(picked, cands)
         if led:
@@ -1018,8 +1022,11 @@ def answer(
     chosen = _with_headers(_arrange(picked, cands, qset, qlang, units), picked[0], limit)
     # Whole lists and table headers first, then antecedents in the room they leave; a
     # sentence that points back at what found no room is left out, unless it is the best.
-    extra, orphans = _antecedents(chosen, cands, limit - len(chosen))
-    if extra or orphans:
+    # A section's sentences open its subsections: they stand alone, in text order.
+    extra, orphans = _antecedents(chosen, cands, limit - len(chosen)) if not section else ([], [])
+    if section:
+        chosen = section
+    elif extra or orphans:
         picked = [c for c in picked if c is picked[0] or c not in orphans]
         chosen = _with_headers(_arrange(picked + extra, cands, qset, qlang, units), picked[0],
                                limit)
@@ -1372,6 +1379,75 @@ def _titled_list(picked: list[_Candidate], cands: list[_Candidate], qterms: froz
                     and _names_the_question(items, qterms, qlang, units)):
                 return items
     return []
+
+
+# A question that asks for cases: examples, companies, success stories. Words, not
+# glossary entries: "company" as a glossary word would also be carried into every
+# search for it, and "examples of companies" would name no topic.
+_CASES = re.compile(
+    r"\b(?:examples?|compan(?:y|ies)|firms?|brands?|case stud(?:y|ies)|success stor(?:y|ies))\b"
+    r"|사례|기업|회사|브랜드"
+    r"|\b(?:Beispiele?|Fallbeispiele?|Fallstudien?|Unternehmen|Firm(?:a|en)|Marken?"
+    r"|Erfolgsgeschichten?)\b"
+    r"|\b(?:ví dụ|công ty|doanh nghiệp|thương hiệu|câu chuyện thành công)\b", re.I)
+
+
+def _titled_section(kb: KnowledgeBase, cands: list[_Candidate], question: str,
+                    units: _Units) -> list[_Candidate]:
+    """A section that the question names, answered by its lead-in sentence and the
+    first sentence of each of its 2-``MAX_LIST_ITEMS`` subsections; or nothing.
+
+    QA19: "Which companies do cross-selling well?" quoted the lead-in of "6. 성공 사례
+    분석: 크로스셀링으로 매출을 극대화한 기업들" (success stories: the companies …) and
+    loosely related sentences, never the companies: they are its subsections "6.1.
+    아마존: …" to "6.4. 지마켓: …", which no search for the question ranks high, since
+    each names one company. The question must ask for cases (:data:`_CASES`) of its
+    glossary concepts, and the heading must name both, in any language."""
+    if not units.concepts or units.why or units.compares or not _CASES.search(question):
+        return []
+    articles = list(dict.fromkeys(c.hit.article_id for c in cands
+                                  if c.rank < TITLED_LIST_RANKS))
+    for article_id in articles:
+        rows = kb.store.article_chunks(article_id)
+        heads = outline.headings((r.start, r.text) for r in rows)
+        for head in heads:
+            if not (_CASES.search(head.text) and units.concepts <= units.of(head.text)):
+                continue
+            subs = outline.subsections(heads, head)
+            if not 2 <= len(subs) <= MAX_LIST_ITEMS:
+                continue
+            known = next(c.hit for c in cands if c.hit.article_id == article_id)
+            bounds = [head, *subs]
+            ends = [h.start for h in subs] + [_section_end(heads, subs[-1], rows[-1].end)]
+            out = []
+            for h, end in zip(bounds, ends, strict=True):
+                first = _first_in(kb, known, rows, cands, h.end, end)
+                if first is not None:
+                    out.append(first)
+            if sum(1 for c in out if c.start >= subs[0].start) >= 2:
+                return out
+    return []
+
+
+def _section_end(heads: list[outline.Heading], last: outline.Heading, text_end: int) -> int:
+    """Where the section of ``last`` ends: the next heading of any kind, or the text's end."""
+    return next((h.start for h in heads if h.start > last.start), text_end)
+
+
+def _first_in(kb: KnowledgeBase, known: Hit, rows: list, cands: list[_Candidate],
+              a: int, b: int) -> _Candidate | None:
+    """The first answerable sentence between offsets ``a`` and ``b`` of an article: one
+    of ``cands`` when its passage was found, else read from the stored passage."""
+    for row in (r for r in rows if r.start < b and a < r.end):
+        mine = [c for c in cands if c.hit.chunk_id == row.id]
+        if not mine:
+            hit = Hit(row.id, row.article_id, known.title, row.lang, row.section, row.text,
+                      row.start, row.end, 0.0)
+            mine = [replace(c, rank=PASSAGES + row.ord) for c in _candidates([hit])]
+        first = next((c for c in mine if a <= c.start < b and not c.table), None)
+        if first is not None:
+            return first
+    return None
 
 
 def _whole_lists(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozenset[str],

@@ -1128,3 +1128,53 @@ def test_a_questions_frame_is_not_its_content(question, lang, terms):
     never be found in a passage in another language; counted, they kept
     cross-language questions of QA8's library under the bar (stop 31)."""
     assert answers.query_terms(question, lang) == terms
+
+
+# The first sentence of each subsection of "6. 성공 사례 분석: 크로스셀링으로 매출을
+# 극대화한 기업들" in the Korean cross-selling article: one company each.
+_COMPANIES = ("아마존은", "스타벅스는", "넷플릭스는", "지마켓은")
+
+
+def _quotes_the_companies(ans: Answer) -> None:
+    texts = [s.text for s in ans.sentences]
+    assert ans.found, ans.message
+    assert "여러 성공 사례를 분석하는 것이 중요합니다" in texts[0]
+    for name, text in zip(_COMPANIES, texts[1:], strict=True):
+        assert name in text, texts
+    cited = {c.n: c.hit for c in ans.citations}
+    for s in ans.sentences:  # each cited to the passage that holds it
+        hit = cited[s.citations[0]]
+        assert hit.text[s.start - hit.start:s.end - hit.start] == s.text
+
+
+def test_a_question_for_cases_gets_the_subsections_of_the_section_it_names(fake_kb):
+    """QA19 F1: the companies are subsections 6.1-6.4, under a heading that names
+    success stories (사례), companies (기업들) and cross-selling; each subsection names
+    one company, so no search for the question ranks them high."""
+    # The fake encoder's vectors say little: the evidence bar is the real model's.
+    low = answers.AnswerConfig(threshold=0.0)
+    _quotes_the_companies(answer(fake_kb, "크로스셀링 성공 사례 기업", config=low))
+
+
+@pytest.mark.parametrize("question", [
+    "What is cross-selling?", "크로스셀링 성공 비결",
+    "Warum sind Beispiele für Cross-Selling wichtig?",
+])
+def test_no_section_is_followed_unless_the_question_asks_for_cases(fake_kb, question):
+    """Not for a question without a word for cases, nor for one that asks why."""
+    low = answers.AnswerConfig(threshold=0.0)
+    texts = " ".join(s.text for s in answer(fake_kb, question, config=low).sentences)
+    assert sum(name in texts for name in _COMPANIES) <= 1, texts
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "Which companies do cross-selling well?", "companies that do cross-selling well",
+    "크로스셀링 성공 사례 기업", "Beispiele für Cross-Selling Unternehmen",
+    "ví dụ công ty bán chéo", "cross-selling success stories",
+])
+def test_which_companies_do_cross_selling_well_names_them_in_every_language(real_kb, question):
+    """QA19 F1: every language got the section's lead-in and loosely related
+    sentences ("성공적인 크로스셀링 전략은 철저한 고객 분석에서 시작됩니다."), never
+    Amazon, Starbucks, Netflix or Gmarket."""
+    _quotes_the_companies(real_kb.ask(question))
