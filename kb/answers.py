@@ -1002,6 +1002,12 @@ def answer(
     elif section:  # it answers whole: its lead-in, then a sentence of each subsection
         cands = cands + [c for c in section if c not in cands]
         picked = section
+    elif intro := _introduction(kb, cands, sq, units):
+        # It opens the answer; the best other sentences follow, but no list: a list
+        # under a heading that names the concept is one aspect of it, not what it is.
+        cands = cands + [c for c in intro if c not in cands]
+        rest = [c for c in picked if c not in intro and not _in_list(c)]
+        picked = intro + rest[: max(0, cfg.max_sentences - len(intro))]
     else:  # a list the best sentence leads into or is an item of makes room the same way
         led = _led_list(picked, cands)
         if led:
@@ -1094,6 +1100,7 @@ TITLED_LIST_RANKS = 3  # passages searched for a list the question names
 # An item leading the answer stands for its list when a sibling is among this many
 # best-scored sentences.
 SIBLING_RANKS = 3
+INTRODUCTION_SENTENCES = 3  # at most, from an article's opening passage (_introduction)
 
 
 def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
@@ -1426,6 +1433,39 @@ def _titled_section(kb: KnowledgeBase, cands: list[_Candidate], question: str,
                     out.append(first)
             if sum(1 for c in out if c.start >= subs[0].start) >= 2:
                 return out
+    return []
+
+
+def _introduction(kb: KnowledgeBase, cands: list[_Candidate], question: str,
+                  units: _Units) -> list[_Candidate]:
+    """For a question that asks what a concept is when no passage says it: the
+    sentences naming the concept in the opening passage of an article whose title
+    names it, among the top ``TITLED_LIST_RANKS`` passages' articles; or nothing.
+
+    QA19 F2: "What is cross-selling?" opened with "충성도 프로그램과 크로스셀링 전략의
+    통합은 …" and quoted the loyalty-programme tactics under it (every heading that
+    names 크로스셀링 covers a one-concept question). The article on cross-selling
+    introduces it in its first section: "… 이미 존재하는 고객을 대상으로 한 크로스셀링
+    전략은 적은 비용으로도 큰 매출 효과를 가져올 수 있는 혁신적인 접근법으로 …"."""
+    glossary = getattr(kb, "glossary", None)
+    concept = definitions.asked(question, glossary.match(question)) if glossary else None
+    if concept is None or any(c.features.get("says") for c in cands):
+        return []
+    for c in cands:
+        if c.rank >= TITLED_LIST_RANKS or concept.id not in units.of(c.hit.title):
+            continue
+        rows = kb.store.article_chunks(c.hit.article_id)
+        if not rows:
+            continue
+        first = rows[0]
+        mine = [x for x in cands if x.hit.chunk_id == first.id]
+        if not mine:
+            hit = Hit(first.id, first.article_id, c.hit.title, first.lang, first.section,
+                      first.text, first.start, first.end, 0.0)
+            mine = [replace(x, rank=PASSAGES) for x in _candidates([hit])]
+        naming = [x for x in mine if not x.table and concept.id in units.of(x.text)]
+        if naming:
+            return naming[:INTRODUCTION_SENTENCES]
     return []
 
 

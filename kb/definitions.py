@@ -35,7 +35,9 @@ _ASKS = {
     "de": r"\b(was\s+(ist|sind|bedeutet|bedeuten|heißt|versteht\s+man\s+unter)|definition\s+"
           r"(von|der|des)|definiere)\s+((der|die|das|ein|eine)\s+)?{q}{t}{q}{p}{end}",
     # At the start: "Lợi ích của tiếp thị thượng nguồn là gì?" asks for the benefits.
-    "ko": r"^\s*{t}{p}\s*(이란|란|(은|는|이|가)\s*(무엇|뭐)|의\s*(정의|뜻|의미))",
+    # The particle may be left out when speaking ("크로스셀링 뭐야?"), but "무엇을"
+    # asks what to do with it.
+    "ko": r"^\s*{t}{p}\s*(이란|란|((은|는|이|가)\s*)?(무엇|뭐)(?![을를])|의\s*(정의|뜻|의미))",
     "vi": r"^\s*({t}{p}\s+(là\s+gì|nghĩa\s+là\s+gì)|thế\s+nào\s+là\s+{t}{p}"
           r"|định\s+nghĩa\s+(về\s+)?{t}{p})",
 }

@@ -1178,3 +1178,27 @@ def test_which_companies_do_cross_selling_well_names_them_in_every_language(real
     sentences ("성공적인 크로스셀링 전략은 철저한 고객 분석에서 시작됩니다."), never
     Amazon, Starbucks, Netflix or Gmarket."""
     _quotes_the_companies(real_kb.ask(question))
+
+
+_INTRODUCES = "이미 존재하는 고객을 대상으로 한 크로스셀링 전략은"  # §1 of the Korean article
+
+
+def test_an_undefined_concept_is_introduced_by_the_article_titled_with_it(fake_kb):
+    """QA19 F2: no passage defines cross-selling, and "What is cross-selling?" quoted
+    the loyalty-programme tactics under "4.2. 크로스셀링과의 통합 전략". The article
+    whose title names it introduces it in its opening passage."""
+    ans = answer(fake_kb, "크로스셀링이란?", config=answers.AnswerConfig(threshold=0.0))
+    assert _INTRODUCES in ans.sentences[0].text
+    assert ans.undefined is not None  # still told that none of it is a definition
+    assert not any(s.in_item or s.text.startswith("- ") for s in ans.sentences)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "What is cross-selling?", "Was ist Cross-Selling?", "크로스셀링이란?", "Bán chéo là gì?",
+    "크로스셀링 뭐야?",
+])
+def test_what_is_cross_selling_opens_with_the_articles_introduction(real_kb, question):
+    ans = real_kb.ask(question)
+    assert ans.found and _INTRODUCES in ans.sentences[0].text, [s.text for s in ans.sentences]
+    assert not any("충성도 프로그램과 크로스셀링 전략의 통합은" in s.text for s in ans.sentences)

@@ -26,6 +26,9 @@ def concept(glossary: Glossary, concept_id: str):
     ("크로스셀링이란?", "cross-selling"),
     ("업셀링은 무엇인가요?", "upselling"),
     ("업셀링의 정의", "upselling"),
+    ("크로스셀링 뭐야?", "cross-selling"),  # QA19: spoken, without the particle
+    ("번들링 뭐예요", "bundling"),
+    ("크로스셀링 무엇을 해야 하나요?", None),  # what to do, not what it is
     ("Bán chéo là gì?", "cross-selling"),
     ("What does bundling mean?", "bundling"),
     ("Was heißt Bündelung?", "bundling"),
