@@ -959,7 +959,7 @@ def concepts_show(ctx: click.Context, concept_id: str, as_json: bool) -> None:
     """A concept's card, as the Concepts page shows it: its terms, its definition quoted
     from the articles, and in each language the sentence about it or the gap."""
     from kb.concepts import card_of
-    from web.views import card_json  # the page's links, as the API gives them
+    from kb.links import card_json  # the page's links, as the API gives them
 
     kb = _open(ctx, must_exist=True)
     try:

@@ -58,3 +58,14 @@ print(sorted(after - before))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_kb_imports_the_web_package_only_to_serve_it():
+    """kb is the core and web sits on it: only ``kb serve`` starts the web app. The
+    links that the CLI prints (``kb concepts show --json``) are built in kb.links."""
+    import re
+
+    for path in sorted((ROOT / "kb").glob("*.py")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.match(r"\s*(from\s+web[\s.]|import\s+web\b)", line):
+                assert path.name == "cli.py" and "web.app" in line, f"{path.name}:{n}: {line}"
