@@ -1016,6 +1016,10 @@ def answer(
             # sentences and the best is a later one (it was then quoted twice).
             others = [c for c in picked[1:] if c not in led]
             picked = [picked[0]] + rest + others[: max(0, MAX_WITH_LIST - 1 - len(rest))]
+    follows = _what_follows(picked[0], cands) if not section else []
+    if follows:
+        rest = [c for c in picked[1:] if c not in follows]
+        picked = [picked[0], *follows, *rest][: max(len(picked), cfg.max_sentences)]
     limit = MAX_WITH_LIST
     table = _compared_table(cands, units) or _compared_table_further(
         kb, st, sq, qlang, langs, hits, units, k_passages)
@@ -1100,6 +1104,7 @@ TITLED_LIST_RANKS = 3  # passages searched for a list the question names
 # An item leading the answer stands for its list when a sibling is among this many
 # best-scored sentences.
 SIBLING_RANKS = 3
+DEFINITION_FOLLOWS = 2  # sentences of a definition's paragraph after it (_what_follows)
 INTRODUCTION_SENTENCES = 3  # at most, from an article's opening passage (_introduction)
 
 
@@ -1467,6 +1472,36 @@ def _introduction(kb: KnowledgeBase, cands: list[_Candidate], question: str,
         if naming:
             return naming[:INTRODUCTION_SENTENCES]
     return []
+
+
+def _what_follows(best: _Candidate, cands: list[_Candidate]) -> list[_Candidate]:
+    """The sentences right after a sentence that says what the asked concept is
+    (kb.definitions.kind) when it opens the answer, in its
+    paragraph: at most ``DEFINITION_FOLLOWS``, none skipped between.
+
+    QA19 F7: "What is upstream marketing?" quoted "Upstream marketing focuses on the
+    early stages of the marketing process." and then one-liners in German and Korean,
+    not what the same paragraph goes on to say: "It involves identifying customer
+    needs, … The goal is to build a solid foundation for sustainable growth." A
+    definition's paragraph explains it; its sentences alone score low (they name
+    nothing of the question), and the ones that point back ("It …") were left out."""
+    if not best.features.get("says") or best.table or _in_list(best):
+        return []
+    text, base = best.hit.text, best.hit.start
+    line_end = text.find("\n", best.end - base)
+    end = base + (line_end if line_end >= 0 else len(text))
+    after = sorted((c for c in cands if c.hit.chunk_id == best.hit.chunk_id
+                    and best.end <= c.start < end and not c.table), key=lambda c: c.start)
+    out: list[_Candidate] = []
+    at = best.end
+    for c in after[:DEFINITION_FOLLOWS]:
+        if text[at - base : c.start - base].strip():  # a sentence between, not quotable
+            break
+        if _CONTRAST.match(c.text):  # it turns to something else: "반면, 다운스트림 …"
+            break
+        out.append(c)
+        at = c.end
+    return out
 
 
 def _section_end(heads: list[outline.Heading], last: outline.Heading, text_end: int) -> int:

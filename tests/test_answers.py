@@ -1202,3 +1202,32 @@ def test_what_is_cross_selling_opens_with_the_articles_introduction(real_kb, que
     ans = real_kb.ask(question)
     assert ans.found and _INTRODUCES in ans.sentences[0].text, [s.text for s in ans.sentences]
     assert not any("충성도 프로그램과 크로스셀링 전략의 통합은" in s.text for s in ans.sentences)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(("question", "paragraph"), [
+    ("What is upstream marketing?", [
+        "Upstream marketing focuses on the early stages of the marketing process.",
+        "It involves identifying customer needs", "The goal is to build a solid foundation"]),
+    ("What is downstream marketing?", [
+        "Downstream marketing is more tactical", "It involves promoting existing products",
+        "This approach is crucial"]),
+    ("Tiếp thị ngược dòng là gì?", [
+        "Tiếp thị ngược dòng tập trung vào sự đổi mới.", "Nó cố gắng trả lời hai câu hỏi"]),
+])
+def test_a_definition_is_quoted_with_what_its_paragraph_goes_on_to_say(
+        real_kb, question, paragraph):
+    """QA19 F7: the definition alone, then one-liners in other languages; the sentences
+    after it ("It involves …") name nothing of the question and scored low."""
+    texts = [s.text for s in real_kb.ask(question).sentences]
+    for want, got in zip(paragraph, texts, strict=False):
+        assert got.startswith(want), texts
+
+
+@pytest.mark.model
+def test_a_definitions_paragraph_stops_where_it_turns_to_something_else(real_kb):
+    """"업스트림 마케팅은 탄탄한 기반을 다지는 것을 목표로 합니다." goes on "반면, 다운스트림
+    마케팅은 …" (whereas downstream marketing …): not about the concept asked."""
+    texts = [s.text for s in real_kb.ask("업스트림 마케팅이란?").sentences]
+    assert texts[0].startswith("업스트림 마케팅은 탄탄한 기반을")
+    assert not any(t.startswith("반면") for t in texts), texts
