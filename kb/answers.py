@@ -444,8 +444,10 @@ _DE_ASKING = frozenset({"warum", "wieso", "weshalb", "wozu", "wann", "wer", "wem
                         "oft", "lang", "viel", "ab", "best"})
 _EN_ASKING = frozenset({"mani", "much", "often"})  # "how many", "how much", "how often"
 # "nên" (should), "cách" (way: how, as 방법), "bao" ("bao lâu", "bao nhiêu": how long,
-# how many), "lần" (times: "bao lâu một lần"), "nhất" (most: "tốt nhất"), "gì" (what).
-_VI_ASKING_WORDS = frozenset({"nên", "cách", "bao", "lần", "nhất", "gì"})
+# how many), "lần" (times: "bao lâu một lần"), "nhất" (most: "tốt nhất"), "gì" (what),
+# "giữa" (between: "khác biệt giữa A và B", which English and German analysis drop as a
+# stopword; it made "căng thẳng giữa các nhóm …" cover the question; QA19 F5).
+_VI_ASKING_WORDS = frozenset({"nên", "cách", "bao", "lần", "nhất", "gì", "giữa"})
 _VI_ASKING = re.compile(r"\blàm (?=thế nào|sao\b|cách nào)", re.I)
 # Words that ask for a definition: "What does bundling mean?", "Was bedeutet …?", "Was
 # versteht man unter …?", "Định nghĩa …", "…의 뜻": counted as content, they halved the
@@ -995,6 +997,7 @@ def answer(
         if not led or any(c in titled for c in led):
             titled = []
     section = [] if titled else _titled_section(kb, cands, sq, units)
+    intro: list[_Candidate] = []
     if titled:  # it leads, and the other sentences make room for its items
         best_item = max(titled, key=lambda c: c.score)
         others = [c for c in picked if c not in titled]
@@ -1016,6 +1019,8 @@ def answer(
             # sentences and the best is a later one (it was then quoted twice).
             others = [c for c in picked[1:] if c not in led]
             picked = [picked[0]] + rest + others[: max(0, MAX_WITH_LIST - 1 - len(rest))]
+    if not (titled or section or intro):
+        picked = _each_compared(picked, cands, units, max(len(picked), cfg.max_sentences))
     follows = _what_follows(picked[0], cands) if not section else []
     if follows:
         rest = [c for c in picked[1:] if c not in follows]
@@ -1504,6 +1509,43 @@ def _what_follows(best: _Candidate, cands: list[_Candidate]) -> list[_Candidate]
     return out
 
 
+def _each_compared(picked: list[_Candidate], cands: list[_Candidate],
+                   units: _Units, room: int) -> list[_Candidate]:
+    """``picked`` with, for a question that compares concepts, the best-scored sentence
+    naming each compared concept that no picked sentence names: in
+    place of the lowest-scored others when there is no ``room``.
+
+    QA19 F5: "khác biệt giữa bán thêm và bán chéo" (the difference between upselling
+    and cross-selling) quoted two sentences on cross-selling techniques and two on
+    sales, never what upselling is ("업셀링은 고객에게 더 고급 제품이나 서비스를
+    추천하여 …", 1.8 below the best); the same question in English, German and Korean
+    opened with it."""
+    if not units.compares or len(units.concepts) < 2:
+        return picked
+
+    def names(c: _Candidate) -> frozenset[str]:
+        # The sentence itself: "이러한 다양한 크로스셀링 기법을 …" sits under "3.3. 업셀링".
+        return units.of(c.text)
+
+    out = list(picked)
+    for concept in sorted(units.concepts):
+        if any(concept in names(c) for c in out):
+            continue
+        best = max((c for c in cands if c not in out and concept in names(c)),
+                   key=lambda c: (c.features.get("says", 0.0), c.score), default=None)
+        if best is None:
+            continue
+        if len(out) >= room:
+            spare = min((c for c in out[1:] if not (names(c) & units.concepts)
+                         or len([x for x in out if names(x) & names(c) & units.concepts]) > 1),
+                        key=lambda c: c.score, default=None)
+            if spare is None:
+                continue
+            out.remove(spare)
+        out.append(best)
+    return out
+
+
 def _section_end(heads: list[outline.Heading], last: outline.Heading, text_end: int) -> int:
     """Where the section of ``last`` ends: the next heading of any kind, or the text's end."""
     return next((h.start for h in heads if h.start > last.start), text_end)
@@ -1919,6 +1961,16 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
         if cands[plainest].features["says"] > cands[lead].features["says"]:
             lead = plainest
     picked: list[int] = [lead]
+    # When the question names a glossary concept that the passages name too, a
+    # sentence that names none of it, not even in its heading, and none of the
+    # question's words, is close in vector space only: QA19 F5's "khác biệt giữa bán
+    # thêm và bán chéo" (upselling vs cross-selling) quoted Vietnamese sentences on
+    # sales ("bán hàng") for their vectors and language, not the upselling definition.
+    if any(c.features["concept_near"] for c in cands):
+        loose = {i for i in order if not cands[i].features["concept_near"]
+                 and not cands[i].features["coverage"]}
+    else:
+        loose = set()
     # Far below the best, sentences that only come close in vector space are about
     # something else: filling up to min_sentences with the most diverse of them quoted
     # "Das Upstream-Marketing konzentriert sich auf …" for "Was ist Upselling?" once a
@@ -1928,7 +1980,7 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
         best_i, best_val = None, -math.inf
         spare = len(picked) < cfg.min_sentences and bool(grounded - set(picked))
         for i in order:
-            if i in picked:
+            if i in picked or i in loose:
                 continue
             if spare and i not in grounded and cands[i].score < best - cfg.keep_within:
                 continue

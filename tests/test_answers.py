@@ -1231,3 +1231,18 @@ def test_a_definitions_paragraph_stops_where_it_turns_to_something_else(real_kb)
     texts = [s.text for s in real_kb.ask("업스트림 마케팅이란?").sentences]
     assert texts[0].startswith("업스트림 마케팅은 탄탄한 기반을")
     assert not any(t.startswith("반면") for t in texts), texts
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", [
+    "khác biệt giữa bán thêm và bán chéo", "cross-sell vs upsell",
+    "upselling vs cross-selling", "Unterschied zwischen Upselling und Cross-Selling",
+])
+def test_a_comparing_question_quotes_each_concept_it_compares(real_kb, question):
+    """QA19 F5: the Vietnamese question got cross-selling sentences and Vietnamese ones
+    on sales ("bán hàng", which shares "bán" with both terms), never what upselling is;
+    the same question in English, German and Korean opened with it."""
+    texts = [s.text for s in real_kb.ask(question).sentences]
+    assert any(t.startswith("업셀링은 고객에게 더 고급 제품이나") for t in texts), texts
+    assert any("크로스셀링" in t for t in texts), texts
+    assert not any("bán hàng" in t for t in texts), texts
