@@ -892,8 +892,14 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     os.environ.update(KB_INDEX_DIR=str(settings.index_dir), KB_MODEL=settings.model,
                       KB_ENCODER_BACKEND=settings.encoder_backend,
                       KB_SERVE_PARENT=str(os.getpid()))
+    # uvicorn kills and restarts a worker that misses a health check for 5 s. A worker
+    # loading its model on a busy machine can (a third worker was started in a test run
+    # beside two other test processes on two cores): give it as long as a cold start.
     uvicorn.run("web.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+                workers=workers, log_level="info", timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+
+
+WORKER_HEALTHCHECK_S = 30
 
 
 def _check_port(host: str, port: int) -> None:
