@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb import chunking, definitions, language, lexical, outline
+from kb import twins as twins_of
 from kb.glossary import fold as _fold
 from kb.results import Evidence, Hit
 from kb.sentences import BULLET as _BULLET
@@ -1046,6 +1047,7 @@ def answer(
     # citations always said [] where the Ask page's cards said "also in: DE").
     listed = kb.with_translations([c.hit for c in citations])
     citations = tuple(replace(c, hit=h) for c, h in zip(citations, listed, strict=True))
+    citations = twins_of.with_twins(kb, citations)  # their "also in" links mark sentences
     n_articles = len({c.hit.article_id for c in chosen})
     # A table's header is no sentence, and its rows are rows: "3 sentences and 5 table
     # rows quoted from 2 articles."

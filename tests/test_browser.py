@@ -107,6 +107,19 @@ def test_an_answer_without_a_definition_says_so_and_links_the_concept_card(page)
     expect(page.locator("#c-cross-selling .no-definition")).to_be_visible()
 
 
+def test_an_also_in_link_marks_the_translated_sentences(page):
+    """QA19 F11: the VI link of a German card marked the whole Vietnamese passage."""
+    from playwright.sync_api import expect
+
+    page.goto("/?q=Warum+streiten+Marketing+und+Vertrieb%3F")
+    page.locator("#cite-1 a.also-link.lang-vi").click()
+    page.wait_for_url("**/articles/vi-thuong-nguon-ha-nguon-tiep-thi?p=*")
+    marks = page.locator(".chunk.target mark")
+    expect(marks).to_have_count(2)
+    expect(marks.first).to_contain_text("Mặc dù căng thẳng giữa các nhóm tiếp thị và bán hàng")
+    expect(marks.first).to_be_in_viewport()
+
+
 def test_language_chips_are_keyboard_usable(page):
     from playwright.sync_api import expect
 

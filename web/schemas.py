@@ -38,6 +38,12 @@ class PassageTranslation(_Body):
     article_id: str
     title: str
     lang: str
+    spans: list[Span] = Field(
+        default_factory=list,
+        description="In an answer's citation: the translations of its quoted sentences in "
+                    "this passage (offsets into that article's text), paired by an in-order "
+                    "alignment of the two passages' sentences; empty when none pairs (the "
+                    "Ask page's \"also in\" link then marks the whole passage).")
 
 
 class Hit(_Body):

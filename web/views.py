@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from kb import adding, chunking, concepts, snippets
+from kb import adding, chunking, concepts, snippets, twins
 from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.links import (  # noqa: F401 (kb.links: the CLI builds them too; web.api imports them here)
@@ -387,11 +387,24 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
         others = kb.snippets(searched, other_passages(ans, aligned))
         also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id,
                                         twins=c.twins) for c in ans.citations}
-        also |= {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id) for h in others}
+        also |= {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id,
+                                     twins=_snippet_twins(kb, h, aligned))
+                 for h in others}
         ctx["answer"] = answer_view(ans, also, others)
         # "Searched for ...": a link that asks what was typed, exactly as typed.
         ctx["answer"]["exact_href"] = ask_href(question, langs, exact=True)
     return ctx
+
+
+def _snippet_twins(kb: KnowledgeBase, hit: Hit,
+                   aligned: dict[int, set[int]]) -> tuple[tuple[int, int, int], ...]:
+    """The translations of a listed passage's shown sentence in its aligned passages
+    (kb.twins), which its "also in" links mark rather than the whole passage."""
+    if hit.snippet is None:
+        return ()
+    a, b = hit.snippet
+    return twins.sentence_twins(kb, hit.chunk_id, [(hit.start + a, hit.start + b)],
+                                aligned.get(hit.chunk_id, ()))
 
 
 # -- translation families -----------------------------------------------------------------
