@@ -107,6 +107,28 @@ def test_an_answer_without_a_definition_says_so_and_links_the_concept_card(page)
     expect(page.locator("#c-cross-selling .no-definition")).to_be_visible()
 
 
+def test_a_foreign_answer_says_its_languages_above_it_and_bridges_the_concept(page):
+    """QA19 F8: an English question answered in Korean only had its one language hint,
+    "(none in English)", in small grey text under the answer, and no link to the
+    concept the question names."""
+    from playwright.sync_api import expect
+
+    page.goto("/?q=what+is+bundling")
+    label = page.locator("#answer-langs")
+    expect(label).to_contain_text("In Korean: no English sentence in this answer.")
+    expect(label).to_be_in_viewport()
+    above, text = label.bounding_box(), page.locator(".answer-text").bounding_box()
+    assert above["y"] + above["height"] <= text["y"], (above, text)
+    bridge = label.locator(".bridge")
+    expect(bridge.locator(".bridge-names")).to_have_text(
+        "Bundling = 번들링 = Bündelung = Bán theo gói")
+    expect(bridge).to_contain_text("No English article names it yet.")
+    expect(page.locator(".answer")).not_to_contain_text("none in")
+    bridge.get_by_role("link", name="Concept card").click()
+    page.wait_for_url("**/concepts#c-bundling")
+    expect(page.locator("#c-bundling")).to_be_visible()
+
+
 def test_an_also_in_link_marks_the_translated_sentences(page):
     """QA19 F11: the VI link of a German card marked the whole Vietnamese passage."""
     from playwright.sync_api import expect
