@@ -258,6 +258,24 @@ def test_text_keeps_its_contrast_in_light_and_dark_mode(browser, base_url, schem
         ctx.close()
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_language_box_keeps_its_contrast(browser, base_url, scheme):
+    """The box above a foreign answer (QA19 F8): its summary, names, links and gap note."""
+    ctx = browser.new_context(base_url=base_url, color_scheme=scheme)
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto("/?q=what+is+bundling")
+        pg.wait_for_selector(".answer-langs.foreign .bridge")
+        selectors = [".answer-langs .langs-summary", ".bridge-name", ".bridge-card",
+                     ".bridge-missing"]
+        ratios = pg.evaluate(CONTRAST_JS, selectors)
+        ratios.pop("bg")
+        assert len(ratios) == 4 and all(r >= 4.5 for r in ratios.values()), ratios
+    finally:
+        ctx.close()
+
+
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 BOXES_JS = """selector => [...document.querySelectorAll(selector)].map(el => {
   const r = el.getBoundingClientRect(); return [r.width, r.height]; })"""
