@@ -132,3 +132,19 @@ def test_the_cli_says_the_languages_before_the_answer(run):
     said = out.index("languages: In Korean: no English sentence in this answer.")
     assert said < out.index("번들링은")
     assert "번들링 = Bundling = Bündelung = Bán theo gói  (kb concepts show bundling)" in out
+
+
+def test_an_article_added_in_the_askers_language_is_seen(fake_kb):
+    """What _named_in found is kept per index version: an English article on bundling,
+    once added, makes the English bridge offer the English question."""
+    from kb.answer_lang import describe
+    from kb.articles import parse_article
+
+    [before] = describe(fake_kb, FOREIGN, "en", ["ko"] * 5).bridges
+    assert not before.own
+    text = ("---\ntitle: Bundling basics\n---\nBundling sells several products together as "
+            "one package at a lower price. Bundling helps clear slow stock.\n")
+    assert fake_kb.ingest([parse_article(text, name="bundling-basics.txt", lang="en")]).added
+    after = describe(fake_kb, FOREIGN, "en", ["ko"] * 5)
+    assert after.bridges[0].own and after.bridges[0].ask == "What does “bundling” mean?"
+    assert "English articles do name Bundling: ask “What does ‘bundling’ mean?”." in after.text
