@@ -6,7 +6,7 @@ text under the answer, "in Korean (none in English)", which also read as "the
 knowledge base has nothing in English", wrong where the asker's language has an article
 on it that search ranked lower (a Vietnamese question in English words).
 
-:func:`describe` says which languages the answer quotes, and how many of its sentences
+:func:`describe_languages` says which languages the answer quotes, and how many of its sentences
 are in the asker's language; when fewer than half are and the question names glossary
 concepts, each one's *bridge*: its names in the four languages, whether any article in
 the asker's language names it, and the question that asks it there. The Ask page shows
@@ -86,8 +86,8 @@ def _order(lang: str) -> int:
     return SUPPORTED.index(lang) if lang in SUPPORTED else len(SUPPORTED)
 
 
-def describe(kb: KnowledgeBase, question: str, lang: str,
-             sentence_langs: Sequence[str]) -> Languages:
+def describe_languages(kb: KnowledgeBase, question: str, lang: str,
+                       sentence_langs: Sequence[str]) -> Languages:
     """The languages of an answer to ``question`` (as searched, in ``lang``) whose
     sentences are in ``sentence_langs``, one a sentence."""
     counts = Counter(sentence_langs)

@@ -1061,7 +1061,7 @@ def answer(
                f"{_count(n_articles, 'article')}.")
     # Which languages it quotes, said apart (kb.answer_lang): an all-Korean answer to an
     # English question reads as the best there is, not as a mistake (QA11, QA19 F8).
-    langs_of = answer_lang.describe(kb, sq, qlang, [c.hit.lang for c in chosen])
+    langs_of = answer_lang.describe_languages(kb, sq, qlang, [c.hit.lang for c in chosen])
     return Answer(q, qlang, True, message, sentences, citations, ev,
                   sentences[best].citations[0], hits, best_sentence=best,
                   **rewritten, undefined=_undefined(kb, sq, qlang, cands), languages=langs_of)

@@ -137,7 +137,7 @@ def test_the_cli_says_the_languages_before_the_answer(run):
 def test_an_article_added_in_the_askers_language_is_seen(fake_kb):
     """What _named_in found is kept per index version: an English article on bundling,
     once added, makes the English bridge offer the English question."""
-    from kb.answer_lang import describe
+    from kb.answer_lang import describe_languages as describe
     from kb.articles import parse_article
 
     [before] = describe(fake_kb, FOREIGN, "en", ["ko"] * 5).bridges
