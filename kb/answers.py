@@ -61,7 +61,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb import chunking, definitions, language, lexical, outline
+from kb import answer_lang, chunking, definitions, language, lexical, outline
+from kb import twins as twins_of
 from kb.glossary import fold as _fold
 from kb.results import Evidence, Hit
 from kb.sentences import BULLET as _BULLET
@@ -242,6 +243,8 @@ class Answer:
     # (concept id, its name in the question's language) when the question asks what a
     # concept is and no passage says it: the answer then only describes it.
     undefined: tuple[str, str] | None = None
+    # The languages it quotes, for the asker (kb.answer_lang); None for no answer.
+    languages: answer_lang.Languages | None = None
 
     @property
     def note(self) -> str | None:
@@ -259,6 +262,7 @@ class Answer:
             "found": self.found,
             "message": self.message,
             "note": self.note,
+            "languages": self.languages.to_dict() if self.languages else None,
             "answer": [s.to_dict() for s in self.sentences],
             "citations": [c.to_dict() for c in self.citations],
             "evidence": self.evidence.to_dict() if self.evidence else None,
@@ -1051,6 +1055,7 @@ def answer(
     # citations always said [] where the Ask page's cards said "also in: DE").
     listed = kb.with_translations([c.hit for c in citations])
     citations = tuple(replace(c, hit=h) for c, h in zip(citations, listed, strict=True))
+    citations = twins_of.with_twins(kb, citations)  # their "also in" links mark sentences
     n_articles = len({c.hit.article_id for c in chosen})
     # A table's header is no sentence, and its rows are rows: "3 sentences and 5 table
     # rows quoted from 2 articles."
@@ -1059,17 +1064,12 @@ def answer(
              _count(n_rows, "table row")]
     message = (f"{' and '.join(p for p in parts if p)} quoted from "
                f"{_count(n_articles, 'article')}.")
-    quoted = {c.hit.lang for c in chosen}
-    if qlang not in quoted:
-        # Said, so that an all-Korean answer to an English question reads as the best
-        # there is, not as a mistake (QA11).
-        order = language.SUPPORTED
-        langs_quoted = sorted(quoted, key=lambda x: order.index(x) if x in order else 9)
-        message = (f"{message[:-1]}, in {_names(langs_quoted)} (none in "
-                   f"{language.LANG_NAMES.get(qlang, qlang)}).")
+    # Which languages it quotes, said apart (kb.answer_lang): an all-Korean answer to an
+    # English question reads as the best there is, not as a mistake (QA11, QA19 F8).
+    langs_of = answer_lang.describe_languages(kb, sq, qlang, [c.hit.lang for c in chosen])
     return Answer(q, qlang, True, message, sentences, citations, ev,
                   sentences[best].citations[0], hits, best_sentence=best,
-                  **rewritten, undefined=_undefined(kb, sq, qlang, cands))
+                  **rewritten, undefined=_undefined(kb, sq, qlang, cands), languages=langs_of)
 
 
 def _count(n: int, noun: str) -> str:

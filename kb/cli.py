@@ -541,6 +541,13 @@ def _print_answer(res: dict[str, Any]) -> None:
         return
     if res.get("note"):
         click.echo(f"note: {res['note']}\n")
+    if res.get("languages"):  # before the answer, as the Ask page says it (QA19 F8)
+        langs = res["languages"]
+        click.echo(f"languages: {langs['text']}")
+        for b in langs["bridges"]:
+            click.echo("  " + " = ".join(n["name"] for n in b["names"])
+                       + f"  (kb concepts show {b['concept_id']})")
+        click.echo()
     for s in res["answer"]:
         cites = "".join(f"[{n}]" for n in s["citations"])
         # A later sentence of a list item, indented under it (QA: it read as a new point).

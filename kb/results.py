@@ -14,6 +14,12 @@ class Translation:
     article_id: str
     title: str
     lang: str
+    # In an answer's citation: the translations of its quoted sentences in this passage
+    # (absolute offsets into that article's text, kb.twins); () marks the whole passage.
+    spans: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self) | {"spans": [_span(s) for s in self.spans]}
 
 
 @dataclass(frozen=True)
@@ -55,8 +61,8 @@ class Hit:
     def to_dict(self) -> dict[str, object]:
         return asdict(self) | {
             "sections": self.sections,
-            "translations": [asdict(t) for t in self.translations],
-            "copies": [asdict(t) for t in self.copies],
+            "translations": [t.to_dict() for t in self.translations],
+            "copies": [t.to_dict() for t in self.copies],
             "snippet": _span(self.snippet) if self.snippet else None,
             "marks": [_span(m) for m in self.marks],
         }

@@ -987,9 +987,13 @@ def test_an_answer_in_other_languages_says_so(real_kb):
     with no word that nothing in their language answers them."""
     other = real_kb.ask("What is bundling?")
     assert other.found and {c.hit.lang for c in other.citations} == {"ko"}
-    assert other.message.endswith("in Korean (none in English)."), other.message
+    # QA19 F8: said above the answer (Answer.languages), and not as "none in English",
+    # which read as "the knowledge base has nothing in English".
+    assert other.languages.summary == "In Korean: no English sentence in this answer."
+    assert other.message.endswith(" quoted from 1 article."), other.message
     own = real_kb.ask("What is upstream marketing?")
-    assert own.found and "none in" not in own.message, own.message
+    assert own.found and own.languages.own and not own.languages.foreign
+    assert "no English sentence" not in own.languages.text
 
 
 @pytest.mark.model

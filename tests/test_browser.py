@@ -107,6 +107,41 @@ def test_an_answer_without_a_definition_says_so_and_links_the_concept_card(page)
     expect(page.locator("#c-cross-selling .no-definition")).to_be_visible()
 
 
+def test_a_foreign_answer_says_its_languages_above_it_and_bridges_the_concept(page):
+    """QA19 F8: an English question answered in Korean only had its one language hint,
+    "(none in English)", in small grey text under the answer, and no link to the
+    concept the question names."""
+    from playwright.sync_api import expect
+
+    page.goto("/?q=what+is+bundling")
+    label = page.locator("#answer-langs")
+    expect(label).to_contain_text("In Korean: no English sentence in this answer.")
+    expect(label).to_be_in_viewport()
+    above, text = label.bounding_box(), page.locator(".answer-text").bounding_box()
+    assert above["y"] + above["height"] <= text["y"], (above, text)
+    bridge = label.locator(".bridge")
+    expect(bridge.locator(".bridge-names")).to_have_text(
+        "Bundling = 번들링 = Bündelung = Bán theo gói")
+    expect(bridge).to_contain_text("No English article names it yet.")
+    expect(page.locator(".answer")).not_to_contain_text("none in")
+    bridge.get_by_role("link", name="Concept card").click()
+    page.wait_for_url("**/concepts#c-bundling")
+    expect(page.locator("#c-bundling")).to_be_visible()
+
+
+def test_an_also_in_link_marks_the_translated_sentences(page):
+    """QA19 F11: the VI link of a German card marked the whole Vietnamese passage."""
+    from playwright.sync_api import expect
+
+    page.goto("/?q=Warum+streiten+Marketing+und+Vertrieb%3F")
+    page.locator("#cite-1 a.also-link.lang-vi").click()
+    page.wait_for_url("**/articles/vi-thuong-nguon-ha-nguon-tiep-thi?p=*")
+    marks = page.locator(".chunk.target mark")
+    expect(marks).to_have_count(2)
+    expect(marks.first).to_contain_text("Mặc dù căng thẳng giữa các nhóm tiếp thị và bán hàng")
+    expect(marks.first).to_be_in_viewport()
+
+
 def test_language_chips_are_keyboard_usable(page):
     from playwright.sync_api import expect
 
@@ -219,6 +254,24 @@ def test_text_keeps_its_contrast_in_light_and_dark_mode(browser, base_url, schem
         background = ratios.pop("bg")
         assert (background < 0.05) if scheme == "dark" else (background > 0.8)
         assert len(ratios) == 8 and all(r >= 4.5 for r in ratios.values()), ratios
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_language_box_keeps_its_contrast(browser, base_url, scheme):
+    """The box above a foreign answer (QA19 F8): its summary, names, links and gap note."""
+    ctx = browser.new_context(base_url=base_url, color_scheme=scheme)
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto("/?q=what+is+bundling")
+        pg.wait_for_selector(".answer-langs.foreign .bridge")
+        selectors = [".answer-langs .langs-summary", ".bridge-name", ".bridge-card",
+                     ".bridge-missing"]
+        ratios = pg.evaluate(CONTRAST_JS, selectors)
+        ratios.pop("bg")
+        assert len(ratios) == 4 and all(r >= 4.5 for r in ratios.values()), ratios
     finally:
         ctx.close()
 

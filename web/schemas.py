@@ -38,6 +38,12 @@ class PassageTranslation(_Body):
     article_id: str
     title: str
     lang: str
+    spans: list[Span] = Field(
+        default_factory=list,
+        description="In an answer's citation: the translations of its quoted sentences in "
+                    "this passage (offsets into that article's text), paired by an in-order "
+                    "alignment of the two passages' sentences; empty when none pairs (the "
+                    "Ask page's \"also in\" link then marks the whole passage).")
 
 
 class Hit(_Body):
@@ -125,6 +131,38 @@ class Citation(Hit):
     spans: list[Span] = Field(description="Every sentence quoted from this passage.")
 
 
+class QuotedLang(_Body):
+    lang: str
+    sentences: int = Field(description="How many of the answer's sentences (and table "
+                                       "lines) are in this language.")
+
+
+class BridgeName(_Body):
+    lang: str
+    name: str
+
+
+class Bridge(_Body):
+    concept_id: str = Field(description="The glossary concept the question names (its "
+                                        "card: GET /api/concepts/{concept_id}).")
+    names: list[BridgeName] = Field(description="Its name in each language it has one in.")
+    own: bool = Field(description="Whether an article in the question's language names it.")
+    ask: str | None = Field(description="When own: the question that asks what it is in "
+                                        "the question's language.")
+
+
+class AnswerLanguages(_Body):
+    lang: str = Field(description="The question's language.")
+    own: int = Field(description="How many sentences are in the question's language.")
+    foreign: bool = Field(description="Whether fewer than half are.")
+    quoted: list[QuotedLang] = Field(description="The languages quoted, most first.")
+    summary: str = Field(description="\"In Korean: no English sentence in this answer.\"")
+    text: str = Field(description="The summary and what the bridges add (\"Vietnamese "
+                                  "articles do name …: ask “…”.\"), as the CLI prints it.")
+    bridges: list[Bridge] = Field(description="When foreign: each glossary concept the "
+                                              "question names, in the four languages.")
+
+
 class AskOut(_Body):
     query: str
     restored: str | None = Field(description=RESTORED)
@@ -136,6 +174,10 @@ class AskOut(_Body):
         default=None,
         description="Set when the question asks what a concept is and no quoted sentence "
                     "says it: the answer then only tells what the articles say about it.")
+    languages: AnswerLanguages | None = Field(
+        default=None,
+        description="The languages the answer quotes, for the asker (the Ask page shows "
+                    "it above the answer); null when nothing was found.")
     answer: list[AnswerSentence]
     citations: list[Citation]
     evidence: Evidence | None

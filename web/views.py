@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from kb import adding, chunking, concepts, snippets
+from kb import adding, chunking, concepts, snippets, twins
 from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.links import (  # noqa: F401 (kb.links: the CLI builds them too; web.api imports them here)
@@ -29,6 +29,7 @@ from web.marks import link_marks
 
 if TYPE_CHECKING:
     from kb.adding import AddResult
+    from kb.answer_lang import Languages
     from kb.answers import Answer
     from kb.concepts import ConceptCard
     from kb.core import KnowledgeBase
@@ -331,6 +332,7 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         "corrected_parts": rewritten_parts(ans.query, ans.corrected) if ans.corrected else [],
         "note": ans.note,
         "concept_href": concept_href(ans.undefined[0]) if ans.undefined else None,
+        "languages": languages_view(ans.languages) if ans.languages else None,
         "detail": detail[:1].upper() + detail[1:],
         "detail_parts": linked_titles(detail[:1].upper() + detail[1:], ans.passages),
         "heading": "No good answer in the chosen languages" if elsewhere
@@ -339,6 +341,30 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         "blocks": blocks, "cards": cards,
         "others": [hit_view(h) | {"also": also.get(h.chunk_id, [])} for h in others],
     }
+
+
+def languages_view(langs: Languages) -> dict[str, Any]:
+    """What the Ask page says above an answer of its languages (kb.answer_lang): the
+    summary, and for an answer mostly in other languages than the question's, each
+    concept it names in the four languages ("Bundling = 번들링 = Bündelung = Bán theo
+    gói") with links to its concept card and, where articles in the asker's language
+    name it, to its question in that language (QA19 F8)."""
+    mine = LANG_NAMES.get(langs.lang, langs.lang)
+    bridges = []
+    for b in langs.bridges:
+        names = dict(b.names)
+        name = names.get(langs.lang) or names.get("en") or b.concept_id
+        # The asker's language first, then the others in the usual order.
+        ordered = sorted(b.names, key=lambda ln: ln[0] != langs.lang)
+        bridges.append({
+            "names": [{"lang": x, "code": x.upper(), "lang_name": LANG_NAMES.get(x, x),
+                       "name": n} for x, n in ordered],
+            "card_href": concept_href(b.concept_id), "name": name,
+            "ask": b.ask, "ask_href": ask_href(b.ask) if b.ask else None,
+            "missing": None if b.own or langs.own else f"No {mine} article names it yet.",
+        })
+    return {"summary": langs.summary, "foreign": langs.foreign, "lang": langs.lang,
+            "lang_name": mine, "bridges": bridges}
 
 
 def linked_titles(text: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
@@ -387,11 +413,24 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
         others = kb.snippets(searched, other_passages(ans, aligned))
         also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id,
                                         twins=c.twins) for c in ans.citations}
-        also |= {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id) for h in others}
+        also |= {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id,
+                                     twins=_snippet_twins(kb, h, aligned))
+                 for h in others}
         ctx["answer"] = answer_view(ans, also, others)
         # "Searched for ...": a link that asks what was typed, exactly as typed.
         ctx["answer"]["exact_href"] = ask_href(question, langs, exact=True)
     return ctx
+
+
+def _snippet_twins(kb: KnowledgeBase, hit: Hit,
+                   aligned: dict[int, set[int]]) -> tuple[tuple[int, int, int], ...]:
+    """The translations of a listed passage's shown sentence in its aligned passages
+    (kb.twins), which its "also in" links mark rather than the whole passage."""
+    if hit.snippet is None:
+        return ()
+    a, b = hit.snippet
+    return twins.sentence_twins(kb, hit.chunk_id, [(hit.start + a, hit.start + b)],
+                                aligned.get(hit.chunk_id, ()))
 
 
 # -- translation families -----------------------------------------------------------------

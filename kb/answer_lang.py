@@ -1,0 +1,173 @@
+"""What an answer says of its languages, for a reader who may not read them all.
+
+An answer quotes the articles' own sentences, in whatever language they are written:
+an English "what is bundling" gets five Korean lines. QA19 F8: the only hint was grey
+text under the answer, "in Korean (none in English)", which also read as "the
+knowledge base has nothing in English", wrong where the asker's language has an article
+on it that search ranked lower (a Vietnamese question in English words).
+
+:func:`describe_languages` says which languages the answer quotes, and how many of its sentences
+are in the asker's language; when fewer than half are and the question names glossary
+concepts, each one's *bridge*: its names in the four languages, whether any article in
+the asker's language names it, and the question that asks it there. The Ask page shows
+it above the answer; /api/ask and ``kb ask`` give the same (``Answer.languages``).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kb.language import LANG_NAMES, SUPPORTED
+
+if TYPE_CHECKING:
+    from kb.core import KnowledgeBase
+    from kb.glossary import Concept
+
+# How many passages in the asker's language are looked through for one that names a
+# concept the answer only quotes in other languages.
+OWN_PASSAGES = 5
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """A concept the question names, in the four languages."""
+
+    concept_id: str
+    names: tuple[tuple[str, str], ...]  # (language, name), in SUPPORTED order
+    # Whether an article in the asker's language names it (then ``ask`` asks it there).
+    own: bool
+    ask: str | None  # "Tiếp thị ngược dòng là gì?": the question in the asker's language
+
+    def to_dict(self) -> dict[str, object]:
+        return {"concept_id": self.concept_id,
+                "names": [{"lang": x, "name": n} for x, n in self.names],
+                "own": self.own, "ask": self.ask}
+
+
+@dataclass(frozen=True)
+class Languages:
+    """The languages an answer quotes, said for the asker (``lang``)."""
+
+    lang: str
+    quoted: tuple[tuple[str, int], ...]  # (language, sentences), most first
+    summary: str  # "In Korean: no English sentence in this answer."
+    text: str  # the summary, and what the bridges add ("Vietnamese articles do name …")
+    bridges: tuple[Bridge, ...] = ()
+
+    @property
+    def own(self) -> int:
+        """How many of the answer's sentences are in the asker's language."""
+        return dict(self.quoted).get(self.lang, 0)
+
+    @property
+    def foreign(self) -> bool:
+        """Whether fewer than half of the sentences are in the asker's language."""
+        return 2 * self.own < sum(n for _, n in self.quoted)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"lang": self.lang, "own": self.own, "foreign": self.foreign,
+                "quoted": [{"lang": x, "sentences": n} for x, n in self.quoted],
+                "summary": self.summary, "text": self.text,
+                "bridges": [b.to_dict() for b in self.bridges]}
+
+
+def _names(langs: Sequence[str]) -> str:
+    """"Korean, English and German"."""
+    names = [LANG_NAMES.get(x, x) for x in langs]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _order(lang: str) -> int:
+    return SUPPORTED.index(lang) if lang in SUPPORTED else len(SUPPORTED)
+
+
+def describe_languages(kb: KnowledgeBase, question: str, lang: str,
+                       sentence_langs: Sequence[str]) -> Languages:
+    """The languages of an answer to ``question`` (as searched, in ``lang``) whose
+    sentences are in ``sentence_langs``, one a sentence."""
+    counts = Counter(sentence_langs)
+    quoted = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], _order(kv[0]))))
+    out = Languages(lang, quoted, "", "")
+    bridges = _bridges(kb, question, lang) if out.foreign else ()
+    mine = LANG_NAMES.get(lang, lang)
+    total = sum(counts.values())
+    summary = f"In {_names([x for x, _ in quoted])}"
+    if out.own == total:
+        summary += "."
+    elif out.own:
+        summary += f": {out.own} of {total} sentences in {mine}."
+    else:  # not "none in English": that read as "the knowledge base has none" (QA19 F8)
+        summary += f": no {mine} sentence in this answer."
+    text = summary
+    for b in bridges:
+        name = dict(b.names).get(lang) or dict(b.names).get("en") or b.concept_id
+        if b.own and b.ask:  # "What does “bundling” mean?": quotes within quotes
+            asked = b.ask.translate(str.maketrans("“”„", "‘’‚"))
+            text += f" {mine} articles do name {name}: ask “{asked}”."
+        elif not b.own and out.own == 0:
+            text += f" No {mine} article names {name} yet."
+    return Languages(lang, quoted, summary, text, bridges)
+
+
+def _bridges(kb: KnowledgeBase, question: str, lang: str) -> tuple[Bridge, ...]:
+    glossary = getattr(kb, "glossary", None)
+    if glossary is None:
+        return ()
+    out = []
+    for concept in glossary.match(question):
+        if not concept.card:
+            continue
+        names = tuple((x, concept.names[x]) for x in SUPPORTED if concept.names.get(x))
+        own = _named_in(kb, concept, lang)
+        out.append(Bridge(concept.id, names, own, _question(concept, lang) if own else None))
+    return tuple(out)
+
+
+def _question(concept: Concept, lang: str) -> str | None:
+    from kb import concepts
+
+    return concepts.question(concept, lang)
+
+
+# Per knowledge base, what _named_in found, by (index version, concept version, language):
+# a search for the concept's name cost a foreign answer 8-20 ms (a loaded 2-core VM).
+_NAMED: weakref.WeakKeyDictionary[KnowledgeBase, dict[tuple[int, str, str], bool]] = \
+    weakref.WeakKeyDictionary()
+_NAMED_LOCK = threading.Lock()
+_NAMED_MAX = 1024
+
+
+def _named_in(kb: KnowledgeBase, concept: Concept, lang: str) -> bool:
+    """Whether a passage in ``lang`` names ``concept`` (by a term of ``lang``), among
+    the best few that search finds for its name there."""
+    key = (kb.store.version, concept.version, lang)
+    with _NAMED_LOCK:
+        known = _NAMED.setdefault(kb, {})
+        if key in known:
+            return known[key]
+    found = _search_names(kb, concept, lang)
+    with _NAMED_LOCK:
+        if len(known) >= _NAMED_MAX:
+            known.clear()
+        known[key] = found
+    return found
+
+
+def _search_names(kb: KnowledgeBase, concept: Concept, lang: str) -> bool:
+    from kb import concepts
+    from kb.errors import BadInputError
+
+    query = concept.names.get(lang) or next(iter(concept.terms.get(lang) or []), "")
+    if not query:
+        return False
+    try:
+        result = kb.search(query, k=OWN_PASSAGES, langs=[lang], query_lang=lang,
+                           explain=True)
+    except BadInputError:  # a term search cannot read costs the bridge its link only
+        return False
+    return concepts.about(kb, concept, lang, list(result.hits)) is not None
