@@ -22,8 +22,9 @@ from kb.sentences import sentence_spans
 # 2: a short title ending in ":" over a paragraph is a heading; a heading never ends a
 # chunk. 3: a word longer than a chunk is cut (it was one chunk, however long).
 # 4: a two-column table without outer pipes ("Name | Value" over "---|---") is a table
-# (its rows were headings).
-CHUNKER_VERSION = 4
+# (its rows were headings). 5: a Markdown heading's number stays in its sentence ("## 3.
+# Erfolg messen" was "## 3." and "Erfolg messen"; the stored sentence spans change).
+CHUNKER_VERSION = 5
 
 TokenCounter = Callable[[str], int]
 

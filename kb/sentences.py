@@ -82,6 +82,9 @@ _ABBREVIATIONS = {
     "gs",
 }
 
+# What may stand before a heading's or list's number on its line: nothing, or "#" marks.
+_LINE_HEAD = re.compile(r"[ \t]*(?:#{1,6}[ \t]+)?")
+
 _END = re.compile(r"[.!?…。！？]+[\"'”’)\]]*(?=\s)")
 
 
@@ -99,8 +102,11 @@ def _is_abbreviation(text: str, dot: int) -> bool:
         return True
     if len(word) == 1 and word.isalpha():
         return True
-    # "2.3." or "1." at the start of a line are heading/list numbers, not sentence ends.
-    return bool(re.fullmatch(r"\d+(\.\d+)*", word)) and (start == 0 or text[start - 1] == "\n")
+    # "2.3." or "1." at the start of a line are heading/list numbers, not sentence ends;
+    # so after a Markdown heading's marks ("## 3. Erfolg messen": QA20 got "## 3." and
+    # "Erfolg messen" as two sentences, and showed them as search hits' best sentence).
+    line = text[text.rfind("\n", 0, start) + 1 : start]
+    return bool(re.fullmatch(r"\d+(\.\d+)*", word)) and bool(_LINE_HEAD.fullmatch(line))
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -88,6 +88,13 @@ def test_sentence_boundaries_in_four_languages():
     ]
 
 
+def test_a_headings_number_stays_in_its_sentence():
+    """QA20 F5: after Markdown's "#" marks too ("## 3." was a sentence of its own)."""
+    assert sentences("## 3. Erfolg messen\n### 1.1. Titel\n  2.1. Eingerückt") == [
+        "## 3. Erfolg messen", "### 1.1. Titel", "2.1. Eingerückt"]
+    assert sentences("Er kam um 3. Dann ging er.") == ["Er kam um 3.", "Dann ging er."]
+
+
 def test_a_title_with_a_colon_over_a_paragraph_starts_its_own_chunk():
     """"Downstream Marketing Examples:" ended the chunk before it, so the examples under
     it had no title and were not found by name; a list's lead-in stays a lead-in."""

@@ -11,6 +11,7 @@ from kb.articles import parse_article
 from kb.core import KnowledgeBase
 from kb.encoder import FakeEncoder
 from kb.errors import BadInputError, IndexMismatchError, NotFoundError
+from kb.sentences import sentence_spans
 from kb.settings import Settings
 
 
@@ -578,6 +579,27 @@ def test_a_snippet_is_no_list_lead_in_nor_heading(fake_kb):
             if hit.snippet is not None:
                 shown = hit.text[hit.snippet[0]:hit.snippet[1]].strip()
                 assert not shown.endswith(":") and shown not in hit.sections, (query, shown)
+
+
+def test_a_numbered_markdown_heading_is_no_snippet_nor_two_sentences(fake_kb):
+    """QA20 F5: "## 3. Measuring success" was stored as the sentences "## 3." and
+    "Measuring success", and those were the best sentence of search hits (and the top
+    hits of junk queries)."""
+    text = ("# Referral playbook\n\n## 1. Designing a programme\n\n"
+            "A referral programme rewards customers who bring friends. " * 3 + "\n\n"
+            "## 3. Measuring success\n\n"
+            "Measure the referral rate and the conversion rate of referred visitors. "
+            "Compare the value of referred customers with others.\n")
+    fake_kb.ingest([parse_article(text, name="referral-playbook.md", lang="en")])
+    pieces = {text[a:b] for c in fake_kb.store.article_chunks("referral-playbook")
+              for a, b in sentence_spans(text, c.start, c.end)}
+    assert "## 3. Measuring success" in pieces and "## 3." not in pieces
+    for query in ("How do I measure referral success?", "Measuring success"):
+        for hit in fake_kb.search(query, k=5, explain=True).hits:
+            if hit.article_id == "referral-playbook" and hit.snippet is not None:
+                shown = hit.text[hit.snippet[0]:hit.snippet[1]].strip()
+                assert not shown.lstrip("#").strip().startswith(("1.", "3.")), shown
+                assert shown not in ("Measuring success", "Designing a programme"), shown
 
 
 def test_the_same_text_twice_in_one_article_is_no_copy_of_itself(fake_kb):
