@@ -183,8 +183,9 @@ class Speller:
             return []  # Kiwi's offsets would not be the query's
         # Search analyzes the query in Korean anyway (cached): when each of its terms is
         # known (mostly to the index: one lookup for all), Kiwi is not asked again for
-        # the nouns and their offsets.
-        terms = [t for t in analyze_cached(query, "ko") if korean_eligible(t)]
+        # the nouns and their offsets. Short terms too: Kiwi cuts a typo into pieces
+        # (태평꺙 is 태평 + 꺙), and an unknown piece is what gives it away.
+        terms = [t for t in analyze_cached(query, "ko") if _HANGUL.fullmatch(t)]
         passages = self.lex.doc_freq("ko", terms)[0]
         if all(n or self.knows_korean(t) for t, n in zip(terms, passages, strict=True)):
             return []
