@@ -62,8 +62,8 @@ COMMON_ZIPF = 2.0
 CANDIDATES = 3  # closest index terms per language whose written form is looked up
 SAMPLE_CHUNKS = 3  # passages read for a term's written form
 # Korean nouns shorter than this are left alone: a two-syllable typo is one jamo from
-# too many other words (KorQuAD, benchmarks/spelling.py: of planted typos in two-
-# syllable nouns 7.3% became another word, against 1.1% from three syllables on).
+# too many other words (KorQuAD, one jamo edit planted in a noun: 7.1% of two-syllable
+# ones became another word, 0.8% of three-syllable ones; docs/retrieval.md).
 KO_MIN_SYLLABLES = 3
 KO_LONG_SYLLABLES = 5  # from here two jamo edits are allowed
 # Particles (and a few endings) Kiwi reads into an unknown noun before them (방시혁이,
