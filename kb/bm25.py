@@ -19,6 +19,8 @@ so there are few segments and each chunk is rewritten O(log n) times.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 import uuid
 from array import array
 from collections.abc import Iterable, Sequence
@@ -32,6 +34,7 @@ from kb.store import link_file
 K1, B = 1.5, 0.75  # bm25s's defaults, which the retriever was tuned with
 MAX_SEGMENTS = 8
 DEAD_SHARE = 0.3  # a segment this dead is rewritten without its dead chunks
+_HANGUL = re.compile("[\uac00-\ud7a3]+")  # precomposed syllables
 _ARRAYS = ("ids", "lengths", "doc_ptr", "doc_terms", "doc_tf", "term_ptr", "term_rows",
            "term_tf")
 
@@ -257,14 +260,18 @@ class BM25:
     def terms_like(self, first: str, size: int) -> list[str]:
         """The terms of ``size`` letters starting with ``first`` that some live chunk
         holds, words only (no numbers, no Vietnamese syllable pairs): what a misspelled
-        query word is compared with (kb.spelling, which keeps the first letter). Grouped
-        once per change of the index, on first use (1.1 s for a million terms)."""
+        query word is compared with (kb.spelling, which keeps the first letter). A term
+        of Hangul syllables is kept as its jamo (NFD: 마케팅 is ㅁㅏㅋㅔㅌㅣㅇ, 7
+        letters), since a Korean typo changes one jamo of a syllable. Grouped once per
+        change of the index, on first use (1.1 s for a million terms)."""
         groups = self._by_shape
         if groups is None:
             groups = {}
             df = self.df
             for term, i in self.vocab.items():
                 if df[i] > 0 and term.isalpha():
+                    if _HANGUL.fullmatch(term):
+                        term = unicodedata.normalize("NFD", term)
                     groups.setdefault((term[0], len(term)), []).append(term)
             self._by_shape = groups
         return groups.get((first, size), [])

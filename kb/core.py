@@ -255,6 +255,7 @@ class KnowledgeBase:
 
         for lang in spelling.LANGS:  # what tells a rare word from a typo (0.7 s with import)
             spelling.common_words(lang)
+        spelling.korean_words()
 
     def close(self) -> None:
         self.store.close()

@@ -169,6 +169,43 @@ def ko_spans(text: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[str, ..
             tuple(t for _, _, t in triples))
 
 
+_KO_NOUNS = {"NNG", "NNP", "UN"}  # common and proper nouns, and what Kiwi cannot tag
+_KO_PIECES = _KO_NOUNS | {"XR", "Z_CODA"}  # what Kiwi cuts an unknown word into
+
+
+@lru_cache(maxsize=1024)
+def ko_unknown_nouns(text: str) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Where NFC ``text`` has a noun that is not in Kiwi's dictionary (``oov``, a guess
+    of Kiwi's): the Korean words kb.spelling may correct. Never a particle, an ending
+    or a verb, nor a word Kiwi knows, which is Korean whatever the articles say
+    (KorQuAD: 저작자 was "corrected" to 제작자, 남우조연상 to 남우주연상).
+
+    Each is given as the (start, end) spans to try, widest first: Kiwi often cuts a
+    misspelled word into an unknown piece and known ones (대톹령 is 대톹 + 령), so the
+    unknown noun with the nouns it touches in its word, then the unknown noun alone."""
+    with _kiwi_lock:  # Kiwi is not documented as thread-safe
+        tokens = _kiwi().tokenize(text)
+    found = []
+    for i, t in enumerate(tokens):
+        if not (t.oov and t.tag.split("-")[0] in _KO_NOUNS and text[t.start:t.end] == t.form):
+            continue
+        first = last = i
+        while first > 0 and _touching_piece(tokens[first - 1], tokens[first]):
+            first -= 1
+        while last + 1 < len(tokens) and _touching_piece(tokens[last + 1], tokens[last]):
+            last += 1
+        spans = dict.fromkeys([(tokens[first].start, tokens[last].end), (t.start, t.end)])
+        found.append(tuple(spans))
+    return tuple(found)
+
+
+def _touching_piece(token: Any, neighbour: Any) -> bool:
+    """Whether ``token`` is a noun-like piece written against ``neighbour``, no space
+    between: a piece of the same word."""
+    touching = token.end == neighbour.start or neighbour.end == token.start
+    return touching and token.tag.split("-")[0] in _KO_PIECES
+
+
 def _ko_terms(text: str) -> Iterator[tuple[int, str]]:
     """(start offset, term) of each content morpheme Kiwi finds in NFC ``text``."""
     with _kiwi_lock:  # Kiwi is not documented as thread-safe
@@ -293,8 +330,10 @@ class LexicalIndex:
         """The word terms of ``lang``'s chunks that share ``term``'s first letter and are
         within ``max_edits`` edits of it (optimal string alignment: a letter inserted,
         dropped or changed, or two neighbours swapped), as (term, edits, chunks holding
-        it), closest first, then commonest. rapidfuzz compares in C, about 0.1 µs a term
-        of the right first letter and lengths."""
+        it), closest first, then commonest. A Korean ``term`` is given as its jamo
+        (NFD), and the edits counted are jamo (:meth:`kb.bm25.BM25.terms_like`).
+        rapidfuzz compares in C, about 0.1 µs a term of the right first letter and
+        lengths."""
         index = self._bm25.get(lang)
         if index is None or max_edits <= 0:
             return []
@@ -307,6 +346,7 @@ class LexicalIndex:
             for other, edits, _ in process.extract(term, bucket, scorer=OSA.distance,
                                                    score_cutoff=max_edits, limit=None):
                 if edits > 0:
+                    other = unicodedata.normalize("NFC", other)  # Hangul is kept as jamo
                     found.append((other, int(edits), int(index.df[index.vocab[other]])))
         return sorted(found, key=lambda f: (f[1], -f[2], f[0]))
 

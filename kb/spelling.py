@@ -6,11 +6,9 @@ no passage clearly matched. So before the search reads a query, each of its word
 no indexed language knows is replaced by the closest word the knowledge base does use,
 when one is close enough:
 
-- only words of Latin letters (en, de, vi), at least :data:`MIN_LETTERS` long, with no
-  digit and not all capitals (codes, acronyms, numbers are meant as typed). Korean is
-  left alone: a Hangul typo changes a syllable block, which an edit distance over
-  syllables would measure too coarsely, and Kiwi splits an unknown word into pieces
-  that each exist;
+- words of Latin letters (en, de, vi), at least :data:`MIN_LETTERS` long, with no
+  digit and not all capitals (codes, acronyms, numbers are meant as typed). Korean
+  has its own rules (below);
 - a word is known when its analysis in some indexed language (its Snowball stem in en
   and de, the syllable in vi, the word itself in the Korean index, where Kiwi keeps
   Latin words whole) occurs in a passage, when it is a stop word, or when a glossary
@@ -29,6 +27,18 @@ when one is close enough:
   word's stem and the word as typed with them) and the glossary's words; what is shown
   and searched is a word as a passage writes it, the form nearest the typed one
   ("Treueprogramms" for "Treuprogramms").
+
+Korean (QA19: 마켓팅, a very common misspelling of 마케팅, found nothing) is compared jamo
+by jamo, not syllable by syllable: 마켓팅 is one jamo (a final ㅅ) from 마케팅, though
+two of its syllables differ. Only a noun Kiwi does not know is looked at (its ``oov``
+guesses: never a particle, an ending or a verb, nor a word of Kiwi's dictionary, which
+is Korean whatever the articles say), of :data:`KO_MIN_SYLLABLES` syllables or more,
+that no passage, glossary term or wordfreq's Korean list has (wordfreq has 컨텐츠:
+it is left as people write it). Its fix is a word of the Korean index or the glossary
+within one jamo edit (two from :data:`KO_LONG_SYLLABLES` syllables), the first jamo
+kept; a particle Kiwi read into the unknown word (방시혁이) is kept as typed. A
+correct Korean query costs one look at the analysis search makes anyway: Kiwi runs
+again only when some term of it is unknown.
 """
 
 from __future__ import annotations
@@ -37,10 +47,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from kb.accents import fold, has_marks
-from kb.lexical import LexicalIndex, analyze_cached, is_stopword
+from kb.lexical import LexicalIndex, analyze_cached, is_stopword, ko_unknown_nouns
 
 MIN_LETTERS = 5  # shorter words are too often another word one letter away
 LONG_LETTERS = 10  # from here two edits are allowed
@@ -51,13 +61,50 @@ LANGS = ("en", "de", "vi")  # the languages written in Latin letters
 COMMON_ZIPF = 2.0
 CANDIDATES = 3  # closest index terms per language whose written form is looked up
 SAMPLE_CHUNKS = 3  # passages read for a term's written form
+# Korean nouns shorter than this are left alone: a two-syllable typo is one jamo from
+# too many other words (KorQuAD, one jamo edit planted in a noun: 7.1% of two-syllable
+# ones became another word, 0.8% of three-syllable ones; docs/retrieval.md).
+KO_MIN_SYLLABLES = 3
+KO_LONG_SYLLABLES = 5  # from here two jamo edits are allowed
+# Particles (and a few endings) Kiwi reads into an unknown noun before them (방시혁이,
+# 헤잂그가, 조문한), longest first.
+PARTICLES = ("에서", "에게", "으로", "까지", "부터", "이", "가", "은", "는", "을", "를", "의",
+             "에", "와", "과", "도", "로", "만", "한", "할", "된")
 
 _WORD = re.compile(r"[^\W_]+")
+_HANGUL = re.compile("[\uac00-\ud7a3]+")  # precomposed syllables
 # Latin letters: Basic, Latin-1, Extended-A/B, and Extended Additional (Vietnamese).
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]+")
 
 # chunk ids -> their texts (the store's)
 Texts = Callable[[Sequence[int]], Iterable[str]]
+
+
+def korean_eligible(word: str) -> bool:
+    """Whether ``word`` is Hangul syllables only and long enough to be corrected."""
+    return len(word) >= KO_MIN_SYLLABLES and _HANGUL.fullmatch(word) is not None
+
+
+def korean_max_edits(word: str) -> int:
+    """How many jamo a fix of the Korean ``word`` may change: 1, or 2 when long."""
+    return 1 if len(word) < KO_LONG_SYLLABLES else 2
+
+
+def korean_plausible(typed: str, form: str, edits: int) -> bool:
+    """Whether the Korean ``form`` can be what ``typed`` meant, ``edits`` jamo apart: a
+    word long enough, the first jamo kept (as :func:`plausible` keeps the first letter),
+    and two edits never just add or drop a syllable, which makes another word or the
+    same one with a particle (KorQuAD: 뉘르부르크링 is no typo of 뉘르부르크링이,
+    후지와라느 none of 후지와라)."""
+    return (0 < edits <= korean_max_edits(typed) and korean_eligible(form)
+            and jamo(form)[0] == jamo(typed)[0]
+            and (edits < 2 or (form not in typed and typed not in form)))
+
+
+@lru_cache(maxsize=4096)
+def jamo(word: str) -> str:
+    """``word`` with each Hangul syllable split into its jamo (NFD; others unchanged)."""
+    return unicodedata.normalize("NFD", word)
 
 
 def max_edits(word: str) -> int:
@@ -108,13 +155,90 @@ class Speller:
 
     def correct(self, query: str) -> str | None:
         """``query`` with its misspelled words fixed, or None when none is."""
-        out, last, changed = [], 0, False
+        fixes = sorted([*self._latin_fixes(query), *self._korean_fixes(query)])
+        if not fixes:
+            return None
+        out, last = [], 0
+        for start, end, fixed in fixes:
+            out += [query[last:start], fixed]
+            last = end
+        return "".join([*out, query[last:]])
+
+    def _latin_fixes(self, query: str) -> list[tuple[int, int, str]]:
+        """(start, end, fix) of each misspelled word of Latin letters in ``query``."""
+        fixes = []
         for m in _WORD.finditer(query):
             word = m.group()
             fixed = self.fix(word) if eligible(word) and not self.knows(word) else None
-            out += [query[last:m.start()], fixed or word]
-            last, changed = m.end(), changed or fixed is not None
-        return "".join([*out, query[last:]]) if changed else None
+            if fixed is not None:
+                fixes.append((m.start(), m.end(), fixed))
+        return fixes
+
+    def _korean_fixes(self, query: str) -> list[tuple[int, int, str]]:
+        """(start, end, fix) of each misspelled Korean noun in ``query``: only its noun,
+        so a particle stays as typed (마켓팅이 -> 마케팅이)."""
+        if "ko" not in self.lex.langs or not _HANGUL.search(query):
+            return []
+        if unicodedata.normalize("NFC", query) != query:
+            return []  # Kiwi's offsets would not be the query's
+        # Search analyzes the query in Korean anyway (cached): when each of its terms is
+        # known (mostly to the index: one lookup for all), Kiwi is not asked again for
+        # the nouns and their offsets. Short terms too: Kiwi cuts a typo into pieces
+        # (태평꺙 is 태평 + 꺙), and an unknown piece is what gives it away.
+        terms = [t for t in analyze_cached(query, "ko") if _HANGUL.fullmatch(t)]
+        passages = self.lex.doc_freq("ko", terms)[0]
+        if all(n or self.knows_korean(t) for t, n in zip(terms, passages, strict=True)):
+            return []
+        fixes = []
+        for spans in ko_unknown_nouns(query):
+            for start, end in spans:
+                fixed = self._korean_fix(query[start:end])
+                if fixed is not None:
+                    fixes.append((start, end, fixed))
+                    break
+        return fixes
+
+    def _korean_fix(self, word: str) -> str | None:
+        """``word`` (an unknown noun as Kiwi cut it) fixed, or None. Kiwi often reads a
+        particle into an unknown name (방시혁이, 헤잂그가): the word without it is
+        looked at first, and the particle is kept."""
+        for particle in [p for p in PARTICLES if word.endswith(p)]:
+            stem = word[:-len(particle)]
+            if korean_eligible(stem):
+                if self.knows_korean(stem):
+                    return None  # a known word and its particle: no typo
+                fixed = self.fix_korean(stem)
+                if fixed is not None:
+                    return fixed + particle
+        if not korean_eligible(word) or self.knows_korean(word):
+            return None
+        fixed = self.fix_korean(word)
+        if fixed is not None and fixed[:-1] == word[:-1] and word[-1] in PARTICLES:
+            return None  # another particle, not a fix (뉘르부르크링의 -> 뉘르부르크링이)
+        return fixed
+
+    def knows_korean(self, word: str) -> bool:
+        """Whether a passage, the glossary or wordfreq's Korean list has ``word``."""
+        return (self.lex.doc_freq("ko", [word])[0][0] > 0 or word in self.known
+                or word in self.tokens("ko") or word in korean_words())
+
+    def fix_korean(self, word: str) -> str | None:
+        """The closest Korean word the knowledge base uses for ``word``, compared jamo by
+        jamo (마켓팅 is one final ㅅ from 마케팅, 브렌딩 one vowel from 브랜딩), or None."""
+        typed = jamo(word)
+        limit = korean_max_edits(word)
+        best: tuple[int, int, str] | None = None  # (edits, -passages, word)
+        for term, edits, passages in self.lex.near("ko", typed, limit):
+            if korean_plausible(word, term, edits) and (
+                    best is None or (edits, -passages, term) < best):
+                best = (edits, -passages, term)
+        for form in self.known:
+            if korean_eligible(form) and abs(len(jamo(form)) - len(typed)) <= limit:
+                edits = distance(typed, jamo(form))
+                if (korean_plausible(word, form, edits)
+                        and (best is None or (edits, 0, form) < best)):
+                    best = (edits, 0, form)
+        return None if best is None else best[2]
 
     def knows(self, word: str) -> bool:
         """Whether some indexed language, the glossary or the stop word lists know it."""
@@ -191,6 +315,20 @@ def common_words(lang: str) -> frozenset[str]:
     last = round((9 - COMMON_ZIPF) * 100)
     return frozenset(w for bucket in buckets[:last + 1] for w in bucket
                      if len(w) >= MIN_LETTERS)
+
+
+@cache
+def korean_words() -> frozenset[str]:
+    """Every Korean word wordfreq lists (about 27,000, each counted at least Zipf 3.0):
+    read from its data file like :func:`common_words`; its lookup functions need MeCab
+    to split Korean, which kb does not install."""
+    import wordfreq
+
+    path = wordfreq.available_languages("best").get("ko")
+    if path is None:
+        return frozenset()
+    return frozenset(w for bucket in wordfreq.read_cBpack(path) for w in bucket
+                     if _HANGUL.fullmatch(w))
 
 
 def _same_case(typed: str, form: str) -> str:

@@ -103,6 +103,63 @@ def test_words_that_are_no_typos_are_left_alone(fake_kb, query):
     assert fake_kb.correct_spelling(query) is None
 
 
+def test_a_misspelled_korean_word_is_searched_as_the_word_the_articles_use(fake_kb):
+    """QA19 F4: 마켓팅, a very common misspelling of 마케팅 (marketing), matched no
+    glossary term, and "마켓팅 디렉터" found nothing."""
+    typed = fake_kb.search("마켓팅 디렉터가 하는 일", k=3, explain=True)
+    right = fake_kb.search("마케팅 디렉터가 하는 일", k=3, explain=True)
+    assert typed.corrected == "마케팅 디렉터가 하는 일" and typed.lang == "ko"
+    assert [h.chunk_id for h in typed.hits] == [h.chunk_id for h in right.hits]
+    assert typed.found == right.found is True
+    assert fake_kb.correct_spelling("마켓팅 디렉터") == "마케팅 디렉터"
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("업쎌링이란?", "업셀링이란?"),  # ㅆ for ㅅ; the particle and ending kept
+    ("크로스쎌링 효과", "크로스셀링 효과"),
+    ("크로스셀닝", "크로스셀링"),  # ㄴ for ㄹ
+    ("번둘링 전략", "번들링 전략"),  # a vowel
+    ("추천 시스탬", "추천 시스템"),  # ㅐ for ㅔ
+    ("마켓팅을 잘하려면", "마케팅을 잘하려면"),
+])
+def test_korean_typos_are_corrected_jamo_by_jamo(fake_kb, typed, meant):
+    assert fake_kb.correct_spelling(typed) == meant
+
+
+@pytest.mark.parametrize("query", [
+    "컨텐츠 마케팅",  # wordfreq's Korean list has 컨텐츠: a spelling people use
+    "마케팅팀의 역할",  # Kiwi knows both pieces
+    "저작자는 누구인가?",  # in Kiwi's dictionary, one jamo from 제작자: a word, no typo
+    "남우조연상",  # not 남우주연상
+    "세그멘테이션",  # unknown, but no word of the articles is close
+    "타겟 고객",  # two syllables: too short to tell
+    "크로스셀링을 잘하는 회사",
+])
+def test_korean_words_that_are_no_typos_are_left_alone(fake_kb, query):
+    assert fake_kb.correct_spelling(query) is None
+
+
+def test_exact_searches_a_korean_typo_as_typed(fake_kb):
+    res = fake_kb.search("마켓팅 디렉터가 하는 일", k=3, explain=True, exact=True)
+    assert res.corrected is None and res.searched == "마켓팅 디렉터가 하는 일"
+    assert fake_kb.ask("마켓팅 디렉터가 하는 일", exact=True).corrected is None
+
+
+def test_korean_is_compared_jamo_by_jamo():
+    from kb import spelling
+
+    def edits(a: str, b: str) -> int:
+        return spelling.distance(spelling.jamo(a), spelling.jamo(b))
+
+    assert edits("마켓팅", "마케팅") == 1  # one final ㅅ more: two syllables differ
+    assert edits("브렌딩", "브랜딩") == 1 and edits("세그먼테이션", "세그멘테이션") == 1
+    assert spelling.korean_plausible("마켓팅", "마케팅", 1)
+    assert not spelling.korean_plausible("마켓", "마케", 1)  # too short
+    assert not spelling.korean_plausible("바켓팅", "마케팅", 1)  # the first jamo
+    assert not spelling.korean_plausible("크로스셀링", "크로스셀링이", 2)  # a particle
+    assert spelling.korean_plausible("카자스흐탄", "카자흐스탄", 2)  # 5 syllables: two
+
+
 def test_two_edits_never_just_add_or_drop_an_ending_or_a_prefix():
     from kb import spelling
 
@@ -167,6 +224,37 @@ def test_the_cli_prints_what_it_searched_for_and_exact_turns_it_off(run):
     assert "searched for: Was ist ein Treueprogramm?" in out
     body = json.loads(run("ask", "Was ist ein Treuprogramm?", "--exact", "--json").stdout)
     assert body["corrected"] is None
+
+
+def test_the_ask_page_marks_a_corrected_korean_word(client):
+    page = client.get("/", params={"q": "마켓팅 디렉터가 하는 일"}).text
+    assert 'Searched for <q lang="ko"><strong>마케팅</strong> 디렉터가 하는 일</q>' in page
+    body = client.get("/api/search", params={"q": "마켓팅 디렉터"}).json()
+    assert body["corrected"] == "마케팅 디렉터"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("typed", ["마켓팅 디렉터", "마켓팅 디렉터가 하는 일"])
+def test_with_the_model_a_korean_typo_finds_what_the_right_spelling_finds(real_kb, typed):
+    """QA19 F4 end to end: "마켓팅 디렉터" gave found=false, "마케팅 디렉터" found
+    the marketing director's passages."""
+    meant = typed.replace("마켓팅", "마케팅")
+    res, right = real_kb.search(typed, k=3, explain=True), real_kb.search(meant, k=3, explain=True)
+    assert res.corrected == meant and res.found is right.found is True
+    assert [h.chunk_id for h in res.hits] == [h.chunk_id for h in right.hits]
+    assert real_kb.ask(typed).found is True
+
+
+@pytest.mark.model
+def test_with_the_model_the_korean_typo_as_typed_misses_the_director(real_kb):
+    """The audit's case as it was: searched as typed, nothing clearly matched and no
+    passage was about the director; corrected, the German and Vietnamese ones lead."""
+    director = ("marketingleiter", "giám đốc tiếp thị", "marketing director")
+    typed = real_kb.search("마켓팅 디렉터", k=3, explain=True, exact=True)
+    assert typed.found is False
+    assert not any(d in h.text.casefold() for h in typed.hits for d in director)
+    res = real_kb.search("마켓팅 디렉터", k=3, explain=True)
+    assert res.found is True and any(d in res.hits[0].text.casefold() for d in director)
 
 
 @pytest.mark.model
