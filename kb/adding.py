@@ -92,6 +92,8 @@ class AddResult:
     lang_source: str = "detected"  # "given", "header" or "detected": see Article
     lang_looks: str | None = None  # a given language the text does not look like: its name
     encoded_removed: int = 0  # characters of encoded data cleaning removed (Article)
+    encoding_repaired: str = ""  # mojibake cleaning mended, an example (Article)
+    lossy_words: tuple[str, ...] = ()  # words with a "?" for a lost letter (Article)
     family: list[dict[str, object]] = field(default_factory=list)
     # The translations the replaced article was linked to and this one is not (QA17: a
     # reordered original lost its Vietnamese translation, and nothing said so).
@@ -141,6 +143,16 @@ class AddResult:
         if self.encoded_removed:
             out.append(f"{self.encoded_removed:,} characters of encoded data (a pasted image "
                        "or file) were removed; only the text is kept")
+        if self.encoding_repaired:
+            out.append(f"the text was mis-encoded (UTF-8 read as another encoding) and has "
+                       f"been repaired, such as {self.encoding_repaired}: check that it reads "
+                       "right")
+        if self.lossy_words:
+            shown = ", ".join(self.lossy_words[:3])
+            out.append(f"{len(self.lossy_words)} words have a \"?\" where a letter should be "
+                       f"(such as {shown}): letters were lost when the file was converted to "
+                       "an encoding that lacks them, and cannot be restored; save the original "
+                       "as UTF-8 and add that instead")
         if self.was_lang:
             out.append(f"the language changes from {LANG_NAMES.get(self.was_lang, self.was_lang)}"
                        f" ({self.was_lang}) to {LANG_NAMES.get(self.lang, self.lang)} "
@@ -189,6 +201,7 @@ class AddResult:
         d["seconds"] = round(self.seconds, 3)
         d["tags"] = list(self.tags)
         d["kept"] = list(self.kept)
+        d["lossy_words"] = list(self.lossy_words)
         d["concepts"] = list(self.concepts) if self.concepts is not None else None
         d["warnings"] = self.warnings  # refusals + notes, for older clients
         d["refusals"], d["notes"] = self.refusals, self.notes
@@ -446,7 +459,9 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
         lang_source=article.lang_source, lang_looks=lang_looks(article),
-        encoded_removed=article.encoded_removed, chunks=preview(kb, article),
+        encoded_removed=article.encoded_removed,
+        encoding_repaired=article.encoding_repaired, lossy_words=article.lossy_words,
+        chunks=preview(kb, article),
         text=article.text, saved=False, source=article.source,
         tags=article.tags, exists=stored is not None, kept=kept, replacing=replace,
         identical=stored is not None and stored["content_sha256"] == article.content_sha256,
@@ -575,7 +590,9 @@ def add(
     return AddResult(
         article_id=article.id, title=article.title, lang=article.lang, kind=kind,
         lang_source=article.lang_source, lang_looks=lang_looks(article),
-        encoded_removed=article.encoded_removed, chunks=n_chunks, text=article.text,
+        encoded_removed=article.encoded_removed,
+        encoding_repaired=article.encoding_repaired, lossy_words=article.lossy_words,
+        chunks=n_chunks, text=article.text,
         saved=True, source=article.source,
         tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,
         lost_family=lost, version=version_of(article.content_sha256),

@@ -68,6 +68,10 @@ class Article:
     title_from_heading: bool = False
     # Characters of encoded data (a pasted image or file) that cleaning removed.
     encoded_removed: int = 0
+    # Mojibake that cleaning repaired, as an example ("QualitÃ¤t → Qualität"); "" if none.
+    encoding_repaired: str = ""
+    # Words with a "?" inside, letters an encoding conversion lost ("Ti?p"): can't mend.
+    lossy_words: tuple[str, ...] = ()
 
     @property
     def content_sha256(self) -> str:
@@ -347,6 +351,7 @@ def parse_article(
     """
     raw = data if isinstance(data, str) else decode_text(data, name)
     raw_sha = raw_sha256(raw)
+    raw, repaired = cleaning.repair_encoding(raw)  # the header's title is mended too
     # Windows files and browser form fields end lines with CRLF, old Mac files with CR
     # alone; the header has to match (a CR-only header was taken for text).
     meta, body = parse_header(raw.replace("\r\n", "\n").replace("\r", "\n"), name)
@@ -422,6 +427,8 @@ def parse_article(
         unset=frozenset(k for k, v in given.items() if not v),
         title_from_heading=title is None and not meta.get("title") and _opens_with_heading(text),
         encoded_removed=encoded,
+        encoding_repaired=repaired,
+        lossy_words=tuple(cleaning.lossy_words(text)),
     )
 
 

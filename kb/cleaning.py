@@ -30,6 +30,11 @@ Rules, applied in order (none of them is specific to one file):
    (``<strong>`` is ``**``), and the Article page and answers showed the asterisks
    (QA13: "- **Rückgewinnungskampagnen**: …"). A marker must hug its text, so "5 * 3",
    a bullet "* item" and snake_case stay as they are.
+
+Before these, :func:`repair_encoding` mends mojibake (UTF-8 read as latin-1 or cp1252
+and saved again: "QualitÃ¤t" for "Qualität", QA20) with ftfy, and :func:`lossy_words`
+finds words with a "?" inside ("Ti?p th?"), which a conversion to an encoding that
+lacks their letters leaves and nothing can mend: the upload notes say both.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-CLEANER_VERSION = 3  # 2: rule 6, encoded data; 3: rule 7, inline Markdown
+# 2: rule 6, encoded data; 3: rule 7, inline Markdown; 4: mojibake repaired
+CLEANER_VERSION = 4
 
 # A Markdown image around the data goes with it: "![logo](data:image/png;base64,...)".
 # The run starts a word (a long URL's path is not encoded data; cut, it read "https://a.").
@@ -209,3 +215,31 @@ def clean_counting(raw: str) -> tuple[str, int]:
     lines = _drop_trailing_widgets(lines)
     lines = _drop_signoff(lines)
     return normalise("\n".join(lines)), removed
+
+
+# A letter, "?", a letter: what a letter the encoding lacked became ("Ti?p th? n?i dung").
+_LOSSY = re.compile(r"[^\W\d_]+\?[^\W\d_?]+(?:\?[^\W\d_?]+)*")
+LOSSY_MIN = 3  # such words before an upload is told: one could be a typo ("what?why")
+
+
+def repair_encoding(raw: str) -> tuple[str, str]:
+    """``raw`` with mojibake repaired by ftfy (``fix_encoding`` only: quotes, dashes and
+    the like stay as written), and an example of what changed ("QualitÃ¤t → Qualität"),
+    or "" when nothing did."""
+    if raw.isascii():
+        return raw, ""
+    import ftfy  # lazily: kb's import stays light
+
+    fixed = ftfy.fix_encoding(raw)
+    if fixed == raw:
+        return raw, ""
+    before, after = raw.split(), fixed.split()
+    pair = next(((a, b) for a, b in zip(before, after, strict=False) if a != b), None)
+    return fixed, f"{pair[0]} → {pair[1]}" if pair else "…"
+
+
+def lossy_words(text: str) -> list[str]:
+    """The words of ``text`` with a "?" between letters, when there are at least
+    ``LOSSY_MIN``: letters an encoding conversion lost."""
+    found = _LOSSY.findall(text)
+    return found if len(found) >= LOSSY_MIN else []

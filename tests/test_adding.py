@@ -641,6 +641,40 @@ def test_a_pasted_image_is_removed_with_a_note_and_an_image_alone_is_refused(lib
         adding.prepare(lib, image.encode(), filename="image.txt")
 
 
+GERMAN = ("Preisgestaltung für Einsteiger: Größe, Qualität und Gefühl\n\n"
+          "Die Preisgestaltung ist für jedes Unternehmen eine schwierige Aufgabe. Kunden achten "
+          "nicht nur auf den Preis, sondern auch auf die wahrgenommene Qualität. Ein zu "
+          "niedriger Preis kann Zweifel an der Qualität wecken, während ein zu hoher Preis "
+          "Käufer abschreckt.\n")
+
+
+def test_mis_encoded_text_is_repaired_with_a_note(lib):
+    """QA20 F8: UTF-8 read as cp1252 and saved again ("QualitÃ¤t") was stored and indexed
+    as it was, with no word: nobody searches for "QualitÃ¤t"."""
+    mojibake = GERMAN.encode("utf-8").decode("cp1252").encode("utf-8")
+    article, kind = adding.prepare(lib, mojibake, filename="preise.txt")
+    preview = adding.dry_run(lib, article, kind=kind)
+    assert preview.text == GERMAN.strip() and article.title.startswith("Preisgestaltung für")
+    assert preview.encoding_repaired == "fÃ¼r → für"
+    assert any("mis-encoded" in n and "fÃ¼r → für" in n for n in preview.notes)
+    clean, _ = adding.prepare(lib, GERMAN.encode(), filename="preise-ok.txt")
+    assert clean.encoding_repaired == "" and not clean.lossy_words
+
+
+def test_letters_lost_to_an_encoding_conversion_are_noted(lib):
+    """QA20 F8: Vietnamese saved as cp1252 turns the letters it lacks into "?"."""
+    text = ("Tiếp thị nội dung cho doanh nghiệp nhỏ\n\nTiếp thị nội dung giúp doanh "
+            "nghiệp nhỏ tiếp cận khách hàng mới mà không cần ngân sách quảng cáo lớn. Hãy "
+            "viết bài hữu ích cho khách hàng của bạn.\n")
+    lossy = text.encode("cp1252", "replace")
+    article, kind = adding.prepare(lib, lossy, filename="noi-dung.txt")
+    preview = adding.dry_run(lib, article, kind=kind)
+    assert "Ti?p" in preview.lossy_words
+    assert any("where a letter should be" in n and "Ti?p" in n for n in preview.notes)
+    fine, _ = adding.prepare(lib, (TEXT + " What?Why? Really?").encode(), filename="q.txt")
+    assert not fine.lossy_words
+
+
 def test_titles_sources_and_tags_are_one_line_without_control_characters(lib):
     """QA: `kb add --title "$(printf 'Bad\\x07title\\nwith newline')"` saved the bell and
     the newline, and the API returned them."""

@@ -285,6 +285,12 @@ class WriteOut(_Body):
     lang_looks: str | None
     encoded_removed: int = Field(description="Characters of encoded data (a pasted image "
                                              "or file) that cleaning removed.")
+    encoding_repaired: str = Field("", description="Mis-encoded text that cleaning repaired "
+                                   "(UTF-8 read as another encoding), as one example "
+                                   "(\"QualitÃ¤t → Qualität\"); empty when none was.")
+    lossy_words: list[str] = Field(default_factory=list, description=(
+        "Words with a \"?\" where a letter was lost in an encoding conversion (\"Ti?p\"), "
+        "when there are at least 3: a note says so; they cannot be repaired."))
     family: list[Translation]
     lost_family: list[Relative] = Field(
         default_factory=list,
