@@ -779,7 +779,7 @@ def restore(ctx: click.Context, article_id: str, as_json: bool) -> None:
         click.echo(json.dumps(res.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(f"restored {res.article_id} from {res.removed_file} to {res.file} "
-               f"({res.chunks} passages)")
+               f"({res.chunks} passage{'s' if res.chunks != 1 else ''})")
     for f in res.family:
         click.echo(f"  translation: {f['article_id']} [{f['lang']}]")
 

@@ -1020,8 +1020,12 @@ class KnowledgeBase:
                         if ch.isspace() or not (ch < " " or ch == "\x7f"))
         # Markup is not part of a question either: "<script>alert(1)</script> upselling"
         # counted "script" and "alert" and was not answered (QA10).
+        typed = query.strip()
         query = _TAG.sub(" ", _SCRIPT.sub(" ", query))
         q = " ".join(query.split())
+        if not q and typed:  # QA20: "<script>alert(1)</script>" was said to be empty
+            raise BadInputError("the query is only markup (such as <script>…</script>), "
+                                "which search leaves out; type a question or some keywords")
         if not q:
             raise BadInputError("the query is empty; type a question or some keywords")
         if not any(ch.isalnum() for ch in q):

@@ -413,6 +413,10 @@ def test_kb_restore(lib, referral, monkeypatch):
     out = CliRunner().invoke(cli, ["restore", "referral"])
     assert out.exit_code == 0, out.output
     assert out.output.startswith("restored referral from .removed/referral.")
+    import re
+
+    count = re.search(r"\((\d+) passage(s?)\)", out.output)  # QA20: "(1 passages)"
+    assert count and (count.group(1) == "1") == (count.group(2) == ""), out.output
     assert referral.read_bytes() == MARKDOWN
     twice = CliRunner().invoke(cli, ["restore", "referral"])
     assert twice.exit_code != 0 and "is in the knowledge base" in twice.output

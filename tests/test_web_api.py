@@ -202,6 +202,9 @@ def test_error_shape_is_pinned(client):
         for path in ("/api/search", "/api/ask"):
             body = assert_error(client.get(path, params={"q": q}), 400)
             assert body["error"].startswith("the query is empty"), body
+    # Markup alone is left out, and the message says so (QA20: it said "empty").
+    body = assert_error(client.get("/api/search", params={"q": "<script>alert(1)</script>"}), 400)
+    assert body["error"].startswith("the query is only markup"), body
     assert_error(client.get("/api/search", params={"q": "x", "lang": "xx"}), 400)
     assert_error(client.get("/api/no-such-endpoint"), 404)
 
