@@ -24,7 +24,8 @@ from kb.sentences import sentence_spans
 # 4: a two-column table without outer pipes ("Name | Value" over "---|---") is a table
 # (its rows were headings). 5: a Markdown heading's number stays in its sentence ("## 3.
 # Erfolg messen" was "## 3." and "Erfolg messen"; the stored sentence spans change).
-CHUNKER_VERSION = 5
+# 6: a Markdown code fence is text: its lines are no headings, list items or table rows.
+CHUNKER_VERSION = 6
 
 TokenCounter = Callable[[str], int]
 
@@ -155,7 +156,8 @@ def _is_heading(line: str, next_line: str | None) -> bool:
     if stripped.endswith("?"):
         return len(next_line.strip()) > len(stripped)
     if stripped.endswith(":") and _is_label(stripped[:-1]) and not (
-            _LIST_ITEM.match(next_line) or _is_table_row(next_line)):
+            _LIST_ITEM.match(next_line) or _is_table_row(next_line)
+            or _FENCE.match(next_line)):  # "Ein vollständiger Link sieht so aus:" + code
         # "Downstream Marketing Examples:" over a paragraph titles what follows; read as
         # text it closed the chunk before, and its examples were not found by name.
         # Over a list it stays the list's lead-in.
@@ -170,22 +172,55 @@ def _is_label(words: str) -> bool:
             and (words[:1].isupper() or not words[:1].islower()))
 
 
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+def _fenced(lines: list[str]) -> list[int]:
+    """For each line, the number of the Markdown code fence it is part of (its opening
+    and closing lines included), or 0. QA20: the fence lines, the URL and the
+    ``<script …>`` line inside one were read as headings, and became hits' sections.
+    A fence never closed is no fence."""
+    out = [0] * len(lines)
+    n = 0
+    i = 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        close = next((j for j in range(i + 1, len(lines)) if m and lines[j].strip()
+                      .startswith(m.group(1)[0] * len(m.group(1)))
+                      and not lines[j].strip().strip(m.group(1)[0])), None)
+        if m is None or close is None:
+            i += 1
+            continue
+        n += 1
+        for j in range(i, close + 1):
+            out[j] = n
+        i = close + 1
+    return out
+
+
 def blocks(text: str) -> list[Block]:
     """Read ``text`` into structural blocks with character offsets."""
     spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
     spans = [(a, b) for a, b in spans if text[a:b].strip()]
     lines = [text[a:b] for a, b in spans]
     table = _table_rows(lines)
+    fenced = _fenced(lines)
     heading = [
-        not table[i] and _is_heading(line, lines[i + 1] if i + 1 < len(lines) else None)
+        not table[i] and not fenced[i]
+        and _is_heading(line, lines[i + 1] if i + 1 < len(lines) else None)
         for i, line in enumerate(lines)
     ]
-    item = [bool(_LIST_ITEM.match(line)) and not heading[i] for i, line in enumerate(lines)]
+    item = [bool(_LIST_ITEM.match(line)) and not heading[i] and not fenced[i]
+            for i, line in enumerate(lines)]
     out: list[Block] = []
     i = 0
     while i < len(lines):
         j = i
-        if table[i] and i + 1 < len(lines) and table[i + 1]:
+        if fenced[i]:  # one block, read as text: no heading, list or table inside
+            kind = "para"
+            while j + 1 < len(lines) and fenced[j + 1] and fenced[j + 1] == fenced[i]:
+                j += 1
+        elif table[i] and i + 1 < len(lines) and table[i + 1]:
             kind = "table"
             while j + 1 < len(lines) and table[j + 1]:
                 j += 1

@@ -154,3 +154,36 @@ def test_a_passage_lists_every_section_it_runs_through():
     assert chunk.section == "상류 마케팅"
     assert sections(chunk.text, chunk.section) == ["상류 마케팅", "다운스트림 마케팅"]
     assert sections("다운스트림 마케팅은 전술적입니다.", "") == []
+
+
+FENCED = """# UTM-Parameter für Kampagnen
+
+Ein vollständiger Link sieht so aus:
+
+```
+https://example.com/?utm_source=newsletter&utm_medium=email
+```
+
+## Einbindung
+
+```html
+<script async src="https://www.googletagmanager.com/gtag/js?id=G-XXXX"></script>
+```
+
+Danach werden die Parameter ausgewertet.
+"""
+
+
+def test_a_code_fence_is_text_not_headings():
+    """QA20 F7: the fences, the URL and the <script> line inside were headings (and hits'
+    sections); the lead-in before a fence is no title either."""
+    from kb.chunking import blocks, sections
+
+    kinds = {FENCED[b.start:b.end]: b.kind for b in blocks(FENCED)}
+    assert [t for t, k in kinds.items() if k == "heading"] == [
+        "# UTM-Parameter für Kampagnen", "## Einbindung"]
+    assert sections(FENCED, "") == ["UTM-Parameter für Kampagnen", "Einbindung"]
+    # A fence never closed is no fence: what follows it is read as before.
+    unclosed = "```\nsome code\n\n## Einbindung\n\nText."
+    assert "## Einbindung" in [unclosed[b.start:b.end] for b in blocks(unclosed)
+                               if b.kind == "heading"]
