@@ -1118,7 +1118,7 @@ class KnowledgeBase:
             judgement = evidence(self, searched, qvec, qlang, best[:ANSWER_PASSAGES],
                                  langs=sorted(wanted) if wanted else None) if best else None
         if translations is not None:
-            hits = self.with_translations(hits, fold=translations == "fold")
+            hits = self.with_translations(hits, fold=translations == "fold", prefer=qlang)
         page = hits[offset:last]
         if explain:
             page = snippets.with_snippets(self, lex, searched, qvec, page)
@@ -1450,13 +1450,20 @@ class KnowledgeBase:
                 break
         return hits
 
-    def with_translations(self, hits: list[Hit], *, fold: bool = False) -> list[Hit]:
+    def with_translations(self, hits: list[Hit], *, fold: bool = False,
+                          prefer: str | None = None) -> list[Hit]:
         """``hits`` with their translations listed; with ``fold``, without the hits that
         translate one ranked above them (QA: for "marketing director" the German seed
-        and its Vietnamese translation took 8 of 10 places)."""
+        and its Vietnamese translation took 8 of 10 places). With ``prefer`` (the
+        query's language), a passage's translation in it, found lower, takes its place
+        and score, and the passage folds into it (QA20 F4: "Wie misst man den Erfolg
+        eines Empfehlungsprogramms?" listed the English passage, its German original
+        hidden as "a translation")."""
         from kb import adding
 
         aligned = adding.aligned_map(self, [h.chunk_id for h in hits])
+        if fold and prefer:
+            hits = _own_language_first(hits, aligned, prefer)
         rows = self.store.chunks(sorted({c for twins in aligned.values() for c in twins}))
         out: list[Hit] = []
         seen: set[int] = set()  # listed or folded: what translates it folds in turn
@@ -1605,3 +1612,23 @@ def _manifest_entries(rows: Sequence[sqlite3.Row]) -> dict[str, dict[str, object
 
 
 __all__ = ["KnowledgeBase", "IngestReport", "KBError"]
+
+
+def _own_language_first(hits: list[Hit], aligned: dict[int, set[int]],
+                        lang: str) -> list[Hit]:
+    """``hits`` with each passage in another language than ``lang`` that has a
+    translation in ``lang`` among the later hits moved below that translation, which
+    takes its place and its score: folding then keeps the asker's language."""
+    out = list(hits)
+    i = 0
+    while i < len(out):
+        hit = out[i]
+        if hit.lang != lang:
+            twins = aligned.get(hit.chunk_id, set())
+            j = next((j for j in range(i + 1, len(out))
+                      if out[j].lang == lang and out[j].chunk_id in twins), None)
+            if j is not None:
+                own = out.pop(j)
+                out.insert(i, dataclasses.replace(own, score=max(own.score, hit.score)))
+        i += 1
+    return out

@@ -617,3 +617,21 @@ def test_the_same_text_twice_in_one_article_is_no_copy_of_itself(fake_kb):
                                       translations="fold").hits if h.article_id == "zephyr"]
     assert [h.text for h in hits].count(block) <= 1
     assert all(not h.copies for h in hits)
+
+
+def test_folding_keeps_a_passage_in_the_askers_language():
+    """QA20 F4: for a German question the English passage ranked first and its German
+    original, ranked second, was folded into it as "a translation". The passage in
+    the asker's language takes the group's place and best score; the other folds."""
+    from kb import core
+    from kb.results import Hit
+
+    def hit(cid: int, lang: str, score: float) -> Hit:
+        return Hit(cid, f"a{cid}", "t", lang, "", "text", 0, 4, score)
+
+    hits = [hit(1, "en", 7.4), hit(2, "ko", 7.2), hit(3, "de", 7.1), hit(4, "de", 6.0)]
+    aligned = {1: {3}, 3: {1}}
+    moved = core._own_language_first(hits, aligned, "de")
+    assert [(h.chunk_id, h.score) for h in moved] == [(3, 7.4), (1, 7.4), (2, 7.2), (4, 6.0)]
+    assert core._own_language_first(hits, aligned, "en") == hits  # already first
+    assert core._own_language_first(hits, {}, "de") == hits  # no translations, no change
