@@ -295,6 +295,12 @@ class Store:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
         return int(row["value"]) if row else 0
 
+    def data_version(self) -> int:
+        """SQLite's count for the reader connection: it changes whenever another
+        connection (this store's writer, another process) commits anything, also a
+        write that does not bump ``version`` (translation links)."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     # -- articles ---------------------------------------------------------------------
     def article_hashes(self) -> dict[str, str]:
         rows = self.conn.execute("SELECT id, content_sha256 FROM articles")

@@ -71,3 +71,24 @@ def test_three_aligned_sentences_must_be_closer_than_more():
     assert families.align(a, b).is_translation  # four such pairs still are
     a, b = pair_with_cosine(0.88, 3)
     assert families.align(a, b).is_translation
+
+
+def test_a_familys_passages_are_aligned_through_its_other_members(fake_kb):
+    """QA20 F3: linked en~de, de~ko, the English passage listed only its German twin, so
+    search showed the English, Korean and Vietnamese versions as three hits. A written
+    link (no version bump) is seen at once."""
+    from kb import adding
+
+    ids = {a: [c.id for c in fake_kb.store.article_chunks(a)] for a in (
+        "en-upstream-vs-downstream-marketing", "de-upstream-downstream-marketingleiter",
+        "ko-upstream-downstream-marketing")}
+    en, de, ko = (ids[a][0] for a in ids)
+    with fake_kb.store.transaction(bump=False) as conn:
+        fake_kb.store.set_links(conn, "en-upstream-vs-downstream-marketing", [
+            ("de-upstream-downstream-marketingleiter", "translation", 0.9, [(en, de)])])
+    assert adding.aligned_map(fake_kb, [en])[en] == {de}
+    with fake_kb.store.transaction(bump=False) as conn:
+        fake_kb.store.set_links(conn, "ko-upstream-downstream-marketing", [
+            ("de-upstream-downstream-marketingleiter", "translation", 0.9, [(ko, de)])])
+    got = adding.aligned_map(fake_kb, [en, de, ko])
+    assert got == {en: {de, ko}, de: {en, ko}, ko: {en, de}}
