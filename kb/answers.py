@@ -71,6 +71,7 @@ from kb.sentences import sentence_spans
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
     from kb.glossary import Concept
+    from kb.store import ChunkRow
 
 __all__ = [
     "Answer",
@@ -1438,7 +1439,7 @@ def _titled_section(kb: KnowledgeBase, cands: list[_Candidate], question: str,
             ends = [h.start for h in subs] + [_section_end(heads, subs[-1], rows[-1].end)]
             out = []
             for h, end in zip(bounds, ends, strict=True):
-                first = _first_in(kb, known, rows, cands, h.end, end)
+                first = _first_in(known, rows, cands, h.end, end)
                 if first is not None:
                     out.append(first)
             if sum(1 for c in out if c.start >= subs[0].start) >= 2:
@@ -1480,9 +1481,9 @@ def _introduction(kb: KnowledgeBase, cands: list[_Candidate], question: str,
 
 
 def _what_follows(best: _Candidate, cands: list[_Candidate]) -> list[_Candidate]:
-    """The sentences right after a sentence that says what the asked concept is
-    (kb.definitions.kind) when it opens the answer, in its
-    paragraph: at most ``DEFINITION_FOLLOWS``, none skipped between.
+    """The sentences of its paragraph right after the answer's opening sentence, when
+    that one says what the asked concept is (kb.definitions.kind): at most
+    ``DEFINITION_FOLLOWS``, none skipped between.
 
     QA19 F7: "What is upstream marketing?" quoted "Upstream marketing focuses on the
     early stages of the marketing process." and then one-liners in German and Korean,
@@ -1551,7 +1552,7 @@ def _section_end(heads: list[outline.Heading], last: outline.Heading, text_end: 
     return next((h.start for h in heads if h.start > last.start), text_end)
 
 
-def _first_in(kb: KnowledgeBase, known: Hit, rows: list, cands: list[_Candidate],
+def _first_in(known: Hit, rows: list[ChunkRow], cands: list[_Candidate],
               a: int, b: int) -> _Candidate | None:
     """The first answerable sentence between offsets ``a`` and ``b`` of an article: one
     of ``cands`` when its passage was found, else read from the stored passage."""
