@@ -59,6 +59,19 @@ def fake_kb(fake_kb_dir, tmp_path, fake_encoder):
     kb.close()
 
 
+@pytest.fixture
+def client(fake_kb):
+    """The web app on the fake index (modules with a writable library define their own)."""
+    from fastapi.testclient import TestClient
+
+    from kb.settings import Settings
+    from web.app import create_app
+
+    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
+    with TestClient(app) as c:
+        yield c
+
+
 @pytest.fixture(scope="session")
 def real_encoder():
     """The embedded e5 model (built into the cache on first use)."""

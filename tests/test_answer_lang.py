@@ -5,23 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
-
-from kb.settings import Settings
-from web.app import create_app
 
 # On the fake index as on the real one, an English bundling question gets Korean only.
 FOREIGN = "what is bundling"
 # Vietnamese in English words (as restored from "upstream marketing la gi"): the answer
 # quotes no Vietnamese, though the Vietnamese article names the concept.
 MIXED = "upstream marketing là gì"
-
-
-@pytest.fixture
-def client(fake_kb):
-    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
-    with TestClient(app) as c:
-        yield c
 
 
 def test_a_foreign_answer_says_what_is_true_of_the_askers_language(fake_kb):

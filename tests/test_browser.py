@@ -240,13 +240,19 @@ def test_the_content_security_policy_blocks_injected_script_and_nothing_of_ours(
 
 
 
+def _page(browser, base_url, **options):
+    """A new browser context (``options``: viewport, colour scheme) and its page."""
+    ctx = browser.new_context(base_url=base_url, **options)
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    return ctx, pg
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_keeps_its_contrast_in_light_and_dark_mode(browser, base_url, scheme):
     """The page follows the system's colour scheme; in both, text, links, badges, buttons
     and highlights keep a WCAG AA contrast (4.5:1) against what is behind them."""
-    ctx = browser.new_context(base_url=base_url, color_scheme=scheme)
-    pg = ctx.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
+    ctx, pg = _page(browser, base_url, color_scheme=scheme)
     try:
         pg.goto("/?q=What+are+the+benefits+of+downstream+marketing%3F")
         pg.wait_for_selector(".card mark")
@@ -261,9 +267,7 @@ def test_text_keeps_its_contrast_in_light_and_dark_mode(browser, base_url, schem
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_language_box_keeps_its_contrast(browser, base_url, scheme):
     """The box above a foreign answer (QA19 F8): its summary, names, links and gap note."""
-    ctx = browser.new_context(base_url=base_url, color_scheme=scheme)
-    pg = ctx.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
+    ctx, pg = _page(browser, base_url, color_scheme=scheme)
     try:
         pg.goto("/?q=what+is+bundling")
         pg.wait_for_selector(".answer-langs.foreign .bridge")
@@ -282,10 +286,7 @@ BOXES_JS = """selector => [...document.querySelectorAll(selector)].map(el => {
 
 
 def _phone(browser, base_url, **extra):
-    ctx = browser.new_context(base_url=base_url, **PHONE, **extra)
-    pg = ctx.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    return ctx, pg
+    return _page(browser, base_url, **PHONE, **extra)
 
 
 def test_small_links_are_24px_tap_targets_on_a_phone(browser, base_url):

@@ -97,17 +97,6 @@ def test_each_language_asks_in_good_grammar_and_asks_for_the_definition(fake_kb)
 
 # -- the API, the page and the CLI ----------------------------------------------------------
 
-@pytest.fixture
-def client(fake_kb):
-    from fastapi.testclient import TestClient
-
-    from kb.settings import Settings
-    from web.app import create_app
-
-    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
-    with TestClient(app) as c:
-        yield c
-
 
 def _check_card(card: dict, kb) -> None:
     """Every source line is a sentence of its article that names the concept (or sits

@@ -18,13 +18,6 @@ from .browser import EVIL
 LOYALTY = "충성도 프로그램"  # the Korean seed article's section on loyalty programs
 
 
-@pytest.fixture
-def client(fake_kb):
-    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
-    with TestClient(app) as c:
-        yield c
-
-
 def lexical(hit) -> bool:
     return any(k.startswith("bm25") for k in hit.signals)
 

@@ -20,14 +20,6 @@ HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "sections", "t
 EN_ARTICLE = "en-upstream-vs-downstream-marketing"
 
 
-
-@pytest.fixture
-def client(fake_kb):
-    app = create_app(Settings(index_dir=fake_kb.index_dir, model="fake"), kb=fake_kb)
-    with TestClient(app) as c:
-        yield c
-
-
 @pytest.fixture
 def evil_client(fake_kb):
     """A private index with an article whose title, text, source and tags carry markup."""
