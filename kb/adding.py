@@ -96,6 +96,8 @@ class AddResult:
     encoded_removed: int = 0  # characters of encoded data cleaning removed (Article)
     encoding_repaired: str = ""  # mojibake cleaning mended, an example (Article)
     lossy_words: tuple[str, ...] = ()  # words with a "?" for a lost letter (Article)
+    # Its paragraphs' languages, when it mixes them: (language, share of letters).
+    mixed: tuple[tuple[str, float], ...] = ()
     family: list[dict[str, object]] = field(default_factory=list)
     # The translations the replaced article was linked to and this one is not (QA17: a
     # reordered original lost its Vietnamese translation, and nothing said so).
@@ -145,6 +147,13 @@ class AddResult:
         if self.encoded_removed:
             out.append(f"{self.encoded_removed:,} characters of encoded data (a pasted image "
                        "or file) were removed; only the text is kept")
+        if self.mixed:
+            shares = ", ".join(f"{LANG_NAMES.get(x, x)} {round(100 * v)}%" for x, v in self.mixed)
+            out.append(f"the text mixes languages ({shares} of its paragraphs' letters) and "
+                       f"is listed as {LANG_NAMES.get(self.lang, self.lang)}: each passage is "
+                       "searched as the language it is written in, but a passage holding "
+                       "both is taken as one of them; give its language if "
+                       f"{LANG_NAMES.get(self.lang, self.lang)} is wrong, or split it")
         if self.encoding_repaired:
             out.append(f"the text was mis-encoded (UTF-8 read as another encoding) and has "
                        f"been repaired, such as {self.encoding_repaired}: check that it reads "
@@ -204,6 +213,7 @@ class AddResult:
         d["tags"] = list(self.tags)
         d["kept"] = list(self.kept)
         d["lossy_words"] = list(self.lossy_words)
+        d["mixed"] = [{"lang": x, "share": v} for x, v in self.mixed]
         d["concepts"] = list(self.concepts) if self.concepts is not None else None
         d["warnings"] = self.warnings  # refusals + notes, for older clients
         d["refusals"], d["notes"] = self.refusals, self.notes
@@ -403,6 +413,29 @@ def lang_looks(article: Article) -> str | None:
     return language.unsupported(sample)
 
 
+MIXED_SHARE = 0.2  # a second language this share of the letters makes a text mixed
+MIXED_PARAGRAPHS = 40  # paragraphs looked at: a few ms each (langdetect)
+
+
+def mixed_languages(article: Article) -> tuple[tuple[str, float], ...]:
+    """When the article's paragraphs are in more than one language, each taking at
+    least ``MIXED_SHARE`` of their letters: (language, share of letters), most first.
+    QA20 F2: a German article quoting an English paragraph of the same length was
+    saved as English without a word, and its answers were labelled English. Uploads
+    only, like :func:`lang_looks`."""
+    letters: dict[str, int] = {}
+    paragraphs = [p for p in re.split(r"\n\s*\n", article.text) if p.strip()]
+    for para in paragraphs[:MIXED_PARAGRAPHS]:
+        n = sum(ch.isalpha() for ch in para)
+        lang = language.detect(para) if n >= 40 else None  # too short to tell
+        if lang is not None:
+            letters[lang] = letters.get(lang, 0) + n
+    total = sum(letters.values())
+    shares = sorted(((x, n / total) for x, n in letters.items()), key=lambda kv: -kv[1])
+    return tuple((x, round(v, 2)) for x, v in shares) if (
+        len(shares) > 1 and shares[1][1] >= MIXED_SHARE) else ()
+
+
 def _dim(kb: KnowledgeBase) -> int:
     """The stored vectors' dimension, without loading the encoder."""
     return int(kb.store.meta().get("dim", "0") or 0) or kb.encoder.dim
@@ -463,6 +496,7 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         lang_source=article.lang_source, lang_looks=lang_looks(article),
         encoded_removed=article.encoded_removed,
         encoding_repaired=article.encoding_repaired, lossy_words=article.lossy_words,
+        mixed=mixed_languages(article),
         chunks=preview(kb, article),
         text=article.text, saved=False, source=article.source,
         tags=article.tags, exists=stored is not None, kept=kept, replacing=replace,
@@ -594,6 +628,7 @@ def add(
         lang_source=article.lang_source, lang_looks=lang_looks(article),
         encoded_removed=article.encoded_removed,
         encoding_repaired=article.encoding_repaired, lossy_words=article.lossy_words,
+        mixed=mixed_languages(article),
         chunks=n_chunks, text=article.text,
         saved=True, source=article.source,
         tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,

@@ -675,6 +675,26 @@ def test_letters_lost_to_an_encoding_conversion_are_noted(lib):
     assert not fine.lossy_words
 
 
+def test_a_text_that_mixes_languages_is_noted(lib):
+    """QA20 F2: a German article quoting an English paragraph of the same length was
+    saved as English with no word."""
+    de = ("Der Net Promoter Score misst, wie wahrscheinlich Kunden ein Unternehmen "
+          "weiterempfehlen. Kunden beantworten eine einzige Frage auf einer Skala von 0 bis "
+          "10. Der Vertrieb sollte Kritiker innerhalb von 48 Stunden anrufen.")
+    en = ("The Net Promoter Score is calculated by subtracting the percentage of detractors "
+          "from the percentage of promoters. Scores of nine or ten count as promoters in "
+          "the original handbook, and scores up to six count as detractors.")
+    text = f"# Net Promoter Score im B2B-Marketing\n\n{de}\n\n## Zitat\n\n{en}\n"
+    article, kind = adding.prepare(lib, text.encode(), filename="nps.md")
+    preview = adding.dry_run(lib, article, kind=kind)
+    assert {x for x, _ in preview.mixed} == {"de", "en"}
+    assert all(share >= adding.MIXED_SHARE for _, share in preview.mixed)
+    assert any(n.startswith("the text mixes languages (") for n in preview.notes)
+    assert {m["lang"] for m in preview.to_dict()["mixed"]} == {"de", "en"}
+    plain, kind = adding.prepare(lib, GERMAN.encode(), filename="preise.txt")
+    assert not adding.dry_run(lib, plain, kind=kind).mixed
+
+
 def test_titles_sources_and_tags_are_one_line_without_control_characters(lib):
     """QA: `kb add --title "$(printf 'Bad\\x07title\\nwith newline')"` saved the bell and
     the newline, and the API returned them."""

@@ -33,6 +33,11 @@ class PassageSpan(_Body):
     end: int
 
 
+class LangShare(_Body):
+    lang: str
+    share: float = Field(description="Its share of the letters, 0 to 1.")
+
+
 class PassageTranslation(_Body):
     chunk_id: int
     article_id: str
@@ -288,6 +293,9 @@ class WriteOut(_Body):
     encoding_repaired: str = Field("", description="Mis-encoded text that cleaning repaired "
                                    "(UTF-8 read as another encoding), as one example "
                                    "(\"QualitÃ¤t → Qualität\"); empty when none was.")
+    mixed: list[LangShare] = Field(default_factory=list, description=(
+        "When its paragraphs are in more than one language, each with at least a fifth "
+        "of their letters: [{lang, share}], most first; a note says so."))
     lossy_words: list[str] = Field(default_factory=list, description=(
         "Words with a \"?\" where a letter was lost in an encoding conversion (\"Ti?p\"), "
         "when there are at least 3: a note says so; they cannot be repaired."))
