@@ -139,9 +139,6 @@ def _html(data: bytes, name: str) -> Extracted:
     return Extracted(text, "html", title)
 
 
-_NO_TITLE = re.compile(r"\s*(about:blank|untitled|https?://\S+|file:/\S+)\s*$", re.I)
-
-
 # Korean as pypdf's plain mode reads Chromium's (and other) PDFs: every space doubled
 # ("가격  앵커링  전략"), a space before each full stop and comma ("전략입니다 ."), a
 # space where a run of digits or Latin letters meets Hangul ("999 달러로" for
@@ -315,12 +312,37 @@ def _pdf(data: bytes, name: str) -> Extracted:
     text = "\n\n".join(_join_wrapped(p, vocab).strip() for p in pages if p.strip())
     if len(re.findall(r"\w", text)) < 20:
         raise ArticleError(name, "the PDF has no text layer (a scan?); OCR it first")
-    title = None
-    if reader.metadata is not None and reader.metadata.title:
-        title = str(reader.metadata.title)
-        if _NO_TITLE.match(title):  # a browser's print of a page without a <title> (QA)
-            title = None
-    return Extracted(text, "pdf", title)
+    meta = reader.metadata.title if reader.metadata is not None else None
+    return Extracted(text, "pdf", _pdf_title(str(meta) if meta else None, text))
+
+
+# Titles that programs write into a PDF's metadata, not people: a browser's print of a
+# page without a <title>, Office's "Microsoft Word - draft.docx", a design tool's
+# "Untitled-1", a new document's default name in our four languages, a file name.
+_NO_TITLE = re.compile(
+    r"\s*(about:blank|https?://\S+|file:/\S+|microsoft (word|powerpoint|excel) - .*"
+    r"|(untitled|unbenannt|ohne titel|제목 없음|không có tiêu đề)([\s_-]*\d*| document)"
+    r"|(document|dokument|presentation|präsentation|book|mappe)\d+"
+    r"|\S+\.(docx?|pdf|pptx?|xlsx?|odt|rtf|txt|html?|md|indd|ai|psd|pages|key)"
+    r"|[\w-]*_[\w-]*)\s*$", re.I)
+
+
+def _pdf_title(meta: str | None, text: str) -> str | None:
+    """A PDF's title: its metadata title unless a program made it up (QA20: "Microsoft
+    Word - anchoring_draft_v3_FINAL.docx" and "Untitled-1" beat the visible heading),
+    and its first line when that line is the metadata title written out in full (a
+    browser prints a page's short <title>, "Price anchoring", over its heading "Price
+    Anchoring in Marketing"). None lets the first line or the file name decide, as for a
+    text file (kb.articles)."""
+    if not meta or not meta.strip() or _NO_TITLE.match(meta):
+        return None
+    meta = " ".join(meta.split())
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if (len(first) <= 120 and len(first) > len(meta)
+            and first.casefold().startswith(meta.casefold())
+            and not _ENDS_SENTENCE.search(first)):
+        return first
+    return meta
 
 
 # A DOCX's text is zipped XML. A 568 KB upload that expanded to 183 MB of XML (3 million

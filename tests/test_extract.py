@@ -150,11 +150,12 @@ def test_a_vietnamese_pdf_printed_by_chromium_keeps_its_words_whole():
     got = extract(data, "gia.pdf")
     assert got.text.startswith("Chiến lược định giá cho sản phẩm mới\n")
     assert "Định giá thâm nhập đặt giá thấp để nhanh chóng chiếm thị phần." in got.text
-    # QA20: its wrapped line is joined.
+    # QA20: its wrapped line is joined, and the heading written out in full beats the
+    # page's short <title> ("Chiến lược định giá"), which it begins with.
     assert ("Định giá thâm nhập đặt giá thấp để nhanh chóng chiếm thị phần. Định giá hớt "
             "váng đặt giá cao lúc đầu cho nhóm khách hàng sẵn sàng chi trả."
             in got.text.splitlines())
-    assert got.title == "Chiến lược định giá"
+    assert got.title == "Chiến lược định giá cho sản phẩm mới"
 
 
 def test_utf8_text_with_a_few_nul_bytes_says_so():
@@ -214,6 +215,9 @@ def test_a_pdfs_wrapped_lines_are_joined_into_paragraphs():
         "team every week.", "Keep it honest", "Using anchors responsibly",
         "An anchor must be a real offer that some customers buy."]
     assert definition in sentences(got.text)
+    # Its metadata title, "Microsoft Word - anchoring_draft_v3_FINAL.docx", is Word's,
+    # not the author's: the first line decides, as for a text file.
+    assert got.title is None
 
 
 def test_a_korean_pdf_reads_like_its_source():
@@ -225,6 +229,7 @@ def test_a_korean_pdf_reads_like_its_source():
         "가격 앵커링 전략",
         "가격 앵커링은 먼저 높은 가격을 보여 주어 실제 가격이 합리적으로 보이게 만드는 "
         "가격 전략입니다. 처음 본 숫자는 기준점이 됩니다."]
+    assert got.title == "가격 앵커링 전략"  # "가격 앵커링" written out in full
 
 
 @pytest.mark.parametrize(("lines", "want"), [
@@ -257,3 +262,19 @@ def test_wrapped_lines_join_and_structure_stays(lines, want):
 
     assert _join_wrapped("\n".join(lines), set()).splitlines() == want
 
+
+@pytest.mark.parametrize(("meta", "first", "want"), [
+    ("Microsoft Word - anchoring_draft_v3_FINAL.docx", "Price Anchoring", None),
+    ("Untitled-1", "Price Anchoring", None),
+    ("anchoring_draft_v3.pdf", "Price Anchoring", None),
+    ("about:blank", "Price Anchoring", None),
+    ("Price anchoring", "Price Anchoring in Marketing", "Price Anchoring in Marketing"),
+    ("Pricing Handbook 2024", "Chapter 1: Anchors", "Pricing Handbook 2024"),  # kept
+    ("Price anchoring", "Price anchoring is a tactic. It works.", "Price anchoring"),
+])
+def test_a_pdfs_generated_metadata_title_gives_way_to_its_heading(meta, first, want):
+    """QA20: "Microsoft Word - …docx" and "Untitled-1" were the titles of PDFs whose
+    first line was their heading; a title someone wrote stays."""
+    from kb.extract import _pdf_title
+
+    assert _pdf_title(meta, first + "\nSome text of the article follows here.") == want
