@@ -194,9 +194,11 @@ def _page_text(page: Any) -> str:
 # and the next line may be a list item whose marker the PDF does not hold (Chromium
 # draws bullets as shapes), so joining there would merge paragraphs and items.
 # Headings (short, larger type), list items, table rows and blank lines stay lines.
+# A colon ends a line before a list; a semicolon does not end a sentence (kb/sentences.py
+# goes on past it), so a line that ends in one wraps like any other.
 _FULL = 0.8
 _MIN_COLUMN = 30  # a page of short lines only (a list, a form) has no wraps to join
-_ENDS_SENTENCE = re.compile(r"[.!?。…:;][\"'”’»)\]]*$")
+_ENDS_SENTENCE = re.compile(r"[.!?。…:][\"'”’»)\]]*$")
 _ITEM = re.compile(r"([-–—•◦▪‣*·●■□►✓]|\d{1,3}(\.\d{1,3})*[.)]|[a-zA-Z][.)]|\(\w{1,3}\))\s")
 
 

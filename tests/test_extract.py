@@ -241,6 +241,11 @@ def test_a_korean_pdf_reads_like_its_source():
      ["Ein Preisanker ist eine Preistaktik, bei der ein Verkäufer zuerst einen hohen "
       "Referenzpreis zeigt, damit der gezahlte Preis vernünftig wirkt und die Kunden kaufen.",
       "So wirkt der Anker", "1. Den teuren Tarif zuerst zeigen.", "2. Die Quoten messen."]),
+    # English: a full line that ends in a semicolon goes on.
+    (["An anchor must be a real offer that some customers buy at least once a year;",
+      "a fake list price that nobody ever pays damages trust.", "Next steps"],
+     ["An anchor must be a real offer that some customers buy at least once a year; a "
+      "fake list price that nobody ever pays damages trust.", "Next steps"]),
     # Vietnamese, a bulleted item that wraps, and table rows.
     (["Neo giá là chiến thuật định giá trong đó người bán trước tiên đưa ra một mức",
       "giá tham chiếu cao.", "• Hiển thị gói cao cấp trước, rồi đo lường tỷ lệ chuyển",
