@@ -544,8 +544,9 @@ def _print_answer(res: dict[str, Any]) -> None:
     if res.get("languages"):  # before the answer, as the Ask page says it (QA19 F8)
         langs = res["languages"]
         click.echo(f"languages: {langs['text']}")
-        for b in langs["bridges"]:
-            click.echo("  " + " = ".join(n["name"] for n in b["names"])
+        for b in langs["bridges"]:  # the asker's own name first, as the Ask page has it
+            names = sorted(b["names"], key=lambda n: n["lang"] != langs["lang"])
+            click.echo("  " + " = ".join(n["name"] for n in names)
                        + f"  (kb concepts show {b['concept_id']})")
         click.echo()
     for s in res["answer"]:

@@ -120,7 +120,8 @@ def test_the_cli_says_the_languages_before_the_answer(run):
     out = res.output
     said = out.index("languages: In Korean: no English sentence in this answer.")
     assert said < out.index("번들링은")
-    assert "번들링 = Bundling = Bündelung = Bán theo gói  (kb concepts show bundling)" in out
+    # The asker's own name first, as on the Ask page.
+    assert "Bundling = 번들링 = Bündelung = Bán theo gói  (kb concepts show bundling)" in out
 
 
 def test_an_article_added_in_the_askers_language_is_seen(fake_kb):
