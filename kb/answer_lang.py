@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kb import language
 from kb.language import LANG_NAMES, SUPPORTED
 
 if TYPE_CHECKING:
@@ -76,10 +77,6 @@ class Languages:
                 "bridges": [b.to_dict() for b in self.bridges]}
 
 
-def _names(langs: Sequence[str]) -> str:
-    """"Korean, English and German"."""
-    names = [LANG_NAMES.get(x, x) for x in langs]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _order(lang: str) -> int:
@@ -96,7 +93,7 @@ def describe_languages(kb: KnowledgeBase, question: str, lang: str,
     bridges = _bridges(kb, question, lang) if out.foreign else ()
     mine = LANG_NAMES.get(lang, lang)
     total = sum(counts.values())
-    summary = f"In {_names([x for x, _ in quoted])}"
+    summary = f"In {language.names([x for x, _ in quoted])}"
     if out.own == total:
         summary += "."
     elif out.own:

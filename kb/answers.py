@@ -916,14 +916,10 @@ def _elsewhere(kb: KnowledgeBase, query: str, qlang: str, langs: Sequence[str], 
     other = list(dict.fromkeys(c.hit.lang for c in full.citations if c.hit.lang not in langs))
     if not full.found or not other:
         return None
-    return (f"No good answer in the chosen languages ({_names(langs)}), but the "
-            f"{_names(other)} articles answer it: ask again with all languages.")
+    return (f"No good answer in the chosen languages ({language.names(langs)}), but the "
+            f"{language.names(other)} articles answer it: ask again with all languages.")
 
 
-def _names(langs: Sequence[str]) -> str:
-    """"Korean, English and German"."""
-    names = [language.LANG_NAMES.get(x, x) for x in langs]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def answer(
@@ -1002,6 +998,7 @@ def answer(
         if not led or any(c in titled for c in led):
             titled = []
     section = [] if titled else _titled_section(kb, cands, sq, units)
+    undefined = _undefined(kb, sq, qlang, cands)  # the original candidates: as before
     intro: list[_Candidate] = []
     if titled:  # it leads, and the other sentences make room for its items
         best_item = max(titled, key=lambda c: c.score)
@@ -1010,7 +1007,7 @@ def answer(
     elif section:  # it answers whole: its lead-in, then a sentence of each subsection
         cands = cands + [c for c in section if c not in cands]
         picked = section
-    elif intro := _introduction(kb, cands, sq, units):
+    elif intro := _introduction(kb, cands, undefined, units):
         # It opens the answer; the best other sentences follow, but no list: a list
         # under a heading that names the concept is one aspect of it, not what it is.
         cands = cands + [c for c in intro if c not in cands]
@@ -1070,7 +1067,7 @@ def answer(
     langs_of = answer_lang.describe_languages(kb, sq, qlang, [c.hit.lang for c in chosen])
     return Answer(q, qlang, True, message, sentences, citations, ev,
                   sentences[best].citations[0], hits, best_sentence=best,
-                  **rewritten, undefined=_undefined(kb, sq, qlang, cands), languages=langs_of)
+                  **rewritten, undefined=undefined, languages=langs_of)
 
 
 def _count(n: int, noun: str) -> str:
@@ -1447,8 +1444,8 @@ def _titled_section(kb: KnowledgeBase, cands: list[_Candidate], question: str,
     return []
 
 
-def _introduction(kb: KnowledgeBase, cands: list[_Candidate], question: str,
-                  units: _Units) -> list[_Candidate]:
+def _introduction(kb: KnowledgeBase, cands: list[_Candidate],
+                  undefined: tuple[str, str] | None, units: _Units) -> list[_Candidate]:
     """For a question that asks what a concept is when no passage says it: the
     sentences naming the concept in the opening passage of an article whose title
     names it, among the top ``TITLED_LIST_RANKS`` passages' articles; or nothing.
@@ -1458,23 +1455,17 @@ def _introduction(kb: KnowledgeBase, cands: list[_Candidate], question: str,
     names 크로스셀링 covers a one-concept question). The article on cross-selling
     introduces it in its first section: "… 이미 존재하는 고객을 대상으로 한 크로스셀링
     전략은 적은 비용으로도 큰 매출 효과를 가져올 수 있는 혁신적인 접근법으로 …"."""
-    glossary = getattr(kb, "glossary", None)
-    concept = definitions.asked(question, glossary.match(question)) if glossary else None
-    if concept is None or any(c.features.get("says") for c in cands):
+    if undefined is None:  # no concept asked, or a passage says what it is
         return []
+    concept_id = undefined[0]
     for c in cands:
-        if c.rank >= TITLED_LIST_RANKS or concept.id not in units.of(c.hit.title):
+        if c.rank >= TITLED_LIST_RANKS or concept_id not in units.of(c.hit.title):
             continue
         rows = kb.store.article_chunks(c.hit.article_id)
         if not rows:
             continue
-        first = rows[0]
-        mine = [x for x in cands if x.hit.chunk_id == first.id]
-        if not mine:
-            hit = Hit(first.id, first.article_id, c.hit.title, first.lang, first.section,
-                      first.text, first.start, first.end, 0.0)
-            mine = [replace(x, rank=PASSAGES) for x in _candidates([hit])]
-        naming = [x for x in mine if not x.table and concept.id in units.of(x.text)]
+        mine = _passage_candidates(rows[0], c.hit.title, cands)
+        naming = [x for x in mine if not x.table and concept_id in units.of(x.text)]
         if naming:
             return naming[:INTRODUCTION_SENTENCES]
     return []
@@ -1547,6 +1538,18 @@ def _each_compared(picked: list[_Candidate], cands: list[_Candidate],
     return out
 
 
+def _passage_candidates(row: ChunkRow, title: str,
+                        cands: list[_Candidate]) -> list[_Candidate]:
+    """The candidate sentences of a stored passage: ``cands``' when search found it,
+    else read from it, ranked after every passage search returned."""
+    mine = [c for c in cands if c.hit.chunk_id == row.id]
+    if mine:
+        return mine
+    hit = Hit(row.id, row.article_id, title, row.lang, row.section, row.text,
+              row.start, row.end, 0.0)
+    return [replace(c, rank=PASSAGES + row.ord) for c in _candidates([hit])]
+
+
 def _section_end(heads: list[outline.Heading], last: outline.Heading, text_end: int) -> int:
     """Where the section of ``last`` ends: the next heading of any kind, or the text's end."""
     return next((h.start for h in heads if h.start > last.start), text_end)
@@ -1557,11 +1560,7 @@ def _first_in(known: Hit, rows: list[ChunkRow], cands: list[_Candidate],
     """The first answerable sentence between offsets ``a`` and ``b`` of an article: one
     of ``cands`` when its passage was found, else read from the stored passage."""
     for row in (r for r in rows if r.start < b and a < r.end):
-        mine = [c for c in cands if c.hit.chunk_id == row.id]
-        if not mine:
-            hit = Hit(row.id, row.article_id, known.title, row.lang, row.section, row.text,
-                      row.start, row.end, 0.0)
-            mine = [replace(c, rank=PASSAGES + row.ord) for c in _candidates([hit])]
+        mine = _passage_candidates(row, known.title, cands)
         first = next((c for c in mine if a <= c.start < b and not c.table), None)
         if first is not None:
             return first

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
 
 from kb.accents import fold
 from kb.errors import BadInputError
@@ -56,6 +57,12 @@ NAMES = {
     "vi": ("vietnamese", "tiếng việt", "베트남어", "vietnamesisch"),
 }
 _BY_NAME = {name: code for code, names in NAMES.items() for name in names}
+
+
+def names(langs: Sequence[str]) -> str:
+    """The languages' names as a phrase: "Korean, English and German"."""
+    named = [LANG_NAMES.get(x, x) for x in langs]
+    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
 
 
 def check_lang(lang: str) -> str:
