@@ -3,7 +3,14 @@ the seeds.
 
 Positives: the same paragraph in two languages. Hard negatives: a different paragraph
 of the same Wikipedia article in the other language (same topic, not a translation).
-Usage: .venv/bin/python benchmarks/families_calibrate.py [--n 80]
+Usage: .venv/bin/python benchmarks/families_calibrate.py [--n 80] [--partial]
+
+--partial: translations of part of an article (QA20). XQuAD's 48 articles have 5
+paragraphs each: positives are a run of 1-3 paragraphs in one language against the
+whole article (all 5) in another; same-topic negatives, 1-2 paragraphs against the
+article's other 3 paragraphs in the other language; unrelated, a run against another
+article; and 3-10-sentence windows of a seed article against every whole seed article in
+another language (a short text against a long one is where chance alignments lie).
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ def paragraphs(lang: str) -> dict[tuple[int, int], str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=80)
+    ap.add_argument("--partial", action="store_true", help="calibrate partial translations")
     args = ap.parse_args()
     enc = load_encoder("embedded")
     cache: dict[str, np.ndarray] = {}
@@ -53,6 +61,10 @@ def main() -> None:
         if text not in cache:
             cache[text] = enc.encode(sentences(clean(text)), kind="passage")
         return cache[text]
+
+    if args.partial:
+        partial(vecs)
+        return
 
     paras = {lang: paragraphs(lang) for lang in ("en", "de", "vi")}
     keys = sorted(paras["en"])
@@ -137,6 +149,71 @@ def main() -> None:
         print(f"  {a.id} ~ {b.id}: score {r.score:.2f} ({len(r.pairs)} aligned of "
               f"{r.n_a}/{r.n_b} sentences, similarity {r.similarity:.3f}) -> "
               f"{'FAMILY' if r.is_translation else '-'}")
+
+
+def partial(vecs: Callable[[str], np.ndarray]) -> None:
+    """Rates of partial-translation rules on runs of XQuAD paragraphs and seed windows."""
+    paras = {lang: paragraphs(lang) for lang in ("en", "de", "vi")}
+    n_art = 1 + max(a for a, _ in paras["en"])
+    rng = random.Random(5)
+
+    def text(lang: str, art: int, which: range | list[int]) -> str:
+        return "\n\n".join(paras[lang][(art, p)] for p in which)
+
+    pos, same, unrelated = [], [], []
+    for la, lb in itertools.permutations(("en", "de", "vi"), 2):
+        for art in range(n_art):
+            k = rng.choice((1, 2, 3))
+            start = rng.randrange(0, 6 - k)
+            run = range(start, start + k)
+            whole = vecs(text(la, art, range(5)))
+            pos.append(align(vecs(text(lb, art, run)), whole))
+            m = rng.choice((1, 2))
+            rest = list(range(5))
+            part = sorted(rng.sample(rest, m))
+            others = [p for p in rest if p not in part][:3]
+            same.append(align(vecs(text(lb, art, part)), vecs(text(la, art, others))))
+            other = rng.choice([a for a in range(n_art) if a != art])
+            unrelated.append(align(vecs(text(lb, other, run)), whole))
+    arts = [read_article(p) for p in sorted((ROOT / "corpus").glob("*.txt"))]
+    family = {"de-upstream-downstream-marketingleiter", "vi-thuong-nguon-ha-nguon-tiep-thi"}
+    windows = []
+    for a in arts:
+        ss = sentences(a.text)
+        for start in range(0, max(1, len(ss) - 3), 3):
+            for width in (3, 5, 7, 10):
+                if start + width <= len(ss):
+                    windows.append((a.id, a.lang, " ".join(ss[start : start + width])))
+    seeds = [align(vecs(t), vecs(b.text)) for i, lang, t in windows for b in arts
+             if b.lang != lang and {i, b.id} != family]
+
+    def base(r: Alignment, n: int, cov: float) -> bool:
+        return (len(r.pairs) >= n and r.covers >= cov and r.similarity >= MIN_SIMILARITY
+                and r.contrast >= MIN_CONTRAST)
+
+    rules: dict[str, Callable[[Alignment], bool]] = {"shipped (whole articles)": lambda r: (
+        r.is_translation)}
+    for n in (4, 5, 6):
+        for cov in (0.7, 0.8):
+            rules[f">= {n} aligned, covering >= {cov} of the shorter"] = (
+                lambda r, n=n, cov=cov: base(r, n, cov))
+            rules[f">= {n} aligned, covering >= {cov}, density >= 0.5"] = (
+                lambda r, n=n, cov=cov: base(r, n, cov) and r.density >= 0.5)
+    rules["shipped: whole or partial"] = lambda r: r.is_translation or r.is_partial_translation
+
+    def rate(rows: list[Alignment], rule: Callable[[Alignment], bool]) -> str:
+        return f"{np.mean([rule(r) for r in rows]):.4f}"
+
+    print(f"| rule | partial translations pass (n={len(pos)}) | same-topic (n={len(same)}) "
+          f"| unrelated (n={len(unrelated)}) | seed windows vs whole seeds (n={len(seeds)}) |"
+          "\n|---|---:|---:|---:|---:|")
+    for name, rule in rules.items():
+        print(f"| {name} | {rate(pos, rule)} | {rate(same, rule)} | {rate(unrelated, rule)} "
+              f"| {rate(seeds, rule)} |")
+    passing = [r for r in seeds if base(r, 4, 0.7)]
+    for r in passing[:10]:
+        print(f"  seed window passing: {len(r.pairs)} of {r.n_a}/{r.n_b}, similarity "
+              f"{r.similarity:.3f}, contrast {r.contrast:.3f}, density {r.density:.2f}")
 
 
 if __name__ == "__main__":

@@ -1114,10 +1114,14 @@ def detect_translations(
         result = families.align(vec_a, vec_b)
         log.info("alignment %s ~ %s: %.2f (similarity %.3f)", article_id, other, result.score,
                  result.similarity)
-        if result.is_translation:
+        if result.is_translation or result.is_partial_translation:
+            # A partial translation (QA20: three of five sections) joins the family:
+            # its passages link to those they translate; the rest of the longer
+            # article has no twin in it.
             pairs = _chunk_pairs(kb, article_id, other, spans_a, spans_b, result.pairs)
             links.append((other, "translation", round(result.score, 4), pairs))
-            found.append({"article_id": other, "score": round(result.score, 4)})
+            found.append({"article_id": other, "score": round(result.score, 4),
+                          "partial": not result.is_translation})
     if _stored_links(kb, article_id) != _normalised(links):
         # Links are not part of the search indexes, so the write leaves the data version
         # alone: a bump would send every reader (and the next open) into a full rebuild.

@@ -227,7 +227,7 @@ def ingest(
         click.echo(f"note: {note}", err=True)
     if not no_families and (report.added or report.updated):
         for a, b, score in adding.link_new(kb, report.added + report.updated):
-            click.echo(f"translation family: {a} ~ {b} (translation score {score:.2f})")
+            click.echo(f"translation family: {a} ~ {b} ({_link_score(score)})")
     if report.errors:
         sys.exit(1)
 
@@ -280,8 +280,16 @@ def _reindex(
                    f"{_ids(report.removed)}")
     if families:
         for a, b, score in adding.detect_all(kb):
-            click.echo(f"translation family: {a} ~ {b} (translation score {score:.2f})")
+            click.echo(f"translation family: {a} ~ {b} ({_link_score(score)})")
     return report
+
+
+def _link_score(score: float) -> str:
+    from kb.families import is_partial_link
+
+    if is_partial_link(score):
+        return f"partial translation, score {score:.2f}"
+    return f"translation score {score:.2f}"
 
 
 def _embedded(report: IngestReport) -> str:
@@ -640,7 +648,8 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
             click.echo(f"error: {exc.message}", err=True)
             failed += 1
             continue
-        fam = ", ".join(f"{x['article_id']} ({x['score']:.2f})" for x in res.family)
+        fam = ", ".join(f"{x['article_id']} ({x['score']:.2f}"
+                        f"{', partial' if x.get('partial') else ''})" for x in res.family)
         done = "unchanged" if res.unchanged else "replaced" if res.exists else "added"
         click.echo(f"{done} {res.article_id} [{res.lang}] {res.chunks} chunk(s) in "
                    f"{res.seconds:.1f}s" + (f"; translation of {fam}" if fam else ""))

@@ -61,6 +61,19 @@ MIN_SIMILARITY_FEWEST = 0.86
 # median 0.089, 5th percentile 0.050; the seeds' de/vi pair 0.075; QA10's two false
 # links 0.033 and 0.040 (benchmarks/families_calibrate.py).
 MIN_CONTRAST = 0.045
+# A translation of part of an article (QA20: the first three of five sections) scores
+# the share of the longer article it covers, under FAMILY_THRESHOLD. It is linked when
+# its own sentences nearly all align (PARTIAL_COVERS of the shorter text), by at least
+# PARTIAL_MIN_ALIGNED pairs, in one stretch of the longer text (PARTIAL_DENSITY: aligned
+# pairs over the sentences they span there), as close as whole translations are
+# (MIN_SIMILARITY, MIN_CONTRAST). `families_calibrate.py --partial` (1-3 of an XQuAD
+# article's 5 paragraphs against the whole article in another language, 288 pairs):
+# 81% of partial translations pass; of 288 same-topic and 288 unrelated pairs, and 1,682
+# seed windows of 3-10 sentences against whole seed articles, none. Without the density
+# rule 2 of the seed windows passed (4 pairs spread over 29 and 98 sentences).
+PARTIAL_MIN_ALIGNED = 4
+PARTIAL_COVERS = 0.7
+PARTIAL_DENSITY = 0.5
 DUPLICATE_THRESHOLD = 0.85
 # Below the duplicate bar, an upload that shares half its 5-word phrases with an article
 # (Jaccard), or whose shorter text has 60% of its phrases in the other, is flagged as
@@ -81,6 +94,31 @@ class Alignment:
     contrast: float = 0.0  # similarity minus the mean cosine of all other pairs
 
     @property
+    def covers(self) -> float:
+        """The share of the shorter text's sentences that align."""
+        return len(self.pairs) / max(1, min(self.n_a, self.n_b))
+
+    @property
+    def density(self) -> float:
+        """Aligned pairs over the sentences of the longer text that they span."""
+        if not self.pairs:
+            return 0.0
+        side = [j for _, j in self.pairs] if self.n_b >= self.n_a else [i for i, _ in self.pairs]
+        return len(self.pairs) / (max(side) - min(side) + 1)
+
+    @property
+    def is_partial_translation(self) -> bool:
+        """One text translates a stretch of the other, not all of it."""
+        return (
+            not self.is_translation
+            and len(self.pairs) >= PARTIAL_MIN_ALIGNED
+            and self.covers >= PARTIAL_COVERS
+            and self.density >= PARTIAL_DENSITY
+            and self.similarity >= MIN_SIMILARITY
+            and self.contrast >= MIN_CONTRAST
+        )
+
+    @property
     def is_translation(self) -> bool:
         return (
             self.score >= FAMILY_THRESHOLD
@@ -89,6 +127,13 @@ class Alignment:
             >= (MIN_SIMILARITY_FEWEST if len(self.pairs) == MIN_ALIGNED else MIN_SIMILARITY)
             and self.contrast >= MIN_CONTRAST
         )
+
+
+def is_partial_link(score: float) -> bool:
+    """A stored translation link's score under FAMILY_THRESHOLD: only a partial
+    translation is linked below it (whole ones need it; partial ones have the same
+    floors otherwise, and more pairs)."""
+    return score < FAMILY_THRESHOLD
 
 
 def align(a: np.ndarray, b: np.ndarray) -> Alignment:

@@ -229,7 +229,9 @@ def test_a_replace_that_loses_a_translation_link_says_so(real_kb_dir, real_encod
     try:
         row = kb.store.article(DE_SEED)
         paragraphs = row["text"].split("\n\n")
-        reordered = "\n\n".join(paragraphs[len(paragraphs) // 2:] + paragraphs[:1])
+        # Backwards: the second half and then the first (whose Vietnamese it still
+        # translates in order) would now be linked as a partial translation.
+        reordered = "\n\n".join(reversed(paragraphs))
         res = adding.add(kb, parse_article(reordered, name=f"{DE_SEED}.md", lang="de"),
                          replace=True)
         assert res.family == [] and adding.family_of(kb, DE_SEED) == []
@@ -238,5 +240,42 @@ def test_a_replace_that_loses_a_translation_link_says_so(real_kb_dir, real_encod
         again = adding.add(kb, parse_article(row["text"], name=f"{DE_SEED}.md", lang="de"),
                            replace=True)
         assert [f["article_id"] for f in again.family] == [VI_SEED] and not again.lost_family
+    finally:
+        kb.close()
+
+
+def test_a_translation_of_part_of_an_article_is_linked(real_kb_dir, real_encoder, tmp_path):
+    """QA20 F6: an English translation of the first three of the German seed's five
+    sections was never linked (a score is the share of the longer article aligned, and
+    the bar is 0.6). The first half of the Vietnamese seed, saved as a new article, is
+    such a partial translation of the German one."""
+    from kb.articles import parse_article
+
+    from .test_answers import _copy_of
+
+    kb = _copy_of(real_kb_dir, real_encoder, tmp_path)
+    try:
+        paragraphs = kb.store.article(VI_SEED)["text"].split("\n\n")
+        half = "\n\n".join(paragraphs[: len(paragraphs) // 2])
+        res = adding.add(kb, parse_article(half, name="vi-nua-dau.md", lang="vi"),
+                         refuse_duplicate=False)
+        assert [(f["article_id"], f["partial"]) for f in res.family] == [(DE_SEED, True)]
+        assert res.family[0]["score"] < 0.6
+        assert {f["article_id"] for f in adding.family_of(kb, "vi-nua-dau")} == {
+            DE_SEED, VI_SEED}
+        # Its passages link to the German ones they translate, not to all of them.
+        mine = {c.id for c in kb.store.article_chunks("vi-nua-dau")}
+        de = {c.id for c in kb.store.article_chunks(DE_SEED)}
+        twins = {o for c in mine for o in adding.aligned_chunks(kb, c) if o in de}
+        assert twins and twins < de
+
+        # A stretch of an article in another language on the same topic is no
+        # translation of it: the first half of the Korean upstream article and the
+        # English one.
+        ko = kb.store.article("ko-upstream-downstream-marketing")["text"].split("\n\n")
+        other = adding.add(kb, parse_article("\n\n".join(ko[: len(ko) // 2]),
+                                             name="ko-half.md", lang="ko"),
+                           refuse_duplicate=False)
+        assert other.family == []
     finally:
         kb.close()

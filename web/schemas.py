@@ -247,7 +247,10 @@ class RestoreOut(_Body):
 
 class Translation(_Body):
     article_id: str
-    score: float
+    score: float = Field(description="The share of the longer article's sentences that "
+                                     "align with the other's.")
+    partial: bool = Field(False, description="One translates only a stretch of the other "
+                                             "(some of its sections).")
 
 
 class WriteOut(_Body):
