@@ -1079,9 +1079,8 @@ class KnowledgeBase:
         # One more than the page, to tell whether more follow; room for the folded ones.
         wanted_k = 2 * (last + 1) if translations == "fold" else last + 1
         wanted = self._langs(langs)
-        qlang = language.check_lang(query_lang) if query_lang else (
-            self.glossary.language_of(q) or language.detect_query(q))
         vectors, lex = self._ensure_fresh()
+        qlang = language.check_lang(query_lang) if query_lang else self._query_language(q, lex)
         if vectors.size() == 0:  # an empty knowledge base answers with no hits
             return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000,
                                 found=False if explain else None)
@@ -1127,6 +1126,37 @@ class KnowledgeBase:
                             more=len(hits) > last,
                             found=judgement.found if judgement else (False if explain else None),
                             evidence=judgement)
+
+    def query_language(self, query: str) -> str:
+        """The language search reads ``query`` in (unless told): a glossary term's, what
+        the query itself shows (kb.language.guess_query), or, when that shows nothing,
+        the one language whose passages hold more of its words."""
+        return self._query_language(query, self._ensure_fresh()[1])
+
+    def _query_language(self, query: str, lex: lexical.LexicalIndex) -> str:
+        named = self.glossary.language_of(query)
+        if named:
+            return named
+        guess, sure = language.guess_query(query)
+        if sure:
+            return guess
+        # QA21 F1: "Marktsituation", "Provisionen", "Werbekampagne" were read as English
+        # (langdetect: Finnish, Italian, Indonesian), so BM25 looked for them in the
+        # English passages only and the German passage holding the word came 6th-7th.
+        # Hangul would have made the guess sure, so Korean passages do not vote (they
+        # hold English words: "ROI", "KPI").
+        known = {}
+        for lang in lex.langs:
+            if lang == "ko":
+                continue
+            terms = query_terms(query, lang)
+            if terms:
+                known[lang] = sum(1 for c in lex.doc_freq(lang, terms)[0] if c) / len(terms)
+        best = max(known.values(), default=0.0)
+        leaders = [lang for lang, share in known.items() if share == best]
+        if best and guess not in leaders and len(leaders) == 1:
+            return leaders[0]
+        return guess
 
     def _restore_accents(self, query: str, qlang: str, lex: lexical.LexicalIndex) -> str | None:
         """A Vietnamese query typed without diacritics, with them (kb.accents), or None."""

@@ -162,8 +162,6 @@ class Evaluator:
         self, kb: KnowledgeBase, queries: list[Query], *, chunk_level: bool = False
     ) -> dict[str, dict[str, Metrics]]:
         """Score every variant on the same dense and lexical signals."""
-        from kb.language import detect_query
-
         configs = variants(self.config) | self.extra
         results: dict[str, dict[str, Metrics]] = {v: defaultdict(Metrics) for v in configs}
         # Each question as search reads it: a misspelled word corrected (kb.spelling).
@@ -175,7 +173,7 @@ class Evaluator:
         langs = vectors.langs
         labels = self._label_map(kb, chunk_level)
         for q, text, vec in zip(queries, texts, vecs, strict=True):
-            qlang = detect_query(text)
+            qlang = kb.query_language(text)
             dense, lex, coverage, defining, share, headed = kb.signals(text, vec, qlang,
                                                                        langs)
             denses = {(self.config.center, self.config.sentence_weight): dense}

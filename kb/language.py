@@ -201,26 +201,40 @@ def maybe_unaccented_vi(text: str) -> bool:
 
 def detect_query(text: str) -> str:
     """Language of a query: short queries are common, so always return a best guess."""
+    return guess_query(text)[0]
+
+
+# langdetect's own guess among the supported languages counts as sure from this
+# probability on: for one word it is either near 1 ("Kundenstamm" de .99999) or a share
+# of a few unsupported guesses ("Marktsituation": fi .86, en .14).
+_SURE = 0.5
+
+
+def guess_query(text: str) -> tuple[str, bool]:
+    """Language of a query and whether anything in it says so: its script, its function
+    words, or a confident langdetect. A guess that is not sure (a lone word langdetect
+    takes for Finnish, Italian or Danish, and "en" by default) is worth checking
+    against the words the knowledge base holds (KnowledgeBase.query_language)."""
     letters = _LETTER.findall(text)
     if _HANGUL.search(text) and len(_HANGUL.findall(text)) >= 0.3 * max(len(letters), 1):
-        return "ko"
+        return "ko", True
     if re.search(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", text, re.I):
-        return "vi"
+        return "vi", True
     words = [w.casefold() for w in _WORD.findall(text)]
     votes = {lang: sum(w in fw for w in words) for lang, fw in _FUNCTION_WORDS.items()}
     best = max(votes.values())
     if best and list(votes.values()).count(best) == 1:
-        return max(votes, key=lambda lang: votes[lang])
+        return max(votes, key=lambda lang: votes[lang]), True
     if _HANGUL.search(text) and not best:
         # Any Hangul is a Korean asker unless the sentence around it is another
         # language's: "upselling이 뭐야", "Instagram Reels 알고리즘" (but "What is
         # 크로스셀링?" is English). Hangul syllables are few letters for what they say,
         # so the share above misses such mixes.
-        return "ko"
+        return "ko", True
     if words and all(_ACRONYM.match(w) for w in re.findall(r"\S+", text)):
         # "SEO", "ROI", "B2B": langdetect guesses (German, QA9); marketing's acronyms
         # are English ones.
-        return "en"
+        return "en", True
     probs = _detect_langs(text)
     ranked = [(p, lang) for lang, p in probs if lang in SUPPORTED]
     if 2 * sum(bool(_VI_SYLLABLE.match(fold(w))) for w in words) < len(words):
@@ -230,7 +244,8 @@ def detect_query(text: str) -> str:
         # Vietnamese (QA9), so BM25 searched the Vietnamese index.
         ranked = [(p, lang) for p, lang in ranked if lang != "vi"]
     if ranked:
-        return max(ranked)[1]
+        p, lang = max(ranked)
+        return lang, p >= _SURE
     if re.search(r"[äöüß]", text, re.I):
-        return "de"
-    return "en"
+        return "de", True
+    return "en", False
