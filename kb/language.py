@@ -144,6 +144,13 @@ _FUNCTION_WORDS = {
         "between",
         "vs",
         "difference",
+        # "When was …" was read as German ("was" is German for "what"; stop 35).
+        "when",
+        "where",
+        "who",
+        "was",
+        "were",
+        "did",
     },
     "de": {
         "was",
@@ -171,6 +178,21 @@ _FUNCTION_WORDS = {
         "beim",
         "im",
         "unterschied",
+        # "In welchem Jahr starb Tesla?" was read as English ("in"; stop 35).
+        "welchem",
+        "welchen",
+        "welches",
+        "wann",
+        "wer",
+        "wo",
+        "wurde",
+        "wurden",
+        "war",
+        "hat",
+        "wird",
+        "werden",
+        "einer",
+        "einem",
     },
     # With the unaccented spellings of the words that give Vietnamese away, as typed
     # without a Vietnamese keyboard ("ban them la gi" was taken for English).
