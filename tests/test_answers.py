@@ -766,6 +766,39 @@ def test_a_found_question_word_never_lowers_the_coverage():
     assert _coverage(qterms, idf, "vi", [], elsewhere) == 0.0
 
 
+def test_a_loanword_another_languages_passages_use_counts_half():
+    """QA21 F4: "Affiliate Marketing là gì?" had coverage 0: its English words were
+    looked for in the Vietnamese passages only, while the English one defines it."""
+    from kb.answers import LOANWORD_CREDIT, _coverage
+
+    qterms = ["affiliate", "marketing"]
+    idf = {"affiliate": 3.0, "marketing": 1.0}
+    found = {"vi": set(), "en": {"affili", "market"}}
+    question = "Affiliate Marketing là gì?"
+    assert _coverage(qterms, idf, "vi", [], found) == 0.0
+    assert _coverage(qterms, idf, "vi", [], found,
+                     loanwords=(question, {"affiliate", "marketing"})) == pytest.approx(
+        LOANWORD_CREDIT)
+    # Only the words no Vietnamese passage uses can be loanwords.
+    assert _coverage(qterms, idf, "vi", [], found,
+                     loanwords=(question, {"affiliate"})) == pytest.approx(
+        LOANWORD_CREDIT * 3 / 4)
+    # German analyzes "Affiliate" as "affiliat", English as "affili".
+    assert _coverage(["affiliat"], {"affiliat": 1.0}, "de", [], found,
+                     loanwords=("Was ist Affiliate-Marketing?", {"affiliat"})) > 0
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", ["Affiliate Marketing là gì?",
+                                      "Was ist Affiliate-Marketing?"])
+def test_a_loanword_question_is_found_where_the_english_one_is(real_kb, question):
+    """QA21 F4: these were "No good answer" with the English definition first."""
+    assert real_kb.ask("What is affiliate marketing?").found
+    ans = real_kb.ask(question)
+    assert ans.found, ans.evidence
+    assert any("Affiliate Marketing" in s.text for s in ans.sentences), ans.sentences
+
+
 @pytest.mark.model
 def test_a_long_list_quoted_by_first_sentences_leaves_the_rest_out(real_kb):
     """QA: after a list quoted by its items' first sentences came the items' later
