@@ -149,6 +149,24 @@ class Glossary:
     def _tokens(self) -> dict[str, frozenset[str]]:
         return {}
 
+    def has_term_unmarked(self, text: str, lang: str) -> bool:
+        """Whether ``text`` holds one of the glossary's terms in ``lang`` once both lose
+        their diacritics ("he thong goi y" in "Hê thông gợi ý")."""
+        from kb.accents import fold as unmark
+
+        padded = f" {unmark(_bare(text))} "
+        return any(f" {term} " in padded for term in self._unmarked_terms.get(lang, ()))
+
+    @cached_property
+    def _unmarked_terms(self) -> dict[str, frozenset[str]]:
+        from kb.accents import fold as unmark
+
+        out: dict[str, set[str]] = {}
+        for term, langs in self._term_langs.items():
+            for lang in langs:
+                out.setdefault(lang, set()).add(unmark(term))
+        return {lang: frozenset(ts) for lang, ts in out.items()}
+
     @cached_property
     def _term_langs(self) -> dict[str, frozenset[str]]:
         langs: dict[str, set[str]] = {}

@@ -111,3 +111,19 @@ def test_an_unaccented_vietnamese_question_is_answered(real_kb):
     assert ans.sentences == real_kb.ask("Tiếp thị hạ nguồn là gì?").sentences
     assert "vi-thuong-nguon-ha-nguon-tiep-thi" in {c.hit.article_id for c in ans.citations}
     assert ans.to_dict()["restored"] == ans.restored
+
+
+@pytest.mark.parametrize(("query", "meant"), [
+    ("Hê thông gợi ý", "Hệ thống gợi ý"),
+    ("Hê thống gợi y", "Hệ thống gợi ý"),
+    ("Bán chẻo là gì?", "Bán chéo là gì?"),
+])
+def test_a_wrong_tone_mark_on_a_glossary_term_is_put_right(fake_kb, query, meant):
+    """QA21 F10: marks were taken as meant, so a wrong one (the commonest slip with
+    Telex or VNI typing) was kept and the search missed."""
+    assert fake_kb.search(query, k=1).restored == meant
+
+
+@pytest.mark.parametrize("query", ["Hệ thống gợi ý", "Thị trường nào lớn nhất?"])
+def test_marks_that_name_no_other_term_are_left_as_typed(fake_kb, query):
+    assert fake_kb.search(query, k=1).restored is None
