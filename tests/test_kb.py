@@ -560,6 +560,21 @@ def test_a_query_naming_only_concepts_lifts_the_passages_headed_by_them(fake_kb)
     assert headed("upstream marketing in retail banking") == set()
 
 
+@pytest.mark.parametrize("query", ["What is cross-selling?", "크로스셀링이란 무엇인가요?",
+                                   "Was ist Cross-Selling?", "Bán chéo là gì?"])
+def test_the_opening_of_the_article_titled_with_the_concept_is_lifted(fake_kb, query):
+    """QA21 F2: no heading is mostly cross-selling, so the cross-selling article's
+    introduction, which the answer quotes, came 9th-12th, under a KPI list and a
+    loyalty-point bullet. Its title names the concept: its opening is about it."""
+    opening = fake_kb.store.article_chunks("ko-cross-selling-existing-customers")[0].id
+    hits = fake_kb.search(query, k=40).hits
+    lifted = [h.chunk_id for h in hits if "heading" in h.signals]
+    assert opening in lifted
+    # Not the openings of articles whose titles name something else.
+    assert {h.article_id for h in hits if h.chunk_id in lifted} == {
+        "ko-cross-selling-existing-customers"}
+
+
 
 def test_a_query_is_names_only_when_the_glossary_names_are_all_it_asks(fake_kb):
     lex = fake_kb._ensure_fresh()[1]
