@@ -54,7 +54,7 @@ def with_snippets(kb: KnowledgeBase, lex: lexical.LexicalIndex, query: str,
         headings = set(hit.sections)  # parsed once a hit: per sentence it was 40% of this
         sentences = [(a - hit.start, b - hit.start, v)
                      for a, b, v in by_chunk.get(hit.chunk_id, [])
-                     if hit.start <= a < b <= hit.end and _readable(hit, a, b, headings)]
+                     if hit.start <= a < b <= hit.end and readable(hit, a, b, headings)]
         out.append(dataclasses.replace(
             hit, snippet=_best(sentences, marks, query_vec), marks=tuple(marks)))
     return out
@@ -137,7 +137,7 @@ def _common(lex: lexical.LexicalIndex, lang: str, terms: list[str]) -> set[str]:
     return {t for t, c in zip(terms, counts, strict=True) if total and c > total / 2}
 
 
-def _readable(hit: Hit, start: int, end: int, headings: Collection[str]) -> bool:
+def readable(hit: Hit, start: int, end: int, headings: Collection[str]) -> bool:
     """A stored sentence worth showing alone: not a table's rule line, nor a heading
     (one of ``headings``, the hit's: shown beside the snippet), nor a list's lead-in
     ("Downstream Marketing Examples:", "For example:"), which holds the words and says
