@@ -129,7 +129,11 @@ def _source(kb: KnowledgeBase, concept: Concept, lang: str) -> LangSource:
     hits = kb.snippets(result.searched, result.hits)
     rows = kb.store.chunk_sentences([h.chunk_id for h in hits])
     hits = [best_sentence(concept, lang, h, rows.get(h.chunk_id, [])) for h in hits]
-    return LangSource(lang, query, about(kb, concept, lang, hits), ev)
+    hit = about(kb, concept, lang, hits)
+    if hit is not None:  # all the concept's words marked, not only the name searched for
+        hit = replace(hit, marks=tuple(snippets.mark_spans(
+            hit.text, lang, snippets.concept_runs(concept, lang))))
+    return LangSource(lang, query, hit, ev)
 
 
 def best_sentence(concept: Concept, lang: str, hit: Hit,

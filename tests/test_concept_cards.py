@@ -341,6 +341,9 @@ def test_seed_card_lines_say_what_the_concept_is(real_kb):
     assert de_text.startswith("Die nachgelagerten Aktivitäten konzentrieren sich auf den "
                               "kurzfristigen Vertrieb"), de_text
     assert vi_text.startswith("Các hoạt động hạ nguồn tập trung vào bán hàng ngắn hạn"), vi_text
+    # The line marks the concept's words, all its terms, not only the name searched for.
+    marked = [de.hit.text[a:b] for a, b in de.hit.marks]
+    assert "nachgelagerten" in marked, marked
     assert (vi.hit.chunk_id, *vi.sentence) in twins.sentence_twins(
         real_kb, de.hit.chunk_id, [de.sentence], [vi.hit.chunk_id])
     _, ko_text = line("upstream-marketing", "ko")
