@@ -126,28 +126,28 @@ def _source(kb: KnowledgeBase, concept: Concept, lang: str) -> LangSource:
     # Each passage's sentence to show and the concept's words in it, as search results
     # have them (kb.snippets), then, in each, the sentence that best says what the
     # concept is, and the passage whose sentence is most about it.
-    hits = kb.snippets(result.searched, result.hits)
+    # All the concept's words are marked, not only the name searched for.
+    runs = snippets.concept_runs(concept, lang)
+    hits = [replace(h, marks=tuple(snippets.mark_spans(h.text, lang, runs)))
+            for h in kb.snippets(result.searched, result.hits)]
     rows = kb.store.chunk_sentences([h.chunk_id for h in hits])
     hits = [best_sentence(concept, lang, h, rows.get(h.chunk_id, [])) for h in hits]
-    hit = about(kb, concept, lang, hits)
-    if hit is not None:  # all the concept's words marked, not only the name searched for
-        hit = replace(hit, marks=tuple(snippets.mark_spans(
-            hit.text, lang, snippets.concept_runs(concept, lang))))
-    return LangSource(lang, query, hit, ev)
+    return LangSource(lang, query, about(kb, concept, lang, hits), ev)
 
 
 def best_sentence(concept: Concept, lang: str, hit: Hit,
                    rows: Sequence[tuple[int, int, object]]) -> Hit:
     """``hit`` with the sentence that best says what ``concept`` is as its snippet
-    (:func:`sentence_rank`), its search snippet among equals, then the first in reading
-    order; its search snippet when no sentence names the concept. QA21 F6: the
+    (:func:`sentence_rank`); among equals the one holding most of its marked text
+    (``hit.marks``: the concept's words), then its search snippet, then the first in
+    reading order; its search snippet when no sentence names the concept. QA21 F6: the
     snippet is the sentence holding most of the concept's words, and the German and
     Vietnamese Downstream lines were "Alles, was der Marketingleiter tut, … ist eine
     nachgelagerte Aktivität" and a sentence on designing materials, where the passages
     open with the definition ("Die nachgelagerten Aktivitäten konzentrieren sich auf den
     kurzfristigen Vertrieb …")."""
     headings = set(hit.sections)
-    best: tuple[tuple[int, int, int], tuple[int, int]] | None = None
+    best: tuple[tuple[int, int, int, int], tuple[int, int]] | None = None
     for order, (start, end, _) in enumerate(rows):
         if not (hit.start <= start < end <= hit.end
                 and snippets.readable(hit, start, end, headings)):
@@ -155,7 +155,8 @@ def best_sentence(concept: Concept, lang: str, hit: Hit,
         a, b = start - hit.start, end - hit.start
         rank = sentence_rank(concept, hit.text[a:b], lang)
         if rank is not None:
-            key = (rank, 0 if (a, b) == hit.snippet else 1, order)
+            marked = sum(max(0, min(b, y) - max(a, x)) for x, y in hit.marks)
+            key = (rank, -marked, 0 if (a, b) == hit.snippet else 1, order)
             if best is None or key < best[0]:
                 best = (key, (a, b))
     return hit if best is None else replace(hit, snippet=best[1])

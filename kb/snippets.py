@@ -7,8 +7,10 @@ lines on upgrades and no Nike). A hit now names its best sentence (``Hit.snippet
 the spans of the query's words (``Hit.marks``), both as offsets into the passage text.
 
 The words marked in a passage are the query analysed as that passage's language (so a
-brand in Latin script is found in a Korean passage) and the terms, in that language, of
-the glossary concepts the query names ("cross-selling" marks 크로스셀링). The best
+brand in Latin script is found in a Korean passage), less the words most of that
+language's passages hold, and of the glossary concepts the query names, the terms it
+typed, or in a passage of another language their translations ("cross-selling" marks
+크로스셀링; "focus groups" marks no "Market Research", QA21 F8). The best
 sentence is the one holding the largest share of the marked text, the closest to the
 query's vector among equals: a question in another language, which shares no word with
 the passage, gets the sentence e5 puts nearest.
