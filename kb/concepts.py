@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
-from kb import answers, definitions
+from kb import answers, definitions, snippets
 from kb.chunking import section_at
 from kb.errors import BadInputError, NotFoundError
 from kb.glossary import Concept
@@ -26,8 +26,8 @@ from kb.sentences import BULLET
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
 
-__all__ = ["ConceptCard", "LangSource", "about", "card_of", "concept_card", "concept_cards",
-           "question"]
+__all__ = ["ConceptCard", "LangSource", "about", "best_sentence", "card_of", "concept_card",
+           "concept_cards", "question", "sentence_rank"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -124,20 +124,76 @@ def _source(kb: KnowledgeBase, concept: Concept, lang: str) -> LangSource:
     if not (ev.score >= ev.threshold and ev.coverage > 0):
         return LangSource(lang, query, None, ev)
     # Each passage's sentence to show and the concept's words in it, as search results
-    # have them (kb.snippets), then the passage whose sentence is about the concept.
-    hit = about(kb, concept, lang, kb.snippets(result.searched, result.hits))
-    return LangSource(lang, query, hit, ev)
+    # have them (kb.snippets), then, in each, the sentence that best says what the
+    # concept is, and the passage whose sentence is most about it.
+    # All the concept's words are marked, not only the name searched for.
+    runs = snippets.concept_runs(concept, lang)
+    hits = [replace(h, marks=tuple(snippets.mark_spans(h.text, lang, runs)))
+            for h in kb.snippets(result.searched, result.hits)]
+    rows = kb.store.chunk_sentences([h.chunk_id for h in hits])
+    hits = [best_sentence(concept, lang, h, rows.get(h.chunk_id, [])) for h in hits]
+    return LangSource(lang, query, about(kb, concept, lang, hits), ev)
+
+
+def best_sentence(concept: Concept, lang: str, hit: Hit,
+                   rows: Sequence[tuple[int, int, object]]) -> Hit:
+    """``hit`` with the sentence that best says what ``concept`` is as its snippet
+    (:func:`sentence_rank`); among equals the one holding most of its marked text
+    (``hit.marks``: the concept's words), then its search snippet, then the first in
+    reading order; its search snippet when no sentence names the concept. QA21 F6: the
+    snippet is the sentence holding most of the concept's words, and the German and
+    Vietnamese Downstream lines were "Alles, was der Marketingleiter tut, … ist eine
+    nachgelagerte Aktivität" and a sentence on designing materials, where the passages
+    open with the definition ("Die nachgelagerten Aktivitäten konzentrieren sich auf den
+    kurzfristigen Vertrieb …")."""
+    headings = set(hit.sections)
+    best: tuple[tuple[int, int, int, int], tuple[int, int]] | None = None
+    for order, (start, end, _) in enumerate(rows):
+        if not (hit.start <= start < end <= hit.end
+                and snippets.readable(hit, start, end, headings)):
+            continue
+        a, b = start - hit.start, end - hit.start
+        rank = sentence_rank(concept, hit.text[a:b], lang)
+        if rank is not None:
+            marked = sum(max(0, min(b, y) - max(a, x)) for x, y in hit.marks)
+            key = (rank, -marked, 0 if (a, b) == hit.snippet else 1, order)
+            if best is None or key < best[0]:
+                best = (key, (a, b))
+    return hit if best is None else replace(hit, snippet=best[1])
+
+
+def sentence_rank(concept: Concept, sentence: str, lang: str) -> int | None:
+    """How well ``sentence`` (in ``lang``) says what ``concept`` is, smaller better: 0-2
+    :func:`kb.definitions.kind` (defines it, a list item labelled with it, has it as its
+    subject), 3 it names the concept by a term of ``lang``, 4 it does but is about
+    something else (it points back, "이는 …", or is an item labelled with something
+    else, "- 평균 주문 금액: 크로스셀링으로 …"), 5 it names it and states nothing: a
+    question, or a table row ("Target Audience | New markets and segments | Current
+    customers |" was the Existing customers card's English line, QA21 F6: its cells
+    say nothing alone); None when it does not name it."""
+    if not _names(concept, sentence, lang, own=True):
+        return None
+    text = sentence.strip()
+    if text.count("|") >= 2 or text.endswith(("?", "？")):
+        return 5
+    if _POINTS_BACK.match(sentence) or _labelled_otherwise(concept, sentence, lang):
+        return 4
+    found = definitions.kind(concept, sentence, lang)
+    return 3 if found is None else found
 
 
 def about(kb: KnowledgeBase, concept: Concept, lang: str, hits: list[Hit]) -> Hit | None:
     """The hit whose sentence (``Hit.snippet``) is most about ``concept``, in ``lang``:
-    first one that says what it is (:func:`kb.definitions.kind`), then one that names it
-    by a term of ``lang``, under a heading that names it and no other concept before one
-    under a heading that also names others, before one under any heading; then a hit
-    whose sentence or heading alone names it; among equals, the better ranked. None when
-    no hit names it at all: the language is then a gap, since a card lists no article
-    that never mentions the concept (QA19 F9: the Marketing director card's German line
-    was the article's intro, which never says "Marketingleiter")."""
+    first by :func:`sentence_rank` (one that defines it, then a list item labelled with
+    it, then one with it as its subject, then one that only names it by a term of
+    ``lang``), under a heading that names it and no other concept before one under a
+    heading that also names others, before one under any heading; then a hit whose
+    sentence names it but is about something else, then one whose sentence (a table
+    row, a question) or heading names it and says nothing; among equals, the better
+    ranked. None when no hit names it at all: the language is then a gap, since
+    a card lists no article that never mentions the concept (QA19 F9: the Marketing
+    director card's German line was the article's intro, which never says
+    "Marketingleiter")."""
     best: tuple[tuple[int, ...], Hit] | None = None
     for rank, hit in enumerate(hits):
         key = _aboutness(kb, concept, lang, hit)
@@ -153,17 +209,15 @@ def _aboutness(kb: KnowledgeBase, concept: Concept, lang: str,
     a, b = hit.snippet or (0, 0)
     sentence = hit.text[a:b]
     heading = section_at(hit.text, hit.section, a)
-    says = bool(sentence) and _names(concept, sentence, lang, own=True) and not (
-        _POINTS_BACK.match(sentence) or _labelled_otherwise(concept, sentence, lang))
+    rank = sentence_rank(concept, sentence, lang) if sentence else None
     headed = bool(heading) and _names(concept, heading, lang, own=True)
-    if says:
-        defines = definitions.kind(concept, sentence, lang) is not None
+    if rank is not None and rank <= 3:
         alone = headed and not any(c.id != concept.id and c.card
                                    for c in kb.glossary.match(heading))
-        return (0 if defines else 1, 0 if alone else 1 if headed else 2)
-    if headed or (sentence and _names(concept, sentence, lang, own=True)):
-        return (2, 0)
-    return (3, 0) if _names(concept, hit.text, lang, own=True) else None
+        return (rank, 0 if alone else 1 if headed else 2)
+    if rank is not None or headed:
+        return (4 if rank == 4 else 5, 0)  # about something else; says nothing
+    return (6, 0) if _names(concept, hit.text, lang, own=True) else None
 
 
 def _labelled_otherwise(concept: Concept, sentence: str, lang: str) -> bool:

@@ -111,22 +111,35 @@ def defines(text: str, lang: str, concept: Concept) -> bool:
 
 # The concept as a sentence's subject: the term opens it (after a bullet or an
 # article) and a verb follows, not "and" (two subjects) or a modal ("can", "kann", "có
-# thể", "수 있"): what a concept can do does not say what it is.
+# thể", "수 있"): what a concept can do does not say what it is. German declines an
+# adjectival term before its noun ("Die nachgelagerten Aktivitäten konzentrieren sich
+# auf …"), and Vietnamese puts the head noun first ("Các hoạt động hạ nguồn tập trung
+# vào …"): the seed de/vi pair opens its downstream section so (QA21 F6), as the
+# English does with "Downstream marketing focuses on …".
 _SUBJECT = {
     "en": r"^((the|an?)\s+)?{t}(e?s)?(\s*\([^)]*\))?\s+"
           r"(?!(and|or|can|could|may|might|should|must|will|would)\b)\w",
-    "de": r"^((der|die|das|ein|eine)\s+)?{t}(\s*\([^)]*\))?\s+"
+    "de": r"^((der|die|das|ein|eine)\s+)?{t}((e|en|er|es|em)\s+\w+)?(\s*\([^)]*\))?\s+"
           r"(?!(und|oder|kann|können|könnte|sollte|sollten|muss|müssen|wird|werden)\b)\w",
-    "vi": r"^((việc|các|những)\s+)?{t}(\s*\([^)]*\))?\s+(?!(và|hoặc|có\s+thể|nên|phải|sẽ)\b)\w",
+    "vi": r"^((việc|các|những)\s+)?((hoạt\s+động|chiến\s+lược|phương\s+pháp)\s+)?{t}"
+          r"(\s*\([^)]*\))?\s+(?!(và|hoặc|có\s+thể|nên|phải|sẽ)\b)\w",
     "ko": r"^{t}(\s*\([^)]*\))?(은|는|이란|란|이|가|이라\s*함은)\s(?![^.?!]*수\s*있)",
 }
+
+
+# A simile says what a concept is like, not what it is: "업스트림 마케팅은 마치 강물을
+# 위에서 내려다보는 것과 같습니다" was the Upstream card's Korean line (QA21 F6).
+_LIKE = re.compile(r"마치\s|것과\s*같(습니다|다)|\b(is|are)\s+like\b|\b(ist|sind)\s+wie\b"
+                   r"|\bgleich(t|en)\b|\b(giống\s+như|như\s+thể)\b", re.IGNORECASE)
 
 
 def kind(concept: Concept, sentence: str, lang: str) -> int | None:
     """How well ``sentence`` (in ``lang``) says what ``concept`` is: 0 it defines it,
     1 it is a list item labelled with it ("- Sales Enablement: Providing …"), 2 it has
     it as its subject ("Upstream marketing focuses on …"); None when it does none of
-    these (it only mentions the concept, or says what it can do)."""
+    these (it only mentions the concept, says what it can do, or what it is like)."""
+    if _LIKE.search(sentence):
+        return None
     if defines(sentence, lang, concept):
         return 0
     text = BULLET.sub("", sentence).strip()

@@ -72,6 +72,61 @@ def test_a_passage_that_never_names_the_concept_is_never_its_source(fake_kb):
     assert concepts.about(fake_kb, upselling, "en", [upstream]) is None
 
 
+def _rows(hit: Hit) -> list[tuple[int, int, None]]:
+    """The passage's sentences as the store keeps them (offsets into the article)."""
+    spans = [m.span() for m in re.finditer(r"[^.!?]+[.!?]", hit.text)]
+    return [(hit.start + a + (len(hit.text[a:b]) - len(hit.text[a:b].lstrip())),
+             hit.start + b, None) for a, b in spans]
+
+
+def _line(hit: Hit) -> str:
+    a, b = hit.snippet
+    return hit.text[a:b]
+
+
+def test_the_line_is_the_passage_sentence_that_says_what_the_concept_is(fake_kb):
+    """QA21 F6: the German Downstream line was the passage's sentence holding most of
+    the concept's words, "Alles, was der Marketingleiter tut, … ist eine nachgelagerte
+    Aktivität", where the passage opens with what downstream activities are."""
+    downstream = _concept(fake_kb, "downstream-marketing")
+    text = ("Die nachgelagerten Aktivitäten konzentrieren sich auf den kurzfristigen Vertrieb. "
+            "Alles, was der Marketingleiter tut, um dem Vertriebsteam zu helfen, ist eine "
+            "nachgelagerte Aktivität. Daher sollten nachgelagerte Entscheidungen abgestimmt "
+            "werden.")
+    hit = _hit(text, "Stromabwärts schweben", sentence="Alles, was der Marketingleiter tut, "
+               "um dem Vertriebsteam zu helfen, ist eine nachgelagerte Aktivität.")
+    line = _line(concepts.best_sentence(downstream, "de", hit, _rows(hit)))
+    assert line.startswith("Die nachgelagerten Aktivitäten konzentrieren sich")
+    # Nothing in it names the concept: the search snippet stays.
+    other = _hit("Der Vertrieb entscheidet. Das Team fragt.", "Vertrieb",
+                 sentence="Das Team fragt.")
+    assert concepts.best_sentence(downstream, "de", other, _rows(other)) is other
+
+
+def test_a_simile_is_not_what_the_concept_is(fake_kb):
+    """QA21 F6: the Upstream card's Korean line was a metaphor."""
+    upstream = _concept(fake_kb, "upstream-marketing")
+    hit = _hit("업스트림 마케팅은 마치 강물을 위에서 내려다보는 것과 같습니다. "
+               "업스트림 마케팅은 탄탄한 기반을 다지는 것을 목표로 합니다.", "상류 마케팅",
+               sentence="업스트림 마케팅은 마치 강물을 위에서 내려다보는 것과 같습니다.")
+    line = _line(concepts.best_sentence(upstream, "ko", hit, _rows(hit)))
+    assert line == "업스트림 마케팅은 탄탄한 기반을 다지는 것을 목표로 합니다."
+
+
+def test_a_table_row_is_never_the_line_when_a_prose_sentence_names_the_concept(fake_kb):
+    """QA21 F6: the Existing customers card's English line was a comparison table's row,
+    though a list item in prose names current customers."""
+    existing = _concept(fake_kb, "existing-customers")
+    row = _hit("Target Audience | New markets and segments | Current customers |",
+               "Comparing Upstream and Downstream Marketing")
+    prose = _hit("- Customer Retention: Strengthens relationships with current customers.",
+                 "Downstream Marketing Examples", chunk_id=2)
+    assert concepts.about(fake_kb, existing, "en", [row, prose]) is prose
+    assert concepts.sentence_rank(existing, _line(row), "en") == 5  # names it, says nothing
+    # With nothing else naming it, the row is the line rather than a gap.
+    assert concepts.about(fake_kb, existing, "en", [row]) is row
+
+
 # -- the questions a card asks --------------------------------------------------------------
 
 def test_each_language_asks_in_good_grammar_and_asks_for_the_definition(fake_kb):
@@ -265,3 +320,35 @@ def test_seed_concepts_page_lines_name_the_concept(real_kb):
     assert "크로스셀링" in cross and "평균 주문 금액" not in cross, cross
     for href in (kpi_href, director_href):
         assert not re.search(r"hp=0-", href), href
+
+
+@pytest.mark.model
+def test_seed_card_lines_say_what_the_concept_is(real_kb):
+    """QA21 F6: the Downstream card's German and Vietnamese lines are the seed eval's
+    gold (d05), twins of each other; the Upstream card's Korean line is no simile; no
+    card's line is a table row."""
+    from kb import twins
+
+    cards = {c.concept.id: c for c in concepts.concept_cards(real_kb)}
+
+    def line(concept_id, lang):
+        s = next(s for s in cards[concept_id].sources if s.lang == lang)
+        a, b = s.sentence
+        return s, s.hit.text[a - s.hit.start : b - s.hit.start]
+
+    de, de_text = line("downstream-marketing", "de")
+    vi, vi_text = line("downstream-marketing", "vi")
+    assert de_text.startswith("Die nachgelagerten Aktivitäten konzentrieren sich auf den "
+                              "kurzfristigen Vertrieb"), de_text
+    assert vi_text.startswith("Các hoạt động hạ nguồn tập trung vào bán hàng ngắn hạn"), vi_text
+    # The line marks the concept's words, all its terms, not only the name searched for.
+    marked = [de.hit.text[a:b] for a, b in de.hit.marks]
+    assert "nachgelagerten" in marked, marked
+    assert (vi.hit.chunk_id, *vi.sentence) in twins.sentence_twins(
+        real_kb, de.hit.chunk_id, [de.sentence], [vi.hit.chunk_id])
+    _, ko_text = line("upstream-marketing", "ko")
+    assert "마치" not in ko_text and ko_text.startswith("업스트림 마케팅은"), ko_text
+    rows = [(c, s.lang) for c, card in cards.items() for s in card.sources
+            if s.sentence and s.hit.text[s.sentence[0] - s.hit.start
+                                         : s.sentence[1] - s.hit.start].count("|") >= 2]
+    assert rows == []

@@ -98,6 +98,17 @@ def test_a_sentence_says_what_a_concept_is_when_it_opens_with_it_and_a_copula(
     ("customer-segmentation", "고객을 세분화하는 것은 크로스셀링의 기반이 됩니다.", "ko", None),
     ("buyer-persona", "- Buyer Persona Development: Defining the target audience.", "en", None),
     ("upstream-marketing", "Upstream and downstream marketing work together.", "en", None),
+    # QA21 F6: the seed de/vi pair opens its downstream section with the concept as the
+    # subject, declined in German, after its head noun in Vietnamese.
+    ("downstream-marketing", "Die nachgelagerten Aktivitäten konzentrieren sich auf den "
+     "kurzfristigen Vertrieb.", "de", 2),
+    ("downstream-marketing", "Các hoạt động hạ nguồn tập trung vào bán hàng ngắn hạn.", "vi", 2),
+    ("downstream-marketing", "Nachgelagerte Marktforschung kann auch verwendet werden.", "de",
+     None),
+    # QA21 F6: a simile says what it is like, not what it is.
+    ("upstream-marketing", "업스트림 마케팅은 마치 강물을 위에서 내려다보는 것과 같습니다.", "ko",
+     None),
+    ("upstream-marketing", "Upstream marketing is like looking down at a river.", "en", None),
 ])
 def test_a_definition_defines_labels_or_has_the_concept_as_its_subject(
         glossary, concept_id, sentence, lang, kind):
