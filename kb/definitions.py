@@ -128,9 +128,10 @@ _SUBJECT = {
 
 
 # A simile says what a concept is like, not what it is: "업스트림 마케팅은 마치 강물을
-# 위에서 내려다보는 것과 같습니다" was the Upstream card's Korean line (QA21 F6).
+# 위에서 내려다보는 것과 같습니다" was the Upstream card's Korean line (QA21 F6). Not
+# German "gleichen": "die gleichen Kunden" is "the same customers".
 _LIKE = re.compile(r"마치\s|것과\s*같(습니다|다)|\b(is|are)\s+like\b|\b(ist|sind)\s+wie\b"
-                   r"|\bgleich(t|en)\b|\b(giống\s+như|như\s+thể)\b", re.IGNORECASE)
+                   r"|\bgleicht\b|\b(giống\s+như|như\s+thể)\b", re.IGNORECASE)
 
 
 def kind(concept: Concept, sentence: str, lang: str) -> int | None:

@@ -109,6 +109,9 @@ def test_a_sentence_says_what_a_concept_is_when_it_opens_with_it_and_a_copula(
     ("upstream-marketing", "업스트림 마케팅은 마치 강물을 위에서 내려다보는 것과 같습니다.", "ko",
      None),
     ("upstream-marketing", "Upstream marketing is like looking down at a river.", "en", None),
+    # "die gleichen" is "the same", no simile.
+    ("downstream-marketing", "Die nachgelagerten Aktivitäten richten sich an die gleichen "
+     "Kunden.", "de", 2),
 ])
 def test_a_definition_defines_labels_or_has_the_concept_as_its_subject(
         glossary, concept_id, sentence, lang, kind):
