@@ -226,6 +226,52 @@ def test_bad_parameters_are_4xx_never_500(client, path, params):
     assert_error(r, r.status_code)
 
 
+@pytest.mark.parametrize(("path", "params", "named"), [
+    ("/api/search", {"q": "upselling", "langs": "de"}, " 'langs' (did you mean lang?)"),
+    ("/api/search", {"q": "upselling", "limit": 3}, " 'limit'"),
+    ("/api/search", {"q": "upselling", "tags": "x", "size": 3}, "s 'tags', 'size'"),
+    ("/api/ask", {"q": "upselling", "language": "de"}, " 'language'"),
+    ("/api/articles", {"sort": "title"}, " 'sort'"),
+])
+def test_an_unknown_query_parameter_is_a_400_that_names_it(client, path, params, named):
+    """QA21 F7: /api/search?tag=…&article=…&langs=de answered 200 with the unfiltered
+    ranking, and a script believed it had filtered."""
+    body = assert_error(client.get(path, params=params), 400)
+    assert body["error"].startswith("unknown query parameter" + named), body
+    if path == "/api/search":  # what it does take, so that the caller can fix it
+        assert body["error"].endswith(": /api/search takes q, k, lang, query_lang, "
+                                      "translations, offset, exact"), body
+
+
+def test_every_api_endpoint_refuses_unknown_query_parameters(client):
+    """Derived from each route's own parameters, not listed by hand: every endpoint
+    under /api, a new one too, refuses a parameter it does not take, writes included
+    (a mistyped ?preveiw=true would save). /healthz does not: monitors add ?_=<time>."""
+    concept = client.get("/api/concepts").json()["concepts"][0]["id"]
+    values = {"article_id": EN_ARTICLE, "concept_id": concept}
+    paths = client.get("/openapi.json").json()["paths"]
+    calls = [(method.upper(), path.format(**values)) for path, ops in paths.items()
+             if path.startswith("/api/") for method in ops]
+    assert len(calls) >= 12
+    for method, path in calls:
+        r = client.request(method, path, params={"q": "upselling", "bogus": "1"})
+        body = assert_error(r, 400)
+        takes = body["error"].split(" takes ")[1].split(", ")
+        assert body["error"].startswith("unknown query parameter"), (method, path, body)
+        assert "'bogus'" in body["error"]
+        assert ("'q'" in body["error"]) == ("q" not in takes), (method, path, body)
+    assert client.get("/healthz", params={"_": "1712345678"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/library", "/concepts",
+                                  f"/articles/{EN_ARTICLE}"])
+def test_pages_ignore_what_campaign_links_add(client, path):
+    """The pages stay lenient by design: a link from a newsletter carries utm_source."""
+    r = client.get(path, params={"q": "upselling", "utm_source": "newsletter",
+                                 "fbclid": "x"})
+    assert r.status_code == 200, r.text[:300]
+
+
 @pytest.mark.parametrize(("q", "problem"), [
     ("??", "the query has no words"), ("😀", "the query has no words"),
     ("upselling " * 60, "the query is 599 characters long; the limit is 500"),

@@ -14,7 +14,7 @@ from kb import adding
 from kb.adding import AddResult
 from kb.errors import BadInputError, NotFoundError, StorageError
 from web import schemas, uploads
-from web.deps import KB, LangParam, concept_cards, parse_langs
+from web.deps import KB, LangParam, concept_cards, known_query, parse_langs
 from web.views import article_href, card_json, concept_href
 
 
@@ -27,8 +27,8 @@ class ErrorBody(BaseModel):
 
 
 _ERRORS = {
-    400: "A parameter kb cannot use: an unknown language, a query without words, a bad "
-         "article (empty, binary, undetectable language).",
+    400: "A parameter kb cannot use: an unknown query parameter or language, a query "
+         "without words, a bad article (empty, binary, undetectable language).",
     401: "The admin token is missing or wrong (writes only).",
     403: "Writes over HTTP are disabled: no KB_ADMIN_TOKEN is configured.",
     404: "No article with this id.",
@@ -56,8 +56,10 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _ERRORS[code]} for code in codes}
 
 
-# FastAPI's own 422 schema ({"detail": [...]}) is not what handle_error sends.
-router = APIRouter(responses=errors(422, 503))
+# FastAPI's own 422 schema ({"detail": [...]}) is not what handle_error sends. Every
+# endpoint refuses a query parameter it does not take (known_query), writes too: a
+# mistyped ?preveiw=true would otherwise save.
+router = APIRouter(responses=errors(422, 503), dependencies=[Depends(known_query)])
 READ_ERRORS = errors(400)
 WRITE_ERRORS = errors(400, 401, 403, 404, 409, 412, 413, 415)
 
@@ -452,7 +454,8 @@ def delete_concept(request: Request, kb: KB, concept_id: ConceptId) -> dict[str,
     return {"ok": True, "deleted": concept_id}
 
 
-# Its own router: it takes no parameters (no 422), and its 503 is a health body.
+# Its own router: it takes no parameters (no 422), and its 503 is a health body. Nor
+# does it refuse unknown ones: uptime monitors add cache-busting ones (?_=1712345678).
 meta = APIRouter()
 
 

@@ -18,6 +18,9 @@ from kb.language import SUPPORTED
 from web import jobs, uploads, views
 from web.deps import KB, concept_cards, get_kb, parse_langs
 
+# Unlike the API (web.deps.known_query), the pages ignore query parameters they do not
+# take: a browser's address comes with what links and campaigns add (utm_source,
+# fbclid), and a reader who follows one should get the page, not an error.
 router = APIRouter(include_in_schema=False)
 
 
