@@ -379,6 +379,11 @@ def _query_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options `search` and `ask` share."""
     for option in reversed([
         click.option("--lang", "langs", help="Only passages in these languages, e.g. ko,de."),
+        click.option("--tag", "tags", multiple=True,
+                     help="Only passages of articles with this tag (repeat it for any of "
+                          "several; case-insensitive, as `kb list --tag`)."),
+        click.option("--article", "articles", multiple=True,
+                     help="Only passages of this article id (repeat it for several)."),
         click.option("--query-lang", help="Override the detected language of the query."),
         click.option("--exact", is_flag=True,
                      help="Search the query as typed: no misspelled word corrected, no "
@@ -492,6 +497,8 @@ def search(
     query: str | None,
     k: int,
     langs: str | None,
+    tags: tuple[str, ...],
+    articles: tuple[str, ...],
     query_lang: str | None,
     exact: bool,
     as_json: bool,
@@ -502,11 +509,12 @@ def search(
     """Search the knowledge base: the passages that best match QUERY."""
     lang_list = _lang_list(langs)
     kb = _open(ctx, must_exist=True)
+    kb.within(tags, articles)  # an unknown tag or id: one error, not one per --stdin line
 
     def run(q: str) -> dict[str, Any]:
         return kb.search(q, k=k, langs=lang_list, query_lang=query_lang,
                          translations=translations, offset=offset, explain=True,
-                         exact=exact).to_dict()
+                         exact=exact, tags=tags, articles=articles).to_dict()
 
     _each_query(query, from_stdin, as_json, run, _print_hits, {"hits": []})
 
@@ -520,6 +528,8 @@ def ask(
     ctx: click.Context,
     question: str | None,
     langs: str | None,
+    tags: tuple[str, ...],
+    articles: tuple[str, ...],
     query_lang: str | None,
     exact: bool,
     as_json: bool,
@@ -529,10 +539,12 @@ def ask(
     (what the web UI's ask page and /api/ask give)."""
     lang_list = _lang_list(langs)
     kb = _open(ctx, must_exist=True)
+    kb.within(tags, articles)  # an unknown tag or id: one error, not one per --stdin line
 
     def run(q: str) -> dict[str, Any]:
         started = time.perf_counter()
-        out = kb.ask(q, langs=lang_list, query_lang=query_lang, exact=exact).to_dict()
+        out = kb.ask(q, langs=lang_list, query_lang=query_lang, exact=exact, tags=tags,
+                     articles=articles).to_dict()
         out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return out
 

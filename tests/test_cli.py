@@ -151,6 +151,27 @@ def test_a_query_and_stdin_together_are_a_usage_error(run):
     assert res.exit_code == 2 and "not both" in res.stderr
 
 
+def test_search_and_ask_filter_by_tag_and_article(run):
+    """QA21 F7: `kb search --tag --article`, as /api/search's tag= and article=."""
+    res = run("search", "upselling", "-k", "6", "--tag", "Sales Alignment", "--json")
+    assert res.exit_code == 0, res.output
+    hits = json.loads(res.stdout)["hits"]
+    assert len(hits) == 6 and {h["article_id"] for h in hits} == {
+        "de-upstream-downstream-marketingleiter", "vi-thuong-nguon-ha-nguon-tiep-thi"}
+    en = "en-upstream-vs-downstream-marketing"
+    res = run("search", "upselling", "-k", "3", "--article", en)
+    assert res.exit_code == 0 and res.stdout.count(f"— {en} [en]") == 3
+    res = run("ask", "What is upselling?", "--tag", "upselling", "--json")
+    assert {c["article_id"] for c in json.loads(res.stdout)["citations"]} == {
+        "ko-cross-selling-existing-customers"}
+    # An unknown tag or id is one error line, also before a --stdin run.
+    res = run("search", "upselling", "--tag", "pricing")
+    assert res.exit_code == 1 and res.stderr.startswith("error: no article is tagged 'pricing'")
+    res = run("search", "--stdin", "--article", "nope", "--json", stdin="upselling\nbundling\n")
+    assert res.exit_code == 1
+    assert json.loads(res.stdout)["error"].startswith("no article with id 'nope'")
+
+
 def test_unknown_language_filter(run):
     res = run("search", "marketing", "--lang", "ko,xx")
     assert res.exit_code == 1 and "unknown language 'xx'" in res.stderr

@@ -240,7 +240,57 @@ def test_an_unknown_query_parameter_is_a_400_that_names_it(client, path, params,
     assert body["error"].startswith("unknown query parameter" + named), body
     if path == "/api/search":  # what it does take, so that the caller can fix it
         assert body["error"].endswith(": /api/search takes q, k, lang, query_lang, "
-                                      "translations, offset, exact"), body
+                                      "translations, offset, exact, tag, article"), body
+
+
+def test_search_and_ask_filter_by_tag_and_article(client):
+    """QA21 F7: the Library filters by tag; search and ask could not."""
+    sales = {"de-upstream-downstream-marketingleiter", "vi-thuong-nguon-ha-nguon-tiep-thi"}
+    body = client.get("/api/search", params=[("q", "upselling"), ("k", "6"),
+                                             ("tag", "sales alignment")]).json()
+    assert len(body["hits"]) == 6 and {h["article_id"] for h in body["hits"]} == sales
+    body = client.get("/api/search", params=[("q", "upselling"), ("k", "20"),
+                                             ("article", EN_ARTICLE),
+                                             ("article", "ko-upstream-downstream-marketing"),
+                                             ("translations", "keep")]).json()
+    assert {h["article_id"] for h in body["hits"]} == {EN_ARTICLE,
+                                                       "ko-upstream-downstream-marketing"}
+    assert body["more"] is False  # the two articles' passages, all of them
+    one = client.get("/api/search", params={"q": "upselling", "k": 3, "article": EN_ARTICLE,
+                                            "offset": 3}).json()
+    assert one["offset"] == 3 and {h["article_id"] for h in one["hits"]} == {EN_ARTICLE}
+    ask = client.get("/api/ask", params={"q": "What is upselling?", "tag": "upselling"}).json()
+    assert ask["found"] and {c["article_id"] for c in ask["citations"]} == {
+        "ko-cross-selling-existing-customers"}
+    ask = client.get("/api/ask", params={"q": "What is upselling?",
+                                         "article": EN_ARTICLE}).json()
+    assert ask["found"] is False
+    for path in ("/api/search", "/api/ask"):
+        body = assert_error(client.get(path, params={"q": "upselling", "tag": "pricing"}), 400)
+        assert body["error"].startswith("no article is tagged 'pricing'; the tags are: ")
+        body = assert_error(client.get(path, params={"q": "upselling", "article": "nope"}), 400)
+        assert body["error"].startswith("no article with id 'nope'")
+    spec = client.get("/openapi.json").json()["paths"]["/api/search"]["get"]["parameters"]
+    assert {"tag", "article"} <= {p["name"] for p in spec}
+
+
+def test_the_ask_page_filters_by_tag(client):
+    """A select beside the language chips (the tags the Library lists); a tag no
+    article has is said beside it, the question kept."""
+    page = client.get("/", params={"q": "What is upselling?", "tag": "upselling"})
+    assert page.status_code == 200
+    assert '<option value="upselling" selected>upselling</option>' in page.text
+    cards = re.findall(r'class="card-title" href="/articles/([^"#?]+)', page.text)
+    assert cards and set(cards) == {"ko-cross-selling-existing-customers"}
+    # The examples and "search as typed" keep the filter, as they keep the chips.
+    assert "tag=upselling" in page.text.split('id="ex-h"')[1]
+    bad = client.get("/", params={"q": "What is upselling?", "tag": "pricing"})
+    assert bad.status_code == 400
+    assert "no article is tagged &#39;pricing&#39;" in bad.text
+    assert 'aria-invalid="true" aria-describedby="q-problem">' in bad.text.split(
+        'name="tag"')[1][:80]
+    assert 'value="What is upselling?"' in bad.text and 'id="answer"' not in bad.text
+    assert '<select name="tag"' in client.get("/").text
 
 
 def test_every_api_endpoint_refuses_unknown_query_parameters(client):

@@ -386,24 +386,35 @@ def linked_titles(text: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
 
 
 def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None, *,
-                lang_problem: str | None = None, exact: bool = False) -> dict[str, Any]:
+                lang_problem: str | None = None, exact: bool = False,
+                tags: Sequence[str] = ()) -> dict[str, Any]:
     """The Ask page. ``lang_problem``: what is wrong with the ``lang`` values (an unknown
     code), said beside the chips with the form kept, and nothing asked. ``exact``: ask
-    the question as typed (no misspelling corrected, no diacritics restored)."""
+    the question as typed (no misspelling corrected, no diacritics restored). ``tags``:
+    only articles with one of these (a tag no article has is said beside the filter)."""
     ctx: dict[str, Any] = {
         "query": question or "", "title": page_title(question), "chips": lang_chips(langs),
-        "examples": [dict(e, href=ask_href(e["text"], langs), lang_name=LANG_NAMES[e["lang"]])
-                     for e in EXAMPLES],
+        "tags": tag_options(kb, tags),
+        "examples": [dict(e, href=ask_href(e["text"], langs, tags=tags),
+                          lang_name=LANG_NAMES[e["lang"]]) for e in EXAMPLES],
         "answer": None, "problem": None, "problem_field": "q",
         "max_chars": kb.settings.max_query_chars,
     }
+    tag_problem = None
+    if tags:
+        try:
+            kb.within(tags)
+        except BadInputError as exc:
+            tag_problem = exc.message
     if lang_problem is not None:
         ctx.update(problem=lang_problem, problem_field="lang")
+    elif tag_problem is not None:
+        ctx.update(problem=tag_problem, problem_field="tag")
     elif question is not None and not question.strip():  # "/?q=%20": the box said nothing
         ctx["problem"] = "the question is empty: type a question, or pick an example below"
     elif question is not None:
         try:
-            ans = kb.ask(question, langs=langs, exact=exact)
+            ans = kb.ask(question, langs=langs, exact=exact, tags=tags)
         except BadInputError as exc:  # said beside the kept question, to fix it there
             ctx["problem"] = exc.message
             return ctx
@@ -418,8 +429,21 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
                  for h in others}
         ctx["answer"] = answer_view(ans, also, others)
         # "Searched for ...": a link that asks what was typed, exactly as typed.
-        ctx["answer"]["exact_href"] = ask_href(question, langs, exact=True)
+        ctx["answer"]["exact_href"] = ask_href(question, langs, exact=True, tags=tags)
     return ctx
+
+
+def tag_options(kb: KnowledgeBase, chosen: Sequence[str]) -> list[dict[str, Any]]:
+    """The Ask page's tag filter: every tag, one entry whatever its case (as the
+    Library lists them), the chosen one selected; one no article has stays listed, so
+    that asking again keeps it (and says again that no article has it)."""
+    spelled: dict[str, str] = {}
+    for _, t in kb.store.article_tags():
+        spelled.setdefault(t.casefold(), t)
+    folded = {t.casefold() for t in chosen}
+    options = sorted(spelled.values(), key=str.casefold)
+    options += [t for t in chosen if t.casefold() not in spelled]
+    return [{"text": t, "selected": t.casefold() in folded} for t in options]
 
 
 def _snippet_twins(kb: KnowledgeBase, hit: Hit,
