@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kb.chunking import section_at, unmark
+from kb.chunking import unmark
 from kb.errors import ArticleError, ConfigError, IndexMismatchError, KBError
 from kb.settings import Settings
 
@@ -343,9 +343,8 @@ def _print_hits(result: dict[str, Any]) -> None:
         click.echo("no passage clearly matches this query; the closest:")
     for i, h in enumerate(result["hits"], result.get("offset", 0) + 1):
         # The section of the sentence shown, not the one the passage starts in (QA18:
-        # "§ 상류 마케팅" over a sentence on downstream marketing).
-        section = section_at(h["text"], h["section"] or "", (h.get("snippet") or {}).get(
-            "start", 0))
+        # "§ 상류 마케팅" over a sentence on downstream marketing): the JSON's own.
+        section = h.get("snippet_section") or h["section"] or ""
         where = f"{h['article_id']} [{h['lang']}]" + (f" § {section}" if section else "")
         click.echo(f"\n{i}. {h['title']} — {where}  score {h['score']:.4f}")
         click.echo("   " + _snippet(h))

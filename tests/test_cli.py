@@ -52,6 +52,16 @@ def test_search_json_hit_fields(run):
                 "chunk_id"} <= set(h)
 
 
+def test_search_labels_a_hit_as_its_json_does(run):
+    """QA21 F9: `kb search` labels a hit with its snippet's section (QA18); the JSON
+    says the same in `snippet_section`, so that a script can too."""
+    hits = json.loads(run("search", "upselling", "-k", "10", "--json").stdout)["hits"]
+    text = run("search", "upselling", "-k", "10").stdout
+    labels = re.findall(r"^\d+\. .* — (\S+) \[\w+\](?: § (.*?))?  score", text, re.M)
+    assert [(h["article_id"], h["snippet_section"] or "") for h in hits] == labels
+    assert any(h["snippet_section"] != h["section"] for h in hits)
+
+
 def test_search_offset_numbers_the_next_page(run):
     first = run("search", "marketing", "-k", "3")
     assert first.exit_code == 0 and "\nmore: --offset 3" in first.stdout

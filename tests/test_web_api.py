@@ -16,7 +16,8 @@ from .browser import EVIL  # the same hostile article the browser tests render
 
 ERROR_KEYS = {"ok", "error", "status"}
 HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "sections", "text", "start",
-            "end", "score", "signals", "translations", "copies", "snippet", "marks"}
+            "end", "score", "signals", "translations", "copies", "snippet", "marks",
+            "snippet_section"}
 EN_ARTICLE = "en-upstream-vs-downstream-marketing"
 
 
@@ -815,6 +816,25 @@ def test_a_listed_passage_shows_its_best_sentence_with_the_query_words_marked():
               marks=((b, b + 8),))
     assert _shown(hit_view(row)) == (
         "Aspect · Upstream · Downstream Audience · New segments · Current customers")
+
+
+def test_a_search_hit_says_which_section_its_snippet_sits_under(client):
+    """QA21 F9: the CLI and the page label a hit with its snippet's section, and the
+    JSON had only `section`, where the passage starts: an API client that showed it
+    beside `snippet` put the sentence under the wrong heading."""
+    from kb.chunking import section_at
+
+    body = client.get("/api/search", params={"q": "upselling", "k": 10}).json()
+    for h in body["hits"]:
+        assert h["snippet"] is not None
+        assert h["snippet_section"] == (section_at(h["text"], h["section"] or "",
+                                                   h["snippet"]["start"]) or h["section"])
+    moved = [h for h in body["hits"] if h["snippet_section"] != h["section"]]
+    assert ("3.2. 번들링", "3.3. 업셀링") in {(h["section"], h["snippet_section"])
+                                         for h in moved}
+    # An answer's citations have no snippet, and so no snippet section.
+    ask = client.get("/api/ask", params={"q": "What is upselling?"}).json()
+    assert ask["citations"] and all(c["snippet_section"] is None for c in ask["citations"])
 
 
 def test_a_card_names_the_section_its_sentence_sits_under():
