@@ -110,6 +110,31 @@ def _word_terms(text: str, lang: str) -> frozenset[str]:
                      if not t.isdigit() and "_" not in t)
 
 
+def _read_query(query: str) -> tuple[str, str]:
+    """``query`` as typed, then as searched: (its characters, markup kept; its words)."""
+    # Control characters (a NUL from a URL's %00) are not part of any question;
+    # invisible format characters (a zero-width space or soft hyphen inside a word,
+    # a right-to-left override) only hide its words; full-width letters
+    # ("ｕｐｓｔｒｅａｍ") are the letters (NFKC). QA: each lost the keyword signals.
+    query = unicodedata.normalize("NFKC", "".join(
+        ch for ch in query if unicodedata.category(ch) != "Cf"))
+    # Line breaks and tabs separate words; other control characters sit inside one
+    # ("upsell%00ing" was searched as "upsell ing", QA10).
+    query = "".join(" " if ch.isspace() else ch for ch in query
+                    if ch.isspace() or not (ch < " " or ch == "\x7f"))
+    # Markup is not part of a question either: "<script>alert(1)</script> upselling"
+    # counted "script" and "alert" and was not answered (QA10).
+    typed = query.strip()
+    return typed, " ".join(_TAG.sub(" ", _SCRIPT.sub(" ", query)).split())
+
+
+def clean_query(query: str) -> str:
+    """``query`` as search reads it, without checking it (no error when it is empty or
+    too long): what a page shows of a question it was given, as the answer's heading
+    does (QA21 F11: the tab's title kept "<i>bei</i>", the heading had "bei")."""
+    return _read_query(query)[1]
+
+
 def _names(items: Sequence[str]) -> str:
     """'a', 'b' or 'c': the tags or ids an error names."""
     quoted = [repr(x) for x in items]
@@ -1015,21 +1040,7 @@ class KnowledgeBase:
             # and a URL's %FF arrives as U+FFFD.
             raise BadInputError("the query is not UTF-8 text; check the terminal's or the "
                                 "file's encoding")
-        # Control characters (a NUL from a URL's %00) are not part of any question;
-        # invisible format characters (a zero-width space or soft hyphen inside a word,
-        # a right-to-left override) only hide its words; full-width letters
-        # ("ｕｐｓｔｒｅａｍ") are the letters (NFKC). QA: each lost the keyword signals.
-        query = unicodedata.normalize("NFKC", "".join(
-            ch for ch in query if unicodedata.category(ch) != "Cf"))
-        # Line breaks and tabs separate words; other control characters sit inside one
-        # ("upsell%00ing" was searched as "upsell ing", QA10).
-        query = "".join(" " if ch.isspace() else ch for ch in query
-                        if ch.isspace() or not (ch < " " or ch == "\x7f"))
-        # Markup is not part of a question either: "<script>alert(1)</script> upselling"
-        # counted "script" and "alert" and was not answered (QA10).
-        typed = query.strip()
-        query = _TAG.sub(" ", _SCRIPT.sub(" ", query))
-        q = " ".join(query.split())
+        typed, q = _read_query(query)
         if not q and typed:  # QA20: "<script>alert(1)</script>" was said to be empty
             raise BadInputError("the query is only markup (such as <script>…</script>), "
                                 "which search leaves out; type a question or some keywords")

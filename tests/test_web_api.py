@@ -1009,6 +1009,26 @@ def test_the_page_title_is_the_question_shortened(client, q, title):
         assert f'value="{q}"' in page and "the limit is 500" in page
 
 
+def test_the_title_and_the_heading_show_the_question_alike(client):
+    """QA21 F11: the tab's title kept the markup typed in a question as text, while the
+    answer's heading showed the question without it. Both are the question as searched,
+    escaped; the box keeps it as typed, to edit."""
+    typed = 'Was ist ein "Treuprogramm" <i>bei</i> Cross-Selling?'
+    page = client.get("/", params={"q": typed}).text
+    shown = 'Was ist ein "Treuprogramm" bei Cross-Selling?'
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert html.unescape(title) == f"{shown} · kb marketing knowledge base"
+    heading = re.search(r'<h2 id="answer-h">Answer <span class="q"[^>]*>“(.*?)”</span>',
+                        page, re.S).group(1)
+    assert html.unescape(heading) == shown and heading == title.split(" · ")[0]
+    assert "&lt;i&gt;" not in page.split('id="q"')[0] + page.split('id="answer"')[1]
+    box = re.search(r'<input id="q" name="q" type="search" value="([^"]*)"', page).group(1)
+    assert html.unescape(box) == typed and "<i>" not in box  # the box: as typed, escaped
+    # Markup alone is no question: the title says "Ask", beside what is wrong.
+    page = client.get("/", params={"q": "<script>alert(1)</script>"}).text
+    assert "<title>Ask · kb" in page and "only markup" in page
+
+
 def test_a_wide_table_scrolls_in_a_named_region_a_keyboard_reaches(client):
     """QA: a table wider than a phone was cut with no hint, and its scroll box could not
     be reached from the keyboard (the scroll shadow is CSS: tests/test_browser.py)."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from kb import adding, chunking, concepts, snippets, twins
+from kb.core import clean_query
 from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.links import (  # noqa: F401 (kb.links: the CLI builds them too; web.api imports them here)
@@ -92,9 +93,11 @@ TITLE_CHARS = 80  # of a question shown in the page title (a tab or a history en
 
 
 def page_title(question: str | None) -> str:
-    """The Ask page's title: the question, shortened, or "Ask" for none (QA: a blank one
-    left the title a bare "· kb …", a 2,000-character one a 2,000-character title)."""
-    words = " ".join((question or "").split())
+    """The Ask page's title: the question as searched, shortened, or "Ask" for none (QA:
+    a blank one left the title a bare "· kb …", a 2,000-character one a 2,000-character
+    title; QA21 F11: its markup was kept, where the heading leaves it out). The box
+    keeps the question as typed, to edit."""
+    words = clean_query(question or "")
     if not words:
         return "Ask"
     return words if len(words) <= TITLE_CHARS else words[: TITLE_CHARS - 1].rstrip() + "…"
