@@ -217,6 +217,8 @@ class KnowledgeBase:
         # Articles per language (centring, own_lexical_scale), with the vectors loaded.
         self._lang_articles: tuple[VectorIndex | None, dict[str, int]] | None = None
         self._titles: dict[str, str] = {}
+        # (store version, articles by case-folded tag, each tag's first spelling).
+        self._tags: tuple[int, dict[str, set[str]], list[str]] | None = None
         self._manifest: tuple[int, dict[str, dict[str, object]]] | None = None
         # Analyzed terms of chunks scored for concept coverage, kept per data version:
         # reading and parsing them from SQLite cost more than the rest of a search.
@@ -1067,16 +1069,17 @@ class KnowledgeBase:
         both are given; None when neither is. A tag no article carries or an id no
         article has is a BadInputError that names it: a search filtered by a typo came
         back with nothing, or (the API ignored the parameter) with everything (QA21 F7)."""
+        if isinstance(tags, str):  # one tag, not its letters
+            tags = [tags]
+        if isinstance(articles, str):
+            articles = [articles]
         tags = [t.strip() for t in tags or () if t.strip()]
         ids = list(dict.fromkeys(same_id(a.strip()) for a in articles or () if a.strip()))
         if not tags and not ids:
             return None
         keep: set[str] | None = None
         if tags:
-            tagged = self.store.article_tags()
-            by_tag: dict[str, set[str]] = {}
-            for article_id, tag in tagged:
-                by_tag.setdefault(tag.casefold(), set()).add(article_id)
+            by_tag = self._tagged()[1]
             unknown = [t for t in tags if t.casefold() not in by_tag]
             if unknown:
                 known = self.store.top_tags(20, at_least=1)
@@ -1099,6 +1102,26 @@ class KnowledgeBase:
                 raise BadInputError(f"none of the articles {_names(ids)} is tagged "
                                     f"{_names(tags)}")
         return self.store.article_chunk_ids(sorted(keep or ()))
+
+    def tags(self) -> list[str]:
+        """Every tag of the library, one spelling each whatever its case (the first
+        met), sorted: what the Ask page's tag filter offers."""
+        return self._tagged()[2]
+
+    def _tagged(self) -> tuple[int, dict[str, set[str]], list[str]]:
+        """The articles of each tag, kept until the next write: the Ask page lists the
+        tags on every visit, and reading them is a pass over every article."""
+        version = self.store.version
+        cached = self._tags
+        if cached is None or cached[0] != version:
+            by_tag: dict[str, set[str]] = {}
+            spelled: dict[str, str] = {}
+            for article_id, tag in self.store.article_tags():
+                by_tag.setdefault(tag.casefold(), set()).add(article_id)
+                spelled.setdefault(tag.casefold(), tag)
+            cached = self._tags = (version, by_tag,
+                                   sorted(spelled.values(), key=str.casefold))
+        return cached
 
     def search(
         self,

@@ -200,6 +200,20 @@ def test_a_filtered_search_pages_and_judges_its_own_passages(fake_kb):
     assert "removing the tag or article filter" in miss.message
 
 
+def test_a_new_articles_tags_filter_at_once(fake_kb):
+    """The tags are kept between searches (the Ask page lists them on every visit)
+    until the next write."""
+    assert "pricing" not in fake_kb.tags() and "sales alignment" in fake_kb.tags()
+    with pytest.raises(BadInputError):
+        fake_kb.search("price anchors", tags=["Pricing"])
+    text = ("---\ntitle: Price anchors\ntags: [pricing]\n---\n"
+            "A price anchor is the first price shown.")
+    fake_kb.ingest([parse_article(text, name="price-anchors.md", lang="en")])
+    assert "pricing" in fake_kb.tags()
+    hits = fake_kb.search("price anchors", tags=["Pricing"]).hits
+    assert hits and {h.article_id for h in hits} == {"price-anchors"}
+
+
 @pytest.mark.parametrize(("kw", "message"), [
     ({"tags": ["pricing"]}, "no article is tagged 'pricing'; the tags are: "),
     ({"tags": ["kpi", "pricing", "b2b"]}, "no article is tagged 'pricing' or 'b2b'; "),

@@ -440,12 +440,10 @@ def tag_options(kb: KnowledgeBase, chosen: Sequence[str]) -> list[dict[str, Any]
     """The Ask page's tag filter: every tag, one entry whatever its case (as the
     Library lists them), the chosen one selected; one no article has stays listed, so
     that asking again keeps it (and says again that no article has it)."""
-    spelled: dict[str, str] = {}
-    for _, t in kb.store.article_tags():
-        spelled.setdefault(t.casefold(), t)
+    options = kb.tags()
+    known = {t.casefold() for t in options}
     folded = {t.casefold() for t in chosen}
-    options = sorted(spelled.values(), key=str.casefold)
-    options += [t for t in chosen if t.casefold() not in spelled]
+    options = options + [t for t in chosen if t.casefold() not in known]
     return [{"text": t, "selected": t.casefold() in folded} for t in options]
 
 
