@@ -799,8 +799,10 @@ def evidence(
     *,
     langs: Sequence[str] | None = None,
     config: AnswerConfig | None = None,
+    within: np.ndarray | None = None,
 ) -> Evidence:
-    """How strongly ``hits`` support an answer to ``query`` (see the module docstring)."""
+    """How strongly ``hits`` support an answer to ``query`` (see the module docstring).
+    ``within``: the chunk ids a tag or article filter keeps (KnowledgeBase.within)."""
     cfg = config or AnswerConfig()
     st = _state(kb)
     qterms = query_terms(query, query_lang)
@@ -855,7 +857,10 @@ def evidence(
         # "where do I start?" and the German and Vietnamese were not.
         cov = min(cov, SINGLE_WORD_COVERAGE)
     # The dense ranking: (chunk id, language-centred score), best first.
-    dense = kb.dense(query_vec, search_langs) if search_langs else []
+    # Filtered by tag or article, the best passage it keeps is measured against the null
+    # questions over the languages: the bar stays the one calibrated, and a close passage
+    # the filter leaves out cannot make the ones it keeps look answered.
+    dense = kb.dense(query_vec, search_langs, within) if search_langs else []
     margin = _null(kb, st, search_langs).margin(dense)
     # A dense margin alone does not find an answer, even when its passage is in another
     # language, where the coverage cannot see the question's words: allowing 3.5 alone
@@ -909,10 +914,11 @@ def _analyzed(text: str, lang: str) -> frozenset[str]:
 
 
 def _not_found_message(
-    kb: KnowledgeBase, qlang: str, reason: str, *, filtered: bool, empty: bool = False,
+    kb: KnowledgeBase, qlang: str, reason: str, *, filtered: bool | str, empty: bool = False,
     closest: Sequence[Hit] = (),
 ) -> str:
     """Why there is no answer, what the knowledge base does hold, and what to try.
+    ``filtered``: the filter to try without (True: the language filter).
     ``closest``: the passages search found, whose articles are named (QA8: in a
     library of 25 articles, "no good answer" named only the glossary's seed topics,
     while search had the article that answers it first, in another language)."""
@@ -952,9 +958,19 @@ def _not_found_message(
             if t.casefold() not in known and len(t) >= 3][:2]
     if tags:
         hint += f" The library's articles are also tagged {', '.join(tags)}."
-    tries = "rephrasing with the key terms, removing the language filter, or browsing the " \
-        "library" if filtered else "rephrasing with the key terms, or browsing the library"
+    if filtered:
+        which = filtered if isinstance(filtered, str) else "the language filter"
+        tries = f"rephrasing with the key terms, removing {which}, or browsing the library"
+    else:
+        tries = "rephrasing with the key terms, or browsing the library"
     return f"No good answer: {reason}.{hint} Try {tries}."
+
+
+def _filters(langs: Sequence[str] | None, scoped: bool) -> str:
+    """The filters a question was asked with, to try without ("" for none)."""
+    if langs and scoped:
+        return "the filters"
+    return "the language filter" if langs else "the tag or article filter" if scoped else ""
 
 
 def _elsewhere(kb: KnowledgeBase, query: str, qlang: str, langs: Sequence[str], k: int,
@@ -983,6 +999,8 @@ def answer(
     k_passages: int = PASSAGES,
     config: AnswerConfig | None = None,
     exact: bool = False,
+    tags: Sequence[str] | None = None,
+    articles: Sequence[str] | None = None,
 ) -> Answer:
     """Answer ``question`` with 2-5 cited sentences from the knowledge base (up to 8
     when it quotes a list whole).
@@ -996,29 +1014,37 @@ def answer(
         config: scoring knobs (tests and the calibration script vary them).
         exact: search the question as typed (no diacritics restored, no misspelling
             corrected).
+        tags, articles: only use passages of articles with one of these tags, or of
+            these articles (KnowledgeBase.within).
 
     Raises:
-        BadInputError: an empty or over-long question, or an unknown language.
+        BadInputError: an empty or over-long question, an unknown language, tag or
+            article.
     """
     cfg = config or AnswerConfig()
     result = kb.search(question, k=k_passages, langs=langs, query_lang=query_lang,
-                       exact=exact)
+                       exact=exact, tags=tags, articles=articles)
     q, qlang, hits = result.query, result.lang, tuple(result.hits)
     sq = result.searched  # the question as searched
     # The rewrites it was searched with, which every Answer below reports.
     rewritten = {"restored": result.restored, "corrected": result.corrected}
     langs = [language.check_lang(x) for x in langs] if langs else None
+    within = kb.within(tags, articles)
+    scope = {"tags": tags, "articles": articles}  # passed on to any further search
+    filtered = _filters(langs, within is not None)
     if not hits:
-        if langs:
+        if filtered:
+            chosen = " and ".join(x for x in ("languages" if langs else "",
+                                              "articles" if within is not None else "") if x)
             message = _not_found_message(kb, qlang, "the knowledge base has no passages in "
-                                         "the chosen languages", filtered=True)
+                                         f"the chosen {chosen}", filtered=filtered)
         else:
             message = _not_found_message(kb, qlang, "the knowledge base is empty",
                                          filtered=False, empty=True)
         return Answer(q, qlang, False, message, passages=hits, **rewritten)
     st = _state(kb)
     qvec = kb.encode_query(sq)
-    ev = evidence(kb, sq, qvec, qlang, hits, langs=langs, config=cfg)
+    ev = evidence(kb, sq, qvec, qlang, hits, langs=langs, config=cfg, within=within)
     if not ev.found and topicless(kb, sq, qlang, query_terms(sq, qlang)):
         return Answer(q, qlang, False, _not_found_message(
             kb, qlang, "the question names no topic, only what to ask of one: name the "
@@ -1026,16 +1052,16 @@ def answer(
             evidence=ev, passages=hits, **rewritten)
     if not ev.found:
         message = _not_found_message(kb, qlang, "no passage in the knowledge base clearly "
-                                     "addresses this question", filtered=bool(langs),
+                                     "addresses this question", filtered=filtered,
                                      closest=hits)
-        if langs:
+        if langs and within is None:  # which languages answer it, when that is the filter
             message = _elsewhere(kb, sq, qlang, langs, k_passages, cfg) or message
         return Answer(q, qlang, False, message, evidence=ev, passages=hits, **rewritten)
     cands = _rows_that_name_the_question(kb, st, sq, qlang, _candidates(hits))
     if not cands:
         return Answer(q, qlang, False, _not_found_message(
             kb, qlang, "the closest passages hold no full sentences to quote",
-            filtered=bool(langs), closest=hits),
+            filtered=filtered, closest=hits),
             evidence=ev, passages=hits, **rewritten)
     picked, twins = _select(kb, st, sq, qvec, qlang, cands, cfg)
     qset = frozenset(query_terms(sq, qlang))
@@ -1081,7 +1107,7 @@ def answer(
         picked = [picked[0], *follows, *rest][: max(len(picked), cfg.max_sentences)]
     limit = MAX_WITH_LIST
     table = _compared_table(cands, units) or _compared_table_further(
-        kb, st, sq, qlang, langs, hits, units, k_passages)
+        kb, st, sq, qlang, langs, hits, units, k_passages, scope)
     if table:
         # It answers whole, beside the best two sentences and one they point back at:
         # its lines are short, and a Korean asker still reads Korean first.
@@ -1226,7 +1252,8 @@ def _compared_table(cands: list[_Candidate], units: _Units) -> list[_Candidate]:
 
 def _compared_table_further(kb: KnowledgeBase, st: _State, question: str, qlang: str,
                             langs: Sequence[str] | None, hits: Sequence[Hit], units: _Units,
-                            k: int) -> list[_Candidate]:
+                            k: int, scope: dict[str, Sequence[str] | None] | None = None
+                            ) -> list[_Candidate]:
     """:func:`_compared_table` in the passages that search ranks after the answer's
     own: "업스트림 마케팅과 다운스트림 마케팅의 차이점은 무엇인가요?" has its Korean
     passages first and the English comparison table 11th (QA12), where English, German
@@ -1234,7 +1261,8 @@ def _compared_table_further(kb: KnowledgeBase, st: _State, question: str, qlang:
     if not units.compares or len(units.concepts) < 2:
         return []
     seen = {h.chunk_id for h in hits}
-    more = kb.search(question, k=FURTHER_PASSAGES, langs=langs, query_lang=qlang).hits
+    more = kb.search(question, k=FURTHER_PASSAGES, langs=langs, query_lang=qlang,
+                     **(scope or {})).hits
     extra = [h for h in more if h.chunk_id not in seen and "|" in h.text]
     cands = _rows_that_name_the_question(kb, st, question, qlang, _candidates(extra))
     for c in cands:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kb.chunking import section_at, unmark
+from kb.chunking import unmark
 from kb.errors import ArticleError, ConfigError, IndexMismatchError, KBError
 from kb.settings import Settings
 
@@ -343,9 +343,8 @@ def _print_hits(result: dict[str, Any]) -> None:
         click.echo("no passage clearly matches this query; the closest:")
     for i, h in enumerate(result["hits"], result.get("offset", 0) + 1):
         # The section of the sentence shown, not the one the passage starts in (QA18:
-        # "§ 상류 마케팅" over a sentence on downstream marketing).
-        section = section_at(h["text"], h["section"] or "", (h.get("snippet") or {}).get(
-            "start", 0))
+        # "§ 상류 마케팅" over a sentence on downstream marketing): the JSON's own.
+        section = h.get("snippet_section") or h["section"] or ""
         where = f"{h['article_id']} [{h['lang']}]" + (f" § {section}" if section else "")
         click.echo(f"\n{i}. {h['title']} — {where}  score {h['score']:.4f}")
         click.echo("   " + _snippet(h))
@@ -379,6 +378,11 @@ def _query_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options `search` and `ask` share."""
     for option in reversed([
         click.option("--lang", "langs", help="Only passages in these languages, e.g. ko,de."),
+        click.option("--tag", "tags", multiple=True,
+                     help="Only passages of articles with this tag (repeat it for any of "
+                          "several; case-insensitive, as `kb list --tag`)."),
+        click.option("--article", "articles", multiple=True,
+                     help="Only passages of this article id (repeat it for several)."),
         click.option("--query-lang", help="Override the detected language of the query."),
         click.option("--exact", is_flag=True,
                      help="Search the query as typed: no misspelled word corrected, no "
@@ -492,6 +496,8 @@ def search(
     query: str | None,
     k: int,
     langs: str | None,
+    tags: tuple[str, ...],
+    articles: tuple[str, ...],
     query_lang: str | None,
     exact: bool,
     as_json: bool,
@@ -502,11 +508,12 @@ def search(
     """Search the knowledge base: the passages that best match QUERY."""
     lang_list = _lang_list(langs)
     kb = _open(ctx, must_exist=True)
+    kb.within(tags, articles)  # an unknown tag or id: one error, not one per --stdin line
 
     def run(q: str) -> dict[str, Any]:
         return kb.search(q, k=k, langs=lang_list, query_lang=query_lang,
                          translations=translations, offset=offset, explain=True,
-                         exact=exact).to_dict()
+                         exact=exact, tags=tags, articles=articles).to_dict()
 
     _each_query(query, from_stdin, as_json, run, _print_hits, {"hits": []})
 
@@ -520,6 +527,8 @@ def ask(
     ctx: click.Context,
     question: str | None,
     langs: str | None,
+    tags: tuple[str, ...],
+    articles: tuple[str, ...],
     query_lang: str | None,
     exact: bool,
     as_json: bool,
@@ -529,10 +538,12 @@ def ask(
     (what the web UI's ask page and /api/ask give)."""
     lang_list = _lang_list(langs)
     kb = _open(ctx, must_exist=True)
+    kb.within(tags, articles)  # an unknown tag or id: one error, not one per --stdin line
 
     def run(q: str) -> dict[str, Any]:
         started = time.perf_counter()
-        out = kb.ask(q, langs=lang_list, query_lang=query_lang, exact=exact).to_dict()
+        out = kb.ask(q, langs=lang_list, query_lang=query_lang, exact=exact, tags=tags,
+                     articles=articles).to_dict()
         out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return out
 

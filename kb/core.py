@@ -110,6 +110,37 @@ def _word_terms(text: str, lang: str) -> frozenset[str]:
                      if not t.isdigit() and "_" not in t)
 
 
+def _read_query(query: str) -> tuple[str, str]:
+    """``query`` as typed, then as searched: (its characters, markup kept; its words)."""
+    # Control characters (a NUL from a URL's %00) are not part of any question;
+    # invisible format characters (a zero-width space or soft hyphen inside a word,
+    # a right-to-left override) only hide its words; full-width letters
+    # ("ｕｐｓｔｒｅａｍ") are the letters (NFKC). QA: each lost the keyword signals.
+    query = unicodedata.normalize("NFKC", "".join(
+        ch for ch in query if unicodedata.category(ch) != "Cf"))
+    # Line breaks and tabs separate words; other control characters sit inside one
+    # ("upsell%00ing" was searched as "upsell ing", QA10).
+    query = "".join(" " if ch.isspace() else ch for ch in query
+                    if ch.isspace() or not (ch < " " or ch == "\x7f"))
+    # Markup is not part of a question either: "<script>alert(1)</script> upselling"
+    # counted "script" and "alert" and was not answered (QA10).
+    typed = query.strip()
+    return typed, " ".join(_TAG.sub(" ", _SCRIPT.sub(" ", query)).split())
+
+
+def clean_query(query: str) -> str:
+    """``query`` as search reads it, without checking it (no error when it is empty or
+    too long): what a page shows of a question it was given, as the answer's heading
+    does (QA21 F11: the tab's title kept "<i>bei</i>", the heading had "bei")."""
+    return _read_query(query)[1]
+
+
+def _names(items: Sequence[str]) -> str:
+    """'a', 'b' or 'c': the tags or ids an error names."""
+    quoted = [repr(x) for x in items]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
 def _stamp(path: str) -> tuple[int, ...] | None:
     """What tells a changed file from the one read before, None when there is none: an
     atomic replace gives a new inode, an edit in place a new size or mtime. (A string
@@ -186,6 +217,8 @@ class KnowledgeBase:
         # Articles per language (centring, own_lexical_scale), with the vectors loaded.
         self._lang_articles: tuple[VectorIndex | None, dict[str, int]] | None = None
         self._titles: dict[str, str] = {}
+        # (store version, articles by case-folded tag, each tag's first spelling).
+        self._tags: tuple[int, dict[str, set[str]], list[str]] | None = None
         self._manifest: tuple[int, dict[str, dict[str, object]]] | None = None
         # Analyzed terms of chunks scored for concept coverage, kept per data version:
         # reading and parsing them from SQLite cost more than the rest of a search.
@@ -1009,21 +1042,7 @@ class KnowledgeBase:
             # and a URL's %FF arrives as U+FFFD.
             raise BadInputError("the query is not UTF-8 text; check the terminal's or the "
                                 "file's encoding")
-        # Control characters (a NUL from a URL's %00) are not part of any question;
-        # invisible format characters (a zero-width space or soft hyphen inside a word,
-        # a right-to-left override) only hide its words; full-width letters
-        # ("ｕｐｓｔｒｅａｍ") are the letters (NFKC). QA: each lost the keyword signals.
-        query = unicodedata.normalize("NFKC", "".join(
-            ch for ch in query if unicodedata.category(ch) != "Cf"))
-        # Line breaks and tabs separate words; other control characters sit inside one
-        # ("upsell%00ing" was searched as "upsell ing", QA10).
-        query = "".join(" " if ch.isspace() else ch for ch in query
-                        if ch.isspace() or not (ch < " " or ch == "\x7f"))
-        # Markup is not part of a question either: "<script>alert(1)</script> upselling"
-        # counted "script" and "alert" and was not answered (QA10).
-        typed = query.strip()
-        query = _TAG.sub(" ", _SCRIPT.sub(" ", query))
-        q = " ".join(query.split())
+        typed, q = _read_query(query)
         if not q and typed:  # QA20: "<script>alert(1)</script>" was said to be empty
             raise BadInputError("the query is only markup (such as <script>…</script>), "
                                 "which search leaves out; type a question or some keywords")
@@ -1043,6 +1062,67 @@ class KnowledgeBase:
             return None
         return sorted({language.check_lang(x) for x in langs})
 
+    def within(self, tags: Sequence[str] | None = None,
+               articles: Sequence[str] | None = None) -> np.ndarray | None:
+        """The chunk ids (sorted) of the articles that ``tags`` (any of them,
+        case-insensitive, as the Library filters) and ``articles`` (ids) keep, both when
+        both are given; None when neither is. A tag no article carries or an id no
+        article has is a BadInputError that names it: a search filtered by a typo came
+        back with nothing, or (the API ignored the parameter) with everything (QA21 F7)."""
+        if isinstance(tags, str):  # one tag, not its letters
+            tags = [tags]
+        if isinstance(articles, str):
+            articles = [articles]
+        tags = [t.strip() for t in tags or () if t.strip()]
+        ids = list(dict.fromkeys(same_id(a.strip()) for a in articles or () if a.strip()))
+        if not tags and not ids:
+            return None
+        keep: set[str] | None = None
+        if tags:
+            by_tag = self._tagged()[1]
+            unknown = [t for t in tags if t.casefold() not in by_tag]
+            if unknown:
+                known = self.store.top_tags(20, at_least=1)
+                raise BadInputError(
+                    f"no article is tagged {_names(unknown)}"
+                    + (f"; the tags are: {', '.join(known)}" if known else "; no article has tags")
+                    + (" …" if len(known) == 20 else ""))
+            keep = set().union(*(by_tag[t.casefold()] for t in tags))
+        if ids:
+            titles = self.store.titles()
+            unknown = [i for i in ids if i not in titles]
+            if unknown:
+                close = [i for u in unknown for i, _ in self._close_articles(u)]
+                raise BadInputError(
+                    f"no article with id {_names(unknown)}"
+                    + (f"; did you mean {_names(list(dict.fromkeys(close)))}?" if close
+                       else " (`kb list` or GET /api/articles lists them)"))
+            keep = set(ids) if keep is None else keep & set(ids)
+            if not keep:
+                raise BadInputError(f"none of the articles {_names(ids)} is tagged "
+                                    f"{_names(tags)}")
+        return self.store.article_chunk_ids(sorted(keep or ()))
+
+    def tags(self) -> list[str]:
+        """Every tag of the library, one spelling each whatever its case (the first
+        met), sorted: what the Ask page's tag filter offers."""
+        return self._tagged()[2]
+
+    def _tagged(self) -> tuple[int, dict[str, set[str]], list[str]]:
+        """The articles of each tag, kept until the next write: the Ask page lists the
+        tags on every visit, and reading them is a pass over every article."""
+        version = self.store.version
+        cached = self._tags
+        if cached is None or cached[0] != version:
+            by_tag: dict[str, set[str]] = {}
+            spelled: dict[str, str] = {}
+            for article_id, tag in self.store.article_tags():
+                by_tag.setdefault(tag.casefold(), set()).add(article_id)
+                spelled.setdefault(tag.casefold(), tag)
+            cached = self._tags = (version, by_tag,
+                                   sorted(spelled.values(), key=str.casefold))
+        return cached
+
     def search(
         self,
         query: str,
@@ -1054,8 +1134,13 @@ class KnowledgeBase:
         offset: int = 0,
         explain: bool = False,
         exact: bool = False,
+        tags: Sequence[str] | None = None,
+        articles: Sequence[str] | None = None,
     ) -> SearchResult:
-        """Hybrid search. ``langs`` limits the passages' languages; ``query_lang``
+        """Hybrid search. ``langs`` limits the passages' languages, ``tags`` (any of
+        them) and ``articles`` (ids) the articles, each inside the candidate lists, so
+        that ``k`` hits still come back when enough passages pass (an unknown tag or id
+        is a BadInputError: :meth:`within`); ``query_lang``
         overrides the detected language of the query. ``translations``: None leaves
         them alone; "keep" lists each hit's translations (``Hit.translations``);
         "fold" does too, and drops a hit that translates one ranked above it, so that
@@ -1080,6 +1165,7 @@ class KnowledgeBase:
         # One more than the page, to tell whether more follow; room for the folded ones.
         wanted_k = 2 * (last + 1) if translations == "fold" else last + 1
         wanted = self._langs(langs)
+        within = self.within(tags, articles)
         vectors, lex = self._ensure_fresh()
         qlang = language.check_lang(query_lang) if query_lang else self._query_language(q, lex)
         if vectors.size() == 0:  # an empty knowledge base answers with no hits
@@ -1104,7 +1190,7 @@ class KnowledgeBase:
         searched = restored or corrected or q
         qvec = self.encode_query(searched)
         dense, lex_lists, coverage, defining, share, headed = self._signals(
-            (vectors, lex), searched, qvec, qlang, search_langs)
+            (vectors, lex), searched, qvec, qlang, search_langs, within)
         judged = ANSWER_PASSAGES + 1 if explain else 0  # as many as an answer reads
         names_only = self.names_only(searched, qlang, lex)
         fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, defining=defining,
@@ -1116,7 +1202,8 @@ class KnowledgeBase:
         if explain:
             best = hits if wanted_k == judged else self._hits(fused, judged)
             judgement = evidence(self, searched, qvec, qlang, best[:ANSWER_PASSAGES],
-                                 langs=sorted(wanted) if wanted else None) if best else None
+                                 langs=sorted(wanted) if wanted else None,
+                                 within=within) if best else None
         if translations is not None:
             hits = self.with_translations(hits, fold=translations == "fold", prefer=qlang)
         page = hits[offset:last]
@@ -1241,11 +1328,13 @@ class KnowledgeBase:
         query_vec: np.ndarray,
         query_lang: str,
         langs: list[str],
+        within: np.ndarray | None = None,
     ) -> Signals:
         # One snapshot of the indexes for the whole query (and one freshness check).
         vectors, lex = loaded
         cfg = self.search_config
-        dense = self._dense(vectors, query_vec, langs, self.centring(langs, cfg.center))
+        dense = self._dense(vectors, query_vec, langs, self.centring(langs, cfg.center),
+                            within)
         # Marketing concepts only: carrying the glossary's question words ("Beispiel" to
         # "example") into every language ranked any "Examples" section first. Brand
         # names ("Amazon", "아마존") are carried into the keyword lists of languages
@@ -1258,7 +1347,8 @@ class KnowledgeBase:
             self.glossary.expand(query, matched) if cfg.cross_lexical_weight > 0 else None
         )
         lex_lists = lexical_rankings(
-            lex, query, query_lang, langs, expansions=expansions, candidates=cfg.candidates
+            lex, query, query_lang, langs, expansions=expansions, candidates=cfg.candidates,
+            within=within,
         )
         if not lex_lists:
             log.info("query %r gave no lexical terms; dense search only", query)
@@ -1383,23 +1473,27 @@ class KnowledgeBase:
                 known[(cid, concept.id)] = definitions.defines(text, lang, concept)
         return {c for c in ids if known.get((c, concept.id))}
 
-    def dense(self, query_vec: np.ndarray, langs: list[str]) -> list[tuple[int, float]]:
+    def dense(self, query_vec: np.ndarray, langs: list[str],
+              within: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The dense ranking alone, (chunk id, language-centred score), best first: what
-        an answer's evidence needs, without the lexical half of :meth:`signals`.
+        an answer's evidence needs, without the lexical half of :meth:`signals`;
+        ``within``: only these chunk ids (:meth:`within`).
 
         Centred by ``search_config.center`` as it is, not as search adapts it to the
         library (:meth:`centring`): the evidence test's threshold was calibrated on those
         scores. Adapted, it refused more: on 200 XQuAD questions whose own-language
         paragraph is indexed beside its translations, 0.970 -> 0.930 answered."""
         vectors, _ = self._ensure_fresh()
-        return self._dense(vectors, query_vec, langs, self.search_config.center)
+        return self._dense(vectors, query_vec, langs, self.search_config.center, within)
 
     def _dense(
-        self, vectors: VectorIndex, query_vec: np.ndarray, langs: list[str], center: float
+        self, vectors: VectorIndex, query_vec: np.ndarray, langs: list[str], center: float,
+        within: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
         cfg = self.search_config
         return dense_ranking(vectors, query_vec, langs, center=center,
-                             candidates=cfg.candidates, sentence_weight=cfg.sentence_weight)
+                             candidates=cfg.candidates, sentence_weight=cfg.sentence_weight,
+                             within=within)
 
     def centring(self, langs: Sequence[str], center: float) -> float:
         """How much of each language's mean passage vector dense scores remove:
@@ -1647,13 +1741,16 @@ class KnowledgeBase:
     def ask(
         self, question: str, *, langs: Sequence[str] | None = None,
         query_lang: str | None = None, exact: bool = False,
+        tags: Sequence[str] | None = None, articles: Sequence[str] | None = None,
     ) -> Answer:
         """An extractive answer: 2-5 of the articles' own sentences (up to 8 to quote a
         list whole), each cited to its passage, or ``found=False`` when the evidence is
-        weak (see :mod:`kb.answers`). ``exact``: as :meth:`search`'s."""
+        weak (see :mod:`kb.answers`). ``exact``, ``tags`` and ``articles``: as
+        :meth:`search`'s."""
         from kb.answers import answer
 
-        return answer(self, question, langs=langs, query_lang=query_lang, exact=exact)
+        return answer(self, question, langs=langs, query_lang=query_lang, exact=exact,
+                      tags=tags, articles=articles)
 
 
 def _manifest_entries(rows: Sequence[sqlite3.Row]) -> dict[str, dict[str, object]]:

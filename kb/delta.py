@@ -110,22 +110,35 @@ def contents(main: Any, pending: Pending) -> tuple[np.ndarray, np.ndarray]:
 
 
 def search(main: Any, pending: Pending, query: Any, k: int, scores: np.ndarray,
-           ids: np.ndarray) -> None:
+           ids: np.ndarray, *, keep: Any = None, share: float = 1.0) -> None:
     """Fill ``scores``/``ids`` (length >= k, prefilled with -inf/-1) with the top ``k``
     of ``main`` without the dead ids, merged with the delta's (``query``: a swig
-    pointer to one vector)."""
+    pointer to one vector). ``keep``: a FAISS ID selector, ``share`` of the language;
+    only the ids it selects count (a search filtered by tag or article)."""
     import faiss
 
+    from kb.vectors import selecting
+
+    params, delta_params = pending.params, None
+    if keep is not None:
+        params = selecting(main, keep, share)
+        both = faiss.IDSelectorAnd(keep, pending.refs[1]) if pending.refs else None
+        if both is not None:
+            params.sel = both
+        delta_params = faiss.SearchParameters()
+        delta_params.sel = keep
     n = min(k, int(main.ntotal))
     if n > 0:
-        main.search_c(1, query, n, faiss.swig_ptr(scores), faiss.swig_ptr(ids), pending.params)
+        main.search_c(1, query, n, faiss.swig_ptr(scores), faiss.swig_ptr(ids), params)
     m = min(k, int(pending.delta.ntotal))
     if m <= 0:
         return
-    extra_scores = np.empty(m, np.float32)
-    extra_ids = np.empty(m, np.int64)
-    pending.delta.search_c(1, query, m, faiss.swig_ptr(extra_scores), faiss.swig_ptr(extra_ids))
-    all_scores = np.concatenate([np.where(ids[:k] >= 0, scores[:k], -np.inf), extra_scores])
+    extra_scores = np.full(m, -np.inf, np.float32)
+    extra_ids = np.full(m, -1, np.int64)
+    pending.delta.search_c(1, query, m, faiss.swig_ptr(extra_scores), faiss.swig_ptr(extra_ids),
+                           delta_params)
+    all_scores = np.concatenate([np.where(ids[:k] >= 0, scores[:k], -np.inf),
+                                 np.where(extra_ids >= 0, extra_scores, -np.inf)])
     all_ids = np.concatenate([ids[:k], extra_ids])
     top = np.argsort(-all_scores, kind="stable")[:k]
     scores[:k], ids[:k] = all_scores[top], np.where(np.isfinite(all_scores[top]),

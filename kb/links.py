@@ -37,11 +37,13 @@ def article_href(article_id: str, *, chunk_id: int | None = None, start: int | N
     return href
 
 
-def ask_href(question: str, langs: Sequence[str] | None = None, *, exact: bool = False) -> str:
+def ask_href(question: str, langs: Sequence[str] | None = None, *, exact: bool = False,
+             tags: Sequence[str] | None = None) -> str:
     """A link that asks ``question``; ``langs`` keeps a language filter (QA: the example
-    links dropped the chips the reader had chosen); ``exact`` asks it as typed, with no
-    misspelling corrected and no diacritics restored."""
+    links dropped the chips the reader had chosen), ``tags`` a tag filter; ``exact``
+    asks it as typed, with no misspelling corrected and no diacritics restored."""
     return "/?" + urlencode([("q", question)] + [("lang", c) for c in langs or ()]
+                            + [("tag", t) for t in tags or ()]
                             + ([("exact", "1")] if exact else []))
 
 

@@ -58,9 +58,22 @@ class Hit:
 
         return sections(self.text, self.section)
 
+    @property
+    def snippet_section(self) -> str | None:
+        """The heading its snippet sentence sits under, which labels the hit where the
+        sentence is shown (QA18: "§ 상류 마케팅" over a sentence on downstream marketing;
+        QA21 F9: the JSON had only ``section``, where the passage starts); None without
+        a snippet. A passage's own ``section`` when no heading precedes the sentence."""
+        if self.snippet is None:
+            return None
+        from kb.chunking import section_at
+
+        return section_at(self.text, self.section or "", self.snippet[0]) or self.section
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self) | {
             "sections": self.sections,
+            "snippet_section": self.snippet_section,
             "translations": [t.to_dict() for t in self.translations],
             "copies": [t.to_dict() for t in self.copies],
             "snippet": _span(self.snippet) if self.snippet else None,

@@ -79,15 +79,17 @@ def dense_ranking(
     center: float,
     candidates: int,
     sentence_weight: float = 0.0,
+    within: np.ndarray | None = None,
 ) -> list[tuple[int, float]]:
     """Chunk ids ranked by (language-corrected) cosine, across the given languages;
-    ``center``: how much of each language's mean is removed (KnowledgeBase.centring).
+    ``center``: how much of each language's mean is removed (KnowledgeBase.centring);
+    ``within``: only these chunk ids (sorted), as the language filter, before the cut.
 
     A question is usually answered by one sentence, which a whole-passage embedding
     dilutes; mixing in the best sentence's cosine lifted cross-lingual XQuAD R@1 from
     .757 to .810 (docs/retrieval.md).
     """
-    ids, scores, pos = vectors.search_langs(langs, query_vec, candidates)
+    ids, scores, pos = vectors.search_langs(langs, query_vec, candidates, within=within)
     if len(ids) == 0:
         return []
     means, sent_means = vectors.mean_rows(langs)
@@ -112,9 +114,11 @@ def lexical_rankings(
     *,
     expansions: dict[str, list[str]] | None = None,
     candidates: int,
+    within: np.ndarray | None = None,
 ) -> dict[str, list[tuple[int, float]]]:
     """BM25 rankings per language. The query language uses the query itself; other
-    languages only get the glossary's translations of the query's concepts."""
+    languages only get the glossary's translations of the query's concepts.
+    ``within``: only these chunk ids (sorted), kept before the top ``candidates``."""
     out: dict[str, list[tuple[int, float]]] = {}
     for lang in langs:
         if lang == query_lang:
@@ -128,6 +132,9 @@ def lexical_rankings(
         if not terms:
             continue
         ids, scores = lexical.scores(lang, terms)
+        if within is not None and len(ids):
+            kept = np.isin(ids, within, assume_unique=True)
+            ids, scores = ids[kept], scores[kept]
         if len(ids) == 0:
             continue
         ranked = _top_positive(ids, scores, candidates)

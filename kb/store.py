@@ -339,6 +339,11 @@ class Store:
         costs 0.2-0.3 s at 1M chunks."""
         return {r["id"]: r["title"] for r in self.conn.execute("SELECT id, title FROM articles")}
 
+    def article_tags(self) -> list[tuple[str, str]]:
+        """(article id, tag) for every tag of every article."""
+        return [(r[0], r[1]) for r in self.conn.execute(
+            "SELECT a.id, j.value FROM articles a, json_each(a.tags) j")]
+
     def top_tags(self, n: int, *, at_least: int = 2) -> list[str]:
         """The ``n`` tags most articles carry, and at least ``at_least`` of them, case
         folded together, most common first."""
@@ -679,6 +684,17 @@ class Store:
             (article_id,),
         )
         return [ChunkRow(**dict(r)) for r in rows]
+
+    def article_chunk_ids(self, article_ids: Sequence[str]) -> np.ndarray:
+        """The chunk ids of these articles, sorted (int64)."""
+        parts = [np.empty(0, np.int64)]
+        for at in range(0, len(article_ids), 900):  # SQLite's limit on ? per statement
+            batch = tuple(article_ids[at : at + 900])
+            rows = self.conn.execute(
+                f"SELECT id FROM chunks WHERE article_id IN ({','.join('?' * len(batch))})",
+                batch)
+            parts.append(np.fromiter((r[0] for r in rows), dtype=np.int64))
+        return np.sort(np.concatenate(parts))
 
     def chunk_counts(self, article_ids: list[str]) -> dict[str, int]:
         """How many passages each of ``article_ids`` has (absent: none)."""

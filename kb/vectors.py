@@ -177,6 +177,29 @@ def _ids_of(index: Any) -> np.ndarray:
     return np.sort(ids.astype(np.int64))
 
 
+def selecting(index: Any, keep: Any, share: float) -> Any:
+    """Search parameters that keep only the ids the FAISS selector ``keep`` selects,
+    ``share`` of the index. An approximate index looks that much further (IVF probes
+    ``nprobe / share`` lists, HNSW keeps ``efSearch / share`` candidates, at most all):
+    with its own nprobe, a filter to a few articles found 7 of the 10 passages asked
+    for, those that happened to sit in the lists probed."""
+    import faiss
+
+    widen = 1 / max(share, 1e-9)
+    kind = _kind_of(index)
+    if kind == "ivf":
+        params = faiss.SearchParametersIVF()
+        params.nprobe = min(int(index.nlist), math.ceil(int(index.nprobe) * widen))
+    elif kind == "hnsw":
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = min(max(1, int(index.ntotal)),
+                              math.ceil(int(_hnsw_of(index).hnsw.efSearch) * widen))
+    else:
+        params = faiss.SearchParameters()
+    params.sel = keep  # an IndexIDMap2 translates it to its own positions
+    return params
+
+
 def _hnsw_of(index: Any) -> Any:
     import faiss
 
@@ -538,10 +561,14 @@ class VectorIndex:
         return ids, scores
 
     def search_langs(
-        self, langs: Sequence[str], query: np.ndarray, k: int
+        self, langs: Sequence[str], query: np.ndarray, k: int,
+        within: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The top ``k`` of each of ``langs`` for one query vector, laid end to end in
         the order of ``langs``: (ids, inner products, each result's position in ``langs``).
+        ``within``: only these chunk ids (int64) count, chosen inside FAISS, so that a
+        filter to a few articles still gets its top ``k`` rather than what is left of
+        everyone's (a search's tag and article filters).
 
         One call for every language, writing into one buffer: on a small corpus the
         Python and NumPy steps around each FAISS call, not FAISS, were most of the time.
@@ -555,13 +582,22 @@ class VectorIndex:
         for row, lang in enumerate(langs):
             index = self._indexes.get(lang)
             pending = self._pending.get(lang)
+            keep, share, mine = None, 1.0, None
+            if within is not None:
+                mine = np.ascontiguousarray(_present(within, self.ids(lang)), dtype=np.int64)
+                if not len(mine):
+                    continue
+                keep = faiss.IDSelectorBatch(len(mine), faiss.swig_ptr(mine))
+                share = len(mine) / max(1, self.size(lang))
             if pending is not None:
-                delta.search(index, pending, faiss.swig_ptr(q), k, scores[row], ids[row])
+                delta.search(index, pending, faiss.swig_ptr(q), k, scores[row], ids[row],
+                             keep=keep, share=share)
                 continue
             n = min(k, int(index.ntotal)) if index is not None else 0
             if n > 0:  # a short result fills the front of its row
                 index.search_c(1, faiss.swig_ptr(q), n, faiss.swig_ptr(scores[row]),
-                               faiss.swig_ptr(ids[row]))
+                               faiss.swig_ptr(ids[row]),
+                               None if keep is None else selecting(index, keep, share))
         found = ids.ravel() >= 0
         pos = np.repeat(np.arange(len(langs)), scores.shape[1])
         return ids.ravel()[found], scores.ravel()[found], pos[found]

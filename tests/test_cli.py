@@ -52,6 +52,16 @@ def test_search_json_hit_fields(run):
                 "chunk_id"} <= set(h)
 
 
+def test_search_labels_a_hit_as_its_json_does(run):
+    """QA21 F9: `kb search` labels a hit with its snippet's section (QA18); the JSON
+    says the same in `snippet_section`, so that a script can too."""
+    hits = json.loads(run("search", "upselling", "-k", "10", "--json").stdout)["hits"]
+    text = run("search", "upselling", "-k", "10").stdout
+    labels = re.findall(r"^\d+\. .* — (\S+) \[\w+\](?: § (.*?))?  score", text, re.M)
+    assert [(h["article_id"], h["snippet_section"] or "") for h in hits] == labels
+    assert any(h["snippet_section"] != h["section"] for h in hits)
+
+
 def test_search_offset_numbers_the_next_page(run):
     first = run("search", "marketing", "-k", "3")
     assert first.exit_code == 0 and "\nmore: --offset 3" in first.stdout
@@ -149,6 +159,27 @@ def test_a_lang_option_without_a_language_is_an_error(run, command, langs):
 def test_a_query_and_stdin_together_are_a_usage_error(run):
     res = CliRunner().invoke(cli, ["search", "upselling", "--stdin"], input="bundling\n")
     assert res.exit_code == 2 and "not both" in res.stderr
+
+
+def test_search_and_ask_filter_by_tag_and_article(run):
+    """QA21 F7: `kb search --tag --article`, as /api/search's tag= and article=."""
+    res = run("search", "upselling", "-k", "6", "--tag", "Sales Alignment", "--json")
+    assert res.exit_code == 0, res.output
+    hits = json.loads(res.stdout)["hits"]
+    assert len(hits) == 6 and {h["article_id"] for h in hits} == {
+        "de-upstream-downstream-marketingleiter", "vi-thuong-nguon-ha-nguon-tiep-thi"}
+    en = "en-upstream-vs-downstream-marketing"
+    res = run("search", "upselling", "-k", "3", "--article", en)
+    assert res.exit_code == 0 and res.stdout.count(f"— {en} [en]") == 3
+    res = run("ask", "What is upselling?", "--tag", "upselling", "--json")
+    assert {c["article_id"] for c in json.loads(res.stdout)["citations"]} == {
+        "ko-cross-selling-existing-customers"}
+    # An unknown tag or id is one error line, also before a --stdin run.
+    res = run("search", "upselling", "--tag", "pricing")
+    assert res.exit_code == 1 and res.stderr.startswith("error: no article is tagged 'pricing'")
+    res = run("search", "--stdin", "--article", "nope", "--json", stdin="upselling\nbundling\n")
+    assert res.exit_code == 1
+    assert json.loads(res.stdout)["error"].startswith("no article with id 'nope'")
 
 
 def test_unknown_language_filter(run):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -150,6 +151,84 @@ def test_language_filter(fake_kb):
     assert res.hits and {h.lang for h in res.hits} == {"de"}
     with pytest.raises(BadInputError, match="unknown language"):
         fake_kb.search("marketing", langs=["xx"])
+
+
+EN = "en-upstream-vs-downstream-marketing"
+KO_CROSS = "ko-cross-selling-existing-customers"
+SALES_ALIGNMENT = {"de-upstream-downstream-marketingleiter", "vi-thuong-nguon-ha-nguon-tiep-thi"}
+
+
+def test_tag_and_article_filters_choose_inside_the_candidates(fake_kb):
+    """QA21 F7: search could not be limited to a tag or an article. The filter works
+    inside the candidate lists, as the language filter does: with 5 candidates a
+    retriever, a Korean question's own have no English passage, and a filter to the
+    English article still gets 5 of its passages, not none."""
+    kb = fake_kb
+    kb.search_config = dataclasses.replace(kb.search_config, candidates=5)
+    q = "업셀링이란 무엇인가요?"
+    assert EN not in {h.article_id for h in kb.search(q, k=5).hits}
+    hits = kb.search(q, k=5, articles=[EN]).hits
+    assert len(hits) == 5 and {h.article_id for h in hits} == {EN}
+    # Tags as the Library matches them: any of several, whatever their case.
+    hits = kb.search(q, k=8, tags=["SALES alignment"]).hits
+    assert len(hits) == 8 and {h.article_id for h in hits} == SALES_ALIGNMENT
+    hits = kb.search(q, k=8, tags=["sales alignment", "kpi"]).hits
+    assert {h.article_id for h in hits} <= SALES_ALIGNMENT | {KO_CROSS}
+    # Both: an article must pass both (and languages, as before).
+    hits = kb.search(q, k=5, tags=["strategy"], articles=[EN, KO_CROSS], langs=["en"]).hits
+    assert hits and {h.article_id for h in hits} == {EN}
+
+
+def test_a_filtered_search_pages_and_judges_its_own_passages(fake_kb):
+    """Paging, `more` and `found` are about the passages the filter keeps."""
+    n = len(fake_kb.article(EN)["chunks"])
+    whole = fake_kb.search("marketing", k=n, articles=[EN], translations="keep")
+    assert len(whole.hits) == n and not whole.more
+    first = fake_kb.search("marketing", k=4, articles=[EN], translations="keep")
+    rest = fake_kb.search("marketing", k=n - 4, offset=4, articles=[EN], translations="keep")
+    assert first.more and not rest.more
+    assert [h.chunk_id for h in first.hits + rest.hits] == [h.chunk_id for h in whole.hits]
+    # The answer is in the Korean article: the English one alone does not answer it.
+    q = "What is upselling?"
+    assert fake_kb.search(q, k=5, explain=True).found is True
+    assert fake_kb.search(q, k=5, explain=True, tags=["upselling"]).found is True
+    assert fake_kb.search(q, k=5, explain=True, articles=[EN]).found is False
+    assert fake_kb.ask(q, articles=[EN]).found is False
+    ans = fake_kb.ask(q, tags=["Upselling"])
+    assert ans.found and {c.hit.article_id for c in ans.citations} == {KO_CROSS}
+    miss = fake_kb.ask(q, articles=[EN])
+    assert "removing the tag or article filter" in miss.message
+
+
+def test_a_new_articles_tags_filter_at_once(fake_kb):
+    """The tags are kept between searches (the Ask page lists them on every visit)
+    until the next write."""
+    assert "pricing" not in fake_kb.tags() and "sales alignment" in fake_kb.tags()
+    with pytest.raises(BadInputError):
+        fake_kb.search("price anchors", tags=["Pricing"])
+    text = ("---\ntitle: Price anchors\ntags: [pricing]\n---\n"
+            "A price anchor is the first price shown.")
+    fake_kb.ingest([parse_article(text, name="price-anchors.md", lang="en")])
+    assert "pricing" in fake_kb.tags()
+    hits = fake_kb.search("price anchors", tags=["Pricing"]).hits
+    assert hits and {h.article_id for h in hits} == {"price-anchors"}
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"tags": ["pricing"]}, "no article is tagged 'pricing'; the tags are: "),
+    ({"tags": ["kpi", "pricing", "b2b"]}, "no article is tagged 'pricing' or 'b2b'; "),
+    ({"articles": ["en-upstream-vs-downstream"]},
+     "no article with id 'en-upstream-vs-downstream'; did you mean 'en-upstream-vs-"),
+    ({"articles": ["zzz"]}, "no article with id 'zzz' (`kb list` or GET /api/articles"),
+    ({"tags": ["kpi"], "articles": [EN]}, f"none of the articles '{EN}' is tagged 'kpi'"),
+])
+def test_an_unknown_tag_or_article_is_an_error_not_an_empty_result(fake_kb, kw, message):
+    for call in (fake_kb.search, fake_kb.ask):
+        with pytest.raises(BadInputError) as caught:
+            call("upselling", **kw)
+        assert caught.value.message.startswith(message), caught.value.message
+    if "tags are" in message:  # the tags there are, to pick from
+        assert "sales alignment" in str(caught.value.message)
 
 
 @pytest.mark.parametrize("query", ["", "   ", "x" * 501])

@@ -440,3 +440,36 @@ def test_best_sentence_is_each_chunks_best_cosine_across_languages(tmp_path):
     truth |= _with_sentences(vi, "de", np.arange(10, 60, dtype=np.int64), seed=5)
     check(vi)
 
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_search_within_some_ids_gets_their_own_top_k(kind):
+    """A search limited to some chunks (a tag or article filter) gets the best k of
+    those, chosen inside FAISS: not what is left of everyone's top k (QA21 F7)."""
+    vi, ids, x = built(kind)
+    within = ids[::40]  # 50 of 2000, scattered over the lists
+    q = x[3]  # its own best match is not among them
+    found, scores = vi.search_langs(["en"], q, 10, within=within)[:2]
+    assert len(found) == 10 and np.isin(found, within).all()
+    assert np.all(np.diff(scores) <= 1e-6)
+    if kind != "hnsw":  # IVF probes every list for a filter this narrow
+        assert found.tolist() == exact_top(x[::40], within, q, 10).tolist()
+    assert ids[3] in vi.search_langs(["en"], q, 10)[0]  # unfiltered, it comes first
+
+
+def test_search_within_some_ids_with_pending_writes():
+    """The same on an IVF language with writes kept beside it (kb/delta.py): added
+    vectors outside the filter and deleted ones inside it never come back."""
+    x = clustered(2200, seed=7)
+    ids = np.arange(1, 2201, dtype=np.int64)
+    vi = VectorIndex(DIM, config("ivf"))
+    vi.build("en", ids[:2000], x[:2000])
+    vi.update("en", ids[:50], ids[2000:2100], x[2000:2100])  # delete 50 old, add 100
+    assert "en" in vi._pending
+    within = np.concatenate([ids[:100], ids[2050:2100]])  # 50 deleted, 50 live, 50 added
+    for i in (0, 60, 2010, 2060):
+        found = vi.search_langs(["en"], x[i], 30, within=within)[0]
+        assert len(found) and np.isin(found, within).all()
+        assert not np.isin(found, ids[:50]).any()
+    assert vi.search_langs(["en"], x[2060], 1, within=within)[0][0] == ids[2060]
+    assert vi.search_langs(["en"], x[2010], 5, within=within)[0][0] != ids[2010]

@@ -16,7 +16,8 @@ from .browser import EVIL  # the same hostile article the browser tests render
 
 ERROR_KEYS = {"ok", "error", "status"}
 HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "sections", "text", "start",
-            "end", "score", "signals", "translations", "copies", "snippet", "marks"}
+            "end", "score", "signals", "translations", "copies", "snippet", "marks",
+            "snippet_section"}
 EN_ARTICLE = "en-upstream-vs-downstream-marketing"
 
 
@@ -224,6 +225,102 @@ def test_bad_parameters_are_4xx_never_500(client, path, params):
     r = client.get(path, params=params)
     assert 400 <= r.status_code < 500
     assert_error(r, r.status_code)
+
+
+@pytest.mark.parametrize(("path", "params", "named"), [
+    ("/api/search", {"q": "upselling", "langs": "de"}, " 'langs' (did you mean lang?)"),
+    ("/api/search", {"q": "upselling", "limit": 3}, " 'limit'"),
+    ("/api/search", {"q": "upselling", "tags": "x", "size": 3}, "s 'tags', 'size'"),
+    ("/api/ask", {"q": "upselling", "language": "de"}, " 'language'"),
+    ("/api/articles", {"sort": "title"}, " 'sort'"),
+])
+def test_an_unknown_query_parameter_is_a_400_that_names_it(client, path, params, named):
+    """QA21 F7: /api/search?tag=…&article=…&langs=de answered 200 with the unfiltered
+    ranking, and a script believed it had filtered."""
+    body = assert_error(client.get(path, params=params), 400)
+    assert body["error"].startswith("unknown query parameter" + named), body
+    if path == "/api/search":  # what it does take, so that the caller can fix it
+        assert body["error"].endswith(": /api/search takes q, k, lang, query_lang, "
+                                      "translations, offset, exact, tag, article"), body
+
+
+def test_search_and_ask_filter_by_tag_and_article(client):
+    """QA21 F7: the Library filters by tag; search and ask could not."""
+    sales = {"de-upstream-downstream-marketingleiter", "vi-thuong-nguon-ha-nguon-tiep-thi"}
+    body = client.get("/api/search", params=[("q", "upselling"), ("k", "6"),
+                                             ("tag", "sales alignment")]).json()
+    assert len(body["hits"]) == 6 and {h["article_id"] for h in body["hits"]} == sales
+    body = client.get("/api/search", params=[("q", "upselling"), ("k", "20"),
+                                             ("article", EN_ARTICLE),
+                                             ("article", "ko-upstream-downstream-marketing"),
+                                             ("translations", "keep")]).json()
+    assert {h["article_id"] for h in body["hits"]} == {EN_ARTICLE,
+                                                       "ko-upstream-downstream-marketing"}
+    assert body["more"] is False  # the two articles' passages, all of them
+    one = client.get("/api/search", params={"q": "upselling", "k": 3, "article": EN_ARTICLE,
+                                            "offset": 3}).json()
+    assert one["offset"] == 3 and {h["article_id"] for h in one["hits"]} == {EN_ARTICLE}
+    ask = client.get("/api/ask", params={"q": "What is upselling?", "tag": "upselling"}).json()
+    assert ask["found"] and {c["article_id"] for c in ask["citations"]} == {
+        "ko-cross-selling-existing-customers"}
+    ask = client.get("/api/ask", params={"q": "What is upselling?",
+                                         "article": EN_ARTICLE}).json()
+    assert ask["found"] is False
+    for path in ("/api/search", "/api/ask"):
+        body = assert_error(client.get(path, params={"q": "upselling", "tag": "pricing"}), 400)
+        assert body["error"].startswith("no article is tagged 'pricing'; the tags are: ")
+        body = assert_error(client.get(path, params={"q": "upselling", "article": "nope"}), 400)
+        assert body["error"].startswith("no article with id 'nope'")
+    spec = client.get("/openapi.json").json()["paths"]["/api/search"]["get"]["parameters"]
+    assert {"tag", "article"} <= {p["name"] for p in spec}
+
+
+def test_the_ask_page_filters_by_tag(client):
+    """A select beside the language chips (the tags the Library lists); a tag no
+    article has is said beside it, the question kept."""
+    page = client.get("/", params={"q": "What is upselling?", "tag": "upselling"})
+    assert page.status_code == 200
+    assert '<option value="upselling" selected>upselling</option>' in page.text
+    cards = re.findall(r'class="card-title" href="/articles/([^"#?]+)', page.text)
+    assert cards and set(cards) == {"ko-cross-selling-existing-customers"}
+    # The examples and "search as typed" keep the filter, as they keep the chips.
+    assert "tag=upselling" in page.text.split('id="ex-h"')[1]
+    bad = client.get("/", params={"q": "What is upselling?", "tag": "pricing"})
+    assert bad.status_code == 400
+    assert "no article is tagged &#39;pricing&#39;" in bad.text
+    assert 'aria-invalid="true" aria-describedby="q-problem">' in bad.text.split(
+        'name="tag"')[1][:80]
+    assert 'value="What is upselling?"' in bad.text and 'id="answer"' not in bad.text
+    assert '<select name="tag"' in client.get("/").text
+
+
+def test_every_api_endpoint_refuses_unknown_query_parameters(client):
+    """Derived from each route's own parameters, not listed by hand: every endpoint
+    under /api, a new one too, refuses a parameter it does not take, writes included
+    (a mistyped ?preveiw=true would save). /healthz does not: monitors add ?_=<time>."""
+    concept = client.get("/api/concepts").json()["concepts"][0]["id"]
+    values = {"article_id": EN_ARTICLE, "concept_id": concept}
+    paths = client.get("/openapi.json").json()["paths"]
+    calls = [(method.upper(), path.format(**values)) for path, ops in paths.items()
+             if path.startswith("/api/") for method in ops]
+    assert len(calls) >= 12
+    for method, path in calls:
+        r = client.request(method, path, params={"q": "upselling", "bogus": "1"})
+        body = assert_error(r, 400)
+        takes = body["error"].split(" takes ")[1].split(", ")
+        assert body["error"].startswith("unknown query parameter"), (method, path, body)
+        assert "'bogus'" in body["error"]
+        assert ("'q'" in body["error"]) == ("q" not in takes), (method, path, body)
+    assert client.get("/healthz", params={"_": "1712345678"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/library", "/concepts",
+                                  f"/articles/{EN_ARTICLE}"])
+def test_pages_ignore_what_campaign_links_add(client, path):
+    """The pages stay lenient by design: a link from a newsletter carries utm_source."""
+    r = client.get(path, params={"q": "upselling", "utm_source": "newsletter",
+                                 "fbclid": "x"})
+    assert r.status_code == 200, r.text[:300]
 
 
 @pytest.mark.parametrize(("q", "problem"), [
@@ -721,6 +818,25 @@ def test_a_listed_passage_shows_its_best_sentence_with_the_query_words_marked():
         "Aspect · Upstream · Downstream Audience · New segments · Current customers")
 
 
+def test_a_search_hit_says_which_section_its_snippet_sits_under(client):
+    """QA21 F9: the CLI and the page label a hit with its snippet's section, and the
+    JSON had only `section`, where the passage starts: an API client that showed it
+    beside `snippet` put the sentence under the wrong heading."""
+    from kb.chunking import section_at
+
+    body = client.get("/api/search", params={"q": "upselling", "k": 10}).json()
+    for h in body["hits"]:
+        assert h["snippet"] is not None
+        assert h["snippet_section"] == (section_at(h["text"], h["section"] or "",
+                                                   h["snippet"]["start"]) or h["section"])
+    moved = [h for h in body["hits"] if h["snippet_section"] != h["section"]]
+    assert ("3.2. 번들링", "3.3. 업셀링") in {(h["section"], h["snippet_section"])
+                                         for h in moved}
+    # An answer's citations have no snippet, and so no snippet section.
+    ask = client.get("/api/ask", params={"q": "What is upselling?"}).json()
+    assert ask["citations"] and all(c["snippet_section"] is None for c in ask["citations"])
+
+
 def test_a_card_names_the_section_its_sentence_sits_under():
     """A passage can run past a heading; the card's section is the cited sentence's."""
     from kb.answers import section_at
@@ -891,6 +1007,26 @@ def test_the_page_title_is_the_question_shortened(client, q, title):
         f"{title} · kb marketing knowledge base", quote=False)
     if len(q) > 500:  # too long to ask: kept in the box, with what is wrong
         assert f'value="{q}"' in page and "the limit is 500" in page
+
+
+def test_the_title_and_the_heading_show_the_question_alike(client):
+    """QA21 F11: the tab's title kept the markup typed in a question as text, while the
+    answer's heading showed the question without it. Both are the question as searched,
+    escaped; the box keeps it as typed, to edit."""
+    typed = 'Was ist ein "Treuprogramm" <i>bei</i> Cross-Selling?'
+    page = client.get("/", params={"q": typed}).text
+    shown = 'Was ist ein "Treuprogramm" bei Cross-Selling?'
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert html.unescape(title) == f"{shown} · kb marketing knowledge base"
+    heading = re.search(r'<h2 id="answer-h">Answer <span class="q"[^>]*>“(.*?)”</span>',
+                        page, re.S).group(1)
+    assert html.unescape(heading) == shown and heading == title.split(" · ")[0]
+    assert "&lt;i&gt;" not in page.split('id="q"')[0] + page.split('id="answer"')[1]
+    box = re.search(r'<input id="q" name="q" type="search" value="([^"]*)"', page).group(1)
+    assert html.unescape(box) == typed and "<i>" not in box  # the box: as typed, escaped
+    # Markup alone is no question: the title says "Ask", beside what is wrong.
+    page = client.get("/", params={"q": "<script>alert(1)</script>"}).text
+    assert "<title>Ask · kb" in page and "only markup" in page
 
 
 def test_a_wide_table_scrolls_in_a_named_region_a_keyboard_reaches(client):

@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kb import adding
 from kb.adding import AddResult
 from kb.errors import BadInputError, NotFoundError, StorageError
 from web import schemas, uploads
-from web.deps import KB, LangParam, concept_cards, parse_langs
+from web.deps import KB, LangParam, concept_cards, known_query, parse_langs
 from web.views import article_href, card_json, concept_href
 
 
@@ -27,8 +27,8 @@ class ErrorBody(BaseModel):
 
 
 _ERRORS = {
-    400: "A parameter kb cannot use: an unknown language, a query without words, a bad "
-         "article (empty, binary, undetectable language).",
+    400: "A parameter kb cannot use: an unknown query parameter, language, tag or article "
+         "id, a query without words, a bad article (empty, binary, undetectable language).",
     401: "The admin token is missing or wrong (writes only).",
     403: "Writes over HTTP are disabled: no KB_ADMIN_TOKEN is configured.",
     404: "No article with this id.",
@@ -56,8 +56,10 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _ERRORS[code]} for code in codes}
 
 
-# FastAPI's own 422 schema ({"detail": [...]}) is not what handle_error sends.
-router = APIRouter(responses=errors(422, 503))
+# FastAPI's own 422 schema ({"detail": [...]}) is not what handle_error sends. Every
+# endpoint refuses a query parameter it does not take (known_query), writes too: a
+# mistyped ?preveiw=true would otherwise save.
+router = APIRouter(responses=errors(422, 503), dependencies=[Depends(known_query)])
 READ_ERRORS = errors(400)
 WRITE_ERRORS = errors(400, 401, 403, 404, 409, 412, 413, 415)
 
@@ -87,6 +89,21 @@ Exact = Annotated[
 ]
 
 
+# Lists, so that ?tag=a&tag=b means either (as ?lang= does).
+Tags = Annotated[
+    list[Annotated[str, StringConstraints(max_length=60)]] | None,
+    Query(max_length=20, description="Only passages of articles with this tag "
+                                     "(case-insensitive); repeat it for any of several. A "
+                                     "tag no article has is a 400 that lists the tags."),
+]
+Articles = Annotated[
+    list[Annotated[str, StringConstraints(max_length=200)]] | None,
+    Query(max_length=20, description="Only passages of this article (its id); repeat it "
+                                     "for several. With `tag`, an article must pass both. "
+                                     "An id no article has is a 400."),
+]
+
+
 Translations = Annotated[
     Literal["fold", "keep"],
     Query(description="fold (the default): a passage that translates one ranked above it "
@@ -99,7 +116,8 @@ Translations = Annotated[
             response_model=None, responses=ok(schemas.SearchOut) | READ_ERRORS)
 def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None,
            query_lang: QueryLang = None, translations: Translations = "fold",
-           offset: Offset = 0, exact: Exact = False) -> dict[str, Any]:
+           offset: Offset = 0, exact: Exact = False, tag: Tags = None,
+           article: Articles = None) -> dict[str, Any]:
     """Passages ranked by dense + BM25 fusion: `{"query", "restored", "corrected",
     "lang", "hits", "offset", "more", "found", "evidence", "took_ms"}`.
 
@@ -107,19 +125,21 @@ def search(kb: KB, q: Q, k: K = 10, lang: LangParam = None,
     uses, and `corrected` gives the query so searched (`exact=true`: as typed).
 
     `lang` limits the passages' languages, comma-separated (e.g. `ko,de`); the reply's
-    `lang` is the question's own (detected, or `query_lang`). Each hit lists its
+    `lang` is the question's own (detected, or `query_lang`). `tag` and `article`
+    (each repeatable) limit the articles; the filters apply before the best `k` are
+    chosen, so a page is full while enough passages pass them. Each hit lists its
     `translations`: passages of other articles that say the same in another language.
     `offset` skips that many hits; `more` says whether a next page has any.
     """
     return kb.search(q, k=k, langs=parse_langs(lang), query_lang=query_lang or None,
                      translations=translations, offset=offset, explain=True,
-                     exact=exact).to_dict()
+                     exact=exact, tags=tag, articles=article).to_dict()
 
 
 @router.get("/api/ask", tags=["api"], summary="An extractive answer with citations",
             response_model=None, responses=ok(schemas.AskOut) | READ_ERRORS)
 def ask(kb: KB, q: Q, lang: LangParam = None, query_lang: QueryLang = None,
-        exact: Exact = False) -> dict[str, Any]:
+        exact: Exact = False, tag: Tags = None, article: Articles = None) -> dict[str, Any]:
     """2-5 sentences quoted from the articles (up to 8 to quote a list whole), each with
     the citation number of its passage.
 
@@ -128,11 +148,12 @@ def ask(kb: KB, q: Q, lang: LangParam = None, query_lang: QueryLang = None,
     heading its first quoted sentence sits under) plus `spans`: the
     absolute `start`-`end` of each quoted sentence in the article's cleaned text. Two
     sentences from one passage share its citation. `sentence_start`-`sentence_end` repeat
-    the first span. Each answer sentence gives its own `span` too.
+    the first span. Each answer sentence gives its own `span` too. `tag` and `article`
+    limit the articles quoted, as in search.
     """
     started = time.perf_counter()
     out = kb.ask(q, langs=parse_langs(lang), query_lang=query_lang or None,
-                 exact=exact).to_dict()
+                 exact=exact, tags=tag, articles=article).to_dict()
     out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return out
 
@@ -452,7 +473,8 @@ def delete_concept(request: Request, kb: KB, concept_id: ConceptId) -> dict[str,
     return {"ok": True, "deleted": concept_id}
 
 
-# Its own router: it takes no parameters (no 422), and its 503 is a health body.
+# Its own router: it takes no parameters (no 422), and its 503 is a health body. Nor
+# does it refuse unknown ones: uptime monitors add cache-busting ones (?_=1712345678).
 meta = APIRouter()
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Query, Request
 
 from kb.core import KnowledgeBase
-from kb.errors import KBError
+from kb.errors import BadInputError, KBError
 from kb.language import check_lang
 
 if TYPE_CHECKING:
@@ -42,6 +42,37 @@ LangParam = Annotated[
         examples=[["ko,de"]],
     ),
 ]
+
+
+def accepted_query(dependant: Any) -> list[str]:
+    """The query parameters an endpoint declares, its dependencies' included."""
+    names = [f.alias for f in dependant.query_params]
+    for sub in dependant.dependencies:
+        names += [n for n in accepted_query(sub) if n not in names]
+    return names
+
+
+def known_query(request: Request) -> None:
+    """Refuse (400) a query parameter the endpoint does not declare. FastAPI ignores
+    one: ``/api/search?q=upselling&tag=pricing`` answered 200 with every article's
+    passages, and a script believed it had filtered (QA21 F7). Derived from the
+    route's own parameters, so that a new endpoint or parameter needs nothing here."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    accepted = accepted_query(dependant)
+    unknown = [n for n in dict.fromkeys(request.query_params) if n not in accepted]
+    if unknown:
+        import difflib
+
+        which = ", ".join(repr(n) for n in unknown)
+        close = [m for n in unknown for m in difflib.get_close_matches(n, accepted, 1)]
+        takes = ", ".join(accepted) if accepted else "no query parameters"
+        raise BadInputError(
+            f"unknown query parameter{'s' if len(unknown) > 1 else ''} {which}"
+            + (f" (did you mean {', '.join(close)}?)" if close else "")
+            + f": {request.url.path} takes {takes}")
 
 
 def parse_langs(value: str | list[str] | None) -> list[str] | None:

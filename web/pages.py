@@ -18,6 +18,9 @@ from kb.language import SUPPORTED
 from web import jobs, uploads, views
 from web.deps import KB, concept_cards, get_kb, parse_langs
 
+# Unlike the API (web.deps.known_query), the pages ignore query parameters they do not
+# take: a browser's address comes with what links and campaigns add (utm_source,
+# fbclid), and a reader who follows one should get the page, not an error.
 router = APIRouter(include_in_schema=False)
 
 
@@ -37,16 +40,19 @@ def ask_page(
     q: str | None = None,
     lang: Annotated[list[str] | None, Query(max_length=40)] = None,
     exact: bool = False,
+    tag: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    """The ask page: the search box, language chips, examples, and the cited answer
-    (``exact``: the question searched as typed, no misspelling corrected); a
-    question that cannot be asked is kept in the box, with what is wrong (status 400).
-    So is an unknown ``lang`` (it was a bare error page, the question and chips lost)."""
+    """The ask page: the search box, language chips, the tag filter, examples, and the
+    cited answer (``exact``: the question searched as typed, no misspelling corrected);
+    a question that cannot be asked is kept in the box, with what is wrong (status 400).
+    So is an unknown ``lang`` (it was a bare error page, the question and chips lost),
+    and a ``tag`` no article has."""
     try:
         langs, lang_problem = parse_langs(lang), None
     except BadInputError as exc:  # an unknown code
         langs, lang_problem = _known_langs(lang), exc.message
-    ctx = views.ask_context(kb, q, langs, lang_problem=lang_problem, exact=exact)
+    tags = [t.strip() for t in tag or () if t.strip()]
+    ctx = views.ask_context(kb, q, langs, lang_problem=lang_problem, exact=exact, tags=tags)
     return render(request, "ask.html", "ask", ctx, status_code=400 if ctx["problem"] else 200)
 
 

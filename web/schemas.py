@@ -86,6 +86,11 @@ class Hit(_Body):
         None, description="The passage's sentence to show: the one holding most of the "
                           "query's words (the nearest to the query in meaning when none "
                           "does). Search only; null in an answer's citations.")
+    snippet_section: str | None = Field(
+        None, description="The heading the snippet's sentence sits under: the label for "
+                          "a hit shown by its snippet, as `kb search` and the concept cards "
+                          "label it (`section` is where the passage starts; a passage can "
+                          "run through several, `sections`). Null when `snippet` is.")
     marks: list[PassageSpan] = Field(
         default_factory=list,
         description="Where the query's words stand in the passage, and the terms in its "

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from kb import adding, chunking, concepts, snippets, twins
+from kb.core import clean_query
 from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.links import (  # noqa: F401 (kb.links: the CLI builds them too; web.api imports them here)
@@ -92,9 +93,11 @@ TITLE_CHARS = 80  # of a question shown in the page title (a tab or a history en
 
 
 def page_title(question: str | None) -> str:
-    """The Ask page's title: the question, shortened, or "Ask" for none (QA: a blank one
-    left the title a bare "· kb …", a 2,000-character one a 2,000-character title)."""
-    words = " ".join((question or "").split())
+    """The Ask page's title: the question as searched, shortened, or "Ask" for none (QA:
+    a blank one left the title a bare "· kb …", a 2,000-character one a 2,000-character
+    title; QA21 F11: its markup was kept, where the heading leaves it out). The box
+    keeps the question as typed, to edit."""
+    words = clean_query(question or "")
     if not words:
         return "Ask"
     return words if len(words) <= TITLE_CHARS else words[: TITLE_CHARS - 1].rstrip() + "…"
@@ -386,24 +389,35 @@ def linked_titles(text: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
 
 
 def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None, *,
-                lang_problem: str | None = None, exact: bool = False) -> dict[str, Any]:
+                lang_problem: str | None = None, exact: bool = False,
+                tags: Sequence[str] = ()) -> dict[str, Any]:
     """The Ask page. ``lang_problem``: what is wrong with the ``lang`` values (an unknown
     code), said beside the chips with the form kept, and nothing asked. ``exact``: ask
-    the question as typed (no misspelling corrected, no diacritics restored)."""
+    the question as typed (no misspelling corrected, no diacritics restored). ``tags``:
+    only articles with one of these (a tag no article has is said beside the filter)."""
     ctx: dict[str, Any] = {
         "query": question or "", "title": page_title(question), "chips": lang_chips(langs),
-        "examples": [dict(e, href=ask_href(e["text"], langs), lang_name=LANG_NAMES[e["lang"]])
-                     for e in EXAMPLES],
+        "tags": tag_options(kb, tags),
+        "examples": [dict(e, href=ask_href(e["text"], langs, tags=tags),
+                          lang_name=LANG_NAMES[e["lang"]]) for e in EXAMPLES],
         "answer": None, "problem": None, "problem_field": "q",
         "max_chars": kb.settings.max_query_chars,
     }
+    tag_problem = None
+    if tags:
+        try:
+            kb.within(tags)
+        except BadInputError as exc:
+            tag_problem = exc.message
     if lang_problem is not None:
         ctx.update(problem=lang_problem, problem_field="lang")
+    elif tag_problem is not None:
+        ctx.update(problem=tag_problem, problem_field="tag")
     elif question is not None and not question.strip():  # "/?q=%20": the box said nothing
         ctx["problem"] = "the question is empty: type a question, or pick an example below"
     elif question is not None:
         try:
-            ans = kb.ask(question, langs=langs, exact=exact)
+            ans = kb.ask(question, langs=langs, exact=exact, tags=tags)
         except BadInputError as exc:  # said beside the kept question, to fix it there
             ctx["problem"] = exc.message
             return ctx
@@ -418,8 +432,19 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
                  for h in others}
         ctx["answer"] = answer_view(ans, also, others)
         # "Searched for ...": a link that asks what was typed, exactly as typed.
-        ctx["answer"]["exact_href"] = ask_href(question, langs, exact=True)
+        ctx["answer"]["exact_href"] = ask_href(question, langs, exact=True, tags=tags)
     return ctx
+
+
+def tag_options(kb: KnowledgeBase, chosen: Sequence[str]) -> list[dict[str, Any]]:
+    """The Ask page's tag filter: every tag, one entry whatever its case (as the
+    Library lists them), the chosen one selected; one no article has stays listed, so
+    that asking again keeps it (and says again that no article has it)."""
+    options = kb.tags()
+    known = {t.casefold() for t in options}
+    folded = {t.casefold() for t in chosen}
+    options = options + [t for t in chosen if t.casefold() not in known]
+    return [{"text": t, "selected": t.casefold() in folded} for t in options]
 
 
 def _snippet_twins(kb: KnowledgeBase, hit: Hit,
