@@ -38,7 +38,16 @@ from kb.errors import (
 from kb.glossary import Concept, Glossary, joined_terms, load_glossary
 from kb.results import Hit, SearchResult, Translation
 from kb.rows import Rows
-from kb.search import Scored, SearchConfig, dense_ranking, fuse, lexical_rankings
+from kb.search import (
+    Scored,
+    SearchConfig,
+    dense_ranking,
+    fuse,
+    holds_phrases,
+    lexical_rankings,
+    phrase_first,
+    quoted_phrases,
+)
 from kb.sentences import sentence_spans
 from kb.settings import Settings
 from kb.store import (
@@ -1193,10 +1202,15 @@ class KnowledgeBase:
             (vectors, lex), searched, qvec, qlang, search_langs, within)
         judged = ANSWER_PASSAGES + 1 if explain else 0  # as many as an answer reads
         names_only = self.names_only(searched, qlang, lex)
+        phrases = quoted_phrases(q)
         fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, defining=defining,
                      headed=headed, cross_norm="zscore" if names_only else None,
-                     limit=self._fetch(max(wanted_k, judged)),
+                     limit=None if phrases else self._fetch(max(wanted_k, judged)),
                      own_scale=self.own_lexical_scale(qlang, search_langs), cross_scale=share)
+        if phrases:  # every candidate is read: one holding the phrase may rank low
+            fused = phrase_first(fused, {
+                cid for cid, _, text in self.store.chunk_texts([s.chunk_id for s in fused])
+                if holds_phrases(text, phrases)})
         hits = self._hits(fused, wanted_k)
         judgement = None
         if explain:

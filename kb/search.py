@@ -14,7 +14,10 @@ How the pieces fit (each choice was measured; see docs/retrieval.md):
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -245,3 +248,36 @@ def _add(
 
 def _ranks(ranked: list[tuple[int, float]]) -> dict[int, int]:
     return {cid: rank for rank, (cid, _) in enumerate(ranked, 1)}
+
+
+# Text between double quotes of any kind ("…", “…”, „…“, «…», ＂…＂): what a user
+# wants found as written. Single quotes are left alone: they are apostrophes too.
+_QUOTED = re.compile(r'["\u201c\u201e\u00ab\uff02]([^"\u201c\u201d\u201e\u00ab\u00bb\uff02]+)'
+                     r'["\u201d\u201c\u00bb\uff02]')
+
+
+def quoted_phrases(query: str) -> list[str]:
+    """The phrases ``query`` puts in double quotes, folded (case, spacing, NFC)."""
+    return [p for p in (_fold_phrase(m.group(1)) for m in _QUOTED.finditer(query)) if p]
+
+
+def _fold_phrase(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def holds_phrases(text: str, phrases: Sequence[str]) -> bool:
+    """Whether ``text`` has every one of ``phrases``, each starting a word and its
+    words in that order (the last may go on: "focus group" is in "focus groups", and
+    "크로스셀링 전략" in "크로스셀링 전략을")."""
+    folded = _fold_phrase(text)
+    return all(re.search(r"(?<!\w)" + re.escape(p), folded) for p in phrases)
+
+
+def phrase_first(fused: list[Scored], holders: set[int]) -> list[Scored]:
+    """``fused`` with the passages that hold the quoted phrases first, each group in its
+    own order; theirs get the ``phrase`` signal. QA21 F8: quotes did nothing, and
+    "groups focus" ranked the same passages as "focus groups"."""
+    first = [Scored(s.chunk_id, s.score, {**s.signals, "phrase": 1})
+             for s in fused if s.chunk_id in holders]
+    return first + [s for s in fused if s.chunk_id not in holders]
+

@@ -729,3 +729,24 @@ def test_folding_keeps_a_passage_in_the_askers_language():
     assert [(h.chunk_id, h.score) for h in moved] == [(3, 7.4), (1, 7.4), (2, 7.2), (4, 6.0)]
     assert core._own_language_first(hits, aligned, "en") == hits  # already first
     assert core._own_language_first(hits, {}, "de") == hits  # no translations, no change
+
+
+def test_a_quoted_phrase_puts_the_passages_holding_it_first(fake_kb):
+    """QA21 F8: quotes did nothing; "groups focus" ranked as "focus groups" did."""
+    hits = fake_kb.search('"focus groups" research', k=10).hits
+    holding = [h for h in hits if "focus groups" in h.text.casefold()]
+    assert holding and hits[: len(holding)] == holding
+    assert all(h.signals.get("phrase") == 1 for h in holding)
+    assert not any("phrase" in h.signals for h in fake_kb.search('"groups focus"', k=10).hits)
+
+
+def test_quoted_phrases_are_read_in_any_double_quotes():
+    from kb.search import holds_phrases, quoted_phrases
+
+    assert quoted_phrases('„Marketing  versus Vertrieb“ or “Focus Groups” and «x» it\'s') == [
+        "marketing versus vertrieb", "focus groups", "x"]
+    assert quoted_phrases("no quotes, it's fine") == []
+    assert holds_phrases("We ran Focus Groups.", ["focus group"])
+    assert holds_phrases("크로스셀링 전략을 세웁니다", ["크로스셀링 전략"])
+    assert not holds_phrases("refocus groups", ["focus groups"])  # it starts a word
+    assert not holds_phrases("groups focus", ["focus groups"])
