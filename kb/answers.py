@@ -1206,8 +1206,11 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
         if before is None or before.hit.chunk_id != c.hit.chunk_id:
             continue
         # What a contrast answers must stand alone: "이러한 활동에는 …" before "반면, …"
-        # would need its own antecedent in turn.
+        # would need its own antecedent in turn, so neither is quoted (stop 35: "반면,
+        # 다운스트림 마케팅은 전술적인 접근 방식을 채택합니다." ended an answer, turning
+        # from nothing it had said).
         if contrast and (_ANAPHOR.match(before.text) or _CONTRAST.match(before.text)):
+            orphans.append(c)
             continue
         between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
         if between.strip():

@@ -964,10 +964,16 @@ def test_a_contrast_comes_with_what_it_answers(real_kb):
     """"반면, 다운스트림 마케팅은 이러한 기반을 바탕으로 …" ("on the other hand,
     downstream marketing builds on this foundation") was quoted without the sentence
     about upstream marketing's foundation that it answers."""
-    texts = [s.text for s in real_kb.ask("다운스트림 마케팅이란 무엇인가요?").sentences]
+    question = "업스트림 마케팅과 다운스트림 마케팅의 차이는 무엇인가요?"
+    texts = [s.text for s in real_kb.ask(question).sentences]
     i = next(i for i, t in enumerate(texts) if t.startswith("반면, 다운스트림 마케팅은 이러한"))
     foundation = "업스트림 마케팅은 탄탄한 기반을 다지는 것을 목표로 합니다."
     assert i > 0 and texts[i - 1] == foundation, texts
+    # One that answers a sentence which points back in turn ("이러한 활동에는 …") is
+    # not quoted: stop 35's "What is downstream marketing?" in Korean ended with "반면,
+    # 다운스트림 마케팅은 전술적인 접근 방식을 채택합니다.", turning from nothing it had said.
+    texts = [s.text for s in real_kb.ask("다운스트림 마케팅이란 무엇인가요?").sentences]
+    assert texts and not any(t.startswith("반면, 다운스트림 마케팅은 전술적인") for t in texts)
 
 
 @pytest.mark.model
