@@ -852,6 +852,13 @@ def test_a_card_names_the_section_its_sentence_sits_under():
     from web.views import hit_view
 
     assert hit_view(hit)["section"] == "Referral basics → How to design a program"
+    # With a sentence shown, the heading it sits under, as the CLI and the JSON's
+    # snippet_section say (QA21 F9).
+    from dataclasses import replace
+
+    start = text.index("Give")
+    shown = replace(hit, snippet=(start, len(text)))
+    assert hit_view(shown)["section"] == "How to design a program" == shown.snippet_section
 
 
 def test_success_bodies_are_what_the_openapi_document_says(client):

@@ -181,8 +181,13 @@ def excerpt(hit: Hit, spans: Sequence[tuple[int, int]]) -> dict[str, Any]:
 
 
 def _sections(hit: Hit) -> str:
-    """The sections a passage runs through, "A → B": one that starts under "상류 마케팅"
-    and is mostly about "다운스트림 마케팅" was labelled with the first alone (QA)."""
+    """What labels a listed passage: the heading its shown sentence sits under, as the
+    CLI and the JSON's ``snippet_section`` say (QA21 F9: three labels for one hit);
+    without a sentence, the sections it runs through, "A → B" (one that starts under
+    "상류 마케팅" and is mostly about "다운스트림 마케팅" was labelled with the first
+    alone, QA)."""
+    if hit.snippet_section:
+        return hit.snippet_section
     names = hit.sections
     return " → ".join(names if len(names) <= 3 else [names[0], "…", names[-1]])
 
@@ -951,7 +956,6 @@ def _card_line(hit: Hit) -> dict[str, Any]:
     marked (QA19 F9: the passage's first 300 characters, the whole passage marked)."""
     view = hit_view(hit, limit=EXCERPT_CONTEXT, sentence_only=True)
     if hit.snippet is not None:
-        view["section"] = chunking.section_at(hit.text, hit.section, hit.snippet[0])
         first = view["parts"][0] if view["parts"] else None
         if first is not None and not first["mark"]:  # a list item, as the definition shows it
             first["text"] = _BULLET.sub("", first["text"])
