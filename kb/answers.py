@@ -830,23 +830,24 @@ def evidence(
     # Rolle spielen Dinosaurier im Marketing?" and "Vorteile von Elektroautos" (QA).
     words = (_concept_tokens(kb, query, query_lang, qterms, kinds=frozenset({"word"}))
              if concepts else [])
-    if query_lang not in found_terms and query_lang in search_langs and st.lexical:
+    outranked = query_lang not in found_terms and query_lang in search_langs
+    # How many of its language's passages use each word, read once for both uses below.
+    used = (st.lexical.doc_freq(query_lang, qterms)[0]
+            if st.lexical and (outranked or query_lang in _LATIN_LANGS) else None)
+    if outranked and used is not None:
         # Its language was outranked: a word its passages use elsewhere may be missing
         # from these only because none of them is in its language; one no passage of
         # the knowledge base uses ("mèo" in "Chương trình khách hàng thân thiết cho
         # mèo?") still counts against it. (Stop 29, QA11: with short notes added, "Hệ
         # thống đề xuất hoạt động như thế nào?" had only Korean and English passages,
         # and "hoạt động" made its coverage 0.57.)
-        counts, _ = st.lexical.doc_freq(query_lang, qterms)
-        found_terms[query_lang] = {t for t, c in zip(qterms, counts, strict=True) if c}
+        found_terms[query_lang] = {t for t, c in zip(qterms, used, strict=True) if c}
     # Words no passage in the question's language uses may be loanwords another
     # language's passages use ("Affiliate" in a Vietnamese question). Not words its own
     # passages do use: "content" in "When was content marketing invented?" was then
     # found in a German passage's "Content-Marketing".
-    foreign = set()
-    if st.lexical and query_lang in _LATIN_LANGS:
-        counts, _ = st.lexical.doc_freq(query_lang, qterms)
-        foreign = {t for t, c in zip(qterms, counts, strict=True) if not c}
+    foreign = ({t for t, c in zip(qterms, used, strict=True) if not c}
+               if used is not None and query_lang in _LATIN_LANGS else set())
     cov = _coverage(qterms, idf, query_lang, concepts, found_terms, texts=texts,
                     concepts_only=query_lang not in search_langs, words=words,
                     loanwords=(query, foreign) if foreign else None)
