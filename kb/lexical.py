@@ -25,7 +25,8 @@ import numpy as np
 from kb.bm25 import BM25
 
 # 2: Kiwi without its multi-word dictionary (_kiwi).
-ANALYZER_VERSION = 2
+# 3: Vietnamese function words: more of them, and multi-syllable ones (_VI_PHRASES).
+ANALYZER_VERSION = 3
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _VI_STOP = {
@@ -64,6 +65,53 @@ _VI_STOP = {
     "tại",
     "sao",
     "thế",
+    # Prepositions, conjunctions and adverbs the common Vietnamese stop lists share
+    # (QA21 F5: "trên" of "dựa trên", "based on", outranked a glossary concept).
+    "trên",
+    "theo",
+    "bằng",
+    "qua",
+    "đến",
+    "giữa",
+    "nếu",
+    "vì",
+    "nhưng",
+    "còn",
+    "rằng",
+    "vẫn",
+    "chỉ",
+    "lại",
+    "đang",
+    "bị",
+    "rất",
+    "hơn",
+    "đây",
+    "vậy",
+    "ấy",
+    "sự",  # the nominaliser ("sự khác biệt"); "việc" is work too ("làm việc"): kept
+}
+# Words of two syllables that are function words as a whole, though a syllable of
+# them is not one alone ("dựa" is to lean; "dựa trên" is "based on", as "based on"
+# would be to English BM25). Their syllables and their bigram are left out, as a stop
+# word is: QA21 F5, "Hệ thống gợi ý sản phẩm dựa trên lịch sử mua hàng" ranked first a
+# passage that says "dựa trên" three times and nothing about recommendations.
+_VI_PHRASES = {
+    ("dựa", "trên"),
+    ("dựa", "vào"),
+    ("dựa", "theo"),
+    ("thông", "qua"),
+    ("đối", "với"),
+    ("bởi", "vì"),
+    ("tuy", "nhiên"),
+    ("mặc", "dù"),
+    ("ngoài", "ra"),
+    ("do", "đó"),
+    ("vì", "vậy"),
+    ("cũng", "như"),
+    ("như", "vậy"),
+    ("chẳng", "hạn"),
+    ("thay", "vì"),
+    ("có", "thể"),
 }
 _KO_CONTENT = {"NNG", "NNP", "NR", "XR", "SL", "SH", "SN", "VV", "VA", "MAG"}
 _kiwi_lock = threading.Lock()
@@ -100,6 +148,16 @@ def is_stopword(word: str, lang: str) -> bool:
     if lang == "vi":
         return word in _VI_STOP
     return lang in ("en", "de") and word in _stopwords(lang)
+
+
+def vi_content(syllables: Sequence[str]) -> list[bool]:
+    """Per syllable (folded, as :func:`_words` gives them), whether it carries content:
+    not a function word (_VI_STOP) nor part of a function word of two (_VI_PHRASES)."""
+    content = [s not in _VI_STOP for s in syllables]
+    for i in range(len(syllables) - 1):
+        if (syllables[i], syllables[i + 1]) in _VI_PHRASES:
+            content[i] = content[i + 1] = False
+    return content
 
 
 def _words(text: str) -> list[str]:
@@ -254,8 +312,11 @@ def analyze(text: str, lang: str) -> list[str]:
         return list(_stemmer(lang).stemWords(words))
     if lang == "vi":
         syllables = _words(text)
-        uni = [s for s in syllables if s not in _VI_STOP]
-        bi = [f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False)]
+        content = vi_content(syllables)
+        uni = [s for s, keep in zip(syllables, content, strict=True) if keep]
+        # A pair of function words ("là gì", "dựa trên") is no term either.
+        bi = [f"{a}_{b}" for a, b, x, y in zip(syllables, syllables[1:], content,
+                                               content[1:], strict=False) if x or y]
         return uni + bi
     return _words(text)
 

@@ -124,7 +124,7 @@ def _vi_runs(query: str, concepts: Sequence[Concept]) -> set[Run]:
     glossary term's, stand together; one alone only where the query has it alone ("SEO
     là gì"): "hạ" of "tiếp thị hạ nguồn" would mark every "hạ giá"."""
     syllables = _words(query)
-    content = [not lexical.is_stopword(s, "vi") for s in syllables]
+    content = lexical.vi_content(syllables)
     runs: set[Run] = set()
     for i, s in enumerate(syllables):
         if not content[i]:

@@ -20,3 +20,18 @@ def test_analyze_many_matches_analyze_in_every_language() -> None:
     expected = [analyze(t, lang) for t, lang in zip(texts, langs, strict=True)]
     assert analyze_many(texts, langs) == expected
     assert "고객" in expected[0] and expected[2] and expected[5] == []
+
+
+def test_vietnamese_function_words_are_no_terms() -> None:
+    # QA21 F5: "dựa trên" ("based on") in a question lifted the one passage that says it
+    # three times, about something else, over the passage on the concept asked about.
+    terms = analyze("Hệ thống gợi ý sản phẩm dựa trên lịch sử mua hàng", "vi")
+    assert not {"dựa", "trên", "dựa_trên"} & set(terms)
+    assert {"gợi_ý", "sản_phẩm", "lịch_sử", "mua_hàng", "hệ_thống"} <= set(terms)
+    # A pair of function words is no term; a term with one in it still is ("chỉ số",
+    # an indicator, though "chỉ" alone is "only").
+    terms = analyze("Chỉ số KPI là gì?", "vi")
+    assert "chỉ_số" in terms and "số" in terms
+    assert "chỉ" not in terms and "là_gì" not in terms
+    # "dựa" alone is a word (to lean), kept where it is not "dựa trên".
+    assert "dựa" in analyze("dựa lưng", "vi")
