@@ -247,6 +247,26 @@ def opening_heading(text: str) -> str | None:
     return _guess_title(text, "") if _opens_with_heading(text) else None
 
 
+def title_is_opening_words(title: str, text: str) -> bool:
+    """Whether ``title`` is the opening words of ``text``'s first paragraph, as
+    :func:`_guess_title` makes one for pasted text with no heading, rather than a heading
+    or a title of its own. QA22 F1: a three-sentence note's first sentence was its
+    title, so it counted as the article about cross-selling and came first for "What
+    is cross-selling?" in every language."""
+    first = next((s for s in (ln.strip() for ln in text.splitlines())
+                  if s and not _RULE.fullmatch(s)), "")
+    if first.startswith("#"):
+        return False
+    first, words = " ".join(first.split()), " ".join(title.split())
+    opening = words.removesuffix("…").rstrip(" ,;:")
+    if not opening or first == words or not first.startswith(opening):
+        return False
+    # Cut with "…" at a space, or the whole first sentence: the text goes on after a
+    # space ("Cross-Selling im B2B" is a title of its own for "Cross-Selling im
+    # B2B-Vertrieb …").
+    return words.endswith("…") or first[len(opening)].isspace()
+
+
 def _guess_title(body: str, fallback: str | None) -> str:
     """The first heading, else a short first line, else ``fallback`` (the file name) or,
     when there is none (pasted text), the first line's opening words."""

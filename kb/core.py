@@ -25,7 +25,14 @@ import numpy as np
 from kb import chunking, cleaning, definitions, language, lexical, snippets
 from kb.answers import PASSAGES as ANSWER_PASSAGES
 from kb.answers import evidence, query_terms
-from kb.articles import Article, find_articles, read_article, same_id, version_of
+from kb.articles import (
+    Article,
+    find_articles,
+    read_article,
+    same_id,
+    title_is_opening_words,
+    version_of,
+)
 from kb.encoder import Encoder, load_encoder
 from kb.errors import (
     ArticleError,
@@ -89,9 +96,10 @@ _TAG = re.compile(
 # A query's signals: the dense ranking, the BM25 rankings per language, the glossary
 # concept coverage of the candidates, the candidates that define the asked concept, the
 # share of the query its concepts are (scaling the glossary's lists in fusion), and the
-# candidates under a heading about what the query names.
+# candidates under a heading about what the query names, and those of them that stand in
+# for a definition (the query asks what a concept is and no candidate says it).
 Signals = tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]], dict[int, float],
-                set[int], float, set[int]]
+                set[int], float, set[int], set[int]]
 # A heading is about what a query names when this share of its words are the terms of
 # the glossary concepts (and question words) the query names.
 HEADING_SHARE = 0.5
@@ -1198,13 +1206,14 @@ class KnowledgeBase:
             qlang = self.glossary.language_of(corrected) or language.detect_query(corrected)
         searched = restored or corrected or q
         qvec = self.encode_query(searched)
-        dense, lex_lists, coverage, defining, share, headed = self._signals(
+        dense, lex_lists, coverage, defining, share, headed, stands_in = self._signals(
             (vectors, lex), searched, qvec, qlang, search_langs, within)
         judged = ANSWER_PASSAGES + 1 if explain else 0  # as many as an answer reads
         names_only = self.names_only(searched, qlang, lex)
         phrases = quoted_phrases(q)
         fused = fuse(dense, lex_lists, qlang, self.search_config, coverage, defining=defining,
-                     headed=headed, cross_norm="zscore" if names_only else None,
+                     headed=headed, stands_in=stands_in,
+                     cross_norm="zscore" if names_only else None,
                      limit=None if phrases else self._fetch(max(wanted_k, judged)),
                      own_scale=self.own_lexical_scale(qlang, search_langs), cross_scale=share)
         if phrases:  # every candidate is read: one holding the phrase may rank low
@@ -1388,7 +1397,18 @@ class KnowledgeBase:
         headed: set[int] = set()
         if concepts and share >= 1.0 and not defining and cfg.heading_weight:
             headed = self._headed(named, concepts, dense, lex_lists)
-        return dense, lex_lists, coverage, defining, share, headed
+        # Asked what a concept is, with nothing that says it and no section headed with
+        # it, the opening of the article titled with it is the next best thing (QA22 F1:
+        # "What is cross-selling?" had a three-sentence B2B note above the cross-selling
+        # article's introduction, and the answer opened with it). A section headed with
+        # it comes first where there is one: "다운스트림 마케팅이란?" is answered under
+        # "다운스트림 마케팅", not by the opening of "업스트림 마케팅과 다운스트림 마케팅".
+        stands_in: set[int] = set()
+        if asked is not None and not defining and headed:
+            openings = {cid for cid, (*_, opening) in self._heading_words(headed).items()
+                        if opening}
+            stands_in = openings if openings == headed else set()
+        return dense, lex_lists, coverage, defining, share, headed, stands_in
 
     def names_only(self, query: str, qlang: str,
                    lex: lexical.LexicalIndex | None = None) -> bool:
@@ -1463,13 +1483,24 @@ class KnowledgeBase:
                 known = self._headings = {}
             if not self._titles:
                 self._titles = self.store.titles()
-            for cid, row in self.store.chunks(missing).items():
+            rows = self.store.chunks(missing)
+            titles = self._headed_titles({row.article_id for row in rows.values()})
+            for cid, row in rows.items():
                 known[cid] = (
-                    row.lang, _word_terms(self._titles.get(row.article_id, ""), row.lang),
+                    row.lang, _word_terms(titles.get(row.article_id, ""), row.lang),
                     [[t for t in (_word_terms(w, row.lang) for w in heading.split()) if t]
                      for heading in chunking.sections(row.text, row.section)],
                     row.ord == 0)
         return {i: known[i] for i in ids if i in known}
+
+    def _headed_titles(self, article_ids: set[str]) -> dict[str, str]:
+        """These articles' titles, but none for an article whose title is only its
+        text's opening words (pasted with no heading: articles.title_is_opening_words),
+        which say nothing about what the whole article is about."""
+        titles = {a: self._titles.get(a, "") for a in article_ids}
+        openings = self.store.openings(sorted(a for a, t in titles.items() if t))
+        return {a: "" if title_is_opening_words(t, openings.get(a, "")) else t
+                for a, t in titles.items()}
 
     def _defining(self, concept: Concept, dense: list[tuple[int, float]],
                   lex_lists: dict[str, list[tuple[int, float]]]) -> set[int]:

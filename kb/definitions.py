@@ -115,14 +115,18 @@ def defines(text: str, lang: str, concept: Concept) -> bool:
 # adjectival term before its noun ("Die nachgelagerten Aktivitäten konzentrieren sich
 # auf …"), and Vietnamese puts the head noun first ("Các hoạt động hạ nguồn tập trung
 # vào …"): the seed de/vi pair opens its downstream section so (QA21 F6), as the
-# English does with "Downstream marketing focuses on …".
+# English does with "Downstream marketing focuses on …". Nor a preposition: "Cross-Selling
+# im B2B-Vertrieb funktioniert am besten, wenn …" is about cross-selling somewhere, and was
+# the Cross-selling card's definition once a note saying it was added (QA22 F1).
 _SUBJECT = {
     "en": r"^((the|an?)\s+)?{t}(e?s)?(\s*\([^)]*\))?\s+"
-          r"(?!(and|or|can|could|may|might|should|must|will|would)\b)\w",
+          r"(?!(and|or|can|could|may|might|should|must|will|would"
+          r"|in|at|for|with|on|of|by|to|from|within|across)\b)\w",
     "de": r"^((der|die|das|ein|eine)\s+)?{t}((e|en|er|es|em)\s+\w+)?(\s*\([^)]*\))?\s+"
-          r"(?!(und|oder|kann|können|könnte|sollte|sollten|muss|müssen|wird|werden)\b)\w",
+          r"(?!(und|oder|kann|können|könnte|sollte|sollten|muss|müssen|wird|werden"
+          r"|im|in|bei|beim|für|von|vom|mit|auf|an|am|zu|zum|zur|aus|über|nach)\b)\w",
     "vi": r"^((việc|các|những)\s+)?((hoạt\s+động|chiến\s+lược|phương\s+pháp)\s+)?{t}"
-          r"(\s*\([^)]*\))?\s+(?!(và|hoặc|có\s+thể|nên|phải|sẽ)\b)\w",
+          r"(\s*\([^)]*\))?\s+(?!(và|hoặc|có\s+thể|nên|phải|sẽ|trong|với|cho|ở|tại|theo)\b)\w",
     "ko": r"^{t}(\s*\([^)]*\))?(은|는|이란|란|이|가|이라\s*함은)\s(?![^.?!]*수\s*있)",
 }
 

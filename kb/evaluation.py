@@ -174,8 +174,8 @@ class Evaluator:
         labels = self._label_map(kb, chunk_level)
         for q, text, vec in zip(queries, texts, vecs, strict=True):
             qlang = kb.query_language(text)
-            dense, lex, coverage, defining, share, headed = kb.signals(text, vec, qlang,
-                                                                       langs)
+            dense, lex, coverage, defining, share, headed, stands_in = kb.signals(
+                text, vec, qlang, langs)
             denses = {(self.config.center, self.config.sentence_weight): dense}
             own_scale = kb.own_lexical_scale(qlang, langs)
             cross_norm = "zscore" if kb.names_only(text, qlang, lex_index) else None
@@ -188,7 +188,8 @@ class Evaluator:
                                                 candidates=cfg.candidates,
                                                 sentence_weight=cfg.sentence_weight)
                 fused = fuse(denses[key], lex, qlang, cfg, coverage, defining=defining,
-                             headed=headed, cross_norm=cross_norm, limit=30,
+                             headed=headed, stands_in=stands_in,
+                             cross_norm=cross_norm, limit=30,
                              own_scale=own_scale, cross_scale=share)
                 ranked = list(dict.fromkeys(labels[s.chunk_id] for s in fused))
                 results[name][q.group].add(ranked, q.relevant)

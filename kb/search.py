@@ -169,6 +169,7 @@ def fuse(
     *,
     defining: set[int] | None = None,
     headed: set[int] | None = None,
+    stands_in: set[int] | None = None,
     limit: int | None = None,
     own_scale: float = 1.0,
     cross_scale: float = 1.0,
@@ -180,7 +181,9 @@ def fuse(
     (all when None) are returned. ``own_scale`` scales the BM25 weight in the query's
     language (KnowledgeBase.own_lexical_scale), ``cross_scale`` the glossary's lists in
     the other languages (the share of the query its concepts are); ``cross_norm``
-    overrides how those lists are scaled (z-scored for a query of glossary names only).
+    overrides how those lists are scaled (z-scored for a query of glossary names only);
+    ``stands_in``: those of ``headed`` that get the definition's weight, not the
+    heading's (KnowledgeBase._signals: asked what a concept is, nothing says it).
 
     Each signal's ranks are kept per list and read only for the returned results: a
     dict of signals for each of the ~200 candidates was half of fusion's time.
@@ -228,8 +231,10 @@ def fuse(
             scores[cid] += config.definition_weight
         ranks.append(("defines", dict.fromkeys(defining, 1)))
     if headed and config.heading_weight and config.fusion != "rrf":
+        # Standing in for a definition no passage gives, a heading counts as one would.
         for cid in headed:
-            scores[cid] += config.heading_weight
+            scores[cid] += (config.definition_weight if stands_in and cid in stands_in
+                            else config.heading_weight)
         ranks.append(("heading", dict.fromkeys(headed, 1)))
     ordered = sorted(scores.items(), key=lambda x: -x[1])
     if limit is not None:

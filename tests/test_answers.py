@@ -1248,6 +1248,40 @@ def test_what_is_cross_selling_opens_with_the_articles_introduction(real_kb, que
 
 
 @pytest.mark.model
+def test_a_pasted_note_does_not_take_over_the_concept_its_first_words_name(
+        real_kb_dir, real_encoder, tmp_path):
+    """QA22 F1: a three-sentence German note on B2B cross-selling, pasted with no heading,
+    had its first sentence as its title, so it counted as the article about
+    cross-selling: first for "What is cross-selling?" in every language, the answer
+    opened with it, and the Cross-selling card quoted it as the definition."""
+    import shutil
+
+    from kb import concepts
+    from kb.articles import parse_article
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    index = tmp_path / "index"
+    shutil.copytree(real_kb_dir, index)
+    with KnowledgeBase.open(index, settings=Settings(index_dir=index),
+                            encoder=real_encoder) as kb:
+        note = ("Cross-Selling im B2B-Vertrieb funktioniert am besten, wenn der Vertrieb die "
+                "Nutzungsdaten des Kunden kennt. Ein Softwarehaus kann Kunden, die das "
+                "Basismodul intensiv nutzen, gezielt das Analysemodul anbieten. So steigt "
+                "der Umsatz pro Kunde, ohne dass neue Akquisekosten entstehen.")
+        kb.ingest([parse_article(note, name="pasted", pasted=True)])
+        for question in ("What is cross-selling?", "크로스셀링이란?", "Bán chéo là gì?"):
+            hits = kb.search(question, k=3).hits
+            assert not any("heading" in h.signals for h in hits
+                           if h.text.startswith("Cross-Selling im B2B")), question
+            ans = kb.ask(question)
+            assert _INTRODUCES in ans.sentences[0].text, [s.text for s in ans.sentences]
+        concept = next(c for c in kb.glossary.match("cross-selling") if c.id == "cross-selling")
+        card_definition = concepts.definition(kb, concept)
+        assert card_definition is None or "B2B" not in card_definition.hit.text
+
+
+@pytest.mark.model
 @pytest.mark.parametrize(("question", "paragraph"), [
     ("What is upstream marketing?", [
         "Upstream marketing focuses on the early stages of the marketing process.",

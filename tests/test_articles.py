@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from kb.articles import article_id_from_name, find_articles, parse_article, read_article
+from kb.articles import (
+    article_id_from_name,
+    find_articles,
+    parse_article,
+    read_article,
+    title_is_opening_words,
+)
 from kb.errors import ArticleError, BadInputError
 
 from .conftest import corpus_files
@@ -37,6 +43,27 @@ def test_no_header_title_from_heading_or_line_and_detected_language():
         "Short title line\nA longer English paragraph follows here about strategy.", name="x.txt"
     )
     assert art.title == "Short title line" and art.lang == "en"
+
+
+NOTE = ("Cross-Selling im B2B-Vertrieb funktioniert am besten, wenn der Vertrieb die "
+        "Nutzungsdaten des Kunden kennt. Ein Softwarehaus kann Kunden, die das Basismodul "
+        "intensiv nutzen, gezielt das Analysemodul anbieten. So steigt der Umsatz pro Kunde.")
+
+
+@pytest.mark.parametrize(("text", "title", "opening"), [
+    # Pasted with no heading: the first sentence, cut, is the title (QA22 F1).
+    (NOTE, None, True),
+    ("Brand messaging must be consistent across channels. A consistent message builds "
+     "trust and recall over time.", None, True),
+    # A heading, a title line or a title of its own is what the article is about.
+    ("# Cross-Selling im B2B\n\n" + NOTE, None, False),
+    ("Cross-Selling im B2B\n" + NOTE, None, False),
+    (NOTE, "Cross-Selling im B2B", False),
+    (NOTE, "B2B-Notizen", False),
+])
+def test_a_title_made_of_the_texts_opening_words_is_told_apart(text, title, opening):
+    art = parse_article(text, name="pasted", title=title, pasted=True)
+    assert title_is_opening_words(art.title, art.text) is opening, art.title
 
 
 def test_header_overrides_and_explicit_arguments():

@@ -112,6 +112,11 @@ def test_a_sentence_says_what_a_concept_is_when_it_opens_with_it_and_a_copula(
     # "die gleichen" is "the same", no simile.
     ("downstream-marketing", "Die nachgelagerten Aktivitäten richten sich an die gleichen "
      "Kunden.", "de", 2),
+    # Said of the concept somewhere, not of the concept (QA22 F1: a card's definition).
+    ("cross-selling", "Cross-Selling im B2B-Vertrieb funktioniert am besten, wenn der "
+     "Vertrieb die Nutzungsdaten des Kunden kennt.", "de", None),
+    ("cross-selling", "Cross-selling in B2B works best when sales knows the usage data.",
+     "en", None),
 ])
 def test_a_definition_defines_labels_or_has_the_concept_as_its_subject(
         glossary, concept_id, sentence, lang, kind):
