@@ -43,6 +43,8 @@ class Bridge:
     # Whether an article in the asker's language names it (then ``ask`` asks it there).
     own: bool
     ask: str | None  # "Tiếp thị ngược dòng là gì?": the question in the asker's language
+    # Whether the question asked is that question already (then nothing is offered).
+    asked_it: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {"concept_id": self.concept_id,
@@ -106,9 +108,34 @@ def describe_languages(kb: KnowledgeBase, question: str, lang: str,
         if b.own and b.ask:  # "What does “bundling” mean?": quotes within quotes
             asked = b.ask.translate(str.maketrans("“”„", "‘’‚"))
             text += f" {mine} articles do name {name}: ask “{asked}”."
+        elif b.own and not b.asked_it:
+            text += f" {mine} articles do name {name}."
         elif not b.own and out.own == 0:
             text += f" No {mine} article names {name} yet."
     return Languages(lang, quoted, summary, text, bridges)
+
+
+# Quotation marks of any kind, and the end of a question: "Was bedeutet
+# ‚Downstream-Marketing‘?" is the question "Was bedeutet „Downstream-Marketing“?".
+_QUOTES_AND_END = str.maketrans("", "", "\"'“”„‚‘’«»「」?!.。？！ ")
+
+
+def _same_question(a: str, b: str | None) -> bool:
+    return b is not None and (" ".join(a.casefold().split()).translate(_QUOTES_AND_END)
+                              == " ".join(b.casefold().split()).translate(_QUOTES_AND_END))
+
+
+def _offered(question: str, concept: Concept, card_asks: str | None) -> str | None:
+    """The question to offer the asker for ``concept``, which an article in their
+    language names: what its card asks there (``card_asks``), when ``question`` asks
+    what the concept is too and is not that question already. QA22 F3: "Tiếp thị hạ
+    nguồn là gì?" was offered itself, and "Welche Beispiele gibt es für
+    Downstream-Marketing?" a definition question."""
+    from kb import definitions
+
+    if card_asks is None or _same_question(question, card_asks):
+        return None
+    return card_asks if definitions.asked(question, [concept]) is concept else None
 
 
 def _bridges(kb: KnowledgeBase, question: str, lang: str) -> tuple[Bridge, ...]:
@@ -121,7 +148,9 @@ def _bridges(kb: KnowledgeBase, question: str, lang: str) -> tuple[Bridge, ...]:
             continue
         names = tuple((x, concept.names[x]) for x in SUPPORTED if concept.names.get(x))
         own = _named_in(kb, concept, lang)
-        out.append(Bridge(concept.id, names, own, _question(concept, lang) if own else None))
+        card_asks = _question(concept, lang) if own else None
+        out.append(Bridge(concept.id, names, own, _offered(question, concept, card_asks),
+                          _same_question(question, card_asks)))
     return tuple(out)
 
 

@@ -138,3 +138,26 @@ def test_an_article_added_in_the_askers_language_is_seen(fake_kb):
     after = describe(fake_kb, FOREIGN, "en", ["ko"] * 5)
     assert after.bridges[0].own and after.bridges[0].ask == "What does “bundling” mean?"
     assert "English articles do name Bundling: ask “What does ‘bundling’ mean?”." in after.text
+
+
+@pytest.mark.parametrize(("question", "lang", "says"), [
+    # The card's own question, as asked: nothing to offer (QA22 F3: the link was the page).
+    ("Tiếp thị ngược dòng là gì?", "vi", None),
+    # The same question with other quotation marks (the cards' German links).
+    ("Was bedeutet ‚Upstream-Marketing‘?", "de", None),
+    # Another kind of question is not offered a definition question instead.
+    ("Welche Beispiele gibt es für Upstream-Marketing?", "de",
+     "German articles do name Upstream-Marketing."),
+])
+def test_the_question_asked_is_not_offered_again_nor_one_of_another_kind(
+        fake_kb, question, lang, says):
+    from kb import concepts
+    from kb.answer_lang import describe_languages as describe
+
+    langs = describe(fake_kb, question, lang, ["en"] * 3 + [lang] * 2)
+    [bridge] = langs.bridges
+    concept = next(c for c in fake_kb.glossary.cards if c.id == "upstream-marketing")
+    assert bridge.own and concepts.question(concept, lang) is not None
+    assert bridge.ask is None, bridge
+    assert "ask “" not in langs.text
+    assert langs.text.endswith(says) if says else langs.text == langs.summary
