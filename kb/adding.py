@@ -1150,8 +1150,12 @@ def _stored_links(kb: KnowledgeBase, article_id: str) -> set[Link]:
 
 
 def _chunk_pairs(kb: KnowledgeBase, a: str, b: str, spans_a, spans_b, pairs) -> list[list[int]]:
-    """Chunk-level alignment from sentence pairs: each chunk of A to the chunk of B that
-    holds most of its aligned sentences."""
+    """Chunk-level alignment from sentence pairs: each chunk of A to every chunk of B that
+    holds one of its aligned sentences. QA22 F4: a translation cut into passages
+    elsewhere ("intro + cost" and "value + psychological prices" against "intro + cost +
+    value" and "psychological prices") linked each passage only to the one holding most
+    of its sentences, so the German passage on psychological prices had no translation
+    and showed beside its English twin."""
     chunks_a = kb.store.article_chunks(a)
     chunks_b = kb.store.article_chunks(b)
 
@@ -1164,7 +1168,7 @@ def _chunk_pairs(kb: KnowledgeBase, a: str, b: str, spans_a, spans_b, pairs) -> 
         if ca is not None and cb is not None:
             votes.setdefault(ca, {}).setdefault(cb, 0)
             votes[ca][cb] += 1
-    return [[ca, max(v, key=lambda x: v[x])] for ca, v in votes.items()]
+    return [[ca, cb] for ca, v in votes.items() for cb in sorted(v)]
 
 
 def family_of(kb: KnowledgeBase, article_id: str) -> list[dict[str, object]]:
@@ -1184,6 +1188,28 @@ def family_of(kb: KnowledgeBase, article_id: str) -> list[dict[str, object]]:
         if row is not None:
             out.append({"article_id": aid, "lang": row["lang"], "title": row["title"]})
     return out
+
+
+def _reached(start: int, linked: dict[int, set[int]], article: dict[int, str]) -> frozenset[int]:
+    """The passages ``start``'s translation links reach, directly or through another
+    translation (en~de and de~ko make the Korean passage the English one's translation
+    too), nearest first: never one of its own article's, and none of an article already
+    reached nearer. A passage linked to two of another article's (cut into passages
+    differently) reaches both, but not, through one of them, a third: "intro + cost"
+    reached "value + psychological prices" of its own article through the German passage
+    holding all three (QA22 F4), and would have reached the German passage on
+    psychological prices through that."""
+    own = article.get(start)
+    nearer: set[str | None] = {own}
+    out: set[int] = set()
+    ring = {start}
+    while ring:
+        nxt = {o for c in ring for o in linked.get(c, ())
+               if o not in out and o != start and article.get(o) not in nearer}
+        nearer |= {article.get(o) for o in nxt}
+        out |= nxt
+        ring = nxt
+    return frozenset(out)
 
 
 def aligned_chunks(kb: KnowledgeBase, chunk_id: int) -> list[int]:
@@ -1222,17 +1248,8 @@ def _alignment(kb: KnowledgeBase) -> dict[int, frozenset[int]]:
             # yaml.safe_load of the pairs cost a folded search 2.5 ms (stop 33, profiled)
             linked.setdefault(int(ca), set()).add(int(cb))
             linked.setdefault(int(cb), set()).add(int(ca))
-    closure: dict[int, frozenset[int]] = {}
-    for start in linked:
-        if start in closure:
-            continue
-        group, todo = {start}, [start]
-        while todo:  # the passages one family's links reach
-            for other in linked[todo.pop()] - group:
-                group.add(other)
-                todo.append(other)
-        for c in group:
-            closure[c] = frozenset(group - {c})
+    article = kb.store.chunk_articles(sorted(linked))
+    closure = {start: _reached(start, linked, article) for start in linked}
     with _ALIGNED_LOCK:
         _ALIGNED[kb] = (version, closure)
     return closure

@@ -339,6 +339,16 @@ class Store:
         costs 0.2-0.3 s at 1M chunks."""
         return {r["id"]: r["title"] for r in self.conn.execute("SELECT id, title FROM articles")}
 
+    def chunk_articles(self, ids: Sequence[int]) -> dict[int, str]:
+        """The article of each of these chunks, by chunk id."""
+        out: dict[int, str] = {}
+        for i in range(0, len(ids), 10_000):  # under SQLite's limit on bound values
+            part = [int(x) for x in ids[i : i + 10_000]]
+            marks = ",".join("?" * len(part))
+            out.update(self.conn.execute(
+                f"SELECT id, article_id FROM chunks WHERE id IN ({marks})", part).fetchall())
+        return out
+
     def openings(self, ids: Sequence[str], chars: int = 400) -> dict[str, str]:
         """The first ``chars`` characters of these articles' texts, by id."""
         if not ids:

@@ -92,3 +92,16 @@ def test_a_familys_passages_are_aligned_through_its_other_members(fake_kb):
             ("de-upstream-downstream-marketingleiter", "translation", 0.9, [(ko, de)])])
     got = adding.aligned_map(fake_kb, [en, de, ko])
     assert got == {en: {de, ko}, de: {en, ko}, ko: {en, de}}
+
+
+def test_a_passage_reaches_its_translations_through_others_but_not_its_own_article():
+    from kb.adding import _reached
+
+    # en 60 (intro + cost) ~ de 58 (intro + cost + value); en 61 (value + psychological
+    # prices) ~ de 58 and de 59 (psychological prices); ko 70 ~ de 58 (QA22 F4).
+    article = {58: "de", 59: "de", 60: "en", 61: "en", 70: "ko"}
+    linked = {58: {60, 61, 70}, 59: {61}, 60: {58}, 61: {58, 59}, 70: {58}}
+    assert _reached(60, linked, article) == {58, 70}  # not 61, its own article's
+    assert _reached(61, linked, article) == {58, 59, 70}
+    assert _reached(59, linked, article) == {61}  # not, through 61, 60 or 58
+    assert _reached(70, linked, article) == {58, 60, 61}  # through the German pivot

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -279,3 +280,35 @@ def test_a_translation_of_part_of_an_article_is_linked(real_kb_dir, real_encoder
         assert other.family == []
     finally:
         kb.close()
+
+
+PRICING = Path(__file__).parent / "data" / "qa22-pricing"
+
+
+def test_a_translation_cut_into_passages_otherwise_links_each_passage_to_its_own(
+        real_kb_dir, real_encoder, tmp_path):
+    """QA22 F4: a German article and its English translation, each cut in two passages
+    at other places (de: intro + cost + value | psychological prices; en: intro + cost
+    | value + psychological prices). The English passage on psychological prices listed
+    another passage of its own article as a translation, and not the German passage on
+    psychological prices, which then showed beside it as a hit of its own."""
+    from kb.articles import read_article
+
+    d = tmp_path / "index"
+    shutil.copytree(real_kb_dir, d)
+    with KnowledgeBase.open(d, settings=Settings(index_dir=d), encoder=real_encoder) as kb:
+        kb.ingest([read_article(PRICING / "de-preisgestaltung.txt")])
+        kb.ingest([read_article(PRICING / "en-pricing-shops.md")])
+        adding.link_new(kb, ["en-pricing-shops"])
+        de = kb.store.article_chunks("de-preisgestaltung")
+        en = kb.store.article_chunks("en-pricing-shops")
+        assert len(de) == len(en) == 2 and "Kostenorientierte" in de[0].text
+        assert "Value-based" in en[1].text  # cut at other places
+        aligned = adding.aligned_map(kb, [c.id for c in (*de, *en)])
+        assert aligned[en[0].id] == {de[0].id}  # intro + cost: only the German intro's
+        assert aligned[en[1].id] == {de[0].id, de[1].id}  # value + psychological prices
+        assert aligned[de[1].id] == {en[1].id}
+        hits = kb.search("What are psychological prices?", k=3, translations="fold").hits
+        assert hits[0].chunk_id == en[1].id
+        assert de[1].id not in [h.chunk_id for h in hits]  # folded into its translation
+        assert {t.chunk_id for t in hits[0].translations} == {de[0].id, de[1].id}
