@@ -47,6 +47,7 @@ behind each choice are in docs/answers.md; benchmarks/answer_quality.py re-measu
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -916,10 +917,12 @@ def _analyzed(text: str, lang: str) -> frozenset[str]:
 
 def _not_found_message(
     kb: KnowledgeBase, qlang: str, reason: str, *, filtered: bool | str, empty: bool = False,
-    closest: Sequence[Hit] = (),
+    closest: Sequence[Hit] = (), chosen_tags: Sequence[str] = (),
 ) -> str:
     """Why there is no answer, what the knowledge base does hold, and what to try.
-    ``filtered``: the filter to try without (True: the language filter).
+    ``filtered``: the filter to try without (True: the language filter); ``chosen_tags``:
+    the tags it was limited to, not offered as the library's other tags (QA22 F7:
+    "Pricing" was, to a question asked of the articles tagged "pricing").
     ``closest``: the passages search found, whose articles are named (QA8: in a
     library of 25 articles, "no good answer" named only the glossary's seed topics,
     while search had the article that answers it first, in another language)."""
@@ -952,7 +955,7 @@ def _not_found_message(
         hint = f" Concepts its glossary knows include {', '.join(topics)}." if topics else ""
     # And what the library's own tags say it holds: QA added articles on pricing, email
     # and retention, and the message still named only the glossary's seed concepts.
-    known = {t.casefold() for t in topics} | {
+    known = {t.casefold() for t in (*topics, *chosen_tags)} | {
         n.casefold() for c in (glossary.cards if glossary is not None else ())
         for n in c.names.values()}
     tags = [t for t in (store.top_tags(12) if store is not None else [])
@@ -987,6 +990,42 @@ def _elsewhere(kb: KnowledgeBase, query: str, qlang: str, langs: Sequence[str], 
         return None
     return (f"No good answer in the chosen languages ({language.names(langs)}), but the "
             f"{language.names(other)} articles answer it: ask again with all languages.")
+
+
+def _outside(kb: KnowledgeBase, query: str, qlang: str, langs: Sequence[str] | None,
+             tags: Sequence[str] | None, articles: Sequence[str] | None, k: int,
+             cfg: AnswerConfig) -> str | None:
+    """When a question limited to ``tags`` or ``articles`` finds nothing, which articles
+    left out answer it, in words, as :func:`_elsewhere` says it of languages (QA22 F7:
+    "Was ist Cross-Selling?" asked of the articles tagged pricing said "No good answer
+    in the knowledge base", which answers it, and named none of the tags that do)."""
+    full = answer(kb, query, query_lang=qlang, langs=langs, k_passages=k, config=cfg)
+    cited = list(dict.fromkeys(c.hit.article_id for c in full.citations))
+    if not full.found or not cited:
+        return None
+    if tags:
+        chosen = {t.casefold() for t in tags}
+        theirs: dict[str, str] = {}
+        for article_id in cited:
+            row = kb.store.article(article_id)
+            for tag in json.loads(row["tags"]) if row is not None else ():
+                if tag.casefold() not in chosen:
+                    theirs.setdefault(tag.casefold(), tag)
+        which = ", ".join(tags)
+        if not theirs:
+            return (f"No good answer in the chosen articles (tagged {which}), but untagged "
+                    "articles answer it: ask again without the tag filter.")
+        return (f"No good answer in the chosen articles (tagged {which}), but the articles "
+                f"tagged {', '.join(list(theirs.values())[:3])} answer it: ask again "
+                "without the tag filter.")
+    titles = list(dict.fromkeys(f"“{c.hit.title}” ({c.hit.article_id})"
+                                for c in full.citations
+                                if c.hit.article_id not in (articles or ())))
+    if not titles:
+        return None
+    return (f"No good answer in the chosen articles ({', '.join(articles or ())}), but "
+            f"{'; '.join(titles)} answer{'s' if len(titles) == 1 else ''} it: ask again "
+            "without the article filter.")
 
 
 
@@ -1054,9 +1093,12 @@ def answer(
     if not ev.found:
         message = _not_found_message(kb, qlang, "no passage in the knowledge base clearly "
                                      "addresses this question", filtered=filtered,
-                                     closest=hits)
+                                     closest=hits, chosen_tags=tags or ())
         if langs and within is None:  # which languages answer it, when that is the filter
             message = _elsewhere(kb, sq, qlang, langs, k_passages, cfg) or message
+        elif within is not None:  # which articles answer it, when those are the filter
+            message = _outside(kb, sq, qlang, langs, tags, articles, k_passages,
+                               cfg) or message
         return Answer(q, qlang, False, message, evidence=ev, passages=hits, **rewritten)
     cands = _rows_that_name_the_question(kb, st, sq, qlang, _candidates(hits))
     if not cands:

@@ -1148,3 +1148,29 @@ def test_a_run_on_sentence_is_cut_in_a_listed_passage():
     hit = Hit(9, "r", "R", "en", "", text, 0, len(text), 1.0, snippet=(0, len(text)))
     view = hit_view(hit, limit=480)
     assert view["cut"] and len(_shown(view)) <= 2 * 480
+
+
+def test_a_miss_among_the_chosen_tags_names_the_tags_that_answer(client):
+    """QA22 F7: asked of the articles tagged "pricing", "Was ist Cross-Selling?" was told
+    "No good answer in the knowledge base", which answers it, and offered "Pricing",
+    its own filter in another case, as the library's other tags."""
+    r = client.get("/", params={"q": KPI_QUESTION, "tag": "Sales Alignment"})
+    box = re.search(r'<div class="no-answer" role="status">(.*?)</div>', r.text, re.S).group(1)
+    assert "<h3>No good answer in the chosen articles</h3>" in box
+    assert "The articles tagged cross-selling" in box
+    assert "also tagged" not in box or "sales alignment" not in box.split("also tagged")[1]
+    link = re.search(r'<a href="([^"]+)">Ask without the tag filter</a>', box)
+    assert link and "tag=" not in link.group(1)
+    again = client.get(link.group(1).replace("&amp;", "&"))
+    assert '<div class="no-answer"' not in again.text
+    api = client.get("/api/ask", params={"q": KPI_QUESTION, "tag": "sales alignment"}).json()
+    assert api["message"].startswith("No good answer in the chosen articles (tagged sales "
+                                     "alignment), but the articles tagged cross-selling")
+
+
+def test_a_miss_among_the_chosen_tags_offers_other_tags_only(client):
+    # QA22 F7: the hint offered the filter's own tag in another letter case.
+    msg = client.get("/api/ask", params={"q": "Wie hoch ist der Eiffelturm in Paris?",
+                                         "tag": "Strategy"}).json()["message"]
+    assert "also tagged" in msg
+    assert "strategy" not in msg.split("also tagged", 1)[1].split(".")[0].casefold()

@@ -70,7 +70,9 @@ def lang_chips(selected: list[str] | None) -> list[dict[str, Any]]:
     ]
 
 
-ELSEWHERE = "No good answer in the chosen languages "  # kb.answers' filtered miss
+# kb.answers' filtered misses that others answer: "… in the chosen languages (German),
+# but …" and "… in the chosen articles (tagged pricing), but …".
+ELSEWHERE = "No good answer in the chosen "
 
 
 _WORDS = re.compile(r"[^\W_]+")
@@ -343,9 +345,10 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         "languages": languages_view(ans.languages) if ans.languages else None,
         "detail": detail[:1].upper() + detail[1:],
         "detail_parts": linked_titles(detail[:1].upper() + detail[1:], ans.passages),
-        "heading": "No good answer in the chosen languages" if elsewhere
+        "heading": ans.message.split(" (", 1)[0] if elsewhere
         else "No good answer in the knowledge base",
         "all_href": ask_href(ans.query) if elsewhere else None,
+        "all_text": "Ask in all languages",
         "blocks": blocks, "cards": cards,
         "others": [hit_view(h) | {"also": also.get(h.chunk_id, [])} for h in others],
     }
@@ -436,6 +439,10 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
                                      twins=_snippet_twins(kb, h, aligned))
                  for h in others}
         ctx["answer"] = answer_view(ans, also, others)
+        if ctx["answer"]["all_href"] and ans.message.startswith(ELSEWHERE + "articles"):
+            # Other articles answer it: ask again in the same languages, without the tag.
+            ctx["answer"] |= {"all_href": ask_href(question, langs),
+                              "all_text": "Ask without the tag filter"}
         # "Searched for ...": a link that asks what was typed, exactly as typed.
         ctx["answer"]["exact_href"] = ask_href(question, langs, exact=True, tags=tags)
     return ctx
