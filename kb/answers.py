@@ -740,19 +740,24 @@ def _rows_that_name_the_question(kb: KnowledgeBase, st: _State, question: str, q
         return cands
     qterms = query_terms(question, qlang)
     concepts = _concept_tokens(kb, question, qlang, qterms, kinds=frozenset({"concept", "name"}))
-    if not concepts:
-        return [c for c in cands if not c.table]
     idf = _idf(st, qlang, qterms)
     out = []
     for c in cands:
         if c.table:
+            # With no concept named, a row must hold every word of the question: QA22 F2,
+            # "What is freemium?" could quote no row of an uploaded table of pricing
+            # models, and got five sentences from four articles instead of "| Freemium |
+            # A free tier plus paid upgrades | …", which search ranked first.
             terms = _own_terms(c) | _analyzed(c.context, c.hit.lang)
             if _coverage(qterms, idf, qlang, concepts, {c.hit.lang: terms},
                          texts={c.hit.lang: c.own_text() + "\n" + c.context},
-                         concepts_only=True) < 1.0:
+                         concepts_only=bool(concepts)) < (1.0 if concepts else WHOLE):
                 continue
         out.append(c)
     return out
+
+
+WHOLE = 0.999  # a coverage that holds all of the question (rounding aside)
 
 
 def _own_terms(c: _Candidate) -> set[str]:

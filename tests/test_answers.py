@@ -1323,3 +1323,35 @@ def test_a_comparing_question_quotes_each_concept_it_compares(real_kb, question)
     assert any(t.startswith("업셀링은 고객에게 더 고급 제품이나") for t in texts), texts
     assert any("크로스셀링" in t for t in texts), texts
     assert not any("bán hàng" in t for t in texts), texts
+
+
+PRICING_TABLE = """---
+title: Choosing a Pricing Model for SaaS
+---
+# Choosing a Pricing Model for SaaS
+
+A pricing model decides how a software company charges its customers. The right model
+grows revenue with the value each customer gets.
+
+## Common models
+
+| Model | How it charges | Best for |
+|---|---|---|
+| Flat rate | One price for everything | Simple products |
+| Per seat | A price per user | Team collaboration tools |
+| Freemium | A free tier plus paid upgrades | Products that spread by word of mouth |
+"""
+
+
+def test_a_table_row_that_holds_the_whole_question_is_quoted_without_a_concept(fake_kb):
+    """QA22 F2: a row was quoted only when a glossary concept named its topic, so "What
+    is freemium?" got five sentences from four articles, not the row search ranked
+    first."""
+    from kb.articles import parse_article
+
+    fake_kb.ingest([parse_article(PRICING_TABLE, name="en-pricing-table.md")])
+    ans = answer(fake_kb, "What is freemium?", config=answers.AnswerConfig(threshold=0.0))
+    texts = [s.text for s in ans.sentences]
+    assert any(t.startswith("| Freemium | A free tier") for t in texts), texts
+    # A row that lacks a word of the question is still left out.
+    assert not any(t.startswith(("| Flat rate", "| Per seat")) for t in texts), texts
