@@ -604,7 +604,7 @@ def _loanwords(question: str, qlang: str, missing: set[str],
     if not missing or not others:
         return set()
     out = set()
-    for word in _LOANWORD.findall(question):
+    for word in _LOANWORD.findall(lexical.join_e_prefix(question)):  # "E-Mail": "EMail"
         mine = _analyzed(word, qlang) & missing
         if mine and any((t := _analyzed(word, lang)) and t <= terms for lang, terms in others):
             out |= mine

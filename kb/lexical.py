@@ -26,7 +26,8 @@ from kb.bm25 import BM25
 
 # 2: Kiwi without its multi-word dictionary (_kiwi).
 # 3: Vietnamese function words: more of them, and multi-syllable ones (_VI_PHRASES).
-ANALYZER_VERSION = 3
+# 4: English and German "e-mail" is "email" (_E_PREFIX).
+ANALYZER_VERSION = 4
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _VI_STOP = {
@@ -302,13 +303,25 @@ def analyze_many(texts: Sequence[str], langs: Sequence[str]) -> list[list[str]]:
     return [terms or [] for terms in out]
 
 
+# "E-Mail", "e-mail", "e-commerce": written with and without the hyphen, and Vietnamese
+# writes "email". QA22 F6: "Wie baue ich eine E-Mail-Liste auf?" was "e", "mail" and
+# "list", none of which the Vietnamese article on email lists holds.
+_E_PREFIX = re.compile(r"(?<![\w\-\u2010])([eE])[-\u2010](?=[^\W\d_]{2})")
+
+
+def join_e_prefix(text: str) -> str:
+    """``text`` with "E-Mail", "e-commerce" written as one word, as English and German
+    analysis reads them."""
+    return _E_PREFIX.sub(r"\1", text)
+
+
 def analyze(text: str, lang: str) -> list[str]:
     """Turn text into index terms for ``lang``'s lexical index."""
     if lang == "ko":
         return [term for _, term in _ko_terms(unicodedata.normalize("NFC", text))]
     if lang in ("en", "de"):
         stop = _stopwords(lang)
-        words = [w for w in _words(text) if w not in stop]
+        words = [w for w in _words(join_e_prefix(text)) if w not in stop]
         return list(_stemmer(lang).stemWords(words))
     if lang == "vi":
         syllables = _words(text)

@@ -1355,3 +1355,31 @@ def test_a_table_row_that_holds_the_whole_question_is_quoted_without_a_concept(f
     assert any(t.startswith("| Freemium | A free tier") for t in texts), texts
     # A row that lacks a word of the question is still left out.
     assert not any(t.startswith(("| Flat rate", "| Per seat")) for t in texts), texts
+
+
+@pytest.mark.model
+def test_a_german_question_is_answered_from_a_vietnamese_article_on_email(
+        real_kb_dir, real_encoder, tmp_path):
+    """QA22 F6: with a Vietnamese article on email marketing added, "Wie baue ich eine
+    E-Mail-Liste auf?" had it as search's first two hits and got "No good answer": its
+    words were "e", "mail" and "list", and "email", which the Vietnamese writes, was not
+    one of them."""
+    import shutil
+    from pathlib import Path
+
+    from kb.articles import read_article
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    index = tmp_path / "index"
+    shutil.copytree(real_kb_dir, index)
+    with KnowledgeBase.open(index, settings=Settings(index_dir=index),
+                            encoder=real_encoder) as kb:
+        data = Path(__file__).parent / "data"
+        # A German article among the passages read (on pricing) holds none of its words.
+        kb.ingest([read_article(data / "qa22-email" / "vi-email.txt"),
+                   read_article(data / "qa22-pricing" / "de-preisgestaltung.txt")])
+        ans = kb.ask("Wie baue ich eine E-Mail-Liste auf?")
+        assert any(h.lang == "de" for h in ans.passages), ans.passages
+        assert ans.found, ans.message
+        assert any(c.hit.lang == "vi" and "danh sách" in c.hit.text for c in ans.citations)

@@ -35,3 +35,12 @@ def test_vietnamese_function_words_are_no_terms() -> None:
     assert "chỉ" not in terms and "là_gì" not in terms
     # "dựa" alone is a word (to lean), kept where it is not "dựa trên".
     assert "dựa" in analyze("dựa lưng", "vi")
+
+
+def test_e_mail_is_one_word_as_email_is() -> None:
+    # QA22 F6: "E-Mail-Liste" was "e", "mail", "list": nothing of "email" in a passage.
+    assert analyze("Wie baue ich eine E-Mail-Liste auf?", "de") == ["bau", "email", "list"]
+    assert "email" in analyze("Send an e-mail, or two emails.", "en")
+    assert "ecommerc" in analyze("E-commerce shops", "en")
+    # Only a word's leading "E-": a compound's "E" stays a letter.
+    assert analyze("Vitamin-E-Mangel", "de") == ["vitamin", "e", "mangel"]
