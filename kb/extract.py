@@ -21,6 +21,21 @@ from kb.errors import ArticleError
 
 KINDS = ("text", "markdown", "html", "pdf", "docx")
 
+UNSUPPORTED = "unsupported file type (not text, Markdown, HTML, PDF or DOCX)"
+# A file named as a type kb reads that does not open as one: "unsupported file type"
+# told the owner of a damaged .docx that DOCX is not read (QA22 F12).
+DAMAGED = {"docx": "the DOCX file is damaged or not a Word document",
+           "pdf": "the PDF file is damaged or not a PDF"}
+RESAVE = {"docx": "open it in Word and save it again (or save it as PDF), then upload that",
+          "pdf": "save or print it as a PDF again, then upload that"}
+
+
+def _damaged(name: str) -> str | None:
+    """What a file that is no type kb reads is, when its name says DOCX or PDF."""
+    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    return (f"{DAMAGED[suffix]}: it does not open as one; {RESAVE[suffix]}"
+            if suffix in DAMAGED else None)
+
 
 @dataclass(frozen=True)
 class Extracted:
@@ -309,7 +324,8 @@ def _pdf(data: bytes, name: str) -> Extracted:
         raise ArticleError(name, "the PDF is encrypted (AES); save or print it as a PDF "
                            "without a password and upload that") from None
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise ArticleError(name, f"the PDF cannot be read: {exc}") from None
+        raise ArticleError(name, f"{DAMAGED['pdf']} (the PDF reader says: {exc}); "
+                                 f"{RESAVE['pdf']}") from None
     vocab = _vocabulary("\n".join(pages))
     text = "\n\n".join(_join_wrapped(p, vocab).strip() for p in pages if p.strip())
     if len(re.findall(r"\w", text)) < 20:
@@ -374,7 +390,8 @@ def _docx(data: bytes, name: str) -> Extracted:
     try:
         doc = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types
-        raise ArticleError(name, f"the DOCX cannot be read: {exc}") from None
+        raise ArticleError(name, f"{DAMAGED['docx']} (the DOCX reader says: {exc}); "
+                                 f"{RESAVE['docx']}") from None
     from docx.table import Table
 
     blocks = list(doc.iter_inner_content())
@@ -494,8 +511,7 @@ def extract(data: bytes, name: str) -> Extracted:
         text = unicodedata.normalize("NFC", text)
         return Extracted(text, "markdown" if name.lower().endswith(".md") else "text")
     if kind == "binary":
-        raise ArticleError(name, _nul_text(data) or
-                           "unsupported file type (not text, Markdown, HTML, PDF or DOCX)")
+        raise ArticleError(name, _nul_text(data) or _damaged(name) or UNSUPPORTED)
     if kind == "pdf":
         return _pdf(data, name)
     if kind == "docx":

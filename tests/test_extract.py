@@ -168,6 +168,22 @@ def test_utf8_text_with_a_few_nul_bytes_says_so():
         extract(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"x" * 4000, "photo.txt")
 
 
+@pytest.mark.parametrize("data, name, want", [
+    (b"PK\x03\x04" + bytes(range(256)) * 4, "report.docx",
+     "the DOCX file is damaged or not a Word document"),
+    (b"PK\x03\x04" + b"\x00" * 100, "Bericht.DOCX", "the DOCX file is damaged"),
+    (b"\x00\x01\x02\x03" * 100, "broken.pdf", "the PDF file is damaged or not a PDF"),
+    (b"%PDF-1.4\n1 0 obj garbage", "broken.pdf", "the PDF file is damaged"),
+    (b"PK\x03\x04" + b"\x00" * 100, "archive.zip", "unsupported file type"),
+])
+def test_a_damaged_docx_or_pdf_is_called_damaged(data, name, want):
+    """QA22 F12: a damaged .docx was an "unsupported file type (not text, Markdown, HTML,
+    PDF or DOCX)", which told its owner that DOCX is read but theirs is not."""
+    with pytest.raises(ArticleError, match=want) as got:
+        extract(data, name)
+    assert "unsupported" not in got.value.message or name.endswith(".zip")
+
+
 def test_a_docx_keeps_its_heading_levels_lists_and_table_header():
     """QA13: bullets came out as plain lines, the title and every "Heading 1" all as
     "#", and a table had no header row, so its first row read as data."""
