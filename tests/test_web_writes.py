@@ -1204,6 +1204,30 @@ def test_tags_of_the_wrong_type_say_what_tags_may_be(client, tags):
     assert body["error"].startswith("the field 'tags' must be a list of texts"), body
 
 
+def test_a_tag_with_a_comma_in_a_json_list_is_refused_by_name(client):
+    """QA22 F12: PATCH {"tags": ["a,b", "  ", "Rabatt"]} silently became ["a", "b",
+    "Rabatt"]. A JSON list says where each tag ends, so a comma in one is refused, by
+    POST, PUT and PATCH alike; a blank tag is dropped, as between commas in a form."""
+    text = "Quokka points reward members who shop at partner stores every week."
+    r = client.post("/api/articles", headers=AUTH, json={"id": "quokka", "text": text,
+                                                          "tags": ["a,b", "Rabatt"]})
+    assert assert_error(r, 400)["error"] == (
+        "a tag cannot contain a comma: 'a,b'; send each tag as its own item, such as "
+        '["pricing", "b2b"]')
+    r = client.post("/api/articles", headers=AUTH, json={"id": "quokka", "text": text,
+                                                          "tags": ["  ", "Rabatt"]})
+    assert r.status_code == 201 and r.json()["tags"] == ["Rabatt"]
+    before = client.get("/api/articles/quokka").json()
+    for method in ("PUT", "PATCH"):
+        body = {"tags": ["a,b", "  ", "Rabatt"]} | ({"text": text} if method == "PUT" else {})
+        r = client.request(method, "/api/articles/quokka", headers=AUTH, json=body)
+        assert "'a,b'" in assert_error(r, 400)["error"], method
+    assert client.get("/api/articles/quokka").json() == before
+    # One comma-separated text is still several tags (a form sends them so).
+    r = client.patch("/api/articles/quokka", headers=AUTH, json={"tags": "a, b,  ,Rabatt"})
+    assert r.status_code == 200 and r.json()["tags"] == ["a", "b", "Rabatt"]
+
+
 def test_a_save_from_the_add_page_says_what_to_check_on_the_article_page(client, lib):
     """QA: the Add page's save showed only "Added: searchable now", where the API and
     `kb add` warn that the text looks German though English was given. The notes travel
