@@ -349,18 +349,29 @@ def _pdf_title(meta: str | None, text: str) -> str | None:
     """A PDF's title: its metadata title unless a program made it up (QA20: "Microsoft
     Word - anchoring_draft_v3_FINAL.docx" and "Untitled-1" beat the visible heading),
     and its first line when that line is the metadata title written out in full (a
-    browser prints a page's short <title>, "Price anchoring", over its heading "Price
-    Anchoring in Marketing"). None lets the first line or the file name decide, as for a
-    text file (kb.articles)."""
+    browser prints a page's short <title> over its heading: "Price anchoring" over
+    "Price Anchoring in Marketing", and in Korean, where the short form ends the
+    heading, "이메일 마케팅" over "온라인 쇼핑몰을 위한 이메일 마케팅", QA22 F11). None lets
+    the first line or the file name decide, as for a text file (kb.articles)."""
     if not meta or not meta.strip() or _NO_TITLE.match(meta):
         return None
     meta = " ".join(meta.split())
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if (len(first) <= 120 and len(first) > len(meta)
-            and first.casefold().startswith(meta.casefold())
+    first = " ".join(next((line for line in text.splitlines() if line.strip()), "").split())
+    if (len(first) <= 120 and len(first) > len(meta) and _spells_out(first, meta)
             and not _ENDS_SENTENCE.search(first)):
         return first
     return meta
+
+
+def _spells_out(heading: str, short: str) -> bool:
+    """Whether ``heading`` begins or ends with ``short`` as whole words ("Price
+    anchoring" in "Price Anchoring in Marketing", "이메일 마케팅" in "… 위한 이메일 마케팅";
+    not "Price" in "Pricey anchors", nor "마케팅" in "이메일마케팅")."""
+    h, s = heading.casefold(), short.casefold()
+    if len(h) <= len(s):
+        return False
+    return ((h.startswith(s) and not (h[len(s)].isalnum() and s[-1].isalnum()))
+            or (h.endswith(s) and not (h[-len(s) - 1].isalnum() and s[0].isalnum())))
 
 
 # A DOCX's text is zipped XML. A 568 KB upload that expanded to 183 MB of XML (3 million

@@ -292,6 +292,14 @@ def test_wrapped_lines_join_and_structure_stays(lines, want):
     ("Price anchoring", "Price Anchoring in Marketing", "Price Anchoring in Marketing"),
     ("Pricing Handbook 2024", "Chapter 1: Anchors", "Pricing Handbook 2024"),  # kept
     ("Price anchoring", "Price anchoring is a tactic. It works.", "Price anchoring"),
+    # QA22 F11: a Korean page's short <title> is the end of its heading.
+    ("이메일 마케팅", "온라인 쇼핑몰을 위한 이메일 마케팅", "온라인 쇼핑몰을 위한 이메일 마케팅"),
+    ("Preisgestaltung", "Preisgestaltung: ein Leitfaden", "Preisgestaltung: ein Leitfaden"),
+    ("Email Marketing", "Why Email Marketing", "Why Email Marketing"),
+    # Only as whole words: a longer word that begins or ends like it is another word.
+    ("마케팅", "온라인 이메일마케팅", "마케팅"),
+    ("Price", "Pricey anchors", "Price"),
+    ("Email", "Why Email Works", "Email"),  # inside the heading: not spelled out
 ])
 def test_a_pdfs_generated_metadata_title_gives_way_to_its_heading(meta, first, want):
     """QA20: "Microsoft Word - …docx" and "Untitled-1" were the titles of PDFs whose
