@@ -897,6 +897,55 @@ def test_an_index_moved_away_under_the_server_refuses_writes(client, lib, tmp_pa
     assert not lib.index_dir.exists()
 
 
+NOTE = ("no heading: the title was taken from the text's first words (“{}”); give a title, "
+        "or start the text with a heading line (“# …”)")
+NOTE_TEXT = ("Cross-Selling im B2B-Vertrieb braucht Geduld und gute Daten über die Kunden. "
+             "Der Vertrieb schlägt passende Produkte vor. Die Kunden kaufen dann mehr.")
+NOTE_TITLE = "Cross-Selling im B2B-Vertrieb braucht Geduld und gute Daten über die Kunden."
+
+
+def test_a_title_from_the_opening_words_is_a_note_of_the_preview_and_the_save(client):
+    """QA22 F11: pasted text with no heading got its first sentence as title, cut at
+    about 80 characters, and nothing said so, though the title is what ranks and what
+    the Library shows. A title given, or a heading, gives no such note."""
+    preview = client.post("/api/articles", headers=AUTH, json={"text": NOTE_TEXT,
+                                                                "preview": True}).json()
+    assert preview["title"] == NOTE_TITLE and preview["title_guessed"] is True
+    assert NOTE.format(NOTE_TITLE) in preview["notes"]
+    saved = client.post("/api/articles", headers=AUTH, json={"text": NOTE_TEXT})
+    assert saved.status_code == 201 and NOTE.format(NOTE_TITLE) in saved.json()["notes"]
+    for given in ({"title": "Cross-Selling im B2B"}, {"text": "# Cross-Selling im B2B\n\n"
+                                                              + NOTE_TEXT}):
+        body = {"text": NOTE_TEXT, "preview": True, **given}
+        got = client.post("/api/articles", headers=AUTH, json=body).json()
+        assert got["title"] == "Cross-Selling im B2B", got
+        assert got["title_guessed"] is False and not any("no heading" in n
+                                                         for n in got["notes"])
+    # A short first line that is a whole sentence is a title of its own, as for a file.
+    one = client.post("/api/articles", headers=AUTH, json={
+        "text": "Rabatte im Überblick\n\n" + NOTE_TEXT, "preview": True}).json()
+    assert one["title"] == "Rabatte im Überblick" and one["title_guessed"] is False
+    # A metadata edit keeps the title it has: no note.
+    edited = client.patch(f"/api/articles/{saved.json()['article_id']}", headers=AUTH,
+                          json={"tags": ["b2b"]}).json()
+    assert edited["title_guessed"] is False
+
+
+def test_the_add_page_says_the_title_is_the_opening_words(client):
+    """QA22 F11: the Add page's preview, and the article's page after the save."""
+    page = client.post("/add", data={"text": NOTE_TEXT, "token": TOKEN, "action": "preview"})
+    assert page.status_code == 200 and 'id="title-guessed"' in page.text
+    assert "No heading: the title was taken from the text" in page.text
+    titled = client.post("/add", data={"text": NOTE_TEXT, "title": "Cross-Selling im B2B",
+                                       "token": TOKEN, "action": "preview"})
+    assert 'id="title-guessed"' not in titled.text
+    r = client.post("/add", data={"text": NOTE_TEXT, "token": TOKEN, "action": "save"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert "No heading: the title was taken from the text" in client.get(
+        r.headers["location"]).text
+
+
 def test_a_replacement_without_metadata_keeps_the_title_tags_and_source(client):
     """PUT with only new text wiped the title (it became the first sentence) and the
     tags, and said nothing."""

@@ -1199,6 +1199,7 @@ def add_context(
                         if result.similar_to and result.similar_to != result.article_id
                         else None),
             "lang_looks": result.lang_looks,
+            "title_guessed": result.title_guessed,
             "no_concepts": result.concepts == (),
             "stale": ({"id": result.article_id, "href": article_href(result.article_id)}
                       if result.stale else None),
