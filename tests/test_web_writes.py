@@ -826,6 +826,33 @@ def test_article_page_shows_the_family_and_aligned_passages(client, lib, family)
         == ["EN", "DE"]
 
 
+def test_a_passage_that_two_passages_translate_says_which_is_which(client, lib, family):
+    """QA22 F11: a passage aligned with two Vietnamese passages showed "VI VI", two
+    unlabelled badges. Each says which passage it opens, the row is labelled, and a
+    language that comes twice shows the passage numbers."""
+    de, vi, en = family
+    with lib.store.transaction(bump=False) as conn:
+        lib.store.set_links(conn, DE_SEED, [
+            (VI_SEED, "translation", 0.83, [[de[0], vi[0]], [de[0], vi[1]]])])
+    page = client.get(f"/articles/{DE_SEED}").text
+    section = re.search(rf'<section id="c{de[0]}".*?</section>', page, re.S).group(0)
+    aligned = re.search(r'<span class="aligned">(.*?</a>)</span>', section, re.S).group(1)
+    assert aligned.startswith('<span class="aligned-label">also in:</span>')
+    rows = lib.store.chunks(vi[:2])
+    title = lib.store.article(VI_SEED)["title"]
+    for n, cid in enumerate(vi[:2], 1):
+        label = f"VI – Vietnamese: passage {n}" + (
+            f" ({rows[cid].section})" if rows[cid].section else "") + f", in “{title}”"
+        assert f'aria-label="{label}" title="{label}">VI ¶{n}</a>' in aligned, aligned
+    # One passage of a language: its badge is the language alone, still labelled.
+    with lib.store.transaction(bump=False) as conn:
+        lib.store.set_links(conn, DE_SEED, [(VI_SEED, "translation", 0.83, [[de[0], vi[0]]])])
+    page = client.get(f"/articles/{DE_SEED}").text
+    section = re.search(rf'<section id="c{de[0]}".*?</section>', page, re.S).group(0)
+    assert re.search(r'aria-label="VI – Vietnamese: passage 1[^"]*" title="[^"]+">VI</a>',
+                     section), section
+
+
 def test_citation_cards_show_also_in(client, family):
     r = client.get("/", params=[("q", "Was ist Upstream-Marketing?"), ("lang", "de")])
     assert r.status_code == 200

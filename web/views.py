@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -508,16 +509,30 @@ def also_in(kb: KnowledgeBase, article_id: str, *, chunk_id: int | None = None,
 
 
 def _aligned_passages(kb: KnowledgeBase, article_id: str) -> dict[int, list[dict[str, Any]]]:
-    """Per chunk of the article, links to the aligned passages in its translations."""
+    """Per chunk of the article, links to the aligned passages in its translations, each
+    labelled with the passage it opens (its number and section). A passage that two of
+    one translation's passages translate shows the numbers too: QA22 F11 saw "VI VI"
+    and nothing said what either was."""
     pairs = adding.article_alignments(kb, article_id)
     rows = kb.store.chunks(sorted({c for cs in pairs.values() for c in cs}))
     titles = {str(m["article_id"]): str(m["title"]) for m in adding.family_of(kb, article_id)}
     out: dict[int, list[dict[str, Any]]] = {}
     for cid, others in pairs.items():
-        links = [_passage_link(rows[o].article_id, rows[o].lang,
-                               titles.get(rows[o].article_id, rows[o].article_id), rows[o])
-                 for o in others if o in rows]
-        out[cid] = sorted(links, key=lambda x: (_lang_order(x["lang"]), x["href"]))
+        shown = sorted((rows[o] for o in others if o in rows),
+                       key=lambda r: (_lang_order(r.lang), r.article_id, r.ord))
+        several = Counter(r.article_id for r in shown)
+        links = []
+        for row in shown:
+            link = _passage_link(row.article_id, row.lang,
+                                 titles.get(row.article_id, row.article_id), row)
+            n = row.ord + 1
+            link["label"] = (f"{row.lang.upper()} – {link['lang_name']}: passage {n}"
+                             + (f" ({row.section})" if row.section else "")
+                             + f", in “{link['title']}”")
+            if several[row.article_id] > 1:
+                link["code"] = f"{link['code']} ¶{n}"
+            links.append(link)
+        out[cid] = links
     return out
 
 
