@@ -50,6 +50,7 @@ from kb.errors import (
     ConflictError,
     KBError,
     NotFoundError,
+    RemovedError,
     StaleError,
     StorageError,
     TooLargeError,
@@ -845,6 +846,13 @@ def was_removed(kb: KnowledgeBase, article_id: str) -> bool:
         return False
 
 
+def restorable(kb: KnowledgeBase, article_id: str) -> bool:
+    """Whether :func:`restore` would put ``article_id`` back: it is not in the knowledge
+    base, and a removal kept its file."""
+    article_id = same_id(article_id)
+    return kb.store.article(article_id) is None and _last_removed(kb, article_id) is not None
+
+
 def _tidy(folder: Path) -> None:
     """Remove the staging folder when it is empty (another writer may be using it)."""
     try:
@@ -927,8 +935,8 @@ def remove(kb: KnowledgeBase, article_id: str, *, expect: str | None = None) -> 
 def _remove(kb: KnowledgeBase, article_id: str) -> None:
     if kb.store.article(article_id) is None:
         if was_removed(kb, article_id):  # a second DELETE: say what reading it says
-            raise NotFoundError(f"the article {article_id!r} was removed already (its file "
-                                "is kept in corpus/.removed/)")
+            raise RemovedError(f"the article {article_id!r} was removed already (its file "
+                               "is kept in corpus/.removed/)", article_id=article_id)
         raise NotFoundError(f"no article with id {article_id!r}")
     # A note of the removal in progress: killed between the file's move and the index
     # commit, the article would stay searchable with its file gone; the next write's

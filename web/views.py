@@ -1085,6 +1085,18 @@ def _on_the_page(error: KBError) -> str:
     return error.message
 
 
+def removed_view(kb: KnowledgeBase, settings: Settings, article_id: str) -> dict[str, Any] | None:
+    """What a page says of a removed article, with the form that restores it (its
+    action, and whether this server takes writes at all: else how to restore it on the
+    server); None when nothing would restore it. The library's notice and the removed
+    article's own page show it (QA22 F9: the one-time notice was the only way back)."""
+    if not adding.restorable(kb, article_id):
+        return None
+    return {"id": article_id, "action": article_href(article_id) + "/restore",
+            "can_restore": uploads.writes_enabled(settings),
+            "command": f"kb restore {article_id}"}
+
+
 def job_context(job: dict[str, Any]) -> dict[str, Any]:
     """A long save's page while it runs: its stage and progress."""
     from web.jobs import STAGES
