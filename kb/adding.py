@@ -40,6 +40,7 @@ from kb.articles import (
     read_article,
     same_id,
     tag_tuple,
+    title_is_opening_words,
     unique_tags,
     version_of,
 )
@@ -49,6 +50,7 @@ from kb.errors import (
     ConflictError,
     KBError,
     NotFoundError,
+    RemovedError,
     StaleError,
     StorageError,
     TooLargeError,
@@ -96,6 +98,9 @@ class AddResult:
     encoded_removed: int = 0  # characters of encoded data cleaning removed (Article)
     encoding_repaired: str = ""  # mojibake cleaning mended, an example (Article)
     lossy_words: tuple[str, ...] = ()  # words with a "?" for a lost letter (Article)
+    # No title was given and the text opens with no heading: the title is its opening
+    # words (kb.articles._guess_title), which the Library, cards and ranking use.
+    title_guessed: bool = False
     # Its paragraphs' languages, when it mixes them: (language, share of letters).
     mixed: tuple[tuple[str, float], ...] = ()
     family: list[dict[str, object]] = field(default_factory=list)
@@ -164,6 +169,10 @@ class AddResult:
                        f"(such as {shown}): letters were lost when the file was converted to "
                        "an encoding that lacks them, and cannot be restored; save the original "
                        "as UTF-8 and add that instead")
+        if self.title_guessed:
+            out.append(f"no heading: the title was taken from the text's first words "
+                       f"(“{self.title}”); give a title, or start the text with a heading "
+                       "line (“# …”)")
         if self.was_lang:
             out.append(f"the language changes from {LANG_NAMES.get(self.was_lang, self.was_lang)}"
                        f" ({self.was_lang}) to {LANG_NAMES.get(self.lang, self.lang)} "
@@ -496,7 +505,7 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         lang_source=article.lang_source, lang_looks=lang_looks(article),
         encoded_removed=article.encoded_removed,
         encoding_repaired=article.encoding_repaired, lossy_words=article.lossy_words,
-        mixed=mixed_languages(article),
+        mixed=mixed_languages(article), title_guessed=title_guessed(article, kept),
         chunks=preview(kb, article),
         text=article.text, saved=False, source=article.source,
         tags=article.tags, exists=stored is not None, kept=kept, replacing=replace,
@@ -506,6 +515,15 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         stale=stored is not None and expect is not None and _stale(stored, expect),
         **_match_fields(closest(kb, article)),
     )
+
+
+def title_guessed(article: Article, kept: tuple[str, ...] = ()) -> bool:
+    """Whether the article's title is its text's opening words, guessed because nothing
+    gave one (no title field, header or ``# heading``), rather than a short first line
+    or a title kept from the article it replaces (QA22 F11: a pasted note's first
+    sentence, cut with "…", became its title without a word)."""
+    return ("title" in article.unset and "title" not in kept
+            and title_is_opening_words(article.title, article.text))
 
 
 def _match_fields(m: Match | None) -> dict[str, Any]:
@@ -628,7 +646,7 @@ def add(
         lang_source=article.lang_source, lang_looks=lang_looks(article),
         encoded_removed=article.encoded_removed,
         encoding_repaired=article.encoding_repaired, lossy_words=article.lossy_words,
-        mixed=mixed_languages(article),
+        mixed=mixed_languages(article), title_guessed=title_guessed(article, kept),
         chunks=n_chunks, text=article.text,
         saved=True, source=article.source,
         tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,
@@ -828,6 +846,13 @@ def was_removed(kb: KnowledgeBase, article_id: str) -> bool:
         return False
 
 
+def restorable(kb: KnowledgeBase, article_id: str) -> bool:
+    """Whether :func:`restore` would put ``article_id`` back: it is not in the knowledge
+    base, and a removal kept its file."""
+    article_id = same_id(article_id)
+    return kb.store.article(article_id) is None and _last_removed(kb, article_id) is not None
+
+
 def _tidy(folder: Path) -> None:
     """Remove the staging folder when it is empty (another writer may be using it)."""
     try:
@@ -910,8 +935,8 @@ def remove(kb: KnowledgeBase, article_id: str, *, expect: str | None = None) -> 
 def _remove(kb: KnowledgeBase, article_id: str) -> None:
     if kb.store.article(article_id) is None:
         if was_removed(kb, article_id):  # a second DELETE: say what reading it says
-            raise NotFoundError(f"the article {article_id!r} was removed already (its file "
-                                "is kept in corpus/.removed/)")
+            raise RemovedError(f"the article {article_id!r} was removed already (its file "
+                               "is kept in corpus/.removed/)", article_id=article_id)
         raise NotFoundError(f"no article with id {article_id!r}")
     # A note of the removal in progress: killed between the file's move and the index
     # commit, the article would stay searchable with its file gone; the next write's

@@ -40,6 +40,7 @@ from kb.errors import (
     IndexMismatchError,
     KBError,
     NotFoundError,
+    RemovedError,
     StorageError,
 )
 from kb.glossary import Concept, Glossary, joined_terms, load_glossary
@@ -1713,9 +1714,10 @@ class KnowledgeBase:
             from kb import adding
 
             if adding.was_removed(self, article_id):  # an old citation link: say so
-                raise NotFoundError(f"the article {article_id!r} was removed from the "
-                                    "knowledge base (its file is kept in corpus/.removed/; "
-                                    f"`kb restore {article_id}` puts it back)")
+                raise RemovedError(f"the article {article_id!r} was removed from the "
+                                   "knowledge base (its file is kept in corpus/.removed/; "
+                                   f"`kb restore {article_id}` puts it back)",
+                                   article_id=article_id)
             raise NotFoundError(f"no article with id {article_id!r}",
                                 suggestions=self._close_articles(article_id))
         chunks = self.store.article_chunks(article_id)

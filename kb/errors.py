@@ -59,6 +59,16 @@ class NotFoundError(KBError):
         self.suggestions = suggestions
 
 
+class RemovedError(NotFoundError):
+    """The article was removed, and its file is kept to restore it (``kb restore``): an
+    edge may offer the restore where it says so (QA22 F9: the web page told its reader
+    to run a command on the server)."""
+
+    def __init__(self, message: str, *, article_id: str) -> None:
+        super().__init__(message)
+        self.article_id = article_id
+
+
 class ConflictError(KBError):
     """The write would duplicate or clash with what the knowledge base already has."""
 

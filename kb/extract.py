@@ -21,6 +21,21 @@ from kb.errors import ArticleError
 
 KINDS = ("text", "markdown", "html", "pdf", "docx")
 
+UNSUPPORTED = "unsupported file type (not text, Markdown, HTML, PDF or DOCX)"
+# A file named as a type kb reads that does not open as one: "unsupported file type"
+# told the owner of a damaged .docx that DOCX is not read (QA22 F12).
+DAMAGED = {"docx": "the DOCX file is damaged or not a Word document",
+           "pdf": "the PDF file is damaged or not a PDF"}
+RESAVE = {"docx": "open it in Word and save it again (or save it as PDF), then upload that",
+          "pdf": "save or print it as a PDF again, then upload that"}
+
+
+def _damaged(name: str) -> str | None:
+    """What a file that is no type kb reads is, when its name says DOCX or PDF."""
+    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    return (f"{DAMAGED[suffix]}: it does not open as one; {RESAVE[suffix]}"
+            if suffix in DAMAGED else None)
+
 
 @dataclass(frozen=True)
 class Extracted:
@@ -309,7 +324,8 @@ def _pdf(data: bytes, name: str) -> Extracted:
         raise ArticleError(name, "the PDF is encrypted (AES); save or print it as a PDF "
                            "without a password and upload that") from None
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise ArticleError(name, f"the PDF cannot be read: {exc}") from None
+        raise ArticleError(name, f"{DAMAGED['pdf']} (the PDF reader says: {exc}); "
+                                 f"{RESAVE['pdf']}") from None
     vocab = _vocabulary("\n".join(pages))
     text = "\n\n".join(_join_wrapped(p, vocab).strip() for p in pages if p.strip())
     if len(re.findall(r"\w", text)) < 20:
@@ -333,18 +349,29 @@ def _pdf_title(meta: str | None, text: str) -> str | None:
     """A PDF's title: its metadata title unless a program made it up (QA20: "Microsoft
     Word - anchoring_draft_v3_FINAL.docx" and "Untitled-1" beat the visible heading),
     and its first line when that line is the metadata title written out in full (a
-    browser prints a page's short <title>, "Price anchoring", over its heading "Price
-    Anchoring in Marketing"). None lets the first line or the file name decide, as for a
-    text file (kb.articles)."""
+    browser prints a page's short <title> over its heading: "Price anchoring" over
+    "Price Anchoring in Marketing", and in Korean, where the short form ends the
+    heading, "이메일 마케팅" over "온라인 쇼핑몰을 위한 이메일 마케팅", QA22 F11). None lets
+    the first line or the file name decide, as for a text file (kb.articles)."""
     if not meta or not meta.strip() or _NO_TITLE.match(meta):
         return None
     meta = " ".join(meta.split())
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if (len(first) <= 120 and len(first) > len(meta)
-            and first.casefold().startswith(meta.casefold())
+    first = " ".join(next((line for line in text.splitlines() if line.strip()), "").split())
+    if (len(first) <= 120 and len(first) > len(meta) and _spells_out(first, meta)
             and not _ENDS_SENTENCE.search(first)):
         return first
     return meta
+
+
+def _spells_out(heading: str, short: str) -> bool:
+    """Whether ``heading`` begins or ends with ``short`` as whole words ("Price
+    anchoring" in "Price Anchoring in Marketing", "이메일 마케팅" in "… 위한 이메일 마케팅";
+    not "Price" in "Pricey anchors", nor "마케팅" in "이메일마케팅")."""
+    h, s = heading.casefold(), short.casefold()
+    if len(h) <= len(s):
+        return False
+    return ((h.startswith(s) and not (h[len(s)].isalnum() and s[-1].isalnum()))
+            or (h.endswith(s) and not (h[-len(s) - 1].isalnum() and s[0].isalnum())))
 
 
 # A DOCX's text is zipped XML. A 568 KB upload that expanded to 183 MB of XML (3 million
@@ -374,7 +401,8 @@ def _docx(data: bytes, name: str) -> Extracted:
     try:
         doc = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several unrelated types
-        raise ArticleError(name, f"the DOCX cannot be read: {exc}") from None
+        raise ArticleError(name, f"{DAMAGED['docx']} (the DOCX reader says: {exc}); "
+                                 f"{RESAVE['docx']}") from None
     from docx.table import Table
 
     blocks = list(doc.iter_inner_content())
@@ -494,8 +522,7 @@ def extract(data: bytes, name: str) -> Extracted:
         text = unicodedata.normalize("NFC", text)
         return Extracted(text, "markdown" if name.lower().endswith(".md") else "text")
     if kind == "binary":
-        raise ArticleError(name, _nul_text(data) or
-                           "unsupported file type (not text, Markdown, HTML, PDF or DOCX)")
+        raise ArticleError(name, _nul_text(data) or _damaged(name) or UNSUPPORTED)
     if kind == "pdf":
         return _pdf(data, name)
     if kind == "docx":

@@ -221,7 +221,7 @@ def test_pdf_upload_and_pdf_without_text_layer(lib):
     [
         (b"", "empty.txt", ArticleError, "empty"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "photo.md", ArticleError, "unsupported file type"),
-        (b"PK\x03\x04" + b"\x00" * 100, "archive.docx", ArticleError, "unsupported file type"),
+        (b"PK\x03\x04" + b"\x00" * 100, "archive.docx", ArticleError, "DOCX file is damaged"),
         (b"x" * 300_000, "huge.txt", TooLargeError, "limit"),
         (b"%PDF-1.4 garbage", "broken.pdf", ArticleError, "PDF"),
         (b"\x7fELF\x02\x01\x01" + b"\x00" * 50, "prog.txt", ArticleError, "unsupported"),

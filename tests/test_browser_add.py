@@ -228,6 +228,39 @@ def test_remove_an_article_from_its_edit_page(browser, server, scheme):
         ctx.close()
 
 
+def test_a_removed_articles_page_restores_it(page, server):
+    """QA22 F9: the Undo of a removal was on the page right after it alone; reloaded,
+    the library had none, and the removed article's page was a 404 that told a web
+    reader to run `kb restore` on the server. Now that page restores it."""
+    from playwright.sync_api import expect
+
+    article = "yak-referrals"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    r = page.request.post("/api/articles", headers=auth, data={
+        "id": article, "text": "Yak referral notes: every member who brings a friend gets "
+                               "a free month, and the friend gets one too."})
+    assert r.status == 201, r.text()
+    assert page.request.delete(f"/api/articles/{article}", headers=auth).status == 200
+    # The library's notice, opened later (no removal in this tab), still offers the Undo.
+    page.goto(f"/library?removed={article}")
+    page.reload()
+    expect(page.locator("#removed-notice form.restore-form")).to_be_visible()
+    shown = page.goto(f"/articles/{article}")
+    assert shown is not None and shown.status == 404
+    expect(page.locator("h1")).to_contain_text("Removed")
+    expect(page.locator("#removed-notice")).to_contain_text(article)
+    expect(page.locator("main")).not_to_contain_text("kb restore")
+    page.fill("#restore-token", TOKEN)
+    page.click("#removed-notice button[type=submit]")
+    page.wait_for_url(f"**/articles/{article}?saved=restored")
+    expect(page.locator("#saved-notice")).to_contain_text("Restored: the article is searchable")
+    assert (server[1] / f"{article}.md").exists()
+    page.goto(f"/library?removed={article}")
+    expect(page.locator("#removed-notice")).to_have_count(0)
+    expect(page.locator(f"a[href='/articles/{article}']")).to_have_count(1)
+    _assert_inert(page)
+
+
 # -- What the accessibility and safety QA of stop 25 found on the Add page and in the
 # colours of the forms: the admin token is never in a page (app.js keeps it for the tab),
 # Back after a submit shows the page again, form borders and placeholders keep their

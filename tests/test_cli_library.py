@@ -189,6 +189,23 @@ def test_add_dash_reads_one_article_from_stdin_as_a_web_paste(run, api, dirs):
     assert json.loads(run("show", "nurture", "--json").stdout)["title"] == "Email nurture flows"
 
 
+def test_add_dash_says_when_the_title_is_the_texts_opening_words(run):
+    """QA22 F11: `kb add -` of a note with no heading titled it by its first sentence
+    and said nothing."""
+    note = ("Cross-selling in B2B needs patience and good data about each customer. Sales "
+            "suggests the products that fit. Customers then buy more.")
+    res = run("add", "-", "--preview", stdin=note)
+    assert res.exit_code == 0, res.output
+    want = ("warning: no heading: the title was taken from the text's first words "
+            "(“Cross-selling in B2B needs patience and good data about each customer.”); "
+            "give a title, or start the text with a heading line (“# …”)")
+    assert want in res.stderr.splitlines()
+    res = run("add", "-", stdin=note)
+    assert res.exit_code == 0 and want in res.stderr.splitlines(), res.output
+    res = run("add", "-", "--preview", "--title", "Cross-selling in B2B", stdin=note)
+    assert "no heading" not in res.stderr
+
+
 @pytest.mark.parametrize("stdin", ["", " \n\t\n"])
 def test_add_dash_with_nothing_on_stdin_is_an_error_and_writes_nothing(run, dirs, stdin):
     index, corpus = dirs

@@ -168,6 +168,22 @@ def test_utf8_text_with_a_few_nul_bytes_says_so():
         extract(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"x" * 4000, "photo.txt")
 
 
+@pytest.mark.parametrize("data, name, want", [
+    (b"PK\x03\x04" + bytes(range(256)) * 4, "report.docx",
+     "the DOCX file is damaged or not a Word document"),
+    (b"PK\x03\x04" + b"\x00" * 100, "Bericht.DOCX", "the DOCX file is damaged"),
+    (b"\x00\x01\x02\x03" * 100, "broken.pdf", "the PDF file is damaged or not a PDF"),
+    (b"%PDF-1.4\n1 0 obj garbage", "broken.pdf", "the PDF file is damaged"),
+    (b"PK\x03\x04" + b"\x00" * 100, "archive.zip", "unsupported file type"),
+])
+def test_a_damaged_docx_or_pdf_is_called_damaged(data, name, want):
+    """QA22 F12: a damaged .docx was an "unsupported file type (not text, Markdown, HTML,
+    PDF or DOCX)", which told its owner that DOCX is read but theirs is not."""
+    with pytest.raises(ArticleError, match=want) as got:
+        extract(data, name)
+    assert "unsupported" not in got.value.message or name.endswith(".zip")
+
+
 def test_a_docx_keeps_its_heading_levels_lists_and_table_header():
     """QA13: bullets came out as plain lines, the title and every "Heading 1" all as
     "#", and a table had no header row, so its first row read as data."""
@@ -276,6 +292,14 @@ def test_wrapped_lines_join_and_structure_stays(lines, want):
     ("Price anchoring", "Price Anchoring in Marketing", "Price Anchoring in Marketing"),
     ("Pricing Handbook 2024", "Chapter 1: Anchors", "Pricing Handbook 2024"),  # kept
     ("Price anchoring", "Price anchoring is a tactic. It works.", "Price anchoring"),
+    # QA22 F11: a Korean page's short <title> is the end of its heading.
+    ("이메일 마케팅", "온라인 쇼핑몰을 위한 이메일 마케팅", "온라인 쇼핑몰을 위한 이메일 마케팅"),
+    ("Preisgestaltung", "Preisgestaltung: ein Leitfaden", "Preisgestaltung: ein Leitfaden"),
+    ("Email Marketing", "Why Email Marketing", "Why Email Marketing"),
+    # Only as whole words: a longer word that begins or ends like it is another word.
+    ("마케팅", "온라인 이메일마케팅", "마케팅"),
+    ("Price", "Pricey anchors", "Price"),
+    ("Email", "Why Email Works", "Email"),  # inside the heading: not spelled out
 ])
 def test_a_pdfs_generated_metadata_title_gives_way_to_its_heading(meta, first, want):
     """QA20: "Microsoft Word - …docx" and "Untitled-1" were the titles of PDFs whose

@@ -23,6 +23,7 @@ from . import test_web_writes
 from .test_web_writes import AUTH, TOKEN, assert_error
 
 lib = test_web_writes.lib  # the fixture: a writable copy of the fake index and corpus
+closed_client = test_web_writes.closed_client  # the fixture: no admin token, no web writes
 
 TEXT = ("Customer retention\n\nWinning back a lapsed customer costs between five and fifteen "
         "percent of what a new one costs. Retention programmes pay for themselves.")
@@ -398,6 +399,47 @@ def test_the_library_notice_of_a_removal_undoes_it(client, lib):
     assert done.status_code == 303 and done.headers["location"].startswith("/articles/retention")
     assert "Restored: the article is searchable now" in client.get(done.headers["location"]).text
     assert lib.store.article("retention") is not None
+
+
+def test_a_removed_article_can_be_restored_from_its_page_and_the_library_later(client, lib):
+    """QA22 F9: the Undo was on the page right after the removal alone: reloaded, the
+    library showed nothing, and the removed article's page (a 404) told a web user to
+    run `kb restore` on the server. Both offer the restore while the article is
+    removed; the API's answer stays a 404."""
+    assert client.delete("/api/articles/retention", headers=AUTH).status_code == 200
+    page = client.get("/articles/retention")
+    assert page.status_code == 404 and "<h1>Removed <span" in page.text
+    assert 'action="/articles/retention/restore"' in page.text
+    assert 'id="restore-token" name="token" type="password"' in page.text
+    assert "kb restore" not in page.text and 'id="error-q"' in page.text  # search box stays
+    assert client.get("/api/articles/retention").status_code == 404
+    library = client.get("/library?removed=retention").text  # no cookie: any time later
+    assert 'id="removed-notice"' in library and 'action="/articles/retention/restore"' in library
+    # The page's form restores it, as the notice's does.
+    done = client.post("/articles/retention/restore", data={"token": TOKEN},
+                       follow_redirects=False)
+    assert done.status_code == 303 and lib.store.article("retention") is not None
+    # Back: the notice is gone, and a page of an id never removed offers nothing.
+    assert 'id="removed-notice"' not in client.get("/library?removed=retention").text
+    assert client.get("/articles/retention").status_code == 200
+    never = client.get("/articles/never-was")
+    assert never.status_code == 404 and "/restore" not in never.text
+
+
+def test_without_web_writes_a_removed_articles_page_says_how_to_restore_it(closed_client):
+    """Without an admin token the server takes no writes: the page says how to restore
+    it on the server instead of offering a form that would be refused."""
+    kb = closed_client.kb
+    adding.remove(kb, test_web_writes.EN_SEED)
+    page = closed_client.get(f"/articles/{test_web_writes.EN_SEED}")
+    assert page.status_code == 404 and 'id="removed-notice"' in page.text
+    assert "restore-form" not in page.text
+    assert f"<code>kb restore {test_web_writes.EN_SEED}</code> on the server" in page.text
+    library = closed_client.get("/library", params={"removed": test_web_writes.EN_SEED}).text
+    assert 'id="removed-notice"' in library and "restore-form" not in library
+    # An address that names no removed article shows no notice, and nothing of it.
+    evil = closed_client.get("/library", params={"removed": "<script>x()</script>"}).text
+    assert 'id="removed-notice"' not in evil and "<script>x()" not in evil
 
 
 def test_kb_restore(lib, referral, monkeypatch):

@@ -210,7 +210,8 @@ WRITE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/x-www-form-urlencoded": {"schema": {"type": "object",
                                                      "properties": _FIELDS_DOC}},
     "application/json": {"schema": {"type": "object", "properties": {**_FIELDS_DOC, "tags": {
-        "type": "array", "items": {"type": "string"}, "description": "The tags ([] for none)."}}}},
+        "type": "array", "items": {"type": "string"}, "description": "The tags ([] for none; "
+        "a tag with a comma is refused, a blank one dropped)."}}}},
 }}}
 
 
@@ -293,7 +294,8 @@ class ArticleEdit(BaseModel):
     source: str | None = Field(None, max_length=2000)
     tags: list[Annotated[str, Field(max_length=uploads.MAX_TAG_CHARS)]] | None = Field(
         None, max_length=uploads.MAX_TAGS,
-        description="The new tags ([] clears them; a comma-separated string also works).")
+        description="The new tags ([] clears them; a comma-separated string also works). "
+                    "A tag in the list cannot contain a comma (400); blank ones are dropped.")
     lang: Literal["ko", "en", "de", "vi"] | None = None
     token: str | None = Field(None, description="The admin token, if not sent as a "
                                                 "bearer header.")

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kb.errors import KBError, StaleError
+from kb.errors import KBError, RemovedError, StaleError
 from kb.settings import Settings
 from web.headers import HEADERS, PAGE_POLICY, SecurityHeaders, docs_policy
 
@@ -277,13 +277,17 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status,
                             headers=headers)
     tpl: Jinja2Templates = request.app.state.templates
-    from web.views import article_href
+    from web.views import article_href, removed_view
 
     suggestions = [{"href": article_href(i), "title": t}
                    for i, t in getattr(exc, "suggestions", ())]
+    # A removed article's page offers its restore, which the one-time notice after the
+    # removal did alone (QA22 F9).
+    removed = (removed_view(request.app.state.kb, request.app.state.settings, exc.article_id)
+               if isinstance(exc, RemovedError) else None)
     return tpl.TemplateResponse(
         request, "error.html", {"status": status, "message": message, "page": "error",
-                                "suggestions": suggestions},
+                                "suggestions": suggestions, "removed": removed},
         status_code=status, headers=headers,
     )
 

@@ -97,13 +97,6 @@ def article_page(
 # opened the link that the article had just been added), and it reaches any worker.
 SAVED_NOTES = "kb_saved_notes"
 MAX_NOTES_BYTES = 3000
-# The same for a removal from the Edit page: the library's notice names it (QA10).
-REMOVED = "kb_removed"
-
-
-def _removed_cookie(article_id: str) -> str:
-    return base64.urlsafe_b64encode(article_id.encode()).decode()
-
 
 def _flash_cookie(article_id: str, saved: str, notes: list[str],
                   similar: str | None) -> str:
@@ -227,18 +220,14 @@ def library_page(
 ) -> HTMLResponse:
     """All articles; ``lang`` and ``tag`` filter them, ``sort`` orders them (language,
     title, added or passages; an unknown one is ignored, like a mangled link's);
-    ``removed`` shows the notice of a removal from the Edit page."""
+    ``removed`` shows the notice of a removal, with its Undo, for as long as the
+    article is removed and its file kept: reloaded or opened again, the address was the
+    plain library (QA22 F9). "?removed=" of an id never removed, or in the knowledge
+    base, shows nothing (QA10: it claimed "the-whole-knowledge-base" removed)."""
     ctx = views.library_context(kb, langs=parse_langs(lang), tag=tag, sort=sort)
-    # The notice only after this browser's own removal (its cookie names the article),
-    # once, and only for an article that is gone: "?removed=" alone claimed the removal
-    # of any id that does not exist (QA10: "the-whole-knowledge-base").
-    own = request.cookies.get(REMOVED) == _removed_cookie(removed or "")
-    ctx["removed"] = removed if removed and own and not kb.store.article(removed) else None
-    ctx["can_restore"] = uploads.writes_enabled(request.app.state.settings)
-    response = render(request, "library.html", "library", ctx)
-    if REMOVED in request.cookies:
-        response.delete_cookie(REMOVED, path="/library")
-    return response
+    ctx["removed"] = (views.removed_view(kb, request.app.state.settings, same_id(removed))
+                      if removed else None)
+    return render(request, "library.html", "library", ctx)
 
 
 async def remove_form(request: Request) -> dict[str, str]:
@@ -273,10 +262,7 @@ def remove_submit(
     except KBError as exc:
         ctx = views.add_context(settings, editing=editing, remove_error=exc)
         return render(request, "add.html", "add", ctx, status_code=exc.status)
-    done = RedirectResponse(f"/library?removed={quote(article_id)}", status_code=303)
-    done.set_cookie(REMOVED, _removed_cookie(article_id), max_age=300, path="/library",
-                    httponly=True, samesite="lax")
-    return done
+    return RedirectResponse(f"/library?removed={quote(article_id, safe='')}", status_code=303)
 
 
 @router.post("/articles/{article_id}/restore", response_class=HTMLResponse)
@@ -284,17 +270,18 @@ def restore_submit(
     request: Request, kb: KB, article_id: Annotated[str, Path(min_length=1, max_length=200)],
     form: Annotated[dict[str, str], Depends(remove_form)],
 ) -> Response:
-    """Undo a removal from the library's notice: the article's file comes back from
-    ``.removed/`` as it was, as ``kb restore`` and the API do (QA17: only the server's
-    disk could undo it)."""
+    """Undo a removal from the library's notice or the removed article's page: the
+    article's file comes back from ``.removed/`` as it was, as ``kb restore`` and the
+    API do (QA17: only the server's disk could undo it)."""
     settings = request.app.state.settings
     try:
         uploads.authorize(settings, form.get("token"))
         with request.app.state.write_lock:
             done = adding.restore(kb, article_id)
-    except KBError as exc:  # the notice again, with why, to try again
+    except KBError as exc:  # the notice again (while it applies), with why, to try again
         ctx = views.library_context(kb)
-        ctx.update(removed=article_id, can_restore=True, restore_error=exc)
+        ctx.update(removed=views.removed_view(kb, settings, same_id(article_id)),
+                   restore_error=exc)
         return render(request, "library.html", "library", ctx, status_code=exc.status)
     return _to_saved(done.article_id, "restored", [], None)
 

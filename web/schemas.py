@@ -307,6 +307,9 @@ class WriteOut(_Body):
     lossy_words: list[str] = Field(default_factory=list, description=(
         "Words with a \"?\" where a letter was lost in an encoding conversion (\"Ti?p\"), "
         "when there are at least 3: a note says so; they cannot be repaired."))
+    title_guessed: bool = Field(False, description=(
+        "No title was given and the text opens with no heading: the title is its opening "
+        "words; a note says so."))
     family: list[Translation]
     lost_family: list[Relative] = Field(
         default_factory=list,

@@ -236,10 +236,18 @@ def _flag(name: str, value: object) -> bool:
 
 
 def _tags(value: object) -> tuple[str, ...]:
+    """Tags as sent: one comma-separated text (a form, or JSON), or a JSON list of tags.
+    A tag in a list that holds a comma is refused: kb splits tags at commas
+    (articles.tag_tuple), and "a,b" silently became two tags (QA22 F12). Blank tags
+    are dropped, in a list as between commas."""
     if isinstance(value, str):
         items: list[object] = list(_text_field("tags", value).split(","))
     elif isinstance(value, list) and all(isinstance(t, str) for t in value):
         items = value
+        comma = next((t for t in value if "," in t), None)
+        if comma is not None:
+            raise BadInputError(f"a tag cannot contain a comma: {comma!r}; send each tag as "
+                                'its own item, such as ["pricing", "b2b"]')
     else:  # QA: [1] was told "must be text", though a list is what it should be
         raise BadInputError("the field 'tags' must be a list of texts, such as "
                             '["pricing", "b2b"], or one comma-separated text')

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -515,16 +516,30 @@ def also_in(kb: KnowledgeBase, article_id: str, *, chunk_id: int | None = None,
 
 
 def _aligned_passages(kb: KnowledgeBase, article_id: str) -> dict[int, list[dict[str, Any]]]:
-    """Per chunk of the article, links to the aligned passages in its translations."""
+    """Per chunk of the article, links to the aligned passages in its translations, each
+    labelled with the passage it opens (its number and section). A passage that two of
+    one translation's passages translate shows the numbers too: QA22 F11 saw "VI VI"
+    and nothing said what either was."""
     pairs = adding.article_alignments(kb, article_id)
     rows = kb.store.chunks(sorted({c for cs in pairs.values() for c in cs}))
     titles = {str(m["article_id"]): str(m["title"]) for m in adding.family_of(kb, article_id)}
     out: dict[int, list[dict[str, Any]]] = {}
     for cid, others in pairs.items():
-        links = [_passage_link(rows[o].article_id, rows[o].lang,
-                               titles.get(rows[o].article_id, rows[o].article_id), rows[o])
-                 for o in others if o in rows]
-        out[cid] = sorted(links, key=lambda x: (_lang_order(x["lang"]), x["href"]))
+        shown = sorted((rows[o] for o in others if o in rows),
+                       key=lambda r: (_lang_order(r.lang), r.article_id, r.ord))
+        several = Counter(r.article_id for r in shown)
+        links = []
+        for row in shown:
+            link = _passage_link(row.article_id, row.lang,
+                                 titles.get(row.article_id, row.article_id), row)
+            n = row.ord + 1
+            link["label"] = (f"{row.lang.upper()} – {link['lang_name']}: passage {n}"
+                             + (f" ({row.section})" if row.section else "")
+                             + f", in “{link['title']}”")
+            if several[row.article_id] > 1:
+                link["code"] = f"{link['code']} ¶{n}"
+            links.append(link)
+        out[cid] = links
     return out
 
 
@@ -1077,6 +1092,18 @@ def _on_the_page(error: KBError) -> str:
     return error.message
 
 
+def removed_view(kb: KnowledgeBase, settings: Settings, article_id: str) -> dict[str, Any] | None:
+    """What a page says of a removed article, with the form that restores it (its
+    action, and whether this server takes writes at all: else how to restore it on the
+    server); None when nothing would restore it. The library's notice and the removed
+    article's own page show it (QA22 F9: the one-time notice was the only way back)."""
+    if not adding.restorable(kb, article_id):
+        return None
+    return {"id": article_id, "action": article_href(article_id) + "/restore",
+            "can_restore": uploads.writes_enabled(settings),
+            "command": f"kb restore {article_id}"}
+
+
 def job_context(job: dict[str, Any]) -> dict[str, Any]:
     """A long save's page while it runs: its stage and progress."""
     from web.jobs import STAGES
@@ -1206,6 +1233,7 @@ def add_context(
                         if result.similar_to and result.similar_to != result.article_id
                         else None),
             "lang_looks": result.lang_looks,
+            "title_guessed": result.title_guessed,
             "no_concepts": result.concepts == (),
             "stale": ({"id": result.article_id, "href": article_href(result.article_id)}
                       if result.stale else None),

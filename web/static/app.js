@@ -128,8 +128,8 @@
 
 // The admin token, kept for this tab only: the server never writes it into a page (QA:
 // a preview echoed it into the HTML), so a preview's Save, or a refused save, would ask
-// for it again. It is kept when an Add, Edit or Remove form is sent, filled into an
-// empty token field on the next page, and forgotten when the server says it is wrong.
+// for it again. It is kept when an Add, Edit, Remove or Restore form is sent, filled into
+// an empty token field on the next page, and forgotten when the server says it is wrong.
 // Without JavaScript it is typed again.
 (function () {
   "use strict";
@@ -143,7 +143,7 @@
   if (!store) return;
   if (document.querySelector("[data-token-refused]")) store.removeItem(KEY);
   var kept = store.getItem(KEY);
-  ["token", "remove-token", "concept-token"].forEach(function (id) {
+  ["token", "remove-token", "concept-token", "restore-token"].forEach(function (id) {
     var field = document.getElementById(id);
     if (!field || !field.form) return;
     if (kept && !field.value) field.value = kept;
