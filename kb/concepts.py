@@ -325,7 +325,23 @@ def concept_card(
     # a definition, not the whole page (QA15: one bad term made /concepts a 400).
     sources = tuple(_or_none(lambda: _source(kb, concept, lang),  # noqa: B023 - called now
                              LangSource(lang, "", None, None)) for lang in SUPPORTED)
-    return ConceptCard(concept, _or_none(lambda: definition(kb, concept, taken), None), sources)
+    defined = _or_none(lambda: definition(kb, concept, taken), None)
+    if defined is not None:
+        # The definition's language quotes it on its line too: QA22 F10, the Downstream
+        # card's definition was one English sentence and its English line another, two
+        # "definitions" on one card.
+        sources = tuple(_quoting(s, defined, concept) if s.lang == defined.hit.lang else s
+                        for s in sources)
+    return ConceptCard(concept, defined, sources)
+
+
+def _quoting(source: LangSource, cited: answers.Citation, concept: Concept) -> LangSource:
+    """``source`` with the definition's passage and sentence as its own."""
+    hit = cited.hit
+    marks = tuple(snippets.mark_spans(hit.text, hit.lang, snippets.concept_runs(concept,
+                                                                                 hit.lang)))
+    snippet = (cited.sentence_start - hit.start, cited.sentence_end - hit.start)
+    return replace(source, hit=replace(hit, snippet=snippet, marks=marks))
 
 
 def _or_none(build: Callable[[], T], fallback: T) -> T:

@@ -352,3 +352,34 @@ def test_seed_card_lines_say_what_the_concept_is(real_kb):
             if s.sentence and s.hit.text[s.sentence[0] - s.hit.start
                                          : s.sentence[1] - s.hit.start].count("|") >= 2]
     assert rows == []
+
+
+@pytest.mark.model
+def test_a_cards_definition_is_also_its_languages_line(real_kb_dir, real_encoder, tmp_path):
+    """QA22 F10: with articles on pricing and email added, the Downstream card's
+    definition was "Downstream marketing focuses on promoting existing products …" and
+    its English line "Downstream marketing is more tactical …": two definitions."""
+    import shutil
+    from pathlib import Path
+
+    from kb.articles import read_article
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    index = tmp_path / "index"
+    shutil.copytree(real_kb_dir, index)
+    data = Path(__file__).parent / "data"
+    with KnowledgeBase.open(index, settings=Settings(index_dir=index),
+                            encoder=real_encoder) as kb:
+        kb.ingest([read_article(data / "qa22-pricing" / name) for name in (
+            "de-preisgestaltung.txt", "en-pricing-shops.md", "en-pricing-table.md")]
+            + [read_article(data / "qa22-email" / "vi-email.txt")])
+        cards = concepts.concept_cards(kb)
+        assert any(c.definition is not None for c in cards)
+        for card in cards:
+            d = card.definition
+            if d is None:
+                continue
+            [line] = [s for s in card.sources if s.lang == d.hit.lang]
+            assert line.hit is not None and line.hit.chunk_id == d.hit.chunk_id, card.name
+            assert line.sentence == (d.sentence_start, d.sentence_end), card.name
