@@ -758,6 +758,7 @@ def _rows_that_name_the_question(kb: KnowledgeBase, st: _State, question: str, q
 
 
 WHOLE = 0.999  # a coverage that holds all of the question (rounding aside)
+LEAD_SHARE = 0.5  # of the best passage's search score, for the asker's language to lead
 
 
 def _own_terms(c: _Candidate) -> set[str]:
@@ -1913,7 +1914,9 @@ def _features(
     # quoted the English article on upstream and downstream marketing, not the Korean
     # sentence that says why (docs/answers.md). Only the first passage was too few: an
     # English question whose German twin ranked first lost its English sentences.
-    leads = any(c.hit.lang == qlang and c.rank < 3 for c in cands)
+    top = max(c.hit.score for c in cands)
+    leads = any(c.hit.lang == qlang and c.rank < 3 and c.hit.score >= LEAD_SHARE * top
+                for c in cands)
     twinned = {i for pair in twins for i in pair}
     for i, c in enumerate(cands):
         own = {c.hit.lang: _own_terms(c)}

@@ -1383,3 +1383,31 @@ def test_a_german_question_is_answered_from_a_vietnamese_article_on_email(
         assert any(h.lang == "de" for h in ans.passages), ans.passages
         assert ans.found, ans.message
         assert any(c.hit.lang == "vi" and "danh sách" in c.hit.text for c in ans.citations)
+
+
+@pytest.mark.model
+def test_an_answer_in_another_language_is_not_padded_with_the_askers(
+        real_kb_dir, real_encoder, tmp_path):
+    """QA22 F5: "What is value-based pricing?", answered only by a German article, quoted
+    three English sentences on value propositions and buyer personas too (an English
+    passage third by BM25 alone, for "value", made every English sentence the asker's
+    language's), and said "3 of 5 sentences in English"."""
+    import shutil
+    from pathlib import Path
+
+    from kb.articles import read_article
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    index = tmp_path / "index"
+    shutil.copytree(real_kb_dir, index)
+    with KnowledgeBase.open(index, settings=Settings(index_dir=index),
+                            encoder=real_encoder) as kb:
+        kb.ingest([read_article(Path(__file__).parent / "data" / "qa22-pricing" /
+                                "de-preisgestaltung.txt")])
+        ans = kb.ask("What is value-based pricing?")
+        texts = [s.text for s in ans.sentences]
+        assert ans.found and any(t.startswith("Die wertorientierte Preisgestaltung")
+                                 for t in texts), texts
+        quoted = dict(ans.languages.quoted)
+        assert quoted["de"] > quoted.get("en", 0), texts
