@@ -542,7 +542,9 @@ def test_library_filters_and_sorts(client):
     by_size = _library_ids(client.get("/library", params={"sort": "passages"}).text)
     assert by_size[0] == "ko-cross-selling-existing-customers"
     nothing = client.get("/library", params={"tag": "nothing"}).text
-    assert "No article matches" in nothing
+    assert "No article has the tag “nothing”" in nothing
+    assert "No article matches" in client.get("/library", params={"lang": "vi",
+                                                                  "tag": "kpi"}).text
     assert '<option value="nothing" selected>' in nothing  # Apply keeps the filter
     by_lang_tag = client.get("/library", params={"lang": "ko"}).text  # tag links keep lang
     assert '<a class="tag" href="/library?lang=ko&amp;tag=strategy">' in by_lang_tag

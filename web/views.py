@@ -857,9 +857,14 @@ def library_context(
     sort: str | None = None,
 ) -> dict[str, Any]:
     """The library table, filtered by languages and a tag and sorted; the counts per
-    language and the list of tags are over the whole library."""
+    language and the list of tags are over the whole library. A tag no article has
+    (kb.articles refuses it, as the API does) is said on the page, with no rows."""
     everything = kb.articles()
-    shown = kb.articles(langs=langs, tag=tag) if langs or tag else everything
+    unknown_tag = None
+    try:
+        shown = kb.articles(langs=langs, tag=tag) if langs or tag else everything
+    except BadInputError:
+        shown, unknown_tag = [], (tag or "").strip()
     sort = sort if sort in LIBRARY_SORTS else "lang"
     keys = {
         "lang": lambda a: (_lang_order(str(a["lang"])), str(a["title"]).casefold()),
@@ -894,7 +899,7 @@ def library_context(
     chosen = set(langs or [])
     return {
         "rows": rows, "total": len(everything), "shown": len(rows),
-        "filtered": bool(langs or tag),
+        "filtered": bool(langs or tag), "unknown_tag": unknown_tag,
         "per_lang": [{"code": c, "name": LANG_NAMES[c], "count": n,
                       "href": _library_href(langs=[c], sort=sort)}
                      for c, n in per_lang.items()],
