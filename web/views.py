@@ -470,7 +470,7 @@ def tag_options(kb: KnowledgeBase, chosen: Sequence[str]) -> list[dict[str, Any]
 
 
 def snippet_twins(kb: KnowledgeBase, hit: Hit,
-                   aligned: dict[int, set[int]]) -> tuple[tuple[int, int, int], ...]:
+                  aligned: dict[int, set[int]]) -> tuple[tuple[int, int, int], ...]:
     """The translations of a listed passage's shown sentence in its aligned passages
     (kb.twins), which its "also in" links mark rather than the whole passage."""
     if hit.snippet is None:
