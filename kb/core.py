@@ -1095,17 +1095,7 @@ class KnowledgeBase:
         ids = list(dict.fromkeys(same_id(a.strip()) for a in articles or () if a.strip()))
         if not tags and not ids:
             return None
-        keep: set[str] | None = None
-        if tags:
-            by_tag = self._tagged()[1]
-            unknown = [t for t in tags if t.casefold() not in by_tag]
-            if unknown:
-                known = self.store.top_tags(20, at_least=1)
-                raise BadInputError(
-                    f"no article is tagged {_names(unknown)}"
-                    + (f"; the tags are: {', '.join(known)}" if known else "; no article has tags")
-                    + (" …" if len(known) == 20 else ""))
-            keep = set().union(*(by_tag[t.casefold()] for t in tags))
+        keep = self._tagged_articles(tags) if tags else None
         if ids:
             titles = self.store.titles()
             unknown = [i for i in ids if i not in titles]
@@ -1120,6 +1110,19 @@ class KnowledgeBase:
                 raise BadInputError(f"none of the articles {_names(ids)} is tagged "
                                     f"{_names(tags)}")
         return self.store.article_chunk_ids(sorted(keep or ()))
+
+    def _tagged_articles(self, tags: Sequence[str]) -> set[str]:
+        """The ids of the articles with any of ``tags`` (stripped, case-insensitive); a
+        tag no article carries is a BadInputError that names it and lists the tags."""
+        by_tag = self._tagged()[1]
+        unknown = [t for t in tags if t.casefold() not in by_tag]
+        if unknown:
+            known = self.store.top_tags(20, at_least=1)
+            raise BadInputError(
+                f"no article is tagged {_names(unknown)}"
+                + (f"; the tags are: {', '.join(known)}" if known else "; no article has tags")
+                + (" …" if len(known) == 20 else ""))
+        return set().union(*(by_tag[t.casefold()] for t in tags))
 
     def tags(self) -> list[str]:
         """Every tag of the library, one spelling each whatever its case (the first
@@ -1749,15 +1752,17 @@ class KnowledgeBase:
         self, *, langs: Sequence[str] | None = None, tag: str | None = None
     ) -> list[dict[str, object]]:
         """Every article's metadata, by id; ``langs`` and ``tag`` (case-insensitive)
-        keep only those in these languages, or with this tag."""
+        keep only those in these languages, or with this tag. A tag no article carries
+        is a BadInputError, as in :meth:`within`: the list came back empty, where search
+        named the unknown tag, and a typo read as "no such articles"."""
         wanted = {language.check_lang(x) for x in langs} if langs else None
-        folded = tag.strip().casefold() if tag else None
+        tagged = self._tagged_articles([tag.strip()]) if tag and tag.strip() else None
         out = []
         for r in self.store.articles():
             tags = json.loads(r["tags"])
             if wanted is not None and r["lang"] not in wanted:
                 continue
-            if folded and folded not in {t.casefold() for t in tags}:
+            if tagged is not None and r["id"] not in tagged:
                 continue
             out.append({
                 "id": r["id"],

@@ -38,13 +38,15 @@ def article_href(article_id: str, *, chunk_id: int | None = None, start: int | N
 
 
 def ask_href(question: str, langs: Sequence[str] | None = None, *, exact: bool = False,
-             tags: Sequence[str] | None = None) -> str:
+             tags: Sequence[str] | None = None, offset: int = 0) -> str:
     """A link that asks ``question``; ``langs`` keeps a language filter (QA: the example
     links dropped the chips the reader had chosen), ``tags`` a tag filter; ``exact``
-    asks it as typed, with no misspelling corrected and no diacritics restored."""
+    asks it as typed, with no misspelling corrected and no diacritics restored;
+    ``offset``: the page of results that starts after that many passages."""
     return "/?" + urlencode([("q", question)] + [("lang", c) for c in langs or ()]
                             + [("tag", t) for t in tags or ()]
-                            + ([("exact", "1")] if exact else []))
+                            + ([("exact", "1")] if exact else [])
+                            + ([("offset", str(offset))] if offset else []))
 
 
 def concept_anchor(concept_id: str) -> str:

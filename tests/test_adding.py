@@ -807,12 +807,21 @@ def test_a_passage_copied_into_another_article_is_one_hit_with_its_copies(lib):
     first = folded[0]
     assert [c.article_id for c in first.copies] == [kept[1]]
     assert first.to_dict()["copies"][0]["article_id"] == kept[1]
-    from web.views import other_passages
+    from web.ranking import results_context
 
-    ans = lib.ask("How do retail media networks earn a margin?")
+    question = "How do retail media networks earn a margin?"
+    ans = lib.ask(question)
     assert ans.found and kept[1] in {h.article_id for h in ans.passages}
-    quoted = {" ".join(c.hit.text.split()) for c in ans.citations}
-    assert quoted & {" ".join(h.text.split()) for h in ans.passages
+    quoted = {c.hit.text_key for c in ans.citations}
+    assert quoted & {h.text_key for h in ans.passages
                      if h.article_id in kept[:2] and h.chunk_id not in
                      {c.hit.chunk_id for c in ans.citations}}  # a copy, not quoted
-    assert not any(" ".join(h.text.split()) in quoted for h in other_passages(ans, {}))
+    # The Ask page's ranked list holds a quoted text once (copy or original, whichever
+    # ranks first), marked as cited.
+    ranked = lib.search(question, k=10, translations="fold").hits
+    listed = results_context(lib, question, None,
+                             cited={c.hit.chunk_id: c.n for c in ans.citations})["hits"]
+    assert [h.chunk_id for h in ranked] == [v["hit"].chunk_id for v in listed]
+    holding = [(h, v) for h, v in zip(ranked, listed, strict=True) if h.text_key in quoted]
+    assert holding and len(holding) == len({h.text_key for h, _ in holding})
+    assert all(v["cited"] and v["cited"]["label"].startswith("cited [") for _, v in holding)

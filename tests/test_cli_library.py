@@ -103,7 +103,10 @@ def test_list_shows_one_line_per_article_and_filters(run, api):
     res = run("list", "--lang", "ko", "--tag", "Strategy")
     _, row, total = res.stdout.splitlines()
     assert row.startswith("ko-upstream-downstream-marketing ") and total == "1 of 5 article(s)"
-    res = run("list", "--tag", "no-such-tag")
+    res = run("list", "--tag", "no-such-tag")  # named, as `kb search --tag` and the API do
+    assert res.exit_code == 1 and res.stderr.startswith(
+        "error: no article is tagged 'no-such-tag'; the tags are: ")
+    res = run("list", "--lang", "vi", "--tag", "kpi")  # a known tag, no article in vi
     assert res.exit_code == 0 and res.stdout.startswith("no article matches these filters")
     for bad in (",,", ""):
         res = run("list", "--lang", bad)

@@ -108,26 +108,36 @@ def test_search_folds_a_translation_into_the_hit_ranked_above_it(real_kb):
     assert not any(h.translations for h in plain)
 
 
-def test_the_ask_page_lists_no_translation_of_a_quoted_passage(real_kb):
+def test_the_ask_page_lists_no_translation_of_a_quoted_passage_unmarked(real_kb):
+    """QA: for "marketing director" the passages listed under the answer were the
+    Vietnamese of the German ones it quoted. The list is now the search ranking,
+    translations folded as the API folds them: a passage that translates a quoted one
+    is folded, or holds the quoted one folded into it and says so."""
     from fastapi.testclient import TestClient
 
     from web.app import create_app
-    from web.views import other_passages
 
     ans = real_kb.ask("marketing director")
     cited = {c.hit.chunk_id for c in ans.citations}
     aligned = adding.aligned_map(real_kb, [h.chunk_id for h in ans.passages] + list(cited))
     plain = [h for h in ans.passages if h.chunk_id not in cited][:5]
     assert any(aligned.get(h.chunk_id, set()) & cited for h in plain)  # as it was
-    listed = other_passages(ans, aligned)
-    assert listed and not any(aligned.get(h.chunk_id, set()) & cited for h in listed)
+    ranked = real_kb.search("marketing director", k=10, translations="fold").hits
     app = create_app(Settings(index_dir=real_kb.index_dir), kb=real_kb)
     with TestClient(app) as client:
         page = client.get("/", params={"q": "marketing director"}).text
-    others = page.split('class="others"', 1)[1]
-    assert [int(c) for c in re.findall(r'href="/articles/[^"#]+#c(\d+)" lang=', others)] == [
-        h.chunk_id for h in listed]
-    assert 'class="also"' in others  # each still says where its translation is
+        api = client.get("/api/search", params={"q": "marketing director"}).json()
+    listed = page.split('id="results"', 1)[1]
+    assert [int(c) for c in re.findall(r'class="hit-title" href="/articles/[^"#]+#c(\d+)"',
+                                       listed)] == [h.chunk_id for h in ranked] == [
+        h["chunk_id"] for h in api["hits"]]
+    items = listed.split('<li class="hit')[1:]
+    for hit, item in zip(ranked, items, strict=True):
+        if hit.chunk_id in cited:
+            assert 'class="hit-cited"' in item and ">cited [" in item
+        elif {t.chunk_id for t in hit.translations} & cited:
+            assert ">translation cited [" in item
+    assert 'class="also"' in listed  # each still says where its translation is
 
 
 def test_the_api_and_cli_fold_translations_unless_asked_to_keep_them(real_kb, monkeypatch):

@@ -482,10 +482,10 @@ def test_ask_page_not_found_state(client):
     assert r.status_code == 200
     assert 'data-found="false"' in r.text and "No good answer" in r.text
     # QA: the heading and the message both said "No good answer"; and the passages that
-    # search found are offered, folded, for a reader to judge.
+    # search found are listed, as it ranks them, for a reader to judge.
     assert r.text.count("No good answer") == 1
     assert "The closest passages, none of which clearly answers it" in r.text
-    assert '<details class="others">' in r.text
+    assert '<ol class="hits" start="1">' in r.text
 
 
 @pytest.mark.parametrize("q", ["", "   "])
@@ -542,7 +542,9 @@ def test_library_filters_and_sorts(client):
     by_size = _library_ids(client.get("/library", params={"sort": "passages"}).text)
     assert by_size[0] == "ko-cross-selling-existing-customers"
     nothing = client.get("/library", params={"tag": "nothing"}).text
-    assert "No article matches" in nothing
+    assert "No article has the tag “nothing”" in nothing
+    assert "No article matches" in client.get("/library", params={"lang": "vi",
+                                                                  "tag": "kpi"}).text
     assert '<option value="nothing" selected>' in nothing  # Apply keeps the filter
     by_lang_tag = client.get("/library", params={"lang": "ko"}).text  # tag links keep lang
     assert '<a class="tag" href="/library?lang=ko&amp;tag=strategy">' in by_lang_tag
@@ -1078,7 +1080,7 @@ def test_a_quoted_table_rows_markup_is_shown_as_text():
         AnswerSentence(head, (1,), 0, len(head), table="header"),
         AnswerSentence(row, (1,), at, at + len(row), table="row"),
     ), (Citation(1, hit, ((0, len(head)), (at, at + len(row)))),), passages=(hit,))
-    ctx = {"answer": views.answer_view(ans, others=[]), "query": "q", "chips": [],
+    ctx = {"answer": views.answer_view(ans), "query": "q", "chips": [],
            "page": "ask", "max_chars": 500}
     page = templates().env.get_template("ask.html").render(ctx)
     assert "<script>alert" not in page and "<b>Upstream" not in page

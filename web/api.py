@@ -163,7 +163,8 @@ def ask(kb: KB, q: Q, lang: LangParam = None, query_lang: QueryLang = None,
 def articles(
     kb: KB, lang: LangParam = None,
     tag: Annotated[str | None, Query(max_length=60, description="Only articles with this "
-                                     "tag (case-insensitive).")] = None,
+                                     "tag (case-insensitive). A tag no article has is a 400 "
+                                     "that lists the tags, as in search.")] = None,
 ) -> dict[str, Any]:
     """Every article's id, title, language, source, tags, chunk count and date added;
     `lang` (as in search) and `tag` keep only some."""

@@ -41,19 +41,34 @@ def ask_page(
     lang: Annotated[list[str] | None, Query(max_length=40)] = None,
     exact: bool = False,
     tag: Annotated[list[str] | None, Query(max_length=20)] = None,
+    offset: str | None = None,  # one that is not a number is the first page
 ) -> HTMLResponse:
-    """The ask page: the search box, language chips, the tag filter, examples, and the
-    cited answer (``exact``: the question searched as typed, no misspelling corrected);
-    a question that cannot be asked is kept in the box, with what is wrong (status 400).
-    So is an unknown ``lang`` (it was a bare error page, the question and chips lost),
-    and a ``tag`` no article has."""
+    """The ask page: the search box, language chips, the tag filter, examples, the
+    cited answer (``exact``: the question searched as typed, no misspelling corrected)
+    and the search ranking, ten passages a page (``offset``: how many come before this
+    page's). A question that cannot be asked is kept in the box, with what is wrong
+    (status 400). So is an unknown ``lang`` (it was a bare error page, the question and
+    chips lost), and a ``tag`` no article has. A page past the end of the ranking says
+    so (status 404), the question kept."""
     try:
         langs, lang_problem = parse_langs(lang), None
     except BadInputError as exc:  # an unknown code
         langs, lang_problem = _known_langs(lang), exc.message
     tags = [t.strip() for t in tag or () if t.strip()]
-    ctx = views.ask_context(kb, q, langs, lang_problem=lang_problem, exact=exact, tags=tags)
-    return render(request, "ask.html", "ask", ctx, status_code=400 if ctx["problem"] else 200)
+    ctx = views.ask_context(kb, q, langs, lang_problem=lang_problem, exact=exact, tags=tags,
+                            offset=_offset(offset))
+    beyond = ctx["results"] is not None and ctx["results"]["beyond"]
+    return render(request, "ask.html", "ask", ctx,
+                  status_code=400 if ctx["problem"] else 404 if beyond else 200)
+
+
+def _offset(value: str | None) -> int:
+    """``offset`` as a number of passages: ASCII digits (one too long to be a page is
+    past the end all the same), anything else 0, as a mangled link's parameter is
+    ignored."""
+    if not value or not value.isascii() or not value.isdigit():
+        return 0
+    return int(value) if len(value) <= 9 else 10**9
 
 
 def _known_langs(values: list[str] | None) -> list[str]:

@@ -26,7 +26,7 @@ from kb.links import (  # noqa: F401 (kb.links: the CLI builds them too; web.api
     concept_href,
 )
 from kb.results import Hit
-from web import uploads
+from web import ranking, uploads
 from web.marks import link_marks
 
 if TYPE_CHECKING:
@@ -245,27 +245,10 @@ def _snippet_parts(hit: Hit, snippet: tuple[int, int], limit: int, *,
     return parts, start > 0, end < len(text)
 
 
-def other_passages(ans: Answer, aligned: dict[int, set[int]], n: int = 5) -> list[Hit]:
-    """Up to ``n`` passages the answer does not cite, without those that translate one
-    shown before them (``aligned``: kb.adding.aligned_map). QA: for "marketing director"
-    the list was the Vietnamese of the German passages quoted above it."""
-    shown = {c.hit.chunk_id for c in ans.citations}
-    texts = {c.hit.text_key for c in ans.citations}  # a copy in another article (QA)
-    out: list[Hit] = []
-    for hit in ans.passages:
-        if (hit.chunk_id in shown or aligned.get(hit.chunk_id, set()) & shown
-                or hit.text_key in texts):
-            continue
-        shown.add(hit.chunk_id)
-        texts.add(hit.text_key)
-        out.append(hit)
-    return out[:n]
-
-
-def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None,
-                others: list[Hit] | None = None) -> dict[str, Any]:
-    """The answer for the ask page; ``also`` maps a cited or listed chunk to its "also in"
-    links; ``others``: the passages listed below it (default: the first five uncited)."""
+def answer_view(ans: Answer,
+                also: dict[int, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """The answer for the ask page; ``also`` maps a cited chunk to its "also in" links.
+    The passages listed below it are the search ranking's (web.ranking)."""
     also = also or {}
     cited = {c.n: c for c in ans.citations}
     sentences = [
@@ -328,8 +311,6 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
                                  spans=c.spans),
             "also": also.get(c.hit.chunk_id, []),
         })
-    if others is None:
-        others = other_passages(ans, {})
     # The page heads a miss with "No good answer in …", so the message's own "No good
     # answer" would say it twice. A miss in the chosen languages that others answer
     # gets a link that asks again in all of them.
@@ -351,7 +332,6 @@ def answer_view(ans: Answer, also: dict[int, list[dict[str, Any]]] | None = None
         "all_href": ask_href(ans.query) if elsewhere else None,
         "all_text": "Ask in all languages",
         "blocks": blocks, "cards": cards,
-        "others": [hit_view(h) | {"also": also.get(h.chunk_id, [])} for h in others],
     }
 
 
@@ -399,17 +379,19 @@ def linked_titles(text: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
 
 def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None, *,
                 lang_problem: str | None = None, exact: bool = False,
-                tags: Sequence[str] = ()) -> dict[str, Any]:
+                tags: Sequence[str] = (), offset: int = 0) -> dict[str, Any]:
     """The Ask page. ``lang_problem``: what is wrong with the ``lang`` values (an unknown
     code), said beside the chips with the form kept, and nothing asked. ``exact``: ask
     the question as typed (no misspelling corrected, no diacritics restored). ``tags``:
-    only articles with one of these (a tag no article has is said beside the filter)."""
+    only articles with one of these (a tag no article has is said beside the filter).
+    ``offset``: the page of the search ranking listed (web.ranking); the answer heads
+    the first page only."""
     ctx: dict[str, Any] = {
         "query": question or "", "title": page_title(question), "chips": lang_chips(langs),
         "tags": tag_options(kb, tags),
         "examples": [dict(e, href=ask_href(e["text"], langs, tags=tags),
                           lang_name=LANG_NAMES[e["lang"]]) for e in EXAMPLES],
-        "answer": None, "problem": None, "problem_field": "q",
+        "answer": None, "results": None, "problem": None, "problem_field": "q",
         "max_chars": kb.settings.max_query_chars,
     }
     tag_problem = None
@@ -426,27 +408,54 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
         ctx["problem"] = "the question is empty: type a question, or pick an example below"
     elif question is not None:
         try:
-            ans = kb.ask(question, langs=langs, exact=exact, tags=tags)
+            cited: dict[int, int] = {}
+            found = None
+            if not offset:
+                ans = kb.ask(question, langs=langs, exact=exact, tags=tags)
+                ctx["answer"] = _answer_with_links(kb, ans, question, langs, exact=exact,
+                                                  tags=tags)
+                cited, found = {c.hit.chunk_id: c.n for c in ans.citations}, ans.found
+            ctx["results"] = ranking.results_context(
+                kb, question, langs, tags=tags, exact=exact, offset=offset, cited=cited,
+                found=found)
         except BadInputError as exc:  # said beside the kept question, to fix it there
-            ctx["problem"] = exc.message
+            ctx.update(problem=exc.message, answer=None, results=None)
             return ctx
-        aligned = adding.aligned_map(kb, [c.hit.chunk_id for c in ans.citations]
-                                     + [h.chunk_id for h in ans.passages])
-        searched = ans.restored or ans.corrected or ans.query
-        others = kb.snippets(searched, other_passages(ans, aligned))
-        also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id,
-                                        twins=c.twins) for c in ans.citations}
-        also |= {h.chunk_id: also_in(kb, h.article_id, chunk_id=h.chunk_id,
-                                     twins=_snippet_twins(kb, h, aligned))
-                 for h in others}
-        ctx["answer"] = answer_view(ans, also, others)
-        if ctx["answer"]["all_href"] and ans.message.startswith(ELSEWHERE + "articles"):
-            # Other articles answer it: ask again in the same languages, without the tag.
-            ctx["answer"] |= {"all_href": ask_href(question, langs),
-                              "all_text": "Ask without the tag filter"}
-        # "Searched for ...": a link that asks what was typed, exactly as typed.
-        ctx["answer"]["exact_href"] = ask_href(question, langs, exact=True, tags=tags)
+        results = ctx["results"]
+        if not results["hits"] and not results["beyond"]:  # nothing searched: the answer says
+            ctx["results"] = None
+        elif results["hits"]:
+            results["hits"] = ranked_views(kb, results["hits"])
+            if offset:  # a history entry or tab says which page
+                ctx["title"] += f" · passages {results['first']}–{results['last']}"
     return ctx
+
+
+def ranked_views(kb: KnowledgeBase, ranked: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ranked passages (web.ranking) as the page's passage lists show a hit, with
+    their rank, "also in" links and the answer's citation of them."""
+    aligned = adding.aligned_map(kb, [r["hit"].chunk_id for r in ranked])
+    return [hit_view(r["hit"]) | {
+        "rank": r["rank"], "cited": r["cited"],
+        "also": also_in(kb, r["hit"].article_id, chunk_id=r["hit"].chunk_id,
+                        twins=snippet_twins(kb, r["hit"], aligned)),
+    } for r in ranked]
+
+
+def _answer_with_links(kb: KnowledgeBase, ans: Answer, question: str,
+                       langs: list[str] | None, *, exact: bool,
+                       tags: Sequence[str]) -> dict[str, Any]:
+    """The answer's view with its cards' "also in" links, the link that asks the
+    question exactly as typed ("Searched for ...") and, for a miss in the chosen
+    articles, the one that asks without the tag."""
+    also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id,
+                                    twins=c.twins) for c in ans.citations}
+    view = answer_view(ans, also)
+    if view["all_href"] and ans.message.startswith(ELSEWHERE + "articles"):
+        # Other articles answer it: ask again in the same languages, without the tag.
+        view |= {"all_href": ask_href(question, langs), "all_text": "Ask without the tag filter"}
+    view["exact_href"] = ask_href(question, langs, exact=True, tags=tags)
+    return view
 
 
 def tag_options(kb: KnowledgeBase, chosen: Sequence[str]) -> list[dict[str, Any]]:
@@ -460,8 +469,8 @@ def tag_options(kb: KnowledgeBase, chosen: Sequence[str]) -> list[dict[str, Any]
     return [{"text": t, "selected": t.casefold() in folded} for t in options]
 
 
-def _snippet_twins(kb: KnowledgeBase, hit: Hit,
-                   aligned: dict[int, set[int]]) -> tuple[tuple[int, int, int], ...]:
+def snippet_twins(kb: KnowledgeBase, hit: Hit,
+                  aligned: dict[int, set[int]]) -> tuple[tuple[int, int, int], ...]:
     """The translations of a listed passage's shown sentence in its aligned passages
     (kb.twins), which its "also in" links mark rather than the whole passage."""
     if hit.snippet is None:
@@ -857,9 +866,14 @@ def library_context(
     sort: str | None = None,
 ) -> dict[str, Any]:
     """The library table, filtered by languages and a tag and sorted; the counts per
-    language and the list of tags are over the whole library."""
+    language and the list of tags are over the whole library. A tag no article has
+    (kb.articles refuses it, as the API does) is said on the page, with no rows."""
     everything = kb.articles()
-    shown = kb.articles(langs=langs, tag=tag) if langs or tag else everything
+    unknown_tag = None
+    try:
+        shown = kb.articles(langs=langs, tag=tag) if langs or tag else everything
+    except BadInputError:
+        shown, unknown_tag = [], (tag or "").strip()
     sort = sort if sort in LIBRARY_SORTS else "lang"
     keys = {
         "lang": lambda a: (_lang_order(str(a["lang"])), str(a["title"]).casefold()),
@@ -894,7 +908,7 @@ def library_context(
     chosen = set(langs or [])
     return {
         "rows": rows, "total": len(everything), "shown": len(rows),
-        "filtered": bool(langs or tag),
+        "filtered": bool(langs or tag), "unknown_tag": unknown_tag,
         "per_lang": [{"code": c, "name": LANG_NAMES[c], "count": n,
                       "href": _library_href(langs=[c], sort=sort)}
                      for c, n in per_lang.items()],

@@ -5,6 +5,13 @@
   "use strict";
   function reveal() {
     var answer = document.getElementById("answer");
+    var results = document.getElementById("results");
+    // A page of results the pager opened (#results), or a later one, which has no
+    // answer: focus goes to the list the browser scrolled to, not back up to the answer.
+    if (results && (window.location.hash === "#results" || !answer)) {
+      results.focus({ preventScroll: true });
+      return;
+    }
     if (answer) {
       // A screen reader reads the answer next, not the page from the top; the page
       // does not scroll, so the question stays in view above it.
