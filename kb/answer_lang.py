@@ -120,7 +120,9 @@ def describe_languages(kb: KnowledgeBase, question: str, lang: str,
 _QUOTES_AND_END = str.maketrans("", "", "\"'“”„‚‘’«»「」?!.。？！ ")
 
 
-def _same_question(a: str, b: str | None) -> bool:
+def same_question(a: str, b: str | None) -> bool:
+    """Whether ``a`` and ``b`` are one question, case, spacing, quotation marks and its
+    end aside."""
     return b is not None and (" ".join(a.casefold().split()).translate(_QUOTES_AND_END)
                               == " ".join(b.casefold().split()).translate(_QUOTES_AND_END))
 
@@ -133,7 +135,7 @@ def _offered(question: str, concept: Concept, card_asks: str | None) -> str | No
     Downstream-Marketing?" a definition question."""
     from kb import definitions
 
-    if card_asks is None or _same_question(question, card_asks):
+    if card_asks is None or same_question(question, card_asks):
         return None
     return card_asks if definitions.asked(question, [concept]) is concept else None
 
@@ -150,7 +152,7 @@ def _bridges(kb: KnowledgeBase, question: str, lang: str) -> tuple[Bridge, ...]:
         own = _named_in(kb, concept, lang)
         card_asks = _question(concept, lang) if own else None
         out.append(Bridge(concept.id, names, own, _offered(question, concept, card_asks),
-                          _same_question(question, card_asks)))
+                          same_question(question, card_asks)))
     return tuple(out)
 
 

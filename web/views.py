@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from kb import adding, chunking, concepts, snippets, twins
+from kb.answer_lang import same_question
 from kb.core import clean_query
 from kb.errors import BadInputError, NotFoundError, StaleError
 from kb.language import LANG_NAMES, SUPPORTED
@@ -389,8 +390,11 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
     ctx: dict[str, Any] = {
         "query": question or "", "title": page_title(question), "chips": lang_chips(langs),
         "tags": tag_options(kb, tags),
+        # Not the question just asked (QA22 F3: "Tiếp thị hạ nguồn là gì?" was offered
+        # under its own answer).
         "examples": [dict(e, href=ask_href(e["text"], langs, tags=tags),
-                          lang_name=LANG_NAMES[e["lang"]]) for e in EXAMPLES],
+                          lang_name=LANG_NAMES[e["lang"]]) for e in EXAMPLES
+                     if not (question and same_question(question, e["text"]))],
         "answer": None, "results": None, "problem": None, "problem_field": "q",
         "max_chars": kb.settings.max_query_chars,
     }
