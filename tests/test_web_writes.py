@@ -438,13 +438,21 @@ def test_delete_removes_an_article(client, lib):
     assert r.status_code == 200 and r.json() == {"ok": True, "deleted": "quokka"}
     assert_error(client.get("/api/articles/quokka"), 404)
     # An old link to it says what became of it, on the page and in the API.
-    assert "'quokka' was removed" in client.get("/api/articles/quokka").json()["error"]
+    gone = client.get("/api/articles/quokka").json()
+    assert "'quokka' was removed" in gone["error"]
+    # The API's own way back is named, not only the server's `kb restore`.
+    assert "POST /api/articles/quokka/restore with the admin token" in gone["error"]
     page = client.get("/articles/quokka")
     assert page.status_code == 404 and "was removed from the knowledge base" in page.text
     assert "was removed" not in client.get("/api/articles/never-was").json()["error"]
     # A second DELETE says the same (QA10: "no article with id 'quokka'").
     again = client.delete("/api/articles/quokka", headers=AUTH)
     assert again.status_code == 404 and "was removed already" in again.json()["error"]
+    assert "POST /api/articles/quokka/restore" in again.json()["error"]
+    restored = client.post("/api/articles/quokka/restore", headers=AUTH)
+    assert restored.status_code == 200, restored.text
+    assert client.get("/api/articles/quokka").status_code == 200
+    assert client.delete("/api/articles/quokka", headers=AUTH).status_code == 200
     assert "quokka" not in search_ids(client, "quokka loyalty points")
     assert not (lib.settings.corpus_dir / "quokka.md").exists()
     assert list((lib.settings.corpus_dir / ".removed").glob("quokka.*.md"))

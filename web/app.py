@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -274,8 +275,14 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     if status == 405:
         headers["Allow"] = _allowed(request)
     if request.url.path.startswith("/api/") or request.url.path == "/api":
-        return JSONResponse({"ok": False, "error": message, "status": status}, status_code=status,
-                            headers=headers)
+        body: dict[str, object] = {"ok": False, "error": message, "status": status}
+        if isinstance(exc, RemovedError):
+            # The API's own way back beside the CLI's, which the message names (the
+            # QA22 helper: an API client was told only to run `kb restore` on the server).
+            restore = f"/api/articles/{quote(exc.article_id, safe='')}/restore"
+            body["error"] = (f"{message}; over the API, POST {restore} with the admin token "
+                             "restores it")
+        return JSONResponse(body, status_code=status, headers=headers)
     tpl: Jinja2Templates = request.app.state.templates
     from web.views import article_href, removed_view
 
