@@ -311,6 +311,8 @@ def _json_object(body: bytes, example: str) -> dict[str, Any]:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadInputError(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # a 500 with a traceback in the log (QA23a F5: [[[[...]]]])
+        raise BadInputError("the body is not valid JSON: nested too deeply") from None
     if not isinstance(payload, dict):
         raise BadInputError(f"the JSON body must be an object such as {example}")
     return payload
