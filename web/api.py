@@ -218,14 +218,9 @@ WRITE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 
 async def article_write(request: Request) -> uploads.ArticleInput:
     """The article of a write request, after the token check (403 when writes are
-    disabled; a wrong bearer header is refused before the body is read)."""
-    settings = request.app.state.settings
-    if not uploads.writes_enabled(settings):
-        uploads.authorize(settings, None)
-    header = uploads.bearer_token(request)
-    if header is not None:
-        uploads.authorize(settings, header)
-    return await uploads.read_article_input(request, settings, check_token=header is None)
+    disabled; a wrong bearer header is refused before the body is read, a body's token
+    before anything else about the body is said)."""
+    return await uploads.read_article_input(request, request.app.state.settings)
 
 
 async def writer(request: Request) -> None:
@@ -373,10 +368,7 @@ CONCEPT_ERRORS = errors(400, 401, 403, 404, 409, 412, 413, 415)
 
 
 async def concept_write(request: Request) -> Any:
-    settings = request.app.state.settings
-    if not uploads.writes_enabled(settings):
-        uploads.authorize(settings, None)
-    return await uploads.read_concept(request, settings)
+    return await uploads.read_concept(request, request.app.state.settings)
 
 
 ConceptWrite = Annotated[Any, Depends(concept_write)]
