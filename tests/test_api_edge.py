@@ -90,3 +90,126 @@ def test_json_nested_too_deeply_is_a_400(client, lib, method, url, caplog):
     assert assert_error(r, 400)["error"] == "the body is not valid JSON: nested too deeply"
     assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
     assert snapshot(lib) == before
+
+
+# -- F6: what /openapi.json declares ----------------------------------------------------------
+@pytest.fixture
+def spec(client) -> dict:
+    r = client.get("/openapi.json")
+    assert r.status_code == 200
+    return r.json()["paths"]
+
+
+def _params(op: dict) -> dict[tuple[str, str], dict]:
+    return {(p["in"], p["name"]): p for p in op.get("parameters", [])}
+
+
+def test_if_match_is_a_declared_header_of_every_conditional_write(spec):
+    """QA23a F6: If-Match was in the prose only, so a generated client could not send it."""
+    for path, method in [("/api/articles/{article_id}", "put"),
+                         ("/api/articles/{article_id}", "patch"),
+                         ("/api/articles/{article_id}", "delete"),
+                         ("/api/concepts/{concept_id}", "put"),
+                         ("/api/concepts/{concept_id}", "delete")]:
+        header = _params(spec[path][method]).get(("header", "If-Match"))
+        assert header is not None and not header.get("required"), (path, method)
+        assert "412" in header["description"]
+        assert "ETag" in spec[path][method]["responses"]["412"]["headers"], (path, method)
+    get = spec["/api/articles/{article_id}"]["get"]
+    assert ("header", "If-None-Match") in _params(get)
+
+
+def test_response_headers_are_declared(spec):
+    art, concept = spec["/api/articles/{article_id}"], spec["/api/concepts/{concept_id}"]
+    assert "ETag" in art["get"]["responses"]["200"]["headers"]
+    assert "ETag" in art["get"]["responses"]["304"]["headers"]
+    assert "ETag" in art["put"]["responses"]["200"]["headers"]
+    assert "ETag" in art["patch"]["responses"]["200"]["headers"]
+    assert "ETag" in concept["get"]["responses"]["200"]["headers"]
+    assert "ETag" in concept["put"]["responses"]["200"]["headers"]
+    assert {"ETag", "Location"} <= set(spec["/api/articles"]["post"]["responses"]["201"]["headers"])
+    assert "Location" in spec["/api/concepts"]["post"]["responses"]["201"]["headers"]
+    for path, method in [("/api/articles", "post"), ("/api/articles/{article_id}", "put"),
+                         ("/api/articles/{article_id}", "patch"),
+                         ("/api/articles/{article_id}", "delete"), ("/api/concepts", "post")]:
+        assert "WWW-Authenticate" in spec[path][method]["responses"]["401"]["headers"]
+
+
+def test_the_limits_the_server_enforces_are_declared(spec):
+    for path in ("/api/search", "/api/ask"):
+        q = _params(spec[path]["get"])[("query", "q")]["schema"]
+        assert (q["minLength"], q["maxLength"]) == (1, 500)
+    body = spec["/api/articles"]["post"]["requestBody"]
+    assert "KB_MAX_UPLOAD_BYTES" in body["description"] and "413" in body["description"]
+    for kind, content in body["content"].items():
+        schema = content["schema"]
+        assert schema["additionalProperties"] is False, kind
+        props = schema["properties"]
+        assert (props["title"]["maxLength"], props["id"]["maxLength"],
+                props["source"]["maxLength"]) == (300, 120, 2000), kind
+    tags = body["content"]["application/json"]["schema"]["properties"]["tags"]
+    assert (tags["maxItems"], tags["items"]["maxLength"]) == (20, 60)
+    patch = spec["/api/articles/{article_id}"]["patch"]["requestBody"]["content"]
+    assert patch["application/json"]["schema"]["minProperties"] == 1
+    # A string for a concept's terms is read as comma-separated terms: the schema says so.
+    concept = spec["/api/concepts"]["post"]["requestBody"]["content"]["application/json"]
+    terms = concept["schema"]["properties"]["terms"]["additionalProperties"]["anyOf"]
+    assert {"type": "string"} in terms
+
+
+def test_every_api_endpoint_declares_its_400(spec):
+    """An unknown query parameter is a 400 everywhere under /api (and an unknown tag in
+    /api/articles): schemathesis found 400s the spec did not list (QA23a F6)."""
+    for path, ops in spec.items():
+        if path.startswith("/api/"):
+            for method, op in ops.items():
+                assert "400" in op["responses"], (method, path)
+
+
+def test_the_declared_query_limits_still_answer_in_kb_s_words(client):
+    """Declaring q's lengths must not turn kb's 400 into FastAPI's 422."""
+    assert assert_error(client.get("/api/search", params={"q": ""}), 400)["error"]
+    r = client.get("/api/ask", params={"q": "a" * 501})
+    assert assert_error(r, 400)["error"] == "the query is 501 characters long; the limit is 500"
+
+
+def test_a_put_whose_body_names_another_id_is_refused(client, lib):
+    """QA23a F6: PUT /api/articles/A {"id": "B", ...} replaced A and said nothing."""
+    before = snapshot(lib)
+    for body in ({"text": TEXT, "id": "other"}, {"text": TEXT, "id": "other", "preview": True}):
+        r = client.put(f"/api/articles/{EN_SEED}", headers=AUTH, json=body)
+        error = assert_error(r, 400)["error"]
+        assert "'other'" in error and "keeps its id" in error
+    r = client.put(f"/api/articles/{EN_SEED}", headers=AUTH, data={"text": TEXT, "id": "other"})
+    assert_error(r, 400)
+    assert snapshot(lib) == before
+    # The URL's own id in the body is fine.
+    r = client.put(f"/api/articles/{EN_SEED}", headers=AUTH,
+                   json={"text": TEXT, "id": EN_SEED, "preview": True})
+    assert r.status_code == 200, r.text
+
+
+def test_a_string_of_terms_is_read_as_comma_separated_terms(client):
+    r = client.post("/api/concepts", headers=AUTH,
+                    json={"id": "quokka-points", "terms": {"en": "quokka points, qp"}})
+    assert r.status_code == 201, r.text
+    assert r.json()["terms"]["en"] == ["quokka points", "qp"]
+
+
+# -- F9: the smaller inconsistencies ------------------------------------------------------------
+def test_if_none_match_gets_a_304_while_the_article_is_unchanged(client):
+    """QA23a F9: the ETag was sent, but If-None-Match still got the whole body."""
+    url = f"/api/articles/{EN_SEED}"
+    first = client.get(url)
+    etag = first.headers["etag"]
+    for header in (etag, f"W/{etag}", f'"0000000000000000", {etag}', "*"):
+        r = client.get(url, headers={"If-None-Match": header})
+        assert r.status_code == 304, header
+        assert r.content == b"" and r.headers["etag"] == etag
+    r = client.get(url, headers={"If-None-Match": '"0000000000000000"'})
+    assert r.status_code == 200 and r.json()["id"] == EN_SEED
+    # Changed since: the new version, in full.
+    client.patch(url, headers=AUTH, json={"tags": ["changed"]})
+    r = client.get(url, headers={"If-None-Match": etag})
+    assert r.status_code == 200 and r.headers["etag"] != etag
+    assert r.json()["tags"] == ["changed"]

@@ -111,10 +111,9 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def if_match(request: Request) -> str | None:
+def if_match(header: str | None) -> str | None:
     """The version an ``If-Match`` header names (``*``: any); None without one. One
     version only: a write is made from the one version its writer read."""
-    header = request.headers.get("if-match")
     if header is None:
         return None
     tags = [t.strip() for t in header.split(",") if t.strip()]
@@ -123,6 +122,15 @@ def if_match(request: Request) -> str | None:
                             'If-Match: "3f9c0a1b2c3d4e5f"')
     tag = tags[0].removeprefix("W/")
     return tag if tag == "*" else tag.strip('"')
+
+
+def none_match(header: str | None, version: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``version`` (or is ``*``): a GET of it
+    is then a 304. Weak tags compare as strong ones, as RFC 9110 asks of this header."""
+    if header is None:
+        return False
+    tags = {t.strip().removeprefix("W/").strip('"') for t in header.split(",")}
+    return "*" in tags or version in tags
 
 
 def etag(version: str) -> dict[str, str]:
