@@ -213,3 +213,24 @@ def test_if_none_match_gets_a_304_while_the_article_is_unchanged(client):
     r = client.get(url, headers={"If-None-Match": etag})
     assert r.status_code == 200 and r.headers["etag"] != etag
     assert r.json()["tags"] == ["changed"]
+
+
+# -- F7: the docs' table of bad inputs ------------------------------------------------------------
+def test_the_docs_bad_inputs_table_says_what_the_server_answers():
+    """QA23a F7: docs/adding.md gave an over-long query 422 "String should have at most
+    500 characters"; the server answers 400 "the query is 501 characters long". Each
+    row of the table is one of test_web_writes.BAD, whose status and words the server
+    is tested against on every run: the row must say the same."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "adding.md").read_text("utf-8")
+    table = doc[doc.index("### Bad inputs"):doc.index("### Storage failures")]
+    rows = {m.group(1): (int(m.group(2)), m.group(3)) for m in re.finditer(
+        r"^\| (.+?) \| (\d{3}) \| (.+) \| yes \|$", table, re.M)}
+    assert len(rows) >= 30
+    bad = {b.kind: b for b in test_web_writes.BAD}
+    for kind, (status, message) in rows.items():
+        assert kind in bad, f"the docs' row {kind!r} is not tested"
+        assert status == bad[kind].status, kind
+        assert bad[kind].match.lower() in message.lower(), kind
