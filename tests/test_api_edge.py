@@ -234,3 +234,13 @@ def test_the_docs_bad_inputs_table_says_what_the_server_answers():
         assert kind in bad, f"the docs' row {kind!r} is not tested"
         assert status == bad[kind].status, kind
         assert bad[kind].match.lower() in message.lower(), kind
+
+
+def test_editing_a_concept_that_does_not_exist_is_a_404_like_an_article(client):
+    """QA23a F9: /add?edit=nonexistent was a 404, /concepts?edit=nonexistent a 200."""
+    assert client.get("/add", params={"edit": "no-such-article"}).status_code == 404
+    r = client.get("/concepts", params={"edit": "no-such-concept"})
+    assert r.status_code == 404
+    assert "the glossary has no concept" in r.text and "no-such-concept" in r.text
+    assert client.get("/concepts", params={"edit": "bundling"}).status_code == 200
+    assert client.get("/concepts").status_code == 200

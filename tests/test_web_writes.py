@@ -1513,7 +1513,8 @@ def test_a_job_whose_save_failed_or_was_cut_short_comes_back_with_its_text(
     (folder / "AAAAAAAAAAAA.json").write_text(json_.dumps(state))
     (folder / "AAAAAAAAAAAA.input.json").write_text(json_.dumps({"text": "Numbat text."}))
     r = client.get("/jobs/AAAAAAAAAAAA")
-    assert r.status_code == 500 and 'http-equiv="refresh"' not in r.text
+    # QA23a F9: a 500, which monitoring counted as a server error; the page is answered.
+    assert r.status_code == 200 and 'http-equiv="refresh"' not in r.text
     assert "the server stopped before this save finished" in r.text
     assert "holds nothing of it" in r.text and "Numbat text." in r.text
     # Silent for over a minute: interrupted too, whatever process has its id.
