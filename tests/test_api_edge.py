@@ -244,3 +244,21 @@ def test_editing_a_concept_that_does_not_exist_is_a_404_like_an_article(client):
     assert "the glossary has no concept" in r.text and "no-such-concept" in r.text
     assert client.get("/concepts", params={"edit": "bundling"}).status_code == 200
     assert client.get("/concepts").status_code == 200
+
+
+def test_kb_add_and_kb_ingest_say_the_same_of_a_binary_file(run, tmp_path):
+    """QA23a F9: `kb add bin.txt` said "unsupported file type (…)", `kb ingest dir/`
+    "this is a binary file, not a text article", of one file."""
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    for name, data in [("bin.txt", b"\x7fELF\x02\x01\x01" + bytes(300)),
+                       ("photo.md", b"\x89PNG\r\n\x1a\n" + bytes(200))]:
+        (folder / name).write_bytes(data)
+        said = []
+        for args in (("add", "--preview", str(folder / name)), ("ingest", str(folder / name))):
+            res = run(*args)
+            assert res.exit_code == 1, (args, res.stdout, res.stderr)
+            line = next(ln for ln in res.stderr.splitlines() if ln.startswith("error:"))
+            said.append(line.split(f"{name}: ", 1)[1])
+        assert said[0] == said[1], (name, said)
+        assert said[0].startswith("unsupported file type (a binary file, not text"), said
