@@ -8,6 +8,7 @@ Every test works on a private copy of the fake index and a temporary corpus dire
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -114,6 +115,10 @@ def test_if_match_is_a_declared_header_of_every_conditional_write(spec):
         header = _params(spec[path][method]).get(("header", "If-Match"))
         assert header is not None and not header.get("required"), (path, method)
         assert "412" in header["description"]
+        # One tag: an empty header or a list is a 400 (uploads.if_match).
+        pattern = re.compile(header["schema"]["pattern"])
+        assert all(pattern.match(v) for v in ('"3f9c0a1b2c3d4e5f"', 'W/"3f9c"', "*"))
+        assert not any(pattern.match(v) for v in ("", '"a", "b"'))
         assert "ETag" in spec[path][method]["responses"]["412"]["headers"], (path, method)
     get = spec["/api/articles/{article_id}"]["get"]
     assert ("header", "If-None-Match") in _params(get)
@@ -153,8 +158,12 @@ def test_the_limits_the_server_enforces_are_declared(spec):
     assert patch["application/json"]["schema"]["minProperties"] == 1
     # A string for a concept's terms is read as comma-separated terms: the schema says so.
     concept = spec["/api/concepts"]["post"]["requestBody"]["content"]["application/json"]
-    terms = concept["schema"]["properties"]["terms"]["additionalProperties"]["anyOf"]
-    assert {"type": "string"} in terms
+    terms = concept["schema"]["properties"]["terms"]
+    assert {"type": "string", "minLength": 1} in terms["additionalProperties"]["anyOf"]
+    assert terms["minProperties"] == 1  # no terms at all is a 400
+    # Nothing to change (the token alone) is a 400 too.
+    edit = patch["application/json"]["schema"]
+    assert {"required": ["tags"]} in edit["anyOf"] and len(edit["anyOf"]) == 4
 
 
 def test_every_api_endpoint_declares_its_400(spec):
@@ -221,7 +230,6 @@ def test_the_docs_bad_inputs_table_says_what_the_server_answers():
     500 characters"; the server answers 400 "the query is 501 characters long". Each
     row of the table is one of test_web_writes.BAD, whose status and words the server
     is tested against on every run: the row must say the same."""
-    import re
     from pathlib import Path
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "adding.md").read_text("utf-8")

@@ -198,15 +198,19 @@ def articles(
     return {"count": len(items), "articles": items}
 
 
+# One entity tag (uploads.if_match): an empty header or a list is a 400, declared so
+# that a generated client does not send one.
+_ONE_TAG = r'^\s*(\*|(W/)?"?[^",]*[^",\s][^",]*"?)\s*$'
 IfMatch = Annotated[str | None, Header(
     alias="If-Match",
     description='The version this write is made from, as GET sent it in its ETag '
                 '("3f9c0a1b2c3d4e5f"); `*` takes any. Refused with a 412 when the stored '
-                "version differs. Without it, the last writer wins.")]
+                "version differs. Without it, the last writer wins.",
+    json_schema_extra={"pattern": _ONE_TAG})]
 IfNoneMatch = Annotated[str | None, Header(
     alias="If-None-Match",
-    description="The ETag of a copy the client holds: a 304 without a body while the "
-                "article is still at that version.")]
+    description="The ETag of a copy the client holds (or several, comma-separated): a 304 "
+                "without a body while the article is still at that version.")]
 
 
 @router.get("/api/articles/{article_id}", tags=["api"], summary="One article",
@@ -355,8 +359,11 @@ class ArticleEdit(BaseModel):
     """The metadata to change; a field left out stays as it is (the OpenAPI body of
     PATCH; uploads.read_edit reads and checks it)."""
 
-    # An empty object is a 400 "nothing to change" (QA23a F6: it was schema-valid).
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    # A body with none of the four fields (`{}`, or the token alone) is a 400 "nothing
+    # to change" (QA23a F6: it was schema-valid).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "minProperties": 1,
+        "anyOf": [{"required": [name]} for name in ("title", "source", "tags", "lang")]})
     title: str | None = Field(None, min_length=1, max_length=300)
     source: str | None = Field(None, max_length=2000)
     tags: list[Annotated[str, Field(max_length=uploads.MAX_TAG_CHARS)]] | None = Field(
@@ -428,7 +435,10 @@ class ConceptIn(BaseModel):
     # A string is read as comma-separated terms, on purpose (the form's fields are such
     # strings); the schema says so rather than refusing it (QA23a F6: it was accepted
     # where the schema asked for a list).
-    terms: dict[Literal["ko", "en", "de", "vi"], list[str] | str] = Field(
+    terms: dict[Literal["ko", "en", "de", "vi"],
+                list[Annotated[str, StringConstraints(min_length=1)]]
+                | Annotated[str, StringConstraints(min_length=1)]] = Field(
+        min_length=1,  # no terms at all is a 400 "a concept needs at least one term"
         description="Terms per language, the first being its name there: "
                     '{"en": ["churn", "churn rate"], "de": ["Abwanderung"]}. A '
                     'comma-separated string is read as the same list: "churn, churn rate".')
