@@ -75,6 +75,12 @@ def test_an_unknown_field_name_is_quoted_short(client):
     r = client.post("/api/articles", headers=AUTH, data={"x" * 500: "1", "text": TEXT})
     error = assert_error(r, 400)["error"]
     assert "x" * 41 not in error and "unknown field 'xxxx" in error
+    # Nor is a long name given twice quoted whole, before the token or after it.
+    twice = ("y" * 500 + "=1&") * 2 + "text=abc"
+    for headers in ({**AUTH, **FORM}, FORM):
+        r = client.post("/api/articles", headers=headers, content=twice.encode())
+        error = assert_error(r, 400 if headers is not FORM else 401)["error"]
+        assert "y" * 41 not in error and "is given twice" in error
 
 
 # -- F5: JSON nested too deeply -------------------------------------------------------------

@@ -281,7 +281,7 @@ async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]
             _not_json_as_form(kind, form)
             for key, value in form.multi_items():
                 if key in fields or (key == "file" and upload is not None):
-                    raise BadInputError(f"the field {key!r} is given twice")
+                    raise BadInputError(f"the field {_name(key)} is given twice")
                 if key == "file" and value == "":
                     continue  # an empty file input, sent without a file name
                 if key == "file":
@@ -290,7 +290,7 @@ async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]
                             "the field 'file' must be a file upload (multipart/form-data)")
                     upload = value
                 elif isinstance(value, UploadFile):
-                    raise BadInputError(f"the field {key!r} must be text, not a file")
+                    raise BadInputError(f"the field {_name(key)} must be text, not a file")
                 else:
                     fields[key] = value
             if strict:
@@ -345,12 +345,17 @@ def _json_object(body: bytes, example: str) -> dict[str, Any]:
     return payload
 
 
+def _name(key: str) -> str:
+    """A field's name as a message quotes it: at most 40 characters, since a body sent
+    the wrong way can be one long name (QA23a F4: a whole JSON body, token included)."""
+    return repr(key if len(key) <= 40 else key[:40] + "…")
+
+
 def _only(allowed: tuple[str, ...], keys: list[str]) -> None:
     unknown = sorted(set(keys) - set(allowed))
     if unknown:
-        name = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"  # not a body
         raise BadInputError(
-            f"unknown field {name!r}; the fields are {', '.join(allowed)}")
+            f"unknown field {_name(unknown[0])}; the fields are {', '.join(allowed)}")
 
 
 async def _token_then_fields(request: Request, settings: Settings,
