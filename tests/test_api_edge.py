@@ -276,3 +276,11 @@ def test_kb_add_and_kb_ingest_say_the_same_of_a_binary_file(run, tmp_path):
             said.append(line.split(f"{name}: ", 1)[1])
         assert said[0] == said[1], (name, said)
         assert said[0].startswith("unsupported file type (a binary file, not text"), said
+
+
+def test_a_preview_flag_of_the_wrong_type_says_what_it_may_be(client):
+    """QA23a F6: JSON's "preview": 1 was told "the field 'preview' must be text"."""
+    for value in (1, [True]):
+        r = client.post("/api/articles", headers=AUTH, json={"text": TEXT, "preview": value})
+        assert assert_error(r, 400)["error"] == (
+            f"the field 'preview' must be true or false, not {value!r}")

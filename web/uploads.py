@@ -238,6 +238,8 @@ def _text_field(name: str, value: object) -> str:
 def _flag(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
+    if not isinstance(value, str):  # QA23a F6: JSON's 1 was told "must be text"
+        raise BadInputError(f"the field {name!r} must be true or false, not {value!r}")
     text = _text_field(name, value).strip().lower()
     if text in TRUE or text in FALSE:
         return text in TRUE
