@@ -64,6 +64,7 @@ import numpy as np
 
 from kb import answer_lang, chunking, definitions, language, lexical, outline
 from kb import twins as twins_of
+from kb.glossary import SUBJECTS
 from kb.glossary import fold as _fold
 from kb.results import Evidence, Hit
 from kb.sentences import BULLET as _BULLET
@@ -489,7 +490,7 @@ def _idf(st: _State, lang: str, terms: list[str]) -> dict[str, float]:
 
 def _concept_tokens(
     kb: KnowledgeBase, query: str, qlang: str, qterms: list[str], *,
-    kinds: frozenset[str] = frozenset({"concept"}),
+    kinds: frozenset[str] = SUBJECTS,
 ) -> list[tuple[set[str], dict[str, list[str]]]]:
     """For each glossary entry of ``kinds`` the question names (concepts; "word": the
     glossary's question words, "Beispiel", "vai trò"; "name": brands, "Amazon"): the
@@ -739,7 +740,7 @@ def _rows_that_name_the_question(kb: KnowledgeBase, st: _State, question: str, q
     if not any(c.table for c in cands):
         return cands
     qterms = query_terms(question, qlang)
-    concepts = _concept_tokens(kb, question, qlang, qterms, kinds=frozenset({"concept", "name"}))
+    concepts = _concept_tokens(kb, question, qlang, qterms, kinds=SUBJECTS | {"name"})
     idf = _idf(st, qlang, qterms)
     out = []
     for c in cands:
@@ -819,9 +820,9 @@ def evidence(
     # Unless they are all the question asks: "Amazon" alone was not found while its
     # Korean passage (아마존) came first (QA18).
     names_only = getattr(kb, "names_only", None)
-    kinds = (frozenset({"concept", "name"})
+    kinds = (SUBJECTS | {"name"}
              if names_only is not None and names_only(query, query_lang)
-             else frozenset({"concept"}))
+             else SUBJECTS)
     concepts = _concept_tokens(kb, query, query_lang, qterms, kinds=kinds)
     found_terms: dict[str, set[str]] = {}
     texts: dict[str, str] = {}
@@ -1497,8 +1498,8 @@ class _Units:
         # Only a question that asks for something a list holds (benefits, examples, …)
         # of a concept: "Was ist Upstream-Marketing?" names no list's title.
         self.asks_for_a_list = (any(c.kind == "word" for c in matched)
-                                and any(c.card for c in matched))
-        self.concepts = frozenset(c.id for c in matched if c.card)
+                                and any(c.subject for c in matched))
+        self.concepts = frozenset(c.id for c in matched if c.subject)
         self.compares = bool(_COMPARES.search(question))
         self.why = bool(_WHY.search(question))
 
@@ -1900,7 +1901,7 @@ def _features(
     # they made "For example, a survey could ask …" a sentence about bundling examples.
     # Brands count here as concepts do: "How does Amazon use cross-selling?" is answered
     # by the sentences that say 아마존, which share no letter with it.
-    concepts = _concept_tokens(kb, query, qlang, qterms, kinds=frozenset({"concept", "name"}))
+    concepts = _concept_tokens(kb, query, qlang, qterms, kinds=SUBJECTS | {"name"})
     glossary = getattr(kb, "glossary", None)
     asked = definitions.asked(query, glossary.match(query)) if glossary is not None else None
     counts = kb.store.chunk_counts(sorted({c.hit.article_id for c in cands}))

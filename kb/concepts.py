@@ -212,7 +212,7 @@ def _aboutness(kb: KnowledgeBase, concept: Concept, lang: str,
     rank = sentence_rank(concept, sentence, lang) if sentence else None
     headed = bool(heading) and _names(concept, heading, lang, own=True)
     if rank is not None and rank <= 3:
-        alone = headed and not any(c.id != concept.id and c.card
+        alone = headed and not any(c.id != concept.id and c.subject
                                    for c in kb.glossary.match(heading))
         return (rank, 0 if alone else 1 if headed else 2)
     if rank is not None or headed:

@@ -1369,7 +1369,7 @@ class KnowledgeBase:
         # a concept, "Amazon" lifted every passage on the Amazon rainforest in XQuAD.
         named = self.glossary.match(query)
         matched = [c for c in named if c.searched]
-        concepts = [c for c in matched if c.card]
+        concepts = [c for c in matched if c.subject]
         expansions = (
             self.glossary.expand(query, matched) if cfg.cross_lexical_weight > 0 else None
         )
@@ -1422,7 +1422,7 @@ class KnowledgeBase:
         most, and was 9th under English passages e5 put near it."""
         named = self.glossary.match(query)
         names = [c for c in named if c.kind == "name"]
-        if not names or any(c.card for c in named):
+        if not names or any(c.subject for c in named):
             return False
         framing = [c for c in named if c.kind == "word"]
         index = lex if lex is not None else self._ensure_fresh()[1]

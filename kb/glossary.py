@@ -42,11 +42,20 @@ class Concept:
     # carried into the other script's keyword lists and scored in answer sentences like
     # a concept, but no card, no concept coverage in search, and no evidence that a
     # question is answered ("Who founded Starbucks?" names what the corpus has).
+    # "topic": what articles talk about that is no marketing concept of its own ("sales
+    # team"): searched for and scored like a concept, but no card (QA22 F10: as a term of
+    # "sales enablement", every sentence on a sales team filled that card).
     kind: str = "concept"
 
     @property
     def card(self) -> bool:
         return self.kind == "concept"
+
+    @property
+    def subject(self) -> bool:
+        """What a question can be about: a concept or a topic, not a question word or a
+        brand."""
+        return self.kind in SUBJECTS
 
     def to_dict(self) -> dict[str, object]:
         """Its id, kind, and the names and terms of the languages it has them in."""
@@ -65,6 +74,8 @@ class Concept:
         blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+
+SUBJECTS = frozenset({"concept", "topic"})
 
 _LITERAL_MIN = 4  # shorter terms match only as analyzed tokens: as text they hide in other words
 
@@ -395,11 +406,12 @@ def load_glossary(path: Path | None = None, *, cache_dir: Path | None = None) ->
     except yaml.YAMLError as exc:
         raise GlossaryError(f"{path}: the glossary is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise GlossaryError(f"{path}: the glossary is not a mapping of concepts, words and "
-                            "names")
+        raise GlossaryError(f"{path}: the glossary is not a mapping of concepts, topics, "
+                            "words and names")
     concepts = []
     seen: set[str] = set()
-    for section, kind in (("concepts", "concept"), ("words", "word"), ("names", "name")):
+    for section, kind in (("concepts", "concept"), ("topics", "topic"), ("words", "word"),
+                          ("names", "name")):
         items = data.get(section, None) or []
         if not isinstance(items, list):
             raise GlossaryError(f"{path}: `{section}` is not a list of entries")
