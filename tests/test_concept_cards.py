@@ -382,6 +382,12 @@ def test_a_cards_definition_is_also_its_languages_line(real_kb_dir, real_encoder
             + [read_article(data / "qa22-email" / "vi-email.txt")])
         cards = concepts.concept_cards(kb)
         assert any(c.definition is not None for c in cards)
+        # And the definition stays the one the seeds alone give: of two sentences on
+        # downstream marketing as its subject, the first in reading order, not whichever
+        # the added articles' word counts put ahead.
+        downstream = next(c for c in cards if c.concept.id == "downstream-marketing")
+        assert downstream.definition is not None
+        assert downstream.definition.sentence.startswith("Downstream marketing is more tactical")
         for card in cards:
             d = card.definition
             if d is None:
