@@ -42,8 +42,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# 2: rule 6, encoded data; 3: rule 7, inline Markdown; 4: mojibake repaired
-CLEANER_VERSION = 4
+# 2: rule 6, encoded data; 3: rule 7, inline Markdown; 4: mojibake repaired; 5: an
+# image whose URL has parentheses goes whole
+CLEANER_VERSION = 5
 
 # A Markdown image around the data goes with it: "![logo](data:image/png;base64,...)".
 # The run starts a word (a long URL's path is not encoded data; cut, it read "https://a.").
@@ -53,7 +54,8 @@ _ENCODED = re.compile(
 )
 # Rule 7. Bold before italic, so that "**a**" is not read as "*" + "*a*" + "*".
 _INLINE = (
-    (re.compile(r"!\[[^\]\n]*\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)"), ""),
+    # An image's URL as a link's: one level of parentheses ("logo_(2020).png"); QA23a F3.
+    (re.compile(r"!\[[^\]\n]*\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)"), ""),
     (re.compile(r"\[([^\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))+(?:\s+\"[^\"\n]*\")?\)"), r"\1"),
     (re.compile(r"(?<![*\w])\*\*(?=[^\s*])([^\n]*?[^\s*])\*\*(?![*\w])"), r"\1"),
     (re.compile(r"(?<![\w/])__(?=[^\s_])([^\n]*?[^\s_])__(?![\w/])"), r"\1"),
