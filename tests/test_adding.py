@@ -712,6 +712,18 @@ def test_titles_sources_and_tags_are_one_line_without_control_characters(lib):
     assert edited.tags == ("SaaS", "B2B", "events")
 
 
+
+def test_bidirectional_controls_cannot_reverse_a_title_a_tag_or_the_text(lib):
+    """QA23a F8: "Invoice \u202egpj.exe\u202c pricing" was kept, and showed as "Invoice
+    exe.jpg pricing"; a tag's override without its closing one reversed what followed."""
+    res = add(lib, ("Retail \u202emedia\u202c networks sell ads. " + TEXT).encode(), "bidi.txt",
+              title="Invoice \u202egpj.exe\u202c pricing", tags=("\u202eabc", "\u2067x\u2069"))
+    stored = lib.store.article(res.article_id)
+    assert stored["title"] == "Invoice gpj.exe pricing"
+    assert res.tags == ("abc", "x")
+    assert "Retail media networks" in adding.corpus_path(lib, res.article_id).read_text()
+
+
 def test_a_new_title_source_or_tags_keeps_the_passages_and_their_ids(lib):
     """QA: a tag edit indexed the article again under new passage ids, so a link to a
     passage (#c<id>) and its translation links no longer named it."""
