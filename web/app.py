@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kb.errors import KBError, RemovedError, StaleError
+from kb.errors import BusyError, KBError, RemovedError, StaleError
 from kb.settings import Settings
 from web.headers import HEADERS, PAGE_POLICY, SecurityHeaders, docs_policy
 
@@ -146,7 +146,10 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.state.settings = settings
     app.state.templates = templates()
     app.state.concepts_cache = {}
-    app.state.write_lock = threading.Lock()  # HTTP writes in this process, one at a time
+    # HTTP writes in this process, one at a time; reentrant, so that an API write can
+    # hold it while it waits a bounded time (web.deps.write_slot) and the save inside
+    # takes it again.
+    app.state.write_lock = threading.RLock()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _mount_docs(app)
 
@@ -268,6 +271,8 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     headers = {**HEADERS, "Content-Security-Policy": PAGE_POLICY}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, BusyError):
+        headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, StaleError):  # the version to read, merge into and send again
         headers["ETag"] = f'"{exc.current}"'
     if isinstance(exc, StarletteHTTPException) and exc.headers:
