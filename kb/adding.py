@@ -195,6 +195,11 @@ class AddResult:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
             out.append(f"keeps the {names} of the article it replaces; give "
                        "new ones (fields or a header) to change them")
+        if self.chunks > LONG_PASSAGES and not self.saved:
+            out.append(f"a long text: {self.chunks:,} passages, each with its sentences, to "
+                       "embed before it is searchable, which takes minutes on a small server "
+                       "(about 10 passages a second on two cores), and other saves wait "
+                       "until it is done; split it into articles if it is several")
         if self.concepts == ():
             out.append("no glossary concept names its topic, so a question in another "
                        "language reaches it only by its meaning, and may get no answer: add "
@@ -232,6 +237,9 @@ class AddResult:
 
 
 PASTED = "pasted text"  # the name of an article that came without a file
+# A preview notes a text of more passages than this: QA23a F2, a 1.9 MB upload was 12,399
+# passages and sentences to embed, half an hour that held every other write.
+LONG_PASSAGES = 300
 
 
 def _identical(article_id: str) -> str:
