@@ -1406,9 +1406,14 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozense
         if c.hit.chunk_id not in lead:
             lead[c.hit.chunk_id] = _section(c) if c.features.get("its_section") else None
     units.sort(key=lambda u: (u[0].hit.chunk_id != top, u[0].rank,
-                              lead.get(u[0].hit.chunk_id) not in (None, _section(u[0])),
-                              u[0].start))
+                              _off_lead(u[0], lead.get(u[0].hit.chunk_id)), u[0].start))
     return [c for u in units for c in u]
+
+
+def _off_lead(c: _Candidate, section: str | None) -> bool:
+    """Whether ``c`` is outside ``section``, the one that leads its passage (None: none
+    does, and the heading is not read)."""
+    return section is not None and _section(c) != section
 
 
 def _section(c: _Candidate) -> str:
