@@ -701,7 +701,8 @@ def edit(
     article_id = same_id(article_id)
     with kb.writing():
         if kb.store.article(article_id) is None:
-            raise NotFoundError(f"no article with id {article_id!r}")
+            raise NotFoundError(f"no article with id {article_id!r}",
+                                suggestions=kb.close_articles(article_id))
         article = replace(kb.stored_article(article_id), **changes)
         # Its text is not new: an identical text elsewhere was allowed in before. A new
         # title, source or tags keeps its passages and their ids (kb.core); a new
@@ -945,7 +946,9 @@ def _remove(kb: KnowledgeBase, article_id: str) -> None:
         if was_removed(kb, article_id):  # a second DELETE: say what reading it says
             raise RemovedError(f"the article {article_id!r} was removed already (its file "
                                "is kept in corpus/.removed/)", article_id=article_id)
-        raise NotFoundError(f"no article with id {article_id!r}")
+        # The ids like it, as `kb show` gives them (QA23b F16).
+        raise NotFoundError(f"no article with id {article_id!r}",
+                            suggestions=kb.close_articles(article_id))
     # A note of the removal in progress: killed between the file's move and the index
     # commit, the article would stay searchable with its file gone; the next write's
     # recover_pending() finishes what the note names.

@@ -1100,7 +1100,7 @@ class KnowledgeBase:
             titles = self.store.titles()
             unknown = [i for i in ids if i not in titles]
             if unknown:
-                close = [i for u in unknown for i, _ in self._close_articles(u)]
+                close = [i for u in unknown for i, _ in self.close_articles(u)]
                 raise BadInputError(
                     f"no article with id {_names(unknown)}"
                     + (f"; did you mean {_names(list(dict.fromkeys(close)))}?" if close
@@ -1694,7 +1694,7 @@ class KnowledgeBase:
             out.append(dataclasses.replace(hit, translations=listed))
         return out
 
-    def _close_articles(self, wanted: str, n: int = 3) -> tuple[tuple[str, str], ...]:
+    def close_articles(self, wanted: str, n: int = 3) -> tuple[tuple[str, str], ...]:
         """Up to ``n`` (id, title) whose id or title is like ``wanted``: a mistyped or
         shortened link ("en-upstream-downstream") still leads somewhere. Skipped in a
         very large library, where comparing with every id would hold up the 404."""
@@ -1722,7 +1722,7 @@ class KnowledgeBase:
                                    f"`kb restore {article_id}` puts it back)",
                                    article_id=article_id)
             raise NotFoundError(f"no article with id {article_id!r}",
-                                suggestions=self._close_articles(article_id))
+                                suggestions=self.close_articles(article_id))
         chunks = self.store.article_chunks(article_id)
         return {
             "id": row["id"],
