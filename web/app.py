@@ -284,10 +284,10 @@ async def handle_error(request: Request, exc: Exception) -> Response:
                              "restores it")
         return JSONResponse(body, status_code=status, headers=headers)
     tpl: Jinja2Templates = request.app.state.templates
-    from web.views import article_href, removed_view
+    from web.views import removed_view, suggestion_views
 
-    suggestions = [{"href": article_href(i), "title": t}
-                   for i, t in getattr(exc, "suggestions", ())]
+    close = getattr(exc, "suggestions", ())
+    suggestions = suggestion_views(request.app.state.kb, close) if close else []
     # A removed article's page offers its restore, which the one-time notice after the
     # removal did alone (QA22 F9).
     removed = (removed_view(request.app.state.kb, request.app.state.settings, exc.article_id)

@@ -347,12 +347,13 @@ def languages_view(langs: Languages) -> dict[str, Any]:
     for b in langs.bridges:
         names = dict(b.names)
         name = names.get(langs.lang) or names.get("en") or b.concept_id
+        name_lang = langs.lang if names.get(langs.lang) else "en"
         # The asker's language first, then the others in the usual order.
         ordered = sorted(b.names, key=lambda ln: ln[0] != langs.lang)
         bridges.append({
             "names": [{"lang": x, "code": x.upper(), "lang_name": LANG_NAMES.get(x, x),
                        "name": n} for x, n in ordered],
-            "card_href": concept_href(b.concept_id), "name": name,
+            "card_href": concept_href(b.concept_id), "name": name, "name_lang": name_lang,
             "ask": b.ask, "ask_href": ask_href(b.ask) if b.ask else None,
             "missing": None if b.own or langs.own else f"No {mine} article names it yet.",
         })
@@ -378,6 +379,29 @@ def linked_titles(text: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
     return [p for p in [*parts, {"text": text[at:]}] if p["text"]]
 
 
+def named_concepts(parts: list[dict[str, str]], names: dict[str, str]) -> list[dict[str, str]]:
+    """``parts`` (linked_titles') with each concept name the no-answer message lists
+    ("… include 크로스셀링, 고객 유지.") a part of its own with its language (QA23b F1:
+    the article links had one, the concept names none). ``names``: name -> language.
+    Only a name in the message's list counts, after "include " or ", " and before ","
+    or ".", so a word inside a title or a sentence is left alone."""
+    if not names:
+        return parts
+    alts = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(f"(?:(?<=include )|(?<=, ))({alts})(?=[,.])")
+    out: list[dict[str, str]] = []
+    for part in parts:
+        if "href" in part:
+            out.append(part)
+            continue
+        text, at = part["text"], 0
+        for m in pattern.finditer(text):
+            out += [{"text": text[at:m.start()]}, {"text": m.group(), "lang": names[m.group()]}]
+            at = m.end()
+        out.append({"text": text[at:]})
+    return [p for p in out if p["text"]]
+
+
 def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None, *,
                 lang_problem: str | None = None, exact: bool = False,
                 tags: Sequence[str] = (), offset: int = 0) -> dict[str, Any]:
@@ -396,6 +420,7 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
                           lang_name=LANG_NAMES[e["lang"]]) for e in EXAMPLES
                      if not (question and same_question(question, e["text"]))],
         "answer": None, "results": None, "problem": None, "problem_field": "q",
+        "query_lang": None,
         "max_chars": kb.settings.max_query_chars,
     }
     tag_problem = None
@@ -426,6 +451,9 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
             ctx.update(problem=exc.message, answer=None, results=None)
             return ctx
         results = ctx["results"]
+        # The box is read in the question's language (QA23b F1: a Korean question in a
+        # box marked English was spelled out).
+        ctx["query_lang"] = ctx["answer"]["lang"] if ctx["answer"] else results["lang"]
         if not results["hits"] and not results["beyond"]:  # nothing searched: the answer says
             ctx["results"] = None
         elif results["hits"]:
@@ -455,6 +483,10 @@ def _answer_with_links(kb: KnowledgeBase, ans: Answer, question: str,
     also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id,
                                     twins=c.twins) for c in ans.citations}
     view = answer_view(ans, also)
+    if not ans.found and ans.lang != "en":  # the concepts it names, in the asker's language
+        names = {c.names[ans.lang]: ans.lang for c in kb.glossary.concepts
+                 if c.names.get(ans.lang)}
+        view["detail_parts"] = named_concepts(view["detail_parts"], names)
     if view["all_href"] and ans.message.startswith(ELSEWHERE + "articles"):
         # Other articles answer it: ask again in the same languages, without the tag.
         view |= {"all_href": ask_href(question, langs), "all_text": "Ask without the tag filter"}
@@ -1110,6 +1142,18 @@ def _on_the_page(error: KBError) -> str:
     return error.message
 
 
+def suggestion_views(kb: KnowledgeBase,
+                     suggestions: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """A 404's "did you mean" links, each in its article's language (QA23b F1: a Korean
+    title in an English page was read as English)."""
+    out = []
+    for article_id, title in suggestions:
+        row = kb.store.article(article_id)
+        out.append({"href": article_href(article_id), "title": title,
+                    "lang": row["lang"] if row is not None else None})
+    return out
+
+
 def removed_view(kb: KnowledgeBase, settings: Settings, article_id: str) -> dict[str, Any] | None:
     """What a page says of a removed article, with the form that restores it (its
     action, and whether this server takes writes at all: else how to restore it on the
@@ -1271,8 +1315,12 @@ def add_context(
         "limit": adding.format_size(settings.max_upload_bytes),
         "limit_bytes": settings.max_upload_bytes,
         "values": values, "langs": langs, "preview": preview, "taken": ", ".join(taken),
-        "editing": ({"id": editing["id"], "title": editing["title"],
+        "editing": ({"id": editing["id"], "title": editing["title"], "lang": editing["lang"],
                      "href": article_href(editing["id"])} if editing else None),
+        # The language the title and text fields are read in (QA23b F1: a Korean
+        # article's text, in a page marked English, was spelled out by screen readers):
+        # the preview's, else the article being edited's; none for an empty Add form.
+        "field_lang": preview["lang"] if preview else editing["lang"] if editing else None,
         "error": {"status": error.status, "message": _on_the_page(error) + (
                       f"; {form.filename} was not read: choose it again with the token"
                       if error.status == 401 and form is not None and form.filename else ""),

@@ -1,0 +1,99 @@
+"""What a keyboard and screen-reader user hears (QA23b, web findings F1-F11), in process
+on the fake index: languages marked, outcomes in the page title, errors tied to their
+fields. What needs a real browser (focus) is in tests/test_browser_a11y.py."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from .conftest import CORPUS
+
+KO_ARTICLE = "ko-upstream-downstream-marketing"
+TOKEN = "a11y-test-token"
+
+
+@pytest.fixture
+def writable(tmp_path, fake_kb_dir, fake_encoder):
+    """The web app with writes on (``TOKEN``), on copies of the fake index and corpus."""
+    from fastapi.testclient import TestClient
+
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+    from web.app import create_app
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(fake_kb_dir, index)
+    settings = Settings(index_dir=index, corpus_dir=corpus, model="fake", admin_token=TOKEN)
+    kb = KnowledgeBase.open(index, settings=settings, encoder=fake_encoder)
+    with TestClient(create_app(settings, kb=kb)) as c:
+        yield c
+    kb.close()
+
+
+def _tag(page: str, pattern: str) -> str:
+    """The first start tag matching ``pattern`` (a regex from its "<")."""
+    m = re.search(pattern + r"[^>]*>", page, re.S)
+    assert m, pattern
+    return m.group(0)
+
+
+# -- F1: text in another language than the page's English carries its lang -----------
+
+
+def test_the_edit_form_of_a_korean_article_is_read_as_korean(client):
+    """F1: the title field, the text box and the lead's link were read as English."""
+    page = client.get("/add", params={"edit": KO_ARTICLE}).text
+    assert 'lang="ko"' in _tag(page, r'<textarea id="text"')
+    assert 'lang="ko"' in _tag(page, r'<input id="title"')
+    assert 'lang="ko"' in _tag(page, rf'<a href="/articles/{KO_ARTICLE}"')
+    # The empty Add form says nothing of a language it does not know yet.
+    blank = client.get("/add").text
+    assert "lang=" not in _tag(blank, r'<textarea id="text"')
+
+
+def test_did_you_mean_links_carry_their_articles_language(client):
+    """F1: a 404's suggestion of a Korean article was read as English."""
+    r = client.get("/articles/ko-cross-selling")
+    assert r.status_code == 404
+    links = re.findall(r'<li><a href="/articles/([^"]+)" lang="(\w\w)">', r.text)
+    assert ("ko-cross-selling-existing-customers", "ko") in links, r.text
+
+
+def test_concept_names_in_the_no_answer_text_carry_the_askers_language(client):
+    """F1: the article links of the no-answer paragraph had lang="ko", the concept
+    names beside them none."""
+    page = client.get("/", params={"q": "우주 여행"}).text
+    para = re.search(r'<div class="no-answer".*?</div>', page, re.S).group(0)
+    listed = re.search(r"Concepts they name include (.*?)\.", para, re.S).group(1)
+    names = re.findall(r'<span lang="ko">([^<]+)</span>', listed)
+    assert names and all(re.search("[가-힣]", n) for n in names), listed
+    assert not re.search(r"[가-힣]", re.sub(r"<span lang=\"ko\">[^<]+</span>", "", listed))
+
+
+def test_the_ask_box_is_read_in_the_questions_language(client):
+    """F1: the box's Korean example (its placeholder) and a Korean question in it were
+    read as English. The placeholder is English now; the box takes the language the
+    question was read in."""
+    empty = _tag(client.get("/").text, r'<input id="q"')
+    assert "lang=" not in empty and not re.search("[가-힣]", empty)
+    assert 'lang="ko"' in _tag(client.get("/", params={"q": "우주 여행"}).text,
+                               r'<input id="q"')
+
+
+def test_the_hidden_concept_name_of_a_bridge_is_marked(client):
+    """F1: "Concept card: Tiếp thị ngược dòng" was read with an English voice."""
+    page = client.get("/", params={"q": "upstream marketing la gi"}).text
+    link = re.search(r'<a class="bridge-card".*?</a>', page, re.S).group(0)
+    assert '<span class="visually-hidden">: <span lang="vi">Tiếp thị ngược dòng</span>' in link
+
+
+def test_the_concept_forms_native_language_names_are_marked(writable):
+    """F1: "한국어 terms", "Tiếng Việt terms" labels had no lang."""
+    page = writable.get("/concepts").text
+    for lang, native in (("ko", "한국어"), ("de", "Deutsch"), ("vi", "Tiếng Việt")):
+        label = re.search(rf'<label for="concept-{lang}">.*?</label>', page, re.S).group(0)
+        assert f'<span lang="{lang}">{native}</span> terms' in label, label
