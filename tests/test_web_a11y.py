@@ -97,3 +97,42 @@ def test_the_concept_forms_native_language_names_are_marked(writable):
     for lang, native in (("ko", "한국어"), ("de", "Deutsch"), ("vi", "Tiếng Việt")):
         label = re.search(rf'<label for="concept-{lang}">.*?</label>', page, re.S).group(0)
         assert f'<span lang="{lang}">{native}</span> terms' in label, label
+
+
+# -- F2, F11: an outcome is said first, in the page title --------------------------------
+
+
+def _title(page: str) -> str:
+    import html
+
+    return html.unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1))
+
+
+def test_remove_and_restore_say_what_happened_in_the_title(writable):
+    """F2: after Remove the title was "Library", after Restore the article's title, and
+    the notices (in the page as it loaded) were not spoken. The title says it now, and
+    each notice can take focus (app.js gives it; tests/test_browser_a11y.py)."""
+    r = writable.post(f"/articles/{KO_ARTICLE}/remove",
+                      data={"token": TOKEN, "confirm": "yes"})
+    assert r.status_code == 200 and r.url.path == "/library"
+    assert _title(r.text).startswith(f"Removed {KO_ARTICLE} · Library · ")
+    assert 'id="removed-notice" tabindex="-1"' in r.text
+    wrong = writable.post(f"/articles/{KO_ARTICLE}/restore", data={"token": "wrong"})
+    assert wrong.status_code == 401
+    assert _title(wrong.text).startswith(f"Error: {KO_ARTICLE} not restored · Library · ")
+    assert 'id="restore-error" tabindex="-1"' in wrong.text
+    done = writable.post(f"/articles/{KO_ARTICLE}/restore", data={"token": TOKEN})
+    assert done.status_code == 200 and done.url.path == f"/articles/{KO_ARTICLE}"
+    assert _title(done.text).startswith("Restored · 업스트림 마케팅과 다운스트림 마케팅 · ")
+    assert 'id="saved-notice" tabindex="-1"' in done.text
+
+
+def test_a_refused_save_and_an_empty_question_say_error_in_the_title(writable):
+    """F2/F11: the title of a page with an error on it was the page's own."""
+    r = writable.post("/add", data={"action": "save", "token": "wrong", "text": "Some text."})
+    assert r.status_code == 401 and _title(r.text).startswith("Error · Add an article · ")
+    r = writable.post(f"/articles/{KO_ARTICLE}/remove", data={"token": TOKEN})
+    assert r.status_code == 400 and _title(r.text).startswith("Error: not removed · Edit ")
+    r = writable.get("/", params={"q": "   "})
+    assert r.status_code == 400 and _title(r.text).startswith("Error · Ask · ")
+    assert _title(writable.get("/").text).startswith("Ask · ")

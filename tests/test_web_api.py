@@ -1037,7 +1037,7 @@ def test_the_title_and_the_heading_show_the_question_alike(client):
     assert html.unescape(box) == typed and "<i>" not in box  # the box: as typed, escaped
     # Markup alone is no question: the title says "Ask", beside what is wrong.
     page = client.get("/", params={"q": "<script>alert(1)</script>"}).text
-    assert "<title>Ask · kb" in page and "only markup" in page
+    assert "<title>Error · Ask · kb" in page and "only markup" in page  # QA23b F11
 
 
 def test_a_wide_table_scrolls_in_a_named_region_a_keyboard_reaches(client):

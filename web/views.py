@@ -660,8 +660,14 @@ def article_context(
         "edit_href": edit_href(art["id"]) if editable else None,
         "notice": _saved_notice(kb, saved, len(chunks), family, saved_notes, similar)
         if saved else None,
+        # What the save did, first in the title (QA23b F2: the title was the article's).
+        "outcome": SAVED_OUTCOMES.get(saved or ""),
         "stale": found.stale, "moved": found.moved,
     }
+
+
+SAVED_OUTCOMES = {"added": "Added", "replaced": "Replaced", "restored": "Restored",
+                  "unchanged": "Nothing changed"}
 
 
 def _saved_notice(kb: KnowledgeBase, saved: str, n_chunks: int, family: list[dict[str, Any]],
@@ -1080,7 +1086,10 @@ def concept_form_context(settings: Settings, concepts: list[Any], *,
     if values:
         form.update({k: str(v) for k, v in values.items() if k in form and v is not None})
     done = known.get(saved or "")
-    return {"concept_form": {
+    gone = removed if removed and removed not in known else None
+    return {"outcome": ("Error" if error else f"Saved {done.id}" if done
+                        else f"Removed {gone}" if gone else None),
+            "concept_form": {
         "entered": form, "editing": editing.id if editing is not None else None,
         "fields": [{"lang": lang, "lang_name": LANG_NAMES[lang], "native": NATIVE_NAMES[lang],
                     "value": form[lang]} for lang in SUPPORTED],
@@ -1088,7 +1097,7 @@ def concept_form_context(settings: Settings, concepts: list[Any], *,
         "error": error, "problem": problem,
         "saved": {"id": done.id, "name": done.names.get("en") or done.id,
                   "href": f"#{concept_anchor(done.id)}"} if done else None,
-        "removed": removed if removed and removed not in known else None,
+        "removed": gone,
     }}
 
 
@@ -1333,4 +1342,7 @@ def add_context(
         if error else None,
         "remove_error": ({"status": remove_error.status, "message": remove_error.message}
                          if remove_error else None),
+        # First in the title, what a screen reader says first (QA23b F2).
+        "outcome": ("Error" if error else "Error: not removed" if remove_error
+                    else "Preview" if preview else None),
     }

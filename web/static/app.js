@@ -18,8 +18,12 @@
       answer.focus({ preventScroll: true });
       return;
     }
+    // A notice in the page as it loads is not spoken as a live region would be: focus
+    // reads it (QA23b F2: after Remove, Restore or Save, focus stayed on the body).
     var el = document.getElementById("hl") || document.getElementById("preview") ||
       document.getElementById("add-error") || document.getElementById("remove-error") ||
+      document.getElementById("restore-error") || document.getElementById("saved-notice") ||
+      document.getElementById("removed-notice") ||
       document.getElementById("concept-error") || document.getElementById("concept-saved") ||
       document.getElementById("concept-removed");
     if (!el) return;

@@ -1,0 +1,87 @@
+"""Real Chromium against ``kb serve`` on the fake model: what a keyboard and
+screen-reader user meets (QA23b), where focus goes after an outcome, the "/" shortcut
+and forced colours. The markup is tested in process in tests/test_web_a11y.py.
+
+Needs Debian's chromium at /usr/bin/chromium (``make browser``) and the ``playwright``
+package, like tests/test_browser_add.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser import chromium, new_page, require_chromium, writable_server
+
+pytestmark = [pytest.mark.browser]
+
+TOKEN = "browser-a11y-token-51c2"
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def server(fake_kb_dir, tmp_path_factory):
+    """``kb serve --model fake`` with writes on, on copies of the index and corpus."""
+    require_chromium()
+    with writable_server(fake_kb_dir, tmp_path_factory.mktemp("browser-a11y"), TOKEN) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser, server):
+    with new_page(browser, server[0], TIMEOUT_MS) as pg:
+        yield pg
+
+
+def _article(page, article: str) -> None:
+    """Add a short article over the API."""
+    r = page.request.post("/api/articles", headers={"Authorization": f"Bearer {TOKEN}"},
+                          data={"id": article, "text": f"{article} notes: members collect "
+                                "stamps for every visit and trade them for coffee."})
+    assert r.status == 201, r.text()
+
+
+def test_remove_and_restore_move_focus_to_what_happened(page):
+    """F2: after Remove, a refused Restore and Restore, focus stayed on the body and the
+    title named the page alone: a screen-reader user heard "Library" and had to look for
+    proof. Focus now goes to the notice or the error, and the title says it first."""
+    from playwright.sync_api import expect
+
+    article = "okapi-stamps"
+    _article(page, article)
+    page.goto(f"/add?edit={article}")
+    page.fill("#remove-token", TOKEN)
+    page.check("#remove-confirm")
+    page.click("button.danger")
+    page.wait_for_url(f"**/library?removed={article}")
+    expect(page.locator("#removed-notice")).to_be_focused()
+    assert page.title().startswith(f"Removed {article} · Library")
+    page.fill("#restore-token", "wrong")
+    page.click("#removed-notice button[type=submit]")
+    expect(page.locator("#restore-error")).to_be_focused()
+    assert page.title().startswith(f"Error: {article} not restored · Library")
+    page.fill("#restore-token", TOKEN)
+    page.click("#removed-notice button[type=submit]")
+    page.wait_for_url(f"**/articles/{article}?saved=restored")
+    expect(page.locator("#saved-notice")).to_be_focused()
+    assert page.title().startswith("Restored · ")
+
+
+def test_a_save_moves_focus_to_its_notice(page):
+    """F2: the Save's "Added" notice was in the page as it loaded, never spoken."""
+    from playwright.sync_api import expect
+
+    page.goto("/add")
+    page.fill("#text", "Gecko referrals\n\nEvery member who brings a friend gets a free "
+              "month, and the friend gets one too.")
+    page.fill("#id", "gecko-referrals")
+    page.fill("#token", TOKEN)
+    page.click(".actions button[value=save]")
+    page.wait_for_url("**/articles/gecko-referrals?saved=added")
+    expect(page.locator("#saved-notice")).to_be_focused()
+    assert page.title().startswith("Added · ")
