@@ -136,3 +136,78 @@ def test_a_refused_save_and_an_empty_question_say_error_in_the_title(writable):
     r = writable.get("/", params={"q": "   "})
     assert r.status_code == 400 and _title(r.text).startswith("Error · Ask · ")
     assert _title(writable.get("/").text).startswith("Ask · ")
+
+
+# -- F3: an error marks its field and is its description; hints are linked --------------
+
+
+def _field(page: str, field_id: str) -> str:
+    return _tag(page, rf'<(?:input|textarea)[^>]*\bid="{field_id}"')
+
+
+def _says(tag: str, *, invalid: bool, describedby: str | None) -> bool:
+    m = re.search(r'aria-describedby="([^"]*)"', tag)
+    return (('aria-invalid="true"' in tag) == invalid
+            and (m.group(1) if m else None) == describedby)
+
+
+def test_the_add_form_marks_the_field_at_fault_and_links_its_hints(writable):
+    """F3: "the text is empty" and a wrong token were said in a box no field pointed at;
+    the Title, file, Id (when adding) and token hints were tied to no field."""
+    blank = writable.get("/add").text
+    assert _says(_field(blank, "text"), invalid=False, describedby=None)
+    assert _says(_field(blank, "title"), invalid=False, describedby="title-hint")
+    assert _says(_field(blank, "file"), invalid=False, describedby="file-hint")
+    assert _says(_field(blank, "id"), invalid=False, describedby="id-hint")
+    assert _says(_field(blank, "token"), invalid=False, describedby="token-hint")
+    empty = writable.post("/add", data={"action": "preview", "token": TOKEN, "text": ""})
+    assert empty.status_code == 400
+    assert _says(_field(empty.text, "text"), invalid=True, describedby="add-error")
+    assert _says(_field(empty.text, "token"), invalid=False, describedby="token-hint")
+    wrong = writable.post("/add", data={"action": "save", "token": "WRONG", "text": "Words."})
+    assert wrong.status_code == 401
+    assert _says(_field(wrong.text, "token"), invalid=True, describedby="add-error token-hint")
+    assert _says(_field(wrong.text, "text"), invalid=False, describedby=None)
+    taken = writable.post("/add", data={"action": "save", "token": TOKEN, "id": KO_ARTICLE,
+                                        "text": "Loyalty notes: members collect stamps."})
+    assert taken.status_code == 409
+    assert _says(_field(taken.text, "id"), invalid=True, describedby="add-error id-hint")
+
+
+def test_the_remove_and_restore_forms_mark_the_field_at_fault(writable):
+    """F3: the Edit page's removal and the restore forms."""
+    no_box = writable.post(f"/articles/{KO_ARTICLE}/remove", data={"token": TOKEN})
+    assert no_box.status_code == 400
+    assert _says(_field(no_box.text, "remove-confirm"), invalid=True,
+                 describedby="remove-error")
+    assert _says(_field(no_box.text, "remove-token"), invalid=False, describedby=None)
+    wrong = writable.post(f"/articles/{KO_ARTICLE}/remove",
+                          data={"token": "WRONG", "confirm": "yes"})
+    assert _says(_field(wrong.text, "remove-token"), invalid=True, describedby="remove-error")
+    writable.post(f"/articles/{KO_ARTICLE}/remove", data={"token": TOKEN, "confirm": "yes"})
+    refused = writable.post(f"/articles/{KO_ARTICLE}/restore", data={"token": "WRONG"})
+    assert refused.status_code == 401
+    assert _says(_field(refused.text, "restore-token"), invalid=True,
+                 describedby="restore-error")
+    shown = writable.get(f"/library?removed={KO_ARTICLE}").text
+    assert _says(_field(shown, "restore-token"), invalid=False, describedby=None)
+
+
+@pytest.mark.parametrize(("fields", "at_fault"), [
+    ({"id": "Bad Id"}, {"concept-ko", "concept-en", "concept-de", "concept-vi"}),
+    ({"id": "Bad Id", "en": "koala points"}, {"concept-id"}),
+    ({"id": "koala-points", "en": "upstream marketing", "de": "Koalapunkte"}, {"concept-en"}),
+    ({"id": "koala-points", "de": "Koala<b>"}, {"concept-de"}),
+    ({"id": "koala-points", "en": "koala points", "token": "WRONG"}, {"concept-token"}),
+])
+def test_the_concepts_form_marks_the_field_at_fault(writable, fields, at_fault):
+    """F3: "a concept needs at least one term", a bad id, a taken term or a wrong token
+    marked none of the fields."""
+    r = writable.post("/concepts", data={"action": "save", "token": TOKEN, **fields})
+    assert r.status_code >= 400
+    for field_id in ("concept-id", "concept-ko", "concept-en", "concept-de", "concept-vi",
+                     "concept-token"):
+        hint = ["concept-id-help"] if field_id == "concept-id" else []
+        bad = field_id in at_fault
+        assert _says(_field(r.text, field_id), invalid=bad,
+                     describedby=" ".join(["concept-error"] * bad + hint) or None), field_id

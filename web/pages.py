@@ -300,7 +300,8 @@ def restore_submit(
     except KBError as exc:  # the notice again (while it applies), with why, to try again
         ctx = views.library_context(kb)
         ctx.update(removed=views.removed_view(kb, settings, same_id(article_id)),
-                   restore_error=exc, outcome=f"Error: {same_id(article_id)} not restored")
+                   restore_error=exc, outcome=f"Error: {same_id(article_id)} not restored",
+                   restore_refused=exc.status == 401)  # the token field is at fault
         return render(request, "library.html", "library", ctx, status_code=exc.status)
     return _to_saved(done.article_id, "restored", [], None)
 

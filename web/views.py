@@ -1095,10 +1095,77 @@ def concept_form_context(settings: Settings, concepts: list[Any], *,
                     "value": form[lang]} for lang in SUPPORTED],
         "enabled": uploads.writes_enabled(settings), "enable_hint": uploads.ENABLE_HINT,
         "error": error, "problem": problem,
+        "states": field_states(("id", *SUPPORTED, "token", "confirm"), concept_fault(error),
+                               "concept-error", {"id": "concept-id-help"}),
         "saved": {"id": done.id, "name": done.names.get("en") or done.id,
                   "href": f"#{concept_anchor(done.id)}"} if done else None,
         "removed": gone,
     }}
+
+
+# -- the fields an error is about ---------------------------------------------------------
+# As the Ask form does (aria-invalid, aria-describedby="q-problem"), each form marks the
+# field at fault and ties the message and its hint to it (QA23b F3: the Add, Edit,
+# Concepts and Restore forms showed an error nobody's field pointed at). The errors name
+# no field, so their kind and wording are read here; tests/test_web_a11y.py pins them.
+
+
+def field_states(names: Sequence[str], fault: set[str], message_id: str,
+                 hints: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per field: whether it is at fault, and the ids that describe it (the message,
+    when it is at fault, then its hint)."""
+    return {name: {"invalid": name in fault,
+                   "describedby": " ".join(([message_id] if name in fault else [])
+                                           + ([hints[name]] if name in hints else []))}
+            for name in names}
+
+
+def add_fault(error: KBError | None, form: ArticleInput | None) -> set[str]:
+    """The Add form's fields an error is about."""
+    from kb.errors import ArticleError, AuthError, ConflictError, TooLargeError
+
+    if error is None:
+        return set()
+    typed = "file" if form is not None and form.filename else "text"
+    if isinstance(error, AuthError):
+        return {"token"}
+    if isinstance(error, ConflictError):
+        return {"exists": {"id"}, "duplicate": {typed}}.get(str(error.reason), set())
+    if isinstance(error, ArticleError) and error.problem.startswith("the id "):
+        return {"id"}
+    if isinstance(error, ArticleError | TooLargeError | uploads.FormError):
+        return {"text" if isinstance(error, ArticleError) and error.source == adding.PASTED
+                else typed}
+    if error.message.startswith("an article keeps its id"):
+        return {"id"}
+    return set()
+
+
+_CONCEPT_LANG = re.compile(r"\b(?:the|\d+) (" + "|".join(LANG_NAMES.values())
+                           + r") (?:terms?|name)\b")
+
+
+def concept_fault(error: KBError | None) -> set[str]:
+    """The Concepts form's fields an error is about (kb.glossary_edit's messages)."""
+    from kb.errors import AuthError
+
+    if error is None:
+        return set()
+    if isinstance(error, AuthError):
+        return {"token"}
+    message = error.message
+    if message.startswith("tick the box"):
+        return {"confirm"}
+    if message.startswith("a concept needs at least one term"):
+        return set(SUPPORTED)
+    by_name = {v: k for k, v in LANG_NAMES.items()}
+    langs = {by_name[m.group(1)] for m in _CONCEPT_LANG.finditer(message)}
+    if langs:
+        return langs
+    if re.match(r"a concept (id|keeps its id)|the glossary has a concept|'[^']*' is one of",
+                message):
+        return {"id"}
+    return set()
 
 
 # -- the Add page -------------------------------------------------------------------------
@@ -1342,6 +1409,15 @@ def add_context(
         if error else None,
         "remove_error": ({"status": remove_error.status, "message": remove_error.message}
                          if remove_error else None),
+        "fields": field_states(("text", "file", "title", "id", "token"),
+                               add_fault(error, form), "add-error",
+                               {"file": "file-hint", "title": "title-hint", "id": "id-hint",
+                                "token": "token-hint"}),
+        "remove_fields": field_states(
+            ("token", "confirm"),
+            set() if remove_error is None else {"token"} if remove_error.status == 401
+            else {"confirm"} if remove_error.message.startswith("tick the box") else set(),
+            "remove-error", {}),
         # First in the title, what a screen reader says first (QA23b F2).
         "outcome": ("Error" if error else "Error: not removed" if remove_error
                     else "Preview" if preview else None),
