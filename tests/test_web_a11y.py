@@ -211,3 +211,23 @@ def test_the_concepts_form_marks_the_field_at_fault(writable, fields, at_fault):
         bad = field_id in at_fault
         assert _says(_field(r.text, field_id), invalid=bad,
                      describedby=" ".join(["concept-error"] * bad + hint) or None), field_id
+
+
+# -- F4: an error page's title says what is missing; the alert is its message alone ------
+
+
+def test_a_removed_or_unknown_articles_page_names_it_in_the_title(writable):
+    """F4: a removed article's page was titled "Error 404", and the whole page (its
+    forms and links included) was one role="alert"."""
+    writable.post(f"/articles/{KO_ARTICLE}/remove", data={"token": TOKEN, "confirm": "yes"})
+    removed = writable.get(f"/articles/{KO_ARTICLE}")
+    assert removed.status_code == 404  # as the API's, documented in docs/web.md
+    assert _title(removed.text).startswith(f"Removed: {KO_ARTICLE} · ")
+    assert 'role="alert"' not in removed.text
+    unknown = writable.get("/articles/ko-cross-selling")
+    assert unknown.status_code == 404
+    assert _title(unknown.text).startswith("Not found: ko-cross-selling · ")
+    alerts = re.findall(r'<(\w+)[^>]*role="alert"[^>]*>', unknown.text)
+    assert alerts == ["p"], alerts
+    assert re.search(r'<p role="alert" id="error-message">no article', unknown.text)
+    assert _title(writable.get("/nowhere").text).startswith("Not found: /nowhere · ")

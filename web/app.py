@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -292,9 +292,15 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     # removal did alone (QA22 F9).
     removed = (removed_view(request.app.state.kb, request.app.state.settings, exc.article_id)
                if isinstance(exc, RemovedError) else None)
+    # The title a screen reader says first names what is missing (QA23b F4: "Error 404"
+    # for a removed article said neither which nor that it was removed).
+    what = request.path_params.get("article_id") or unquote(request.url.path)
+    title = (f"Removed: {removed['id']}" if removed else f"Not found: {what}"
+             if status == 404 else f"Error {status}")
     return tpl.TemplateResponse(
         request, "error.html", {"status": status, "message": message, "page": "error",
-                                "suggestions": suggestions, "removed": removed},
+                                "suggestions": suggestions, "removed": removed,
+                                "title": title},
         status_code=status, headers=headers,
     )
 
