@@ -231,3 +231,53 @@ def test_a_removed_or_unknown_articles_page_names_it_in_the_title(writable):
     assert alerts == ["p"], alerts
     assert re.search(r'<p role="alert" id="error-message">no article', unknown.text)
     assert _title(writable.get("/nowhere").text).startswith("Not found: /nowhere · ")
+
+
+# -- F6, F7: language badges and the coverage-gap links ----------------------------------
+
+NAMES = {"ko": "Korean", "en": "English", "de": "German", "vi": "Vietnamese"}
+
+
+def _visible(markup: str) -> str:
+    """The text a sighted reader sees (no visually hidden text, no tags)."""
+    markup = re.sub(r'<span class="visually-hidden"[^>]*>.*?</span>', "", markup)
+    return " ".join(re.sub(r"<[^>]+>", "", markup).split())
+
+
+def test_coverage_gap_links_are_named_by_what_they_show(client):
+    """F6: aria-label "14 concepts with no Vietnamese source" on a link showing "vi 14"
+    (axe label-content-name-mismatch: "click vi 14" found nothing), and "1 concepts"."""
+    page = client.get("/concepts").text
+    links = re.findall(r'<a href="/concepts\?gap=\w\w#h-gaps"[^>]*aria-label="([^"]+)">'
+                       r"(.*?)</a>", page, re.S)
+    assert len(links) == 4
+    for label, inside in links:
+        shown = _visible(inside)
+        lang, n = shown.split()
+        assert label.startswith(shown + ": "), (label, shown)
+        noun = "concept" if n == "1" else "concepts"
+        assert label == f"{shown}: {noun} with no {NAMES[lang]} source"
+    assert "1 concepts" not in page
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=What+is+upstream+marketing%3F", "/concepts",
+                                  "/library", f"/articles/{KO_ARTICLE}"])
+def test_a_language_badge_says_the_language_to_a_screen_reader(client, path):
+    """F7: badges were read as "KO", "DE" ("Delaware"), "VI" (six). Each says the
+    language's name in English, or is hidden beside the name shown in full."""
+    page = client.get(path).text
+    badges = list(re.finditer(r'<span class="badge lang-(\w\w)"([^>]*)>', page))
+    assert badges, path
+    for m in badges:
+        lang, attrs, after = m.group(1), m.group(2), page[m.end():]
+        if 'aria-hidden="true"' in attrs:
+            assert after.startswith(f"{lang}</span>")
+            continue
+        assert after.startswith(f'<span aria-hidden="true">{lang}</span><span '
+                                f'class="visually-hidden" lang="en">{NAMES[lang]}</span>'
+                                "</span>"), after[:200]
+    examples = re.findall(r'<li><a href="/\?q=[^"]*">(.*?)</a></li>', client.get("/").text,
+                          re.S)
+    for e in examples:
+        heard = re.sub(r'<span aria-hidden="true">.*?</span>', "", e)
+        assert re.sub(r"<[^>]+>", "", heard).split()[0] in NAMES.values(), e

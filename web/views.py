@@ -1008,6 +1008,7 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
         d = card.definition
         definition = {
             "text": _BULLET.sub("", d.sentence), "lang": d.hit.lang, "title": d.hit.title,
+            "lang_name": LANG_NAMES.get(d.hit.lang, d.hit.lang),
             "href": article_href(d.hit.article_id, chunk_id=d.hit.chunk_id,
                                  start=d.hit.start, span=(d.sentence_start, d.sentence_end)),
         }
@@ -1046,10 +1047,18 @@ def concepts_context(cards: list[ConceptCard]) -> dict[str, Any]:
             for lang in SUPPORTED}
     return {
         "concepts": views,
+        # The link's name starts with what it shows, "vi 14", so that a voice user's
+        # "click vi 14" finds it (QA23b F6: "14 concepts with no …"; "1 concepts").
         "gap_summary": [
-            {"lang": k, "lang_name": LANG_NAMES[k], "count": n} for k, n in gaps.items()
+            {"lang": k, "lang_name": LANG_NAMES[k], "count": n,
+             "label": f"{k} {n}: {_concepts(n)} with no {LANG_NAMES[k]} source"}
+            for k, n in gaps.items()
         ],
     }
+
+
+def _concepts(n: int) -> str:
+    return "concept" if n == 1 else "concepts"
 
 
 def gap_view(ctx: dict[str, Any], gap: str | None) -> dict[str, Any]:
@@ -1063,7 +1072,9 @@ def gap_view(ctx: dict[str, Any], gap: str | None) -> dict[str, Any]:
         concepts = [c for c in concepts if any(s["gap"] and s["lang"] == gap
                                                for s in c["sources"])]
     return {**ctx, "gap_summary": summary, "concepts": concepts,
-            "gap_filter": {"lang": gap, "lang_name": LANG_NAMES[gap]} if gap else None}
+            "gap_filter": {"lang": gap, "lang_name": LANG_NAMES[gap],
+                           "shown": f"{len(concepts)} {_concepts(len(concepts))}"}
+            if gap else None}
 
 
 def concept_form_context(settings: Settings, concepts: list[Any], *,
