@@ -394,6 +394,9 @@ def test_the_ask_page_starts_at_the_skip_link_and_slash_finds_the_box(page):
     assert page.evaluate("document.activeElement === document.body")
     page.keyboard.press("Tab")
     expect(page.locator("a.skip")).to_be_focused()
+    page.keyboard.press("/")  # on a link, "/" is the link's (QA23b F8)
+    expect(page.locator("a.skip")).to_be_focused()
+    page.keyboard.press("Enter")  # to the main content, on no control
     page.keyboard.press("/")
     expect(page.locator("#q")).to_be_focused()
     expect(page.locator("#q")).to_have_value("")  # the key moved focus, it typed nothing

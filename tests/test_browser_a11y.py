@@ -85,3 +85,45 @@ def test_a_save_moves_focus_to_its_notice(page):
     page.wait_for_url("**/articles/gecko-referrals?saved=added")
     expect(page.locator("#saved-notice")).to_be_focused()
     assert page.title().startswith("Added · ")
+
+
+def test_an_empty_question_focuses_the_box_its_message_describes(page):
+    """F11: three spaces and Enter gave a 400 page with the message, focus on the body
+    and the title "Ask"."""
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.fill("#q", "   ")
+    page.press("#q", "Enter")
+    page.wait_for_url("**/?q=*")
+    box = page.locator("#q")
+    expect(box).to_be_focused()
+    expect(box).to_have_attribute("aria-describedby", "q-problem")
+    assert page.title().startswith("Error · Ask")
+    # An unknown language: the fieldset at fault, its first chip takes focus.
+    page.goto("/?q=upselling&lang=xx")
+    expect(page.locator("#lang-ko")).to_be_focused()
+
+
+def test_slash_finds_the_ask_box_only_from_no_control(page):
+    """F8 (WCAG 2.1.4): "/" on a link or a chip pulled focus to the Ask box. It now
+    works from the page, the main content and the answer alone."""
+    from playwright.sync_api import expect
+
+    page.goto("/")
+    page.wait_for_load_state("load")
+    page.focus("#lang-de")  # a chip
+    page.keyboard.press("/")
+    expect(page.locator("#lang-de")).to_be_focused()
+    page.focus(".examples a")
+    page.keyboard.press("/")
+    expect(page.locator(".examples a").first).to_be_focused()
+    page.focus("main")
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
+    expect(page.locator("#q")).to_have_value("")
+    page.fill("#q", "What is upstream marketing?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#answer")).to_be_focused()
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
