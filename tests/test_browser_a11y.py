@@ -127,3 +127,22 @@ def test_slash_finds_the_ask_box_only_from_no_control(page):
     expect(page.locator("#answer")).to_be_focused()
     page.keyboard.press("/")
     expect(page.locator("#q")).to_be_focused()
+
+
+def test_the_api_docs_page_is_in_english_and_leads_back(page):
+    """F5: /docs, which the main navigation's "API" opens, had no lang, no main
+    landmark and no way back to the site. Swagger UI still renders under its policy."""
+    from playwright.sync_api import expect
+
+    page.add_init_script("""window.__csp = [];
+        document.addEventListener('securitypolicyviolation',
+          e => window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));""")
+    page.goto("/")
+    page.get_by_role("link", name="API (developer docs)").click()
+    page.wait_for_url("**/docs")
+    assert page.get_attribute("html", "lang") == "en"
+    expect(page.locator("main .opblock-summary-path", has_text="/api/search")).to_be_visible()
+    assert page.evaluate("window.__csp") == []
+    page.get_by_role("navigation", name="Site").get_by_role("link").first.click()
+    page.wait_for_url(lambda url: url.endswith("/"))
+    expect(page.locator("#q")).to_be_visible()

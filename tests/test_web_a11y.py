@@ -281,3 +281,12 @@ def test_a_language_badge_says_the_language_to_a_screen_reader(client, path):
     for e in examples:
         heard = re.sub(r'<span aria-hidden="true">.*?</span>', "", e)
         assert re.sub(r"<[^>]+>", "", heard).split()[0] in NAMES.values(), e
+
+
+def test_the_api_docs_page_has_a_language_a_main_and_a_way_back(client):
+    """F5: /docs (Swagger UI) had no lang, no main landmark and no link to the site."""
+    r = client.get("/docs")
+    assert r.status_code == 200
+    assert '<html lang="en">' in r.text and "<main>" in r.text
+    assert re.search(r'<nav aria-label="Site"[^>]*><a href="/">', r.text)
+    assert "script-src 'self' 'sha256-" in r.headers["content-security-policy"]

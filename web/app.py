@@ -218,15 +218,27 @@ def _mount_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        page = get_swagger_ui_html(
+        swagger = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="kb API",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
         )
-        page.headers["Content-Security-Policy"] = docs_policy(bytes(page.body).decode())
-        return page
+        body = _site_docs(bytes(swagger.body).decode())
+        return HTMLResponse(body, headers={"Content-Security-Policy": docs_policy(body)})
+
+
+def _site_docs(page: str) -> str:
+    """Swagger UI's page as one of the site's: in English (it had no ``lang``), with a
+    way back to the site and its content in a ``main`` landmark (QA23b F5: the main
+    navigation's "API" led to a page with neither). The rest is Swagger UI's own."""
+    page = page.replace("<html>", '<html lang="en">', 1)
+    back = ('<nav aria-label="Site" style="padding: .75rem 1.25rem; font-family: system-ui, '
+            'sans-serif"><a href="/">← Marketing knowledge base</a> · '
+            '<a href="/openapi.json">/openapi.json</a></nav>\n<main>')
+    page = page.replace('<div id="swagger-ui">', back + '<div id="swagger-ui">', 1)
+    return page.replace("<script", "</main>\n<script", 1)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
