@@ -146,3 +146,18 @@ def test_the_api_docs_page_is_in_english_and_leads_back(page):
     page.get_by_role("navigation", name="Site").get_by_role("link").first.click()
     page.wait_for_url(lambda url: url.endswith("/"))
     expect(page.locator("#q")).to_be_visible()
+
+
+def test_buttons_and_the_current_page_keep_an_edge_in_forced_colours(page):
+    """F9: in forced colours (Windows High Contrast) the Ask button was bare text with
+    no border, and the current nav item looked like the others."""
+    page.emulate_media(forced_colors="active")
+    page.goto("/")
+    edge = """sel => { const s = getComputedStyle(document.querySelector(sel));
+        return [s.borderTopStyle, parseFloat(s.borderTopWidth), s.textDecorationLine]; }"""
+    style, width, _ = page.evaluate(edge, ".searchbar button[type=submit]")
+    assert style != "none" and width >= 1, (style, width)
+    current = page.evaluate(edge, 'nav a[aria-current="page"]')
+    other = page.evaluate(edge, 'nav a:not([aria-current])')
+    assert current[0] != "none" and current[1] >= 1, current
+    assert current != other, (current, other)
