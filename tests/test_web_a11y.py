@@ -290,3 +290,41 @@ def test_the_api_docs_page_has_a_language_a_main_and_a_way_back(client):
     assert '<html lang="en">' in r.text and "<main>" in r.text
     assert re.search(r'<nav aria-label="Site"[^>]*><a href="/">', r.text)
     assert "script-src 'self' 'sha256-" in r.headers["content-security-policy"]
+
+
+# -- F10: less noise: ranks said once, links and regions told apart ----------------------
+
+
+def test_ranks_are_said_once_and_repeated_links_are_told_apart(client):
+    """F10: "1" was said by the list and again by the visible rank; the results'
+    title links and the cards' "Open in the article" links repeated one name for
+    different destinations; the answer table's citations column had no header."""
+    page = client.get("/", params={"q": "upstream vs downstream"}).text
+    ranks = re.findall(r'<span class="rank"([^>]*)>(\d+)</span> <a class="hit-title"[^>]*>'
+                       r'.*?<span class="visually-hidden" lang="en">, result (\d+)</span></a>',
+                       page, re.S)
+    assert ranks and all('aria-hidden="true"' in a and r == n for a, r, n in ranks), ranks
+    opens = re.findall(r'<a class="open"[^>]*>Open in the article<span class="visually-hidden">'
+                       r": source (\d+)</span>", page)
+    assert opens and len(set(opens)) == len(opens)
+    table = re.search(r'<div class="doc-table answer-table".*?</table>', page, re.S).group(0)
+    assert '<th scope="col" class="cites"><span class="visually-hidden">Sources</span></th>' \
+        in table
+
+
+def test_passage_anchors_and_tables_of_an_article_have_names_of_their_own(writable):
+    """F10: 13 "¶" links all named "link to this passage", and every table region
+    named "Table"."""
+    text = ("# Koala pricing\n\nKoala pricing compares plans for members.\n\n"
+            "| Plan | Price |\n|---|---|\n| Basic | 5 |\n| Plus | 9 |\n\n"
+            "The second table lists the discounts for yearly members of the koala club.\n\n"
+            "| Term | Discount |\n|---|---|\n| Year | 10% |\n| Two years | 15% |\n")
+    r = writable.post("/add", data={"action": "save", "token": TOKEN, "text": text,
+                                    "id": "koala-pricing"})
+    assert r.status_code == 200 and r.url.path == "/articles/koala-pricing", r.text[:300]
+    page = r.text
+    assert re.findall(r'role="region" aria-label="(Table[^"]*)"', page) == ["Table 1", "Table 2"]
+    seed = writable.get("/articles/en-upstream-vs-downstream-marketing").text
+    anchors = re.findall(r'<a class="anchor" href="#c\d+" aria-label="([^"]+)"', seed)
+    assert len(anchors) > 5 and len(set(anchors)) == len(anchors), anchors
+    assert anchors[0] == "link to passage 1"

@@ -301,6 +301,7 @@ def answer_view(ans: Answer,
         blocks[-1]["entries"][-1].append(sent)
     for block in blocks:  # a paragraph is its sentences; a list, its items' sentences
         block["sentences"] = [x for item in block["entries"] for x in item]
+    _number_tables(blocks)
     cards = []
     for c in ans.citations:
         cards.append({
@@ -334,6 +335,14 @@ def answer_view(ans: Answer,
         "all_text": "Ask in all languages",
         "blocks": blocks, "cards": cards,
     }
+
+
+def _number_tables(blocks: Sequence[dict[str, Any]]) -> None:
+    """Name each table's scroll region "Table 1", "Table 2" … when a page has more than
+    one (QA23b F10: the landmarks list showed several regions all named "Table")."""
+    tables = [b for b in blocks if b.get("table") or b.get("tag") == "table"]
+    for i, b in enumerate(tables, 1):
+        b["label"] = f"Table {i}" if len(tables) > 1 else "Table"
 
 
 def languages_view(langs: Languages) -> dict[str, Any]:
@@ -643,6 +652,7 @@ def article_context(
                          "blocks": _blocks(text, pos, len(text), spans, headings, structures)})
     # The jump target is the first mark shown: a span can start on what the page does
     # not show (a heading's "#", the line breaks around a heading).
+    _number_tables([b for seg in segments for b in seg["blocks"]])
     marks = [p for seg in segments for b in seg["blocks"] for p in _all_parts(b)
              if p["mark"] and p["text"].strip()]
     for i, p in enumerate(marks):
