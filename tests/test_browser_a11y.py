@@ -161,3 +161,20 @@ def test_buttons_and_the_current_page_keep_an_edge_in_forced_colours(page):
     other = page.evaluate(edge, 'nav a:not([aria-current])')
     assert current[0] != "none" and current[1] >= 1, current
     assert current != other, (current, other)
+
+
+def test_an_answer_tables_citations_column_has_a_header_and_fits_a_phone(browser, server):
+    """F10: the answer table's citations column had no header cell. Its header, a
+    visually hidden "Sources", stays inside the table's scroll box on a phone."""
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(base_url=server[0], viewport={"width": 390, "height": 844})
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto("/?q=upstream+vs+downstream")
+        table = pg.locator(".answer-text").get_by_role("region", name="Table")
+        expect(table.get_by_role("columnheader", name="Sources")).to_have_count(1)
+        assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        ctx.close()
