@@ -1007,12 +1007,14 @@ def test_the_ask_page_does_not_take_focus_on_load(client):
 
 
 @pytest.mark.parametrize(("q", "title"), [
-    ("  ", "Ask"), ("", "Ask"), ("What is  upstream\nmarketing?", "What is upstream marketing?"),
-    ("upselling " * 200, ("upselling " * 8).strip() + "…"),
+    ("  ", "Error · Ask"), ("", "Error · Ask"),
+    ("What is  upstream\nmarketing?", "What is upstream marketing?"),
+    ("upselling " * 200, "Error · " + ("upselling " * 8).strip() + "…"),
 ])
 def test_the_page_title_is_the_question_shortened(client, q, title):
     """QA: /?q=%20%20 was titled "· kb marketing knowledge base", and a 2,000-character
-    question gave a 2,000-character title. The box keeps the whole question."""
+    question gave a 2,000-character title. The box keeps the whole question. A
+    question that cannot be asked says "Error" first (QA23b F11)."""
     page = client.get("/", params={"q": q}).text
     assert re.search(r"<title>(.*?)</title>", page, re.S).group(1) == html.escape(
         f"{title} · kb marketing knowledge base", quote=False)
