@@ -371,7 +371,8 @@ def test_an_answer_quotes_table_rows_as_a_table_that_fits_a_phone(page, browser,
     table = page.locator(".answer-text").get_by_role("region", name="Table")
     expect(table).to_be_visible()
     expect(table.locator("th")).to_have_text(["Aspect", "Upstream Marketing",
-                                              "Downstream Marketing"])
+                                              "Downstream Marketing",
+                                              "Sources"])  # hidden (QA23b F10)
     expect(table.locator("tr")).to_have_count(6)
     expect(table.locator("tr").last.locator("a.cite")).to_have_count(1)
     ctx, pg = _phone(browser, base_url)
