@@ -195,6 +195,11 @@ class AddResult:
             names = ", ".join(self.kept[:-1]) + " and " * (len(self.kept) > 1) + self.kept[-1]
             out.append(f"keeps the {names} of the article it replaces; give "
                        "new ones (fields or a header) to change them")
+        if self.chunks > LONG_PASSAGES and not self.saved:
+            out.append(f"a long text: {self.chunks:,} passages, each with its sentences, to "
+                       "embed before it is searchable, which takes minutes on a small server "
+                       "(about 10 passages a second on two cores), and other saves wait "
+                       "until it is done; split it into articles if it is several")
         if self.concepts == ():
             out.append("no glossary concept names its topic, so a question in another "
                        "language reaches it only by its meaning, and may get no answer: add "
@@ -232,6 +237,9 @@ class AddResult:
 
 
 PASTED = "pasted text"  # the name of an article that came without a file
+# A preview notes a text of more passages than this: QA23a F2, a 1.9 MB upload was 12,399
+# passages and sentences to embed, half an hour that held every other write.
+LONG_PASSAGES = 300
 
 
 def _identical(article_id: str) -> str:
@@ -693,7 +701,8 @@ def edit(
     article_id = same_id(article_id)
     with kb.writing():
         if kb.store.article(article_id) is None:
-            raise NotFoundError(f"no article with id {article_id!r}")
+            raise NotFoundError(f"no article with id {article_id!r}",
+                                suggestions=kb.close_articles(article_id))
         article = replace(kb.stored_article(article_id), **changes)
         # Its text is not new: an identical text elsewhere was allowed in before. A new
         # title, source or tags keeps its passages and their ids (kb.core); a new
@@ -937,7 +946,9 @@ def _remove(kb: KnowledgeBase, article_id: str) -> None:
         if was_removed(kb, article_id):  # a second DELETE: say what reading it says
             raise RemovedError(f"the article {article_id!r} was removed already (its file "
                                "is kept in corpus/.removed/)", article_id=article_id)
-        raise NotFoundError(f"no article with id {article_id!r}")
+        # The ids like it, as `kb show` gives them (QA23b F16).
+        raise NotFoundError(f"no article with id {article_id!r}",
+                            suggestions=kb.close_articles(article_id))
     # A note of the removal in progress: killed between the file's move and the index
     # commit, the article would stay searchable with its file gone; the next write's
     # recover_pending() finishes what the note names.

@@ -64,6 +64,7 @@ import numpy as np
 
 from kb import answer_lang, chunking, definitions, language, lexical, outline
 from kb import twins as twins_of
+from kb.glossary import SUBJECTS
 from kb.glossary import fold as _fold
 from kb.results import Evidence, Hit
 from kb.sentences import BULLET as _BULLET
@@ -139,6 +140,12 @@ class AnswerConfig:
     # ... + this * what a sentence and its heading cover of the question together beyond
     # either alone ("이 단계의 핵심 활동으로는 …" under "상류 마케팅")
     completed_weight: float = 4.0
+    # ... + this when it opens a section whose heading alone holds all of the question
+    # ("Psychological prices" for "What are psychological prices?": QA22 F8, the
+    # section's first sentence tied with the value-based one before it, which e5 put
+    # nearer the question). Every sentence of such a section: the German "Vorteile" list
+    # then led "What are the benefits of upstream marketing?" over the English one.
+    whole_heading_bonus: float = 1.0
     focus: float = 1.0  # the question's first word or concept weighs 1 + focus in coverage
     min_sentences: int = 2
     max_sentences: int = 5
@@ -489,7 +496,7 @@ def _idf(st: _State, lang: str, terms: list[str]) -> dict[str, float]:
 
 def _concept_tokens(
     kb: KnowledgeBase, query: str, qlang: str, qterms: list[str], *,
-    kinds: frozenset[str] = frozenset({"concept"}),
+    kinds: frozenset[str] = SUBJECTS,
 ) -> list[tuple[set[str], dict[str, list[str]]]]:
     """For each glossary entry of ``kinds`` the question names (concepts; "word": the
     glossary's question words, "Beispiel", "vai trò"; "name": brands, "Amazon"): the
@@ -686,6 +693,10 @@ class _Candidate:
     # A table's data row: its header row's absolute span, which says what its cells are.
     header: tuple[int, int] | None = None
     table: str = ""  # "row" or "header" for a table's lines, else ""
+    # The first sentence under its heading in the passage; no list item: a list the
+    # question names by its title leads the answer whole (_titled_list) unless one of
+    # its items is quoted already.
+    opens: bool = False
 
     def own_text(self) -> str:
         """The sentence, and for a table row the header that names its columns."""
@@ -704,6 +715,7 @@ def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
     seen: set[str] = set()
     for rank, hit in enumerate(hits):
         context = hit.section
+        opened = None  # the context of the passage's last sentence
         rows, lines = _table_lines(hit.text)
         for a, b in sentence_spans(hit.text):
             text = hit.text[a:b]
@@ -725,7 +737,9 @@ def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
             if key in seen:
                 continue
             seen.add(key)
-            out.append(_Candidate(rank, hit, hit.start + a, hit.start + b, text, context))
+            out.append(_Candidate(rank, hit, hit.start + a, hit.start + b, text, context,
+                                  opens=context != opened and not _BULLET.match(text)))
+            opened = context
     return out
 
 
@@ -739,7 +753,7 @@ def _rows_that_name_the_question(kb: KnowledgeBase, st: _State, question: str, q
     if not any(c.table for c in cands):
         return cands
     qterms = query_terms(question, qlang)
-    concepts = _concept_tokens(kb, question, qlang, qterms, kinds=frozenset({"concept", "name"}))
+    concepts = _concept_tokens(kb, question, qlang, qterms, kinds=SUBJECTS | {"name"})
     idf = _idf(st, qlang, qterms)
     out = []
     for c in cands:
@@ -819,9 +833,9 @@ def evidence(
     # Unless they are all the question asks: "Amazon" alone was not found while its
     # Korean passage (아마존) came first (QA18).
     names_only = getattr(kb, "names_only", None)
-    kinds = (frozenset({"concept", "name"})
+    kinds = (SUBJECTS | {"name"}
              if names_only is not None and names_only(query, query_lang)
-             else frozenset({"concept"}))
+             else SUBJECTS)
     concepts = _concept_tokens(kb, query, query_lang, qterms, kinds=kinds)
     found_terms: dict[str, set[str]] = {}
     texts: dict[str, str] = {}
@@ -1380,9 +1394,65 @@ def _arrange(chosen: list[_Candidate], cands: list[_Candidate], qterms: frozense
     units += [[c] for c in chosen if id(c) not in placed]
     # Sentences of one passage stay together and in their text order (the second may
     # point back at the first: "이러한 마케팅은 ..."); the best sentence's passage leads.
+    # Within a passage, a section whose heading holds all of the question comes first
+    # when it holds the passage's best sentence: QA22 F8, "What are psychological
+    # prices?" opened with "Value-based pricing sets the price …", from the section
+    # before "Psychological prices" in the same passage. Only then: a section's opening
+    # ("성공적인 크로스셀링 전략은 철저한 고객 분석에서 시작됩니다.") still leads its
+    # subsection ("고객 세분화") when that is not all the question asks.
     top = chosen[0].hit.chunk_id
-    units.sort(key=lambda u: (u[0].hit.chunk_id != top, u[0].rank, u[0].start))
+    lead: dict[int, str | None] = {}
+    for c in chosen:
+        if c.hit.chunk_id not in lead:
+            lead[c.hit.chunk_id] = _section(c) if c.features.get("its_section") else None
+    units.sort(key=lambda u: (u[0].hit.chunk_id != top, u[0].rank,
+                              _off_lead(u[0], lead.get(u[0].hit.chunk_id)), u[0].start))
     return [c for u in units for c in u]
+
+
+def _off_lead(c: _Candidate, section: str | None) -> bool:
+    """Whether ``c`` is outside ``section``, the one that leads its passage (None: none
+    does, and the heading is not read)."""
+    return section is not None and _section(c) != section
+
+
+def _section(c: _Candidate) -> str:
+    """The heading ``c`` sits under."""
+    return section_at(c.hit, c.start - c.hit.start)
+
+
+# A heading is the question when more than this share of its words are the question's
+HEADING_IS_QUESTION = 0.5
+
+
+def _heading_is_the_question(c: _Candidate, qterms: list[str], qlang: str,
+                             concepts: list[tuple[set[str], dict[str, list[str]]]]) -> bool:
+    """Whether most words of ``c``'s heading are the question's, or terms of its glossary
+    concepts in the heading's language: "Psychological prices" is the question "What
+    are psychological prices?"; "4.2. 크로스셀링과의 통합 전략" holds all of "Bán chéo là
+    gì?" but is about more."""
+    # Word by word, not token by token: Kiwi reads 크로스셀링 as 크로스, 셀, 링, and
+    # three of the heading's five tokens were then the question's.
+    words = [t for w in _HEADING_WORD.findall(c.context) if (t := _analyzed(w, c.hit.lang))]
+    if not words:
+        return False
+    known = set(qterms) if c.hit.lang == qlang else set()
+    for _, terms in concepts:
+        for term in terms.get(c.hit.lang, ()):
+            known |= _analyzed(term, c.hit.lang)
+    return sum(t <= known for t in words) > HEADING_IS_QUESTION * len(words)
+
+
+_HEADING_WORD = re.compile(r"[^\W\d_][\w'’-]*")  # a word, not a section number
+
+
+def _in_section(c: _Candidate) -> bool:
+    """Whether ``c`` sits under a heading of its article's, not at its top: a question
+    that the title holds whole is asked about the article, and its opening is found
+    otherwise (_introduction); "Bán chéo là gì?" opened with the cross-selling
+    article's first sentence, "기업의 성공에 있어 추가 매출의 창출은 …", with this bonus."""
+    section = _section(c)
+    return bool(section) and _fold(section) != _fold(c.hit.title)
 
 
 @dataclass(frozen=True)
@@ -1497,8 +1567,8 @@ class _Units:
         # Only a question that asks for something a list holds (benefits, examples, …)
         # of a concept: "Was ist Upstream-Marketing?" names no list's title.
         self.asks_for_a_list = (any(c.kind == "word" for c in matched)
-                                and any(c.card for c in matched))
-        self.concepts = frozenset(c.id for c in matched if c.card)
+                                and any(c.subject for c in matched))
+        self.concepts = frozenset(c.id for c in matched if c.subject)
         self.compares = bool(_COMPARES.search(question))
         self.why = bool(_WHY.search(question))
 
@@ -1900,7 +1970,7 @@ def _features(
     # they made "For example, a survey could ask …" a sentence about bundling examples.
     # Brands count here as concepts do: "How does Amazon use cross-selling?" is answered
     # by the sentences that say 아마존, which share no letter with it.
-    concepts = _concept_tokens(kb, query, qlang, qterms, kinds=frozenset({"concept", "name"}))
+    concepts = _concept_tokens(kb, query, qlang, qterms, kinds=SUBJECTS | {"name"})
     glossary = getattr(kb, "glossary", None)
     asked = definitions.asked(query, glossary.match(query)) if glossary is not None else None
     counts = kb.store.chunk_counts(sorted({c.hit.article_id for c in cands}))
@@ -1957,6 +2027,9 @@ def _features(
             "concept_near": float(near),
             "heading": heading,
             "completed": completed,
+            # Under a heading that is the question, all of it (QA22 F8).
+            "its_section": float(heading >= WHOLE and _in_section(c)
+                                 and _heading_is_the_question(c, qterms, qlang, concepts)),
         }
     off = sims[~np.eye(len(cands), dtype=bool)]
     mu, sd = (float(off.mean()), max(float(off.std()), 1e-6)) if off.size else (0.0, 1.0)
@@ -2057,6 +2130,7 @@ def _score(c: _Candidate, cfg: AnswerConfig) -> float:
         + cfg.definition_bonus * f["defines"]
         + cfg.heading_weight * f["heading"]
         + cfg.completed_weight * f["completed"]
+        + cfg.whole_heading_bonus * (c.opens and f["its_section"])
     )
 
 

@@ -297,6 +297,11 @@ MAX_TAGS = 20  # per uploaded article (web, API, kb add), at most MAX_TAG_CHARS 
 MAX_TAG_CHARS = 60  # files already in a corpus are read as they are
 
 
+# Embeddings, overrides, isolates and direction marks (U+202A-202E, U+2066-2069,
+# U+200E, U+200F); kb.cleaning drops them from the text too.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
 def check_tags(tags: tuple[str, ...], name: str) -> tuple[str, ...]:
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
         raise ArticleError(
@@ -306,9 +311,11 @@ def check_tags(tags: tuple[str, ...], name: str) -> tuple[str, ...]:
 
 def one_line(value: str) -> str:
     """A title, source or tag as one line: control characters dropped (QA saved a bell
-    and a newline in a title, which the API then returned), whitespace collapsed."""
+    and a newline in a title, which the API then returned), whitespace collapsed, and
+    no bidirectional controls (QA23a F8: "Invoice \u202egpj.exe\u202c pricing" showed
+    as "Invoice exe.jpg pricing"; none of the four languages needs them)."""
     return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c
-                            for c in value).split())
+                            for c in BIDI_CONTROLS.sub("", value)).split())
 
 
 def tag_tuple(value: object) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 Rules, applied in order (none of them is specific to one file):
 
 1. Normalise: Unicode NFC (decomposed Hangul or Vietnamese is recomposed), CRLF to LF,
-   no-break and zero-width spaces, trailing spaces, and runs of blank lines.
+   no-break and zero-width spaces, bidirectional controls, trailing spaces, and runs
+   of blank lines.
 2. Template placeholders: unrendered CMS/ad-slot tokens such as
    ``$config[zx-auto] not found`` are removed; a line left empty is dropped.
 3. Table-of-contents blocks: a line naming a TOC ("Table of Contents", "Contents",
@@ -42,8 +43,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# 2: rule 6, encoded data; 3: rule 7, inline Markdown; 4: mojibake repaired
-CLEANER_VERSION = 4
+# 2: rule 6, encoded data; 3: rule 7, inline Markdown; 4: mojibake repaired; 5: an
+# image whose URL has parentheses goes whole, and bidirectional controls
+CLEANER_VERSION = 5
 
 # A Markdown image around the data goes with it: "![logo](data:image/png;base64,...)".
 # The run starts a word (a long URL's path is not encoded data; cut, it read "https://a.").
@@ -53,7 +55,8 @@ _ENCODED = re.compile(
 )
 # Rule 7. Bold before italic, so that "**a**" is not read as "*" + "*a*" + "*".
 _INLINE = (
-    (re.compile(r"!\[[^\]\n]*\]\([^)\s]*(?:\s+\"[^\"\n]*\")?\)"), ""),
+    # An image's URL as a link's: one level of parentheses ("logo_(2020).png"); QA23a F3.
+    (re.compile(r"!\[[^\]\n]*\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"\n]*\")?\)"), ""),
     (re.compile(r"\[([^\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))+(?:\s+\"[^\"\n]*\")?\)"), r"\1"),
     (re.compile(r"(?<![*\w])\*\*(?=[^\s*])([^\n]*?[^\s*])\*\*(?![*\w])"), r"\1"),
     (re.compile(r"(?<![\w/])__(?=[^\s_])([^\n]*?[^\s_])__(?![\w/])"), r"\1"),
@@ -125,6 +128,9 @@ def normalise(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u00a0", " ").replace("\u202f", " ").replace("\ufeff", "")
     text = re.sub(r"[\u200b\u200c\u200d\u2060]", "", text)
+    # Bidirectional controls: they can make a line display reversed (QA23a F8), and
+    # Korean, English, German and Vietnamese need none.
+    text = re.sub("[\u202a-\u202e\u2066-\u2069\u200e\u200f]", "", text)
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()

@@ -81,12 +81,17 @@ def _width() -> int:
         return 0
 
 
+LINE_EVERY = 30.0  # s between progress lines in a log
+
+
 @contextmanager
 def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
     """tqdm bars on stderr fed by KnowledgeBase progress callbacks, one per stage.
 
     When stderr is not a terminal (a log file, CI, ``make run`` piped), redrawn bars
-    would fill the log with carriage returns; each stage then prints one line as it ends.
+    would fill the log with carriage returns; each stage then prints one line as it ends,
+    and one every ``LINE_EVERY`` s while it runs (QA23a F2: embedding a 2 MB text, a log
+    showed nothing for half an hour).
     """
     from tqdm import tqdm
 
@@ -94,6 +99,7 @@ def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
     bar: tqdm | None = None  # type: ignore[type-arg]
     current: tuple[str, int] | None = None
     done_so_far, started = 0, time.perf_counter()
+    said = started  # when a line was last printed
 
     def finish() -> None:
         if bar is not None:
@@ -106,10 +112,11 @@ def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
                        err=True)
 
     def update(stage: str, done: int, total: int) -> None:
-        nonlocal bar, current, done_so_far, started
+        nonlocal bar, current, done_so_far, started, said
         if (stage, total) != current:
             finish()
             current, started, bar = (stage, total), time.perf_counter(), None
+            said = started
             if live:
                 unit = _UNITS.get(stage, "item")
                 bar = tqdm(total=total, desc=f"{desc}: {stage}", unit=unit, file=sys.stderr)
@@ -117,6 +124,11 @@ def progress_bar(desc: str) -> Iterator[Callable[[str, int, int], None]]:
         if bar is not None:
             bar.n = done
             bar.refresh()
+        elif 0 < done < total and (now := time.perf_counter()) - said >= LINE_EVERY:
+            said = now
+            unit = _UNITS.get(stage, "item")
+            click.echo(f"{desc}: {stage} {done}/{total} {unit}(s), {now - started:.0f}s so "
+                       "far", err=True)
 
     try:
         yield update
@@ -144,7 +156,30 @@ class _Commands(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=_Commands)
+_EPILOG = """\b
+Examples:
+  kb ingest corpus/                      build or update the index from a folder
+  kb search "churn" --lang de,en -k 5    passages in German and English
+  kb ask "크로스셀링이란?"               a cited answer, in any of the four languages
+  kb ask --stdin --json < questions.txt  many questions, one model load, JSON lines
+  kb serve --port 8000                   the web UI and the JSON API
+
+\b
+--index, --model and -v go before the command: kb -v --index /tmp/idx search upselling.
+Each command loads the model (a few seconds); for many queries use --stdin, or the
+server's API.
+
+\b
+Environment: KB_INDEX_DIR (the index), KB_CORPUS_DIR (the articles and glossary.yaml),
+KB_MODEL, KB_ENCODER_BACKEND, KB_ADMIN_TOKEN (writes over HTTP), NO_COLOR (no bold).
+Exit status: 0 done, 1 an error (one line on stderr, or JSON with --json), 2 a usage
+error.
+"""
+
+
+@click.group(cls=_Commands, epilog=_EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kb", message="kb %(version)s")
 @click.option(
     "--index",
     "index_dir",
@@ -167,6 +202,9 @@ def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: 
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # faiss says at INFO which of its builds it loads, and a ModuleNotFoundError on the
+    # way that reads like a failure (QA23b F12): not what -v is for.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     try:
         ctx.obj = {"settings": Settings.from_env(index_dir=index_dir, model=model)}
     except KBError as exc:  # a bad KB_* value: one line, like every other error
@@ -358,6 +396,14 @@ def _print_hits(result: dict[str, Any]) -> None:
         click.echo(f"\nmore: --offset {result['offset'] + len(result['hits'])}")
 
 
+def _bold() -> bool:
+    """Whether the query's words may be bold: not under NO_COLOR (no-color.org: any
+    value) or TERM=dumb (QA23b F14). click drops the escapes when stdout is no tty."""
+    import os
+
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 def _snippet(hit: dict[str, Any], limit: int = 300) -> str:
     """The hit's best sentence (its start when it has none), on one line, the query's
     words in bold on a terminal; without Markdown's heading marks, as the web shows
@@ -368,7 +414,8 @@ def _snippet(hit: dict[str, Any], limit: int = 300) -> str:
     span = hit.get("snippet") or {"start": 0, "end": len(text)}
     a, b = span["start"], min(span["end"], span["start"] + limit)
     marks = [(m["start"], m["end"]) for m in hit.get("marks", ())]
-    parts = [click.style(piece, bold=True) if mark else piece
+    bold = _bold()
+    parts = [click.style(piece, bold=True) if mark and bold else piece
              for piece, mark in marked(text, marks, a, b)]
     line = " ".join(unmark("".join(parts)).split())
     return ("… " if a > 0 else "") + line + (" …" if b < len(text) else "")
@@ -505,7 +552,9 @@ def search(
     offset: int,
     translations: str,
 ) -> None:
-    """Search the knowledge base: the passages that best match QUERY."""
+    """Search the knowledge base: the passages that best match QUERY.
+
+    For many queries, --stdin reads one a line and loads the model once."""
     lang_list = _lang_list(langs)
     kb = _open(ctx, must_exist=True)
     kb.within(tags, articles)  # an unknown tag or id: one error, not one per --stdin line
@@ -535,7 +584,9 @@ def ask(
     from_stdin: bool,
 ) -> None:
     """Answer QUESTION with the articles' own sentences, each cited to its passage
-    (what the web UI's ask page and /api/ask give)."""
+    (what the web UI's ask page and /api/ask give).
+
+    For many questions, --stdin reads one a line and loads the model once."""
     lang_list = _lang_list(langs)
     kb = _open(ctx, must_exist=True)
     kb.within(tags, articles)  # an unknown tag or id: one error, not one per --stdin line

@@ -212,7 +212,7 @@ def _aboutness(kb: KnowledgeBase, concept: Concept, lang: str,
     rank = sentence_rank(concept, sentence, lang) if sentence else None
     headed = bool(heading) and _names(concept, heading, lang, own=True)
     if rank is not None and rank <= 3:
-        alone = headed and not any(c.id != concept.id and c.card
+        alone = headed and not any(c.id != concept.id and c.subject
                                    for c in kb.glossary.match(heading))
         return (rank, 0 if alone else 1 if headed else 2)
     if rank is not None or headed:
@@ -247,7 +247,10 @@ def definition(
     Best is a sentence that defines it ("번들링은 … 기법입니다", :mod:`kb.definitions`),
     then a list item labelled with it ("- Sales Enablement: Providing …"), then one
     with the concept as its subject ("Upstream marketing focuses on …"); among equals,
-    the answer's best sentence first, then reading order. A sentence that only mentions
+    the article quoted first (the answer's best sentence first, then reading order),
+    and in an article the first in reading order: by score alone, the Downstream card's
+    definition moved from one sentence to another when articles on pricing were added
+    (QA22 F10). A sentence that only mentions
     the concept ("Alles, was der Marketingleiter tut, … ist eine nachgelagerte
     Aktivität") or says what it can do ("크로스셀링은 … 이끌어낼 수 있습니다") is no
     definition: the card then says none is there yet (QA: cards quoted such sentences).
@@ -259,18 +262,19 @@ def definition(
     cited = {c.n: c for c in ans.citations}
     ranked = []
     first = ans.best_sentence or 0  # the best-scoring sentence first, then reading order
-    for order, s in enumerate(
-            (ans.sentences[first], *ans.sentences[:first], *ans.sentences[first + 1 :])):
+    articles: dict[str, int] = {}
+    for s in (ans.sentences[first], *ans.sentences[:first], *ans.sentences[first + 1 :]):
         c = cited[s.citations[0]]
         key = (c.hit.article_id, s.start)
         if (taken is not None and key in taken) or _POINTS_BACK.match(s.text):
             continue
         kind = definitions.kind(concept, s.text, c.hit.lang)
         if kind is not None:
-            ranked.append((kind, order, c, s, key))
+            order = articles.setdefault(c.hit.article_id, len(articles))
+            ranked.append(((kind, order, s.start), c, s, key))
     if not ranked:
         return None
-    _, _, c, s, key = min(ranked, key=lambda r: (r[0], r[1]))
+    _, c, s, key = min(ranked, key=lambda r: r[0])
     if taken is not None:
         taken.add(key)
     return answers.Citation(c.n, c.hit, ((s.start, s.end),))

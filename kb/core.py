@@ -1100,7 +1100,7 @@ class KnowledgeBase:
             titles = self.store.titles()
             unknown = [i for i in ids if i not in titles]
             if unknown:
-                close = [i for u in unknown for i, _ in self._close_articles(u)]
+                close = [i for u in unknown for i, _ in self.close_articles(u)]
                 raise BadInputError(
                     f"no article with id {_names(unknown)}"
                     + (f"; did you mean {_names(list(dict.fromkeys(close)))}?" if close
@@ -1369,7 +1369,7 @@ class KnowledgeBase:
         # a concept, "Amazon" lifted every passage on the Amazon rainforest in XQuAD.
         named = self.glossary.match(query)
         matched = [c for c in named if c.searched]
-        concepts = [c for c in matched if c.card]
+        concepts = [c for c in matched if c.subject]
         expansions = (
             self.glossary.expand(query, matched) if cfg.cross_lexical_weight > 0 else None
         )
@@ -1422,7 +1422,7 @@ class KnowledgeBase:
         most, and was 9th under English passages e5 put near it."""
         named = self.glossary.match(query)
         names = [c for c in named if c.kind == "name"]
-        if not names or any(c.card for c in named):
+        if not names or any(c.subject for c in named):
             return False
         framing = [c for c in named if c.kind == "word"]
         index = lex if lex is not None else self._ensure_fresh()[1]
@@ -1694,7 +1694,7 @@ class KnowledgeBase:
             out.append(dataclasses.replace(hit, translations=listed))
         return out
 
-    def _close_articles(self, wanted: str, n: int = 3) -> tuple[tuple[str, str], ...]:
+    def close_articles(self, wanted: str, n: int = 3) -> tuple[tuple[str, str], ...]:
         """Up to ``n`` (id, title) whose id or title is like ``wanted``: a mistyped or
         shortened link ("en-upstream-downstream") still leads somewhere. Skipped in a
         very large library, where comparing with every id would hold up the 404."""
@@ -1722,7 +1722,7 @@ class KnowledgeBase:
                                    f"`kb restore {article_id}` puts it back)",
                                    article_id=article_id)
             raise NotFoundError(f"no article with id {article_id!r}",
-                                suggestions=self._close_articles(article_id))
+                                suggestions=self.close_articles(article_id))
         chunks = self.store.article_chunks(article_id)
         return {
             "id": row["id"],

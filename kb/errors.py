@@ -116,6 +116,17 @@ class StorageError(KBError):
     status = 503
 
 
+class BusyError(KBError):
+    """Another write holds the index (a long save, a `kb add` in another process) for
+    longer than a request waits: the write was not applied; send it again later."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class IndexMovedError(StorageError):
     """The index directory was deleted, moved or replaced while kb had it open: a write
     would go into the orphaned database and be lost, so writes are refused."""

@@ -42,11 +42,20 @@ class Concept:
     # carried into the other script's keyword lists and scored in answer sentences like
     # a concept, but no card, no concept coverage in search, and no evidence that a
     # question is answered ("Who founded Starbucks?" names what the corpus has).
+    # "topic": what articles talk about that is no marketing concept of its own ("sales
+    # team"): searched for and scored like a concept, but no card (QA22 F10: as a term of
+    # "sales enablement", every sentence on a sales team filled that card).
     kind: str = "concept"
 
     @property
     def card(self) -> bool:
         return self.kind == "concept"
+
+    @property
+    def subject(self) -> bool:
+        """What a question can be about: a concept or a topic, not a question word or a
+        brand."""
+        return self.kind in SUBJECTS
 
     def to_dict(self) -> dict[str, object]:
         """Its id, kind, and the names and terms of the languages it has them in."""
@@ -65,6 +74,8 @@ class Concept:
         blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+
+SUBJECTS = frozenset({"concept", "topic"})
 
 _LITERAL_MIN = 4  # shorter terms match only as analyzed tokens: as text they hide in other words
 
@@ -192,6 +203,10 @@ class Glossary:
     def _matched(self) -> dict[str, list[Concept]]:
         return {}
 
+    @cached_property
+    def _mentions(self) -> dict[tuple[str, str, str], bool]:
+        return {}
+
     def _match(self, query: str) -> list[Concept]:
         """Concepts whose terms (in any language) occur in ``query``, in glossary order.
 
@@ -273,12 +288,24 @@ class Glossary:
         """
         if not concepts or not chunks:
             return {}
-        patterns = {lang: [[p for t in c.terms.get(lang, []) for p in _joined_term(t, lang)]
-                           for c in concepts]
-                    for lang in {lang for lang, _ in chunks.values()}}
+        # Whether a chunk mentions a concept, kept: the same passages come back query
+        # after query, and testing each term's forms in their text was a quarter of a
+        # search's own time (0.5 ms of 2; stop 37). The joined strings are the search's
+        # cached ones, so their hashes are too.
+        seen = self._mentions
+        if len(seen) > 200_000:
+            seen.clear()
         mentions: dict[int, list[bool]] = {}
         for cid, (lang, joined) in chunks.items():
-            mentions[cid] = [any(p in joined for p in terms) for terms in patterns[lang]]
+            row = []
+            for c in concepts:
+                key = (c.id, lang, joined)
+                hit = seen.get(key)
+                if hit is None:
+                    hit = seen[key] = any(p in joined for t in c.terms.get(lang, [])
+                                          for p in _joined_term(t, lang))
+                row.append(hit)
+            mentions[cid] = row
         n = len(chunks)
         df = [sum(m[i] for m in mentions.values()) for i in range(len(concepts))]
         idf = [math.log(1 + n / d) if d else 0.0 for d in df]
@@ -395,11 +422,12 @@ def load_glossary(path: Path | None = None, *, cache_dir: Path | None = None) ->
     except yaml.YAMLError as exc:
         raise GlossaryError(f"{path}: the glossary is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise GlossaryError(f"{path}: the glossary is not a mapping of concepts, words and "
-                            "names")
+        raise GlossaryError(f"{path}: the glossary is not a mapping of concepts, topics, "
+                            "words and names")
     concepts = []
     seen: set[str] = set()
-    for section, kind in (("concepts", "concept"), ("words", "word"), ("names", "name")):
+    for section, kind in (("concepts", "concept"), ("topics", "topic"), ("words", "word"),
+                          ("names", "name")):
         items = data.get(section, None) or []
         if not isinstance(items, list):
             raise GlossaryError(f"{path}: `{section}` is not a list of entries")

@@ -184,8 +184,8 @@ def clashes(glossary: Glossary, edit: ConceptEdit, *, replace: bool) -> None:
         raise ConflictError("; ".join(taken) + " already; a term names one concept")
 
 
-_KINDS = {"concept": "the concept", "word": "the glossary's question word",
-          "name": "the glossary's brand name"}
+_KINDS = {"concept": "the concept", "topic": "the glossary's topic",
+          "word": "the glossary's question word", "name": "the glossary's brand name"}
 
 
 def extended(glossary: Glossary, edit: ConceptEdit) -> ConceptEdit:
@@ -326,7 +326,7 @@ def delete_concept(path: Path, concept_id: str, *, expect: str | None = None) ->
 
     Raises:
         NotFoundError: the glossary has no such concept.
-        ConflictError: it is one of the glossary's words or names, not a concept.
+        ConflictError: it is one of the glossary's topics, words or names, not a concept.
         StaleError: it is no longer at version ``expect``.
     """
     with _locked(path):

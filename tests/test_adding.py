@@ -712,6 +712,18 @@ def test_titles_sources_and_tags_are_one_line_without_control_characters(lib):
     assert edited.tags == ("SaaS", "B2B", "events")
 
 
+
+def test_bidirectional_controls_cannot_reverse_a_title_a_tag_or_the_text(lib):
+    """QA23a F8: "Invoice \u202egpj.exe\u202c pricing" was kept, and showed as "Invoice
+    exe.jpg pricing"; a tag's override without its closing one reversed what followed."""
+    res = add(lib, ("Retail \u202emedia\u202c networks sell ads. " + TEXT).encode(), "bidi.txt",
+              title="Invoice \u202egpj.exe\u202c pricing", tags=("\u202eabc", "\u2067x\u2069"))
+    stored = lib.store.article(res.article_id)
+    assert stored["title"] == "Invoice gpj.exe pricing"
+    assert res.tags == ("abc", "x")
+    assert "Retail media networks" in adding.corpus_path(lib, res.article_id).read_text()
+
+
 def test_a_new_title_source_or_tags_keeps_the_passages_and_their_ids(lib):
     """QA: a tag edit indexed the article again under new passage ids, so a link to a
     passage (#c<id>) and its translation links no longer named it."""
@@ -825,3 +837,15 @@ def test_a_passage_copied_into_another_article_is_one_hit_with_its_copies(lib):
     holding = [(h, v) for h, v in zip(ranked, listed, strict=True) if h.text_key in quoted]
     assert holding and len(holding) == len({h.text_key for h, _ in holding})
     assert all(v["cited"] and v["cited"]["label"].startswith("cited [") for _, v in holding)
+
+
+def test_a_preview_of_a_long_text_says_what_saving_it_costs(lib, monkeypatch):
+    """QA23a F2: a 1.9 MB upload was 12,399 passages and sentences to embed, half an hour
+    during which every other write waited, and nothing said so before the save."""
+    monkeypatch.setattr(adding, "LONG_PASSAGES", 3)
+    long_text = "\n\n".join(f"# Part {i}\n\n" + TEXT * 4 for i in range(12))
+    article, kind = adding.prepare(lib, long_text.encode(), filename="long.md")
+    notes = adding.dry_run(lib, article, kind=kind).notes
+    assert any(n.startswith("a long text: ") and "other saves wait" in n for n in notes), notes
+    short, kind = adding.prepare(lib, TEXT.encode(), filename="short.txt")
+    assert not any(n.startswith("a long text") for n in adding.dry_run(lib, short, kind=kind).notes)

@@ -1411,3 +1411,27 @@ def test_an_answer_in_another_language_is_not_padded_with_the_askers(
                                  for t in texts), texts
         quoted = dict(ans.languages.quoted)
         assert quoted["de"] > quoted.get("en", 0), texts
+
+
+@pytest.mark.model
+def test_a_passages_best_section_is_quoted_before_its_other_sections(
+        real_kb_dir, real_encoder, tmp_path):
+    """QA22 F8: "What are psychological prices?" opened with "Value-based pricing sets the
+    price …": the passage holds both sections, and its sentences were quoted in text
+    order. The section of the passage's best sentence now comes first."""
+    import shutil
+    from pathlib import Path
+
+    from kb.articles import read_article
+    from kb.core import KnowledgeBase
+    from kb.settings import Settings
+
+    index = tmp_path / "index"
+    shutil.copytree(real_kb_dir, index)
+    with KnowledgeBase.open(index, settings=Settings(index_dir=index),
+                            encoder=real_encoder) as kb:
+        kb.ingest([read_article(Path(__file__).parent / "data" / "qa22-pricing" /
+                                "en-pricing-shops.md")])
+        ans = kb.ask("What are psychological prices?")
+        texts = [s.text for s in ans.sentences]
+        assert ans.found and texts[0].startswith("Prices such as 9.99 euros"), texts

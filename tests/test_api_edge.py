@@ -144,6 +144,7 @@ def test_response_headers_are_declared(spec):
                          ("/api/articles/{article_id}", "patch"),
                          ("/api/articles/{article_id}", "delete"), ("/api/concepts", "post")]:
         assert "WWW-Authenticate" in spec[path][method]["responses"]["401"]["headers"]
+        assert "Retry-After" in spec[path][method]["responses"]["503"]["headers"]
 
 
 def test_the_limits_the_server_enforces_are_declared(spec):

@@ -371,7 +371,8 @@ def test_an_answer_quotes_table_rows_as_a_table_that_fits_a_phone(page, browser,
     table = page.locator(".answer-text").get_by_role("region", name="Table")
     expect(table).to_be_visible()
     expect(table.locator("th")).to_have_text(["Aspect", "Upstream Marketing",
-                                              "Downstream Marketing"])
+                                              "Downstream Marketing",
+                                              "Sources"])  # hidden (QA23b F10)
     expect(table.locator("tr")).to_have_count(6)
     expect(table.locator("tr").last.locator("a.cite")).to_have_count(1)
     ctx, pg = _phone(browser, base_url)
@@ -394,6 +395,9 @@ def test_the_ask_page_starts_at_the_skip_link_and_slash_finds_the_box(page):
     assert page.evaluate("document.activeElement === document.body")
     page.keyboard.press("Tab")
     expect(page.locator("a.skip")).to_be_focused()
+    page.keyboard.press("/")  # on a link, "/" is the link's (QA23b F8)
+    expect(page.locator("a.skip")).to_be_focused()
+    page.keyboard.press("Enter")  # to the main content, on no control
     page.keyboard.press("/")
     expect(page.locator("#q")).to_be_focused()
     expect(page.locator("#q")).to_have_value("")  # the key moved focus, it typed nothing

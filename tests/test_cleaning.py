@@ -140,6 +140,11 @@ def test_inline_markdown_becomes_plain_text():
         "Read our guide first.")
     assert clean("![chart](https://example.com/c.png)\n\nUpsell after onboarding.") == (
         "Upsell after onboarding.")
+    # QA23a F3: an image's URL with parentheses left ".png)" in the text, and a
+    # "javascript:" one ") <svg …" that the article page showed as a heading.
+    assert clean("The logo ![Logo (2020)](https://example.com/logo_(2020).png) changed.") == (
+        "The logo  changed.")
+    assert clean("![img](javascript:alert('img')) <b>x</b>") == "<b>x</b>"
     # Markers that do not hug a text are not emphasis: arithmetic, bullets, names, URLs.
     for kept in ("5 * 3 = 15 and 2*3", "* one\n* two", "snake_case_name",
                  "https://example.com/_a_/b", "**unclosed"):

@@ -655,6 +655,29 @@ def test_progress_on_a_terminal_of_unknown_width_prints_lines(monkeypatch):
     assert "\r" not in err.getvalue()
 
 
+def test_progress_in_a_log_says_how_far_a_long_stage_has_got(monkeypatch):
+    """QA23a F2: without a terminal each stage printed one line as it ended, so a log
+    showed nothing while a 2 MB text was embedded for half an hour. A line now follows
+    every LINE_EVERY seconds of a stage."""
+    import io
+    import sys
+
+    from kb import cli as cli_module
+
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(cli_module, "LINE_EVERY", 0.0)
+    with cli_module.progress_bar("add") as update:
+        update("embedding", 0, 3)
+        update("embedding", 1, 3)
+        update("embedding", 2, 3)
+        update("embedding", 3, 3)
+    lines = err.getvalue().splitlines()
+    assert [ln.split(",")[0] for ln in lines[:2]] == ["add: embedding 1/3 text(s)",
+                                                     "add: embedding 2/3 text(s)"]
+    assert re.fullmatch(r"add: embedding 3/3 text\(s\) in [\d.]+s", lines[-1])
+
+
 def test_ingest_says_when_a_new_article_has_the_text_of_another(run, tmp_path, monkeypatch):
     """QA17 F7: a corpus file renamed and ingested again became a second article, with
     "1 new, 0 errors" and both searched."""
@@ -673,3 +696,24 @@ def test_ingest_says_when_a_new_article_has_the_text_of_another(run, tmp_path, m
     (corpus / "copy.md").write_text(text)
     assert "two copies" in run("ingest").stderr
 
+
+
+def test_help_version_examples_and_no_color(run, monkeypatch):
+    """QA23b F12-F15: no -h, no --version, no example, the environment and exit codes
+    written nowhere, and NO_COLOR left the query's words bold on a terminal."""
+    from kb import cli as cli_module
+
+    for args in (["-h"], ["--help"]):
+        out = run(*args)
+        assert out.exit_code == 0 and "Examples:" in out.stdout
+        assert "KB_CORPUS_DIR" in out.stdout and "Exit status" in out.stdout
+    version = run("--version")
+    assert version.exit_code == 0 and version.stdout.startswith("kb ")
+    assert "--stdin" in run("search", "-h").stdout and "--stdin" in run("ask", "-h").stdout
+    hit = {"text": "Upselling works.", "snippet": {"start": 0, "end": 16},
+           "marks": [{"start": 0, "end": 9}]}
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert "\x1b[1m" in cli_module._snippet(hit)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli_module._snippet(hit) == "Upselling works."

@@ -153,6 +153,18 @@ def test_show_a_missing_id_is_one_error_with_suggestions(run):
     assert res.stderr == "error: no article with id 'zzzz'; `kb list` shows every article's id\n"
 
 
+def test_remove_and_edit_of_a_missing_id_suggest_the_close_ones(run):
+    """QA23b F16: `kb show` suggested the id it probably meant; `kb remove` and `kb edit`
+    only said "no article with id …"."""
+    for args in (["remove", "en-upstream-downstream-marketing"],
+                 ["edit", "en-upstream-downstream-marketing", "--title", "X"]):
+        res = run(*args)
+        assert res.exit_code == 1, res.output
+        lines = res.stderr.splitlines()
+        assert lines[0] == "error: no article with id 'en-upstream-downstream-marketing'"
+        assert lines[1] == "did you mean:" and lines[2].split()[0] == EN
+
+
 # -- kb add - -----------------------------------------------------------------------------
 PASTE = ("Upstream / Downstream: a primer\n\nUpstream marketing shapes what a company "
          "sells; downstream marketing helps the sales team sell it to the customers.\n")

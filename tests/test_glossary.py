@@ -66,6 +66,24 @@ def test_brand_names_match_across_scripts_and_are_searched_but_no_concepts(
     assert "amazon" not in ids(glossary.cards)
 
 
+def test_a_topic_is_searched_and_carried_like_a_concept_but_has_no_card(
+        glossary: Glossary) -> None:
+    """QA22 F10: "sales team" was a term of "sales enablement", so that card counted
+    German, Korean and Vietnamese as covered by sentences on sales teams. A ``topics``
+    entry is carried across languages and counts as what a question is about, with no
+    card of its own, and no longer names the concept."""
+    team = next(c for c in glossary.concepts if c.id == "sales-team")
+    assert team.kind == "topic" and team.searched and team.subject and not team.card
+    assert "sales-team" not in ids(glossary.cards)
+    assert ids(glossary.match("마케팅 책임자는 영업팀에 무엇을 물어봐야 하나요?")) == [
+        "marketing-director", "sales-team"]
+    assert "Verkaufsteam" in glossary.expand("What should we ask the sales team?")["de"]
+    assert "sales-enablement" not in ids(glossary.match("Das Verkaufsteam weigert sich"))
+    assert ids(glossary.match("Was ist Sales Enablement?")) == ["sales-enablement"]
+    # "가치 제안" (value proposition) is no term of brand messaging either.
+    assert ids(glossary.match("가치 제안: 고급스러운 제품의 혜택")) == ["value-proposition"]
+
+
 def test_every_term_matches_its_own_concept(glossary: Glossary) -> None:
     for concept in glossary.concepts:
         for lang, terms in concept.terms.items():

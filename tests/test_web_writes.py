@@ -1835,3 +1835,56 @@ def test_a_wrong_token_says_the_uploaded_file_was_not_read(client):
                     files={"file": UPLOADS["txt"]})
     assert r.status_code == 401
     assert "quokka.txt was not read: choose it again with the token" in r.text
+
+
+# -- a write behind a long one ------------------------------------------------------------
+def _held(lock_in) -> Any:
+    """A thread that takes ``lock_in()`` (a context manager) and holds it until told."""
+    import threading
+
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock_in():
+            taken.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert taken.wait(30)
+    return thread, release
+
+
+@pytest.mark.parametrize("holder", ["server", "index"])
+def test_a_write_behind_a_long_save_is_refused_with_503_and_not_applied(
+        client, lib, monkeypatch, holder):
+    """QA23a F1: behind a save of minutes, a DELETE waited with no limit; its client gave
+    up after 5 s, and the article was still removed when the save finished. Now a write
+    waits a bounded time for this server's saves and for another process's (the index's
+    file lock), then answers 503 with Retry-After, having changed nothing."""
+    from contextlib import contextmanager
+
+    from web import deps
+
+    monkeypatch.setattr(deps, "WRITE_WAIT", 0.2)
+    app_lock = client.app.state.write_lock
+
+    @contextmanager
+    def server_save():
+        with app_lock:
+            yield
+
+    thread, release = _held(server_save if holder == "server" else lib.writing)
+    try:
+        before = snapshot(lib)
+        for r in (client.delete(f"/api/articles/{EN_SEED}", headers=AUTH),
+                  client.post("/api/articles", headers=AUTH, data={"text": RETAIL}),
+                  client.patch(f"/api/articles/{EN_SEED}", headers=AUTH, json={"tags": ["x"]})):
+            body = assert_error(r, 503)
+            assert "nothing was changed" in body["error"]
+            assert int(r.headers["Retry-After"]) > 0
+        assert snapshot(lib) == before
+    finally:
+        release.set()
+        thread.join()
+    assert client.delete(f"/api/articles/{EN_SEED}", headers=AUTH).status_code == 200

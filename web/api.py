@@ -15,7 +15,7 @@ from kb.adding import AddResult
 from kb.articles import same_id
 from kb.errors import BadInputError, NotFoundError, StorageError
 from web import schemas, uploads
-from web.deps import KB, LangParam, concept_cards, known_query, parse_langs
+from web.deps import KB, LangParam, concept_cards, known_query, parse_langs, write_slot
 from web.views import article_href, card_json, concept_href
 
 
@@ -44,8 +44,9 @@ _ERRORS = {
     413: "The upload is larger than KB_MAX_UPLOAD_BYTES.",
     415: "The request body is in a format this endpoint does not read.",
     422: "A parameter fails validation: missing, too long, or of the wrong type.",
-    503: "The index or the corpus directory cannot be written, or the server is still "
-         "loading.",
+    503: "The index or the corpus directory cannot be written, the server is still "
+         "loading, or (a write) another save held the index for longer than a request "
+         "waits, 15 s: nothing was changed; Retry-After says when to send it again.",
 }
 
 
@@ -62,6 +63,8 @@ _ERROR_HEADERS = {
     401: {"WWW-Authenticate": _header("Bearer: send the admin token as "
                                       "`Authorization: Bearer <token>`.")},
     412: {"ETag": _header("The version now stored: read it, merge, and send it as If-Match.")},
+    503: {"Retry-After": _header("Seconds to wait before sending the write again (when "
+                                 "another save held the index).")},
 }
 
 
@@ -329,7 +332,8 @@ def add_article(request: Request, kb: KB, form: ArticleWrite,
     A duplicate or an existing id is a 409; use PUT to replace.
     """
     form = dataclasses.replace(form, preview=form.preview or preview)
-    return _written(uploads.save(kb, request.app.state.write_lock, form))
+    with write_slot(request, None if form.preview else kb):  # a preview writes nothing
+        return _written(uploads.save(kb, request.app.state.write_lock, form))
 
 
 @router.put("/api/articles/{article_id}", tags=["write"], summary="Replace an article",
@@ -350,8 +354,9 @@ def replace_article(request: Request, kb: KB, article_id: ArticleId, form: Artic
                             "replaced; to change it, add it under the new id and remove "
                             "this one")
     form = dataclasses.replace(form, preview=form.preview or preview)
-    res = uploads.save(kb, request.app.state.write_lock, form, article_id=article_id,
-                       replace=True, expect=uploads.if_match(if_match))
+    with write_slot(request, None if form.preview else kb):
+        res = uploads.save(kb, request.app.state.write_lock, form, article_id=article_id,
+                           replace=True, expect=uploads.if_match(if_match))
     return _written(res)
 
 
@@ -393,7 +398,7 @@ def edit_article(request: Request, kb: KB, article_id: ArticleId,
     (`Authorization: Bearer <token>` or the field `token`). Answers like PUT, and takes
     `If-Match` as PUT does."""
     expect = uploads.if_match(if_match)
-    with request.app.state.write_lock:
+    with write_slot(request, kb):
         res = adding.edit(kb, article_id, title=edit.title, source=edit.source,
                           tags=edit.tags, lang=edit.lang, expect=expect)
     return _written(res)
@@ -408,7 +413,7 @@ def delete_article(request: Request, kb: KB, article_id: ArticleId,
     moves to `.removed/` in the corpus directory (recoverable). Needs the admin token.
     Takes `If-Match` as PUT does: an article changed since it was read is kept (412)."""
     expect = uploads.if_match(if_match)
-    with request.app.state.write_lock:
+    with write_slot(request, kb):
         adding.remove(kb, article_id, expect=expect)
     return {"ok": True, "deleted": article_id}
 
@@ -420,7 +425,7 @@ def restore_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str
     """The article's last file in `.removed/` returns to the corpus as it was, and is
     indexed again (its passages get new ids). 409 when the article is in the knowledge
     base, 404 when nothing of that id was removed. Needs the admin token."""
-    with request.app.state.write_lock:
+    with write_slot(request, kb):
         return adding.restore(kb, article_id).to_dict()
 
 
@@ -517,7 +522,7 @@ def add_concept(request: Request, kb: KB, edit: ConceptWrite) -> JSONResponse:
     admin token."""
     from kb.glossary_edit import write_concept
 
-    with request.app.state.write_lock:
+    with write_slot(request):
         concept = write_concept(kb.glossary_path, edit[0])
     return JSONResponse({"ok": True, **_concept(concept)}, status_code=201,
                         headers={"Location": f"/api/concepts#{concept.id}"})
@@ -537,7 +542,7 @@ def replace_concept(request: Request, kb: KB, concept_id: ConceptId,
         raise BadInputError(f"a concept keeps its id when it is replaced ({concept_id!r}); "
                             "to change it, add it under the new id and remove this one")
     expect = uploads.if_match(if_match)
-    with request.app.state.write_lock:
+    with write_slot(request):
         concept = write_concept(kb.glossary_path, dataclasses.replace(given, id=concept_id),
                                 replace=True, expect=expect)
     return JSONResponse({"ok": True, **_concept(concept)}, headers=uploads.etag(concept.version))
@@ -553,7 +558,7 @@ def delete_concept(request: Request, kb: KB, concept_id: ConceptId,
     from kb import glossary_edit
 
     expect = uploads.if_match(if_match)
-    with request.app.state.write_lock:
+    with write_slot(request):
         glossary_edit.delete_concept(kb.glossary_path, concept_id, expect=expect)
     return {"ok": True, "deleted": concept_id}
 

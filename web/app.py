@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kb.errors import KBError, RemovedError, StaleError
+from kb.errors import BusyError, KBError, RemovedError, StaleError
 from kb.settings import Settings
 from web.headers import HEADERS, PAGE_POLICY, SecurityHeaders, docs_policy
 
@@ -146,7 +146,10 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.state.settings = settings
     app.state.templates = templates()
     app.state.concepts_cache = {}
-    app.state.write_lock = threading.Lock()  # HTTP writes in this process, one at a time
+    # HTTP writes in this process, one at a time; reentrant, so that an API write can
+    # hold it while it waits a bounded time (web.deps.write_slot) and the save inside
+    # takes it again.
+    app.state.write_lock = threading.RLock()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _mount_docs(app)
 
@@ -218,15 +221,27 @@ def _mount_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        page = get_swagger_ui_html(
+        swagger = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="kb API",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
         )
-        page.headers["Content-Security-Policy"] = docs_policy(bytes(page.body).decode())
-        return page
+        body = _site_docs(bytes(swagger.body).decode())
+        return HTMLResponse(body, headers={"Content-Security-Policy": docs_policy(body)})
+
+
+def _site_docs(page: str) -> str:
+    """Swagger UI's page as one of the site's: in English (it had no ``lang``), with a
+    way back to the site and its content in a ``main`` landmark (QA23b F5: the main
+    navigation's "API" led to a page with neither). The rest is Swagger UI's own."""
+    page = page.replace("<html>", '<html lang="en">', 1)
+    back = ('<nav aria-label="Site" style="padding: .75rem 1.25rem; font-family: system-ui, '
+            'sans-serif"><a href="/">← Marketing knowledge base</a> · '
+            '<a href="/openapi.json">/openapi.json</a></nav>\n<main>')
+    page = page.replace('<div id="swagger-ui">', back + '<div id="swagger-ui">', 1)
+    return page.replace("<script", "</main>\n<script", 1)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -268,6 +283,8 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     headers = {**HEADERS, "Content-Security-Policy": PAGE_POLICY}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, BusyError):
+        headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, StaleError):  # the version to read, merge into and send again
         headers["ETag"] = f'"{exc.current}"'
     if isinstance(exc, StarletteHTTPException) and exc.headers:
@@ -284,17 +301,23 @@ async def handle_error(request: Request, exc: Exception) -> Response:
                              "restores it")
         return JSONResponse(body, status_code=status, headers=headers)
     tpl: Jinja2Templates = request.app.state.templates
-    from web.views import article_href, removed_view
+    from web.views import removed_view, suggestion_views
 
-    suggestions = [{"href": article_href(i), "title": t}
-                   for i, t in getattr(exc, "suggestions", ())]
+    close = getattr(exc, "suggestions", ())
+    suggestions = suggestion_views(request.app.state.kb, close) if close else []
     # A removed article's page offers its restore, which the one-time notice after the
     # removal did alone (QA22 F9).
     removed = (removed_view(request.app.state.kb, request.app.state.settings, exc.article_id)
                if isinstance(exc, RemovedError) else None)
+    # The title a screen reader says first names what is missing (QA23b F4: "Error 404"
+    # for a removed article said neither which nor that it was removed).
+    what = request.path_params.get("article_id") or unquote(request.url.path)
+    title = (f"Removed: {removed['id']}" if removed else f"Not found: {what}"
+             if status == 404 else f"Error {status}")
     return tpl.TemplateResponse(
         request, "error.html", {"status": status, "message": message, "page": "error",
-                                "suggestions": suggestions, "removed": removed},
+                                "suggestions": suggestions, "removed": removed,
+                                "title": title},
         status_code=status, headers=headers,
     )
 

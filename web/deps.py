@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Query, Request
 
 from kb.core import KnowledgeBase
-from kb.errors import BadInputError, KBError
+from kb.errors import BadInputError, BusyError, KBError
 from kb.language import check_lang
 
 if TYPE_CHECKING:
@@ -31,6 +33,37 @@ def get_kb(request: Request) -> KnowledgeBase:
 
 
 KB = Annotated[KnowledgeBase, Depends(get_kb)]
+
+# How long an API write waits for the one before it. A 5-page article saves in 1-2 s;
+# a long one runs as a job for minutes. Waiting for it, a client that gave up had its
+# DELETE applied minutes later, with no line in the access log (QA23a F1).
+WRITE_WAIT = 15.0
+RETRY_AFTER = 30  # s, the Retry-After of the 503 that says so
+
+
+@contextmanager
+def write_slot(request: Request, kb: KnowledgeBase | None = None) -> Iterator[None]:
+    """This server's write lock, and with ``kb`` the index's (another process's `kb
+    add`), each waited for at most WRITE_WAIT; else BusyError, and nothing is written.
+    Both are reentrant in this thread, so the write inside takes them without waiting."""
+    from filelock import Timeout
+
+    lock = request.app.state.write_lock
+    if not lock.acquire(timeout=WRITE_WAIT):
+        raise BusyError("another save is running on this server; nothing was changed, "
+                        "send the request again later", RETRY_AFTER)
+    try:
+        with ExitStack() as stack:
+            if kb is not None:
+                try:
+                    stack.enter_context(kb.writing(timeout=WRITE_WAIT))
+                except Timeout:
+                    raise BusyError("another process is writing the index (a kb add or "
+                                    "ingest?); nothing was changed, send the request again "
+                                    "later", RETRY_AFTER) from None
+            yield
+    finally:
+        lock.release()
 
 # A list, so that ?lang=ko&lang=en means both (a plain str kept only the last one).
 LangParam = Annotated[

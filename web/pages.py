@@ -58,6 +58,8 @@ def ask_page(
     ctx = views.ask_context(kb, q, langs, lang_problem=lang_problem, exact=exact, tags=tags,
                             offset=_offset(offset))
     beyond = ctx["results"] is not None and ctx["results"]["beyond"]
+    if ctx["problem"]:  # said first (QA23b F11: the title was "Ask" as before asking)
+        ctx["outcome"] = "Error"
     return render(request, "ask.html", "ask", ctx,
                   status_code=400 if ctx["problem"] else 404 if beyond else 200)
 
@@ -249,6 +251,8 @@ def library_page(
     ctx = views.library_context(kb, langs=parse_langs(lang), tag=tag, sort=sort)
     ctx["removed"] = (views.removed_view(kb, request.app.state.settings, same_id(removed))
                       if removed else None)
+    if ctx["removed"]:  # the title says it first (QA23b F2: it said "Library" alone)
+        ctx["outcome"] = f"Removed {ctx['removed']['id']}"
     return render(request, "library.html", "library", ctx)
 
 
@@ -303,7 +307,8 @@ def restore_submit(
     except KBError as exc:  # the notice again (while it applies), with why, to try again
         ctx = views.library_context(kb)
         ctx.update(removed=views.removed_view(kb, settings, same_id(article_id)),
-                   restore_error=exc)
+                   restore_error=exc, outcome=f"Error: {same_id(article_id)} not restored",
+                   restore_refused=exc.status == 401)  # the token field is at fault
         return render(request, "library.html", "library", ctx, status_code=exc.status)
     return _to_saved(done.article_id, "restored", [], None)
 

@@ -45,6 +45,7 @@ def results_context(kb: KnowledgeBase, question: str, langs: Sequence[str] | Non
         "back_href": ask_href(question, langs, exact=exact, tags=tags) if offset else None,
         "hits": [], "first": offset + 1, "last": offset, "summary": "", "beyond": None,
         "first_href": href(0), "prev_href": None, "next_href": None, "searched": None,
+        "lang": None,  # the question's language, as search read it
     }
     if offset >= RANKED:
         out["beyond"] = (f"There is no passage {offset + 1}: search ranks its best {RANKED} "
@@ -62,7 +63,7 @@ def results_context(kb: KnowledgeBase, question: str, langs: Sequence[str] | Non
     out.update(
         hits=[{"rank": offset + i, "hit": h, "cited": _cited(h, cited or {})}
               for i, h in enumerate(hits, 1)],
-        last=last, summary=_summary(offset, last, result.more),
+        last=last, summary=_summary(offset, last, result.more), lang=result.lang,
         prev_href=href(max(0, offset - PAGE_SIZE)) if offset else None,
         next_href=href(last) if result.more and last < RANKED else None)
     rewritten = result.restored or result.corrected

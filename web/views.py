@@ -301,6 +301,7 @@ def answer_view(ans: Answer,
         blocks[-1]["entries"][-1].append(sent)
     for block in blocks:  # a paragraph is its sentences; a list, its items' sentences
         block["sentences"] = [x for item in block["entries"] for x in item]
+    _number_tables(blocks)
     cards = []
     for c in ans.citations:
         cards.append({
@@ -336,6 +337,14 @@ def answer_view(ans: Answer,
     }
 
 
+def _number_tables(blocks: Sequence[dict[str, Any]]) -> None:
+    """Name each table's scroll region "Table 1", "Table 2" … when a page has more than
+    one (QA23b F10: the landmarks list showed several regions all named "Table")."""
+    tables = [b for b in blocks if b.get("table") or b.get("tag") == "table"]
+    for i, b in enumerate(tables, 1):
+        b["label"] = f"Table {i}" if len(tables) > 1 else "Table"
+
+
 def languages_view(langs: Languages) -> dict[str, Any]:
     """What the Ask page says above an answer of its languages (kb.answer_lang): the
     summary, and for an answer mostly in other languages than the question's, each
@@ -347,12 +356,13 @@ def languages_view(langs: Languages) -> dict[str, Any]:
     for b in langs.bridges:
         names = dict(b.names)
         name = names.get(langs.lang) or names.get("en") or b.concept_id
+        name_lang = langs.lang if names.get(langs.lang) else "en"
         # The asker's language first, then the others in the usual order.
         ordered = sorted(b.names, key=lambda ln: ln[0] != langs.lang)
         bridges.append({
             "names": [{"lang": x, "code": x.upper(), "lang_name": LANG_NAMES.get(x, x),
                        "name": n} for x, n in ordered],
-            "card_href": concept_href(b.concept_id), "name": name,
+            "card_href": concept_href(b.concept_id), "name": name, "name_lang": name_lang,
             "ask": b.ask, "ask_href": ask_href(b.ask) if b.ask else None,
             "missing": None if b.own or langs.own else f"No {mine} article names it yet.",
         })
@@ -378,6 +388,29 @@ def linked_titles(text: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
     return [p for p in [*parts, {"text": text[at:]}] if p["text"]]
 
 
+def named_concepts(parts: list[dict[str, str]], names: dict[str, str]) -> list[dict[str, str]]:
+    """``parts`` (linked_titles') with each concept name the no-answer message lists
+    ("… include 크로스셀링, 고객 유지.") a part of its own with its language (QA23b F1:
+    the article links had one, the concept names none). ``names``: name -> language.
+    Only a name in the message's list counts, after "include " or ", " and before ","
+    or ".", so a word inside a title or a sentence is left alone."""
+    if not names:
+        return parts
+    alts = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(f"(?:(?<=include )|(?<=, ))({alts})(?=[,.])")
+    out: list[dict[str, str]] = []
+    for part in parts:
+        if "href" in part:
+            out.append(part)
+            continue
+        text, at = part["text"], 0
+        for m in pattern.finditer(text):
+            out += [{"text": text[at:m.start()]}, {"text": m.group(), "lang": names[m.group()]}]
+            at = m.end()
+        out.append({"text": text[at:]})
+    return [p for p in out if p["text"]]
+
+
 def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None, *,
                 lang_problem: str | None = None, exact: bool = False,
                 tags: Sequence[str] = (), offset: int = 0) -> dict[str, Any]:
@@ -396,6 +429,7 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
                           lang_name=LANG_NAMES[e["lang"]]) for e in EXAMPLES
                      if not (question and same_question(question, e["text"]))],
         "answer": None, "results": None, "problem": None, "problem_field": "q",
+        "query_lang": None,
         "max_chars": kb.settings.max_query_chars,
     }
     tag_problem = None
@@ -426,6 +460,9 @@ def ask_context(kb: KnowledgeBase, question: str | None, langs: list[str] | None
             ctx.update(problem=exc.message, answer=None, results=None)
             return ctx
         results = ctx["results"]
+        # The box is read in the question's language (QA23b F1: a Korean question in a
+        # box marked English was spelled out).
+        ctx["query_lang"] = ctx["answer"]["lang"] if ctx["answer"] else results["lang"]
         if not results["hits"] and not results["beyond"]:  # nothing searched: the answer says
             ctx["results"] = None
         elif results["hits"]:
@@ -455,6 +492,10 @@ def _answer_with_links(kb: KnowledgeBase, ans: Answer, question: str,
     also = {c.hit.chunk_id: also_in(kb, c.hit.article_id, chunk_id=c.hit.chunk_id,
                                     twins=c.twins) for c in ans.citations}
     view = answer_view(ans, also)
+    if not ans.found and ans.lang != "en":  # the concepts it names, in the asker's language
+        names = {c.names[ans.lang]: ans.lang for c in kb.glossary.concepts
+                 if c.names.get(ans.lang)}
+        view["detail_parts"] = named_concepts(view["detail_parts"], names)
     if view["all_href"] and ans.message.startswith(ELSEWHERE + "articles"):
         # Other articles answer it: ask again in the same languages, without the tag.
         view |= {"all_href": ask_href(question, langs), "all_text": "Ask without the tag filter"}
@@ -611,6 +652,7 @@ def article_context(
                          "blocks": _blocks(text, pos, len(text), spans, headings, structures)})
     # The jump target is the first mark shown: a span can start on what the page does
     # not show (a heading's "#", the line breaks around a heading).
+    _number_tables([b for seg in segments for b in seg["blocks"]])
     marks = [p for seg in segments for b in seg["blocks"] for p in _all_parts(b)
              if p["mark"] and p["text"].strip()]
     for i, p in enumerate(marks):
@@ -628,8 +670,14 @@ def article_context(
         "edit_href": edit_href(art["id"]) if editable else None,
         "notice": _saved_notice(kb, saved, len(chunks), family, saved_notes, similar)
         if saved else None,
+        # What the save did, first in the title (QA23b F2: the title was the article's).
+        "outcome": SAVED_OUTCOMES.get(saved or ""),
         "stale": found.stale, "moved": found.moved,
     }
+
+
+SAVED_OUTCOMES = {"added": "Added", "replaced": "Replaced", "restored": "Restored",
+                  "unchanged": "Nothing changed"}
 
 
 def _saved_notice(kb: KnowledgeBase, saved: str, n_chunks: int, family: list[dict[str, Any]],
@@ -970,6 +1018,7 @@ def concept_view(card: ConceptCard) -> dict[str, Any]:
         d = card.definition
         definition = {
             "text": _BULLET.sub("", d.sentence), "lang": d.hit.lang, "title": d.hit.title,
+            "lang_name": LANG_NAMES.get(d.hit.lang, d.hit.lang),
             "href": article_href(d.hit.article_id, chunk_id=d.hit.chunk_id,
                                  start=d.hit.start, span=(d.sentence_start, d.sentence_end)),
         }
@@ -1008,10 +1057,18 @@ def concepts_context(cards: list[ConceptCard]) -> dict[str, Any]:
             for lang in SUPPORTED}
     return {
         "concepts": views,
+        # The link's name starts with what it shows, "vi 14", so that a voice user's
+        # "click vi 14" finds it (QA23b F6: "14 concepts with no …"; "1 concepts").
         "gap_summary": [
-            {"lang": k, "lang_name": LANG_NAMES[k], "count": n} for k, n in gaps.items()
+            {"lang": k, "lang_name": LANG_NAMES[k], "count": n,
+             "label": f"{k} {n}: {_concepts(n)} with no {LANG_NAMES[k]} source"}
+            for k, n in gaps.items()
         ],
     }
+
+
+def _concepts(n: int) -> str:
+    return "concept" if n == 1 else "concepts"
 
 
 def gap_view(ctx: dict[str, Any], gap: str | None) -> dict[str, Any]:
@@ -1025,7 +1082,9 @@ def gap_view(ctx: dict[str, Any], gap: str | None) -> dict[str, Any]:
         concepts = [c for c in concepts if any(s["gap"] and s["lang"] == gap
                                                for s in c["sources"])]
     return {**ctx, "gap_summary": summary, "concepts": concepts,
-            "gap_filter": {"lang": gap, "lang_name": LANG_NAMES[gap]} if gap else None}
+            "gap_filter": {"lang": gap, "lang_name": LANG_NAMES[gap],
+                           "shown": f"{len(concepts)} {_concepts(len(concepts))}"}
+            if gap else None}
 
 
 def concept_form_context(settings: Settings, concepts: list[Any], *,
@@ -1048,16 +1107,86 @@ def concept_form_context(settings: Settings, concepts: list[Any], *,
     if values:
         form.update({k: str(v) for k, v in values.items() if k in form and v is not None})
     done = known.get(saved or "")
-    return {"concept_form": {
+    gone = removed if removed and removed not in known else None
+    return {"outcome": ("Error" if error else f"Saved {done.id}" if done
+                        else f"Removed {gone}" if gone else None),
+            "concept_form": {
         "entered": form, "editing": editing.id if editing is not None else None,
         "fields": [{"lang": lang, "lang_name": LANG_NAMES[lang], "native": NATIVE_NAMES[lang],
                     "value": form[lang]} for lang in SUPPORTED],
         "enabled": uploads.writes_enabled(settings), "enable_hint": uploads.ENABLE_HINT,
         "error": error, "problem": problem,
+        "states": field_states(("id", *SUPPORTED, "token", "confirm"), concept_fault(error),
+                               "concept-error", {"id": "concept-id-help"}),
         "saved": {"id": done.id, "name": done.names.get("en") or done.id,
                   "href": f"#{concept_anchor(done.id)}"} if done else None,
-        "removed": removed if removed and removed not in known else None,
+        "removed": gone,
     }}
+
+
+# -- the fields an error is about ---------------------------------------------------------
+# As the Ask form does (aria-invalid, aria-describedby="q-problem"), each form marks the
+# field at fault and ties the message and its hint to it (QA23b F3: the Add, Edit,
+# Concepts and Restore forms showed an error nobody's field pointed at). The errors name
+# no field, so their kind and wording are read here; tests/test_web_a11y.py pins them.
+
+
+def field_states(names: Sequence[str], fault: set[str], message_id: str,
+                 hints: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per field: whether it is at fault, and the ids that describe it (the message,
+    when it is at fault, then its hint)."""
+    return {name: {"invalid": name in fault,
+                   "describedby": " ".join(([message_id] if name in fault else [])
+                                           + ([hints[name]] if name in hints else []))}
+            for name in names}
+
+
+def add_fault(error: KBError | None, form: ArticleInput | None) -> set[str]:
+    """The Add form's fields an error is about."""
+    from kb.errors import ArticleError, AuthError, ConflictError, TooLargeError
+
+    if error is None:
+        return set()
+    typed = "file" if form is not None and form.filename else "text"
+    if isinstance(error, AuthError):
+        return {"token"}
+    if isinstance(error, ConflictError):
+        return {"exists": {"id"}, "duplicate": {typed}}.get(str(error.reason), set())
+    if isinstance(error, ArticleError) and error.problem.startswith("the id "):
+        return {"id"}
+    if isinstance(error, ArticleError | TooLargeError | uploads.FormError):
+        return {"text" if isinstance(error, ArticleError) and error.source == adding.PASTED
+                else typed}
+    if error.message.startswith("an article keeps its id"):
+        return {"id"}
+    return set()
+
+
+_CONCEPT_LANG = re.compile(r"\b(?:the|\d+) (" + "|".join(LANG_NAMES.values())
+                           + r") (?:terms?|name)\b")
+
+
+def concept_fault(error: KBError | None) -> set[str]:
+    """The Concepts form's fields an error is about (kb.glossary_edit's messages)."""
+    from kb.errors import AuthError
+
+    if error is None:
+        return set()
+    if isinstance(error, AuthError):
+        return {"token"}
+    message = error.message
+    if message.startswith("tick the box"):
+        return {"confirm"}
+    if message.startswith("a concept needs at least one term"):
+        return set(SUPPORTED)
+    by_name = {v: k for k, v in LANG_NAMES.items()}
+    langs = {by_name[m.group(1)] for m in _CONCEPT_LANG.finditer(message)}
+    if langs:
+        return langs
+    if re.match(r"a concept (id|keeps its id)|the glossary has a concept|'[^']*' is one of",
+                message):
+        return {"id"}
+    return set()
 
 
 # -- the Add page -------------------------------------------------------------------------
@@ -1108,6 +1237,18 @@ def _on_the_page(error: KBError) -> str:
                 "and Save again: that replaces the current version with the form (its file "
                 "is kept in .removed/ in the corpus directory).")
     return error.message
+
+
+def suggestion_views(kb: KnowledgeBase,
+                     suggestions: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """A 404's "did you mean" links, each in its article's language (QA23b F1: a Korean
+    title in an English page was read as English)."""
+    out = []
+    for article_id, title in suggestions:
+        row = kb.store.article(article_id)
+        out.append({"href": article_href(article_id), "title": title,
+                    "lang": row["lang"] if row is not None else None})
+    return out
 
 
 def removed_view(kb: KnowledgeBase, settings: Settings, article_id: str) -> dict[str, Any] | None:
@@ -1271,8 +1412,12 @@ def add_context(
         "limit": adding.format_size(settings.max_upload_bytes),
         "limit_bytes": settings.max_upload_bytes,
         "values": values, "langs": langs, "preview": preview, "taken": ", ".join(taken),
-        "editing": ({"id": editing["id"], "title": editing["title"],
+        "editing": ({"id": editing["id"], "title": editing["title"], "lang": editing["lang"],
                      "href": article_href(editing["id"])} if editing else None),
+        # The language the title and text fields are read in (QA23b F1: a Korean
+        # article's text, in a page marked English, was spelled out by screen readers):
+        # the preview's, else the article being edited's; none for an empty Add form.
+        "field_lang": preview["lang"] if preview else editing["lang"] if editing else None,
         "error": {"status": error.status, "message": _on_the_page(error) + (
                       f"; {form.filename} was not read: choose it again with the token"
                       if error.status == 401 and form is not None and form.filename else ""),
@@ -1285,4 +1430,16 @@ def add_context(
         if error else None,
         "remove_error": ({"status": remove_error.status, "message": remove_error.message}
                          if remove_error else None),
+        "fields": field_states(("text", "file", "title", "id", "token"),
+                               add_fault(error, form), "add-error",
+                               {"file": "file-hint", "title": "title-hint", "id": "id-hint",
+                                "token": "token-hint"}),
+        "remove_fields": field_states(
+            ("token", "confirm"),
+            set() if remove_error is None else {"token"} if remove_error.status == 401
+            else {"confirm"} if remove_error.message.startswith("tick the box") else set(),
+            "remove-error", {}),
+        # First in the title, what a screen reader says first (QA23b F2).
+        "outcome": ("Error" if error else "Error: not removed" if remove_error
+                    else "Preview" if preview else None),
     }

@@ -4,6 +4,15 @@
 (function () {
   "use strict";
   function reveal() {
+    // A question that cannot be asked: focus goes to the field at fault, which the
+    // message describes, so it is read with it (QA23b F11: focus stayed on the body).
+    var problem = document.getElementById("q-problem");
+    if (problem) {
+      var field = document.querySelector('.ask-form [aria-invalid="true"]') ||
+        document.querySelector('.ask-form [aria-describedby~="q-problem"] input');
+      if (field) field.focus();
+      return;
+    }
     var answer = document.getElementById("answer");
     var results = document.getElementById("results");
     // A page of results the pager opened (#results), or a later one, which has no
@@ -18,8 +27,12 @@
       answer.focus({ preventScroll: true });
       return;
     }
+    // A notice in the page as it loads is not spoken as a live region would be: focus
+    // reads it (QA23b F2: after Remove, Restore or Save, focus stayed on the body).
     var el = document.getElementById("hl") || document.getElementById("preview") ||
       document.getElementById("add-error") || document.getElementById("remove-error") ||
+      document.getElementById("restore-error") || document.getElementById("saved-notice") ||
+      document.getElementById("removed-notice") ||
       document.getElementById("concept-error") || document.getElementById("concept-saved") ||
       document.getElementById("concept-removed");
     if (!el) return;
@@ -161,17 +174,22 @@
 })();
 
 // "/" moves to the Ask box (the page no longer autofocuses it: keyboard and screen
-// reader users start at the skip link and the introduction); not while typing in a field.
+// reader users start at the skip link and the introduction). Only while focus is on no
+// control: the page, the main content after the skip link, the answer or the results
+// (QA23b F8, WCAG 2.1.4: "/" on a link or a chip, from a speech-input user, say, pulled
+// focus away to the box). Typed in a field, or on a link, button or chip, it is left
+// alone, to the field and the browser.
 (function () {
   "use strict";
   var q = document.getElementById("q");
   if (!q) return;
+  var CONTROLS = /^(A|AREA|BUTTON|INPUT|SELECT|SUMMARY|TEXTAREA|IFRAME)$/;
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey ||
         event.defaultPrevented) return;
     var target = event.target;
-    if (target && (target.isContentEditable ||
-                   /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    if (target && target !== document.body && (target.isContentEditable ||
+        CONTROLS.test(target.tagName) || target.tabIndex >= 0)) return;
     event.preventDefault();
     q.focus();
   });
