@@ -25,6 +25,7 @@ from pathlib import Path
 from kb import cleaning, language
 from kb.chunking import HEADING_MARK
 from kb.errors import ArticleError, BadInputError
+from kb.extract import UNSUPPORTED, binary_problem
 from kb.sentences import sentence_spans
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
@@ -132,7 +133,7 @@ def decode_text(data: bytes, source: str) -> str:
     if len(data) > MAX_ARTICLE_BYTES:
         raise ArticleError(source, f"the file is larger than {MAX_ARTICLE_BYTES // 2**20} MB")
     if b"\0" in data[:8192] or data[:8].startswith((b"\x89PNG", b"%PDF", b"PK\x03\x04", b"GIF8")):
-        raise ArticleError(source, "this is a binary file, not a text article")
+        raise ArticleError(source, binary_problem(data, source))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -144,7 +145,7 @@ def decode_text(data: bytes, source: str) -> str:
         ) from None
     controls = sum(1 for c in text[:8192] if unicodedata.category(c) == "Cc" and c not in "\n\r\t")
     if controls > 0.01 * min(len(text), 8192):
-        raise ArticleError(source, "this looks like a binary file, not a text article")
+        raise ArticleError(source, UNSUPPORTED)
     return text
 
 

@@ -21,7 +21,9 @@ from kb.errors import ArticleError
 
 KINDS = ("text", "markdown", "html", "pdf", "docx")
 
-UNSUPPORTED = "unsupported file type (not text, Markdown, HTML, PDF or DOCX)"
+# One message for a binary file, from `kb add` (and the Add page, the API) and from `kb
+# ingest` alike (QA23a F9: ingest said "this is a binary file, not a text article").
+UNSUPPORTED = "unsupported file type (a binary file, not text, Markdown, HTML, PDF or DOCX)"
 # A file named as a type kb reads that does not open as one: "unsupported file type"
 # told the owner of a damaged .docx that DOCX is not read (QA22 F12).
 DAMAGED = {"docx": "the DOCX file is damaged or not a Word document",
@@ -469,6 +471,11 @@ def _numbered(paragraph: Any) -> bool:
     return ppr is not None and ppr.numPr is not None
 
 
+def binary_problem(data: bytes, name: str) -> str:
+    """What is wrong with bytes that are no text kb reads, in words."""
+    return _nul_text(data) or _damaged(name) or UNSUPPORTED
+
+
 def _nul_text(data: bytes) -> str | None:
     """What is wrong with UTF-8 text that holds a few NUL bytes (which sniff() takes for
     binary), in words; None for anything else. QA: it was "unsupported file type"."""
@@ -522,7 +529,7 @@ def extract(data: bytes, name: str) -> Extracted:
         text = unicodedata.normalize("NFC", text)
         return Extracted(text, "markdown" if name.lower().endswith(".md") else "text")
     if kind == "binary":
-        raise ArticleError(name, _nul_text(data) or _damaged(name) or UNSUPPORTED)
+        raise ArticleError(name, binary_problem(data, name))
     if kind == "pdf":
         return _pdf(data, name)
     if kind == "docx":

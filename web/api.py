@@ -6,12 +6,13 @@ import dataclasses
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kb import adding
 from kb.adding import AddResult
+from kb.articles import same_id
 from kb.errors import BadInputError, NotFoundError, StorageError
 from web import schemas, uploads
 from web.deps import KB, LangParam, concept_cards, known_query, parse_langs, write_slot
@@ -28,7 +29,10 @@ class ErrorBody(BaseModel):
 
 _ERRORS = {
     400: "A parameter kb cannot use: an unknown query parameter, language, tag or article "
-         "id, a query without words, a bad article (empty, binary, undetectable language).",
+         "id, a query that is empty, has no words or is over 500 characters; or a write's "
+         "body kb cannot use: not valid JSON (or nested too deeply), an unknown field, a "
+         "field over its limit, a PUT whose `id` is not the URL's, a bad article (empty, "
+         "binary, undetectable language).",
     401: "The admin token is missing or wrong (writes only).",
     403: "Writes over HTTP are disabled: no KB_ADMIN_TOKEN is configured.",
     404: "No article with this id.",
@@ -46,30 +50,54 @@ _ERRORS = {
 }
 
 
-def ok(model: type[BaseModel], code: int = 200,
-       description: str = "Success.") -> dict[int | str, dict[str, Any]]:
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+# The response headers a client acts on, declared so that a client generated from
+# /openapi.json knows them (QA23a F6: they were only in the prose).
+ETAG = {"ETag": _header('The version, quoted ("3f9c0a1b2c3d4e5f"): send it back as '
+                        "If-Match with a PUT, PATCH or DELETE, or as If-None-Match with GET.")}
+LOCATION = {"Location": _header("Where the new resource is read.")}
+_ERROR_HEADERS = {
+    401: {"WWW-Authenticate": _header("Bearer: send the admin token as "
+                                      "`Authorization: Bearer <token>`.")},
+    412: {"ETag": _header("The version now stored: read it, merge, and send it as If-Match.")},
+    503: {"Retry-After": _header("Seconds to wait before sending the write again (when "
+                                 "another save held the index).")},
+}
+
+
+def ok(model: type[BaseModel], code: int = 200, description: str = "Success.",
+       headers: dict[str, Any] | None = None) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for a success body (described, not run on each response)."""
-    return {code: {"model": model, "description": description}}
+    return {code: {"model": model, "description": description,
+                   **({"headers": headers} if headers else {})}}
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for these error statuses, all in the one error shape."""
-    return {code: {"model": ErrorBody, "description": _ERRORS[code]} for code in codes}
+    return {code: {"model": ErrorBody, "description": _ERRORS[code],
+                   **({"headers": _ERROR_HEADERS[code]} if code in _ERROR_HEADERS else {})}
+            for code in codes}
 
 
 # FastAPI's own 422 schema ({"detail": [...]}) is not what handle_error sends. Every
-# endpoint refuses a query parameter it does not take (known_query), writes too: a
-# mistyped ?preveiw=true would otherwise save.
-router = APIRouter(responses=errors(422, 503), dependencies=[Depends(known_query)])
+# endpoint refuses a query parameter it does not take (known_query) with a 400, writes
+# too: a mistyped ?preveiw=true would otherwise save.
+router = APIRouter(responses=errors(400, 422, 503), dependencies=[Depends(known_query)])
 READ_ERRORS = errors(400)
 WRITE_ERRORS = errors(400, 401, 403, 404, 409, 412, 413, 415)
 
 Q = Annotated[
     str,
-    # No length bounds here: kb checks them and says what is wrong in its own words,
-    # as the CLI and the Ask page do ("the query is empty", "the query is 600
-    # characters long; the limit is 500"), where a 422 spoke of string lengths (QA).
-    Query(description="The question or keywords (ko/en/de/vi), at most 500 characters."),
+    # No length bounds enforced here: kb checks them and says what is wrong in its own
+    # words (a 400), as the CLI and the Ask page do ("the query is empty", "the query is
+    # 600 characters long; the limit is 500"), where a 422 spoke of string lengths
+    # (QA). They are declared for clients all the same (QA23a F6).
+    Query(description="The question or keywords (ko/en/de/vi), 1 to 500 characters; "
+                      "outside them a 400.",
+          json_schema_extra={"minLength": 1, "maxLength": 500}),
 ]
 K = Annotated[int, Query(ge=1, le=100, description="How many passages to return.")]
 Offset = Annotated[int, Query(ge=0, le=99, description="How many passages to skip (a next "
@@ -173,60 +201,93 @@ def articles(
     return {"count": len(items), "articles": items}
 
 
+# One entity tag (uploads.if_match): an empty header or a list is a 400, declared so
+# that a generated client does not send one.
+_ONE_TAG = r'^\s*(\*|(W/)?"?[^",]*[^",\s][^",]*"?)\s*$'
+IfMatch = Annotated[str | None, Header(
+    alias="If-Match",
+    description='The version this write is made from, as GET sent it in its ETag '
+                '("3f9c0a1b2c3d4e5f"); `*` takes any. Refused with a 412 when the stored '
+                "version differs. Without it, the last writer wins.",
+    json_schema_extra={"pattern": _ONE_TAG})]
+IfNoneMatch = Annotated[str | None, Header(
+    alias="If-None-Match",
+    description="The ETag of a copy the client holds (or several, comma-separated): a 304 "
+                "without a body while the article is still at that version.")]
+
+
 @router.get("/api/articles/{article_id}", tags=["api"], summary="One article",
-            response_model=None, responses=ok(schemas.ArticleOut) | errors(404))
+            response_model=None,
+            responses=ok(schemas.ArticleOut, headers=ETAG) | errors(404)
+            | {304: {"description": "Not modified: the article is at the version "
+                                    "If-None-Match names.", "headers": ETAG}})
 def article(
-    kb: KB, article_id: Annotated[str, Path(min_length=1, max_length=200)]
-) -> JSONResponse:
+    kb: KB, article_id: Annotated[str, Path(min_length=1, max_length=200)],
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     """The cleaned text, the metadata, the chunks' character offsets into the text, and
     `family`: its translations in other languages (what the page shows as "also in").
     The `ETag` header is its `version`: send it as `If-Match` with a PUT, PATCH or
-    DELETE, and the write is refused (412) if the article changed since."""
+    DELETE, and the write is refused (412) if the article changed since; or as
+    `If-None-Match`, and an article still at that version is a 304 with no body."""
     art = kb.article(article_id)
+    headers = uploads.etag(str(art["version"]))
+    if uploads.none_match(if_none_match, str(art["version"])):
+        return Response(status_code=304, headers=headers)
     return JSONResponse({**art, "family": adding.family_of(kb, str(art["id"]))},
-                        headers=uploads.etag(str(art["version"])))
+                        headers=headers)
 
 
 # -- writes -------------------------------------------------------------------------------
 ArticleId = Annotated[str, Path(min_length=1, max_length=200)]
 Preview = Annotated[bool, Query(description="Only preview: change nothing.")]
 
+_LIMIT = uploads.MAX_CHARS
 _FIELDS_DOC: dict[str, Any] = {
-    "text": {"type": "string", "description": "The article's text (instead of a file)."},
-    "id": {"type": "string", "description": "Article id (default: from the file name or "
-           "the title)."},
-    "title": {"type": "string"},
+    "text": {"type": "string", "description": "The article's text (instead of a file), at "
+             "most KB_MAX_UPLOAD_BYTES in UTF-8 (a 413 beyond)."},
+    "id": {"type": "string", "maxLength": _LIMIT["id"], "description": "Article id "
+           "(default: from the file name or the title). A PUT's, if sent, must be the "
+           "URL's (a 400 otherwise)."},
+    "title": {"type": "string", "maxLength": _LIMIT["title"]},
     "lang": {"type": "string", "enum": ["auto", "ko", "en", "de", "vi"],
-             "description": "Default: detected."},
-    "source": {"type": "string", "description": "Source URL."},
-    "tags": {"type": "string", "description": "Comma-separated (JSON: a list)."},
+             "description": "Default (or empty): detected; case-insensitive."},
+    "source": {"type": "string", "maxLength": _LIMIT["source"], "description": "Source URL."},
+    "tags": {"type": "string", "maxLength": _LIMIT["tags"],
+             "description": f"Comma-separated (JSON: a list); at most {uploads.MAX_TAGS} "
+                            f"tags of {uploads.MAX_TAG_CHARS} characters."},
     "preview": {"type": "boolean", "description": "Only preview: change nothing."},
-    "token": {"type": "string", "description": "The admin token, if not sent as a "
-              "bearer header."},
+    "token": {"type": "string", "maxLength": _LIMIT["token"],
+              "description": "The admin token, if not sent as a bearer header."},
 }
-WRITE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "multipart/form-data": {"schema": {"type": "object", "properties": {
-        "file": {"type": "string", "format": "binary",
-                 "description": ".txt .md .html .docx or .pdf (the type is sniffed)."},
-        **_FIELDS_DOC}}},
-    "application/x-www-form-urlencoded": {"schema": {"type": "object",
-                                                     "properties": _FIELDS_DOC}},
-    "application/json": {"schema": {"type": "object", "properties": {**_FIELDS_DOC, "tags": {
-        "type": "array", "items": {"type": "string"}, "description": "The tags ([] for none; "
-        "a tag with a comma is refused, a blank one dropped)."}}}},
-}}}
+_TAG_LIST = {"type": "array", "maxItems": uploads.MAX_TAGS,
+             "items": {"type": "string", "maxLength": uploads.MAX_TAG_CHARS},
+             "description": "The tags ([] for none; a tag with a comma is refused, a blank "
+                            "one dropped)."}
+# Any other field is a 400 "unknown field" (QA23a F6: the schema allowed any).
+WRITE_BODY: dict[str, Any] = {"requestBody": {
+    "required": True,
+    "description": "The file or text is at most KB_MAX_UPLOAD_BYTES (default 10 MB), the "
+                   f"whole body that plus {uploads.SLACK // 1024} KB: a 413 beyond, from "
+                   "Content-Length before the body is read. Other body types are a 415.",
+    "content": {
+        "multipart/form-data": {"schema": {"type": "object", "additionalProperties": False,
+                                           "properties": {
+            "file": {"type": "string", "format": "binary",
+                     "description": ".txt .md .html .docx or .pdf (the type is sniffed)."},
+            **_FIELDS_DOC}}},
+        "application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "additionalProperties": False, "properties": _FIELDS_DOC}},
+        "application/json": {"schema": {"type": "object", "additionalProperties": False,
+                                        "properties": {**_FIELDS_DOC, "tags": _TAG_LIST}}},
+    }}}
 
 
 async def article_write(request: Request) -> uploads.ArticleInput:
     """The article of a write request, after the token check (403 when writes are
-    disabled; a wrong bearer header is refused before the body is read)."""
-    settings = request.app.state.settings
-    if not uploads.writes_enabled(settings):
-        uploads.authorize(settings, None)
-    header = uploads.bearer_token(request)
-    if header is not None:
-        uploads.authorize(settings, header)
-    return await uploads.read_article_input(request, settings, check_token=header is None)
+    disabled; a wrong bearer header is refused before the body is read, a body's token
+    before anything else about the body is said)."""
+    return await uploads.read_article_input(request, request.app.state.settings)
 
 
 async def writer(request: Request) -> None:
@@ -256,7 +317,7 @@ def _written(res: AddResult) -> JSONResponse:
 
 @router.post("/api/articles", tags=["write"], summary="Add an article (or preview it)",
              status_code=201, openapi_extra=WRITE_BODY,
-             responses=ok(schemas.WriteOut, 201, "Saved (a preview: 200).")
+             responses=ok(schemas.WriteOut, 201, "Saved (a preview: 200).", ETAG | LOCATION)
              | ok(schemas.WriteOut, 200, "A preview.") | WRITE_ERRORS)
 def add_article(request: Request, kb: KB, form: ArticleWrite,
                 preview: Preview = False) -> JSONResponse:
@@ -276,16 +337,26 @@ def add_article(request: Request, kb: KB, form: ArticleWrite,
 
 
 @router.put("/api/articles/{article_id}", tags=["write"], summary="Replace an article",
-            openapi_extra=WRITE_BODY, responses=ok(schemas.WriteOut) | WRITE_ERRORS)
+            openapi_extra=WRITE_BODY,
+            responses=ok(schemas.WriteOut, description="Replaced (or previewed: no ETag).",
+                         headers=ETAG) | WRITE_ERRORS)
 def replace_article(request: Request, kb: KB, article_id: ArticleId, form: ArticleWrite,
-                    preview: Preview = False) -> JSONResponse:
-    """Same inputs as POST; the article keeps `article_id` (404 when there is none).
-    The old version is replaced in one atomic write. With `If-Match: "<version>"` (the
-    ETag of GET), a replace of an article changed since is refused (412)."""
+                    preview: Preview = False, if_match: IfMatch = None) -> JSONResponse:
+    """Same inputs as POST; the article keeps `article_id` (404 when there is none), and
+    an `id` in the body must be the same (400). The old version is replaced in one
+    atomic write. With `If-Match: "<version>"` (the ETag of GET), a replace of an
+    article changed since is refused (412)."""
+    if form.article_id is not None and same_id(form.article_id) != same_id(article_id):
+        # QA23a F6: the URL's id won silently; a client that meant to rename the article
+        # (or sent the wrong body) believed it had.
+        raise BadInputError(f"the body's id {form.article_id!r} is not the URL's "
+                            f"({article_id!r}): an article keeps its id when it is "
+                            "replaced; to change it, add it under the new id and remove "
+                            "this one")
     form = dataclasses.replace(form, preview=form.preview or preview)
     with write_slot(request, None if form.preview else kb):
         res = uploads.save(kb, request.app.state.write_lock, form, article_id=article_id,
-                           replace=True, expect=uploads.if_match(request))
+                           replace=True, expect=uploads.if_match(if_match))
     return _written(res)
 
 
@@ -293,7 +364,11 @@ class ArticleEdit(BaseModel):
     """The metadata to change; a field left out stays as it is (the OpenAPI body of
     PATCH; uploads.read_edit reads and checks it)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # A body with none of the four fields (`{}`, or the token alone) is a 400 "nothing
+    # to change" (QA23a F6: it was schema-valid).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "minProperties": 1,
+        "anyOf": [{"required": [name]} for name in ("title", "source", "tags", "lang")]})
     title: str | None = Field(None, min_length=1, max_length=300)
     source: str | None = Field(None, max_length=2000)
     tags: list[Annotated[str, Field(max_length=uploads.MAX_TAG_CHARS)]] | None = Field(
@@ -313,15 +388,16 @@ async def article_edit(request: Request) -> uploads.ArticleEditInput:
               summary="Change an article's title, source, tags or language",
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": ArticleEdit.model_json_schema()}}}},
-              responses=ok(schemas.WriteOut) | errors(400, 401, 403, 404, 409, 412, 413, 415))
+              responses=ok(schemas.WriteOut, headers=ETAG)
+              | errors(400, 401, 403, 404, 409, 412, 413, 415))
 def edit_article(request: Request, kb: KB, article_id: ArticleId,
-                 edit: Annotated[uploads.ArticleEditInput, Depends(article_edit)]
-                 ) -> JSONResponse:
+                 edit: Annotated[uploads.ArticleEditInput, Depends(article_edit)],
+                 if_match: IfMatch = None) -> JSONResponse:
     """Only the fields sent change; the text stays, so nothing is uploaded again and its
     vectors are reused (a new `lang` re-analyzes it). Needs the admin token
     (`Authorization: Bearer <token>` or the field `token`). Answers like PUT, and takes
     `If-Match` as PUT does."""
-    expect = uploads.if_match(request)
+    expect = uploads.if_match(if_match)
     with write_slot(request, kb):
         res = adding.edit(kb, article_id, title=edit.title, source=edit.source,
                           tags=edit.tags, lang=edit.lang, expect=expect)
@@ -331,11 +407,12 @@ def edit_article(request: Request, kb: KB, article_id: ArticleId,
 @router.delete("/api/articles/{article_id}", tags=["write"], summary="Remove an article",
                dependencies=[Depends(writer)], response_model=None,
                responses=ok(schemas.DeleteOut) | errors(400, 401, 403, 404, 412, 413, 415))
-def delete_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str, Any]:
+def delete_article(request: Request, kb: KB, article_id: ArticleId,
+                   if_match: IfMatch = None) -> dict[str, Any]:
     """Removes the article's vectors, lexical entries and metadata; its corpus file
     moves to `.removed/` in the corpus directory (recoverable). Needs the admin token.
     Takes `If-Match` as PUT does: an article changed since it was read is kept (412)."""
-    expect = uploads.if_match(request)
+    expect = uploads.if_match(if_match)
     with write_slot(request, kb):
         adding.remove(kb, article_id, expect=expect)
     return {"ok": True, "deleted": article_id}
@@ -360,10 +437,16 @@ class ConceptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str | None = Field(None, max_length=60, description="Lower-case letters, digits "
                            "and hyphens (default: from the English or first Latin term).")
-    terms: dict[Literal["ko", "en", "de", "vi"], list[str]] = Field(
+    # A string is read as comma-separated terms, on purpose (the form's fields are such
+    # strings); the schema says so rather than refusing it (QA23a F6: it was accepted
+    # where the schema asked for a list).
+    terms: dict[Literal["ko", "en", "de", "vi"],
+                list[Annotated[str, StringConstraints(min_length=1)]]
+                | Annotated[str, StringConstraints(min_length=1)]] = Field(
+        min_length=1,  # no terms at all is a 400 "a concept needs at least one term"
         description="Terms per language, the first being its name there: "
                     '{"en": ["churn", "churn rate"], "de": ["Abwanderung"]}. A '
-                    "comma-separated string also works.")
+                    'comma-separated string is read as the same list: "churn, churn rate".')
     names: dict[Literal["ko", "en", "de", "vi"], str] | None = Field(
         None, description="Display names, when not the first term.")
     token: str | None = Field(None, description="The admin token, if not sent as a bearer "
@@ -376,10 +459,7 @@ CONCEPT_ERRORS = errors(400, 401, 403, 404, 409, 412, 413, 415)
 
 
 async def concept_write(request: Request) -> Any:
-    settings = request.app.state.settings
-    if not uploads.writes_enabled(settings):
-        uploads.authorize(settings, None)
-    return await uploads.read_concept(request, settings)
+    return await uploads.read_concept(request, request.app.state.settings)
 
 
 ConceptWrite = Annotated[Any, Depends(concept_write)]
@@ -403,7 +483,8 @@ def list_concepts(kb: KB) -> dict[str, Any]:
 
 
 @router.get("/api/concepts/{concept_id}", tags=["api"], summary="One concept",
-            response_model=None, responses=errors(404))
+            response_model=None,
+            responses={200: {"description": "The concept.", "headers": ETAG}} | errors(404))
 def get_concept(kb: KB, concept_id: Annotated[str, Path(min_length=1, max_length=60)]
                 ) -> JSONResponse:
     """The concept's terms and names; the `ETag` header is its `version`, for `If-Match`
@@ -432,7 +513,8 @@ def get_concept_card(request: Request, kb: KB,
 
 @router.post("/api/concepts", tags=["write"], summary="Add a concept to the glossary",
              status_code=201, openapi_extra=CONCEPT_BODY, response_model=None,
-             responses=CONCEPT_ERRORS)
+             responses={201: {"description": "Added.", "headers": LOCATION}}
+             | CONCEPT_ERRORS)
 def add_concept(request: Request, kb: KB, edit: ConceptWrite) -> JSONResponse:
     """Adds a concept with its terms in one or more languages (two or more carry a
     question across languages). It counts from the next search, in every worker; the
@@ -447,9 +529,10 @@ def add_concept(request: Request, kb: KB, edit: ConceptWrite) -> JSONResponse:
 
 
 @router.put("/api/concepts/{concept_id}", tags=["write"], summary="Replace a concept",
-            openapi_extra=CONCEPT_BODY, response_model=None, responses=CONCEPT_ERRORS)
+            openapi_extra=CONCEPT_BODY, response_model=None,
+            responses={200: {"description": "Replaced.", "headers": ETAG}} | CONCEPT_ERRORS)
 def replace_concept(request: Request, kb: KB, concept_id: ConceptId,
-                    edit: ConceptWrite) -> dict[str, Any]:
+                    edit: ConceptWrite, if_match: IfMatch = None) -> JSONResponse:
     """Same body as POST; the concept keeps `concept_id` (404 when there is none).
     With `If-Match: "<version>"` (its ETag), a concept changed since is kept (412)."""
     from kb.glossary_edit import write_concept
@@ -458,7 +541,7 @@ def replace_concept(request: Request, kb: KB, concept_id: ConceptId,
     if fields.get("id") not in (None, "", concept_id):
         raise BadInputError(f"a concept keeps its id when it is replaced ({concept_id!r}); "
                             "to change it, add it under the new id and remove this one")
-    expect = uploads.if_match(request)
+    expect = uploads.if_match(if_match)
     with write_slot(request):
         concept = write_concept(kb.glossary_path, dataclasses.replace(given, id=concept_id),
                                 replace=True, expect=expect)
@@ -468,12 +551,13 @@ def replace_concept(request: Request, kb: KB, concept_id: ConceptId,
 @router.delete("/api/concepts/{concept_id}", tags=["write"], summary="Remove a concept",
                dependencies=[Depends(writer)], response_model=None,
                responses=errors(400, 401, 403, 404, 409, 412, 413, 415))
-def delete_concept(request: Request, kb: KB, concept_id: ConceptId) -> dict[str, Any]:
+def delete_concept(request: Request, kb: KB, concept_id: ConceptId,
+                   if_match: IfMatch = None) -> dict[str, Any]:
     """Takes the concept out of the glossary. Needs the admin token. Takes `If-Match` as
     PUT does."""
     from kb import glossary_edit
 
-    expect = uploads.if_match(request)
+    expect = uploads.if_match(if_match)
     with write_slot(request):
         glossary_edit.delete_concept(kb.glossary_path, concept_id, expect=expect)
     return {"ok": True, "deleted": concept_id}

@@ -200,8 +200,15 @@ def job_page(request: Request, kb: KB,
         return render(request, "job.html", "add", views.job_context(job))
     error = KBError(job.get("error") or "the save failed")
     error.status = int(job.get("status", 500))
+    status = error.status
     if job["state"] == "interrupted":
         error = KBError(views.interrupted_message(kb, job))
+        # 200: this GET is answered in full (what became of the save, and the form to
+        # save it again). A server stop cut the save short, which is neither a fault of
+        # this request (a 4xx) nor of the server now answering it: as a 500, monitoring
+        # counted every visit as a server error (QA23a F9). A failed save keeps its own
+        # status (409, 412, …; a 500 for an internal error, which is one).
+        status = 200
     stored = kb.store.article(job["article_id"]) if error.status == 412 else None
     if stored is not None:
         # Changed while the save waited its turn: refused as the Edit page refuses it
@@ -211,7 +218,7 @@ def job_page(request: Request, kb: KB,
     form = _sent_form(jobs.sent(kb.index_dir, job_id))
     ctx = views.add_context(request.app.state.settings, form=form, error=error,
                             editing=_editing(kb, form))
-    return render(request, "add.html", "add", ctx, status_code=error.status)
+    return render(request, "add.html", "add", ctx, status_code=status)
 
 
 def _sent_form(sent: dict[str, Any] | None) -> uploads.ArticleInput | None:
@@ -316,9 +323,12 @@ def concepts_page(
 ) -> HTMLResponse:
     """Concept cards, and the form that adds a concept (``edit``: changes or removes
     that one; ``saved``: the concept a save just wrote; ``gap``: only the concepts with
-    no source in that language, which the coverage-gap counts link to)."""
+    no source in that language, which the coverage-gap counts link to). An ``edit`` of
+    no concept is a 404, as ``/add?edit=`` of no article is (QA23a F9: a 200), though
+    the page still shows the cards and a form that says so."""
+    missing = edit is not None and all(c.id != edit for c in kb.glossary.cards)
     return _concepts(request, kb, gap=gap if gap in SUPPORTED else None, edit=edit,
-                     saved=saved, removed=removed)
+                     saved=saved, removed=removed, status_code=404 if missing else 200)
 
 
 def _concepts(request: Request, kb: Any, *, status_code: int = 200, gap: str | None = None,

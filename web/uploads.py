@@ -111,10 +111,9 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-def if_match(request: Request) -> str | None:
+def if_match(header: str | None) -> str | None:
     """The version an ``If-Match`` header names (``*``: any); None without one. One
     version only: a write is made from the one version its writer read."""
-    header = request.headers.get("if-match")
     if header is None:
         return None
     tags = [t.strip() for t in header.split(",") if t.strip()]
@@ -125,9 +124,22 @@ def if_match(request: Request) -> str | None:
     return tag if tag == "*" else tag.strip('"')
 
 
+def none_match(header: str | None, version: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``version`` (or is ``*``): a GET of it
+    is then a 304. Weak tags compare as strong ones, as RFC 9110 asks of this header."""
+    if header is None:
+        return False
+    tags = {t.strip().removeprefix("W/").strip('"') for t in header.split(",")}
+    return "*" in tags or version in tags
+
+
 def etag(version: str) -> dict[str, str]:
     """The ``ETag`` header of an article or concept at ``version``."""
     return {"ETag": f'"{version}"'}
+
+
+NEEDS_TOKEN = ("this write needs the admin token (KB_ADMIN_TOKEN): send "
+               "`Authorization: Bearer <token>` or the form field `token`")
 
 
 def authorize(settings: Settings, token: str | None) -> None:
@@ -139,10 +151,7 @@ def authorize(settings: Settings, token: str | None) -> None:
     if not expected:
         raise WritesDisabledError(ENABLE_HINT)
     if not token:
-        raise AuthError(
-            "this write needs the admin token (KB_ADMIN_TOKEN): send "
-            "`Authorization: Bearer <token>` or the form field `token`"
-        )
+        raise AuthError(NEEDS_TOKEN)
     if not hmac.compare_digest(token.encode(), expected.encode()):
         raise AuthError("the admin token is wrong")
 
@@ -229,6 +238,8 @@ def _text_field(name: str, value: object) -> str:
 def _flag(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
+    if not isinstance(value, str):  # QA23a F6: JSON's 1 was told "must be text"
+        raise BadInputError(f"the field {name!r} must be true or false, not {value!r}")
     text = _text_field(name, value).strip().lower()
     if text in TRUE or text in FALSE:
         return text in TRUE
@@ -258,18 +269,21 @@ def _tags(value: object) -> tuple[str, ...]:
     return tags  # sent, even empty: given (it clears the tags on a replace)
 
 
-async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]) -> dict[str, Any]:
+async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...], *,
+                  strict: bool = True) -> dict[str, Any]:
     """The body's fields by content type: multipart or URL-encoded form, or JSON. A file
-    comes back as ``fields["file"] = (filename, bytes)``."""
+    comes back as ``fields["file"] = (filename, bytes)``. ``strict``: a field not in
+    ``allowed`` is a 400 here; otherwise the caller checks (after the token)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind in ("multipart/form-data", "application/x-www-form-urlencoded"):
         form = await _form(request, settings, allowed)
         fields: dict[str, Any] = {}
         upload = None
         try:
+            _not_json_as_form(kind, form)
             for key, value in form.multi_items():
                 if key in fields or (key == "file" and upload is not None):
-                    raise BadInputError(f"the field {key!r} is given twice")
+                    raise BadInputError(f"the field {_name(key)} is given twice")
                 if key == "file" and value == "":
                     continue  # an empty file input, sent without a file name
                 if key == "file":
@@ -278,10 +292,11 @@ async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]
                             "the field 'file' must be a file upload (multipart/form-data)")
                     upload = value
                 elif isinstance(value, UploadFile):
-                    raise BadInputError(f"the field {key!r} must be text, not a file")
+                    raise BadInputError(f"the field {_name(key)} must be text, not a file")
                 else:
                     fields[key] = value
-            _only(allowed, [*fields, *(["file"] if upload else [])])
+            if strict:
+                _only(allowed, [*fields, *(["file"] if upload else [])])
             if upload is not None and not upload.filename and not upload.size:
                 upload = None  # an HTML form's file input left empty
             data = await upload.read() if upload is not None else None
@@ -296,7 +311,8 @@ async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]
         if "file" in payload:
             raise BadInputError("JSON cannot carry a file: send multipart/form-data with the "
                                 "field 'file', or put the article in 'text'")
-        _only(allowed, list(payload))
+        if strict:
+            _only(allowed, list(payload))
         return payload
     if not kind and not await _read(request, _body_limit(settings), settings.max_upload_bytes):
         return {}  # no body at all
@@ -306,21 +322,66 @@ async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]
     )
 
 
+def _not_json_as_form(kind: str, form: FormData) -> None:
+    """415 for JSON sent as a form: ``curl -d '{"text": ...}'`` sends it as
+    ``application/x-www-form-urlencoded``, and the whole body became one field's name,
+    which "unknown field '{...}'" echoed back, token and text included (QA23a F4). No
+    field name starts with ``{`` or ``[``; nothing of the body is quoted."""
+    first = next(iter(form.keys()), "")
+    if first.lstrip().startswith(("{", "[")):
+        raise UnsupportedMediaError(
+            f"the body looks like JSON but is sent as {kind!r}: send it with "
+            "Content-Type: application/json (curl: -H 'Content-Type: application/json', "
+            "or --json)")
+
+
 def _json_object(body: bytes, example: str) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadInputError(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # a 500 with a traceback in the log (QA23a F5: [[[[...]]]])
+        raise BadInputError("the body is not valid JSON: nested too deeply") from None
     if not isinstance(payload, dict):
         raise BadInputError(f"the JSON body must be an object such as {example}")
     return payload
+
+
+def _name(key: str) -> str:
+    """A field's name as a message quotes it: at most 40 characters, since a body sent
+    the wrong way can be one long name (QA23a F4: a whole JSON body, token included)."""
+    return repr(key if len(key) <= 40 else key[:40] + "…")
 
 
 def _only(allowed: tuple[str, ...], keys: list[str]) -> None:
     unknown = sorted(set(keys) - set(allowed))
     if unknown:
         raise BadInputError(
-            f"unknown field {unknown[0]!r}; the fields are {', '.join(allowed)}")
+            f"unknown field {_name(unknown[0])}; the fields are {', '.join(allowed)}")
+
+
+async def _token_then_fields(request: Request, settings: Settings,
+                             allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The body's fields after the token check: a bearer header before the body is
+    read, else the body's ``token`` field before anything else about the body is
+    said. QA23a F4: a write with no token was told what was wrong with its body (a
+    400 that echoed it) instead of 401. A body too unreadable to hold a token is a
+    401 that says why; a 413 still comes first, from Content-Length before reading."""
+    header = bearer_token(request)
+    if header is not None or not writes_enabled(settings):
+        authorize(settings, header)
+        return await _fields(request, settings, allowed)
+    try:
+        fields = await _fields(request, settings, allowed, strict=False)
+    except TooLargeError:
+        raise
+    except BadInputError as exc:
+        raise AuthError(f"{NEEDS_TOKEN}; no `token` field could be read from the body: "
+                        f"{exc.message}") from None
+    token = fields.get("token")
+    authorize(settings, token if isinstance(token, str) else None)
+    _only(allowed, list(fields))
+    return fields
 
 
 async def read_article_input(
@@ -332,13 +393,12 @@ async def read_article_input(
 ) -> ArticleInput:
     """Read and check the shape of one article write (file or text plus fields).
 
-    With ``check_token``, the ``token`` field is checked as soon as the fields are read,
-    before anything else is looked at.
+    With ``check_token``, a bearer header is checked before the body is read, and
+    otherwise the ``token`` field as soon as the fields are read, before anything else
+    is looked at (:func:`_token_then_fields`).
     """
-    fields = await _fields(request, settings, allowed)
-    if check_token:
-        token = fields.get("token")
-        authorize(settings, token if isinstance(token, str) else None)
+    fields = await (_token_then_fields(request, settings, allowed) if check_token
+                    else _fields(request, settings, allowed))
     text = fields.get("text")
     if text is not None:
         text = _text_field("text", text)
@@ -439,20 +499,19 @@ async def read_edit(request: Request, settings: Settings) -> ArticleEditInput:
     header = bearer_token(request)
     if not writes_enabled(settings) or header is not None:
         authorize(settings, header)
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     # Titles, sources and tags fit in SLACK many times over; no upload comes this way.
     body = await _read(request, SLACK, None)
-    if kind != "application/json":
-        if not kind and not body:
-            raise BadInputError('nothing to change: send JSON such as {"tags": ["pricing"]}')
-        raise UnsupportedMediaError(
-            f"cannot read a body of type {kind or 'unknown'!r}: send JSON such as "
-            '{"tags": ["pricing"]} with Content-Type: application/json')
-    payload = _json_object(body, '{"tags": ["pricing"]}')
-    _only(EDIT_FIELDS, list(payload))
+    try:
+        payload = _edit_payload(request, body)
+    except BadInputError as exc:
+        if header is None:  # the token first, as for the other writes (QA23a F4)
+            raise AuthError(f"{NEEDS_TOKEN}; no `token` field could be read from the "
+                            f"body: {exc.message}") from None
+        raise
     if header is None:
         token = payload.get("token")
-        authorize(settings, _text_field("token", token) if token is not None else None)
+        authorize(settings, token if isinstance(token, str) else None)
+    _only(EDIT_FIELDS, list(payload))
     got = {k: _text_field(k, payload[k]) for k in ("title", "source", "lang")
            if payload.get(k) is not None}
     return ArticleEditInput(
@@ -460,6 +519,18 @@ async def read_edit(request: Request, settings: Settings) -> ArticleEditInput:
         tags=_tags(payload["tags"]) if payload.get("tags") is not None else None,
         lang=got["lang"].strip().lower() if "lang" in got else None,
     )
+
+
+def _edit_payload(request: Request, body: bytes) -> dict[str, Any]:
+    """A PATCH body as a JSON object (400 or 415 when it is none)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        if not kind and not body:
+            raise BadInputError('nothing to change: send JSON such as {"tags": ["pricing"]}')
+        raise UnsupportedMediaError(
+            f"cannot read a body of type {kind or 'unknown'!r}: send JSON such as "
+            '{"tags": ["pricing"]} with Content-Type: application/json')
+    return _json_object(body, '{"tags": ["pricing"]}')
 
 
 async def read_token_field(request: Request, settings: Settings) -> str | None:
@@ -531,9 +602,8 @@ async def read_concept(request: Request, settings: Settings, *,
     :func:`kb.glossary_edit.concept_edit`; and the body's fields."""
     from kb.glossary_edit import concept_edit
 
-    fields = await _fields(request, settings, CONCEPT_FIELDS)
-    if check_token:
-        authorize(settings, bearer_token(request) or _opt_text(fields, "token"))
+    fields = await (_token_then_fields(request, settings, CONCEPT_FIELDS) if check_token
+                    else _fields(request, settings, CONCEPT_FIELDS))
     terms = fields.get("terms") or {}
     names = fields.get("names") or {}
     if not isinstance(terms, dict) or not isinstance(names, dict):
