@@ -49,6 +49,31 @@ def writable_server(fake_kb_dir: Path, root: Path, token: str) -> Iterator[tuple
         yield url, corpus
 
 
+def writable_fixtures(name: str, token: str, timeout_ms: int) -> tuple[Any, Any, Any]:
+    """The ``server``, ``browser`` and ``page`` fixtures of a module whose pages write:
+    ``server, browser, page = writable_fixtures("browser-add", TOKEN, TIMEOUT_MS)``. The
+    server is ``kb serve --model fake`` with writes on, on copies of the index and corpus
+    (:func:`writable_server`), one a module; the page is fresh for each test."""
+
+    @pytest.fixture(scope="module")
+    def server(fake_kb_dir: Path, tmp_path_factory: Any) -> Iterator[tuple[str, Path]]:
+        require_chromium()
+        with writable_server(fake_kb_dir, tmp_path_factory.mktemp(name), token) as srv:
+            yield srv
+
+    @pytest.fixture(scope="module")
+    def browser(server: tuple[str, Path]) -> Iterator[Any]:
+        with chromium() as b:
+            yield b
+
+    @pytest.fixture
+    def page(browser: Any, server: tuple[str, Path]) -> Iterator[Any]:
+        with new_page(browser, server[0], timeout_ms) as pg:
+            yield pg
+
+    return server, browser, page
+
+
 def require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed at /usr/bin/chromium (run `make browser`)")

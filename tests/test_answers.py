@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from kb import answers, chunking
 from kb.answers import MAX_WITH_LIST, Answer, answer, best_citation
+from kb.articles import read_article
 from kb.errors import BadInputError
 
 # Questions the fake-encoder index answers (same-language, lexically grounded).
@@ -1325,6 +1327,8 @@ def test_a_comparing_question_quotes_each_concept_it_compares(real_kb, question)
     assert not any("bán hàng" in t for t in texts), texts
 
 
+PRICING = Path(__file__).parent / "data" / "qa22-pricing"  # QA22's articles on pricing
+
 PRICING_TABLE = """---
 title: Choosing a Pricing Model for SaaS
 ---
@@ -1392,19 +1396,8 @@ def test_an_answer_in_another_language_is_not_padded_with_the_askers(
     three English sentences on value propositions and buyer personas too (an English
     passage third by BM25 alone, for "value", made every English sentence the asker's
     language's), and said "3 of 5 sentences in English"."""
-    import shutil
-    from pathlib import Path
-
-    from kb.articles import read_article
-    from kb.core import KnowledgeBase
-    from kb.settings import Settings
-
-    index = tmp_path / "index"
-    shutil.copytree(real_kb_dir, index)
-    with KnowledgeBase.open(index, settings=Settings(index_dir=index),
-                            encoder=real_encoder) as kb:
-        kb.ingest([read_article(Path(__file__).parent / "data" / "qa22-pricing" /
-                                "de-preisgestaltung.txt")])
+    with _copy_of(real_kb_dir, real_encoder, tmp_path) as kb:
+        kb.ingest([read_article(PRICING / "de-preisgestaltung.txt")])
         ans = kb.ask("What is value-based pricing?")
         texts = [s.text for s in ans.sentences]
         assert ans.found and any(t.startswith("Die wertorientierte Preisgestaltung")
@@ -1418,20 +1411,9 @@ def test_a_passages_best_section_is_quoted_before_its_other_sections(
         real_kb_dir, real_encoder, tmp_path):
     """QA22 F8: "What are psychological prices?" opened with "Value-based pricing sets the
     price …": the passage holds both sections, and its sentences were quoted in text
-    order. The section of the passage's best sentence now comes first."""
-    import shutil
-    from pathlib import Path
-
-    from kb.articles import read_article
-    from kb.core import KnowledgeBase
-    from kb.settings import Settings
-
-    index = tmp_path / "index"
-    shutil.copytree(real_kb_dir, index)
-    with KnowledgeBase.open(index, settings=Settings(index_dir=index),
-                            encoder=real_encoder) as kb:
-        kb.ingest([read_article(Path(__file__).parent / "data" / "qa22-pricing" /
-                                "en-pricing-shops.md")])
+    order. A section whose heading is the question now comes first."""
+    with _copy_of(real_kb_dir, real_encoder, tmp_path) as kb:
+        kb.ingest([read_article(PRICING / "en-pricing-shops.md")])
         ans = kb.ask("What are psychological prices?")
         texts = [s.text for s in ans.sentences]
         assert ans.found and texts[0].startswith("Prices such as 9.99 euros"), texts

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import chromium, new_page, require_chromium, writable_server
+from .browser import writable_fixtures
 
 pytestmark = [pytest.mark.browser]
 
@@ -18,24 +18,7 @@ TOKEN = "browser-a11y-token-51c2"
 TIMEOUT_MS = 60_000
 
 
-@pytest.fixture(scope="module")
-def server(fake_kb_dir, tmp_path_factory):
-    """``kb serve --model fake`` with writes on, on copies of the index and corpus."""
-    require_chromium()
-    with writable_server(fake_kb_dir, tmp_path_factory.mktemp("browser-a11y"), TOKEN) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser, server):
-    with new_page(browser, server[0], TIMEOUT_MS) as pg:
-        yield pg
+server, browser, page = writable_fixtures("browser-a11y", TOKEN, TIMEOUT_MS)
 
 
 def _article(page, article: str) -> None:

@@ -10,15 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import (
-    BORDER_JS,
-    CONTRAST_JS,
-    chromium,
-    new_page,
-    require_chromium,
-    save_text,
-    writable_server,
-)
+from .browser import BORDER_JS, CONTRAST_JS, new_page, save_text, writable_fixtures
 
 pytestmark = [pytest.mark.browser]
 
@@ -32,24 +24,7 @@ Zebra campaigns need careful planning and a clear zebra budget.
 """
 
 
-@pytest.fixture(scope="module")
-def server(fake_kb_dir, tmp_path_factory):
-    """``kb serve --model fake`` with writes on, on copies of the index and corpus."""
-    require_chromium()
-    with writable_server(fake_kb_dir, tmp_path_factory.mktemp("browser-add"), TOKEN) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser, server):
-    with new_page(browser, server[0], TIMEOUT_MS) as pg:
-        yield pg
+server, browser, page = writable_fixtures("browser-add", TOKEN, TIMEOUT_MS)
 
 
 def _assert_inert(page) -> None:
