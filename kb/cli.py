@@ -665,11 +665,13 @@ def stats(ctx: click.Context, as_json: bool) -> None:
               "the file name).")
 @click.option("--replace", is_flag=True, help="Replace an existing article with the same id.")
 @click.option("--preview", is_flag=True, help="Show what would be added; change nothing.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object a file, as POST /api/articles answers (errors too).")
 @click.pass_context
 @handle_errors
 def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: str | None,
         source: str | None, tags: str | None, article_id: str | None, replace: bool,
-        preview: bool) -> None:
+        preview: bool, as_json: bool) -> None:
     """Add articles (.txt .md .html .docx .pdf) to the corpus and index them at once.
     A FILE of '-' reads one article from stdin, as text pasted on the web's Add page
     (its id then comes from the title)."""
@@ -697,6 +699,10 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
                                            article_id=article_id)
             if preview:
                 dry = adding.dry_run(kb, article, kind=kind, replace=replace)
+                if as_json:
+                    click.echo(json.dumps({"ok": True, **dry.to_dict(with_text=True)},
+                                          ensure_ascii=False))
+                    continue
                 label = adding.PASTED if pasted else f
                 click.echo(f"{label}: id {article.id}, {kind}, lang {article.lang}, "
                            f"{dry.chunks} chunk(s), title {article.title!r}")
@@ -707,8 +713,16 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
             with progress_bar("add") as progress:
                 res = adding.add(kb, article, kind=kind, replace=replace, progress=progress)
         except KBError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            if as_json:  # one line a file: the API's error body, and which file
+                click.echo(json.dumps({"ok": False, "error": exc.message,
+                                       "status": exc.status, "file": str(f)},
+                                      ensure_ascii=False))
+            else:
+                click.echo(f"error: {exc.message}", err=True)
             failed += 1
+            continue
+        if as_json:
+            click.echo(json.dumps({"ok": True, **res.to_dict()}, ensure_ascii=False))
             continue
         fam = ", ".join(f"{x['article_id']} ({x['score']:.2f}"
                         f"{', partial' if x.get('partial') else ''})" for x in res.family)
@@ -805,10 +819,11 @@ def show(ctx: click.Context, article_id: str, as_json: bool) -> None:
 @click.option("--tags", help="The new tags, comma-separated ('' clears them).")
 @click.option("--source", help="The new source.")
 @click.option("--lang", help="The article's language (ko, en, de, vi).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as PATCH answers.")
 @click.pass_context
 @handle_errors
 def edit(ctx: click.Context, article_id: str, title: str | None, tags: str | None,
-         source: str | None, lang: str | None) -> None:
+         source: str | None, lang: str | None, as_json: bool) -> None:
     """Change an article's title, tags, source or language; its text stays as it is
     (to change the text: kb add --replace)."""
     from kb import adding
@@ -816,6 +831,9 @@ def edit(ctx: click.Context, article_id: str, title: str | None, tags: str | Non
     tag_list = [t for t in tags.split(",") if t.strip()] if tags is not None else None
     res = adding.edit(_open(ctx, must_exist=True), article_id, title=title, source=source,
                       tags=tag_list, lang=lang)
+    if as_json:
+        click.echo(json.dumps({"ok": True, **res.to_dict()}, ensure_ascii=False, indent=2))
+        return
     # QA: an edit that changed nothing said "edited" all the same.
     done = "unchanged" if res.identical else "edited"
     click.echo(f"{done} {res.article_id} [{res.lang}]: title {res.title!r}, tags "
@@ -826,14 +844,16 @@ def edit(ctx: click.Context, article_id: str, title: str | None, tags: str | Non
 
 @cli.command()
 @click.argument("article_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as DELETE answers.")
 @click.pass_context
 @handle_errors
-def remove(ctx: click.Context, article_id: str) -> None:
+def remove(ctx: click.Context, article_id: str, as_json: bool) -> None:
     """Remove an article from the index (its file moves to corpus/.removed/)."""
     from kb import adding
 
     adding.remove(_open(ctx, must_exist=True), article_id)
-    click.echo(f"removed {article_id}")
+    click.echo(json.dumps({"ok": True, "deleted": article_id}) if as_json
+               else f"removed {article_id}")
 
 
 @cli.command()

@@ -153,6 +153,30 @@ def test_show_a_missing_id_is_one_error_with_suggestions(run):
     assert res.stderr == "error: no article with id 'zzzz'; `kb list` shows every article's id\n"
 
 
+def test_add_edit_and_remove_print_what_the_api_answers_with_json(run, api, dirs):
+    """QA23b F16: restore, show, list, search and ask had --json; add, edit and remove
+    did not (`kb remove x --json`: "No such option")."""
+    web = api("POST", "/api/articles", json={"text": PASTE, "preview": True, "token": TOKEN})
+    preview = json.loads(run("add", "-", "--preview", "--json", stdin=PASTE).stdout)
+    assert preview["ok"] is True and preview["article_id"] == web.json()["article_id"]
+    assert preview["text"] == web.json()["text"] and preview["saved"] is False
+    res = run("add", "-", "--json", stdin=PASTE)
+    assert res.exit_code == 0, res.output
+    added = json.loads(res.stdout)
+    assert added["ok"] is True and added["saved"] is True
+    assert set(web.json()) - {"href", "api_href", "text"} <= set(added)
+    again = run("add", "-", "--json", stdin=PASTE)  # a duplicate: the error, as JSON
+    assert again.exit_code == 1
+    refused = json.loads(again.stdout)
+    assert refused["ok"] is False and refused["status"] == 409 and refused["file"] == "-"
+    edited = json.loads(run("edit", added["article_id"], "--tags", "x", "--json").stdout)
+    assert edited["ok"] is True and edited["tags"] == ["x"]
+    gone = run("remove", added["article_id"], "--json")
+    assert json.loads(gone.stdout) == {"ok": True, "deleted": added["article_id"]}
+    missing = run("remove", added["article_id"] + "-nope", "--json")
+    assert missing.exit_code == 1 and json.loads(missing.stdout)["status"] == 404
+
+
 def test_remove_and_edit_of_a_missing_id_suggest_the_close_ones(run):
     """QA23b F16: `kb show` suggested the id it probably meant; `kb remove` and `kb edit`
     only said "no article with id …"."""
