@@ -478,7 +478,7 @@ def _each_query(
         else:
             show(res)
         return
-    bad = 0
+    bad = shown = 0
     # Bytes, decoded here: a line that is not UTF-8 must fail alone, not end the run.
     lines = (raw.decode("utf-8", "surrogateescape") for raw in sys.stdin.buffer)
     for line in lines:
@@ -498,7 +498,11 @@ def _each_query(
         elif "error" in res:
             click.echo(f"error: {res['query']}: {res['error']}", err=True)
         else:
-            show(res)
+            # A rule between results, and no "more: --offset" (QA23b F16: one answer's
+            # sources ran into the next question, and the offset applies to no batch).
+            click.echo(("\n" + "─" * 40 + "\n") if shown else "", nl=False)
+            show({**res, "more": False})
+            shown += 1
     if bad:
         raise SystemExit(1)  # the other lines' results are out; the run still failed
 

@@ -717,3 +717,13 @@ def test_help_version_examples_and_no_color(run, monkeypatch):
     assert "\x1b[1m" in cli_module._snippet(hit)
     monkeypatch.setenv("NO_COLOR", "1")
     assert cli_module._snippet(hit) == "Upselling works."
+
+
+def test_stdin_results_are_ruled_apart_and_name_no_offset(run):
+    """QA23b F16: with --stdin, one answer's "Sources:" ran into the next "question:"
+    line, and each search ended in "more: --offset 1", which no batch can use."""
+    out = run("search", "--stdin", "-k", "1", stdin="upstream marketing\nbundling\n")
+    assert out.exit_code == 0, out.output
+    assert out.stdout.count("─" * 40) == 1 and "more:" not in out.stdout
+    first, second = out.stdout.split("─" * 40)
+    assert first.startswith("query: upstream marketing") and "query: bundling" in second
