@@ -1888,3 +1888,39 @@ def test_a_write_behind_a_long_save_is_refused_with_503_and_not_applied(
         release.set()
         thread.join()
     assert client.delete(f"/api/articles/{EN_SEED}", headers=AUTH).status_code == 200
+
+
+def test_a_page_save_behind_a_long_save_comes_back_with_its_text(client, lib, monkeypatch):
+    """The Add, Edit and Concepts pages waited with no limit too, while a long save ran
+    as a job: the browser gave up first, and the typed text was gone. A page write now
+    waits as an API write does, then shows its form again with the text and says why."""
+    from contextlib import contextmanager
+
+    from web import deps
+
+    monkeypatch.setattr(deps, "WRITE_WAIT", 0.2)
+    app_lock = client.app.state.write_lock
+
+    @contextmanager
+    def server_save():
+        with app_lock:
+            yield
+
+    thread, release = _held(server_save)
+    try:
+        before = snapshot(lib)
+        r = client.post("/add", data={"text": RETAIL, "token": TOKEN, "action": "save"})
+        assert r.status_code == 503 and "another save is running" in r.text
+        assert html.escape(RETAIL.split("\n")[2][:60], quote=False) in r.text  # the text
+        r = client.post(f"/articles/{EN_SEED}/remove",
+                        data={"token": TOKEN, "confirm": "yes"})
+        assert r.status_code == 503 and "another save is running" in r.text
+        r = client.post("/concepts", data={"token": TOKEN, "action": "save",
+                                           "en": "retail media", "de": "Handelsmedien"})
+        assert r.status_code == 503 and 'value="retail media"' in r.text
+        preview = client.post("/add", data={"text": RETAIL, "token": TOKEN})
+        assert preview.status_code == 200  # a preview writes nothing and does not wait
+        assert snapshot(lib) == before
+    finally:
+        release.set()
+        thread.join()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+from contextlib import nullcontext
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ from kb.articles import same_id, version_of
 from kb.errors import BadInputError, KBError, NotFoundError, StaleError, WritesDisabledError
 from kb.language import SUPPORTED
 from web import jobs, uploads, views
-from web.deps import KB, concept_cards, get_kb, parse_langs
+from web.deps import KB, concept_cards, get_kb, parse_langs, write_slot
 
 # Unlike the API (web.deps.known_query), the pages ignore query parameters they do not
 # take: a browser's address comes with what links and campaigns add (utm_source,
@@ -281,7 +282,7 @@ def remove_submit(
         uploads.authorize(settings, form.get("token"))
         if form.get("confirm") != "yes":
             raise BadInputError("tick the box to confirm the removal")
-        with request.app.state.write_lock:
+        with write_slot(request, kb):
             # The version the Edit page was opened at: a page older than a change made
             # since does not remove the article unseen (QA18).
             adding.remove(kb, article_id, expect=form.get("version") or None)
@@ -302,7 +303,7 @@ def restore_submit(
     settings = request.app.state.settings
     try:
         uploads.authorize(settings, form.get("token"))
-        with request.app.state.write_lock:
+        with write_slot(request, kb):
             done = adding.restore(kb, article_id)
     except KBError as exc:  # the notice again (while it applies), with why, to try again
         ctx = views.library_context(kb)
@@ -379,7 +380,7 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
     expect = fields.get("version") or None if editing else None
     if error is None:
         try:
-            with request.app.state.write_lock:
+            with write_slot(request):  # the glossary file has its own lock
                 if fields.get("action") == "remove":
                     # A confirmation, as an article's removal asks for (QA15: one click).
                     if fields.get("confirm") != "yes":
@@ -521,13 +522,19 @@ def add_submit(request: Request, kb: KB,
             form = _edited_lang(kb, form)
         try:
             if save and len(form.data or b"") > jobs.JOB_CHARS:
+                # A job queues behind a running save, and its page says so (QA9).
                 if job_id := _save_as_job(kb, request, form, replace):
                     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
-            # The Edit page's hidden version: a save over a change made since the page
-            # was opened is refused, the form kept (QA17: the last save won, silently).
-            result = uploads.save(kb, request.app.state.write_lock,
-                                  dataclasses.replace(form, preview=not save), replace=replace,
-                                  expect=form.extra.get("version") or None)
+            # A save here waits a bounded time for one running (a long save's job takes
+            # minutes), then comes back to this page with the text kept, as the API's
+            # 503 does (QA23a F1). A preview writes nothing and does not wait.
+            with write_slot(request, kb) if save else nullcontext():
+                # The Edit page's hidden version: a save over a change made since the
+                # page was opened is refused, the form kept (QA17: the last save won,
+                # silently).
+                result = uploads.save(kb, request.app.state.write_lock,
+                                      dataclasses.replace(form, preview=not save),
+                                      replace=replace, expect=form.extra.get("version") or None)
         except KBError as exc:
             error = exc
             kept = _kept_file(kb, request, form, error, save=save, replace=replace)
