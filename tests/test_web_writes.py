@@ -14,6 +14,8 @@ import io
 import re
 import shutil
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1838,10 +1840,15 @@ def test_a_wrong_token_says_the_uploaded_file_was_not_read(client):
 
 
 # -- a write behind a long one ------------------------------------------------------------
-def _held(lock_in) -> Any:
-    """A thread that takes ``lock_in()`` (a context manager) and holds it until told."""
+@contextmanager
+def _busy(monkeypatch, lock_in) -> Iterator[None]:
+    """Another thread holds ``lock_in()`` (a context manager: a long save) while the
+    block runs, and a write waits 0.2 s for it (web.deps.WRITE_WAIT)."""
     import threading
 
+    from web import deps
+
+    monkeypatch.setattr(deps, "WRITE_WAIT", 0.2)
     taken, release = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -1852,7 +1859,20 @@ def _held(lock_in) -> Any:
     thread = threading.Thread(target=hold)
     thread.start()
     assert taken.wait(30)
-    return thread, release
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
+def _server_save(client) -> Any:
+    """This server's write lock, as a save from another request holds it."""
+    @contextmanager
+    def held() -> Iterator[None]:
+        with client.app.state.write_lock:
+            yield
+    return held
 
 
 @pytest.mark.parametrize("holder", ["server", "index"])
@@ -1862,20 +1882,7 @@ def test_a_write_behind_a_long_save_is_refused_with_503_and_not_applied(
     up after 5 s, and the article was still removed when the save finished. Now a write
     waits a bounded time for this server's saves and for another process's (the index's
     file lock), then answers 503 with Retry-After, having changed nothing."""
-    from contextlib import contextmanager
-
-    from web import deps
-
-    monkeypatch.setattr(deps, "WRITE_WAIT", 0.2)
-    app_lock = client.app.state.write_lock
-
-    @contextmanager
-    def server_save():
-        with app_lock:
-            yield
-
-    thread, release = _held(server_save if holder == "server" else lib.writing)
-    try:
+    with _busy(monkeypatch, _server_save(client) if holder == "server" else lib.writing):
         before = snapshot(lib)
         for r in (client.delete(f"/api/articles/{EN_SEED}", headers=AUTH),
                   client.post("/api/articles", headers=AUTH, data={"text": RETAIL}),
@@ -1884,9 +1891,6 @@ def test_a_write_behind_a_long_save_is_refused_with_503_and_not_applied(
             assert "nothing was changed" in body["error"]
             assert int(r.headers["Retry-After"]) > 0
         assert snapshot(lib) == before
-    finally:
-        release.set()
-        thread.join()
     assert client.delete(f"/api/articles/{EN_SEED}", headers=AUTH).status_code == 200
 
 
@@ -1894,20 +1898,7 @@ def test_a_page_save_behind_a_long_save_comes_back_with_its_text(client, lib, mo
     """The Add, Edit and Concepts pages waited with no limit too, while a long save ran
     as a job: the browser gave up first, and the typed text was gone. A page write now
     waits as an API write does, then shows its form again with the text and says why."""
-    from contextlib import contextmanager
-
-    from web import deps
-
-    monkeypatch.setattr(deps, "WRITE_WAIT", 0.2)
-    app_lock = client.app.state.write_lock
-
-    @contextmanager
-    def server_save():
-        with app_lock:
-            yield
-
-    thread, release = _held(server_save)
-    try:
+    with _busy(monkeypatch, _server_save(client)):
         before = snapshot(lib)
         r = client.post("/add", data={"text": RETAIL, "token": TOKEN, "action": "save"})
         assert r.status_code == 503 and "another save is running" in r.text
@@ -1921,6 +1912,3 @@ def test_a_page_save_behind_a_long_save_comes_back_with_its_text(client, lib, mo
         preview = client.post("/add", data={"text": RETAIL, "token": TOKEN})
         assert preview.status_code == 200  # a preview writes nothing and does not wait
         assert snapshot(lib) == before
-    finally:
-        release.set()
-        thread.join()
