@@ -49,6 +49,24 @@ def writable_server(fake_kb_dir: Path, root: Path, token: str) -> Iterator[tuple
         yield url, corpus
 
 
+def browser_fixtures(timeout_ms: int) -> tuple[Any, Any]:
+    """The ``browser`` and ``page`` fixtures of a module whose server fixture is
+    ``base_url``: ``browser, page = browser_fixtures(TIMEOUT_MS)``. One Chromium a
+    module; a fresh page for each test."""
+
+    @pytest.fixture(scope="module")
+    def browser(base_url: str) -> Iterator[Any]:
+        with chromium() as b:
+            yield b
+
+    @pytest.fixture
+    def page(browser: Any, base_url: str) -> Iterator[Any]:
+        with new_page(browser, base_url, timeout_ms) as pg:
+            yield pg
+
+    return browser, page
+
+
 def writable_fixtures(name: str, token: str, timeout_ms: int) -> tuple[Any, Any, Any]:
     """The ``server``, ``browser`` and ``page`` fixtures of a module whose pages write:
     ``server, browser, page = writable_fixtures("browser-add", TOKEN, TIMEOUT_MS)``. The

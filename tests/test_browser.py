@@ -18,8 +18,7 @@ from .browser import (
     CONTRAST_JS,
     CONTRAST_SELECTORS,
     EVIL,
-    chromium,
-    new_page,
+    browser_fixtures,
     require_chromium,
 )
 
@@ -49,16 +48,7 @@ def base_url(real_kb_dir, real_encoder, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser(base_url):
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser, base_url):
-    with new_page(browser, base_url, TIMEOUT_MS) as pg:
-        yield pg
+browser, page = browser_fixtures(TIMEOUT_MS)
 
 
 def test_cross_lingual_answer_leads_to_the_highlighted_passage(page):

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from .browser import chromium, new_page, require_chromium
+from .browser import browser_fixtures, require_chromium
 
 pytestmark = [pytest.mark.browser]
 
@@ -32,16 +32,7 @@ def base_url(fake_kb_dir, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser(base_url):
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser, base_url):
-    with new_page(browser, base_url, TIMEOUT_MS) as pg:
-        yield pg
+browser, page = browser_fixtures(TIMEOUT_MS)
 
 
 def test_ask_then_page_through_the_ranked_passages(page):
