@@ -302,7 +302,8 @@ def prepare(
         # Slugging "a/../x" to "x", or "..." to "article", would save under an id
         # nobody asked for.
         raise ArticleError(label, f"the id {article_id!r} is not usable: use letters, "
-                                  "digits, '-', '_' or '.', and no '/' or '\\'")
+                                  "digits, '-', '_' or '.', and no '/' or '\\'",
+                           fields=("id",))
     name = (Path(filename.replace("\\", "/")).name or "article.txt") if filename else PASTED
     extracted = extract(data, name)
     article = parse_article(
@@ -600,7 +601,7 @@ def add(
             raise ConflictError(
                 f"an article with id {article.id!r} already exists; replace it (kb add "
                 "--replace, “Replace” on the Add page, or PUT in the API) or choose another id",
-                article_id=article.id, reason="exists")
+                article_id=article.id, reason="exists", fields=("id",))
         if not exists and replace:
             raise NotFoundError(f"no article with id {article.id!r} to replace")
         if expect is not None:

@@ -53,8 +53,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except KBError as exc:
             if kwargs.get("as_json"):
-                click.echo(json.dumps({"ok": False, "error": exc.message, "status": exc.status},
-                                      ensure_ascii=False))
+                click.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
             else:
                 click.echo(f"error: {exc.message}", err=True)
             close = getattr(exc, "suggestions", ())
@@ -512,7 +511,7 @@ def _failure(query: str, exc: KBError, failed: dict[str, Any]) -> dict[str, Any]
     (the empty result: no hits, no answer)."""
     # Echoed back as it can be printed: bytes that were not UTF-8 become U+FFFD.
     shown = query.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return {"ok": False, "query": shown, "error": exc.message, "status": exc.status, **failed}
+    return {"ok": False, "query": shown, **exc.to_dict(), **failed}
 
 
 def _lang_list(langs: str | None) -> list[str] | None:
@@ -718,9 +717,7 @@ def add(ctx: click.Context, files: tuple[Path, ...], title: str | None, lang: st
                 res = adding.add(kb, article, kind=kind, replace=replace, progress=progress)
         except KBError as exc:
             if as_json:  # one line a file: the API's error body, and which file
-                click.echo(json.dumps({"ok": False, "error": exc.message,
-                                       "status": exc.status, "file": str(f)},
-                                      ensure_ascii=False))
+                click.echo(json.dumps({**exc.to_dict(), "file": str(f)}, ensure_ascii=False))
             else:
                 click.echo(f"error: {exc.message}", err=True)
             failed += 1

@@ -1059,20 +1059,22 @@ class KnowledgeBase:
             # Python hands on bytes that are not UTF-8 (argv, stdin) as lone surrogates,
             # and a URL's %FF arrives as U+FFFD.
             raise BadInputError("the query is not UTF-8 text; check the terminal's or the "
-                                "file's encoding")
+                                "file's encoding", fields=("q",))
         typed, q = _read_query(query)
         if not q and typed:  # QA20: "<script>alert(1)</script>" was said to be empty
             raise BadInputError("the query is only markup (such as <script>…</script>), "
-                                "which search leaves out; type a question or some keywords")
+                                "which search leaves out; type a question or some keywords",
+                                fields=("q",))
         if not q:
-            raise BadInputError("the query is empty; type a question or some keywords")
+            raise BadInputError("the query is empty; type a question or some keywords",
+                                fields=("q",))
         if not any(ch.isalnum() for ch in q):
-            raise BadInputError("the query has no words; type a question or some keywords")
+            raise BadInputError("the query has no words; type a question or some keywords",
+                                fields=("q",))
         if len(q) > self.settings.max_query_chars:
             raise BadInputError(
                 f"the query is {len(q)} characters long; the limit is "
-                f"{self.settings.max_query_chars}"
-            )
+                f"{self.settings.max_query_chars}", fields=("q",))
         return q
 
     def _langs(self, langs: Sequence[str] | None) -> list[str] | None:
@@ -1104,11 +1106,12 @@ class KnowledgeBase:
                 raise BadInputError(
                     f"no article with id {_names(unknown)}"
                     + (f"; did you mean {_names(list(dict.fromkeys(close)))}?" if close
-                       else " (`kb list` or GET /api/articles lists them)"))
+                       else " (`kb list` or GET /api/articles lists them)"),
+                    fields=("article",))
             keep = set(ids) if keep is None else keep & set(ids)
             if not keep:
                 raise BadInputError(f"none of the articles {_names(ids)} is tagged "
-                                    f"{_names(tags)}")
+                                    f"{_names(tags)}", fields=("tag", "article"))
         return self.store.article_chunk_ids(sorted(keep or ()))
 
     def _tagged_articles(self, tags: Sequence[str]) -> set[str]:
@@ -1121,7 +1124,7 @@ class KnowledgeBase:
             raise BadInputError(
                 f"no article is tagged {_names(unknown)}"
                 + (f"; the tags are: {', '.join(known)}" if known else "; no article has tags")
-                + (" …" if len(known) == 20 else ""))
+                + (" …" if len(known) == 20 else ""), fields=("tag",))
         return set().union(*(by_tag[t.casefold()] for t in tags))
 
     def tags(self) -> list[str]:
@@ -1176,19 +1179,22 @@ class KnowledgeBase:
         started = time.perf_counter()
         q = self._validate_query(query)
         if not 1 <= k <= 100:
-            raise BadInputError("k must be between 1 and 100")
+            raise BadInputError("k must be between 1 and 100", fields=("k",))
         if offset < 0 or offset + k > 100:
             raise BadInputError(f"offset + k must be at most 100 (offset {offset}, k {k}): "
-                                "search returns its best 100 passages")
+                                "search returns its best 100 passages",
+                                fields=("offset", "k"))
         if translations not in (None, "keep", "fold"):
-            raise BadInputError(f"translations must be keep or fold, not {translations!r}")
+            raise BadInputError(f"translations must be keep or fold, not {translations!r}",
+                                fields=("translations",))
         last = offset + k
         # One more than the page, to tell whether more follow; room for the folded ones.
         wanted_k = 2 * (last + 1) if translations == "fold" else last + 1
         wanted = self._langs(langs)
         within = self.within(tags, articles)
         vectors, lex = self._ensure_fresh()
-        qlang = language.check_lang(query_lang) if query_lang else self._query_language(q, lex)
+        qlang = (language.check_lang(query_lang, "query_lang") if query_lang
+                 else self._query_language(q, lex))
         if vectors.size() == 0:  # an empty knowledge base answers with no hits
             return SearchResult(q, qlang, [], (time.perf_counter() - started) * 1000,
                                 found=False if explain else None)

@@ -7,10 +7,23 @@ class KBError(Exception):
     """Base class for every error kb raises on purpose."""
 
     status = 500
+    # The input fields the error is about, named as the JSON API names them ("id",
+    # "text", "tags", "terms.ko", "names.de", "token", "confirm"): the API lists them
+    # and each form marks those fields (QA23b F3). Empty: no field is at fault.
+    fields: tuple[str, ...] = ()
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
+        if fields:
+            self.fields = fields
+
+    def to_dict(self) -> dict[str, object]:
+        """The error as the JSON API and the CLI's ``--json`` give it."""
+        body: dict[str, object] = {"ok": False, "error": self.message, "status": self.status}
+        if self.fields:
+            body["fields"] = list(self.fields)
+        return body
 
 
 class BadInputError(KBError):
@@ -22,8 +35,8 @@ class BadInputError(KBError):
 class ArticleError(BadInputError):
     """An article file that cannot be ingested (empty, binary, wrong encoding...)."""
 
-    def __init__(self, source: str, problem: str) -> None:
-        super().__init__(f"{source}: {problem}")
+    def __init__(self, source: str, problem: str, *, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{source}: {problem}", fields=fields)
         self.source = source
         self.problem = problem
 
@@ -42,6 +55,7 @@ class AuthError(KBError):
     """A write over HTTP without the right admin token."""
 
     status = 401
+    fields = ("token",)
 
 
 class WritesDisabledError(KBError):
@@ -53,8 +67,9 @@ class WritesDisabledError(KBError):
 class NotFoundError(KBError):
     status = 404
 
-    def __init__(self, message: str, *, suggestions: tuple[tuple[str, str], ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, suggestions: tuple[tuple[str, str], ...] = (),
+                 fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message, fields=fields)
         # (article id, title) pairs close to what was asked for: "did you mean".
         self.suggestions = suggestions
 
@@ -75,8 +90,8 @@ class ConflictError(KBError):
     status = 409
 
     def __init__(self, message: str, *, article_id: str | None = None,
-                 reason: str | None = None) -> None:
-        super().__init__(message)
+                 reason: str | None = None, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message, fields=fields)
         self.article_id = article_id  # the stored article it clashes with, if one
         # "duplicate" (its text is stored under article_id) or "exists" (its id is
         # taken), for an edge that words the way out its own way (the Add page).

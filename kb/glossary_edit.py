@@ -78,7 +78,8 @@ def concept_edit(concept_id: str | None, terms: dict[str, Any],
     unknown = sorted(set(terms) - set(SUPPORTED)) + sorted(set(names or {}) - set(SUPPORTED))
     if unknown:
         raise BadInputError(f"unknown language {unknown[0]!r}: supported languages are "
-                            f"{', '.join(SUPPORTED)}")
+                            f"{', '.join(SUPPORTED)}",
+                            fields=("terms" if unknown[0] in terms else "names",))
     clean: dict[str, list[str]] = {}
     for lang in SUPPORTED:
         seen: set[str] = set()
@@ -91,46 +92,47 @@ def concept_edit(concept_id: str | None, terms: dict[str, Any],
                 # Forms and the CLI separate terms with commas: one inside a term was
                 # split in two by the next save from the edit form (QA15).
                 raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} holds a comma; "
-                                    "terms are separated by commas")
+                                    "terms are separated by commas", fields=(f"terms.{lang}",))
             if len(term) > MAX_TERM_CHARS:
                 raise BadInputError(f"the {LANG_NAMES[lang]} term {term[:30]!r}… is "
                                     f"{len(term)} characters long; the limit is "
-                                    f"{MAX_TERM_CHARS}")
+                                    f"{MAX_TERM_CHARS}", fields=(f"terms.{lang}",))
             if any(unicodedata.category(ch).startswith("C") for ch in term):
                 raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} holds a control "
-                                    "character")
+                                    "character", fields=(f"terms.{lang}",))
             if "<" in term or ">" in term:
                 # Search drops markup from a question, and with it such a term: its
                 # card's search was then "the query is empty" (QA15).
                 raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} holds < or >; "
-                                    "a term is plain text")
+                                    "a term is plain text", fields=(f"terms.{lang}",))
             if not any(ch.isalnum() for ch in term):
                 raise BadInputError(f"the {LANG_NAMES[lang]} term {term!r} has no letter "
-                                    "or digit")
+                                    "or digit", fields=(f"terms.{lang}",))
             if fold(term) not in seen:
                 seen.add(fold(term))
                 out.append(term)
         if len(out) > MAX_TERMS:
             raise BadInputError(f"{len(out)} {LANG_NAMES[lang]} terms; the limit is "
-                                f"{MAX_TERMS} a language")
+                                f"{MAX_TERMS} a language", fields=(f"terms.{lang}",))
         if out:
             clean[lang] = out
     if not clean:
         raise BadInputError("a concept needs at least one term, in any of ko, en, de, vi "
-                            "(comma-separated: \"churn, churn rate\")")
+                            "(comma-separated: \"churn, churn rate\")", fields=("terms",))
     given = {lang: " ".join(str(v).split()) for lang, v in (names or {}).items()
              if str(v or "").strip()}
     for lang, name in given.items():
         if "<" in name or ">" in name:
             raise BadInputError(f"the {LANG_NAMES[lang]} name holds < or >; a name is plain "
-                                "text")
+                                "text", fields=(f"names.{lang}",))
         if len(name) > MAX_TERM_CHARS:
             raise BadInputError(f"the {LANG_NAMES[lang]} name is {len(name)} characters "
-                                f"long; the limit is {MAX_TERM_CHARS}")
+                                f"long; the limit is {MAX_TERM_CHARS}", fields=(f"names.{lang}",))
     cid = (concept_id or "").strip() or concept_slug(clean)
     if not _ID.match(cid) or len(cid) > MAX_ID_CHARS:
         raise BadInputError(f"a concept id is lower-case letters, digits and single "
-                            f"hyphens, at most {MAX_ID_CHARS} characters ({cid!r} is not)")
+                            f"hyphens, at most {MAX_ID_CHARS} characters ({cid!r} is not)",
+                            fields=("id",))
     return ConceptEdit(cid, clean, given)
 
 
@@ -165,23 +167,26 @@ def clashes(glossary: Glossary, edit: ConceptEdit, *, replace: bool) -> None:
     if mine is not None and not replace:
         raise ConflictError(f"the glossary has a concept {edit.id!r} already; replace it "
                             "(kb concepts add --replace, PUT /api/concepts/{id}) or choose "
-                            "another id")
+                            "another id", fields=("id",))
     if mine is None and replace:
-        raise NotFoundError(f"the glossary has no concept {edit.id!r} to replace")
+        raise NotFoundError(f"the glossary has no concept {edit.id!r} to replace",
+                            fields=("id",))
     if mine is not None and mine.kind != "concept":
         raise ConflictError(f"{edit.id!r} is one of the glossary's {mine.kind}s, not a "
-                            "concept; edit corpus/glossary.yaml to change it")
-    taken = []
+                            "concept; edit corpus/glossary.yaml to change it", fields=("id",))
+    taken, where = [], []
     for other in glossary.concepts:
         if other.id == edit.id:
             continue
         for lang, terms in edit.terms.items():
             theirs = {fold(t) for t in other.terms.get(lang, [])}
+            clash = [term for term in terms if fold(term) in theirs]
             taken += [f"the {LANG_NAMES[lang]} term {term!r} belongs to "
-                      f"{_KINDS[other.kind]} {other.id!r}"
-                      for term in terms if fold(term) in theirs]
+                      f"{_KINDS[other.kind]} {other.id!r}" for term in clash]
+            where += [f"terms.{lang}"] if clash and f"terms.{lang}" not in where else []
     if taken:  # all at once: one call to fix them, not one a call (QA14)
-        raise ConflictError("; ".join(taken) + " already; a term names one concept")
+        raise ConflictError("; ".join(taken) + " already; a term names one concept",
+                            fields=tuple(where))
 
 
 _KINDS = {"concept": "the concept", "topic": "the glossary's topic",
@@ -198,7 +203,8 @@ def extended(glossary: Glossary, edit: ConceptEdit) -> ConceptEdit:
     mine = next((c for c in glossary.concepts if c.id == edit.id and c.kind == "concept"),
                 None)
     if mine is None:
-        raise NotFoundError(f"the glossary has no concept {edit.id!r} to extend")
+        raise NotFoundError(f"the glossary has no concept {edit.id!r} to extend",
+                            fields=("id",))
     terms = {}
     for lang in SUPPORTED:
         both = [*mine.terms.get(lang, []), *edit.terms.get(lang, [])]
@@ -338,7 +344,8 @@ def delete_concept(path: Path, concept_id: str, *, expect: str | None = None) ->
             _check_version(glossary, concept_id, expect)
         if mine.kind != "concept":
             raise ConflictError(f"{concept_id!r} is one of the glossary's {mine.kind}s, not "
-                                "a concept; edit corpus/glossary.yaml to change it")
+                                "a concept; edit corpus/glossary.yaml to change it",
+                                fields=("id",))
         data = _load(path)
         items = data["concepts"]
         at = next((i for i, item in enumerate(items) if str(item.get("id")) == concept_id),

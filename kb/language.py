@@ -65,14 +65,15 @@ def names(langs: Sequence[str]) -> str:
     return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
 
 
-def check_lang(lang: str) -> str:
-    """Validate a user-given language: its code, or its name (:data:`NAMES`)."""
+def check_lang(lang: str, field: str = "lang") -> str:
+    """Validate a user-given language: its code, or its name (:data:`NAMES`). ``field``:
+    the input it came from, which the error names."""
     code = unicodedata.normalize("NFC", " ".join(lang.split())).casefold()
     code = _BY_NAME.get(code, code)
     if code not in SUPPORTED:
         raise BadInputError(
-            f"unknown language {lang!r}: supported languages are {', '.join(SUPPORTED)}"
-        )
+            f"unknown language {lang!r}: supported languages are {', '.join(SUPPORTED)}",
+            fields=(field,))
     return code
 
 

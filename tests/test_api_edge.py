@@ -13,7 +13,8 @@ import re
 import pytest
 
 from . import test_web_writes
-from .test_web_writes import AUTH, EN_SEED, TOKEN, assert_error, snapshot
+from .http import assert_error
+from .test_web_writes import AUTH, EN_SEED, TOKEN, snapshot
 
 lib = test_web_writes.lib  # the fixture: a writable copy of the fake index and corpus
 client = test_web_writes.client  # the fixture: the app on it, with the admin token
@@ -285,3 +286,55 @@ def test_a_preview_flag_of_the_wrong_type_says_what_it_may_be(client):
         r = client.post("/api/articles", headers=AUTH, json={"text": TEXT, "preview": value})
         assert assert_error(r, 400)["error"] == (
             f"the field 'preview' must be true or false, not {value!r}")
+
+
+# -- an error names the fields at fault ---------------------------------------------------------
+@pytest.mark.parametrize(("method", "url", "kwargs", "status", "fields"), [
+    ("get", "/api/search", {"params": {"q": "   "}}, 400, ["q"]),
+    ("get", "/api/search", {"params": {"q": "x" * 600}}, 400, ["q"]),
+    ("get", "/api/search", {"params": {"q": "upselling", "lang": "xx"}}, 400, ["lang"]),
+    ("get", "/api/search", {"params": {"q": "upselling", "query_lang": "xx"}}, 400,
+     ["query_lang"]),
+    ("get", "/api/search", {"params": {"q": "upselling", "tag": "no-such-tag"}}, 400, ["tag"]),
+    ("get", "/api/search", {"params": {"q": "upselling", "article": "no-such-id"}}, 400,
+     ["article"]),
+    ("get", "/api/search", {"params": {"q": "upselling", "k": 0}}, 422, ["k"]),
+    ("post", "/api/articles", {"json": {"text": TEXT}}, 401, ["token"]),
+    ("post", "/api/articles", {"json": {"text": TEXT, "id": EN_SEED}, "headers": AUTH}, 409,
+     ["id"]),
+    ("post", "/api/articles", {"json": {"text": TEXT, "tags": ["a,b"]}, "headers": AUTH}, 400,
+     ["tags"]),
+    ("post", "/api/articles", {"json": {"text": TEXT, "title": "T" * 400}, "headers": AUTH},
+     400, ["title"]),
+    ("post", "/api/concepts", {"json": {"terms": {"de": ["Koala<b>"]}}, "headers": AUTH}, 400,
+     ["terms.de"]),
+    ("post", "/api/concepts", {"json": {"terms": {}}, "headers": AUTH}, 400, ["terms"]),
+    ("post", "/api/concepts", {"json": {"id": "Bad Id", "terms": {"en": ["koala"]}},
+                               "headers": AUTH}, 400, ["id"]),
+    ("post", "/api/concepts", {"json": {"terms": {"en": ["koala"]}, "names": {"vi": "<b>"}},
+                               "headers": AUTH}, 400, ["names.vi"]),
+])
+def test_an_error_names_the_fields_it_is_about(client, method, url, kwargs, status, fields):
+    """An integrator's form can mark the field a refusal is about, as kb's own pages do,
+    without parsing the wording (which the pages did until now)."""
+    body = assert_error(getattr(client, method)(url, **kwargs), status)
+    assert body.get("fields") == fields, body
+
+
+def test_a_term_taken_in_two_languages_names_both(client):
+    """One refusal lists every taken term (QA14); its fields, every language they are in."""
+    r = client.post("/api/concepts", headers=AUTH, json={
+        "id": "koala", "terms": {"en": ["upstream marketing"], "ko": ["업스트림 마케팅"],
+                                 "vi": ["koala"]}})
+    assert assert_error(r, 409)["fields"] == ["terms.ko", "terms.en"]
+
+
+def test_an_error_about_nothing_in_particular_names_no_field(client):
+    body = assert_error(client.get("/api/articles/no-such-article"), 404)
+    assert "fields" not in body
+
+
+def test_the_cli_json_error_names_its_fields_as_the_api_does(run):
+    out = run("search", "upselling", "--lang", "xx", "--json")
+    assert out.exit_code == 1
+    assert json.loads(out.stdout)["fields"] == ["lang"]

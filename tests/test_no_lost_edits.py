@@ -20,7 +20,8 @@ from kb.errors import StaleError
 from web.app import create_app
 
 from . import test_web_writes
-from .test_web_writes import AUTH, TOKEN, assert_error
+from .http import assert_error
+from .test_web_writes import AUTH, TOKEN
 
 lib = test_web_writes.lib  # the fixture: a writable copy of the fake index and corpus
 closed_client = test_web_writes.closed_client  # the fixture: no admin token, no web writes

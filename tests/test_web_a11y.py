@@ -174,6 +174,28 @@ def test_the_add_form_marks_the_field_at_fault_and_links_its_hints(writable):
     assert _says(_field(taken.text, "id"), invalid=True, describedby="add-error id-hint")
 
 
+def _control(page: str, field_id: str) -> str:
+    return _tag(page, rf'<(?:input|textarea|select)[^>]*\bid="{field_id}"')
+
+
+@pytest.mark.parametrize(("fields", "at_fault"), [
+    ({"tags": ",".join(f"tag{i}" for i in range(30))}, "tags"),
+    ({"title": "T" * 400}, "title"),
+    ({"source": "s" * 3000}, "source"),
+])
+def test_the_add_form_marks_the_metadata_field_an_error_is_about(writable, fields, at_fault):
+    """Too many tags, or a title or source over its limit, marked no field: the pages
+    read which field from the error's wording, and only knew the text, file, id and
+    token errors. The error now names its field (KBError.fields)."""
+    r = writable.post("/add", data={"action": "preview", "token": TOKEN,
+                                    "text": "Loyalty notes: members collect stamps.", **fields})
+    assert r.status_code == 400, r.text
+    for name in ("text", "file", "title", "lang", "source", "tags", "id", "token"):
+        tag = _control(r.text, name)
+        assert ('aria-invalid="true"' in tag) == (name == at_fault), (name, tag)
+    assert "add-error" in _control(r.text, at_fault)
+
+
 def test_the_remove_and_restore_forms_mark_the_field_at_fault(writable):
     """F3: the Edit page's removal and the restore forms."""
     no_box = writable.post(f"/articles/{KO_ARTICLE}/remove", data={"token": TOKEN})
@@ -198,6 +220,8 @@ def test_the_remove_and_restore_forms_mark_the_field_at_fault(writable):
     ({"id": "Bad Id", "en": "koala points"}, {"concept-id"}),
     ({"id": "koala-points", "en": "upstream marketing", "de": "Koalapunkte"}, {"concept-en"}),
     ({"id": "koala-points", "de": "Koala<b>"}, {"concept-de"}),
+    ({"id": "koala-points", "en": "upstream marketing", "ko": "업스트림 마케팅"},
+     {"concept-ko", "concept-en"}),
     ({"id": "koala-points", "en": "koala points", "token": "WRONG"}, {"concept-token"}),
 ])
 def test_the_concepts_form_marks_the_field_at_fault(writable, fields, at_fault):

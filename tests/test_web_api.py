@@ -13,8 +13,8 @@ from kb.settings import Settings
 from web.app import create_app
 
 from .browser import EVIL  # the same hostile article the browser tests render
+from .http import assert_error
 
-ERROR_KEYS = {"ok", "error", "status"}
 HIT_KEYS = {"chunk_id", "article_id", "title", "lang", "section", "sections", "text", "start",
             "end", "score", "signals", "translations", "copies", "snippet", "marks",
             "snippet_section"}
@@ -31,14 +31,6 @@ def evil_client(fake_kb):
         yield c
 
 
-def assert_error(r, status: int) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json")
-    body = r.json()
-    assert set(body) == ERROR_KEYS
-    assert body["ok"] is False and body["status"] == status
-    assert isinstance(body["error"], str) and body["error"]
-    return body
 
 
 # -- shapes -------------------------------------------------------------------------------
@@ -167,7 +159,7 @@ def test_openapi_and_offline_docs(client):
         ref = search[code]["content"]["application/json"]["schema"]["$ref"]
         assert ref.endswith("/ErrorBody"), (code, ref)
     assert set(spec["components"]["schemas"]["ErrorBody"]["properties"]) == {
-        "ok", "error", "status"}
+        "ok", "error", "status", "fields"}
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     writes = spec["paths"]["/api/articles"]["post"]["responses"]
     assert {"401", "403", "409", "413", "503"} <= set(writes)

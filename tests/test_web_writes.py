@@ -29,12 +29,12 @@ from kb.settings import Settings
 from web.app import create_app
 
 from .conftest import CORPUS
+from .http import assert_error
 from .test_adding import _pdf
 
 TOKEN = "test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LIMIT = 200_000
-ERROR_KEYS = {"ok", "error", "status"}
 EN_SEED = "en-upstream-vs-downstream-marketing"
 DE_SEED = "de-upstream-downstream-marketingleiter"
 VI_SEED = "vi-thuong-nguon-ha-nguon-tiep-thi"
@@ -87,14 +87,6 @@ def snapshot(kb: KnowledgeBase) -> tuple[Any, ...]:
     return kb.store.version, sorted(a["id"] for a in kb.articles()), files
 
 
-def assert_error(r, status: int) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/json")
-    body = r.json()
-    assert set(body) == ERROR_KEYS, body
-    assert body["ok"] is False and body["status"] == status
-    assert isinstance(body["error"], str) and body["error"]
-    return body
 
 
 def search_ids(client, q: str) -> list[str]:

@@ -25,6 +25,10 @@ class ErrorBody(BaseModel):
     ok: Literal[False] = False
     error: str
     status: int
+    fields: list[str] | None = Field(
+        default=None, description="The request's fields the error is about, when it is "
+        "about some: query parameters by name (`q`, `lang`, `k`), body fields by name or "
+        "path (`id`, `tags`, `terms.ko`), `token` for the admin token.")
 
 
 _ERRORS = {
@@ -352,7 +356,7 @@ def replace_article(request: Request, kb: KB, article_id: ArticleId, form: Artic
         raise BadInputError(f"the body's id {form.article_id!r} is not the URL's "
                             f"({article_id!r}): an article keeps its id when it is "
                             "replaced; to change it, add it under the new id and remove "
-                            "this one")
+                            "this one", fields=("id",))
     form = dataclasses.replace(form, preview=form.preview or preview)
     with write_slot(request, None if form.preview else kb):
         res = uploads.save(kb, request.app.state.write_lock, form, article_id=article_id,
@@ -540,7 +544,8 @@ def replace_concept(request: Request, kb: KB, concept_id: ConceptId,
     given, fields = edit
     if fields.get("id") not in (None, "", concept_id):
         raise BadInputError(f"a concept keeps its id when it is replaced ({concept_id!r}); "
-                            "to change it, add it under the new id and remove this one")
+                            "to change it, add it under the new id and remove this one",
+                            fields=("id",))
     expect = uploads.if_match(if_match)
     with write_slot(request):
         concept = write_concept(kb.glossary_path, dataclasses.replace(given, id=concept_id),

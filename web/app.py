@@ -244,10 +244,15 @@ def _site_docs(page: str) -> str:
     return page.replace("<script", "</main>\n<script", 1)
 
 
+def _where(err: dict[str, Any]) -> str:
+    """A validation error's field, named as KBError.fields name them ("k", "terms.ko")."""
+    return ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body"))
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
-        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body"))
+        where = _where(err)
         parts.append(f"{where}: {err.get('msg', 'invalid value')}" if where else err.get("msg", ""))
     return "; ".join(parts) or "invalid request"
 
@@ -267,10 +272,12 @@ def _allowed(request: Request) -> str:
 
 async def handle_error(request: Request, exc: Exception) -> Response:
     """The one error translation: JSON under /api, an HTML page elsewhere."""
+    fields: tuple[str, ...] = ()
     if isinstance(exc, KBError):
-        status, message = exc.status, exc.message
+        status, message, fields = exc.status, exc.message, exc.fields
     elif isinstance(exc, RequestValidationError):
         status, message = 422, _validation_message(exc)
+        fields = tuple(dict.fromkeys(w for err in exc.errors() if (w := _where(err))))
     elif isinstance(exc, StarletteHTTPException):
         status = exc.status_code
         message = str(exc.detail) if exc.detail else "error"
@@ -293,6 +300,8 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         headers["Allow"] = _allowed(request)
     if request.url.path.startswith("/api/") or request.url.path == "/api":
         body: dict[str, object] = {"ok": False, "error": message, "status": status}
+        if fields:
+            body["fields"] = list(fields)  # as KBError.to_dict, the CLI's --json, has them
         if isinstance(exc, RemovedError):
             # The API's own way back beside the CLI's, which the message names (the
             # QA22 helper: an API client was told only to run `kb restore` on the server).

@@ -281,7 +281,7 @@ def remove_submit(
     try:
         uploads.authorize(settings, form.get("token"))
         if form.get("confirm") != "yes":
-            raise BadInputError("tick the box to confirm the removal")
+            raise BadInputError("tick the box to confirm the removal", fields=("confirm",))
         with write_slot(request, kb):
             # The version the Edit page was opened at: a page older than a change made
             # since does not remove the article unseen (QA18).
@@ -384,7 +384,8 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
                 if fields.get("action") == "remove":
                     # A confirmation, as an article's removal asks for (QA15: one click).
                     if fields.get("confirm") != "yes":
-                        raise BadInputError("tick the box to confirm the removal")
+                        raise BadInputError("tick the box to confirm the removal",
+                                            fields=("confirm",))
                     glossary_edit.delete_concept(kb.glossary_path, editing or "",
                                                  expect=expect)
                     return RedirectResponse(f"/concepts?removed={quote(editing or '')}",
@@ -392,7 +393,7 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
                 if editing and edit.id != editing:
                     raise BadInputError(f"a concept keeps its id while it is edited "
                                         f"({editing!r}); add it under the new id and remove "
-                                        "this one")
+                                        "this one", fields=("id",))
                 concept = glossary_edit.write_concept(kb.glossary_path, edit,
                                                       replace=bool(editing), expect=expect)
         except KBError as exc:
@@ -507,7 +508,8 @@ def add_submit(request: Request, kb: KB,
         # The field is read-only; a hand-made form gets this rather than "no article
         # with id ... to replace".
         error = BadInputError(f"an article keeps its id while it is edited ({edited!r}); to "
-                              "change it, add the text under a new id and remove this one")
+                              "change it, add the text under a new id and remove this one",
+                              fields=("id",))
     if form is not None and error is None:
         save = form.extra.get("action") == "save"
         replace = form.extra.get("replace", "").lower() in uploads.TRUE

@@ -227,11 +227,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _text_field(name: str, value: object) -> str:
     if not isinstance(value, str):
-        raise BadInputError(f"the field {name!r} must be text")
+        raise BadInputError(f"the field {name!r} must be text", fields=(name,))
     if _SURROGATE.search(value):  # JSON's "\ud800": no text can be saved with it (a 500)
-        raise BadInputError(f"the field {name!r} is not valid Unicode (a lone surrogate)")
+        raise BadInputError(f"the field {name!r} is not valid Unicode (a lone surrogate)",
+                            fields=(name,))
     if len(value) > MAX_CHARS.get(name, 10**9):
-        raise BadInputError(f"the field {name!r} is longer than {MAX_CHARS[name]} characters")
+        raise BadInputError(f"the field {name!r} is longer than {MAX_CHARS[name]} characters",
+                            fields=(name,))
     return value
 
 
@@ -239,11 +241,13 @@ def _flag(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     if not isinstance(value, str):  # QA23a F6: JSON's 1 was told "must be text"
-        raise BadInputError(f"the field {name!r} must be true or false, not {value!r}")
+        raise BadInputError(f"the field {name!r} must be true or false, not {value!r}",
+                            fields=(name,))
     text = _text_field(name, value).strip().lower()
     if text in TRUE or text in FALSE:
         return text in TRUE
-    raise BadInputError(f"the field {name!r} must be true or false, not {value!r}")
+    raise BadInputError(f"the field {name!r} must be true or false, not {value!r}",
+                        fields=(name,))
 
 
 def _tags(value: object) -> tuple[str, ...]:
@@ -258,14 +262,16 @@ def _tags(value: object) -> tuple[str, ...]:
         comma = next((t for t in value if "," in t), None)
         if comma is not None:
             raise BadInputError(f"a tag cannot contain a comma: {comma!r}; send each tag as "
-                                'its own item, such as ["pricing", "b2b"]')
+                                'its own item, such as ["pricing", "b2b"]', fields=("tags",))
     else:  # QA: [1] was told "must be text", though a list is what it should be
         raise BadInputError("the field 'tags' must be a list of texts, such as "
-                            '["pricing", "b2b"], or one comma-separated text')
+                            '["pricing", "b2b"], or one comma-separated text',
+                            fields=("tags",))
     tags = tuple(_text_field("tags", t).strip() for t in items)
     tags = tuple(t for t in tags if t)
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
-        raise BadInputError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each")
+        raise BadInputError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters each",
+                            fields=("tags",))
     return tags  # sent, even empty: given (it clears the tags on a replace)
 
 
@@ -283,16 +289,19 @@ async def _fields(request: Request, settings: Settings, allowed: tuple[str, ...]
             _not_json_as_form(kind, form)
             for key, value in form.multi_items():
                 if key in fields or (key == "file" and upload is not None):
-                    raise BadInputError(f"the field {_name(key)} is given twice")
+                    raise BadInputError(f"the field {_name(key)} is given twice",
+                                        fields=(key,) if key in allowed else ())
                 if key == "file" and value == "":
                     continue  # an empty file input, sent without a file name
                 if key == "file":
                     if not isinstance(value, UploadFile):
                         raise BadInputError(
-                            "the field 'file' must be a file upload (multipart/form-data)")
+                            "the field 'file' must be a file upload (multipart/form-data)",
+                            fields=("file",))
                     upload = value
                 elif isinstance(value, UploadFile):
-                    raise BadInputError(f"the field {_name(key)} must be text, not a file")
+                    raise BadInputError(f"the field {_name(key)} must be text, not a file",
+                                        fields=(key,) if key in allowed else ())
                 else:
                     fields[key] = value
             if strict:
@@ -474,8 +483,9 @@ class FormError(BadInputError):
     """A write whose fields were read but do not make an article: the Add page shows
     them again with the error instead of an empty form."""
 
-    def __init__(self, message: str, form: ArticleInput) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, form: ArticleInput,
+                 fields: tuple[str, ...] = ("text", "file")) -> None:
+        super().__init__(message, fields=fields)
         self.form = form
 
 
@@ -614,7 +624,8 @@ async def read_concept(request: Request, settings: Settings, *,
         if not isinstance(value, (str, list)) or (
                 isinstance(value, list) and not all(isinstance(t, str) for t in value)):
             raise BadInputError(f"the terms and name of {lang!r} must be text (a list of "
-                                "terms, or one comma-separated string)")
+                                "terms, or one comma-separated string)",
+                                fields=(f"terms.{lang}" if lang in terms else f"names.{lang}",))
     return concept_edit(_opt_text(fields, "id"), terms, names), fields
 
 

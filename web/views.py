@@ -1127,8 +1127,8 @@ def concept_form_context(settings: Settings, concepts: list[Any], *,
 # -- the fields an error is about ---------------------------------------------------------
 # As the Ask form does (aria-invalid, aria-describedby="q-problem"), each form marks the
 # field at fault and ties the message and its hint to it (QA23b F3: the Add, Edit,
-# Concepts and Restore forms showed an error nobody's field pointed at). The errors name
-# no field, so their kind and wording are read here; tests/test_web_a11y.py pins them.
+# Concepts and Restore forms showed an error nobody's field pointed at). The error names
+# its fields (KBError.fields, as the JSON API gives them); here they become the form's.
 
 
 def field_states(names: Sequence[str], fault: set[str], message_id: str,
@@ -1143,50 +1143,34 @@ def field_states(names: Sequence[str], fault: set[str], message_id: str,
 
 def add_fault(error: KBError | None, form: ArticleInput | None) -> set[str]:
     """The Add form's fields an error is about."""
-    from kb.errors import ArticleError, AuthError, ConflictError, TooLargeError
+    from kb.errors import ArticleError, ConflictError, TooLargeError
 
     if error is None:
         return set()
+    if error.fields:
+        return set(error.fields)
+    # What the article itself is refused for (empty, binary, too large, a duplicate)
+    # is about the input it came in: the pasted text or the chosen file.
     typed = "file" if form is not None and form.filename else "text"
-    if isinstance(error, AuthError):
-        return {"token"}
-    if isinstance(error, ConflictError):
-        return {"exists": {"id"}, "duplicate": {typed}}.get(str(error.reason), set())
-    if isinstance(error, ArticleError) and error.problem.startswith("the id "):
-        return {"id"}
-    if isinstance(error, ArticleError | TooLargeError | uploads.FormError):
-        return {"text" if isinstance(error, ArticleError) and error.source == adding.PASTED
-                else typed}
-    if error.message.startswith("an article keeps its id"):
-        return {"id"}
+    if isinstance(error, ArticleError) and error.source == adding.PASTED:
+        return {"text"}
+    if isinstance(error, ArticleError | TooLargeError) or (
+            isinstance(error, ConflictError) and error.reason == "duplicate"):
+        return {typed}
     return set()
-
-
-_CONCEPT_LANG = re.compile(r"\b(?:the|\d+) (" + "|".join(LANG_NAMES.values())
-                           + r") (?:terms?|name)\b")
 
 
 def concept_fault(error: KBError | None) -> set[str]:
-    """The Concepts form's fields an error is about (kb.glossary_edit's messages)."""
-    from kb.errors import AuthError
-
+    """The Concepts form's fields an error is about: a language's terms or name are its
+    field (``terms.ko``, ``names.ko`` → ``ko``), every language's for ``terms``."""
     if error is None:
         return set()
-    if isinstance(error, AuthError):
-        return {"token"}
-    message = error.message
-    if message.startswith("tick the box"):
-        return {"confirm"}
-    if message.startswith("a concept needs at least one term"):
-        return set(SUPPORTED)
-    by_name = {v: k for k, v in LANG_NAMES.items()}
-    langs = {by_name[m.group(1)] for m in _CONCEPT_LANG.finditer(message)}
-    if langs:
-        return langs
-    if re.match(r"a concept (id|keeps its id)|the glossary has a concept|'[^']*' is one of",
-                message):
-        return {"id"}
-    return set()
+    out: set[str] = set()
+    for name in error.fields:
+        head, _, lang = name.partition(".")
+        out |= ({lang} if lang in SUPPORTED else set(SUPPORTED)) if head in ("terms", "names") \
+            else {name}
+    return out
 
 
 # -- the Add page -------------------------------------------------------------------------
@@ -1430,14 +1414,13 @@ def add_context(
         if error else None,
         "remove_error": ({"status": remove_error.status, "message": remove_error.message}
                          if remove_error else None),
-        "fields": field_states(("text", "file", "title", "id", "token"),
+        "fields": field_states(("text", "file", "title", "lang", "source", "tags", "id", "token"),
                                add_fault(error, form), "add-error",
                                {"file": "file-hint", "title": "title-hint", "id": "id-hint",
                                 "token": "token-hint"}),
         "remove_fields": field_states(
             ("token", "confirm"),
-            set() if remove_error is None else {"token"} if remove_error.status == 401
-            else {"confirm"} if remove_error.message.startswith("tick the box") else set(),
+            set() if remove_error is None else set(remove_error.fields),
             "remove-error", {}),
         # First in the title, what a screen reader says first (QA23b F2).
         "outcome": ("Error" if error else "Error: not removed" if remove_error
