@@ -749,17 +749,25 @@ def _read_stdin() -> bytes:
 @click.option("--tag", help="Only articles with this tag (case-insensitive).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print what GET /api/articles returns for the same filters.")
+@click.option("--ids", "-q", "ids_only", is_flag=True,
+              help="Print only the ids, one a line, for scripts: "
+                   "kb list --tag old -q | xargs -n1 kb remove")
 @click.pass_context
 @handle_errors
-def list_(ctx: click.Context, langs: str | None, tag: str | None, as_json: bool) -> None:
+def list_(ctx: click.Context, langs: str | None, tag: str | None, as_json: bool,
+          ids_only: bool) -> None:
     """The library: one line per article with its id, language, passages, date added,
-    title and tags (what the web's Library page lists)."""
+    title and tags (what the web's Library page lists), under a header and over a count."""
     lang_list = _lang_list(langs)
     kb = _open(ctx, must_exist=True)
     items = kb.articles(langs=lang_list, tag=tag)
     if as_json:
         click.echo(json.dumps({"count": len(items), "articles": items}, ensure_ascii=False,
                               indent=2))
+        return
+    if ids_only:  # QA23b F16: `kb list | wc -l` counted the header and the count too
+        for a in items:
+            click.echo(a["id"])
         return
     filtered = bool(lang_list or tag)
     if not items:

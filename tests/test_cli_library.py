@@ -114,6 +114,21 @@ def test_list_shows_one_line_per_article_and_filters(run, api):
         assert res.stderr == "error: --lang needs at least one language: ko, en, de, vi\n"
 
 
+def test_list_ids_prints_only_the_ids_for_scripts(run, api):
+    """QA23b F16: `kb list | wc -l` was the articles plus a header and a count line."""
+    everything = api("GET", "/api/articles").json()["articles"]
+    res = run("list", "--ids")
+    assert res.exit_code == 0 and res.stdout.splitlines() == [a["id"] for a in everything]
+    res = run("list", "-q", "--lang", "ko")
+    assert res.stdout.splitlines() == [a["id"] for a in everything if a["lang"] == "ko"]
+    res = run("list", "-q", "--lang", "vi", "--tag", "kpi")  # none: nothing on stdout
+    assert res.exit_code == 0 and res.stdout == ""
+    for bad in (",,",):
+        res = run("list", "-q", "--lang", bad)
+        assert res.exit_code == 1
+        assert res.stderr == "error: --lang needs at least one language: ko, en, de, vi\n"
+
+
 # -- kb show ------------------------------------------------------------------------------
 def test_show_json_is_what_the_api_returns_with_the_family(run, api):
     _link_de_vi()
