@@ -123,15 +123,22 @@ def _table_rows(lines: list[str]) -> list[bool]:
 
 
 def table_rows(text: str, block: Block) -> tuple[tuple[int, int] | None, list[tuple[int, int]]]:
-    """A table block's header row (the line before its "---|---" rule) and its data rows,
-    as spans of ``text``; no header when the block holds no rule after its first line
-    (a passage that starts partway down a table)."""
+    """A table block's header row and its data rows, as spans of ``text``. The header is
+    the line before the "---|---" rule; in a table written without a rule ("지표 | 의미 |
+    계산 방법" over its rows, as pasted from a spreadsheet), its first line, when the
+    table does not open ``text``. A table that opens ``text`` without a rule has no
+    header here: ``text`` may be a passage that starts partway down it (QA24b F1: such a
+    table's rows were never quoted)."""
     lines = [(block.start + m.start(), block.start + m.end())
              for m in re.finditer(r"[^\n]+", text[block.start : block.end])]
     lines = [(a, b) for a, b in lines if text[a:b].strip()]
     if len(lines) >= 2 and _is_rule(text[lines[1][0] : lines[1][1]]):
         return lines[0], [x for x in lines[2:] if not _is_rule(text[x[0] : x[1]])]
-    return None, [x for x in lines if not _is_rule(text[x[0] : x[1]])]
+    data = [x for x in lines if not _is_rule(text[x[0] : x[1]])]
+    if len(data) >= 2 and text[: block.start].strip() and not any(
+            _is_rule(text[a:b]) for a, b in lines):
+        return data[0], data[1:]
+    return None, data
 
 
 def _is_heading(line: str, next_line: str | None) -> bool:

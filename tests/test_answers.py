@@ -1361,6 +1361,38 @@ def test_a_table_row_that_holds_the_whole_question_is_quoted_without_a_concept(f
     assert not any(t.startswith(("| Flat rate", "| Per seat")) for t in texts), texts
 
 
+KPI_TABLE = """---
+title: 마케팅 KPI
+lang: ko
+---
+마케팅 KPI
+
+1. 주요 KPI와 계산 방법
+마케팅 성과는 몇 가지 지표로 측정합니다.
+지표 | 의미 | 계산 방법
+CAC(고객 획득 비용) | 신규 고객 한 명을 얻는 데 드는 비용 | 마케팅·영업 비용 ÷ 신규 고객 수
+ROAS(광고 수익률) | 광고비 1원당 발생한 매출 | 광고로 발생한 매출 ÷ 광고비
+"""
+
+
+@pytest.mark.model
+def test_a_row_of_a_table_written_without_a_rule_is_quoted_under_its_first_line(
+        real_kb_dir, real_encoder, tmp_path):
+    """QA24b F1: a table pasted from a spreadsheet has no "---|---" rule under its
+    header, so none of its rows was quoted: "고객 획득 비용은 어떻게 계산하나요?" got
+    sentences from three other articles, not the row with the formula."""
+    from kb.articles import parse_article
+
+    with _copy_of(real_kb_dir, real_encoder, tmp_path) as kb:
+        kb.ingest([parse_article(KPI_TABLE, name="ko-kpi-table.txt")])
+        for question in ("CAC 계산 방법", "고객 획득 비용은 어떻게 계산하나요?"):
+            quoted = [(s.table, s.text) for s in kb.ask(question).sentences]
+            assert ("header", "지표 | 의미 | 계산 방법") in quoted, quoted
+            assert any(t == "row" and x.startswith("CAC(고객 획득 비용)")
+                       for t, x in quoted), quoted
+            assert not any(x.startswith("ROAS") for _, x in quoted), quoted  # not asked
+
+
 @pytest.mark.model
 def test_a_german_question_is_answered_from_a_vietnamese_article_on_email(
         real_kb_dir, real_encoder, tmp_path):

@@ -144,6 +144,24 @@ def test_a_two_column_table_without_outer_pipes_is_a_table():
     assert all(b.kind != "table" for b in blocks(prose))
 
 
+def test_a_table_without_a_rule_has_its_first_line_as_header_unless_it_opens_the_text():
+    """QA24b F1: "지표 | 의미 | 계산 방법" over its rows, with no "---|---" rule, had no
+    header, so no row could be quoted. A passage that opens with table rows may start
+    partway down the table: its first row is no header."""
+    from kb.chunking import table_rows
+
+    table = ("지표 | 의미 | 계산 방법\nCAC | 고객 획득 비용 | 비용 ÷ 고객 수\n"
+             "ROAS | 광고 수익률 | 매출 ÷ 광고비")
+    text = "주요 KPI\n" + table
+    block = next(b for b in blocks(text) if b.kind == "table")
+    header, rows = table_rows(text, block)
+    assert header is not None and text[header[0] : header[1]] == "지표 | 의미 | 계산 방법"
+    assert [text[a:b].split(" |")[0] for a, b in rows] == ["CAC", "ROAS"]
+    block = next(b for b in blocks(table) if b.kind == "table")
+    header, rows = table_rows(table, block)
+    assert header is None and len(rows) == 3
+
+
 def test_a_passage_lists_every_section_it_runs_through():
     """A chunk is named by the section it starts in; one that starts with the end of
     "상류 마케팅" and goes on under "다운스트림 마케팅" runs through both (QA: the API said
