@@ -1209,7 +1209,10 @@ def _chunk_pairs(kb: KnowledgeBase, a: str, b: str, spans_a, spans_b, pairs) -> 
 
 
 def family_of(kb: KnowledgeBase, article_id: str) -> list[dict[str, object]]:
-    """The other articles in this article's translation family (connected links)."""
+    """The other articles in this article's translation family (connected links), in
+    other languages than its own: an article of its language that a shared translation
+    connects it to is another version of it, not a translation (QA24b F11: a 2027
+    update and the article it updates each showed "also in: EN")."""
     seen = {article_id}
     frontier = [article_id]
     while frontier:
@@ -1219,30 +1222,37 @@ def family_of(kb: KnowledgeBase, article_id: str) -> list[dict[str, object]]:
             if other not in seen and row["kind"] == "translation":
                 seen.add(other)
                 frontier.append(other)
+    mine = kb.store.article(article_id)
+    own_lang = mine["lang"] if mine is not None else None
     out = []
     for aid in sorted(seen - {article_id}):
         row = kb.store.article(aid)
-        if row is not None:
+        if row is not None and row["lang"] != own_lang:
             out.append({"article_id": aid, "lang": row["lang"], "title": row["title"]})
     return out
 
 
-def _reached(start: int, linked: dict[int, set[int]], article: dict[int, str]) -> frozenset[int]:
+def _reached(start: int, linked: dict[int, set[int]], article: dict[int, str],
+             lang: dict[str, str]) -> frozenset[int]:
     """The passages ``start``'s translation links reach, directly or through another
     translation (en~de and de~ko make the Korean passage the English one's translation
-    too), nearest first: never one of its own article's, and none of an article already
+    too), nearest first: never one of its own article's or language's (QA24b F11: a
+    2027 version of an English article, linked to its Vietnamese translation, listed
+    the old English version as its translation), and none of an article already
     reached nearer. A passage linked to two of another article's (cut into passages
     differently) reaches both, but not, through one of them, a third: "intro + cost"
     reached "value + psychological prices" of its own article through the German passage
     holding all three (QA22 F4), and would have reached the German passage on
     psychological prices through that."""
     own = article.get(start)
+    own_lang = lang.get(own or "")
     nearer: set[str | None] = {own}
     out: set[int] = set()
     ring = {start}
     while ring:
         nxt = {o for c in ring for o in linked.get(c, ())
-               if o not in out and o != start and article.get(o) not in nearer}
+               if o not in out and o != start and article.get(o) not in nearer
+               and lang.get(article.get(o) or "") != own_lang}
         nearer |= {article.get(o) for o in nxt}
         out |= nxt
         ring = nxt
@@ -1286,7 +1296,8 @@ def _alignment(kb: KnowledgeBase) -> dict[int, frozenset[int]]:
             linked.setdefault(int(ca), set()).add(int(cb))
             linked.setdefault(int(cb), set()).add(int(ca))
     article = kb.store.chunk_articles(sorted(linked))
-    closure = {start: _reached(start, linked, article) for start in linked}
+    lang = dict(kb.store.conn.execute("SELECT id, lang FROM articles").fetchall())
+    closure = {start: _reached(start, linked, article, lang) for start in linked}
     with _ALIGNED_LOCK:
         _ALIGNED[kb] = (version, closure)
     return closure

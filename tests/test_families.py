@@ -100,8 +100,32 @@ def test_a_passage_reaches_its_translations_through_others_but_not_its_own_artic
     # en 60 (intro + cost) ~ de 58 (intro + cost + value); en 61 (value + psychological
     # prices) ~ de 58 and de 59 (psychological prices); ko 70 ~ de 58 (QA22 F4).
     article = {58: "de", 59: "de", 60: "en", 61: "en", 70: "ko"}
+    lang = {"de": "de", "en": "en", "ko": "ko"}
     linked = {58: {60, 61, 70}, 59: {61}, 60: {58}, 61: {58, 59}, 70: {58}}
-    assert _reached(60, linked, article) == {58, 70}  # not 61, its own article's
-    assert _reached(61, linked, article) == {58, 59, 70}
-    assert _reached(59, linked, article) == {61}  # not, through 61, 60 or 58
-    assert _reached(70, linked, article) == {58, 60, 61}  # through the German pivot
+    assert _reached(60, linked, article, lang) == {58, 70}  # not 61, its own article's
+    assert _reached(61, linked, article, lang) == {58, 59, 70}
+    assert _reached(59, linked, article, lang) == {61}  # not, through 61, 60 or 58
+    assert _reached(70, linked, article, lang) == {58, 60, 61}  # through the German pivot
+
+
+def test_another_version_in_the_same_language_is_no_translation(fake_kb):
+    """QA24b F11: an English article's 2027 update, linked to the Vietnamese translation
+    of the original, listed the original as its translation: "also in: EN" on an
+    English page, and its passages among the hit's translations."""
+    from kb import adding
+    from kb.articles import parse_article
+
+    old, vi = "en-upstream-vs-downstream-marketing", "vi-thuong-nguon-ha-nguon-tiep-thi"
+    new = "en-upstream-2027"
+    fake_kb.ingest([parse_article("Upstream marketing, 2027 edition.\n\nMarket research "
+                                  "shapes the product before launch.", name=f"{new}.txt")])
+    ids = {a: fake_kb.store.article_chunks(a)[0].id for a in (old, vi, new)}
+    with fake_kb.store.transaction(bump=False) as conn:
+        fake_kb.store.set_links(conn, old, [(vi, "translation", 0.9, [(ids[old], ids[vi])])])
+        fake_kb.store.set_links(conn, new, [(vi, "translation", 0.9, [(ids[new], ids[vi])])])
+    assert [m["article_id"] for m in adding.family_of(fake_kb, new)] == [vi]
+    assert [m["article_id"] for m in adding.family_of(fake_kb, old)] == [vi]
+    assert {m["article_id"] for m in adding.family_of(fake_kb, vi)} == {old, new}
+    got = adding.aligned_map(fake_kb, list(ids.values()))
+    assert got[ids[new]] == {ids[vi]} and got[ids[old]] == {ids[vi]}
+    assert got[ids[vi]] == {ids[old], ids[new]}

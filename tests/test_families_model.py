@@ -272,8 +272,9 @@ def test_a_translation_of_part_of_an_article_is_linked(real_kb_dir, real_encoder
                          refuse_duplicate=False)
         assert [(f["article_id"], f["partial"]) for f in res.family] == [(DE_SEED, True)]
         assert res.family[0]["score"] < 0.6
-        assert {f["article_id"] for f in adding.family_of(kb, "vi-nua-dau")} == {
-            DE_SEED, VI_SEED}
+        # Not the whole Vietnamese seed: an article of its own language is another
+        # version of it, not a translation (QA24b F11).
+        assert {f["article_id"] for f in adding.family_of(kb, "vi-nua-dau")} == {DE_SEED}
         # Its passages link to the German ones they translate, not to all of them.
         mine = {c.id for c in kb.store.article_chunks("vi-nua-dau")}
         de = {c.id for c in kb.store.article_chunks(DE_SEED)}
