@@ -73,6 +73,18 @@ def test_a_question_asks_for_a_definition_of_the_concept_it_names_first(
     ("Viele Firmen nutzen Upselling. Upselling bezeichnet den Verkauf teurerer Produkte.",
      "de", "upselling", True),  # any sentence of the passage
     ("Upselling steigert den Umsatz.", "de", "upselling", False),
+    # Another name between commas (QA24b F7: "Bản đồ định vị, còn gọi là bản đồ nhận
+    # thức (perceptual map), là một công cụ …" was said to define nothing).
+    ("Bán chéo, còn gọi là bán kèm (cross-selling), là việc giới thiệu sản phẩm bổ sung.",
+     "vi", "cross-selling", True),
+    ("Cross-selling, also called add-on selling, is the practice of offering related "
+     "products.", "en", "cross-selling", True),
+    ("Die Bündelung, auch Paketangebot genannt, ist eine Strategie für mehrere Produkte.",
+     "de", "bundling", True),
+    # A list or a clause between commas is no other name.
+    ("Cross-selling, which grows revenue, is important.", "en", "cross-selling", False),
+    ("Bán chéo, bán thêm và bán theo gói là các chiến lược quan trọng.", "vi",
+     "cross-selling", False),
 ])
 def test_a_sentence_says_what_a_concept_is_when_it_opens_with_it_and_a_copula(
     glossary, text, lang, concept_id, says
