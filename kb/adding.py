@@ -104,6 +104,11 @@ class AddResult:
     # Its paragraphs' languages, when it mixes them: (language, share of letters).
     mixed: tuple[tuple[str, float], ...] = ()
     family: list[dict[str, object]] = field(default_factory=list)
+    # Saved, but what a full disk (or another storage failure) kept from being written
+    # after the database commit: its derived index files (kb.KnowledgeBase.unpublished),
+    # its translation links (QA24a F2: such a save was reported as not made).
+    unpublished: str | None = None
+    unlinked: str | None = None
     # The translations the replaced article was linked to and this one is not (QA17: a
     # reordered original lost its Vietnamese translation, and nothing said so).
     lost_family: list[dict[str, object]] = field(default_factory=list)
@@ -149,6 +154,14 @@ class AddResult:
         if self.similar_to and self.similar_to != self.article_id and not self.duplicate_of:
             out.append(f"much like {self.similar_to!r} ({self.likeness}): if this is a new "
                        f"version of it, replace {self.similar_to!r} rather than keep both")
+        if self.unpublished:
+            out.append(f"saved and searchable, but the index files could not be written "
+                       f"({self.unpublished}): searches use indexes built in memory from the "
+                       "database until a later save or `kb reindex` writes them; free disk "
+                       "space")
+        if self.unlinked:
+            out.append(f"its translations were not looked for ({self.unlinked}): save it "
+                       "again once that is fixed to link them")
         if self.encoded_removed:
             out.append(f"{self.encoded_removed:,} characters of encoded data (a pasted image "
                        "or file) were removed; only the text is kept")
@@ -645,9 +658,14 @@ def add(
         kept_as = _publish(kb, staged, article.id, previous)
         _tidy(staged.parent)
     indexed = time.perf_counter()
-    fam = detect_translations(kb, article.id) if detect_family else []
+    unpublished, unlinked = kb.unpublished, None
+    try:
+        fam = detect_translations(kb, article.id) if detect_family else []
+    except StorageError as exc:  # the article is saved: say what is missing, not "failed"
+        fam, unlinked = [], exc.message
     linked = {str(f["article_id"]) for f in family_of(kb, article.id)}
-    lost = [f for f in before if f["article_id"] not in linked] if detect_family else []
+    lost = ([f for f in before if f["article_id"] not in linked]
+            if detect_family and unlinked is None else [])
     n_chunks = len(kb.store.article_chunks(article.id))
     done = time.perf_counter()
     return AddResult(
@@ -660,6 +678,7 @@ def add(
         saved=True, source=article.source,
         tags=article.tags, exists=exists, identical=identical, kept=kept, family=fam,
         lost_family=lost, version=version_of(article.content_sha256),
+        unpublished=unpublished, unlinked=unlinked,
         previous_file=(str(kept_as.relative_to(kb.settings.corpus_dir))
                        if kept_as is not None else None),
         markup_dropped=markup_dropped and kept_as is not None,

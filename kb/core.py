@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -258,6 +258,10 @@ class KnowledgeBase:
         self._known_words: tuple[Glossary, frozenset[str]] | None = None
         self._query_lock = threading.Lock()
         self._held = threading.local()  # how deep this thread is in the write lock
+        # Why the last write's derived index files could not be written (a full disk),
+        # after its database commit: the write is done, and searched from memory.
+        self.unpublished: str | None = None
+        self._unwritable = -1  # a data version whose derived files could not be written
         try:
             self._check_compatible()
             self._repair()
@@ -636,8 +640,8 @@ class KnowledgeBase:
                     touched.update(langs)
                     gone += self.store.put_article(conn, art, chunks, refresh=replace_all)
                     (report.updated if art.id in old_ids else report.added).append(art.id)
-            self._publish(touched, full=replace_all, gone=gone,
-                          changed=[a.id for a in todo + relabel], progress=progress)
+            self._publish_committed(touched, full=replace_all, gone=gone,
+                                    changed=[a.id for a in todo + relabel], progress=progress)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -735,8 +739,8 @@ class KnowledgeBase:
             with self.store.transaction() as conn:
                 if not self.store.delete_article(conn, article_id):
                     raise NotFoundError(f"no article with id {article_id!r}")
-            self._publish({c.lang for c in chunks}, gone=[c.id for c in chunks],
-                          changed=[article_id])
+            self._publish_committed({c.lang for c in chunks}, gone=[c.id for c in chunks],
+                                    changed=[article_id])
 
     # -- derived indexes --------------------------------------------------------------
     def _build_derived(
@@ -831,6 +835,24 @@ class KnowledgeBase:
         lex.update(lang, gone, self.store.lang_terms(lang, after=after))
         return True
 
+    def _publish_committed(self, langs: set[str], **kwargs: Any) -> None:
+        """:meth:`_publish` after a write's database commit. The database is the truth
+        and the write is in it: when its derived files cannot be written (a full disk),
+        the write is not undone or reported as failed, but searched from indexes built
+        in memory from the database until a later write or ``kb reindex`` can write them
+        (``self.unpublished`` says why). QA24a F2: the save was reported as "the previous
+        index is unchanged" while it was committed, and its corpus file was deleted."""
+        self.unpublished = None
+        try:
+            self._publish(langs, **kwargs)
+        except OSError as exc:
+            self.unpublished = exc.strerror or str(exc)
+            self._unwritable = self.store.version
+            self._loaded_version = -1  # the indexes in memory are the version before it
+            log.warning("index %s: the write is saved, but its derived index files could "
+                        "not be written (%s); searching from memory until a later write "
+                        "or `kb reindex` writes them", self.index_dir, self.unpublished)
+
     def _publish(
         self, langs: set[str], *, full: bool = False, gone: Sequence[int] | None = None,
         changed: Collection[str] | None = None, progress: ProgressFn | None = None,
@@ -882,16 +904,17 @@ class KnowledgeBase:
         self._write_manifest(changed=None if full else changed)
         remove_stale_derived(self.index_dir, keep=name)
 
-    def _repair(self) -> None:
+    def _repair(self) -> bool:
         """Finish what a crashed writer left: the database is the truth, so derived
-        indexes or a manifest older than it are rebuilt from it (no re-embedding)."""
+        indexes or a manifest older than it are rebuilt from it (no re-embedding).
+        False when they could not be written (a full disk, a read-only directory)."""
         version = self.store.version
         if version == 0 or self._encoder is None and "dim" not in self.store.meta():
-            return
+            return True
         if not self.index_dir.is_dir():
-            return  # moved away under a running server: nothing there to repair
+            return True  # moved away under a running server: nothing there to repair
         if self._published_version() == version and self._manifest_version() == version:
-            return
+            return True
         from filelock import Timeout
 
         try:
@@ -904,6 +927,15 @@ class KnowledgeBase:
                     self._write_manifest()
         except Timeout:
             pass  # a writer is active; it will publish when it finishes
+        except StorageError as exc:
+            cause = exc.__cause__
+            why = (cause.strerror if isinstance(cause, OSError) and cause.strerror
+                   else exc.message)
+            log.warning("index %s: its derived indexes lag the database and cannot be "
+                        "written (%s); searching from indexes built in memory until they "
+                        "can (free space, then any write or `kb reindex`)", self.index_dir, why)
+            return False
+        return True
 
     def _published_version(self) -> int:
         try:
@@ -1016,10 +1048,16 @@ class KnowledgeBase:
         if current is not None:
             return current
         published = self._published_version()
-        if published != version:
-            self._repair()  # a no-op while a writer is publishing
+        if published != version and self._unwritable != version:
+            if not self._repair():  # a no-op while a writer is publishing
+                self._unwritable = version
             published = self._published_version()
-        current = self._current(published)
+        if published != version and self._unwritable == version:
+            # The database is ahead of derived files that cannot be written now (a full
+            # disk): every search failed with the write's error until space was freed
+            # (QA24a F1). Built in memory once per version, not tried again each query.
+            published = -1
+        current = self._current(published) if published >= 0 else None
         if current is not None:
             return current
         loaded = self._load_published(published) if published >= 0 else None

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.articles import Article
-from kb.errors import IndexCorruptError, IndexMovedError
+from kb.errors import IndexCorruptError, IndexMovedError, StorageError
 
 FORMAT_VERSION = 2
 
@@ -200,6 +200,22 @@ def _file_id(path: Path) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
+# SQLite's words for a write the file system refused, and what they mean to whoever
+# runs kb (the database's own errors, malformed files aside, are not storage problems).
+_STORAGE_PROBLEMS = {
+    "database or disk is full": "No space left on device (the database or disk is full)",
+    "disk i/o error": "a disk I/O error",
+    "attempt to write a readonly database": "Read-only file system (the database is "
+                                            "read-only)",
+    "unable to open database file": "the database file cannot be opened for writing",
+}
+
+
+def _storage_problem(exc: sqlite3.OperationalError) -> str | None:
+    text = str(exc).casefold()
+    return next((said for key, said in _STORAGE_PROBLEMS.items() if key in text), None)
+
+
 class Store:
     """The SQLite database of an index directory."""
 
@@ -253,16 +269,29 @@ class Store:
             if self._writer is None:
                 self._writer = self._connect()
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-                if bump:
-                    row = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-                    self.set_meta("version", str((int(row["value"]) if row else 0) + 1), conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    if bump:
+                        row = conn.execute(
+                            "SELECT value FROM meta WHERE key = 'version'").fetchone()
+                        self.set_meta("version", str((int(row["value"]) if row else 0) + 1),
+                                      conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    # SQLite has rolled back already after some errors (a full disk at
+                    # COMMIT): a second ROLLBACK then raised "no transaction is active",
+                    # which hid the real error (QA24a F3).
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                problem = _storage_problem(exc)
+                if problem is None:
+                    raise
+                raise StorageError(f"could not write the index at {self.path.parent}: "
+                                   f"{problem}; the previous index is unchanged") from exc
 
     def check_in_place(self) -> None:
         """Raise IndexMovedError unless ``self.path`` is still the database file this

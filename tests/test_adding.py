@@ -445,6 +445,64 @@ def test_an_index_that_cannot_be_written_is_one_clear_error(lib, monkeypatch):
     assert unchanged(lib) == before  # the corpus file was taken back too
 
 
+def _disk_full(*_args, **_kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_save_whose_index_files_cannot_be_written_is_saved_and_says_so(lib, monkeypatch):
+    """QA24a F2: a full disk after the database commit (the derived index files) was
+    reported as "the previous index is unchanged", while the article was indexed, and
+    its corpus file was deleted. F1: every search then failed with that error until
+    space was freed. The write is in the database, the truth: it is kept, with its
+    file, searched from memory, and written out by the next write that can."""
+    from kb.vectors import VectorIndex
+
+    monkeypatch.setattr(VectorIndex, "save", _disk_full)
+    res = add(lib, TEXT.encode(), "retail-media.txt")
+    assert res.saved and res.unpublished == "No space left on device"
+    assert any(n.startswith("saved and searchable, but the index files could not be "
+                            "written (No space left on device)") for n in res.notes)
+    assert (lib.settings.corpus_dir / "retail-media.md").exists()
+    assert lib.search("retail media advertising", k=1).hits[0].article_id == "retail-media"
+    # Another process (a server, a later `kb search`) reads it too, while the disk is full.
+    reader = KnowledgeBase.open(lib.index_dir, settings=lib.settings, encoder=lib.encoder)
+    assert reader.search("retail media advertising", k=1).hits[0].article_id == "retail-media"
+    assert [a["id"] for a in reader.articles()].count("retail-media") == 1
+    reader.close()
+    # With space again, the next write publishes the derived files of both.
+    monkeypatch.undo()
+    res = add(lib, b"Loyalty apps reward repeat purchases with points and offers.",
+              "loyalty.txt")
+    assert res.unpublished is None and lib._published_version() == lib.store.version
+    fresh = KnowledgeBase.open(lib.index_dir, settings=lib.settings, encoder=lib.encoder)
+    assert fresh.search("retail media advertising", k=1).hits[0].article_id == "retail-media"
+    fresh.close()
+
+
+def test_a_full_disk_at_the_database_commit_is_a_storage_error_and_changes_nothing(lib):
+    """QA24a F3: SQLite rolls back by itself when the disk fills at COMMIT; the second
+    ROLLBACK raised "cannot rollback - no transaction is active", a 500 and a
+    traceback. The database is held to its current size, which SQLite reports as the
+    full disk it would meet (SQLITE_FULL)."""
+    before = snapshot(lib)
+    add(lib, b"Warm-up: the writer connection is open.", "warm-up.txt")
+    adding.remove(lib, "warm-up")
+    before = snapshot(lib)
+    conn = lib.store._writer
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(StorageError, match=f"could not write the index at {lib.index_dir}: "
+                                           "No space left on device"):
+        add(lib, (TEXT + "\n\n" + TEXT.replace("margin", "profit")).encode() * 20,
+            "retail-media.txt")
+    conn.execute("PRAGMA max_page_count = 1073741823")
+    assert unchanged(lib)[:2] == before[:2]
+    assert not (lib.settings.corpus_dir / "retail-media.md").exists()
+    assert add(lib, TEXT.encode(), "retail-media.txt").saved  # and it can write again
+
+
 def test_a_crash_before_the_index_commit_leaves_the_corpus_as_it_was(lib, monkeypatch):
     add(lib, TEXT.encode(), "retail-media.txt")
     saved = (lib.settings.corpus_dir / "retail-media.md").read_text()

@@ -315,6 +315,12 @@ class WriteOut(_Body):
         default_factory=list,
         description="Translations the replaced article was linked to and this version is "
                     "not (their passages no longer align): a note says so.")
+    unpublished: str | None = Field(None, description=(
+        "Saved (in the database, and searchable), but its index files could not be "
+        "written, and why (\"No space left on device\"): searches build them in memory "
+        "until a later save or `kb reindex` writes them; a note says so."))
+    unlinked: str | None = Field(None, description=(
+        "Saved, but its translations could not be looked for, and why; a note says so."))
     seconds: float
     stats: dict[str, float]
     warnings: list[str] = Field(description="refusals, then notes.")
