@@ -889,8 +889,14 @@ class KnowledgeBase:
             # the next publish). The final name matters because the indexes remember
             # where their files are, so that the next write hard-links the unchanged ones.
             shutil.rmtree(target, ignore_errors=True)
-            vectors.save(target / "vectors")
-            lex.save(target / "lexical")
+            try:
+                vectors.save(target / "vectors")
+                lex.save(target / "lexical")
+            except BaseException:
+                # Nothing points to it: on a full disk, a half-written copy only took
+                # the space the next publish needs.
+                shutil.rmtree(target, ignore_errors=True)
+                raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         if progress and steps:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.faiss_read import ivf_lists, stored
+from kb.faiss_read import ivf_lists, stored, write_index
 
 FOLD_SHARE = 1 / 200  # at 1M: 5,000 pending vectors, ~0.3 ms of exact search a query
 FOLD_MIN = 1000
@@ -146,9 +146,7 @@ def search(main: Any, pending: Pending, query: Any, k: int, scores: np.ndarray,
 
 
 def save(pending: Pending, directory: Path, lang: str) -> None:
-    import faiss
-
-    faiss.write_index(pending.delta, str(directory / f"{lang}.delta.faiss"))
+    write_index(pending.delta, directory / f"{lang}.delta.faiss")
     np.save(directory / f"{lang}.dead.npy", pending.dead, allow_pickle=False)
 
 

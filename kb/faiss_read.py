@@ -1,12 +1,34 @@
 """Reading vectors back out of FAISS indexes: a rebuild, a fold of pending writes and
-the language means need them, and FAISS keeps no other copy."""
+the language means need them, and FAISS keeps no other copy. And writing an index as
+the rest of kb writes files: an OSError when the disk refuses."""
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+
+def write_index(index: Any, path: Path) -> None:
+    """``faiss.write_index``, whose failure to write (a full disk) is a RuntimeError
+    carrying the OS's words: as an OSError, kb reports it as every other storage
+    failure (QA24a F1: a save on a full disk was a 500 with FAISS's C++ assertion)."""
+    import faiss
+
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:
+        text = str(exc)
+        code = next((c for c in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
+                                 errno.ENOENT, errno.EIO) if os.strerror(c) in text), None)
+        if code is None and "write error" not in text and "could not open" not in text:
+            raise
+        code = code or errno.EIO
+        raise OSError(code, os.strerror(code), str(path)) from exc
 
 
 def ivf_lists(index: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:

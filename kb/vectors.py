@@ -28,7 +28,7 @@ import numpy as np
 
 from kb import delta
 from kb.errors import ConfigError
-from kb.faiss_read import ivf_lists, stored, vector_sum
+from kb.faiss_read import ivf_lists, stored, vector_sum, write_index
 from kb.rows import Rows
 from kb.store import link_file
 
@@ -660,7 +660,6 @@ class VectorIndex:
     def save(self, directory: Path) -> None:
         """Write every language's files under ``directory``; a language unchanged since
         it was last saved or loaded is hard-linked from there instead."""
-        import faiss
 
         directory.mkdir(parents=True, exist_ok=True)
         for lang, index in self._indexes.items():
@@ -675,7 +674,7 @@ class VectorIndex:
             saved = self._main_files.get(lang)
             if saved is None or saved[0] is not index or not link_file(
                     saved[1], directory / f"{lang}.faiss"):
-                faiss.write_index(index, str(directory / f"{lang}.faiss"))
+                write_index(index, directory / f"{lang}.faiss")
             self._main_files[lang] = (index, directory / f"{lang}.faiss")
             if lang in self._pending:
                 delta.save(self._pending[lang], directory, lang)

@@ -457,11 +457,13 @@ def test_a_save_whose_index_files_cannot_be_written_is_saved_and_says_so(lib, mo
     its corpus file was deleted. F1: every search then failed with that error until
     space was freed. The write is in the database, the truth: it is kept, with its
     file, searched from memory, and written out by the next write that can."""
-    from kb.vectors import VectorIndex
+    from kb.lexical import LexicalIndex
 
-    monkeypatch.setattr(VectorIndex, "save", _disk_full)
+    monkeypatch.setattr(LexicalIndex, "save", _disk_full)  # after the vectors' files
     res = add(lib, TEXT.encode(), "retail-media.txt")
     assert res.saved and res.unpublished == "No space left on device"
+    # The half-written derived directory is gone: it only took the space.
+    assert not (lib.index_dir / f"derived-{lib.store.version:08d}").exists()
     assert any(n.startswith("saved and searchable, but the index files could not be "
                             "written (No space left on device)") for n in res.notes)
     assert (lib.settings.corpus_dir / "retail-media.md").exists()

@@ -473,3 +473,21 @@ def test_search_within_some_ids_with_pending_writes():
         assert not np.isin(found, ids[:50]).any()
     assert vi.search_langs(["en"], x[2060], 1, within=within)[0][0] == ids[2060]
     assert vi.search_langs(["en"], x[2010], 5, within=within)[0][0] != ids[2010]
+
+
+def test_a_faiss_index_that_cannot_be_written_is_an_os_error(tmp_path):
+    """QA24a F1: FAISS reports a failed write (a full disk) as a RuntimeError with a C++
+    assertion, which became a 500; kb reports storage failures from OSError."""
+    import errno
+
+    import faiss
+
+    from kb.faiss_read import write_index
+
+    index = faiss.IndexFlatIP(4)
+    with pytest.raises(OSError) as failed:
+        write_index(index, tmp_path / "no-such-dir" / "en.faiss")
+    assert failed.value.errno == errno.ENOENT
+    assert failed.value.filename == str(tmp_path / "no-such-dir" / "en.faiss")
+    write_index(index, tmp_path / "en.faiss")
+    assert faiss.read_index(str(tmp_path / "en.faiss")).d == 4
