@@ -594,8 +594,8 @@ _LATIN_LANGS = ("en", "de", "vi")
 # it; "Ưu điểm của quảng cáo Instagram") and no true one.
 LOANWORD_CREDIT = 0.5
 # A word that can be the same in two languages' texts: Latin letters, at least 4 (not
-# "app", "ist", "là").
-_LOANWORD = re.compile(r"[A-Za-zÄÖÜäöüß]{4,}")
+# "app", "ist", "là"), or an acronym as typed in capitals ("CAC", "NPS", "SEO").
+_LOANWORD = re.compile(r"[A-Za-zÄÖÜäöüß]{4,}|\b[A-Z]{2,3}s?\b")
 
 
 def _loanwords(question: str, qlang: str, missing: set[str],
@@ -606,7 +606,10 @@ def _loanwords(question: str, qlang: str, missing: set[str],
     QA21 F4: the Vietnamese and German questions on affiliate marketing were not found,
     with the English definition first, as their English words were looked for in
     Vietnamese and German passages only."""
-    others = [(lang, found_terms[lang]) for lang in _LATIN_LANGS
+    # Korean passages write Latin words too, as they are: acronyms ("ROAS는 광고비
+    # 대비 …") and glossed terms ("미끼 효과(decoy effect)"). QA24b F10: "What is ROAS?"
+    # found nothing in the Korean passage that names it nine times.
+    others = [(lang, found_terms[lang]) for lang in (*_LATIN_LANGS, "ko")
               if lang != qlang and found_terms.get(lang)]
     if not missing or not others:
         return set()

@@ -790,6 +790,27 @@ def test_a_loanword_another_languages_passages_use_counts_half():
                      loanwords=("Was ist Affiliate-Marketing?", {"affiliat"})) > 0
 
 
+def test_a_latin_word_or_acronym_a_korean_passage_writes_is_a_loanword_too():
+    """QA24b F10: "What is ROAS?" had coverage 0 beside the Korean passage that writes
+    "ROAS" nine times: loanwords were looked for in Latin-script languages only, and
+    words of at least four letters ("CAC" in "What is CAC?" was never one)."""
+    from kb.answers import LOANWORD_CREDIT, _analyzed, _coverage
+
+    for question, word in (("What is ROAS?", "roas"), ("What is CAC?", "cac"),
+                           ("Wie berechnet man den CAC?", "cac")):
+        qlang = "de" if question.startswith("Wie") else "en"
+        (term,) = _analyzed(word.upper(), qlang)
+        found = {qlang: set(), "ko": set(_analyzed(f"{word.upper()}는 광고비 대비 매출", "ko"))}
+        assert _coverage([term], {term: 2.0}, qlang, [], found) == 0.0
+        assert _coverage([term], {term: 2.0}, qlang, [], found,
+                         loanwords=(question, {term})) == pytest.approx(LOANWORD_CREDIT)
+    # Short words in lower case are no acronyms: "app" in "Was ist eine App?" is not.
+    found = {"de": set(), "ko": {"app"}}
+    (term,) = _analyzed("App", "de")
+    assert _coverage([term], {term: 2.0}, "de", [], found,
+                     loanwords=("Was ist eine app?", {term})) == 0.0
+
+
 @pytest.mark.model
 @pytest.mark.parametrize("question", ["Affiliate Marketing là gì?",
                                       "Was ist Affiliate-Marketing?"])
