@@ -153,6 +153,10 @@ class AnswerConfig:
     keep_within: float = 1.5  # after min_sentences, stop below best score - keep_within
     redundancy_z: float = 3.5  # a sentence this similar (pool z) to a chosen one is a repeat
     mmr_penalty: float = 0.3  # score - mmr_penalty * max(0, similarity z to chosen ones)
+    # A quoted list item's later sentences come with it, room permitting: "- 구독
+    # 해지율: 메일 한 번 발송당 … 비율." was quoted without "0.5%를 넘으면 … 점검해야
+    # 합니다.", which answers "how high is too high?" (QA24b F5).
+    whole_items: bool = True
 
 
 @dataclass(frozen=True)
@@ -2213,7 +2217,33 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
     if says and not any(cands[i].features["says"] for i in picked):
         plainest = max(says, key=lambda i: (cands[i].features["says"], cands[i].score))
         picked = [picked[0], plainest, *picked[1 : cfg.max_sentences - 1]]
+    if cfg.whole_items:
+        picked = _with_item_rests(cands, picked, cfg.max_sentences)
     return [cands[i] for i in picked]
+
+
+def _with_item_rests(cands: list[_Candidate], picked: list[int], limit: int) -> list[int]:
+    """``picked`` with the later sentences of each list item it opens, after it, up to
+    ``limit`` sentences in all: an item is one thought, and its first sentence often
+    only names what the next says of it."""
+    out = list(picked)
+    for i in picked:
+        c = cands[i]
+        local = c.start - c.hit.start
+        line = _line_start(c)
+        if line != local or not chunking.is_list_item(c.hit.text[line:].split("\n", 1)[0]):
+            continue
+        end = c.hit.text.find("\n", local)
+        end = len(c.hit.text) if end < 0 else end
+        rest = sorted((j for j, d in enumerate(cands)
+                       if d.hit.chunk_id == c.hit.chunk_id and c.end <= d.start
+                       and d.start - d.hit.start < end and j not in out),
+                      key=lambda j: cands[j].start)
+        at = out.index(i) + 1
+        for j in rest[: max(0, limit - len(out))]:
+            out.insert(at, j)
+            at += 1
+    return out
 
 
 def _select(

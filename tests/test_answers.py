@@ -1382,6 +1382,19 @@ def test_a_table_row_that_holds_the_whole_question_is_quoted_without_a_concept(f
     assert not any(t.startswith(("| Flat rate", "| Per seat")) for t in texts), texts
 
 
+@pytest.mark.model
+@pytest.mark.parametrize("question", ["Phân tích đối thủ cạnh tranh là gì?",
+                                      "경쟁사 분석은 왜 하나요?"])
+def test_a_quoted_list_item_brings_its_later_sentences(real_kb, question):
+    """QA24b F5: "- 구독 해지율: 메일 한 번 발송당 … 비율." was quoted without the same
+    item's "0.5%를 넘으면 빈도나 내용을 점검해야 합니다.", which answered the question.
+    Here the seed item "- Competitive Analysis: Studying competitors' …" came without
+    "This helps businesses understand the competitive landscape …"."""
+    texts = [s.text for s in real_kb.ask(question).sentences]
+    at = next(i for i, t in enumerate(texts) if t.startswith("- Competitive Analysis:"))
+    assert texts[at + 1].startswith("This helps businesses understand"), texts
+
+
 KPI_TABLE = """---
 title: 마케팅 KPI
 lang: ko
