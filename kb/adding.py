@@ -86,6 +86,9 @@ class AddResult:
     kept: tuple[str, ...] = ()  # metadata a replacement took from the replaced article
     version: str | None = None  # the saved article's version (its ETag); None: a preview
     stale: bool = False  # a preview of a replace of a version no longer stored: refused
+    # How this text is like the stored article whose id it would take (a clash): a new
+    # version of it ("80% of their wording is shared"), or "" for another text.
+    same_id_likeness: str | None = None
     # Where the corpus file this save replaced was kept, under the corpus directory
     # (".removed/<id>.<time>.replaced.md"): any overwrite can be undone.
     previous_file: str | None = None
@@ -136,7 +139,8 @@ class AddResult:
         if self.identical and not self.saved and not self.replacing:
             out.append(_identical(self.article_id))
         elif self.exists and not self.saved and not self.replacing:
-            out.append(f"an article with id {self.article_id!r} already exists; saving "
+            out.append(f"an article with id {self.article_id!r} already exists"
+                       + _clash_likeness(self.same_id_likeness) + "; saving "
                        "replaces it only on request (kb add --replace, “Replace” on the Add page, "
                        "or PUT in the API)")
         return out
@@ -228,10 +232,7 @@ class AddResult:
     @property
     def likeness(self) -> str:
         """How the similar article is like this one, in words: the figure that flagged it."""
-        jaccard, contained = self.similarity or 0.0, self.contained or 0.0
-        if jaccard >= families.SIMILAR_THRESHOLD:
-            return f"{round(100 * jaccard)}% of their wording is shared"
-        return f"{round(100 * contained)}% of the shorter one's wording is in the other"
+        return _alike(self.similarity or 0.0, self.contained or 0.0)
 
     def to_dict(self, *, with_text: bool = False) -> dict[str, object]:
         d: dict[str, object] = {k: v for k, v in self.__dict__.items()
@@ -431,6 +432,31 @@ def closest(kb: KnowledgeBase, article: Article) -> Match | None:
     return best
 
 
+def likeness(article: Article, stored: Any) -> str:
+    """How ``article`` is like ``stored`` (the article whose id it would take), in
+    words, when it looks like a version of it; "" when it is another text. QA24b F13:
+    an update whose title made the original's id was told only "already exists"."""
+    mine, theirs = families.shingles(article.text), families.shingles(str(stored["text"]))
+    m = Match(str(stored["id"]), families.jaccard(mine, theirs),
+              families.contained(mine, theirs))
+    return _alike(m.jaccard, m.contained) if m.similar else ""
+
+
+def _alike(jaccard: float, contained: float) -> str:
+    """Two texts' likeness in words: the figure that flags them as similar."""
+    if jaccard >= families.SIMILAR_THRESHOLD:
+        return f"{round(100 * jaccard)}% of their wording is shared"
+    return f"{round(100 * contained)}% of the shorter one's wording is in the other"
+
+
+def _clash_likeness(said: str | None) -> str:
+    if said is None:
+        return ""
+    if said:
+        return f", and this text is much like it ({said}): a new version of it?"
+    return " and holds another text: choose another id, unless this replaces it"
+
+
 def lang_looks(article: Article) -> str | None:
     """When the article's language was given (a field, or its header) and its text
     clearly looks like another language: that language's name ("English"). Uploads
@@ -535,6 +561,8 @@ def dry_run(kb: KnowledgeBase, article: Article, *, kind: str = "text",
         was_lang=_was_lang(article, stored if replace else None),
         concepts=named_concepts(kb, article),
         stale=stored is not None and expect is not None and _stale(stored, expect),
+        same_id_likeness=(likeness(article, stored) if stored is not None and not replace
+                          else None),
         **_match_fields(closest(kb, article)),
     )
 
@@ -612,7 +640,8 @@ def add(
             raise ConflictError(_identical(article.id), article_id=article.id)
         if exists and not replace:
             raise ConflictError(
-                f"an article with id {article.id!r} already exists; replace it (kb add "
+                f"an article with id {article.id!r} already exists"
+                + _clash_likeness(likeness(article, stored)) + "; replace it (kb add "
                 "--replace, “Replace” on the Add page, or PUT in the API) or choose another id",
                 article_id=article.id, reason="exists", fields=("id",))
         if not exists and replace:

@@ -909,3 +909,24 @@ def test_a_preview_of_a_long_text_says_what_saving_it_costs(lib, monkeypatch):
     assert any(n.startswith("a long text: ") and "other saves wait" in n for n in notes), notes
     short, kind = adding.prepare(lib, TEXT.encode(), filename="short.txt")
     assert not any(n.startswith("a long text") for n in adding.dry_run(lib, short, kind=kind).notes)
+
+
+def test_a_clash_of_ids_says_whether_the_text_is_a_version_of_the_stored_one(lib):
+    """QA24b F13: an update whose title made the original's id was told only "already
+    exists", not that it is much like it (which a new id would have said)."""
+    add(lib, (TEXT + " Shoppers see the ads beside the products they search for, and "
+              "brands pay per click or per sale.").encode(), "retail-media.txt")
+    update = (TEXT + " Shoppers see the ads beside the products they search for, and "
+              "brands pay per sale, rarely per click, since 2027.").encode()
+    article, kind = adding.prepare(lib, update, filename="retail-media.txt")
+    refusal = adding.dry_run(lib, article, kind=kind).refusals[0]
+    assert refusal.startswith("an article with id 'retail-media' already exists, and this "
+                              "text is much like it (")
+    assert "% of their wording is shared): a new version of it?" in refusal
+    with pytest.raises(ConflictError, match="much like it .*a new version of it"):
+        adding.add(lib, article, kind=kind)
+    other, kind = adding.prepare(lib, b"Loyalty apps reward repeat purchases with points.",
+                                 filename="retail-media.txt")
+    refusal = adding.dry_run(lib, other, kind=kind).refusals[0]
+    assert refusal.startswith("an article with id 'retail-media' already exists and holds "
+                              "another text: choose another id")

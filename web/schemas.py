@@ -315,6 +315,10 @@ class WriteOut(_Body):
         default_factory=list,
         description="Translations the replaced article was linked to and this version is "
                     "not (their passages no longer align): a note says so.")
+    same_id_likeness: str | None = Field(None, description=(
+        "A preview whose id an article already has: how this text is like that article "
+        "(\"80% of their wording is shared\": a new version of it?), or \"\" when it "
+        "is another text; the refusal says so. Null otherwise."))
     unpublished: str | None = Field(None, description=(
         "Saved (in the database, and searchable), but its index files could not be "
         "written, and why (\"No space left on device\"): searches build them in memory "
