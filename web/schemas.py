@@ -76,8 +76,10 @@ class Hit(_Body):
                     "asks about is.")
     translations: list[PassageTranslation] = Field(
         default_factory=list,
-        description="The passages of other articles that translate this one (the "
-                    "translation links, aligned passage by passage).")
+        description="The passages of other articles, in other languages, that translate "
+                    "this one (the translation links, aligned passage by passage): one "
+                    "entry a passage, so an article cut into passages differently can be "
+                    "listed twice, with two chunk_ids.")
     copies: list[PassageTranslation] = Field(
         default_factory=list,
         description="Passages of other articles with this very text, left out of the "
