@@ -680,6 +680,7 @@ def add(
         staged = _stage(kb, article.id, text)
         try:
             report = kb.ingest([article], progress=progress)
+            unpublished = kb.unpublished  # read under the lock: the next write resets it
         except BaseException:
             staged.unlink(missing_ok=True)
             _tidy(staged.parent)
@@ -687,7 +688,7 @@ def add(
         kept_as = _publish(kb, staged, article.id, previous)
         _tidy(staged.parent)
     indexed = time.perf_counter()
-    unpublished, unlinked = kb.unpublished, None
+    unlinked = None
     try:
         fam = detect_translations(kb, article.id) if detect_family else []
     except StorageError as exc:  # the article is saved: say what is missing, not "failed"
