@@ -967,13 +967,38 @@ def eval_(
         json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
+class _EnvOption(click.Option):
+    """An option that a ``KB_*`` variable can also set: a bad value taken from the
+    variable is reported under the variable's name, and ``--help`` names the variable
+    (QA24a F10: ``KB_PORT=abc`` said "Invalid value for '--port'", though no --port was
+    given, and the help did not mention KB_PORT)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("show_envvar", True)
+        super().__init__(*args, **kwargs)
+
+    def get_error_hint(self, ctx: click.Context) -> str:
+        from click.core import ParameterSource
+
+        if ctx.get_parameter_source(self.name or "") is ParameterSource.ENVIRONMENT:
+            return f"{self.envvar} (from the environment; {self.opts[0]} overrides it)"
+        return super().get_error_hint(ctx)
+
+
+def _given_as(ctx: click.Context, name: str, option: str, variable: str) -> str:
+    """How the user set a serve option, to name it in a message: its variable or its option."""
+    from click.core import ParameterSource
+
+    return variable if ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT else option
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="KB_HOST",
-              help="Interface to listen on.")
+              cls=_EnvOption, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
-              envvar="KB_PORT", help="Port to listen on.")
+              envvar="KB_PORT", cls=_EnvOption, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              envvar="KB_WORKERS",
+              envvar="KB_WORKERS", cls=_EnvOption,
               help="Worker processes. Each loads its own model and index (about 1 GB "
                    "resident with onnx-int8 and the seeds); they share the index "
                    "directory and pick up each other's writes.")
@@ -989,7 +1014,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     from web.app import create_app
 
     settings = _settings(ctx)
-    _check_port(host, port)  # before the model loads: a busy port fails at once
+    # before the model loads: a busy port fails at once
+    _check_port(host, port, _given_as(ctx, "host", "--host", "KB_HOST"),
+                _given_as(ctx, "port", "--port", "KB_PORT"))
     _open(ctx).close()  # a wrong model or a stale index fails here, in one line
     logging.getLogger("web").setLevel(logging.INFO)  # the lifespan reports the model load
     click.echo(f"kb: loading the model and index, then serving on http://{host}:{port}", err=True)
@@ -1010,7 +1037,10 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 WORKER_HEALTHCHECK_S = 30
 
 
-def _check_port(host: str, port: int) -> None:
+def _check_port(host: str, port: int, host_is: str = "--host",
+                port_is: str = "--port") -> None:
+    """Fail now if uvicorn could not listen there; ``host_is``, ``port_is``: how the
+    user gave them (``KB_HOST`` or ``--host``), for the hint."""
     import errno
     import socket
 
@@ -1022,12 +1052,12 @@ def _check_port(host: str, port: int) -> None:
             probe.bind((host, port))
         except socket.gaierror as exc:  # not an address or a name this machine resolves
             raise ConfigError(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc} (--host takes an "
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} ({host_is} takes an "
                 "address of this machine, such as 127.0.0.1 or 0.0.0.0)") from None
         except OSError as exc:
-            hint = ("is another server running there? choose another --port"
+            hint = (f"is another server running there? choose another {port_is}"
                     if exc.errno == errno.EADDRINUSE else
-                    "--host takes an address of this machine, such as 127.0.0.1 or 0.0.0.0"
+                    f"{host_is} takes an address of this machine, such as 127.0.0.1 or 0.0.0.0"
                     if exc.errno == errno.EADDRNOTAVAIL else "")
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
                               + (f" ({hint})" if hint else "")) from None
