@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import time
 from typing import Annotated, Any, Literal
 
@@ -13,9 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from kb import adding
 from kb.adding import AddResult
 from kb.articles import same_id
-from kb.errors import BadInputError, NotFoundError, StorageError
+from kb.errors import BadInputError, IndexCorruptError, NotFoundError, StorageError
 from web import schemas, uploads
-from web.deps import KB, LangParam, concept_cards, known_query, parse_langs, write_slot
+from web.deps import (
+    KB,
+    LangParam,
+    concept_cards,
+    database_damage,
+    known_query,
+    parse_langs,
+    write_slot,
+)
 from web.views import article_href, card_json, concept_href
 
 
@@ -577,17 +586,28 @@ meta = APIRouter()
           response_model=None,
           responses=ok(schemas.HealthOut, 200, "Ready, or still starting (ok false).")
           | {503: {"model": schemas.HealthOut,
-                   "description": "Degraded: the index directory is gone or unwritable."}})
+                   "description": "Degraded: the index directory is gone or unwritable, "
+                                  "or its database is damaged."}})
 def healthz(request: Request) -> dict[str, Any] | JSONResponse:
     kb = getattr(request.app.state, "kb", None)
     if kb is None:
         return {"ok": False, "status": "starting"}
     try:
+        # A damaged database that a request ran into: searches fail, so monitoring must
+        # hear of it (QA24a F4). No integrity check here: it reads the whole file.
+        if request.app.state.damage:
+            raise IndexCorruptError(request.app.state.damage)
         kb.store.check_in_place()
-    except StorageError as exc:  # still answering from memory, but writes would be lost
+        stats = kb.stats()
+    except (StorageError, IndexCorruptError) as exc:
+        # Moved: still answering from memory, but writes would be lost.
         return JSONResponse({"ok": False, "status": "degraded", "error": exc.message},
                             status_code=503)
-    stats = kb.stats()
+    except sqlite3.DatabaseError as exc:  # the damage is in the pages stats() reads
+        if (error := database_damage(request.app, exc)) is None:
+            raise
+        return JSONResponse({"ok": False, "status": "degraded", "error": error.message},
+                            status_code=503)
     return {
         "ok": True,
         "status": "ready",

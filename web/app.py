@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -146,6 +147,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.state.settings = settings
     app.state.templates = templates()
     app.state.concepts_cache = {}
+    app.state.damage = None  # the damaged database's message, once a request found it
     # HTTP writes in this process, one at a time; reentrant, so that an API write can
     # hold it while it waits a bounded time (web.deps.write_slot) and the save inside
     # takes it again.
@@ -159,6 +161,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.include_router(api.meta)
     app.include_router(pages.router)
     app.add_exception_handler(KBError, handle_error)
+    app.add_exception_handler(sqlite3.DatabaseError, handle_database_error)
     app.add_exception_handler(RequestValidationError, handle_error)
     app.add_exception_handler(StarletteHTTPException, handle_error)
     app.add_exception_handler(Exception, handle_error)
@@ -329,6 +332,18 @@ async def handle_error(request: Request, exc: Exception) -> Response:
                                 "title": title},
         status_code=status, headers=headers,
     )
+
+
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    """A damaged database found by a request: the same 503 and message as opening it
+    gives (QA24a F4: a 500 "internal error"). Any other database error is raised on,
+    to the 500 handler, which logs it."""
+    from web.deps import database_damage
+
+    error = database_damage(request.app, exc)
+    if error is None:
+        raise exc
+    return await handle_error(request, error)
 
 
 def create_app_from_env() -> FastAPI:
