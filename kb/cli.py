@@ -1028,24 +1028,51 @@ def _given_as(ctx: click.Context, name: str, option: str, variable: str) -> str:
 @click.pass_context
 @handle_errors
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
-    """Serve the web UI and the JSON API (OpenAPI at /docs) with uvicorn."""
-    import logging
+    """Serve the web UI and the JSON API (OpenAPI at /docs) with uvicorn.
+
+    The log (stderr) has the time on every line (KB_LOG_FORMAT changes the format) and
+    one line per write made over the web."""
+    import logging.config
     import os
 
     import uvicorn
 
-    from web.app import create_app
+    from web import logs
+    from web.app import create_app, open_kb
 
     settings = _settings(ctx)
     # before the model loads: a busy port fails at once
     _check_port(host, port, _given_as(ctx, "host", "--host", "KB_HOST"),
                 _given_as(ctx, "port", "--port", "KB_PORT"))
-    _open(ctx).close()  # a wrong model or a stale index fails here, in one line
-    logging.getLogger("web").setLevel(logging.INFO)  # the lifespan reports the model load
+    # One format from the first line on, the model load's included; uvicorn applies the
+    # same in each worker process (QA24a F6).
+    log_config = logs.config(settings.log_format,
+                             verbose=bool(ctx.find_root().params.get("verbose")))
+    logging.config.dictConfig(log_config)
     click.echo(f"kb: loading the model and index, then serving on http://{host}:{port}", err=True)
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        # Opened here, before uvicorn starts, rather than in its lifespan: an index built
+        # by another encoder, an unknown KB_ENCODER_BACKEND or a damaged database is then
+        # one error: line and exit status 1 (handle_errors), as a KB_MODEL mismatch is,
+        # not a 47-line uvicorn traceback and exit status 3 (QA24a F5).
+        kb = open_kb(settings)
+        try:
+            uvicorn.run(create_app(settings, kb=kb), host=host, port=port, log_level="info",
+                        log_config=log_config)
+        finally:
+            kb.close()
         return
+    # Worker processes open their own knowledge base, each in its lifespan, where a
+    # failure is uvicorn's traceback in every worker and then an exit status of 0 from
+    # this parent. So the parent checks first that the model loads and fits the index
+    # (QA24a F5); it loads the model once more for that, and lets it go before the
+    # workers start.
+    check = _open(ctx)
+    try:
+        _ = check.encoder
+    finally:
+        check.close()
+        del check
     # Worker processes build the app themselves, from the environment.
     os.environ.update(KB_INDEX_DIR=str(settings.index_dir), KB_MODEL=settings.model,
                       KB_ENCODER_BACKEND=settings.encoder_backend,
@@ -1054,7 +1081,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     # loading its model on a busy machine can (a third worker was started in a test run
     # beside two other test processes on two cores): give it as long as a cold start.
     uvicorn.run("web.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info", timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+                workers=workers, log_level="info", log_config=log_config,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
 
 
 WORKER_HEALTHCHECK_S = 30

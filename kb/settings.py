@@ -53,6 +53,27 @@ def _env_size(name: str, default: int, *, minimum: int = 0) -> int:
     return size
 
 
+# The server's log lines (kb serve): the time first, as a log file needs (QA24a F6).
+# ``KB_LOG_FORMAT`` replaces it: under journald, which stamps each line itself,
+# ``%(levelname)s %(name)s: %(message)s`` drops the second time.
+DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _env_log_format() -> str:
+    value = os.environ.get("KB_LOG_FORMAT")
+    if not value:
+        return DEFAULT_LOG_FORMAT
+    import logging
+
+    try:  # a format that cannot format a line would fail on every line, in the log
+        logging.Formatter(value, validate=True).format(
+            logging.LogRecord("kb", logging.INFO, __file__, 0, "message", None, None))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"KB_LOG_FORMAT must be a Python logging format such as "
+                          f"{DEFAULT_LOG_FORMAT!r}, not {value!r} ({exc})") from None
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Where things live and which model to use.
@@ -78,6 +99,7 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_query_chars: int = 500
     vector_index: VectorConfig = field(default_factory=VectorConfig)
+    log_format: str = DEFAULT_LOG_FORMAT  # kb serve's log lines (KB_LOG_FORMAT)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -92,6 +114,7 @@ class Settings:
             max_upload_bytes=_env_size("KB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024,
                                        minimum=MIN_UPLOAD_BYTES),
             vector_index=VectorConfig.from_env(),
+            log_format=_env_log_format(),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given)  # type: ignore[arg-type]

@@ -37,7 +37,7 @@ from web.headers import HEADERS, PAGE_POLICY, SecurityHeaders, docs_policy
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
 
-__all__ = ["create_app", "create_app_from_env"]
+__all__ = ["create_app", "create_app_from_env", "open_kb"]
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def preload() -> None:
         importlib.import_module(name)
 
 
-def _open_kb(settings: Settings) -> KnowledgeBase:
+def open_kb(settings: Settings) -> KnowledgeBase:
     """Open the knowledge base and load the model and index, logging what takes time."""
     from kb import adding, answers
     from kb.core import KnowledgeBase
@@ -128,7 +128,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
             yield
             await anyio.to_thread.run_sync(_finish_saves)
             return
-        opened = await anyio.to_thread.run_sync(_open_kb, settings)
+        opened = await anyio.to_thread.run_sync(open_kb, settings)
         app.state.kb = opened
         try:
             yield
@@ -350,11 +350,16 @@ def create_app_from_env() -> FastAPI:
     """The app for ``KB_*`` settings: what each ``kb serve --workers N`` process runs."""
     # A worker is a fresh process, without the CLI's logging setup: without this, the
     # lifespan's report (model load, index, "ready in") was dropped in every worker.
+    # (kb serve gives uvicorn its log config, web.logs, which each worker applies; this
+    # is for a worker started some other way.)
+    settings = Settings.from_env()
     if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        from web.logs import DATE_FORMAT
+
+        logging.basicConfig(format=settings.log_format, datefmt=DATE_FORMAT)
     logging.getLogger("web").setLevel(logging.INFO)
     _stop_with_parent()
-    return create_app(Settings.from_env())
+    return create_app(settings)
 
 
 def _stop_with_parent() -> None:
