@@ -909,6 +909,29 @@ def restore(ctx: click.Context, article_id: str, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+@click.pass_context
+@handle_errors
+def backup(ctx: click.Context, dest: Path) -> None:
+    """Copy the index's database into the directory DEST (created), consistently and
+    safely while a server runs, with the writes still in kb.sqlite-wal.
+
+    The derived indexes (derived-*/) are not copied: the first kb command on the copy
+    rebuilds them from the database. To restore: stop kb, move the index directory
+    aside, copy DEST in its place (KB_INDEX_DIR), start kb."""
+    from kb.backup import backup as back_up
+
+    settings = _settings(ctx)
+    report = back_up(settings.index_dir, dest)
+    click.echo(f"backed up {settings.index_dir / 'kb.sqlite'} (version {report.version}, "
+               f"{report.articles} article(s), {report.size / 1e6:.1f} MB) to "
+               f"{report.database}" + (" with manifest.json" if report.manifest else "")
+               + f" in {report.seconds:.1f}s")
+    click.echo("derived indexes not copied: the first kb command on the copy rebuilds "
+               "them from the database (no re-embedding)", err=True)
+
+
+@cli.command()
 @click.option("--detect", is_flag=True, help="Run detection for every article first.")
 @click.pass_context
 @handle_errors

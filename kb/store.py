@@ -4,6 +4,8 @@ Layout of an index directory::
 
     manifest.json        human-readable self-description (model, dim, versions, hashes)
     kb.sqlite            articles, chunks (text, offsets, analyzed terms, vectors), meta
+    kb.sqlite-wal, -shm  SQLite's WAL while a process has it open: the latest writes can
+                         be there only, so back up with ``kb backup`` (kb.backup)
     derived.json         which derived-<version>/ directory is current
     derived-<version>/   FAISS indexes and BM25 indexes built from kb.sqlite (files a
                          write did not change are hard links to the previous version's)
