@@ -241,7 +241,8 @@ def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: 
     "--reindex-if-stale",
     is_flag=True,
     help="If the index was built with another model, encoder or chunker, rebuild it "
-    "from the corpus directory first instead of stopping.",
+    "from the corpus directory first instead of stopping; if its derived indexes do not "
+    "load, rebuild them from the database.",
 )
 @click.pass_context
 @handle_errors
@@ -273,6 +274,12 @@ def ingest(
         _reindex(kb, [settings.corpus_dir], families=not no_families)  # errors: see below
         kb.close()
         kb = _open(ctx)
+    # A published derived index that does not load (deleted, truncated) is stale too:
+    # repaired on disk here, or every process rebuilds it in memory at every start
+    # (QA24a F8). `make run` passes the flag.
+    if reindex_if_stale and kb.repair_derived():
+        click.echo(f"repaired the derived indexes of {settings.index_dir} (rebuilt from the "
+                   "database)", err=True)
     adding.recover_pending(kb)  # a save a crash cut short (it logs what it does)
     with progress_bar("ingest") as progress:
         report = kb.ingest_paths(targets, progress=progress)
