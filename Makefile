@@ -3,8 +3,12 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-HOST ?= 127.0.0.1
-PORT ?= 8000
+# `make run` listens where HOST and PORT say; else where KB_HOST and KB_PORT (the
+# settings `kb serve` reads) say; else on 127.0.0.1:8000. It always passed
+# --host 127.0.0.1 --port 8000, which override KB_HOST/KB_PORT, so a server set up
+# with KB_HOST=0.0.0.0 listened on loopback only, without a word (QA24a F11).
+HOST ?= $(or $(KB_HOST),127.0.0.1)
+PORT ?= $(or $(KB_PORT),8000)
 
 .PHONY: venv run test test-fast lint bench eval browser clean-index
 

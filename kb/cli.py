@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -51,18 +52,40 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            # A database damaged inside shows up only when a query reads the damaged
+            # pages: said as opening it says it (QA24a F4: a 54-line traceback, and
+            # nothing on stdout with --json). Any other database error is a bug: raised.
+            if (damage := _damaged(exc)) is None:
+                raise
+            _fail(damage, as_json=bool(kwargs.get("as_json")))
         except KBError as exc:
-            if kwargs.get("as_json"):
-                click.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
-            else:
-                click.echo(f"error: {exc.message}", err=True)
-            close = getattr(exc, "suggestions", ())
-            if close:
-                click.echo("did you mean:\n" + "\n".join(f"  {i}  {t}" for i, t in close),
-                           err=True)
-            sys.exit(1)
+            _fail(exc, as_json=bool(kwargs.get("as_json")))
 
     return wrapper
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> KBError | None:
+    from kb.store import damaged
+
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    if not obj:
+        return None
+    return damaged(exc, obj["settings"].index_dir / "kb.sqlite")
+
+
+def _fail(exc: KBError, *, as_json: bool) -> None:
+    """The one translation of a domain error: a line on stderr (the API's JSON body on
+    stdout with --json), the ids close to a missing one, exit status 1."""
+    if as_json:
+        click.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"error: {exc.message}", err=True)
+    close = getattr(exc, "suggestions", ())
+    if close:
+        click.echo("did you mean:\n" + "\n".join(f"  {i}  {t}" for i, t in close), err=True)
+    sys.exit(1)
 
 
 _UNITS = {"preparing": "article", "analyzing": "article", "embedding": "text",
@@ -218,7 +241,8 @@ def cli(ctx: click.Context, index_dir: Path | None, model: str | None, verbose: 
     "--reindex-if-stale",
     is_flag=True,
     help="If the index was built with another model, encoder or chunker, rebuild it "
-    "from the corpus directory first instead of stopping.",
+    "from the corpus directory first instead of stopping; if its derived indexes do not "
+    "load, rebuild them from the database.",
 )
 @click.pass_context
 @handle_errors
@@ -250,6 +274,12 @@ def ingest(
         _reindex(kb, [settings.corpus_dir], families=not no_families)  # errors: see below
         kb.close()
         kb = _open(ctx)
+    # A published derived index that does not load (deleted, truncated) is stale too:
+    # repaired on disk here, or every process rebuilds it in memory at every start
+    # (QA24a F8). `make run` passes the flag.
+    if reindex_if_stale and kb.repair_derived():
+        click.echo(f"repaired the derived indexes of {settings.index_dir} (rebuilt from the "
+                   "database)", err=True)
     adding.recover_pending(kb)  # a save a crash cut short (it logs what it does)
     with progress_bar("ingest") as progress:
         report = kb.ingest_paths(targets, progress=progress)
@@ -886,6 +916,29 @@ def restore(ctx: click.Context, article_id: str, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("dest", type=click.Path(path_type=Path, file_okay=False))
+@click.pass_context
+@handle_errors
+def backup(ctx: click.Context, dest: Path) -> None:
+    """Copy the index's database into the directory DEST (created), consistently and
+    safely while a server runs, with the writes still in kb.sqlite-wal.
+
+    The derived indexes (derived-*/) are not copied: the first kb command on the copy
+    rebuilds them from the database. To restore: stop kb, move the index directory
+    aside, copy DEST in its place (KB_INDEX_DIR), start kb."""
+    from kb.backup import backup as back_up
+
+    settings = _settings(ctx)
+    report = back_up(settings.index_dir, dest)
+    click.echo(f"backed up {settings.index_dir / 'kb.sqlite'} (version {report.version}, "
+               f"{report.articles} article(s), {report.size / 1e6:.1f} MB) to "
+               f"{report.database}" + (" with manifest.json" if report.manifest else "")
+               + f" in {report.seconds:.1f}s")
+    click.echo("derived indexes not copied: the first kb command on the copy rebuilds "
+               "them from the database (no re-embedding)", err=True)
+
+
+@cli.command()
 @click.option("--detect", is_flag=True, help="Run detection for every article first.")
 @click.pass_context
 @handle_errors
@@ -967,35 +1020,85 @@ def eval_(
         json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
+class _EnvOption(click.Option):
+    """An option that a ``KB_*`` variable can also set: a bad value taken from the
+    variable is reported under the variable's name, and ``--help`` names the variable
+    (QA24a F10: ``KB_PORT=abc`` said "Invalid value for '--port'", though no --port was
+    given, and the help did not mention KB_PORT)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("show_envvar", True)
+        super().__init__(*args, **kwargs)
+
+    def get_error_hint(self, ctx: click.Context) -> str:
+        from click.core import ParameterSource
+
+        if ctx.get_parameter_source(self.name or "") is ParameterSource.ENVIRONMENT:
+            return f"{self.envvar} (from the environment; {self.opts[0]} overrides it)"
+        return super().get_error_hint(ctx)
+
+
+def _given_as(ctx: click.Context, name: str, option: str, variable: str) -> str:
+    """How the user set a serve option, to name it in a message: its variable or its option."""
+    from click.core import ParameterSource
+
+    return variable if ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT else option
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="KB_HOST",
-              help="Interface to listen on.")
+              cls=_EnvOption, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
-              envvar="KB_PORT", help="Port to listen on.")
+              envvar="KB_PORT", cls=_EnvOption, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              envvar="KB_WORKERS",
+              envvar="KB_WORKERS", cls=_EnvOption,
               help="Worker processes. Each loads its own model and index (about 1 GB "
                    "resident with onnx-int8 and the seeds); they share the index "
                    "directory and pick up each other's writes.")
 @click.pass_context
 @handle_errors
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
-    """Serve the web UI and the JSON API (OpenAPI at /docs) with uvicorn."""
-    import logging
+    """Serve the web UI and the JSON API (OpenAPI at /docs) with uvicorn.
+
+    The log (stderr) has the time on every line (KB_LOG_FORMAT changes the format) and
+    one line per write made over the web."""
+    import logging.config
     import os
 
     import uvicorn
 
-    from web.app import create_app
+    from web import logs
+    from web.app import create_app, open_kb
 
     settings = _settings(ctx)
-    _check_port(host, port)  # before the model loads: a busy port fails at once
-    _open(ctx).close()  # a wrong model or a stale index fails here, in one line
-    logging.getLogger("web").setLevel(logging.INFO)  # the lifespan reports the model load
+    # before the model loads: a busy port fails at once
+    _check_port(host, port, _given_as(ctx, "host", "--host", "KB_HOST"),
+                _given_as(ctx, "port", "--port", "KB_PORT"))
+    # One format from the first line on, the model load's included; uvicorn applies the
+    # same in each worker process (QA24a F6).
+    log_config = logs.config(settings.log_format,
+                             verbose=bool(ctx.find_root().params.get("verbose")))
+    logging.config.dictConfig(log_config)
     click.echo(f"kb: loading the model and index, then serving on http://{host}:{port}", err=True)
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        # Opened here, before uvicorn starts, rather than in its lifespan: an index built
+        # by another encoder, an unknown KB_ENCODER_BACKEND or a damaged database is then
+        # one error: line and exit status 1 (handle_errors), as a KB_MODEL mismatch is,
+        # not a 47-line uvicorn traceback and exit status 3 (QA24a F5).
+        kb = open_kb(settings)
+        try:
+            uvicorn.run(create_app(settings, kb=kb), host=host, port=port, log_level="info",
+                        log_config=log_config)
+        finally:
+            kb.close()
         return
+    # Worker processes open their own knowledge base, each in its lifespan, where a
+    # failure is uvicorn's traceback in every worker and then an exit status of 0 from
+    # this parent. So the model is loaded and checked against the index first (QA24a
+    # F5), in a process of its own: loaded here, it left the parent ~350 MB larger for
+    # as long as the server runs.
+    _open(ctx).close()  # a KB_MODEL mismatch or a damaged database: at once
+    _check_in_child(settings)
     # Worker processes build the app themselves, from the environment.
     os.environ.update(KB_INDEX_DIR=str(settings.index_dir), KB_MODEL=settings.model,
                       KB_ENCODER_BACKEND=settings.encoder_backend,
@@ -1004,13 +1107,47 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     # loading its model on a busy machine can (a third worker was started in a test run
     # beside two other test processes on two cores): give it as long as a cold start.
     uvicorn.run("web.app:create_app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level="info", timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+                workers=workers, log_level="info", log_config=log_config,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
 
 
 WORKER_HEALTHCHECK_S = 30
 
 
-def _check_port(host: str, port: int) -> None:
+def _check_in_child(settings: Settings) -> None:
+    """Load the model in a short-lived process and check it fits the index; raise its
+    KBError (message and status) here."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # as uvicorn starts its workers
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        problem = pool.submit(_start_problem, settings).result()
+    if problem is not None:
+        error = KBError(problem[0])
+        error.status = problem[1]
+        raise error
+
+
+def _start_problem(settings: Settings) -> tuple[str, int] | None:
+    """What would stop a worker from starting (in the child of _check_in_child)."""
+    from kb.core import KnowledgeBase
+
+    try:
+        kb = KnowledgeBase.open(settings=settings)
+        try:
+            _ = kb.encoder
+        finally:
+            kb.close()
+    except KBError as exc:
+        return exc.message, exc.status
+    return None
+
+
+def _check_port(host: str, port: int, host_is: str = "--host",
+                port_is: str = "--port") -> None:
+    """Fail now if uvicorn could not listen there; ``host_is``, ``port_is``: how the
+    user gave them (``KB_HOST`` or ``--host``), for the hint."""
     import errno
     import socket
 
@@ -1022,12 +1159,12 @@ def _check_port(host: str, port: int) -> None:
             probe.bind((host, port))
         except socket.gaierror as exc:  # not an address or a name this machine resolves
             raise ConfigError(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc} (--host takes an "
+                f"cannot listen on {host}:{port}: {exc.strerror or exc} ({host_is} takes an "
                 "address of this machine, such as 127.0.0.1 or 0.0.0.0)") from None
         except OSError as exc:
-            hint = ("is another server running there? choose another --port"
+            hint = (f"is another server running there? choose another {port_is}"
                     if exc.errno == errno.EADDRINUSE else
-                    "--host takes an address of this machine, such as 127.0.0.1 or 0.0.0.0"
+                    f"{host_is} takes an address of this machine, such as 127.0.0.1 or 0.0.0.0"
                     if exc.errno == errno.EADDRNOTAVAIL else "")
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
                               + (f" ({hint})" if hint else "")) from None

@@ -926,8 +926,8 @@ class KnowledgeBase:
         try:
             with self._lock(timeout=0):
                 if self.store.version == version and self._published_version() != version:
-                    log.warning("index %s: derived indexes lag the database; rebuilding",
-                                self.index_dir)
+                    log.warning("index %s: %s", self.index_dir,
+                                _behind(version, self._published_version()))
                     self._publish(set(), full=True)
                 elif self._manifest_version() != version:
                     self._write_manifest()
@@ -1094,8 +1094,37 @@ class KnowledgeBase:
             return (VectorIndex.load(d / "vectors", self.settings.vector_index),
                     lexical.LexicalIndex.load(d / "lexical"))
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
-            log.warning("derived index unreadable (%s); rebuilding in memory", exc)
+            # Said with its repair (QA24a F8): every process rebuilt it in memory on every
+            # start, which costs minutes at a million passages, and nothing said so.
+            log.warning("derived index %s unreadable (%s); rebuilding it in memory, in this "
+                        "process only: `kb ingest --reindex-if-stale` (what `make run` "
+                        "runs) or `kb reindex` repairs it on disk", d, exc)
             return None
+
+    def repair_derived(self) -> bool:
+        """Publish the derived indexes again when the published ones are unreadable (a
+        deleted or damaged ``derived-*/``); True when it did. ``kb ingest
+        --reindex-if-stale`` runs it, so that `make run` repairs them on disk rather
+        than every process rebuilding them in memory at every start (QA24a F8). The
+        rebuild is _repair's: from the database, no re-embedding, published
+        atomically."""
+        version = self.store.version
+        if version == 0 or self._published_version() != version:
+            return False  # nothing published yet, or behind: _repair rebuilds that
+        if self._current(version) is not None:
+            return False  # loaded, so readable
+        loaded = self._load_published(version)
+        if loaded is not None:  # readable: keep it, the ingest uses it next
+            self._vectors, self._lexical = loaded
+            self._loaded_version = version
+            self._titles, self._terms, self._defines, self._headings = {}, {}, {}, {}
+            return False
+        with self._lock():
+            if self.store.version != version or self._published_version() != version:
+                return False  # another writer published meanwhile
+            self._publish(set(), full=True)
+        log.info("index %s: published the rebuilt derived indexes", self.index_dir)
+        return True
 
     # -- reading ----------------------------------------------------------------------
     def _validate_query(self, query: str) -> str:
@@ -1853,6 +1882,19 @@ class KnowledgeBase:
 
         return answer(self, question, langs=langs, query_lang=query_lang, exact=exact,
                       tags=tags, articles=articles)
+
+
+def _behind(database: int, published: int) -> str:
+    """Why the derived indexes are rebuilt from a database of another version. A
+    database *older* than the published indexes is not a crashed write: it was restored
+    from a backup, or copied without its kb.sqlite-wal file, and the writes after it
+    are lost from it (QA24a F7: that too was "derived indexes lag the database")."""
+    if published > database:
+        return (f"the database (version {database}) is older than its derived indexes "
+                f"(version {published}): was it restored from a backup, or copied without "
+                "its kb.sqlite-wal file? The writes after it are not in it; rebuilding the "
+                "derived indexes from the database")
+    return "derived indexes lag the database; rebuilding"
 
 
 def _manifest_entries(rows: Sequence[sqlite3.Row]) -> dict[str, dict[str, object]]:

@@ -123,6 +123,10 @@ class IndexMismatchError(KBError):
 class IndexCorruptError(KBError):
     """The index directory is inconsistent or unreadable."""
 
+    # Service unavailable until the operator rebuilds the index: not a fault of the
+    # request, nor one a retry of it fixes on its own (QA24a F4: it was a 500).
+    status = 503
+
 
 class StorageError(KBError):
     """A file or directory kb has to write could not be written (permissions, a full

@@ -28,8 +28,16 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2
                "g": 1024**3, "gb": 1024**3}
 
 
-def _env_size(name: str, default: int) -> int:
-    """A byte count: ``10485760``, ``10MB``, ``10 MiB``, ``500k`` (binary units)."""
+# The smallest upload limit kb takes (QA24a F9): ``KB_MAX_UPLOAD_BYTES=0`` (or ``0.4``,
+# which rounds down to 0) was taken and made every upload a 413 that said "raise the
+# limit"; an operator may also have meant "no limit". A limit below one short
+# paragraph is a typo either way, so it is refused at start, as ``-1`` is.
+MIN_UPLOAD_BYTES = 1024
+
+
+def _env_size(name: str, default: int, *, minimum: int = 0) -> int:
+    """A byte count: ``10485760``, ``10MB``, ``10 MiB``, ``500k`` (binary units), at
+    least ``minimum``."""
     value = os.environ.get(name)
     if not value:
         return default
@@ -37,7 +45,33 @@ def _env_size(name: str, default: int) -> int:
     if m is None:
         raise ConfigError(f"{name} must be a size such as 10485760 or 10MB, not {value!r}")
     number = float(m.group(1).replace("_", ""))
-    return int(number * _SIZE_UNITS[(m.group(2) + m.group(3)).lower()])
+    size = int(number * _SIZE_UNITS[(m.group(2) + m.group(3)).lower()])
+    if size < minimum:
+        raise ConfigError(
+            f"{name} must be at least {minimum} bytes (1k), not {value!r} ({size} bytes): "
+            "a smaller limit refuses every article; unset it for the default")
+    return size
+
+
+# The server's log lines (kb serve): the time first, as a log file needs (QA24a F6).
+# ``KB_LOG_FORMAT`` replaces it: under journald, which stamps each line itself,
+# ``%(levelname)s %(name)s: %(message)s`` drops the second time.
+DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _env_log_format() -> str:
+    value = os.environ.get("KB_LOG_FORMAT")
+    if not value:
+        return DEFAULT_LOG_FORMAT
+    import logging
+
+    try:  # a format that cannot format a line would fail on every line, in the log
+        logging.Formatter(value, validate=True).format(
+            logging.LogRecord("kb", logging.INFO, __file__, 0, "message", None, None))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"KB_LOG_FORMAT must be a Python logging format such as "
+                          f"{DEFAULT_LOG_FORMAT!r}, not {value!r} ({exc})") from None
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +99,7 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_query_chars: int = 500
     vector_index: VectorConfig = field(default_factory=VectorConfig)
+    log_format: str = DEFAULT_LOG_FORMAT  # kb serve's log lines (KB_LOG_FORMAT)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -76,8 +111,10 @@ class Settings:
             encoder_backend=os.environ.get("KB_ENCODER_BACKEND") or DEFAULT_ENCODER_BACKEND,
             cache_dir=_env_path("KB_CACHE_DIR", Path("~/.cache/kb").expanduser()),
             admin_token=os.environ.get("KB_ADMIN_TOKEN") or None,
-            max_upload_bytes=_env_size("KB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+            max_upload_bytes=_env_size("KB_MAX_UPLOAD_BYTES", 10 * 1024 * 1024,
+                                       minimum=MIN_UPLOAD_BYTES),
             vector_index=VectorConfig.from_env(),
+            log_format=_env_log_format(),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(base, **given)  # type: ignore[arg-type]

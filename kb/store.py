@@ -4,6 +4,8 @@ Layout of an index directory::
 
     manifest.json        human-readable self-description (model, dim, versions, hashes)
     kb.sqlite            articles, chunks (text, offsets, analyzed terms, vectors), meta
+    kb.sqlite-wal, -shm  SQLite's WAL while a process has it open: the latest writes can
+                         be there only, so back up with ``kb backup`` (kb.backup)
     derived.json         which derived-<version>/ directory is current
     derived-<version>/   FAISS indexes and BM25 indexes built from kb.sqlite (files a
                          write did not change are hard links to the previous version's)
@@ -216,6 +218,27 @@ def _storage_problem(exc: sqlite3.OperationalError) -> str | None:
     return next((said for key, said in _STORAGE_PROBLEMS.items() if key in text), None)
 
 
+def damaged(exc: BaseException, path: Path) -> IndexCorruptError | None:
+    """The IndexCorruptError for SQLite's "the file is damaged" (``exc``, raised on the
+    database at ``path``), None for any other error. Damage inside the file shows up
+    only when a query reads the damaged pages, long after the database opened fine: the
+    edges translate it here, so that a search says what opening says (QA24a F4: a
+    traceback in the CLI, a 500 in the API, while /healthz said "ready")."""
+    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.OperationalError):
+        return None  # locked, a full disk, an unreadable file: not damage
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    if not code.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return None  # an IntegrityError, a ProgrammingError: a bug, not damage
+    # The corpus holds every article (writes save it there first), so the way back is
+    # a new index; kb never deletes the damaged one itself.
+    directory = path.parent
+    return IndexCorruptError(
+        f"the index database {path} is damaged ({exc}). Move {directory} aside (for "
+        f"example to {directory.name}.damaged) and run `kb ingest` to rebuild it from the "
+        "corpus"
+    )
+
+
 class Store:
     """The SQLite database of an index directory."""
 
@@ -231,15 +254,9 @@ class Store:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not damage
+            if (error := damaged(exc, self.path)) is None:  # locked, unreadable: not damage
                 raise
-            # The corpus holds every article (writes save it there first), so the way
-            # back is a new index; kb never deletes the damaged one itself.
-            raise IndexCorruptError(
-                f"the index database {self.path} is damaged ({exc}). Move {directory} "
-                f"aside (for example to {directory.name}.damaged) and run `kb ingest` "
-                "to rebuild it from the corpus"
-            ) from exc
+            raise error from exc
         self._file = _file_id(self.path)
         # Writes get their own connection, so that readers on ``conn`` (other threads of
         # a server) keep seeing the last committed state during a write (WAL).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import time
 from typing import Annotated, Any, Literal
 
@@ -13,9 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from kb import adding
 from kb.adding import AddResult
 from kb.articles import same_id
-from kb.errors import BadInputError, NotFoundError, StorageError
-from web import schemas, uploads
-from web.deps import KB, LangParam, concept_cards, known_query, parse_langs, write_slot
+from kb.errors import BadInputError, IndexCorruptError, NotFoundError, StorageError
+from web import logs, schemas, uploads
+from web.deps import (
+    KB,
+    LangParam,
+    concept_cards,
+    database_damage,
+    known_query,
+    parse_langs,
+    write_slot,
+)
 from web.views import article_href, card_json, concept_href
 
 
@@ -405,6 +414,8 @@ def edit_article(request: Request, kb: KB, article_id: ArticleId,
     with write_slot(request, kb):
         res = adding.edit(kb, article_id, title=edit.title, source=edit.source,
                           tags=edit.tags, lang=edit.lang, expect=expect)
+    logs.edited(res, [name for name in ("title", "source", "tags", "lang")
+                      if getattr(edit, name) is not None])
     return _written(res)
 
 
@@ -417,7 +428,7 @@ def delete_article(request: Request, kb: KB, article_id: ArticleId,
     moves to `.removed/` in the corpus directory (recoverable). Needs the admin token.
     Takes `If-Match` as PUT does: an article changed since it was read is kept (412)."""
     expect = uploads.if_match(if_match)
-    with write_slot(request, kb):
+    with write_slot(request, kb), logs.removing(kb, article_id):
         adding.remove(kb, article_id, expect=expect)
     return {"ok": True, "deleted": article_id}
 
@@ -430,7 +441,9 @@ def restore_article(request: Request, kb: KB, article_id: ArticleId) -> dict[str
     indexed again (its passages get new ids). 409 when the article is in the knowledge
     base, 404 when nothing of that id was removed. Needs the admin token."""
     with write_slot(request, kb):
-        return adding.restore(kb, article_id).to_dict()
+        res = adding.restore(kb, article_id)
+    logs.restored(res)
+    return res.to_dict()
 
 
 # -- concepts: the glossary ------------------------------------------------------------
@@ -528,6 +541,7 @@ def add_concept(request: Request, kb: KB, edit: ConceptWrite) -> JSONResponse:
 
     with write_slot(request):
         concept = write_concept(kb.glossary_path, edit[0])
+    logs.concept("added", concept)
     return JSONResponse({"ok": True, **_concept(concept)}, status_code=201,
                         headers={"Location": f"/api/concepts#{concept.id}"})
 
@@ -550,6 +564,7 @@ def replace_concept(request: Request, kb: KB, concept_id: ConceptId,
     with write_slot(request):
         concept = write_concept(kb.glossary_path, dataclasses.replace(given, id=concept_id),
                                 replace=True, expect=expect)
+    logs.concept("replaced", concept)
     return JSONResponse({"ok": True, **_concept(concept)}, headers=uploads.etag(concept.version))
 
 
@@ -564,7 +579,8 @@ def delete_concept(request: Request, kb: KB, concept_id: ConceptId,
 
     expect = uploads.if_match(if_match)
     with write_slot(request):
-        glossary_edit.delete_concept(kb.glossary_path, concept_id, expect=expect)
+        removed = glossary_edit.delete_concept(kb.glossary_path, concept_id, expect=expect)
+    logs.concept("removed", removed)
     return {"ok": True, "deleted": concept_id}
 
 
@@ -577,17 +593,28 @@ meta = APIRouter()
           response_model=None,
           responses=ok(schemas.HealthOut, 200, "Ready, or still starting (ok false).")
           | {503: {"model": schemas.HealthOut,
-                   "description": "Degraded: the index directory is gone or unwritable."}})
+                   "description": "Degraded: the index directory is gone or unwritable, "
+                                  "or its database is damaged."}})
 def healthz(request: Request) -> dict[str, Any] | JSONResponse:
     kb = getattr(request.app.state, "kb", None)
     if kb is None:
         return {"ok": False, "status": "starting"}
     try:
+        # A damaged database that a request ran into: searches fail, so monitoring must
+        # hear of it (QA24a F4). No integrity check here: it reads the whole file.
+        if request.app.state.damage:
+            raise IndexCorruptError(request.app.state.damage)
         kb.store.check_in_place()
-    except StorageError as exc:  # still answering from memory, but writes would be lost
+        stats = kb.stats()
+    except (StorageError, IndexCorruptError) as exc:
+        # Moved: still answering from memory, but writes would be lost.
         return JSONResponse({"ok": False, "status": "degraded", "error": exc.message},
                             status_code=503)
-    stats = kb.stats()
+    except sqlite3.DatabaseError as exc:  # the damage is in the pages stats() reads
+        if (error := database_damage(request.app, exc)) is None:
+            raise
+        return JSONResponse({"ok": False, "status": "degraded", "error": error.message},
+                            status_code=503)
     return {
         "ok": True,
         "status": "ready",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -36,7 +37,7 @@ from web.headers import HEADERS, PAGE_POLICY, SecurityHeaders, docs_policy
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
 
-__all__ = ["create_app", "create_app_from_env"]
+__all__ = ["create_app", "create_app_from_env", "open_kb"]
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def preload() -> None:
         importlib.import_module(name)
 
 
-def _open_kb(settings: Settings) -> KnowledgeBase:
+def open_kb(settings: Settings) -> KnowledgeBase:
     """Open the knowledge base and load the model and index, logging what takes time."""
     from kb import adding, answers
     from kb.core import KnowledgeBase
@@ -127,7 +128,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
             yield
             await anyio.to_thread.run_sync(_finish_saves)
             return
-        opened = await anyio.to_thread.run_sync(_open_kb, settings)
+        opened = await anyio.to_thread.run_sync(open_kb, settings)
         app.state.kb = opened
         try:
             yield
@@ -146,6 +147,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.state.settings = settings
     app.state.templates = templates()
     app.state.concepts_cache = {}
+    app.state.damage = None  # the damaged database's message, once a request found it
     # HTTP writes in this process, one at a time; reentrant, so that an API write can
     # hold it while it waits a bounded time (web.deps.write_slot) and the save inside
     # takes it again.
@@ -159,6 +161,7 @@ def create_app(settings: Settings, *, kb: KnowledgeBase | None = None) -> FastAP
     app.include_router(api.meta)
     app.include_router(pages.router)
     app.add_exception_handler(KBError, handle_error)
+    app.add_exception_handler(sqlite3.DatabaseError, handle_database_error)
     app.add_exception_handler(RequestValidationError, handle_error)
     app.add_exception_handler(StarletteHTTPException, handle_error)
     app.add_exception_handler(Exception, handle_error)
@@ -331,15 +334,32 @@ async def handle_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    """A damaged database found by a request: the same 503 and message as opening it
+    gives (QA24a F4: a 500 "internal error"). Any other database error is raised on,
+    to the 500 handler, which logs it."""
+    from web.deps import database_damage
+
+    error = database_damage(request.app, exc)
+    if error is None:
+        raise exc
+    return await handle_error(request, error)
+
+
 def create_app_from_env() -> FastAPI:
     """The app for ``KB_*`` settings: what each ``kb serve --workers N`` process runs."""
     # A worker is a fresh process, without the CLI's logging setup: without this, the
     # lifespan's report (model load, index, "ready in") was dropped in every worker.
+    # (kb serve gives uvicorn its log config, web.logs, which each worker applies; this
+    # is for a worker started some other way.)
+    settings = Settings.from_env()
     if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        from web.logs import DATE_FORMAT
+
+        logging.basicConfig(format=settings.log_format, datefmt=DATE_FORMAT)
     logging.getLogger("web").setLevel(logging.INFO)
     _stop_with_parent()
-    return create_app(Settings.from_env())
+    return create_app(settings)
 
 
 def _stop_with_parent() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -16,6 +17,7 @@ from kb.language import check_lang
 if TYPE_CHECKING:
     from kb.concepts import ConceptCard
 
+log = logging.getLogger(__name__)
 _cards_lock = threading.Lock()
 
 
@@ -33,6 +35,23 @@ def get_kb(request: Request) -> KnowledgeBase:
 
 
 KB = Annotated[KnowledgeBase, Depends(get_kb)]
+
+
+def database_damage(app: Any, exc: BaseException) -> KBError | None:
+    """The IndexCorruptError for SQLite's "database disk image is malformed" raised by a
+    request or a health check, None for any other error; the first one is logged and
+    remembered, so that /healthz reports it from then on (QA24a F4: every search failed
+    with a 500 while /healthz said "ready"). It holds until the server restarts: the
+    repair is a new index directory, which a running server does not take up anyway."""
+    from kb.store import damaged
+
+    kb = getattr(app.state, "kb", None)
+    path = kb.store.path if kb is not None else app.state.settings.index_dir / "kb.sqlite"
+    error = damaged(exc, path)
+    if error is not None and getattr(app.state, "damage", None) is None:
+        app.state.damage = error.message
+        log.error("%s", error.message)
+    return error
 
 # How long an API write waits for the one before it. A 5-page article saves in 1-2 s;
 # a long one runs as a job for minutes. Waiting for it, a client that gave up had its

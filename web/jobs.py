@@ -102,7 +102,14 @@ def start(index_dir: Path, work: Callable[[ProgressFn], AddResult], *, saved: st
             result = work(progress)
         except KBError as exc:
             write(state="failed", error=exc.message, status=exc.status)
-        except Exception:
+        except Exception as exc:
+            from kb.store import damaged
+
+            # A damaged database is said as the API says it (QA24a F4), not "internal".
+            if (error := damaged(exc, index_dir / "kb.sqlite")) is not None:
+                log.error("the save of job %s failed: %s", job_id, error.message)
+                write(state="failed", error=error.message, status=error.status)
+                return
             log.exception("the save of job %s failed", job_id)
             write(state="failed", status=500, error="the save failed with an internal "
                   "error; the knowledge base is as it was before it")

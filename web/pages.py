@@ -16,7 +16,7 @@ from kb import adding
 from kb.articles import same_id, version_of
 from kb.errors import BadInputError, KBError, NotFoundError, StaleError, WritesDisabledError
 from kb.language import SUPPORTED
-from web import jobs, uploads, views
+from web import jobs, logs, uploads, views
 from web.deps import KB, concept_cards, get_kb, parse_langs, write_slot
 
 # Unlike the API (web.deps.known_query), the pages ignore query parameters they do not
@@ -282,7 +282,7 @@ def remove_submit(
         uploads.authorize(settings, form.get("token"))
         if form.get("confirm") != "yes":
             raise BadInputError("tick the box to confirm the removal", fields=("confirm",))
-        with write_slot(request, kb):
+        with write_slot(request, kb), logs.removing(kb, article_id):
             # The version the Edit page was opened at: a page older than a change made
             # since does not remove the article unseen (QA18).
             adding.remove(kb, article_id, expect=form.get("version") or None)
@@ -305,6 +305,7 @@ def restore_submit(
         uploads.authorize(settings, form.get("token"))
         with write_slot(request, kb):
             done = adding.restore(kb, article_id)
+        logs.restored(done)
     except KBError as exc:  # the notice again (while it applies), with why, to try again
         ctx = views.library_context(kb)
         ctx.update(removed=views.removed_view(kb, settings, same_id(article_id)),
@@ -386,8 +387,9 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
                     if fields.get("confirm") != "yes":
                         raise BadInputError("tick the box to confirm the removal",
                                             fields=("confirm",))
-                    glossary_edit.delete_concept(kb.glossary_path, editing or "",
-                                                 expect=expect)
+                    removed = glossary_edit.delete_concept(kb.glossary_path, editing or "",
+                                                           expect=expect)
+                    logs.concept("removed", removed)
                     return RedirectResponse(f"/concepts?removed={quote(editing or '')}",
                                             status_code=303)
                 if editing and edit.id != editing:
@@ -396,6 +398,7 @@ def concepts_submit(request: Request, kb: KB, submission: Annotated[
                                         "this one", fields=("id",))
                 concept = glossary_edit.write_concept(kb.glossary_path, edit,
                                                       replace=bool(editing), expect=expect)
+                logs.concept("replaced" if editing else "added", concept)
         except KBError as exc:
             error = exc
         else:

@@ -38,6 +38,7 @@ from kb.errors import (
 from kb.glossary_edit import ConceptEdit
 from kb.language import SUPPORTED
 from kb.settings import Settings
+from web import logs
 
 __all__ = [
     "ArticleInput", "ENABLE_HINT", "authorize", "bearer_token", "if_match", "read_article_input",
@@ -588,8 +589,10 @@ def save(
     if progress:
         progress("waiting", 0, 0)  # until this save's turn comes (one write at a time)
     with lock:
-        return adding.add(kb, article, kind=kind, replace=replace, progress=progress,
-                          expect=expect)
+        result = adding.add(kb, article, kind=kind, replace=replace, progress=progress,
+                            expect=expect)
+    logs.saved(result)  # QA24a F6: the article a save wrote, in the server log
+    return result
 
 
 # -- concepts -----------------------------------------------------------------------------
