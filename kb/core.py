@@ -261,7 +261,8 @@ class KnowledgeBase:
         # Why the last write's derived index files could not be written (a full disk),
         # after its database commit: the write is done, and searched from memory.
         self.unpublished: str | None = None
-        self._unwritable = -1  # a data version whose derived files could not be written
+        # A data version whose derived files could not be written, and why.
+        self._unwritable: tuple[int, str] = (-1, "")
         try:
             self._check_compatible()
             self._repair()
@@ -847,7 +848,7 @@ class KnowledgeBase:
             self._publish(langs, **kwargs)
         except OSError as exc:
             self.unpublished = exc.strerror or str(exc)
-            self._unwritable = self.store.version
+            self._unwritable = (self.store.version, self.unpublished)
             self._loaded_version = -1  # the indexes in memory are the version before it
             log.warning("index %s: the write is saved, but its derived index files could "
                         "not be written (%s); searching from memory until a later write "
@@ -910,17 +911,17 @@ class KnowledgeBase:
         self._write_manifest(changed=None if full else changed)
         remove_stale_derived(self.index_dir, keep=name)
 
-    def _repair(self) -> bool:
+    def _repair(self) -> str | None:
         """Finish what a crashed writer left: the database is the truth, so derived
         indexes or a manifest older than it are rebuilt from it (no re-embedding).
-        False when they could not be written (a full disk, a read-only directory)."""
+        Why they could not be written (a full disk, a read-only directory), if so."""
         version = self.store.version
         if version == 0 or self._encoder is None and "dim" not in self.store.meta():
-            return True
+            return None
         if not self.index_dir.is_dir():
-            return True  # moved away under a running server: nothing there to repair
+            return None  # moved away under a running server: nothing there to repair
         if self._published_version() == version and self._manifest_version() == version:
-            return True
+            return None
         from filelock import Timeout
 
         try:
@@ -940,8 +941,8 @@ class KnowledgeBase:
             log.warning("index %s: its derived indexes lag the database and cannot be "
                         "written (%s); searching from indexes built in memory until they "
                         "can (free space, then any write or `kb reindex`)", self.index_dir, why)
-            return False
-        return True
+            return why
+        return None
 
     def _published_version(self) -> int:
         try:
@@ -1054,11 +1055,12 @@ class KnowledgeBase:
         if current is not None:
             return current
         published = self._published_version()
-        if published != version and self._unwritable != version:
-            if not self._repair():  # a no-op while a writer is publishing
-                self._unwritable = version
+        if published != version and self._unwritable[0] != version:
+            why = self._repair()  # a no-op while a writer is publishing
+            if why is not None:
+                self._unwritable = (version, why)
             published = self._published_version()
-        if published != version and self._unwritable == version:
+        if published != version and self._unwritable[0] == version:
             # The database is ahead of derived files that cannot be written now (a full
             # disk): every search failed with the write's error until space was freed
             # (QA24a F1). Built in memory once per version, not tried again each query.
@@ -1100,6 +1102,16 @@ class KnowledgeBase:
                         "process only: `kb ingest --reindex-if-stale` (what `make run` "
                         "runs) or `kb reindex` repairs it on disk", d, exc)
             return None
+
+    def unwritten(self) -> str | None:
+        """Why the current data's derived index files are not on disk, when a write
+        or a repair could not write them (a full disk): searches then use indexes
+        built in memory, which every process pays for at its start. For /healthz
+        (QA24a F1: it said "ready" while no write could be published)."""
+        version, why = self._unwritable
+        if version != self.store.version or self._published_version() == version:
+            return None
+        return why
 
     def repair_derived(self) -> bool:
         """Publish the derived indexes again when the published ones are unreadable (a

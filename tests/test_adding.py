@@ -464,6 +464,16 @@ def test_a_save_whose_index_files_cannot_be_written_is_saved_and_says_so(lib, mo
     assert res.saved and res.unpublished == "No space left on device"
     # The half-written derived directory is gone: it only took the space.
     assert not (lib.index_dir / f"derived-{lib.store.version:08d}").exists()
+    # /healthz: ready (searches answer), with a warning for whoever watches it.
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    assert lib.unwritten() == "No space left on device"
+    with TestClient(create_app(lib.settings, kb=lib)) as client:
+        health = client.get("/healthz").json()
+    assert health["status"] == "ready" and "could not be written (No space left on device)" \
+        in health["warning"]
     assert any(n.startswith("saved and searchable, but the index files could not be "
                             "written (No space left on device)") for n in res.notes)
     assert (lib.settings.corpus_dir / "retail-media.md").exists()
@@ -478,6 +488,7 @@ def test_a_save_whose_index_files_cannot_be_written_is_saved_and_says_so(lib, mo
     res = add(lib, b"Loyalty apps reward repeat purchases with points and offers.",
               "loyalty.txt")
     assert res.unpublished is None and lib._published_version() == lib.store.version
+    assert lib.unwritten() is None
     fresh = KnowledgeBase.open(lib.index_dir, settings=lib.settings, encoder=lib.encoder)
     assert fresh.search("retail media advertising", k=1).hits[0].article_id == "retail-media"
     fresh.close()

@@ -615,7 +615,7 @@ def healthz(request: Request) -> dict[str, Any] | JSONResponse:
             raise
         return JSONResponse({"ok": False, "status": "degraded", "error": error.message},
                             status_code=503)
-    return {
+    ready: dict[str, Any] = {
         "ok": True,
         "status": "ready",
         "articles": stats.get("articles"),
@@ -623,3 +623,8 @@ def healthz(request: Request) -> dict[str, Any] | JSONResponse:
         "model": stats.get("model"),
         "index_version": stats.get("version"),
     }
+    if why := kb.unwritten():  # searches still answer, from memory: ready, with a warning
+        ready["warning"] = (f"the index files of the last write could not be written "
+                            f"({why}); searches use indexes built in memory until a write "
+                            "or `kb reindex` can write them")
+    return ready

@@ -346,6 +346,9 @@ class HealthOut(_Body):
     ok: bool
     status: Literal["ready", "starting", "degraded"]
     error: str | None = Field(None, description="What is wrong (degraded only).")
+    warning: str | None = Field(None, description=(
+        "Ready, but the last write's index files could not be written (a full disk): "
+        "searches answer from indexes built in memory; free space."))
     articles: int | None = None
     chunks: int | None = None
     model: str | None = None
