@@ -549,7 +549,8 @@ def test_readers_keep_answering_during_a_write(fake_kb):
 
     errors: list[BaseException] = []
     stop = threading.Event()
-    counts = {"searches": 0}
+    searching = threading.Event()  # the writes start once the readers do (a busy
+    counts = {"searches": 0}  # machine ran all three writes before the first search)
 
     def reader() -> None:
         while not stop.is_set():
@@ -559,13 +560,16 @@ def test_readers_keep_answering_during_a_write(fake_kb):
                 for h in hits:
                     assert h.text and h.start < h.end
                 counts["searches"] += 1
+                searching.set()
             except BaseException as exc:  # noqa: BLE001 - collected for the assert
                 errors.append(exc)
+                searching.set()
                 return
 
     threads = [threading.Thread(target=reader) for _ in range(2)]
     for t in threads:
         t.start()
+    assert searching.wait(60)
     for i in range(3):
         fake_kb.ingest([parse_article(f"Partner program {i}: resellers earn a margin on "
                                       f"every sale in region {i}.", name=f"partner-{i}.txt")])
