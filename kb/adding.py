@@ -425,8 +425,7 @@ def closest(kb: KnowledgeBase, article: Article) -> Match | None:
         row = kb.store.article(ids[i]) if ids[i] != article.id else None
         if row is None:
             continue
-        theirs = families.shingles(row["text"])
-        m = Match(ids[i], families.jaccard(mine, theirs), families.contained(mine, theirs))
+        m = _compared(mine, row)
         if m.similar and (best is None or m.jaccard > best.jaccard):
             best = m
     return best
@@ -436,10 +435,15 @@ def likeness(article: Article, stored: Any) -> str:
     """How ``article`` is like ``stored`` (the article whose id it would take), in
     words, when it looks like a version of it; "" when it is another text. QA24b F13:
     an update whose title made the original's id was told only "already exists"."""
-    mine, theirs = families.shingles(article.text), families.shingles(str(stored["text"]))
-    m = Match(str(stored["id"]), families.jaccard(mine, theirs),
-              families.contained(mine, theirs))
+    m = _compared(families.shingles(article.text), stored)
     return _alike(m.jaccard, m.contained) if m.similar else ""
+
+
+def _compared(mine: set[int], stored: Any) -> Match:
+    """A text (its 5-gram set) compared with a stored article."""
+    theirs = families.shingles(str(stored["text"]))
+    return Match(str(stored["id"]), families.jaccard(mine, theirs),
+                 families.contained(mine, theirs))
 
 
 def _alike(jaccard: float, contained: float) -> str:
