@@ -115,6 +115,24 @@ def test_save_load_round_trip_and_unchanged_segments_are_linked(tmp_path):
     assert 5 in BM25.load(tmp_path / "v1").live_ids().tolist()  # the old version intact
 
 
+def test_loaded_segments_are_plain_arrays_over_their_files(tmp_path):
+    """Mapped, so processes share the pages; plain ndarrays, not np.memmap, whose
+    Python-level indexing slowed every query's scoring."""
+    import mmap
+
+    index = BM25()
+    index.add(list(range(50)), corpus(50))
+    index.save(tmp_path / "v1")
+    seg = BM25.load(tmp_path / "v1").segments[0]
+    for name in ("ids", "term_ptr", "term_rows", "term_tf", "doc_terms"):
+        array = getattr(seg, name)
+        assert type(array) is np.ndarray and not array.flags.writeable
+        base = array.base
+        while base is not None and not isinstance(base, mmap.mmap):
+            base = getattr(base, "base", None) or getattr(base, "_mmap", None)
+        assert isinstance(base, mmap.mmap), name
+
+
 def test_lexical_index_update_matches_build():
     docs = corpus(200, seed=3)
     built, changed = LexicalIndex(), LexicalIndex()
