@@ -651,13 +651,14 @@ def _is_statement(text: str, section: str) -> bool:
     return bool(_BULLET.match(s)) and ":" in s and len(s.split(":", 1)[1].split()) >= 5
 
 
-# A sentence that opens by pointing back ("These rewards ...", "이러한 마케팅은 ...",
+# A sentence that opens by pointing back ("These rewards ...", "이러한 마케팅은 ...", "여기에는 …",
 # "Diese Methode ...", "Chiến lược này ...") leans on the one before it.
 _ANAPHOR = re.compile(
     r"^(?:[-*•·▪–]\s+)?(?:"
     r"(?:this|these|that|those|such|it|its|they|their)\b"
     r"|(?:dies|diese[rsmn]?|solche[rsmn]?)\b"
-    r"|(?:이러한|이런|이는|이것은|이것이|이를|이와|이에|그러한|그런|그것은|이|그)(?=\s)"
+    r"|(?:이러한|이런|이는|이것은|이것이|이를|이와|이에|그러한|그런|그것은|이|그"
+    r"|여기에는|여기에서는|여기서는|이 중에는|그중)(?=\s)"
     r"|(?:điều (?:này|đó)|nó|chúng|việc (?:này|đó))\b"
     r"|(?:\S+\s){1,2}(?:này|đó)\b)",
     re.I,
@@ -1291,7 +1292,15 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
         # 측정과 조정 과정을 통해 ..." after five lists), which is not quoted.
         lst = _list_at(before, cands) if "\n" in between else None
         if lst is None:
-            group = [before]
+            # What it points at may point back in turn ("다운스트림 마케팅은 …. 이는 …
+            # 방식입니다. 여기에는 … 포함됩니다."): quoted with "이는 …" alone, "여기에는"
+            # still said nothing of what it is about. Such a chain comes whole only when
+            # the answer quotes its first sentence already: else it is a detour (a
+            # question on double opt-in got three sentences on downstream marketing).
+            group = _pointed_at(before, cands)
+            if len(group) > 1 and all(group[0] is not y for y in chosen + out):
+                orphans.append(c)
+                continue
         elif lst.n_items <= MAX_LIST_ITEMS and any(x in chosen for x in _whole(lst, cands)):
             group = _whole(lst, cands)
         else:
@@ -1302,6 +1311,23 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
         elif group:
             orphans.append(c)
     return out, orphans
+
+
+def _pointed_at(before: _Candidate, cands: list[_Candidate]) -> list[_Candidate]:
+    """``before`` and, while it points back too, the sentences right before it in its
+    passage (two at most), in text order."""
+    group = [before]
+    while len(group) < 3 and _ANAPHOR.match(group[0].text) and not _CONTRAST.match(
+            group[0].text):
+        i = next(j for j, x in enumerate(cands) if x is group[0])
+        prev = cands[i - 1] if i > 0 else None
+        if prev is None or prev.hit.chunk_id != before.hit.chunk_id or prev.table or \
+                group[0].hit.text[prev.end - prev.hit.start : group[0].start
+                                  - prev.hit.start].strip() or "\n" in group[0].hit.text[
+                prev.end - prev.hit.start : group[0].start - prev.hit.start]:
+            break
+        group.insert(0, prev)
+    return group
 
 
 def _compared_table(cands: list[_Candidate], units: _Units) -> list[_Candidate]:
@@ -1934,8 +1960,10 @@ def _opens_with(
     qterms: list[str],
     qlang: str,
     concepts: list[tuple[set[str], dict[str, list[str]]]],
+    concepts_only: bool = False,
 ) -> bool:
-    """True when the sentence's subject is what the question asks about.
+    """True when the sentence's subject is what the question asks about (with
+    ``concepts_only``, a glossary concept of it, not any of its words).
 
     Definitions put their subject first ("번들링은 ...", "Upstream marketing focuses
     on ..."), so a question word or concept term among the first words is a good sign.
@@ -1945,7 +1973,7 @@ def _opens_with(
     opening = " ".join(w.group() for w in words)
     first = cand.start - cand.hit.start + len(cand.text) - len(body)  # where body starts
     lead = set(_span_terms(cand.hit, first, first + (words[-1].end() if words else 0)))
-    if cand.hit.lang == qlang and lead & set(qterms):
+    if not concepts_only and cand.hit.lang == qlang and lead & set(qterms):
         return True
     folded = _fold(opening)
     return any(
@@ -1953,6 +1981,34 @@ def _opens_with(
         for _, per_lang in concepts
         for term in per_lang.get(cand.hit.lang, [])
     )
+
+
+def _leads_with(
+    cands: list[_Candidate],
+    qterms: list[str],
+    qlang: str,
+    concepts: list[tuple[set[str], dict[str, list[str]]]],
+) -> list[bool]:
+    """Whether each sentence's subject is what the question asks about: it opens with
+    it (:func:`_opens_with`), or it opens by pointing back ("이는 …", "여기에는 …",
+    "These rewards …") at the sentence right before it in its passage, which does. In
+    "다운스트림 마케팅은 … 위치합니다. 이는 … 방식입니다. 여기에는 인적 판매, 이메일
+    마케팅, 판촉 활동과 같은 전략이 포함됩니다." the last is about downstream
+    marketing as much as the first, and it lost the lead bonus to every sentence that
+    names it, for "다운스트림 마케팅에는 어떤 전략이 포함되나요?" (stop 33's xfail)."""
+    out: list[bool] = []
+    named = False  # the sentence before opens with a concept of the question, or points at one
+    for i, c in enumerate(cands):
+        lead = _opens_with(c, qterms, qlang, concepts)
+        pointing = False
+        if i and _ANAPHOR.match(c.text) and not _CONTRAST.match(c.text):
+            before = cands[i - 1]
+            between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
+            pointing = named and before.hit.chunk_id == c.hit.chunk_id and not between.strip()
+        named = pointing or bool(concepts) and _opens_with(c, qterms, qlang, concepts,
+                                                           concepts_only=True)
+        out.append(lead or pointing)
+    return out
 
 
 def _features(
@@ -1995,6 +2051,7 @@ def _features(
     leads = any(c.hit.lang == qlang and c.rank < 3 and c.hit.score >= LEAD_SHARE * top
                 for c in cands)
     twinned = {i for pair in twins for i in pair}
+    leads_with = _leads_with(cands, qterms, qlang, concepts)
     for i, c in enumerate(cands):
         own = {c.hit.lang: _own_terms(c)}
         says = _says(asked, c) if asked is not None else 0.0  # kind() tests defines() first
@@ -2026,7 +2083,7 @@ def _features(
             "coverage": coverage,
             "rank": 1.0 / (1 + c.rank),
             "asker_lang": float(c.hit.lang == qlang and (leads or i in twinned)),
-            "lead": float(_opens_with(c, qterms, qlang, concepts)),
+            "lead": float(leads_with[i]),
             "defines": float(says == 3),
             # It says what the asked concept is, if less plainly (kb.definitions.kind).
             "says": says,
