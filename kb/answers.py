@@ -676,6 +676,17 @@ _CONTRAST = re.compile(
     re.I,
 )
 
+# Or by adding to it ("또한 CAC 회수 기간이 …", "Also, …", "Außerdem …", "Ngoài ra, …"):
+# it can follow what it adds to, not open an answer.
+_ADDS = re.compile(
+    r"^(?:[-*•·▪–]\s+)?(?:"
+    r"(?:also|moreover|furthermore|in addition|additionally)\b"
+    r"|(?:außerdem|zudem|darüber hinaus|ebenso|auch)\b"
+    r"|(?:또한|게다가|더불어|아울러|뿐만 아니라)(?=[\s,])"
+    r"|(?:ngoài ra|hơn nữa|bên cạnh đó|thêm vào đó|đồng thời)\b)",
+    re.I,
+)
+
 # Sentences about the text itself ("In this section we will look at ...") name the
 # question's terms without answering anything.
 _SIGNPOST = re.compile(
@@ -1270,7 +1281,7 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
     orphans: list[_Candidate] = []
     for c in chosen:
         contrast = bool(_CONTRAST.match(c.text))
-        if not contrast and not _ANAPHOR.match(c.text):
+        if not contrast and not _ANAPHOR.match(c.text) and not _ADDS.match(c.text):
             continue
         i = next(j for j, x in enumerate(cands) if x is c)
         before = cands[i - 1] if i > 0 else None
@@ -2232,6 +2243,13 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
         plainest = max(close, key=lambda i: (cands[i].features["says"], cands[i].score))
         if cands[plainest].features["says"] > cands[lead].features["says"]:
             lead = plainest
+    # Nor does it open by turning from a sentence it cannot quote (QA25 F5: "업스트림과
+    # 다운스트림 마케팅의 차이는?" opened with "반면, 다운스트림 마케팅은 전술적인 접근
+    # 방식을 채택합니다.", "On the other hand, …", after a sentence that points back in
+    # turn): the best close sentence that does not lean so leads.
+    if _turns_from_nothing(lead, cands):
+        lead = next((i for i in order if cands[i].score >= best - cfg.keep_within
+                     and not _turns_from_nothing(i, cands)), lead)
     picked: list[int] = [lead]
     # When the question names a glossary concept that the passages name too, a
     # sentence that names none of it, not even in its heading, and none of the
@@ -2277,6 +2295,21 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
     if cfg.whole_items:
         picked = _with_item_rests(cands, picked, cfg.max_sentences)
     return [cands[i] for i in picked]
+
+
+def _turns_from_nothing(i: int, cands: list[_Candidate]) -> bool:
+    """Whether ``cands[i]`` turns from the sentence before it ("반면, …", "However, …")
+    that no answer can quote with it: none right before it in its passage, or one that
+    leans on another in turn (as :func:`_antecedents` decides)."""
+    c = cands[i]
+    if not _CONTRAST.match(c.text):
+        return False
+    before = cands[i - 1] if i else None
+    if before is None or before.hit.chunk_id != c.hit.chunk_id:
+        return True
+    between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
+    return bool(between.strip()) or bool(
+        _ANAPHOR.match(before.text) or _CONTRAST.match(before.text))
 
 
 def _with_item_rests(cands: list[_Candidate], picked: list[int], limit: int) -> list[int]:

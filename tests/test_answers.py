@@ -1531,3 +1531,48 @@ def test_a_chain_of_sentences_pointing_back_is_quoted_only_from_its_start():
     assert answers._antecedents([start, last], cands, 5) == ([middle], [])
     assert answers._antecedents([last], cands, 5) == ([], [last])
     assert answers._antecedents([start, last], cands, 0) == ([], [last])  # no room
+
+
+def test_a_sentence_that_turns_from_one_no_answer_can_quote_does_not_lead():
+    """QA25 F5: "업스트림과 다운스트림 마케팅의 차이는?" opened with "반면, 다운스트림
+    마케팅은 전술적인 접근 방식을 채택합니다." ("On the other hand, …") after a sentence
+    that points back in turn, so neither could be quoted before it. A contrast after a
+    plain sentence can lead: that sentence comes with it."""
+    from kb.results import Hit
+
+    text = ("업스트림 마케팅은 장기 전략입니다. 이러한 활동에는 시장 조사가 포함됩니다. "
+            "반면, 다운스트림 마케팅은 전술적인 접근 방식을 채택합니다. "
+            "업스트림 마케팅은 탄탄한 기반을 다집니다. "
+            "반면, 다운스트림 마케팅은 이 기반으로 매출을 늘립니다.")
+    cands = answers._candidates([Hit(1, "a", "A", "ko", "", text, 0, len(text), 1.0)])
+    assert [answers._turns_from_nothing(i, cands) for i in range(len(cands))] == [
+        False, False, True, False, False]
+    other = "Dagegen ist Downstream-Marketing taktisch."  # no sentence before it at all
+    alone = answers._candidates([Hit(2, "b", "B", "de", "", other, 0, len(other), 1.0)])
+    assert answers._turns_from_nothing(0, alone)
+
+
+def test_a_sentence_that_adds_to_the_one_before_comes_with_it():
+    """"또한, … 'Just Do It' 캠페인을 진행하며 하류 마케팅을 도입했습니다." ("Also, …")
+    was quoted without the sentence on Nike it adds to, and did not say whose campaign
+    it was (QA25 F5: "또한 CAC 회수 기간이 …" likewise)."""
+    from kb.results import Hit
+
+    text = ("나이키는 혁신적인 제품을 출시했습니다. 또한, 'Just Do It' 캠페인을 진행하며 "
+            "하류 마케팅을 도입했습니다.")
+    cands = answers._candidates([Hit(1, "a", "A", "ko", "", text, 0, len(text), 1.0)])
+    first, also = cands
+    assert answers._antecedents([also], cands, 5) == ([first], [])
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", ["업스트림과 다운스트림 마케팅의 차이는?",
+                                      "업스트림과 다운스트림 마케팅의 차이점은?"])
+def test_the_comparison_does_not_open_with_on_the_other_hand(real_kb, question):
+    """QA25 F5: the team's flagship question opened with "반면, 다운스트림 마케팅은 전술적인
+    접근 방식을 채택합니다." ("On the other hand, …"), its other hand never quoted."""
+    texts = [s.text for s in real_kb.ask(question).sentences]
+    assert not texts[0].startswith("반면"), texts
+    for i, text in enumerate(texts):  # each contrast follows what it turns from
+        if text.startswith("반면"):
+            assert i > 0 and not texts[i - 1].startswith("반면"), texts
