@@ -332,8 +332,8 @@ def test_ranks_are_said_once_and_repeated_links_are_told_apart(client):
                        r": source (\d+)</span>", page)
     assert opens and len(set(opens)) == len(opens)
     table = re.search(r'<div class="doc-table answer-table".*?</table>', page, re.S).group(0)
-    assert '<th scope="col" class="cites"><span class="visually-hidden">Sources</span></th>' \
-        in table
+    assert ('<th scope="col" role="columnheader" class="cites">'
+            '<span class="visually-hidden">Sources</span></th>') in table
 
 
 def test_passage_anchors_and_tables_of_an_article_have_names_of_their_own(writable):

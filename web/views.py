@@ -10,7 +10,7 @@ import re
 import time
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -263,7 +263,7 @@ def answer_view(ans: Answer,
             "in_item": s.in_item,
             "article": cited[s.citations[0]].hit.article_id if s.citations else None,
             "table": s.table,
-            "cells": [s.text[lo:hi] for lo, hi in _cells(s.text, 0, len(s.text))]
+            "cells": [{"text": s.text[lo:hi]} for lo, hi in _cells(s.text, 0, len(s.text))]
             if s.table else [],
         }
         for s in ans.sentences
@@ -301,6 +301,8 @@ def answer_view(ans: Answer,
         blocks[-1]["entries"][-1].append(sent)
     for block in blocks:  # a paragraph is its sentences; a list, its items' sentences
         block["sentences"] = [x for item in block["entries"] for x in item]
+        if block.get("table"):
+            _label_cells(block["rows"], lambda cell: cell["text"])
     _number_tables(blocks)
     cards = []
     for c in ans.citations:
@@ -335,6 +337,22 @@ def answer_view(ans: Answer,
         "all_text": "Ask in all languages",
         "blocks": blocks, "cards": cards,
     }
+
+
+def _label_cells(rows: Sequence[dict[str, Any]],
+                 name: Callable[[dict[str, Any]], str]) -> None:
+    """Give each body cell of a table the name of its column (``label``: the header
+    row's cell above it, ``name(cell)`` its text; "" without one). A phone shows a table
+    stacked, a row a block and each cell after its column's name (QA25 F9: at 390 px the
+    comparison table scrolled in a box that cut "Downstream Marketing" and hid the
+    sources column), so the names must be on the cells."""
+    names: list[str] = []
+    for row in rows:
+        if row["head"]:
+            names = [name(cell) for cell in row["cells"]]
+            continue
+        for i, cell in enumerate(row["cells"]):
+            cell["label"] = names[i] if i < len(names) else ""
 
 
 def _number_tables(blocks: Sequence[dict[str, Any]]) -> None:
@@ -753,7 +771,7 @@ def _all_parts(block: dict[str, Any]) -> list[dict[str, Any]]:
     """A block's marked parts in reading order (a table's cell by cell, a list's item
     by item)."""
     if "rows" in block:
-        return [p for row in block["rows"] for cell in row["cells"] for p in cell]
+        return [p for row in block["rows"] for cell in row["cells"] for p in cell["parts"]]
     if "entries" in block:
         return _item_parts(block["entries"])
     return block["parts"]  # type: ignore[no-any-return]
@@ -850,7 +868,9 @@ def _table(text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
         if i == header:
             continue
         rows.append({"head": header is not None and i < header,
-                     "cells": [_parts(text, lo, hi, spans) for lo, hi in _cells(text, a, b)]})
+                     "cells": [{"parts": _parts(text, lo, hi, spans)}
+                               for lo, hi in _cells(text, a, b)]})
+    _label_cells(rows, lambda cell: "".join(p["text"] for p in cell["parts"]))
     # The name of its scroll region (keyboard users scroll it; a screen reader says
     # what it is): a pipe table has no caption to name it by.
     return {"tag": "table", "rows": rows, "parts": [], "label": "Table"}
