@@ -1060,6 +1060,31 @@ def test_the_ask_page_shows_quoted_table_rows_as_a_table(real_kb):
     assert all('class="cite"' in r for r in rows[1:]) and 'class="cite"' not in rows[0]
 
 
+def _ask_page(answer) -> str:
+    """The Ask page rendered around a hand-made answer."""
+    from web import views
+    from web.app import templates
+
+    ctx = {"answer": views.answer_view(answer), "query": answer.query, "chips": [],
+           "page": "ask", "max_chars": 500}
+    return templates().env.get_template("ask.html").render(ctx)
+
+
+def test_a_card_names_every_heading_its_quoted_sentences_sit_under(nps_answer):
+    """QA25 F10: a card quoting an NPS passage's opening sentence and the formula, which
+    sits under "How the score is calculated", was labelled with the first heading only.
+    It names both, in text order; the API gives each quoted sentence's heading
+    (``spans[].section``) and keeps ``section``, the first's."""
+    page = _ask_page(nps_answer)
+    sections = re.findall(r'<p class="section" lang="en">§ ([^<]*)</p>', page)
+    assert sections == ["Running NPS Surveys → How the score is calculated", "Close the loop"]
+    cited = nps_answer.to_dict()["citations"]
+    assert cited[0]["section"] == "Running NPS Surveys"
+    assert [s["section"] for s in cited[0]["spans"]] == [
+        "Running NPS Surveys", "How the score is calculated", "How the score is calculated"]
+    assert [s["section"] for s in cited[1]["spans"]] == ["Close the loop"]
+
+
 def test_on_a_phone_a_tables_cells_carry_their_columns_names(client):
     """QA25 F9: a phone shows a table stacked, each cell after its column's name
     (data-label; the CSS is tested in tests/test_browser_a11y.py): in the article, in a

@@ -309,7 +309,9 @@ def answer_view(ans: Answer,
         cards.append({
             "n": c.n, "title": c.hit.title, "lang": c.hit.lang,
             "lang_name": LANG_NAMES.get(c.hit.lang, c.hit.lang),
-            "section": c.section,
+            # Every heading its quoted sentences sit under, as a listed passage without a
+            # sentence is labelled (QA25 F10: the first alone hid the formula's section).
+            "section": " → ".join(c.quoted_sections),
             "excerpt": excerpt(c.hit, c.local_spans),
             "href": article_href(c.hit.article_id, chunk_id=c.hit.chunk_id, start=c.hit.start,
                                  spans=c.spans),
