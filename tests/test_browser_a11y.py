@@ -208,3 +208,29 @@ def test_on_a_phone_a_table_is_stacked_with_every_cell_in_view(browser, server, 
     finally:
         ctx.close()
 
+
+def test_tab_reaches_each_source_once_before_the_cards(page):
+    """QA25 F14: every answer sentence and table row carries its own citation link, so
+    an answer quoted from one passage was as many identical Tab stops before its card.
+    Tab now stops at each source's first marker only; the repeats are still links."""
+    from playwright.sync_api import expect
+
+    page.goto("/?q=upstream+vs+downstream")
+    expect(page.locator("#answer")).to_be_focused()
+    markers = page.locator(".answer-text a.cite").evaluate_all(
+        "els => els.map(e => e.getAttribute('href'))")
+    assert len(markers) > len(set(markers)), markers  # some sources are cited again
+    stops = []
+    for _ in range(len(markers) + 20):
+        page.keyboard.press("Tab")
+        now = page.evaluate("""() => { const e = document.activeElement;
+            return [e.className, e.getAttribute('href'), !!e.closest('.cards')]; }""")
+        if now[2]:
+            break
+        if now[0] == "cite":
+            stops.append(now[1])
+    else:
+        pytest.fail("Tab never reached the cards")
+    assert stops == list(dict.fromkeys(markers)), stops  # each source once, in order
+    page.locator(".answer-text a.cite").last.click()  # a repeat still goes to its card
+    assert page.url.endswith(markers[-1])

@@ -258,7 +258,9 @@ def answer_view(ans: Answer,
             "item": bool(_BULLET.match(s.text) or _NUMBERED_ITEM.match(s.text)),
             "lang": cited[s.citations[0]].hit.lang if s.citations else ans.lang,
             "citations": [
-                {"n": n, "href": f"#cite-{n}", "title": cited[n].hit.title} for n in s.citations
+                {"n": n, "href": f"#cite-{n}", "title": cited[n].hit.title,
+                 "label": f"source {n}: {cited[n].hit.title}", "repeat": False}
+                for n in s.citations
             ],
             "in_item": s.in_item,
             "article": cited[s.citations[0]].hit.article_id if s.citations else None,
@@ -303,6 +305,7 @@ def answer_view(ans: Answer,
         block["sentences"] = [x for item in block["entries"] for x in item]
         if block.get("table"):
             _label_cells(block["rows"], lambda cell: cell["text"])
+    _first_markers(blocks)
     _number_tables(blocks)
     cards = []
     for c in ans.citations:
@@ -339,6 +342,21 @@ def answer_view(ans: Answer,
         "all_text": "Ask in all languages",
         "blocks": blocks, "cards": cards,
     }
+
+
+def _first_markers(blocks: Sequence[dict[str, Any]]) -> None:
+    """Leave only the first marker of each source in the tab order (QA25 F14: an answer
+    of eight sentences from one passage was eight "source 1" stops before its card).
+    A repeat goes where the first goes, so a keyboard loses nothing; it stays a link
+    for the mouse, and a screen reader still hears which source each sentence has,
+    the title said once ("source 1: Title", then "source 1")."""
+    seen: set[int] = set()
+    for block in blocks:
+        for line in block["rows"] if block.get("table") else block["sentences"]:
+            for c in line["citations"]:
+                if c["n"] in seen:
+                    c["repeat"], c["label"] = True, f"source {c['n']}"
+                seen.add(c["n"])
 
 
 def _label_cells(rows: Sequence[dict[str, Any]],
