@@ -201,7 +201,19 @@ class Citation:
     def section(self) -> str:
         """The heading the first quoted sentence sits under. A passage can run past a
         heading; ``hit.section`` is the one where the passage starts."""
-        return section_at(self.hit, self.local_spans[0][0])
+        return self.span_sections[0]
+
+    @property
+    def span_sections(self) -> list[str]:
+        """The heading each quoted sentence sits under, in the order of ``spans``."""
+        return [section_at(self.hit, a) for a, _ in self.local_spans]
+
+    @property
+    def quoted_sections(self) -> list[str]:
+        """The headings its quoted sentences sit under, each once, in text order: what
+        labels its card. QA25 F10: an NPS passage's card quoted its opening sentence and
+        the formula under "How the score is calculated", and named only the first."""
+        return list(dict.fromkeys(name for name in self.span_sections if name))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -210,7 +222,8 @@ class Citation:
             "section": self.section,
             "sentence_start": self.sentence_start,
             "sentence_end": self.sentence_end,
-            "spans": [{"start": a, "end": b} for a, b in self.spans],
+            "spans": [{"start": a, "end": b, "section": name}
+                      for (a, b), name in zip(self.spans, self.span_sections, strict=True)],
         }
 
 

@@ -659,7 +659,9 @@ def _print_answer(res: dict[str, Any]) -> None:
         click.echo(f"{indent}{' '.join(s['text'].split())} {cites}")
     click.echo(f"\n{res['message']}\n\nSources:")
     for c in res["citations"]:
-        where = f"{c['article_id']} [{c['lang']}]" + (f" § {c['section']}" if c["section"] else "")
+        # Every heading a quoted sentence sits under, as the Ask page's card names them.
+        names = list(dict.fromkeys(sp["section"] for sp in c["spans"] if sp["section"]))
+        where = f"{c['article_id']} [{c['lang']}]" + (f" § {' → '.join(names)}" if names else "")
         click.echo(f"[{c['n']}] {c['title']} — {where}")
 
 

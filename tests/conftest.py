@@ -126,3 +126,37 @@ def run(tmp_path, monkeypatch, fake_kb_dir):
         return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
 
     return invoke
+
+
+# A passage that starts under the article's title and runs into "How the score is
+# calculated" (the NPS article of benchmarks/data/library, QA25 F10).
+NPS_PASSAGE = ("# Running NPS Surveys\n\nThe Net Promoter Score asks one question. Its "
+               "simplicity is its strength.\n\n## How the score is calculated\n\nAnswers of "
+               "9 or 10 are promoters. The score is the percentage of promoters minus the "
+               "percentage of detractors.\n")
+
+
+@pytest.fixture
+def nps_answer():
+    """An answer built by hand: three sentences quoted from ``NPS_PASSAGE`` (one under
+    its first heading, two under the next), then one from another passage."""
+    from kb.answers import Answer, AnswerSentence, Citation
+    from kb.results import Hit
+
+    text = NPS_PASSAGE
+    nps = Hit(chunk_id=1, article_id="en-nps", title="Running NPS Surveys", lang="en",
+              section="Running NPS Surveys", text=text, start=0, end=len(text), score=2.0)
+    other_text = "Customers who get a reply after a bad score often become more loyal."
+    other = Hit(chunk_id=2, article_id="en-loop", title="Close the loop", lang="en",
+                section="Close the loop", text=other_text, start=100, end=100 + len(other_text),
+                score=1.0)
+    quoted = ["The Net Promoter Score asks one question.", "Answers of 9 or 10 are promoters.",
+              "The score is the percentage of promoters minus the percentage of detractors."]
+    spans = tuple((text.index(q), text.index(q) + len(q)) for q in quoted)
+    sentences = tuple(AnswerSentence(q, (1,), a, b)
+                      for q, (a, b) in zip(quoted, spans, strict=True))
+    sentences += (AnswerSentence(other_text, (2,), 100, 100 + len(other_text)),)
+    return Answer("How is NPS calculated?", "en", True, "4 sentences quoted from 2 articles.",
+                  sentences, (Citation(1, nps, spans),
+                              Citation(2, other, ((100, 100 + len(other_text)),))),
+                  passages=(nps, other))

@@ -154,7 +154,9 @@ def test_to_dict_matches_the_api_shape(fake_kb):
     for c in d["citations"]:
         assert hit_fields | {"n", "sentence_start", "sentence_end", "spans"} <= set(c)
         assert c["text"][c["sentence_start"] - c["start"] : c["sentence_end"] - c["start"]]
-        assert c["spans"][0] == {"start": c["sentence_start"], "end": c["sentence_end"]}
+        first = c["spans"][0]
+        assert (first["start"], first["end"]) == (c["sentence_start"], c["sentence_end"])
+        assert first["section"] == c["section"]  # the heading its sentence sits under
     for s in d["answer"]:
         cited = d["citations"][s["citations"][0] - 1]
         local = slice(s["span"]["start"] - cited["start"], s["span"]["end"] - cited["start"])

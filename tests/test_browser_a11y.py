@@ -161,3 +161,76 @@ def test_an_answer_tables_citations_column_has_a_header_and_fits_a_phone(browser
         assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         ctx.close()
+
+
+CELLS_JS = """region => [...region.querySelectorAll('td')].map(td => {
+  const r = td.getBoundingClientRect();
+  return {left: r.left, right: r.right, height: r.height, text: td.innerText,
+          label: getComputedStyle(td, '::before').content}; })"""
+
+
+@pytest.mark.parametrize("path", ["/?q=upstream+vs+downstream",
+                                  "/articles/en-upstream-vs-downstream-marketing"])
+def test_on_a_phone_a_table_is_stacked_with_every_cell_in_view(browser, server, path):
+    """QA25 F9: at 390 px the comparison table scrolled in a 304 px box that cut
+    "Downstream Marketing" mid-word and hid the sources column. Each row is a block and
+    each cell, on the screen, follows its column's name; screen readers still get a
+    table with its column headers. A desktop keeps the table."""
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(base_url=server[0], viewport={"width": 390, "height": 844})
+    pg = ctx.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(path)
+        region = pg.locator(".doc-table").first
+        expect(region).to_be_visible()
+        assert region.evaluate("el => el.scrollWidth <= el.clientWidth"), "it scrolls"
+        assert pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        cells = region.evaluate(CELLS_JS)
+        assert len(cells) >= 15, cells
+        off = [c for c in cells if c["left"] < 0 or c["right"] > 390 or not c["height"]]
+        assert not off, off
+        named = [c for c in cells if c["text"].strip().startswith("Short-term tactics")]
+        assert named and named[0]["label"].startswith('"Downstream Marketing: "'), named
+        table = region.get_by_role("table")
+        expect(table.get_by_role("columnheader", name="Downstream Marketing")).to_have_count(1)
+        expect(table.get_by_role("cell", name="Short-term tactics and execution")).to_have_count(1)
+        if path.startswith("/?"):  # each row's source is on the screen
+            for box in region.locator("a.cite").evaluate_all(
+                    "els => els.map(e => e.getBoundingClientRect().right)"):
+                assert 0 < box <= 390
+        pg.set_viewport_size({"width": 1280, "height": 900})
+        head = region.get_by_role("columnheader", name="Downstream Marketing")
+        assert head.evaluate("el => el.getBoundingClientRect().height") > 10
+        assert region.locator("td").first.evaluate(
+            "el => getComputedStyle(el).display") == "table-cell"
+    finally:
+        ctx.close()
+
+
+def test_tab_reaches_each_source_once_before_the_cards(page):
+    """QA25 F14: every answer sentence and table row carries its own citation link, so
+    an answer quoted from one passage was as many identical Tab stops before its card.
+    Tab now stops at each source's first marker only; the repeats are still links."""
+    from playwright.sync_api import expect
+
+    page.goto("/?q=upstream+vs+downstream")
+    expect(page.locator("#answer")).to_be_focused()
+    markers = page.locator(".answer-text a.cite").evaluate_all(
+        "els => els.map(e => e.getAttribute('href'))")
+    assert len(markers) > len(set(markers)), markers  # some sources are cited again
+    stops = []
+    for _ in range(len(markers) + 20):
+        page.keyboard.press("Tab")
+        now = page.evaluate("""() => { const e = document.activeElement;
+            return [e.className, e.getAttribute('href'), !!e.closest('.cards')]; }""")
+        if now[2]:
+            break
+        if now[0] == "cite":
+            stops.append(now[1])
+    else:
+        pytest.fail("Tab never reached the cards")
+    assert stops == list(dict.fromkeys(markers)), stops  # each source once, in order
+    page.locator(".answer-text a.cite").last.click()  # a repeat still goes to its card
+    assert page.url.endswith(markers[-1])

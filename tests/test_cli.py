@@ -727,3 +727,16 @@ def test_stdin_results_are_ruled_apart_and_name_no_offset(run):
     assert out.stdout.count("─" * 40) == 1 and "more:" not in out.stdout
     first, second = out.stdout.split("─" * 40)
     assert first.startswith("query: upstream marketing") and "query: bundling" in second
+
+
+def test_ask_names_every_heading_a_sources_quoted_sentences_sit_under(run, monkeypatch,
+                                                                      nps_answer):
+    """QA25 F10, as the Ask page's card: the formula sits under "How the score is
+    calculated", after an opening sentence under the passage's first heading."""
+    from kb.core import KnowledgeBase
+
+    monkeypatch.setattr(KnowledgeBase, "ask", lambda self, q, **kw: nps_answer)
+    out = run("ask", "How is NPS calculated?").output
+    assert ("[1] Running NPS Surveys — en-nps [en] § Running NPS Surveys → How the score is "
+            "calculated") in out, out
+    assert "[2] Close the loop — en-loop [en] § Close the loop" in out

@@ -332,8 +332,25 @@ def test_ranks_are_said_once_and_repeated_links_are_told_apart(client):
                        r": source (\d+)</span>", page)
     assert opens and len(set(opens)) == len(opens)
     table = re.search(r'<div class="doc-table answer-table".*?</table>', page, re.S).group(0)
-    assert '<th scope="col" class="cites"><span class="visually-hidden">Sources</span></th>' \
-        in table
+    assert ('<th scope="col" role="columnheader" class="cites">'
+            '<span class="visually-hidden">Sources</span></th>') in table
+
+
+def test_only_the_first_marker_of_each_source_is_a_tab_stop(nps_answer):
+    """QA25 F14: an answer of eight sentences from one passage was eight identical
+    "source 1" Tab stops before its card. Every marker stays a link; a repeat is out of
+    the tab order (it goes where the first goes) and says its source without the title."""
+    from web import views
+    from web.app import templates
+
+    ctx = {"answer": views.answer_view(nps_answer), "query": nps_answer.query, "chips": [],
+           "page": "ask", "max_chars": 500}
+    page = templates().env.get_template("ask.html").render(ctx)
+    cites = re.findall(r'<a class="cite" href="#cite-(\d)" aria-label="([^"]*)"'
+                       r'( tabindex="-1")?>\[\1\]</a>', page)
+    assert cites == [("1", "source 1: Running NPS Surveys", ""),
+                     ("1", "source 1", ' tabindex="-1"'), ("1", "source 1", ' tabindex="-1"'),
+                     ("2", "source 2: Close the loop", "")]
 
 
 def test_passage_anchors_and_tables_of_an_article_have_names_of_their_own(writable):

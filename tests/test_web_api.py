@@ -677,12 +677,12 @@ def test_article_page_shows_a_pipe_table_as_a_table(fake_kb):
     start = text.index("Conversion rates, engagement")
     with TestClient(app) as c:
         page = c.get(f"/articles/{EN_ARTICLE}", params={"hl": f"{start}-{start + 16}"}).text
-    table = re.search(r'<div class="doc-table"[^>]*><table>(.*?)</table></div>', page,
+    table = re.search(r'<div class="doc-table"[^>]*><table[^>]*>(.*?)</table></div>', page,
                       re.S).group(1)
-    rows = re.findall(r"<tr>(.*?)</tr>", table)
-    assert re.findall(r'<th scope="col">(.*?)</th>', rows[0]) == [
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table)
+    assert re.findall(r'<th scope="col"[^>]*>(.*?)</th>', rows[0]) == [
         "Aspect", "Upstream Marketing", "Downstream Marketing"]
-    assert re.findall(r"<td>(.*?)</td>", rows[1]) == [
+    assert re.findall(r"<td[^>]*>(.*?)</td>", rows[1]) == [
         "Focus", "Long-term strategy and innovation", "Short-term tactics and execution"]
     assert len(rows) == 6 and "---" not in table and "|" not in table
     # QA round 3: a row's empty cells are cells ("| | 300 | |" has three).
@@ -690,13 +690,14 @@ def test_article_page_shows_a_pipe_table_as_a_table(fake_kb):
 
     row = "| A | B | C |\n|---|---|---|\n| | 300 | |"
     cells = _table(row, 0, len(row), [])["rows"][1]["cells"]
-    assert [[p["text"] for p in c] for c in cells] == [[], ["300"], []]
+    assert [[p["text"] for p in c["parts"]] for c in cells] == [[], ["300"], []]
     # QA round 3: the later parts of a table split between passages had no header row.
     long = "| A | B |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"
     part = _table(long, long.index("| 3"), len(long), [], header_from=0)["rows"]
-    assert [(r["head"], [[p["text"] for p in c] for c in r["cells"]]) for r in part] == [
+    assert [(r["head"], [[p["text"] for p in c["parts"]] for c in r["cells"]]) for r in part] == [
         (True, [["A"], ["B"]]), (False, [["3"], ["4"]])]
-    assert '<td><mark id="hl" tabindex="-1">Conversion rates</mark>, engagement</td>' in table
+    assert ('<td role="cell" data-label="Downstream Marketing"><mark id="hl" tabindex="-1">'
+            'Conversion rates</mark>, engagement</td>') in table
 
 
 def test_article_page_shows_lists_as_lists(fake_kb):
@@ -1038,7 +1039,7 @@ def test_a_wide_table_scrolls_in_a_named_region_a_keyboard_reaches(client):
     """QA: a table wider than a phone was cut with no hint, and its scroll box could not
     be reached from the keyboard (the scroll shadow is CSS: tests/test_browser.py)."""
     page = client.get(f"/articles/{EN_ARTICLE}").text
-    assert '<div class="doc-table" tabindex="0" role="region" aria-label="Table"><table>' in page
+    assert '<div class="doc-table" tabindex="0" role="region" aria-label="Table"><table' in page
 
 
 @pytest.mark.model
@@ -1048,15 +1049,63 @@ def test_the_ask_page_shows_quoted_table_rows_as_a_table(real_kb):
     app = create_app(Settings(index_dir=real_kb.index_dir), kb=real_kb)
     with TestClient(app) as c:
         page = c.get("/", params={"q": "upstream vs downstream"}).text
-    table = re.search(r'<div class="doc-table answer-table"[^>]*><table>(.*?)</table>', page,
-                      re.S)
+    table = re.search(r'<div class="doc-table answer-table"[^>]*><table[^>]*>(.*?)</table>',
+                      page, re.S)
     assert table, page
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.group(1), re.S)
-    assert re.findall(r'<th scope="col">([^<]*)</th>', rows[0]) == [
+    assert re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', rows[0]) == [
         "Aspect", "Upstream Marketing", "Downstream Marketing"]
-    assert re.findall(r"<td>([^<]*)</td>", rows[-1]) == [
+    assert re.findall(r'<td role="cell" data-label="[^"]*">([^<]*)</td>', rows[-1]) == [
         "Metrics", "Customer insights, market potential", "Conversion rates, engagement"]
     assert all('class="cite"' in r for r in rows[1:]) and 'class="cite"' not in rows[0]
+
+
+def _ask_page(answer) -> str:
+    """The Ask page rendered around a hand-made answer."""
+    from web import views
+    from web.app import templates
+
+    ctx = {"answer": views.answer_view(answer), "query": answer.query, "chips": [],
+           "page": "ask", "max_chars": 500}
+    return templates().env.get_template("ask.html").render(ctx)
+
+
+def test_a_card_names_every_heading_its_quoted_sentences_sit_under(nps_answer):
+    """QA25 F10: a card quoting an NPS passage's opening sentence and the formula, which
+    sits under "How the score is calculated", was labelled with the first heading only.
+    It names both, in text order; the API gives each quoted sentence's heading
+    (``spans[].section``) and keeps ``section``, the first's."""
+    page = _ask_page(nps_answer)
+    sections = re.findall(r'<p class="section" lang="en">§ ([^<]*)</p>', page)
+    assert sections == ["Running NPS Surveys → How the score is calculated", "Close the loop"]
+    cited = nps_answer.to_dict()["citations"]
+    assert cited[0]["section"] == "Running NPS Surveys"
+    assert [s["section"] for s in cited[0]["spans"]] == [
+        "Running NPS Surveys", "How the score is calculated", "How the score is calculated"]
+    assert [s["section"] for s in cited[1]["spans"]] == ["Close the loop"]
+
+
+def test_on_a_phone_a_tables_cells_carry_their_columns_names(client):
+    """QA25 F9: a phone shows a table stacked, each cell after its column's name
+    (data-label; the CSS is tested in tests/test_browser_a11y.py): in the article, in a
+    later part of a table that passages split, and in an answer, sources included."""
+    page = client.get(f"/articles/{EN_ARTICLE}").text
+    table = re.search(r'<div class="doc-table".*?</table>', page, re.S).group(0)
+    cells = re.findall(r'<td role="cell" data-label="([^"]*)">([^<]*)</td>', table)
+    assert cells[:3] == [("Aspect", "Focus"),
+                         ("Upstream Marketing", "Long-term strategy and innovation"),
+                         ("Downstream Marketing", "Short-term tactics and execution")]
+    assert len(cells) == 15 and "<td>" not in table
+    from web.views import _table
+
+    long = "| A | B |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"
+    part = _table(long, long.index("| 3"), len(long), [], header_from=0)["rows"]
+    assert [c.get("label") for r in part for c in r["cells"]] == [None, None, "A", "B"]
+    page = client.get("/", params={"q": "upstream vs downstream"}).text
+    table = re.search(r'<div class="doc-table answer-table".*?</table>', page, re.S).group(0)
+    labels = re.findall(r'<td role="cell"(?: class="cites")? data-label="([^"]*)"', table)
+    assert labels[:4] == ["Aspect", "Upstream Marketing", "Downstream Marketing", "Sources"]
+    assert "<td>" not in table
 
 
 def test_a_quoted_table_rows_markup_is_shown_as_text():
@@ -1080,9 +1129,10 @@ def test_a_quoted_table_rows_markup_is_shown_as_text():
            "page": "ask", "max_chars": 500}
     page = templates().env.get_template("ask.html").render(ctx)
     assert "<script>alert" not in page and "<b>Upstream" not in page
-    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page
-    assert '<th scope="col">&lt;b&gt;Upstream&lt;/b&gt;</th>' in page
-    assert "<td>sales &amp; more</td>" in page
+    assert ('<td role="cell" data-label="&lt;b&gt;Upstream&lt;/b&gt;">'
+            "&lt;script&gt;alert(1)&lt;/script&gt;</td>") in page  # its column's name too
+    assert '<th scope="col" role="columnheader">&lt;b&gt;Upstream&lt;/b&gt;</th>' in page
+    assert '<td role="cell" data-label="Downstream">sales &amp; more</td>' in page
 
 
 def test_a_miss_links_the_nearest_articles_it_names(client):

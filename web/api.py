@@ -188,7 +188,8 @@ def ask(kb: KB, q: Q, lang: LangParam = None, query_lang: QueryLang = None,
     `found` is false (with a `message`) when no passage clearly addresses the question.
     Each citation is a passage (all the fields of a search hit, but `section` is the
     heading its first quoted sentence sits under) plus `spans`: the
-    absolute `start`-`end` of each quoted sentence in the article's cleaned text. Two
+    absolute `start`-`end` of each quoted sentence in the article's cleaned text, in
+    text order, and the `section` it sits under (they can sit under several). Two
     sentences from one passage share its citation. `sentence_start`-`sentence_end` repeat
     the first span. Each answer sentence gives its own `span` too. `tag` and `article`
     limit the articles quoted, as in search.

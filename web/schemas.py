@@ -136,11 +136,20 @@ class AnswerSentence(_Body):
                           "page shows them as a table; cells are separated by \"|\").")
 
 
+class QuotedSpan(Span):
+    section: str = Field(description="The heading this sentence sits under (\"\" before "
+                                     "any): a passage can run past a heading, and its "
+                                     "quoted sentences can sit under several.")
+
+
 class Citation(Hit):
     n: int
+    section: str | None = Field(description="The heading its first quoted sentence sits "
+                                            "under (a search hit's is where it starts).")
     sentence_start: int = Field(description="The first quoted sentence (spans[0]).")
     sentence_end: int
-    spans: list[Span] = Field(description="Every sentence quoted from this passage.")
+    spans: list[QuotedSpan] = Field(description="Every sentence quoted from this passage, "
+                                                "in text order, with its heading.")
 
 
 class QuotedLang(_Body):

@@ -10,7 +10,7 @@ import re
 import time
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -258,12 +258,14 @@ def answer_view(ans: Answer,
             "item": bool(_BULLET.match(s.text) or _NUMBERED_ITEM.match(s.text)),
             "lang": cited[s.citations[0]].hit.lang if s.citations else ans.lang,
             "citations": [
-                {"n": n, "href": f"#cite-{n}", "title": cited[n].hit.title} for n in s.citations
+                {"n": n, "href": f"#cite-{n}", "title": cited[n].hit.title,
+                 "label": f"source {n}: {cited[n].hit.title}", "repeat": False}
+                for n in s.citations
             ],
             "in_item": s.in_item,
             "article": cited[s.citations[0]].hit.article_id if s.citations else None,
             "table": s.table,
-            "cells": [s.text[lo:hi] for lo, hi in _cells(s.text, 0, len(s.text))]
+            "cells": [{"text": s.text[lo:hi]} for lo, hi in _cells(s.text, 0, len(s.text))]
             if s.table else [],
         }
         for s in ans.sentences
@@ -301,13 +303,18 @@ def answer_view(ans: Answer,
         blocks[-1]["entries"][-1].append(sent)
     for block in blocks:  # a paragraph is its sentences; a list, its items' sentences
         block["sentences"] = [x for item in block["entries"] for x in item]
+        if block.get("table"):
+            _label_cells(block["rows"], lambda cell: cell["text"])
+    _first_markers(blocks)
     _number_tables(blocks)
     cards = []
     for c in ans.citations:
         cards.append({
             "n": c.n, "title": c.hit.title, "lang": c.hit.lang,
             "lang_name": LANG_NAMES.get(c.hit.lang, c.hit.lang),
-            "section": c.section,
+            # Every heading its quoted sentences sit under, as a listed passage without a
+            # sentence is labelled (QA25 F10: the first alone hid the formula's section).
+            "section": " → ".join(c.quoted_sections),
             "excerpt": excerpt(c.hit, c.local_spans),
             "href": article_href(c.hit.article_id, chunk_id=c.hit.chunk_id, start=c.hit.start,
                                  spans=c.spans),
@@ -335,6 +342,37 @@ def answer_view(ans: Answer,
         "all_text": "Ask in all languages",
         "blocks": blocks, "cards": cards,
     }
+
+
+def _first_markers(blocks: Sequence[dict[str, Any]]) -> None:
+    """Leave only the first marker of each source in the tab order (QA25 F14: an answer
+    of eight sentences from one passage was eight "source 1" stops before its card).
+    A repeat goes where the first goes, so a keyboard loses nothing; it stays a link
+    for the mouse, and a screen reader still hears which source each sentence has,
+    the title said once ("source 1: Title", then "source 1")."""
+    seen: set[int] = set()
+    for block in blocks:
+        for line in block["rows"] if block.get("table") else block["sentences"]:
+            for c in line["citations"]:
+                if c["n"] in seen:
+                    c["repeat"], c["label"] = True, f"source {c['n']}"
+                seen.add(c["n"])
+
+
+def _label_cells(rows: Sequence[dict[str, Any]],
+                 name: Callable[[dict[str, Any]], str]) -> None:
+    """Give each body cell of a table the name of its column (``label``: the header
+    row's cell above it, ``name(cell)`` its text; "" without one). A phone shows a table
+    stacked, a row a block and each cell after its column's name (QA25 F9: at 390 px the
+    comparison table scrolled in a box that cut "Downstream Marketing" and hid the
+    sources column), so the names must be on the cells."""
+    names: list[str] = []
+    for row in rows:
+        if row["head"]:
+            names = [name(cell) for cell in row["cells"]]
+            continue
+        for i, cell in enumerate(row["cells"]):
+            cell["label"] = names[i] if i < len(names) else ""
 
 
 def _number_tables(blocks: Sequence[dict[str, Any]]) -> None:
@@ -753,7 +791,7 @@ def _all_parts(block: dict[str, Any]) -> list[dict[str, Any]]:
     """A block's marked parts in reading order (a table's cell by cell, a list's item
     by item)."""
     if "rows" in block:
-        return [p for row in block["rows"] for cell in row["cells"] for p in cell]
+        return [p for row in block["rows"] for cell in row["cells"] for p in cell["parts"]]
     if "entries" in block:
         return _item_parts(block["entries"])
     return block["parts"]  # type: ignore[no-any-return]
@@ -850,7 +888,9 @@ def _table(text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
         if i == header:
             continue
         rows.append({"head": header is not None and i < header,
-                     "cells": [_parts(text, lo, hi, spans) for lo, hi in _cells(text, a, b)]})
+                     "cells": [{"parts": _parts(text, lo, hi, spans)}
+                               for lo, hi in _cells(text, a, b)]})
+    _label_cells(rows, lambda cell: "".join(p["text"] for p in cell["parts"]))
     # The name of its scroll region (keyboard users scroll it; a screen reader says
     # what it is): a pipe table has no caption to name it by.
     return {"tag": "table", "rows": rows, "parts": [], "label": "Table"}
