@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from kb.core import KnowledgeBase
 
 __all__ = ["ConceptCard", "LangSource", "about", "best_sentence", "card_of", "concept_card",
-           "concept_cards", "line_rank", "question", "says", "sentence_rank"]
+           "concept_cards", "line_rank", "mentions", "question", "says", "sentence_rank"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -236,6 +236,17 @@ def about(kb: KnowledgeBase, concept: Concept, lang: str, hits: list[Hit]) -> Hi
         if key is not None and (best is None or (*key, rank) < best[0]):
             best = ((*key, rank), hit)
     return best[1] if best else None
+
+
+def mentions(concept: Concept, lang: str, hits: Sequence[Hit]) -> bool:
+    """Whether any of ``hits`` names ``concept`` by a term of ``lang`` anywhere, its
+    headings included: what :func:`about` accepted before QA25 F3, when a passage
+    naming the concept outside its shown sentence was a card's line. That is too loose
+    for a line, not for saying that a language has passages on the concept at all."""
+    return any(_names(concept, h.text, lang, own=True)
+               or _names(concept, section_at(h.text, h.section, (h.snippet or (0, 0))[0]),
+                         lang, own=True)
+               for h in hits)
 
 
 def _aboutness(kb: KnowledgeBase, concept: Concept, lang: str,
