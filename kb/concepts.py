@@ -201,16 +201,19 @@ def sentence_rank(concept: Concept, sentence: str, lang: str) -> int | None:
 
 def line_rank(concept: Concept, lang: str, sentence: str, heading: str) -> int | None:
     """:func:`sentence_rank`, or 6 for a sentence that does not name the concept but sits
-    under a heading that does (the German e-mail article names E-Mail-Marketing in its
-    title only, and opens "E-Mail ist … einer der rentabelsten Kanäle im
-    Online-Marketing."); None for any other sentence, which a card never shows (QA25
-    F3: the Buyer persona card's German line was "Zwei 40-jährige Männer mit gleichem
-    Einkommen können völlig unterschiedlich einkaufen.", for its passage named the
-    Zielgruppe elsewhere)."""
+    under a heading that names it by its own name (the German e-mail article names
+    E-Mail-Marketing in its title only, and opens "E-Mail ist … einer der rentabelsten
+    Kanäle im Online-Marketing."); None for any other sentence, which a card never shows
+    (QA25 F3: the Buyer persona card's German line was "Zwei 40-jährige Männer mit
+    gleichem Einkommen können völlig unterschiedlich einkaufen.", for its passage named
+    the Zielgruppe elsewhere). A looser term in the heading is not enough: under
+    "Marktsegmentierung: Zielgruppen sinnvoll einteilen" that card's line became "Kein
+    Produkt passt zu allen Kunden."."""
     rank = sentence_rank(concept, sentence, lang)
     if rank is not None:
         return rank
-    if heading and says(concept, heading, lang) and not _POINTS_BACK.match(sentence):
+    if (heading and not _by_name(concept, heading, lang)
+            and not _POINTS_BACK.match(sentence)):
         return 6
     return None
 

@@ -69,6 +69,22 @@ def test_a_passage_naming_the_concept_only_outside_its_sentence_is_no_line(fake_
     assert concepts.about(fake_kb, persona, "de", [hit]) is None
 
 
+def test_a_heading_stands_for_its_sentences_only_when_it_names_the_concept_by_name(fake_kb):
+    """The German e-mail article names E-Mail-Marketing in its title only: its first
+    sentence is about it. A title with a looser term ("Zielgruppen", for the Buyer
+    persona) made "Kein Produkt passt zu allen Kunden." that card's German line."""
+    email = _concept(fake_kb, "email-marketing")
+    opening = "E-Mail ist trotz sozialer Netzwerke einer der rentabelsten Kanäle im Marketing."
+    hit = _hit(opening, "E-Mail-Marketing: Newsletter, die gelesen werden", lang="de",
+               sentence=opening)
+    assert concepts.about(fake_kb, email, "de", [hit]) is hit
+    persona = _concept(fake_kb, "buyer-persona")
+    opening = "Kein Produkt passt zu allen Kunden."
+    hit = _hit(opening, "Marktsegmentierung: Zielgruppen sinnvoll einteilen", lang="de",
+               sentence=opening)
+    assert concepts.about(fake_kb, persona, "de", [hit]) is None
+
+
 def test_a_sentence_about_the_concept_alone_beats_one_about_it_with_another(fake_kb):
     """The Cross-selling card's Korean line was "충성도 프로그램과 크로스셀링 전략의
     통합은 …", on combining it with loyalty programmes, under a heading naming
