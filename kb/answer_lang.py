@@ -198,4 +198,4 @@ def _search_names(kb: KnowledgeBase, concept: Concept, lang: str) -> bool:
                            explain=True)
     except BadInputError:  # a term search cannot read costs the bridge its link only
         return False
-    return concepts.about(kb, concept, lang, list(result.hits)) is not None
+    return concepts.mentions(concept, lang, result.hits)

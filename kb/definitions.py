@@ -59,13 +59,19 @@ _ALSO = {
 _SAYS = {
     "en": r"\b(the\s+)?{t}(\s*\([^)]*\))?{a}\s+((is|are)\s+(a|an|the)\s|refers\s+to\s|means\s"
           r"|is\s+defined\s+as\s|describes\s)",
-    "de": r"\b((der|die|das)\s+)?{t}(\s*\([^)]*\))?{a}\s+"
+    "de": r"\b((der|die|das)\s+)?{h}{t}(\s*\([^)]*\))?{a}\s+"
           r"((ist|sind)\s+(ein|eine|einer|der|die|das)\s|bezeichnet\s|bedeutet\s|meint\s)",
     "ko": r"{t}(\s*\([^)]*\))?(은|는|이란|란|이라\s*함은)\s[^.?!\n]*"
           r"(입니다|이다|말합니다|말한다|의미합니다|의미한다|뜻합니다|뜻한다|가리킵니다|가리킨다)[.!]?(?=\s|$)",
     "vi": r"\b{t}(\s*\([^)]*\))?{a}\s+(là|được\s+hiểu\s+là|có\s+nghĩa\s+là)\s(?!gì)",
 }
-_SAYS = {lang: template.replace("{a}", _ALSO[lang]) for lang, template in _SAYS.items()}
+# {h}: German writes a kind of X as one word ending in X: "Die Marktsegmentierung teilt
+# einen … Gesamtmarkt in Gruppen auf" is about a Segmentierung (QA25 F3: the Customer
+# segmentation card said no sentence defines it). Only at the word's end: a word that
+# opens with X ("Kundenbindungsprogramm") is about something else.
+_HEAD = {"de": r"\w*?"}
+_SAYS = {lang: template.replace("{a}", _ALSO[lang]).replace("{h}", _HEAD.get(lang, ""))
+         for lang, template in _SAYS.items()}
 _SENTENCE_END = re.compile(r"[.?!\n]")
 
 
@@ -132,7 +138,7 @@ _SUBJECT = {
     "en": r"^((the|an?)\s+)?{t}(e?s)?(\s*\([^)]*\))?\s+"
           r"(?!(and|or|can|could|may|might|should|must|will|would"
           r"|in|at|for|with|on|of|by|to|from|within|across)\b)\w",
-    "de": r"^((der|die|das|ein|eine)\s+)?{t}((e|en|er|es|em)\s+\w+)?(\s*\([^)]*\))?\s+"
+    "de": r"^((der|die|das|ein|eine)\s+)?\w*?{t}((e|en|er|es|em)\s+\w+)?(\s*\([^)]*\))?\s+"
           r"(?!(und|oder|kann|können|könnte|sollte|sollten|muss|müssen|wird|werden"
           r"|im|in|bei|beim|für|von|vom|mit|auf|an|am|zu|zum|zur|aus|über|nach)\b)\w",
     "vi": r"^((việc|các|những)\s+)?((hoạt\s+động|chiến\s+lược|phương\s+pháp)\s+)?{t}"
@@ -148,23 +154,65 @@ _LIKE = re.compile(r"마치\s|것과\s*같(습니다|다)|\b(is|are)\s+like\b|\b
                    r"|\bgleicht\b|\b(giống\s+như|như\s+thể)\b", re.IGNORECASE)
 
 
+# A sentence that says why the concept suits something rates it, not says what it is:
+# "기존 고객은 제품과 서비스에 대한 신뢰를 가지고 있기 때문에 크로스셀링을 통해 … 매우
+# 적합한 대상입니다" was the Existing customers card's definition (QA25 F3): Korean's
+# "X은 … 입니다" takes any predicate, and this one is a reason (때문에) and a rating.
+_RATES = {"ko": re.compile(r"때문에")}
+
+# A list item whose text opens with a finite verb says what its label does, not what
+# it is: "- Customer Retention: Strengthens relationships with current customers." is
+# a benefit in "Benefits of Downstream Marketing:" (QA25 F3), where "- Sales
+# Enablement: Providing the sales team with …" names the activity itself. Not a word
+# ending in -ss, -is or -us ("Process", "Analysis", "Bonus").
+_DOES = {"en": re.compile(r"[A-Z][a-z]+(?<![siu])s\b")}
+
+
 def kind(concept: Concept, sentence: str, lang: str) -> int | None:
     """How well ``sentence`` (in ``lang``) says what ``concept`` is: 0 it defines it,
-    1 it is a list item labelled with it ("- Sales Enablement: Providing …"), 2 it has
-    it as its subject ("Upstream marketing focuses on …"); None when it does none of
-    these (it only mentions the concept, says what it can do, or what it is like)."""
-    if _LIKE.search(sentence):
+    1 it is a list item labelled with its own name that says what it is ("- Sales
+    Enablement: Providing …"), 2 it has it as its subject ("Upstream marketing focuses
+    on …"); None when it does none of these (it only mentions the concept, says what it
+    can do, what it is like, or why it suits something)."""
+    if _LIKE.search(sentence) or ((rates := _RATES.get(lang)) and rates.search(sentence)):
         return None
     if defines(sentence, lang, concept):
         return 0
     text = BULLET.sub("", sentence).strip()
     terms = _terms(concept, lang)
     if text != sentence.strip() and ":" in text:
-        label = _squash(text.split(":", 1)[0])
-        return 1 if any(_squash(t) == label for t in terms) else None
+        label, said = text.split(":", 1)
+        does = _DOES.get(lang)
+        return 1 if (_own_label(concept, lang, label, terms)
+                     and not (does and does.match(said.strip()))) else None
     template = _SUBJECT.get(lang)
     pattern = _pattern(template, terms) if template else None
-    return 2 if pattern is not None and pattern.search(text) else None
+    if pattern is None or not pattern.search(text):
+        return None
+    return None if _LISTS.search(text) else 2
+
+
+# A sentence with the concept as its subject that lists what it includes gives examples,
+# not what it is: "Các chỉ số cần theo dõi gồm CPM …, CTR …" (the metrics to track
+# include …) was the KPI card's definition once 20 articles were added (QA25 F3).
+_LISTS = re.compile(r"\b(include|includes|gồm|bao\s+gồm|umfasst|umfassen)\b"
+                    r"|포함(됩니다|한다|합니다|된다)", re.IGNORECASE)
+
+
+def _own_label(concept: Concept, lang: str, label: str, terms: list[str]) -> bool:
+    """Whether a list item's label is one of the concept's terms that is its own name
+    (its name in ``lang``, without or within brackets, or its first term there), or a
+    kind of it ("구매 전환율", purchase conversion rate, a 전환율). A looser term is no
+    label to define it by: "- Performance Metrics: Tracking key metrics …" is an
+    activity of downstream marketing, and was the KPI card's definition (QA25 F3), for
+    "performance metrics" is a KPI term that search needs."""
+    squashed = _squash(label)
+    if not any(_squash(t) == squashed for t in terms):
+        return False
+    name = concept.names.get(lang, "")
+    own = [re.sub(r"\([^)]*\)", "", name), *re.findall(r"\(([^)]*)\)", name),
+           *concept.terms.get(lang, ())[:1]]
+    return any(o and squashed.endswith(o) for o in map(_squash, own))
 
 
 def _squash(text: str) -> str:
