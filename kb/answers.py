@@ -1343,12 +1343,13 @@ def _pointed_at(before: _Candidate, cands: list[_Candidate]) -> list[_Candidate]
     group = [before]
     while len(group) < 3 and _ANAPHOR.match(group[0].text) and not _CONTRAST.match(
             group[0].text):
-        i = next(j for j, x in enumerate(cands) if x is group[0])
+        first = group[0]
+        i = next(j for j, x in enumerate(cands) if x is first)
         prev = cands[i - 1] if i > 0 else None
-        if prev is None or prev.hit.chunk_id != before.hit.chunk_id or prev.table or \
-                group[0].hit.text[prev.end - prev.hit.start : group[0].start
-                                  - prev.hit.start].strip() or "\n" in group[0].hit.text[
-                prev.end - prev.hit.start : group[0].start - prev.hit.start]:
+        if prev is None or prev.hit.chunk_id != first.hit.chunk_id or prev.table:
+            break
+        gap = first.hit.text[prev.end - first.hit.start : first.start - first.hit.start]
+        if gap.strip() or "\n" in gap:  # a sentence between, or another line
             break
         group.insert(0, prev)
     return group
