@@ -1296,9 +1296,8 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
         contrast = bool(_CONTRAST.match(c.text))
         if not contrast and not _ANAPHOR.match(c.text) and not _ADDS.match(c.text):
             continue
-        i = next(j for j, x in enumerate(cands) if x is c)
-        before = cands[i - 1] if i > 0 else None
-        if before is None or before.hit.chunk_id != c.hit.chunk_id:
+        before, between = _before(next(j for j, x in enumerate(cands) if x is c), cands)
+        if before is None:
             continue
         # What a contrast answers must stand alone: "이러한 활동에는 …" before "반면, …"
         # would need its own antecedent in turn, so neither is quoted (stop 35: "반면,
@@ -1307,7 +1306,6 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
         if contrast and (_ANAPHOR.match(before.text) or _CONTRAST.match(before.text)):
             orphans.append(c)
             continue
-        between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
         if between.strip():
             continue
         # A line of its own right after a list points back further than the list's
@@ -1343,13 +1341,9 @@ def _pointed_at(before: _Candidate, cands: list[_Candidate]) -> list[_Candidate]
     group = [before]
     while len(group) < 3 and _ANAPHOR.match(group[0].text) and not _CONTRAST.match(
             group[0].text):
-        first = group[0]
-        i = next(j for j, x in enumerate(cands) if x is first)
-        prev = cands[i - 1] if i > 0 else None
-        if prev is None or prev.hit.chunk_id != first.hit.chunk_id or prev.table:
-            break
-        gap = first.hit.text[prev.end - first.hit.start : first.start - first.hit.start]
-        if gap.strip() or "\n" in gap:  # a sentence between, or another line
+        prev, gap = _before(next(j for j, x in enumerate(cands) if x is group[0]), cands)
+        if prev is None or prev.table or gap.strip() or "\n" in gap:
+            # none in its passage, a table row, a sentence between, or another line
             break
         group.insert(0, prev)
     return group
@@ -1980,15 +1974,14 @@ def _cite(
     return citations, tuple(sentences)
 
 
-def _opens_with(
+def _openings(
     cand: _Candidate,
     qterms: list[str],
     qlang: str,
     concepts: list[tuple[set[str], dict[str, list[str]]]],
-    concepts_only: bool = False,
-) -> bool:
-    """True when the sentence's subject is what the question asks about (with
-    ``concepts_only``, a glossary concept of it, not any of its words).
+) -> tuple[bool, bool]:
+    """Whether the sentence's subject is what the question asks about: (it opens with a
+    word of the question or a glossary concept of it, it opens with such a concept).
 
     Definitions put their subject first ("번들링은 ...", "Upstream marketing focuses
     on ..."), so a question word or concept term among the first words is a good sign.
@@ -1998,14 +1991,23 @@ def _opens_with(
     opening = " ".join(w.group() for w in words)
     first = cand.start - cand.hit.start + len(cand.text) - len(body)  # where body starts
     lead = set(_span_terms(cand.hit, first, first + (words[-1].end() if words else 0)))
-    if not concepts_only and cand.hit.lang == qlang and lead & set(qterms):
-        return True
     folded = _fold(opening)
-    return any(
+    concept = any(
         _term_present(term, cand.hit.lang, lead, folded)
         for _, per_lang in concepts
         for term in per_lang.get(cand.hit.lang, [])
     )
+    return concept or (cand.hit.lang == qlang and bool(lead & set(qterms))), concept
+
+
+def _before(i: int, cands: list[_Candidate]) -> tuple[_Candidate | None, str]:
+    """The candidate right before ``cands[i]`` in its passage (None when it is in another
+    passage or there is none) and the text between the two."""
+    c = cands[i]
+    before = cands[i - 1] if i > 0 else None
+    if before is None or before.hit.chunk_id != c.hit.chunk_id:
+        return None, ""
+    return before, c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
 
 
 def _leads_with(
@@ -2015,7 +2017,7 @@ def _leads_with(
     concepts: list[tuple[set[str], dict[str, list[str]]]],
 ) -> list[bool]:
     """Whether each sentence's subject is what the question asks about: it opens with
-    it (:func:`_opens_with`), or it opens by pointing back ("이는 …", "여기에는 …",
+    it (:func:`_openings`), or it opens by pointing back ("이는 …", "여기에는 …",
     "These rewards …") at the sentence right before it in its passage, which does. In
     "다운스트림 마케팅은 … 위치합니다. 이는 … 방식입니다. 여기에는 인적 판매, 이메일
     마케팅, 판촉 활동과 같은 전략이 포함됩니다." the last is about downstream
@@ -2024,14 +2026,12 @@ def _leads_with(
     out: list[bool] = []
     named = False  # the sentence before opens with a concept of the question, or points at one
     for i, c in enumerate(cands):
-        lead = _opens_with(c, qterms, qlang, concepts)
+        lead, concept = _openings(c, qterms, qlang, concepts)
         pointing = False
-        if i and _ANAPHOR.match(c.text) and not _CONTRAST.match(c.text):
-            before = cands[i - 1]
-            between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
-            pointing = named and before.hit.chunk_id == c.hit.chunk_id and not between.strip()
-        named = pointing or bool(concepts) and _opens_with(c, qterms, qlang, concepts,
-                                                           concepts_only=True)
+        if named and _ANAPHOR.match(c.text) and not _CONTRAST.match(c.text):
+            before, between = _before(i, cands)
+            pointing = before is not None and not between.strip()
+        named = pointing or concept
         out.append(lead or pointing)
     return out
 
@@ -2315,13 +2315,11 @@ def _turns_from_nothing(i: int, cands: list[_Candidate]) -> bool:
     """Whether ``cands[i]`` turns from the sentence before it ("반면, …", "However, …")
     that no answer can quote with it: none right before it in its passage, or one that
     leans on another in turn (as :func:`_antecedents` decides)."""
-    c = cands[i]
-    if not _CONTRAST.match(c.text):
+    if not _CONTRAST.match(cands[i].text):
         return False
-    before = cands[i - 1] if i else None
-    if before is None or before.hit.chunk_id != c.hit.chunk_id:
+    before, between = _before(i, cands)
+    if before is None:
         return True
-    between = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
     return bool(between.strip()) or bool(
         _ANAPHOR.match(before.text) or _CONTRAST.match(before.text))
 
