@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kb.sentences import sentence_spans
 
@@ -205,8 +206,25 @@ def _fenced(lines: list[str]) -> list[int]:
     return out
 
 
+# A passage's blocks are read again and again: for the sections it runs through, the
+# heading over its snippet, an answer's candidate sentences, on every search that
+# returns it. Memoised for texts of passage size (an article's text is read once a page).
+_CACHED_BLOCKS_CHARS = 20_000
+
+
 def blocks(text: str) -> list[Block]:
     """Read ``text`` into structural blocks with character offsets."""
+    if len(text) <= _CACHED_BLOCKS_CHARS:
+        return list(_cached_blocks(text))
+    return _blocks(text)
+
+
+@lru_cache(maxsize=2048)
+def _cached_blocks(text: str) -> tuple[Block, ...]:
+    return tuple(_blocks(text))
+
+
+def _blocks(text: str) -> list[Block]:
     spans = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
     spans = [(a, b) for a, b in spans if text[a:b].strip()]
     lines = [text[a:b] for a, b in spans]

@@ -22,6 +22,7 @@ import dataclasses
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -142,13 +143,15 @@ def mark_spans(text: str, lang: str, runs: frozenset[Run]) -> list[tuple[int, in
     """Spans of ``text`` where one of ``runs`` stands, neighbours joined into one."""
     if not runs:
         return []
-    tokens = _tokens(text, lang)
-    keys = [k for _, _, k in tokens]
+    tokens, at = _tokens(text, lang)
     spans = []
     for run in runs:
         n = len(run)
-        spans += [(tokens[i][0], tokens[i + n - 1][1]) for i in range(len(keys) - n + 1)
-                  if tuple(keys[i : i + n]) == run]
+        # Only where its first word stands: comparing every position's n-gram with
+        # every run was most of the time a search's snippets took.
+        spans += [(tokens[i][0], tokens[i + n - 1][1]) for i in at.get(run[0], ())
+                  if i + n <= len(tokens)
+                  and all(tokens[i + j][2] == run[j] for j in range(1, n))]
         if lang == "ko" and n == 1 and len(run[0]) > 1 and _HANGUL.search(run[0]):
             # Kiwi splits a loanword one way alone and another in a sentence
             # (플라이니트): its letters stand in the text all the same.
@@ -156,19 +159,27 @@ def mark_spans(text: str, lang: str, runs: frozenset[Run]) -> list[tuple[int, in
     return _runs(text, spans)
 
 
-def _tokens(text: str, lang: str) -> list[tuple[int, int, str]]:
-    """(start, end, index term) of each word of ``text`` that its analysis keeps."""
+@lru_cache(maxsize=2048)
+def _tokens(text: str, lang: str) -> tuple[tuple[tuple[int, int, str], ...], dict[str, list[int]]]:
+    """(start, end, index term) of each word of ``text`` that its analysis keeps, and
+    where each term stands among them. Memoised: the same passages come back query
+    after query."""
     if lang == "ko":
-        at = lexical.ko_spans(text)
-        return list(zip(*at, strict=True)) if at else []
-    if lang == "vi":
-        return [(m.start(), m.end(), _fold(m.group())) for m in _WORD.finditer(text)]
-    out = []
-    for m in _WORD.finditer(text):
-        terms = lexical.analyze_cached(m.group(), lang)
-        if terms:
-            out.append((m.start(), m.end(), terms[0]))
-    return out
+        spans = lexical.ko_spans(text)
+        tokens = tuple(zip(*spans, strict=True)) if spans else ()
+    elif lang == "vi":
+        tokens = tuple((m.start(), m.end(), _fold(m.group())) for m in _WORD.finditer(text))
+    else:
+        out = []
+        for m in _WORD.finditer(text):
+            terms = lexical.analyze_cached(m.group(), lang)
+            if terms:
+                out.append((m.start(), m.end(), terms[0]))
+        tokens = tuple(out)
+    at: dict[str, list[int]] = {}
+    for i, (_, _, term) in enumerate(tokens):
+        at.setdefault(term, []).append(i)
+    return tokens, at
 
 
 # A word held by this share of a language's passages or more is common: it tells no

@@ -32,6 +32,18 @@ def test_a_query_marks_its_own_terms_not_the_concepts_other_terms(fake_kb):
     assert "customer segment" in _marked(text, "en", "customer segments", fake_kb.glossary)
 
 
+def test_a_run_is_marked_wherever_all_its_words_stand_together():
+    """Runs are looked up where their first word stands (kb.snippets._tokens): a
+    run's first word alone is no match, a run may end the text, and each place counts."""
+    text = "Market share grew. Market research helps; so does market research."
+    runs = frozenset({("market", "research"), ("share",)})
+    assert [text[a:b] for a, b in snippets.mark_spans(text, "en", runs)] == [
+        "share", "Market research", "market research"]
+    # Asked twice (the tokens are memoised), the answer is the same.
+    assert snippets.mark_spans(text, "en", runs) == snippets.mark_spans(text, "en", runs)
+    assert snippets.mark_spans("Market", "en", frozenset({("market", "research")})) == []
+
+
 class _Lex:
     """A lexical index's document counts: ``lang``'s passages and those holding each."""
 
