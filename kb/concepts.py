@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar
 
 from kb import answers, definitions, snippets
+from kb.answers.coverage import _analyzed, _term_present
 from kb.chunking import section_at
 from kb.errors import BadInputError, NotFoundError
-from kb.glossary import Concept
+from kb.glossary import Concept, fold
 from kb.language import LANG_NAMES, SUPPORTED
 from kb.results import Hit
 from kb.sentences import BULLET
@@ -413,10 +414,10 @@ def _term_pattern(terms: tuple[str, ...], lang: str) -> re.Pattern[str] | None:
 def _names(concept: Concept, sentence: str, lang: str, *, own: bool = False) -> bool:
     """Whether ``sentence`` (in ``lang``) names ``concept`` by one of its terms: in any
     language, or (``own``) in ``lang`` only."""
-    folded = answers._fold(sentence)
-    words = answers._analyzed(sentence, lang)
+    folded = fold(sentence)
+    words = _analyzed(sentence, lang)
     return any(
-        answers._term_present(term, term_lang, words if term_lang == lang else frozenset(),
+        _term_present(term, term_lang, words if term_lang == lang else frozenset(),
                               folded)
         for term_lang, terms in concept.terms.items() if not own or term_lang == lang
         for term in terms

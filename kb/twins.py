@@ -4,8 +4,8 @@ An answer's card (and a listed passage) links to the same passage in the article
 translations: "also in: VI". The link marked the whole aligned passage (QA19 F11), though
 its sentences translate the passage's one for one. Here each quoted sentence finds its
 translation by the in-order alignment the answer already uses to tell twins apart
-(:func:`kb.answers._in_order` over the stored sentence vectors): a translation keeps
-the order of its sentences, and a pair must pass :data:`kb.answers.TWIN_SIMILARITY`.
+(:func:`kb.answers.scoring._in_order` over the stored sentence vectors): a translation keeps
+the order of its sentences, and a pair must pass :data:`kb.answers.scoring.TWIN_SIMILARITY`.
 A sentence with no such translation (the aligned passage says it otherwise, or the
 index stores no sentence vectors) gets none, and the link marks the passage as before.
 """
@@ -31,7 +31,7 @@ def paired(source: Sequence[Row], target: Sequence[Row], quoted: Iterable[Span],
     """The spans of ``target`` that translate the ``quoted`` spans of ``source`` (both
     a passage's stored sentences, in reading order), in order; quoted spans that are no
     sentence of ``source`` or have no translation give none."""
-    from kb.answers import TWIN_SIMILARITY, _in_order
+    from kb.answers.scoring import TWIN_SIMILARITY, _in_order
 
     if not source or not target:
         return []

@@ -9,6 +9,11 @@ import pytest
 
 from kb import answers, chunking
 from kb.answers import MAX_WITH_LIST, Answer, answer, best_citation
+from kb.answers.candidates import _ANAPHOR, _CONTRAST, _Candidate, _candidates, _sentence_vectors
+from kb.answers.compose import _antecedents
+from kb.answers.lists import _list_at, _whole
+from kb.answers.scoring import _leads_with, _translations, _turns_from_nothing
+from kb.answers.state import _state
 from kb.articles import read_article
 from kb.errors import BadInputError
 
@@ -248,7 +253,7 @@ def test_an_answer_after_a_write_does_not_read_every_chunk(fake_kb, monkeypatch)
     # The null questions' vectors depend on the model only: not encoded again.
     assert not set(encoded) & set(answers.NULL_QUESTIONS)
     assert after.found and before.found
-    assert answers._state(fake_kb).version == fake_kb.store.version
+    assert _state(fake_kb).version == fake_kb.store.version
 
 
 def test_facade_ask_delegates(fake_kb):
@@ -388,9 +393,9 @@ def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, se
     for q in questions:
         ans = real_kb.ask(q)
         quoted = {(s.start, s.end) for s in ans.sentences}
-        cands = answers._candidates(ans.passages)
+        cands = _candidates(ans.passages)
         for i, c in enumerate(cands):
-            if (c.start, c.end) not in quoted or not answers._ANAPHOR.match(c.text):
+            if (c.start, c.end) not in quoted or not _ANAPHOR.match(c.text):
                 continue
             before = cands[i - 1] if i else None
             if before is None or before.hit.chunk_id != c.hit.chunk_id:
@@ -398,12 +403,12 @@ def test_a_sentence_that_points_back_comes_with_the_one_it_points_to(real_kb, se
             gap = c.hit.text[before.end - c.hit.start : c.start - c.hit.start]
             if gap.strip() or _is_best(ans, c):
                 continue
-            lst = answers._list_at(before, cands) if "\n" in gap else None
+            lst = _list_at(before, cands) if "\n" in gap else None
             checked += 1
             if lst is None:  # quoted with its antecedent, or (no room) not at all
                 assert (before.start, before.end) in quoted, (q, c.text, before.text)
             else:  # after a list: the whole list, or (it points at the section) none
-                whole = {(x.start, x.end) for x in answers._whole(lst, cands)}
+                whole = {(x.start, x.end) for x in _whole(lst, cands)}
                 assert whole <= quoted or not whole & quoted, (q, c.text)
     assert checked >= 3
     upselling = [s.text for s in real_kb.ask("Was ist Upselling?").sentences]
@@ -434,7 +439,7 @@ def test_a_sentence_is_read_with_its_heading(real_kb, question, wanted):
     assert any(t.startswith(wanted) for t in texts), texts
 
 
-def _is_best(ans: Answer, c: answers._Candidate) -> bool:
+def _is_best(ans: Answer, c: _Candidate) -> bool:
     best = ans.sentences[ans.best_sentence]
     return (best.start, best.end) == (c.start, c.end)
 
@@ -526,9 +531,9 @@ def test_a_sentence_and_its_translation_are_not_both_quoted(real_kb, question):
     article translates the de one) as two facts. A sentence translating a quoted one, in
     passages the translation links align, is now a repeat."""
     ans = real_kb.ask(question, langs=["de", "vi"] if "innovation" in question else None)
-    cands = answers._candidates(ans.passages)
-    vecs = answers._sentence_vectors(real_kb, answers._state(real_kb), cands)
-    twins = answers._translations(real_kb, cands, vecs @ vecs.T)
+    cands = _candidates(ans.passages)
+    vecs = _sentence_vectors(real_kb, _state(real_kb), cands)
+    twins = _translations(real_kb, cands, vecs @ vecs.T)
     assert twins  # the passages hold translations, so the test means something
     quoted = {(s.start, s.end) for s in ans.sentences}
     both = [(cands[i].text, cands[j].text) for i, j in twins
@@ -755,7 +760,7 @@ def test_an_answer_opens_with_a_sentence_that_names_the_asked_concept(real_kb):
 def test_a_found_question_word_never_lowers_the_coverage():
     """QA: "Lợi ích của cà phê là gì?" fell from 0.36 to 0.24 with the glossary's words:
     "lợi ích" became one unit weighing the larger of its syllables' IDF, not both."""
-    from kb.answers import _coverage
+    from kb.answers.coverage import _coverage
 
     qterms = ["lợi", "ích", "cà", "phê"]
     idf = {"lợi": 2.0, "ích": 1.5, "cà": 3.0, "phê": 3.0}
@@ -772,7 +777,7 @@ def test_a_found_question_word_never_lowers_the_coverage():
 def test_a_loanword_another_languages_passages_use_counts_half():
     """QA21 F4: "Affiliate Marketing là gì?" had coverage 0: its English words were
     looked for in the Vietnamese passages only, while the English one defines it."""
-    from kb.answers import LOANWORD_CREDIT, _coverage
+    from kb.answers.coverage import LOANWORD_CREDIT, _coverage
 
     qterms = ["affiliate", "marketing"]
     idf = {"affiliate": 3.0, "marketing": 1.0}
@@ -795,7 +800,7 @@ def test_a_latin_word_or_acronym_a_korean_passage_writes_is_a_loanword_too():
     """QA24b F10: "What is ROAS?" had coverage 0 beside the Korean passage that writes
     "ROAS" nine times: loanwords were looked for in Latin-script languages only, and
     words of at least four letters ("CAC" in "What is CAC?" was never one)."""
-    from kb.answers import LOANWORD_CREDIT, _analyzed, _coverage
+    from kb.answers.coverage import LOANWORD_CREDIT, _analyzed, _coverage
 
     for question, word in (("What is ROAS?", "roas"), ("What is CAC?", "cac"),
                            ("Wie berechnet man den CAC?", "cac")):
@@ -980,7 +985,7 @@ def test_a_definition_in_the_passages_is_quoted_however_far_below_the_best(real_
     ("반면교사로 삼을 만한 사례입니다.", False),  # a word, not the connective
 ])
 def test_a_sentence_that_opens_with_a_contrast_leans_on_the_one_before(sentence, contrast):
-    assert bool(answers._CONTRAST.match(sentence)) is contrast
+    assert bool(_CONTRAST.match(sentence)) is contrast
 
 
 @pytest.mark.model
@@ -1512,11 +1517,11 @@ def test_a_sentence_that_points_back_leads_with_what_it_points_at(text, question
     from kb.results import Hit
 
     hit = Hit(1, "a", "A", lang, "", text, 0, len(text), 1.0)
-    cands = answers._candidates([hit])
+    cands = _candidates([hit])
     assert len(cands) == len(leads)
     qterms = answers.query_terms(question, lang)
     concept = {"ko": ["다운스트림 마케팅"], "en": ["upstream marketing"]}
-    assert answers._leads_with(cands, qterms, lang, [(set(), concept)]) == leads
+    assert _leads_with(cands, qterms, lang, [(set(), concept)]) == leads
 
 
 def test_a_chain_of_sentences_pointing_back_is_quoted_only_from_its_start():
@@ -1528,11 +1533,11 @@ def test_a_chain_of_sentences_pointing_back_is_quoted_only_from_its_start():
 
     text = ("다운스트림 마케팅은 계획의 후반부에 위치합니다. 이는 반응형 접근 방식입니다. "
             "여기에는 인적 판매와 이메일 마케팅 같은 전략이 포함됩니다.")
-    cands = answers._candidates([Hit(1, "a", "A", "ko", "", text, 0, len(text), 1.0)])
+    cands = _candidates([Hit(1, "a", "A", "ko", "", text, 0, len(text), 1.0)])
     start, middle, last = cands
-    assert answers._antecedents([start, last], cands, 5) == ([middle], [])
-    assert answers._antecedents([last], cands, 5) == ([], [last])
-    assert answers._antecedents([start, last], cands, 0) == ([], [last])  # no room
+    assert _antecedents([start, last], cands, 5) == ([middle], [])
+    assert _antecedents([last], cands, 5) == ([], [last])
+    assert _antecedents([start, last], cands, 0) == ([], [last])  # no room
 
 
 def test_a_sentence_that_turns_from_one_no_answer_can_quote_does_not_lead():
@@ -1546,12 +1551,12 @@ def test_a_sentence_that_turns_from_one_no_answer_can_quote_does_not_lead():
             "반면, 다운스트림 마케팅은 전술적인 접근 방식을 채택합니다. "
             "업스트림 마케팅은 탄탄한 기반을 다집니다. "
             "반면, 다운스트림 마케팅은 이 기반으로 매출을 늘립니다.")
-    cands = answers._candidates([Hit(1, "a", "A", "ko", "", text, 0, len(text), 1.0)])
-    assert [answers._turns_from_nothing(i, cands) for i in range(len(cands))] == [
+    cands = _candidates([Hit(1, "a", "A", "ko", "", text, 0, len(text), 1.0)])
+    assert [_turns_from_nothing(i, cands) for i in range(len(cands))] == [
         False, False, True, False, False]
     other = "Dagegen ist Downstream-Marketing taktisch."  # no sentence before it at all
-    alone = answers._candidates([Hit(2, "b", "B", "de", "", other, 0, len(other), 1.0)])
-    assert answers._turns_from_nothing(0, alone)
+    alone = _candidates([Hit(2, "b", "B", "de", "", other, 0, len(other), 1.0)])
+    assert _turns_from_nothing(0, alone)
 
 
 def test_a_sentence_that_adds_to_the_one_before_comes_with_it():
@@ -1562,9 +1567,9 @@ def test_a_sentence_that_adds_to_the_one_before_comes_with_it():
 
     text = ("나이키는 혁신적인 제품을 출시했습니다. 또한, 'Just Do It' 캠페인을 진행하며 "
             "하류 마케팅을 도입했습니다.")
-    cands = answers._candidates([Hit(1, "a", "A", "ko", "", text, 0, len(text), 1.0)])
+    cands = _candidates([Hit(1, "a", "A", "ko", "", text, 0, len(text), 1.0)])
     first, also = cands
-    assert answers._antecedents([also], cands, 5) == ([first], [])
+    assert _antecedents([also], cands, 5) == ([first], [])
 
 
 @pytest.mark.model
