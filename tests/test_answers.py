@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kb import answers, chunking
@@ -921,6 +922,8 @@ def test_an_answer_says_when_no_passage_defines_the_asked_concept(real_kb):
     pytest.param("Was ist Markenbotschaft?", "- Brand Messaging:",
                  marks=pytest.mark.xfail(reason=_SEVEN_BIT)),
     ("경쟁사 분석의 정의는?", "- Competitive Analysis:"),
+    # QA25 F4: it opened with the upstream/downstream table's "Metrics" row.
+    ("What does “conversion rate” mean?", "- 구매 전환율:"),
 ])
 def test_a_definition_question_opens_with_a_sentence_that_says_what_it_is(
         real_kb, question, first):
@@ -1583,3 +1586,40 @@ def test_the_comparison_does_not_open_with_on_the_other_hand(real_kb, question):
     for i, text in enumerate(texts):  # each contrast follows what it turns from
         if text.startswith("반면"):
             assert i > 0 and not texts[i - 1].startswith("반면"), texts
+
+
+def test_asked_what_a_concept_is_the_answer_does_not_open_with_a_table_row():
+    """QA25 F4: "What does “conversion rate” mean?" opened with a comparison table's
+    "Metrics | … | Conversion rates, engagement |" row, which e5 put nearest. A row says
+    how things differ in one respect: the sentence that says what the concept is leads,
+    and the row may follow. Asked anything else, the best row may still lead."""
+    from kb.answers.scoring import _pick
+    from kb.results import Hit
+
+    header = "Aspect | Upstream | Downstream |"
+    row_text = "Metrics | Customer insights | Conversion rates, engagement |"
+    item_text = "- Conversion rate: the share of visitors who go on to buy."
+    other_text = "Conversion rates rise when offers are relevant."
+    text = f"{header}\n|---|---|---|\n{row_text}\n\n{item_text}\n{other_text}"
+    hit = Hit(1, "a", "A", "en", "", text, 0, len(text), 1.0)
+
+    def cand(sentence: str, dense: float, **kw) -> _Candidate:
+        start = text.index(sentence)
+        c = _Candidate(0, hit, start, start + len(sentence), sentence, "", **kw)
+        c.features = {"dense": dense, "coverage": 1.0, "rank": 1.0, "asker_lang": 1.0,
+                      "lead": 0.0, "defines": 0.0, "says": 0.0, "concept": 1.0,
+                      "concept_near": 1.0, "heading": 0.0, "completed": 0.0,
+                      "its_section": 0.0}
+        return c
+
+    row = cand(row_text, 3.0, table="row", header=(0, len(header)))
+    item = cand(item_text, 0.5)
+    item.features["says"] = 2.0  # a list item labelled with the concept
+    other = cand(other_text, 1.0)
+    cands = [row, item, other]
+    sim_z = np.zeros((3, 3))
+    cfg = answers.AnswerConfig()
+    assert _pick(cands, sim_z, cfg, what=True)[0] is item
+    assert _pick(cands, sim_z, cfg, what=False)[0] is row
+    item.features["says"] = 0.0  # none says it: the best sentence that is no row
+    assert _pick(cands, sim_z, cfg, what=True)[0] is other

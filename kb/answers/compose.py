@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kb import chunking, outline
+from kb import outline
 from kb.answers.candidates import (
     _ADDS,
     _ANAPHOR,
@@ -28,7 +28,7 @@ from kb.answers.lists import (
     TITLED_LIST_RANKS,
     _first_sentences,
     _in_list,
-    _line_start,
+    _later_in_item,
     _list_at,
     _Units,
     _whole,
@@ -389,10 +389,8 @@ def _cite(
         aligned.setdefault(n, set()).update(
             (t.hit.chunk_id, t.start, t.end) for t in (twins or {}).get(id(c), []))
         hits[n] = c.hit
-        line = _line_start(c)
-        in_item = (c.start - c.hit.start != line
-                   and chunking.is_list_item(c.hit.text[line:].split("\n", 1)[0]))
-        sentences.append(AnswerSentence(c.text, (n,), c.start, c.end, in_item, c.table))
+        sentences.append(AnswerSentence(c.text, (n,), c.start, c.end, _later_in_item(c),
+                                        c.table))
     citations = tuple(Citation(n, hits[n], tuple(sorted(spans[n])), tuple(sorted(aligned[n])))
                       for n in sorted(spans))
     return citations, tuple(sentences)

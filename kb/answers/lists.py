@@ -286,6 +286,14 @@ def _whole(lst: _List, cands: list[_Candidate]) -> list[_Candidate]:
             if c.hit.article_id == lst.article_id and lst.lead_a <= c.start < lst.end]
 
 
+def _later_in_item(c: _Candidate) -> bool:
+    """Whether ``c`` is a list item's second sentence or later: it goes on from the
+    item's label, which it does not repeat."""
+    line = _line_start(c)
+    return (c.start - c.hit.start != line
+            and chunking.is_list_item(c.hit.text[line:].split("\n", 1)[0]))
+
+
 def _in_list(c: _Candidate) -> bool:
     """Whether ``c`` is a list's item or part of its lead-in."""
     return any(lst.lead_a <= c.start < lst.end for lst in _lists(c.hit))

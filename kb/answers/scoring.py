@@ -30,7 +30,7 @@ from kb.answers.coverage import (
     _term_present,
     query_terms,
 )
-from kb.answers.lists import _in_list, _line_start
+from kb.answers.lists import _in_list, _later_in_item, _line_start
 from kb.answers.model import AnswerConfig
 from kb.answers.state import _State
 from kb.glossary import SUBJECTS
@@ -296,8 +296,10 @@ def _score(c: _Candidate, cfg: AnswerConfig) -> float:
     )
 
 
-def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list[_Candidate]:
-    """Maximal marginal relevance: 2-5 high scorers that do not repeat each other."""
+def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig, *,
+          what: bool = False) -> list[_Candidate]:
+    """Maximal marginal relevance: 2-5 high scorers that do not repeat each other.
+    ``what``: the question asks what a concept is."""
     for c in cands:
         c.score = _score(c, cfg)
     order = sorted(range(len(cands)), key=lambda i: -cands[i].score)
@@ -330,6 +332,19 @@ def _pick(cands: list[_Candidate], sim_z: np.ndarray, cfg: AnswerConfig) -> list
         plainest = max(close, key=lambda i: (cands[i].features["says"], cands[i].score))
         if cands[plainest].features["says"] > cands[lead].features["says"]:
             lead = plainest
+    # Nor with a table's row: a row says how things differ in one respect, not what one
+    # is. QA25 F4: "What does “conversion rate” mean?" opened with the upstream and
+    # downstream table's "Metrics | … | Conversion rates, engagement" row (the question
+    # names the concept and so does the row: e5 put it nearest), before the Korean
+    # item that says what 구매 전환율 is. The sentence that says it most plainly leads,
+    # or the best other one that stands alone (not an item's later sentence, which
+    # goes on from a label it does not repeat); the row may follow.
+    if what and cands[lead].table:
+        prose = [i for i in order if not cands[i].table and not _later_in_item(cands[i])]
+        saying = [i for i in prose if cands[i].features["says"]]
+        if saying or prose:
+            lead = (max(saying, key=lambda i: (cands[i].features["says"], cands[i].score))
+                    if saying else prose[0])
     # Nor does it open by turning from a sentence it cannot quote (QA25 F5: "업스트림과
     # 다운스트림 마케팅의 차이는?" opened with "반면, 다운스트림 마케팅은 전술적인 접근
     # 방식을 채택합니다.", "On the other hand, …", after a sentence that points back in
@@ -437,4 +452,6 @@ def _select(
     for i, j in zip(*np.nonzero(np.isposinf(sim_z)), strict=True):
         if i != j:
             twins.setdefault(id(cands[i]), []).append(cands[j])
-    return _pick(cands, sim_z, cfg), twins
+    glossary = getattr(kb, "glossary", None)
+    what = glossary is not None and definitions.asked(query, glossary.match(query)) is not None
+    return _pick(cands, sim_z, cfg, what=what), twins
