@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from kb import definitions
 from kb.answers.coverage import (
     _LATIN_LANGS,
     SINGLE_WORD_COVERAGE,
+    WHOLE,
     _concept_tokens,
     _coverage,
     _idf,
@@ -119,6 +121,15 @@ def evidence(
     # definition.
     if any(h.signals.get("defines") for h in hits):
         score += cfg.definition_evidence
+    elif cov >= WHOLE and _asks_what(kb, query):
+        # Asked what a concept is, with passages that name all the question names but
+        # none that says what it is: the knowledge base holds something on it, which the
+        # answer quotes under its note that nothing defines it. QA25 F2: "Lãnh đạo tư
+        # tưởng là gì?" (what is thought leadership?) had coverage 1.0 and a dense
+        # margin of 0.09 (e5 put the Vietnamese question far from the Korean sentences)
+        # and was "No good answer", while its Korean, English and German forms were
+        # answered.
+        score = max(score, cfg.threshold)
     if not concepts and topicless(kb, query, query_lang, qterms):
         # QA19: "Beispiele?" was answered with four sentences from four articles (its
         # dense margin alone, 5.5), "Ví dụ?" and "예시" were not: examples of nothing
@@ -132,3 +143,10 @@ def topicless(kb: KnowledgeBase, query: str, qlang: str, qterms: list[str]) -> b
     "What are the benefits?"): what to ask of a topic, with no topic."""
     words = _concept_tokens(kb, query, qlang, qterms, kinds=frozenset({"word"}))
     return bool(qterms) and bool(words) and set(qterms) <= set().union(*(t for t, _ in words))
+
+
+def _asks_what(kb: KnowledgeBase, query: str) -> bool:
+    """Whether ``query`` asks what a glossary concept is ("Was ist Upselling?")."""
+    glossary = getattr(kb, "glossary", None)
+    return glossary is not None and definitions.asked(
+        query, [c for c in glossary.match(query) if c.subject]) is not None
