@@ -240,13 +240,14 @@ def _best(sentences: list[tuple[int, int, np.ndarray]], marks: list[tuple[int, i
     if not sentences:
         return None
     marked = sum(b - a for a, b in marks) or 1
+    near = [float(x) for x in np.stack([v for _, _, v in sentences]) @ query_vec]
 
-    def score(s: tuple[int, int, np.ndarray]) -> float:
-        a, b, vec = s
-        inside = sum(max(0, min(b, y) - max(a, x)) for x, y in marks)
-        return LEXICAL_WEIGHT * inside / marked + float(np.dot(vec, query_vec))
+    def score(i: int) -> float:
+        a, b, _ = sentences[i]
+        inside = sum(max(0, min(b, y) - max(a, x)) for x, y in marks) if marks else 0
+        return LEXICAL_WEIGHT * inside / marked + near[i]
 
-    a, b, _ = max(sentences, key=score)
+    a, b, _ = sentences[max(range(len(sentences)), key=score)]
     return a, b
 
 

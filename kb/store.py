@@ -490,15 +490,14 @@ class Store:
         if not chunk_ids:
             return {}
         marks = ",".join("?" * len(chunk_ids))
-        rows = self.conn.execute(
+        rows = self._tuples(  # plain tuples: sqlite3.Row's lookups by name cost more
             f"SELECT chunk_id, start, end, vector FROM sentences WHERE chunk_id IN ({marks}) "
             "ORDER BY chunk_id, start",
-            [int(i) for i in chunk_ids],
+            tuple(int(i) for i in chunk_ids),
         )
         out: dict[int, list[tuple[int, int, np.ndarray]]] = {}
-        for r in rows:
-            out.setdefault(r["chunk_id"], []).append(
-                (r["start"], r["end"], np.frombuffer(r["vector"], np.float32)))
+        for chunk_id, start, end, vector in rows:
+            out.setdefault(chunk_id, []).append((start, end, np.frombuffer(vector, np.float32)))
         return out
 
     def chunk_vectors_by_text(self, article_id: str) -> dict[str, np.ndarray]:
