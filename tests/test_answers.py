@@ -927,6 +927,8 @@ def test_asked_what_a_concept_the_passages_name_is_answered_though_none_defines_
     ans = real_kb.ask("Lãnh đạo tư tưởng là gì?")
     assert ans.found and ans.undefined == ("thought-leadership", "Lãnh đạo tư tưởng")
     assert any("사고 리더십" in s.text for s in ans.sentences)
+    # Not from the middle of the simile before "이 단계의 핵심 활동으로는 …" (QA25 F4).
+    assert ans.sentences[0].text.startswith("업스트림 마케팅은 마치"), ans.sentences[0].text
     assert not real_kb.ask("Lãnh đạo tư tưởng là gì?", langs=["de"]).found
 
 
@@ -1636,3 +1638,21 @@ def test_asked_what_a_concept_is_the_answer_does_not_open_with_a_table_row():
     assert _pick(cands, sim_z, cfg, what=False)[0] is row
     item.features["says"] = 0.0  # none says it: the best sentence that is no row
     assert _pick(cands, sim_z, cfg, what=True)[0] is other
+
+
+def test_a_sentence_that_says_the_one_before_again_comes_with_it():
+    """QA25 F4: every answer on thought leadership opened with "곧 다가올 물고기를 잡기
+    위해 꼭대기에 서 있는 것이죠." ("it is standing at the top …"), the second half of a
+    simile, brought in as what "이 단계의 …" points back at. A sentence ending "…
+    것이죠" says the one before it again: the two come together, and a sentence pointing
+    back at them brings both."""
+    from kb.results import Hit
+
+    text = ("업스트림 마케팅은 마치 강물을 위에서 내려다보는 것과 같습니다. 곧 다가올 물고기를 "
+            "잡기 위해 꼭대기에 서 있는 것이죠. 이 단계의 핵심 활동으로는 사고 리더십 구축이 "
+            "있습니다.")
+    cands = _candidates([Hit(1, "a", "A", "ko", "", text, 0, len(text), 1.0)])
+    simile, again, stage = cands
+    assert _antecedents([stage], cands, 5) == ([simile, again], [])
+    assert _antecedents([again], cands, 5) == ([simile], [])
+    assert _antecedents([stage], cands, 1) == ([], [stage])  # no room for both

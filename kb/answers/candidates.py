@@ -120,6 +120,14 @@ _ADDS = re.compile(
     re.I,
 )
 
+# Or by saying again what the one before it said, in other words: a Korean sentence
+# that ends "… 것이죠" / "거죠" / "셈이죠" ("it is (that) …", confirming what was just
+# said) has no subject of its own. QA25 F4: "곧 다가올 물고기를 잡기 위해 꼭대기에 서
+# 있는 것이죠." finishes "업스트림 마케팅은 마치 강물을 위에서 내려다보는 것과
+# 같습니다." and opened every answer on thought leadership, as what "이 단계의 핵심
+# 활동으로는 …" pointed back at.
+_CONTINUES = re.compile(r"(?:것|거|셈)(?:이)?(?:죠|지요)[.!…]*\s*$")
+
 # Sentences about the text itself ("In this section we will look at ...") name the
 # question's terms without answering anything.
 _SIGNPOST = re.compile(

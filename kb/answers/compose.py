@@ -12,6 +12,7 @@ from kb import outline
 from kb.answers.candidates import (
     _ADDS,
     _ANAPHOR,
+    _CONTINUES,
     _CONTRAST,
     _before,
     _Candidate,
@@ -57,7 +58,8 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
     orphans: list[_Candidate] = []
     for c in chosen:
         contrast = bool(_CONTRAST.match(c.text))
-        if not contrast and not _ANAPHOR.match(c.text) and not _ADDS.match(c.text):
+        if not (contrast or _ANAPHOR.match(c.text) or _ADDS.match(c.text)
+                or _CONTINUES.search(c.text)):
             continue
         before, between = _before(next(j for j, x in enumerate(cands) if x is c), cands)
         if before is None:
@@ -82,8 +84,11 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
             # still said nothing of what it is about. Such a chain comes whole only when
             # the answer quotes its first sentence already: else it is a detour (a
             # question on double opt-in got three sentences on downstream marketing).
+            # A chain held together only by sentences that say the one before again
+            # in other words ("… 것이죠") is one statement, quoted whole.
             group = _pointed_at(before, cands)
-            if len(group) > 1 and all(group[0] is not y for y in chosen + out):
+            if (len(group) > 1 and all(group[0] is not y for y in chosen + out)
+                    and any(_ANAPHOR.match(x.text) for x in group[1:])):
                 orphans.append(c)
                 continue
         elif lst.n_items <= MAX_LIST_ITEMS and any(x in chosen for x in _whole(lst, cands)):
@@ -99,11 +104,13 @@ def _antecedents(chosen: list[_Candidate], cands: list[_Candidate],
 
 
 def _pointed_at(before: _Candidate, cands: list[_Candidate]) -> list[_Candidate]:
-    """``before`` and, while it points back too, the sentences right before it in its
-    passage (two at most), in text order."""
+    """``before`` and, while it points back too (or says the one before it again,
+    :data:`_CONTINUES`), the sentences right before it in its passage (two at most), in
+    text order."""
     group = [before]
-    while len(group) < 3 and _ANAPHOR.match(group[0].text) and not _CONTRAST.match(
-            group[0].text):
+    while len(group) < 3 and (
+            (_ANAPHOR.match(group[0].text) and not _CONTRAST.match(group[0].text))
+            or _CONTINUES.search(group[0].text)):
         prev, gap = _before(next(j for j, x in enumerate(cands) if x is group[0]), cands)
         if prev is None or prev.table or gap.strip() or "\n" in gap:
             # none in its passage, a table row, a sentence between, or another line
