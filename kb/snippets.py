@@ -147,6 +147,8 @@ def mark_spans(text: str, lang: str, runs: frozenset[Run]) -> list[tuple[int, in
     spans = []
     for run in runs:
         n = len(run)
+        if not n:  # a glossary term with no word in it ("(!)") marks nothing
+            continue
         # Only where its first word stands: comparing every position's n-gram with
         # every run was most of the time a search's snippets took.
         spans += [(tokens[i][0], tokens[i + n - 1][1]) for i in at.get(run[0], ())

@@ -42,6 +42,7 @@ def test_a_run_is_marked_wherever_all_its_words_stand_together():
     # Asked twice (the tokens are memoised), the answer is the same.
     assert snippets.mark_spans(text, "en", runs) == snippets.mark_spans(text, "en", runs)
     assert snippets.mark_spans("Market", "en", frozenset({("market", "research")})) == []
+    assert snippets.mark_spans(text, "en", frozenset({()})) == []  # a run of no word
 
 
 class _Lex:
