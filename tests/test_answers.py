@@ -918,6 +918,25 @@ def test_an_answer_says_when_no_passage_defines_the_asked_concept(real_kb):
 
 
 @pytest.mark.model
+def test_a_comparison_says_when_no_passage_defines_one_side(real_kb):
+    """QA25 F6: "크로스셀링과 업셀링의 차이는 무엇인가요?" quoted what upselling is and its
+    tactics; no article says what cross-selling is, and a new marketer took upselling
+    for the whole answer. The answer keeps its sentences and says so in its note. Where
+    both sides are defined somewhere, though not in the comparison's own passages
+    ("Downstream marketing is more tactical …"), there is no note."""
+    for question, name in (("크로스셀링과 업셀링의 차이는 무엇인가요?", "크로스셀링"),
+                           ("What is the difference between cross-selling and upselling?",
+                            "Cross-selling")):
+        ans = real_kb.ask(question)
+        assert ans.found and ans.undefined == ("cross-selling", name), question
+        assert any("업셀링은" in s.text for s in ans.sentences)  # the upselling side stays
+    for question in ("What is the difference between upstream and downstream marketing?",
+                     "업스트림과 다운스트림 마케팅의 차이는?"):
+        ans = real_kb.ask(question)
+        assert ans.found and ans.undefined is None and ans.note is None, question
+
+
+@pytest.mark.model
 def test_asked_what_a_concept_the_passages_name_is_answered_though_none_defines_it(real_kb):
     """QA25 F2: "Lãnh đạo tư tưởng là gì?" (what is thought leadership?) was "No good
     answer": the Korean passages name 사고 리더십 (coverage 1.0), but e5 put the

@@ -24,7 +24,14 @@ from kb.answers.compose import (
 )
 from kb.answers.coverage import query_terms
 from kb.answers.evidence import evidence, topicless
-from kb.answers.lists import MAX_WITH_LIST, _in_list, _led_list, _titled_list, _Units
+from kb.answers.lists import (
+    _COMPARES,
+    MAX_WITH_LIST,
+    _in_list,
+    _led_list,
+    _titled_list,
+    _Units,
+)
 from kb.answers.messages import _count, _elsewhere, _filters, _not_found_message, _outside
 from kb.answers.model import PASSAGES, Answer, AnswerConfig, Citation
 from kb.answers.scoring import _select
@@ -32,6 +39,7 @@ from kb.answers.state import _state
 
 if TYPE_CHECKING:
     from kb.core import KnowledgeBase
+    from kb.glossary import Concept
 
 
 def answer(
@@ -192,7 +200,10 @@ def answer(
     langs_of = answer_lang.describe_languages(kb, sq, qlang, [c.hit.lang for c in chosen])
     return Answer(q, qlang, True, message, sentences, citations, ev,
                   sentences[best].citations[0], hits, best_sentence=best,
-                  **rewritten, undefined=undefined, languages=langs_of)
+                  **rewritten, languages=langs_of,
+                  # Only for the note: an undefined compared concept does not make an
+                  # article's introduction open the answer, which would lose the other.
+                  undefined=undefined or _compared_undefined(kb, sq, qlang, cands))
 
 
 def _undefined(kb: KnowledgeBase, question: str, qlang: str,
@@ -208,7 +219,37 @@ def _undefined(kb: KnowledgeBase, question: str, qlang: str,
     concept = definitions.asked(question, glossary.match(question)) if glossary else None
     if concept is None or any(c.features.get("says") for c in cands):
         return None
+    return _named(concept, qlang)
+
+
+def _named(concept: Concept, qlang: str) -> tuple[str, str]:
     return concept.id, concept.names.get(qlang) or concept.names.get("en") or concept.id
+
+
+def _compared_undefined(kb: KnowledgeBase, question: str, qlang: str,
+                        cands: list[_Candidate]) -> tuple[str, str] | None:
+    """Of the concepts a comparing question names, the first that no passage says what
+    it is: neither one of the answer's, nor one of those the question of its card finds
+    (a comparison's passages compare, and the definitions are elsewhere: "Downstream
+    marketing is more tactical …" is not among those of "What is the difference between
+    upstream and downstream marketing?"). QA25 F6: "크로스셀링과 업셀링의 차이는
+    무엇인가요?" quoted what upselling is and its tactics, and no article says what
+    cross-selling is: a new marketer took upselling for the whole answer."""
+    from kb import concepts  # it imports this package
+
+    glossary = getattr(kb, "glossary", None)
+    compared = [c for c in glossary.match(question) if c.card] if glossary else []
+    if len(compared) < 2 or not _COMPARES.search(question):
+        return None
+    for concept in compared:
+        if any(definitions.kind(concept, c.text, c.hit.lang) is not None for c in cands):
+            continue
+        asked = concepts.question(concept, qlang)
+        hits = kb.search(asked, k=PASSAGES).hits if asked else []
+        if not any(definitions.kind(concept, c.text, c.hit.lang) is not None
+                   for c in _candidates(hits)):
+            return _named(concept, qlang)
+    return None
 
 
 def prepare(kb: KnowledgeBase) -> None:
