@@ -117,8 +117,10 @@ def _features(
     qlang: str,
     cands: list[_Candidate],
     cfg: AnswerConfig,
+    asked: Concept | None,
 ) -> np.ndarray:
-    """Fill each candidate's features; return the pairwise similarity z-scores."""
+    """Fill each candidate's features; return the pairwise similarity z-scores.
+    ``asked``: the concept the question asks to define (kb.definitions.asked)."""
     vecs = _sentence_vectors(kb, st, cands)
     raw = vecs @ qvec
     centre = np.array(
@@ -132,8 +134,6 @@ def _features(
     # Brands count here as concepts do: "How does Amazon use cross-selling?" is answered
     # by the sentences that say 아마존, which share no letter with it.
     concepts = _concept_tokens(kb, query, qlang, qterms, kinds=SUBJECTS | {"name"})
-    glossary = getattr(kb, "glossary", None)
-    asked = definitions.asked(query, glossary.match(query)) if glossary is not None else None
     counts = kb.store.chunk_counts(sorted({c.hit.article_id for c in cands}))
     several = {a for a, n in counts.items() if n > 1}
     sims = vecs @ vecs.T
@@ -447,11 +447,11 @@ def _select(
 ) -> tuple[list[_Candidate], dict[int, list[_Candidate]]]:
     """Score the candidate sentences and pick 2-5 of them, best first; and each
     candidate's translations among the others (by ``id``)."""
-    sim_z = _features(kb, st, query, qvec, qlang, cands, cfg)
+    glossary = getattr(kb, "glossary", None)
+    asked = definitions.asked(query, glossary.match(query)) if glossary is not None else None
+    sim_z = _features(kb, st, query, qvec, qlang, cands, cfg, asked)
     twins: dict[int, list[_Candidate]] = {}
     for i, j in zip(*np.nonzero(np.isposinf(sim_z)), strict=True):
         if i != j:
             twins.setdefault(id(cands[i]), []).append(cands[j])
-    glossary = getattr(kb, "glossary", None)
-    what = glossary is not None and definitions.asked(query, glossary.match(query)) is not None
-    return _pick(cands, sim_z, cfg, what=what), twins
+    return _pick(cands, sim_z, cfg, what=asked is not None), twins
