@@ -1318,7 +1318,9 @@ class KnowledgeBase:
         hits = self._hits(fused, wanted_k)
         judgement = None
         if explain:
-            best = hits if wanted_k == judged else self._hits(fused, judged)
+            # The page's hits begin with the judged ones (the same ranking, read further),
+            # unless the page is shorter: then read as far as an answer does.
+            best = hits[:judged] if wanted_k >= judged else self._hits(fused, judged)
             judgement = evidence(self, searched, qvec, qlang, best[:ANSWER_PASSAGES],
                                  langs=sorted(wanted) if wanted else None,
                                  within=within) if best else None
