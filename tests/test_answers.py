@@ -601,6 +601,24 @@ def _add(kb, text: str, filename: str) -> None:
 
 
 @pytest.mark.model
+def test_a_question_by_a_basic_concept_abbreviation_finds_its_article_in_another_language(
+    real_kb_dir, real_encoder, tmp_path
+):
+    """QA25 F2/F8: "LTV가 뭐예요?" was "No good answer" beside a Korean article on 고객 생애
+    가치 (CLV): no word of the question was in it (coverage 0). With customer lifetime
+    value in the glossary, an English question by the other abbreviation reaches it."""
+    kb = _copy_of(real_kb_dir, real_encoder, tmp_path)
+    _add(kb, "고객 생애 가치 활용하기\n\n고객 생애 가치는 한 고객이 기업과 거래하는 전체 기간 "
+         "동안 가져다주는 총이익을 뜻합니다. 평균 구매 금액에 구매 빈도와 거래 기간을 곱해 "
+         "계산합니다. 이 값을 알면 신규 고객 한 명에게 얼마까지 투자할 수 있는지 정할 수 "
+         "있습니다.", "ko-clv-kurz.txt")
+    ans = kb.ask("What is LTV?")
+    assert ans.found, ans.evidence
+    assert ans.sentences[0].text.startswith("고객 생애 가치는"), [s.text for s in ans.sentences]
+    kb.close()
+
+
+@pytest.mark.model
 def test_adding_a_generic_article_leaves_other_answers_found(real_kb_dir, real_encoder,
                                                              tmp_path):
     """QA: one article close to every question (a 60-row table) took "Wie misst man den
