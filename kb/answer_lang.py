@@ -19,7 +19,7 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from kb import language
@@ -93,6 +93,11 @@ def describe_languages(kb: KnowledgeBase, question: str, lang: str,
     quoted = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], _order(kv[0]))))
     out = Languages(lang, quoted, "", "")
     bridges = _bridges(kb, question, lang) if out.foreign else ()
+    # QA25 F11: "What is a KPI?" was offered "What does ‘KPI’ mean?", whose answer led
+    # with the same Korean sentence and quoted one English sentence more. An offer
+    # stands only when its answer opens in the asker's language and quotes more of it.
+    bridges = tuple(b if b.ask is None or _leads_in(kb, b.ask, lang, out.own)
+                    else replace(b, ask=None) for b in bridges)
     mine = LANG_NAMES.get(lang, lang)
     total = sum(counts.values())
     summary = f"In {language.names([x for x, _ in quoted])}"
@@ -156,6 +161,32 @@ def _bridges(kb: KnowledgeBase, question: str, lang: str) -> tuple[Bridge, ...]:
     return tuple(out)
 
 
+def _leads_in(kb: KnowledgeBase, question: str, lang: str, own: int) -> bool:
+    """Whether the answer to ``question`` opens with a sentence in ``lang`` and quotes
+    more than ``own`` sentences in it; remembered per index and glossary version."""
+    key = (kb.store.version, str(kb.glossary_version), question, lang)
+    with _NAMED_LOCK:
+        known = _LEADS.setdefault(kb, {})
+        if key in known:
+            return known[key] > own
+    asking = _ASKING.__dict__.setdefault("questions", set())
+    if key in asking:  # the offered question's own answer offers this one back
+        return False
+    asking.add(key)
+    try:
+        ans = kb.ask(question)  # as the offer's link asks it
+    finally:
+        asking.discard(key)
+    langs = {c.n: c.hit.lang for c in ans.citations}
+    mine = [bool(s.citations) and langs.get(s.citations[0]) == lang for s in ans.sentences]
+    count = sum(mine) if mine and mine[0] else 0
+    with _NAMED_LOCK:
+        if len(known) >= _NAMED_MAX:
+            known.clear()
+        known[key] = count
+    return count > own
+
+
 def _question(concept: Concept, lang: str) -> str | None:
     from kb import concepts
 
@@ -168,6 +199,11 @@ _NAMED: weakref.WeakKeyDictionary[KnowledgeBase, dict[tuple[int, str, str], bool
     weakref.WeakKeyDictionary()
 _NAMED_LOCK = threading.Lock()
 _NAMED_MAX = 1024
+# Per knowledge base, how many sentences in the asker's language the offered question's
+# answer quotes when it opens in that language (else 0), by the same versions.
+_LEADS: weakref.WeakKeyDictionary[KnowledgeBase, dict[tuple[int, str, str, str], int]] = \
+    weakref.WeakKeyDictionary()
+_ASKING = threading.local()  # the offered questions being asked, in this thread
 
 
 def _named_in(kb: KnowledgeBase, concept: Concept, lang: str) -> bool:
