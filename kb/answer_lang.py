@@ -18,9 +18,9 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kb import language
 from kb.language import LANG_NAMES, SUPPORTED
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 # How many passages in the asker's language are looked through for one that names a
 # concept the answer only quotes in other languages.
 OWN_PASSAGES = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -165,26 +166,22 @@ def _leads_in(kb: KnowledgeBase, question: str, lang: str, own: int) -> bool:
     """Whether the answer to ``question`` opens with a sentence in ``lang`` and quotes
     more than ``own`` sentences in it; remembered per index and glossary version."""
     key = (kb.store.version, str(kb.glossary_version), question, lang)
-    with _NAMED_LOCK:
-        known = _LEADS.setdefault(kb, {})
-        if key in known:
-            return known[key] > own
-    asking = _ASKING.__dict__.setdefault("questions", set())
+    asking: set[object] = _ASKING.__dict__.setdefault("keys", set())
     if key in asking:  # the offered question's own answer offers this one back
         return False
-    asking.add(key)
-    try:
-        ans = kb.ask(question)  # as the offer's link asks it
-    finally:
-        asking.discard(key)
-    langs = {c.n: c.hit.lang for c in ans.citations}
-    mine = [bool(s.citations) and langs.get(s.citations[0]) == lang for s in ans.sentences]
-    count = sum(mine) if mine and mine[0] else 0
-    with _NAMED_LOCK:
-        if len(known) >= _NAMED_MAX:
-            known.clear()
-        known[key] = count
-    return count > own
+
+    def count() -> int:
+        asking.add(key)
+        try:
+            ans = kb.ask(question)  # as the offer's link asks it
+        finally:
+            asking.discard(key)
+        langs = {c.n: c.hit.lang for c in ans.citations}
+        mine = [bool(s.citations) and langs.get(s.citations[0]) == lang
+                for s in ans.sentences]
+        return sum(mine) if mine and mine[0] else 0
+
+    return _remembered(_LEADS, kb, key, count) > own
 
 
 def _question(concept: Concept, lang: str) -> str | None:
@@ -193,33 +190,38 @@ def _question(concept: Concept, lang: str) -> str | None:
     return concepts.question(concept, lang)
 
 
-# Per knowledge base, what _named_in found, by (index version, concept version, language):
-# a search for the concept's name cost a foreign answer 8-20 ms (a loaded 2-core VM).
-_NAMED: weakref.WeakKeyDictionary[KnowledgeBase, dict[tuple[int, str, str], bool]] = \
-    weakref.WeakKeyDictionary()
+# Per knowledge base, what _named_in found, by (index version, concept version,
+# language): a search for the concept's name cost a foreign answer 8-20 ms (a loaded
+# 2-core VM); and how many sentences in the asker's language an offered question's answer
+# opens with and quotes (0 when it opens in another), by (index version, glossary
+# version, question, language).
+_NAMED: weakref.WeakKeyDictionary[KnowledgeBase, dict[Any, Any]] = weakref.WeakKeyDictionary()
+_LEADS: weakref.WeakKeyDictionary[KnowledgeBase, dict[Any, Any]] = weakref.WeakKeyDictionary()
 _NAMED_LOCK = threading.Lock()
 _NAMED_MAX = 1024
-# Per knowledge base, how many sentences in the asker's language the offered question's
-# answer quotes when it opens in that language (else 0), by the same versions.
-_LEADS: weakref.WeakKeyDictionary[KnowledgeBase, dict[tuple[int, str, str, str], int]] = \
-    weakref.WeakKeyDictionary()
 _ASKING = threading.local()  # the offered questions being asked, in this thread
+
+
+def _remembered(table: weakref.WeakKeyDictionary[KnowledgeBase, dict[Any, Any]],
+                kb: KnowledgeBase, key: Any, compute: Callable[[], T]) -> T:
+    """``compute()``, kept in ``table`` for ``kb`` under ``key`` (at most _NAMED_MAX)."""
+    with _NAMED_LOCK:
+        known = table.setdefault(kb, {})
+        if key in known:
+            return known[key]  # type: ignore[no-any-return]
+    value = compute()
+    with _NAMED_LOCK:
+        if len(known) >= _NAMED_MAX:
+            known.clear()
+        known[key] = value
+    return value
 
 
 def _named_in(kb: KnowledgeBase, concept: Concept, lang: str) -> bool:
     """Whether a passage in ``lang`` names ``concept`` (by a term of ``lang``), among
     the best few that search finds for its name there."""
-    key = (kb.store.version, concept.version, lang)
-    with _NAMED_LOCK:
-        known = _NAMED.setdefault(kb, {})
-        if key in known:
-            return known[key]
-    found = _search_names(kb, concept, lang)
-    with _NAMED_LOCK:
-        if len(known) >= _NAMED_MAX:
-            known.clear()
-        known[key] = found
-    return found
+    return _remembered(_NAMED, kb, (kb.store.version, concept.version, lang),
+                       lambda: _search_names(kb, concept, lang))
 
 
 def _search_names(kb: KnowledgeBase, concept: Concept, lang: str) -> bool:

@@ -611,7 +611,7 @@ def test_a_question_by_a_basic_concept_abbreviation_finds_its_article_in_another
     _add(kb, "고객 생애 가치 활용하기\n\n고객 생애 가치는 한 고객이 기업과 거래하는 전체 기간 "
          "동안 가져다주는 총이익을 뜻합니다. 평균 구매 금액에 구매 빈도와 거래 기간을 곱해 "
          "계산합니다. 이 값을 알면 신규 고객 한 명에게 얼마까지 투자할 수 있는지 정할 수 "
-         "있습니다.", "ko-clv-kurz.txt")
+         "있습니다.", "ko-clv-short.txt")
     ans = kb.ask("What is LTV?")
     assert ans.found, ans.evidence
     assert ans.sentences[0].text.startswith("고객 생애 가치는"), [s.text for s in ans.sentences]
